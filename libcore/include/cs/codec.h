@@ -1,0 +1,95 @@
+/*
+ * libcore/include/cs/codec.h
+ *      The event contract in C: decode, validate and encode careerstream events.
+ *
+ * Wire format: Avro single-object encoding (C3 01, the writer schema's 8-byte little-endian
+ * CRC-64-AVRO fingerprint, the binary datum). The codec knows every version of every schema in
+ * schemas/ (compiled in at build time), resolves an older writer version to the current reader
+ * version, and validates everything a consumer relies on before handing the event out.
+ * The per-event-type C structs and tables are generated at build time from schemas/ into
+ * cs/events.h; nothing per event type is written here by hand.
+ *
+ * Memory: decoded strings and the payload struct live in the caller's arena and stay valid until
+ * the arena is reset. The codec itself is immutable after cs_codec_new() except for internal
+ * scratch, so one codec serves one thread.
+ *
+ * Errors: every decode/validation failure is CS_ERR_PERMANENT with err->field naming the field
+ * ("payload.rating", "event_id", "fingerprint", "message") and err->msg the reason.
+ */
+#ifndef CS_CODEC_H
+#define CS_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cs/buf.h"
+#include "cs/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The largest message the codec accepts, checked before anything else is read. */
+#define CS_CODEC_MAX_MESSAGE_BYTES (64 * 1024)
+
+typedef struct cs_codec cs_codec_t;
+
+/* The envelope every event shares, decoded and validated. */
+typedef struct cs_event {
+    int type;                /* event type index, 0 .. cs_codec_ntypes()-1 (cs_event_type_t) */
+    const char *type_name;   /* "job_application_submitted"; static storage */
+    int schema_version;      /* the writer's schema version */
+    uint64_t fingerprint;    /* the writer schema's CRC-64-AVRO fingerprint */
+    char event_id[37];       /* canonical lower-case uuid */
+    char user_id[37];        /* the learner; also the Kafka key */
+    int64_t occurred_at_ms;  /* milliseconds since the Unix epoch, UTC */
+    const char *producer;    /* app name, never NULL */
+    const char *traceparent; /* W3C traceparent, "" when absent */
+    const void *payload;     /* the typed payload struct of `type` (cs/events.h) */
+} cs_event_t;
+
+/* Builds a codec with every known schema. Returns NULL and sets err (FATAL) on failure. */
+cs_codec_t *cs_codec_new(cs_err_t *err);
+/* Accepts NULL. */
+void cs_codec_destroy(cs_codec_t *codec);
+
+/*
+ * Decodes and validates one message. On success fills *ev (strings and payload in arena) and
+ * returns 0; on failure returns -1 with a PERMANENT err naming the field. Never crashes, never
+ * leaks, whatever the bytes; allocations are bounded by CS_CODEC_MAX_MESSAGE_BYTES-derived limits.
+ */
+int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t *arena,
+                    cs_event_t *ev, cs_err_t *err);
+
+/*
+ * Validates *ev and appends its single-object encoding (current schema version) to out.
+ * Returns -1 with a PERMANENT err naming the field when ev is invalid (out is left unchanged).
+ */
+int cs_codec_encode(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err);
+
+/* Appends the documented JSON form of the whole event to out. */
+int cs_codec_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err);
+/* Appends only the payload as a JSON object (used for jsonb columns). */
+int cs_codec_payload_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out,
+                             cs_err_t *err);
+
+/*
+ * Parses one event from its documented JSON form (one line of JSON Lines) and validates it like
+ * decode does. Strings and payload go into arena. PERMANENT err naming the field on failure.
+ */
+int cs_codec_from_json(cs_codec_t *codec, const char *json, size_t len, cs_arena_t *arena,
+                       cs_event_t *ev, cs_err_t *err);
+
+/* The event type table. */
+int cs_codec_ntypes(void);
+/* Index of the event type called name, or -1. */
+int cs_codec_type_by_name(const char *name);
+/* Name and topic of a type index; NULL when out of range. */
+const char *cs_codec_type_name(int type);
+const char *cs_codec_type_topic(int type);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CS_CODEC_H */

@@ -1,0 +1,104 @@
+/*
+ * libcore/include/cs/config.h
+ *      Table-driven configuration: defaults < JSON file < environment < command-line flags.
+ *
+ * A program declares its options once in a cs_opt_t table (terminated by an entry whose name is
+ * NULL). Each option "kafka-brokers" is read from the flag --kafka-brokers (or --kafka-brokers=V),
+ * the environment variable CS_KAFKA_BROKERS and the JSON config file key "kafka_brokers".
+ * Every value is validated at load time; an invalid one is refused with an error naming the flag
+ * or variable it came from and what is allowed. --help prints usage generated from the table.
+ * cs_config_common_opts lists the options every program shares; programs pass it together with
+ * their own table.
+ *
+ * The config owns copies of every value; accessors return borrowed pointers valid until
+ * cs_config_destroy(). Not thread-safe; load once at start.
+ */
+#ifndef CS_CONFIG_H
+#define CS_CONFIG_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cs/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cs_opt_type {
+    CS_OPT_STRING = 1,
+    CS_OPT_INT,   /* 64-bit integer within [min, max] */
+    CS_OPT_BOOL,  /* true/false/1/0/yes/no/on/off; a bare --flag means true */
+    CS_OPT_ENUM,  /* one of choices[] (NULL-terminated) */
+    CS_OPT_DOUBLE /* finite double within [min, max] */
+} cs_opt_type_t;
+
+enum {
+    CS_OPT_REQUIRED = 1 << 0, /* load fails if no source sets it */
+    CS_OPT_SECRET = 1 << 1    /* never printed (cs_config_dump shows "***") */
+};
+
+typedef struct cs_opt {
+    const char *name;           /* "batch-size"; NULL ends the table */
+    cs_opt_type_t type;
+    const char *def;            /* default as text, or NULL for none */
+    const char *help;           /* one line for --help */
+    double min, max;            /* CS_OPT_INT and CS_OPT_DOUBLE bounds (inclusive); both 0: none */
+    const char *const *choices; /* CS_OPT_ENUM only */
+    int flags;                  /* CS_OPT_REQUIRED | CS_OPT_SECRET */
+} cs_opt_t;
+
+typedef struct cs_config cs_config_t;
+
+/* kafka-brokers, pg-dsn, log-level, config (the JSON file path), metrics-port. */
+extern const cs_opt_t cs_config_common_opts[];
+
+/*
+ * Builds a config from up to two option tables (either may be NULL; names must not repeat).
+ * Returns NULL and sets err when a table is malformed (FATAL). The tables must outlive the config.
+ */
+cs_config_t *cs_config_new(const char *program, const char *usage, const cs_opt_t *common,
+                           const cs_opt_t *own, cs_err_t *err);
+
+/* Frees the config and every value it owns. Accepts NULL. */
+void cs_config_destroy(cs_config_t *cfg);
+
+/*
+ * Loads values: defaults, then the JSON file named by the "config" option (from env or flags),
+ * then envp (a NULL-terminated "NAME=value" array, normally environ; NULL means none), then argv.
+ * Arguments that are not options are kept as positional arguments (see cs_config_arg); "--" ends
+ * option parsing. On error returns -1 with a FATAL err naming the source, e.g.
+ * "CS_LOG_LEVEL: 'loud' is not one of debug, info, warn, error, off".
+ * Returns 1 (not an error) when --help was given: usage has been written to stdout.
+ */
+int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *envp, cs_err_t *err);
+
+/* Accessors. The name must exist in the tables with the matching type, or the program aborts
+ * (a programming error, never an input error). Unset options without default: NULL / 0 / false. */
+const char *cs_config_str(const cs_config_t *cfg, const char *name);
+long long cs_config_int(const cs_config_t *cfg, const char *name);
+double cs_config_double(const cs_config_t *cfg, const char *name);
+bool cs_config_bool(const cs_config_t *cfg, const char *name);
+/* True when a source (file, env or flag), not the default, set the option. */
+bool cs_config_is_set(const cs_config_t *cfg, const char *name);
+
+/* Positional arguments, in order. */
+int cs_config_argc(const cs_config_t *cfg);
+const char *cs_config_arg(const cs_config_t *cfg, int i);
+
+/* Writes the usage text (generated from the tables) to out. */
+void cs_config_usage(const cs_config_t *cfg, FILE *out);
+
+/*
+ * Standard start of a program: builds the config, loads it from argv and environ, and initialises
+ * logging from log-level. On --help prints usage and returns NULL with *exit_code = 0; on a bad
+ * value prints the error to stderr and returns NULL with *exit_code = 2.
+ */
+cs_config_t *cs_config_start(const char *program, const char *usage, const cs_opt_t *own, int argc,
+                             char *const *argv, int *exit_code);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CS_CONFIG_H */

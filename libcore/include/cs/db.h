@@ -1,0 +1,97 @@
+/*
+ * libcore/include/cs/db.h
+ *      PostgreSQL access for careerstream programs, with every failure classified.
+ *
+ * A thin layer over libpq that keeps libpq types out of public headers. Each call checks the
+ * exact result status it expects, clears every PGresult on every path, and turns failures into a
+ * cs_err_t whose kind comes from the SQLSTATE (cs_err_classify_sqlstate) or, when the connection
+ * is gone, TRANSIENT. A cs_db_t is one connection, used by one thread.
+ *
+ * Results: cs_db_query() returns a cs_db_res_t that the caller owns and frees with
+ * cs_db_res_free(); the strings it hands out are borrowed from it.
+ */
+#ifndef CS_DB_H
+#define CS_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "cs/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cs_db cs_db_t;
+typedef struct cs_db_res cs_db_res_t;
+
+/*
+ * Connects to dsn (a libpq connection string or URI) and sets application_name. Returns NULL and
+ * sets err on failure: TRANSIENT when the server is unreachable or starting, FATAL when the DSN is
+ * malformed or authentication fails. The message never contains the password.
+ */
+cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *err);
+
+/* Closes the connection. Accepts NULL. */
+void cs_db_destroy(cs_db_t *db);
+
+/* True when the connection is usable (PQstatus is CONNECTION_OK). */
+bool cs_db_ok(const cs_db_t *db);
+
+/* Re-establishes a broken connection (PQreset). Returns -1 with a TRANSIENT err on failure. */
+int cs_db_reset(cs_db_t *db, cs_err_t *err);
+
+/* Runs one or more statements that return no rows (simple query protocol). */
+int cs_db_exec(cs_db_t *db, const char *sql, cs_err_t *err);
+
+/*
+ * Runs one statement with text parameters ($1..$n; a NULL value is SQL NULL) and returns the
+ * number of rows it affected (PQcmdTuples), or -1 with err set.
+ */
+long long cs_db_execp(cs_db_t *db, const char *sql, int nparams, const char *const *values,
+                      cs_err_t *err);
+
+/* Runs a query with text parameters and returns its rows, or NULL with err set. */
+cs_db_res_t *cs_db_query(cs_db_t *db, const char *sql, int nparams, const char *const *values,
+                         cs_err_t *err);
+
+int cs_db_res_rows(const cs_db_res_t *res);
+int cs_db_res_cols(const cs_db_res_t *res);
+/* The value at (row, col) as text, or NULL when it is SQL NULL. Borrowed from res. */
+const char *cs_db_res_get(const cs_db_res_t *res, int row, int col);
+/* Frees a result. Accepts NULL. */
+void cs_db_res_free(cs_db_res_t *res);
+
+/*
+ * COPY ... FROM STDIN in text format. cs_db_copy_begin runs the COPY statement;
+ * cs_db_copy_put sends a chunk of rows (whole lines, already escaped with cs_db_copy_escape);
+ * cs_db_copy_end finishes and returns the number of rows copied, or -1 with err set.
+ * After a failed put, call cs_db_copy_end anyway: it aborts the COPY and reports the error.
+ */
+int cs_db_copy_begin(cs_db_t *db, const char *copy_sql, cs_err_t *err);
+int cs_db_copy_put(cs_db_t *db, const char *data, size_t len, cs_err_t *err);
+long long cs_db_copy_end(cs_db_t *db, cs_err_t *err);
+
+/*
+ * Appends s (len bytes) to out escaped for COPY text format (backslash, tab, newline, carriage
+ * return). out must have room for 2 * len bytes. Returns the number of bytes written.
+ */
+size_t cs_db_copy_escape(char *out, const char *s, size_t len);
+
+/* The server's version number (e.g. 150018), or 0 when unknown. */
+int cs_db_server_version(const cs_db_t *db);
+
+/*
+ * The underlying PGconn, for libcore modules only (declared here as void * so that libpq types
+ * stay out of public headers). Programs outside libcore must not use it.
+ */
+void *cs__db_pgconn(cs_db_t *db);
+
+/* Fills err from a failed PGresult (sqlstate, classification, primary message and detail). */
+int cs__db_err_from_result(cs_db_t *db, const void *pgresult, const char *what, cs_err_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CS_DB_H */
