@@ -27,16 +27,28 @@ typedef struct cs_buf {
     size_t cap; /* bytes allocated */
 } cs_buf_t;
 
-#define CS_BUF_INIT {NULL, 0, 0}
+#define CS_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void cs_buf_init(cs_buf_t *b);
 /* Frees the memory; the buffer is empty and reusable afterwards. */
 void cs_buf_fini(cs_buf_t *b);
 /* Empties the buffer, keeping its memory. */
-static inline void cs_buf_reset(cs_buf_t *b) { b->len = 0; if (b->data) b->data[0] = '\0'; }
+static inline void cs_buf_reset(cs_buf_t *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
 /* Makes room for n more bytes and returns a pointer to the end; commit with cs_buf_advance. */
 char *cs_buf_reserve(cs_buf_t *b, size_t n);
-static inline void cs_buf_advance(cs_buf_t *b, size_t n) { b->len += n; b->data[b->len] = '\0'; }
+static inline void cs_buf_advance(cs_buf_t *b, size_t n)
+{
+    b->len += n;
+    b->data[b->len] = '\0';
+}
 void cs_buf_append(cs_buf_t *b, const void *p, size_t n);
 void cs_buf_puts(cs_buf_t *b, const char *s);
 void cs_buf_putc(cs_buf_t *b, char c);

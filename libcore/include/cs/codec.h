@@ -70,8 +70,7 @@ int cs_codec_encode(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_e
 /* Appends the documented JSON form of the whole event to out. */
 int cs_codec_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err);
 /* Appends only the payload as a JSON object (used for jsonb columns). */
-int cs_codec_payload_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out,
-                             cs_err_t *err);
+int cs_codec_payload_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err);
 
 /*
  * Parses one event from its documented JSON form (one line of JSON Lines) and validates it like

@@ -39,7 +39,7 @@ enum {
 };
 
 typedef struct cs_opt {
-    const char *name;           /* "batch-size"; NULL ends the table */
+    const char *name; /* "batch-size"; NULL ends the table */
     cs_opt_type_t type;
     const char *def;            /* default as text, or NULL for none */
     const char *help;           /* one line for --help */

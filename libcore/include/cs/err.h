@@ -28,8 +28,8 @@ typedef enum cs_err_kind {
 
 typedef struct cs_err {
     cs_err_kind_t kind;
-    char sqlstate[6];          /* five-character SQLSTATE when the error came from PostgreSQL, else "" */
-    char field[64];            /* the offending field or option when there is one, else "" */
+    char sqlstate[6]; /* five-character SQLSTATE when the error came from PostgreSQL, else "" */
+    char field[64];   /* the offending field or option when there is one, else "" */
     char msg[CS_ERR_MSG_SIZE]; /* short, lower-case, factual: what failed first */
 } cs_err_t;
 

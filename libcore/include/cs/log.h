@@ -39,7 +39,7 @@ enum { CS_LOGF_END = 0, CS_LOGF_STR, CS_LOGF_INT, CS_LOGF_DBL, CS_LOGF_RAW };
 #define CS_LD(k, v) (k), CS_LOGF_DBL, (double)(v)
 /* A value that is already valid JSON (an object or array built by the caller). */
 #define CS_LJ(k, v) (k), CS_LOGF_RAW, (const char *)(v)
-#define CS_LOG_END ((const char *)0)
+#define CS_LOG_END  ((const char *)0)
 
 extern cs_log_level_t cs_log_level_;
 
@@ -50,8 +50,8 @@ extern cs_log_level_t cs_log_level_;
     } while (0)
 
 #define cs_log_debug(...) CS_LOG_AT(CS_LOG_DEBUG, __VA_ARGS__, CS_LOG_END)
-#define cs_log_info(...) CS_LOG_AT(CS_LOG_INFO, __VA_ARGS__, CS_LOG_END)
-#define cs_log_warn(...) CS_LOG_AT(CS_LOG_WARN, __VA_ARGS__, CS_LOG_END)
+#define cs_log_info(...)  CS_LOG_AT(CS_LOG_INFO, __VA_ARGS__, CS_LOG_END)
+#define cs_log_warn(...)  CS_LOG_AT(CS_LOG_WARN, __VA_ARGS__, CS_LOG_END)
 #define cs_log_error(...) CS_LOG_AT(CS_LOG_ERROR, __VA_ARGS__, CS_LOG_END)
 
 /*

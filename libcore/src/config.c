@@ -1,0 +1,543 @@
+/*
+ * libcore/src/config.c
+ *      Table-driven configuration from defaults, a JSON file, the environment and flags.
+ *
+ * Each option is declared once (cs_opt_t) and read from four places in increasing precedence:
+ * its default, the JSON config file, CS_<NAME> in the environment, --<name> on the command line.
+ * Every text value goes through one validator per type, so an invalid value is refused the same
+ * way wherever it came from, with an error naming that source. Values are kept as owned text plus
+ * their parsed form.
+ */
+#include "cs/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cs/log.h"
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", "off", NULL};
+
+const cs_opt_t cs_config_common_opts[] = {
+    {"kafka-brokers", CS_OPT_STRING, NULL, "Kafka bootstrap servers, host:port[,host:port...]"},
+    {"pg-dsn", CS_OPT_STRING, NULL, "PostgreSQL connection string (libpq DSN or URI)", 0, 0, NULL,
+     CS_OPT_SECRET},
+    {"log-level", CS_OPT_ENUM, "info", "minimum level of log lines on stderr", 0, 0, log_levels},
+    {"config", CS_OPT_STRING, NULL, "JSON config file; its keys are option names with '_' for '-'"},
+    {NULL},
+};
+
+enum source { SRC_NONE, SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_FLAG };
+
+struct val {
+    const cs_opt_t *opt;
+    char *text; /* owned; NULL when unset */
+    enum source src;
+    long long i;
+    double d;
+    bool b;
+};
+
+struct cs_config {
+    char *program;
+    char *usage;
+    struct val *vals;
+    int nvals;
+    char **args;
+    int nargs;
+};
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s);
+
+    if (!p)
+        abort();
+    return p;
+}
+
+/* "kafka-brokers" -> "CS_KAFKA_BROKERS" */
+static void env_name(const char *name, char *out, size_t size)
+{
+    size_t o = (size_t)snprintf(out, size, "CS_");
+
+    for (; *name && o + 1 < size; name++)
+        out[o++] = *name == '-' ? '_' : (char)toupper((unsigned char)*name);
+    out[o] = '\0';
+}
+
+/* "kafka-brokers" -> "kafka_brokers" */
+static void json_name(const char *name, char *out, size_t size)
+{
+    size_t o = 0;
+
+    for (; *name && o + 1 < size; name++)
+        out[o++] = *name == '-' ? '_' : *name;
+    out[o] = '\0';
+}
+
+static const char *type_word(const cs_opt_t *o)
+{
+    switch (o->type) {
+    case CS_OPT_INT:
+        return "INT";
+    case CS_OPT_DOUBLE:
+        return "NUM";
+    case CS_OPT_BOOL:
+        return "BOOL";
+    case CS_OPT_ENUM:
+        return "WORD";
+    default:
+        return "TEXT";
+    }
+}
+
+/*
+ * Validates text for v's option and stores it. where names the source for the message
+ * ("CS_LOG_LEVEL", "--log-level", "config file x.json: key 'log_level'").
+ */
+static int set_value(struct val *v, const char *text, enum source src, const char *where,
+                     cs_err_t *err)
+{
+    const cs_opt_t *o = v->opt;
+    bool ranged = !(o->min == 0 && o->max == 0);
+    char *end = NULL;
+
+    switch (o->type) {
+    case CS_OPT_STRING:
+        break;
+    case CS_OPT_INT: {
+        long long x;
+
+        errno = 0;
+        x = strtoll(text, &end, 10);
+        if (!*text || *end || errno)
+            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not an integer", where,
+                                    text);
+        if (ranged && ((double)x < o->min || (double)x > o->max))
+            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                    "%s: %lld is out of range (allowed %.0f..%.0f)", where, x,
+                                    o->min, o->max);
+        v->i = x;
+        break;
+    }
+    case CS_OPT_DOUBLE: {
+        double x;
+
+        errno = 0;
+        x = strtod(text, &end);
+        if (!*text || *end || errno || !isfinite(x))
+            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
+                                    text);
+        if (ranged && (x < o->min || x > o->max))
+            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                    "%s: %g is out of range (allowed %g..%g)", where, x, o->min,
+                                    o->max);
+        v->d = x;
+        break;
+    }
+    case CS_OPT_BOOL:
+        if (!strcasecmp(text, "true") || !strcmp(text, "1") || !strcasecmp(text, "yes") ||
+            !strcasecmp(text, "on"))
+            v->b = true;
+        else if (!strcasecmp(text, "false") || !strcmp(text, "0") || !strcasecmp(text, "no") ||
+                 !strcasecmp(text, "off"))
+            v->b = false;
+        else
+            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                    "%s: '%s' is not a boolean (allowed true, false, 1, 0, yes, "
+                                    "no, on, off)",
+                                    where, text);
+        break;
+    case CS_OPT_ENUM: {
+        bool found = false;
+
+        for (const char *const *c = o->choices; c && *c; c++)
+            if (!strcasecmp(text, *c))
+                found = true;
+        if (!found) {
+            char allowed[256] = "";
+            size_t n = 0;
+
+            for (const char *const *c = o->choices; c && *c && n < sizeof(allowed); c++)
+                n += (size_t)snprintf(allowed + n, sizeof(allowed) - n, "%s%s",
+                                      c == o->choices ? "" : ", ", *c);
+            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not one of %s", where,
+                                    text, allowed);
+        }
+        break;
+    }
+    }
+    free(v->text);
+    v->text = xstrdup(text);
+    v->src = src;
+    return 0;
+}
+
+static struct val *find(const cs_config_t *cfg, const char *name)
+{
+    for (int i = 0; i < cfg->nvals; i++)
+        if (!strcmp(cfg->vals[i].opt->name, name))
+            return &cfg->vals[i];
+    return NULL;
+}
+
+cs_config_t *cs_config_new(const char *program, const char *usage, const cs_opt_t *common,
+                           const cs_opt_t *own, cs_err_t *err)
+{
+    const cs_opt_t *tabs[2] = {common, own};
+    cs_config_t *cfg = calloc(1, sizeof(*cfg));
+    int n = 0;
+
+    if (!cfg)
+        abort();
+    cfg->program = xstrdup(program ? program : "careerstream");
+    cfg->usage = xstrdup(usage ? usage : "");
+    for (int t = 0; t < 2; t++)
+        for (const cs_opt_t *o = tabs[t]; o && o->name; o++)
+            n++;
+    cfg->vals = calloc((size_t)n + 1, sizeof(*cfg->vals));
+    if (!cfg->vals)
+        abort();
+    for (int t = 0; t < 2; t++) {
+        for (const cs_opt_t *o = tabs[t]; o && o->name; o++) {
+            if (find(cfg, o->name)) {
+                cs_err_set(err, CS_ERR_FATAL, "option '%s' is declared twice", o->name);
+                goto fail;
+            }
+            if (o->type < CS_OPT_STRING || o->type > CS_OPT_DOUBLE ||
+                (o->type == CS_OPT_ENUM && !o->choices)) {
+                cs_err_set(err, CS_ERR_FATAL, "option '%s' has an invalid declaration", o->name);
+                goto fail;
+            }
+            cfg->vals[cfg->nvals++].opt = o;
+        }
+    }
+    return cfg;
+fail:
+    cs_config_destroy(cfg);
+    return NULL;
+}
+
+void cs_config_destroy(cs_config_t *cfg)
+{
+    if (!cfg)
+        return;
+    for (int i = 0; i < cfg->nvals; i++)
+        free(cfg->vals[i].text);
+    for (int i = 0; i < cfg->nargs; i++)
+        free(cfg->args[i]);
+    free(cfg->args);
+    free(cfg->vals);
+    free(cfg->program);
+    free(cfg->usage);
+    free(cfg);
+}
+
+static const char *env_lookup(char *const *envp, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (char *const *e = envp; e && *e; e++)
+        if (!strncmp(*e, name, n) && (*e)[n] == '=')
+            return *e + n + 1;
+    return NULL;
+}
+
+static int load_file(cs_config_t *cfg, const char *path, cs_err_t *err)
+{
+    json_error_t jerr;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    const char *key;
+    json_t *value;
+    int rc = -1;
+
+    if (!root)
+        return cs_err_set_field(err, CS_ERR_FATAL, "config", "config file %s: %s (line %d)", path,
+                                jerr.text, jerr.line);
+    if (!json_is_object(root)) {
+        cs_err_set_field(err, CS_ERR_FATAL, "config", "config file %s: not a JSON object", path);
+        goto out;
+    }
+    json_object_foreach(root, key, value)
+    {
+        struct val *v = NULL;
+        char where[512];
+        char text[64];
+        const char *t = text;
+
+        for (int i = 0; i < cfg->nvals && !v; i++) {
+            char jn[128];
+
+            json_name(cfg->vals[i].opt->name, jn, sizeof(jn));
+            if (!strcmp(jn, key))
+                v = &cfg->vals[i];
+        }
+        if (!v || !strcmp(v->opt->name, "config")) {
+            cs_err_set_field(err, CS_ERR_FATAL, "config", "config file %s: unknown key '%s'", path,
+                             key);
+            goto out;
+        }
+        snprintf(where, sizeof(where), "config file %s: key '%s'", path, key);
+        if (json_is_string(value))
+            t = json_string_value(value);
+        else if (json_is_integer(value))
+            snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(value));
+        else if (json_is_real(value))
+            snprintf(text, sizeof(text), "%.17g", json_real_value(value));
+        else if (json_is_boolean(value))
+            t = json_is_true(value) ? "true" : "false";
+        else {
+            cs_err_set_field(err, CS_ERR_FATAL, v->opt->name,
+                             "%s: must be a string, number or boolean", where);
+            goto out;
+        }
+        if (set_value(v, t, SRC_FILE, where, err) < 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+static void add_arg(cs_config_t *cfg, const char *a)
+{
+    char **args = realloc(cfg->args, sizeof(*args) * ((size_t)cfg->nargs + 1));
+
+    if (!args)
+        abort();
+    cfg->args = args;
+    cfg->args[cfg->nargs++] = xstrdup(a);
+}
+
+int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *envp, cs_err_t *err)
+{
+    const char *file = NULL;
+    char where[160];
+
+    cs_err_clear(err);
+
+    /* 1. Defaults. A default that does not validate is a bug in the table. */
+    for (int i = 0; i < cfg->nvals; i++) {
+        struct val *v = &cfg->vals[i];
+
+        if (v->opt->def) {
+            snprintf(where, sizeof(where), "default of --%s", v->opt->name);
+            if (set_value(v, v->opt->def, SRC_DEFAULT, where, err) < 0)
+                return -1;
+        }
+    }
+
+    /* 2. The config file, named by --config or CS_CONFIG (flags win). */
+    if (find(cfg, "config")) {
+        file = env_lookup(envp, "CS_CONFIG");
+        for (int i = 1; i < argc; i++) {
+            if (!strcmp(argv[i], "--"))
+                break;
+            if (!strncmp(argv[i], "--config=", 9))
+                file = argv[i] + 9;
+            else if (!strcmp(argv[i], "--config") && i + 1 < argc)
+                file = argv[++i];
+        }
+        if (file && *file && load_file(cfg, file, err) < 0)
+            return -1;
+    }
+
+    /* 3. The environment. */
+    for (int i = 0; i < cfg->nvals; i++) {
+        struct val *v = &cfg->vals[i];
+        char name[128];
+        const char *text;
+
+        env_name(v->opt->name, name, sizeof(name));
+        text = env_lookup(envp, name);
+        if (text && set_value(v, text, SRC_ENV, name, err) < 0)
+            return -1;
+    }
+
+    /* 4. Flags. */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq;
+        char name[128];
+        struct val *v;
+        const char *text;
+
+        if (!strcmp(a, "--")) {
+            for (i++; i < argc; i++)
+                add_arg(cfg, argv[i]);
+            break;
+        }
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            cs_config_usage(cfg, stdout);
+            return 1;
+        }
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+            add_arg(cfg, a);
+            continue;
+        }
+        eq = strchr(a, '=');
+        snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - a - 2) : strlen(a + 2)),
+                 a + 2);
+        v = find(cfg, name);
+        if (!v && !strncmp(name, "no-", 3) && !eq) {
+            v = find(cfg, name + 3);
+            if (v && v->opt->type == CS_OPT_BOOL) {
+                snprintf(where, sizeof(where), "--%s", name);
+                if (set_value(v, "false", SRC_FLAG, where, err) < 0)
+                    return -1;
+                continue;
+            }
+            v = NULL;
+        }
+        if (!v)
+            return cs_err_set_field(err, CS_ERR_FATAL, name, "unknown option '--%s' (see --help)",
+                                    name);
+        snprintf(where, sizeof(where), "--%s", name);
+        if (eq)
+            text = eq + 1;
+        else if (v->opt->type == CS_OPT_BOOL)
+            text = "true";
+        else if (i + 1 < argc)
+            text = argv[++i];
+        else
+            return cs_err_set_field(err, CS_ERR_FATAL, name, "%s: a value is required", where);
+        if (set_value(v, text, SRC_FLAG, where, err) < 0)
+            return -1;
+    }
+
+    /* 5. Required options. */
+    for (int i = 0; i < cfg->nvals; i++) {
+        struct val *v = &cfg->vals[i];
+
+        if ((v->opt->flags & CS_OPT_REQUIRED) && !v->text) {
+            char name[128];
+
+            env_name(v->opt->name, name, sizeof(name));
+            return cs_err_set_field(err, CS_ERR_FATAL, v->opt->name,
+                                    "%s is required: set %s or pass --%s", v->opt->name, name,
+                                    v->opt->name);
+        }
+    }
+    return 0;
+}
+
+static struct val *must_find(const cs_config_t *cfg, const char *name, cs_opt_type_t type)
+{
+    struct val *v = find(cfg, name);
+
+    if (!v || (v->opt->type != type && !(type == CS_OPT_STRING && v->opt->type == CS_OPT_ENUM))) {
+        fprintf(stderr, "%s: internal error: option '%s' is not declared with that type\n",
+                cfg->program, name);
+        abort();
+    }
+    return v;
+}
+
+const char *cs_config_str(const cs_config_t *cfg, const char *name)
+{
+    return must_find(cfg, name, CS_OPT_STRING)->text;
+}
+
+long long cs_config_int(const cs_config_t *cfg, const char *name)
+{
+    return must_find(cfg, name, CS_OPT_INT)->i;
+}
+
+double cs_config_double(const cs_config_t *cfg, const char *name)
+{
+    return must_find(cfg, name, CS_OPT_DOUBLE)->d;
+}
+
+bool cs_config_bool(const cs_config_t *cfg, const char *name)
+{
+    return must_find(cfg, name, CS_OPT_BOOL)->b;
+}
+
+bool cs_config_is_set(const cs_config_t *cfg, const char *name)
+{
+    struct val *v = find(cfg, name);
+
+    return v && v->src > SRC_DEFAULT;
+}
+
+int cs_config_argc(const cs_config_t *cfg)
+{
+    return cfg->nargs;
+}
+
+const char *cs_config_arg(const cs_config_t *cfg, int i)
+{
+    return i >= 0 && i < cfg->nargs ? cfg->args[i] : NULL;
+}
+
+void cs_config_usage(const cs_config_t *cfg, FILE *out)
+{
+    fprintf(out,
+            "usage: %s [options]%s%s\n\noptions (each also read from its environment variable "
+            "and, with '_' for '-', from the --config JSON file; flags win):\n",
+            cfg->program, *cfg->usage ? "\n\n" : "", cfg->usage);
+    for (int i = 0; i < cfg->nvals; i++) {
+        const cs_opt_t *o = cfg->vals[i].opt;
+        char flag[160];
+        char env[128];
+
+        env_name(o->name, env, sizeof(env));
+        if (o->type == CS_OPT_BOOL)
+            snprintf(flag, sizeof(flag), "--%s", o->name);
+        else
+            snprintf(flag, sizeof(flag), "--%s=%s", o->name, type_word(o));
+        fprintf(out, "  %-30s %-24s %s", flag, env, o->help ? o->help : "");
+        if (o->type == CS_OPT_ENUM) {
+            fputs(" (", out);
+            for (const char *const *c = o->choices; *c; c++)
+                fprintf(out, "%s%s", c == o->choices ? "" : "|", *c);
+            fputc(')', out);
+        }
+        if ((o->type == CS_OPT_INT || o->type == CS_OPT_DOUBLE) && !(o->min == 0 && o->max == 0))
+            fprintf(out, " [%g..%g]", o->min, o->max);
+        if (o->def)
+            fprintf(out, " (default: %s)", o->def);
+        if (o->flags & CS_OPT_REQUIRED)
+            fputs(" (required)", out);
+        fputc('\n', out);
+    }
+    fprintf(out, "  %-30s %-24s %s\n", "--help", "", "print this help and exit");
+}
+
+extern char **environ;
+
+cs_config_t *cs_config_start(const char *program, const char *usage, const cs_opt_t *own, int argc,
+                             char *const *argv, int *exit_code)
+{
+    cs_err_t err;
+    cs_config_t *cfg = cs_config_new(program, usage, cs_config_common_opts, own, &err);
+    cs_log_level_t level = CS_LOG_INFO;
+    int rc;
+
+    if (!cfg)
+        goto fail;
+    rc = cs_config_load(cfg, argc, argv, environ, &err);
+    if (rc == 1) {
+        cs_config_destroy(cfg);
+        *exit_code = 0;
+        return NULL;
+    }
+    if (rc < 0)
+        goto fail;
+    cs_log_level_parse(cs_config_str(cfg, "log-level"), &level);
+    cs_log_init(program, level, NULL);
+    *exit_code = 0;
+    return cfg;
+fail:
+    fprintf(stderr, "%s: %s\n", program, err.msg);
+    cs_config_destroy(cfg);
+    *exit_code = 2;
+    return NULL;
+}

@@ -1,0 +1,317 @@
+/*
+ * libcore/src/db.c
+ *      PostgreSQL access over libpq, with each failure classified.
+ *
+ * Every call checks the exact PQresultStatus it expects and clears the PGresult on every path.
+ * A failure becomes a cs_err_t: the SQLSTATE decides the kind (cs_err_classify_sqlstate), and a
+ * connection that is no longer CONNECTION_OK makes it TRANSIENT whatever the server said, because
+ * the same statement may well succeed on a new connection.
+ */
+#include "cs/db.h"
+
+#include <libpq-fe.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cs/log.h"
+
+struct cs_db {
+    PGconn *conn;
+};
+
+struct cs_db_res {
+    PGresult *res;
+};
+
+/* Copies a libpq message into err->msg without the trailing newline. */
+static void put_msg(cs_err_t *err, const char *what, const char *msg, const char *detail)
+{
+    size_t n;
+
+    snprintf(err->msg, sizeof(err->msg), "%s%s%s%s%s", what ? what : "", what ? ": " : "",
+             msg ? msg : "unknown error", detail ? " (" : "", detail ? detail : "");
+    n = strlen(err->msg);
+    while (n > 0 && (err->msg[n - 1] == '\n' || err->msg[n - 1] == ' '))
+        err->msg[--n] = '\0';
+    /* Multi-line libpq messages read better as one line in a structured log. */
+    for (char *p = err->msg; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    if (detail && n + 1 < sizeof(err->msg)) {
+        err->msg[n] = ')';
+        err->msg[n + 1] = '\0';
+    }
+}
+
+int cs__db_err_from_result(cs_db_t *db, const void *pgresult, const char *what, cs_err_t *err)
+{
+    const PGresult *res = pgresult;
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
+
+    if (!err)
+        return -1;
+    cs_err_clear(err);
+    if (!primary)
+        primary = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
+                                                    : PQerrorMessage(db->conn);
+    put_msg(err, what, primary, detail);
+    if (state)
+        snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
+    err->kind = cs_err_classify_sqlstate(state);
+    if (PQstatus(db->conn) != CONNECTION_OK)
+        err->kind = CS_ERR_TRANSIENT;
+    return -1;
+}
+
+cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *err)
+{
+    const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
+    const char *vals[] = {dsn, application_name ? application_name : "careerstream", "10", NULL};
+    char *parse_err = NULL;
+    PQconninfoOption *opts;
+    cs_db_t *db;
+
+    if (!dsn || !*dsn) {
+        cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn", "no PostgreSQL DSN given (set CS_PG_DSN)");
+        return NULL;
+    }
+    /* Parse first so a malformed DSN is FATAL (configuration), not a retryable connect error. */
+    opts = PQconninfoParse(dsn, &parse_err);
+    if (!opts) {
+        cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn", "invalid PostgreSQL DSN: %s",
+                         parse_err ? parse_err : "out of memory");
+        PQfreemem(parse_err);
+        return NULL;
+    }
+    PQconninfoFree(opts);
+
+    db = calloc(1, sizeof(*db));
+    if (!db)
+        abort();
+    /* expand_dbname=1: dsn is a full connection string; our application_name wins only when the
+     * DSN does not set one, which is what an operator expects. */
+    db->conn = PQconnectdbParams(keys, vals, 1);
+    if (!db->conn)
+        abort();
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        const char *m = PQerrorMessage(db->conn);
+        /* Authentication and missing databases will not fix themselves. */
+        cs_err_kind_t kind = (strstr(m, "authentication failed") || strstr(m, "does not exist") ||
+                              strstr(m, "no password supplied") || strstr(m, "not permitted"))
+                                 ? CS_ERR_FATAL
+                                 : CS_ERR_TRANSIENT;
+
+        cs_err_clear(err);
+        if (err) {
+            put_msg(err, "cannot connect to PostgreSQL", m, NULL);
+            err->kind = kind;
+            snprintf(err->field, sizeof(err->field), "pg-dsn");
+        }
+        cs_db_destroy(db);
+        return NULL;
+    }
+    return db;
+}
+
+void cs_db_destroy(cs_db_t *db)
+{
+    if (!db)
+        return;
+    PQfinish(db->conn);
+    free(db);
+}
+
+bool cs_db_ok(const cs_db_t *db)
+{
+    return db && PQstatus(db->conn) == CONNECTION_OK;
+}
+
+int cs_db_reset(cs_db_t *db, cs_err_t *err)
+{
+    PQreset(db->conn);
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        cs_err_clear(err);
+        if (err) {
+            put_msg(err, "cannot reconnect to PostgreSQL", PQerrorMessage(db->conn), NULL);
+            err->kind = CS_ERR_TRANSIENT;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+int cs_db_exec(cs_db_t *db, const char *sql, cs_err_t *err)
+{
+    PGresult *res = PQexec(db->conn, sql);
+    int rc = 0;
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
+        rc = cs__db_err_from_result(db, res, NULL, err);
+    PQclear(res);
+    return rc;
+}
+
+long long cs_db_execp(cs_db_t *db, const char *sql, int nparams, const char *const *values,
+                      cs_err_t *err)
+{
+    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+    long long n = -1;
+
+    if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
+        const char *t = PQcmdTuples(res);
+
+        n = *t ? strtoll(t, NULL, 10) : 0;
+    } else {
+        cs__db_err_from_result(db, res, NULL, err);
+    }
+    PQclear(res);
+    return n;
+}
+
+cs_db_res_t *cs_db_query(cs_db_t *db, const char *sql, int nparams, const char *const *values,
+                         cs_err_t *err)
+{
+    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+    cs_db_res_t *r;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        cs__db_err_from_result(db, res, NULL, err);
+        PQclear(res);
+        return NULL;
+    }
+    r = malloc(sizeof(*r));
+    if (!r)
+        abort();
+    r->res = res;
+    return r;
+}
+
+int cs_db_res_rows(const cs_db_res_t *r)
+{
+    return PQntuples(r->res);
+}
+
+int cs_db_res_cols(const cs_db_res_t *r)
+{
+    return PQnfields(r->res);
+}
+
+const char *cs_db_res_get(const cs_db_res_t *r, int row, int col)
+{
+    if (row < 0 || row >= PQntuples(r->res) || col < 0 || col >= PQnfields(r->res) ||
+        PQgetisnull(r->res, row, col))
+        return NULL;
+    return PQgetvalue(r->res, row, col);
+}
+
+void cs_db_res_free(cs_db_res_t *r)
+{
+    if (!r)
+        return;
+    PQclear(r->res);
+    free(r);
+}
+
+int cs_db_copy_begin(cs_db_t *db, const char *copy_sql, cs_err_t *err)
+{
+    PGresult *res = PQexec(db->conn, copy_sql);
+    int rc = 0;
+
+    if (PQresultStatus(res) != PGRES_COPY_IN)
+        rc = cs__db_err_from_result(db, res, "COPY", err);
+    PQclear(res);
+    return rc;
+}
+
+int cs_db_copy_put(cs_db_t *db, const char *data, size_t len, cs_err_t *err)
+{
+    /* PQputCopyData takes an int length: send very large chunks in pieces. */
+    while (len > 0) {
+        int n = len > (1u << 30) ? (1 << 30) : (int)len;
+
+        if (PQputCopyData(db->conn, data, n) != 1) {
+            cs_err_clear(err);
+            if (err) {
+                put_msg(err, "COPY data", PQerrorMessage(db->conn), NULL);
+                err->kind = CS_ERR_TRANSIENT;
+            }
+            return -1;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+long long cs_db_copy_end(cs_db_t *db, cs_err_t *err)
+{
+    PGresult *res;
+    long long n = -1;
+
+    if (PQputCopyEnd(db->conn, NULL) != 1) {
+        cs_err_clear(err);
+        if (err) {
+            put_msg(err, "COPY end", PQerrorMessage(db->conn), NULL);
+            err->kind = CS_ERR_TRANSIENT;
+        }
+        /* Drain whatever results are pending so the connection is usable or clearly broken. */
+        while ((res = PQgetResult(db->conn)) != NULL)
+            PQclear(res);
+        return -1;
+    }
+    while ((res = PQgetResult(db->conn)) != NULL) {
+        if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+            const char *t = PQcmdTuples(res);
+
+            n = *t ? strtoll(t, NULL, 10) : 0;
+        } else if (n >= -1) {
+            cs__db_err_from_result(db, res, "COPY", err);
+            n = -2; /* remember the first error; keep draining */
+        }
+        PQclear(res);
+    }
+    return n < 0 ? -1 : n;
+}
+
+size_t cs_db_copy_escape(char *out, const char *s, size_t len)
+{
+    char *o = out;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+
+        switch (c) {
+        case '\\':
+            *o++ = '\\';
+            *o++ = '\\';
+            break;
+        case '\t':
+            *o++ = '\\';
+            *o++ = 't';
+            break;
+        case '\n':
+            *o++ = '\\';
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = '\\';
+            *o++ = 'r';
+            break;
+        default:
+            *o++ = c;
+        }
+    }
+    return (size_t)(o - out);
+}
+
+int cs_db_server_version(const cs_db_t *db)
+{
+    return db ? PQserverVersion(db->conn) : 0;
+}
+
+void *cs__db_pgconn(cs_db_t *db)
+{
+    return db ? db->conn : NULL;
+}
