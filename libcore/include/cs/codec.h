@@ -24,6 +24,7 @@
 
 #include "cs/buf.h"
 #include "cs/err.h"
+#include "cs/events.h" /* generated from schemas/: payload structs, cs_event_type_t */
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,6 +32,18 @@ extern "C" {
 
 /* The largest message the codec accepts, checked before anything else is read. */
 #define CS_CODEC_MAX_MESSAGE_BYTES (64 * 1024)
+
+/*
+ * The sane range of every timestamp (occurred_at and timestamp-millis payload fields):
+ * 2000-01-01T00:00:00Z inclusive to 2100-01-01T00:00:00Z exclusive. The upper bound is far in
+ * the future on purpose: the load generator and backfills simulate days ahead of the wall clock,
+ * and a consumer must never dead-letter an event for the host's clock being behind.
+ */
+#define CS_CODEC_MIN_TIME_MS INT64_C(946684800000)
+#define CS_CODEC_MAX_TIME_MS INT64_C(4102444800000)
+
+/* The single-object encoding header: C3 01 and the 8-byte little-endian fingerprint. */
+#define CS_CODEC_HEADER_BYTES 10
 
 typedef struct cs_codec cs_codec_t;
 
@@ -86,6 +99,21 @@ int cs_codec_type_by_name(const char *name);
 /* Name and topic of a type index; NULL when out of range. */
 const char *cs_codec_type_name(int type);
 const char *cs_codec_type_topic(int type);
+/* The current (encoding) schema version of a type, or -1 when out of range. */
+int cs_codec_type_version(int type);
+/* The CRC-64-AVRO fingerprint of a type's schema version (0: current); 0 when unknown. */
+uint64_t cs_codec_type_fingerprint(int type, int version);
+/* The full Avro schema (envelope and payload, JSON) of a version (0: current); NULL if unknown. */
+const char *cs_codec_type_schema(int type, int version);
+/* The Parsing Canonical Form of a version (0: current); NULL if unknown. */
+const char *cs_codec_type_canonical(int type, int version);
+/* One valid example event of the type in the documented JSON form (one line); NULL if unknown. */
+const char *cs_codec_type_example(int type);
+
+/* CRC-64-AVRO fingerprint of n bytes (of a schema's Parsing Canonical Form). */
+uint64_t cs_codec_fingerprint(const void *canonical, size_t n);
+/* Writes the fingerprint as 16 lower-case hex digits of its little-endian wire bytes + NUL. */
+void cs_codec_fingerprint_hex(uint64_t fingerprint, char out[17]);
 
 #ifdef __cplusplus
 }
