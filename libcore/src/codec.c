@@ -538,7 +538,7 @@ static int rd_long(rd_t *r, int64_t *out, const char *path, cs_err_t *err)
 
 static int rd_int(rd_t *r, int32_t *out, const char *path, cs_err_t *err)
 {
-    int64_t v;
+    int64_t v = 0;
     if (rd_long(r, &v, path, err) < 0)
         return -1;
     if (v < INT32_MIN || v > INT32_MAX)
@@ -550,7 +550,7 @@ static int rd_int(rd_t *r, int32_t *out, const char *path, cs_err_t *err)
 /* Reads a string's length and checks the bytes are there; s points into the message. */
 static int rd_bytes(rd_t *r, const char **s, size_t *n, const char *path, cs_err_t *err)
 {
-    int64_t len;
+    int64_t len = 0;
     if (rd_long(r, &len, path, err) < 0)
         return -1;
     if (len < 0)
@@ -567,8 +567,8 @@ static int rd_bytes(rd_t *r, const char **s, size_t *n, const char *path, cs_err
 /* Copies a wire string into the arena: no NUL inside; uuids lower-cased. */
 static int rd_string(rd_t *r, const cs__field_desc_t *f, const char *path, const char **out, cs_err_t *err)
 {
-    const char *s;
-    size_t n;
+    const char *s = NULL;
+    size_t n = 0;
     if (rd_bytes(r, &s, &n, path, err) < 0)
         return -1;
     if (memchr(s, '\0', n))
@@ -603,13 +603,13 @@ static int rd_strv(rd_t *r, const cs__field_desc_t *f, const char *path, cs_strv
     const char **items = NULL;
     size_t n = 0;
     for (;;) {
-        int64_t count;
+        int64_t count = 0;
         if (rd_long(r, &count, path, err) < 0)
             return -1;
         if (count == 0)
             break;
         if (count < 0) {
-            int64_t bytes;
+            int64_t bytes = 0;
             if (count == INT64_MIN)
                 return perr(err, path, "malformed array block count");
             count = -count;
@@ -653,7 +653,7 @@ static int rd_field(rd_t *r, const cs__field_desc_t *wf, const char *path, wval_
 {
     v->is_null = false;
     if (wf->optional) {
-        int64_t branch;
+        int64_t branch = 0;
         if (rd_long(r, &branch, path, err) < 0)
             return -1;
         if (branch != 0 && branch != 1)
@@ -672,7 +672,7 @@ static int rd_field(rd_t *r, const cs__field_desc_t *wf, const char *path, wval_
         v->i = *r->p++;
         return 0;
     case CS__F_INT: {
-        int32_t x;
+        int32_t x = 0;
         if (rd_int(r, &x, path, err) < 0)
             return -1;
         v->i = x;
