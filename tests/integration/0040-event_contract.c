@@ -1,0 +1,286 @@
+/*
+ * tests/integration/0040-event_contract.c
+ *      Publishing through the event contract on the loopback broker: the C producer API and
+ *      cs-produce put every event type on the wire keyed by user_id, with the contract's headers,
+ *      in a form the codec decodes; bad events are refused with the field and the reason.
+ *
+ * Each test publishes to fresh topics (cs_producer_send_to / cs-produce --topic), then reads
+ * them back with a plain librdkafka consumer, so what is checked is what a worker would see.
+ */
+#include <check.h>
+#include <librdkafka/rdkafka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cs/codec.h"
+#include "cs/producer.h"
+#include "harness.h"
+
+typedef struct got {
+    char key[64];
+    char type[64];
+    char fp[32];
+    char traceparent[64];
+    int32_t partition;
+    int64_t offset;
+    void *value;
+    size_t len;
+} got_t;
+
+/* Reads n messages of topic from the beginning (fresh group), or fails after a timeout. */
+static got_t *consume_n(const char *topic, int n)
+{
+    char errstr[512], group[160];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    snprintf(group, sizeof group, "g.%s", topic);
+    ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr), 0);
+    ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr), 0);
+    ck_assert_int_eq(rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr), 0);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    ck_assert_msg(rk != NULL, "%s", errstr);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
+    ck_assert_int_eq(rd_kafka_subscribe(rk, subs), 0);
+    rd_kafka_topic_partition_list_destroy(subs);
+
+    got_t *out = calloc((size_t)n + 1, sizeof *out);
+    int have = 0;
+    int64_t deadline = cs_test_now_ms() + 30000 * cs_test_timeout_mult();
+    while (have < n && cs_test_now_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        got_t *g = &out[have++];
+        snprintf(g->key, sizeof g->key, "%.*s", (int)m->key_len, (const char *)m->key);
+        rd_kafka_headers_t *h = NULL;
+        const void *hv;
+        size_t hl;
+        if (rd_kafka_message_headers(m, &h) == 0) {
+            if (rd_kafka_header_get_last(h, "cs.event_type", &hv, &hl) == 0)
+                snprintf(g->type, sizeof g->type, "%.*s", (int)hl, (const char *)hv);
+            if (rd_kafka_header_get_last(h, "cs.schema_fingerprint", &hv, &hl) == 0)
+                snprintf(g->fp, sizeof g->fp, "%.*s", (int)hl, (const char *)hv);
+            if (rd_kafka_header_get_last(h, "traceparent", &hv, &hl) == 0)
+                snprintf(g->traceparent, sizeof g->traceparent, "%.*s", (int)hl, (const char *)hv);
+        }
+        g->partition = m->partition;
+        g->offset = m->offset;
+        g->value = malloc(m->len);
+        memcpy(g->value, m->payload, m->len);
+        g->len = m->len;
+        rd_kafka_message_destroy(m);
+    }
+    ck_assert_msg(have == n, "consumed %d of %d messages from %s", have, n, topic);
+    /* Nothing more than expected arrives. */
+    rd_kafka_message_t *extra = rd_kafka_consumer_poll(rk, 500);
+    ck_assert_msg(extra == NULL || extra->err, "unexpected extra message on %s", topic);
+    if (extra)
+        rd_kafka_message_destroy(extra);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return out;
+}
+
+static void free_got(got_t *g, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(g[i].value);
+    free(g);
+}
+
+typedef struct reports {
+    int ok[64];
+    int failed;
+    int calls;
+} reports_t;
+
+static void on_delivery(const cs_delivery_t *d, void *ctx)
+{
+    reports_t *r = ctx;
+    int i = (int)(intptr_t)d->opaque;
+    r->calls++;
+    if (d->err)
+        r->failed++;
+    else if (i >= 0 && i < 64)
+        r->ok[i]++;
+}
+
+/* Every event type through the C API; decoded back with its headers and key checked. */
+START_TEST(producer_api_every_type)
+{
+    char topic[128];
+    cs_err_t err;
+    cs_codec_t *codec = cs_codec_new(&err);
+    cs_arena_t *arena = cs_arena_new(65536);
+    reports_t rep = {0};
+    int n = cs_codec_ntypes();
+    cs_event_t evs[64];
+
+    cs_test_topic("contract", topic, sizeof topic);
+    cs_producer_opts_t o = {.brokers = cs_test_brokers(), .client_id = "it-contract", .on_delivery = on_delivery,
+                            .cb_ctx = &rep};
+    cs_producer_t *p = cs_producer_new_opts(&o, &err);
+    ck_assert_msg(p != NULL, "%s", err.msg);
+    for (int t = 0; t < n; t++) {
+        const char *ex = cs_codec_type_example(t);
+        ck_assert_int_eq(cs_codec_from_json(codec, ex, strlen(ex), arena, &evs[t], &err), 0);
+        ck_assert_msg(cs_producer_send_to(p, topic, &evs[t], (void *)(intptr_t)t, &err) == 0, "%s", err.msg);
+    }
+
+    /* An invalid event is refused at once, naming the field; its callback never comes. */
+    cs_ev_content_progress_t bad = *(const cs_ev_content_progress_t *)evs[CS_EVENT_CONTENT_PROGRESS].payload;
+    bad.percent_complete = 140;
+    cs_event_t bev = evs[CS_EVENT_CONTENT_PROGRESS];
+    bev.payload = &bad;
+    ck_assert_int_eq(cs_producer_send_to(p, topic, &bev, (void *)(intptr_t)63, &err), -1);
+    ck_assert_int_eq(err.kind, CS_ERR_PERMANENT);
+    ck_assert_str_eq(err.field, "payload.percent_complete");
+
+    ck_assert_msg(cs_producer_flush(p, 30000 * cs_test_timeout_mult(), &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(rep.calls, n);
+    ck_assert_int_eq(rep.failed, 0);
+    for (int t = 0; t < n; t++)
+        ck_assert_int_eq(rep.ok[t], 1);
+    ck_assert_uint_eq(cs_producer_delivered(p), (uint64_t)n);
+    ck_assert_uint_eq(cs_producer_outstanding(p), 0);
+    cs_producer_destroy(p);
+
+    got_t *g = consume_n(topic, n);
+    int64_t last_offset = -1;
+    for (int i = 0; i < n; i++) {
+        cs_event_t ev;
+        char fp[17];
+        ck_assert_msg(cs_codec_decode(codec, g[i].value, g[i].len, arena, &ev, &err) == 0, "%s: %s", err.field,
+                      err.msg);
+        ck_assert_str_eq(g[i].key, ev.user_id);
+        ck_assert_str_eq(g[i].type, ev.type_name);
+        cs_codec_fingerprint_hex(ev.fingerprint, fp);
+        ck_assert_str_eq(g[i].fp, fp);
+        ck_assert_str_eq(g[i].traceparent, ev.traceparent);
+        /* One learner: one partition, in the order produced. */
+        ck_assert_int_eq(g[i].partition, g[0].partition);
+        ck_assert_int_gt(g[i].offset, last_offset);
+        last_offset = g[i].offset;
+        ck_assert_int_eq(ev.type, i);
+    }
+    free_got(g, n);
+    cs_arena_destroy(arena);
+    cs_codec_destroy(codec);
+}
+END_TEST
+
+static int run_produce(char *const argv[], const char *stderr_path)
+{
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        FILE *e = freopen(stderr_path, "w", stderr);
+        (void)e;
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* cs-produce: publishes the good lines, reports each bad one by line, field and reason. */
+START_TEST(cli_publishes_and_rejects)
+{
+    char topic[128], in[] = "/tmp/cs-it-produce-XXXXXX", errpath[64];
+    int n = cs_codec_ntypes();
+    cs_test_topic("produce", topic, sizeof topic);
+    int fd = mkstemp(in);
+    ck_assert_int_ge(fd, 0);
+    FILE *f = fdopen(fd, "w");
+    for (int t = 0; t < n; t++) {
+        fprintf(f, "%s\n", cs_codec_type_example(t));
+        if (t == 2) { /* line 4: an out-of-range score; line 5 blank; line 6: a bad uuid */
+            fprintf(f, "{\"event_type\":\"assessment_completed\",\"event_id\":\"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e31\","
+                       "\"occurred_at\":1764063000000,\"user_id\":\"5f0c6d2e-8a4b-4c3d-9e1f-2a7b6c5d4e3f\","
+                       "\"producer\":\"quiz-app\",\"payload\":{\"assessment_id\":\"a1b2c3d4-e5f6-4718-9a0b-1c2d3e4f5a6b\","
+                       "\"assessment_type\":\"quiz\",\"skill_id\":\"b2c3d4e5-f6a7-4829-8b0c-1d2e3f4a5b6c\","
+                       "\"skill_name\":\"SQL\",\"score\":120,\"passing_score\":70,\"passed\":true,\"attempt\":1,"
+                       "\"duration_seconds\":60}}\n\n");
+            fprintf(f, "{\"event_type\":\"user_erasure_requested\",\"event_id\":\"nope\"}\n");
+        }
+    }
+    fclose(f);
+    snprintf(errpath, sizeof errpath, "%s.err", in);
+
+    char topic_arg[160], brokers_arg[512];
+    snprintf(topic_arg, sizeof topic_arg, "--topic=%s", topic);
+    snprintf(brokers_arg, sizeof brokers_arg, "--kafka-brokers=%s", cs_test_brokers());
+    char *dry[] = {CS_PRODUCE_BIN, "--dry-run", in, NULL};
+    ck_assert_int_eq(run_produce(dry, errpath), 1);
+    char *real[] = {CS_PRODUCE_BIN, brokers_arg, topic_arg, "--rate=2000", in, NULL};
+    ck_assert_int_eq(run_produce(real, errpath), 1);
+    const char *errtext = slurp(errpath);
+    char want[512];
+    snprintf(want, sizeof want, "%s:4: payload.score: 120 is out of range 0..100\n", in);
+    ck_assert_msg(strstr(errtext, want) != NULL, "stderr was:\n%s", errtext);
+    snprintf(want, sizeof want, "%s:6: event_id: 'nope' is not a uuid", in);
+    ck_assert_msg(strstr(errtext, want) != NULL, "stderr was:\n%s", errtext);
+    ck_assert_msg(strstr(errtext, "19 events: 17 valid, 2 rejected; 17 published, 0 failed") != NULL, "stderr:\n%s",
+                  errtext);
+
+    got_t *g = consume_n(topic, n);
+    cs_err_t err;
+    cs_codec_t *codec = cs_codec_new(&err);
+    cs_arena_t *arena = cs_arena_new(65536);
+    for (int i = 0; i < n; i++) {
+        cs_event_t ev;
+        ck_assert_int_eq(cs_codec_decode(codec, g[i].value, g[i].len, arena, &ev, &err), 0);
+        ck_assert_int_eq(ev.type, i);
+    }
+    free_got(g, n);
+    cs_arena_destroy(arena);
+    cs_codec_destroy(codec);
+
+    /* Only valid lines: exit 0. */
+    FILE *ok = fopen(in, "w");
+    fprintf(ok, "%s\n", cs_codec_type_example(0));
+    fclose(ok);
+    ck_assert_int_eq(run_produce(real, errpath), 0);
+    unlink(in);
+    unlink(errpath);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("event_contract");
+    TCase *tc = tcase_create("event_contract");
+    SRunner *sr;
+    int failed;
+
+    tcase_set_timeout(tc, 120 * cs_test_timeout_mult());
+    tcase_add_test(tc, producer_api_every_type);
+    tcase_add_test(tc, cli_publishes_and_rejects);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,234 @@
+/*
+ * tools/produce.c
+ *      cs-produce - validate and publish careerstream events written as JSON Lines.
+ *
+ * Reads the documented JSON form of events (schemas/README.md), one per line, from the files
+ * given or from stdin ("-" or no file), validates each with the codec and publishes it with the
+ * libcore producer (Avro single-object encoding, the event's topic, keyed by user_id). Every
+ * rejected line is reported on stderr as FILE:LINE: FIELD: REASON and the others are still
+ * published; the exit status is 1 when any line was rejected or not delivered, 2 on a usage
+ * error, 0 otherwise. --dry-run validates only (no broker needed); --rate limits events per
+ * second; --schema EVENT prints an example line of an event type (--schema list: every type),
+ * --avsc EVENT its full Avro schema. Blank lines are skipped.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cs/codec.h"
+#include "cs/config.h"
+#include "cs/log.h"
+#include "cs/producer.h"
+
+static const cs_opt_t opts[] = {
+    {"dry-run", CS_OPT_BOOL, "false", "validate only; publish nothing"},
+    {"rate", CS_OPT_DOUBLE, "0", "publish at most this many events per second (0: no limit)", 0, 10000000},
+    {"schema", CS_OPT_STRING, NULL, "print an example line of event type EVENT and exit (\"list\": all types)"},
+    {"avsc", CS_OPT_STRING, NULL, "print the full Avro schema (envelope and payload) of EVENT and exit"},
+    {"topic", CS_OPT_STRING, NULL, "publish every event to this topic instead of its event type's topic"},
+    {"client-id", CS_OPT_STRING, "cs-produce", "Kafka client id"},
+    {"flush-timeout-ms", CS_OPT_INT, "30000", "how long to wait for deliveries at the end", 0, 3600000},
+    {NULL},
+};
+
+typedef struct run {
+    char *const *files;
+    int nfiles;
+    unsigned long long lines, valid, rejected, failed;
+} run_t;
+
+static const char *display_name(const run_t *r, int idx)
+{
+    return idx >= r->nfiles || strcmp(r->files[idx], "-") == 0 ? "<stdin>" : r->files[idx];
+}
+
+/* The delivery opaque packs the file index and line number, so reports need no allocation. */
+#define PACK(file, line) ((void *)(uintptr_t)(((uint64_t)(file) << 40) | (uint64_t)(line)))
+#define PACK_FILE(op) ((int)((uintptr_t)(op) >> 40))
+#define PACK_LINE(op) ((unsigned long long)((uintptr_t)(op) & ((UINT64_C(1) << 40) - 1)))
+
+static void on_delivery(const cs_delivery_t *d, void *ctx)
+{
+    run_t *r = ctx;
+    if (d->err) {
+        r->failed++;
+        fprintf(stderr, "%s:%llu: delivery: %s\n", display_name(r, PACK_FILE(d->opaque)), PACK_LINE(d->opaque),
+                d->err->msg);
+    }
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Waits for the next send slot of a --rate schedule, serving delivery reports meanwhile. */
+static void pace(cs_producer_t *p, int64_t *next_ns, double rate)
+{
+    if (rate <= 0)
+        return;
+    int64_t now = now_ns();
+    if (*next_ns == 0 || *next_ns < now - 1000000000) /* don't burst after a stall */
+        *next_ns = now;
+    while (now < *next_ns) {
+        int64_t wait = *next_ns - now;
+        if (p && wait >= 1000000) {
+            cs_producer_poll(p, (int)(wait / 1000000));
+        } else {
+            struct timespec ts = {(time_t)(wait / 1000000000), (long)(wait % 1000000000)};
+            nanosleep(&ts, NULL);
+        }
+        now = now_ns();
+    }
+    *next_ns += (int64_t)(1e9 / rate);
+}
+
+static int print_schema(const char *name, bool avsc)
+{
+    if (!avsc && strcmp(name, "list") == 0) {
+        for (int t = 0; t < cs_codec_ntypes(); t++)
+            printf("%s\t%s\tv%d\n", cs_codec_type_name(t), cs_codec_type_topic(t), cs_codec_type_version(t));
+        return 0;
+    }
+    int t = cs_codec_type_by_name(name);
+    if (t < 0) {
+        fprintf(stderr, "cs-produce: unknown event type '%s'; cs-produce --schema list shows them\n", name);
+        return 2;
+    }
+    puts(avsc ? cs_codec_type_schema(t, 0) : cs_codec_type_example(t));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = 2;
+    cs_config_t *cfg = cs_config_start("cs-produce", "[FILE.jsonl ...]  (no file or '-': stdin)", opts, argc,
+                                       argv, &rc);
+    cs_codec_t *codec = NULL;
+    cs_producer_t *prod = NULL;
+    cs_arena_t *arena = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    cs_err_t err;
+    run_t r = {0};
+    char *stdin_only[] = {"-"};
+    bool stop = false;
+
+    if (!cfg)
+        return rc;
+    if (cs_config_str(cfg, "schema") || cs_config_str(cfg, "avsc")) {
+        rc = cs_config_str(cfg, "schema") ? print_schema(cs_config_str(cfg, "schema"), false)
+                                          : print_schema(cs_config_str(cfg, "avsc"), true);
+        goto out;
+    }
+    bool dry = cs_config_bool(cfg, "dry-run");
+    double rate = cs_config_double(cfg, "rate");
+    const char *topic = cs_config_str(cfg, "topic");
+    r.nfiles = cs_config_argc(cfg);
+    char **files = calloc((size_t)(r.nfiles ? r.nfiles : 1), sizeof *files);
+    for (int i = 0; i < r.nfiles; i++)
+        files[i] = (char *)cs_config_arg(cfg, i);
+    r.files = r.nfiles ? files : stdin_only;
+    if (!r.nfiles)
+        r.nfiles = 1;
+
+    codec = cs_codec_new(&err);
+    if (!codec) {
+        fprintf(stderr, "cs-produce: %s\n", err.msg);
+        goto out_files;
+    }
+    if (!dry) {
+        const char *brokers = cs_config_str(cfg, "kafka-brokers");
+        if (!brokers) {
+            fprintf(stderr, "cs-produce: no broker: set --kafka-brokers or CS_KAFKA_BROKERS (or use --dry-run)\n");
+            goto out_files;
+        }
+        cs_producer_opts_t po = {.brokers = brokers, .client_id = cs_config_str(cfg, "client-id"),
+                                 .on_delivery = on_delivery, .cb_ctx = &r};
+        prod = cs_producer_new_opts(&po, &err);
+        if (!prod) {
+            fprintf(stderr, "cs-produce: %s\n", err.msg);
+            goto out_files;
+        }
+    }
+    arena = cs_arena_new(64 * 1024);
+
+    int64_t next_ns = 0;
+    for (int fi = 0; fi < r.nfiles && !stop; fi++) {
+        const char *name = r.files[fi];
+        FILE *in = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
+        if (!in) {
+            fprintf(stderr, "cs-produce: %s: %s\n", name, strerror(errno));
+            r.rejected++;
+            continue;
+        }
+        unsigned long long lineno = 0;
+        ssize_t n;
+        while (!stop && (n = getline(&line, &cap, in)) >= 0) {
+            lineno++;
+            while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+                line[--n] = '\0';
+            size_t lead = strspn(line, " \t");
+            if ((size_t)n == lead)
+                continue; /* blank */
+            r.lines++;
+            cs_event_t ev;
+            cs_arena_reset(arena);
+            if (cs_codec_from_json(codec, line, (size_t)n, arena, &ev, &err) < 0) {
+                r.rejected++;
+                fprintf(stderr, "%s:%llu: %s: %s\n", display_name(&r, fi), lineno, err.field[0] ? err.field : "event",
+                        err.msg);
+                continue;
+            }
+            r.valid++;
+            if (dry) {
+                pace(NULL, &next_ns, rate);
+                continue;
+            }
+            pace(prod, &next_ns, rate);
+            while (cs_producer_send_to(prod, topic, &ev, PACK(fi, lineno), &err) < 0) {
+                if (err.kind == CS_ERR_TRANSIENT) { /* the local queue is full: wait for deliveries */
+                    cs_producer_poll(prod, 100);
+                    continue;
+                }
+                fprintf(stderr, "%s:%llu: %s: %s\n", display_name(&r, fi), lineno, err.field[0] ? err.field : "publish",
+                        err.msg);
+                r.failed++;
+                if (err.kind == CS_ERR_FATAL)
+                    stop = true;
+                break;
+            }
+            cs_producer_poll(prod, 0);
+        }
+        if (ferror(in))
+            fprintf(stderr, "cs-produce: %s: read error: %s\n", name, strerror(errno));
+        if (in != stdin)
+            fclose(in);
+    }
+    if (prod && cs_producer_flush(prod, (int)cs_config_int(cfg, "flush-timeout-ms"), &err) < 0)
+        fprintf(stderr, "cs-produce: %s\n", err.msg);
+    unsigned long long published = prod ? (unsigned long long)cs_producer_delivered(prod) : 0;
+    cs_producer_destroy(prod); /* reports whatever is left as failed */
+    prod = NULL;
+    if (dry)
+        fprintf(stderr, "cs-produce: %llu events: %llu valid, %llu rejected (dry run, nothing published)\n", r.lines,
+                r.valid, r.rejected);
+    else
+        fprintf(stderr, "cs-produce: %llu events: %llu valid, %llu rejected; %llu published, %llu failed\n", r.lines,
+                r.valid, r.rejected, published, r.failed);
+    rc = r.rejected || r.failed || (!dry && published != r.valid) ? 1 : 0;
+out_files:
+    free(files);
+out:
+    free(line);
+    cs_arena_destroy(arena);
+    cs_producer_destroy(prod);
+    cs_codec_destroy(codec);
+    cs_config_destroy(cfg);
+    return rc;
+}
