@@ -1,13 +1,15 @@
 #!/bin/sh
 # tests/contract/readme_examples.sh - schemas/README.md is current and every JSON example in it is valid.
 #
-# Usage: readme_examples.sh CS_PRODUCE README.md GENERATED_EVENTS_MD
+# Usage: readme_examples.sh CS_PRODUCE README.md GENERATED_EVENTS_MD [CC INCLUDE_DIR...]
 # 1. The per-event reference in README.md (between the "generated" markers) must be exactly what
 #    cs-schemagen generated from the schemas in this build (schemas/update-readme.sh refreshes it).
 # 2. Every line of every ```json block in README.md must pass `cs-produce --dry-run`, and there
 #    must be at least one example per event type.
+# 3. With CC given, the ```c example compiles against the public headers, warnings as errors.
 set -eu
 produce=$1 readme=$2 generated=$3
+shift 3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -38,4 +40,17 @@ done
   exit 1
 }
 grep -q "$n events: $n valid, 0 rejected" "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+if [ $# -gt 0 ]; then
+  cc=$1
+  shift
+  awk '/^```c$/{b=1; next} /^```$/{b=0} b' "$readme" >"$tmp/example.c"
+  [ -s "$tmp/example.c" ] || { echo "readme_examples: no C example in $readme" >&2; exit 1; }
+  incs=
+  for d in "$@"; do incs="$incs -I$d"; done
+  # shellcheck disable=SC2086
+  "$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -fsyntax-only $incs "$tmp/example.c" || {
+    echo "readme_examples: the C example in $readme does not compile" >&2
+    exit 1
+  }
+fi
 echo "readme_examples: $n examples valid, reference current"
