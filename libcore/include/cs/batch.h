@@ -1,0 +1,126 @@
+/*
+ * libcore/include/cs/batch.h
+ *      Set-based effects: handlers append rows, the runtime writes each table once per batch.
+ *
+ * A worker declares its target tables once (cs_table_def_t, in its cs_worker_def_t). While the
+ * runtime applies a batch, each handler appends the rows its event produces with
+ * cs_batch_row_begin / cs_batch_<type> / cs_batch_row_end; nothing touches PostgreSQL until the
+ * runtime flushes the batch, inside the transaction that also stores the consumed offsets.
+ *
+ * How a table is written (one or two round trips per table and batch, whatever the batch size):
+ *  - plain append (conflict == NULL): COPY ... FROM STDIN straight into the table;
+ *  - upsert (conflict != NULL): COPY into a session-local staging table shaped like the declared
+ *    columns, then INSERT INTO table SELECT ... FROM staging ON CONFLICT (conflict) DO UPDATE SET
+ *    update [WHERE update_where] (or DO NOTHING when update is NULL).
+ *    Several rows of one batch may hit the same key. CS_MERGE_SEQUENTIAL (the default) applies
+ *    them in the order the handlers appended them, exactly as one INSERT per row would (rows are
+ *    ranked per key and applied rank by rank in one server-side loop), so accumulating updates
+ *    such as "n = t.n + EXCLUDED.n" stay correct. CS_MERGE_LAST keeps only the last row per key
+ *    (one statement; right when the update overwrites rather than accumulates).
+ *
+ * Values are sent in COPY text format; cs_batch_str escapes what COPY needs. PostgreSQL converts
+ * the text to the column's type, so a value that does not fit its column fails the flush with a
+ * PERMANENT error (22*, 23*): the runtime then isolates the event that produced it and
+ * dead-letters it alone (see worker.h).
+ *
+ * Memory: the batch owns its row buffers; cs_batch_arena() gives handlers scratch memory that is
+ * released when the batch is done. Handlers free nothing. One batch belongs to one loop thread.
+ */
+#ifndef CS_BATCH_H
+#define CS_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cs/buf.h"
+#include "cs/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum cs_merge {
+    CS_MERGE_SEQUENTIAL = 0, /* rows with the same key apply one after the other, in order */
+    CS_MERGE_LAST            /* only the last row appended for a key is applied */
+} cs_merge_t;
+
+typedef struct cs_table_def {
+    const char *table;        /* target table, optionally schema-qualified */
+    const char *columns;      /* comma-separated columns, in the order rows give values */
+    const char *conflict;     /* upsert: the conflict target columns; NULL: plain COPY append */
+    const char *update;       /* upsert: "n = t.n + EXCLUDED.n, ..." (t aliases the table);
+                                 NULL: ON CONFLICT DO NOTHING */
+    const char *update_where; /* optional condition on the update, e.g. "EXCLUDED.at > t.at" */
+    cs_merge_t merge;
+} cs_table_def_t;
+
+typedef struct cs_batch cs_batch_t;
+
+/*
+ * Starts a row of the table with index `table` in the worker's table list. Every column declared
+ * for the table must then be given exactly once, in order, before cs_batch_row_end.
+ */
+void cs_batch_row_begin(cs_batch_t *b, int table);
+/* Column values. s == NULL is SQL NULL. Strings must not contain NUL bytes (the codec ensures it). */
+void cs_batch_str(cs_batch_t *b, const char *s);
+void cs_batch_strn(cs_batch_t *b, const char *s, size_t n);
+void cs_batch_int(cs_batch_t *b, long long v);
+void cs_batch_double(cs_batch_t *b, double v);
+void cs_batch_bool(cs_batch_t *b, bool v);
+void cs_batch_null(cs_batch_t *b);
+/* A timestamptz from milliseconds since the Unix epoch (UTC). */
+void cs_batch_ts_ms(cs_batch_t *b, int64_t ms);
+/* A value already in COPY text format (escaped), e.g. a jsonb document built by the caller. */
+void cs_batch_raw(cs_batch_t *b, const char *s, size_t n);
+/*
+ * Ends the row. Returns -1 with a FATAL err (a bug in the handler, not in the event) when the
+ * number of values does not match the table's column count or no row was begun.
+ */
+int cs_batch_row_end(cs_batch_t *b, cs_err_t *err);
+
+/* Shorthand: one row from n text values (NULL entries are SQL NULL). */
+int cs_batch_row(cs_batch_t *b, int table, int n, const char *const *values, cs_err_t *err);
+
+/* Scratch memory for handlers, valid until the batch is done. */
+cs_arena_t *cs_batch_arena(cs_batch_t *b);
+
+/* Rows appended to a table in the current batch (for tests and handlers' own accounting). */
+size_t cs_batch_rows(const cs_batch_t *b, int table);
+
+/* ---- For the runtime (worker.c) and benchmarks; workers do not call these. ---- */
+
+/* Builds a batch for ntables table definitions (borrowed; must outlive the batch). */
+cs_batch_t *cs_batch_new(const cs_table_def_t *tables, int ntables);
+/* Accepts NULL. */
+void cs_batch_destroy(cs_batch_t *b);
+/* Drops every row and resets the arena. */
+void cs_batch_clear(cs_batch_t *b);
+/* Rows from here on belong to event index ev (events are marked in increasing order). */
+void cs_batch_mark_event(cs_batch_t *b, int ev);
+/* Discards the rows appended since the last cs_batch_mark_event (a handler failed). */
+void cs_batch_undo_event(cs_batch_t *b);
+/* Ends the last event's rows; the batch now covers events [0, nevents). */
+void cs_batch_seal(cs_batch_t *b, int nevents);
+
+struct cs_db;
+/*
+ * Creates the session-local staging tables of the upsert tables on a new connection, outside any
+ * transaction (so a rolled-back batch cannot take them away). Call after every (re)connect.
+ * Returns -1 with err (FATAL when a declared table or column does not exist).
+ */
+int cs_batch_prepare(cs_batch_t *b, struct cs_db *db, cs_err_t *err);
+/*
+ * Writes the rows of events [from, to) to every table, in table order, inside the caller's open
+ * transaction on db. With isolate set, staging tables are emptied after use so that several
+ * ranges can be flushed in one transaction (savepoint-per-range poison isolation).
+ * Returns -1 with err classified by SQLSTATE.
+ */
+int cs_batch_flush(cs_batch_t *b, struct cs_db *db, int from, int to, bool isolate,
+                   cs_err_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CS_BATCH_H */

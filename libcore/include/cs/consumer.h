@@ -1,0 +1,123 @@
+/*
+ * libcore/include/cs/consumer.h
+ *      The Kafka side of the worker runtime: a group consumer whose offsets live elsewhere.
+ *
+ * Wraps one librdkafka high-level consumer configured for external offset storage:
+ * enable.auto.commit and enable.auto.offset.store are off, assignment is cooperative-sticky, and
+ * the caller decides where each newly assigned partition starts (the offset stored in PostgreSQL)
+ * from its assign callback. Revocations are announced to the caller before the partitions are
+ * released, so it can finish and commit its in-flight batch; lost partitions are flagged so that
+ * nothing is committed for them.
+ *
+ * No thread of the caller ever blocks in here: the consumer queue signals cs_consumer_fd() when it
+ * goes from empty to non-empty (librdkafka's queue io-event), the caller watches that descriptor
+ * with libev, calls cs_consumer_ack_fd() and then cs_consumer_poll() until it returns NULL.
+ * Rebalance callbacks run inside cs_consumer_poll(), on the caller's thread.
+ *
+ * Messages returned by cs_consumer_poll() belong to the caller until cs_consumer_msg_free().
+ */
+#ifndef CS_CONSUMER_H
+#define CS_CONSUMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cs/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Start offset meaning "Kafka's committed offset, else the earliest available". */
+#define CS_OFFSET_DEFAULT (-1001)
+
+typedef struct cs_tp {
+    const char *topic; /* borrowed; valid during the callback only */
+    int partition;
+    int64_t offset; /* assign: where to start (set by the callback); commit: next offset */
+    bool pause;     /* assign: set by the callback to keep the partition paused after assignment */
+} cs_tp_t;
+
+typedef struct cs_consumer_cbs {
+    /* Partitions newly assigned. Set tps[i].offset (default CS_OFFSET_DEFAULT), maybe .pause. */
+    void (*assign)(void *ud, cs_tp_t *tps, int n);
+    /* Partitions about to be released; lost: another member may own them already. */
+    void (*revoke)(void *ud, const cs_tp_t *tps, int n, bool lost);
+    void *ud;
+} cs_consumer_cbs_t;
+
+typedef struct cs_consumer_conf {
+    const char *brokers;
+    const char *group;
+    const char *const *topics; /* NULL-terminated */
+    const char *client_id;
+    int session_timeout_ms;    /* 0: librdkafka's default */
+    int max_poll_interval_ms;  /* 0: default */
+    int queued_max_kbytes;     /* prefetch bound per partition set; 0: runtime default */
+    int fetch_max_bytes;       /* 0: runtime default */
+    bool partition_eof;        /* report the end of each partition (drain mode) */
+    const char *assignment_strategy; /* NULL: cooperative-sticky */
+} cs_consumer_conf_t;
+
+typedef struct cs_msg {
+    const char *topic;
+    int partition;
+    int64_t offset;
+    int64_t timestamp_ms; /* -1 when the message has none */
+    const void *payload;
+    size_t len;
+    const void *key;
+    size_t key_len;
+    /* Non-zero for a consumer event that is not a message: CS_MSG_EOF or CS_MSG_ERROR. */
+    int event;
+    cs_err_t err; /* CS_MSG_ERROR: what happened (kind FATAL when the consumer cannot go on) */
+    void *rkmsg_; /* private */
+} cs_msg_t;
+
+enum { CS_MSG_DATA = 0, CS_MSG_EOF = 1, CS_MSG_ERROR = 2 };
+
+typedef struct cs_consumer cs_consumer_t;
+
+/* Creates the consumer and subscribes. Returns NULL with err (FATAL: bad configuration). */
+cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *conf, const cs_consumer_cbs_t *cbs,
+                               cs_err_t *err);
+/* Destroys without leaving the group (call cs_consumer_close first). Accepts NULL. */
+void cs_consumer_destroy(cs_consumer_t *c);
+
+/* The descriptor that becomes readable when the consumer queue has work. */
+int cs_consumer_fd(const cs_consumer_t *c);
+/* Empties the descriptor's pipe; call before draining the queue with cs_consumer_poll. */
+void cs_consumer_ack_fd(cs_consumer_t *c);
+/* The next message or event, or NULL when the queue is empty. Never blocks. */
+cs_msg_t *cs_consumer_poll(cs_consumer_t *c);
+void cs_consumer_msg_free(cs_msg_t *m);
+/* A Kafka header of m, or NULL; *len receives its length. Borrowed from m. */
+const void *cs_consumer_msg_header(const cs_msg_t *m, const char *name, size_t *len);
+
+/* Pause or resume fetching of the given partitions (offset ignored). */
+int cs_consumer_pause(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
+int cs_consumer_resume(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
+/* Moves the fetch position of assigned partitions to tps[i].offset. */
+int cs_consumer_seek(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
+/* Commits tps[i].offset (the next offset to consume) to Kafka, asynchronously, for lag tools. */
+int cs_consumer_commit(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
+/* Cached low/high watermarks; -1 when unknown. Never blocks. */
+void cs_consumer_watermarks(cs_consumer_t *c, const char *topic, int partition, int64_t *lo,
+                            int64_t *hi);
+/*
+ * Asks the partition leader for the watermarks (blocks up to timeout_ms; used for lag of paused
+ * partitions, whose cached watermarks no fetch refreshes). Returns -1 on failure or timeout.
+ */
+int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partition,
+                                 int timeout_ms, int64_t *lo, int64_t *hi);
+/* False while librdkafka reports all brokers down. */
+bool cs_consumer_connected(const cs_consumer_t *c);
+/* Leaves the group (revoke callback included) and stops fetching. Blocks up to the broker. */
+int cs_consumer_close(cs_consumer_t *c, cs_err_t *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CS_CONSUMER_H */

@@ -1,0 +1,1855 @@
+/*
+ * libcore/src/worker.c
+ *      The dispatcher: poll -> batch -> decode -> dedupe -> handlers -> flush -> commit | retry |
+ *      dead-letter, on one libev loop.
+ *
+ * One thread, one loop. Watchers: the consumer queue's io-event pipe (messages and rebalances),
+ * the batch timer (batch-ms after the first message of a batch), the retry timer (backoff while a
+ * dependency is down), a watermark timer (lag of paused partitions), SIGTERM/SIGINT, and the HTTP
+ * endpoint. Every callback runs to completion; database calls are synchronous.
+ *
+ * Messages wait in `pending` (kept in offset order per partition) until a batch is applied. A batch
+ * is the first batch-size pending messages; applying it is one transaction:
+ *   BEGIN; mark event ids processed / find erased learners (one statement); run handlers;
+ *   COPY/upsert each table; record dead letters; compare-and-set the partitions' offsets;
+ *   publish the dead letters to Kafka; COMMIT.
+ * Failures are classified once, here: TRANSIENT -> roll back, pause every partition, retry the
+ * same batch after an exponential backoff with jitter; PERMANENT while writing tables -> roll back
+ * and redo the batch isolating the culprit by bisection under savepoints, dead-lettering it in the
+ * same transaction; FATAL -> stop with exit code 1. A compare-and-set that updates fewer rows than
+ * expected means another consumer committed those partitions: roll back, reload the offsets from
+ * PostgreSQL, seek there and drop what was pending for them.
+ *
+ * Per-partition positions: `committed` is the next offset stored in PostgreSQL (-1: no row yet),
+ * `recv_pos` the next offset expected from Kafka; anything older is a duplicate delivery and is
+ * dropped before it reaches a batch.
+ */
+#include "cs/worker.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cs/buf.h"
+#include "cs/consumer.h"
+#include "cs/db.h"
+#include "cs/dlq.h"
+#include "cs/http.h"
+#include "cs/log.h"
+#include "cs/metrics.h"
+
+/* ---- options ---- */
+
+const cs_opt_t cs_worker_opts[] = {
+    {"group", CS_OPT_STRING, NULL, "consumer group (default: the worker's own)"},
+    {"topics", CS_OPT_STRING, NULL, "comma-separated topics to consume (default: the worker's)"},
+    {"batch-size", CS_OPT_INT, "5000", "events per batch at most", 1, 1000000},
+    {"batch-ms", CS_OPT_INT, "100", "milliseconds a batch waits to fill before it is applied", 1,
+     600000},
+    {"batch-bytes", CS_OPT_INT, "16777216", "payload bytes per batch at most", 1024, 1073741824},
+    {"drain", CS_OPT_BOOL, "false",
+     "process until the end of every assigned partition, then exit 0"},
+    {"retry-initial-ms", CS_OPT_INT, "200", "first backoff after a transient failure", 1, 600000},
+    {"retry-max-ms", CS_OPT_INT, "30000", "longest backoff between retries", 1, 3600000},
+    {"shutdown-timeout-ms", CS_OPT_INT, "30000",
+     "how long SIGTERM may wait for the last batch to commit", 100, 3600000},
+    {"session-timeout-ms", CS_OPT_INT, "45000", "Kafka consumer group session timeout", 1000,
+     3600000},
+    {"max-poll-interval-ms", CS_OPT_INT, "300000", "Kafka max.poll.interval.ms", 1000, 86400000},
+    {"dlq-timeout-ms", CS_OPT_INT, "10000",
+     "how long a dead letter may take to be acknowledged before the batch is retried", 100,
+     600000},
+    {"metrics-port", CS_OPT_INT, "9400",
+     "port of /healthz, /readyz and /metrics (0: any free port, -1: disabled)", -1, 65535},
+    {NULL},
+};
+
+/* ---- state ---- */
+
+enum item_state {
+    IT_DECODED = 0,
+    IT_NEW,      /* first delivery of its event id: every handler runs */
+    IT_DUP,      /* event id already applied: CS_HANDLER_ALWAYS handlers only */
+    IT_ERASED,   /* learner erased: skipped */
+    IT_DEAD      /* dead-lettered (decode, validation, handler or database) */
+};
+
+typedef struct part {
+    char *topic;
+    int partition;
+    char pstr[12];
+    int64_t committed;  /* next offset in consumer_offsets; -1: no row */
+    int64_t recv_pos;   /* next offset expected from Kafka; -1: any */
+    int64_t hi_queried; /* high watermark asked for while paused; -1 unknown */
+    int64_t last_ts_ms; /* timestamp of the last committed message */
+    bool active;
+    bool need_offset;   /* assigned while PostgreSQL was unreachable: waiting to seek */
+    bool eof;
+    /* per-batch scratch */
+    int64_t b_last;
+    bool b_in;
+} part_t;
+
+typedef struct item {
+    cs_msg_t *msg;
+    part_t *part;
+    cs_event_t ev;
+    int state;
+    bool was_new;           /* marked processed in this transaction */
+    const char *dead_class; /* IT_DEAD */
+    cs_err_t *err;          /* IT_DEAD, from the arena */
+} item_t;
+
+typedef struct hlist {
+    const char *name; /* the type name the list was built for (static storage) */
+    int n;
+    int idx[8];
+    bool built;
+} hlist_t;
+
+#define MAX_TYPES 256
+
+struct cs_worker {
+    const cs_worker_def_t *def;
+    cs_config_t *cfg;
+    cs_opt_t *opts;
+    struct ev_loop *loop;
+    void *ud;
+    char *group;
+    char **topics;
+    int ntopics;
+
+    cs_consumer_t *consumer;
+    cs_db_t *db;
+    bool db_prepared;
+    cs_dlq_t *dlq;
+    cs_codec_t *codec;
+    cs_http_t *http;
+    cs_batch_t *batch;
+    cs_arena_t *arena;
+    int ntables;
+
+    /* handler dispatch, built lazily per type index */
+    hlist_t types[MAX_TYPES];
+
+    /* partitions */
+    part_t **parts;
+    int nparts, capparts;
+    part_t *last_part;
+    bool got_assignment;
+
+    /* pending messages */
+    cs_msg_t **pending;
+    int npending, cappending;
+    size_t pending_bytes;
+
+    /* current batch scratch */
+    item_t *items;
+    int capitems;
+    cs_dead_letter_t *dls;
+    int capdls;
+
+    /* config */
+    long long batch_size, batch_ms, batch_bytes;
+    long long retry_initial_ms, retry_max_ms, shutdown_timeout_ms, dlq_timeout_ms;
+    bool drain;
+
+    /* retry */
+    int attempt; /* retries of the current batch */
+    bool backoff;
+    bool paused_all;
+    double backoff_s;
+    char waiting_for[64];
+
+    /* lifecycle */
+    bool stopping;
+    bool closed;
+    int exit_code;
+
+    ev_io consumer_io;
+    ev_idle consumer_idle;
+    ev_timer batch_timer;
+    ev_timer retry_timer;
+    ev_timer wm_timer;
+    ev_timer deadline_timer;
+    ev_signal sigterm, sigint;
+
+    /* metrics */
+    cs_metrics_t *metrics;
+    cs_metric_t *m_received, *m_consumed, *m_applied, *m_dead, *m_skipped;
+    cs_metric_t *m_batch_size, *m_batch_seconds, *m_batches, *m_db_errors, *m_retries;
+    cs_metric_t *m_lag_msgs, *m_lag_secs, *m_assigned, *m_ready, *m_fenced;
+    double type_counts[4][MAX_TYPES + 1];
+
+    cs_buf_t sql, a1, a2, a3, a4, a5;
+};
+
+static void stop_now(cs_worker_t *w, int code);
+static void schedule_flush(cs_worker_t *w);
+static void flush_ready(cs_worker_t *w, bool all);
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- partitions ---- */
+
+static part_t *part_find(cs_worker_t *w, const char *topic, int partition)
+{
+    part_t *p = w->last_part;
+    if (p && p->partition == partition && strcmp(p->topic, topic) == 0)
+        return p;
+    for (int i = 0; i < w->nparts; i++) {
+        p = w->parts[i];
+        if (p->partition == partition && strcmp(p->topic, topic) == 0)
+            return w->last_part = p;
+    }
+    return NULL;
+}
+
+static part_t *part_get(cs_worker_t *w, const char *topic, int partition)
+{
+    part_t *p = part_find(w, topic, partition);
+    if (p)
+        return p;
+    if (w->nparts == w->capparts) {
+        w->capparts = w->capparts ? 2 * w->capparts : 16;
+        w->parts = realloc(w->parts, (size_t)w->capparts * sizeof *w->parts);
+        if (!w->parts)
+            abort();
+    }
+    p = calloc(1, sizeof *p);
+    if (!p)
+        abort();
+    p->topic = strdup(topic);
+    p->partition = partition;
+    snprintf(p->pstr, sizeof p->pstr, "%d", partition);
+    p->committed = p->recv_pos = p->hi_queried = -1;
+    p->last_ts_ms = -1;
+    w->parts[w->nparts++] = p;
+    return p;
+}
+
+static int nactive(const cs_worker_t *w)
+{
+    int n = 0;
+    for (int i = 0; i < w->nparts; i++)
+        n += w->parts[i]->active;
+    return n;
+}
+
+/* ---- database ---- */
+
+static const char *dsn_of(cs_worker_t *w)
+{
+    return cs_config_str(w->cfg, "pg-dsn");
+}
+
+static void set_waiting(cs_worker_t *w, const char *what)
+{
+    snprintf(w->waiting_for, sizeof w->waiting_for, "%s", what);
+}
+
+/* Connects or reconnects; prepares the session (staging tables). */
+static int db_ensure(cs_worker_t *w, cs_err_t *err)
+{
+    if (w->db && cs_db_ok(w->db) && w->db_prepared)
+        return 0;
+    set_waiting(w, "postgresql");
+    if (!w->db) {
+        w->db = cs_db_connect(dsn_of(w), w->def->name, err);
+        if (!w->db)
+            return -1;
+    } else if (!cs_db_ok(w->db)) {
+        if (cs_db_reset(w->db, err) < 0)
+            return -1;
+    }
+    w->db_prepared = false;
+    if (cs_batch_prepare(w->batch, w->db, err) < 0)
+        return -1;
+    w->db_prepared = true;
+    cs_log_info("connected to postgresql");
+    return 0;
+}
+
+static void db_rollback(cs_worker_t *w)
+{
+    cs_err_t e;
+    if (w->db && cs_db_ok(w->db))
+        cs_db_exec(w->db, "ROLLBACK", &e);
+}
+
+/* A text[] / int[] / bigint[] literal builder: {a,b,c} with strings double-quoted. */
+static void arr_begin(cs_buf_t *b)
+{
+    cs_buf_reset(b);
+    cs_buf_putc(b, '{');
+}
+
+static void arr_sep(cs_buf_t *b)
+{
+    if (b->len > 1)
+        cs_buf_putc(b, ',');
+}
+
+static void arr_str(cs_buf_t *b, const char *s)
+{
+    arr_sep(b);
+    cs_buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            cs_buf_putc(b, '\\');
+        cs_buf_putc(b, *s);
+    }
+    cs_buf_putc(b, '"');
+}
+
+static void arr_int(cs_buf_t *b, long long v)
+{
+    arr_sep(b);
+    cs_buf_printf(b, "%lld", v);
+}
+
+static void arr_end(cs_buf_t *b)
+{
+    cs_buf_putc(b, '}');
+}
+
+/*
+ * Reads the stored next offsets of parts[0..n) into part->committed (-1 when no row).
+ */
+static int load_offsets(cs_worker_t *w, part_t **ps, int n, cs_err_t *err)
+{
+    if (n == 0)
+        return 0;
+    if (db_ensure(w, err) < 0)
+        return -1;
+    arr_begin(&w->a1);
+    arr_begin(&w->a2);
+    for (int i = 0; i < n; i++) {
+        arr_str(&w->a1, ps[i]->topic);
+        arr_int(&w->a2, ps[i]->partition);
+    }
+    arr_end(&w->a1);
+    arr_end(&w->a2);
+    const char *params[] = {w->group, w->a1.data, w->a2.data};
+    cs_db_res_t *res = cs_db_query(
+        w->db,
+        "SELECT o.topic, o.kafka_partition, o.next_offset FROM consumer_offsets o "
+        "JOIN unnest($2::text[], $3::int[]) AS v(topic, kp) "
+        "ON o.topic = v.topic AND o.kafka_partition = v.kp WHERE o.consumer_group = $1",
+        3, params, err);
+    if (!res)
+        return -1;
+    for (int i = 0; i < n; i++)
+        ps[i]->committed = -1;
+    for (int r = 0; r < cs_db_res_rows(res); r++) {
+        part_t *p = part_find(w, cs_db_res_get(res, r, 0), atoi(cs_db_res_get(res, r, 1)));
+        if (p)
+            p->committed = strtoll(cs_db_res_get(res, r, 2), NULL, 10);
+    }
+    cs_db_res_free(res);
+    return 0;
+}
+
+/* ---- pending messages ---- */
+
+static void pending_push(cs_worker_t *w, cs_msg_t *m)
+{
+    if (w->npending == w->cappending) {
+        w->cappending = w->cappending ? 2 * w->cappending : 1024;
+        w->pending = realloc(w->pending, (size_t)w->cappending * sizeof *w->pending);
+        if (!w->pending)
+            abort();
+    }
+    w->pending[w->npending++] = m;
+    w->pending_bytes += m->len;
+}
+
+/* Frees the first n pending messages. */
+static void pending_consume(cs_worker_t *w, int n)
+{
+    for (int i = 0; i < n; i++) {
+        w->pending_bytes -= w->pending[i]->len;
+        cs_consumer_msg_free(w->pending[i]);
+    }
+    memmove(w->pending, w->pending + n, (size_t)(w->npending - n) * sizeof *w->pending);
+    w->npending -= n;
+}
+
+/* Drops pending messages of partitions for which drop(part) is true. */
+static int pending_drop(cs_worker_t *w, bool (*drop)(const part_t *p, const void *ctx),
+                        const void *ctx)
+{
+    int j = 0, dropped = 0;
+    for (int i = 0; i < w->npending; i++) {
+        cs_msg_t *m = w->pending[i];
+        part_t *p = part_find(w, m->topic, m->partition);
+        if (!p || drop(p, ctx)) {
+            w->pending_bytes -= m->len;
+            cs_consumer_msg_free(m);
+            dropped++;
+        } else {
+            w->pending[j++] = m;
+        }
+    }
+    w->npending = j;
+    return dropped;
+}
+
+/* ---- pause / resume ---- */
+
+static int collect_tps(cs_worker_t *w, cs_tp_t **out, bool (*pick)(const part_t *p))
+{
+    cs_tp_t *tps = calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *tps);
+    int n = 0;
+    if (!tps)
+        abort();
+    for (int i = 0; i < w->nparts; i++) {
+        part_t *p = w->parts[i];
+        if (p->active && pick(p)) {
+            tps[n].topic = p->topic;
+            tps[n].partition = p->partition;
+            tps[n].offset = p->committed;
+            n++;
+        }
+    }
+    *out = tps;
+    return n;
+}
+
+static bool pick_all(const part_t *p)
+{
+    (void)p;
+    return true;
+}
+
+static bool pick_ready(const part_t *p)
+{
+    return !p->need_offset;
+}
+
+static void pause_all(cs_worker_t *w)
+{
+    cs_tp_t *tps;
+    cs_err_t err;
+    if (w->paused_all)
+        return;
+    int n = collect_tps(w, &tps, pick_all);
+    if (n && cs_consumer_pause(w->consumer, tps, n, &err) < 0)
+        cs_log_warn("pausing partitions failed", CS_LS("error", err.msg));
+    free(tps);
+    w->paused_all = true;
+}
+
+static void resume_ready(cs_worker_t *w)
+{
+    cs_tp_t *tps;
+    cs_err_t err;
+    int n = collect_tps(w, &tps, pick_ready);
+    if (n && cs_consumer_resume(w->consumer, tps, n, &err) < 0)
+        cs_log_warn("resuming partitions failed", CS_LS("error", err.msg));
+    free(tps);
+    w->paused_all = false;
+}
+
+static bool drop_need_offset(const part_t *p, const void *ctx)
+{
+    (void)ctx;
+    return p->need_offset;
+}
+
+/*
+ * Loads the stored offsets of partitions assigned while PostgreSQL was unreachable, seeks them
+ * there and lets them fetch. Returns -1 with err when PostgreSQL is still unreachable.
+ */
+static int settle_offsets(cs_worker_t *w, cs_err_t *err)
+{
+    part_t **ps = calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *ps);
+    int n = 0, rc = 0;
+    if (!ps)
+        abort();
+    for (int i = 0; i < w->nparts; i++)
+        if (w->parts[i]->active && w->parts[i]->need_offset)
+            ps[n++] = w->parts[i];
+    if (n == 0)
+        goto out;
+    if (load_offsets(w, ps, n, err) < 0) {
+        rc = -1;
+        goto out;
+    }
+    pending_drop(w, drop_need_offset, NULL);
+    cs_tp_t *tps = calloc((size_t)n, sizeof *tps);
+    if (!tps)
+        abort();
+    int ns = 0;
+    for (int i = 0; i < n; i++) {
+        ps[i]->need_offset = false;
+        ps[i]->recv_pos = ps[i]->committed;
+        if (ps[i]->committed >= 0) {
+            tps[ns].topic = ps[i]->topic;
+            tps[ns].partition = ps[i]->partition;
+            tps[ns].offset = ps[i]->committed;
+            ns++;
+        }
+        cs_log_info("partition offset loaded", CS_LS("topic", ps[i]->topic),
+                    CS_LI("partition", ps[i]->partition), CS_LI("offset", ps[i]->committed));
+    }
+    cs_err_t e;
+    if (ns && cs_consumer_seek(w->consumer, tps, ns, &e) < 0)
+        cs_log_warn("seek failed", CS_LS("error", e.msg));
+    free(tps);
+    if (!w->backoff) {
+        /* resume the partitions that were paused for want of an offset */
+        cs_tp_t *rt = calloc((size_t)n, sizeof *rt);
+        if (!rt)
+            abort();
+        for (int i = 0; i < n; i++)
+            rt[i] = (cs_tp_t){ps[i]->topic, ps[i]->partition, 0, false};
+        if (cs_consumer_resume(w->consumer, rt, n, &e) < 0)
+            cs_log_warn("resume failed", CS_LS("error", e.msg));
+        free(rt);
+    }
+out:
+    free(ps);
+    return rc;
+}
+
+/* ---- handlers ---- */
+
+static hlist_t *handlers_for(cs_worker_t *w, const cs_event_t *ev, hlist_t *tmp)
+{
+    hlist_t *h = (ev->type >= 0 && ev->type < MAX_TYPES) ? &w->types[ev->type] : tmp;
+    if (h->built && h->name == ev->type_name)
+        return h;
+    memset(h, 0, sizeof *h);
+    for (int i = 0; w->def->handlers[i].event_type && h->n < 8; i++) {
+        const char *t = w->def->handlers[i].event_type;
+        if (strcmp(t, CS_EVENT_ANY) == 0 || (ev->type_name && strcmp(t, ev->type_name) == 0))
+            h->idx[h->n++] = i;
+    }
+    h->name = ev->type_name;
+    h->built = true;
+    return h;
+}
+
+/* ---- batch application ---- */
+
+static void item_dead(cs_worker_t *w, item_t *it, const char *cls, const cs_err_t *err)
+{
+    it->state = IT_DEAD;
+    it->dead_class = cls;
+    it->err = cs_arena_alloc(w->arena, sizeof *it->err);
+    *it->err = *err;
+}
+
+static const char *item_traceparent(const item_t *it, char *buf, size_t size)
+{
+    if (it->ev.traceparent && *it->ev.traceparent)
+        return it->ev.traceparent;
+    size_t n = 0;
+    const void *v = cs_consumer_msg_header(it->msg, "traceparent", &n);
+    if (!v)
+        return "";
+    if (n >= size)
+        n = size - 1;
+    memcpy(buf, v, n);
+    buf[n] = '\0';
+    return buf;
+}
+
+static bool ev_decoded(const item_t *it)
+{
+    return it->state != IT_DEAD || strcmp(it->dead_class, "decode") != 0 ? it->ev.type_name != NULL
+                                                                         : false;
+}
+
+/* Step 1: decode every message of the batch; failures become dead letters right away. */
+static void decode_items(cs_worker_t *w, int n)
+{
+    for (int i = 0; i < n; i++) {
+        item_t *it = &w->items[i];
+        cs_err_t err;
+        memset(it, 0, sizeof *it);
+        it->msg = w->pending[i];
+        it->part = part_find(w, it->msg->topic, it->msg->partition);
+        cs_err_clear(&err);
+        int rc;
+        if (w->def->decode)
+            rc = w->def->decode(w->ud, it->msg->payload, it->msg->len, w->arena, &it->ev, &err);
+        else
+            rc = cs_codec_decode(w->codec, it->msg->payload, it->msg->len, w->arena, &it->ev,
+                                 &err);
+        if (rc < 0) {
+            memset(&it->ev, 0, sizeof it->ev);
+            if (err.kind == CS_ERR_NONE)
+                err.kind = CS_ERR_PERMANENT;
+            item_dead(w, it, cs_dlq_codec_class(&err), &err);
+        } else {
+            it->state = IT_DECODED;
+        }
+    }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Step 2: one statement marks the batch's event ids processed and finds erased learners. */
+static int dedupe_items(cs_worker_t *w, int n, cs_err_t *err)
+{
+    int nd = 0;
+    arr_begin(&w->a1);
+    arr_begin(&w->a2);
+    arr_begin(&w->a3);
+    arr_begin(&w->a4);
+    arr_begin(&w->a5);
+    for (int i = 0; i < n; i++) {
+        item_t *it = &w->items[i];
+        if (it->state != IT_DECODED)
+            continue;
+        arr_str(&w->a1, it->ev.event_id);
+        arr_str(&w->a2, it->ev.user_id);
+        arr_str(&w->a3, it->msg->topic);
+        arr_int(&w->a4, it->msg->partition);
+        arr_int(&w->a5, it->msg->offset);
+        nd++;
+    }
+    arr_end(&w->a1);
+    arr_end(&w->a2);
+    arr_end(&w->a3);
+    arr_end(&w->a4);
+    arr_end(&w->a5);
+    if (nd == 0)
+        return 0;
+    const char *params[] = {w->group, w->a1.data, w->a2.data, w->a3.data, w->a4.data, w->a5.data};
+    const char *sql_dedupe =
+        "WITH ev AS (SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::int[], "
+        "$6::bigint[]) AS e(event_id, user_id, topic, kp, ko)), "
+        "er AS (SELECT DISTINCT e.user_id FROM ev e JOIN erased_users u ON u.user_id = e.user_id), "
+        "ins AS (INSERT INTO processed_events (consumer_group, event_id, outcome, topic, "
+        "kafka_partition, kafka_offset) SELECT DISTINCT ON (event_id) $1, event_id, "
+        "CASE WHEN user_id IN (SELECT user_id FROM er) THEN 's' ELSE 'a' END, topic, kp, ko "
+        "FROM ev ORDER BY event_id, ko ON CONFLICT DO NOTHING RETURNING event_id) "
+        "SELECT 'n', event_id::text FROM ins UNION ALL SELECT 'e', user_id::text FROM er";
+    const char *sql_erased =
+        "SELECT DISTINCT 'e', u.user_id::text FROM erased_users u "
+        "WHERE u.user_id = ANY($3::uuid[]) AND $1::text IS NOT NULL AND $2::text IS NOT NULL "
+        "AND $4::text IS NOT NULL AND $5::text IS NOT NULL AND $6::text IS NOT NULL";
+    cs_db_res_t *res =
+        cs_db_query(w->db, w->def->no_dedupe ? sql_erased : sql_dedupe, 6, params, err);
+    if (!res)
+        return cs_err_wrap(err, "marking events processed");
+
+    /* Sets of new event ids and erased users, as sorted arrays searched by bsearch. */
+    int rows = cs_db_res_rows(res);
+    const char **news = cs_arena_alloc(w->arena, (size_t)(rows + 1) * sizeof *news);
+    const char **erased = cs_arena_alloc(w->arena, (size_t)(rows + 1) * sizeof *erased);
+    int nn = 0, ne = 0;
+    for (int r = 0; r < rows; r++) {
+        const char *k = cs_db_res_get(res, r, 0);
+        const char *v = cs_arena_strndup(w->arena, cs_db_res_get(res, r, 1), 36);
+        if (k[0] == 'n')
+            news[nn++] = v;
+        else
+            erased[ne++] = v;
+    }
+    cs_db_res_free(res);
+    qsort(news, (size_t)nn, sizeof *news, cmp_str);
+    qsort(erased, (size_t)ne, sizeof *erased, cmp_str);
+    bool *taken = cs_arena_alloc(w->arena, (size_t)(nn + 1) * sizeof *taken);
+    memset(taken, 0, (size_t)(nn + 1) * sizeof *taken);
+    for (int i = 0; i < n; i++) {
+        item_t *it = &w->items[i];
+        if (it->state != IT_DECODED)
+            continue;
+        const char *uid = it->ev.user_id, *eid = it->ev.event_id;
+        if (ne && bsearch(&uid, erased, (size_t)ne, sizeof *erased,
+                          cmp_str)) {
+            it->state = IT_ERASED;
+            continue;
+        }
+        if (w->def->no_dedupe) {
+            it->state = IT_NEW;
+            continue;
+        }
+        const char **hit = nn ? bsearch(&eid, news, (size_t)nn, sizeof *news,
+                                        cmp_str)
+                              : NULL;
+        if (hit && !taken[hit - news]) {
+            taken[hit - news] = true; /* the first delivery within the batch applies */
+            it->state = IT_NEW;
+            it->was_new = true;
+        } else {
+            it->state = IT_DUP;
+        }
+    }
+    return 0;
+}
+
+/* Step 3: handlers append rows. Returns -1 (TRANSIENT/FATAL) to abandon the attempt. */
+static int run_handlers(cs_worker_t *w, int n, cs_err_t *err)
+{
+    hlist_t tmp;
+    cs_msg_meta_t meta;
+    for (int i = 0; i < n; i++) {
+        item_t *it = &w->items[i];
+        cs_batch_mark_event(w->batch, i);
+        if (it->state != IT_NEW && it->state != IT_DUP)
+            continue;
+        hlist_t *h = handlers_for(w, &it->ev, &tmp);
+        meta = (cs_msg_meta_t){it->msg->topic, it->msg->partition, it->msg->offset,
+                               it->msg->timestamp_ms, it->msg->key, it->msg->key_len,
+                               it->state == IT_DUP, w->attempt + 1, w->ud};
+        for (int k = 0; k < h->n; k++) {
+            const cs_handler_t *hd = &w->def->handlers[h->idx[k]];
+            if (it->state == IT_DUP && !(hd->flags & CS_HANDLER_ALWAYS))
+                continue;
+            cs_err_t herr;
+            cs_err_clear(&herr);
+            if (hd->fn(w->batch, &it->ev, &meta, &herr) == 0)
+                continue;
+            if (herr.kind == CS_ERR_NONE)
+                herr.kind = CS_ERR_PERMANENT;
+            if (herr.kind != CS_ERR_PERMANENT) {
+                *err = herr;
+                return cs_err_wrap(err, "handler for %s", it->ev.type_name);
+            }
+            cs_batch_undo_event(w->batch);
+            item_dead(w, it, "handler", &herr);
+            break;
+        }
+        if (cs_log_level_ <= CS_LOG_DEBUG && it->state != IT_DEAD) {
+            char tp[64];
+            cs_log_debug("event applied", CS_LS("event_id", it->ev.event_id),
+                         CS_LS("type", it->ev.type_name), CS_LS("topic", it->msg->topic),
+                         CS_LI("partition", it->msg->partition), CS_LI("offset", it->msg->offset),
+                         CS_LS("traceparent", item_traceparent(it, tp, sizeof tp)),
+                         CS_LI("duplicate", it->state == IT_DUP));
+        }
+    }
+    cs_batch_seal(w->batch, n);
+    return 0;
+}
+
+/*
+ * Step 4 in isolation mode: flush [a, b) under a savepoint; on a PERMANENT failure roll back
+ * and split, until the single events that fail are found and dead-lettered.
+ */
+static int flush_bisect(cs_worker_t *w, int a, int b, cs_err_t *err)
+{
+    if (cs_db_exec(w->db, "SAVEPOINT cs_isolate", err) < 0)
+        return -1;
+    if (cs_batch_flush(w->batch, w->db, a, b, true, err) == 0)
+        return cs_db_exec(w->db, "RELEASE SAVEPOINT cs_isolate", err);
+    if (err->kind != CS_ERR_PERMANENT)
+        return -1;
+    cs_err_t ferr = *err;
+    if (cs_db_exec(w->db, "ROLLBACK TO SAVEPOINT cs_isolate; RELEASE SAVEPOINT cs_isolate",
+                   err) < 0)
+        return -1;
+    if (b - a == 1) {
+        item_dead(w, &w->items[a], "database", &ferr);
+        return 0;
+    }
+    int mid = a + (b - a) / 2;
+    if (flush_bisect(w, a, mid, err) < 0)
+        return -1;
+    return flush_bisect(w, mid, b, err);
+}
+
+/* Offsets compare-and-set for the partitions of the batch. Returns rows updated, -1 on error. */
+static long long store_offsets(cs_worker_t *w, int n, int *nparts, cs_err_t *err)
+{
+    for (int i = 0; i < w->nparts; i++)
+        w->parts[i]->b_in = false;
+    for (int i = 0; i < n; i++) {
+        part_t *p = w->items[i].part;
+        p->b_in = true;
+        p->b_last = w->items[i].msg->offset;
+    }
+    arr_begin(&w->a1);
+    arr_begin(&w->a2);
+    arr_begin(&w->a3);
+    arr_begin(&w->a4);
+    int np = 0;
+    for (int i = 0; i < w->nparts; i++) {
+        part_t *p = w->parts[i];
+        if (!p->b_in)
+            continue;
+        arr_str(&w->a1, p->topic);
+        arr_int(&w->a2, p->partition);
+        arr_int(&w->a3, p->committed);
+        arr_int(&w->a4, p->b_last + 1);
+        np++;
+    }
+    arr_end(&w->a1);
+    arr_end(&w->a2);
+    arr_end(&w->a3);
+    arr_end(&w->a4);
+    *nparts = np;
+    const char *params[] = {w->group, w->a1.data, w->a2.data, w->a3.data, w->a4.data};
+    cs_db_res_t *res = cs_db_query(
+        w->db,
+        "WITH v AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) "
+        "AS v(topic, kp, expected, next)), "
+        "u AS (UPDATE consumer_offsets o SET next_offset = v.next, updated_at = now() FROM v "
+        "WHERE v.expected >= 0 AND o.consumer_group = $1 AND o.topic = v.topic "
+        "AND o.kafka_partition = v.kp AND o.next_offset = v.expected RETURNING 1), "
+        "i AS (INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) "
+        "SELECT $1, topic, kp, next FROM v WHERE expected < 0 ON CONFLICT DO NOTHING RETURNING 1) "
+        "SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i)",
+        5, params, err);
+    if (!res)
+        return cs_err_wrap(err, "storing offsets");
+    long long rows = strtoll(cs_db_res_get(res, 0, 0), NULL, 10);
+    cs_db_res_free(res);
+    return rows;
+}
+
+static int forget_dead_ids(cs_worker_t *w, int n, cs_err_t *err)
+{
+    int k = 0;
+    arr_begin(&w->a1);
+    for (int i = 0; i < n; i++) {
+        item_t *it = &w->items[i];
+        if (it->state == IT_DEAD && it->was_new) {
+            arr_str(&w->a1, it->ev.event_id);
+            k++;
+        }
+    }
+    arr_end(&w->a1);
+    if (k == 0 || w->def->no_dedupe)
+        return 0;
+    const char *params[] = {w->group, w->a1.data};
+    if (cs_db_execp(w->db,
+                    "DELETE FROM processed_events WHERE consumer_group = $1 "
+                    "AND event_id = ANY($2::uuid[])",
+                    2, params, err) < 0)
+        return cs_err_wrap(err, "forgetting dead-lettered event ids");
+    return 0;
+}
+
+static int build_dead_letters(cs_worker_t *w, int n)
+{
+    int k = 0;
+    if (w->capdls < n) {
+        w->capdls = n;
+        w->dls = realloc(w->dls, (size_t)n * sizeof *w->dls);
+        if (!w->dls)
+            abort();
+    }
+    for (int i = 0; i < n; i++) {
+        item_t *it = &w->items[i];
+        if (it->state != IT_DEAD)
+            continue;
+        char *tp = cs_arena_alloc(w->arena, 64);
+        bool dec = ev_decoded(it);
+        w->dls[k++] = (cs_dead_letter_t){
+            .topic = it->msg->topic,
+            .partition = it->msg->partition,
+            .offset = it->msg->offset,
+            .timestamp_ms = it->msg->timestamp_ms,
+            .key = it->msg->key,
+            .key_len = it->msg->key_len,
+            .payload = it->msg->payload ? it->msg->payload : "",
+            .len = it->msg->len,
+            .error_class = it->dead_class,
+            .reason = it->err->msg,
+            .field = it->err->field,
+            .sqlstate = it->err->sqlstate,
+            .event_id = dec ? it->ev.event_id : NULL,
+            .event_type = dec ? it->ev.type_name : NULL,
+            .traceparent = item_traceparent(it, tp, 64),
+            .attempt = w->attempt + 1,
+        };
+        cs_log_warn("event dead-lettered", CS_LS("class", it->dead_class),
+                    CS_LS("reason", it->err->msg), CS_LS("field", it->err->field),
+                    CS_LS("sqlstate", it->err->sqlstate), CS_LS("topic", it->msg->topic),
+                    CS_LI("partition", it->msg->partition), CS_LI("offset", it->msg->offset),
+                    CS_LS("event_id", dec ? it->ev.event_id : ""),
+                    CS_LS("traceparent", w->dls[k - 1].traceparent));
+    }
+    return k;
+}
+
+enum { APPLY_OK = 0, APPLY_FAILED = -1, APPLY_FENCED = -2 };
+
+/*
+ * One attempt at applying the first n pending messages. On APPLY_FAILED err says why (the
+ * transaction is rolled back); on APPLY_FENCED the caller reloads offsets.
+ */
+static int apply_once(cs_worker_t *w, int n, bool isolate, int *ndead, cs_err_t *err)
+{
+    int np = 0;
+    cs_arena_reset(w->arena);
+    cs_batch_clear(w->batch);
+    decode_items(w, n);
+    if (db_ensure(w, err) < 0)
+        return APPLY_FAILED;
+    set_waiting(w, "postgresql");
+    if (cs_db_exec(w->db, "BEGIN", err) < 0)
+        return APPLY_FAILED;
+    if (dedupe_items(w, n, err) < 0 || run_handlers(w, n, err) < 0)
+        goto fail;
+    if (isolate) {
+        if (flush_bisect(w, 0, n, err) < 0)
+            goto fail;
+    } else if (cs_batch_flush(w->batch, w->db, 0, n, false, err) < 0) {
+        goto fail;
+    }
+    if (forget_dead_ids(w, n, err) < 0)
+        goto fail;
+    *ndead = build_dead_letters(w, n);
+    if (cs_dlq_record(w->dlq, w->db, w->dls, *ndead, err) < 0)
+        goto fail;
+    long long rows = store_offsets(w, n, &np, err);
+    if (rows < 0)
+        goto fail;
+    if (rows != np) {
+        db_rollback(w);
+        return APPLY_FENCED;
+    }
+    if (*ndead) {
+        set_waiting(w, "kafka (dead-letter topic)");
+        if (cs_dlq_publish(w->dlq, w->dls, *ndead, (int)w->dlq_timeout_ms, err) < 0)
+            goto fail;
+        set_waiting(w, "postgresql");
+    }
+    if (cs_db_exec(w->db, "COMMIT", err) < 0)
+        goto fail;
+    return APPLY_OK;
+fail:
+    db_rollback(w);
+    return APPLY_FAILED;
+}
+
+static bool drop_fenced(const part_t *p, const void *ctx)
+{
+    (void)ctx;
+    return p->b_in;
+}
+
+static void after_fence(cs_worker_t *w)
+{
+    part_t **ps = calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *ps);
+    int n = 0;
+    cs_err_t err;
+    if (!ps)
+        abort();
+    for (int i = 0; i < w->nparts; i++)
+        if (w->parts[i]->b_in)
+            ps[n++] = w->parts[i];
+    cs_metric_inc(w->m_fenced, NULL, 1);
+    cs_log_warn("offsets moved under us: another consumer committed these partitions; "
+                "reloading offsets",
+                CS_LI("partitions", n));
+    pending_drop(w, drop_fenced, NULL);
+    if (load_offsets(w, ps, n, &err) < 0) {
+        /* Could not read them: like partitions assigned while PostgreSQL is down, they stay
+         * paused until settle_offsets() can load their offsets. */
+        cs_tp_t *tps = calloc((size_t)(n ? n : 1), sizeof *tps);
+        if (!tps)
+            abort();
+        for (int i = 0; i < n; i++) {
+            ps[i]->need_offset = true;
+            tps[i] = (cs_tp_t){ps[i]->topic, ps[i]->partition, 0, false};
+        }
+        if (cs_consumer_pause(w->consumer, tps, n, &err) < 0)
+            cs_log_warn("pausing partitions failed", CS_LS("error", err.msg));
+        free(tps);
+    } else {
+        cs_tp_t *tps = calloc((size_t)(n ? n : 1), sizeof *tps);
+        int ns = 0;
+        if (!tps)
+            abort();
+        for (int i = 0; i < n; i++) {
+            ps[i]->recv_pos = ps[i]->committed;
+            if (ps[i]->committed >= 0)
+                tps[ns++] = (cs_tp_t){ps[i]->topic, ps[i]->partition, ps[i]->committed, false};
+        }
+        if (ns && cs_consumer_seek(w->consumer, tps, ns, &err) < 0)
+            cs_log_warn("seek failed", CS_LS("error", err.msg));
+        free(tps);
+    }
+    free(ps);
+}
+
+/* ---- the batch driver ---- */
+
+static const char *type_label(int t)
+{
+    return t >= 0 && t < MAX_TYPES ? NULL : "unknown";
+}
+
+static void count_batch(cs_worker_t *w, int n)
+{
+    /* type_counts[outcome][type]; the last column is "unknown" (not decoded) */
+    enum { O_APPLIED, O_DUP, O_ERASED, O_DEAD };
+    const char *names[MAX_TYPES + 1];
+    memset(w->type_counts, 0, sizeof w->type_counts);
+    for (int t = 0; t <= MAX_TYPES; t++)
+        names[t] = NULL;
+    for (int i = 0; i < n; i++) {
+        item_t *it = &w->items[i];
+        int t = it->ev.type_name && it->ev.type >= 0 && it->ev.type < MAX_TYPES ? it->ev.type
+                                                                                : MAX_TYPES;
+        names[t] = t == MAX_TYPES ? "unknown" : it->ev.type_name;
+        int o = it->state == IT_NEW ? O_APPLIED
+                : it->state == IT_DUP ? O_DUP
+                : it->state == IT_ERASED ? O_ERASED
+                                         : O_DEAD;
+        w->type_counts[o][t] += 1;
+        if (o == O_DEAD) {
+            const char *lv[] = {names[t], it->dead_class};
+            cs_metric_inc(w->m_dead, lv, 1);
+        }
+    }
+    for (int t = 0; t <= MAX_TYPES; t++) {
+        if (!names[t])
+            continue;
+        const char *lv[] = {names[t]};
+        double applied = w->type_counts[O_APPLIED][t], dup = w->type_counts[O_DUP][t];
+        double erased = w->type_counts[O_ERASED][t], dead = w->type_counts[O_DEAD][t];
+        cs_metric_inc(w->m_consumed, lv, applied + dup + erased + dead);
+        if (applied)
+            cs_metric_inc(w->m_applied, lv, applied);
+        if (dup) {
+            const char *l2[] = {names[t], "duplicate"};
+            cs_metric_inc(w->m_skipped, l2, dup);
+        }
+        if (erased) {
+            const char *l2[] = {names[t], "erased"};
+            cs_metric_inc(w->m_skipped, l2, erased);
+        }
+    }
+    (void)type_label;
+}
+
+static void batch_committed(cs_worker_t *w, int n, int ndead, double t0)
+{
+    cs_tp_t *tps = calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *tps);
+    int k = 0;
+    cs_err_t err;
+    if (!tps)
+        abort();
+    for (int i = 0; i < n; i++)
+        w->items[i].part->last_ts_ms = w->items[i].msg->timestamp_ms;
+    for (int i = 0; i < w->nparts; i++) {
+        part_t *p = w->parts[i];
+        if (!p->b_in)
+            continue;
+        p->committed = p->b_last + 1;
+        tps[k++] = (cs_tp_t){p->topic, p->partition, p->committed, false};
+    }
+    /* Kafka follows PostgreSQL, asynchronously, for lag tools; a failure here costs nothing. */
+    if (k && cs_consumer_commit(w->consumer, tps, k, &err) < 0)
+        cs_log_debug("kafka commit failed", CS_LS("error", err.msg));
+    free(tps);
+    double dt = mono_s() - t0;
+    count_batch(w, n);
+    cs_metric_observe(w->m_batch_size, NULL, n);
+    cs_metric_observe(w->m_batch_seconds, NULL, dt);
+    const char *ok[] = {"committed"};
+    cs_metric_inc(w->m_batches, ok, 1);
+    cs_log_debug("batch committed", CS_LI("events", n), CS_LI("dead_letters", ndead),
+                 CS_LD("seconds", dt), CS_LI("attempt", w->attempt + 1));
+    pending_consume(w, n);
+    w->attempt = 0;
+}
+
+static void enter_backoff(cs_worker_t *w, const cs_err_t *err)
+{
+    double d = (double)w->retry_initial_ms;
+    for (int i = 0; i < w->attempt && d < (double)w->retry_max_ms; i++)
+        d *= 2;
+    if (d > (double)w->retry_max_ms)
+        d = (double)w->retry_max_ms;
+    d = d * (0.5 + 0.5 * ((double)rand() / RAND_MAX)); /* jitter */
+    w->attempt++;
+    w->backoff = true;
+    pause_all(w);
+    const char *cls[] = {err->sqlstate[0] ? err->sqlstate : "connection"};
+    if (strncmp(w->waiting_for, "postgresql", 10) == 0)
+        cs_metric_inc(w->m_db_errors, cls, 1);
+    cs_metric_inc(w->m_retries, NULL, 1);
+    cs_log_warn(strncmp(w->waiting_for, "kafka", 5) == 0 ? "waiting for kafka"
+                                                          : "waiting for postgresql",
+                CS_LS("waiting_for", w->waiting_for), CS_LS("reason", err->msg),
+                CS_LS("sqlstate", err->sqlstate), CS_LI("attempt", w->attempt),
+                CS_LI("retry_in_ms", (long long)d), CS_LI("pending", w->npending));
+    ev_timer_stop(w->loop, &w->retry_timer);
+    ev_timer_set(&w->retry_timer, d / 1000.0, 0.);
+    ev_timer_start(w->loop, &w->retry_timer);
+}
+
+/* Applies the first n pending messages. Returns APPLY_*; on failure the right state is set. */
+static int apply_batch(cs_worker_t *w, int n)
+{
+    cs_err_t err;
+    int ndead = 0;
+    double t0 = mono_s();
+    if (w->capitems < n) {
+        w->capitems = n;
+        w->items = realloc(w->items, (size_t)n * sizeof *w->items);
+        if (!w->items)
+            abort();
+    }
+    cs_err_clear(&err);
+    int rc = apply_once(w, n, false, &ndead, &err);
+    if (rc == APPLY_FAILED && err.kind == CS_ERR_PERMANENT) {
+        cs_log_warn("batch failed on an event's rows; isolating it", CS_LS("reason", err.msg),
+                    CS_LS("sqlstate", err.sqlstate), CS_LI("events", n));
+        cs_err_clear(&err);
+        rc = apply_once(w, n, true, &ndead, &err);
+    }
+    if (rc == APPLY_OK) {
+        batch_committed(w, n, ndead, t0);
+        return rc;
+    }
+    if (rc == APPLY_FENCED) {
+        after_fence(w);
+        w->attempt = 0;
+        return rc;
+    }
+    if (err.kind == CS_ERR_TRANSIENT) {
+        enter_backoff(w, &err);
+    } else {
+        cs_log_error("batch failed; stopping", CS_LS("kind", cs_err_kind_name(err.kind)),
+                     CS_LS("reason", err.msg), CS_LS("sqlstate", err.sqlstate),
+                     CS_LS("field", err.field));
+        stop_now(w, 1);
+    }
+    return rc;
+}
+
+static int next_batch_len(cs_worker_t *w)
+{
+    int n = 0;
+    size_t bytes = 0;
+    while (n < w->npending && n < w->batch_size) {
+        bytes += w->pending[n]->len;
+        n++;
+        if ((long long)bytes >= w->batch_bytes)
+            break;
+    }
+    return n;
+}
+
+static void finish_stop(cs_worker_t *w);
+
+static void check_drain(cs_worker_t *w)
+{
+    if (!w->drain || w->stopping || !w->got_assignment || w->npending || w->backoff)
+        return;
+    for (int i = 0; i < w->nparts; i++) {
+        part_t *p = w->parts[i];
+        if (p->active && (!p->eof || p->need_offset))
+            return;
+    }
+    cs_log_info("drained: every assigned partition is consumed to its end",
+                CS_LI("partitions", nactive(w)));
+    w->stopping = true;
+    finish_stop(w);
+}
+
+/* Applies full batches (or everything pending when all). */
+static void flush_ready(cs_worker_t *w, bool all)
+{
+    while (w->npending > 0 && !w->backoff && w->exit_code == 0) {
+        int n = next_batch_len(w);
+        if (!all && n < w->batch_size && (long long)w->pending_bytes < w->batch_bytes)
+            break;
+        if (apply_batch(w, n) == APPLY_FAILED)
+            break;
+    }
+    if (w->npending == 0 || w->backoff)
+        ev_timer_stop(w->loop, &w->batch_timer);
+    else
+        schedule_flush(w);
+    if (w->stopping && w->npending == 0 && !w->backoff)
+        finish_stop(w);
+    else
+        check_drain(w);
+}
+
+static void schedule_flush(cs_worker_t *w)
+{
+    if (!ev_is_active(&w->batch_timer)) {
+        ev_timer_set(&w->batch_timer, (double)w->batch_ms / 1000.0, 0.);
+        ev_timer_start(w->loop, &w->batch_timer);
+    }
+}
+
+/* ---- consumer events ---- */
+
+static void handle_msg(cs_worker_t *w, cs_msg_t *m)
+{
+    if (m->event == CS_MSG_EOF) {
+        part_t *p = part_find(w, m->topic, m->partition);
+        if (p && p->active && (p->recv_pos < 0 || m->offset >= p->recv_pos))
+            p->eof = true;
+        cs_consumer_msg_free(m);
+        check_drain(w);
+        return;
+    }
+    if (m->event == CS_MSG_ERROR) {
+        if (m->err.kind == CS_ERR_FATAL) {
+            cs_log_error("kafka consumer failed; stopping", CS_LS("reason", m->err.msg));
+            stop_now(w, 1);
+        } else {
+            cs_log_warn("kafka consumer error", CS_LS("reason", m->err.msg),
+                        CS_LS("topic", m->topic), CS_LI("partition", m->partition));
+        }
+        cs_consumer_msg_free(m);
+        return;
+    }
+    part_t *p = part_find(w, m->topic, m->partition);
+    if (!p || !p->active || p->need_offset || w->stopping) {
+        cs_consumer_msg_free(m);
+        return;
+    }
+    if (p->recv_pos >= 0 && m->offset < p->recv_pos) {
+        /* Delivered again (librdkafka 2.0.2 can): already pending or committed. */
+        cs_log_debug("duplicate delivery dropped", CS_LS("topic", m->topic),
+                     CS_LI("partition", m->partition), CS_LI("offset", m->offset));
+        cs_consumer_msg_free(m);
+        return;
+    }
+    p->recv_pos = m->offset + 1;
+    p->eof = false;
+    const char *lv[] = {m->topic};
+    cs_metric_inc(w->m_received, lv, 1);
+    pending_push(w, m);
+    if (w->backoff)
+        return;
+    if (w->npending >= w->batch_size || (long long)w->pending_bytes >= w->batch_bytes)
+        flush_ready(w, false);
+    else
+        schedule_flush(w);
+}
+
+#define POLL_BUDGET 10000
+
+static void drain_queue(cs_worker_t *w)
+{
+    cs_msg_t *m;
+    int k = 0;
+    while (!w->closed && (m = cs_consumer_poll(w->consumer)) != NULL) {
+        handle_msg(w, m);
+        if (++k >= POLL_BUDGET) {
+            /* Let timers and HTTP run; the idle watcher comes back for the rest. */
+            ev_idle_start(w->loop, &w->consumer_idle);
+            return;
+        }
+    }
+    ev_idle_stop(w->loop, &w->consumer_idle);
+}
+
+static void on_consumer_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop, (void)revents;
+    cs_worker_t *w = io->data;
+    cs_consumer_ack_fd(w->consumer);
+    drain_queue(w);
+}
+
+static void on_consumer_idle(struct ev_loop *loop, ev_idle *idle, int revents)
+{
+    (void)loop, (void)revents;
+    drain_queue(idle->data);
+}
+
+static void on_batch_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop, (void)revents;
+    flush_ready(t->data, true);
+}
+
+static void on_retry_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop, (void)revents;
+    cs_worker_t *w = t->data;
+    cs_err_t err;
+    w->backoff = false;
+    if (settle_offsets(w, &err) < 0) {
+        enter_backoff(w, &err);
+        return;
+    }
+    flush_ready(w, true);
+    if (!w->backoff && w->paused_all && !w->closed) {
+        cs_log_info("dependency is back; consuming again", CS_LS("was_waiting_for", w->waiting_for));
+        resume_ready(w);
+    }
+}
+
+/* ---- rebalance ---- */
+
+static void on_assign(void *ud, cs_tp_t *tps, int n)
+{
+    cs_worker_t *w = ud;
+    part_t **ps = calloc((size_t)n, sizeof *ps);
+    cs_err_t err;
+    if (!ps)
+        abort();
+    w->got_assignment = true;
+    for (int i = 0; i < n; i++) {
+        part_t *p = part_get(w, tps[i].topic, tps[i].partition);
+        p->active = true;
+        p->eof = false;
+        p->need_offset = false;
+        p->hi_queried = -1;
+        ps[i] = p;
+    }
+    if (load_offsets(w, ps, n, &err) == 0) {
+        for (int i = 0; i < n; i++) {
+            ps[i]->recv_pos = ps[i]->committed;
+            tps[i].offset = ps[i]->committed >= 0 ? ps[i]->committed : CS_OFFSET_DEFAULT;
+            tps[i].pause = w->paused_all;
+            cs_log_info("partition assigned", CS_LS("topic", ps[i]->topic),
+                        CS_LI("partition", ps[i]->partition), CS_LI("offset", ps[i]->committed));
+        }
+    } else {
+        cs_log_warn("partitions assigned but their offsets cannot be read yet; they stay paused",
+                    CS_LS("reason", err.msg), CS_LI("partitions", n));
+        for (int i = 0; i < n; i++) {
+            ps[i]->need_offset = true;
+            ps[i]->recv_pos = -1;
+            tps[i].offset = CS_OFFSET_DEFAULT;
+            tps[i].pause = true;
+        }
+        if (!w->backoff)
+            enter_backoff(w, &err);
+    }
+    const char *none[] = {NULL};
+    (void)none;
+    cs_metric_set(w->m_assigned, NULL, nactive(w));
+    free(ps);
+}
+
+static bool drop_revoked(const part_t *p, const void *ctx)
+{
+    (void)ctx;
+    return !p->active;
+}
+
+static void on_revoke(void *ud, const cs_tp_t *tps, int n, bool lost)
+{
+    cs_worker_t *w = ud;
+    part_t **ps = calloc((size_t)n, sizeof *ps);
+    int k = 0;
+    if (!ps)
+        abort();
+    for (int i = 0; i < n; i++) {
+        part_t *p = part_find(w, tps[i].topic, tps[i].partition);
+        if (p && p->active)
+            ps[k++] = p;
+    }
+    if (lost) {
+        /* Another member may own them already: commit nothing for them. */
+        for (int i = 0; i < k; i++)
+            ps[i]->active = false;
+        int d = pending_drop(w, drop_revoked, NULL);
+        cs_log_warn("partitions lost; their uncommitted events are left to the new owner",
+                    CS_LI("partitions", k), CS_LI("dropped", d));
+    } else {
+        /* Finish and commit the in-flight batch before the partitions go. */
+        if (w->npending && !w->backoff)
+            flush_ready(w, true);
+        for (int i = 0; i < k; i++)
+            ps[i]->active = false;
+        int d = pending_drop(w, drop_revoked, NULL);
+        if (d)
+            cs_log_warn("partitions revoked during an outage; their uncommitted events are left "
+                        "to the new owner",
+                        CS_LI("dropped", d), CS_LS("waiting_for", w->waiting_for));
+    }
+    for (int i = 0; i < k; i++) {
+        const char *lv[] = {ps[i]->topic, ps[i]->pstr};
+        cs_metric_remove(w->m_lag_msgs, lv);
+        cs_metric_remove(w->m_lag_secs, lv);
+        cs_log_info("partition revoked", CS_LS("topic", ps[i]->topic),
+                    CS_LI("partition", ps[i]->partition), CS_LI("offset", ps[i]->committed),
+                    CS_LI("lost", lost));
+    }
+    cs_metric_set(w->m_assigned, NULL, nactive(w));
+    free(ps);
+}
+
+/* ---- lag, health, metrics ---- */
+
+static void on_wm_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop, (void)revents;
+    cs_worker_t *w = t->data;
+    /* Paused partitions are not fetched, so their cached watermarks go stale: ask the leader. */
+    for (int i = 0; i < w->nparts; i++) {
+        part_t *p = w->parts[i];
+        if (!p->active)
+            continue;
+        if (!w->paused_all && !p->need_offset) {
+            p->hi_queried = -1;
+            continue;
+        }
+        int64_t lo, hi;
+        if (cs_consumer_query_watermarks(w->consumer, p->topic, p->partition, 500, &lo, &hi) < 0)
+            break; /* the broker is down too; try again next tick */
+        p->hi_queried = hi;
+    }
+}
+
+static void collect(cs_metrics_t *m, void *ud)
+{
+    (void)m;
+    cs_worker_t *w = ud;
+    double now = now_s();
+    for (int i = 0; i < w->nparts; i++) {
+        part_t *p = w->parts[i];
+        if (!p->active)
+            continue;
+        int64_t lo, hi;
+        cs_consumer_watermarks(w->consumer, p->topic, p->partition, &lo, &hi);
+        if (p->hi_queried > hi)
+            hi = p->hi_queried;
+        int64_t pos = p->committed >= 0 ? p->committed : lo;
+        if (hi < 0 || pos < 0)
+            continue;
+        double lag = hi > pos ? (double)(hi - pos) : 0;
+        double secs = 0;
+        if (lag > 0) {
+            /* Age of the oldest event not yet applied: pending ones are known exactly. */
+            int64_t oldest = -1;
+            for (int j = 0; j < w->npending; j++) {
+                cs_msg_t *msg = w->pending[j];
+                if (msg->partition == p->partition && strcmp(msg->topic, p->topic) == 0) {
+                    oldest = msg->timestamp_ms;
+                    break;
+                }
+            }
+            if (oldest < 0)
+                oldest = p->last_ts_ms;
+            if (oldest >= 0)
+                secs = now - (double)oldest / 1000.0;
+            if (secs < 0)
+                secs = 0;
+        }
+        const char *lv[] = {p->topic, p->pstr};
+        cs_metric_set(w->m_lag_msgs, lv, lag);
+        cs_metric_set(w->m_lag_secs, lv, secs);
+    }
+    cs_metric_set(w->m_assigned, NULL, nactive(w));
+}
+
+static bool is_ready(cs_worker_t *w, const char **why)
+{
+    if (!w->got_assignment)
+        return *why = "no partition assignment yet", false;
+    if (!w->db || !cs_db_ok(w->db))
+        return *why = "postgresql not connected", false;
+    if (w->backoff)
+        return *why = w->waiting_for, false;
+    if (!cs_consumer_connected(w->consumer))
+        return *why = "kafka brokers down", false;
+    return *why = "ready", true;
+}
+
+static int on_http(void *ud, const char *path, cs_buf_t *body, const char **ctype)
+{
+    cs_worker_t *w = ud;
+    const char *why;
+    if (strcmp(path, "/healthz") == 0) {
+        cs_buf_puts(body, "ok\n");
+        return 200;
+    }
+    if (strcmp(path, "/readyz") == 0) {
+        bool ok = is_ready(w, &why);
+        cs_buf_printf(body, "%s\n", ok ? "ready" : why);
+        return ok ? 200 : 503;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        cs_metric_set(w->m_ready, NULL, is_ready(w, &why));
+        cs_metrics_render(w->metrics, body);
+        *ctype = "text/plain; version=0.0.4; charset=utf-8";
+        return 200;
+    }
+    cs_buf_puts(body, "not found: try /healthz, /readyz or /metrics\n");
+    return 404;
+}
+
+static void metrics_init(cs_worker_t *w)
+{
+    static const double size_buckets[] = {1, 10, 100, 500, 1000, 2500, 5000, 10000, 50000};
+    static const double sec_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                         0.25,  0.5,    1,     2.5,  5,     10};
+    cs_metrics_t *m = w->metrics = cs_metrics_new();
+    w->m_received = cs_metrics_counter(m, "cs_messages_received_total",
+                                       "Kafka messages received, by topic", "topic");
+    w->m_consumed = cs_metrics_counter(m, "cs_events_consumed_total",
+                                       "events in committed batches, by event type", "type");
+    w->m_applied = cs_metrics_counter(m, "cs_events_applied_total",
+                                      "events whose effects were applied, by event type", "type");
+    w->m_dead = cs_metrics_counter(m, "cs_events_dead_lettered_total",
+                                   "events sent to a dead-letter topic, by type and error class",
+                                   "type,class");
+    w->m_skipped = cs_metrics_counter(
+        m, "cs_events_skipped_total",
+        "events not applied: duplicate event id or erased learner, by type", "type,reason");
+    w->m_batch_size = cs_metrics_histogram(m, "cs_batch_events", "events per committed batch",
+                                           NULL, size_buckets, 9);
+    w->m_batch_seconds =
+        cs_metrics_histogram(m, "cs_batch_duration_seconds",
+                             "time to apply and commit a batch", NULL, sec_buckets, 13);
+    w->m_batches = cs_metrics_counter(m, "cs_batches_total", "batches, by result", "result");
+    w->m_db_errors = cs_metrics_counter(m, "cs_db_errors_total",
+                                        "transient PostgreSQL failures, by SQLSTATE", "sqlstate");
+    w->m_retries = cs_metrics_counter(m, "cs_retries_total", "batch retries after a transient "
+                                                             "failure",
+                                      NULL);
+    w->m_fenced = cs_metrics_counter(m, "cs_offset_fences_total",
+                                     "batches rolled back because another consumer committed "
+                                     "their partitions",
+                                     NULL);
+    w->m_lag_msgs = cs_metrics_gauge(m, "cs_consumer_lag_messages",
+                                     "messages not yet applied, per partition", "topic,partition");
+    w->m_lag_secs = cs_metrics_gauge(m, "cs_consumer_lag_seconds",
+                                     "age of the oldest event not yet applied, per partition",
+                                     "topic,partition");
+    w->m_assigned = cs_metrics_gauge(m, "cs_partitions_assigned", "partitions assigned", NULL);
+    w->m_ready = cs_metrics_gauge(m, "cs_ready", "1 when assigned and connected", NULL);
+    cs_metrics_on_collect(m, collect, w);
+    cs_metric_set(w->m_assigned, NULL, 0);
+    cs_metric_inc(w->m_retries, NULL, 0);
+    cs_metric_inc(w->m_fenced, NULL, 0);
+}
+
+/* ---- lifecycle ---- */
+
+static void finish_stop(cs_worker_t *w)
+{
+    cs_err_t err;
+    if (w->closed)
+        return;
+    w->closed = true;
+    ev_timer_stop(w->loop, &w->batch_timer);
+    ev_timer_stop(w->loop, &w->retry_timer);
+    cs_log_info("leaving the consumer group");
+    if (cs_consumer_close(w->consumer, &err) < 0)
+        cs_log_warn("leaving the consumer group failed", CS_LS("reason", err.msg));
+    ev_break(w->loop, EVBREAK_ALL);
+}
+
+static void stop_now(cs_worker_t *w, int code)
+{
+    w->exit_code = code;
+    w->stopping = true;
+    pending_consume(w, 0);
+    for (int i = 0; i < w->npending; i++)
+        cs_consumer_msg_free(w->pending[i]);
+    w->npending = 0;
+    w->pending_bytes = 0;
+    finish_stop(w);
+}
+
+static void on_deadline(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop, (void)revents;
+    cs_worker_t *w = t->data;
+    cs_log_warn("shutdown deadline reached; uncommitted events are left to the next owner",
+                CS_LI("pending", w->npending), CS_LS("waiting_for", w->waiting_for));
+    stop_now(w, 1);
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *s, int revents)
+{
+    (void)loop, (void)revents;
+    cs_worker_t *w = s->data;
+    if (w->stopping) {
+        cs_log_warn("second signal: stopping now", CS_LI("signal", s->signum));
+        stop_now(w, 1);
+        return;
+    }
+    cs_log_info("stopping: finishing the current batch", CS_LI("signal", s->signum),
+                CS_LI("pending", w->npending));
+    w->stopping = true;
+    ev_timer_set(&w->deadline_timer, (double)w->shutdown_timeout_ms / 1000.0, 0.);
+    ev_timer_start(w->loop, &w->deadline_timer);
+    flush_ready(w, true);
+}
+
+static char **split_topics(const char *s, int *n)
+{
+    char **v = NULL;
+    int k = 0;
+    const char *p = s;
+    while (p && *p) {
+        const char *e = strchr(p, ',');
+        size_t len = e ? (size_t)(e - p) : strlen(p);
+        while (len && (*p == ' '))
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
+        if (len) {
+            v = realloc(v, (size_t)(k + 2) * sizeof *v);
+            if (!v)
+                abort();
+            v[k++] = strndup(p, len);
+            v[k] = NULL;
+        }
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    *n = k;
+    return v;
+}
+
+static bool common_has(const char *name)
+{
+    for (int i = 0; cs_config_common_opts[i].name; i++)
+        if (strcmp(cs_config_common_opts[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+static cs_opt_t *merge_opts(const cs_opt_t *own)
+{
+    int n = 0, k = 0;
+    for (int i = 0; cs_worker_opts[i].name; i++)
+        n++;
+    for (int i = 0; own && own[i].name; i++)
+        n++;
+    cs_opt_t *v = calloc((size_t)n + 1, sizeof *v);
+    if (!v)
+        abort();
+    for (int i = 0; cs_worker_opts[i].name; i++)
+        if (!common_has(cs_worker_opts[i].name))
+            v[k++] = cs_worker_opts[i];
+    for (int i = 0; own && own[i].name; i++)
+        v[k++] = own[i];
+    return v;
+}
+
+static void worker_free(cs_worker_t *w)
+{
+    if (w->def->fini && w->ud)
+        w->def->fini(w->ud);
+    cs_http_destroy(w->http);
+    for (int i = 0; i < w->npending; i++)
+        cs_consumer_msg_free(w->pending[i]);
+    free(w->pending);
+    cs_consumer_destroy(w->consumer);
+    cs_dlq_destroy(w->dlq);
+    cs_db_destroy(w->db);
+    cs_batch_destroy(w->batch);
+    cs_arena_destroy(w->arena);
+    cs_codec_destroy(w->codec);
+    cs_metrics_destroy(w->metrics);
+    for (int i = 0; i < w->nparts; i++) {
+        free(w->parts[i]->topic);
+        free(w->parts[i]);
+    }
+    free(w->parts);
+    free(w->items);
+    free(w->dls);
+    for (int i = 0; i < w->ntopics; i++)
+        free(w->topics[i]);
+    free(w->topics);
+    free(w->group);
+    cs_buf_fini(&w->sql);
+    cs_buf_fini(&w->a1);
+    cs_buf_fini(&w->a2);
+    cs_buf_fini(&w->a3);
+    cs_buf_fini(&w->a4);
+    cs_buf_fini(&w->a5);
+    cs_config_destroy(w->cfg);
+    free(w->opts);
+    free(w);
+}
+
+int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
+{
+    cs_worker_t *w = calloc(1, sizeof *w);
+    cs_err_t err;
+    int code = 0;
+    char client_id[128];
+
+    if (!w)
+        abort();
+    cs_err_clear(&err);
+    w->def = def;
+    w->ud = def->ud;
+    w->opts = merge_opts(def->opts);
+    w->cfg = cs_config_start(def->name, def->usage ? def->usage : "a careerstream worker",
+                             w->opts, argc, argv, &code);
+    if (!w->cfg) {
+        free(w->opts);
+        free(w);
+        return code;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    srand((unsigned)(getpid() ^ (unsigned)time(NULL)));
+
+    const char *group = cs_config_str(w->cfg, "group");
+    w->group = strdup(group && *group ? group : (def->group ? def->group : def->name));
+    const char *topics = cs_config_str(w->cfg, "topics");
+    if (topics && *topics) {
+        w->topics = split_topics(topics, &w->ntopics);
+    } else {
+        for (int i = 0; def->topics && def->topics[i]; i++) {
+            w->topics = realloc(w->topics, (size_t)(i + 2) * sizeof *w->topics);
+            if (!w->topics)
+                abort();
+            w->topics[i] = strdup(def->topics[i]);
+            w->topics[i + 1] = NULL;
+            w->ntopics = i + 1;
+        }
+    }
+    w->batch_size = cs_config_int(w->cfg, "batch-size");
+    w->batch_ms = cs_config_int(w->cfg, "batch-ms");
+    w->batch_bytes = cs_config_int(w->cfg, "batch-bytes");
+    w->drain = cs_config_bool(w->cfg, "drain");
+    w->retry_initial_ms = cs_config_int(w->cfg, "retry-initial-ms");
+    w->retry_max_ms = cs_config_int(w->cfg, "retry-max-ms");
+    w->shutdown_timeout_ms = cs_config_int(w->cfg, "shutdown-timeout-ms");
+    w->dlq_timeout_ms = cs_config_int(w->cfg, "dlq-timeout-ms");
+
+    if (w->ntopics == 0) {
+        fprintf(stderr, "%s: no topics to consume (set --topics or CS_TOPICS)\n", def->name);
+        code = 2;
+        goto out;
+    }
+    if (!cs_config_str(w->cfg, "pg-dsn") || !*cs_config_str(w->cfg, "pg-dsn")) {
+        fprintf(stderr, "%s: --pg-dsn (CS_PG_DSN) is required\n", def->name);
+        code = 2;
+        goto out;
+    }
+    if (!cs_config_str(w->cfg, "kafka-brokers") || !*cs_config_str(w->cfg, "kafka-brokers")) {
+        fprintf(stderr, "%s: --kafka-brokers (CS_KAFKA_BROKERS) is required\n", def->name);
+        code = 2;
+        goto out;
+    }
+    if (!def->decode) {
+        w->codec = cs_codec_new(&err);
+        if (!w->codec)
+            goto fatal;
+        for (int i = 0; def->handlers[i].event_type; i++) {
+            const char *t = def->handlers[i].event_type;
+            if (strcmp(t, CS_EVENT_ANY) != 0 && cs_codec_type_by_name(t) < 0) {
+                cs_err_set_field(&err, CS_ERR_FATAL, "handlers",
+                                 "handler for unknown event type '%s'", t);
+                goto fatal;
+            }
+        }
+    }
+    if (def->init && def->init(w->cfg, &w->ud, &err) < 0)
+        goto fatal;
+
+    for (w->ntables = 0; def->tables && def->tables[w->ntables].table; w->ntables++)
+        ;
+    w->batch = cs_batch_new(def->tables, w->ntables);
+    w->arena = cs_arena_new(256 * 1024);
+    metrics_init(w);
+    w->loop = ev_default_loop(EVFLAG_AUTO);
+
+    w->dlq = cs_dlq_new(cs_config_str(w->cfg, "kafka-brokers"), def->name, w->group, &err);
+    if (!w->dlq)
+        goto fatal;
+    snprintf(client_id, sizeof client_id, "%s-%d", def->name, (int)getpid());
+    cs_consumer_conf_t cc = {
+        .brokers = cs_config_str(w->cfg, "kafka-brokers"),
+        .group = w->group,
+        .topics = (const char *const *)w->topics,
+        .client_id = client_id,
+        .session_timeout_ms = (int)cs_config_int(w->cfg, "session-timeout-ms"),
+        .max_poll_interval_ms = (int)cs_config_int(w->cfg, "max-poll-interval-ms"),
+        .partition_eof = w->drain,
+    };
+    cs_consumer_cbs_t cbs = {on_assign, on_revoke, w};
+
+    /* PostgreSQL first: a wrong DSN or schema stops here; an unreachable server is retried. */
+    if (db_ensure(w, &err) < 0) {
+        if (err.kind != CS_ERR_TRANSIENT)
+            goto fatal;
+        cs_log_warn("waiting for postgresql", CS_LS("reason", err.msg));
+    }
+    w->consumer = cs_consumer_new(&cc, &cbs, &err);
+    if (!w->consumer)
+        goto fatal;
+
+    long long port = cs_config_int(w->cfg, "metrics-port");
+    if (port >= 0) {
+        w->http = cs_http_new(w->loop, (int)port, on_http, w, &err);
+        if (!w->http)
+            goto fatal;
+        cs_log_info("serving /healthz, /readyz, /metrics", CS_LI("port", cs_http_port(w->http)));
+    }
+
+    ev_io_init(&w->consumer_io, on_consumer_io, cs_consumer_fd(w->consumer), EV_READ);
+    w->consumer_io.data = w;
+    ev_io_start(w->loop, &w->consumer_io);
+    ev_idle_init(&w->consumer_idle, on_consumer_idle);
+    w->consumer_idle.data = w;
+    ev_init(&w->batch_timer, on_batch_timer);
+    w->batch_timer.data = w;
+    ev_init(&w->retry_timer, on_retry_timer);
+    w->retry_timer.data = w;
+    ev_init(&w->deadline_timer, on_deadline);
+    w->deadline_timer.data = w;
+    ev_timer_init(&w->wm_timer, on_wm_timer, 5., 5.);
+    w->wm_timer.data = w;
+    ev_timer_start(w->loop, &w->wm_timer);
+    ev_signal_init(&w->sigterm, on_signal, SIGTERM);
+    w->sigterm.data = w;
+    ev_signal_start(w->loop, &w->sigterm);
+    ev_signal_init(&w->sigint, on_signal, SIGINT);
+    w->sigint.data = w;
+    ev_signal_start(w->loop, &w->sigint);
+
+    cs_log_info("worker started", CS_LS("group", w->group), CS_LS("topics", topics ? topics : ""),
+                CS_LI("batch_size", w->batch_size), CS_LI("batch_ms", w->batch_ms),
+                CS_LI("drain", w->drain));
+    /* The queue may have filled before the watcher existed: look once. */
+    drain_queue(w);
+    if (!w->closed)
+        ev_run(w->loop, 0);
+
+    ev_io_stop(w->loop, &w->consumer_io);
+    ev_idle_stop(w->loop, &w->consumer_idle);
+    ev_timer_stop(w->loop, &w->batch_timer);
+    ev_timer_stop(w->loop, &w->retry_timer);
+    ev_timer_stop(w->loop, &w->deadline_timer);
+    ev_timer_stop(w->loop, &w->wm_timer);
+    ev_signal_stop(w->loop, &w->sigterm);
+    ev_signal_stop(w->loop, &w->sigint);
+    code = w->exit_code;
+    cs_log_info("worker stopped", CS_LI("exit_code", code));
+    goto out;
+fatal:
+    cs_log_error("worker cannot start", CS_LS("kind", cs_err_kind_name(err.kind)),
+                 CS_LS("reason", err.msg), CS_LS("field", err.field),
+                 CS_LS("sqlstate", err.sqlstate));
+    code = err.kind == CS_ERR_FATAL && err.field[0] ? 2 : 1;
+out:
+    if (w->loop && w->http) {
+        cs_http_destroy(w->http);
+        w->http = NULL;
+    }
+    worker_free(w);
+    return code;
+}

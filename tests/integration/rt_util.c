@@ -1,0 +1,294 @@
+/*
+ * tests/integration/rt_util.c
+ *      Helpers for the worker runtime's integration tests (see rt_util.h).
+ */
+#include "rt_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#ifndef CS_TESTWORKER_PATH
+#define CS_TESTWORKER_PATH "cs-testworker"
+#endif
+#ifndef CS_SOURCE_DIR_DEFAULT
+#define CS_SOURCE_DIR_DEFAULT "."
+#endif
+
+static void die(const char *what, const char *detail)
+{
+    fprintf(stderr, "rt_util: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
+    exit(1);
+}
+
+void rt_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static PGconn *conn(const char *dsn)
+{
+    PGconn *c = PQconnectdb(dsn);
+    if (PQstatus(c) != CONNECTION_OK)
+        die("cannot connect", PQerrorMessage(c));
+    PQsetNoticeProcessor(c, NULL, NULL);
+    return c;
+}
+
+void rt_exec(const char *dsn, const char *sql)
+{
+    PGconn *c = conn(dsn);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        die(sql, PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(c);
+}
+
+void rt_str(const char *dsn, const char *sql, char *out, size_t size)
+{
+    PGconn *c = conn(dsn);
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        die(sql, PQresultErrorMessage(r));
+    snprintf(out, size, "%s", PQntuples(r) && !PQgetisnull(r, 0, 0) ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+    PQfinish(c);
+}
+
+long long rt_ll(const char *dsn, const char *sql)
+{
+    char s[64];
+    rt_str(dsn, sql, s, sizeof s);
+    return *s ? strtoll(s, NULL, 10) : -1;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    if (!s || fread(s, 1, (size_t)n, f) != (size_t)n)
+        die("cannot read", path);
+    s[n] = '\0';
+    fclose(f);
+    return s;
+}
+
+void rt_db(const char *tag, char *dsn, size_t size)
+{
+    cs_test_fresh_db(tag, 1, dsn, size);
+    if (rt_ll(dsn, "SELECT count(*) FROM pg_class WHERE relname = 'consumer_offsets'") == 0) {
+        /* No migrated template (cs-migrate not built): apply the runtime's migration. */
+        const char *src = getenv("CS_SOURCE_DIR");
+        char path[1024];
+        snprintf(path, sizeof path, "%s/sql/migrations/0040_worker_runtime.sql",
+                 src && *src ? src : CS_SOURCE_DIR_DEFAULT);
+        char *sql = slurp(path);
+        if (!sql)
+            die("cannot read the runtime migration", path);
+        rt_exec(dsn, sql);
+        free(sql);
+    }
+    rt_exec(dsn, "CREATE TABLE rt_events (event_id uuid PRIMARY KEY, k text NOT NULL, "
+                 "amount int NOT NULL, topic text NOT NULL, kafka_partition int NOT NULL, "
+                 "kafka_offset bigint NOT NULL);"
+                 "CREATE TABLE rt_counts (k text PRIMARY KEY, n bigint NOT NULL, "
+                 "events bigint NOT NULL)");
+}
+
+void rt_event_id(long long i, char out[37])
+{
+    snprintf(out, 37, "%08llx-0000-4000-8000-%012llx", (i >> 16) & 0xffffffffLL, i);
+}
+
+struct rt_producer {
+    rd_kafka_t *rk;
+};
+
+rt_producer_t *rt_producer_new(void)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rt_producer_t *p = calloc(1, sizeof *p);
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr) ||
+        rd_kafka_conf_set(conf, "linger.ms", "20", errstr, sizeof errstr) ||
+        rd_kafka_conf_set(conf, "queue.buffering.max.messages", "1000000", errstr, sizeof errstr))
+        die("producer config", errstr);
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!p->rk)
+        die("producer", errstr);
+    return p;
+}
+
+static void produce(rt_producer_t *p, const char *topic, int partition, const void *key,
+                    size_t klen, const void *data, size_t len, rd_kafka_headers_t *h)
+{
+    for (;;) {
+        rd_kafka_resp_err_t e =
+            h ? rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                                  RD_KAFKA_V_KEY((void *)key, klen),
+                                  RD_KAFKA_V_VALUE((void *)data, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
+                                  RD_KAFKA_V_END)
+              : rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                                  RD_KAFKA_V_KEY((void *)key, klen),
+                                  RD_KAFKA_V_VALUE((void *)data, len),
+                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(p->rk, 50);
+            continue;
+        }
+        if (e)
+            die("produce", rd_kafka_err2str(e));
+        return;
+    }
+}
+
+void rt_produce_text(rt_producer_t *p, const char *topic, long long i, int nkeys, long long amount)
+{
+    char eid[37], uid[37], buf[256];
+    rt_event_id(i, eid);
+    snprintf(uid, sizeof uid, "00000000-0000-4000-9000-%012llx", i % nkeys);
+    int n = snprintf(buf, sizeof buf, "%s|%s|rt_add|k%lld|%lld", eid, uid, i % nkeys, amount);
+    produce(p, topic, RD_KAFKA_PARTITION_UA, uid, 36, buf, (size_t)n, NULL);
+}
+
+void rt_produce_raw(rt_producer_t *p, const char *topic, int partition, const void *data,
+                    size_t len, const char *traceparent)
+{
+    rd_kafka_headers_t *h = NULL;
+    if (traceparent) {
+        h = rd_kafka_headers_new(1);
+        rd_kafka_header_add(h, "traceparent", -1, traceparent, -1);
+    }
+    produce(p, topic, partition < 0 ? RD_KAFKA_PARTITION_UA : partition, "poison", 6, data, len,
+            h);
+}
+
+void rt_producer_flush(rt_producer_t *p)
+{
+    if (rd_kafka_flush(p->rk, 60000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        die("producer flush", "timed out");
+}
+
+void rt_producer_destroy(rt_producer_t *p)
+{
+    if (!p)
+        return;
+    rd_kafka_flush(p->rk, 10000);
+    rd_kafka_destroy(p->rk);
+    free(p);
+}
+
+long long rt_topic_end(const char *topic)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const rd_kafka_metadata_t *md = NULL;
+    long long total = 0;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || !md ||
+        md->topic_cnt != 1)
+        die("metadata", topic);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++) {
+        int64_t lo, hi;
+        if (rd_kafka_query_watermark_offsets(rk, topic, md->topics[0].partitions[i].id, &lo, &hi,
+                                             10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            die("watermarks", topic);
+        total += hi;
+    }
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    return total;
+}
+
+pid_t rt_spawn(const char *dsn, const char *logfile, const char *const *args)
+{
+    const char *argv[64];
+    int n = 0;
+    argv[n++] = CS_TESTWORKER_PATH;
+    for (int i = 0; args && args[i] && n < 62; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork", strerror(errno));
+    if (pid == 0) {
+        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            close(fd);
+        }
+        setenv("CS_PG_DSN", dsn, 1);
+        setenv("CS_KAFKA_BROKERS", cs_test_brokers(), 1);
+        execv(CS_TESTWORKER_PATH, (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", CS_TESTWORKER_PATH, strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+int rt_wait(pid_t pid, int timeout_ms)
+{
+    int64_t end = cs_test_now_ms() + timeout_ms;
+    int status;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0)
+            die("waitpid", strerror(errno));
+        if (cs_test_now_ms() > end)
+            return -1;
+        rt_sleep_ms(20);
+    }
+}
+
+long long rt_committed(const char *dsn, const char *group)
+{
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer_group = "
+             "'%s'",
+             group);
+    return rt_ll(dsn, sql);
+}
+
+int rt_wait_committed(const char *dsn, const char *group, long long target, int timeout_ms)
+{
+    int64_t end = cs_test_now_ms() + timeout_ms;
+    while (cs_test_now_ms() < end) {
+        if (rt_committed(dsn, group) >= target)
+            return 0;
+        rt_sleep_ms(50);
+    }
+    return -1;
+}
+
+int rt_file_has(const char *path, const char *needle)
+{
+    char *s = slurp(path);
+    int found = s && strstr(s, needle) != NULL;
+    free(s);
+    return found;
+}

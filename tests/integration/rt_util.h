@@ -1,0 +1,55 @@
+/*
+ * tests/integration/rt_util.h
+ *      Helpers for the worker runtime's integration tests (0060..0069): the test worker's
+ *      database, producing test events, running cs-testworker processes, reading results.
+ *
+ * Events in "text" format are event_id|user_id|type|key|amount (see testworker.c); event i has
+ * the event id rt_event_id(i), so a test can produce the same event twice on purpose.
+ * Everything aborts the test with a message on failure (these are test helpers, not library).
+ */
+#ifndef CS_RT_UTIL_H
+#define CS_RT_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A fresh database with the runtime's tables (0040) and the test worker's rt_events/rt_counts. */
+void rt_db(const char *tag, char *dsn, size_t size);
+void rt_exec(const char *dsn, const char *sql);
+/* The first column of the first row as an integer (NULL: -1). */
+long long rt_ll(const char *dsn, const char *sql);
+/* The first column of the first row as text into out ("" for NULL). */
+void rt_str(const char *dsn, const char *sql, char *out, size_t size);
+
+void rt_event_id(long long i, char out[37]);
+
+typedef struct rt_producer rt_producer_t;
+rt_producer_t *rt_producer_new(void);
+/* Text event i for key "k<i % nkeys>" with amount; the key of the Kafka message is the user id. */
+void rt_produce_text(rt_producer_t *p, const char *topic, long long i, int nkeys, long long amount);
+void rt_produce_raw(rt_producer_t *p, const char *topic, int partition, const void *data,
+                    size_t len, const char *traceparent);
+/* Waits for every message to be acknowledged. */
+void rt_producer_flush(rt_producer_t *p);
+void rt_producer_destroy(rt_producer_t *p);
+
+/* Sum of the high watermarks of topic's partitions. */
+long long rt_topic_end(const char *topic);
+
+/*
+ * Starts cs-testworker with CS_PG_DSN=dsn, the test brokers and the given NULL-terminated extra
+ * arguments; its stderr goes to logfile. Returns the pid.
+ */
+pid_t rt_spawn(const char *dsn, const char *logfile, const char *const *args);
+/* Waits up to timeout_ms for pid; returns its wait status, or -1 on timeout (pid still runs). */
+int rt_wait(pid_t pid, int timeout_ms);
+/* Sum of next_offset over the group's rows in consumer_offsets. */
+long long rt_committed(const char *dsn, const char *group);
+/* Waits until rt_committed >= target; returns 0, or -1 on timeout. */
+int rt_wait_committed(const char *dsn, const char *group, long long target, int timeout_ms);
+/* Does the file contain the string? */
+int rt_file_has(const char *path, const char *needle);
+void rt_sleep_ms(int ms);
+
+#endif

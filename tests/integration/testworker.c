@@ -1,0 +1,182 @@
+/*
+ * tests/integration/testworker.c
+ *      cs-testworker - the small worker the runtime's integration tests drive.
+ *
+ * Every event becomes one row in rt_events (plain COPY append; its primary key is the event id,
+ * so an effect applied twice would fail the batch with a unique violation and show up as a
+ * dead letter) and adds its amount to rt_counts (a sequential upsert per key, so a double count
+ * shows in the sums). Tests compare both tables with what they produced.
+ *
+ * Two input formats: "avro" (the event contract, through the codec; the default) and "text"
+ * (event_id|user_id|type|key|amount lines, decoded by a hook, for runtime tests that must not
+ * depend on the schemas). In both, a negative amount is a handler error (PERMANENT) and an
+ * amount beyond int range a database error (22003), which the runtime isolates.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cs/worker.h"
+
+enum { T_EVENTS, T_COUNTS };
+
+typedef struct tw {
+    long long delay_us;
+} tw_t;
+
+static const cs_table_def_t tables[] = {
+    {.table = "rt_events", .columns = "event_id, k, amount, topic, kafka_partition, kafka_offset"},
+    {.table = "rt_counts",
+     .columns = "k, n, events",
+     .conflict = "k",
+     .update = "n = t.n + EXCLUDED.n, events = t.events + EXCLUDED.events"},
+    {NULL},
+};
+
+/* text format: event_id|user_id|type|key|amount */
+typedef struct text_payload {
+    const char *key;
+    long long amount;
+} text_payload_t;
+
+static int is_uuid(const char *s, size_t n)
+{
+    if (n != 36)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!strchr("0123456789abcdef", s[i]) || !s[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int text_decode(void *ud, const void *data, size_t len, cs_arena_t *arena, cs_event_t *ev,
+                       cs_err_t *err)
+{
+    (void)ud;
+    const char *p = data, *end = p + len, *f[5];
+    size_t fl[5];
+    int n = 0;
+    memset(ev, 0, sizeof *ev);
+    while (n < 5) {
+        const char *bar = memchr(p, '|', (size_t)(end - p));
+        f[n] = p;
+        fl[n] = bar ? (size_t)(bar - p) : (size_t)(end - p);
+        n++;
+        if (!bar)
+            break;
+        p = bar + 1;
+    }
+    if (n != 5 || memchr(data, '\0', len))
+        return cs_err_set_field(err, CS_ERR_PERMANENT, "message",
+                                "not a text event: expected 5 '|'-separated fields");
+    if (!is_uuid(f[0], fl[0]))
+        return cs_err_set_field(err, CS_ERR_PERMANENT, "event_id", "event_id is not a uuid");
+    if (!is_uuid(f[1], fl[1]))
+        return cs_err_set_field(err, CS_ERR_PERMANENT, "user_id", "user_id is not a uuid");
+    memcpy(ev->event_id, f[0], 36);
+    memcpy(ev->user_id, f[1], 36);
+    ev->type = fl[2] == 6 && memcmp(f[2], "rt_add", 6) == 0 ? 0 : 1;
+    ev->type_name = ev->type == 0 ? "rt_add" : "rt_other";
+    ev->producer = "test";
+    ev->traceparent = "";
+    text_payload_t *pl = cs_arena_alloc(arena, sizeof *pl);
+    pl->key = cs_arena_strndup(arena, f[3], fl[3]);
+    char *num = cs_arena_strndup(arena, f[4], fl[4]), *e;
+    pl->amount = strtoll(num, &e, 10);
+    if (!*num || *e)
+        return cs_err_set_field(err, CS_ERR_PERMANENT, "payload.amount", "amount is not a number");
+    ev->payload = pl;
+    return 0;
+}
+
+static int on_event(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta, cs_err_t *err)
+{
+    tw_t *tw = meta->ud;
+    const char *key;
+    long long amount;
+    if (strcmp(ev->type_name, "rt_add") == 0 || strcmp(ev->type_name, "rt_other") == 0) {
+        const text_payload_t *pl = ev->payload;
+        key = pl->key;
+        amount = pl->amount;
+    } else {
+        /* avro: every event counts 1 for its learner */
+        key = ev->user_id;
+        amount = 1;
+    }
+    if (amount < 0)
+        return cs_err_set_field(err, CS_ERR_PERMANENT, "payload.amount",
+                                "negative amount %lld", amount);
+    if (tw && tw->delay_us)
+        usleep((useconds_t)tw->delay_us);
+    cs_batch_row_begin(b, T_EVENTS);
+    cs_batch_str(b, ev->event_id);
+    cs_batch_str(b, key);
+    cs_batch_int(b, amount);
+    cs_batch_str(b, meta->topic);
+    cs_batch_int(b, meta->partition);
+    cs_batch_int(b, meta->offset);
+    if (cs_batch_row_end(b, err) < 0)
+        return -1;
+    cs_batch_row_begin(b, T_COUNTS);
+    cs_batch_str(b, key);
+    cs_batch_int(b, amount);
+    cs_batch_int(b, 1);
+    return cs_batch_row_end(b, err);
+}
+
+static const cs_handler_t handlers[] = {
+    {CS_EVENT_ANY, on_event, CS_HANDLER_ONCE},
+    {NULL},
+};
+
+static const char *const formats[] = {"avro", "text", NULL};
+static const cs_opt_t opts[] = {
+    {"format", CS_OPT_ENUM, "avro", "input format: avro (the event contract) or text", 0, 0,
+     formats},
+    {"handler-delay-us", CS_OPT_INT, "0", "sleep this long in the handler of every event", 0,
+     1000000},
+    {NULL},
+};
+
+static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
+{
+    (void)err;
+    tw_t *tw = calloc(1, sizeof *tw);
+    tw->delay_us = cs_config_int(cfg, "handler-delay-us");
+    *ud = tw;
+    return 0;
+}
+
+static void fini(void *ud)
+{
+    free(ud);
+}
+
+int main(int argc, char **argv)
+{
+    static cs_worker_def_t def = {
+        .name = "cs-testworker",
+        .group = "cs-testworker",
+        .handlers = handlers,
+        .tables = tables,
+        .usage = "The runtime's test worker: counts events per key into rt_events and rt_counts.",
+        .opts = opts,
+        .init = init,
+        .fini = fini,
+    };
+    /* The format decides the decoder before the runtime starts. */
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--format=text") == 0 ||
+            (strcmp(argv[i], "--format") == 0 && i + 1 < argc && strcmp(argv[i + 1], "text") == 0))
+            def.decode = text_decode;
+    const char *env = getenv("CS_FORMAT");
+    if (env && strcmp(env, "text") == 0)
+        def.decode = text_decode;
+    return cs_worker_main(&def, argc, argv);
+}
