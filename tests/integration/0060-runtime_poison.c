@@ -1,0 +1,268 @@
+/*
+ * tests/integration/0060-runtime_poison.c
+ *      Poison events land in the dead-letter topic and table with the right reason, while the
+ *      good events around them are applied; duplicates and erased learners are skipped.
+ *
+ * avro: real events of the contract (cs_codec_encode) mixed with garbage bytes, an unknown
+ *       writer fingerprint and an invalid field (a corrupted event_id), in one partition so the
+ *       poison sits between good events of the same batch.
+ * text: the runtime's own isolation: a handler error (negative amount) and a database error
+ *       (an amount out of the int column's range, SQLSTATE 22003, found by bisection), plus a
+ *       duplicate event id and an event of an erased learner.
+ */
+#define _GNU_SOURCE /* memmem */
+#include <check.h>
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cs/codec.h"
+#include "harness.h"
+#include "rt_util.h"
+
+#define TRACEPARENT "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+typedef struct dlq_msg {
+    char cls[32], reason[512], offset[32], tp[128], worker[64], attempt[8];
+} dlq_msg_t;
+
+static void hdr(rd_kafka_headers_t *h, const char *name, char *out, size_t size)
+{
+    const void *v;
+    size_t n;
+    out[0] = '\0';
+    if (h && rd_kafka_header_get_last(h, name, &v, &n) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        snprintf(out, size, "%.*s", (int)n, (const char *)v);
+}
+
+/* Reads every message of the dead-letter topic (4 partitions, auto-created). */
+static int read_dlq(const char *topic, dlq_msg_t *out, int max)
+{
+    char errstr[512], dlq[200];
+    snprintf(dlq, sizeof dlq, "%s.dlq", topic);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "group.id", "rt-dlq-reader", errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", errstr, sizeof errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    ck_assert_ptr_nonnull(rk);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(4);
+    for (int p = 0; p < 4; p++)
+        rd_kafka_topic_partition_list_add(l, dlq, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_assign(rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    int n = 0, eofs = 0;
+    int64_t end = cs_test_now_ms() + 20000;
+    while (eofs < 4 && cs_test_now_ms() < end) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            eofs++;
+        } else if (!m->err && n < max) {
+            rd_kafka_headers_t *h = NULL;
+            rd_kafka_message_headers(m, &h);
+            hdr(h, "cs-error-class", out[n].cls, sizeof out[n].cls);
+            hdr(h, "cs-error-reason", out[n].reason, sizeof out[n].reason);
+            hdr(h, "cs-original-offset", out[n].offset, sizeof out[n].offset);
+            hdr(h, "traceparent", out[n].tp, sizeof out[n].tp);
+            hdr(h, "cs-worker", out[n].worker, sizeof out[n].worker);
+            hdr(h, "cs-attempt", out[n].attempt, sizeof out[n].attempt);
+            n++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return n;
+}
+
+static int find_class(const dlq_msg_t *m, int n, const char *cls)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(m[i].cls, cls) == 0)
+            return i;
+    return -1;
+}
+
+static void run_drain(const char *dsn, const char *logf, const char *const *args)
+{
+    pid_t pid = rt_spawn(dsn, logf, args);
+    int st = rt_wait(pid, 90000 * cs_test_timeout_mult());
+    if (st == -1)
+        kill(pid, SIGKILL);
+    ck_assert_msg(st != -1, "worker did not drain (see %s)", logf);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "worker exit status %d (see %s)", st,
+                  logf);
+}
+
+START_TEST(avro_poison)
+{
+    char dsn[1024], topic[128], logf[256], sql[512], s[512];
+    cs_err_t err;
+    cs_codec_t *codec = cs_codec_new(&err);
+    cs_arena_t *arena = cs_arena_new(65536);
+    ck_assert_ptr_nonnull(codec);
+    rt_db("poison_avro", dsn, sizeof dsn);
+    cs_test_topic("poison", topic, sizeof topic);
+    snprintf(logf, sizeof logf, "/tmp/cs-rt-poison-avro-%d.log", (int)getpid());
+    unlink(logf);
+
+    int t = cs_codec_type_by_name("skill_assessed");
+    ck_assert_int_ge(t, 0);
+    const char *ex = cs_codec_type_example(t);
+    cs_event_t ev;
+    ck_assert_int_eq(cs_codec_from_json(codec, ex, strlen(ex), arena, &ev, &err), 0);
+    ev.traceparent = TRACEPARENT;
+
+    rt_producer_t *p = rt_producer_new();
+    cs_buf_t b = CS_BUF_INIT, keep = CS_BUF_INIT;
+    for (int i = 0; i < 30; i++) {
+        rt_event_id(1000 + i, ev.event_id);
+        snprintf(ev.user_id, sizeof ev.user_id, "00000000-0000-4000-9000-%012d", i % 3);
+        cs_buf_reset(&b);
+        ck_assert_int_eq(cs_codec_encode(codec, &ev, &b, &err), 0);
+        if (i == 0)
+            cs_buf_append(&keep, b.data, b.len);
+        rt_produce_raw(p, topic, 0, b.data, b.len, NULL);
+        if (i == 10) /* garbage bytes */
+            rt_produce_raw(p, topic, 0, "\x00\xffgarbage\x01", 10, TRACEPARENT);
+        if (i == 15) { /* unknown writer fingerprint */
+            cs_buf_t bad = CS_BUF_INIT;
+            cs_buf_append(&bad, keep.data, keep.len);
+            bad.data[2] ^= 0x5a;
+            rt_produce_raw(p, topic, 0, bad.data, bad.len, TRACEPARENT);
+            cs_buf_fini(&bad);
+        }
+        if (i == 20) { /* invalid field: the event_id is no longer a uuid */
+            cs_buf_t bad = CS_BUF_INIT;
+            char eid[37];
+            rt_event_id(9999, eid);
+            memcpy(ev.event_id, eid, 37);
+            ck_assert_int_eq(cs_codec_encode(codec, &ev, &bad, &err), 0);
+            char *at = memmem(bad.data, bad.len, eid, 36);
+            ck_assert_ptr_nonnull(at);
+            at[3] = 'Z';
+            rt_produce_raw(p, topic, 0, bad.data, bad.len, TRACEPARENT);
+            cs_buf_fini(&bad);
+        }
+    }
+    rt_producer_flush(p);
+    rt_producer_destroy(p);
+    ck_assert_int_eq(rt_topic_end(topic), 33);
+
+    const char *args[] = {"--topics",      topic, "--group", "rt-poison", "--metrics-port", "-1",
+                          "--session-timeout-ms", "6000", "--drain", NULL};
+    run_drain(dsn, logf, args);
+
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), 30);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), 30);
+    ck_assert_int_eq(rt_committed(dsn, "rt-poison"), 33);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters"), 3);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters WHERE error_class = 'decode' "
+                                "AND field = 'message' AND length(payload) = 10"),
+                     1);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters WHERE error_class = 'decode' "
+                                "AND field = 'fingerprint' AND reason LIKE '%fingerprint%'"),
+                     1);
+    rt_str(dsn, "SELECT reason FROM dead_letters WHERE error_class = 'validation'", s, sizeof s);
+    ck_assert_msg(strstr(s, "uuid") != NULL, "validation reason: %s", s);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM dead_letters WHERE traceparent = '%s' AND worker = "
+             "'cs-testworker' AND topic = '%s' AND attempt = 1",
+             TRACEPARENT, topic);
+    ck_assert_int_eq(rt_ll(dsn, sql), 3);
+
+    dlq_msg_t m[8];
+    int n = read_dlq(topic, m, 8);
+    ck_assert_int_eq(n, 3);
+    int g = find_class(m, n, "decode");
+    ck_assert_int_ge(g, 0);
+    ck_assert_str_eq(m[g].tp, TRACEPARENT);
+    ck_assert_str_eq(m[g].worker, "cs-testworker");
+    ck_assert_str_eq(m[g].attempt, "1");
+    ck_assert_int_ge(find_class(m, n, "validation"), 0);
+
+    cs_buf_fini(&b);
+    cs_buf_fini(&keep);
+    cs_arena_destroy(arena);
+    cs_codec_destroy(codec);
+    cs_test_drop_db(dsn);
+    unlink(logf);
+}
+END_TEST
+
+START_TEST(text_poison_duplicates_erased)
+{
+    char dsn[1024], topic[128], logf[256], s[512];
+    rt_db("poison_text", dsn, sizeof dsn);
+    cs_test_topic("poisontext", topic, sizeof topic);
+    snprintf(logf, sizeof logf, "/tmp/cs-rt-poison-text-%d.log", (int)getpid());
+    unlink(logf);
+    /* key k3's learner is erased: its events are skipped, not dead-lettered */
+    rt_exec(dsn, "INSERT INTO erased_users (user_id, reason) "
+                 "VALUES ('00000000-0000-4000-9000-000000000003', 'test')");
+
+    rt_producer_t *p = rt_producer_new();
+    for (long long i = 0; i < 2000; i++) {
+        rt_produce_text(p, topic, i, 10, 1);
+        if (i == 500)
+            rt_produce_text(p, topic, 100000, 10, -7); /* handler error */
+        if (i == 900)
+            rt_produce_text(p, topic, 100001, 10, 99999999999LL); /* 22003 at COPY */
+        if (i == 1500)
+            rt_produce_text(p, topic, 42, 10, 1); /* duplicate event id */
+    }
+    rt_producer_flush(p);
+    rt_producer_destroy(p);
+    ck_assert_int_eq(rt_topic_end(topic), 2003);
+
+    const char *args[] = {"--format", "text", "--topics", topic, "--group", "rt-poison-text",
+                          "--metrics-port", "-1", "--session-timeout-ms", "6000",
+                          "--batch-size", "700", "--drain", NULL};
+    run_drain(dsn, logf, args);
+
+    /* 2000 events, 200 of them for the erased learner (k3) */
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), 1800);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), 1800);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_counts WHERE k = 'k3'"), 0);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM processed_events WHERE outcome = 's'"), 200);
+    ck_assert_int_eq(rt_committed(dsn, "rt-poison-text"), 2003);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters"), 2);
+    rt_str(dsn, "SELECT reason FROM dead_letters WHERE error_class = 'handler'", s, sizeof s);
+    ck_assert_msg(strstr(s, "negative amount -7") != NULL, "handler reason: %s", s);
+    rt_str(dsn, "SELECT sqlstate FROM dead_letters WHERE error_class = 'database'", s, sizeof s);
+    ck_assert_str_eq(s, "22003");
+    /* dead-lettered event ids are not remembered as processed (a fixed worker may apply them) */
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM processed_events p JOIN dead_letters d "
+                                "ON d.event_id = p.event_id"),
+                     0);
+    dlq_msg_t m[8];
+    int n = read_dlq(topic, m, 8);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_ge(find_class(m, n, "handler"), 0);
+    ck_assert_int_ge(find_class(m, n, "database"), 0);
+    cs_test_drop_db(dsn);
+    unlink(logf);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("runtime_poison");
+    TCase *tc = tcase_create("poison");
+    tcase_set_timeout(tc, 240 * cs_test_timeout_mult());
+    tcase_add_test(tc, avro_poison);
+    tcase_add_test(tc, text_poison_duplicates_erased);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
