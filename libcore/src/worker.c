@@ -64,7 +64,7 @@ const cs_opt_t cs_worker_opts[] = {
     {"dlq-timeout-ms", CS_OPT_INT, "10000",
      "how long a dead letter may take to be acknowledged before the batch is retried", 100,
      600000},
-    {"metrics-port", CS_OPT_INT, "9400",
+    {"metrics-port", CS_OPT_INT, "0",
      "port of /healthz, /readyz and /metrics (0: any free port, -1: disabled)", -1, 65535},
     {NULL},
 };
