@@ -75,7 +75,7 @@ CREATE FUNCTION system_logs_append_only() RETURNS trigger
 AS $$
 BEGIN
     IF TG_OP = 'UPDATE'
-       AND NEW.payload = cs_audit_redaction_marker()
+       AND NEW.payload = public.cs_audit_redaction_marker()
        AND (to_jsonb(NEW) - 'payload') = (to_jsonb(OLD) - 'payload') THEN
         RETURN NEW;
     END IF;
