@@ -26,24 +26,24 @@
 
 #include "cs/log.h"
 
-#define LOCK_SQL "SELECT pg_advisory_lock(hashtextextended('careerstream:cs-migrate', 0))"
+#define LOCK_SQL   "SELECT pg_advisory_lock(hashtextextended('careerstream:cs-migrate', 0))"
 #define UNLOCK_SQL "SELECT pg_advisory_unlock(hashtextextended('careerstream:cs-migrate', 0))"
 
 #define CREATE_TABLE_SQL                                                                           \
     "CREATE TABLE schema_migrations ("                                                             \
-    " version integer PRIMARY KEY CHECK (version > 0),"                                           \
+    " version integer PRIMARY KEY CHECK (version > 0),"                                            \
     " file text NOT NULL,"                                                                         \
     " checksum text NOT NULL CHECK (checksum ~ '^[0-9a-f]{64}$'),"                                 \
-    " applied_at timestamptz NOT NULL DEFAULT now(),"                                             \
-    " applied_by text NOT NULL DEFAULT current_user,"                                             \
+    " applied_at timestamptz NOT NULL DEFAULT now(),"                                              \
+    " applied_by text NOT NULL DEFAULT current_user,"                                              \
     " duration_ms numeric(12,3) CHECK (duration_ms >= 0))"
 
 typedef struct mfile {
     int version;
-    char *name;     /* "0001_foundation.sql" */
-    char *sql;      /* NUL-terminated file contents */
+    char *name; /* "0001_foundation.sql" */
+    char *sql;  /* NUL-terminated file contents */
     size_t len;
-    char sum[65];   /* hex SHA-256 */
+    char sum[65]; /* hex SHA-256 */
 } mfile_t;
 
 typedef struct applied {
@@ -59,8 +59,8 @@ typedef struct plan {
     int nfiles;
     applied_t *done;
     int ndone;
-    bool has_table;               /* schema_migrations exists */
-    bool locked;                  /* we hold the advisory lock */
+    bool has_table;              /* schema_migrations exists */
+    bool locked;                 /* we hold the advisory lock */
     PQnoticeReceiver old_notice; /* restored when done */
     void *old_notice_arg;
 } plan_t;
@@ -68,10 +68,14 @@ typedef struct plan {
 const char *cs_migrate_state_name(cs_migration_state_t state)
 {
     switch (state) {
-    case CS_MIGRATION_APPLIED: return "applied";
-    case CS_MIGRATION_PENDING: return "pending";
-    case CS_MIGRATION_EDITED: return "edited";
-    case CS_MIGRATION_MISSING: return "missing";
+    case CS_MIGRATION_APPLIED:
+        return "applied";
+    case CS_MIGRATION_PENDING:
+        return "pending";
+    case CS_MIGRATION_EDITED:
+        return "edited";
+    case CS_MIGRATION_MISSING:
+        return "missing";
     }
     return "unknown";
 }
@@ -429,7 +433,8 @@ static void log_notice(void *arg, const PGresult *res)
     const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
 
     (void)arg;
-    cs_log_info("server notice", CS_LS("severity", sev ? sev : ""), CS_LS("notice", msg ? msg : ""));
+    cs_log_info("server notice", CS_LS("severity", sev ? sev : ""),
+                CS_LS("notice", msg ? msg : ""));
 }
 
 /* Shared prologue: notice processor, files, lock, checksums, applied rows. */
@@ -438,7 +443,8 @@ static int prepare(cs_db_t *db, const char *dir, plan_t *p, bool lock, cs_err_t 
     if (!db || !cs_db_ok(db))
         return cs_err_set(err, CS_ERR_TRANSIENT, "no usable PostgreSQL connection");
     if (!dir || !*dir)
-        return cs_err_set_field(err, CS_ERR_FATAL, "migrations-dir", "no migrations directory given");
+        return cs_err_set_field(err, CS_ERR_FATAL, "migrations-dir",
+                                "no migrations directory given");
     p->old_notice = PQsetNoticeReceiver(cs__db_pgconn(db), log_notice, NULL);
     p->old_notice_arg = NULL;
     if (load_dir(dir, p, err) < 0)

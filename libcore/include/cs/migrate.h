@@ -32,13 +32,14 @@ typedef enum cs_migration_state {
     CS_MIGRATION_MISSING      /* applied, but no longer in the directory */
 } cs_migration_state_t;
 
-/* One migration as seen by cs_migrate_status(). Strings are borrowed for the callback's duration. */
+/* One migration as seen by cs_migrate_status(). Strings are borrowed for the callback's duration.
+ */
 typedef struct cs_migration_info {
-    int version;                /* 1 for 0001_foundation.sql */
-    const char *file;           /* "0001_foundation.sql" (for MISSING: the recorded name) */
+    int version;      /* 1 for 0001_foundation.sql */
+    const char *file; /* "0001_foundation.sql" (for MISSING: the recorded name) */
     cs_migration_state_t state;
-    const char *checksum;       /* the file's SHA-256, hex; NULL when MISSING */
-    const char *applied_at;     /* server timestamp text; NULL when PENDING */
+    const char *checksum;         /* the file's SHA-256, hex; NULL when MISSING */
+    const char *applied_at;       /* server timestamp text; NULL when PENDING */
     const char *applied_checksum; /* recorded SHA-256; NULL when PENDING */
 } cs_migration_info_t;
 
