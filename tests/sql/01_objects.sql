@@ -96,11 +96,11 @@ SELECT is(ARRAY(SELECT t.tgname::text FROM pg_trigger t JOIN pg_class c ON c.oid
                 'trg_project_reviews_rollup', 'trg_system_logs_append_only', 'trg_system_logs_no_truncate',
                 'trg_user_career_profiles_refuse_erased'],
           'the domain triggers exist');
-SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
-                 WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c JOIN seed_tables s ON s.t = c.relname
+                 WHERE c.relnamespace = 'public'::regnamespace
                    AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'updated_at')
                    AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = 'trg_' || c.relname || '_updated_at')
-                 ORDER BY 1), '{}'::text[], 'every table with updated_at has its upkeep trigger');
+                 ORDER BY 1), '{}'::text[], 'every seed table with updated_at has its upkeep trigger');
 
 SELECT cmp_ok((SELECT count(*)::int FROM pg_policies WHERE schemaname = 'public'), '>=', 12, '12 or more RLS policies');
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
