@@ -112,9 +112,11 @@ CREATE TRIGGER trg_erased_users_permanent BEFORE UPDATE OR DELETE ON erased_user
 CREATE TRIGGER trg_erased_users_no_truncate BEFORE TRUNCATE ON erased_users
     FOR EACH STATEMENT EXECUTE FUNCTION erased_users_permanent();
 
+-- Runs with the inserter's rights (every role that may insert a profile may read the ledger) and
+-- without a SET clause, because workers fire it once per event (ON CONFLICT DO NOTHING still
+-- fires BEFORE INSERT triggers): one primary-key probe, nothing else.
 CREATE FUNCTION user_career_profiles_refuse_erased() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
+    LANGUAGE plpgsql
 AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM public.erased_users e WHERE e.user_id = NEW.user_id) THEN
