@@ -292,6 +292,9 @@ static void db_rollback(cs_worker_t *w)
     cs_err_t e;
     if (w->db && cs_db_ok(w->db))
         cs_db_exec(w->db, "ROLLBACK", &e);
+    /* Whatever the handlers derived from this attempt is gone with it. */
+    if (w->def->forget)
+        w->def->forget(w->ud);
 }
 
 /* A text[] / int[] / bigint[] literal builder: {a,b,c} with strings double-quoted. */
@@ -1390,6 +1393,9 @@ static void on_revoke(void *ud, const cs_tp_t *tps, int n, bool lost)
     }
     cs_metric_set(w->m_assigned, NULL, nactive(w));
     free(ps);
+    /* The partitions may come back later with rows another member wrote meanwhile. */
+    if (w->def->forget)
+        w->def->forget(w->ud);
 }
 
 /* ---- lag, health, metrics ---- */

@@ -111,6 +111,13 @@ typedef struct cs_worker_def {
     /* Called after configuration, before consuming; may set *ud. Return -1 with err to stop. */
     int (*init)(const cs_config_t *cfg, void **ud, cs_err_t *err);
     void (*fini)(void *ud);
+    /*
+     * Called when state a handler derived from the batch in flight must be dropped: the attempt
+     * was rolled back (it will be retried with the handlers run again), or partitions were
+     * revoked or lost. Handlers that keep state across events (cs-audit's hash-chain heads) reload
+     * it from committed rows afterwards. May be NULL.
+     */
+    void (*forget)(void *ud);
     void *ud;
     bool no_dedupe;     /* skip processed_events: every handler is idempotent by itself */
     cs_decode_fn decode;

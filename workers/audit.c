@@ -1,0 +1,413 @@
+/*
+ * workers/audit.c
+ *      cs-audit - append every event of every topic to system_logs, hash-chained; and verify it.
+ *
+ *      cs-audit [options]             the worker (consumer group cs-audit, all source topics)
+ *      cs-audit verify [--from --to]  walk a time range of the log and report the first broken link
+ *
+ * The runtime batches events and COPYs the rows of a batch into system_logs inside the batch's
+ * transaction, together with the consumed offsets. Each row carries who (the learner's
+ * pseudonymous id), what (type, version, payload as jsonb), when (occurred_at; logged_at is the
+ * insert time), where from (topic/partition/offset, producer, traceparent) and its place in the
+ * hash chain of its source partition: row_hash = SHA-256(prev_hash || canonical row), see
+ * cs/audit.h. The chain heads move in audit_chain_heads in the same transaction.
+ *
+ * Exactly-once is by offset, not by event id: the runtime's consumer_offsets, and the chain head's
+ * last_offset, so that replaying a partition from an earlier offset appends nothing twice. A
+ * duplicate of an event published again at another offset is a separate delivery and is logged
+ * as such (same event_id, two rows), so the worker sets no_dedupe and costs one COPY per batch
+ * plus one small upsert of the chain heads.
+ *
+ * Chain heads live in memory between batches. When a batch is rolled back or partitions move,
+ * the runtime calls forget() and the heads are read again from audit_chain_heads (committed
+ * state) the next time a chain is used; handlers never see a head from an uncommitted batch.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cs/audit.h"
+#include "cs/codec.h"
+#include "cs/config.h"
+#include "cs/db.h"
+#include "cs/log.h"
+#include "cs/worker.h"
+
+enum { T_LOGS, T_HEADS };
+
+static const cs_table_def_t tables[] = {
+    [T_LOGS] = {.table = "system_logs",
+                .columns = "event_id, event_type, schema_version, user_id, occurred_at, "
+                           "source_topic, source_partition, source_offset, producer, traceparent, "
+                           "payload, payload_sha256, chain_key, chain_seq, prev_hash, row_hash"},
+    [T_HEADS] = {.table = "audit_chain_heads",
+                 .columns = "chain_key, chain_seq, row_hash, last_offset",
+                 .conflict = "chain_key",
+                 .update = "chain_seq = EXCLUDED.chain_seq, row_hash = EXCLUDED.row_hash, "
+                           "last_offset = EXCLUDED.last_offset, updated_at = now()",
+                 .update_where = "EXCLUDED.chain_seq > t.chain_seq",
+                 .merge = CS_MERGE_LAST},
+    {NULL},
+};
+
+struct chain {
+    char *key; /* "topic/partition"; NULL marks an empty slot */
+    long long seq;
+    long long last_offset; /* -1 when the chain is new */
+    unsigned char hash[CS_AUDIT_HASH_BYTES];
+};
+
+struct audit {
+    cs_db_t *db;       /* reads chain heads; never writes */
+    cs_codec_t *codec;
+    struct chain *chains;
+    size_t nslots;     /* power of two */
+    size_t nused;
+    cs_buf_t json;     /* the payload as the codec writes it */
+    cs_buf_t canon;    /* the payload as jsonb prints it */
+    char *dsn;
+};
+
+static size_t hash_str(const char *s)
+{
+    size_t h = 1469598103934665603ULL;
+
+    while (*s)
+        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+    return h;
+}
+
+static void hex(const unsigned char *h, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+
+    out[0] = '\\';
+    out[1] = 'x';
+    for (int i = 0; i < CS_AUDIT_HASH_BYTES; i++) {
+        out[2 + 2 * i] = digits[h[i] >> 4];
+        out[3 + 2 * i] = digits[h[i] & 15];
+    }
+    out[2 + 2 * CS_AUDIT_HASH_BYTES] = '\0';
+}
+
+static void forget(void *ud)
+{
+    struct audit *a = ud;
+
+    for (size_t i = 0; i < a->nslots; i++) {
+        free(a->chains[i].key);
+        a->chains[i].key = NULL;
+    }
+    a->nused = 0;
+}
+
+/* Reads the committed head of chain key (seq 0 when the chain is new). */
+static int load_head(struct audit *a, struct chain *c, cs_err_t *err)
+{
+    const char *params[] = {c->key};
+    cs_db_res_t *r;
+
+    if (!cs_db_ok(a->db) && cs_db_reset(a->db, err) < 0)
+        return -1;
+    r = cs_db_query(a->db,
+                    "SELECT chain_seq, encode(row_hash, 'hex'), last_offset FROM audit_chain_heads "
+                    "WHERE chain_key = $1",
+                    1, params, err);
+    if (!r)
+        return -1;
+    c->seq = 0;
+    c->last_offset = -1;
+    memset(c->hash, 0, sizeof(c->hash));
+    if (cs_db_res_rows(r) == 1) {
+        const char *h = cs_db_res_get(r, 0, 1);
+
+        c->seq = atoll(cs_db_res_get(r, 0, 0));
+        c->last_offset = atoll(cs_db_res_get(r, 0, 2));
+        for (int i = 0; i < CS_AUDIT_HASH_BYTES; i++) {
+            unsigned v = 0;
+
+            sscanf(h + 2 * i, "%2x", &v);
+            c->hash[i] = (unsigned char)v;
+        }
+    }
+    cs_db_res_free(r);
+    return 0;
+}
+
+static struct chain *chain_get(struct audit *a, const char *topic, int partition, cs_err_t *err)
+{
+    char key[300];
+    size_t i;
+
+    snprintf(key, sizeof(key), "%s/%d", topic, partition);
+    if (a->nused * 2 >= a->nslots) {
+        /* Grow and rehash; the heads (possibly from the batch in flight) move along. */
+        size_t n = a->nslots * 2;
+        struct chain *t = calloc(n, sizeof(*t));
+
+        if (!t)
+            abort();
+        for (size_t j = 0; j < a->nslots; j++) {
+            if (!a->chains[j].key)
+                continue;
+            for (i = hash_str(a->chains[j].key) & (n - 1); t[i].key; i = (i + 1) & (n - 1))
+                ;
+            t[i] = a->chains[j];
+        }
+        free(a->chains);
+        a->chains = t;
+        a->nslots = n;
+    }
+    for (i = hash_str(key) & (a->nslots - 1); a->chains[i].key; i = (i + 1) & (a->nslots - 1))
+        if (!strcmp(a->chains[i].key, key))
+            return &a->chains[i];
+    a->chains[i].key = strdup(key);
+    if (!a->chains[i].key)
+        abort();
+    if (load_head(a, &a->chains[i], err) < 0) {
+        free(a->chains[i].key);
+        a->chains[i].key = NULL;
+        err->kind = err->kind == CS_ERR_FATAL ? CS_ERR_FATAL : CS_ERR_TRANSIENT;
+        return NULL;
+    }
+    a->nused++;
+    return &a->chains[i];
+}
+
+static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                        cs_err_t *err)
+{
+    struct audit *a = meta->ud;
+    struct chain *c = chain_get(a, meta->topic, meta->partition, err);
+    cs_audit_row_t row;
+    unsigned char hash[CS_AUDIT_HASH_BYTES];
+    char hx_payload[80], hx_prev[80], hx_row[80];
+
+    if (!c)
+        return -1;
+    /* A replay of offsets already logged (offsets reset, cs-replay) appends nothing. */
+    if (meta->offset <= c->last_offset)
+        return 0;
+    cs_buf_reset(&a->json);
+    cs_buf_reset(&a->canon);
+    if (cs_codec_payload_to_json(a->codec, ev, &a->json, err) < 0 ||
+        cs_audit_jsonb_text(a->json.data, a->json.len, &a->canon, err) < 0)
+        return -1;
+
+    row = (cs_audit_row_t){
+        .event_id = ev->event_id,
+        .event_type = ev->type_name,
+        .schema_version = ev->schema_version,
+        .user_id = ev->user_id,
+        .occurred_at_ms = ev->occurred_at_ms,
+        .source_topic = meta->topic,
+        .source_partition = meta->partition,
+        .source_offset = meta->offset,
+        .producer = ev->producer,
+        .traceparent = ev->traceparent && *ev->traceparent ? ev->traceparent : NULL,
+        .chain_key = c->key,
+        .chain_seq = c->seq + 1,
+    };
+    cs_audit_sha256(a->canon.data, a->canon.len, row.payload_sha256);
+    cs_audit_row_hash(c->seq ? c->hash : NULL, &row, hash);
+    hex(row.payload_sha256, hx_payload);
+    hex(c->hash, hx_prev);
+    hex(hash, hx_row);
+
+    cs_batch_row_begin(b, T_LOGS);
+    cs_batch_str(b, row.event_id);
+    cs_batch_str(b, row.event_type);
+    cs_batch_int(b, row.schema_version);
+    cs_batch_str(b, row.user_id);
+    cs_batch_ts_ms(b, row.occurred_at_ms);
+    cs_batch_str(b, row.source_topic);
+    cs_batch_int(b, row.source_partition);
+    cs_batch_int(b, row.source_offset);
+    cs_batch_str(b, row.producer);
+    cs_batch_str(b, row.traceparent);
+    cs_batch_strn(b, a->canon.data, a->canon.len);
+    cs_batch_str(b, hx_payload);
+    cs_batch_str(b, row.chain_key);
+    cs_batch_int(b, row.chain_seq);
+    cs_batch_str(b, c->seq ? hx_prev : NULL);
+    cs_batch_str(b, hx_row);
+    if (cs_batch_row_end(b, err) < 0)
+        return -1;
+
+    cs_batch_row_begin(b, T_HEADS);
+    cs_batch_str(b, row.chain_key);
+    cs_batch_int(b, row.chain_seq);
+    cs_batch_str(b, hx_row);
+    cs_batch_int(b, meta->offset);
+    if (cs_batch_row_end(b, err) < 0)
+        return -1;
+
+    /* The head moves in memory now; forget() puts it back if this batch does not commit. */
+    c->seq = row.chain_seq;
+    c->last_offset = meta->offset;
+    memcpy(c->hash, hash, sizeof(hash));
+    return 0;
+}
+
+static const cs_handler_t handlers[] = {
+    {CS_EVENT_ANY, audit_append, CS_HANDLER_ALWAYS},
+    {NULL},
+};
+
+static int audit_init(const cs_config_t *cfg, void **ud, cs_err_t *err)
+{
+    struct audit *a = calloc(1, sizeof(*a));
+
+    if (!a)
+        abort();
+    a->nslots = 512;
+    a->chains = calloc(a->nslots, sizeof(*a->chains));
+    if (!a->chains)
+        abort();
+    a->db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-audit-heads", err);
+    if (!a->db)
+        goto fail;
+    a->codec = cs_codec_new(err);
+    if (!a->codec)
+        goto fail;
+    *ud = a;
+    return 0;
+fail:
+    cs_db_destroy(a->db);
+    free(a->chains);
+    free(a);
+    return -1;
+}
+
+static void audit_fini(void *ud)
+{
+    struct audit *a = ud;
+
+    if (!a)
+        return;
+    forget(a);
+    free(a->chains);
+    cs_db_destroy(a->db);
+    cs_codec_destroy(a->codec);
+    cs_buf_fini(&a->json);
+    cs_buf_fini(&a->canon);
+    free(a);
+}
+
+/* ---- cs-audit verify ------------------------------------------------------------------------ */
+
+static const cs_opt_t verify_opts[] = {
+    {"from", CS_OPT_STRING, "1970-01-01", "start of the logged_at range (YYYY-MM-DD[THH:MM:SS], UTC)"},
+    {"to", CS_OPT_STRING, "2100-01-01", "end of the logged_at range, exclusive"},
+    {NULL},
+};
+
+static int parse_time(const char *s, int64_t *ms)
+{
+    struct tm tm = {0};
+    int y, mo, d, h = 0, mi = 0, sec = 0, used = 0;
+
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3)
+        return -1;
+    if (s[used] == 'T' || s[used] == ' ') {
+        int used2 = 0;
+
+        if (sscanf(s + used + 1, "%2d:%2d:%2d%n", &h, &mi, &sec, &used2) != 3)
+            return -1;
+        used += 1 + used2;
+        if (s[used] == 'Z')
+            used++;
+    }
+    if (s[used] || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = sec;
+    *ms = (int64_t)timegm(&tm) * 1000;
+    return 0;
+}
+
+static int verify_main(int argc, char **argv)
+{
+    int code;
+    cs_config_t *cfg = cs_config_start(
+        "cs-audit verify",
+        "Walk system_logs rows logged in [--from, --to) chain by chain and report the first broken "
+        "link.\nExit status: 0 intact, 1 broken, 2 bad usage, 3 could not verify.",
+        verify_opts, argc, argv, &code);
+    cs_audit_report_t rep;
+    cs_db_t *db = NULL;
+    cs_err_t err;
+    int64_t from, to;
+
+    if (!cfg)
+        return code;
+    code = 2;
+    if (parse_time(cs_config_str(cfg, "from"), &from) < 0 ||
+        parse_time(cs_config_str(cfg, "to"), &to) < 0) {
+        fprintf(stderr, "cs-audit verify: --from/--to must look like 2026-11-25 or "
+                        "2026-11-25T08:00:00\n");
+        goto out;
+    }
+    code = 3;
+    db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-audit-verify", &err);
+    if (!db || cs_audit_verify(db, from, to, &rep, &err) < 0) {
+        fprintf(stderr, "cs-audit verify: %s\n", err.msg);
+        goto out;
+    }
+    if (rep.ok) {
+        printf("audit log intact: %lld rows in %lld chains verified (%lld redacted payloads)\n",
+               rep.rows, rep.chains, rep.redacted);
+        code = 0;
+    } else {
+        printf("audit log BROKEN at chain %s seq %lld (log_id %lld): %s\n", rep.chain_key,
+               rep.chain_seq, rep.log_id, rep.reason);
+        printf("%lld rows checked before it\n", rep.rows - 1);
+        code = 1;
+    }
+out:
+    cs_db_destroy(db);
+    cs_config_destroy(cfg);
+    return code;
+}
+
+/* ---- main ------------------------------------------------------------------------------------- */
+
+int main(int argc, char **argv)
+{
+    /* Every source topic of the contract, derived from the codec's event table. */
+    const char *topics[64];
+    int ntopics = 0, code;
+    cs_worker_def_t def = {
+        .name = "audit",
+        .group = "cs-audit",
+        .topics = topics,
+        .handlers = handlers,
+        .tables = tables,
+        .usage = "Append every event of every topic to system_logs, hash-chained per partition.\n"
+                 "`cs-audit verify --help` describes the verifier.",
+        .init = audit_init,
+        .fini = audit_fini,
+        .forget = forget,
+        .no_dedupe = true,
+    };
+
+    if (argc > 1 && !strcmp(argv[1], "verify"))
+        return verify_main(argc - 1, argv + 1);
+    for (int t = 0; t < cs_codec_ntypes() && ntopics < 63; t++) {
+        const char *topic = cs_codec_type_topic(t);
+        int seen = 0;
+
+        for (int i = 0; i < ntopics; i++)
+            seen |= !strcmp(topics[i], topic);
+        if (!seen)
+            topics[ntopics++] = topic;
+    }
+    topics[ntopics] = NULL;
+    code = cs_worker_main(&def, argc, argv);
+    return code;
+}
