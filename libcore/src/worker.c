@@ -183,6 +183,7 @@ struct cs_worker {
     cs_metrics_t *metrics;
     cs_metric_t *m_received, *m_consumed, *m_applied, *m_dead, *m_skipped;
     cs_metric_t *m_batch_size, *m_batch_seconds, *m_batches, *m_db_errors, *m_retries;
+    cs_metric_t *m_e2e; /* produce time (message timestamp) to commit, per event */
     cs_metric_t *m_lag_msgs, *m_lag_secs, *m_assigned, *m_ready, *m_fenced;
     double type_counts[4][MAX_TYPES + 1];
 
@@ -1066,6 +1067,18 @@ static void batch_committed(cs_worker_t *w, int n, int ndead, double t0)
         cs_log_debug("kafka commit failed", CS_LS("error", err.msg));
     free(tps);
     double dt = mono_s() - t0;
+    {
+        /* End-to-end latency: from the message's timestamp (set by the producer) to now, just
+         * after the commit that made the event's effects visible. */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        for (int i = 0; i < n; i++) {
+            int64_t ts = w->items[i].msg->timestamp_ms;
+            if (ts > 0 && now_ms >= ts)
+                cs_metric_observe(w->m_e2e, NULL, (double)(now_ms - ts) / 1000.0);
+        }
+    }
     count_batch(w, n);
     cs_metric_observe(w->m_batch_size, NULL, n);
     cs_metric_observe(w->m_batch_seconds, NULL, dt);
@@ -1521,6 +1534,14 @@ static void metrics_init(cs_worker_t *w)
     w->m_batch_seconds =
         cs_metrics_histogram(m, "cs_batch_duration_seconds",
                              "time to apply and commit a batch", NULL, sec_buckets, 13);
+    static const double e2e_buckets[] = {0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01,
+                                         0.0125, 0.015, 0.0175, 0.02, 0.025, 0.03, 0.04,
+                                         0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5,
+                                         10, 30, 60};
+    w->m_e2e = cs_metrics_histogram(m, "cs_event_e2e_latency_seconds",
+                                    "from the message's produce timestamp to the commit of its "
+                                    "effects, per event",
+                                    NULL, e2e_buckets, 27);
     w->m_batches = cs_metrics_counter(m, "cs_batches_total", "batches, by result", "result");
     w->m_db_errors = cs_metrics_counter(m, "cs_db_errors_total",
                                         "transient PostgreSQL failures, by SQLSTATE", "sqlstate");

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# bench/pipeline.sh - the first pipeline's benchmark: drain rate, latency, memory, COPY limit.
+#
+#   bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers "audit progress"]
+#
+# On its own embedded broker and databases in the throwaway cluster (scripts/devdb):
+#  1. publishes N events (default 1,000,000) from cs-loadgen to the real topics (partition
+#     counts from schemas/topics.json, sized so the mock broker's ~5 MiB per partition holds them);
+#  2. drains them with each worker alone and with all of them together (--drain, fresh database
+#     and consumer group each time): events/s and peak RSS (VmHWM) per worker;
+#  3. measures the machine's own limit for the same rows: a plain COPY of the audit worker's rows
+#     into the same table of a fresh database, so the audit worker can be stated as a fraction;
+#  4. runs every worker at a steady R events/s (default 1,000) with realtime timestamps and reads
+#     p50/p99 end-to-end latency (produce time to commit) from their /metrics histograms.
+# Prints a table and writes bench/results/pipeline-<UTC timestamp>.json. Never part of the tests.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+EVENTS=1000000
+LAT_EVENTS=30000
+RATE=1000
+WORKERS=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --events) EVENTS=$2; shift 2 ;;
+    --latency-events) LAT_EVENTS=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
+    --workers) WORKERS=$2; shift 2 ;;
+    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST]" >&2; exit 2 ;;
+  esac
+done
+
+scripts/bootstrap
+cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build-bench -j"$(nproc)" >/dev/null
+BIN=$ROOT/build-bench/bin
+if [ -z "$WORKERS" ]; then
+  for w in audit progress; do [ -x "$BIN/cs-$w" ] && WORKERS="$WORKERS $w"; done
+fi
+WORKERS=$(echo $WORKERS)
+
+RUN=$ROOT/.run/bench
+mkdir -p "$RUN" bench/results
+started_db=0
+broker_pid=
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  [ -n "$broker_pid" ] && { kill -TERM "$broker_pid" 2>/dev/null; wait "$broker_pid" 2>/dev/null || true; }
+  [ "$started_db" = 1 ] && scripts/devdb stop
+  true
+}
+trap cleanup EXIT
+scripts/devdb status >/dev/null 2>&1 || started_db=1
+ADMIN=$(scripts/devdb start)
+BASE=${ADMIN%/*}
+rm -f "$RUN/bootstrap"
+"$BIN/cs-devbroker" --bootstrap-file "$RUN/bootstrap" >/dev/null 2>"$RUN/broker.log" &
+broker_pid=$!
+for _ in $(seq 1 100); do [ -s "$RUN/bootstrap" ] && break; sleep 0.1; done
+BROKERS=$(cat "$RUN/bootstrap")
+export CS_KAFKA_BROKERS=$BROKERS CS_LOG_LEVEL=warn
+
+now() { date +%s.%N; }
+psqla() { psql "$ADMIN" -qAt -v ON_ERROR_STOP=1 "$@"; }
+fresh_db() { # name: a new database from the migrated and seeded template
+  psqla -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1 TEMPLATE bench_tpl"
+}
+
+echo "== template database (migrations + reference data)"
+psqla -c "DROP DATABASE IF EXISTS bench_tpl WITH (FORCE)" -c "CREATE DATABASE bench_tpl"
+"$BIN/cs-migrate" --pg-dsn "$BASE/bench_tpl" >/dev/null
+[ -x "$BIN/cs-seed" ] && "$BIN/cs-seed" --pg-dsn "$BASE/bench_tpl" >/dev/null
+
+echo "== publishing $EVENTS events"
+t0=$(now)
+"$BIN/cs-loadgen" --seed 2026 --learners 10000 --days 0 --events "$EVENTS" --publish 2>"$RUN/loadgen.log"
+t1=$(now)
+pub_rate=$(echo "$EVENTS / ($t1 - $t0)" | bc -l)
+printf 'published %d events in %.1f s (%.0f events/s)\n' "$EVENTS" "$(echo "$t1 - $t0" | bc -l)" "$pub_rate"
+
+# Runs the given workers with --drain against database $1; prints "<seconds> <w>=<rss_kib> ...".
+drain_run() {
+  local db=$1; shift
+  local tag=$1; shift
+  local -A rss=()
+  local -a wp=()
+  local start end w
+  start=$(now)
+  for w in "$@"; do
+    "$BIN/cs-$w" --pg-dsn "$BASE/$db" --group "bench-$tag-$w-$$" --drain --metrics-port -1 \
+      2>"$RUN/$tag-$w.log" &
+    wp+=($!)
+    pids+=($!)
+  done
+  while :; do
+    local alive=0 i=0
+    for w in "$@"; do
+      local p=${wp[$i]}
+      if [ -r "/proc/$p/status" ]; then
+        local h
+        h=$(awk '/^VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
+        [ -n "$h" ] && rss[$w]=$h
+        alive=1
+      fi
+      i=$((i + 1))
+    done
+    [ "$alive" = 0 ] && break
+    sleep 0.2
+  done
+  for p in "${wp[@]}"; do wait "$p" || { echo "a worker failed: see $RUN/$tag-*.log" >&2; exit 1; }; done
+  end=$(now)
+  printf '%s' "$(echo "$end - $start" | bc -l)"
+  for w in "$@"; do printf ' %s=%s' "$w" "${rss[$w]:-0}"; done
+  echo
+}
+
+declare -A drain_s drain_rss
+json_runs=""
+for cfg in $WORKERS all; do
+  if [ "$cfg" = all ]; then set -- $WORKERS; else set -- "$cfg"; fi
+  [ "$cfg" = all ] && [ $# -lt 2 ] && continue
+  echo "== drain: $cfg"
+  fresh_db bench_run
+  out=$(drain_run bench_run "$cfg" "$@")
+  secs=${out%% *}
+  rate=$(echo "$EVENTS / $secs" | bc -l)
+  drain_s[$cfg]=$secs
+  printf '%-10s %8.1f s %10.0f events/s' "$cfg" "$secs" "$rate"
+  rss_json=""
+  for kv in ${out#* }; do
+    printf '  %s %.1f MiB' "${kv%%=*}" "$(echo "${kv#*=} / 1024" | bc -l)"
+    rss_json="$rss_json${rss_json:+,}\"${kv%%=*}\":${kv#*=}"
+  done
+  echo
+  json_runs="$json_runs${json_runs:+,}{\"workers\":\"$cfg\",\"seconds\":$secs,\"events_per_s\":$rate,\"peak_rss_kib\":{$rss_json}}"
+  if [ "$cfg" = audit ]; then
+    audit_rows=$(psql "$BASE/bench_run" -qAt -c "SELECT count(*) FROM system_logs")
+    cols="event_id, event_type, schema_version, user_id, occurred_at, source_topic, source_partition, source_offset, producer, traceparent, payload, payload_sha256, chain_key, chain_seq, prev_hash, row_hash"
+    psql "$BASE/bench_run" -qAt -c "\\copy (SELECT $cols FROM system_logs) TO '$RUN/audit_rows.copy'"
+  fi
+done
+
+copy_json=null
+if [ -n "${drain_s[audit]:-}" ]; then
+  echo "== plain COPY of the same $audit_rows audit rows into a fresh system_logs"
+  fresh_db bench_copy
+  t0=$(now)
+  psql "$BASE/bench_copy" -qAt -v ON_ERROR_STOP=1 -c "\\copy system_logs ($cols) FROM '$RUN/audit_rows.copy'"
+  t1=$(now)
+  copy_s=$(echo "$t1 - $t0" | bc -l)
+  copy_rate=$(echo "$audit_rows / $copy_s" | bc -l)
+  audit_rate=$(echo "$audit_rows / ${drain_s[audit]}" | bc -l)
+  frac=$(echo "$audit_rate / $copy_rate" | bc -l)
+  printf 'plain COPY: %.0f rows/s; cs-audit: %.0f rows/s = %.0f%% of the limit\n' "$copy_rate" "$audit_rate" "$(echo "$frac * 100" | bc -l)"
+  copy_json="{\"rows\":$audit_rows,\"copy_rows_per_s\":$copy_rate,\"audit_rows_per_s\":$audit_rate,\"audit_fraction\":$frac}"
+  psqla -c "DROP DATABASE IF EXISTS bench_copy WITH (FORCE)"
+fi
+
+echo "== latency at a steady $RATE events/s ($LAT_EVENTS events, all workers running)"
+fresh_db bench_lat
+prefix="lat.$$."
+topics=""
+for t in cs.learning cs.mentoring cs.jobsearch cs.portfolio cs.profile cs.derived; do topics="$topics${topics:+,}$prefix$t"; done
+# Create the topics before the workers subscribe (auto-created on first metadata request).
+"$BIN/cs-loadgen" --seed 7 --learners 1000 --days 0 --events 200 --publish --topic-prefix "$prefix" 2>/dev/null
+port=19300
+declare -A wport
+lat_pids=()
+for w in $WORKERS; do
+  port=$((port + 1))
+  wport[$w]=$port
+  "$BIN/cs-$w" --pg-dsn "$BASE/bench_lat" --group "bench-lat-$w-$$" --topics "$topics" \
+    --metrics-port "$port" --batch-ms 5 2>"$RUN/lat-$w.log" &
+  lat_pids+=($!)
+  pids+=($!)
+done
+sleep 3
+"$BIN/cs-loadgen" --seed 8 --learners 10000 --days 0 --events "$LAT_EVENTS" --rate "$RATE" --publish \
+  --topic-prefix "$prefix" 2>"$RUN/lat-loadgen.log"
+sleep 2
+lat_json=""
+for w in $WORKERS; do
+  curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/lat-$w.metrics" 2>/dev/null ||
+    wget -qO "$RUN/lat-$w.metrics" "http://127.0.0.1:${wport[$w]}/metrics"
+  # p50/p99 from the cumulative histogram, interpolating linearly inside the bucket.
+  read -r p50 p99 < <(awk '
+    /^cs_event_e2e_latency_seconds_bucket/ {
+      match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+      n++; b[n] = (le == "+Inf") ? 1e9 : le + 0; c[n] = $NF + 0 }
+    END {
+      total = c[n]
+      split("0.5 0.99", qs, " ")
+      for (k = 1; k <= 2; k++) {
+        want = qs[k] * total; prevb = 0; prevc = 0
+        for (i = 1; i <= n; i++) {
+          if (c[i] >= want) { v = (c[i] == prevc) ? b[i] : prevb + (b[i] - prevb) * (want - prevc) / (c[i] - prevc); break }
+          prevb = b[i]; prevc = c[i]
+        }
+        printf "%.2f ", v * 1000
+      }
+      print ""
+    }' "$RUN/lat-$w.metrics")
+  printf '%-10s p50 %6.2f ms   p99 %6.2f ms\n' "$w" "$p50" "$p99"
+  lat_json="$lat_json${lat_json:+,}\"$w\":{\"p50_ms\":$p50,\"p99_ms\":$p99}"
+done
+for p in "${lat_pids[@]}"; do kill -TERM "$p"; wait "$p" || true; done
+psqla -c "DROP DATABASE IF EXISTS bench_lat WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_run WITH (FORCE)"
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out=bench/results/pipeline-$stamp.json
+cat >"$out" <<JSON
+{"benchmark":"pipeline","when":"$stamp","host":"$(uname -n)","cores":$(nproc),
+ "events":$EVENTS,"publish_events_per_s":$pub_rate,
+ "drain":[$json_runs],
+ "audit_vs_copy":$copy_json,
+ "latency":{"rate_per_s":$RATE,"events":$LAT_EVENTS,"workers":{$lat_json}}}
+JSON
+echo "wrote $out"
