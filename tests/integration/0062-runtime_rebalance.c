@@ -1,0 +1,102 @@
+/*
+ * tests/integration/0062-runtime_rebalance.c
+ *      Rebalance from 1 to 3 consumers and back, mid-run, without loss or double effects.
+ *
+ * One cs-testworker starts on 100,000 events (slowed down by a per-event handler delay so the
+ * run outlasts the rebalances); when it has committed part of them two more members join the
+ * group (cooperative-sticky moves partitions to them; the first member flushes and commits its
+ * in-flight batch before releasing them); later both leave with SIGTERM (finish, commit, leave
+ * the group, exit 0) and their partitions come back. The effects must equal the events.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "rt_util.h"
+
+#define N 100000
+
+START_TEST(rebalance_1_3_1)
+{
+    char dsn[1024], topic[128], loga[256], logb[256], logc[256];
+    rt_db("rebalance", dsn, sizeof dsn);
+    cs_test_topic("rebalance", topic, sizeof topic);
+    snprintf(loga, sizeof loga, "/tmp/cs-rt-rebal-a-%d.log", (int)getpid());
+    snprintf(logb, sizeof logb, "/tmp/cs-rt-rebal-b-%d.log", (int)getpid());
+    snprintf(logc, sizeof logc, "/tmp/cs-rt-rebal-c-%d.log", (int)getpid());
+    unlink(loga), unlink(logb), unlink(logc);
+
+    rt_producer_t *p = rt_producer_new();
+    for (long long i = 0; i < N; i++)
+        rt_produce_text(p, topic, i, 501, 1);
+    rt_producer_flush(p);
+    rt_producer_destroy(p);
+    long long total = rt_topic_end(topic);
+    ck_assert_int_eq(total, N);
+
+    const char *args[] = {"--format", "text", "--topics", topic, "--group", "rt-rebal",
+                          "--batch-size", "500", "--batch-ms", "20", "--session-timeout-ms",
+                          "6000", "--metrics-port", "-1", "--handler-delay-us", "120", NULL};
+    int mult = cs_test_timeout_mult();
+    pid_t a = rt_spawn(dsn, loga, args);
+    ck_assert_msg(rt_wait_committed(dsn, "rt-rebal", 10000, 60000 * mult) == 0,
+                  "first member made no progress (see %s)", loga);
+    long long at_join = rt_committed(dsn, "rt-rebal");
+    pid_t b = rt_spawn(dsn, logb, args);
+    pid_t c = rt_spawn(dsn, logc, args);
+    /* wait until the newcomers have applied something themselves */
+    int64_t end = cs_test_now_ms() + 60000 * mult;
+    while (cs_test_now_ms() < end &&
+           !(rt_file_has(logb, "partition assigned") && rt_file_has(logc, "partition assigned")))
+        rt_sleep_ms(100);
+    ck_assert_msg(rt_file_has(logb, "partition assigned") && rt_file_has(logc, "partition assigned"),
+                  "the new members got no partitions (see %s, %s)", logb, logc);
+    long long mid = rt_committed(dsn, "rt-rebal");
+    ck_assert_msg(rt_wait_committed(dsn, "rt-rebal", mid + 5000, 60000 * mult) == 0,
+                  "no progress with three members");
+    ck_assert_msg(rt_committed(dsn, "rt-rebal") < total, "the run ended before the members left");
+    fprintf(stderr, "rebalance: joined at %lld, leaving at %lld of %lld\n", at_join,
+            rt_committed(dsn, "rt-rebal"), total);
+
+    kill(b, SIGTERM);
+    kill(c, SIGTERM);
+    int sb = rt_wait(b, 20000 * mult), sc = rt_wait(c, 20000 * mult);
+    ck_assert_msg(sb != -1 && WIFEXITED(sb) && WEXITSTATUS(sb) == 0, "member b: status %d", sb);
+    ck_assert_msg(sc != -1 && WIFEXITED(sc) && WEXITSTATUS(sc) == 0, "member c: status %d", sc);
+    ck_assert(rt_file_has(logb, "leaving the consumer group"));
+
+    ck_assert_msg(rt_wait_committed(dsn, "rt-rebal", total, 120000 * mult) == 0,
+                  "the remaining member did not finish (see %s)", loga);
+    kill(a, SIGTERM);
+    int sa = rt_wait(a, 20000 * mult);
+    ck_assert_msg(sa != -1 && WIFEXITED(sa) && WEXITSTATUS(sa) == 0, "member a: status %d", sa);
+
+    ck_assert_int_eq(rt_committed(dsn, "rt-rebal"), total);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT sum(events) FROM rt_counts"), N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters"), 0);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM processed_events"), N);
+    cs_test_drop_db(dsn);
+    unlink(loga), unlink(logb), unlink(logc);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("runtime_rebalance");
+    TCase *tc = tcase_create("rebalance");
+    tcase_set_timeout(tc, 360 * cs_test_timeout_mult());
+    tcase_add_test(tc, rebalance_1_3_1);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

@@ -1,0 +1,94 @@
+/*
+ * tests/integration/0063-runtime_pg_restart.c
+ *      PostgreSQL stopped and restarted mid-run: the worker waits, retries and resumes by
+ *      itself; nothing is lost, applied twice or dead-lettered.
+ *
+ * Stops the test cluster with scripts/devdb (CS_TEST_DEVDB overrides the script) for a few
+ * seconds while cs-testworker is applying batches, then starts it again. RUN_SERIAL: every other
+ * test loses its database meanwhile.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "rt_util.h"
+
+#define N 60000
+
+static void devdb(const char *verb)
+{
+    const char *script = getenv("CS_TEST_DEVDB");
+    const char *src = getenv("CS_SOURCE_DIR");
+    char cmd[1200];
+    if (script && *script)
+        snprintf(cmd, sizeof cmd, "%s %s >/dev/null", script, verb);
+    else
+        snprintf(cmd, sizeof cmd, "%s/scripts/devdb %s >/dev/null",
+                 src && *src ? src : CS_SOURCE_DIR_DEFAULT, verb);
+    ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
+}
+
+START_TEST(pg_restart)
+{
+    char dsn[1024], topic[128], logf[256];
+    rt_db("pgrestart", dsn, sizeof dsn);
+    cs_test_topic("pgrestart", topic, sizeof topic);
+    snprintf(logf, sizeof logf, "/tmp/cs-rt-pgrestart-%d.log", (int)getpid());
+    unlink(logf);
+
+    rt_producer_t *p = rt_producer_new();
+    for (long long i = 0; i < N; i++)
+        rt_produce_text(p, topic, i, 300, 1);
+    rt_producer_flush(p);
+    rt_producer_destroy(p);
+    long long total = rt_topic_end(topic);
+    ck_assert_int_eq(total, N);
+
+    int mult = cs_test_timeout_mult();
+    const char *args[] = {"--format", "text", "--topics", topic, "--group", "rt-pgr",
+                          "--batch-size", "1000", "--batch-ms", "20", "--session-timeout-ms",
+                          "6000", "--metrics-port", "-1", "--handler-delay-us", "60",
+                          "--retry-initial-ms", "100", "--retry-max-ms", "2000", NULL};
+    pid_t pid = rt_spawn(dsn, logf, args);
+    ck_assert_msg(rt_wait_committed(dsn, "rt-pgr", 8000, 60000 * mult) == 0,
+                  "no progress before the restart (see %s)", logf);
+    devdb("stop");
+    rt_sleep_ms(4000);
+    ck_assert_msg(rt_wait(pid, 0) == -1, "the worker died while PostgreSQL was down (see %s)",
+                  logf);
+    devdb("start");
+    ck_assert_msg(rt_wait_committed(dsn, "rt-pgr", total, 120000 * mult) == 0,
+                  "the worker did not finish after PostgreSQL came back (see %s)", logf);
+    kill(pid, SIGTERM);
+    int st = rt_wait(pid, 20000 * mult);
+    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+
+    ck_assert_msg(rt_file_has(logf, "waiting for postgresql"), "no wait logged (see %s)", logf);
+    ck_assert_msg(rt_file_has(logf, "dependency is back"), "no resume logged (see %s)", logf);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters"), 0);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM processed_events"), N);
+    cs_test_drop_db(dsn);
+    unlink(logf);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("runtime_pg_restart");
+    TCase *tc = tcase_create("pg_restart");
+    tcase_set_timeout(tc, 300 * cs_test_timeout_mult());
+    tcase_add_test(tc, pg_restart);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}

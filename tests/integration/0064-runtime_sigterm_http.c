@@ -1,0 +1,150 @@
+/*
+ * tests/integration/0064-runtime_sigterm_http.c
+ *      /healthz, /readyz and /metrics while running; SIGTERM finishes the batch, commits, leaves
+ *      the group and exits 0 within the bound; an empty-handed --drain also exits 0.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "rt_util.h"
+
+#define N 40000
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* GET path; returns the status code (0 when nothing answers) and the body into out. */
+static int http_get(int port, const char *path, char *out, size_t size)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    out[0] = '\0';
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        close(fd);
+        return 0;
+    }
+    char req[256];
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n) {
+        close(fd);
+        return 0;
+    }
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < size && (r = read(fd, out + got, size - 1 - got)) > 0)
+        got += (size_t)r;
+    out[got] = '\0';
+    close(fd);
+    int code = 0;
+    sscanf(out, "HTTP/1.%*d %d", &code);
+    char *body = strstr(out, "\r\n\r\n");
+    if (body)
+        memmove(out, body + 4, strlen(body + 4) + 1);
+    return code;
+}
+
+static char buf[1 << 20];
+
+START_TEST(http_and_sigterm)
+{
+    char dsn[1024], topic[128], logf[256], port_s[16], needle[256];
+    rt_db("sigterm", dsn, sizeof dsn);
+    cs_test_topic("sigterm", topic, sizeof topic);
+    snprintf(logf, sizeof logf, "/tmp/cs-rt-sigterm-%d.log", (int)getpid());
+    unlink(logf);
+    int port = free_port();
+    snprintf(port_s, sizeof port_s, "%d", port);
+
+    rt_producer_t *p = rt_producer_new();
+    for (long long i = 0; i < N; i++)
+        rt_produce_text(p, topic, i, 100, 1);
+    rt_producer_flush(p);
+    rt_producer_destroy(p);
+
+    int mult = cs_test_timeout_mult();
+    const char *args[] = {"--format", "text", "--topics", topic, "--group", "rt-term",
+                          "--batch-size", "500", "--batch-ms", "20", "--session-timeout-ms",
+                          "6000", "--metrics-port", port_s, "--handler-delay-us", "200", NULL};
+    pid_t pid = rt_spawn(dsn, logf, args);
+    int code = 0;
+    int64_t end = cs_test_now_ms() + 30000 * mult;
+    while (cs_test_now_ms() < end && (code = http_get(port, "/healthz", buf, sizeof buf)) != 200)
+        rt_sleep_ms(50);
+    ck_assert_int_eq(code, 200);
+    ck_assert_str_eq(buf, "ok\n");
+    while (cs_test_now_ms() < end && (code = http_get(port, "/readyz", buf, sizeof buf)) != 200) {
+        ck_assert_int_eq(code, 503); /* not ready yet: says why */
+        rt_sleep_ms(50);
+    }
+    ck_assert_int_eq(code, 200);
+    ck_assert_msg(rt_wait_committed(dsn, "rt-term", 2000, 30000 * mult) == 0, "no progress");
+    ck_assert_int_eq(http_get(port, "/metrics", buf, sizeof buf), 200);
+    ck_assert_ptr_nonnull(strstr(buf, "# TYPE cs_events_applied_total counter"));
+    ck_assert_ptr_nonnull(strstr(buf, "cs_events_applied_total{type=\"rt_add\"} "));
+    ck_assert_ptr_nonnull(strstr(buf, "cs_batch_duration_seconds_bucket{le=\"+Inf\"} "));
+    snprintf(needle, sizeof needle, "cs_consumer_lag_messages{topic=\"%s\",partition=\"", topic);
+    ck_assert_msg(strstr(buf, needle) != NULL, "no lag series in:\n%s", buf);
+    ck_assert_int_eq(http_get(port, "/nope", buf, sizeof buf), 404);
+
+    /* SIGTERM mid-run: the current batch is committed, the group left, exit 0 quickly. */
+    int64_t t0 = cs_test_now_ms();
+    kill(pid, SIGTERM);
+    int st = rt_wait(pid, 15000 * mult);
+    int64_t took = cs_test_now_ms() - t0;
+    ck_assert_msg(st != -1, "no exit within 15 s of SIGTERM (see %s)", logf);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d (see %s)", st, logf);
+    fprintf(stderr, "sigterm: exited in %lld ms\n", (long long)took);
+    long long committed = rt_committed(dsn, "rt-term");
+    ck_assert_msg(committed < N, "the run finished before SIGTERM");
+    /* what was committed is exactly what was applied */
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), committed);
+    ck_assert(rt_file_has(logf, "leaving the consumer group"));
+
+    /* the rest, with --drain, exits 0 at the end */
+    const char *dargs[] = {"--format", "text", "--topics", topic, "--group", "rt-term",
+                           "--session-timeout-ms", "6000", "--metrics-port", "-1", "--drain",
+                           NULL};
+    pid = rt_spawn(dsn, logf, dargs);
+    st = rt_wait(pid, 90000 * mult);
+    if (st == -1)
+        kill(pid, SIGKILL);
+    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "drain status %d", st);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), N);
+    cs_test_drop_db(dsn);
+    unlink(logf);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("runtime_sigterm_http");
+    TCase *tc = tcase_create("sigterm");
+    tcase_set_timeout(tc, 240 * cs_test_timeout_mult());
+    tcase_add_test(tc, http_and_sigterm);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
