@@ -165,12 +165,12 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
             cf->assignment_strategy ? cf->assignment_strategy : "cooperative-sticky", err) < 0 ||
         set(conf, "enable.partition.eof", cf->partition_eof ? "true" : "false", err) < 0 ||
         seti(conf, "queued.max.messages.kbytes",
-             cf->queued_max_kbytes > 0 ? cf->queued_max_kbytes : 4096, err) < 0 ||
+             cf->queued_max_kbytes > 0 ? cf->queued_max_kbytes : 8192, err) < 0 ||
         seti(conf, "queued.min.messages", 20000, err) < 0 ||
-        seti(conf, "fetch.max.bytes", cf->fetch_max_bytes > 0 ? cf->fetch_max_bytes : 4 << 20,
+        seti(conf, "fetch.max.bytes", cf->fetch_max_bytes > 0 ? cf->fetch_max_bytes : 2 << 20,
              err) < 0 ||
         seti(conf, "max.partition.fetch.bytes", 512 * 1024, err) < 0 ||
-        seti(conf, "receive.message.max.bytes", 8 << 20, err) < 0 ||
+        seti(conf, "receive.message.max.bytes", 4 << 20, err) < 0 ||
         set(conf, "allow.auto.create.topics", "true", err) < 0)
         goto fail;
     if (cf->session_timeout_ms > 0 &&

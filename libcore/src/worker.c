@@ -164,6 +164,7 @@ struct cs_worker {
     bool backoff;
     bool paused_all;
     double backoff_s;
+    double t_phase[6]; /* last attempt: decode, dedupe, handlers, flush, offsets+dlq, commit */
     char waiting_for[64];
 
     /* lifecycle */
@@ -903,21 +904,28 @@ static int apply_once(cs_worker_t *w, int n, bool isolate, int *ndead, cs_err_t 
 {
     int np = 0;
     cs_arena_reset(w->arena);
+    double t = mono_s(), t2;
     cs_batch_clear(w->batch);
     decode_items(w, n);
+    w->t_phase[0] = (t2 = mono_s()) - t, t = t2;
     if (db_ensure(w, err) < 0)
         return APPLY_FAILED;
     set_waiting(w, "postgresql");
     if (cs_db_exec(w->db, "BEGIN", err) < 0)
         return APPLY_FAILED;
-    if (dedupe_items(w, n, err) < 0 || run_handlers(w, n, err) < 0)
+    if (dedupe_items(w, n, err) < 0)
         goto fail;
+    w->t_phase[1] = (t2 = mono_s()) - t, t = t2;
+    if (run_handlers(w, n, err) < 0)
+        goto fail;
+    w->t_phase[2] = (t2 = mono_s()) - t, t = t2;
     if (isolate) {
         if (flush_bisect(w, 0, n, err) < 0)
             goto fail;
     } else if (cs_batch_flush(w->batch, w->db, 0, n, false, err) < 0) {
         goto fail;
     }
+    w->t_phase[3] = (t2 = mono_s()) - t, t = t2;
     if (forget_dead_ids(w, n, err) < 0)
         goto fail;
     *ndead = build_dead_letters(w, n);
@@ -936,8 +944,10 @@ static int apply_once(cs_worker_t *w, int n, bool isolate, int *ndead, cs_err_t 
             goto fail;
         set_waiting(w, "postgresql");
     }
+    w->t_phase[4] = (t2 = mono_s()) - t, t = t2;
     if (cs_db_exec(w->db, "COMMIT", err) < 0)
         goto fail;
+    w->t_phase[5] = mono_s() - t;
     return APPLY_OK;
 fail:
     db_rollback(w);
@@ -1085,7 +1095,12 @@ static void batch_committed(cs_worker_t *w, int n, int ndead, double t0)
     const char *ok[] = {"committed"};
     cs_metric_inc(w->m_batches, ok, 1);
     cs_log_debug("batch committed", CS_LI("events", n), CS_LI("dead_letters", ndead),
-                 CS_LD("seconds", dt), CS_LI("attempt", w->attempt + 1));
+                 CS_LD("seconds", dt), CS_LI("attempt", w->attempt + 1),
+                 CS_LD("decode_s", w->t_phase[0]), CS_LD("dedupe_s", w->t_phase[1]),
+                 CS_LD("handlers_s", w->t_phase[2]), CS_LD("tables_s", w->t_phase[3]),
+                 CS_LD("offsets_s", w->t_phase[4]), CS_LD("commit_s", w->t_phase[5]));
+    if (w->def->committed)
+        w->def->committed(w->ud, n);
     pending_consume(w, n);
     w->attempt = 0;
 }

@@ -33,7 +33,8 @@ CREATE TABLE processed_events (
     processed_at    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (consumer_group, event_id)
 );
-CREATE INDEX processed_events_processed_at ON processed_events (processed_at);
+-- BRIN: rows arrive in processed_at order, and pruning is rare; a btree would cost every insert.
+CREATE INDEX processed_events_processed_at ON processed_events USING brin (processed_at);
 
 CREATE TABLE dead_letters (
     id              bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -79,3 +80,21 @@ AS $$
 $$;
 COMMENT ON FUNCTION cs_prune_processed_events(interval) IS
     'Deletes processed event ids older than keep (choose more than the longest topic retention).';
+
+-- The worker roles (0024) keep their own bookkeeping: offsets, processed ids, dead letters.
+-- Roles are created by 0024 when the cluster lacks them; skipped here when absent.
+DO $$
+DECLARE
+    r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['cs_worker_progress', 'cs_worker_audit', 'cs_worker_readiness',
+                             'cs_worker_matching'] LOOP
+        IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE ON consumer_offsets TO %I', r);
+            EXECUTE format('GRANT SELECT, INSERT, DELETE ON processed_events TO %I', r);
+            EXECUTE format('GRANT SELECT, INSERT ON dead_letters TO %I', r);
+            EXECUTE format('GRANT SELECT ON erased_users TO %I', r);
+        END IF;
+    END LOOP;
+END
+$$;

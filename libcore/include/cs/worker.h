@@ -118,6 +118,8 @@ typedef struct cs_worker_def {
      * it from committed rows afterwards. May be NULL.
      */
     void (*forget)(void *ud);
+    /* Called after every committed batch with its number of events (progress, benchmarks). */
+    void (*committed)(void *ud, int nevents);
     void *ud;
     bool no_dedupe;     /* skip processed_events: every handler is idempotent by itself */
     cs_decode_fn decode;
