@@ -4,8 +4,10 @@
  *
  * A thin main over cs_migrate_apply() / cs_migrate_status() (libcore/src/migrate.c). Prints one
  * line per applied migration on stdout, or with --status one line per migration (version, state,
- * file, applied at). Exit codes: 0 done (or status consistent), 1 a migration or the connection
- * failed, or --status found edited/missing files, 2 bad options.
+ * file, applied at). --maintain-partitions then runs cs_partition_maintain(), which creates the
+ * range partitions of the coming months (run it daily from cron, or at every deploy). Exit codes: 0
+ * done (or status consistent), 1 a migration or the connection failed, or --status found
+ * edited/missing files, 2 bad options.
  */
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +25,8 @@
 static const cs_opt_t opts[] = {
     {"migrations-dir", CS_OPT_STRING, CS_MIGRATIONS_DIR, "directory of NNNN_name.sql migrations"},
     {"status", CS_OPT_BOOL, "false", "list applied and pending migrations; change nothing"},
+    {"maintain-partitions", CS_OPT_BOOL, "false",
+     "after migrating, create the range partitions of the coming months"},
     {NULL},
 };
 
@@ -87,6 +91,16 @@ int main(int argc, char **argv)
         printf("schema is up to date\n");
     else
         printf("applied %d migration(s)\n", rc);
+    if (cs_config_bool(cfg, "maintain-partitions")) {
+        cs_db_res_t *res = cs_db_query(db, "SELECT cs_partition_maintain()", 0, NULL, &err);
+        if (!res) {
+            fprintf(stderr, "cs-migrate: partition maintenance failed: %s\n", err.msg);
+            exit_code = 1;
+            goto out;
+        }
+        printf("created %s partition(s) ahead\n", cs_db_res_get(res, 0, 0));
+        cs_db_res_free(res);
+    }
 out:
     cs_db_destroy(db);
     cs_config_destroy(cfg);

@@ -76,6 +76,10 @@ out=$(M --pg-dsn "$DB" --status 2>/dev/null) && rc=0 || rc=$?
 check "--status lists every migration as applied" \
   test "$rc" = 0 -a "$(grep -cE '^[0-9]{4} +applied ' <<<"$out")" = "$nfiles"
 
+out=$(M --pg-dsn "$DB" --maintain-partitions 2>/dev/null) && rc=0 || rc=$?
+check "--maintain-partitions runs partition maintenance (nothing to add right after migrating)" \
+  test "$rc" = 0 -a "$(grep -c '^created 0 partition(s) ahead$' <<<"$out")" = 1
+
 echo "# two concurrent migrators"
 DB2=$(fresh_db concurrent)
 M --pg-dsn "$DB2" >"$TMP/c1" 2>&1 & p1=$!
