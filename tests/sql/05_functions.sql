@@ -2,7 +2,7 @@
 --      The functions on real rows: readiness inputs, mentor match candidates, content
 --      recommendation, GDPR erasure, feedback anonymisation, analytics refresh.
 BEGIN;
-SELECT plan(20);
+SELECT plan(22);
 
 -- Reference rows: industry I (and J), skills S1, S2, content.
 INSERT INTO industry_sectors (industry_id, industry_code, name, demand_index)
@@ -126,6 +126,10 @@ SELECT is((SELECT payload FROM system_logs WHERE user_id = 'aaaaaaaa-0000-0000-0
 SELECT is((SELECT request_event_id FROM erased_users WHERE user_id = 'aaaaaaaa-0000-0000-0000-00000000000a'),
           '60000000-0000-0000-0000-000000000001'::uuid, 'the erasure ledger records the request');
 SELECT is(gdpr_erase_user('aaaaaaaa-0000-0000-0000-00000000000a') ->> 'newly_erased', 'false', 'erasing again is a no-op');
+SELECT ok(is_erased('aaaaaaaa-0000-0000-0000-00000000000a') AND NOT is_erased('bbbbbbbb-0000-0000-0000-00000000000b'),
+          'is_erased tells erased learners from others');
+SELECT is(tap.run_as('cs_worker_progress', NULL, $$SELECT 1 WHERE is_erased('aaaaaaaa-0000-0000-0000-00000000000a')$$), 1::bigint,
+          'workers may consult the ledger');
 SELECT throws_ok($$INSERT INTO user_career_profiles (user_id) VALUES ('aaaaaaaa-0000-0000-0000-00000000000a') ON CONFLICT DO NOTHING$$,
                  'CS001', NULL, 'a replayed event cannot bring A back');
 
