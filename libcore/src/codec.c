@@ -1275,8 +1275,8 @@ static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *
         for (int i = 0; env_keys[i] && !known; i++)
             known = strcmp(env_keys[i], key) == 0;
         if (!known)
-            return perr(err, key, "unknown field (an event has event_type, event_id, occurred_at, user_id, "
-                                  "producer, schema_version, traceparent, payload)");
+            return perr(err, *key ? key : "json", "unknown field %s (an event has event_type, event_id, occurred_at, "
+                        "user_id, producer, schema_version, traceparent, payload)", QUOTE(key, strlen(key)));
     }
     json_t *jt = json_object_get(root, "event_type");
     if (!jt)
