@@ -127,6 +127,14 @@ static long utf8_invalid_at(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
+        if (i + 8 <= n) { /* ASCII fast path, 8 bytes at a time */
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (!(w & UINT64_C(0x8080808080808080))) {
+                i += 8;
+                continue;
+            }
+        }
         unsigned char c = s[i];
         if (c < 0x80) {
             i++;
@@ -161,30 +169,29 @@ static long utf8_invalid_at(const unsigned char *s, size_t n)
     return -1;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
+static const uint8_t hex_digit[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+};
 
+static inline unsigned is_hex(unsigned char c) { return hex_digit[c]; }
+
+/* Every consumer checks several uuids per event: keep this loop branch-light. */
 static bool is_uuid(const char *s, size_t n)
 {
-    if (n != 36)
+    if (n != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-')
         return false;
-    for (size_t i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (s[i] != '-')
-                return false;
-        } else if (hexval((unsigned char)s[i]) < 0) {
-            return false;
-        }
-    }
-    return true;
+    unsigned ok = 1;
+    for (size_t i = 0; i < 8; i++)
+        ok &= is_hex((unsigned char)s[i]);
+    for (size_t i = 24; i < 36; i++)
+        ok &= is_hex((unsigned char)s[i]);
+    ok &= is_hex((unsigned char)s[9]) & is_hex((unsigned char)s[10]) & is_hex((unsigned char)s[11]) &
+          is_hex((unsigned char)s[12]) & is_hex((unsigned char)s[14]) & is_hex((unsigned char)s[15]) &
+          is_hex((unsigned char)s[16]) & is_hex((unsigned char)s[17]) & is_hex((unsigned char)s[19]) &
+          is_hex((unsigned char)s[20]) & is_hex((unsigned char)s[21]) & is_hex((unsigned char)s[22]);
+    return ok != 0;
 }
 
 static bool is_lower_hex(const char *s, size_t n, bool not_all_zero)
@@ -439,12 +446,14 @@ static int check_value(const cs__field_desc_t *f, const void *payload, cs_err_t 
         if (sv->count && !sv->items)
             return perr(err, f->path, "has %zu items but no item array", sv->count);
         for (size_t i = 0; i < sv->count; i++) {
-            char path[80];
-            snprintf(path, sizeof path, "%s[%zu]", f->path, i);
-            if (!sv->items[i])
-                return perr(err, path, "is NULL");
-            if (check_string(f, path, sv->items[i], err) < 0)
+            if (!sv->items[i] || check_string(f, f->path, sv->items[i], err) < 0) {
+                char path[80]; /* formatted only on failure: this loop is hot */
+                snprintf(path, sizeof path, "%s[%zu]", f->path, i);
+                if (!sv->items[i])
+                    return perr(err, path, "is NULL");
+                snprintf(err->field, sizeof err->field, "%s", path);
                 return -1;
+            }
         }
         return 0;
     }
@@ -480,15 +489,19 @@ static int validate_payload(const cs__event_desc_t *ed, const void *payload, cs_
     return 0;
 }
 
-static int validate_envelope(const cs_event_t *ev, cs_err_t *err)
+/* A char[37] id of the envelope: NUL-terminated within its array, and a uuid. */
+static bool id_ok(const char id[37]) { return memchr(id, '\0', 37) != NULL && is_uuid(id, strlen(id)); }
+
+/* ids_checked: the decoder has already validated event_id and user_id on the wire. */
+static int validate_envelope(const cs_event_t *ev, bool ids_checked, cs_err_t *err)
 {
     const cs__field_desc_t *env = cs__envelope_fields;
     if (ev->type < 0 || ev->type >= cs__nevents)
         return perr(err, "event_type", "event type index %d is unknown", ev->type);
-    if (memchr(ev->event_id, '\0', sizeof ev->event_id) == NULL || !is_uuid(ev->event_id, strlen(ev->event_id)))
+    if (!ids_checked && !id_ok(ev->event_id))
         return perr(err, "event_id", "%s is not a uuid (8-4-4-4-12 hexadecimal digits)",
                     QUOTE(ev->event_id, strnlen(ev->event_id, sizeof ev->event_id)));
-    if (memchr(ev->user_id, '\0', sizeof ev->user_id) == NULL || !is_uuid(ev->user_id, strlen(ev->user_id)))
+    if (!ids_checked && !id_ok(ev->user_id))
         return perr(err, "user_id", "%s is not a uuid (8-4-4-4-12 hexadecimal digits)",
                     QUOTE(ev->user_id, strnlen(ev->user_id, sizeof ev->user_id)));
     if (check_time("occurred_at", ev->occurred_at_ms, err) < 0)
@@ -580,8 +593,27 @@ static int rd_string(rd_t *r, const cs__field_desc_t *f, const char *path, const
     char *c = cs_arena_strndup(r->arena, s, n);
     if (f->format == CS__FMT_UUID)
         for (size_t i = 0; i < n; i++)
-            c[i] = (char)tolower((unsigned char)c[i]);
+            c[i] = (char)(c[i] | ((c[i] >= 'A' && c[i] <= 'Z') ? 0x20 : 0));
     *out = c;
+    return 0;
+}
+
+/* Reads a uuid string into out (lower-cased, NUL-terminated) without touching the arena. */
+static int rd_uuid(rd_t *r, const char *path, char out[37], cs_err_t *err)
+{
+    const char *s = NULL;
+    size_t n = 0;
+    if (rd_bytes(r, &s, &n, path, err) < 0)
+        return -1;
+    if (memchr(s, '\0', n))
+        return perr(err, path, "contains a NUL byte");
+    if (n > 36)
+        return perr(err, path, "is %zu bytes long, at most 36 allowed", n);
+    if (!is_uuid(s, n))
+        return perr(err, path, "%s is not a uuid (8-4-4-4-12 hexadecimal digits)", QUOTE(s, n));
+    for (size_t i = 0; i < 36; i++)
+        out[i] = (char)(s[i] | ((s[i] >= 'A' && s[i] <= 'F') ? 0x20 : 0));
+    out[36] = '\0';
     return 0;
 }
 
@@ -625,10 +657,12 @@ static int rd_strv(rd_t *r, const cs__field_desc_t *f, const char *path, cs_strv
         if (out && !items)
             items = cs_arena_alloc(r->arena, f->max_items * sizeof *items);
         for (int64_t i = 0; i < count; i++) {
-            char ipath[80];
-            snprintf(ipath, sizeof ipath, "%s[%zu]", path, n);
-            if (rd_string(r, f, ipath, out ? &items[n] : NULL, err) < 0)
+            if (rd_string(r, f, path, out ? &items[n] : NULL, err) < 0) {
+                char ipath[80]; /* formatted only on failure */
+                snprintf(ipath, sizeof ipath, "%s[%zu]", path, n);
+                snprintf(err->field, sizeof err->field, "%s", ipath);
                 return -1;
+            }
             n++;
         }
     }
@@ -835,24 +869,18 @@ int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t 
     ev->type_name = pl->ev->name;
     ev->fingerprint = fp;
 
-    if (rd_field(&r, &env[CS__ENV_EVENT_ID], "event_id", &v, &s, NULL, err) < 0)
+    if (rd_uuid(&r, "event_id", ev->event_id, err) < 0)
         return -1;
-    if (!is_uuid(s, strlen(s)))
-        return perr(err, "event_id", "%s is not a uuid (8-4-4-4-12 hexadecimal digits)", QUOTE(s, strlen(s)));
-    memcpy(ev->event_id, s, 37);
-    if (rd_field(&r, &env[CS__ENV_EVENT_TYPE], "event_type", &v, &s, NULL, err) < 0)
+    size_t n;
+    if (rd_bytes(&r, &s, &n, "event_type", err) < 0)
         return -1;
-    if (strcmp(s, pl->ev->name) != 0)
-        return perr(err, "event_type", "%s does not match the writer schema's event %s", QUOTE(s, strlen(s)),
-                    pl->ev->name);
+    if (n != strlen(pl->ev->name) || memcmp(s, pl->ev->name, n) != 0)
+        return perr(err, "event_type", "%s does not match the writer schema's event %s", QUOTE(s, n), pl->ev->name);
     if (rd_field(&r, &env[CS__ENV_OCCURRED_AT], "occurred_at", &v, NULL, NULL, err) < 0)
         return -1;
     ev->occurred_at_ms = v.i;
-    if (rd_field(&r, &env[CS__ENV_USER_ID], "user_id", &v, &s, NULL, err) < 0)
+    if (rd_uuid(&r, "user_id", ev->user_id, err) < 0)
         return -1;
-    if (!is_uuid(s, strlen(s)))
-        return perr(err, "user_id", "%s is not a uuid (8-4-4-4-12 hexadecimal digits)", QUOTE(s, strlen(s)));
-    memcpy(ev->user_id, s, 37);
     if (rd_field(&r, &env[CS__ENV_PRODUCER], "producer", &v, &ev->producer, NULL, err) < 0)
         return -1;
     if (rd_field(&r, &env[CS__ENV_SCHEMA_VERSION], "schema_version", &v, NULL, NULL, err) < 0)
@@ -874,7 +902,7 @@ int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t 
     if (r.p != r.end)
         return perr(err, "message", "%zu unexpected bytes after the event", (size_t)(r.end - r.p));
     ev->payload = payload;
-    if (validate_envelope(ev, err) < 0 || validate_payload(pl->ev, payload, err) < 0)
+    if (validate_envelope(ev, true, err) < 0 || validate_payload(pl->ev, payload, err) < 0)
         return -1;
     return 0;
 }
@@ -967,7 +995,7 @@ static void encode_payload(const cs__event_desc_t *ed, const void *payload, cs_b
 int cs_codec_encode(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err)
 {
     (void)codec;
-    if (validate_envelope(ev, err) < 0)
+    if (validate_envelope(ev, false, err) < 0)
         return -1;
     const cs__event_desc_t *ed = &cs__events[ev->type];
     const cs__version_desc_t *cur = &ed->versions[ed->nversions - 1];
@@ -1350,7 +1378,7 @@ static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *
             return -1;
     }
     ev->payload = payload;
-    if (validate_envelope(ev, err) < 0 || validate_payload(ed, payload, err) < 0)
+    if (validate_envelope(ev, false, err) < 0 || validate_payload(ed, payload, err) < 0)
         return -1;
     return 0;
 }
