@@ -9,12 +9,14 @@
  *      cs/events.h     the public payload structs, enums and cs_event_type_t
  *      events_gen.c    the field, version and fingerprint tables codec.c walks
  *      events.md       the per-event reference that schemas/README.md embeds
+ * and checks schemas/fingerprints.lock, so a released version can never change.
  * It refuses a contract the codec could not honour (an unsupported type, a string without a
  * maximum length, an undocumented field, a gap in the versions, a duplicate fingerprint) with a
  * message naming the file and field, so a bad schema fails the build rather than production.
  * Compatibility between versions is checked by the codec at start-up and by the unit tests.
  *
  * Usage: cs-schemagen SCHEMAS_DIR OUT_DIR FILE.avsc...
+ *        cs-schemagen SCHEMAS_DIR --lock FILE.avsc...   (print fingerprints.lock lines)
  * Runs at build time only; it exits on the first error and frees nothing on purpose.
  */
 #include <ctype.h>
@@ -1056,6 +1058,60 @@ static void emit_markdown(const char *outdir)
     close_out(o);
 }
 
+static void fp_hex(uint64_t fp, char out[17])
+{
+    for (int b = 0; b < 8; b++)
+        snprintf(out + 2 * b, 3, "%02x", (unsigned)((fp >> (8 * b)) & 0xff));
+}
+
+/*
+ * schemas/fingerprints.lock pins the fingerprint of every released version: editing a released
+ * .avsc in a way that changes its parsing form (and so breaks every message written with it), or
+ * dropping a version, fails the build. A new version must be pinned explicitly; the message
+ * gives the line to add.
+ */
+static void check_lock(const char *dir)
+{
+    char *path = xasprintf("%s/fingerprints.lock", dir);
+    FILE *f = fopen(path, "r");
+    char line[512];
+    int lineno = 0;
+    bool pinned[MAX_EVENTS][MAX_VERSIONS] = {{false}};
+    cur_file = path;
+    if (!f)
+        die(NULL, "cannot read the pinned fingerprints: %s", strerror(errno));
+    while (fgets(line, sizeof line, f)) {
+        char ename[128], hex[64];
+        int version;
+        lineno++;
+        if (line[0] == '#' || line[strspn(line, " \t\r\n")] == '\0')
+            continue;
+        char where[32];
+        snprintf(where, sizeof where, "line %d", lineno);
+        if (sscanf(line, "%127s v%d %63s", ename, &version, hex) != 3)
+            die(where, "expected '<event> v<N> <16 hex digits>'");
+        gevent_t *e = event_named(ename);
+        if (!e || version < 1 || version > e->nversions || !e->versions[version - 1])
+            die(where, "%s v%d is pinned but its schema is gone; released versions must stay", ename, version);
+        char have[17];
+        fp_hex(e->versions[version - 1]->fingerprint, have);
+        if (strcmp(have, hex) != 0)
+            die(where, "%s v%d was released with fingerprint %s but its schema now has %s: a released version must "
+                       "not change; restore it and add v%d instead",
+                ename, version, hex, have, e->nversions + 1);
+        pinned[e - events][version - 1] = true;
+    }
+    fclose(f);
+    for (int i = 0; i < nevents; i++)
+        for (int n = 0; n < events[i].nversions; n++)
+            if (!pinned[i][n]) {
+                char have[17];
+                fp_hex(events[i].versions[n]->fingerprint, have);
+                die(NULL, "%s v%d is not pinned; once it is final, add the line: %s v%d %s", events[i].name, n + 1,
+                    events[i].name, n + 1, have);
+            }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 4) {
@@ -1106,6 +1162,16 @@ int main(int argc, char **argv)
                             events[j].versions[m]->file);
                     }
 
+    if (strcmp(outdir, "--lock") == 0) { /* print the pins of what was loaded, to start a lock file */
+        for (int i = 0; i < nevents; i++)
+            for (int n = 0; n < events[i].nversions; n++) {
+                char hex[17];
+                fp_hex(events[i].versions[n]->fingerprint, hex);
+                printf("%s v%d %s\n", events[i].name, n + 1, hex);
+            }
+        return 0;
+    }
+    check_lock(dir);
     emit_header(outdir);
     emit_source(outdir);
     emit_markdown(outdir);

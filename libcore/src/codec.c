@@ -46,10 +46,17 @@ typedef struct plan {
     int type;                      /* event type index */
     const cs__event_desc_t *ev;    /* reader (current) description */
     const cs__version_desc_t *wv;  /* writer version */
+    const cs__field_desc_t *rfields; /* reader fields (normally ev->fields) */
+    int nrfields;
     step_t *steps;                 /* one per writer field */
     int nmissing;
     int *missing;                  /* reader fields the writer lacks: take the default */
+    int *maps;                     /* the enum maps of the steps, one block */
 } plan_t;
+
+static int plan_init(plan_t *pl, const cs__version_desc_t *wv, const cs__field_desc_t *r, int rn, char *why,
+                     size_t whylen);
+static void plan_fini(plan_t *pl);
 
 typedef struct fp_entry {
     uint64_t fp;
@@ -60,8 +67,6 @@ struct cs_codec {
     int nplans;
     plan_t *plans;
     fp_entry_t *by_fp; /* sorted by fp */
-    int **enum_maps;
-    int nenum_maps;
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -764,7 +769,7 @@ static void store_default(void *payload, const cs__field_desc_t *f)
 static int decode_payload(rd_t *r, const plan_t *pl, void *payload, cs_err_t *err)
 {
     const cs__version_desc_t *wv = pl->wv;
-    const cs__field_desc_t *rfields = pl->ev->fields;
+    const cs__field_desc_t *rfields = pl->rfields;
     for (int i = 0; i < wv->nfields; i++) {
         const cs__field_desc_t *wf = &wv->fields[i];
         const step_t *st = &pl->steps[i];
@@ -905,6 +910,46 @@ int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t 
     if (validate_envelope(ev, true, err) < 0 || validate_payload(pl->ev, payload, err) < 0)
         return -1;
     return 0;
+}
+
+int cs__codec_decode_as(cs_codec_t *codec, const void *data, size_t len, const cs__field_desc_t *r, int rn,
+                        cs_arena_t *arena, void *payload, cs_err_t *err)
+{
+    const uint8_t *b = data;
+    plan_t pl = {0};
+    char why[256];
+    int rc = -1;
+    if (len > CS_CODEC_MAX_MESSAGE_BYTES || len < CS_CODEC_HEADER_BYTES || b[0] != 0xc3 || b[1] != 0x01)
+        return perr(err, "message", "not a single-object encoded event of acceptable size");
+    uint64_t fp = 0;
+    for (int i = 9; i >= 2; i--)
+        fp = (fp << 8) | b[i];
+    const plan_t *known = plan_for(codec, fp);
+    if (!known)
+        return perr(err, "fingerprint", "unknown writer schema fingerprint");
+    if (plan_init(&pl, known->wv, r, rn, why, sizeof why) < 0) {
+        perr(err, "fingerprint", "%s v%d cannot be read by this reader: %s", known->ev->name, known->wv->version, why);
+        goto out;
+    }
+    rd_t rr = {b + CS_CODEC_HEADER_BYTES, b + len, arena};
+    for (int i = 0; i < cs__nenvelope_fields; i++) {
+        wval_t v;
+        if (rd_field(&rr, &cs__envelope_fields[i], cs__envelope_fields[i].path, &v, NULL, NULL, err) < 0)
+            goto out;
+    }
+    if (decode_payload(&rr, &pl, payload, err) < 0)
+        goto out;
+    if (rr.p != rr.end) {
+        perr(err, "message", "%zu unexpected bytes after the event", (size_t)(rr.end - rr.p));
+        goto out;
+    }
+    cs__event_desc_t reader = *known->ev;
+    reader.fields = r;
+    reader.nfields = rn;
+    rc = validate_payload(&reader, payload, err);
+out:
+    plan_fini(&pl);
+    return rc;
 }
 
 /* ---- Avro binary writing ------------------------------------------------------------------- */
@@ -1444,31 +1489,45 @@ int cs__codec_check_compat(const cs__field_desc_t *w, int wn, const cs__field_de
     return 0;
 }
 
-static int build_plan(cs_codec_t *c, plan_t *pl, int type, int vi, cs_err_t *err)
+static void plan_fini(plan_t *pl)
 {
-    const cs__event_desc_t *ed = &cs__events[type];
-    const cs__version_desc_t *wv = &ed->versions[vi];
-    char why[256];
-    pl->type = type;
-    pl->ev = ed;
+    free(pl->steps);
+    free(pl->missing);
+    free(pl->maps);
+    pl->steps = NULL;
+    pl->missing = pl->maps = NULL;
+}
+
+/* Resolves writer version wv against reader fields r[0..rn). -1 with the reason in why. */
+static int plan_init(plan_t *pl, const cs__version_desc_t *wv, const cs__field_desc_t *r, int rn, char *why,
+                     size_t whylen)
+{
+    size_t nmap = 0, used = 0;
     pl->wv = wv;
-    if (cs__codec_check_compat(wv->fields, wv->nfields, ed->fields, ed->nfields, why, sizeof why) < 0)
-        return cs_err_set(err, CS_ERR_FATAL, "schema %s v%d cannot be read by v%d: %s", ed->name, wv->version,
-                          ed->versions[ed->nversions - 1].version, why);
+    pl->rfields = r;
+    pl->nrfields = rn;
+    if (cs__codec_check_compat(wv->fields, wv->nfields, r, rn, why, whylen) < 0)
+        return -1;
+    for (int i = 0; i < wv->nfields; i++)
+        if (wv->fields[i].enm)
+            nmap += (size_t)wv->fields[i].enm->nsymbols;
     pl->steps = calloc((size_t)wv->nfields + 1, sizeof *pl->steps);
-    pl->missing = calloc((size_t)ed->nfields + 1, sizeof *pl->missing);
-    if (!pl->steps || !pl->missing)
-        return cs_err_set(err, CS_ERR_FATAL, "out of memory");
+    pl->missing = calloc((size_t)rn + 1, sizeof *pl->missing);
+    pl->maps = calloc(nmap + 1, sizeof *pl->maps);
+    if (!pl->steps || !pl->missing || !pl->maps) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
     for (int i = 0; i < wv->nfields; i++) {
         const cs__field_desc_t *wf = &wv->fields[i];
         step_t *st = &pl->steps[i];
         st->reader = -1;
-        for (int k = 0; k < ed->nfields; k++)
-            if (strcmp(ed->fields[k].name, wf->name) == 0)
+        for (int k = 0; k < rn; k++)
+            if (strcmp(r[k].name, wf->name) == 0)
                 st->reader = k;
         if (st->reader < 0)
             continue;
-        const cs__field_desc_t *rf = &ed->fields[st->reader];
+        const cs__field_desc_t *rf = &r[st->reader];
         if (wf->type == CS__F_INT && rf->type == CS__F_LONG)
             st->conv = CONV_INT_LONG;
         else if (wf->type == CS__F_INT && rf->type == CS__F_DOUBLE)
@@ -1476,32 +1535,37 @@ static int build_plan(cs_codec_t *c, plan_t *pl, int type, int vi, cs_err_t *err
         else if (wf->type == CS__F_LONG && rf->type == CS__F_DOUBLE)
             st->conv = CONV_LONG_DOUBLE;
         if (rf->type == CS__F_ENUM && wf->enm != rf->enm) {
-            int *map = calloc((size_t)wf->enm->nsymbols, sizeof *map);
-            int **maps = realloc(c->enum_maps, (size_t)(c->nenum_maps + 1) * sizeof *maps);
-            if (!map || !maps) {
-                free(map);
-                if (maps)
-                    c->enum_maps = maps;
-                return cs_err_set(err, CS_ERR_FATAL, "out of memory");
-            }
-            c->enum_maps = maps;
-            c->enum_maps[c->nenum_maps++] = map;
-            for (int s = 0; s < wf->enm->nsymbols; s++) {
-                map[s] = -1;
+            int *map = pl->maps + used;
+            used += (size_t)wf->enm->nsymbols;
+            for (int sym = 0; sym < wf->enm->nsymbols; sym++) {
+                map[sym] = -1;
                 for (int t = 0; t < rf->enm->nsymbols; t++)
-                    if (strcmp(wf->enm->symbols[s], rf->enm->symbols[t]) == 0)
-                        map[s] = t;
+                    if (strcmp(wf->enm->symbols[sym], rf->enm->symbols[t]) == 0)
+                        map[sym] = t;
             }
             st->enum_map = map;
         }
     }
-    for (int k = 0; k < ed->nfields; k++) {
+    for (int k = 0; k < rn; k++) {
         bool in_writer = false;
         for (int i = 0; i < wv->nfields && !in_writer; i++)
             in_writer = pl->steps[i].reader == k;
         if (!in_writer)
             pl->missing[pl->nmissing++] = k;
     }
+    return 0;
+}
+
+static int build_plan(plan_t *pl, int type, int vi, cs_err_t *err)
+{
+    const cs__event_desc_t *ed = &cs__events[type];
+    const cs__version_desc_t *wv = &ed->versions[vi];
+    char why[256];
+    pl->type = type;
+    pl->ev = ed;
+    if (plan_init(pl, wv, ed->fields, ed->nfields, why, sizeof why) < 0)
+        return cs_err_set(err, CS_ERR_FATAL, "schema %s v%d cannot be read by v%d: %s", ed->name, wv->version,
+                          ed->versions[ed->nversions - 1].version, why);
     return 0;
 }
 
@@ -1532,7 +1596,7 @@ cs_codec_t *cs_codec_new(cs_err_t *err)
                 goto fail;
             }
             plan_t *pl = &c->plans[c->nplans];
-            if (build_plan(c, pl, t, v, err) < 0) {
+            if (build_plan(pl, t, v, err) < 0) {
                 c->nplans++; /* so that fail frees its steps */
                 goto fail;
             }
@@ -1558,13 +1622,8 @@ void cs_codec_destroy(cs_codec_t *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < c->nplans; i++) {
-        free(c->plans[i].steps);
-        free(c->plans[i].missing);
-    }
-    for (int i = 0; i < c->nenum_maps; i++)
-        free(c->enum_maps[i]);
-    free(c->enum_maps);
+    for (int i = 0; i < c->nplans; i++)
+        plan_fini(&c->plans[i]);
     free(c->plans);
     free(c->by_fp);
     free(c);

@@ -123,4 +123,16 @@ enum {
 int cs__codec_check_compat(const cs__field_desc_t *w, int wn, const cs__field_desc_t *r, int rn, char *why,
                            size_t whylen);
 
+/*
+ * Implemented in codec.c. Decodes a message as cs_codec_decode does, but into a payload laid out
+ * by arbitrary reader fields r[0..rn) (with their offsets), resolving the writer schema named by
+ * the fingerprint against that reader: how an older reader sees newer data. The envelope is
+ * skipped. Returns 0, or -1 with a PERMANENT err (also when the versions are incompatible).
+ */
+struct cs_codec;
+struct cs_arena;
+struct cs_err;
+int cs__codec_decode_as(struct cs_codec *codec, const void *data, size_t len, const cs__field_desc_t *r, int rn,
+                        struct cs_arena *arena, void *payload, struct cs_err *err);
+
 #endif /* CS_CODEC_TABLES_H */

@@ -393,6 +393,55 @@ START_TEST(evolution_v1_written_read_by_v2)
 }
 END_TEST
 
+/* The reverse: data written with v2 (the current producer) read by a v1 reader. */
+START_TEST(evolution_v2_written_read_by_v1)
+{
+    int t = cs_codec_type_by_name("content_progress");
+    const cs__event_desc_t *ed = &cs__events[t];
+    const cs__version_desc_t *v1 = &ed->versions[0];
+    cs__field_desc_t v1reader[16];
+    int n = 0;
+    for (int i = 0; i < ed->nfields; i++) /* v1's fields, laid out in the current struct */
+        for (int k = 0; k < v1->nfields; k++)
+            if (strcmp(ed->fields[i].name, v1->fields[k].name) == 0)
+                v1reader[n++] = ed->fields[i];
+    ck_assert_int_eq(n, v1->nfields);
+
+    const char *line =
+        "{\"event_type\":\"content_progress\",\"event_id\":\"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30\","
+        "\"occurred_at\":\"2026-11-25T09:30:00.000Z\",\"user_id\":\"5f0c6d2e-8a4b-4c3d-9e1f-2a7b6c5d4e3f\","
+        "\"producer\":\"learning-app\",\"payload\":{\"content_id\":\"4c5d6e7f-8091-4a2b-b3c4-d5e6f7081920\","
+        "\"content_kind\":\"topic\",\"progress\":\"in_progress\",\"percent_complete\":40,"
+        "\"time_spent_seconds\":120,\"session_id\":\"8091a2b3-c4d5-4e6f-8071-8293a4b5c6d7\",\"attempt\":3}}";
+    cs_event_t ev;
+    cs_err_t err;
+    cs_buf_t bin = CS_BUF_INIT;
+    ck_assert_int_eq(cs_codec_from_json(codec, line, strlen(line), arena, &ev, &err), 0);
+    ck_assert_int_eq(cs_codec_encode(codec, &ev, &bin, &err), 0);
+
+    cs_ev_content_progress_t p;
+    memset(&p, 0, sizeof p);
+    ck_assert_msg(cs__codec_decode_as(codec, bin.data, bin.len, v1reader, n, arena, &p, &err) == 0, "%s: %s",
+                  err.field, err.msg);
+    ck_assert_str_eq(p.content_id, "4c5d6e7f-8091-4a2b-b3c4-d5e6f7081920");
+    ck_assert_int_eq(p.content_kind, CS_CONTENT_KIND_TOPIC);
+    ck_assert_int_eq(p.progress, CS_PROGRESS_ACTION_IN_PROGRESS);
+    ck_assert_int_eq(p.percent_complete, 40);
+    ck_assert_int_eq(p.time_spent_seconds, 120);
+    ck_assert_ptr_null(p.session_id); /* a v1 reader has no such fields: the v2 values are skipped */
+    ck_assert_int_eq(p.attempt, 0);
+
+    /* Where it is not allowed, the resolution refuses: a reader requiring a field v2 lacks. */
+    v1reader[n] = ed->fields[0];
+    v1reader[n].name = "required_elsewhere";
+    v1reader[n].has_default = 0;
+    ck_assert_int_eq(cs__codec_decode_as(codec, bin.data, bin.len, v1reader, n + 1, arena, &p, &err), -1);
+    ck_assert_str_eq(err.field, "fingerprint");
+    ck_assert_ptr_nonnull(strstr(err.msg, "cannot be read by this reader"));
+    cs_buf_fini(&bin);
+}
+END_TEST
+
 START_TEST(compatibility_rule_over_all_versions)
 {
     char why[256];
@@ -896,6 +945,7 @@ int main(void)
     tcase_add_test(tc, payload_json_and_struct_access);
     tcase_add_loop_test(tc, avro_c_writes_identical_bytes, 0, n);
     tcase_add_test(tc, evolution_v1_written_read_by_v2);
+    tcase_add_test(tc, evolution_v2_written_read_by_v1);
     tcase_add_test(tc, compatibility_rule_over_all_versions);
     tcase_add_loop_test(tc, json_bad_inputs, 0, (int)(sizeof json_rows / sizeof json_rows[0]));
     tcase_add_loop_test(tc, every_field_rejects_bad_values, 0, n);
