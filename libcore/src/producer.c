@@ -25,9 +25,10 @@ struct cs_producer {
     cs_codec_t *codec;
     cs_buf_t buf; /* the encoding of the message being sent, reused */
     int queue_full_wait_ms;
+    int close_timeout_ms;
     cs_producer_delivery_cb_t on_delivery;
     void *cb_ctx;
-    uint64_t delivered, failed;
+    uint64_t queued, delivered, failed;
     int fatal;
     char fatal_msg[256];
 };
@@ -86,6 +87,16 @@ static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
     }
 }
 
+/* librdkafka's own log lines, as structured careerstream log lines (it would print raw text). */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    if (level <= 4)
+        cs_log_warn("kafka producer", CS_LS("facility", fac), CS_LS("detail", buf));
+    else
+        cs_log_debug("kafka producer", CS_LS("facility", fac), CS_LS("detail", buf));
+}
+
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, cs_err_t *err)
 {
     char errstr[256];
@@ -111,6 +122,7 @@ cs_producer_t *cs_producer_new_opts(const cs_producer_opts_t *o, cs_err_t *err)
     }
     cs_buf_init(&p->buf);
     p->queue_full_wait_ms = o->queue_full_wait_ms > 0 ? o->queue_full_wait_ms : 1000;
+    p->close_timeout_ms = o->close_timeout_ms > 0 ? o->close_timeout_ms : 30000;
     p->on_delivery = o->on_delivery;
     p->cb_ctx = o->cb_ctx;
     p->codec = cs_codec_new(err);
@@ -141,6 +153,7 @@ cs_producer_t *cs_producer_new_opts(const cs_producer_opts_t *o, cs_err_t *err)
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!p->rk) {
         cs_err_set(err, CS_ERR_FATAL, "cannot create the Kafka producer: %s", errstr);
@@ -190,8 +203,10 @@ static int produce(cs_producer_t *p, const char *topic, const void *key, size_t 
             p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque),
             RD_KAFKA_V_END);
-        if (!e)
+        if (!e) {
+            p->queued++;
             return 0; /* hdrs now owned by the message */
+        }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_headers_destroy(hdrs);
             return cs_err_set(err, classify(e), "cannot queue a message for %s: %s", topic, rd_kafka_err2str(e));
@@ -246,15 +261,15 @@ int cs_producer_flush(cs_producer_t *p, int timeout_ms, cs_err_t *err)
 {
     rd_kafka_resp_err_t e = rd_kafka_flush(p->rk, timeout_ms);
     if (e)
-        return cs_err_set(err, CS_ERR_TRANSIENT, "%d messages still undelivered after %d ms",
-                          rd_kafka_outq_len(p->rk), timeout_ms);
+        return cs_err_set(err, CS_ERR_TRANSIENT, "%zu messages still undelivered after %d ms",
+                          cs_producer_outstanding(p), timeout_ms);
     return 0;
 }
 
 size_t cs_producer_outstanding(const cs_producer_t *p)
 {
-    int n = rd_kafka_outq_len(p->rk);
-    return n > 0 ? (size_t)n : 0;
+    /* Our own count: rd_kafka_outq_len() also counts internal requests and events. */
+    return (size_t)(p->queued - p->delivered - p->failed);
 }
 
 uint64_t cs_producer_delivered(const cs_producer_t *p) { return p->delivered; }
@@ -264,8 +279,8 @@ void cs_producer_destroy(cs_producer_t *p)
 {
     if (!p)
         return;
-    if (rd_kafka_flush(p->rk, 30000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        cs_log_warn("producer closing with undelivered messages", CS_LI("messages", rd_kafka_outq_len(p->rk)));
+    if (rd_kafka_flush(p->rk, p->close_timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        cs_log_warn("producer closing with undelivered messages", CS_LI("messages", cs_producer_outstanding(p)));
         /* Report the rest as failed rather than lose them silently. */
         rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(p->rk, 0);

@@ -177,6 +177,63 @@ START_TEST(producer_api_every_type)
 }
 END_TEST
 
+/* Undeliverable messages are reported to the callback, classified; bad settings are refused. */
+START_TEST(producer_reports_failures)
+{
+    cs_err_t err;
+    cs_codec_t *codec = cs_codec_new(&err);
+    cs_arena_t *arena = cs_arena_new(65536);
+    reports_t rep = {0};
+    cs_event_t ev;
+    const char *ex = cs_codec_type_example(CS_EVENT_SKILL_ASSESSED);
+    ck_assert_int_eq(cs_codec_from_json(codec, ex, strlen(ex), arena, &ev, &err), 0);
+
+    static const char *const bad_props[] = {"message.timeout.ms", NULL};
+    cs_producer_opts_t o = {.brokers = "127.0.0.1:1", .kafka_props = bad_props};
+    ck_assert_ptr_null(cs_producer_new_opts(&o, &err));
+    ck_assert_int_eq(err.kind, CS_ERR_FATAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not name=value"));
+    static const char *const unknown[] = {"no.such.setting=1", NULL};
+    o.kafka_props = unknown;
+    ck_assert_ptr_null(cs_producer_new_opts(&o, &err));
+    ck_assert_str_eq(err.field, "no.such.setting");
+    o.brokers = NULL;
+    ck_assert_ptr_null(cs_producer_new_opts(&o, &err));
+    ck_assert_str_eq(err.field, "kafka-brokers");
+
+    /* Nothing listens on port 1: the message times out and the callback says so, TRANSIENT. */
+    static const char *const fast[] = {"message.timeout.ms=1500", NULL};
+    cs_producer_opts_t o2 = {.brokers = "127.0.0.1:1", .kafka_props = fast, .on_delivery = on_delivery,
+                             .cb_ctx = &rep};
+    cs_producer_t *p = cs_producer_new_opts(&o2, &err);
+    ck_assert_msg(p != NULL, "%s", err.msg);
+    ck_assert_int_eq(cs_producer_send(p, &ev, (void *)(intptr_t)1, &err), 0);
+    ck_assert_uint_eq(cs_producer_outstanding(p), 1);
+    ck_assert_int_eq(cs_producer_flush(p, 10000 * cs_test_timeout_mult(), &err), 0);
+    ck_assert_int_eq(rep.calls, 1);
+    ck_assert_int_eq(rep.failed, 1);
+    ck_assert_uint_eq(cs_producer_failed(p), 1);
+
+    /* Closing with messages still queued reports them as failed rather than losing them. */
+    static const char *const slow[] = {"message.timeout.ms=600000", NULL};
+    o2.kafka_props = slow;
+    o2.close_timeout_ms = 300;
+    cs_producer_t *q = cs_producer_new_opts(&o2, &err);
+    ck_assert_ptr_nonnull(q);
+    ck_assert_int_eq(cs_producer_send(q, &ev, (void *)(intptr_t)2, &err), 0);
+    ck_assert_int_eq(cs_producer_flush(q, 200, &err), -1);
+    ck_assert_int_eq(err.kind, CS_ERR_TRANSIENT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "1 messages still undelivered"));
+    cs_producer_destroy(q); /* flushes (300 ms: nothing can be delivered), then purges */
+    ck_assert_int_eq(rep.calls, 2);
+    ck_assert_int_eq(rep.failed, 2);
+
+    cs_producer_destroy(p);
+    cs_arena_destroy(arena);
+    cs_codec_destroy(codec);
+}
+END_TEST
+
 static int run_produce(char *const argv[], const char *stderr_path)
 {
     pid_t pid = fork();
@@ -277,6 +334,7 @@ int main(void)
     tcase_set_timeout(tc, 120 * cs_test_timeout_mult());
     tcase_add_test(tc, producer_api_every_type);
     tcase_add_test(tc, cli_publishes_and_rejects);
+    tcase_add_test(tc, producer_reports_failures);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

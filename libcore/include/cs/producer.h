@@ -54,6 +54,7 @@ typedef struct cs_producer_opts {
     const char *compression;        /* "none", "lz4" (default), "zstd", "snappy", "gzip" */
     int queue_full_wait_ms;         /* how long a send waits for room in a full local queue,
                                        serving delivery reports meanwhile; default 1000 */
+    int close_timeout_ms;           /* how long cs_producer_destroy waits for deliveries; default 30000 */
     const char *const *kafka_props; /* extra librdkafka properties "name=value" (e.g. security.protocol,
                                        sasl.*), NULL-terminated; may be NULL. Never logged. */
     cs_producer_delivery_cb_t on_delivery; /* may be NULL: outcomes are then only counted */
@@ -108,8 +109,8 @@ uint64_t cs_producer_delivered(const cs_producer_t *p);
 uint64_t cs_producer_failed(const cs_producer_t *p);
 
 /*
- * Flushes for up to 30 s, then reports whatever is still undelivered to the callback as failed
- * (TRANSIENT, "purged at close"), and frees the producer. Accepts NULL.
+ * Flushes for up to close_timeout_ms (default 30 s), then reports whatever is still undelivered
+ * to the callback as failed (TRANSIENT: purged), and frees the producer. Accepts NULL.
  */
 void cs_producer_destroy(cs_producer_t *p);
 
