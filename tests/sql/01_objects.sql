@@ -71,7 +71,7 @@ SELECT ok(ARRAY(SELECT c.relname::text FROM pg_class c
           @> ARRAY['mv_career_transformation_metrics', 'mv_content_effectiveness', 'mv_mentorship_impact'],
           'three materialized views, each with a unique index for REFRESH CONCURRENTLY');
 
-SELECT is(ARRAY(SELECT p.proname::text FROM pg_proc p
+SELECT is(ARRAY(SELECT DISTINCT p.proname::text FROM pg_proc p
                  WHERE p.pronamespace = 'public'::regnamespace
                    AND p.proname IN ('career_readiness_inputs', 'mentor_match_candidates', 'recommend_content',
                                      'gdpr_erase_user', 'anonymize_employer_feedback', 'refresh_analytics',

@@ -2,7 +2,7 @@
 --      The functions on real rows: readiness inputs, mentor match candidates, content
 --      recommendation, GDPR erasure, feedback anonymisation, analytics refresh.
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 -- Reference rows: industry I (and J), skills S1, S2, content.
 INSERT INTO industry_sectors (industry_id, industry_code, name, demand_index)
@@ -49,6 +49,18 @@ SELECT results_eq(
     'career_readiness_inputs gathers progress, the latest score per skill, mock interviews and applications');
 SELECT is((SELECT count(*)::int FROM career_readiness_inputs('99999999-0000-0000-0000-000000000099')), 0,
           'no row for an unknown learner');
+SELECT results_eq($$SELECT * FROM career_readiness_inputs_batch(ARRAY['aaaaaaaa-0000-0000-0000-00000000000a',
+                                                                  '99999999-0000-0000-0000-000000000099',
+                                                                  'bbbbbbbb-0000-0000-0000-00000000000b']::uuid[])
+                     ORDER BY user_id$$,
+                  $$SELECT * FROM career_readiness_inputs('aaaaaaaa-0000-0000-0000-00000000000a'::uuid)
+                    UNION ALL SELECT * FROM career_readiness_inputs('bbbbbbbb-0000-0000-0000-00000000000b'::uuid)$$,
+                  'the batch form returns one row per known learner, equal to the single-learner form');
+SELECT results_eq($$SELECT content_started, skills_assessed, projects_total, mock_interviews_completed, avg_mock_interview_score,
+                           coaching_sessions_completed, has_active_mentor, applications_submitted
+                      FROM career_readiness_inputs('bbbbbbbb-0000-0000-0000-00000000000b'::uuid)$$,
+                  $$VALUES (0, 0, 0, 0, NULL::numeric, 0, false, 0)$$,
+                  'a learner without activity gets zero counts and NULL averages');
 
 -- Mentors: M1 full, M2 same industry, M3 other industry with more overlap, M4 inactive, M5 already matched.
 INSERT INTO mentor_profiles (mentor_id, display_name, industry_id, expertise_skill_ids, max_mentees, current_mentee_count, utc_offset_minutes, avg_rating, is_active)
