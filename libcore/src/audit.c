@@ -25,6 +25,7 @@ struct parser {
     const char *end;
     int depth;
     cs_err_t *err;
+    cs_buf_t *scratch; /* decoded string values, reused */
 };
 
 static int perr(struct parser *ps, const char *what)
@@ -163,43 +164,48 @@ static int parse_string(struct parser *ps, cs_buf_t *out)
 static void put_jsonb_string(cs_buf_t *out, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    size_t run = 0;
 
     cs_buf_putc(out, '"');
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
+        const char *esc = NULL;
+        char u[7];
 
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue; /* the common case: part of the current run */
         switch (c) {
         case '\b':
-            cs_buf_puts(out, "\\b");
+            esc = "\\b";
             break;
         case '\f':
-            cs_buf_puts(out, "\\f");
+            esc = "\\f";
             break;
         case '\n':
-            cs_buf_puts(out, "\\n");
+            esc = "\\n";
             break;
         case '\r':
-            cs_buf_puts(out, "\\r");
+            esc = "\\r";
             break;
         case '\t':
-            cs_buf_puts(out, "\\t");
+            esc = "\\t";
             break;
         case '"':
-            cs_buf_puts(out, "\\\"");
+            esc = "\\\"";
             break;
         case '\\':
-            cs_buf_puts(out, "\\\\");
+            esc = "\\\\";
             break;
         default:
-            if (c < 0x20) {
-                char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-
-                cs_buf_append(out, u, 6);
-            } else {
-                cs_buf_putc(out, (char)c);
-            }
+            u[0] = '\\', u[1] = 'u', u[2] = '0', u[3] = '0', u[4] = hex[c >> 4], u[5] = hex[c & 15];
+            u[6] = '\0';
+            esc = u;
         }
+        cs_buf_append(out, s + run, i - run);
+        cs_buf_puts(out, esc);
+        run = i + 1;
     }
+    cs_buf_append(out, s + run, n - run);
     cs_buf_putc(out, '"');
 }
 
@@ -289,19 +295,9 @@ static int put_number(struct parser *ps, cs_buf_t *out)
 
 static int emit_value(struct parser *ps, cs_buf_t *out);
 
-/* Skips one value (used to find a member's extent before sorting). */
-static int skip_value(struct parser *ps)
-{
-    cs_buf_t sink = CS_BUF_INIT;
-    int rc = emit_value(ps, &sink);
-
-    cs_buf_fini(&sink);
-    return rc;
-}
-
 struct member {
     size_t key_off, key_len; /* decoded key in the keys buffer */
-    const char *value;       /* where the value starts in the input */
+    size_t val_off, val_len; /* the value's jsonb text in the values buffer */
 };
 
 /* The decoded keys of the object being sorted (qsort has no context argument in C11). */
@@ -316,11 +312,12 @@ static int cmp_member(const void *a, const void *b)
     return memcmp(sort_keys + x->key_off, sort_keys + y->key_off, x->key_len);
 }
 
+/* Emits each member's value once into a side buffer, then writes the members in jsonb order. */
 static int emit_object(struct parser *ps, cs_buf_t *out)
 {
-    struct member *m = NULL;
-    size_t n = 0, cap = 0;
-    cs_buf_t keys = CS_BUF_INIT;
+    struct member stack_m[32], *m = stack_m;
+    size_t n = 0, cap = 32;
+    cs_buf_t keys = CS_BUF_INIT, vals = CS_BUF_INIT;
     int rc = -1;
 
     ps->p++; /* { */
@@ -337,10 +334,15 @@ static int emit_object(struct parser *ps, cs_buf_t *out)
             goto out;
         }
         if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            m = realloc(m, cap * sizeof(*m));
-            if (!m)
+            struct member *g = malloc(2 * cap * sizeof(*g));
+
+            if (!g)
                 abort();
+            memcpy(g, m, n * sizeof(*m));
+            if (m != stack_m)
+                free(m);
+            m = g;
+            cap *= 2;
         }
         m[n].key_off = keys.len;
         if (parse_string(ps, &keys) < 0)
@@ -352,10 +354,10 @@ static int emit_object(struct parser *ps, cs_buf_t *out)
             goto out;
         }
         ps->p++;
-        skip_ws(ps);
-        m[n].value = ps->p;
-        if (skip_value(ps) < 0)
+        m[n].val_off = vals.len;
+        if (emit_value(ps, &vals) < 0)
             goto out;
+        m[n].val_len = vals.len - m[n].val_off;
         n++;
         skip_ws(ps);
         if (ps->p < ps->end && *ps->p == ',') {
@@ -370,25 +372,24 @@ static int emit_object(struct parser *ps, cs_buf_t *out)
         goto out;
     }
     /* jsonb keeps the last of duplicate keys; our producers never write duplicates, and the
-     * codec rejects them, so a stable sort is enough here. */
+     * codec rejects them, so sorting is enough here. */
     sort_keys = keys.data;
     qsort(m, n, sizeof(*m), cmp_member);
     cs_buf_putc(out, '{');
     for (size_t i = 0; i < n; i++) {
-        struct parser sub = {m[i].value, ps->end, ps->depth, ps->err};
-
         if (i)
             cs_buf_puts(out, ", ");
         put_jsonb_string(out, keys.data + m[i].key_off, m[i].key_len);
         cs_buf_puts(out, ": ");
-        if (emit_value(&sub, out) < 0)
-            goto out;
+        cs_buf_append(out, vals.data + m[i].val_off, m[i].val_len);
     }
     cs_buf_putc(out, '}');
     rc = 0;
 out:
-    free(m);
+    if (m != stack_m)
+        free(m);
     cs_buf_fini(&keys);
+    cs_buf_fini(&vals);
     return rc;
 }
 
@@ -452,15 +453,12 @@ static int emit_value(struct parser *ps, cs_buf_t *out)
     case '[':
         rc = emit_array(ps, out);
         break;
-    case '"': {
-        cs_buf_t s = CS_BUF_INIT;
-
-        rc = parse_string(ps, &s);
+    case '"':
+        cs_buf_reset(ps->scratch);
+        rc = parse_string(ps, ps->scratch);
         if (rc == 0)
-            put_jsonb_string(out, s.data ? s.data : "", s.len);
-        cs_buf_fini(&s);
+            put_jsonb_string(out, ps->scratch->data ? ps->scratch->data : "", ps->scratch->len);
         break;
-    }
     case 't':
         rc = literal(ps, "true", out);
         break;
@@ -479,7 +477,8 @@ static int emit_value(struct parser *ps, cs_buf_t *out)
 
 int cs_audit_jsonb_text(const char *json, size_t len, cs_buf_t *out, cs_err_t *err)
 {
-    struct parser ps = {json, json + len, 0, err};
+    static _Thread_local cs_buf_t scratch = CS_BUF_INIT;
+    struct parser ps = {json, json + len, 0, err, &scratch};
     size_t start = out->len;
 
     if (emit_value(&ps, out) < 0)

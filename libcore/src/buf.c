@@ -63,14 +63,6 @@ void cs_buf_puts(cs_buf_t *b, const char *s)
     cs_buf_append(b, s, strlen(s));
 }
 
-void cs_buf_putc(cs_buf_t *b, char c)
-{
-    char *dst = cs_buf_reserve(b, 1);
-
-    *dst = c;
-    cs_buf_advance(b, 1);
-}
-
 void cs_buf_vprintf(cs_buf_t *b, const char *fmt, va_list ap)
 {
     va_list ap2;

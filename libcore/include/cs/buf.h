@@ -51,7 +51,14 @@ static inline void cs_buf_advance(cs_buf_t *b, size_t n)
 }
 void cs_buf_append(cs_buf_t *b, const void *p, size_t n);
 void cs_buf_puts(cs_buf_t *b, const char *s);
-void cs_buf_putc(cs_buf_t *b, char c);
+/* Appends one byte; inline because encoders call it per character. */
+static inline void cs_buf_putc(cs_buf_t *b, char c)
+{
+    if (b->len + 2 > b->cap)
+        cs_buf_reserve(b, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
 void cs_buf_printf(cs_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void cs_buf_vprintf(cs_buf_t *b, const char *fmt, va_list ap);
 /* Appends s as a JSON string literal, quotes included, escaping as RFC 8259 requires. */
