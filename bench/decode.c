@@ -51,7 +51,8 @@ int main(int argc, char **argv)
     cs_err_t err;
     cs_codec_t *codec = cs_codec_new(&err);
     if (!codec || secs <= 0) {
-        fprintf(stderr, "cs-bench-decode: %s\n", codec ? "usage: cs-bench-decode [SECONDS]" : err.msg);
+        fprintf(stderr, "cs-bench-decode: %s\n",
+                codec ? "usage: cs-bench-decode [SECONDS]" : err.msg);
         return 2;
     }
     cs_arena_t *arena = cs_arena_new(1 << 20);
@@ -84,8 +85,8 @@ int main(int argc, char **argv)
     off[N_EVENTS] = corpus.len;
     joff[N_EVENTS] = json.len;
     cs_arena_reset(arena);
-    printf("corpus: %d events of %d types, %.1f bytes/event Avro, %.1f bytes/event JSON\n", N_EVENTS, ntypes,
-           (double)corpus.len / N_EVENTS, (double)json.len / N_EVENTS);
+    printf("corpus: %d events of %d types, %.1f bytes/event Avro, %.1f bytes/event JSON\n",
+           N_EVENTS, ntypes, (double)corpus.len / N_EVENTS, (double)json.len / N_EVENTS);
 
     /* decode + validate */
     double t0 = now_s(), t1;
@@ -93,7 +94,8 @@ int main(int argc, char **argv)
     do {
         for (int i = 0; i < N_EVENTS; i++) {
             cs_event_t ev;
-            if (cs_codec_decode(codec, corpus.data + off[i], off[i + 1] - off[i], arena, &ev, &err) < 0) {
+            if (cs_codec_decode(codec, corpus.data + off[i], off[i + 1] - off[i], arena, &ev,
+                                &err) < 0) {
                 fprintf(stderr, "cs-bench-decode: decode: %s: %s\n", err.field, err.msg);
                 return 1;
             }
@@ -133,7 +135,8 @@ int main(int argc, char **argv)
         for (int i = 0; i < N_EVENTS; i += 1000) {
             cs_arena_reset(arena);
             for (int k = 0; k < 1000; k++)
-                cs_codec_decode(codec, corpus.data + off[i + k], off[i + k + 1] - off[i + k], arena, &evs[k], &err);
+                cs_codec_decode(codec, corpus.data + off[i + k], off[i + k + 1] - off[i + k], arena,
+                                &evs[k], &err);
             double e0 = now_s();
             for (int k = 0; k < 1000; k++) {
                 cs_buf_reset(&out);

@@ -25,12 +25,17 @@
 
 static const cs_opt_t opts[] = {
     {"dry-run", CS_OPT_BOOL, "false", "validate only; publish nothing"},
-    {"rate", CS_OPT_DOUBLE, "0", "publish at most this many events per second (0: no limit)", 0, 10000000},
-    {"schema", CS_OPT_STRING, NULL, "print an example line of event type EVENT and exit (\"list\": all types)"},
-    {"avsc", CS_OPT_STRING, NULL, "print the full Avro schema (envelope and payload) of EVENT and exit"},
-    {"topic", CS_OPT_STRING, NULL, "publish every event to this topic instead of its event type's topic"},
+    {"rate", CS_OPT_DOUBLE, "0", "publish at most this many events per second (0: no limit)", 0,
+     10000000},
+    {"schema", CS_OPT_STRING, NULL,
+     "print an example line of event type EVENT and exit (\"list\": all types)"},
+    {"avsc", CS_OPT_STRING, NULL,
+     "print the full Avro schema (envelope and payload) of EVENT and exit"},
+    {"topic", CS_OPT_STRING, NULL,
+     "publish every event to this topic instead of its event type's topic"},
     {"client-id", CS_OPT_STRING, "cs-produce", "Kafka client id"},
-    {"flush-timeout-ms", CS_OPT_INT, "30000", "how long to wait for deliveries at the end", 0, 3600000},
+    {"flush-timeout-ms", CS_OPT_INT, "30000", "how long to wait for deliveries at the end", 0,
+     3600000},
     {NULL},
 };
 
@@ -47,16 +52,16 @@ static const char *display_name(const run_t *r, int idx)
 
 /* The delivery opaque packs the file index and line number, so reports need no allocation. */
 #define PACK(file, line) ((void *)(uintptr_t)(((uint64_t)(file) << 40) | (uint64_t)(line)))
-#define PACK_FILE(op) ((int)((uintptr_t)(op) >> 40))
-#define PACK_LINE(op) ((unsigned long long)((uintptr_t)(op) & ((UINT64_C(1) << 40) - 1)))
+#define PACK_FILE(op)    ((int)((uintptr_t)(op) >> 40))
+#define PACK_LINE(op)    ((unsigned long long)((uintptr_t)(op) & ((UINT64_C(1) << 40) - 1)))
 
 static void on_delivery(const cs_delivery_t *d, void *ctx)
 {
     run_t *r = ctx;
     if (d->err) {
         r->failed++;
-        fprintf(stderr, "%s:%llu: delivery: %s\n", display_name(r, PACK_FILE(d->opaque)), PACK_LINE(d->opaque),
-                d->err->msg);
+        fprintf(stderr, "%s:%llu: delivery: %s\n", display_name(r, PACK_FILE(d->opaque)),
+                PACK_LINE(d->opaque), d->err->msg);
     }
 }
 
@@ -92,12 +97,14 @@ static int print_schema(const char *name, bool avsc)
 {
     if (!avsc && strcmp(name, "list") == 0) {
         for (int t = 0; t < cs_codec_ntypes(); t++)
-            printf("%s\t%s\tv%d\n", cs_codec_type_name(t), cs_codec_type_topic(t), cs_codec_type_version(t));
+            printf("%s\t%s\tv%d\n", cs_codec_type_name(t), cs_codec_type_topic(t),
+                   cs_codec_type_version(t));
         return 0;
     }
     int t = cs_codec_type_by_name(name);
     if (t < 0) {
-        fprintf(stderr, "cs-produce: unknown event type '%s'; cs-produce --schema list shows them\n", name);
+        fprintf(stderr,
+                "cs-produce: unknown event type '%s'; cs-produce --schema list shows them\n", name);
         return 2;
     }
     puts(avsc ? cs_codec_type_schema(t, 0) : cs_codec_type_example(t));
@@ -107,8 +114,8 @@ static int print_schema(const char *name, bool avsc)
 int main(int argc, char **argv)
 {
     int rc = 2;
-    cs_config_t *cfg = cs_config_start("cs-produce", "[FILE.jsonl ...]  (no file or '-': stdin)", opts, argc,
-                                       argv, &rc);
+    cs_config_t *cfg = cs_config_start("cs-produce", "[FILE.jsonl ...]  (no file or '-': stdin)",
+                                       opts, argc, argv, &rc);
     cs_codec_t *codec = NULL;
     cs_producer_t *prod = NULL;
     cs_arena_t *arena = NULL;
@@ -145,11 +152,14 @@ int main(int argc, char **argv)
     if (!dry) {
         const char *brokers = cs_config_str(cfg, "kafka-brokers");
         if (!brokers) {
-            fprintf(stderr, "cs-produce: no broker: set --kafka-brokers or CS_KAFKA_BROKERS (or use --dry-run)\n");
+            fprintf(stderr, "cs-produce: no broker: set --kafka-brokers or CS_KAFKA_BROKERS (or "
+                            "use --dry-run)\n");
             goto out_files;
         }
-        cs_producer_opts_t po = {.brokers = brokers, .client_id = cs_config_str(cfg, "client-id"),
-                                 .on_delivery = on_delivery, .cb_ctx = &r};
+        cs_producer_opts_t po = {.brokers = brokers,
+                                 .client_id = cs_config_str(cfg, "client-id"),
+                                 .on_delivery = on_delivery,
+                                 .cb_ctx = &r};
         prod = cs_producer_new_opts(&po, &err);
         if (!prod) {
             fprintf(stderr, "cs-produce: %s\n", err.msg);
@@ -181,8 +191,8 @@ int main(int argc, char **argv)
             cs_arena_reset(arena);
             if (cs_codec_from_json(codec, line, (size_t)n, arena, &ev, &err) < 0) {
                 r.rejected++;
-                fprintf(stderr, "%s:%llu: %s: %s\n", display_name(&r, fi), lineno, err.field[0] ? err.field : "event",
-                        err.msg);
+                fprintf(stderr, "%s:%llu: %s: %s\n", display_name(&r, fi), lineno,
+                        err.field[0] ? err.field : "event", err.msg);
                 continue;
             }
             r.valid++;
@@ -192,12 +202,13 @@ int main(int argc, char **argv)
             }
             pace(prod, &next_ns, rate);
             while (cs_producer_send_to(prod, topic, &ev, PACK(fi, lineno), &err) < 0) {
-                if (err.kind == CS_ERR_TRANSIENT) { /* the local queue is full: wait for deliveries */
+                if (err.kind ==
+                    CS_ERR_TRANSIENT) { /* the local queue is full: wait for deliveries */
                     cs_producer_poll(prod, 100);
                     continue;
                 }
-                fprintf(stderr, "%s:%llu: %s: %s\n", display_name(&r, fi), lineno, err.field[0] ? err.field : "publish",
-                        err.msg);
+                fprintf(stderr, "%s:%llu: %s: %s\n", display_name(&r, fi), lineno,
+                        err.field[0] ? err.field : "publish", err.msg);
                 r.failed++;
                 if (err.kind == CS_ERR_FATAL)
                     stop = true;
@@ -216,11 +227,13 @@ int main(int argc, char **argv)
     cs_producer_destroy(prod); /* reports whatever is left as failed */
     prod = NULL;
     if (dry)
-        fprintf(stderr, "cs-produce: %llu events: %llu valid, %llu rejected (dry run, nothing published)\n", r.lines,
-                r.valid, r.rejected);
+        fprintf(stderr,
+                "cs-produce: %llu events: %llu valid, %llu rejected (dry run, nothing published)\n",
+                r.lines, r.valid, r.rejected);
     else
-        fprintf(stderr, "cs-produce: %llu events: %llu valid, %llu rejected; %llu published, %llu failed\n", r.lines,
-                r.valid, r.rejected, published, r.failed);
+        fprintf(stderr,
+                "cs-produce: %llu events: %llu valid, %llu rejected; %llu published, %llu failed\n",
+                r.lines, r.valid, r.rejected, published, r.failed);
     rc = r.rejected || r.failed || (!dry && published != r.valid) ? 1 : 0;
 out_files:
     free(files);

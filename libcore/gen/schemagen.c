@@ -35,14 +35,15 @@
 #include "../src/codec_tables.h"
 #include "../src/schema.h"
 
-#define MAX_EVENTS 64
+#define MAX_EVENTS   64
 #define MAX_VERSIONS 32
-#define MAX_FIELDS 64
-#define MAX_ENUMS 256
+#define MAX_FIELDS   64
+#define MAX_ENUMS    256
 
 static const char *cur_file = "";
 
-static void die(const char *field, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+static void die(const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
 static void die(const char *field, const char *fmt, ...)
 {
     va_list ap;
@@ -216,30 +217,35 @@ static const char *str_attr(json_t *o, const char *key, const char *field, bool 
 }
 
 static const char *const ctypes[] = {
-    [CS__F_BOOL] = "bool",         [CS__F_INT] = "int32_t",         [CS__F_LONG] = "int64_t",
-    [CS__F_DOUBLE] = "double",     [CS__F_STRING] = "const char *", [CS__F_ENUM] = "int",
+    [CS__F_BOOL] = "bool",      [CS__F_INT] = "int32_t",         [CS__F_LONG] = "int64_t",
+    [CS__F_DOUBLE] = "double",  [CS__F_STRING] = "const char *", [CS__F_ENUM] = "int",
     [CS__F_STRV] = "cs_strv_t",
 };
 
 static const char *const tnames[] = {
-    [CS__F_BOOL] = "boolean", [CS__F_INT] = "int",     [CS__F_LONG] = "long",
-    [CS__F_DOUBLE] = "double", [CS__F_STRING] = "string", [CS__F_ENUM] = "enum",
+    [CS__F_BOOL] = "boolean",       [CS__F_INT] = "int",       [CS__F_LONG] = "long",
+    [CS__F_DOUBLE] = "double",      [CS__F_STRING] = "string", [CS__F_ENUM] = "enum",
     [CS__F_STRV] = "array<string>",
 };
 
 static const char *const fmt_names[] = {
-    [CS__FMT_NONE] = "", [CS__FMT_UUID] = "uuid", [CS__FMT_TIMESTAMP] = "timestamp-millis",
-    [CS__FMT_IDENTIFIER] = "identifier", [CS__FMT_CURRENCY] = "currency", [CS__FMT_URL] = "url",
+    [CS__FMT_NONE] = "",
+    [CS__FMT_UUID] = "uuid",
+    [CS__FMT_TIMESTAMP] = "timestamp-millis",
+    [CS__FMT_IDENTIFIER] = "identifier",
+    [CS__FMT_CURRENCY] = "currency",
+    [CS__FMT_URL] = "url",
     [CS__FMT_TRACEPARENT] = "traceparent",
 };
 
 static const char *const fmt_macros[] = {
-    "CS__FMT_NONE", "CS__FMT_UUID", "CS__FMT_TIMESTAMP", "CS__FMT_IDENTIFIER",
-    "CS__FMT_CURRENCY", "CS__FMT_URL", "CS__FMT_TRACEPARENT",
+    "CS__FMT_NONE",     "CS__FMT_UUID", "CS__FMT_TIMESTAMP",   "CS__FMT_IDENTIFIER",
+    "CS__FMT_CURRENCY", "CS__FMT_URL",  "CS__FMT_TRACEPARENT",
 };
 
 static const char *const type_macros[] = {
-    "0", "CS__F_BOOL", "CS__F_INT", "CS__F_LONG", "CS__F_DOUBLE", "CS__F_STRING", "CS__F_ENUM", "CS__F_STRV",
+    "0",          "CS__F_BOOL", "CS__F_INT", "CS__F_LONG", "CS__F_DOUBLE", "CS__F_STRING",
+    "CS__F_ENUM", "CS__F_STRV",
 };
 
 /* Finds or registers an enum: named enums are identical wherever one name is used. */
@@ -311,8 +317,10 @@ static void parse_base_type(json_t *t, gfield_t *f, const char *path, genum_t **
                     f->enm = local[i];
                     return;
                 }
-            die(path, "unsupported type or undefined enum \"%s\" (supported: boolean, int, long, "
-                      "double, string, enum, uuid, timestamp-millis, array of string, union with null)", n);
+            die(path,
+                "unsupported type or undefined enum \"%s\" (supported: boolean, int, long, "
+                "double, string, enum, uuid, timestamp-millis, array of string, union with null)",
+                n);
         }
         return;
     }
@@ -361,10 +369,21 @@ static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **l
     /* Known attributes only: a typo in a limit must not silently disable it. */
     const char *key;
     json_t *val;
-    json_object_foreach(fj, key, val) {
-        static const char *const known[] = {"name", "type", "doc", "default", "cs.format", "cs.min",
-                                            "cs.max", "cs.min_length", "cs.max_length", "cs.max_items",
-                                            "cs.example", "cs.required_if", NULL};
+    json_object_foreach(fj, key, val)
+    {
+        static const char *const known[] = {"name",
+                                            "type",
+                                            "doc",
+                                            "default",
+                                            "cs.format",
+                                            "cs.min",
+                                            "cs.max",
+                                            "cs.min_length",
+                                            "cs.max_length",
+                                            "cs.max_items",
+                                            "cs.example",
+                                            "cs.required_if",
+                                            NULL};
         bool ok = false;
         for (int i = 0; known[i] && !ok; i++)
             ok = strcmp(known[i], key) == 0;
@@ -413,15 +432,18 @@ static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **l
         f->has_max = true;
         f->max = num_attr(fj, "cs.max", path);
     }
-    if ((f->has_min || f->has_max) && f->type != CS__F_INT && f->type != CS__F_LONG && f->type != CS__F_DOUBLE)
+    if ((f->has_min || f->has_max) && f->type != CS__F_INT && f->type != CS__F_LONG &&
+        f->type != CS__F_DOUBLE)
         die(path, "cs.min/cs.max apply to int, long and double only");
     if (f->has_min && f->has_max && f->min > f->max)
         die(path, "cs.min is above cs.max");
     if (f->type == CS__F_INT || f->type == CS__F_LONG) {
         if ((f->has_min && f->min != floor(f->min)) || (f->has_max && f->max != floor(f->max)))
             die(path, "integer bounds must be integers");
-        double lo = f->type == CS__F_INT ? INT32_MIN : -9.2e18, hi = f->type == CS__F_INT ? INT32_MAX : 9.2e18;
-        if ((f->has_min && (f->min < lo || f->min > hi)) || (f->has_max && (f->max < lo || f->max > hi)))
+        double lo = f->type == CS__F_INT ? INT32_MIN : -9.2e18,
+               hi = f->type == CS__F_INT ? INT32_MAX : 9.2e18;
+        if ((f->has_min && (f->min < lo || f->min > hi)) ||
+            (f->has_max && (f->max < lo || f->max > hi)))
             die(path, "bounds outside the range of %s", tnames[f->type]);
     }
     if (f->format == CS__FMT_UUID) {
@@ -430,7 +452,9 @@ static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **l
         if (!json_object_get(fj, "cs.max_length"))
             die(path, "every string needs \"cs.max_length\" (bytes)");
         f->max_len = (long long)num_attr(fj, "cs.max_length", path);
-        f->min_len = json_object_get(fj, "cs.min_length") ? (long long)num_attr(fj, "cs.min_length", path) : 0;
+        f->min_len = json_object_get(fj, "cs.min_length")
+                         ? (long long)num_attr(fj, "cs.min_length", path)
+                         : 0;
         if (f->max_len < 1 || f->max_len > 16384 || f->min_len < 0 || f->min_len > f->max_len)
             die(path, "cs.max_length must be 1..16384 and cs.min_length 0..cs.max_length");
         if (f->format == CS__FMT_CURRENCY)
@@ -517,10 +541,12 @@ static void link_required_if(gversion_t *v, const char *prefix)
                 die(path, "cs.required_if \"in\" needs an enum field");
             size_t j;
             json_t *s;
-            json_array_foreach(f->req_in, j, s) {
+            json_array_foreach(f->req_in, j, s)
+            {
                 int found = 0;
                 for (int m = 0; m < v->fields[k].enm->nsymbols; m++)
-                    found |= json_is_string(s) && strcmp(v->fields[k].enm->symbols[m], json_string_value(s)) == 0;
+                    found |= json_is_string(s) &&
+                             strcmp(v->fields[k].enm->symbols[m], json_string_value(s)) == 0;
                 if (!found)
                     die(path, "cs.required_if: not a symbol of %s", v->fields[k].enm->name);
             }
@@ -545,10 +571,10 @@ static uint64_t req_mask(const gversion_t *v, const gfield_t *f)
     const gfield_t *ctl = &v->fields[field_index(v, f->req_field_name)];
     size_t j;
     json_t *s;
-    json_array_foreach(f->req_in, j, s)
-        for (int k = 0; k < ctl->enm->nsymbols; k++)
-            if (strcmp(ctl->enm->symbols[k], json_string_value(s)) == 0)
-                m |= UINT64_C(1) << k;
+    json_array_foreach(f->req_in, j,
+                       s) for (int k = 0; k < ctl->enm->nsymbols;
+                               k++) if (strcmp(ctl->enm->symbols[k], json_string_value(s)) == 0)
+        m |= UINT64_C(1) << k;
     return m;
 }
 
@@ -556,14 +582,15 @@ static uint64_t req_mask(const gversion_t *v, const gfield_t *f)
 
 static void load_envelope(const char *dir)
 {
-    static const char *const expect[] = {"event_id", "event_type", "occurred_at", "user_id", "producer",
-                                         "schema_version", "traceparent", "payload"};
+    static const char *const expect[] = {"event_id", "event_type",     "occurred_at", "user_id",
+                                         "producer", "schema_version", "traceparent", "payload"};
     char *path = xasprintf("%s/envelope.avsc", dir);
     envelope_json = load_json(path);
     cur_file = path;
     json_t *fields = json_object_get(envelope_json, "fields");
     if (!json_is_array(fields) || json_array_size(fields) != 8)
-        die(NULL, "the envelope must have exactly the fields the codec knows (%s, ..., payload)", expect[0]);
+        die(NULL, "the envelope must have exactly the fields the codec knows (%s, ..., payload)",
+            expect[0]);
     genum_t *local[MAX_ENUMS];
     int nlocal = 0;
     for (int i = 0; i < 8; i++) {
@@ -580,11 +607,13 @@ static void load_envelope(const char *dir)
         parse_field(fj, &envelope.fields[envelope.nfields++], "", local, &nlocal);
     }
     /* The codec stores these in fixed places of cs_event_t; the types must be exactly these. */
-    const int types[] = {CS__F_STRING, CS__F_STRING, CS__F_LONG, CS__F_STRING, CS__F_STRING, CS__F_INT, CS__F_STRING};
+    const int types[] = {CS__F_STRING, CS__F_STRING, CS__F_LONG,  CS__F_STRING,
+                         CS__F_STRING, CS__F_INT,    CS__F_STRING};
     for (int i = 0; i < 7; i++)
-        if (envelope.fields[i].type != types[i] || envelope.fields[i].optional != (i == CS__ENV_TRACEPARENT))
-            die(expect[i], "the envelope field must be %s%s", i == CS__ENV_TRACEPARENT ? "optional " : "",
-                tnames[types[i]]);
+        if (envelope.fields[i].type != types[i] ||
+            envelope.fields[i].optional != (i == CS__ENV_TRACEPARENT))
+            die(expect[i], "the envelope field must be %s%s",
+                i == CS__ENV_TRACEPARENT ? "optional " : "", tnames[types[i]]);
     if (envelope.fields[CS__ENV_EVENT_ID].format != CS__FMT_UUID ||
         envelope.fields[CS__ENV_USER_ID].format != CS__FMT_UUID ||
         envelope.fields[CS__ENV_OCCURRED_AT].format != CS__FMT_TIMESTAMP)
@@ -609,12 +638,14 @@ static void load_topics(const char *dir)
     json_t *topic, *ev;
     if (!json_is_array(topics))
         die(NULL, "missing \"topics\"");
-    json_array_foreach(topics, i, topic) {
+    json_array_foreach(topics, i, topic)
+    {
         const char *tname = str_attr(topic, "name", "topics", true);
         json_t *evs = json_object_get(topic, "events");
         if (!json_is_array(evs))
             die(tname, "missing \"events\" list");
-        json_array_foreach(evs, j, ev) {
+        json_array_foreach(evs, j, ev)
+        {
             if (!json_is_string(ev) || !is_snake(json_string_value(ev)))
                 die(tname, "event names must be lower_snake_case strings");
             if (event_named(json_string_value(ev)))
@@ -655,8 +686,8 @@ static void load_version(const char *file)
     char *ename = xasprintf("%.*s", (int)(base - dirstart), dirstart);
     int version = 0;
     char tail[16];
-    if (sscanf(base + 1, "v%d%15s", &version, tail) != 2 || strcmp(tail, ".avsc") != 0 || version < 1 ||
-        version > MAX_VERSIONS)
+    if (sscanf(base + 1, "v%d%15s", &version, tail) != 2 || strcmp(tail, ".avsc") != 0 ||
+        version < 1 || version > MAX_VERSIONS)
         die(NULL, "expected a path ending in <event>/v<N>.avsc with N in 1..%d", MAX_VERSIONS);
     gevent_t *e = event_named(ename);
     if (!e)
@@ -675,16 +706,19 @@ static void load_version(const char *file)
     const char *ns = str_attr(p, "namespace", NULL, false);
     if (strcmp(type, "record") != 0 || strcmp(name, e->camel) != 0 || !ns ||
         strcmp(ns, "careerstream.events") != 0)
-        die(NULL, "the payload must be a record named %s in namespace careerstream.events", e->camel);
+        die(NULL, "the payload must be a record named %s in namespace careerstream.events",
+            e->camel);
     const char *doc = str_attr(p, "doc", NULL, true);
     json_t *fields = json_object_get(p, "fields");
-    if (!json_is_array(fields) || json_array_size(fields) == 0 || json_array_size(fields) > MAX_FIELDS)
+    if (!json_is_array(fields) || json_array_size(fields) == 0 ||
+        json_array_size(fields) > MAX_FIELDS)
         die(NULL, "the payload needs 1 to %d fields", MAX_FIELDS);
     genum_t *local[MAX_ENUMS];
     int nlocal = 0;
     size_t i;
     json_t *fj;
-    json_array_foreach(fields, i, fj) {
+    json_array_foreach(fields, i, fj)
+    {
         gfield_t *f = &v->fields[v->nfields++];
         parse_field(fj, f, "payload.", local, &nlocal);
         for (int k = 0; k < v->nfields - 1; k++)
@@ -782,17 +816,21 @@ static void close_out(FILE *o)
 static void emit_header(const char *outdir)
 {
     FILE *o = open_out(outdir, "cs/events.h");
-    fprintf(o, "/*\n * cs/events.h (generated by cs-schemagen from schemas/; do not edit)\n"
-               " *      The typed payload of every careerstream event, and the event type enum.\n"
-               " *\n * cs_event_t.payload points to the struct of its type: (const cs_ev_<event>_t *).\n"
-               " * Strings are NUL-terminated UTF-8; an optional string is NULL when absent; an optional\n"
-               " * number, boolean or enum has a has_<field> flag. Timestamps are milliseconds since the\n"
-               " * Unix epoch (UTC). Ranges and lengths are those documented in schemas/README.md and are\n"
-               " * validated by the codec before a struct is handed out or encoded.\n */\n"
-               "#ifndef CS_EVENTS_H\n#define CS_EVENTS_H\n\n#include <stdbool.h>\n#include <stddef.h>\n"
-               "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
-               "/* An array of strings (the items live in the same arena as the event). */\n"
-               "typedef struct cs_strv {\n    const char *const *items;\n    size_t count;\n} cs_strv_t;\n\n");
+    fprintf(
+        o,
+        "/*\n * cs/events.h (generated by cs-schemagen from schemas/; do not edit)\n"
+        " *      The typed payload of every careerstream event, and the event type enum.\n"
+        " *\n * cs_event_t.payload points to the struct of its type: (const cs_ev_<event>_t *).\n"
+        " * Strings are NUL-terminated UTF-8; an optional string is NULL when absent; an optional\n"
+        " * number, boolean or enum has a has_<field> flag. Timestamps are milliseconds since the\n"
+        " * Unix epoch (UTC). Ranges and lengths are those documented in schemas/README.md and "
+        "are\n"
+        " * validated by the codec before a struct is handed out or encoded.\n */\n"
+        "#ifndef CS_EVENTS_H\n#define CS_EVENTS_H\n\n#include <stdbool.h>\n#include <stddef.h>\n"
+        "#include <stdint.h>\n\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+        "/* An array of strings (the items live in the same arena as the event). */\n"
+        "typedef struct cs_strv {\n    const char *const *items;\n    size_t count;\n} "
+        "cs_strv_t;\n\n");
     fprintf(o, "typedef enum cs_event_type {\n");
     for (int i = 0; i < nevents; i++) {
         char *up = upper_of(events[i].name);
@@ -832,8 +870,8 @@ static void emit_header(const char *outdir)
     for (int i = 0; i < nevents; i++) {
         gevent_t *e = &events[i];
         gversion_t *v = e->versions[e->nversions - 1];
-        fprintf(o, "/* %s (topic %s, schema version %d) */\ntypedef struct cs_ev_%s {\n", e->name, e->topic,
-                e->nversions, e->name);
+        fprintf(o, "/* %s (topic %s, schema version %d) */\ntypedef struct cs_ev_%s {\n", e->name,
+                e->topic, e->nversions, e->name);
         for (int k = 0; k < v->nfields; k++) {
             gfield_t *f = &v->fields[k];
             if (f->optional && f->type != CS__F_STRING)
@@ -854,13 +892,13 @@ static void emit_header(const char *outdir)
     close_out(o);
 }
 
-static void emit_field(FILE *o, const gevent_t *e, const gversion_t *v, const gfield_t *f, bool current,
-                       const char *prefix)
+static void emit_field(FILE *o, const gevent_t *e, const gversion_t *v, const gfield_t *f,
+                       bool current, const char *prefix)
 {
     fprintf(o, "    {");
     c_string(o, f->name);
-    fprintf(o, ", \"%s%s\", %s, %d, %d, %s, %d, %d, ", prefix, f->name, type_macros[f->type], f->optional,
-            f->null_index, fmt_macros[f->format], f->has_min, f->has_max);
+    fprintf(o, ", \"%s%s\", %s, %d, %d, %s, %d, %d, ", prefix, f->name, type_macros[f->type],
+            f->optional, f->null_index, fmt_macros[f->format], f->has_min, f->has_max);
     if (f->type == CS__F_DOUBLE)
         fprintf(o, "0, 0, %.17g, %.17g, ", f->has_min ? f->min : 0.0, f->has_max ? f->max : 0.0);
     else
@@ -880,7 +918,8 @@ static void emit_field(FILE *o, const gevent_t *e, const gversion_t *v, const gf
     } else {
         fprintf(o, "0, UINT32_MAX, ");
     }
-    fprintf(o, "%d, %d, INT64_C(%lld), %.17g, ", f->has_default, f->default_null, f->default_i, f->default_d);
+    fprintf(o, "%d, %d, INT64_C(%lld), %.17g, ", f->has_default, f->default_null, f->default_i,
+            f->default_d);
     c_string(o, f->default_s);
     int rf = f->req_field_name ? field_index(v, f->req_field_name) : -1;
     fprintf(o, ", %d, %d, UINT64_C(0x%" PRIx64 "), ", rf, f->req_present, req_mask(v, f));
@@ -895,7 +934,8 @@ static void emit_source(const char *outdir)
     FILE *o = open_out(outdir, "events_gen.c");
     fprintf(o, "/*\n * events_gen.c (generated by cs-schemagen from schemas/; do not edit)\n"
                " *      The event tables libcore/src/codec.c walks; see codec_tables.h.\n */\n"
-               "#include <stddef.h>\n#include <stdint.h>\n\n#include \"codec_tables.h\"\n#include \"cs/events.h\"\n\n");
+               "#include <stddef.h>\n#include <stdint.h>\n\n#include \"codec_tables.h\"\n#include "
+               "\"cs/events.h\"\n\n");
     for (int i = 0; i < nenums; i++) {
         fprintf(o, "static const char *const enum_syms_%d[] = {", i);
         for (int s = 0; s < enums[i]->nsymbols; s++) {
@@ -909,7 +949,8 @@ static void emit_source(const char *outdir)
         fprintf(o, "    {\"%s\", %d, enum_syms_%d},\n", enums[i]->name, enums[i]->nsymbols, i);
     fprintf(o, "    {NULL, 0, NULL}\n};\n\n");
     /* The C enums are int-sized; the codec stores enum values through int pointers. */
-    fprintf(o, "_Static_assert(sizeof(cs_event_type_t) == sizeof(int), \"enums are int-sized\");\n\n");
+    fprintf(o,
+            "_Static_assert(sizeof(cs_event_type_t) == sizeof(int), \"enums are int-sized\");\n\n");
 
     fprintf(o, "const cs__field_desc_t cs__envelope_fields[] = {\n");
     for (int i = 0; i < envelope.nfields; i++)
@@ -949,8 +990,8 @@ static void emit_source(const char *outdir)
         gversion_t *v = e->versions[e->nversions - 1];
         fprintf(o, "    {\"%s\", \"%s\", ", e->name, e->topic);
         c_string(o, e->doc);
-        fprintf(o, ",\n     sizeof(cs_ev_%s_t), %d, fields_%s_v%d, %d, versions_%s, %d,\n     ", e->name, v->nfields,
-                e->name, v->version, e->nversions, e->name, e->at_least_one);
+        fprintf(o, ",\n     sizeof(cs_ev_%s_t), %d, fields_%s_v%d, %d, versions_%s, %d,\n     ",
+                e->name, v->nfields, e->name, v->version, e->nversions, e->name, e->at_least_one);
         c_string(o, e->example);
         fprintf(o, "},\n");
     }
@@ -976,9 +1017,10 @@ static void md_field(FILE *o, const gfield_t *f)
         for (int s = 0; s < f->enm->nsymbols; s++)
             fprintf(o, "%s`%s`", s ? ", " : "", f->enm->symbols[s]);
     } else {
-        fprintf(o, "%s", f->format == CS__FMT_UUID        ? "uuid"
-                         : f->format == CS__FMT_TIMESTAMP ? "timestamp-millis"
-                                                          : tnames[f->type]);
+        fprintf(o, "%s",
+                f->format == CS__FMT_UUID        ? "uuid"
+                : f->format == CS__FMT_TIMESTAMP ? "timestamp-millis"
+                                                 : tnames[f->type]);
     }
     fprintf(o, " | %s | ", f->optional ? "no (null)" : f->has_default ? "no (default)" : "yes");
     bool sep = false;
@@ -1016,7 +1058,8 @@ static void md_field(FILE *o, const gfield_t *f)
             fprintf(o, "%srequired when `%s` is ", SEP(), f->req_field_name);
             size_t j;
             json_t *s;
-            json_array_foreach(f->req_in, j, s) fprintf(o, "%s`%s`", j ? " or " : "", json_string_value(s));
+            json_array_foreach(f->req_in, j, s)
+                fprintf(o, "%s`%s`", j ? " or " : "", json_string_value(s));
         }
     }
 #undef SEP
@@ -1030,8 +1073,9 @@ static void emit_markdown(const char *outdir)
     FILE *o = open_out(outdir, "events.md");
     fprintf(o, "<!-- generated by cs-schemagen from schemas/: edit the .avsc files, then run "
                "schemas/update-readme.sh -->\n\n");
-    fprintf(o, "### The envelope\n\nEvery event is one record with these fields, then `payload`.\n\n"
-               "| field | type | required | constraints | description |\n|---|---|---|---|---|\n");
+    fprintf(o,
+            "### The envelope\n\nEvery event is one record with these fields, then `payload`.\n\n"
+            "| field | type | required | constraints | description |\n|---|---|---|---|---|\n");
     for (int i = 0; i < envelope.nfields; i++)
         md_field(o, &envelope.fields[i]);
     fputs("\n", o);
@@ -1040,8 +1084,9 @@ static void emit_markdown(const char *outdir)
         gversion_t *v = e->versions[e->nversions - 1];
         fprintf(o, "### `%s`\n\n", e->name);
         md_escape(o, e->doc);
-        fprintf(o, "\n\nTopic `%s`, key `user_id`, current version %d. Fingerprints (CRC-64-AVRO, as "
-                   "written after `C3 01`, hex of the little-endian bytes):",
+        fprintf(o,
+                "\n\nTopic `%s`, key `user_id`, current version %d. Fingerprints (CRC-64-AVRO, as "
+                "written after `C3 01`, hex of the little-endian bytes):",
                 e->topic, e->nversions);
         for (int n = 0; n < e->nversions; n++) {
             uint64_t fp = e->versions[n]->fingerprint;
@@ -1050,7 +1095,8 @@ static void emit_markdown(const char *outdir)
                 fprintf(o, "%02x", (unsigned)((fp >> (8 * b)) & 0xff));
             fputc('`', o);
         }
-        fprintf(o, ".\n\n| field | type | required | constraints | description |\n|---|---|---|---|---|\n");
+        fprintf(o, ".\n\n| field | type | required | constraints | description "
+                   "|\n|---|---|---|---|---|\n");
         for (int k = 0; k < v->nfields; k++)
             md_field(o, &v->fields[k]);
         fprintf(o, "\n```json\n%s\n```\n\n", e->example);
@@ -1092,12 +1138,15 @@ static void check_lock(const char *dir)
             die(where, "expected '<event> v<N> <16 hex digits>'");
         gevent_t *e = event_named(ename);
         if (!e || version < 1 || version > e->nversions || !e->versions[version - 1])
-            die(where, "%s v%d is pinned but its schema is gone; released versions must stay", ename, version);
+            die(where, "%s v%d is pinned but its schema is gone; released versions must stay",
+                ename, version);
         char have[17];
         fp_hex(e->versions[version - 1]->fingerprint, have);
         if (strcmp(have, hex) != 0)
-            die(where, "%s v%d was released with fingerprint %s but its schema now has %s: a released version must "
-                       "not change; restore it and add v%d instead",
+            die(where,
+                "%s v%d was released with fingerprint %s but its schema now has %s: a released "
+                "version must "
+                "not change; restore it and add v%d instead",
                 ename, version, hex, have, e->nversions + 1);
         pinned[e - events][version - 1] = true;
     }
@@ -1107,8 +1156,8 @@ static void check_lock(const char *dir)
             if (!pinned[i][n]) {
                 char have[17];
                 fp_hex(events[i].versions[n]->fingerprint, have);
-                die(NULL, "%s v%d is not pinned; once it is final, add the line: %s v%d %s", events[i].name, n + 1,
-                    events[i].name, n + 1, have);
+                die(NULL, "%s v%d is not pinned; once it is final, add the line: %s v%d %s",
+                    events[i].name, n + 1, events[i].name, n + 1, have);
             }
 }
 
@@ -1128,10 +1177,12 @@ int main(int argc, char **argv)
         gevent_t *e = &events[i];
         cur_file = "topics.json";
         if (e->nversions == 0)
-            die(e->name, "listed in topics.json but has no schema file (events/%s/v1.avsc)", e->name);
+            die(e->name, "listed in topics.json but has no schema file (events/%s/v1.avsc)",
+                e->name);
         for (int n = 0; n < e->nversions; n++)
             if (!e->versions[n])
-                die(e->name, "version %d is missing; versions must be 1..%d without gaps", n + 1, e->nversions);
+                die(e->name, "version %d is missing; versions must be 1..%d without gaps", n + 1,
+                    e->nversions);
         /* Every Avro enum name has one current definition across events, for the C enums. */
         gversion_t *v = e->versions[e->nversions - 1];
         for (int k = 0; k < v->nfields; k++) {
@@ -1140,11 +1191,12 @@ int main(int argc, char **argv)
             for (int j = 0; j < i; j++) {
                 gversion_t *w = events[j].versions[events[j].nversions - 1];
                 for (int m = 0; m < w->nfields; m++)
-                    if (w->fields[m].enm && strcmp(w->fields[m].enm->name, v->fields[k].enm->name) == 0 &&
+                    if (w->fields[m].enm &&
+                        strcmp(w->fields[m].enm->name, v->fields[k].enm->name) == 0 &&
                         w->fields[m].enm != v->fields[k].enm) {
                         cur_file = v->file;
-                        die(v->fields[k].name, "enum %s differs from its definition in %s", v->fields[k].enm->name,
-                            events[j].name);
+                        die(v->fields[k].name, "enum %s differs from its definition in %s",
+                            v->fields[k].enm->name, events[j].name);
                     }
             }
         }
@@ -1155,14 +1207,18 @@ int main(int argc, char **argv)
         for (int n = 0; n < events[i].nversions; n++)
             for (int j = 0; j < nevents; j++)
                 for (int m = 0; m < events[j].nversions; m++)
-                    if ((i != j || n != m) && events[i].versions[n]->fingerprint == events[j].versions[m]->fingerprint) {
+                    if ((i != j || n != m) &&
+                        events[i].versions[n]->fingerprint == events[j].versions[m]->fingerprint) {
                         cur_file = events[i].versions[n]->file;
-                        die(NULL, "same canonical form and fingerprint as %s; a new version must change "
-                                  "the schema's parsing form (field names or types), not only docs or defaults",
+                        die(NULL,
+                            "same canonical form and fingerprint as %s; a new version must change "
+                            "the schema's parsing form (field names or types), not only docs or "
+                            "defaults",
                             events[j].versions[m]->file);
                     }
 
-    if (strcmp(outdir, "--lock") == 0) { /* print the pins of what was loaded, to start a lock file */
+    if (strcmp(outdir, "--lock") ==
+        0) { /* print the pins of what was loaded, to start a lock file */
         for (int i = 0; i < nevents; i++)
             for (int n = 0; n < events[i].nversions; n++) {
                 char hex[17];

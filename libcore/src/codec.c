@@ -43,19 +43,19 @@ typedef struct step {
 } step_t;
 
 typedef struct plan {
-    int type;                      /* event type index */
-    const cs__event_desc_t *ev;    /* reader (current) description */
-    const cs__version_desc_t *wv;  /* writer version */
+    int type;                        /* event type index */
+    const cs__event_desc_t *ev;      /* reader (current) description */
+    const cs__version_desc_t *wv;    /* writer version */
     const cs__field_desc_t *rfields; /* reader fields (normally ev->fields) */
     int nrfields;
-    step_t *steps;                 /* one per writer field */
+    step_t *steps; /* one per writer field */
     int nmissing;
-    int *missing;                  /* reader fields the writer lacks: take the default */
-    int *maps;                     /* the enum maps of the steps, one block */
+    int *missing; /* reader fields the writer lacks: take the default */
+    int *maps;    /* the enum maps of the steps, one block */
 } plan_t;
 
-static int plan_init(plan_t *pl, const cs__version_desc_t *wv, const cs__field_desc_t *r, int rn, char *why,
-                     size_t whylen);
+static int plan_init(plan_t *pl, const cs__version_desc_t *wv, const cs__field_desc_t *r, int rn,
+                     char *why, size_t whylen);
 static void plan_fini(plan_t *pl);
 
 typedef struct fp_entry {
@@ -71,7 +71,8 @@ struct cs_codec {
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static int perr(cs_err_t *err, const char *field, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int perr(cs_err_t *err, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int perr(cs_err_t *err, const char *field, const char *fmt, ...)
 {
     char msg[CS_ERR_MSG_SIZE];
@@ -106,7 +107,10 @@ static const char *quote(char *out, size_t outlen, const char *s, size_t n)
 
 #define QUOTE(s, n) quote((char[64]){0}, 64, (s), (n))
 
-static void *field_ptr(void *payload, const cs__field_desc_t *f) { return (char *)payload + f->offset; }
+static void *field_ptr(void *payload, const cs__field_desc_t *f)
+{
+    return (char *)payload + f->offset;
+}
 static const void *field_cptr(const void *payload, const cs__field_desc_t *f)
 {
     return (const char *)payload + f->offset;
@@ -175,12 +179,15 @@ static long utf8_invalid_at(const unsigned char *s, size_t n)
 }
 
 static const uint8_t hex_digit[256] = {
-    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
-    ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
     ['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
 };
 
-static inline unsigned is_hex(unsigned char c) { return hex_digit[c]; }
+static inline unsigned is_hex(unsigned char c)
+{
+    return hex_digit[c];
+}
 
 /* Every consumer checks several uuids per event: keep this loop branch-light. */
 static bool is_uuid(const char *s, size_t n)
@@ -192,10 +199,11 @@ static bool is_uuid(const char *s, size_t n)
         ok &= is_hex((unsigned char)s[i]);
     for (size_t i = 24; i < 36; i++)
         ok &= is_hex((unsigned char)s[i]);
-    ok &= is_hex((unsigned char)s[9]) & is_hex((unsigned char)s[10]) & is_hex((unsigned char)s[11]) &
-          is_hex((unsigned char)s[12]) & is_hex((unsigned char)s[14]) & is_hex((unsigned char)s[15]) &
-          is_hex((unsigned char)s[16]) & is_hex((unsigned char)s[17]) & is_hex((unsigned char)s[19]) &
-          is_hex((unsigned char)s[20]) & is_hex((unsigned char)s[21]) & is_hex((unsigned char)s[22]);
+    ok &=
+        is_hex((unsigned char)s[9]) & is_hex((unsigned char)s[10]) & is_hex((unsigned char)s[11]) &
+        is_hex((unsigned char)s[12]) & is_hex((unsigned char)s[14]) & is_hex((unsigned char)s[15]) &
+        is_hex((unsigned char)s[16]) & is_hex((unsigned char)s[17]) & is_hex((unsigned char)s[19]) &
+        is_hex((unsigned char)s[20]) & is_hex((unsigned char)s[21]) & is_hex((unsigned char)s[22]);
     return ok != 0;
 }
 
@@ -213,8 +221,8 @@ static bool is_lower_hex(const char *s, size_t n, bool not_all_zero)
 static bool is_traceparent(const char *s, size_t n)
 {
     return n == 55 && s[2] == '-' && s[35] == '-' && s[52] == '-' && is_lower_hex(s, 2, false) &&
-           !(s[0] == 'f' && s[1] == 'f') && is_lower_hex(s + 3, 32, true) && is_lower_hex(s + 36, 16, true) &&
-           is_lower_hex(s + 53, 2, false);
+           !(s[0] == 'f' && s[1] == 'f') && is_lower_hex(s + 3, 32, true) &&
+           is_lower_hex(s + 36, 16, true) && is_lower_hex(s + 53, 2, false);
 }
 
 static bool is_identifier(const char *s, size_t n)
@@ -286,8 +294,8 @@ static const char *format_time(char *buf, size_t len, int64_t ms)
     int64_t y;
     int m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d, (int)(sod / 3600),
-             (int)(sod / 60 % 60), (int)(sod % 60), (int)msr);
+    snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)y, m, d,
+             (int)(sod / 3600), (int)(sod / 60 % 60), (int)(sod % 60), (int)msr);
     return buf;
 }
 
@@ -305,11 +313,13 @@ static int digits(const char *s, int n)
 /* Parses RFC 3339 (YYYY-MM-DDTHH:MM:SS[.fraction](Z|+hh:mm|-hh:mm)) to ms; -1 on bad syntax. */
 static int parse_time(const char *s, size_t n, int64_t *out)
 {
-    if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' || s[16] != ':')
+    if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
+        s[16] != ':')
         return -1;
     int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
     int h = digits(s + 11, 2), mi = digits(s + 14, 2), se = digits(s + 17, 2);
-    if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59)
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 ||
+        se > 59)
         return -1;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -373,19 +383,24 @@ static int check_string(const cs__field_desc_t *f, const char *path, const char 
     switch (f->format) {
     case CS__FMT_IDENTIFIER:
         if (!is_identifier(s, n))
-            return perr(err, path, "%s is not an identifier (lower-case [a-z0-9][a-z0-9._-]*)", QUOTE(s, n));
+            return perr(err, path, "%s is not an identifier (lower-case [a-z0-9][a-z0-9._-]*)",
+                        QUOTE(s, n));
         break;
     case CS__FMT_CURRENCY:
-        if (n != 3 || !isupper((unsigned char)s[0]) || !isupper((unsigned char)s[1]) || !isupper((unsigned char)s[2]))
-            return perr(err, path, "%s is not an ISO 4217 currency code (three upper-case letters)", QUOTE(s, n));
+        if (n != 3 || !isupper((unsigned char)s[0]) || !isupper((unsigned char)s[1]) ||
+            !isupper((unsigned char)s[2]))
+            return perr(err, path, "%s is not an ISO 4217 currency code (three upper-case letters)",
+                        QUOTE(s, n));
         break;
     case CS__FMT_URL:
         if (!is_url(s, n))
-            return perr(err, path, "%s is not an http:// or https:// URL without spaces", QUOTE(s, n));
+            return perr(err, path, "%s is not an http:// or https:// URL without spaces",
+                        QUOTE(s, n));
         break;
     case CS__FMT_TRACEPARENT:
         if (!is_traceparent(s, n))
-            return perr(err, path, "%s is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>, lower-case)",
+            return perr(err, path,
+                        "%s is not a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>, lower-case)",
                         QUOTE(s, n));
         break;
     default:
@@ -402,8 +417,10 @@ static int check_time(const char *path, int64_t v, cs_err_t *err)
             format_time(buf, sizeof buf, v);
         else
             snprintf(buf, sizeof buf, "out of any calendar");
-        return perr(err, path, "%lld (%s) is outside the accepted range 2000-01-01T00:00:00Z .. 2100-01-01T00:00:00Z",
-                    (long long)v, buf);
+        return perr(
+            err, path,
+            "%lld (%s) is outside the accepted range 2000-01-01T00:00:00Z .. 2100-01-01T00:00:00Z",
+            (long long)v, buf);
     }
     return 0;
 }
@@ -420,8 +437,8 @@ static int check_value(const cs__field_desc_t *f, const void *payload, cs_err_t 
         if (f->format == CS__FMT_TIMESTAMP && check_time(f->path, v, err) < 0)
             return -1;
         if ((f->has_min && v < f->imin) || (f->has_max && v > f->imax))
-            return perr(err, f->path, "%lld is out of range %lld..%lld", (long long)v, (long long)f->imin,
-                        (long long)f->imax);
+            return perr(err, f->path, "%lld is out of range %lld..%lld", (long long)v,
+                        (long long)f->imin, (long long)f->imax);
         return 0;
     }
     case CS__F_DOUBLE: {
@@ -480,7 +497,8 @@ static int validate_payload(const cs__event_desc_t *ed, const void *payload, cs_
                         return perr(err, f->path, "is required when %s is set", c->path);
                     int sym = *(const int *)field_cptr(payload, c);
                     if (sym >= 0 && sym < 64 && (f->req_mask >> sym & 1))
-                        return perr(err, f->path, "is required when %s is %s", c->path, c->enm->symbols[sym]);
+                        return perr(err, f->path, "is required when %s is %s", c->path,
+                                    c->enm->symbols[sym]);
                 }
             }
             continue;
@@ -495,7 +513,10 @@ static int validate_payload(const cs__event_desc_t *ed, const void *payload, cs_
 }
 
 /* A char[37] id of the envelope: NUL-terminated within its array, and a uuid. */
-static bool id_ok(const char id[37]) { return memchr(id, '\0', 37) != NULL && is_uuid(id, strlen(id)); }
+static bool id_ok(const char id[37])
+{
+    return memchr(id, '\0', 37) != NULL && is_uuid(id, strlen(id));
+}
 
 /* ids_checked: the decoder has already validated event_id and user_id on the wire. */
 static int validate_envelope(const cs_event_t *ev, bool ids_checked, cs_err_t *err)
@@ -574,8 +595,8 @@ static int rd_bytes(rd_t *r, const char **s, size_t *n, const char *path, cs_err
     if (len < 0)
         return perr(err, path, "negative string length %lld", (long long)len);
     if ((uint64_t)len > (uint64_t)(r->end - r->p))
-        return perr(err, path, "truncated: string of %lld bytes, only %zu left in the message", (long long)len,
-                    (size_t)(r->end - r->p));
+        return perr(err, path, "truncated: string of %lld bytes, only %zu left in the message",
+                    (long long)len, (size_t)(r->end - r->p));
     *s = (const char *)r->p;
     *n = (size_t)len;
     r->p += len;
@@ -583,7 +604,8 @@ static int rd_bytes(rd_t *r, const char **s, size_t *n, const char *path, cs_err
 }
 
 /* Copies a wire string into the arena: no NUL inside; uuids lower-cased. */
-static int rd_string(rd_t *r, const cs__field_desc_t *f, const char *path, const char **out, cs_err_t *err)
+static int rd_string(rd_t *r, const cs__field_desc_t *f, const char *path, const char **out,
+                     cs_err_t *err)
 {
     const char *s = NULL;
     size_t n = 0;
@@ -635,7 +657,8 @@ static int rd_double(rd_t *r, double *out, const char *path, cs_err_t *err)
 }
 
 /* Reads an array of strings; out NULL skips it. Bounded by max_items and the bytes left. */
-static int rd_strv(rd_t *r, const cs__field_desc_t *f, const char *path, cs_strv_t *out, cs_err_t *err)
+static int rd_strv(rd_t *r, const cs__field_desc_t *f, const char *path, cs_strv_t *out,
+                   cs_err_t *err)
 {
     const char **items = NULL;
     size_t n = 0;
@@ -653,7 +676,8 @@ static int rd_strv(rd_t *r, const cs__field_desc_t *f, const char *path, cs_strv
             if (rd_long(r, &bytes, path, err) < 0)
                 return -1;
             if (bytes < 0 || bytes > r->end - r->p)
-                return perr(err, path, "array block size %lld does not fit the message", (long long)bytes);
+                return perr(err, path, "array block size %lld does not fit the message",
+                            (long long)bytes);
         }
         if ((uint64_t)count > f->max_items - n)
             return perr(err, path, "has more than %u items", f->max_items);
@@ -687,8 +711,8 @@ typedef struct wval {
 } wval_t;
 
 /* Reads one writer field. Strings and arrays go straight to *dst_str / *dst_strv (NULL: skip). */
-static int rd_field(rd_t *r, const cs__field_desc_t *wf, const char *path, wval_t *v, const char **dst_str,
-                    cs_strv_t *dst_strv, cs_err_t *err)
+static int rd_field(rd_t *r, const cs__field_desc_t *wf, const char *path, wval_t *v,
+                    const char **dst_str, cs_strv_t *dst_strv, cs_err_t *err)
 {
     v->is_null = false;
     if (wf->optional) {
@@ -696,7 +720,8 @@ static int rd_field(rd_t *r, const cs__field_desc_t *wf, const char *path, wval_
         if (rd_long(r, &branch, path, err) < 0)
             return -1;
         if (branch != 0 && branch != 1)
-            return perr(err, path, "union branch %lld does not exist (the union has 2)", (long long)branch);
+            return perr(err, path, "union branch %lld does not exist (the union has 2)",
+                        (long long)branch);
         if (branch == wf->null_index) {
             v->is_null = true;
             return 0;
@@ -727,8 +752,8 @@ static int rd_field(rd_t *r, const cs__field_desc_t *wf, const char *path, wval_
         if (rd_long(r, &v->i, path, err) < 0)
             return -1;
         if (v->i < 0 || v->i >= wf->enm->nsymbols)
-            return perr(err, path, "enum index %lld is out of range (%s has %d symbols)", (long long)v->i,
-                        wf->enm->name, wf->enm->nsymbols);
+            return perr(err, path, "enum index %lld is out of range (%s has %d symbols)",
+                        (long long)v->i, wf->enm->name, wf->enm->nsymbols);
         return 0;
     case CS__F_STRV:
         return rd_strv(r, wf, path, dst_strv, err);
@@ -807,7 +832,8 @@ static int decode_payload(rd_t *r, const plan_t *pl, void *payload, cs_err_t *er
         case CS__F_ENUM: {
             int sym = st->enum_map ? st->enum_map[v.i] : (int)v.i;
             if (sym < 0)
-                return perr(err, rf->path, "symbol '%s' of writer version %d is unknown to this reader",
+                return perr(err, rf->path,
+                            "symbol '%s' of writer version %d is unknown to this reader",
                             wf->enm->symbols[v.i], wv->version);
             *(int *)p = sym;
             break;
@@ -841,20 +867,22 @@ static const plan_t *plan_for(const cs_codec_t *c, uint64_t fp)
     return lo < (size_t)c->nplans && c->by_fp[lo].fp == fp ? c->by_fp[lo].plan : NULL;
 }
 
-int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t *arena, cs_event_t *ev,
-                    cs_err_t *err)
+int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t *arena,
+                    cs_event_t *ev, cs_err_t *err)
 {
     const uint8_t *b = data;
     const cs__field_desc_t *env = cs__envelope_fields;
     memset(ev, 0, sizeof *ev);
     ev->type = -1;
     if (len > CS_CODEC_MAX_MESSAGE_BYTES)
-        return perr(err, "message", "%zu bytes exceeds the limit of %d bytes", len, CS_CODEC_MAX_MESSAGE_BYTES);
+        return perr(err, "message", "%zu bytes exceeds the limit of %d bytes", len,
+                    CS_CODEC_MAX_MESSAGE_BYTES);
     if (len < CS_CODEC_HEADER_BYTES || !b)
-        return perr(err, "message", "truncated: %zu bytes, the single-object header alone is %d", len,
-                    CS_CODEC_HEADER_BYTES);
+        return perr(err, "message", "truncated: %zu bytes, the single-object header alone is %d",
+                    len, CS_CODEC_HEADER_BYTES);
     if (b[0] != 0xc3 || b[1] != 0x01)
-        return perr(err, "message", "not Avro single-object encoding: starts 0x%02x 0x%02x, expected 0xc3 0x01",
+        return perr(err, "message",
+                    "not Avro single-object encoding: starts 0x%02x 0x%02x, expected 0xc3 0x01",
                     b[0], b[1]);
     uint64_t fp = 0;
     for (int i = 9; i >= 2; i--)
@@ -863,8 +891,10 @@ int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t 
     if (!pl) {
         char hex[17];
         cs_codec_fingerprint_hex(fp, hex);
-        return perr(err, "fingerprint", "unknown writer schema fingerprint %s: not a careerstream event schema "
-                                        "this build knows", hex);
+        return perr(err, "fingerprint",
+                    "unknown writer schema fingerprint %s: not a careerstream event schema "
+                    "this build knows",
+                    hex);
     }
 
     rd_t r = {b + CS_CODEC_HEADER_BYTES, b + len, arena};
@@ -880,7 +910,8 @@ int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t 
     if (rd_bytes(&r, &s, &n, "event_type", err) < 0)
         return -1;
     if (n != strlen(pl->ev->name) || memcmp(s, pl->ev->name, n) != 0)
-        return perr(err, "event_type", "%s does not match the writer schema's event %s", QUOTE(s, n), pl->ev->name);
+        return perr(err, "event_type", "%s does not match the writer schema's event %s",
+                    QUOTE(s, n), pl->ev->name);
     if (rd_field(&r, &env[CS__ENV_OCCURRED_AT], "occurred_at", &v, NULL, NULL, err) < 0)
         return -1;
     ev->occurred_at_ms = v.i;
@@ -891,8 +922,8 @@ int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t 
     if (rd_field(&r, &env[CS__ENV_SCHEMA_VERSION], "schema_version", &v, NULL, NULL, err) < 0)
         return -1;
     if (v.i != pl->wv->version)
-        return perr(err, "schema_version", "%lld does not match the writer schema's version %d", (long long)v.i,
-                    pl->wv->version);
+        return perr(err, "schema_version", "%lld does not match the writer schema's version %d",
+                    (long long)v.i, pl->wv->version);
     ev->schema_version = pl->wv->version;
     ev->traceparent = "";
     if (rd_field(&r, &env[CS__ENV_TRACEPARENT], "traceparent", &v, &ev->traceparent, NULL, err) < 0)
@@ -912,14 +943,15 @@ int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t 
     return 0;
 }
 
-int cs__codec_decode_as(cs_codec_t *codec, const void *data, size_t len, const cs__field_desc_t *r, int rn,
-                        cs_arena_t *arena, void *payload, cs_err_t *err)
+int cs__codec_decode_as(cs_codec_t *codec, const void *data, size_t len, const cs__field_desc_t *r,
+                        int rn, cs_arena_t *arena, void *payload, cs_err_t *err)
 {
     const uint8_t *b = data;
     plan_t pl = {0};
     char why[256];
     int rc = -1;
-    if (len > CS_CODEC_MAX_MESSAGE_BYTES || len < CS_CODEC_HEADER_BYTES || b[0] != 0xc3 || b[1] != 0x01)
+    if (len > CS_CODEC_MAX_MESSAGE_BYTES || len < CS_CODEC_HEADER_BYTES || b[0] != 0xc3 ||
+        b[1] != 0x01)
         return perr(err, "message", "not a single-object encoded event of acceptable size");
     uint64_t fp = 0;
     for (int i = 9; i >= 2; i--)
@@ -928,13 +960,15 @@ int cs__codec_decode_as(cs_codec_t *codec, const void *data, size_t len, const c
     if (!known)
         return perr(err, "fingerprint", "unknown writer schema fingerprint");
     if (plan_init(&pl, known->wv, r, rn, why, sizeof why) < 0) {
-        perr(err, "fingerprint", "%s v%d cannot be read by this reader: %s", known->ev->name, known->wv->version, why);
+        perr(err, "fingerprint", "%s v%d cannot be read by this reader: %s", known->ev->name,
+             known->wv->version, why);
         goto out;
     }
     rd_t rr = {b + CS_CODEC_HEADER_BYTES, b + len, arena};
     for (int i = 0; i < cs__nenvelope_fields; i++) {
         wval_t v;
-        if (rd_field(&rr, &cs__envelope_fields[i], cs__envelope_fields[i].path, &v, NULL, NULL, err) < 0)
+        if (rd_field(&rr, &cs__envelope_fields[i], cs__envelope_fields[i].path, &v, NULL, NULL,
+                     err) < 0)
             goto out;
     }
     if (decode_payload(&rr, &pl, payload, err) < 0)
@@ -1163,7 +1197,8 @@ int cs_codec_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_
     char t[48];
     cs_buf_puts(out, "{\"event_type\":");
     cs_buf_json_str(out, cs__events[ev->type].name, strlen(cs__events[ev->type].name));
-    cs_buf_printf(out, ",\"event_id\":\"%s\",\"occurred_at\":\"%s\",\"user_id\":\"%s\",\"producer\":",
+    cs_buf_printf(out,
+                  ",\"event_id\":\"%s\",\"occurred_at\":\"%s\",\"user_id\":\"%s\",\"producer\":",
                   ev->event_id, format_time(t, sizeof t, ev->occurred_at_ms), ev->user_id);
     cs_buf_json_str(out, ev->producer ? ev->producer : "", ev->producer ? strlen(ev->producer) : 0);
     cs_buf_printf(out, ",\"schema_version\":%d,\"traceparent\":", ev->schema_version);
@@ -1200,7 +1235,8 @@ static const char *json_type_name(const json_t *j)
     return "something else";
 }
 
-static int json_string_arg(const json_t *j, const char *path, const char **s, size_t *n, cs_err_t *err)
+static int json_string_arg(const json_t *j, const char *path, const char **s, size_t *n,
+                           cs_err_t *err)
 {
     if (!json_is_string(j))
         return perr(err, path, "expected a string, got %s", json_type_name(j));
@@ -1218,7 +1254,8 @@ static int json_time(const json_t *j, const char *path, int64_t *out, cs_err_t *
         return 0;
     }
     if (!json_is_string(j))
-        return perr(err, path, "expected an RFC 3339 timestamp string or integer milliseconds, got %s",
+        return perr(err, path,
+                    "expected an RFC 3339 timestamp string or integer milliseconds, got %s",
                     json_type_name(j));
     int rc = parse_time(json_string_value(j), json_string_length(j), out);
     if (rc == -2)
@@ -1230,7 +1267,8 @@ static int json_time(const json_t *j, const char *path, int64_t *out, cs_err_t *
     return 0;
 }
 
-static int json_field(const cs__field_desc_t *f, const json_t *j, void *payload, cs_arena_t *arena, cs_err_t *err)
+static int json_field(const cs__field_desc_t *f, const json_t *j, void *payload, cs_arena_t *arena,
+                      cs_err_t *err)
 {
     void *p = field_ptr(payload, f);
     const char *s;
@@ -1250,7 +1288,8 @@ static int json_field(const cs__field_desc_t *f, const json_t *j, void *payload,
         if (!json_is_integer(j))
             return perr(err, f->path, "expected an integer, got %s", json_type_name(j));
         if (json_integer_value(j) < INT32_MIN || json_integer_value(j) > INT32_MAX)
-            return perr(err, f->path, "%lld does not fit in a 32-bit int", (long long)json_integer_value(j));
+            return perr(err, f->path, "%lld does not fit in a 32-bit int",
+                        (long long)json_integer_value(j));
         *(int32_t *)p = (int32_t)json_integer_value(j);
         break;
     case CS__F_LONG:
@@ -1289,7 +1328,8 @@ static int json_field(const cs__field_desc_t *f, const json_t *j, void *payload,
             char list[256] = "";
             size_t o = 0;
             for (int i = 0; i < f->enm->nsymbols && o < sizeof list; i++)
-                o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", f->enm->symbols[i]);
+                o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "",
+                                      f->enm->symbols[i]);
             return perr(err, f->path, "%s is not one of %s", QUOTE(s, n), list);
         }
         *(int *)p = sym;
@@ -1336,20 +1376,24 @@ static int json_uuid(const json_t *j, const char *path, char out[37], cs_err_t *
 
 static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *err)
 {
-    static const char *const env_keys[] = {"event_type", "event_id", "occurred_at", "user_id", "producer",
-                                           "schema_version", "traceparent", "payload", NULL};
+    static const char *const env_keys[] = {"event_type",  "event_id", "occurred_at",
+                                           "user_id",     "producer", "schema_version",
+                                           "traceparent", "payload",  NULL};
     const char *key, *s;
     size_t n;
     json_t *val;
     if (!json_is_object(root))
         return perr(err, "json", "an event must be a JSON object, got %s", json_type_name(root));
-    json_object_foreach(root, key, val) {
+    json_object_foreach(root, key, val)
+    {
         bool known = false;
         for (int i = 0; env_keys[i] && !known; i++)
             known = strcmp(env_keys[i], key) == 0;
         if (!known)
-            return perr(err, *key ? key : "json", "unknown field %s (an event has event_type, event_id, occurred_at, "
-                        "user_id, producer, schema_version, traceparent, payload)", QUOTE(key, strlen(key)));
+            return perr(err, *key ? key : "json",
+                        "unknown field %s (an event has event_type, event_id, occurred_at, "
+                        "user_id, producer, schema_version, traceparent, payload)",
+                        QUOTE(key, strlen(key)));
     }
     json_t *jt = json_object_get(root, "event_type");
     if (!jt)
@@ -1381,7 +1425,8 @@ static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *
     if (val && !json_is_null(val)) {
         json_int_t sv = json_integer_value(val);
         if (!json_is_integer(val) || sv < 1 || sv > ed->nversions)
-            return perr(err, "schema_version", "must be a known version of %s, 1..%d", ed->name, ed->nversions);
+            return perr(err, "schema_version", "must be a known version of %s, 1..%d", ed->name,
+                        ed->nversions);
     }
     ev->traceparent = "";
     val = json_object_get(root, "traceparent");
@@ -1398,7 +1443,8 @@ static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *
         return perr(err, "payload", "expected an object, got %s", json_type_name(jp));
     void *payload = cs_arena_alloc(arena, ed->payload_size);
     memset(payload, 0, ed->payload_size);
-    json_object_foreach(jp, key, val) {
+    json_object_foreach(jp, key, val)
+    {
         int i;
         for (i = 0; i < ed->nfields; i++)
             if (strcmp(ed->fields[i].name, key) == 0)
@@ -1428,14 +1474,15 @@ static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *
     return 0;
 }
 
-int cs_codec_from_json(cs_codec_t *codec, const char *json, size_t len, cs_arena_t *arena, cs_event_t *ev,
-                       cs_err_t *err)
+int cs_codec_from_json(cs_codec_t *codec, const char *json, size_t len, cs_arena_t *arena,
+                       cs_event_t *ev, cs_err_t *err)
 {
     (void)codec;
     memset(ev, 0, sizeof *ev);
     ev->type = -1;
     if (len > 4 * CS_CODEC_MAX_MESSAGE_BYTES)
-        return perr(err, "json", "%zu bytes of JSON exceeds the limit of %d", len, 4 * CS_CODEC_MAX_MESSAGE_BYTES);
+        return perr(err, "json", "%zu bytes of JSON exceeds the limit of %d", len,
+                    4 * CS_CODEC_MAX_MESSAGE_BYTES);
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!root)
@@ -1447,8 +1494,8 @@ int cs_codec_from_json(cs_codec_t *codec, const char *json, size_t len, cs_arena
 
 /* ---- the codec and its tables --------------------------------------------------------------- */
 
-int cs__codec_check_compat(const cs__field_desc_t *w, int wn, const cs__field_desc_t *r, int rn, char *why,
-                           size_t whylen)
+int cs__codec_check_compat(const cs__field_desc_t *w, int wn, const cs__field_desc_t *r, int rn,
+                           char *why, size_t whylen)
 {
     for (int i = 0; i < rn; i++) {
         const cs__field_desc_t *rf = &r[i];
@@ -1458,19 +1505,23 @@ int cs__codec_check_compat(const cs__field_desc_t *w, int wn, const cs__field_de
                 wf = &w[k];
         if (!wf) {
             if (!rf->has_default) {
-                snprintf(why, whylen, "%s: the reader has it, the writer does not, and it has no default", rf->path);
+                snprintf(why, whylen,
+                         "%s: the reader has it, the writer does not, and it has no default",
+                         rf->path);
                 return -1;
             }
             continue;
         }
-        bool promo = (wf->type == CS__F_INT && (rf->type == CS__F_LONG || rf->type == CS__F_DOUBLE)) ||
-                     (wf->type == CS__F_LONG && rf->type == CS__F_DOUBLE);
+        bool promo =
+            (wf->type == CS__F_INT && (rf->type == CS__F_LONG || rf->type == CS__F_DOUBLE)) ||
+            (wf->type == CS__F_LONG && rf->type == CS__F_DOUBLE);
         if (wf->type != rf->type && !promo) {
             snprintf(why, whylen, "%s: the writer's type cannot be read as the reader's", rf->path);
             return -1;
         }
         if (wf->optional && !rf->optional) {
-            snprintf(why, whylen, "%s: optional in the writer but required in the reader", rf->path);
+            snprintf(why, whylen, "%s: optional in the writer but required in the reader",
+                     rf->path);
             return -1;
         }
         if (rf->type == CS__F_ENUM) {
@@ -1479,8 +1530,8 @@ int cs__codec_check_compat(const cs__field_desc_t *w, int wn, const cs__field_de
                 for (int t = 0; t < rf->enm->nsymbols && !found; t++)
                     found = strcmp(wf->enm->symbols[s], rf->enm->symbols[t]) == 0;
                 if (!found) {
-                    snprintf(why, whylen, "%s: the writer's symbol %s is unknown to the reader", rf->path,
-                             wf->enm->symbols[s]);
+                    snprintf(why, whylen, "%s: the writer's symbol %s is unknown to the reader",
+                             rf->path, wf->enm->symbols[s]);
                     return -1;
                 }
             }
@@ -1499,8 +1550,8 @@ static void plan_fini(plan_t *pl)
 }
 
 /* Resolves writer version wv against reader fields r[0..rn). -1 with the reason in why. */
-static int plan_init(plan_t *pl, const cs__version_desc_t *wv, const cs__field_desc_t *r, int rn, char *why,
-                     size_t whylen)
+static int plan_init(plan_t *pl, const cs__version_desc_t *wv, const cs__field_desc_t *r, int rn,
+                     char *why, size_t whylen)
 {
     size_t nmap = 0, used = 0;
     pl->wv = wv;
@@ -1564,8 +1615,8 @@ static int build_plan(plan_t *pl, int type, int vi, cs_err_t *err)
     pl->type = type;
     pl->ev = ed;
     if (plan_init(pl, wv, ed->fields, ed->nfields, why, sizeof why) < 0)
-        return cs_err_set(err, CS_ERR_FATAL, "schema %s v%d cannot be read by v%d: %s", ed->name, wv->version,
-                          ed->versions[ed->nversions - 1].version, why);
+        return cs_err_set(err, CS_ERR_FATAL, "schema %s v%d cannot be read by v%d: %s", ed->name,
+                          wv->version, ed->versions[ed->nversions - 1].version, why);
     return 0;
 }
 
@@ -1591,8 +1642,10 @@ cs_codec_t *cs_codec_new(cs_err_t *err)
             const cs__version_desc_t *vd = &ed->versions[v];
             /* The fingerprints compiled in must be those of the canonical forms compiled in. */
             if (cs__schema_crc64(vd->canonical, strlen(vd->canonical)) != vd->fingerprint) {
-                cs_err_set(err, CS_ERR_FATAL, "schema %s v%d: compiled-in fingerprint does not match its "
-                                              "canonical form", ed->name, vd->version);
+                cs_err_set(err, CS_ERR_FATAL,
+                           "schema %s v%d: compiled-in fingerprint does not match its "
+                           "canonical form",
+                           ed->name, vd->version);
                 goto fail;
             }
             plan_t *pl = &c->plans[c->nplans];
@@ -1608,8 +1661,8 @@ cs_codec_t *cs_codec_new(cs_err_t *err)
     qsort(c->by_fp, (size_t)c->nplans, sizeof *c->by_fp, fp_cmp);
     for (int i = 1; i < c->nplans; i++)
         if (c->by_fp[i].fp == c->by_fp[i - 1].fp) {
-            cs_err_set(err, CS_ERR_FATAL, "schemas %s and %s share a fingerprint", c->by_fp[i].plan->ev->name,
-                       c->by_fp[i - 1].plan->ev->name);
+            cs_err_set(err, CS_ERR_FATAL, "schemas %s and %s share a fingerprint",
+                       c->by_fp[i].plan->ev->name, c->by_fp[i - 1].plan->ev->name);
             goto fail;
         }
     return c;
@@ -1629,7 +1682,10 @@ void cs_codec_destroy(cs_codec_t *c)
     free(c);
 }
 
-int cs_codec_ntypes(void) { return cs__nevents; }
+int cs_codec_ntypes(void)
+{
+    return cs__nevents;
+}
 
 int cs_codec_type_by_name(const char *name)
 {
@@ -1641,7 +1697,10 @@ int cs_codec_type_by_name(const char *name)
     return -1;
 }
 
-const char *cs_codec_type_name(int type) { return type >= 0 && type < cs__nevents ? cs__events[type].name : NULL; }
+const char *cs_codec_type_name(int type)
+{
+    return type >= 0 && type < cs__nevents ? cs__events[type].name : NULL;
+}
 
 const char *cs_codec_type_topic(int type)
 {
@@ -1691,7 +1750,10 @@ const char *cs_codec_type_example(int type)
     return type >= 0 && type < cs__nevents ? cs__events[type].example : NULL;
 }
 
-uint64_t cs_codec_fingerprint(const void *canonical, size_t n) { return cs__schema_crc64(canonical, n); }
+uint64_t cs_codec_fingerprint(const void *canonical, size_t n)
+{
+    return cs__schema_crc64(canonical, n);
+}
 
 void cs_codec_fingerprint_hex(uint64_t fp, char out[17])
 {

@@ -27,12 +27,12 @@ enum cs__ftype {
 /* Validation formats ("cs.format" and logical types). */
 enum cs__fmt {
     CS__FMT_NONE = 0,
-    CS__FMT_UUID,        /* canonical 8-4-4-4-12 hex uuid; stored lower-case */
-    CS__FMT_TIMESTAMP,   /* timestamp-millis within [CS_CODEC_MIN_TIME_MS, CS_CODEC_MAX_TIME_MS] */
-    CS__FMT_IDENTIFIER,  /* [a-z0-9][a-z0-9._-]* */
-    CS__FMT_CURRENCY,    /* ISO 4217 alphabetic code: three upper-case letters */
-    CS__FMT_URL,         /* http:// or https:// followed by printable non-space characters */
-    CS__FMT_TRACEPARENT  /* W3C traceparent: 2-32-16-2 lower-case hex, ids not all zero */
+    CS__FMT_UUID,       /* canonical 8-4-4-4-12 hex uuid; stored lower-case */
+    CS__FMT_TIMESTAMP,  /* timestamp-millis within [CS_CODEC_MIN_TIME_MS, CS_CODEC_MAX_TIME_MS] */
+    CS__FMT_IDENTIFIER, /* [a-z0-9][a-z0-9._-]* */
+    CS__FMT_CURRENCY,   /* ISO 4217 alphabetic code: three upper-case letters */
+    CS__FMT_URL,        /* http:// or https:// followed by printable non-space characters */
+    CS__FMT_TRACEPARENT /* W3C traceparent: 2-32-16-2 lower-case hex, ids not all zero */
 };
 
 typedef struct cs__enum_desc {
@@ -42,15 +42,15 @@ typedef struct cs__enum_desc {
 } cs__enum_desc_t;
 
 typedef struct cs__field_desc {
-    const char *name;  /* "rating" */
-    const char *path;  /* "payload.rating": what errors name */
-    uint8_t type;      /* enum cs__ftype */
-    uint8_t optional;  /* a union of null and type */
-    uint8_t null_index;/* union branch of null (0 or 1) when optional */
-    uint8_t format;    /* enum cs__fmt */
+    const char *name;   /* "rating" */
+    const char *path;   /* "payload.rating": what errors name */
+    uint8_t type;       /* enum cs__ftype */
+    uint8_t optional;   /* a union of null and type */
+    uint8_t null_index; /* union branch of null (0 or 1) when optional */
+    uint8_t format;     /* enum cs__fmt */
     uint8_t has_min, has_max;
-    int64_t imin, imax; /* integer bounds (INT, LONG) when has_min / has_max */
-    double dmin, dmax;  /* DOUBLE bounds when has_min / has_max */
+    int64_t imin, imax;        /* integer bounds (INT, LONG) when has_min / has_max */
+    double dmin, dmax;         /* DOUBLE bounds when has_min / has_max */
     uint32_t min_len, max_len; /* string bytes (STRING, and each STRV item) */
     uint32_t max_items;        /* STRV */
     const cs__enum_desc_t *enm;
@@ -74,10 +74,10 @@ typedef struct cs__field_desc {
 
 typedef struct cs__version_desc {
     int version;
-    uint64_t fingerprint;      /* CRC-64-AVRO of canonical */
-    const char *canonical;     /* Parsing Canonical Form of the full event schema */
-    const char *schema_json;   /* the full event schema (envelope + payload), compact JSON */
-    int nfields;               /* payload fields of this version, in writer order */
+    uint64_t fingerprint;    /* CRC-64-AVRO of canonical */
+    const char *canonical;   /* Parsing Canonical Form of the full event schema */
+    const char *schema_json; /* the full event schema (envelope + payload), compact JSON */
+    int nfields;             /* payload fields of this version, in writer order */
     const cs__field_desc_t *fields;
 } cs__version_desc_t;
 
@@ -85,13 +85,13 @@ typedef struct cs__event_desc {
     const char *name;  /* "job_application_submitted" */
     const char *topic; /* "cs.jobsearch" */
     const char *doc;
-    size_t payload_size;         /* sizeof the payload struct */
-    int nfields;                 /* current version's payload fields */
+    size_t payload_size; /* sizeof the payload struct */
+    int nfields;         /* current version's payload fields */
     const cs__field_desc_t *fields;
-    int nversions;               /* versions[nversions - 1] is current */
+    int nversions; /* versions[nversions - 1] is current */
     const cs__version_desc_t *versions;
-    uint8_t at_least_one;        /* "cs.at_least_one": some optional field must be set */
-    const char *example;         /* one example event in the documented JSON form */
+    uint8_t at_least_one; /* "cs.at_least_one": some optional field must be set */
+    const char *example;  /* one example event in the documented JSON form */
 } cs__event_desc_t;
 
 /* Generated in events_gen.c. */
@@ -120,8 +120,8 @@ enum {
  * double, long to double; a required reader field never comes from an optional writer field;
  * every writer enum symbol exists in the reader's enum). Returns 0, or -1 with the reason in why.
  */
-int cs__codec_check_compat(const cs__field_desc_t *w, int wn, const cs__field_desc_t *r, int rn, char *why,
-                           size_t whylen);
+int cs__codec_check_compat(const cs__field_desc_t *w, int wn, const cs__field_desc_t *r, int rn,
+                           char *why, size_t whylen);
 
 /*
  * Implemented in codec.c. Decodes a message as cs_codec_decode does, but into a payload laid out
@@ -132,7 +132,8 @@ int cs__codec_check_compat(const cs__field_desc_t *w, int wn, const cs__field_de
 struct cs_codec;
 struct cs_arena;
 struct cs_err;
-int cs__codec_decode_as(struct cs_codec *codec, const void *data, size_t len, const cs__field_desc_t *r, int rn,
-                        struct cs_arena *arena, void *payload, struct cs_err *err);
+int cs__codec_decode_as(struct cs_codec *codec, const void *data, size_t len,
+                        const cs__field_desc_t *r, int rn, struct cs_arena *arena, void *payload,
+                        struct cs_err *err);
 
 #endif /* CS_CODEC_TABLES_H */

@@ -61,7 +61,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     cs_err_t err;
     (void)rk;
     if (m->err) {
-        cs_err_set(&err, classify(m->err), "delivery to %s failed: %s", d.topic, rd_kafka_err2str(m->err));
+        cs_err_set(&err, classify(m->err), "delivery to %s failed: %s", d.topic,
+                   rd_kafka_err2str(m->err));
         d.err = &err;
         p->failed++;
     } else {
@@ -101,7 +102,8 @@ static int set(rd_kafka_conf_t *conf, const char *name, const char *value, cs_er
 {
     char errstr[256];
     if (rd_kafka_conf_set(conf, name, value, errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
-        return cs_err_set_field(err, CS_ERR_FATAL, name, "producer setting %s refused: %s", name, errstr);
+        return cs_err_set_field(err, CS_ERR_FATAL, name, "producer setting %s refused: %s", name,
+                                errstr);
     return 0;
 }
 
@@ -132,11 +134,14 @@ cs_producer_t *cs_producer_new_opts(const cs_producer_opts_t *o, cs_err_t *err)
     conf = rd_kafka_conf_new();
     snprintf(num, sizeof num, "%d", o->linger_ms == 0 ? 10 : o->linger_ms < 0 ? 0 : o->linger_ms);
     if (set(conf, "bootstrap.servers", o->brokers, err) < 0 ||
-        set(conf, "client.id", o->client_id && *o->client_id ? o->client_id : "careerstream", err) < 0 ||
+        set(conf, "client.id", o->client_id && *o->client_id ? o->client_id : "careerstream", err) <
+            0 ||
         set(conf, "enable.idempotence", "true", err) < 0 || set(conf, "acks", "all", err) < 0 ||
         set(conf, "linger.ms", num, err) < 0 ||
-        set(conf, "compression.type", o->compression && *o->compression ? o->compression : "lz4", err) < 0 ||
-        set(conf, "partitioner", "murmur2_random", err) < 0 || set(conf, "batch.num.messages", "10000", err) < 0 ||
+        set(conf, "compression.type", o->compression && *o->compression ? o->compression : "lz4",
+            err) < 0 ||
+        set(conf, "partitioner", "murmur2_random", err) < 0 ||
+        set(conf, "batch.num.messages", "10000", err) < 0 ||
         set(conf, "queue.buffering.max.messages", "500000", err) < 0)
         goto fail;
     for (const char *const *kv = o->kafka_props; kv && *kv; kv++) {
@@ -190,8 +195,9 @@ static int64_t now_ms(void)
 }
 
 /* Produces one message; headers are owned by this function from here on. */
-static int produce(cs_producer_t *p, const char *topic, const void *key, size_t key_len, const void *value,
-                   size_t len, rd_kafka_headers_t *hdrs, void *opaque, cs_err_t *err)
+static int produce(cs_producer_t *p, const char *topic, const void *key, size_t key_len,
+                   const void *value, size_t len, rd_kafka_headers_t *hdrs, void *opaque,
+                   cs_err_t *err)
 {
     int64_t deadline = 0;
     if (p->fatal) {
@@ -200,29 +206,32 @@ static int produce(cs_producer_t *p, const char *topic, const void *key, size_t 
     }
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len), RD_KAFKA_V_VALUE((void *)value, len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque),
-            RD_KAFKA_V_END);
+            p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+            RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
         if (!e) {
             p->queued++;
             return 0; /* hdrs now owned by the message */
         }
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
             rd_kafka_headers_destroy(hdrs);
-            return cs_err_set(err, classify(e), "cannot queue a message for %s: %s", topic, rd_kafka_err2str(e));
+            return cs_err_set(err, classify(e), "cannot queue a message for %s: %s", topic,
+                              rd_kafka_err2str(e));
         }
         if (!deadline)
             deadline = now_ms() + p->queue_full_wait_ms;
         if (now_ms() >= deadline) {
             rd_kafka_headers_destroy(hdrs);
-            return cs_err_set(err, CS_ERR_TRANSIENT, "the producer queue stayed full for %d ms (%d messages queued)",
+            return cs_err_set(err, CS_ERR_TRANSIENT,
+                              "the producer queue stayed full for %d ms (%d messages queued)",
                               p->queue_full_wait_ms, rd_kafka_outq_len(p->rk));
         }
         rd_kafka_poll(p->rk, 10); /* deliveries make room */
     }
 }
 
-int cs_producer_send_to(cs_producer_t *p, const char *topic, const cs_event_t *ev, void *opaque, cs_err_t *err)
+int cs_producer_send_to(cs_producer_t *p, const char *topic, const cs_event_t *ev, void *opaque,
+                        cs_err_t *err)
 {
     char fp[17];
     cs_buf_reset(&p->buf);
@@ -236,7 +245,8 @@ int cs_producer_send_to(cs_producer_t *p, const char *topic, const cs_event_t *e
     rd_kafka_header_add(h, "cs.schema_fingerprint", -1, fp, 16);
     if (ev->traceparent && ev->traceparent[0])
         rd_kafka_header_add(h, "traceparent", -1, ev->traceparent, -1);
-    return produce(p, topic, ev->user_id, strlen(ev->user_id), p->buf.data, p->buf.len, h, opaque, err);
+    return produce(p, topic, ev->user_id, strlen(ev->user_id), p->buf.data, p->buf.len, h, opaque,
+                   err);
 }
 
 int cs_producer_send(cs_producer_t *p, const cs_event_t *ev, void *opaque, cs_err_t *err)
@@ -244,8 +254,9 @@ int cs_producer_send(cs_producer_t *p, const cs_event_t *ev, void *opaque, cs_er
     return cs_producer_send_to(p, NULL, ev, opaque, err);
 }
 
-int cs_producer_send_raw(cs_producer_t *p, const char *topic, const void *key, size_t key_len, const void *value,
-                         size_t len, const cs_header_t *headers, int nheaders, void *opaque, cs_err_t *err)
+int cs_producer_send_raw(cs_producer_t *p, const char *topic, const void *key, size_t key_len,
+                         const void *value, size_t len, const cs_header_t *headers, int nheaders,
+                         void *opaque, cs_err_t *err)
 {
     if (!topic || !*topic)
         return cs_err_set_field(err, CS_ERR_PERMANENT, "topic", "no topic given");
@@ -255,7 +266,10 @@ int cs_producer_send_raw(cs_producer_t *p, const char *topic, const void *key, s
     return produce(p, topic, key, key_len, value, len, h, opaque, err);
 }
 
-int cs_producer_poll(cs_producer_t *p, int timeout_ms) { return rd_kafka_poll(p->rk, timeout_ms); }
+int cs_producer_poll(cs_producer_t *p, int timeout_ms)
+{
+    return rd_kafka_poll(p->rk, timeout_ms);
+}
 
 int cs_producer_flush(cs_producer_t *p, int timeout_ms, cs_err_t *err)
 {
@@ -272,15 +286,22 @@ size_t cs_producer_outstanding(const cs_producer_t *p)
     return (size_t)(p->queued - p->delivered - p->failed);
 }
 
-uint64_t cs_producer_delivered(const cs_producer_t *p) { return p->delivered; }
-uint64_t cs_producer_failed(const cs_producer_t *p) { return p->failed; }
+uint64_t cs_producer_delivered(const cs_producer_t *p)
+{
+    return p->delivered;
+}
+uint64_t cs_producer_failed(const cs_producer_t *p)
+{
+    return p->failed;
+}
 
 void cs_producer_destroy(cs_producer_t *p)
 {
     if (!p)
         return;
     if (rd_kafka_flush(p->rk, p->close_timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        cs_log_warn("producer closing with undelivered messages", CS_LI("messages", cs_producer_outstanding(p)));
+        cs_log_warn("producer closing with undelivered messages",
+                    CS_LI("messages", cs_producer_outstanding(p)));
         /* Report the rest as failed rather than lose them silently. */
         rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         rd_kafka_poll(p->rk, 0);

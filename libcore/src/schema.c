@@ -70,7 +70,10 @@ static void sb_add(sbuf_t *b, const char *s, size_t n)
     b->p[b->len] = '\0';
 }
 
-static void sb_puts(sbuf_t *b, const char *s) { sb_add(b, s, strlen(s)); }
+static void sb_puts(sbuf_t *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
 
 /* A JSON string literal; names and symbols are ASCII identifiers, but escape defensively. */
 static void sb_str(sbuf_t *b, const char *s)
@@ -92,8 +95,8 @@ static void sb_str(sbuf_t *b, const char *s)
     sb_add(b, "\"", 1);
 }
 
-static const char *const primitives[] = {"null", "boolean", "int", "long", "float",
-                                         "double", "bytes", "string", NULL};
+static const char *const primitives[] = {"null",   "boolean", "int",    "long", "float",
+                                         "double", "bytes",   "string", NULL};
 
 static int is_primitive(const char *s)
 {
@@ -147,7 +150,8 @@ static int pcf(sbuf_t *b, const json_t *s, const char *ns, char *errbuf, size_t 
         size_t i;
         const json_t *branch;
         sb_add(b, "[", 1);
-        json_array_foreach(s, i, branch) {
+        json_array_foreach(s, i, branch)
+        {
             if (i)
                 sb_add(b, ",", 1);
             if (pcf(b, branch, ns, errbuf, errlen, depth + 1) < 0)
@@ -190,9 +194,11 @@ static int pcf(sbuf_t *b, const json_t *s, const char *ns, char *errbuf, size_t 
             if (!json_is_array(syms))
                 return fail(errbuf, errlen, "enum without \"symbols\"", json_string_value(name));
             sb_puts(b, ",\"symbols\":[");
-            json_array_foreach(syms, i, sym) {
+            json_array_foreach(syms, i, sym)
+            {
                 if (!json_is_string(sym))
-                    return fail(errbuf, errlen, "enum symbol is not a string", json_string_value(name));
+                    return fail(errbuf, errlen, "enum symbol is not a string",
+                                json_string_value(name));
                 if (i)
                     sb_add(b, ",", 1);
                 sb_str(b, json_string_value(sym));
@@ -202,7 +208,8 @@ static int pcf(sbuf_t *b, const json_t *s, const char *ns, char *errbuf, size_t 
             const json_t *size = json_object_get(s, "size");
             char num[32];
             if (!json_is_integer(size) || json_integer_value(size) < 0)
-                return fail(errbuf, errlen, "fixed without a valid \"size\"", json_string_value(name));
+                return fail(errbuf, errlen, "fixed without a valid \"size\"",
+                            json_string_value(name));
             snprintf(num, sizeof num, ",\"size\":%lld", (long long)json_integer_value(size));
             sb_puts(b, num);
         } else {
@@ -212,11 +219,13 @@ static int pcf(sbuf_t *b, const json_t *s, const char *ns, char *errbuf, size_t 
             if (!json_is_array(fields))
                 return fail(errbuf, errlen, "record without \"fields\"", json_string_value(name));
             sb_puts(b, ",\"fields\":[");
-            json_array_foreach(fields, i, f) {
+            json_array_foreach(fields, i, f)
+            {
                 const json_t *fname = json_object_get(f, "name");
                 const json_t *ftype = json_object_get(f, "type");
                 if (!json_is_string(fname) || !ftype)
-                    return fail(errbuf, errlen, "record field without name or type", json_string_value(name));
+                    return fail(errbuf, errlen, "record field without name or type",
+                                json_string_value(name));
                 if (i)
                     sb_add(b, ",", 1);
                 sb_puts(b, "{\"name\":");

@@ -46,7 +46,8 @@ static void write_seeds(const char *dir)
     for (int t = 0; t < cs_codec_ntypes(); t++) {
         const char *ex = cs_codec_type_example(t);
         cs_event_t ev;
-        check(cs_codec_from_json(codec, ex, strlen(ex), arena, &ev, &err) == 0, "example parses", &err);
+        check(cs_codec_from_json(codec, ex, strlen(ex), arena, &ev, &err) == 0, "example parses",
+              &err);
         cs_buf_reset(&enc);
         check(cs_codec_encode(codec, &ev, &enc, &err) == 0, "example encodes", &err);
         write_seed(dir, cs_codec_type_name(t), 0, enc.data, enc.len);
@@ -85,7 +86,8 @@ static void one(int rc, const cs_event_t *ev, const cs_err_t *err)
     cs_event_t back;
     if (rc < 0) {
         check(err->kind == CS_ERR_PERMANENT, "refusals are permanent", err);
-        check(err->field[0] != '\0' && err->msg[0] != '\0', "refusals name a field and a reason", err);
+        check(err->field[0] != '\0' && err->msg[0] != '\0', "refusals name a field and a reason",
+              err);
         return;
     }
     cs_buf_reset(&enc);
@@ -94,10 +96,12 @@ static void one(int rc, const cs_event_t *ev, const cs_err_t *err)
     check(cs_codec_payload_to_json(codec, ev, &j1, &e2) == 0, "accepted events print", &e2);
     check(cs_codec_to_json(codec, ev, &j2, &e2) == 0, "accepted events print whole", &e2);
     check(cs_codec_encode(codec, ev, &enc, &e2) == 0, "accepted events re-encode", &e2);
-    check(cs_codec_decode(codec, enc.data, enc.len, arena, &back, &e2) == 0, "re-encoded events decode", &e2);
+    check(cs_codec_decode(codec, enc.data, enc.len, arena, &back, &e2) == 0,
+          "re-encoded events decode", &e2);
     cs_buf_reset(&j2);
     check(cs_codec_payload_to_json(codec, &back, &j2, &e2) == 0, "decoded events print", &e2);
-    check(j1.len == j2.len && memcmp(j1.data, j2.data, j1.len) == 0, "re-encoding keeps the payload", NULL);
+    check(j1.len == j2.len && memcmp(j1.data, j2.data, j1.len) == 0,
+          "re-encoding keeps the payload", NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -36,9 +36,11 @@ static got_t *consume_n(const char *topic, int n)
     char errstr[512], group[160];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     snprintf(group, sizeof group, "g.%s", topic);
-    ck_assert_int_eq(rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr), 0);
+    ck_assert_int_eq(
+        rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr), 0);
     ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr), 0);
-    ck_assert_int_eq(rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr), 0);
+    ck_assert_int_eq(
+        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr), 0);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     ck_assert_msg(rk != NULL, "%s", errstr);
     rd_kafka_poll_set_consumer(rk);
@@ -125,18 +127,22 @@ START_TEST(producer_api_every_type)
     cs_event_t evs[64];
 
     cs_test_topic("contract", topic, sizeof topic);
-    cs_producer_opts_t o = {.brokers = cs_test_brokers(), .client_id = "it-contract", .on_delivery = on_delivery,
+    cs_producer_opts_t o = {.brokers = cs_test_brokers(),
+                            .client_id = "it-contract",
+                            .on_delivery = on_delivery,
                             .cb_ctx = &rep};
     cs_producer_t *p = cs_producer_new_opts(&o, &err);
     ck_assert_msg(p != NULL, "%s", err.msg);
     for (int t = 0; t < n; t++) {
         const char *ex = cs_codec_type_example(t);
         ck_assert_int_eq(cs_codec_from_json(codec, ex, strlen(ex), arena, &evs[t], &err), 0);
-        ck_assert_msg(cs_producer_send_to(p, topic, &evs[t], (void *)(intptr_t)t, &err) == 0, "%s", err.msg);
+        ck_assert_msg(cs_producer_send_to(p, topic, &evs[t], (void *)(intptr_t)t, &err) == 0, "%s",
+                      err.msg);
     }
 
     /* An invalid event is refused at once, naming the field; its callback never comes. */
-    cs_ev_content_progress_t bad = *(const cs_ev_content_progress_t *)evs[CS_EVENT_CONTENT_PROGRESS].payload;
+    cs_ev_content_progress_t bad =
+        *(const cs_ev_content_progress_t *)evs[CS_EVENT_CONTENT_PROGRESS].payload;
     bad.percent_complete = 140;
     cs_event_t bev = evs[CS_EVENT_CONTENT_PROGRESS];
     bev.payload = &bad;
@@ -158,8 +164,8 @@ START_TEST(producer_api_every_type)
     for (int i = 0; i < n; i++) {
         cs_event_t ev;
         char fp[17];
-        ck_assert_msg(cs_codec_decode(codec, g[i].value, g[i].len, arena, &ev, &err) == 0, "%s: %s", err.field,
-                      err.msg);
+        ck_assert_msg(cs_codec_decode(codec, g[i].value, g[i].len, arena, &ev, &err) == 0, "%s: %s",
+                      err.field, err.msg);
         ck_assert_str_eq(g[i].key, ev.user_id);
         ck_assert_str_eq(g[i].type, ev.type_name);
         cs_codec_fingerprint_hex(ev.fingerprint, fp);
@@ -203,8 +209,8 @@ START_TEST(producer_reports_failures)
 
     /* Nothing listens on port 1: the message times out and the callback says so, TRANSIENT. */
     static const char *const fast[] = {"message.timeout.ms=1500", NULL};
-    cs_producer_opts_t o2 = {.brokers = "127.0.0.1:1", .kafka_props = fast, .on_delivery = on_delivery,
-                             .cb_ctx = &rep};
+    cs_producer_opts_t o2 = {
+        .brokers = "127.0.0.1:1", .kafka_props = fast, .on_delivery = on_delivery, .cb_ctx = &rep};
     cs_producer_t *p = cs_producer_new_opts(&o2, &err);
     ck_assert_msg(p != NULL, "%s", err.msg);
     ck_assert_int_eq(cs_producer_send(p, &ev, (void *)(intptr_t)1, &err), 0);
@@ -273,11 +279,16 @@ START_TEST(cli_publishes_and_rejects)
     for (int t = 0; t < n; t++) {
         fprintf(f, "%s\n", cs_codec_type_example(t));
         if (t == 2) { /* line 4: an out-of-range score; line 5 blank; line 6: a bad uuid */
-            fprintf(f, "{\"event_type\":\"assessment_completed\",\"event_id\":\"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e31\","
-                       "\"occurred_at\":1764063000000,\"user_id\":\"5f0c6d2e-8a4b-4c3d-9e1f-2a7b6c5d4e3f\","
-                       "\"producer\":\"quiz-app\",\"payload\":{\"assessment_id\":\"a1b2c3d4-e5f6-4718-9a0b-1c2d3e4f5a6b\","
-                       "\"assessment_type\":\"quiz\",\"skill_id\":\"b2c3d4e5-f6a7-4829-8b0c-1d2e3f4a5b6c\","
-                       "\"skill_name\":\"SQL\",\"score\":120,\"passing_score\":70,\"passed\":true,\"attempt\":1,"
+            fprintf(f, "{\"event_type\":\"assessment_completed\",\"event_id\":\"0b9f8a5e-3c1d-4f7a-"
+                       "9e2b-6d4c8a1f5e31\","
+                       "\"occurred_at\":1764063000000,\"user_id\":\"5f0c6d2e-8a4b-4c3d-9e1f-"
+                       "2a7b6c5d4e3f\","
+                       "\"producer\":\"quiz-app\",\"payload\":{\"assessment_id\":\"a1b2c3d4-e5f6-"
+                       "4718-9a0b-1c2d3e4f5a6b\","
+                       "\"assessment_type\":\"quiz\",\"skill_id\":\"b2c3d4e5-f6a7-4829-8b0c-"
+                       "1d2e3f4a5b6c\","
+                       "\"skill_name\":\"SQL\",\"score\":120,\"passing_score\":70,\"passed\":true,"
+                       "\"attempt\":1,"
                        "\"duration_seconds\":60}}\n\n");
             fprintf(f, "{\"event_type\":\"user_erasure_requested\",\"event_id\":\"nope\"}\n");
         }
@@ -298,8 +309,9 @@ START_TEST(cli_publishes_and_rejects)
     ck_assert_msg(strstr(errtext, want) != NULL, "stderr was:\n%s", errtext);
     snprintf(want, sizeof want, "%s:6: event_id: 'nope' is not a uuid", in);
     ck_assert_msg(strstr(errtext, want) != NULL, "stderr was:\n%s", errtext);
-    ck_assert_msg(strstr(errtext, "19 events: 17 valid, 2 rejected; 17 published, 0 failed") != NULL, "stderr:\n%s",
-                  errtext);
+    ck_assert_msg(strstr(errtext, "19 events: 17 valid, 2 rejected; 17 published, 0 failed") !=
+                      NULL,
+                  "stderr:\n%s", errtext);
 
     got_t *g = consume_n(topic, n);
     cs_err_t err;

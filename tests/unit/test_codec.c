@@ -57,36 +57,45 @@ static const struct {
     {"[  ]", "[]", -1241056759729112623LL},
     {"[ \"int\"  ]", "[\"int\"]", -5232228896498058493LL},
     {"[ \"int\" , {\"type\":\"boolean\"} ]", "[\"int\",\"boolean\"]", 5392556393470105090LL},
-    {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\"}", "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}",
-     -4824392279771201922LL},
+    {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\"}",
+     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", -4824392279771201922LL},
     {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"namespace\":\"x.y\"}",
      "{\"name\":\"x.y.foo\",\"type\":\"record\",\"fields\":[]}", 5916914534497305771LL},
     {"{\"fields\":[], \"type\":\"record\", \"name\":\"a.b.foo\", \"namespace\":\"x.y\"}",
      "{\"name\":\"a.b.foo\",\"type\":\"record\",\"fields\":[]}", -4616218487480524110LL},
     {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"doc\":\"Useful info\"}",
      "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", -4824392279771201922LL},
-    {"{\"fields\":[{\"type\":{\"type\":\"boolean\"}, \"name\":\"f1\"}], \"type\":\"record\", \"name\":\"foo\"}",
+    {"{\"fields\":[{\"type\":{\"type\":\"boolean\"}, \"name\":\"f1\"}], \"type\":\"record\", "
+     "\"name\":\"foo\"}",
      "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[{\"name\":\"f1\",\"type\":\"boolean\"}]}",
      7843277075252814651LL},
     {"{ \"fields\":[{\"type\":\"boolean\", \"aliases\":[], \"name\":\"f1\", \"default\":\"true\"},"
-     "{\"order\":\"descending\",\"name\":\"f2\",\"doc\":\"Hello\",\"type\":\"int\"}], \"type\":\"record\", \"name\":\"foo\"}",
-     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[{\"name\":\"f1\",\"type\":\"boolean\"},{\"name\":\"f2\",\"type\":"
+     "{\"order\":\"descending\",\"name\":\"f2\",\"doc\":\"Hello\",\"type\":\"int\"}], "
+     "\"type\":\"record\", \"name\":\"foo\"}",
+     "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[{\"name\":\"f1\",\"type\":\"boolean\"},{"
+     "\"name\":\"f2\",\"type\":"
      "\"int\"}]}",
      -4860222112080293046LL},
-    {"{\"type\":\"enum\", \"name\":\"foo\", \"symbols\":[\"A1\"]}", "{\"name\":\"foo\",\"type\":\"enum\",\"symbols\":[\"A1\"]}",
-     -6342190197741309591LL},
-    {"{\"namespace\":\"x.y.z\", \"type\":\"enum\", \"name\":\"foo\", \"doc\":\"foo bar\", \"symbols\":[\"A1\", \"A2\"]}",
-     "{\"name\":\"x.y.z.foo\",\"type\":\"enum\",\"symbols\":[\"A1\",\"A2\"]}", -4448647247586288245LL},
-    {"{\"name\":\"foo\",\"type\":\"fixed\",\"size\":15}", "{\"name\":\"foo\",\"type\":\"fixed\",\"size\":15}",
-     1756455273707447556LL},
-    {"{\"namespace\":\"x.y.z\", \"type\":\"fixed\", \"name\":\"foo\", \"doc\":\"foo bar\", \"size\":32}",
+    {"{\"type\":\"enum\", \"name\":\"foo\", \"symbols\":[\"A1\"]}",
+     "{\"name\":\"foo\",\"type\":\"enum\",\"symbols\":[\"A1\"]}", -6342190197741309591LL},
+    {"{\"namespace\":\"x.y.z\", \"type\":\"enum\", \"name\":\"foo\", \"doc\":\"foo bar\", "
+     "\"symbols\":[\"A1\", \"A2\"]}",
+     "{\"name\":\"x.y.z.foo\",\"type\":\"enum\",\"symbols\":[\"A1\",\"A2\"]}",
+     -4448647247586288245LL},
+    {"{\"name\":\"foo\",\"type\":\"fixed\",\"size\":15}",
+     "{\"name\":\"foo\",\"type\":\"fixed\",\"size\":15}", 1756455273707447556LL},
+    {"{\"namespace\":\"x.y.z\", \"type\":\"fixed\", \"name\":\"foo\", \"doc\":\"foo bar\", "
+     "\"size\":32}",
      "{\"name\":\"x.y.z.foo\",\"type\":\"fixed\",\"size\":32}", -3064184465700546786LL},
-    {"{ \"items\":{\"type\":\"null\"}, \"type\":\"array\"}", "{\"type\":\"array\",\"items\":\"null\"}",
-     -589620603366471059LL},
-    {"{ \"values\":\"string\", \"type\":\"map\"}", "{\"type\":\"map\",\"values\":\"string\"}", -8732877298790414990LL},
-    {"{\"name\":\"PigValue\",\"type\":\"record\",\"fields\":[{\"name\":\"value\", \"type\":[\"null\", \"int\", \"long\", "
+    {"{ \"items\":{\"type\":\"null\"}, \"type\":\"array\"}",
+     "{\"type\":\"array\",\"items\":\"null\"}", -589620603366471059LL},
+    {"{ \"values\":\"string\", \"type\":\"map\"}", "{\"type\":\"map\",\"values\":\"string\"}",
+     -8732877298790414990LL},
+    {"{\"name\":\"PigValue\",\"type\":\"record\",\"fields\":[{\"name\":\"value\", "
+     "\"type\":[\"null\", \"int\", \"long\", "
      "\"PigValue\"]}]}",
-     "{\"name\":\"PigValue\",\"type\":\"record\",\"fields\":[{\"name\":\"value\",\"type\":[\"null\",\"int\",\"long\","
+     "{\"name\":\"PigValue\",\"type\":\"record\",\"fields\":[{\"name\":\"value\",\"type\":["
+     "\"null\",\"int\",\"long\","
      "\"PigValue\"]}]}",
      -1759257747318642341LL},
     {"{\"type\":\"string\",\"logicalType\":\"uuid\"}", "\"string\"", -8142146995180207161LL},
@@ -116,11 +125,12 @@ START_TEST(compiled_fingerprints_match)
             json_t *j = json_loads(schema, 0, &jerr);
             char *pcf = cs__schema_canonical(j, NULL, 0);
             ck_assert_str_eq(pcf, cs_codec_type_canonical(t, v));
-            ck_assert_uint_eq(cs_codec_fingerprint(pcf, strlen(pcf)), cs_codec_type_fingerprint(t, v));
+            ck_assert_uint_eq(cs_codec_fingerprint(pcf, strlen(pcf)),
+                              cs_codec_type_fingerprint(t, v));
             /* avro-c, the reference parser, accepts every schema we publish. */
             avro_schema_t as;
-            ck_assert_msg(avro_schema_from_json_length(schema, strlen(schema), &as) == 0, "%s v%d: %s",
-                          cs_codec_type_name(t), v, avro_strerror());
+            ck_assert_msg(avro_schema_from_json_length(schema, strlen(schema), &as) == 0,
+                          "%s v%d: %s", cs_codec_type_name(t), v, avro_strerror());
             avro_schema_decref(as);
             free(pcf);
             json_decref(j);
@@ -132,7 +142,8 @@ START_TEST(compiled_fingerprints_match)
 }
 END_TEST
 
-/* ---- round trips ------------------------------------------------------------------------------ */
+/* ---- round trips ------------------------------------------------------------------------------
+ */
 
 static void decode_ok(const cs_buf_t *b, cs_event_t *ev)
 {
@@ -150,8 +161,8 @@ START_TEST(roundtrip_every_type)
     const char *ex = cs_codec_type_example(t);
 
     ck_assert_ptr_nonnull(ex);
-    ck_assert_msg(cs_codec_from_json(codec, ex, strlen(ex), arena, &ev, &err) == 0, "%s example: %s: %s",
-                  cs_codec_type_name(t), err.field, err.msg);
+    ck_assert_msg(cs_codec_from_json(codec, ex, strlen(ex), arena, &ev, &err) == 0,
+                  "%s example: %s: %s", cs_codec_type_name(t), err.field, err.msg);
     ck_assert_int_eq(ev.type, t);
     ck_assert_int_eq(cs_codec_encode(codec, &ev, &bin, &err), 0);
     ck_assert_uint_eq((unsigned char)bin.data[0], 0xc3);
@@ -187,17 +198,22 @@ END_TEST
 START_TEST(payload_json_and_struct_access)
 {
     const char *line =
-        "{\"event_type\":\"application_status_changed\",\"event_id\":\"7E6D5C4B-3A29-4180-9F7E-6D5C4B3A2918\","
-        "\"occurred_at\":\"2026-11-25T10:00:00.5+01:00\",\"user_id\":\"5f0c6d2e-8a4b-4c3d-9e1f-2a7b6c5d4e3f\","
-        "\"producer\":\"jobs-app\",\"payload\":{\"application_id\":\"7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918\","
+        "{\"event_type\":\"application_status_changed\",\"event_id\":\"7E6D5C4B-3A29-4180-9F7E-"
+        "6D5C4B3A2918\","
+        "\"occurred_at\":\"2026-11-25T10:00:00.5+01:00\",\"user_id\":\"5f0c6d2e-8a4b-4c3d-9e1f-"
+        "2a7b6c5d4e3f\","
+        "\"producer\":\"jobs-app\",\"payload\":{\"application_id\":\"7e6d5c4b-3a29-4180-9f7e-"
+        "6d5c4b3a2918\","
         "\"status\":\"accepted\",\"salary_offered\":54000,\"salary_currency\":\"EUR\"}}";
     cs_err_t err;
     cs_event_t ev;
     cs_buf_t out = CS_BUF_INIT;
 
-    ck_assert_msg(cs_codec_from_json(codec, line, strlen(line), arena, &ev, &err) == 0, "%s: %s", err.field, err.msg);
-    ck_assert_str_eq(ev.event_id, "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918"); /* canonical lower case */
-    ck_assert_int_eq(ev.occurred_at_ms, INT64_C(1795597200500));          /* 09:00:00.500Z */
+    ck_assert_msg(cs_codec_from_json(codec, line, strlen(line), arena, &ev, &err) == 0, "%s: %s",
+                  err.field, err.msg);
+    ck_assert_str_eq(ev.event_id,
+                     "7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918");    /* canonical lower case */
+    ck_assert_int_eq(ev.occurred_at_ms, INT64_C(1795597200500)); /* 09:00:00.500Z */
     ck_assert_str_eq(ev.traceparent, "");
     const cs_ev_application_status_changed_t *p = ev.payload;
     ck_assert_int_eq(p->status, CS_APPLICATION_STATUS_ACCEPTED);
@@ -206,9 +222,11 @@ START_TEST(payload_json_and_struct_access)
     ck_assert_int_eq(p->salary_offered, 54000);
     ck_assert_ptr_null(p->rejection_reason);
     ck_assert_int_eq(cs_codec_payload_to_json(codec, &ev, &out, &err), 0);
-    ck_assert_str_eq(out.data, "{\"application_id\":\"7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918\",\"status\":\"accepted\","
-                               "\"previous_status\":null,\"interview_round\":null,\"salary_offered\":54000,"
-                               "\"salary_currency\":\"EUR\",\"rejection_reason\":null}");
+    ck_assert_str_eq(
+        out.data,
+        "{\"application_id\":\"7e6d5c4b-3a29-4180-9f7e-6d5c4b3a2918\",\"status\":\"accepted\","
+        "\"previous_status\":null,\"interview_round\":null,\"salary_offered\":54000,"
+        "\"salary_currency\":\"EUR\",\"rejection_reason\":null}");
     cs_buf_reset(&out);
     ck_assert_int_eq(cs_codec_to_json(codec, &ev, &out, &err), 0);
     ck_assert_ptr_nonnull(strstr(out.data, "\"occurred_at\":\"2026-11-25T09:00:00.500Z\""));
@@ -216,7 +234,8 @@ START_TEST(payload_json_and_struct_access)
 }
 END_TEST
 
-/* ---- avro-c interoperability ------------------------------------------------------------------ */
+/* ---- avro-c interoperability ------------------------------------------------------------------
+ */
 
 /* Writes the payload struct into an avro-c generic record, field by field, from the tables. */
 static void fill_avro_payload(avro_value_t *rec, const cs__event_desc_t *ed, const void *payload)
@@ -226,10 +245,13 @@ static void fill_avro_payload(avro_value_t *rec, const cs__event_desc_t *ed, con
         const char *p = (const char *)payload + f->offset;
         avro_value_t fv, v;
         ck_assert_int_eq(avro_value_get_by_name(rec, f->name, &fv, NULL), 0);
-        bool present = !f->optional || (f->type == CS__F_STRING ? *(const char *const *)p != NULL
-                                                                : *(const bool *)((const char *)payload + f->has_offset));
+        bool present =
+            !f->optional ||
+            (f->type == CS__F_STRING ? *(const char *const *)p != NULL
+                                     : *(const bool *)((const char *)payload + f->has_offset));
         if (f->optional) {
-            ck_assert_int_eq(avro_value_set_branch(&fv, present ? 1 - f->null_index : f->null_index, &v), 0);
+            ck_assert_int_eq(
+                avro_value_set_branch(&fv, present ? 1 - f->null_index : f->null_index, &v), 0);
             if (!present) {
                 avro_value_set_null(&v);
                 continue;
@@ -270,8 +292,8 @@ static void fill_avro_payload(avro_value_t *rec, const cs__event_desc_t *ed, con
 }
 
 /* Encodes ev with avro-c using the full schema of version `version`; returns the datum size. */
-static size_t avro_c_encode(const cs_event_t *ev, int version, const void *payload, const cs__event_desc_t *pd,
-                            char *out, size_t cap)
+static size_t avro_c_encode(const cs_event_t *ev, int version, const void *payload,
+                            const cs__event_desc_t *pd, char *out, size_t cap)
 {
     const char *schema_json = cs_codec_type_schema(ev->type, version);
     avro_schema_t schema;
@@ -321,16 +343,18 @@ START_TEST(avro_c_writes_identical_bytes)
     const char *ex = cs_codec_type_example(t);
     ck_assert_int_eq(cs_codec_from_json(codec, ex, strlen(ex), arena, &ev, &err), 0);
     ck_assert_int_eq(cs_codec_encode(codec, &ev, &bin, &err), 0);
-    size_t n = avro_c_encode(&ev, cs_codec_type_version(t), ev.payload, &cs__events[t], datum, sizeof datum);
+    size_t n = avro_c_encode(&ev, cs_codec_type_version(t), ev.payload, &cs__events[t], datum,
+                             sizeof datum);
     ck_assert_uint_eq(n, bin.len - CS_CODEC_HEADER_BYTES);
-    ck_assert_msg(memcmp(datum, bin.data + CS_CODEC_HEADER_BYTES, n) == 0, "%s: bytes differ from avro-c",
-                  cs_codec_type_name(t));
+    ck_assert_msg(memcmp(datum, bin.data + CS_CODEC_HEADER_BYTES, n) == 0,
+                  "%s: bytes differ from avro-c", cs_codec_type_name(t));
     cs_buf_fini(&bin);
     cs_arena_reset(arena);
 }
 END_TEST
 
-/* ---- evolution -------------------------------------------------------------------------------- */
+/* ---- evolution --------------------------------------------------------------------------------
+ */
 
 START_TEST(evolution_v1_written_read_by_v2)
 {
@@ -358,7 +382,9 @@ START_TEST(evolution_v1_written_read_by_v2)
     v1desc.fields = v1fields;
     v1desc.nfields = n;
 
-    cs_event_t ev = {.type = t, .occurred_at_ms = INT64_C(1764063000000), .producer = "learning-app",
+    cs_event_t ev = {.type = t,
+                     .occurred_at_ms = INT64_C(1764063000000),
+                     .producer = "learning-app",
                      .traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"};
     strcpy(ev.event_id, "0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30");
     strcpy(ev.user_id, "5f0c6d2e-8a4b-4c3d-9e1f-2a7b6c5d4e3f");
@@ -367,11 +393,13 @@ START_TEST(evolution_v1_written_read_by_v2)
     msg[1] = 0x01;
     for (int i = 0; i < 8; i++)
         msg[2 + i] = (unsigned char)(v1->fingerprint >> (8 * i));
-    size_t len = CS_CODEC_HEADER_BYTES + avro_c_encode(&ev, 1, &p, &v1desc, (char *)msg + 10, sizeof msg - 10);
+    size_t len = CS_CODEC_HEADER_BYTES +
+                 avro_c_encode(&ev, 1, &p, &v1desc, (char *)msg + 10, sizeof msg - 10);
 
     cs_event_t back;
     cs_err_t err;
-    ck_assert_msg(cs_codec_decode(codec, msg, len, arena, &back, &err) == 0, "%s: %s", err.field, err.msg);
+    ck_assert_msg(cs_codec_decode(codec, msg, len, arena, &back, &err) == 0, "%s: %s", err.field,
+                  err.msg);
     ck_assert_int_eq(back.schema_version, 1);
     ck_assert_uint_eq(back.fingerprint, v1->fingerprint);
     const cs_ev_content_progress_t *q = back.payload;
@@ -408,11 +436,15 @@ START_TEST(evolution_v2_written_read_by_v1)
     ck_assert_int_eq(n, v1->nfields);
 
     const char *line =
-        "{\"event_type\":\"content_progress\",\"event_id\":\"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30\","
-        "\"occurred_at\":\"2026-11-25T09:30:00.000Z\",\"user_id\":\"5f0c6d2e-8a4b-4c3d-9e1f-2a7b6c5d4e3f\","
-        "\"producer\":\"learning-app\",\"payload\":{\"content_id\":\"4c5d6e7f-8091-4a2b-b3c4-d5e6f7081920\","
+        "{\"event_type\":\"content_progress\",\"event_id\":\"0b9f8a5e-3c1d-4f7a-9e2b-"
+        "6d4c8a1f5e30\","
+        "\"occurred_at\":\"2026-11-25T09:30:00.000Z\",\"user_id\":\"5f0c6d2e-8a4b-4c3d-9e1f-"
+        "2a7b6c5d4e3f\","
+        "\"producer\":\"learning-app\",\"payload\":{\"content_id\":\"4c5d6e7f-8091-4a2b-b3c4-"
+        "d5e6f7081920\","
         "\"content_kind\":\"topic\",\"progress\":\"in_progress\",\"percent_complete\":40,"
-        "\"time_spent_seconds\":120,\"session_id\":\"8091a2b3-c4d5-4e6f-8071-8293a4b5c6d7\",\"attempt\":3}}";
+        "\"time_spent_seconds\":120,\"session_id\":\"8091a2b3-c4d5-4e6f-8071-8293a4b5c6d7\","
+        "\"attempt\":3}}";
     cs_event_t ev;
     cs_err_t err;
     cs_buf_t bin = CS_BUF_INIT;
@@ -421,21 +453,23 @@ START_TEST(evolution_v2_written_read_by_v1)
 
     cs_ev_content_progress_t p;
     memset(&p, 0, sizeof p);
-    ck_assert_msg(cs__codec_decode_as(codec, bin.data, bin.len, v1reader, n, arena, &p, &err) == 0, "%s: %s",
-                  err.field, err.msg);
+    ck_assert_msg(cs__codec_decode_as(codec, bin.data, bin.len, v1reader, n, arena, &p, &err) == 0,
+                  "%s: %s", err.field, err.msg);
     ck_assert_str_eq(p.content_id, "4c5d6e7f-8091-4a2b-b3c4-d5e6f7081920");
     ck_assert_int_eq(p.content_kind, CS_CONTENT_KIND_TOPIC);
     ck_assert_int_eq(p.progress, CS_PROGRESS_ACTION_IN_PROGRESS);
     ck_assert_int_eq(p.percent_complete, 40);
     ck_assert_int_eq(p.time_spent_seconds, 120);
-    ck_assert_ptr_null(p.session_id); /* a v1 reader has no such fields: the v2 values are skipped */
+    ck_assert_ptr_null(
+        p.session_id); /* a v1 reader has no such fields: the v2 values are skipped */
     ck_assert_int_eq(p.attempt, 0);
 
     /* Where it is not allowed, the resolution refuses: a reader requiring a field v2 lacks. */
     v1reader[n] = ed->fields[0];
     v1reader[n].name = "required_elsewhere";
     v1reader[n].has_default = 0;
-    ck_assert_int_eq(cs__codec_decode_as(codec, bin.data, bin.len, v1reader, n + 1, arena, &p, &err), -1);
+    ck_assert_int_eq(
+        cs__codec_decode_as(codec, bin.data, bin.len, v1reader, n + 1, arena, &p, &err), -1);
     ck_assert_str_eq(err.field, "fingerprint");
     ck_assert_ptr_nonnull(strstr(err.msg, "cannot be read by this reader"));
     cs_buf_fini(&bin);
@@ -450,21 +484,25 @@ START_TEST(compatibility_rule_over_all_versions)
         for (int v = 0; v < ed->nversions; v++) {
             const cs__version_desc_t *w = &ed->versions[v];
             /* Backward: the current reader reads every earlier writer (required). */
-            ck_assert_msg(cs__codec_check_compat(w->fields, w->nfields, ed->fields, ed->nfields, why, sizeof why) == 0,
+            ck_assert_msg(cs__codec_check_compat(w->fields, w->nfields, ed->fields, ed->nfields,
+                                                 why, sizeof why) == 0,
                           "%s v%d: %s", ed->name, w->version, why);
-            /* Each version reads its predecessor, and adding defaulted fields keeps old readers working. */
+            /* Each version reads its predecessor, and adding defaulted fields keeps old readers
+             * working. */
             if (v > 0) {
                 const cs__version_desc_t *prev = &ed->versions[v - 1];
-                ck_assert_msg(cs__codec_check_compat(prev->fields, prev->nfields, w->fields, w->nfields, why,
-                                                     sizeof why) == 0,
+                ck_assert_msg(cs__codec_check_compat(prev->fields, prev->nfields, w->fields,
+                                                     w->nfields, why, sizeof why) == 0,
                               "%s v%d reading v%d: %s", ed->name, w->version, prev->version, why);
             }
         }
     }
-    /* The reverse where allowed: content_progress v1 readers read v2 data (they skip the new fields). */
+    /* The reverse where allowed: content_progress v1 readers read v2 data (they skip the new
+     * fields). */
     const cs__event_desc_t *cp = &cs__events[cs_codec_type_by_name("content_progress")];
-    ck_assert_int_eq(cs__codec_check_compat(cp->versions[1].fields, cp->versions[1].nfields, cp->versions[0].fields,
-                                            cp->versions[0].nfields, why, sizeof why),
+    ck_assert_int_eq(cs__codec_check_compat(cp->versions[1].fields, cp->versions[1].nfields,
+                                            cp->versions[0].fields, cp->versions[0].nfields, why,
+                                            sizeof why),
                      0);
 
     /* And the checker does refuse what would break consumers. */
@@ -488,61 +526,88 @@ START_TEST(compatibility_rule_over_all_versions)
 }
 END_TEST
 
-/* ---- bad inputs: JSON, hand-written table with exact reasons ---------------------------------- */
+/* ---- bad inputs: JSON, hand-written table with exact reasons ----------------------------------
+ */
 
 static const struct {
-    const char *event;   /* the example of this event type ... */
-    const char *key;     /* ... with this key ("payload.x" or an envelope key) ... */
-    const char *value;   /* ... set to this JSON (NULL: removed) */
-    const char *field;   /* expected err.field */
-    const char *reason;  /* expected substring of err.msg */
+    const char *event;  /* the example of this event type ... */
+    const char *key;    /* ... with this key ("payload.x" or an envelope key) ... */
+    const char *value;  /* ... set to this JSON (NULL: removed) */
+    const char *field;  /* expected err.field */
+    const char *reason; /* expected substring of err.msg */
 } json_rows[] = {
-    {"coaching_session_logged", "payload.learner_rating", "6", "payload.learner_rating", "6 is out of range 1..5"},
-    {"coaching_session_logged", "payload.mentor_id", NULL, "payload.mentor_id", "is required but missing"},
-    {"coaching_session_logged", "payload.duration_minutes", "\"55\"", "payload.duration_minutes", "expected an integer"},
-    {"coaching_session_logged", "payload.session_type", "\"therapy\"", "payload.session_type", "is not one of"},
-    {"coaching_session_logged", "payload.goals_discussed", "[\"\"]", "payload.goals_discussed[0]", "must not be empty"},
-    {"job_application_submitted", "payload.application_id", "\"not-a-uuid\"", "payload.application_id", "is not a uuid"},
-    {"job_application_submitted", "payload.salary_currency", "\"eur\"", "payload.salary_currency", "ISO 4217"},
-    {"job_application_submitted", "payload.salary_currency", "null", "payload.salary_currency", "is required when"},
-    {"job_application_submitted", "payload.job_posting_url", "\"ftp://x\"", "payload.job_posting_url", "http"},
+    {"coaching_session_logged", "payload.learner_rating", "6", "payload.learner_rating",
+     "6 is out of range 1..5"},
+    {"coaching_session_logged", "payload.mentor_id", NULL, "payload.mentor_id",
+     "is required but missing"},
+    {"coaching_session_logged", "payload.duration_minutes", "\"55\"", "payload.duration_minutes",
+     "expected an integer"},
+    {"coaching_session_logged", "payload.session_type", "\"therapy\"", "payload.session_type",
+     "is not one of"},
+    {"coaching_session_logged", "payload.goals_discussed", "[\"\"]", "payload.goals_discussed[0]",
+     "must not be empty"},
+    {"job_application_submitted", "payload.application_id", "\"not-a-uuid\"",
+     "payload.application_id", "is not a uuid"},
+    {"job_application_submitted", "payload.salary_currency", "\"eur\"", "payload.salary_currency",
+     "ISO 4217"},
+    {"job_application_submitted", "payload.salary_currency", "null", "payload.salary_currency",
+     "is required when"},
+    {"job_application_submitted", "payload.job_posting_url", "\"ftp://x\"",
+     "payload.job_posting_url", "http"},
     {"application_status_changed", "payload.salary_offered", "null", "payload.salary_offered",
      "is required when payload.status is accepted"},
-    {"application_status_changed", "payload.status", "\"hired\"", "payload.status", "is not one of submitted, screening"},
-    {"content_progress", "occurred_at", "\"1999-12-31T23:59:59.999Z\"", "occurred_at", "outside the accepted range"},
-    {"content_progress", "occurred_at", "\"2100-01-01T00:00:00Z\"", "occurred_at", "outside the accepted range"},
-    {"content_progress", "occurred_at", "\"yesterday\"", "occurred_at", "is not an RFC 3339 timestamp"},
-    {"content_progress", "occurred_at", "\"2026-02-30T00:00:00Z\"", "occurred_at", "is not an RFC 3339 timestamp"},
-    {"content_progress", "occurred_at", "\"2026-11-25T09:30:00.0001Z\"", "occurred_at", "sub-millisecond"},
-    {"content_progress", "event_id", "\"0b9f8a5e3c1d4f7a9e2b6d4c8a1f5e30\"", "event_id", "is not a uuid"},
+    {"application_status_changed", "payload.status", "\"hired\"", "payload.status",
+     "is not one of submitted, screening"},
+    {"content_progress", "occurred_at", "\"1999-12-31T23:59:59.999Z\"", "occurred_at",
+     "outside the accepted range"},
+    {"content_progress", "occurred_at", "\"2100-01-01T00:00:00Z\"", "occurred_at",
+     "outside the accepted range"},
+    {"content_progress", "occurred_at", "\"yesterday\"", "occurred_at",
+     "is not an RFC 3339 timestamp"},
+    {"content_progress", "occurred_at", "\"2026-02-30T00:00:00Z\"", "occurred_at",
+     "is not an RFC 3339 timestamp"},
+    {"content_progress", "occurred_at", "\"2026-11-25T09:30:00.0001Z\"", "occurred_at",
+     "sub-millisecond"},
+    {"content_progress", "event_id", "\"0b9f8a5e3c1d4f7a9e2b6d4c8a1f5e30\"", "event_id",
+     "is not a uuid"},
     {"content_progress", "user_id", NULL, "user_id", "is required but missing"},
     {"content_progress", "producer", "\"Learning App\"", "producer", "is not an identifier"},
-    {"content_progress", "traceparent", "\"00-00000000000000000000000000000000-00f067aa0ba902b7-01\"", "traceparent",
+    {"content_progress", "traceparent",
+     "\"00-00000000000000000000000000000000-00f067aa0ba902b7-01\"", "traceparent",
      "W3C traceparent"},
-    {"content_progress", "event_type", "\"content_progres\"", "event_type", "is not a careerstream event type"},
+    {"content_progress", "event_type", "\"content_progres\"", "event_type",
+     "is not a careerstream event type"},
     {"content_progress", "color", "\"blue\"", "color", "unknown field 'color'"},
     {"content_progress", "", "1", "json", "unknown field ''"},
-    {"content_progress", "payload.colour", "\"blue\"", "payload.colour", "unknown field of content_progress"},
-    {"content_progress", "payload.percent_complete", "101", "payload.percent_complete", "101 is out of range 0..100"},
+    {"content_progress", "payload.colour", "\"blue\"", "payload.colour",
+     "unknown field of content_progress"},
+    {"content_progress", "payload.percent_complete", "101", "payload.percent_complete",
+     "101 is out of range 0..100"},
     {"content_progress", "payload.attempt", "0", "payload.attempt", "0 is out of range 1..1000"},
     {"content_progress", "schema_version", "7", "schema_version", "must be a known version"},
     {"content_progress", "payload", "[]", "payload", "expected an object"},
-    {"assessment_completed", "payload.score", "100.5", "payload.score", "100.5 is out of range 0..100"},
-    {"assessment_completed", "payload.passed", "\"yes\"", "payload.passed", "expected true or false"},
+    {"assessment_completed", "payload.score", "100.5", "payload.score",
+     "100.5 is out of range 0..100"},
+    {"assessment_completed", "payload.passed", "\"yes\"", "payload.passed",
+     "expected true or false"},
     {"portfolio_project_submitted", "payload.technologies",
-     "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\",\"p\",\"q\",\"r\",\"s\","
+     "[\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\",\"j\",\"k\",\"l\",\"m\",\"n\",\"o\","
+     "\"p\",\"q\",\"r\",\"s\","
      "\"t\",\"u\",\"v\",\"w\",\"x\",\"y\",\"z\",\"aa\",\"bb\",\"cc\",\"dd\",\"ee\"]",
      "payload.technologies", "has 31 items, at most 30 allowed"},
-    {"portfolio_project_submitted", "payload.technologies", "\"python\"", "payload.technologies", "expected an array"},
+    {"portfolio_project_submitted", "payload.technologies", "\"python\"", "payload.technologies",
+     "expected an array"},
     {"project_reviewed", "payload.feedback", "\"bad \\u0000 byte\"", "payload.feedback", "NUL"},
     {"learner_profile_updated", "payload",
-     "{\"target_industry\":null,\"target_role\":null,\"available_study_hours_week\":null}", "payload",
-     "sets no field"},
-    {"mentor_rematch_proposed", "payload.avg_learner_rating", "0.5", "payload.avg_learner_rating", "out of range 1..5"},
+     "{\"target_industry\":null,\"target_role\":null,\"available_study_hours_week\":null}",
+     "payload", "sets no field"},
+    {"mentor_rematch_proposed", "payload.avg_learner_rating", "0.5", "payload.avg_learner_rating",
+     "out of range 1..5"},
     {"user_erasure_requested", "payload.reason", "1", "payload.reason", "expected a string"},
 };
 
-static int from_json_modified(const char *event, const char *key, const char *value, cs_event_t *ev, cs_err_t *err)
+static int from_json_modified(const char *event, const char *key, const char *value, cs_event_t *ev,
+                              cs_err_t *err)
 {
     int t = cs_codec_type_by_name(event);
     ck_assert_int_ge(t, 0);
@@ -572,29 +637,32 @@ START_TEST(json_bad_inputs)
 {
     cs_event_t ev;
     cs_err_t err;
-    int rc = from_json_modified(json_rows[_i].event, json_rows[_i].key, json_rows[_i].value, &ev, &err);
+    int rc =
+        from_json_modified(json_rows[_i].event, json_rows[_i].key, json_rows[_i].value, &ev, &err);
     ck_assert_msg(rc == -1, "%s %s=%s was accepted", json_rows[_i].event, json_rows[_i].key,
                   json_rows[_i].value ? json_rows[_i].value : "(removed)");
     ck_assert_int_eq(err.kind, CS_ERR_PERMANENT);
     ck_assert_str_eq(err.field, json_rows[_i].field);
-    ck_assert_msg(strstr(err.msg, json_rows[_i].reason) != NULL, "%s: got \"%s\", want \"%s\"", json_rows[_i].key,
-                  err.msg, json_rows[_i].reason);
+    ck_assert_msg(strstr(err.msg, json_rows[_i].reason) != NULL, "%s: got \"%s\", want \"%s\"",
+                  json_rows[_i].key, err.msg, json_rows[_i].reason);
     cs_arena_reset(arena);
 }
 END_TEST
 
-/* ---- bad inputs: derived from the tables, for every field of every event ---------------------- */
+/* ---- bad inputs: derived from the tables, for every field of every event ----------------------
+ */
 
-static void expect_json_error(const char *event, const char *path, const char *value, const char *reason)
+static void expect_json_error(const char *event, const char *path, const char *value,
+                              const char *reason)
 {
     cs_event_t ev;
     cs_err_t err;
     int rc = from_json_modified(event, path, value, &ev, &err);
     ck_assert_msg(rc == -1, "%s: %s=%s accepted", event, path, value ? value : "(removed)");
-    ck_assert_msg(strncmp(err.field, path, strlen(path)) == 0, "%s: %s=%s: error names %s (%s)", event, path,
-                  value ? value : "(removed)", err.field, err.msg);
-    ck_assert_msg(strstr(err.msg, reason) != NULL, "%s: %s=%s: got \"%s\", want \"%s\"", event, path,
-                  value ? value : "(removed)", err.msg, reason);
+    ck_assert_msg(strncmp(err.field, path, strlen(path)) == 0, "%s: %s=%s: error names %s (%s)",
+                  event, path, value ? value : "(removed)", err.field, err.msg);
+    ck_assert_msg(strstr(err.msg, reason) != NULL, "%s: %s=%s: got \"%s\", want \"%s\"", event,
+                  path, value ? value : "(removed)", err.msg, reason);
     cs_arena_reset(arena);
 }
 
@@ -615,7 +683,8 @@ START_TEST(every_field_rejects_bad_values)
             break;
         case CS__F_INT:
         case CS__F_LONG:
-            expect_json_error(ed->name, path, f->format == CS__FMT_TIMESTAMP ? "true" : "\"12\"", "expected");
+            expect_json_error(ed->name, path, f->format == CS__FMT_TIMESTAMP ? "true" : "\"12\"",
+                              "expected");
             if (f->has_max) {
                 snprintf(val, sizeof val, "%lld", (long long)f->imax + 1);
                 expect_json_error(ed->name, path, val, "out of range");
@@ -643,7 +712,8 @@ START_TEST(every_field_rejects_bad_values)
             bool arr = f->type == CS__F_STRV;
             expect_json_error(ed->name, path, arr ? "[7]" : "7", "expected a string");
             if (f->format == CS__FMT_UUID) {
-                expect_json_error(ed->name, path, "\"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e3g\"", "is not a uuid");
+                expect_json_error(ed->name, path, "\"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e3g\"",
+                                  "is not a uuid");
                 break;
             }
             size_t o = 0;
@@ -671,7 +741,8 @@ START_TEST(every_field_rejects_bad_values)
 }
 END_TEST
 
-/* ---- bad inputs: binary ----------------------------------------------------------------------- */
+/* ---- bad inputs: binary -----------------------------------------------------------------------
+ */
 
 /* Encodes the example of a type; the caller frees b. */
 static void example_bytes(int t, cs_buf_t *b)
@@ -690,8 +761,10 @@ static void expect_decode_error(const void *data, size_t len, const char *field,
     ck_assert_int_eq(cs_codec_decode(codec, data, len, arena, &ev, &err), -1);
     ck_assert_int_eq(err.kind, CS_ERR_PERMANENT);
     if (field)
-        ck_assert_msg(strcmp(err.field, field) == 0, "field %s (%s), want %s", err.field, err.msg, field);
-    ck_assert_msg(strstr(err.msg, reason) != NULL, "got \"%s: %s\", want \"%s\"", err.field, err.msg, reason);
+        ck_assert_msg(strcmp(err.field, field) == 0, "field %s (%s), want %s", err.field, err.msg,
+                      field);
+    ck_assert_msg(strstr(err.msg, reason) != NULL, "got \"%s: %s\", want \"%s\"", err.field,
+                  err.msg, reason);
 }
 
 START_TEST(binary_bad_inputs_every_type)
@@ -706,7 +779,8 @@ START_TEST(binary_bad_inputs_every_type)
     for (size_t n = 0; n < len; n++) {
         cs_event_t ev;
         cs_err_t err;
-        ck_assert_msg(cs_codec_decode(codec, m, n, arena, &ev, &err) == -1, "prefix %zu of %zu accepted", n, len);
+        ck_assert_msg(cs_codec_decode(codec, m, n, arena, &ev, &err) == -1,
+                      "prefix %zu of %zu accepted", n, len);
         ck_assert(err.field[0] != '\0');
         ck_assert_int_eq(err.kind, CS_ERR_PERMANENT);
     }
@@ -726,7 +800,8 @@ START_TEST(binary_bad_inputs_every_type)
     /* Oversized: refused before anything is read. */
     unsigned char *big = calloc(1, CS_CODEC_MAX_MESSAGE_BYTES + 1);
     memcpy(big, m, len);
-    expect_decode_error(big, CS_CODEC_MAX_MESSAGE_BYTES + 1, "message", "exceeds the limit of 65536 bytes");
+    expect_decode_error(big, CS_CODEC_MAX_MESSAGE_BYTES + 1, "message",
+                        "exceeds the limit of 65536 bytes");
     free(big);
     /* The fingerprint of another type selects another schema: the event_type check catches it. */
     int other = (t + 1) % cs_codec_ntypes();
@@ -793,37 +868,55 @@ static size_t build_erasure(unsigned char *m, const erasure_t *e)
     return n;
 }
 
-static const erasure_t good_erasure = {"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app",
-                                       INT64_C(1764063000000), 1, 0, 0, 2};
+static const erasure_t good_erasure = {"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30",
+                                       "user_erasure_requested",
+                                       "privacy-app",
+                                       INT64_C(1764063000000),
+                                       1,
+                                       0,
+                                       0,
+                                       2};
 
 static const struct {
     erasure_t e;
     const char *field, *reason;
 } bin_rows[] = {
-    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e3", "user_erasure_requested", "privacy-app", INT64_C(1764063000000), 1, 0, 0,
-      2},
-     "event_id", "is not a uuid"},
-    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure", "privacy-app", INT64_C(1764063000000), 1, 0, 0, 2},
-     "event_type", "does not match the writer schema's event user_erasure_requested"},
-    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app", INT64_C(-5), 1, 0, 0, 2},
-     "occurred_at", "outside the accepted range"},
-    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "", INT64_C(1764063000000), 1, 0, 0, 2},
-     "producer", "must not be empty"},
-    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app", INT64_C(1764063000000), 2, 0, 0,
-      2},
-     "schema_version", "does not match the writer schema's version 1"},
-    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app", INT64_C(1764063000000), 1, 2, 0,
-      2},
-     "traceparent", "union branch 2 does not exist"},
-    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app", INT64_C(1764063000000), 1, -1,
-      0, 2},
-     "traceparent", "union branch -1 does not exist"},
-    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app", INT64_C(1764063000000), 1, 0, 3,
-      2},
-     "payload.reason", "enum index 3 is out of range (ErasureReason has 3 symbols)"},
-    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app", INT64_C(1764063000000), 1, 0, 0,
-      -1},
-     "payload.requested_by", "enum index -1 is out of range"},
+    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e3", "user_erasure_requested", "privacy-app",
+      INT64_C(1764063000000), 1, 0, 0, 2},
+     "event_id",
+     "is not a uuid"},
+    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure", "privacy-app", INT64_C(1764063000000),
+      1, 0, 0, 2},
+     "event_type",
+     "does not match the writer schema's event user_erasure_requested"},
+    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app", INT64_C(-5),
+      1, 0, 0, 2},
+     "occurred_at",
+     "outside the accepted range"},
+    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "", INT64_C(1764063000000),
+      1, 0, 0, 2},
+     "producer",
+     "must not be empty"},
+    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app",
+      INT64_C(1764063000000), 2, 0, 0, 2},
+     "schema_version",
+     "does not match the writer schema's version 1"},
+    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app",
+      INT64_C(1764063000000), 1, 2, 0, 2},
+     "traceparent",
+     "union branch 2 does not exist"},
+    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app",
+      INT64_C(1764063000000), 1, -1, 0, 2},
+     "traceparent",
+     "union branch -1 does not exist"},
+    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app",
+      INT64_C(1764063000000), 1, 0, 3, 2},
+     "payload.reason",
+     "enum index 3 is out of range (ErasureReason has 3 symbols)"},
+    {{"0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30", "user_erasure_requested", "privacy-app",
+      INT64_C(1764063000000), 1, 0, 0, -1},
+     "payload.requested_by",
+     "enum index -1 is out of range"},
 };
 
 START_TEST(binary_bad_fields)
@@ -832,7 +925,8 @@ START_TEST(binary_bad_fields)
     size_t n = build_erasure(m, &good_erasure);
     cs_event_t ev;
     cs_err_t err;
-    ck_assert_msg(cs_codec_decode(codec, m, n, arena, &ev, &err) == 0, "%s: %s", err.field, err.msg);
+    ck_assert_msg(cs_codec_decode(codec, m, n, arena, &ev, &err) == 0, "%s: %s", err.field,
+                  err.msg);
     ck_assert_int_eq(((const cs_ev_user_erasure_requested_t *)ev.payload)->requested_by,
                      CS_ERASURE_REQUESTER_DATA_PROTECTION_OFFICER);
     n = build_erasure(m, &bin_rows[_i].e);
@@ -915,7 +1009,8 @@ END_TEST
 START_TEST(type_table)
 {
     ck_assert_int_eq(cs_codec_ntypes(), CS_EVENT__COUNT);
-    ck_assert_int_eq(cs_codec_type_by_name("job_application_submitted"), CS_EVENT_JOB_APPLICATION_SUBMITTED);
+    ck_assert_int_eq(cs_codec_type_by_name("job_application_submitted"),
+                     CS_EVENT_JOB_APPLICATION_SUBMITTED);
     ck_assert_int_eq(cs_codec_type_by_name("nope"), -1);
     ck_assert_int_eq(cs_codec_type_by_name(NULL), -1);
     ck_assert_str_eq(cs_codec_type_topic(CS_EVENT_CONTENT_PROGRESS), "cs.learning");

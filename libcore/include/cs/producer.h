@@ -37,9 +37,9 @@ typedef struct cs_producer cs_producer_t;
 
 /* The outcome of one message, as the delivery callback sees it. Valid during the callback only. */
 typedef struct cs_delivery {
-    void *opaque;       /* what the send function was given */
-    const char *topic;  /* the topic it was produced to */
-    int32_t partition;  /* on success: where it was stored */
+    void *opaque;      /* what the send function was given */
+    const char *topic; /* the topic it was produced to */
+    int32_t partition; /* on success: where it was stored */
     int64_t offset;
     const cs_err_t *err; /* NULL on success; else why it was not delivered (kind decides: TRANSIENT
                             may be resent, PERMANENT will never succeed, FATAL: stop producing) */
@@ -48,15 +48,16 @@ typedef struct cs_delivery {
 typedef void (*cs_producer_delivery_cb_t)(const cs_delivery_t *delivery, void *ctx);
 
 typedef struct cs_producer_opts {
-    const char *brokers;            /* required: bootstrap servers, "host:port,..." */
-    const char *client_id;          /* default "careerstream" */
-    int linger_ms;                  /* batching delay; default 10; -1 means 0 */
-    const char *compression;        /* "none", "lz4" (default), "zstd", "snappy", "gzip" */
-    int queue_full_wait_ms;         /* how long a send waits for room in a full local queue,
-                                       serving delivery reports meanwhile; default 1000 */
-    int close_timeout_ms;           /* how long cs_producer_destroy waits for deliveries; default 30000 */
-    const char *const *kafka_props; /* extra librdkafka properties "name=value" (e.g. security.protocol,
-                                       sasl.*), NULL-terminated; may be NULL. Never logged. */
+    const char *brokers;     /* required: bootstrap servers, "host:port,..." */
+    const char *client_id;   /* default "careerstream" */
+    int linger_ms;           /* batching delay; default 10; -1 means 0 */
+    const char *compression; /* "none", "lz4" (default), "zstd", "snappy", "gzip" */
+    int queue_full_wait_ms;  /* how long a send waits for room in a full local queue,
+                                serving delivery reports meanwhile; default 1000 */
+    int close_timeout_ms;    /* how long cs_producer_destroy waits for deliveries; default 30000 */
+    const char *const
+        *kafka_props; /* extra librdkafka properties "name=value" (e.g. security.protocol,
+                         sasl.*), NULL-terminated; may be NULL. Never logged. */
     cs_producer_delivery_cb_t on_delivery; /* may be NULL: outcomes are then only counted */
     void *cb_ctx;
 } cs_producer_opts_t;
@@ -85,12 +86,15 @@ void cs_producer_on_delivery(cs_producer_t *p, cs_producer_delivery_cb_t cb, voi
  */
 int cs_producer_send(cs_producer_t *p, const cs_event_t *ev, void *opaque, cs_err_t *err);
 
-/* Like cs_producer_send, to an explicit topic (tests, staging, replays). topic NULL: the event's. */
-int cs_producer_send_to(cs_producer_t *p, const char *topic, const cs_event_t *ev, void *opaque, cs_err_t *err);
+/* Like cs_producer_send, to an explicit topic (tests, staging, replays). topic NULL: the event's.
+ */
+int cs_producer_send_to(cs_producer_t *p, const char *topic, const cs_event_t *ev, void *opaque,
+                        cs_err_t *err);
 
 /* Queues already-encoded bytes (e.g. a dead-letter record) with the given key and headers. */
-int cs_producer_send_raw(cs_producer_t *p, const char *topic, const void *key, size_t key_len, const void *value,
-                         size_t len, const cs_header_t *headers, int nheaders, void *opaque, cs_err_t *err);
+int cs_producer_send_raw(cs_producer_t *p, const char *topic, const void *key, size_t key_len,
+                         const void *value, size_t len, const cs_header_t *headers, int nheaders,
+                         void *opaque, cs_err_t *err);
 
 /* Serves delivery reports, waiting up to timeout_ms for the first. Returns how many were served. */
 int cs_producer_poll(cs_producer_t *p, int timeout_ms);
