@@ -2,7 +2,7 @@
 --      cs_seed(): realistic sizes, documented deterministic ids, idempotent, consistent with the
 --      schema's own rules (capacity, RLS inputs).
 BEGIN;
-SELECT plan(12);
+SELECT plan(15);
 
 SELECT cs_seed(1) AS first \gset
 SELECT is((:'first'::jsonb ->> 'learners')::int, 10000, '10,000 learner profiles');
@@ -30,6 +30,14 @@ SELECT is((SELECT count(*)::int FROM mentor_profiles WHERE current_mentee_count 
           'seeded mentorships respect mentor capacity');
 SELECT is(cs_seed(1), :'first'::jsonb, 'a second run adds nothing');
 SELECT throws_ok($$SELECT cs_seed(0)$$, '22023', NULL, 'scale must be at least 1');
+SELECT is(md5('mentor-' || 1000)::uuid, (SELECT mentor_id FROM mentorship_relationships WHERE mentee_id = md5('learner-3000')::uuid),
+          'learner n <= 3000 is mentored by mentor ((n - 1) / 3) + 1');
+SELECT cs_seed(2) AS second \gset
+SELECT is(ARRAY[(:'second'::jsonb ->> 'learners')::int, (:'second'::jsonb ->> 'mentors')::int,
+                (:'second'::jsonb ->> 'active_mentorships')::int], ARRAY[20000, 2000, 6000],
+          '--scale 2 over scale 1 doubles learners, mentors and mentorships');
+SELECT is((SELECT count(*)::int FROM mentor_profiles WHERE current_mentee_count > max_mentees), 0,
+          'and still respects mentor capacity');
 
 SELECT * FROM finish();
 ROLLBACK;
