@@ -291,8 +291,14 @@ static void put_value(cs_buf_t *out, double v)
         cs_buf_puts(out, v > 0 ? "+Inf" : "-Inf");
     else if (v == (double)(long long)v && fabs(v) < 1e15)
         cs_buf_printf(out, "%lld", (long long)v);
-    else
-        cs_buf_printf(out, "%.17g", v);
+    else {
+        /* the shortest of %.15g and %.17g that reads back as the same double */
+        char s[40];
+        snprintf(s, sizeof s, "%.15g", v);
+        if (strtod(s, NULL) != v)
+            snprintf(s, sizeof s, "%.17g", v);
+        cs_buf_puts(out, s);
+    }
 }
 
 void cs_metrics_render(cs_metrics_t *m, cs_buf_t *out)
