@@ -1,0 +1,850 @@
+/*
+ * workers/progress.c
+ *      cs-progress - materialise every learner-facing event into the platform's tables.
+ *
+ * One handler per event type appends the rows its event produces; the runtime (cs/worker.h)
+ * writes each table once per batch (COPY, or COPY into staging plus one upsert), in the order of
+ * the table list below, in the transaction that also stores the consumed offsets. Handlers only
+ * translate: the event contract's vocabularies (cs/events.h) to the schema's (the *_db tables
+ * below) and event fields to columns. They allocate nothing but the batch arena.
+ *
+ * Every handled event first appends its learner's anchor row (user_career_profiles, insert only:
+ * a placeholder with just user_id for an unseen learner) and a row of the learner's
+ * career_transformation_progress (activity, counters); the table order puts both first so every
+ * foreign key to the learner holds.
+ *
+ * Out-of-order rule. Events of one learner on one topic arrive in order (the key is user_id), but
+ * events of different topics or producers, and replays, may not. No event is lost for arriving
+ * early, and any order of the same events converges to the same rows:
+ *  - "newest wins" values compare the event's occurred_at with what the row holds
+ *    (user_progress.last_event_at, job_applications.status_changed_at, the profile's
+ *    last_active_at, a project's submitted_at); an older event never overwrites a newer one;
+ *  - counters and sums only add, so their order does not matter; the transformation phase only
+ *    moves forward (the furthest phase stated by any event, started at its earliest statement);
+ *  - a status change of an application not seen yet is kept in job_application_status_history
+ *    (appended whatever the order) and the application starts from it when its
+ *    job_application_submitted event arrives (sql/migrations/0050_progress_job_status.sql);
+ *  - a review of a project not seen yet creates a placeholder project (empty title, status
+ *    in_review) that the project_submitted event completes.
+ * Idempotency rule: every handler runs once per event_id (the runtime's default), because each
+ * one feeds a counter or an append; so replaying events changes nothing.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cs/codec.h"
+#include "cs/worker.h"
+
+/* ---- the tables, in flush order ------------------------------------------------------------ */
+
+enum {
+    T_LEARNER,         /* user_career_profiles placeholder: every event */
+    T_PROFILE,         /* user_career_profiles fields from learner_profile_updated (with stage) */
+    T_PROFILE_NOSTAGE, /* the same without a stage (career_stage is NOT NULL) */
+    T_JOURNEY,         /* career_transformation_progress: activity and counters */
+    T_PHASE,           /* career_transformation_progress: phase, from stage-bearing events */
+    T_PROGRESS,        /* user_progress */
+    T_SKILL,           /* user_skill_assessments */
+    T_MILESTONE,       /* career_milestones */
+    T_SESSION,         /* career_coaching_sessions */
+    T_PREP,            /* interview_preparation */
+    T_FEEDBACK,        /* employer_feedback */
+    T_JOB_HISTORY,     /* job_application_status_history (before job_applications) */
+    T_JOB,             /* job_applications */
+    T_PROJECT,         /* user_portfolio_projects from submissions */
+    T_PROJECT_PENDING, /* user_portfolio_projects placeholders from reviews */
+    T_REVIEW,          /* project_reviews (after the projects they reference) */
+    T__COUNT
+};
+
+/* The phase rank: the phase only moves forward (see the file comment). */
+#define PHASE_RANK(x) "array_position('{foundation,skill_building,portfolio,job_search,placed}'::text[], " x ")"
+
+static const cs_table_def_t tables[] = {
+    [T_LEARNER] = {.table = "user_career_profiles",
+                   .columns = "user_id",
+                   .conflict = "user_id",
+                   /* DO UPDATE ... WHERE false is DO NOTHING that lets CS_MERGE_LAST keep one
+                    * row per learner and batch (a plain DO NOTHING sends every event's row). */
+                   .update = "user_id = t.user_id",
+                   .update_where = "false",
+                   .merge = CS_MERGE_LAST},
+    [T_PROFILE] = {.table = "user_career_profiles",
+                   .columns = "user_id, target_role, career_stage, available_study_hours_week, "
+                              "last_active_at",
+                   .conflict = "user_id",
+                   .update = "target_role = coalesce(EXCLUDED.target_role, t.target_role), "
+                             "career_stage = EXCLUDED.career_stage, "
+                             "available_study_hours_week = coalesce("
+                             "EXCLUDED.available_study_hours_week, t.available_study_hours_week), "
+                             "last_active_at = EXCLUDED.last_active_at",
+                   .update_where =
+                       "t.last_active_at IS NULL OR EXCLUDED.last_active_at >= t.last_active_at"},
+    [T_PROFILE_NOSTAGE] = {.table = "user_career_profiles",
+                           .columns = "user_id, target_role, available_study_hours_week, "
+                                      "last_active_at",
+                           .conflict = "user_id",
+                           .update = "target_role = coalesce(EXCLUDED.target_role, t.target_role), "
+                                     "available_study_hours_week = coalesce("
+                                     "EXCLUDED.available_study_hours_week, "
+                                     "t.available_study_hours_week), "
+                                     "last_active_at = EXCLUDED.last_active_at",
+                           .update_where = "t.last_active_at IS NULL OR "
+                                           "EXCLUDED.last_active_at >= t.last_active_at"},
+    [T_JOURNEY] =
+        {.table = "career_transformation_progress",
+         .columns = "user_id, last_event_id, phase_started_at, last_activity_at, content_completed, "
+                    "modules_completed, skills_mastered, projects_completed, "
+                    "coaching_sessions_completed, mock_interviews_completed, "
+                    "applications_submitted, interviews_received, offers_received",
+         .conflict = "user_id",
+         .update = "last_event_id = CASE WHEN EXCLUDED.last_activity_at >= t.last_activity_at "
+                   "OR t.last_activity_at IS NULL THEN EXCLUDED.last_event_id ELSE t.last_event_id END, "
+                   "last_activity_at = greatest(t.last_activity_at, EXCLUDED.last_activity_at), "
+                   "phase_started_at = CASE WHEN t.current_phase = 'foundation' "
+                   "THEN least(t.phase_started_at, EXCLUDED.phase_started_at) "
+                   "ELSE t.phase_started_at END, "
+                   "content_completed = t.content_completed + EXCLUDED.content_completed, "
+                   "modules_completed = t.modules_completed + EXCLUDED.modules_completed, "
+                   "skills_mastered = t.skills_mastered + EXCLUDED.skills_mastered, "
+                   "projects_completed = t.projects_completed + EXCLUDED.projects_completed, "
+                   "coaching_sessions_completed = t.coaching_sessions_completed + "
+                   "EXCLUDED.coaching_sessions_completed, "
+                   "mock_interviews_completed = t.mock_interviews_completed + "
+                   "EXCLUDED.mock_interviews_completed, "
+                   "applications_submitted = t.applications_submitted + "
+                   "EXCLUDED.applications_submitted, "
+                   "interviews_received = t.interviews_received + EXCLUDED.interviews_received, "
+                   "offers_received = t.offers_received + EXCLUDED.offers_received",
+         .merge = CS_MERGE_SEQUENTIAL},
+    [T_PHASE] = {.table = "career_transformation_progress",
+                 .columns = "user_id, current_phase, phase_started_at, overall_progress_pct",
+                 .conflict = "user_id",
+                 .update = "current_phase = CASE WHEN " PHASE_RANK("EXCLUDED.current_phase")
+                           " > " PHASE_RANK("t.current_phase")
+                           " THEN EXCLUDED.current_phase ELSE t.current_phase END, "
+                           "phase_started_at = CASE WHEN " PHASE_RANK("EXCLUDED.current_phase")
+                           " > " PHASE_RANK("t.current_phase")
+                           " THEN EXCLUDED.phase_started_at WHEN EXCLUDED.current_phase = "
+                           "t.current_phase THEN least(t.phase_started_at, "
+                           "EXCLUDED.phase_started_at) ELSE t.phase_started_at END, "
+                           "overall_progress_pct = greatest(t.overall_progress_pct, "
+                           "EXCLUDED.overall_progress_pct)",
+                 .update_where = PHASE_RANK("EXCLUDED.current_phase") " > " PHASE_RANK(
+                     "t.current_phase") " OR (EXCLUDED.current_phase = t.current_phase AND "
+                                        "EXCLUDED.phase_started_at < t.phase_started_at) OR "
+                                        "EXCLUDED.overall_progress_pct > t.overall_progress_pct",
+                 .merge = CS_MERGE_SEQUENTIAL},
+    [T_PROGRESS] =
+        {.table = "user_progress",
+         .columns = "user_id, content_id, event_id, last_event_id, last_event_at, module_id, "
+                    "content_type, status, progress_pct, started_at, completed_at, "
+                    "last_accessed_at, time_spent_seconds, attempts",
+         .conflict = "user_id, content_id",
+         /* Sums add up in any order; the rest follows the newest event. */
+         .update = "last_event_id = CASE WHEN EXCLUDED.last_event_at > t.last_event_at "
+                   "THEN EXCLUDED.last_event_id ELSE t.last_event_id END, "
+                   "status = CASE WHEN EXCLUDED.last_event_at > t.last_event_at "
+                   "THEN EXCLUDED.status ELSE t.status END, "
+                   "progress_pct = CASE WHEN EXCLUDED.last_event_at > t.last_event_at "
+                   "THEN EXCLUDED.progress_pct ELSE t.progress_pct END, "
+                   "last_event_at = greatest(t.last_event_at, EXCLUDED.last_event_at), "
+                   "module_id = coalesce(t.module_id, EXCLUDED.module_id), "
+                   "started_at = least(t.started_at, EXCLUDED.started_at), "
+                   "completed_at = least(t.completed_at, EXCLUDED.completed_at), "
+                   "last_accessed_at = greatest(t.last_accessed_at, EXCLUDED.last_accessed_at), "
+                   "time_spent_seconds = t.time_spent_seconds + EXCLUDED.time_spent_seconds, "
+                   "attempts = greatest(t.attempts, EXCLUDED.attempts)",
+         .merge = CS_MERGE_SEQUENTIAL},
+    [T_SKILL] = {.table = "user_skill_assessments",
+                 .columns = "user_id, event_id, skill_id, assessment_id, assessment_method, "
+                            "attempt_number, score, max_score, proficiency_level, "
+                            "proficiency_score, passed, time_spent_seconds, assessor_type, "
+                            "assessed_by, assessed_at",
+                 .conflict = "event_id"},
+    [T_MILESTONE] = {.table = "career_milestones",
+                     .columns = "user_id, event_id, milestone_type, reference_id, title, "
+                                "achieved_at, significance, points, metadata",
+                     .conflict = "user_id, milestone_type, reference_id"},
+    [T_SESSION] = {.table = "career_coaching_sessions",
+                   .columns = "session_id, scheduled_at, user_id, mentor_id, relationship_id, "
+                              "event_id, session_type, status, duration_minutes, "
+                              "actual_started_at, actual_ended_at, topics_covered, mentor_notes, "
+                              "mentee_rating, mentor_engagement_rating, last_event_id",
+                   .conflict = "session_id, scheduled_at",
+                   .update = "mentor_id = EXCLUDED.mentor_id, "
+                             "relationship_id = EXCLUDED.relationship_id, "
+                             "session_type = EXCLUDED.session_type, status = EXCLUDED.status, "
+                             "duration_minutes = EXCLUDED.duration_minutes, "
+                             "actual_started_at = EXCLUDED.actual_started_at, "
+                             "actual_ended_at = EXCLUDED.actual_ended_at, "
+                             "topics_covered = EXCLUDED.topics_covered, "
+                             "mentor_notes = EXCLUDED.mentor_notes, "
+                             "mentee_rating = EXCLUDED.mentee_rating, "
+                             "mentor_engagement_rating = EXCLUDED.mentor_engagement_rating, "
+                             "last_event_id = EXCLUDED.last_event_id",
+                   .merge = CS_MERGE_LAST},
+    [T_PREP] = {.table = "interview_preparation",
+                .columns = "prep_id, user_id, event_id, interview_type, is_mock, target_role, "
+                           "conductor_type, conducted_by, status, completed_at, duration_minutes, "
+                           "overall_score, readiness_rating",
+                .conflict = "prep_id"},
+    [T_FEEDBACK] = {.table = "employer_feedback",
+                    .columns = "feedback_id, event_id, user_id, employer_name, job_title, "
+                               "feedback_period, technical_skills_rating, soft_skills_rating, "
+                               "overall_performance_rating, would_hire_again, comments, "
+                               "submitted_at",
+                    .conflict = "feedback_id"},
+    [T_JOB_HISTORY] = {.table = "job_application_status_history",
+                       .columns = "application_id, user_id, event_id, from_status, to_status, "
+                                  "changed_at, interview_round, offer_salary, rejection_reason",
+                       .conflict = "event_id"},
+    [T_JOB] = {.table = "job_applications",
+               .columns = "application_id, applied_at, user_id, event_id, company_name, "
+                          "job_title, job_level, work_arrangement, job_posting_url, source, "
+                          "salary_min, salary_currency, status, status_changed_at, last_event_id",
+               .conflict = "application_id, applied_at",
+               /* The status is the history's (see 0050); a resubmission refreshes the details. */
+               .update = "company_name = EXCLUDED.company_name, job_title = EXCLUDED.job_title, "
+                         "job_level = EXCLUDED.job_level, "
+                         "work_arrangement = EXCLUDED.work_arrangement, "
+                         "job_posting_url = EXCLUDED.job_posting_url, source = EXCLUDED.source, "
+                         "salary_min = EXCLUDED.salary_min, "
+                         "salary_currency = EXCLUDED.salary_currency",
+               .merge = CS_MERGE_LAST},
+    [T_PROJECT] = {.table = "user_portfolio_projects",
+                   .columns = "user_id, project_id, event_id, title, status, tech_stack, "
+                              "repository_url, live_demo_url, submitted_at, last_event_id",
+                   .conflict = "user_id, project_id",
+                   /* A placeholder (submitted_at NULL) keeps the in_review its reviews gave it;
+                    * a later revision waits for review again. */
+                   .update = "event_id = EXCLUDED.event_id, title = EXCLUDED.title, "
+                             "status = CASE WHEN t.submitted_at IS NULL THEN t.status "
+                             "ELSE EXCLUDED.status END, "
+                             "tech_stack = EXCLUDED.tech_stack, "
+                             "repository_url = EXCLUDED.repository_url, "
+                             "live_demo_url = EXCLUDED.live_demo_url, "
+                             "submitted_at = EXCLUDED.submitted_at, "
+                             "last_event_id = EXCLUDED.last_event_id",
+                   .update_where = "t.submitted_at IS NULL OR "
+                                   "EXCLUDED.submitted_at >= t.submitted_at",
+                   .merge = CS_MERGE_SEQUENTIAL},
+    [T_PROJECT_PENDING] = {.table = "user_portfolio_projects",
+                           .columns = "user_id, project_id, event_id, title, status",
+                           .conflict = "user_id, project_id",
+                           .update = "status = EXCLUDED.status",
+                           .update_where = "t.status = 'submitted'",
+                           .merge = CS_MERGE_LAST},
+    [T_REVIEW] = {.table = "project_reviews",
+                  .columns = "review_id, event_id, project_user_id, project_id, reviewer_id, "
+                             "reviewer_type, overall_score, code_quality_score, improvements, "
+                             "recommends_showcase, submitted_at",
+                  .conflict = "review_id"},
+    [T__COUNT] = {NULL},
+};
+
+/* ---- the contract's vocabularies in the schema's words -------------------------------------- */
+
+#define VOCAB(name, count, ...)                                                                    \
+    static const char *const name[] = {__VA_ARGS__};                                               \
+    _Static_assert(sizeof(name) / sizeof(name[0]) == (count), #name " must cover " #count)
+
+/* user_career_profiles.career_stage */
+VOCAB(stage_db, CS_CAREER_STAGE__COUNT, "exploring", "learning", "learning", "job_searching",
+      "job_searching", "transitioned");
+/* career_transformation_progress.current_phase and overall_progress_pct per stage */
+VOCAB(phase_db, CS_CAREER_STAGE__COUNT, "foundation", "skill_building", "portfolio", "job_search",
+      "job_search", "placed");
+static const int phase_pct[CS_CAREER_STAGE__COUNT] = {0, 20, 40, 60, 80, 100};
+/* user_progress.content_type */
+VOCAB(content_kind_db, CS_CONTENT_KIND__COUNT, "chunk", "topic", "component", "module");
+/* user_progress.status */
+VOCAB(progress_status_db, CS_PROGRESS_ACTION__COUNT, "in_progress", "in_progress", "completed");
+/* user_skill_assessments.assessment_method for assessment_completed */
+VOCAB(assessment_type_db, CS_ASSESSMENT_TYPE__COUNT, "quiz", "coding_challenge", "project_review",
+      "certification");
+VOCAB(proficiency_db, CS_SKILL_PROFICIENCY__COUNT, "novice", "beginner", "intermediate",
+      "advanced", "expert");
+/* skill_assessed: method and who assessed */
+VOCAB(method_db, CS_ASSESSMENT_METHOD__COUNT, "self_assessment", "mentor_evaluation", "quiz",
+      "project_review", "mentor_evaluation");
+VOCAB(assessor_db, CS_ASSESSMENT_METHOD__COUNT, "self", "mentor", "system", "expert", "expert");
+/* career_milestones.milestone_type and significance */
+VOCAB(milestone_db, CS_MILESTONE_TYPE__COUNT, "module_completed", "module_completed",
+      "skill_mastered", "project_showcase_ready", "first_interview", "offer_received",
+      "job_started", "certification_earned");
+VOCAB(milestone_origin, CS_MILESTONE_TYPE__COUNT, "first_module_completed",
+      "curriculum_stage_completed", "skill_mastered", "portfolio_ready", "first_interview",
+      "first_offer", "job_placed", "certification_earned");
+VOCAB(significance_db, CS_MILESTONE_TYPE__COUNT, "minor", "major", "minor", "major", "major",
+      "transformational", "transformational", "major");
+/* career_coaching_sessions.session_type */
+VOCAB(session_type_db, CS_COACHING_SESSION_TYPE__COUNT, "career_planning", "resume_review",
+      "mock_interview", "technical_coaching", "networking", "portfolio_review", "check_in");
+/* job_applications */
+VOCAB(role_level_db, CS_ROLE_LEVEL__COUNT, "intern", "junior", "mid", "senior", "lead");
+VOCAB(channel_db, CS_APPLICATION_CHANNEL__COUNT, "platform_partner", "job_board", "referral",
+      "company_site", "recruiter");
+VOCAB(work_mode_db, CS_WORK_MODE__COUNT, "onsite", "hybrid", "remote");
+VOCAB(app_status_db, CS_APPLICATION_STATUS__COUNT, "applied", "screening", "interviewing", "offer",
+      "rejected", "accepted", "withdrawn");
+/* interview_preparation.interview_type */
+VOCAB(interview_type_db, CS_INTERVIEW_TYPE__COUNT, "behavioral", "technical", "system_design",
+      "case", "panel");
+/* project_reviews.reviewer_type */
+VOCAB(reviewer_db, CS_REVIEWER_ROLE__COUNT, "mentor", "peer", "mentor", "industry_expert");
+
+/* The codec validates enums, but a table lookup never trusts an index it did not check. */
+#define SYM(arr, v) ((unsigned)(v) < sizeof(arr) / sizeof((arr)[0]) ? (arr)[(v)] : NULL)
+
+/* ---- row helpers --------------------------------------------------------------------------- */
+
+/* A canonical uuid from the codec needs no COPY escaping. */
+static void put_uuid(cs_batch_t *b, const char *s)
+{
+    if (s)
+        cs_batch_raw(b, s, 36);
+    else
+        cs_batch_null(b);
+}
+
+static void put_opt_int(cs_batch_t *b, bool has, long long v)
+{
+    if (has)
+        cs_batch_int(b, v);
+    else
+        cs_batch_null(b);
+}
+
+/* An https:// URL, or NULL: the schema accepts nothing else in its URL columns. */
+static const char *https_only(const char *url)
+{
+    return url && strncmp(url, "https://", 8) == 0 ? url : NULL;
+}
+
+/* A text[] literal ({"a","b"}) of v in the batch arena; COPY escaping is cs_batch_str's. */
+static const char *text_array(cs_batch_t *b, const cs_strv_t *v)
+{
+    size_t n = 3;
+    for (size_t i = 0; i < v->count; i++)
+        n += 2 * strlen(v->items[i]) + 3;
+    char *out = cs_arena_alloc(cs_batch_arena(b), n), *p = out;
+    *p++ = '{';
+    for (size_t i = 0; i < v->count; i++) {
+        if (i)
+            *p++ = ',';
+        *p++ = '"';
+        for (const char *s = v->items[i]; *s; s++) {
+            if (*s == '"' || *s == '\\')
+                *p++ = '\\';
+            *p++ = *s;
+        }
+        *p++ = '"';
+    }
+    *p++ = '}';
+    *p = '\0';
+    return out;
+}
+
+/* What an event adds to the learner's career_transformation_progress counters. */
+typedef struct journey {
+    int content_completed, modules_completed, skills_mastered, projects_completed;
+    int coaching_sessions, mock_interviews, applications, interviews, offers;
+} journey_t;
+
+/*
+ * The rows every handled event starts with: the learner's placeholder and its journey row
+ * (activity, counters; phase_started_at only matters for a new row, see T_JOURNEY).
+ */
+static int learner_rows(cs_batch_t *b, const cs_event_t *ev, const journey_t *j, cs_err_t *err)
+{
+    cs_batch_row_begin(b, T_LEARNER);
+    put_uuid(b, ev->user_id);
+    if (cs_batch_row_end(b, err) < 0)
+        return -1;
+    cs_batch_row_begin(b, T_JOURNEY);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, ev->event_id);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    cs_batch_int(b, j->content_completed);
+    cs_batch_int(b, j->modules_completed);
+    cs_batch_int(b, j->skills_mastered);
+    cs_batch_int(b, j->projects_completed);
+    cs_batch_int(b, j->coaching_sessions);
+    cs_batch_int(b, j->mock_interviews);
+    cs_batch_int(b, j->applications);
+    cs_batch_int(b, j->interviews);
+    cs_batch_int(b, j->offers);
+    return cs_batch_row_end(b, err);
+}
+
+/* A stage stated by an event moves the learner's phase forward (never back). */
+static int phase_row(cs_batch_t *b, const cs_event_t *ev, cs_career_stage_t stage, cs_err_t *err)
+{
+    const char *phase = SYM(phase_db, stage);
+    if (!phase)
+        return cs_err_set_field(err, CS_ERR_PERMANENT, "payload.career_stage",
+                                "unknown career stage %d", (int)stage);
+    cs_batch_row_begin(b, T_PHASE);
+    put_uuid(b, ev->user_id);
+    cs_batch_str(b, phase);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    cs_batch_int(b, phase_pct[stage]);
+    return cs_batch_row_end(b, err);
+}
+
+static int bad_enum(cs_err_t *err, const char *field, int v)
+{
+    return cs_err_set_field(err, CS_ERR_PERMANENT, field, "%s: unknown value %d", field, v);
+}
+
+/* ---- handlers ------------------------------------------------------------------------------ */
+
+/* content_progress -> user_progress (newest status and percentage, summed time). */
+static int on_content_progress(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                               cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_content_progress_t *p = ev->payload;
+    const char *status = SYM(progress_status_db, p->progress);
+    const char *kind = SYM(content_kind_db, p->content_kind);
+    if (!status || !kind)
+        return bad_enum(err, status ? "payload.content_kind" : "payload.progress",
+                        status ? (int)p->content_kind : (int)p->progress);
+    bool done = p->progress == CS_PROGRESS_ACTION_COMPLETED;
+    journey_t j = {.content_completed = done && p->content_kind == CS_CONTENT_KIND_CHUNK,
+                   .modules_completed = done && p->content_kind == CS_CONTENT_KIND_MODULE};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    const char *module_id = p->module_id;
+    if (!module_id && p->content_kind == CS_CONTENT_KIND_MODULE)
+        module_id = p->content_id;
+
+    cs_batch_row_begin(b, T_PROGRESS);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, p->content_id);
+    put_uuid(b, ev->event_id);
+    put_uuid(b, ev->event_id);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    put_uuid(b, module_id);
+    cs_batch_str(b, kind);
+    cs_batch_str(b, status);
+    cs_batch_int(b, done ? 100 : p->percent_complete);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    if (done)
+        cs_batch_ts_ms(b, ev->occurred_at_ms);
+    else
+        cs_batch_null(b);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    cs_batch_int(b, p->time_spent_seconds);
+    cs_batch_int(b, p->attempt);
+    return cs_batch_row_end(b, err);
+}
+
+/* Proficiency from a 0..100 score, in fifths (novice below 20 ... expert from 80). */
+static cs_skill_proficiency_t proficiency_of(double score)
+{
+    int i = (int)(score / 20.0);
+    return (cs_skill_proficiency_t)(i < 0 ? 0 : i > 4 ? 4 : i);
+}
+
+/* assessment_completed -> user_skill_assessments (when it assesses a skill). */
+static int on_assessment_completed(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                                   cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_assessment_completed_t *p = ev->payload;
+    const char *method = SYM(assessment_type_db, p->assessment_type);
+    if (!method)
+        return bad_enum(err, "payload.assessment_type", (int)p->assessment_type);
+    journey_t j = {0};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    if (!p->skill_id) /* a result without a skill has no row of its own */
+        return 0;
+    cs_batch_row_begin(b, T_SKILL);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, ev->event_id);
+    put_uuid(b, p->skill_id);
+    put_uuid(b, p->assessment_id);
+    cs_batch_str(b, method);
+    cs_batch_int(b, p->attempt);
+    cs_batch_double(b, p->score);
+    cs_batch_int(b, 100);
+    cs_batch_str(b, proficiency_db[proficiency_of(p->score)]);
+    cs_batch_double(b, p->score);
+    cs_batch_bool(b, p->passed);
+    cs_batch_int(b, p->duration_seconds);
+    cs_batch_str(b, "system");
+    cs_batch_null(b);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    return cs_batch_row_end(b, err);
+}
+
+/* skill_assessed -> user_skill_assessments. */
+static int on_skill_assessed(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                             cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_skill_assessed_t *p = ev->payload;
+    const char *method = SYM(method_db, p->method), *assessor = SYM(assessor_db, p->method);
+    const char *level = SYM(proficiency_db, p->proficiency);
+    if (!method || !level)
+        return bad_enum(err, method ? "payload.proficiency" : "payload.method",
+                        method ? (int)p->proficiency : (int)p->method);
+    journey_t j = {0};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    cs_batch_row_begin(b, T_SKILL);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, ev->event_id);
+    put_uuid(b, p->skill_id);
+    cs_batch_null(b);
+    cs_batch_str(b, method);
+    cs_batch_int(b, 1);
+    cs_batch_double(b, p->score);
+    cs_batch_int(b, 100);
+    cs_batch_str(b, level);
+    cs_batch_double(b, p->score);
+    cs_batch_null(b);
+    cs_batch_null(b);
+    cs_batch_str(b, assessor);
+    put_uuid(b, p->assessor_id);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    return cs_batch_row_end(b, err);
+}
+
+/* career_milestone_reached -> career_milestones, and the stage it states. */
+static int on_milestone(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                        cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_career_milestone_reached_t *p = ev->payload;
+    const char *type = SYM(milestone_db, p->milestone_type);
+    if (!type)
+        return bad_enum(err, "payload.milestone_type", (int)p->milestone_type);
+    journey_t j = {.skills_mastered = p->milestone_type == CS_MILESTONE_TYPE_SKILL_MASTERED};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    if (p->has_career_stage && phase_row(b, ev, p->career_stage, err) < 0)
+        return -1;
+    /* The contract's own type and stage stay in metadata: both vocabularies are fixed words. */
+    char meta_json[160];
+    snprintf(meta_json, sizeof meta_json, "{\"event_milestone_type\": \"%s\"%s%s%s}",
+             milestone_origin[p->milestone_type],
+             p->has_career_stage ? ", \"career_stage\": \"" : "",
+             p->has_career_stage ? SYM(stage_db, p->career_stage) : "",
+             p->has_career_stage ? "\"" : "");
+    cs_batch_row_begin(b, T_MILESTONE);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, ev->event_id);
+    cs_batch_str(b, type);
+    put_uuid(b, p->milestone_id);
+    cs_batch_str(b, p->title);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    cs_batch_str(b, significance_db[p->milestone_type]);
+    cs_batch_int(b, p->readiness_points);
+    cs_batch_str(b, meta_json);
+    return cs_batch_row_end(b, err);
+}
+
+/* coaching_session_logged -> career_coaching_sessions (a completed session). */
+static int on_coaching_session(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                               cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_coaching_session_logged_t *p = ev->payload;
+    const char *type = SYM(session_type_db, p->session_type);
+    if (!type)
+        return bad_enum(err, "payload.session_type", (int)p->session_type);
+    journey_t j = {.coaching_sessions = 1};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    cs_batch_row_begin(b, T_SESSION);
+    put_uuid(b, p->session_id);
+    cs_batch_ts_ms(b, p->started_at);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, p->mentor_id);
+    put_uuid(b, p->relationship_id);
+    put_uuid(b, ev->event_id);
+    cs_batch_str(b, type);
+    cs_batch_str(b, "completed");
+    cs_batch_int(b, p->duration_minutes);
+    cs_batch_ts_ms(b, p->started_at);
+    cs_batch_ts_ms(b, p->started_at + (int64_t)p->duration_minutes * 60000);
+    cs_batch_str(b, text_array(b, &p->goals_discussed));
+    cs_batch_str(b, p->notes);
+    put_opt_int(b, p->has_learner_rating, p->learner_rating);
+    put_opt_int(b, p->has_mentor_rating, p->mentor_rating);
+    put_uuid(b, ev->event_id);
+    return cs_batch_row_end(b, err);
+}
+
+/*
+ * mentor_feedback_given: the mentor's view of the learner is read by cs-readiness and
+ * cs-matching from the topic; here it is learner activity only (no table holds its ratings).
+ */
+static int on_mentor_feedback(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                              cs_err_t *err)
+{
+    (void)meta;
+    journey_t j = {0};
+    return learner_rows(b, ev, &j, err);
+}
+
+/* job_application_submitted -> job_applications, and its initial 'applied' history row. */
+static int on_application_submitted(cs_batch_t *b, const cs_event_t *ev,
+                                    const cs_msg_meta_t *meta, cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_job_application_submitted_t *p = ev->payload;
+    const char *level = SYM(role_level_db, p->role_level), *src = SYM(channel_db, p->channel);
+    const char *mode = SYM(work_mode_db, p->work_mode);
+    if (!level || !src || !mode)
+        return bad_enum(err, !level ? "payload.role_level" : !src ? "payload.channel"
+                                                                   : "payload.work_mode",
+                        !level ? (int)p->role_level : !src ? (int)p->channel : (int)p->work_mode);
+    journey_t j = {.applications = 1};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    cs_batch_row_begin(b, T_JOB_HISTORY);
+    put_uuid(b, p->application_id);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, ev->event_id);
+    cs_batch_null(b);
+    cs_batch_str(b, app_status_db[CS_APPLICATION_STATUS_SUBMITTED]);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    cs_batch_null(b);
+    cs_batch_null(b);
+    cs_batch_null(b);
+    if (cs_batch_row_end(b, err) < 0)
+        return -1;
+    cs_batch_row_begin(b, T_JOB);
+    put_uuid(b, p->application_id);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, ev->event_id);
+    cs_batch_str(b, p->company_name);
+    cs_batch_str(b, p->job_title);
+    cs_batch_str(b, level);
+    cs_batch_str(b, mode);
+    cs_batch_str(b, p->job_posting_url);
+    cs_batch_str(b, src);
+    put_opt_int(b, p->has_salary_expected, p->salary_expected);
+    cs_batch_str(b, p->salary_currency ? p->salary_currency : "USD");
+    cs_batch_str(b, app_status_db[CS_APPLICATION_STATUS_SUBMITTED]);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    put_uuid(b, ev->event_id);
+    return cs_batch_row_end(b, err);
+}
+
+/* application_status_changed -> job_application_status_history (0050 applies it). */
+static int on_application_status(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                                 cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_application_status_changed_t *p = ev->payload;
+    const char *to = SYM(app_status_db, p->status);
+    const char *from = p->has_previous_status ? SYM(app_status_db, p->previous_status) : NULL;
+    if (!to || (p->has_previous_status && !from))
+        return bad_enum(err, to ? "payload.previous_status" : "payload.status",
+                        to ? (int)p->previous_status : (int)p->status);
+    bool interview = p->status == CS_APPLICATION_STATUS_INTERVIEW;
+    journey_t j = {.interviews = interview && (!p->has_interview_round || p->interview_round == 1),
+                   .offers = p->status == CS_APPLICATION_STATUS_OFFER};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    cs_batch_row_begin(b, T_JOB_HISTORY);
+    put_uuid(b, p->application_id);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, ev->event_id);
+    cs_batch_str(b, from);
+    cs_batch_str(b, to);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    put_opt_int(b, p->has_interview_round, p->interview_round);
+    put_opt_int(b, p->has_salary_offered, p->salary_offered);
+    cs_batch_str(b, p->rejection_reason);
+    return cs_batch_row_end(b, err);
+}
+
+/* interview_practice_completed -> interview_preparation (a mock interview). */
+static int on_interview_practice(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                                 cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_interview_practice_completed_t *p = ev->payload;
+    const char *type = SYM(interview_type_db, p->interview_type);
+    if (!type)
+        return bad_enum(err, "payload.interview_type", (int)p->interview_type);
+    journey_t j = {.mock_interviews = 1};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    const char *rating = p->score < 50 ? "not_ready" : p->score < 70 ? "developing"
+                                                     : p->score < 85 ? "ready"
+                                                                     : "strong";
+    cs_batch_row_begin(b, T_PREP);
+    put_uuid(b, p->practice_id);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, ev->event_id);
+    cs_batch_str(b, type);
+    cs_batch_bool(b, true);
+    cs_batch_str(b, p->target_role);
+    cs_batch_str(b, p->interviewer_id ? "mentor" : "self");
+    put_uuid(b, p->interviewer_id);
+    cs_batch_str(b, "completed");
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    cs_batch_int(b, p->duration_minutes);
+    cs_batch_double(b, p->score);
+    cs_batch_str(b, rating);
+    return cs_batch_row_end(b, err);
+}
+
+/* employer_feedback_received -> employer_feedback. */
+static int on_employer_feedback(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                                cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_employer_feedback_received_t *p = ev->payload;
+    journey_t j = {0};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    int m = p->months_since_hire;
+    const char *period = m <= 1 ? "30_day" : m <= 3 ? "90_day" : m <= 6 ? "6_month"
+                                                   : m <= 12 ? "12_month"
+                                                             : "ad_hoc";
+    cs_batch_row_begin(b, T_FEEDBACK);
+    put_uuid(b, p->feedback_id);
+    put_uuid(b, ev->event_id);
+    put_uuid(b, ev->user_id);
+    cs_batch_str(b, p->employer_name);
+    cs_batch_str(b, p->job_title);
+    cs_batch_str(b, period);
+    cs_batch_int(b, p->technical_skills_rating);
+    cs_batch_int(b, p->soft_skills_rating);
+    cs_batch_int(b, p->performance_rating);
+    cs_batch_bool(b, p->would_hire_again);
+    cs_batch_str(b, p->comment);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    return cs_batch_row_end(b, err);
+}
+
+/* portfolio_project_submitted -> user_portfolio_projects (newest submission wins). */
+static int on_project_submitted(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                                cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_portfolio_project_submitted_t *p = ev->payload;
+    journey_t j = {.projects_completed = p->revision == 1};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    cs_batch_row_begin(b, T_PROJECT);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, p->project_id);
+    put_uuid(b, ev->event_id);
+    cs_batch_str(b, p->title);
+    cs_batch_str(b, "submitted");
+    cs_batch_str(b, text_array(b, &p->technologies));
+    cs_batch_str(b, https_only(p->repository_url));
+    cs_batch_str(b, https_only(p->demo_url));
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    put_uuid(b, ev->event_id);
+    return cs_batch_row_end(b, err);
+}
+
+/* project_reviewed -> project_reviews (its project first, as a placeholder when unseen). */
+static int on_project_reviewed(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                               cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_project_reviewed_t *p = ev->payload;
+    const char *reviewer = SYM(reviewer_db, p->reviewer_role);
+    if (!reviewer)
+        return bad_enum(err, "payload.reviewer_role", (int)p->reviewer_role);
+    journey_t j = {0};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    cs_batch_row_begin(b, T_PROJECT_PENDING);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, p->project_id);
+    put_uuid(b, ev->event_id);
+    cs_batch_str(b, "");
+    cs_batch_str(b, "in_review");
+    if (cs_batch_row_end(b, err) < 0)
+        return -1;
+    cs_batch_row_begin(b, T_REVIEW);
+    put_uuid(b, p->review_id);
+    put_uuid(b, ev->event_id);
+    put_uuid(b, ev->user_id);
+    put_uuid(b, p->project_id);
+    put_uuid(b, p->reviewer_id);
+    cs_batch_str(b, reviewer);
+    cs_batch_int(b, p->overall_rating * 20); /* 1..5 stars as a 0..100 score */
+    put_opt_int(b, p->has_code_quality_rating, p->code_quality_rating);
+    cs_batch_str(b, p->feedback);
+    cs_batch_bool(b, p->showcase_ready);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    return cs_batch_row_end(b, err);
+}
+
+/* learner_profile_updated -> user_career_profiles (newest profile event wins), and the phase. */
+static int on_profile_updated(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                              cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_learner_profile_updated_t *p = ev->payload;
+    const char *stage = p->has_career_stage ? SYM(stage_db, p->career_stage) : NULL;
+    if (p->has_career_stage && !stage)
+        return bad_enum(err, "payload.career_stage", (int)p->career_stage);
+    journey_t j = {0};
+    if (learner_rows(b, ev, &j, err) < 0)
+        return -1;
+    if (p->has_career_stage && phase_row(b, ev, p->career_stage, err) < 0)
+        return -1;
+    cs_batch_row_begin(b, stage ? T_PROFILE : T_PROFILE_NOSTAGE);
+    put_uuid(b, ev->user_id);
+    cs_batch_str(b, p->target_role);
+    if (stage)
+        cs_batch_str(b, stage);
+    put_opt_int(b, p->has_available_study_hours_week, p->available_study_hours_week);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    return cs_batch_row_end(b, err);
+}
+
+/* ---- the worker ---------------------------------------------------------------------------- */
+
+/* Every handler accumulates (counters, appends): once per event_id, the runtime's default. */
+static const cs_handler_t handlers[] = {
+    {"content_progress", on_content_progress, CS_HANDLER_ONCE},
+    {"assessment_completed", on_assessment_completed, CS_HANDLER_ONCE},
+    {"skill_assessed", on_skill_assessed, CS_HANDLER_ONCE},
+    {"career_milestone_reached", on_milestone, CS_HANDLER_ONCE},
+    {"coaching_session_logged", on_coaching_session, CS_HANDLER_ONCE},
+    {"mentor_feedback_given", on_mentor_feedback, CS_HANDLER_ONCE},
+    {"job_application_submitted", on_application_submitted, CS_HANDLER_ONCE},
+    {"application_status_changed", on_application_status, CS_HANDLER_ONCE},
+    {"interview_practice_completed", on_interview_practice, CS_HANDLER_ONCE},
+    {"employer_feedback_received", on_employer_feedback, CS_HANDLER_ONCE},
+    {"portfolio_project_submitted", on_project_submitted, CS_HANDLER_ONCE},
+    {"project_reviewed", on_project_reviewed, CS_HANDLER_ONCE},
+    {"learner_profile_updated", on_profile_updated, CS_HANDLER_ONCE},
+    {NULL, NULL, 0},
+};
+
+static const cs_worker_def_t progress = {
+    .name = "progress",
+    .group = "cs-progress",
+    .topics = (const char *const[]){"cs.learning", "cs.mentoring", "cs.jobsearch", "cs.portfolio",
+                                    "cs.profile", NULL},
+    .handlers = handlers,
+    .tables = tables,
+    .usage = "cs-progress materialises learner-facing events (learning progress, assessments, "
+             "milestones, coaching sessions, job applications, interview practice, employer "
+             "feedback, portfolio projects and reviews, profile updates) into the platform's "
+             "tables, set-based, exactly once per event.",
+};
+
+int main(int argc, char **argv)
+{
+    return cs_worker_main(&progress, argc, argv);
+}
