@@ -42,6 +42,7 @@ enum {
     T_PROFILE,         /* user_career_profiles fields from learner_profile_updated (with stage) */
     T_PROFILE_NOSTAGE, /* the same without a stage (career_stage is NOT NULL) */
     T_JOURNEY,         /* career_transformation_progress: activity and counters */
+    T_ACTIVITY,        /* career_transformation_progress: activity of content_progress */
     T_PHASE,           /* career_transformation_progress: phase, from stage-bearing events */
     T_PROGRESS,        /* user_progress */
     T_SKILL,           /* user_skill_assessments */
@@ -117,6 +118,21 @@ static const cs_table_def_t tables[] = {
                    "interviews_received = t.interviews_received + EXCLUDED.interviews_received, "
                    "offers_received = t.offers_received + EXCLUDED.offers_received",
          .merge = CS_MERGE_SEQUENTIAL},
+    /*
+     * content_progress (70% of the traffic) counts nothing unless it completes something, so
+     * its activity goes here: one statement keeping the last row per learner, which is the
+     * newest because a learner's content_progress events share one partition, in order.
+     */
+    [T_ACTIVITY] = {.table = "career_transformation_progress",
+                    .columns = "user_id, last_event_id, phase_started_at, last_activity_at",
+                    .conflict = "user_id",
+                    .update = "last_event_id = EXCLUDED.last_event_id, "
+                              "last_activity_at = EXCLUDED.last_activity_at, "
+                              "phase_started_at = CASE WHEN t.current_phase = 'foundation' "
+                              "THEN least(t.phase_started_at, EXCLUDED.phase_started_at) "
+                              "ELSE t.phase_started_at END",
+                    .update_where = "EXCLUDED.last_activity_at > t.last_activity_at",
+                    .merge = CS_MERGE_LAST},
     [T_PHASE] = {.table = "career_transformation_progress",
                  .columns = "user_id, current_phase, phase_started_at, overall_progress_pct",
                  .conflict = "user_id",
@@ -352,16 +368,33 @@ typedef struct journey {
     int coaching_sessions, mock_interviews, applications, interviews, offers;
 } journey_t;
 
+static bool journey_counts(const journey_t *j)
+{
+    return j->content_completed | j->modules_completed | j->skills_mastered |
+           j->projects_completed | j->coaching_sessions | j->mock_interviews | j->applications |
+           j->interviews | j->offers;
+}
+
 /*
  * The rows every handled event starts with: the learner's placeholder and its journey row
- * (activity, counters; phase_started_at only matters for a new row, see T_JOURNEY).
+ * (activity, counters; phase_started_at only matters for a new row, see T_JOURNEY). With
+ * activity_only, an event that counts nothing goes to T_ACTIVITY instead.
  */
-static int learner_rows(cs_batch_t *b, const cs_event_t *ev, const journey_t *j, cs_err_t *err)
+static int learner_rows(cs_batch_t *b, const cs_event_t *ev, const journey_t *j,
+                        bool activity_only, cs_err_t *err)
 {
     cs_batch_row_begin(b, T_LEARNER);
     put_uuid(b, ev->user_id);
     if (cs_batch_row_end(b, err) < 0)
         return -1;
+    if (activity_only && !journey_counts(j)) {
+        cs_batch_row_begin(b, T_ACTIVITY);
+        put_uuid(b, ev->user_id);
+        put_uuid(b, ev->event_id);
+        cs_batch_ts_ms(b, ev->occurred_at_ms);
+        cs_batch_ts_ms(b, ev->occurred_at_ms);
+        return cs_batch_row_end(b, err);
+    }
     cs_batch_row_begin(b, T_JOURNEY);
     put_uuid(b, ev->user_id);
     put_uuid(b, ev->event_id);
@@ -415,7 +448,7 @@ static int on_content_progress(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     bool done = p->progress == CS_PROGRESS_ACTION_COMPLETED;
     journey_t j = {.content_completed = done && p->content_kind == CS_CONTENT_KIND_CHUNK,
                    .modules_completed = done && p->content_kind == CS_CONTENT_KIND_MODULE};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, true, err) < 0)
         return -1;
     const char *module_id = p->module_id;
     if (!module_id && p->content_kind == CS_CONTENT_KIND_MODULE)
@@ -459,7 +492,7 @@ static int on_assessment_completed(cs_batch_t *b, const cs_event_t *ev, const cs
     if (!method)
         return bad_enum(err, "payload.assessment_type", (int)p->assessment_type);
     journey_t j = {0};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     if (!p->skill_id) /* a result without a skill has no row of its own */
         return 0;
@@ -494,7 +527,7 @@ static int on_skill_assessed(cs_batch_t *b, const cs_event_t *ev, const cs_msg_m
         return bad_enum(err, method ? "payload.proficiency" : "payload.method",
                         method ? (int)p->proficiency : (int)p->method);
     journey_t j = {0};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_SKILL);
     put_uuid(b, ev->user_id);
@@ -525,7 +558,7 @@ static int on_milestone(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     if (!type)
         return bad_enum(err, "payload.milestone_type", (int)p->milestone_type);
     journey_t j = {.skills_mastered = p->milestone_type == CS_MILESTONE_TYPE_SKILL_MASTERED};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     if (p->has_career_stage && phase_row(b, ev, p->career_stage, err) < 0)
         return -1;
@@ -559,7 +592,7 @@ static int on_coaching_session(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     if (!type)
         return bad_enum(err, "payload.session_type", (int)p->session_type);
     journey_t j = {.coaching_sessions = 1};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_SESSION);
     put_uuid(b, p->session_id);
@@ -590,7 +623,7 @@ static int on_mentor_feedback(cs_batch_t *b, const cs_event_t *ev, const cs_msg_
 {
     (void)meta;
     journey_t j = {0};
-    return learner_rows(b, ev, &j, err);
+    return learner_rows(b, ev, &j, false, err);
 }
 
 /* job_application_submitted -> job_applications, and its initial 'applied' history row. */
@@ -606,7 +639,7 @@ static int on_application_submitted(cs_batch_t *b, const cs_event_t *ev,
                                                                    : "payload.work_mode",
                         !level ? (int)p->role_level : !src ? (int)p->channel : (int)p->work_mode);
     journey_t j = {.applications = 1};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_JOB_HISTORY);
     put_uuid(b, p->application_id);
@@ -653,7 +686,7 @@ static int on_application_status(cs_batch_t *b, const cs_event_t *ev, const cs_m
     bool interview = p->status == CS_APPLICATION_STATUS_INTERVIEW;
     journey_t j = {.interviews = interview && (!p->has_interview_round || p->interview_round == 1),
                    .offers = p->status == CS_APPLICATION_STATUS_OFFER};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_JOB_HISTORY);
     put_uuid(b, p->application_id);
@@ -678,7 +711,7 @@ static int on_interview_practice(cs_batch_t *b, const cs_event_t *ev, const cs_m
     if (!type)
         return bad_enum(err, "payload.interview_type", (int)p->interview_type);
     journey_t j = {.mock_interviews = 1};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     const char *rating = p->score < 50 ? "not_ready" : p->score < 70 ? "developing"
                                                      : p->score < 85 ? "ready"
@@ -707,7 +740,7 @@ static int on_employer_feedback(cs_batch_t *b, const cs_event_t *ev, const cs_ms
     (void)meta;
     const cs_ev_employer_feedback_received_t *p = ev->payload;
     journey_t j = {0};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     int m = p->months_since_hire;
     const char *period = m <= 1 ? "30_day" : m <= 3 ? "90_day" : m <= 6 ? "6_month"
@@ -736,7 +769,7 @@ static int on_project_submitted(cs_batch_t *b, const cs_event_t *ev, const cs_ms
     (void)meta;
     const cs_ev_portfolio_project_submitted_t *p = ev->payload;
     journey_t j = {.projects_completed = p->revision == 1};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_PROJECT);
     put_uuid(b, ev->user_id);
@@ -762,7 +795,7 @@ static int on_project_reviewed(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     if (!reviewer)
         return bad_enum(err, "payload.reviewer_role", (int)p->reviewer_role);
     journey_t j = {0};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_PROJECT_PENDING);
     put_uuid(b, ev->user_id);
@@ -797,7 +830,7 @@ static int on_profile_updated(cs_batch_t *b, const cs_event_t *ev, const cs_msg_
     if (p->has_career_stage && !stage)
         return bad_enum(err, "payload.career_stage", (int)p->career_stage);
     journey_t j = {0};
-    if (learner_rows(b, ev, &j, err) < 0)
+    if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     if (p->has_career_stage && phase_row(b, ev, p->career_stage, err) < 0)
         return -1;
