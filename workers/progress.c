@@ -62,14 +62,8 @@ enum {
 #define PHASE_RANK(x) "array_position('{foundation,skill_building,portfolio,job_search,placed}'::text[], " x ")"
 
 static const cs_table_def_t tables[] = {
-    [T_LEARNER] = {.table = "user_career_profiles",
-                   .columns = "user_id",
-                   .conflict = "user_id",
-                   /* DO UPDATE ... WHERE false is DO NOTHING that lets CS_MERGE_LAST keep one
-                    * row per learner and batch (a plain DO NOTHING sends every event's row). */
-                   .update = "user_id = t.user_id",
-                   .update_where = "false",
-                   .merge = CS_MERGE_LAST},
+    /* The anchor: ON CONFLICT DO NOTHING, which 0025 makes an index probe per event. */
+    [T_LEARNER] = {.table = "user_career_profiles", .columns = "user_id", .conflict = "user_id"},
     [T_PROFILE] = {.table = "user_career_profiles",
                    .columns = "user_id, target_role, career_stage, available_study_hours_week, "
                               "last_active_at",
