@@ -59,7 +59,8 @@ enum {
 };
 
 /* The phase rank: the phase only moves forward (see the file comment). */
-#define PHASE_RANK(x) "array_position('{foundation,skill_building,portfolio,job_search,placed}'::text[], " x ")"
+#define PHASE_RANK(x)                                                                              \
+    "array_position('{foundation,skill_building,portfolio,job_search,placed}'::text[], " x ")"
 
 static const cs_table_def_t tables[] = {
     /* The anchor: ON CONFLICT DO NOTHING, which 0025 makes an index probe per event. */
@@ -88,29 +89,31 @@ static const cs_table_def_t tables[] = {
                                            "EXCLUDED.last_active_at >= t.last_active_at"},
     [T_JOURNEY] =
         {.table = "career_transformation_progress",
-         .columns = "user_id, last_event_id, phase_started_at, last_activity_at, content_completed, "
-                    "modules_completed, skills_mastered, projects_completed, "
-                    "coaching_sessions_completed, mock_interviews_completed, "
-                    "applications_submitted, interviews_received, offers_received",
+         .columns =
+             "user_id, last_event_id, phase_started_at, last_activity_at, content_completed, "
+             "modules_completed, skills_mastered, projects_completed, "
+             "coaching_sessions_completed, mock_interviews_completed, "
+             "applications_submitted, interviews_received, offers_received",
          .conflict = "user_id",
-         .update = "last_event_id = CASE WHEN EXCLUDED.last_activity_at >= t.last_activity_at "
-                   "OR t.last_activity_at IS NULL THEN EXCLUDED.last_event_id ELSE t.last_event_id END, "
-                   "last_activity_at = greatest(t.last_activity_at, EXCLUDED.last_activity_at), "
-                   "phase_started_at = CASE WHEN t.current_phase = 'foundation' "
-                   "THEN least(t.phase_started_at, EXCLUDED.phase_started_at) "
-                   "ELSE t.phase_started_at END, "
-                   "content_completed = t.content_completed + EXCLUDED.content_completed, "
-                   "modules_completed = t.modules_completed + EXCLUDED.modules_completed, "
-                   "skills_mastered = t.skills_mastered + EXCLUDED.skills_mastered, "
-                   "projects_completed = t.projects_completed + EXCLUDED.projects_completed, "
-                   "coaching_sessions_completed = t.coaching_sessions_completed + "
-                   "EXCLUDED.coaching_sessions_completed, "
-                   "mock_interviews_completed = t.mock_interviews_completed + "
-                   "EXCLUDED.mock_interviews_completed, "
-                   "applications_submitted = t.applications_submitted + "
-                   "EXCLUDED.applications_submitted, "
-                   "interviews_received = t.interviews_received + EXCLUDED.interviews_received, "
-                   "offers_received = t.offers_received + EXCLUDED.offers_received",
+         .update =
+             "last_event_id = CASE WHEN EXCLUDED.last_activity_at >= t.last_activity_at "
+             "OR t.last_activity_at IS NULL THEN EXCLUDED.last_event_id ELSE t.last_event_id END, "
+             "last_activity_at = greatest(t.last_activity_at, EXCLUDED.last_activity_at), "
+             "phase_started_at = CASE WHEN t.current_phase = 'foundation' "
+             "THEN least(t.phase_started_at, EXCLUDED.phase_started_at) "
+             "ELSE t.phase_started_at END, "
+             "content_completed = t.content_completed + EXCLUDED.content_completed, "
+             "modules_completed = t.modules_completed + EXCLUDED.modules_completed, "
+             "skills_mastered = t.skills_mastered + EXCLUDED.skills_mastered, "
+             "projects_completed = t.projects_completed + EXCLUDED.projects_completed, "
+             "coaching_sessions_completed = t.coaching_sessions_completed + "
+             "EXCLUDED.coaching_sessions_completed, "
+             "mock_interviews_completed = t.mock_interviews_completed + "
+             "EXCLUDED.mock_interviews_completed, "
+             "applications_submitted = t.applications_submitted + "
+             "EXCLUDED.applications_submitted, "
+             "interviews_received = t.interviews_received + EXCLUDED.interviews_received, "
+             "offers_received = t.offers_received + EXCLUDED.offers_received",
          .merge = CS_MERGE_SEQUENTIAL},
     /*
      * content_progress (70% of the traffic) counts nothing unless it completes something, so
@@ -127,24 +130,73 @@ static const cs_table_def_t tables[] = {
                               "ELSE t.phase_started_at END",
                     .update_where = "EXCLUDED.last_activity_at > t.last_activity_at",
                     .merge = CS_MERGE_LAST},
-    [T_PHASE] = {.table = "career_transformation_progress",
-                 .columns = "user_id, current_phase, phase_started_at, overall_progress_pct",
-                 .conflict = "user_id",
-                 .update = "current_phase = CASE WHEN " PHASE_RANK("EXCLUDED.current_phase")
-                           " > " PHASE_RANK("t.current_phase")
-                           " THEN EXCLUDED.current_phase ELSE t.current_phase END, "
-                           "phase_started_at = CASE WHEN " PHASE_RANK("EXCLUDED.current_phase")
-                           " > " PHASE_RANK("t.current_phase")
-                           " THEN EXCLUDED.phase_started_at WHEN EXCLUDED.current_phase = "
-                           "t.current_phase THEN least(t.phase_started_at, "
-                           "EXCLUDED.phase_started_at) ELSE t.phase_started_at END, "
-                           "overall_progress_pct = greatest(t.overall_progress_pct, "
-                           "EXCLUDED.overall_progress_pct)",
-                 .update_where = PHASE_RANK("EXCLUDED.current_phase") " > " PHASE_RANK(
-                     "t.current_phase") " OR (EXCLUDED.current_phase = t.current_phase AND "
-                                        "EXCLUDED.phase_started_at < t.phase_started_at) OR "
-                                        "EXCLUDED.overall_progress_pct > t.overall_progress_pct",
-                 .merge = CS_MERGE_SEQUENTIAL},
+    [T_PHASE] =
+        {.table = "career_transformation_progress",
+         .columns = "user_id, current_phase, phase_started_at, overall_progress_pct",
+         .conflict = "user_id",
+         .update =
+             "current_phase = CASE WHEN " PHASE_RANK("EXCLUDED.current_phase") " > " PHASE_RANK(
+                 "t.current_phase") " THEN EXCLUDED.current_phase ELSE t.current_phase END, "
+                                    "phase_started_at = CASE WHEN " PHASE_RANK(
+                                        "EXCLUDED.current_phase") " > " PHASE_RANK("t.current_"
+                                                                                   "phase") " THEN "
+                                                                                            "EXCLUD"
+                                                                                            "ED."
+                                                                                            "phase_"
+                                                                                            "starte"
+                                                                                            "d_at "
+                                                                                            "WHEN "
+                                                                                            "EXCLUD"
+                                                                                            "ED."
+                                                                                            "curren"
+                                                                                            "t_"
+                                                                                            "phase "
+                                                                                            "= "
+                                                                                            "t."
+                                                                                            "curren"
+                                                                                            "t_"
+                                                                                            "phase "
+                                                                                            "THEN "
+                                                                                            "least("
+                                                                                            "t."
+                                                                                            "phase_"
+                                                                                            "starte"
+                                                                                            "d_at, "
+                                                                                            "EXCLUD"
+                                                                                            "ED."
+                                                                                            "phase_"
+                                                                                            "starte"
+                                                                                            "d_at) "
+                                                                                            "ELSE "
+                                                                                            "t."
+                                                                                            "phase_"
+                                                                                            "starte"
+                                                                                            "d_at "
+                                                                                            "END, "
+                                                                                            "overal"
+                                                                                            "l_"
+                                                                                            "progre"
+                                                                                            "ss_"
+                                                                                            "pct = "
+                                                                                            "greate"
+                                                                                            "st(t."
+                                                                                            "overal"
+                                                                                            "l_"
+                                                                                            "progre"
+                                                                                            "ss_"
+                                                                                            "pct, "
+                                                                                            "EXCLUD"
+                                                                                            "ED."
+                                                                                            "overal"
+                                                                                            "l_"
+                                                                                            "progre"
+                                                                                            "ss_"
+                                                                                            "pct)",
+         .update_where = PHASE_RANK("EXCLUDED.current_phase") " > " PHASE_RANK(
+             "t.current_phase") " OR (EXCLUDED.current_phase = t.current_phase AND "
+                                "EXCLUDED.phase_started_at < t.phase_started_at) OR "
+                                "EXCLUDED.overall_progress_pct > t.overall_progress_pct",
+         .merge = CS_MERGE_SEQUENTIAL},
     [T_PROGRESS] =
         {.table = "user_progress",
          .columns = "user_id, content_id, event_id, last_event_id, last_event_at, module_id, "
@@ -273,8 +325,8 @@ VOCAB(progress_status_db, CS_PROGRESS_ACTION__COUNT, "in_progress", "in_progress
 /* user_skill_assessments.assessment_method for assessment_completed */
 VOCAB(assessment_type_db, CS_ASSESSMENT_TYPE__COUNT, "quiz", "coding_challenge", "project_review",
       "certification");
-VOCAB(proficiency_db, CS_SKILL_PROFICIENCY__COUNT, "novice", "beginner", "intermediate",
-      "advanced", "expert");
+VOCAB(proficiency_db, CS_SKILL_PROFICIENCY__COUNT, "novice", "beginner", "intermediate", "advanced",
+      "expert");
 /* skill_assessed: method and who assessed */
 VOCAB(method_db, CS_ASSESSMENT_METHOD__COUNT, "self_assessment", "mentor_evaluation", "quiz",
       "project_review", "mentor_evaluation");
@@ -374,8 +426,8 @@ static bool journey_counts(const journey_t *j)
  * (activity, counters; phase_started_at only matters for a new row, see T_JOURNEY). With
  * activity_only, an event that counts nothing goes to T_ACTIVITY instead.
  */
-static int learner_rows(cs_batch_t *b, const cs_event_t *ev, const journey_t *j,
-                        bool activity_only, cs_err_t *err)
+static int learner_rows(cs_batch_t *b, const cs_event_t *ev, const journey_t *j, bool activity_only,
+                        cs_err_t *err)
 {
     cs_batch_row_begin(b, T_LEARNER);
     put_uuid(b, ev->user_id);
@@ -558,11 +610,10 @@ static int on_milestone(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
         return -1;
     /* The contract's own type and stage stay in metadata: both vocabularies are fixed words. */
     char meta_json[160];
-    snprintf(meta_json, sizeof meta_json, "{\"event_milestone_type\": \"%s\"%s%s%s}",
-             milestone_origin[p->milestone_type],
-             p->has_career_stage ? ", \"career_stage\": \"" : "",
-             p->has_career_stage ? SYM(stage_db, p->career_stage) : "",
-             p->has_career_stage ? "\"" : "");
+    snprintf(
+        meta_json, sizeof meta_json, "{\"event_milestone_type\": \"%s\"%s%s%s}",
+        milestone_origin[p->milestone_type], p->has_career_stage ? ", \"career_stage\": \"" : "",
+        p->has_career_stage ? SYM(stage_db, p->career_stage) : "", p->has_career_stage ? "\"" : "");
     cs_batch_row_begin(b, T_MILESTONE);
     put_uuid(b, ev->user_id);
     put_uuid(b, ev->event_id);
@@ -621,17 +672,21 @@ static int on_mentor_feedback(cs_batch_t *b, const cs_event_t *ev, const cs_msg_
 }
 
 /* job_application_submitted -> job_applications, and its initial 'applied' history row. */
-static int on_application_submitted(cs_batch_t *b, const cs_event_t *ev,
-                                    const cs_msg_meta_t *meta, cs_err_t *err)
+static int on_application_submitted(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                                    cs_err_t *err)
 {
     (void)meta;
     const cs_ev_job_application_submitted_t *p = ev->payload;
     const char *level = SYM(role_level_db, p->role_level), *src = SYM(channel_db, p->channel);
     const char *mode = SYM(work_mode_db, p->work_mode);
     if (!level || !src || !mode)
-        return bad_enum(err, !level ? "payload.role_level" : !src ? "payload.channel"
-                                                                   : "payload.work_mode",
-                        !level ? (int)p->role_level : !src ? (int)p->channel : (int)p->work_mode);
+        return bad_enum(err,
+                        !level ? "payload.role_level"
+                        : !src ? "payload.channel"
+                               : "payload.work_mode",
+                        !level ? (int)p->role_level
+                        : !src ? (int)p->channel
+                               : (int)p->work_mode);
     journey_t j = {.applications = 1};
     if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
@@ -707,9 +762,10 @@ static int on_interview_practice(cs_batch_t *b, const cs_event_t *ev, const cs_m
     journey_t j = {.mock_interviews = 1};
     if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
-    const char *rating = p->score < 50 ? "not_ready" : p->score < 70 ? "developing"
-                                                     : p->score < 85 ? "ready"
-                                                                     : "strong";
+    const char *rating = p->score < 50   ? "not_ready"
+                         : p->score < 70 ? "developing"
+                         : p->score < 85 ? "ready"
+                                         : "strong";
     cs_batch_row_begin(b, T_PREP);
     put_uuid(b, p->practice_id);
     put_uuid(b, ev->user_id);
@@ -737,9 +793,11 @@ static int on_employer_feedback(cs_batch_t *b, const cs_event_t *ev, const cs_ms
     if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
     int m = p->months_since_hire;
-    const char *period = m <= 1 ? "30_day" : m <= 3 ? "90_day" : m <= 6 ? "6_month"
-                                                   : m <= 12 ? "12_month"
-                                                             : "ad_hoc";
+    const char *period = m <= 1    ? "30_day"
+                         : m <= 3  ? "90_day"
+                         : m <= 6  ? "6_month"
+                         : m <= 12 ? "12_month"
+                                   : "ad_hoc";
     cs_batch_row_begin(b, T_FEEDBACK);
     put_uuid(b, p->feedback_id);
     put_uuid(b, ev->event_id);

@@ -219,12 +219,12 @@ static long long jint(const json_t *o, const char *k, long long dflt)
 
 static int handled(const char *type)
 {
-    static const char *const t[] = {"content_progress", "assessment_completed", "skill_assessed",
-                                    "career_milestone_reached", "coaching_session_logged",
-                                    "mentor_feedback_given", "job_application_submitted",
-                                    "application_status_changed", "interview_practice_completed",
-                                    "employer_feedback_received", "portfolio_project_submitted",
-                                    "project_reviewed", "learner_profile_updated"};
+    static const char *const t[] = {
+        "content_progress",           "assessment_completed",        "skill_assessed",
+        "career_milestone_reached",   "coaching_session_logged",     "mentor_feedback_given",
+        "job_application_submitted",  "application_status_changed",  "interview_practice_completed",
+        "employer_feedback_received", "portfolio_project_submitted", "project_reviewed",
+        "learner_profile_updated"};
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
         if (strcmp(t[i], type) == 0)
             return 1;
@@ -240,27 +240,59 @@ static const char *map(const char *const *pairs, const char *v)
     ck_abort_msg("no mapping for '%s'", v);
     return NULL;
 }
-static const char *const stage_db[] = {"exploring", "exploring", "learning", "learning",
-                                       "building_portfolio", "learning", "job_searching",
-                                       "job_searching", "interviewing", "job_searching",
-                                       "placed", "transitioned", NULL};
-static const char *const phase_db[] = {"exploring", "foundation", "learning", "skill_building",
-                                       "building_portfolio", "portfolio", "job_searching",
-                                       "job_search", "interviewing", "job_search", "placed",
-                                       "placed", NULL};
-static const char *const app_status_db[] = {"submitted", "applied", "screening", "screening",
-                                            "interview", "interviewing", "offer", "offer",
-                                            "rejected", "rejected", "accepted", "accepted",
-                                            "withdrawn", "withdrawn", NULL};
-static const char *const milestone_db[] = {
-    "first_module_completed", "module_completed", "curriculum_stage_completed", "module_completed",
-    "skill_mastered", "skill_mastered", "portfolio_ready", "project_showcase_ready",
-    "first_interview", "first_interview", "first_offer", "offer_received", "job_placed",
-    "job_started", "certification_earned", "certification_earned", NULL};
-static const char *const session_db[] = {
-    "career_planning", "career_planning", "resume_review", "resume_review", "interview_prep",
-    "mock_interview", "technical_mentoring", "technical_coaching", "networking", "networking",
-    "portfolio_review", "portfolio_review", "general", "check_in", NULL};
+static const char *const stage_db[] = {"exploring",
+                                       "exploring",
+                                       "learning",
+                                       "learning",
+                                       "building_portfolio",
+                                       "learning",
+                                       "job_searching",
+                                       "job_searching",
+                                       "interviewing",
+                                       "job_searching",
+                                       "placed",
+                                       "transitioned",
+                                       NULL};
+static const char *const phase_db[] = {
+    "exploring", "foundation",    "learning",   "skill_building", "building_portfolio",
+    "portfolio", "job_searching", "job_search", "interviewing",   "job_search",
+    "placed",    "placed",        NULL};
+static const char *const app_status_db[] = {"submitted", "applied",      "screening", "screening",
+                                            "interview", "interviewing", "offer",     "offer",
+                                            "rejected",  "rejected",     "accepted",  "accepted",
+                                            "withdrawn", "withdrawn",    NULL};
+static const char *const milestone_db[] = {"first_module_completed",
+                                           "module_completed",
+                                           "curriculum_stage_completed",
+                                           "module_completed",
+                                           "skill_mastered",
+                                           "skill_mastered",
+                                           "portfolio_ready",
+                                           "project_showcase_ready",
+                                           "first_interview",
+                                           "first_interview",
+                                           "first_offer",
+                                           "offer_received",
+                                           "job_placed",
+                                           "job_started",
+                                           "certification_earned",
+                                           "certification_earned",
+                                           NULL};
+static const char *const session_db[] = {"career_planning",
+                                         "career_planning",
+                                         "resume_review",
+                                         "resume_review",
+                                         "interview_prep",
+                                         "mock_interview",
+                                         "technical_mentoring",
+                                         "technical_coaching",
+                                         "networking",
+                                         "networking",
+                                         "portfolio_review",
+                                         "portfolio_review",
+                                         "general",
+                                         "check_in",
+                                         NULL};
 
 static int phase_rank(const char *phase)
 {
@@ -347,8 +379,8 @@ static void check_tables(const char *dsn, ev_t *evs, size_t n)
         else if (!strcmp(e->type, "career_milestone_reached"))
             j->skills += !strcmp(jstr(e->p, "milestone_type"), "skill_mastered");
     }
-    static const char *const phases[] = {"foundation", "skill_building", "portfolio",
-                                         "job_search", "placed"};
+    static const char *const phases[] = {"foundation", "skill_building", "portfolio", "job_search",
+                                         "placed"};
     for (size_t i = 0; i < njr; i++) {
         const journey_t *j = &jr[i];
         lines_add(&want, "%s|%s|%d|%d|%d|%d|%d|%d|%d|%d|%s", j->user, phases[j->phase], j->content,
@@ -450,7 +482,8 @@ static void check_tables(const char *dsn, ev_t *evs, size_t n)
         } else if (!strcmp(e->type, "project_reviewed")) {
             reviews++;
         }
-        if (!strcmp(e->type, "portfolio_project_submitted") || !strcmp(e->type, "project_reviewed")) {
+        if (!strcmp(e->type, "portfolio_project_submitted") ||
+            !strcmp(e->type, "project_reviewed")) {
             snprintf(k[nk].key, sizeof k[nk].key, "%s|%s", e->user, jstr(e->p, "project_id"));
             k[nk].e = e;
             k[nk].idx = i;
@@ -466,8 +499,8 @@ static void check_tables(const char *dsn, ev_t *evs, size_t n)
     for (size_t i = 0; i < n; i++)
         if (!strcmp(evs[i].type, "career_milestone_reached"))
             lines_add(&want, "%s|%s|%s|%lld", evs[i].user,
-                      map(milestone_db, jstr(evs[i].p, "milestone_type")),
-                      jstr(evs[i].p, "title"), jint(evs[i].p, "readiness_points", -1));
+                      map(milestone_db, jstr(evs[i].p, "milestone_type")), jstr(evs[i].p, "title"),
+                      jint(evs[i].p, "readiness_points", -1));
     expect_rows("career_milestones", &want, dsn,
                 "user_id || '|' || milestone_type || '|' || title || '|' || points",
                 "career_milestones");
@@ -529,11 +562,18 @@ static void check_tables(const char *dsn, ev_t *evs, size_t n)
 /* Everything the worker writes, as one text (minus the wall-clock columns). */
 static char *state_of(const char *dsn)
 {
-    static const char *const tables[] = {
-        "user_career_profiles", "career_transformation_progress", "user_progress",
-        "user_skill_assessments", "career_milestones", "career_coaching_sessions",
-        "interview_preparation", "employer_feedback", "job_application_status_history",
-        "job_applications", "user_portfolio_projects", "project_reviews"};
+    static const char *const tables[] = {"user_career_profiles",
+                                         "career_transformation_progress",
+                                         "user_progress",
+                                         "user_skill_assessments",
+                                         "career_milestones",
+                                         "career_coaching_sessions",
+                                         "interview_preparation",
+                                         "employer_feedback",
+                                         "job_application_status_history",
+                                         "job_applications",
+                                         "user_portfolio_projects",
+                                         "project_reviews"};
     char sql[8192];
     size_t off = (size_t)snprintf(sql, sizeof sql, "SELECT concat_ws(E'\\n'");
     for (size_t i = 0; i < sizeof tables / sizeof *tables; i++)
@@ -583,9 +623,9 @@ static void publish(ev_t *evs, size_t n, const char *prefix, int out_of_order)
                 continue;
             cs_event_t ev;
             char topic[256];
-            ck_assert_msg(cs_codec_from_json(codec, evs[i].line, strlen(evs[i].line), arena, &ev,
-                                             &err) == 0,
-                          "line %zu: %s: %s", i, err.field, err.msg);
+            ck_assert_msg(
+                cs_codec_from_json(codec, evs[i].line, strlen(evs[i].line), arena, &ev, &err) == 0,
+                "line %zu: %s: %s", i, err.field, err.msg);
             snprintf(topic, sizeof topic, "%s%s", prefix, evs[i].topic);
             for (;;) {
                 if (cs_producer_send_to(p, topic, &ev, NULL, &err) == 0)
@@ -610,12 +650,14 @@ START_TEST(progress_pipeline)
     char dsn[1024], prefix[128], topics[1024], group[160], path[] = "/tmp/cs-it-0100-XXXXXX";
     char log[256];
     cs_test_fresh_db("progress", 1, dsn, sizeof dsn);
-    /* Sessions reference mentor_profiles: the mentors cs-loadgen names (as cs-seed derives them). */
+    /* Sessions reference mentor_profiles: the mentors cs-loadgen names (as cs-seed derives them).
+     */
     char sql[256];
-    snprintf(sql, sizeof sql,
-             "INSERT INTO mentor_profiles (mentor_id, display_name) SELECT md5('mentor-' || m)::uuid, "
-             "'Mentor ' || m FROM generate_series(1, %d) m",
-             MENTORS);
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO mentor_profiles (mentor_id, display_name) SELECT md5('mentor-' || m)::uuid, "
+        "'Mentor ' || m FROM generate_series(1, %d) m",
+        MENTORS);
     db_exec(dsn, sql);
 
     /* The stream. */
@@ -626,8 +668,10 @@ START_TEST(progress_pipeline)
     snprintf(nev, sizeof nev, "%d", NEVENTS);
     snprintf(nl, sizeof nl, "%d", LEARNERS);
     snprintf(nm, sizeof nm, "%d", MENTORS);
-    const char *gen[] = {CS_LOADGEN_BIN, "--events", nev, "--learners", nl, "--mentors", nm,
-                         "--days", "0", "--seed", "100", "--jsonl", path, "--log-level", "warn", NULL};
+    const char *gen[] = {
+        CS_LOADGEN_BIN, "--events", nev,      "--learners", nl,        "--mentors", nm,
+        "--days",       "0",        "--seed", "100",        "--jsonl", path,        "--log-level",
+        "warn",         NULL};
     ck_assert_int_eq(run(gen, NULL, NULL, 60), 0);
 
     FILE *f = fopen(path, "r");
@@ -661,8 +705,9 @@ START_TEST(progress_pipeline)
     /* Fresh topics: <prefix>cs.learning, ... */
     cs_test_topic("progress", prefix, sizeof prefix - 1);
     strcat(prefix, ".");
-    snprintf(topics, sizeof topics, "%scs.learning,%scs.mentoring,%scs.jobsearch,%scs.portfolio,%scs.profile",
-             prefix, prefix, prefix, prefix, prefix);
+    snprintf(topics, sizeof topics,
+             "%scs.learning,%scs.mentoring,%scs.jobsearch,%scs.portfolio,%scs.profile", prefix,
+             prefix, prefix, prefix, prefix);
     snprintf(group, sizeof group, "g.%s", prefix);
     snprintf(log, sizeof log, "/tmp/cs-it-0100-%d.log", (int)getpid());
 
