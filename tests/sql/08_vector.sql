@@ -3,7 +3,7 @@
 --      check and an exact cosine function when it has not. Bookworm has no pgvector, so CI runs
 --      the fallback branch; the other branch is checked wherever pgvector is installed.
 BEGIN;
-SELECT plan(5);
+SELECT plan(7);
 
 INSERT INTO embedding_models (model_id, model_name, provider, dimensions) VALUES (md5('m')::uuid, 'tap', 'tap', 384);
 INSERT INTO content_chunks (content_id, content_type, title, body) VALUES (md5('c')::uuid, 'example', 't', 'b');
@@ -36,6 +36,16 @@ SELECT throws_ok(format($$INSERT INTO content_embeddings (content_id, model_id, 
                  'an embedding of the wrong dimension is refused');
 SELECT is(round(cs_cosine_similarity('{1,0,1}'::real[], '{1,0,1}'::real[])::numeric, 6), 1.000000::numeric,
           'cs_cosine_similarity of a vector with itself is 1');
+SELECT is(ARRAY(SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+                 WHERE (attrelid, attname) IN (('mentor_profiles'::regclass, 'expertise_embedding'),
+                                               ('user_career_profiles'::regclass, 'goal_embedding'))),
+          CASE WHEN cs_has_vector() THEN ARRAY['vector(384)', 'vector(384)'] ELSE ARRAY['real[]', 'real[]'] END,
+          'mentor expertise and learner goal embeddings use the same type as content embeddings');
+SELECT is(round(cs_embedding_similarity(
+              CASE WHEN cs_has_vector() THEN NULL ELSE ARRAY[1, 0]::real[] END,
+              CASE WHEN cs_has_vector() THEN NULL ELSE ARRAY[1, 1]::real[] END)::numeric, 4),
+          CASE WHEN cs_has_vector() THEN NULL ELSE 0.7071 END,
+          'cs_embedding_similarity is the cosine similarity on either path');
 
 SELECT * FROM finish();
 ROLLBACK;
