@@ -709,6 +709,17 @@ static void load_version(const char *file)
         die(NULL, "the payload must be a record named %s in namespace careerstream.events",
             e->camel);
     const char *doc = str_attr(p, "doc", NULL, true);
+    const char *rkey;
+    json_t *rval;
+    json_object_foreach(p, rkey, rval) {
+        static const char *const known[] = {"type", "name", "namespace", "doc", "fields", "cs.at_least_one", NULL};
+        bool ok = false;
+        for (int i = 0; known[i] && !ok; i++)
+            ok = strcmp(known[i], rkey) == 0;
+        if (!ok)
+            die(NULL, "unknown record attribute \"%s\"", rkey);
+        (void)rval;
+    }
     json_t *fields = json_object_get(p, "fields");
     if (!json_is_array(fields) || json_array_size(fields) == 0 ||
         json_array_size(fields) > MAX_FIELDS)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec_tables.h"
 #include "cs/codec.h"
 
 static cs_codec_t *codec;
@@ -40,8 +41,36 @@ static void write_seed(const char *dir, const char *name, int n, const void *p, 
     }
 }
 
+/* A libFuzzer dictionary of the contract's words: field names, event names, enum symbols. */
+static void write_dict(const char *dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s.dict", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    static const char *const words[] = {"\\\"event_type\\\":", "\\\"payload\\\":{", "\\\"occurred_at\\\":",
+                                        "null", "true", "false", "\\\\u0000", "\\\\ud800"};
+    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+        fprintf(f, "\"%s\"\n", words[i]);
+    for (int t = 0; t < cs__nevents; t++) {
+        const cs__event_desc_t *ed = &cs__events[t];
+        fprintf(f, "\"%s\"\n", ed->name);
+        for (int i = 0; i < ed->nfields; i++) {
+            fprintf(f, "\"%s\"\n", ed->fields[i].name);
+            if (ed->fields[i].enm)
+                for (int k = 0; k < ed->fields[i].enm->nsymbols; k++)
+                    fprintf(f, "\"%s\"\n", ed->fields[i].enm->symbols[k]);
+        }
+    }
+    fclose(f);
+}
+
 static void write_seeds(const char *dir)
 {
+    write_dict(dir);
     cs_err_t err;
     for (int t = 0; t < cs_codec_ntypes(); t++) {
         const char *ex = cs_codec_type_example(t);

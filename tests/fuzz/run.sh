@@ -17,9 +17,9 @@ mkdir -p "$work/corpus" "$work/seeds" "$work/artifacts"
   "$src/tests/fuzz/fuzz_decode.c" "$src/libcore/src/codec.c" "$src/libcore/src/schema.c" \
   "$src/libcore/src/buf.c" "$src/libcore/src/err.c" "$gen/events_gen.c" \
   -ljansson -lm -o "$work/fuzz_decode"
-rm -f "$work/seeds"/*
+rm -f "$work/seeds"/* "$work/seeds.dict"
 CS_FUZZ_WRITE_SEEDS="$work/seeds" "$work/fuzz_decode"
 echo "fuzz: $(ls "$work/seeds" | wc -l) seeds, running ${secs}s"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$work/fuzz_decode" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=70000 \
-  -print_final_stats=1 -artifact_prefix="$work/artifacts/" "$work/corpus" "$work/seeds"
+  -print_final_stats=1 -dict="$work/seeds.dict" -artifact_prefix="$work/artifacts/" "$work/corpus" "$work/seeds"
