@@ -52,8 +52,9 @@ int main(int argc, char **argv)
     cs_err_t err;
     const char *dsn, *dir;
 
-    cfg = cs_config_start("cs-migrate", "[--status] [--migrations-dir DIR] --pg-dsn DSN", opts,
-                          argc, argv, &exit_code);
+    cfg = cs_config_start("cs-migrate",
+                          "[--status | --maintain-partitions] [--migrations-dir DIR] --pg-dsn DSN",
+                          opts, argc, argv, &exit_code);
     if (!cfg)
         return exit_code;
     dsn = cs_config_str(cfg, "pg-dsn");
