@@ -80,7 +80,11 @@ t1=$(now)
 pub_rate=$(echo "$EVENTS / ($t1 - $t0)" | bc -l)
 printf 'published %d events in %.1f s (%.0f events/s)\n' "$EVENTS" "$(echo "$t1 - $t0" | bc -l)" "$pub_rate"
 
-# Runs the given workers with --drain against database $1; prints "<seconds> <w>=<rss_kib> ...".
+# Seconds since midnight of each JSON log line's "ts" (UTC).
+log_secs() { sed -E 's/.*"ts":"[0-9-]+T([0-9]+):([0-9]+):([0-9.]+)Z".*/\1 \2 \3/' | awk '{printf "%.3f\n", $1 * 3600 + $2 * 60 + $3}'; }
+
+# Runs the given workers with --drain against database $1; prints
+# "<drain seconds> <wall seconds> <w>=<rss_kib> ...".
 drain_run() {
   local db=$1; shift
   local tag=$1; shift
@@ -90,7 +94,7 @@ drain_run() {
   start=$(now)
   for w in "$@"; do
     "$BIN/cs-$w" --pg-dsn "$BASE/$db" --group "bench-$tag-$w-$$" --drain --metrics-port -1 \
-      2>"$RUN/$tag-$w.log" &
+      --log-level info 2>"$RUN/$tag-$w.log" &
     wp+=($!)
     pids+=($!)
   done
@@ -111,7 +115,12 @@ drain_run() {
   done
   for p in "${wp[@]}"; do wait "$p" || { echo "a worker failed: see $RUN/$tag-*.log" >&2; exit 1; }; done
   end=$(now)
-  printf '%s' "$(echo "$end - $start" | bc -l)"
+  # Drain time: from the first partition assignment (the consumer group join, a few seconds on
+  # the mock cluster, is not the workers' work) to the last worker's "drained" line.
+  local t_from t_to
+  t_from=$(for w in "$@"; do grep -m1 '"partition assigned"' "$RUN/$tag-$w.log"; done | log_secs | sort -n | head -1)
+  t_to=$(for w in "$@"; do grep -m1 '"drained' "$RUN/$tag-$w.log"; done | log_secs | sort -n | tail -1)
+  printf '%s %s' "$(echo "$t_to - $t_from" | bc -l)" "$(echo "$end - $start" | bc -l)"
   for w in "$@"; do printf ' %s=%s' "$w" "${rss[$w]:-0}"; done
   echo
 }
@@ -124,17 +133,17 @@ for cfg in $WORKERS all; do
   echo "== drain: $cfg"
   fresh_db bench_run
   out=$(drain_run bench_run "$cfg" "$@")
-  secs=${out%% *}
+  read -r secs wall rest <<<"$out"
   rate=$(echo "$EVENTS / $secs" | bc -l)
   drain_s[$cfg]=$secs
-  printf '%-10s %8.1f s %10.0f events/s' "$cfg" "$secs" "$rate"
+  printf '%-10s %8.1f s %10.0f events/s (%.1f s with start and group join)' "$cfg" "$secs" "$rate" "$wall"
   rss_json=""
-  for kv in ${out#* }; do
+  for kv in $rest; do
     printf '  %s %.1f MiB' "${kv%%=*}" "$(echo "${kv#*=} / 1024" | bc -l)"
     rss_json="$rss_json${rss_json:+,}\"${kv%%=*}\":${kv#*=}"
   done
   echo
-  json_runs="$json_runs${json_runs:+,}{\"workers\":\"$cfg\",\"seconds\":$secs,\"events_per_s\":$rate,\"peak_rss_kib\":{$rss_json}}"
+  json_runs="$json_runs${json_runs:+,}{\"workers\":\"$cfg\",\"seconds\":$secs,\"wall_seconds\":$wall,\"events_per_s\":$rate,\"peak_rss_kib\":{$rss_json}}"
   if [ "$cfg" = audit ]; then
     audit_rows=$(psql "$BASE/bench_run" -qAt -c "SELECT count(*) FROM system_logs")
     cols="event_id, event_type, schema_version, user_id, occurred_at, source_topic, source_partition, source_offset, producer, traceparent, payload, payload_sha256, chain_key, chain_seq, prev_hash, row_hash"
@@ -176,19 +185,28 @@ for w in $WORKERS; do
   lat_pids+=($!)
   pids+=($!)
 done
-sleep 3
-"$BIN/cs-loadgen" --seed 8 --learners 10000 --days 0 --events "$LAT_EVENTS" --rate "$RATE" --publish \
-  --topic-prefix "$prefix" 2>"$RUN/lat-loadgen.log"
-sleep 2
+for w in $WORKERS; do  # wait until each worker has its partitions
+  for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:${wport[$w]}/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+done
+"$BIN/cs-loadgen" --seed 8 --learners 10000 --days 0 --events "$LAT_EVENTS" --rate "$RATE" --linger-ms 1 --publish \
+  --topic-prefix "$prefix" 2>"$RUN/lat-loadgen.log" &
+gen=$!
+# The first seconds include the producer's own start (connections, metadata): measure after them.
+sleep 5
+for w in $WORKERS; do curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/lat-$w.before"; done
+wait "$gen"
+sleep 1
 lat_json=""
 for w in $WORKERS; do
-  curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/lat-$w.metrics" 2>/dev/null ||
-    wget -qO "$RUN/lat-$w.metrics" "http://127.0.0.1:${wport[$w]}/metrics"
-  # p50/p99 from the cumulative histogram, interpolating linearly inside the bucket.
-  read -r p50 p99 < <(awk '
+  curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/lat-$w.metrics"
+  # p50/p99 of the events committed between the two scrapes, from the cumulative histogram,
+  # interpolating linearly inside the bucket.
+  read -r p50 p99 n < <(awk '
+    FNR == 1 { f++ }
     /^cs_event_e2e_latency_seconds_bucket/ {
       match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
-      n++; b[n] = (le == "+Inf") ? 1e9 : le + 0; c[n] = $NF + 0 }
+      if (f == 1) { before[le] = $NF + 0; next }
+      n++; b[n] = (le == "+Inf") ? 1e9 : le + 0; c[n] = $NF - before[le] }
     END {
       total = c[n]
       split("0.5 0.99", qs, " ")
@@ -200,10 +218,10 @@ for w in $WORKERS; do
         }
         printf "%.2f ", v * 1000
       }
-      print ""
-    }' "$RUN/lat-$w.metrics")
-  printf '%-10s p50 %6.2f ms   p99 %6.2f ms\n' "$w" "$p50" "$p99"
-  lat_json="$lat_json${lat_json:+,}\"$w\":{\"p50_ms\":$p50,\"p99_ms\":$p99}"
+      print total
+    }' "$RUN/lat-$w.before" "$RUN/lat-$w.metrics")
+  printf '%-10s p50 %6.2f ms   p99 %6.2f ms   (%d events)\n' "$w" "$p50" "$p99" "$n"
+  lat_json="$lat_json${lat_json:+,}\"$w\":{\"p50_ms\":$p50,\"p99_ms\":$p99,\"events\":$n}"
 done
 for p in "${lat_pids[@]}"; do kill -TERM "$p"; wait "$p" || true; done
 psqla -c "DROP DATABASE IF EXISTS bench_lat WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_run WITH (FORCE)"

@@ -45,6 +45,7 @@ static const cs_opt_t opts[] = {
     {"topic-prefix", CS_OPT_STRING, "", "prefix every topic name (isolated test runs)"},
     {"malformed", CS_OPT_DOUBLE, "0", "fraction of events replaced by malformed ones", 0, 1},
     {"rate", CS_OPT_INT, "0", "events per second at most (0: as fast as possible)", 0, 10000000},
+    {"linger-ms", CS_OPT_INT, "10", "producer batching delay (lower for latency runs)", 0, 1000},
     {NULL},
 };
 
@@ -204,6 +205,9 @@ int main(int argc, char **argv)
     if (cs_config_bool(cfg, "publish")) {
         cs_producer_opts_t po = {.brokers = cs_config_str(cfg, "kafka-brokers"),
                                  .client_id = "cs-loadgen",
+                                 .linger_ms = cs_config_int(cfg, "linger-ms")
+                                                  ? (int)cs_config_int(cfg, "linger-ms")
+                                                  : -1,
                                  .on_delivery = on_delivery,
                                  .cb_ctx = &pub};
 

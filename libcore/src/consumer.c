@@ -191,6 +191,39 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
     const char *dbg = getenv("CS_KAFKA_DEBUG");
     if (dbg && *dbg && set(conf, "debug", dbg, err) < 0)
         goto fail;
+    /* The embedded mock broker does not wake a waiting fetch when data arrives, so the wait
+     * bounds end-to-end latency there; real Kafka answers as soon as data is there either way. */
+    if (seti(conf, "fetch.wait.max.ms", cf->fetch_wait_max_ms > 0 ? cf->fetch_wait_max_ms : 10,
+             err) < 0)
+        goto fail;
+    if (cf->kafka_props && *cf->kafka_props) {
+        char *props = strdup(cf->kafka_props), *save = NULL;
+        int bad = 0;
+
+        if (!props)
+            abort();
+        for (char *kv = strtok_r(props, ",", &save); kv && !bad; kv = strtok_r(NULL, ",", &save)) {
+            char *eq = strchr(kv, '=');
+
+            if (!eq || eq == kv) {
+                cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
+                                 "kafka-props: '%.64s' is not name=value", kv);
+                bad = 1;
+                break;
+            }
+            *eq = '\0';
+            if (rd_kafka_conf_set(conf, kv, eq + 1, NULL, 0) != RD_KAFKA_CONF_OK) {
+                /* The value may be a secret: name the property only. */
+                cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
+                                 "kafka-props: librdkafka refuses property '%.64s' or its value",
+                                 kv);
+                bad = 1;
+            }
+        }
+        free(props);
+        if (bad)
+            goto fail;
+    }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -389,8 +422,8 @@ void cs_consumer_watermarks(cs_consumer_t *c, const char *topic, int partition, 
     *hi = h;
 }
 
-int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partition,
-                                 int timeout_ms, int64_t *lo, int64_t *hi)
+int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partition, int timeout_ms,
+                                 int64_t *lo, int64_t *hi)
 {
     int64_t l = -1, h = -1;
     rd_kafka_resp_err_t e =
@@ -411,7 +444,6 @@ int cs_consumer_close(cs_consumer_t *c, cs_err_t *err)
 {
     rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
     if (e)
-        return cs_err_set(err, CS_ERR_TRANSIENT, "kafka consumer close: %s",
-                          rd_kafka_err2str(e));
+        return cs_err_set(err, CS_ERR_TRANSIENT, "kafka consumer close: %s", rd_kafka_err2str(e));
     return 0;
 }

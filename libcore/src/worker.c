@@ -65,6 +65,11 @@ const cs_opt_t cs_worker_opts[] = {
     {"dlq-timeout-ms", CS_OPT_INT, "10000",
      "how long a dead letter may take to be acknowledged before the batch is retried", 100,
      600000},
+    {"fetch-wait-ms", CS_OPT_INT, "10",
+     "longest a Kafka fetch waits for data (bounds latency on the embedded broker)", 1, 10000},
+    {"kafka-props", CS_OPT_STRING, NULL,
+     "extra librdkafka consumer properties, name=value[,name=value] (e.g. security.protocol)", 0,
+     0, NULL, CS_OPT_SECRET},
     {"metrics-port", CS_OPT_INT, "0",
      "port of /healthz, /readyz and /metrics (0: any free port, -1: disabled)", -1, 65535},
     {NULL},
@@ -1825,6 +1830,8 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         .session_timeout_ms = (int)cs_config_int(w->cfg, "session-timeout-ms"),
         .max_poll_interval_ms = (int)cs_config_int(w->cfg, "max-poll-interval-ms"),
         .partition_eof = w->drain,
+        .fetch_wait_max_ms = (int)cs_config_int(w->cfg, "fetch-wait-ms"),
+        .kafka_props = cs_config_str(w->cfg, "kafka-props"),
     };
     cs_consumer_cbs_t cbs = {on_assign, on_revoke, w};
 

@@ -34,6 +34,15 @@ grep -E '^\{"event_id".*"schema_version":[12],.*\}\}$' "$T/ev.jsonl" |
 valid=$(awk -F'|' '{s+=$2} END {print s}' "$T/expected")
 [ $((valid + bad)) -eq 20000 ] || fail "expected $valid valid + $bad malformed = 20000"
 
+# A property librdkafka refuses stops the worker at start, naming the option but not the value.
+set +e
+"$BIN/cs-audit" --pg-dsn "$DSN" --kafka-props "sasl.password.typo=hunter2" 2>"$T/props.err"
+rc=$?
+set -e
+[ "$rc" -ne 0 ] || fail "a bad --kafka-props was accepted"
+grep -q "kafka-props: librdkafka refuses property 'sasl.password.typo'" "$T/props.err" || { cat "$T/props.err"; fail "bad --kafka-props not named"; }
+grep -q hunter2 "$T/props.err" && fail "a --kafka-props value was logged"
+
 audit() { "$BIN/cs-audit" --pg-dsn "$DSN" --topics "$topics" --drain --log-level=error --session-timeout-ms 6000 "$@"; }
 audit --group "g.$$" || fail "cs-audit exited $?"
 

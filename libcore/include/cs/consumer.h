@@ -58,6 +58,10 @@ typedef struct cs_consumer_conf {
     int fetch_max_bytes;       /* 0: runtime default */
     bool partition_eof;        /* report the end of each partition (drain mode) */
     const char *assignment_strategy; /* NULL: cooperative-sticky */
+    int fetch_wait_max_ms;     /* fetch.wait.max.ms; 0: runtime default (10) */
+    /* Extra librdkafka properties "name=value[,name=value...]" applied last (security.protocol,
+     * sasl.*, ssl.*, tuning); may be NULL. Never logged: it may hold secrets. */
+    const char *kafka_props;
 } cs_consumer_conf_t;
 
 typedef struct cs_msg {
