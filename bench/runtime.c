@@ -157,8 +157,8 @@ static int measure(const char *mode, const char *topic, long long batch_size, co
             .committed = on_committed,
         };
         char *argv[] = {"cs-bench-runtime", "--topics", (char *)topic, "--drain",
-                        "--metrics-port", "-1", "--log-level", (char *)level, "--batch-size", bs,
-                        NULL};
+                        "--metrics-port",   "-1",       "--log-level", (char *)level,
+                        "--batch-size",     bs,         NULL};
         int rc = cs_worker_main(&def, 10, argv);
         double secs = run_state.t_last - run_state.t_first;
         printf("%-7s %8lld events in %6.3f s: %8.0f events/s (batch-size %s)\n", mode,
@@ -203,7 +203,8 @@ int main(int argc, char **argv)
     if (produce(brokers, topic, cs_config_int(cfg, "events"), cs_config_int(cfg, "learners")) < 0)
         return 1;
     const char *mode = cs_config_str(cfg, "mode");
-    const char *level = cs_config_is_set(cfg, "log-level") ? cs_config_str(cfg, "log-level") : "warn";
+    const char *level =
+        cs_config_is_set(cfg, "log-level") ? cs_config_str(cfg, "log-level") : "warn";
     int rc = 0;
     if (strcmp(mode, "upsert") != 0)
         rc |= measure("noop", topic, cs_config_int(cfg, "batch-size"), level);

@@ -78,10 +78,11 @@ static void build_sql(tbl_t *t, int idx)
         return;
     }
     t->copy_sql = xprintf("COPY %s (%s) FROM STDIN", stage, d->columns);
-    t->stage_sql = xprintf("CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s "
-                           "WITH NO DATA; "
-                           "ALTER TABLE %s ADD COLUMN IF NOT EXISTS _cs_seq bigint GENERATED ALWAYS AS IDENTITY",
-                           stage, d->columns, d->table, stage);
+    t->stage_sql = xprintf(
+        "CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s "
+        "WITH NO DATA; "
+        "ALTER TABLE %s ADD COLUMN IF NOT EXISTS _cs_seq bigint GENERATED ALWAYS AS IDENTITY",
+        stage, d->columns, d->table, stage);
     t->clear_sql = xprintf("DELETE FROM %s", stage);
 
     /* The ON CONFLICT tail shared by every form. */
@@ -97,14 +98,13 @@ static void build_sql(tbl_t *t, int idx)
 
     if (!d->update) {
         /* DO NOTHING tolerates several rows per key in one statement. */
-        cs_buf_printf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM %s ORDER BY _cs_seq%s",
-                      d->table, d->columns, d->columns, stage, tail.data);
+        cs_buf_printf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM %s ORDER BY _cs_seq%s", d->table,
+                      d->columns, d->columns, stage, tail.data);
     } else if (d->merge == CS_MERGE_LAST) {
         cs_buf_printf(&b,
                       "INSERT INTO %s AS t (%s) SELECT DISTINCT ON (%s) %s FROM %s "
                       "ORDER BY %s, _cs_seq DESC%s",
-                      d->table, d->columns, d->conflict, d->columns, stage, d->conflict,
-                      tail.data);
+                      d->table, d->columns, d->conflict, d->columns, stage, d->conflict, tail.data);
     } else {
         /*
          * Sequential: rank the rows of each key by append order and apply rank 1, then rank 2,
@@ -344,8 +344,9 @@ int cs_batch_row_end(cs_batch_t *b, cs_err_t *err)
 {
     if (b->row_err || b->row_tbl < 0) {
         b->row_err = 0;
-        return cs_err_set(err, CS_ERR_FATAL, "batch row: value or row end without a valid "
-                                             "cs_batch_row_begin");
+        return cs_err_set(err, CS_ERR_FATAL,
+                          "batch row: value or row end without a valid "
+                          "cs_batch_row_begin");
     }
     tbl_t *t = &b->t[b->row_tbl];
     if (b->row_cols != t->ncols) {

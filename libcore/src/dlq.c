@@ -24,9 +24,9 @@ struct cs_dlq {
     rd_kafka_t *rk;
     char *worker;
     char *group;
-    int failed;               /* delivery failures of the current publish */
+    int failed; /* delivery failures of the current publish */
     char last_error[256];
-    cs_buf_t copy;            /* COPY rows for cs_dlq_record */
+    cs_buf_t copy; /* COPY rows for cs_dlq_record */
 };
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -56,8 +56,10 @@ cs_dlq_t *cs_dlq_new(const char *brokers, const char *worker, const char *group,
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char errstr[512];
     static const char *const kv[][2] = {
-        {"enable.idempotence", "true"}, {"acks", "all"},
-        {"linger.ms", "5"},             {"message.timeout.ms", "30000"},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"linger.ms", "5"},
+        {"message.timeout.ms", "30000"},
         {"queue.buffering.max.kbytes", "8192"},
     };
 
@@ -117,8 +119,8 @@ const char *cs_dlq_topic(const char *topic, char *buf, size_t size)
 
 const char *cs_dlq_codec_class(const cs_err_t *err)
 {
-    static const char *const decode_fields[] = {"", "message", "fingerprint", "marker", "schema",
-                                                "encoding", NULL};
+    static const char *const decode_fields[] = {"",       "message",  "fingerprint", "marker",
+                                                "schema", "encoding", NULL};
     for (int i = 0; decode_fields[i]; i++)
         if (strcmp(err->field, decode_fields[i]) == 0)
             return "decode";

@@ -54,9 +54,8 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version, (void)upload_data, (void)con_cls;
     cs_http_t *h = cls;

@@ -18,9 +18,9 @@ enum kind { K_COUNTER, K_GAUGE, K_HISTOGRAM };
 #define MAX_LABELS 4
 
 typedef struct series {
-    char **lv;          /* nlabels owned strings */
-    double value;       /* counter, gauge */
-    double sum;         /* histogram */
+    char **lv;    /* nlabels owned strings */
+    double value; /* counter, gauge */
+    double sum;   /* histogram */
     unsigned long long count;
     unsigned long long *bucket_counts; /* nbuckets, non-cumulative */
 } series_t;

@@ -79,10 +79,10 @@ const cs_opt_t cs_worker_opts[] = {
 
 enum item_state {
     IT_DECODED = 0,
-    IT_NEW,      /* first delivery of its event id: every handler runs */
-    IT_DUP,      /* event id already applied: CS_HANDLER_ALWAYS handlers only */
-    IT_ERASED,   /* learner erased: skipped */
-    IT_DEAD      /* dead-lettered (decode, validation, handler or database) */
+    IT_NEW,    /* first delivery of its event id: every handler runs */
+    IT_DUP,    /* event id already applied: CS_HANDLER_ALWAYS handlers only */
+    IT_ERASED, /* learner erased: skipped */
+    IT_DEAD    /* dead-lettered (decode, validation, handler or database) */
 };
 
 typedef struct part {
@@ -94,7 +94,7 @@ typedef struct part {
     int64_t hi_queried; /* high watermark asked for while paused; -1 unknown */
     int64_t last_ts_ms; /* timestamp of the last committed message */
     bool active;
-    bool need_offset;   /* assigned while PostgreSQL was unreachable: waiting to seek */
+    bool need_offset; /* assigned while PostgreSQL was unreachable: waiting to seek */
     bool eof;
     /* per-batch scratch */
     int64_t b_last;
@@ -194,7 +194,7 @@ struct cs_worker {
     cs_metric_t *m_lag_msgs, *m_lag_secs, *m_assigned, *m_ready, *m_fenced;
     double type_counts[4][MAX_TYPES + 1];
 
-    cs_buf_t sql, a1, a2, a3, a4, a5;
+    cs_buf_t a1, a2, a3, a4, a5; /* array parameters */
 };
 
 static void stop_now(cs_worker_t *w, int code);
@@ -359,12 +359,12 @@ static int load_offsets(cs_worker_t *w, part_t **ps, int n, cs_err_t *err)
     arr_end(&w->a1);
     arr_end(&w->a2);
     const char *params[] = {w->group, w->a1.data, w->a2.data};
-    cs_db_res_t *res = cs_db_query(
-        w->db,
-        "SELECT o.topic, o.kafka_partition, o.next_offset FROM consumer_offsets o "
-        "JOIN unnest($2::text[], $3::int[]) AS v(topic, kp) "
-        "ON o.topic = v.topic AND o.kafka_partition = v.kp WHERE o.consumer_group = $1",
-        3, params, err);
+    cs_db_res_t *res =
+        cs_db_query(w->db,
+                    "SELECT o.topic, o.kafka_partition, o.next_offset FROM consumer_offsets o "
+                    "JOIN unnest($2::text[], $3::int[]) AS v(topic, kp) "
+                    "ON o.topic = v.topic AND o.kafka_partition = v.kp WHERE o.consumer_group = $1",
+                    3, params, err);
     if (!res)
         return -1;
     for (int i = 0; i < n; i++)
@@ -584,10 +584,10 @@ static const char *item_traceparent(const item_t *it, char *buf, size_t size)
     return buf;
 }
 
+/* Whether the event was decoded (a decode or validation failure leaves ev zeroed). */
 static bool ev_decoded(const item_t *it)
 {
-    return it->state != IT_DEAD || strcmp(it->dead_class, "decode") != 0 ? it->ev.type_name != NULL
-                                                                         : false;
+    return it->ev.type_name != NULL;
 }
 
 /* Step 1: decode every message of the batch; failures become dead letters right away. */
@@ -604,8 +604,7 @@ static void decode_items(cs_worker_t *w, int n)
         if (w->def->decode)
             rc = w->def->decode(w->ud, it->msg->payload, it->msg->len, w->arena, &it->ev, &err);
         else
-            rc = cs_codec_decode(w->codec, it->msg->payload, it->msg->len, w->arena, &it->ev,
-                                 &err);
+            rc = cs_codec_decode(w->codec, it->msg->payload, it->msg->len, w->arena, &it->ev, &err);
         if (rc < 0) {
             memset(&it->ev, 0, sizeof it->ev);
             if (err.kind == CS_ERR_NONE)
@@ -691,8 +690,7 @@ static int dedupe_items(cs_worker_t *w, int n, cs_err_t *err)
         if (it->state != IT_DECODED)
             continue;
         const char *uid = it->ev.user_id, *eid = it->ev.event_id;
-        if (ne && bsearch(&uid, erased, (size_t)ne, sizeof *erased,
-                          cmp_str)) {
+        if (ne && bsearch(&uid, erased, (size_t)ne, sizeof *erased, cmp_str)) {
             it->state = IT_ERASED;
             continue;
         }
@@ -700,9 +698,7 @@ static int dedupe_items(cs_worker_t *w, int n, cs_err_t *err)
             it->state = IT_NEW;
             continue;
         }
-        const char **hit = nn ? bsearch(&eid, news, (size_t)nn, sizeof *news,
-                                        cmp_str)
-                              : NULL;
+        const char **hit = nn ? bsearch(&eid, news, (size_t)nn, sizeof *news, cmp_str) : NULL;
         if (hit && !taken[hit - news]) {
             taken[hit - news] = true; /* the first delivery within the batch applies */
             it->state = IT_NEW;
@@ -725,9 +721,9 @@ static int run_handlers(cs_worker_t *w, int n, cs_err_t *err)
         if (it->state != IT_NEW && it->state != IT_DUP)
             continue;
         hlist_t *h = handlers_for(w, &it->ev, &tmp);
-        meta = (cs_msg_meta_t){it->msg->topic, it->msg->partition, it->msg->offset,
-                               it->msg->timestamp_ms, it->msg->key, it->msg->key_len,
-                               it->state == IT_DUP, w->attempt + 1, w->ud};
+        meta = (cs_msg_meta_t){it->msg->topic,        it->msg->partition, it->msg->offset,
+                               it->msg->timestamp_ms, it->msg->key,       it->msg->key_len,
+                               it->state == IT_DUP,   w->attempt + 1,     w->ud};
         for (int k = 0; k < h->n; k++) {
             const cs_handler_t *hd = &w->def->handlers[h->idx[k]];
             if (it->state == IT_DUP && !(hd->flags & CS_HANDLER_ALWAYS))
@@ -772,8 +768,8 @@ static int flush_bisect(cs_worker_t *w, int a, int b, cs_err_t *err)
     if (err->kind != CS_ERR_PERMANENT)
         return -1;
     cs_err_t ferr = *err;
-    if (cs_db_exec(w->db, "ROLLBACK TO SAVEPOINT cs_isolate; RELEASE SAVEPOINT cs_isolate",
-                   err) < 0)
+    if (cs_db_exec(w->db, "ROLLBACK TO SAVEPOINT cs_isolate; RELEASE SAVEPOINT cs_isolate", err) <
+        0)
         return -1;
     if (b - a == 1) {
         item_dead(w, &w->items[a], "database", &ferr);
@@ -1013,11 +1009,6 @@ static void after_fence(cs_worker_t *w)
 
 /* ---- the batch driver ---- */
 
-static const char *type_label(int t)
-{
-    return t >= 0 && t < MAX_TYPES ? NULL : "unknown";
-}
-
 static void count_batch(cs_worker_t *w, int n)
 {
     /* type_counts[outcome][type]; the last column is "unknown" (not decoded) */
@@ -1031,8 +1022,8 @@ static void count_batch(cs_worker_t *w, int n)
         int t = it->ev.type_name && it->ev.type >= 0 && it->ev.type < MAX_TYPES ? it->ev.type
                                                                                 : MAX_TYPES;
         names[t] = t == MAX_TYPES ? "unknown" : it->ev.type_name;
-        int o = it->state == IT_NEW ? O_APPLIED
-                : it->state == IT_DUP ? O_DUP
+        int o = it->state == IT_NEW      ? O_APPLIED
+                : it->state == IT_DUP    ? O_DUP
                 : it->state == IT_ERASED ? O_ERASED
                                          : O_DEAD;
         w->type_counts[o][t] += 1;
@@ -1059,7 +1050,6 @@ static void count_batch(cs_worker_t *w, int n)
             cs_metric_inc(w->m_skipped, l2, erased);
         }
     }
-    (void)type_label;
 }
 
 static void batch_committed(cs_worker_t *w, int n, int ndead, double t0)
@@ -1127,7 +1117,7 @@ static void enter_backoff(cs_worker_t *w, const cs_err_t *err)
         cs_metric_inc(w->m_db_errors, cls, 1);
     cs_metric_inc(w->m_retries, NULL, 1);
     cs_log_warn(strncmp(w->waiting_for, "kafka", 5) == 0 ? "waiting for kafka"
-                                                          : "waiting for postgresql",
+                                                         : "waiting for postgresql",
                 CS_LS("waiting_for", w->waiting_for), CS_LS("reason", err->msg),
                 CS_LS("sqlstate", err->sqlstate), CS_LI("attempt", w->attempt),
                 CS_LI("retry_in_ms", (long long)d), CS_LI("pending", w->npending));
@@ -1331,7 +1321,8 @@ static void on_retry_timer(struct ev_loop *loop, ev_timer *t, int revents)
     }
     flush_ready(w, true);
     if (!w->backoff && w->paused_all && !w->closed) {
-        cs_log_info("dependency is back; consuming again", CS_LS("was_waiting_for", w->waiting_for));
+        cs_log_info("dependency is back; consuming again",
+                    CS_LS("was_waiting_for", w->waiting_for));
         resume_ready(w);
     }
 }
@@ -1374,8 +1365,6 @@ static void on_assign(void *ud, cs_tp_t *tps, int n)
         if (!w->backoff)
             enter_backoff(w, &err);
     }
-    const char *none[] = {NULL};
-    (void)none;
     cs_metric_set(w->m_assigned, NULL, nactive(w));
     free(ps);
 }
@@ -1550,15 +1539,14 @@ static void metrics_init(cs_worker_t *w)
     w->m_skipped = cs_metrics_counter(
         m, "cs_events_skipped_total",
         "events not applied: duplicate event id or erased learner, by type", "type,reason");
-    w->m_batch_size = cs_metrics_histogram(m, "cs_batch_events", "events per committed batch",
-                                           NULL, size_buckets, 9);
-    w->m_batch_seconds =
-        cs_metrics_histogram(m, "cs_batch_duration_seconds",
-                             "time to apply and commit a batch", NULL, sec_buckets, 13);
-    static const double e2e_buckets[] = {0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01,
-                                         0.0125, 0.015, 0.0175, 0.02, 0.025, 0.03, 0.04,
-                                         0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1, 2, 5,
-                                         10, 30, 60};
+    w->m_batch_size = cs_metrics_histogram(m, "cs_batch_events", "events per committed batch", NULL,
+                                           size_buckets, 9);
+    w->m_batch_seconds = cs_metrics_histogram(
+        m, "cs_batch_duration_seconds", "time to apply and commit a batch", NULL, sec_buckets, 13);
+    static const double e2e_buckets[] = {0.001,  0.002, 0.003,  0.004, 0.005, 0.0075, 0.01,
+                                         0.0125, 0.015, 0.0175, 0.02,  0.025, 0.03,   0.04,
+                                         0.05,   0.075, 0.1,    0.15,  0.2,   0.3,    0.5,
+                                         1,      2,     5,      10,    30,    60};
     w->m_e2e = cs_metrics_histogram(m, "cs_event_e2e_latency_seconds",
                                     "from the message's produce timestamp to the commit of its "
                                     "effects, per event",
@@ -1566,8 +1554,9 @@ static void metrics_init(cs_worker_t *w)
     w->m_batches = cs_metrics_counter(m, "cs_batches_total", "batches, by result", "result");
     w->m_db_errors = cs_metrics_counter(m, "cs_db_errors_total",
                                         "transient PostgreSQL failures, by SQLSTATE", "sqlstate");
-    w->m_retries = cs_metrics_counter(m, "cs_retries_total", "batch retries after a transient "
-                                                             "failure",
+    w->m_retries = cs_metrics_counter(m, "cs_retries_total",
+                                      "batch retries after a transient "
+                                      "failure",
                                       NULL);
     w->m_fenced = cs_metrics_counter(m, "cs_offset_fences_total",
                                      "batches rolled back because another consumer committed "
@@ -1719,7 +1708,6 @@ static void worker_free(cs_worker_t *w)
         free(w->topics[i]);
     free(w->topics);
     free(w->group);
-    cs_buf_fini(&w->sql);
     cs_buf_fini(&w->a1);
     cs_buf_fini(&w->a2);
     cs_buf_fini(&w->a3);
@@ -1743,8 +1731,8 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     w->def = def;
     w->ud = def->ud;
     w->opts = merge_opts(def->opts);
-    w->cfg = cs_config_start(def->name, def->usage ? def->usage : "a careerstream worker",
-                             w->opts, argc, argv, &code);
+    w->cfg = cs_config_start(def->name, def->usage ? def->usage : "a careerstream worker", w->opts,
+                             argc, argv, &code);
     if (!w->cfg) {
         free(w->opts);
         free(w);

@@ -155,8 +155,16 @@ START_TEST(avro_poison)
     rt_producer_destroy(p);
     ck_assert_int_eq(rt_topic_end(topic), 33);
 
-    const char *args[] = {"--topics",      topic, "--group", "rt-poison", "--metrics-port", "-1",
-                          "--session-timeout-ms", "6000", "--drain", NULL};
+    const char *args[] = {"--topics",
+                          topic,
+                          "--group",
+                          "rt-poison",
+                          "--metrics-port",
+                          "-1",
+                          "--session-timeout-ms",
+                          "6000",
+                          "--drain",
+                          NULL};
     run_drain(dsn, logf, args);
 
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), 30);
@@ -221,9 +229,20 @@ START_TEST(text_poison_duplicates_erased)
     rt_producer_destroy(p);
     ck_assert_int_eq(rt_topic_end(topic), 2003);
 
-    const char *args[] = {"--format", "text", "--topics", topic, "--group", "rt-poison-text",
-                          "--metrics-port", "-1", "--session-timeout-ms", "6000",
-                          "--batch-size", "700", "--drain", NULL};
+    const char *args[] = {"--format",
+                          "text",
+                          "--topics",
+                          topic,
+                          "--group",
+                          "rt-poison-text",
+                          "--metrics-port",
+                          "-1",
+                          "--session-timeout-ms",
+                          "6000",
+                          "--batch-size",
+                          "700",
+                          "--drain",
+                          NULL};
     run_drain(dsn, logf, args);
 
     /* 2000 events, 200 of them for the erased learner (k3) */

@@ -19,8 +19,8 @@
 #include "harness.h"
 #include "rt_util.h"
 
-#define N 100000
-#define NDUP 500
+#define N      100000
+#define NDUP   500
 #define NKILLS 4
 
 START_TEST(kill9_exactly_once)
@@ -41,10 +41,25 @@ START_TEST(kill9_exactly_once)
     long long total = rt_topic_end(topic);
     ck_assert_int_eq(total, N + NDUP);
 
-    const char *args[] = {"--format",       "text", "--topics",     topic, "--group",
-                          "rt-kill9",       "--batch-size", "1000", "--batch-ms", "20",
-                          "--session-timeout-ms", "6000", "--metrics-port", "-1",
-                          "--handler-delay-us", "20", "--log-level", "warn", NULL};
+    const char *args[] = {"--format",
+                          "text",
+                          "--topics",
+                          topic,
+                          "--group",
+                          "rt-kill9",
+                          "--batch-size",
+                          "1000",
+                          "--batch-ms",
+                          "20",
+                          "--session-timeout-ms",
+                          "6000",
+                          "--metrics-port",
+                          "-1",
+                          "--handler-delay-us",
+                          "20",
+                          "--log-level",
+                          "warn",
+                          NULL};
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     srand(seed);
     fprintf(stderr, "kill9: seed %u, log %s\n", seed, logf);
@@ -69,9 +84,23 @@ START_TEST(kill9_exactly_once)
     }
     ck_assert_msg(kills >= 3, "only %d kills landed before the end", kills);
 
-    const char *dargs[] = {"--format", "text", "--topics", topic, "--group", "rt-kill9",
-                           "--batch-size", "1000", "--batch-ms", "20", "--session-timeout-ms",
-                           "6000", "--metrics-port", "-1", "--log-level", "warn", "--drain",
+    const char *dargs[] = {"--format",
+                           "text",
+                           "--topics",
+                           topic,
+                           "--group",
+                           "rt-kill9",
+                           "--batch-size",
+                           "1000",
+                           "--batch-ms",
+                           "20",
+                           "--session-timeout-ms",
+                           "6000",
+                           "--metrics-port",
+                           "-1",
+                           "--log-level",
+                           "warn",
+                           "--drain",
                            NULL};
     pid_t pid = rt_spawn(dsn, logf, dargs);
     int st = rt_wait(pid, 180000 * cs_test_timeout_mult());

@@ -38,9 +38,23 @@ START_TEST(rebalance_1_3_1)
     long long total = rt_topic_end(topic);
     ck_assert_int_eq(total, N);
 
-    const char *args[] = {"--format", "text", "--topics", topic, "--group", "rt-rebal",
-                          "--batch-size", "500", "--batch-ms", "20", "--session-timeout-ms",
-                          "6000", "--metrics-port", "-1", "--handler-delay-us", "120", NULL};
+    const char *args[] = {"--format",
+                          "text",
+                          "--topics",
+                          topic,
+                          "--group",
+                          "rt-rebal",
+                          "--batch-size",
+                          "500",
+                          "--batch-ms",
+                          "20",
+                          "--session-timeout-ms",
+                          "6000",
+                          "--metrics-port",
+                          "-1",
+                          "--handler-delay-us",
+                          "120",
+                          NULL};
     int mult = cs_test_timeout_mult();
     pid_t a = rt_spawn(dsn, loga, args);
     ck_assert_msg(rt_wait_committed(dsn, "rt-rebal", 10000, 60000 * mult) == 0,
@@ -53,7 +67,8 @@ START_TEST(rebalance_1_3_1)
     while (cs_test_now_ms() < end &&
            !(rt_file_has(logb, "partition assigned") && rt_file_has(logc, "partition assigned")))
         rt_sleep_ms(100);
-    ck_assert_msg(rt_file_has(logb, "partition assigned") && rt_file_has(logc, "partition assigned"),
+    ck_assert_msg(rt_file_has(logb, "partition assigned") &&
+                      rt_file_has(logc, "partition assigned"),
                   "the new members got no partitions (see %s, %s)", logb, logc);
     long long mid = rt_committed(dsn, "rt-rebal");
     ck_assert_msg(rt_wait_committed(dsn, "rt-rebal", mid + 5000, 60000 * mult) == 0,

@@ -49,10 +49,27 @@ START_TEST(pg_restart)
     ck_assert_int_eq(total, N);
 
     int mult = cs_test_timeout_mult();
-    const char *args[] = {"--format", "text", "--topics", topic, "--group", "rt-pgr",
-                          "--batch-size", "1000", "--batch-ms", "20", "--session-timeout-ms",
-                          "6000", "--metrics-port", "-1", "--handler-delay-us", "60",
-                          "--retry-initial-ms", "100", "--retry-max-ms", "2000", NULL};
+    const char *args[] = {"--format",
+                          "text",
+                          "--topics",
+                          topic,
+                          "--group",
+                          "rt-pgr",
+                          "--batch-size",
+                          "1000",
+                          "--batch-ms",
+                          "20",
+                          "--session-timeout-ms",
+                          "6000",
+                          "--metrics-port",
+                          "-1",
+                          "--handler-delay-us",
+                          "60",
+                          "--retry-initial-ms",
+                          "100",
+                          "--retry-max-ms",
+                          "2000",
+                          NULL};
     pid_t pid = rt_spawn(dsn, logf, args);
     ck_assert_msg(rt_wait_committed(dsn, "rt-pgr", 8000, 60000 * mult) == 0,
                   "no progress before the restart (see %s)", logf);

@@ -34,7 +34,8 @@ static int free_port(void)
 static int http_get(int port, const char *path, char *out, size_t size)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     out[0] = '\0';
     if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
@@ -80,9 +81,23 @@ START_TEST(http_and_sigterm)
     rt_producer_destroy(p);
 
     int mult = cs_test_timeout_mult();
-    const char *args[] = {"--format", "text", "--topics", topic, "--group", "rt-term",
-                          "--batch-size", "500", "--batch-ms", "20", "--session-timeout-ms",
-                          "6000", "--metrics-port", port_s, "--handler-delay-us", "200", NULL};
+    const char *args[] = {"--format",
+                          "text",
+                          "--topics",
+                          topic,
+                          "--group",
+                          "rt-term",
+                          "--batch-size",
+                          "500",
+                          "--batch-ms",
+                          "20",
+                          "--session-timeout-ms",
+                          "6000",
+                          "--metrics-port",
+                          port_s,
+                          "--handler-delay-us",
+                          "200",
+                          NULL};
     pid_t pid = rt_spawn(dsn, logf, args);
     int code = 0;
     int64_t end = cs_test_now_ms() + 30000 * mult;
@@ -119,8 +134,17 @@ START_TEST(http_and_sigterm)
     ck_assert(rt_file_has(logf, "leaving the consumer group"));
 
     /* the rest, with --drain, exits 0 at the end */
-    const char *dargs[] = {"--format", "text", "--topics", topic, "--group", "rt-term",
-                           "--session-timeout-ms", "6000", "--metrics-port", "-1", "--drain",
+    const char *dargs[] = {"--format",
+                           "text",
+                           "--topics",
+                           topic,
+                           "--group",
+                           "rt-term",
+                           "--session-timeout-ms",
+                           "6000",
+                           "--metrics-port",
+                           "-1",
+                           "--drain",
                            NULL};
     pid = rt_spawn(dsn, logf, dargs);
     st = rt_wait(pid, 90000 * mult);

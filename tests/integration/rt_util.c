@@ -142,11 +142,10 @@ static void produce(rt_producer_t *p, const char *topic, int partition, const vo
 {
     for (;;) {
         rd_kafka_resp_err_t e =
-            h ? rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
-                                  RD_KAFKA_V_KEY((void *)key, klen),
-                                  RD_KAFKA_V_VALUE((void *)data, len),
-                                  RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h),
-                                  RD_KAFKA_V_END)
+            h ? rd_kafka_producev(
+                    p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
+                    RD_KAFKA_V_KEY((void *)key, klen), RD_KAFKA_V_VALUE((void *)data, len),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END)
               : rd_kafka_producev(p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition),
                                   RD_KAFKA_V_KEY((void *)key, klen),
                                   RD_KAFKA_V_VALUE((void *)data, len),
@@ -178,8 +177,7 @@ void rt_produce_raw(rt_producer_t *p, const char *topic, int partition, const vo
         h = rd_kafka_headers_new(1);
         rd_kafka_header_add(h, "traceparent", -1, traceparent, -1);
     }
-    produce(p, topic, partition < 0 ? RD_KAFKA_PARTITION_UA : partition, "poison", 6, data, len,
-            h);
+    produce(p, topic, partition < 0 ? RD_KAFKA_PARTITION_UA : partition, "poison", 6, data, len, h);
 }
 
 void rt_producer_flush(rt_producer_t *p)

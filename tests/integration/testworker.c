@@ -110,8 +110,8 @@ static int on_event(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *me
         amount = 1;
     }
     if (amount < 0)
-        return cs_err_set_field(err, CS_ERR_PERMANENT, "payload.amount",
-                                "negative amount %lld", amount);
+        return cs_err_set_field(err, CS_ERR_PERMANENT, "payload.amount", "negative amount %lld",
+                                amount);
     if (tw && tw->delay_us)
         usleep((useconds_t)tw->delay_us);
     cs_batch_row_begin(b, T_EVENTS);

@@ -34,7 +34,8 @@ START_TEST(counter_gauge_render)
     cs_buf_t out = CS_BUF_INIT;
     cs_metrics_render(m, &out);
     ck_assert_int_eq(collected, 1);
-    ck_assert_ptr_nonnull(strstr(out.data, "# HELP cs_x_total things\n# TYPE cs_x_total counter\n"));
+    ck_assert_ptr_nonnull(
+        strstr(out.data, "# HELP cs_x_total things\n# TYPE cs_x_total counter\n"));
     ck_assert_ptr_nonnull(strstr(out.data, "cs_x_total{type=\"a\\\"b\",class=\"x\\\\y\"} 5\n"));
     ck_assert_ptr_nonnull(strstr(out.data, "cs_x_total{type=\"b\",class=\"z\"} 0.5\n"));
     ck_assert_ptr_nonnull(strstr(out.data, "# TYPE cs_g gauge\ncs_g 42\n"));

@@ -62,7 +62,8 @@ typedef struct cs_batch cs_batch_t;
  * for the table must then be given exactly once, in order, before cs_batch_row_end.
  */
 void cs_batch_row_begin(cs_batch_t *b, int table);
-/* Column values. s == NULL is SQL NULL. Strings must not contain NUL bytes (the codec ensures it). */
+/* Column values. s == NULL is SQL NULL. Strings must not contain NUL bytes (the codec ensures it).
+ */
 void cs_batch_str(cs_batch_t *b, const char *s);
 void cs_batch_strn(cs_batch_t *b, const char *s, size_t n);
 void cs_batch_int(cs_batch_t *b, long long v);
@@ -116,8 +117,7 @@ int cs_batch_prepare(cs_batch_t *b, struct cs_db *db, cs_err_t *err);
  * ranges can be flushed in one transaction (savepoint-per-range poison isolation).
  * Returns -1 with err classified by SQLSTATE.
  */
-int cs_batch_flush(cs_batch_t *b, struct cs_db *db, int from, int to, bool isolate,
-                   cs_err_t *err);
+int cs_batch_flush(cs_batch_t *b, struct cs_db *db, int from, int to, bool isolate, cs_err_t *err);
 
 #ifdef __cplusplus
 }

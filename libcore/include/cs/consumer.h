@@ -52,11 +52,11 @@ typedef struct cs_consumer_conf {
     const char *group;
     const char *const *topics; /* NULL-terminated */
     const char *client_id;
-    int session_timeout_ms;    /* 0: librdkafka's default */
-    int max_poll_interval_ms;  /* 0: default */
-    int queued_max_kbytes;     /* prefetch bound per partition set; 0: runtime default */
-    int fetch_max_bytes;       /* 0: runtime default */
-    bool partition_eof;        /* report the end of each partition (drain mode) */
+    int session_timeout_ms;          /* 0: librdkafka's default */
+    int max_poll_interval_ms;        /* 0: default */
+    int queued_max_kbytes;           /* prefetch bound per partition set; 0: runtime default */
+    int fetch_max_bytes;             /* 0: runtime default */
+    bool partition_eof;              /* report the end of each partition (drain mode) */
     const char *assignment_strategy; /* NULL: cooperative-sticky */
     int fetch_wait_max_ms;     /* fetch.wait.max.ms; 0: runtime default (10) */
     /* Extra librdkafka properties "name=value[,name=value...]" applied last (security.protocol,
@@ -113,8 +113,8 @@ void cs_consumer_watermarks(cs_consumer_t *c, const char *topic, int partition, 
  * Asks the partition leader for the watermarks (blocks up to timeout_ms; used for lag of paused
  * partitions, whose cached watermarks no fetch refreshes). Returns -1 on failure or timeout.
  */
-int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partition,
-                                 int timeout_ms, int64_t *lo, int64_t *hi);
+int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partition, int timeout_ms,
+                                 int64_t *lo, int64_t *hi);
 /* False while librdkafka reports all brokers down. */
 bool cs_consumer_connected(const cs_consumer_t *c);
 /* Leaves the group (revoke callback included) and stops fetching. Blocks up to the broker. */

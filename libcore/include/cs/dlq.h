@@ -71,8 +71,7 @@ int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_m
 
 struct cs_db;
 /* Records n dead letters in the dead_letters table inside the caller's transaction (COPY). */
-int cs_dlq_record(cs_dlq_t *q, struct cs_db *db, const cs_dead_letter_t *dl, int n,
-                  cs_err_t *err);
+int cs_dlq_record(cs_dlq_t *q, struct cs_db *db, const cs_dead_letter_t *dl, int n, cs_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -66,8 +66,8 @@ extern "C" {
 #define CS_EVENT_ANY "*"
 
 enum {
-    CS_HANDLER_ONCE = 0,   /* default: once per event_id and consumer group */
-    CS_HANDLER_ALWAYS = 1  /* also for duplicate deliveries (idempotent, derived values) */
+    CS_HANDLER_ONCE = 0,  /* default: once per event_id and consumer group */
+    CS_HANDLER_ALWAYS = 1 /* also for duplicate deliveries (idempotent, derived values) */
 };
 
 typedef struct cs_msg_meta {
@@ -77,9 +77,9 @@ typedef struct cs_msg_meta {
     int64_t timestamp_ms; /* Kafka message timestamp, -1 when none */
     const void *key;
     size_t key_len;
-    bool duplicate;       /* this event_id was already applied by this group */
-    int attempt;          /* 1, then +1 for every retry of the batch */
-    void *ud;             /* the worker's user data (cs_worker_def_t.ud or set by init) */
+    bool duplicate; /* this event_id was already applied by this group */
+    int attempt;    /* 1, then +1 for every retry of the batch */
+    void *ud;       /* the worker's user data (cs_worker_def_t.ud or set by init) */
 } cs_msg_meta_t;
 
 typedef int (*cs_handler_fn)(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
@@ -88,7 +88,7 @@ typedef int (*cs_handler_fn)(cs_batch_t *b, const cs_event_t *ev, const cs_msg_m
 typedef struct cs_handler {
     const char *event_type; /* an event type name from schemas/, or CS_EVENT_ANY; NULL ends */
     cs_handler_fn fn;
-    int flags;              /* CS_HANDLER_ONCE | CS_HANDLER_ALWAYS */
+    int flags; /* CS_HANDLER_ONCE | CS_HANDLER_ALWAYS */
 } cs_handler_t;
 
 /*
@@ -101,13 +101,13 @@ typedef int (*cs_decode_fn)(void *ud, const void *data, size_t len, cs_arena_t *
 typedef struct cs_worker cs_worker_t;
 
 typedef struct cs_worker_def {
-    const char *name;              /* program name in logs and metrics, "audit" */
-    const char *group;             /* default consumer group (option --group overrides) */
-    const char *const *topics;     /* default topics, NULL-terminated (--topics overrides) */
-    const cs_handler_t *handlers;  /* ends with an entry whose event_type is NULL */
-    const cs_table_def_t *tables;  /* ends with an entry whose table is NULL; may be NULL */
-    const char *usage;             /* one paragraph for --help */
-    const cs_opt_t *opts;          /* the worker's own options (NULL-terminated) or NULL */
+    const char *name;             /* program name in logs and metrics, "audit" */
+    const char *group;            /* default consumer group (option --group overrides) */
+    const char *const *topics;    /* default topics, NULL-terminated (--topics overrides) */
+    const cs_handler_t *handlers; /* ends with an entry whose event_type is NULL */
+    const cs_table_def_t *tables; /* ends with an entry whose table is NULL; may be NULL */
+    const char *usage;            /* one paragraph for --help */
+    const cs_opt_t *opts;         /* the worker's own options (NULL-terminated) or NULL */
     /* Called after configuration, before consuming; may set *ud. Return -1 with err to stop. */
     int (*init)(const cs_config_t *cfg, void **ud, cs_err_t *err);
     void (*fini)(void *ud);
@@ -121,7 +121,7 @@ typedef struct cs_worker_def {
     /* Called after every committed batch with its number of events (progress, benchmarks). */
     void (*committed)(void *ud, int nevents);
     void *ud;
-    bool no_dedupe;     /* skip processed_events: every handler is idempotent by itself */
+    bool no_dedupe; /* skip processed_events: every handler is idempotent by itself */
     cs_decode_fn decode;
 } cs_worker_def_t;
 
