@@ -93,6 +93,7 @@ typedef struct part {
     int64_t recv_pos;   /* next offset expected from Kafka; -1: any */
     int64_t hi_queried; /* high watermark asked for while paused; -1 unknown */
     int64_t last_ts_ms; /* timestamp of the last committed message */
+    int64_t start_pos;  /* no stored offset: the first offset Kafka gave us since assignment */
     bool active;
     bool need_offset; /* assigned while PostgreSQL was unreachable: waiting to seek */
     bool eof;
@@ -247,7 +248,7 @@ static part_t *part_get(cs_worker_t *w, const char *topic, int partition)
     p->topic = strdup(topic);
     p->partition = partition;
     snprintf(p->pstr, sizeof p->pstr, "%d", partition);
-    p->committed = p->recv_pos = p->hi_queried = -1;
+    p->committed = p->recv_pos = p->hi_queried = p->start_pos = -1;
     p->last_ts_ms = -1;
     w->parts[w->nparts++] = p;
     return p;
@@ -486,6 +487,31 @@ static bool drop_need_offset(const part_t *p, const void *ctx)
 }
 
 /*
+ * Moves the fetch position of partitions whose pending messages were dropped back to the first
+ * event not applied: the stored offset, or, when PostgreSQL has no row yet, the first offset
+ * Kafka gave us since the assignment (nothing of the partition was committed since). Without
+ * the latter, a partition fenced or settled before its first commit would skip what was dropped.
+ */
+static void reposition(cs_worker_t *w, part_t **ps, int n)
+{
+    cs_tp_t *tps = calloc((size_t)(n ? n : 1), sizeof *tps);
+    int ns = 0;
+    cs_err_t err;
+    if (!tps)
+        abort();
+    for (int i = 0; i < n; i++) {
+        int64_t target = ps[i]->committed >= 0 ? ps[i]->committed : ps[i]->start_pos;
+        ps[i]->recv_pos = target;
+        ps[i]->eof = false; /* sought: the end must be reached again */
+        if (target >= 0)
+            tps[ns++] = (cs_tp_t){ps[i]->topic, ps[i]->partition, target, false};
+    }
+    if (ns && cs_consumer_seek(w->consumer, tps, ns, &err) < 0)
+        cs_log_warn("seek failed", CS_LS("error", err.msg));
+    free(tps);
+}
+
+/*
  * Loads the stored offsets of partitions assigned while PostgreSQL was unreachable, seeks them
  * there and lets them fetch. Returns -1 with err when PostgreSQL is still unreachable.
  */
@@ -505,26 +531,13 @@ static int settle_offsets(cs_worker_t *w, cs_err_t *err)
         goto out;
     }
     pending_drop(w, drop_need_offset, NULL);
-    cs_tp_t *tps = calloc((size_t)n, sizeof *tps);
-    if (!tps)
-        abort();
-    int ns = 0;
     for (int i = 0; i < n; i++) {
         ps[i]->need_offset = false;
-        ps[i]->recv_pos = ps[i]->committed;
-        if (ps[i]->committed >= 0) {
-            tps[ns].topic = ps[i]->topic;
-            tps[ns].partition = ps[i]->partition;
-            tps[ns].offset = ps[i]->committed;
-            ns++;
-        }
         cs_log_info("partition offset loaded", CS_LS("topic", ps[i]->topic),
                     CS_LI("partition", ps[i]->partition), CS_LI("offset", ps[i]->committed));
     }
+    reposition(w, ps, n);
     cs_err_t e;
-    if (ns && cs_consumer_seek(w->consumer, tps, ns, &e) < 0)
-        cs_log_warn("seek failed", CS_LS("error", e.msg));
-    free(tps);
     if (!w->backoff) {
         /* resume the partitions that were paused for want of an offset */
         cs_tp_t *rt = calloc((size_t)n, sizeof *rt);
@@ -973,8 +986,8 @@ static void after_fence(cs_worker_t *w)
         if (w->parts[i]->b_in)
             ps[n++] = w->parts[i];
     cs_metric_inc(w->m_fenced, NULL, 1);
-    cs_log_warn("offsets moved under us: another consumer committed these partitions; "
-                "reloading offsets",
+    cs_log_warn("stored offsets moved under us (another consumer or an operator "
+                "committed these partitions); reloading them",
                 CS_LI("partitions", n));
     pending_drop(w, drop_fenced, NULL);
     if (load_offsets(w, ps, n, &err) < 0) {
@@ -991,18 +1004,7 @@ static void after_fence(cs_worker_t *w)
             cs_log_warn("pausing partitions failed", CS_LS("error", err.msg));
         free(tps);
     } else {
-        cs_tp_t *tps = calloc((size_t)(n ? n : 1), sizeof *tps);
-        int ns = 0;
-        if (!tps)
-            abort();
-        for (int i = 0; i < n; i++) {
-            ps[i]->recv_pos = ps[i]->committed;
-            if (ps[i]->committed >= 0)
-                tps[ns++] = (cs_tp_t){ps[i]->topic, ps[i]->partition, ps[i]->committed, false};
-        }
-        if (ns && cs_consumer_seek(w->consumer, tps, ns, &err) < 0)
-            cs_log_warn("seek failed", CS_LS("error", err.msg));
-        free(tps);
+        reposition(w, ps, n);
     }
     free(ps);
 }
@@ -1248,6 +1250,8 @@ static void handle_msg(cs_worker_t *w, cs_msg_t *m)
         return;
     }
     part_t *p = part_find(w, m->topic, m->partition);
+    if (p && p->active && p->committed < 0 && p->start_pos < 0)
+        p->start_pos = m->offset; /* where Kafka started us: see reposition() */
     if (!p || !p->active || p->need_offset || w->stopping) {
         cs_consumer_msg_free(m);
         return;
@@ -1343,6 +1347,7 @@ static void on_assign(void *ud, cs_tp_t *tps, int n)
         p->eof = false;
         p->need_offset = false;
         p->hi_queried = -1;
+        p->start_pos = -1;
         ps[i] = p;
     }
     if (load_offsets(w, ps, n, &err) == 0) {
