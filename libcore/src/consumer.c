@@ -60,6 +60,38 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
                 CS_LS("reason", reason));
 }
 
+int cs__kafka_conf_props(void *rkconf, const char *kafka_props, cs_err_t *err)
+{
+    rd_kafka_conf_t *conf = rkconf;
+    char *props, *save = NULL;
+    int rc = 0;
+
+    if (!kafka_props || !*kafka_props)
+        return 0;
+    props = strdup(kafka_props);
+    if (!props)
+        abort();
+    for (char *kv = strtok_r(props, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+
+        if (!eq || eq == kv) {
+            rc = cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
+                                  "kafka-props: '%.64s' is not name=value", kv);
+            break;
+        }
+        *eq = '\0';
+        if (rd_kafka_conf_set(conf, kv, eq + 1, NULL, 0) != RD_KAFKA_CONF_OK) {
+            /* The value may be a secret: name the property only. */
+            rc = cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
+                                  "kafka-props: librdkafka refuses property '%.64s' or its value",
+                                  kv);
+            break;
+        }
+    }
+    free(props);
+    return rc;
+}
+
 static cs_tp_t *tps_from(const rd_kafka_topic_partition_list_t *parts)
 {
     cs_tp_t *tps = calloc((size_t)(parts->cnt ? parts->cnt : 1), sizeof *tps);
@@ -196,34 +228,8 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
     if (seti(conf, "fetch.wait.max.ms", cf->fetch_wait_max_ms > 0 ? cf->fetch_wait_max_ms : 10,
              err) < 0)
         goto fail;
-    if (cf->kafka_props && *cf->kafka_props) {
-        char *props = strdup(cf->kafka_props), *save = NULL;
-        int bad = 0;
-
-        if (!props)
-            abort();
-        for (char *kv = strtok_r(props, ",", &save); kv && !bad; kv = strtok_r(NULL, ",", &save)) {
-            char *eq = strchr(kv, '=');
-
-            if (!eq || eq == kv) {
-                cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
-                                 "kafka-props: '%.64s' is not name=value", kv);
-                bad = 1;
-                break;
-            }
-            *eq = '\0';
-            if (rd_kafka_conf_set(conf, kv, eq + 1, NULL, 0) != RD_KAFKA_CONF_OK) {
-                /* The value may be a secret: name the property only. */
-                cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
-                                 "kafka-props: librdkafka refuses property '%.64s' or its value",
-                                 kv);
-                bad = 1;
-            }
-        }
-        free(props);
-        if (bad)
-            goto fail;
-    }
+    if (cs__kafka_conf_props(conf, cf->kafka_props, err) < 0)
+        goto fail;
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);

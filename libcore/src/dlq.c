@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "cs/buf.h"
+#include "cs/consumer.h"
 #include "cs/db.h"
 #include "cs/log.h"
 
@@ -50,7 +51,8 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
                      CS_LS("detail", buf));
 }
 
-cs_dlq_t *cs_dlq_new(const char *brokers, const char *worker, const char *group, cs_err_t *err)
+cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *worker,
+                     const char *group, cs_err_t *err)
 {
     cs_dlq_t *q = calloc(1, sizeof *q);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -81,6 +83,8 @@ cs_dlq_t *cs_dlq_new(const char *brokers, const char *worker, const char *group,
             cs_err_set(err, CS_ERR_FATAL, "kafka setting %s: %s", kv[i][0], errstr);
             goto fail;
         }
+    if (cs__kafka_conf_props(conf, kafka_props, err) < 0)
+        goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_opaque(conf, q);

@@ -1810,7 +1810,8 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     metrics_init(w);
     w->loop = ev_default_loop(EVFLAG_AUTO);
 
-    w->dlq = cs_dlq_new(cs_config_str(w->cfg, "kafka-brokers"), def->name, w->group, &err);
+    w->dlq = cs_dlq_new(cs_config_str(w->cfg, "kafka-brokers"),
+                        cs_config_str(w->cfg, "kafka-props"), def->name, w->group, &err);
     if (!w->dlq)
         goto fatal;
     snprintf(client_id, sizeof client_id, "%s-%d", def->name, (int)getpid());

@@ -58,7 +58,7 @@ typedef struct cs_consumer_conf {
     int fetch_max_bytes;             /* 0: runtime default */
     bool partition_eof;              /* report the end of each partition (drain mode) */
     const char *assignment_strategy; /* NULL: cooperative-sticky */
-    int fetch_wait_max_ms;     /* fetch.wait.max.ms; 0: runtime default (10) */
+    int fetch_wait_max_ms;           /* fetch.wait.max.ms; 0: runtime default (10) */
     /* Extra librdkafka properties "name=value[,name=value...]" applied last (security.protocol,
      * sasl.*, ssl.*, tuning); may be NULL. Never logged: it may hold secrets. */
     const char *kafka_props;
@@ -119,6 +119,13 @@ int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partit
 bool cs_consumer_connected(const cs_consumer_t *c);
 /* Leaves the group (revoke callback included) and stops fetching. Blocks up to the broker. */
 int cs_consumer_close(cs_consumer_t *c, cs_err_t *err);
+
+/*
+ * For libcore only (the dead-letter producer shares it): applies "name=value[,name=value]"
+ * librdkafka properties to rkconf (an rd_kafka_conf_t, void * to keep librdkafka out of public
+ * headers). Returns -1 with a FATAL err naming the property (never its value) on refusal.
+ */
+int cs__kafka_conf_props(void *rkconf, const char *kafka_props, cs_err_t *err);
 
 #ifdef __cplusplus
 }

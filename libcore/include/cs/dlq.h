@@ -50,9 +50,12 @@ typedef struct cs_dlq cs_dlq_t;
 
 /*
  * A dead-letter publisher (an idempotent librdkafka producer, acks=all) for worker/group.
+ * kafka_props ("name=value[,...]", may be NULL) are the same extra librdkafka properties the
+ * consumer gets (security.protocol, sasl.*, ssl.*).
  * Returns NULL with a FATAL err when the configuration is refused.
  */
-cs_dlq_t *cs_dlq_new(const char *brokers, const char *worker, const char *group, cs_err_t *err);
+cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *worker,
+                     const char *group, cs_err_t *err);
 /* Accepts NULL. Waits up to 5 s for messages still in flight. */
 void cs_dlq_destroy(cs_dlq_t *q);
 
