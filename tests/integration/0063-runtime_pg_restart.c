@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,9 +33,29 @@ static void devdb(const char *verb)
     ck_assert_msg(system(cmd) == 0, "%s failed", cmd);
 }
 
+static char buf[1 << 20];
+
+/* Sums the lag series of a /metrics body; the largest lag in seconds; cs_retries_total. */
+static void scrape(const char *body, double *lag, double *age, double *retries)
+{
+    *lag = 0, *age = 0;
+    for (const char *l = body; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *sp = strchr(l, ' '), *nl = strchr(l, '\n');
+        if (!sp || (nl && sp > nl) || *l == '#')
+            continue;
+        double v = strtod(sp + 1, NULL);
+        if (strncmp(l, "cs_consumer_lag_messages{", 25) == 0)
+            *lag += v;
+        else if (strncmp(l, "cs_consumer_lag_seconds{", 24) == 0 && v > *age)
+            *age = v;
+        else if (strncmp(l, "cs_retries_total ", 17) == 0)
+            *retries = v;
+    }
+}
+
 START_TEST(pg_restart)
 {
-    char dsn[1024], topic[128], logf[256];
+    char dsn[1024], topic[128], logf[256], port_s[16];
     rt_db("pgrestart", dsn, sizeof dsn);
     cs_test_topic("pgrestart", topic, sizeof topic);
     snprintf(logf, sizeof logf, "/tmp/cs-rt-pgrestart-%d.log", (int)getpid());
@@ -48,6 +69,8 @@ START_TEST(pg_restart)
     long long total = rt_topic_end(topic);
     ck_assert_int_eq(total, N);
 
+    int port = rt_free_port();
+    snprintf(port_s, sizeof port_s, "%d", port);
     int mult = cs_test_timeout_mult();
     const char *args[] = {"--format",
                           "text",
@@ -62,7 +85,7 @@ START_TEST(pg_restart)
                           "--session-timeout-ms",
                           "6000",
                           "--metrics-port",
-                          "-1",
+                          port_s,
                           "--handler-delay-us",
                           "60",
                           "--retry-initial-ms",
@@ -74,7 +97,20 @@ START_TEST(pg_restart)
     ck_assert_msg(rt_wait_committed(dsn, "rt-pgr", 8000, 60000 * mult) == 0,
                   "no progress before the restart (see %s)", logf);
     devdb("stop");
-    rt_sleep_ms(4000);
+    rt_sleep_ms(2000);
+    /* during the outage: alive, not ready (says why), lag still reported and growing older */
+    ck_assert_int_eq(rt_http_get(port, "/healthz", buf, sizeof buf), 200);
+    ck_assert_int_eq(rt_http_get(port, "/readyz", buf, sizeof buf), 503);
+    ck_assert_msg(strstr(buf, "postgresql") != NULL, "readyz says: %s", buf);
+    double lag1 = 0, age1 = 0, lag2 = 0, age2 = 0, retries = 0;
+    ck_assert_int_eq(rt_http_get(port, "/metrics", buf, sizeof buf), 200);
+    scrape(buf, &lag1, &age1, &retries);
+    rt_sleep_ms(2000);
+    ck_assert_int_eq(rt_http_get(port, "/metrics", buf, sizeof buf), 200);
+    scrape(buf, &lag2, &age2, &retries);
+    ck_assert_msg(lag1 > 0 && lag2 >= lag1, "lag while paused: %g then %g", lag1, lag2);
+    ck_assert_msg(age2 > age1, "lag seconds not live while paused: %g then %g", age1, age2);
+    ck_assert_msg(retries > 0, "no retry counted");
     ck_assert_msg(rt_wait(pid, 0) == -1, "the worker died while PostgreSQL was down (see %s)",
                   logf);
     devdb("start");

@@ -19,49 +19,6 @@
 
 #define N 40000
 
-static int free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof a;
-    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
-}
-
-/* GET path; returns the status code (0 when nothing answers) and the body into out. */
-static int http_get(int port, const char *path, char *out, size_t size)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    out[0] = '\0';
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return 0;
-    }
-    char req[256];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
-    if (write(fd, req, (size_t)n) != n) {
-        close(fd);
-        return 0;
-    }
-    size_t got = 0;
-    ssize_t r;
-    while (got + 1 < size && (r = read(fd, out + got, size - 1 - got)) > 0)
-        got += (size_t)r;
-    out[got] = '\0';
-    close(fd);
-    int code = 0;
-    sscanf(out, "HTTP/1.%*d %d", &code);
-    char *body = strstr(out, "\r\n\r\n");
-    if (body)
-        memmove(out, body + 4, strlen(body + 4) + 1);
-    return code;
-}
-
 static char buf[1 << 20];
 
 START_TEST(http_and_sigterm)
@@ -71,7 +28,7 @@ START_TEST(http_and_sigterm)
     cs_test_topic("sigterm", topic, sizeof topic);
     snprintf(logf, sizeof logf, "/tmp/cs-rt-sigterm-%d.log", (int)getpid());
     unlink(logf);
-    int port = free_port();
+    int port = rt_free_port();
     snprintf(port_s, sizeof port_s, "%d", port);
 
     rt_producer_t *p = rt_producer_new();
@@ -101,23 +58,24 @@ START_TEST(http_and_sigterm)
     pid_t pid = rt_spawn(dsn, logf, args);
     int code = 0;
     int64_t end = cs_test_now_ms() + 30000 * mult;
-    while (cs_test_now_ms() < end && (code = http_get(port, "/healthz", buf, sizeof buf)) != 200)
+    while (cs_test_now_ms() < end && (code = rt_http_get(port, "/healthz", buf, sizeof buf)) != 200)
         rt_sleep_ms(50);
     ck_assert_int_eq(code, 200);
     ck_assert_str_eq(buf, "ok\n");
-    while (cs_test_now_ms() < end && (code = http_get(port, "/readyz", buf, sizeof buf)) != 200) {
+    while (cs_test_now_ms() < end &&
+           (code = rt_http_get(port, "/readyz", buf, sizeof buf)) != 200) {
         ck_assert_int_eq(code, 503); /* not ready yet: says why */
         rt_sleep_ms(50);
     }
     ck_assert_int_eq(code, 200);
     ck_assert_msg(rt_wait_committed(dsn, "rt-term", 2000, 30000 * mult) == 0, "no progress");
-    ck_assert_int_eq(http_get(port, "/metrics", buf, sizeof buf), 200);
+    ck_assert_int_eq(rt_http_get(port, "/metrics", buf, sizeof buf), 200);
     ck_assert_ptr_nonnull(strstr(buf, "# TYPE cs_events_applied_total counter"));
     ck_assert_ptr_nonnull(strstr(buf, "cs_events_applied_total{type=\"rt_add\"} "));
     ck_assert_ptr_nonnull(strstr(buf, "cs_batch_duration_seconds_bucket{le=\"+Inf\"} "));
     snprintf(needle, sizeof needle, "cs_consumer_lag_messages{topic=\"%s\",partition=\"", topic);
     ck_assert_msg(strstr(buf, needle) != NULL, "no lag series in:\n%s", buf);
-    ck_assert_int_eq(http_get(port, "/nope", buf, sizeof buf), 404);
+    ck_assert_int_eq(rt_http_get(port, "/nope", buf, sizeof buf), 404);
 
     /* SIGTERM mid-run: the current batch is committed, the group left, exit 0 quickly. */
     int64_t t0 = cs_test_now_ms();

@@ -52,4 +52,9 @@ int rt_wait_committed(const char *dsn, const char *group, long long target, int 
 int rt_file_has(const char *path, const char *needle);
 void rt_sleep_ms(int ms);
 
+/* A free TCP port on 127.0.0.1 (bound then released). */
+int rt_free_port(void);
+/* GET path on 127.0.0.1:port; returns the status (0: nothing answers), the body into out. */
+int rt_http_get(int port, const char *path, char *out, size_t size);
+
 #endif
