@@ -2,7 +2,7 @@
 --      Row-level security: learner isolation (read and write), identity that fails closed,
 --      mentors seeing active mentees only, experts and admins by role, least-privilege workers.
 BEGIN;
-SELECT plan(27);
+SELECT plan(29);
 
 -- Learners A and B, mentor M (active with A) and mentor N (no relationship).
 SELECT tap.make_learner('aaaaaaaa-0000-0000-0000-00000000000a', 'private');
@@ -91,6 +91,16 @@ SELECT throws_ok($$SELECT tap.run_as('cs_worker_audit', NULL, 'SELECT * FROM use
                  '42501', NULL, 'cs_worker_audit cannot read learner progress');
 SELECT throws_ok($$SELECT tap.run_as('cs_worker_progress', NULL, 'SELECT * FROM system_logs')$$,
                  '42501', NULL, 'cs_worker_progress cannot read the audit log');
+
+-- FORCE ROW LEVEL SECURITY: an ordinary role that owns the table is filtered too.
+SELECT 'tap_owner_' || pg_backend_pid() AS owner_role \gset
+CREATE ROLE :"owner_role" NOLOGIN;
+ALTER TABLE user_progress OWNER TO :"owner_role";
+SELECT is(tap.run_as(:'owner_role', NULL, 'SELECT * FROM user_progress'), 0::bigint,
+          'with FORCE ROW LEVEL SECURITY a non-superuser owner sees no learner rows without a policy');
+ALTER TABLE user_progress NO FORCE ROW LEVEL SECURITY;
+SELECT is(tap.run_as(:'owner_role', NULL, 'SELECT * FROM user_progress'), 3::bigint,
+          '(without FORCE the owner would bypass every policy)');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -2,7 +2,7 @@
 --      The functions on real rows: readiness inputs, mentor match candidates, content
 --      recommendation, GDPR erasure, feedback anonymisation, analytics refresh.
 BEGIN;
-SELECT plan(25);
+SELECT plan(26);
 
 -- Reference rows: industry I (and J), skills S1, S2, content.
 INSERT INTO industry_sectors (industry_id, industry_code, name, demand_index)
@@ -124,10 +124,18 @@ INSERT INTO user_portfolio_projects (user_id, project_id, event_id, title)
 VALUES ('aaaaaaaa-0000-0000-0000-00000000000a', gen_random_uuid(), gen_random_uuid(), 'Dashboard');
 UPDATE mentorship_relationships SET status = 'active' WHERE mentee_id = 'aaaaaaaa-0000-0000-0000-00000000000a';
 SELECT tap.audit_row('aaaaaaaa-0000-0000-0000-00000000000a', now(), 1);
+INSERT INTO dead_letters (consumer_group, worker, topic, kafka_partition, kafka_offset, dlq_topic, error_class, reason, attempt, msg_key, payload)
+VALUES ('cs-progress', 'progress', 'cs.learning', 0, 1, 'cs.learning.dlq', 'validation', 'bad rating', 1,
+        convert_to('aaaaaaaa-0000-0000-0000-00000000000a', 'UTF8'), '\x00'),
+       ('cs-progress', 'progress', 'cs.learning', 0, 2, 'cs.learning.dlq', 'validation', 'bad rating', 1,
+        convert_to('bbbbbbbb-0000-0000-0000-00000000000b', 'UTF8'), '\x00');
 SELECT is(gdpr_erase_user('aaaaaaaa-0000-0000-0000-00000000000a', '60000000-0000-0000-0000-000000000001', 'user request')
               - 'user_id',
-          '{"newly_erased": true, "profiles_deleted": 1, "feedback_anonymized": 1, "audit_rows_redacted": 1}'::jsonb,
+          '{"newly_erased": true, "profiles_deleted": 1, "feedback_anonymized": 1, "audit_rows_redacted": 1,
+            "dead_letters_deleted": 1}'::jsonb,
           'gdpr_erase_user reports what it did');
+SELECT is((SELECT array_agg(convert_from(msg_key, 'UTF8')) FROM dead_letters), ARRAY['bbbbbbbb-0000-0000-0000-00000000000b'],
+          'the learner''s dead letters are gone, other learners'' stay');
 SELECT is((SELECT count(*)::int FROM user_progress WHERE user_id = 'aaaaaaaa-0000-0000-0000-00000000000a')
         + (SELECT count(*)::int FROM job_applications WHERE user_id = 'aaaaaaaa-0000-0000-0000-00000000000a')
         + (SELECT count(*)::int FROM job_application_status_history WHERE user_id = 'aaaaaaaa-0000-0000-0000-00000000000a')
