@@ -19,8 +19,12 @@
  *  - "newest wins" values compare the event's occurred_at with what the row holds
  *    (user_progress.last_event_at, job_applications.status_changed_at, the profile's
  *    last_active_at, a project's submitted_at); an older event never overwrites a newer one;
- *  - counters and sums only add, so their order does not matter; the transformation phase only
- *    moves forward (the furthest phase stated by any event, started at its earliest statement);
+ *  - counters and sums only add, so their order does not matter; the transformation phase and
+ *    the profile's career stage only move forward (the furthest stated by any event; the phase
+ *    started at its earliest statement);
+ *  - a profile event sets the fields it carries only when it is the newest applied; a field an
+ *    older partial update carried and the newest lacks may therefore depend on arrival order
+ *    (the schema keeps no timestamp per profile field);
  *  - a status change of an application not seen yet is kept in job_application_status_history
  *    (appended whatever the order) and the application starts from it when its
  *    job_application_submitted event arrives (sql/migrations/0050_progress_job_status.sql);
@@ -62,20 +66,36 @@ enum {
 #define PHASE_RANK(x)                                                                              \
     "array_position('{foundation,skill_building,portfolio,job_search,placed}'::text[], " x ")"
 
+/* The profile's stage rank (it only moves forward too), and "this profile event is newer". */
+#define STAGE_RANK(x)                                                                              \
+    "array_position('{exploring,learning,job_ready,job_searching,transitioned,advancing}'"         \
+    "::text[], " x ")"
+#define PROFILE_NEWER "(t.last_active_at IS NULL OR EXCLUDED.last_active_at >= t.last_active_at)"
+
 static const cs_table_def_t tables[] = {
     /* The anchor: ON CONFLICT DO NOTHING, which 0025 makes an index probe per event. */
     [T_LEARNER] = {.table = "user_career_profiles", .columns = "user_id", .conflict = "user_id"},
-    [T_PROFILE] = {.table = "user_career_profiles",
-                   .columns = "user_id, target_role, career_stage, available_study_hours_week, "
-                              "last_active_at",
-                   .conflict = "user_id",
-                   .update = "target_role = coalesce(EXCLUDED.target_role, t.target_role), "
-                             "career_stage = EXCLUDED.career_stage, "
-                             "available_study_hours_week = coalesce("
-                             "EXCLUDED.available_study_hours_week, t.available_study_hours_week), "
-                             "last_active_at = EXCLUDED.last_active_at",
-                   .update_where =
-                       "t.last_active_at IS NULL OR EXCLUDED.last_active_at >= t.last_active_at"},
+    /*
+     * A profile event newer than the applied one sets the fields it carries; the stage, like the
+     * phase, only moves forward, so a stage stated by an older event still counts.
+     */
+    [T_PROFILE] =
+        {.table = "user_career_profiles",
+         .columns = "user_id, target_role, career_stage, available_study_hours_week, "
+                    "last_active_at",
+         .conflict = "user_id",
+         .update = "target_role = CASE WHEN " PROFILE_NEWER " THEN coalesce("
+                   "EXCLUDED.target_role, t.target_role) ELSE t.target_role END, "
+                   "available_study_hours_week = CASE WHEN " PROFILE_NEWER
+                   " THEN coalesce(EXCLUDED.available_study_hours_week, "
+                   "t.available_study_hours_week) ELSE t.available_study_hours_week END, "
+                   "career_stage = CASE WHEN " STAGE_RANK("EXCLUDED.career_stage") " > " STAGE_RANK(
+                       "t.career_stage") " THEN EXCLUDED.career_stage "
+                                         "ELSE t.career_stage END, "
+                                         "last_active_at = greatest(t.last_active_at, "
+                                         "EXCLUDED.last_active_at)",
+         .update_where = PROFILE_NEWER
+         " OR " STAGE_RANK("EXCLUDED.career_stage") " > " STAGE_RANK("t.career_stage")},
     [T_PROFILE_NOSTAGE] = {.table = "user_career_profiles",
                            .columns = "user_id, target_role, available_study_hours_week, "
                                       "last_active_at",
@@ -528,7 +548,7 @@ static cs_skill_proficiency_t proficiency_of(double score)
     return (cs_skill_proficiency_t)(i < 0 ? 0 : i > 4 ? 4 : i);
 }
 
-/* assessment_completed -> user_skill_assessments (when it assesses a skill). */
+/* assessment_completed -> user_skill_assessments (proficiency from the score). */
 static int on_assessment_completed(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
                                    cs_err_t *err)
 {
@@ -540,8 +560,6 @@ static int on_assessment_completed(cs_batch_t *b, const cs_event_t *ev, const cs
     journey_t j = {0};
     if (learner_rows(b, ev, &j, false, err) < 0)
         return -1;
-    if (!p->skill_id) /* a result without a skill has no row of its own */
-        return 0;
     cs_batch_row_begin(b, T_SKILL);
     put_uuid(b, ev->user_id);
     put_uuid(b, ev->event_id);

@@ -305,6 +305,17 @@ static int phase_rank(const char *phase)
     return -1;
 }
 
+static int profile_rank(const char *stage)
+{
+    static const char *const order[] = {"exploring",     "learning",     "job_ready",
+                                        "job_searching", "transitioned", "advancing"};
+    for (int i = 0; i < 6; i++)
+        if (strcmp(order[i], stage) == 0)
+            return i;
+    ck_abort_msg("unknown profile stage %s", stage);
+    return -1;
+}
+
 /* Events sorted by (key, occurred_at, index) for grouping. */
 typedef struct keyed {
     char key[160];
@@ -472,8 +483,7 @@ static void check_tables(const char *dsn, ev_t *evs, size_t n)
             sessions++;
         } else if (!strcmp(e->type, "career_milestone_reached")) {
             milestones++;
-        } else if (!strcmp(e->type, "skill_assessed") ||
-                   (!strcmp(e->type, "assessment_completed") && jstr(e->p, "skill_id"))) {
+        } else if (!strcmp(e->type, "skill_assessed") || !strcmp(e->type, "assessment_completed")) {
             skills++;
         } else if (!strcmp(e->type, "interview_practice_completed")) {
             preps++;
@@ -528,7 +538,7 @@ static void check_tables(const char *dsn, ev_t *evs, size_t n)
                 "review_count",
                 "user_portfolio_projects");
 
-    /* Profiles: the newest profile event of each learner; placeholders for the others. */
+    /* Profiles: the newest profile event's fields, the furthest stage; placeholders otherwise. */
     nk = 0;
     for (size_t i = 0; i < n; i++)
         if (!strcmp(evs[i].type, "learner_profile_updated")) {
@@ -540,11 +550,18 @@ static void check_tables(const char *dsn, ev_t *evs, size_t n)
     qsort(k, nk, sizeof *k, cmp_keyed);
     long long profiled = 0;
     for (size_t a = 0, b; a < nk; a = b) {
-        for (b = a; b < nk && !strcmp(k[b].key, k[a].key); b++)
-            ;
+        int best = -1;
+        const char *stage = NULL;
+        for (b = a; b < nk && !strcmp(k[b].key, k[a].key); b++) {
+            const char *st = map(stage_db, jstr(k[b].e->p, "career_stage"));
+            if (profile_rank(st) > best) {
+                best = profile_rank(st);
+                stage = st;
+            }
+        }
         const json_t *p = k[b - 1].e->p;
-        lines_add(&want, "%s|%s|%s|%lld", k[a].key, map(stage_db, jstr(p, "career_stage")),
-                  jstr(p, "target_role"), jint(p, "available_study_hours_week", -1));
+        lines_add(&want, "%s|%s|%s|%lld", k[a].key, stage, jstr(p, "target_role"),
+                  jint(p, "available_study_hours_week", -1));
         profiled++;
     }
     ck_assert_int_gt(profiled, 20);
