@@ -59,13 +59,13 @@ struct chain {
 };
 
 struct audit {
-    cs_db_t *db;       /* reads chain heads; never writes */
+    cs_db_t *db; /* reads chain heads; never writes */
     cs_codec_t *codec;
     struct chain *chains;
-    size_t nslots;     /* power of two */
+    size_t nslots; /* power of two */
     size_t nused;
-    cs_buf_t json;     /* the payload as the codec writes it */
-    cs_buf_t canon;    /* the payload as jsonb prints it */
+    cs_buf_t json;  /* the payload as the codec writes it */
+    cs_buf_t canon; /* the payload as jsonb prints it */
     char *dsn;
 };
 
@@ -298,7 +298,8 @@ static void audit_fini(void *ud)
 /* ---- cs-audit verify ------------------------------------------------------------------------ */
 
 static const cs_opt_t verify_opts[] = {
-    {"from", CS_OPT_STRING, "1970-01-01", "start of the logged_at range (YYYY-MM-DD[THH:MM:SS], UTC)"},
+    {"from", CS_OPT_STRING, "1970-01-01",
+     "start of the logged_at range (YYYY-MM-DD[THH:MM:SS], UTC)"},
     {"to", CS_OPT_STRING, "2100-01-01", "end of the logged_at range, exclusive"},
     {NULL},
 };
@@ -375,7 +376,8 @@ out:
     return code;
 }
 
-/* ---- main ------------------------------------------------------------------------------------- */
+/* ---- main -------------------------------------------------------------------------------------
+ */
 
 int main(int argc, char **argv)
 {

@@ -651,7 +651,8 @@ static void load_topics(const char *dir)
             !json_is_integer(json_object_get(topic, "retention_ms")) || !json_is_object(dlq) ||
             !json_is_string(json_object_get(dlq, "name")) ||
             !json_is_integer(json_object_get(dlq, "partitions")))
-            die(tname, "each topic needs partitions, retention_ms and dead_letter {name, partitions}");
+            die(tname,
+                "each topic needs partitions, retention_ms and dead_letter {name, partitions}");
         if (!json_is_array(evs))
             die(tname, "missing \"events\" list");
         json_array_foreach(evs, j, ev)
@@ -721,8 +722,10 @@ static void load_version(const char *file)
     const char *doc = str_attr(p, "doc", NULL, true);
     const char *rkey;
     json_t *rval;
-    json_object_foreach(p, rkey, rval) {
-        static const char *const known[] = {"type", "name", "namespace", "doc", "fields", "cs.at_least_one", NULL};
+    json_object_foreach(p, rkey, rval)
+    {
+        static const char *const known[] = {
+            "type", "name", "namespace", "doc", "fields", "cs.at_least_one", NULL};
         bool ok = false;
         for (int i = 0; known[i] && !ok; i++)
             ok = strcmp(known[i], rkey) == 0;

@@ -51,8 +51,9 @@ static void write_dict(const char *dir)
         perror(path);
         exit(1);
     }
-    static const char *const words[] = {"\\\"event_type\\\":", "\\\"payload\\\":{", "\\\"occurred_at\\\":",
-                                        "null", "true", "false", "\\\\u0000", "\\\\ud800"};
+    static const char *const words[] = {
+        "\\\"event_type\\\":", "\\\"payload\\\":{", "\\\"occurred_at\\\":", "null", "true", "false",
+        "\\\\u0000",           "\\\\ud800"};
     for (size_t i = 0; i < sizeof words / sizeof *words; i++)
         fprintf(f, "\"%s\"\n", words[i]);
     for (int t = 0; t < cs__nevents; t++) {

@@ -671,10 +671,12 @@ START_TEST(every_field_rejects_bad_values)
     const cs__event_desc_t *ed = &cs__events[_i];
     char val[20000];
     /* The envelope, for this event type. */
-    expect_json_error(ed->name, "event_id", "\"5f0c6d2e-8a4b-4c3d-9e1f-2a7b6c5d4e3\"", "is not a uuid");
+    expect_json_error(ed->name, "event_id", "\"5f0c6d2e-8a4b-4c3d-9e1f-2a7b6c5d4e3\"",
+                      "is not a uuid");
     expect_json_error(ed->name, "user_id", NULL, "is required but missing");
     expect_json_error(ed->name, "user_id", "42", "expected a string");
-    expect_json_error(ed->name, "occurred_at", "\"1999-12-31T23:59:59.999Z\"", "outside the accepted range");
+    expect_json_error(ed->name, "occurred_at", "\"1999-12-31T23:59:59.999Z\"",
+                      "outside the accepted range");
     expect_json_error(ed->name, "occurred_at", "4102444800000", "outside the accepted range");
     expect_json_error(ed->name, "producer", "\"\"", "must not be empty");
     expect_json_error(ed->name, "traceparent", "\"01-4bf92f3577b34da6\"", "W3C traceparent");
