@@ -80,14 +80,14 @@ SELECT results_eq(
              ('40000000-0000-0000-0000-000000000003'::uuid, false, 2, 60, 3)$$,
     'mentor_match_candidates: only active mentors with room and no open match, industry first, with raw features');
 SELECT is((SELECT count(*)::int FROM mentor_match_candidates('aaaaaaaa-0000-0000-0000-00000000000a', 1)), 1, 'p_limit caps the list');
-UPDATE user_career_profiles SET goal_embedding = CASE WHEN cs_has_vector() THEN NULL ELSE array_fill(1.0::real, ARRAY[384]) END
- WHERE user_id = 'aaaaaaaa-0000-0000-0000-00000000000a' AND NOT cs_has_vector();
-UPDATE mentor_profiles SET expertise_embedding = array_fill(1.0::real, ARRAY[384])
- WHERE mentor_id = '40000000-0000-0000-0000-000000000002' AND NOT cs_has_vector();
+-- 384 equal components: a text literal both vector(384) and real[] accept.
+SELECT CASE WHEN cs_has_vector() THEN '[' || array_to_string(array_fill(1, ARRAY[384]), ',') || ']'
+            ELSE array_fill(1, ARRAY[384])::text END AS ones \gset
+UPDATE user_career_profiles SET goal_embedding = :'ones' WHERE user_id = 'aaaaaaaa-0000-0000-0000-00000000000a';
+UPDATE mentor_profiles SET expertise_embedding = :'ones' WHERE mentor_id = '40000000-0000-0000-0000-000000000002';
 SELECT is((SELECT array_agg(round(expertise_similarity::numeric, 3) ORDER BY mentor_id)::text
              FROM mentor_match_candidates('aaaaaaaa-0000-0000-0000-00000000000a', 10) WHERE mentor_id::text LIKE '40000000%'),
-          CASE WHEN cs_has_vector() THEN '{NULL,NULL}' ELSE '{1.000,NULL}' END,
-          'expertise_similarity compares mentor and goal embeddings (NULL when one is missing)');
+          '{1.000,NULL}', 'expertise_similarity compares mentor and goal embeddings (NULL when one is missing)');
 
 -- Content recommendation.
 SELECT results_eq(

@@ -41,11 +41,10 @@ SELECT is(ARRAY(SELECT format_type(atttypid, atttypmod) FROM pg_attribute
                                                ('user_career_profiles'::regclass, 'goal_embedding'))),
           CASE WHEN cs_has_vector() THEN ARRAY['vector(384)', 'vector(384)'] ELSE ARRAY['real[]', 'real[]'] END,
           'mentor expertise and learner goal embeddings use the same type as content embeddings');
-SELECT is(round(cs_embedding_similarity(
-              CASE WHEN cs_has_vector() THEN NULL ELSE ARRAY[1, 0]::real[] END,
-              CASE WHEN cs_has_vector() THEN NULL ELSE ARRAY[1, 1]::real[] END)::numeric, 4),
-          CASE WHEN cs_has_vector() THEN NULL ELSE 0.7071 END,
-          'cs_embedding_similarity is the cosine similarity on either path');
+SELECT is(tap.eval(format('SELECT round(cs_embedding_similarity(%L, %L)::numeric, 4)',
+                          CASE WHEN cs_has_vector() THEN '[1,0]' ELSE '{1,0}' END,
+                          CASE WHEN cs_has_vector() THEN '[1,1]' ELSE '{1,1}' END)),
+          '0.7071', 'cs_embedding_similarity is the cosine similarity on either path');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -50,6 +50,20 @@ BEGIN
 END
 $$;
 
+-- The first column of the first row of p_sql, as text (NULL when no row). Lets a test build SQL
+-- whose literals differ between the pgvector and the real[] path without either path's branch
+-- having to type-check on the other kind of server.
+CREATE FUNCTION tap.eval(p_sql text) RETURNS text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    r text;
+BEGIN
+    EXECUTE p_sql INTO r;
+    RETURN r;
+END
+$$;
+
 -- A learner with one progress row, one job application and one portfolio project.
 CREATE FUNCTION tap.make_learner(p_uid uuid, p_visibility text DEFAULT 'mentors') RETURNS void
     LANGUAGE sql
