@@ -899,14 +899,14 @@ int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t 
 
     rd_t r = {b + CS_CODEC_HEADER_BYTES, b + len, arena};
     wval_t v;
-    const char *s;
+    const char *s = NULL;
     ev->type = pl->type;
     ev->type_name = pl->ev->name;
     ev->fingerprint = fp;
 
     if (rd_uuid(&r, "event_id", ev->event_id, err) < 0)
         return -1;
-    size_t n;
+    size_t n = 0;
     if (rd_bytes(&r, &s, &n, "event_type", err) < 0)
         return -1;
     if (n != strlen(pl->ev->name) || memcmp(s, pl->ev->name, n) != 0)

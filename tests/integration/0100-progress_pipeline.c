@@ -560,7 +560,7 @@ static void check_tables(const char *dsn, ev_t *evs, size_t n)
             }
         }
         const json_t *p = k[b - 1].e->p;
-        lines_add(&want, "%s|%s|%s|%lld", k[a].key, stage, jstr(p, "target_role"),
+        lines_add(&want, "%s|%s|%s|%lld", k[a].key, stage ? stage : "", jstr(p, "target_role"),
                   jint(p, "available_study_hours_week", -1));
         profiled++;
     }
