@@ -89,15 +89,21 @@ drain_run() {
   local db=$1; shift
   local tag=$1; shift
   local -A rss=()
-  local -a wp=()
-  local start end w
+  local -a wp=() names=()
+  local start end w k=0
   start=$(now)
   for w in "$@"; do
+    # Instances of the same worker share its consumer group (scale-out); name them w, w.2, ...
+    k=$((k + 1))
+    local name=$w
+    for n in "${names[@]}"; do [ "${n%%.*}" = "$w" ] && name="$w.$k"; done
+    names+=("$name")
     "$BIN/cs-$w" --pg-dsn "$BASE/$db" --group "bench-$tag-$w-$$" --drain --metrics-port -1 \
-      --log-level info 2>"$RUN/$tag-$w.log" &
+      --log-level info 2>"$RUN/$tag-$name.log" &
     wp+=($!)
     pids+=($!)
   done
+  set -- "${names[@]}"
   while :; do
     local alive=0 i=0
     for w in "$@"; do
@@ -127,8 +133,15 @@ drain_run() {
 
 declare -A drain_s drain_rss
 json_runs=""
-for cfg in $WORKERS all; do
-  if [ "$cfg" = all ]; then set -- $WORKERS; else set -- "$cfg"; fi
+# Each worker alone, all together, then each worker scaled out to two consumers of its group.
+configs="$WORKERS all"
+for w in $WORKERS; do configs="$configs ${w}x2"; done
+for cfg in $configs; do
+  case "$cfg" in
+    all) set -- $WORKERS ;;
+    *x2) set -- "${cfg%x2}" "${cfg%x2}" ;;
+    *) set -- "$cfg" ;;
+  esac
   [ "$cfg" = all ] && [ $# -lt 2 ] && continue
   echo "== drain: $cfg"
   fresh_db bench_run
