@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cs/log.h"
@@ -31,6 +32,7 @@ struct cs_consumer {
     cs_consumer_cbs_t cbs;
     bool cooperative;
     bool all_down;
+    bool close_abandoned; /* destroy without leaving the group again */
 };
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
@@ -285,8 +287,12 @@ void cs_consumer_destroy(cs_consumer_t *c)
         rd_kafka_queue_io_event_enable(c->q, -1, NULL, 0);
         rd_kafka_queue_destroy(c->q);
     }
-    if (c->rk)
-        rd_kafka_destroy(c->rk);
+    if (c->rk) {
+        if (c->close_abandoned)
+            rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+        else
+            rd_kafka_destroy(c->rk);
+    }
     for (int i = 0; i < 2; i++)
         if (c->pipefd[i] >= 0)
             close(c->pipefd[i]);
@@ -446,10 +452,45 @@ bool cs_consumer_connected(const cs_consumer_t *c)
     return !c->all_down;
 }
 
-int cs_consumer_close(cs_consumer_t *c, cs_err_t *err)
+int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err)
 {
-    rd_kafka_resp_err_t e = rd_kafka_consumer_close(c->rk);
-    if (e)
-        return cs_err_set(err, CS_ERR_TRANSIENT, "kafka consumer close: %s", rd_kafka_err2str(e));
-    return 0;
+    /* rd_kafka_consumer_close() may block for the whole session timeout; close through a queue
+     * of our own instead, serving it (rebalance callbacks run from here) until a deadline. */
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *e = rd_kafka_consumer_close_queue(c->rk, q);
+    struct timespec ts;
+    int rc = 0;
+
+    if (e) {
+        rc =
+            cs_err_set(err, CS_ERR_TRANSIENT, "kafka consumer close: %s", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        rd_kafka_queue_destroy(q);
+        return rc;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double deadline = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + timeout_ms / 1000.0;
+    while (!rd_kafka_consumer_closed(c->rk)) {
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 50);
+        if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
+            /* Served as an event on this queue, not through the callback: handle it the same
+             * way, or the close never completes. */
+            rebalance_cb(c->rk, rd_kafka_event_error(ev),
+                         (rd_kafka_topic_partition_list_t *)rd_kafka_event_topic_partition_list(ev),
+                         c);
+        }
+        if (ev)
+            rd_kafka_event_destroy(ev);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 >= deadline) {
+            c->close_abandoned = true;
+            rc = cs_err_set(err, CS_ERR_TRANSIENT,
+                            "leaving the consumer group took more than %d ms; abandoned (the "
+                            "group rebalances when the session times out)",
+                            timeout_ms);
+            break;
+        }
+    }
+    rd_kafka_queue_destroy(q);
+    return rc;
 }

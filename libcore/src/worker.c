@@ -1590,7 +1590,8 @@ static void finish_stop(cs_worker_t *w)
     ev_timer_stop(w->loop, &w->batch_timer);
     ev_timer_stop(w->loop, &w->retry_timer);
     cs_log_info("leaving the consumer group");
-    if (cs_consumer_close(w->consumer, &err) < 0)
+    /* Everything is committed by now: a leave that hangs must not hold the exit hostage. */
+    if (cs_consumer_close(w->consumer, 5000, &err) < 0)
         cs_log_warn("leaving the consumer group failed", CS_LS("reason", err.msg));
     ev_break(w->loop, EVBREAK_ALL);
 }

@@ -117,8 +117,13 @@ int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partit
                                  int64_t *lo, int64_t *hi);
 /* False while librdkafka reports all brokers down. */
 bool cs_consumer_connected(const cs_consumer_t *c);
-/* Leaves the group (revoke callback included) and stops fetching. Blocks up to the broker. */
-int cs_consumer_close(cs_consumer_t *c, cs_err_t *err);
+/*
+ * Leaves the group (revoking the assignment through the callbacks), waiting at most timeout_ms.
+ * A leave that takes longer (the mock cluster waits for the session timeout when several members
+ * leave at once) is abandoned with a TRANSIENT err: everything was committed before, so nothing
+ * is lost, and cs_consumer_destroy() then frees the handle without trying to leave again.
+ */
+int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err);
 
 /*
  * For libcore only (the dead-letter producer shares it): applies "name=value[,name=value]"
