@@ -288,9 +288,9 @@ void cs_consumer_destroy(cs_consumer_t *c)
         rd_kafka_queue_destroy(c->q);
     }
     if (c->rk) {
-        if (c->close_abandoned)
-            rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-        else
+        /* After an abandoned leave, librdkafka's destroy can wait (or spin) on the very
+         * rebalance that hung; the caller is exiting, so the handle is left to process exit. */
+        if (!c->close_abandoned)
             rd_kafka_destroy(c->rk);
     }
     for (int i = 0; i < 2; i++)

@@ -121,7 +121,7 @@ bool cs_consumer_connected(const cs_consumer_t *c);
  * Leaves the group (revoking the assignment through the callbacks), waiting at most timeout_ms.
  * A leave that takes longer (the mock cluster waits for the session timeout when several members
  * leave at once) is abandoned with a TRANSIENT err: everything was committed before, so nothing
- * is lost, and cs_consumer_destroy() then frees the handle without trying to leave again.
+ * is lost, and cs_consumer_destroy() then leaves the librdkafka handle to process exit.
  */
 int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err);
 
