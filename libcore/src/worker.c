@@ -642,15 +642,18 @@ static int dedupe_items(cs_worker_t *w, int n, cs_err_t *err)
     arr_begin(&w->a3);
     arr_begin(&w->a4);
     arr_begin(&w->a5);
+    bool ids = !w->def->no_dedupe; /* without dedupe only the learners are needed */
     for (int i = 0; i < n; i++) {
         item_t *it = &w->items[i];
         if (it->state != IT_DECODED)
             continue;
-        arr_str(&w->a1, it->ev.event_id);
         arr_str(&w->a2, it->ev.user_id);
-        arr_str(&w->a3, it->msg->topic);
-        arr_int(&w->a4, it->msg->partition);
-        arr_int(&w->a5, it->msg->offset);
+        if (ids) {
+            arr_str(&w->a1, it->ev.event_id);
+            arr_str(&w->a3, it->msg->topic);
+            arr_int(&w->a4, it->msg->partition);
+            arr_int(&w->a5, it->msg->offset);
+        }
         nd++;
     }
     arr_end(&w->a1);
@@ -670,12 +673,11 @@ static int dedupe_items(cs_worker_t *w, int n, cs_err_t *err)
         "CASE WHEN user_id IN (SELECT user_id FROM er) THEN 's' ELSE 'a' END, topic, kp, ko "
         "FROM ev ORDER BY event_id, ko ON CONFLICT DO NOTHING RETURNING event_id) "
         "SELECT 'n', event_id::text FROM ins UNION ALL SELECT 'e', user_id::text FROM er";
-    const char *sql_erased =
-        "SELECT DISTINCT 'e', u.user_id::text FROM erased_users u "
-        "WHERE u.user_id = ANY($3::uuid[]) AND $1::text IS NOT NULL AND $2::text IS NOT NULL "
-        "AND $4::text IS NOT NULL AND $5::text IS NOT NULL AND $6::text IS NOT NULL";
-    cs_db_res_t *res =
-        cs_db_query(w->db, w->def->no_dedupe ? sql_erased : sql_dedupe, 6, params, err);
+    const char *sql_erased = "SELECT DISTINCT 'e', u.user_id::text FROM erased_users u "
+                             "WHERE u.user_id = ANY($1::uuid[])";
+    const char *erased_params[] = {w->a2.data};
+    cs_db_res_t *res = ids ? cs_db_query(w->db, sql_dedupe, 6, params, err)
+                           : cs_db_query(w->db, sql_erased, 1, erased_params, err);
     if (!res)
         return cs_err_wrap(err, "marking events processed");
 
