@@ -63,6 +63,7 @@ BROKERS=$(cat "$RUN/bootstrap")
 export CS_KAFKA_BROKERS=$BROKERS CS_LOG_LEVEL=warn
 
 now() { date +%s.%N; }
+num() { printf '%.3f' "$1"; } # bc prints ".5": not JSON
 psqla() { psql "$ADMIN" -qAt -v ON_ERROR_STOP=1 "$@"; }
 fresh_db() { # name: a new database from the migrated and seeded template
   psqla -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1 TEMPLATE bench_tpl"
@@ -131,8 +132,22 @@ drain_run() {
   echo
 }
 
+# Events a worker accounted for in database $1 under consumer group $3: cs-audit one system_logs
+# row per event it logged, the other workers one processed_events id per event; plus the dead
+# letters of the group. Equal to the events published when nothing was lost (the mock broker
+# evicts beyond ~5 MiB per partition: a shortfall here says so).
+accounted() {
+  local db=$1 w=$2 group=$3 q
+  case "$w" in
+    audit) q="SELECT (SELECT count(*) FROM system_logs)" ;;
+    *) q="SELECT (SELECT count(*) FROM processed_events WHERE consumer_group = '$group')" ;;
+  esac
+  psql "$BASE/$db" -qAt -v ON_ERROR_STOP=1 -c "$q + (SELECT count(*) FROM dead_letters WHERE consumer_group = '$group')"
+}
+
 declare -A drain_s drain_rss
 json_runs=""
+lost_total=0
 # Each worker alone, all together, then each worker scaled out to two consumers of its group.
 configs="$WORKERS all"
 for w in $WORKERS; do configs="$configs ${w}x2"; done
@@ -156,7 +171,16 @@ for cfg in $configs; do
     rss_json="$rss_json${rss_json:+,}\"${kv%%=*}\":${kv#*=}"
   done
   echo
-  json_runs="$json_runs${json_runs:+,}{\"workers\":\"$cfg\",\"seconds\":$secs,\"wall_seconds\":$wall,\"events_per_s\":$rate,\"peak_rss_kib\":{$rss_json}}"
+  acc_json=""
+  for w in $(printf '%s\n' "$@" | sort -u); do
+    n=$(accounted bench_run "$w" "bench-$cfg-$w-$$")
+    acc_json="$acc_json${acc_json:+,}\"$w\":$n"
+    if [ "$n" -ne "$EVENTS" ]; then
+      echo "   LOSS: cs-$w accounted for $n of $EVENTS published events ($((EVENTS - n)) missing)"
+      lost_total=$((lost_total + EVENTS - n))
+    fi
+  done
+  json_runs="$json_runs${json_runs:+,}{\"workers\":\"$cfg\",\"seconds\":$(num "$secs"),\"wall_seconds\":$(num "$wall"),\"events_per_s\":$(num "$rate"),\"peak_rss_kib\":{$rss_json},\"accounted\":{$acc_json}}"
   if [ "$cfg" = audit ]; then
     audit_rows=$(psql "$BASE/bench_run" -qAt -c "SELECT count(*) FROM system_logs")
     cols="event_id, event_type, schema_version, user_id, occurred_at, source_topic, source_partition, source_offset, producer, traceparent, payload, payload_sha256, chain_key, chain_seq, prev_hash, row_hash"
@@ -176,7 +200,7 @@ if [ -n "${drain_s[audit]:-}" ]; then
   audit_rate=$(echo "$audit_rows / ${drain_s[audit]}" | bc -l)
   frac=$(echo "$audit_rate / $copy_rate" | bc -l)
   printf 'plain COPY: %.0f rows/s; cs-audit: %.0f rows/s = %.0f%% of the limit\n' "$copy_rate" "$audit_rate" "$(echo "$frac * 100" | bc -l)"
-  copy_json="{\"rows\":$audit_rows,\"copy_rows_per_s\":$copy_rate,\"audit_rows_per_s\":$audit_rate,\"audit_fraction\":$frac}"
+  copy_json="{\"rows\":$audit_rows,\"copy_rows_per_s\":$(num "$copy_rate"),\"audit_rows_per_s\":$(num "$audit_rate"),\"audit_fraction\":$(num "$frac")}"
   psqla -c "DROP DATABASE IF EXISTS bench_copy WITH (FORCE)"
 fi
 
@@ -233,8 +257,13 @@ for w in $WORKERS; do
       }
       print total
     }' "$RUN/lat-$w.before" "$RUN/lat-$w.metrics")
-  printf '%-10s p50 %6.2f ms   p99 %6.2f ms   (%d events)\n' "$w" "$p50" "$p99" "$n"
-  lat_json="$lat_json${lat_json:+,}\"$w\":{\"p50_ms\":$p50,\"p99_ms\":$p99,\"events\":$n}"
+  if [ "$n" -gt 0 ]; then
+    printf '%-10s p50 %6.2f ms   p99 %6.2f ms   (%d events)\n' "$w" "$p50" "$p99" "$n"
+    lat_json="$lat_json${lat_json:+,}\"$w\":{\"p50_ms\":$p50,\"p99_ms\":$p99,\"events\":$n}"
+  else
+    echo "$w: no events committed after the first 5 s (use more --latency-events)"
+    lat_json="$lat_json${lat_json:+,}\"$w\":null"
+  fi
 done
 for p in "${lat_pids[@]}"; do kill -TERM "$p"; wait "$p" || true; done
 psqla -c "DROP DATABASE IF EXISTS bench_lat WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_run WITH (FORCE)"
@@ -243,7 +272,7 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench/results/pipeline-$stamp.json
 cat >"$out" <<JSON
 {"benchmark":"pipeline","when":"$stamp","host":"$(uname -n)","cores":$(nproc),
- "events":$EVENTS,"publish_events_per_s":$pub_rate,
+ "events":$EVENTS,"publish_events_per_s":$(num "$pub_rate"),"events_lost":$lost_total,
  "drain":[$json_runs],
  "audit_vs_copy":$copy_json,
  "latency":{"rate_per_s":$RATE,"events":$LAT_EVENTS,"workers":{$lat_json}}}
