@@ -22,6 +22,7 @@
  * the runtime calls forget() and the heads are read again from audit_chain_heads (committed
  * state) the next time a chain is used; handlers never see a head from an uncommitted batch.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,6 @@ struct audit {
     struct chain *chains;
     size_t nslots; /* power of two */
     size_t nused;
-    cs_buf_t json;  /* the payload as the codec writes it */
     cs_buf_t canon; /* the payload as jsonb prints it */
     char *dsn;
 };
@@ -78,17 +78,108 @@ static size_t hash_str(const char *s)
     return h;
 }
 
-static void hex(const unsigned char *h, char *out)
+/* A bytea in COPY text: \\x and 64 hex digits (the backslash doubled for COPY). */
+#define HEX_COPY_LEN (3 + 2 * CS_AUDIT_HASH_BYTES)
+
+static void hex_copy(const unsigned char *h, char out[HEX_COPY_LEN])
 {
     static const char digits[] = "0123456789abcdef";
 
     out[0] = '\\';
-    out[1] = 'x';
+    out[1] = '\\';
+    out[2] = 'x';
     for (int i = 0; i < CS_AUDIT_HASH_BYTES; i++) {
-        out[2 + 2 * i] = digits[h[i] >> 4];
-        out[3 + 2 * i] = digits[h[i] & 15];
+        out[3 + 2 * i] = digits[h[i] >> 4];
+        out[4 + 2 * i] = digits[h[i] & 15];
     }
-    out[2 + 2 * CS_AUDIT_HASH_BYTES] = '\0';
+}
+
+/* Whether s needs no COPY text escaping (no backslash, tab, newline or carriage return). */
+static bool copy_plain(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == '\\' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')
+            return false;
+    return true;
+}
+
+/* A text column: verbatim when it needs no escaping (the usual case), escaped otherwise. */
+static void put_text(cs_batch_t *b, const char *s)
+{
+    size_t n;
+
+    if (!s) {
+        cs_batch_null(b);
+        return;
+    }
+    n = strlen(s);
+    if (copy_plain(s, n))
+        cs_batch_raw(b, s, n);
+    else
+        cs_batch_strn(b, s, n);
+}
+
+static void put_int(cs_batch_t *b, long long v)
+{
+    char num[24];
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    char *p = num + sizeof num;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    cs_batch_raw(b, p, (size_t)(num + sizeof num - p));
+}
+
+static void put2(char *o, int v)
+{
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+}
+
+/* A timestamptz from ms since the epoch: "YYYY-MM-DD HH:MM:SS.mmm+00" (cs_batch_ts_ms's text). */
+static void put_ts_ms(cs_batch_t *b, int64_t ms)
+{
+    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+    int frac = (int)(ms - secs * 1000);
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int sod = (int)(secs - days * 86400);
+    /* civil_from_days (H. Hinnant) */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    int64_t y = yoe + era * 400 + (m <= 2);
+    char t[26];
+
+    if (y < 1000 || y > 9999) { /* the codec's time range never gets here */
+        cs_batch_ts_ms(b, ms);
+        return;
+    }
+    put2(t, (int)(y / 100));
+    put2(t + 2, (int)(y % 100));
+    t[4] = '-';
+    put2(t + 5, m);
+    t[7] = '-';
+    put2(t + 8, d);
+    t[10] = ' ';
+    put2(t + 11, sod / 3600);
+    t[13] = ':';
+    put2(t + 14, sod / 60 % 60);
+    t[16] = ':';
+    put2(t + 17, sod % 60);
+    t[19] = '.';
+    t[20] = (char)('0' + frac / 100);
+    put2(t + 21, frac % 100);
+    memcpy(t + 23, "+00", 3);
+    cs_batch_raw(b, t, sizeof t);
 }
 
 static void forget(void *ud)
@@ -182,17 +273,16 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     struct chain *c = chain_get(a, meta->topic, meta->partition, err);
     cs_audit_row_t row;
     unsigned char hash[CS_AUDIT_HASH_BYTES];
-    char hx_payload[80], hx_prev[80], hx_row[80];
+    char hx_payload[HEX_COPY_LEN], hx_prev[HEX_COPY_LEN], hx_row[HEX_COPY_LEN];
 
     if (!c)
         return -1;
     /* A replay of offsets already logged (offsets reset, cs-replay) appends nothing. */
     if (meta->offset <= c->last_offset)
         return 0;
-    cs_buf_reset(&a->json);
+    /* The payload as jsonb prints it, rendered from the decoded event in one pass. */
     cs_buf_reset(&a->canon);
-    if (cs_codec_payload_to_json(a->codec, ev, &a->json, err) < 0 ||
-        cs_audit_jsonb_text(a->json.data, a->json.len, &a->canon, err) < 0)
+    if (cs_codec_payload_to_jsonb(a->codec, ev, &a->canon, err) < 0)
         return -1;
 
     row = (cs_audit_row_t){
@@ -211,35 +301,43 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     };
     cs_audit_sha256(a->canon.data, a->canon.len, row.payload_sha256);
     cs_audit_row_hash(c->seq ? c->hash : NULL, &row, hash);
-    hex(row.payload_sha256, hx_payload);
-    hex(c->hash, hx_prev);
-    hex(hash, hx_row);
+    hex_copy(row.payload_sha256, hx_payload);
+    hex_copy(c->hash, hx_prev);
+    hex_copy(hash, hx_row);
 
+    /* Values go in as COPY text: what is already safe verbatim, the rest escaped. */
     cs_batch_row_begin(b, T_LOGS);
-    cs_batch_str(b, row.event_id);
-    cs_batch_str(b, row.event_type);
-    cs_batch_int(b, row.schema_version);
-    cs_batch_str(b, row.user_id);
-    cs_batch_ts_ms(b, row.occurred_at_ms);
-    cs_batch_str(b, row.source_topic);
-    cs_batch_int(b, row.source_partition);
-    cs_batch_int(b, row.source_offset);
-    cs_batch_str(b, row.producer);
-    cs_batch_str(b, row.traceparent);
-    cs_batch_strn(b, a->canon.data, a->canon.len);
-    cs_batch_str(b, hx_payload);
-    cs_batch_str(b, row.chain_key);
-    cs_batch_int(b, row.chain_seq);
-    cs_batch_str(b, c->seq ? hx_prev : NULL);
-    cs_batch_str(b, hx_row);
+    put_text(b, row.event_id);
+    put_text(b, row.event_type);
+    put_int(b, row.schema_version);
+    put_text(b, row.user_id);
+    put_ts_ms(b, row.occurred_at_ms);
+    put_text(b, row.source_topic);
+    put_int(b, row.source_partition);
+    put_int(b, row.source_offset);
+    put_text(b, row.producer);
+    put_text(b, row.traceparent);
+    /* jsonb text escapes every control character, so only its backslashes need COPY's. */
+    if (memchr(a->canon.data, '\\', a->canon.len))
+        cs_batch_strn(b, a->canon.data, a->canon.len);
+    else
+        cs_batch_raw(b, a->canon.data, a->canon.len);
+    cs_batch_raw(b, hx_payload, HEX_COPY_LEN);
+    put_text(b, row.chain_key);
+    put_int(b, row.chain_seq);
+    if (c->seq)
+        cs_batch_raw(b, hx_prev, HEX_COPY_LEN);
+    else
+        cs_batch_null(b);
+    cs_batch_raw(b, hx_row, HEX_COPY_LEN);
     if (cs_batch_row_end(b, err) < 0)
         return -1;
 
     cs_batch_row_begin(b, T_HEADS);
-    cs_batch_str(b, row.chain_key);
-    cs_batch_int(b, row.chain_seq);
-    cs_batch_str(b, hx_row);
-    cs_batch_int(b, meta->offset);
+    put_text(b, row.chain_key);
+    put_int(b, row.chain_seq);
+    cs_batch_raw(b, hx_row, HEX_COPY_LEN);
+    put_int(b, meta->offset);
     if (cs_batch_row_end(b, err) < 0)
         return -1;
 
@@ -290,7 +388,6 @@ static void audit_fini(void *ud)
     free(a->chains);
     cs_db_destroy(a->db);
     cs_codec_destroy(a->codec);
-    cs_buf_fini(&a->json);
     cs_buf_fini(&a->canon);
     free(a);
 }

@@ -498,53 +498,101 @@ fail:
 
 /* ---- hashing --------------------------------------------------------------------------------- */
 
+/*
+ * One SHA-256 context per thread, reused: EVP_Digest() allocates a context and looks the
+ * algorithm up in the provider on every call, which costs as much as hashing a short row.
+ * Left to process exit (one per thread that ever hashed).
+ */
+static _Thread_local EVP_MD_CTX *sha_ctx;
+static _Thread_local EVP_MD *sha_md;
+
 void cs_audit_sha256(const void *data, size_t len, unsigned char out[CS_AUDIT_HASH_BYTES])
 {
     unsigned int n = 0;
 
-    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+    if (!sha_ctx) {
+        sha_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+        sha_ctx = sha_md ? EVP_MD_CTX_new() : NULL;
+    }
+    if (!sha_ctx || EVP_DigestInit_ex2(sha_ctx, sha_md, NULL) != 1 ||
+        EVP_DigestUpdate(sha_ctx, data, len) != 1 || EVP_DigestFinal_ex(sha_ctx, out, &n) != 1)
+        EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+/* Decimal text of v at the end of a 24-byte buffer; returns where it starts. */
+static char *dec(char end[static 24], long long v)
+{
+    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
+    char *p = end + 24;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return p;
 }
 
 /* Length-prefixed field: "<len>:<bytes>", or "-" for NULL; unambiguous whatever the bytes. */
-static void field(cs_buf_t *b, const char *s)
+static char *field(char *o, const char *s, size_t n)
 {
+    char num[24], *d;
+
     if (!s) {
-        cs_buf_putc(b, '-');
-        return;
+        *o++ = '-';
+        return o;
     }
-    cs_buf_printf(b, "%zu:", strlen(s));
-    cs_buf_puts(b, s);
+    d = dec(num, (long long)n);
+    memcpy(o, d, (size_t)(num + sizeof num - d));
+    o += num + sizeof num - d;
+    *o++ = ':';
+    memcpy(o, s, n);
+    return o + n;
+}
+
+static char *num_field(char *o, long long v)
+{
+    char num[24], *d = dec(num, v);
+
+    return field(o, d, (size_t)(num + sizeof num - d));
 }
 
 void cs_audit_row_hash(const unsigned char *prev, const cs_audit_row_t *r,
                        unsigned char out[CS_AUDIT_HASH_BYTES])
 {
     static const unsigned char zero[CS_AUDIT_HASH_BYTES];
-    cs_buf_t b = CS_BUF_INIT;
-    char num[32];
+    static _Thread_local cs_buf_t b = CS_BUF_INIT;
+    const char *strs[] = {r->event_id,    r->event_type, r->user_id,  r->source_topic,
+                          r->producer,    r->traceparent, r->chain_key};
+    size_t lens[7], need = 2 * CS_AUDIT_HASH_BYTES + 11 + 6 * 24;
+    char *o, *start;
 
-    cs_buf_append(&b, prev ? prev : zero, CS_AUDIT_HASH_BYTES);
-    cs_buf_puts(&b, "cs-audit-v1");
-    field(&b, r->event_id);
-    field(&b, r->event_type);
-    snprintf(num, sizeof(num), "%d", r->schema_version);
-    field(&b, num);
-    field(&b, r->user_id);
-    snprintf(num, sizeof(num), "%lld", (long long)r->occurred_at_ms);
-    field(&b, num);
-    field(&b, r->source_topic);
-    snprintf(num, sizeof(num), "%d", r->source_partition);
-    field(&b, num);
-    snprintf(num, sizeof(num), "%lld", (long long)r->source_offset);
-    field(&b, num);
-    field(&b, r->producer);
-    field(&b, r->traceparent);
-    cs_buf_append(&b, r->payload_sha256, CS_AUDIT_HASH_BYTES);
-    field(&b, r->chain_key);
-    snprintf(num, sizeof(num), "%lld", (long long)r->chain_seq);
-    field(&b, num);
-    cs_audit_sha256(b.data, b.len, out);
-    cs_buf_fini(&b);
+    for (int i = 0; i < 7; i++) {
+        lens[i] = strs[i] ? strlen(strs[i]) : 0;
+        need += lens[i] + 24;
+    }
+    cs_buf_reset(&b);
+    o = start = cs_buf_reserve(&b, need);
+    memcpy(o, prev ? prev : zero, CS_AUDIT_HASH_BYTES);
+    o += CS_AUDIT_HASH_BYTES;
+    memcpy(o, "cs-audit-v1", 11);
+    o += 11;
+    o = field(o, r->event_id, lens[0]);
+    o = field(o, r->event_type, lens[1]);
+    o = num_field(o, r->schema_version);
+    o = field(o, r->user_id, lens[2]);
+    o = num_field(o, r->occurred_at_ms);
+    o = field(o, r->source_topic, lens[3]);
+    o = num_field(o, r->source_partition);
+    o = num_field(o, r->source_offset);
+    o = field(o, r->producer, lens[4]);
+    o = field(o, r->traceparent, lens[5]);
+    memcpy(o, r->payload_sha256, CS_AUDIT_HASH_BYTES);
+    o += CS_AUDIT_HASH_BYTES;
+    o = field(o, r->chain_key, lens[6]);
+    o = num_field(o, r->chain_seq);
+    cs_audit_sha256(start, (size_t)(o - start), out);
 }
 
 /* ---- verification ---------------------------------------------------------------------------- */

@@ -67,7 +67,11 @@ struct cs_codec {
     int nplans;
     plan_t *plans;
     fp_entry_t *by_fp; /* sorted by fp */
+    int *jsonb_first;  /* per type, where its fields start in jsonb_order; [ntypes] = total */
+    int *jsonb_order;  /* per type, its payload field indexes in jsonb key order */
 };
+
+static int jsonb_order_build(cs_codec_t *c);
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
@@ -1190,6 +1194,310 @@ int cs_codec_payload_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *
     return 0;
 }
 
+/* ---- jsonb text ----------------------------------------------------------------------------- */
+
+/*
+ * The payload exactly as PostgreSQL's jsonb output function prints it, rendered straight from the
+ * decoded struct: the audit log hashes this text (cs/audit.h) and stores it as the jsonb column,
+ * so it must be byte-identical to `payload::text` on the server. jsonb's rules, as PostgreSQL 15
+ * implements them (jsonb.c JsonbToCString, json.c escape_json, numeric.c get_str_from_var):
+ *  - object keys ordered by length, then bytewise; duplicates cannot occur (one field, one key);
+ *  - ", " between members and elements, ": " after keys;
+ *  - strings escaped with \b \f \n \r \t \" \\ and \u00XX for the other bytes below 0x20,
+ *    everything else (UTF-8 included) verbatim;
+ *  - numbers printed as numeric prints them: no exponent, no leading zeros, exactly the fraction
+ *    digits the input text had after removing the exponent, no sign on zero.
+ * tests/integration/0003-audit_jsonb.c compares this with the server for every event type.
+ */
+
+/* Whether key a sorts before key b in a jsonb object: shorter first, then bytewise. */
+static bool jsonb_key_before(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    return la != lb ? la < lb : memcmp(a, b, la) < 0;
+}
+
+/* Builds the key order of every type once, in cs_codec_new. */
+static int jsonb_order_build(cs_codec_t *c)
+{
+    int total = 0;
+    c->jsonb_first = calloc((size_t)cs__nevents + 1, sizeof *c->jsonb_first);
+    if (!c->jsonb_first)
+        return -1;
+    for (int t = 0; t < cs__nevents; t++) {
+        c->jsonb_first[t] = total;
+        total += cs__events[t].nfields;
+    }
+    c->jsonb_first[cs__nevents] = total;
+    c->jsonb_order = calloc((size_t)(total ? total : 1), sizeof *c->jsonb_order);
+    if (!c->jsonb_order)
+        return -1;
+    for (int t = 0; t < cs__nevents; t++) {
+        const cs__field_desc_t *fs = cs__events[t].fields;
+        int *o = c->jsonb_order + c->jsonb_first[t];
+        for (int i = 0; i < cs__events[t].nfields; i++) { /* insertion sort: a few fields */
+            int j = i;
+            for (; j > 0 && jsonb_key_before(fs[i].name, fs[o[j - 1]].name); j--)
+                o[j] = o[j - 1];
+            o[j] = i;
+        }
+    }
+    return 0;
+}
+
+/* Bytes escape_json() does not copy verbatim: below 0x20, '"' and '\\'. */
+static const uint8_t jsonb_esc[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1,
+};
+
+static void jsonb_str(cs_buf_t *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char *out = cs_buf_reserve(b, n * 6 + 2), *o = out;
+
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!jsonb_esc[c]) {
+            *o++ = (char)c;
+            continue;
+        }
+        *o++ = '\\';
+        switch (c) {
+        case '\b':
+            *o++ = 'b';
+            break;
+        case '\f':
+            *o++ = 'f';
+            break;
+        case '\n':
+            *o++ = 'n';
+            break;
+        case '\r':
+            *o++ = 'r';
+            break;
+        case '\t':
+            *o++ = 't';
+            break;
+        case '"':
+        case '\\':
+            *o++ = (char)c;
+            break;
+        default:
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o++ = '"';
+    cs_buf_advance(b, (size_t)(o - out));
+}
+
+/* Decimal digits of v at the end of a 24-byte buffer; returns the start. */
+static char *jsonb_i64(char end[static 24], int64_t v)
+{
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    char *p = end + 24;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return p;
+}
+
+static void put2(char *o, int v)
+{
+    o[0] = (char)('0' + v / 10);
+    o[1] = (char)('0' + v % 10);
+}
+
+/* A timestamp-millis field: the same text as format_time(), without printf. */
+static void jsonb_time(cs_buf_t *b, int64_t ms)
+{
+    int64_t secs = ms / 1000, msr = ms % 1000;
+    if (msr < 0) {
+        msr += 1000;
+        secs--;
+    }
+    int64_t days = secs / 86400, sod = secs % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    if (y < 0 || y > 9999) { /* outside what validation allows; keep format_time's text */
+        char t[48];
+        cs_buf_putc(b, '"');
+        cs_buf_puts(b, format_time(t, sizeof t, ms));
+        cs_buf_putc(b, '"');
+        return;
+    }
+    char *o = cs_buf_reserve(b, 26);
+    o[0] = '"';
+    put2(o + 1, (int)(y / 100));
+    put2(o + 3, (int)(y % 100));
+    o[5] = '-';
+    put2(o + 6, m);
+    o[8] = '-';
+    put2(o + 9, d);
+    o[11] = 'T';
+    put2(o + 12, (int)(sod / 3600));
+    o[14] = ':';
+    put2(o + 15, (int)(sod / 60 % 60));
+    o[17] = ':';
+    put2(o + 18, (int)(sod % 60));
+    o[20] = '.';
+    o[21] = (char)('0' + msr / 100);
+    put2(o + 22, (int)(msr % 100));
+    o[24] = 'Z';
+    o[25] = '"';
+    cs_buf_advance(b, 26);
+}
+
+/*
+ * A double: the JSON text json_double() writes (%.15g, or %.17g when that is needed to read back
+ * the same value), then reprinted as numeric prints that text: digits with
+ * dscale = max(0, fraction digits - exponent) fraction digits and no exponent.
+ */
+static int jsonb_double(cs_buf_t *b, const cs__field_desc_t *f, double d, cs_err_t *err)
+{
+    char tmp[40], digs[40];
+    int nd = 0, intlen = 0, fraclen = 0, neg = 0, zero = 1;
+    long exp10 = 0;
+    const char *p = tmp;
+
+    if (!isfinite(d))
+        return perr(err, f->path, "%g cannot be stored in jsonb", d);
+    snprintf(tmp, sizeof tmp, "%.15g", d);
+    if (strtod(tmp, NULL) != d)
+        snprintf(tmp, sizeof tmp, "%.17g", d);
+    if (*p == '-') {
+        neg = 1;
+        p++;
+    }
+    for (; *p >= '0' && *p <= '9'; p++, intlen++)
+        digs[nd++] = *p;
+    if (*p == '.')
+        for (p++; *p >= '0' && *p <= '9'; p++, fraclen++)
+            digs[nd++] = *p;
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        exp10 = strtol(p, NULL, 10);
+    }
+    for (int i = 0; i < nd; i++)
+        zero &= digs[i] == '0';
+    long point = intlen + exp10; /* digits before the decimal point */
+    long dscale = fraclen - exp10 > 0 ? fraclen - exp10 : 0;
+    long first = 0;
+    /* Skip leading zeros of the integer part (keep one when it is all zeros). */
+    while (first < point - 1 && first < nd && digs[first] == '0')
+        first++;
+    char *o = cs_buf_reserve(b, (size_t)(2 + (point > 0 ? point : 1) + 1 + dscale));
+    char *s = o;
+    if (neg && !zero)
+        *o++ = '-';
+    if (point <= 0)
+        *o++ = '0';
+    else
+        for (long i = first; i < point; i++)
+            *o++ = i < nd ? digs[i] : '0';
+    if (dscale > 0) {
+        *o++ = '.';
+        for (long i = point; i < point + dscale; i++)
+            *o++ = i >= 0 && i < nd ? digs[i] : '0';
+    }
+    cs_buf_advance(b, (size_t)(o - s));
+    return 0;
+}
+
+static int jsonb_value(cs_buf_t *b, const cs__field_desc_t *f, const void *payload, cs_err_t *err)
+{
+    const void *p = field_cptr(payload, f);
+    char num[24];
+
+    if (!field_present(payload, f)) {
+        cs_buf_append(b, "null", 4);
+        return 0;
+    }
+    switch (f->type) {
+    case CS__F_BOOL:
+        if (*(const bool *)p)
+            cs_buf_append(b, "true", 4);
+        else
+            cs_buf_append(b, "false", 5);
+        break;
+    case CS__F_INT:
+    case CS__F_LONG: {
+        int64_t v = f->type == CS__F_INT ? *(const int32_t *)p : *(const int64_t *)p;
+        if (f->format == CS__FMT_TIMESTAMP) {
+            jsonb_time(b, v);
+        } else {
+            char *s = jsonb_i64(num, v);
+            cs_buf_append(b, s, (size_t)(num + sizeof num - s));
+        }
+        break;
+    }
+    case CS__F_DOUBLE:
+        return jsonb_double(b, f, *(const double *)p, err);
+    case CS__F_STRING: {
+        const char *s = *(const char *const *)p;
+        jsonb_str(b, s, strlen(s));
+        break;
+    }
+    case CS__F_ENUM: {
+        int v = *(const int *)p;
+        const char *sym = v >= 0 && v < f->enm->nsymbols ? f->enm->symbols[v] : "";
+        jsonb_str(b, sym, strlen(sym));
+        break;
+    }
+    case CS__F_STRV: {
+        const cs_strv_t *sv = p;
+        cs_buf_putc(b, '[');
+        for (size_t i = 0; i < sv->count; i++) {
+            if (i)
+                cs_buf_append(b, ", ", 2);
+            jsonb_str(b, sv->items[i], strlen(sv->items[i]));
+        }
+        cs_buf_putc(b, ']');
+        break;
+    }
+    }
+    return 0;
+}
+
+int cs_codec_payload_to_jsonb(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out,
+                              cs_err_t *err)
+{
+    if (ev->type < 0 || ev->type >= cs__nevents || !ev->payload)
+        return perr(err, "payload", "no decoded event to write");
+    const cs__event_desc_t *ed = &cs__events[ev->type];
+    const int *order = codec->jsonb_order + codec->jsonb_first[ev->type];
+    size_t start = out->len;
+    cs_buf_putc(out, '{');
+    for (int i = 0; i < ed->nfields; i++) {
+        const cs__field_desc_t *f = &ed->fields[order[i]];
+        if (i)
+            cs_buf_append(out, ", ", 2);
+        jsonb_str(out, f->name, strlen(f->name));
+        cs_buf_append(out, ": ", 2);
+        if (jsonb_value(out, f, ev->payload, err) < 0) {
+            out->len = start;
+            if (out->data)
+                out->data[start] = '\0';
+            return -1;
+        }
+    }
+    cs_buf_putc(out, '}');
+    return 0;
+}
+
 int cs_codec_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err)
 {
     if (ev->type < 0 || ev->type >= cs__nevents || !ev->payload)
@@ -1659,6 +1967,10 @@ cs_codec_t *cs_codec_new(cs_err_t *err)
         }
     }
     qsort(c->by_fp, (size_t)c->nplans, sizeof *c->by_fp, fp_cmp);
+    if (jsonb_order_build(c) < 0) {
+        cs_err_set(err, CS_ERR_FATAL, "out of memory");
+        goto fail;
+    }
     for (int i = 1; i < c->nplans; i++)
         if (c->by_fp[i].fp == c->by_fp[i - 1].fp) {
             cs_err_set(err, CS_ERR_FATAL, "schemas %s and %s share a fingerprint",
@@ -1679,6 +1991,8 @@ void cs_codec_destroy(cs_codec_t *c)
         plan_fini(&c->plans[i]);
     free(c->plans);
     free(c->by_fp);
+    free(c->jsonb_first);
+    free(c->jsonb_order);
     free(c);
 }
 

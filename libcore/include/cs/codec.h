@@ -84,6 +84,15 @@ int cs_codec_encode(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_e
 int cs_codec_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err);
 /* Appends only the payload as a JSON object (used for jsonb columns). */
 int cs_codec_payload_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err);
+/*
+ * Appends the payload exactly as PostgreSQL's jsonb output function prints it (keys ordered by
+ * length then bytes, ", " and ": " separators, numbers as numeric prints them): the same value
+ * as cs_codec_payload_to_json, in the text `payload::text` gives back for a jsonb column, which
+ * the audit log hashes (cs/audit.h). Returns -1 with a PERMANENT err naming the field for a value
+ * jsonb cannot hold (a non-finite double); out is then left unchanged.
+ */
+int cs_codec_payload_to_jsonb(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out,
+                              cs_err_t *err);
 
 /*
  * Parses one event from its documented JSON form (one line of JSON Lines) and validates it like
