@@ -563,8 +563,8 @@ void cs_audit_row_hash(const unsigned char *prev, const cs_audit_row_t *r,
 {
     static const unsigned char zero[CS_AUDIT_HASH_BYTES];
     static _Thread_local cs_buf_t b = CS_BUF_INIT;
-    const char *strs[] = {r->event_id,    r->event_type, r->user_id,  r->source_topic,
-                          r->producer,    r->traceparent, r->chain_key};
+    const char *strs[] = {r->event_id, r->event_type,  r->user_id,  r->source_topic,
+                          r->producer, r->traceparent, r->chain_key};
     size_t lens[7], need = 2 * CS_AUDIT_HASH_BYTES + 11 + 6 * 24;
     char *o, *start;
 

@@ -1247,8 +1247,8 @@ static int jsonb_order_build(cs_codec_t *c)
 
 /* Bytes escape_json() does not copy verbatim: below 0x20, '"' and '\\'. */
 static const uint8_t jsonb_esc[256] = {
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 1, ['\\'] = 1,
 };
 
 static void jsonb_str(cs_buf_t *b, const char *s, size_t n)
@@ -1472,8 +1472,7 @@ static int jsonb_value(cs_buf_t *b, const cs__field_desc_t *f, const void *paylo
     return 0;
 }
 
-int cs_codec_payload_to_jsonb(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out,
-                              cs_err_t *err)
+int cs_codec_payload_to_jsonb(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err)
 {
     if (ev->type < 0 || ev->type >= cs__nevents || !ev->payload)
         return perr(err, "payload", "no decoded event to write");
