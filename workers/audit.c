@@ -16,11 +16,16 @@
  * last_offset, so that replaying a partition from an earlier offset appends nothing twice. A
  * duplicate of an event published again at another offset is a separate delivery and is logged
  * as such (same event_id, two rows), so the worker sets no_dedupe and costs one COPY per batch
- * plus one small upsert of the chain heads.
+ * plus one small upsert of the chain heads (one row per chain and batch, not per event).
+ *
+ * Per event the worker renders the payload once, as the jsonb text PostgreSQL will store
+ * (cs_codec_payload_to_jsonb: no JSON round trip), hashes it and the canonical row, and appends
+ * values to the COPY buffer verbatim where COPY text needs no escaping (uuids, numbers, hex).
  *
  * Chain heads live in memory between batches. When a batch is rolled back or partitions move,
- * the runtime calls forget() and the heads are read again from audit_chain_heads (committed
- * state) the next time a chain is used; handlers never see a head from an uncommitted batch.
+ * the runtime calls forget() and the heads are read again from audit_chain_heads and the log
+ * (committed state) the next time a chain is used; handlers never see a head from an uncommitted
+ * batch.
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -42,21 +47,33 @@ static const cs_table_def_t tables[] = {
                 .columns = "event_id, event_type, schema_version, user_id, occurred_at, "
                            "source_topic, source_partition, source_offset, producer, traceparent, "
                            "payload, payload_sha256, chain_key, chain_seq, prev_hash, row_hash"},
+    /*
+     * One row per chain and batch, not per event: the row only names the chain (and, for a
+     * chain without a head yet, carries its values), and the head is read back from the rows
+     * this transaction appended (logged_at = now(), so only the current partition is searched).
+     */
     [T_HEADS] = {.table = "audit_chain_heads",
                  .columns = "chain_key, chain_seq, row_hash, last_offset",
                  .conflict = "chain_key",
-                 .update = "chain_seq = EXCLUDED.chain_seq, row_hash = EXCLUDED.row_hash, "
-                           "last_offset = EXCLUDED.last_offset, updated_at = now()",
+                 .update = "(chain_seq, row_hash, last_offset, updated_at) = "
+                           "(SELECT l.chain_seq, l.row_hash, l.source_offset, now() "
+                           "FROM system_logs l WHERE l.chain_key = EXCLUDED.chain_key "
+                           "AND l.logged_at = now() ORDER BY l.chain_seq DESC LIMIT 1)",
                  .update_where = "EXCLUDED.chain_seq > t.chain_seq",
                  .merge = CS_MERGE_LAST},
     {NULL},
 };
 
 struct chain {
-    char *key; /* "topic/partition"; NULL marks an empty slot */
+    char *key;        /* "topic/partition"; NULL marks an empty slot */
+    size_t topic_len; /* the topic is key[0 .. topic_len) */
+    int partition;
     long long seq;
     long long last_offset; /* -1 when the chain is new */
     unsigned char hash[CS_AUDIT_HASH_BYTES];
+    bool headless;     /* no audit_chain_heads row committed yet: every event writes one */
+    unsigned head_gen; /* the batch generation that last wrote this chain's head row */
+    bool wrote_head;   /* a head row was written since the head was loaded */
 };
 
 struct audit {
@@ -65,17 +82,19 @@ struct audit {
     struct chain *chains;
     size_t nslots; /* power of two */
     size_t nused;
+    unsigned gen;   /* batch generation, moves when a handler sees an empty batch */
     cs_buf_t canon; /* the payload as jsonb prints it */
     char *dsn;
 };
 
-static size_t hash_str(const char *s)
+/* FNV-1a over the topic name and the partition: the chain key without formatting it. */
+static size_t hash_tp(const char *topic, size_t topic_len, int partition)
 {
     size_t h = 1469598103934665603ULL;
 
-    while (*s)
-        h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
-    return h;
+    for (size_t i = 0; i < topic_len; i++)
+        h = (h ^ (unsigned char)topic[i]) * 1099511628211ULL;
+    return (h ^ (size_t)(unsigned)partition) * 1099511628211ULL;
 }
 
 /* A bytea in COPY text: \\x and 64 hex digits (the backslash doubled for COPY). */
@@ -193,7 +212,12 @@ static void forget(void *ud)
     a->nused = 0;
 }
 
-/* Reads the committed head of chain key (seq 0 when the chain is new). */
+/*
+ * Reads the committed head of chain key (seq 0 when the chain is new): the later of its
+ * audit_chain_heads row and its last row in system_logs. The log itself is the truth; the heads
+ * table is the anchor and what remains once old partitions are dropped, and it can trail the log
+ * after a batch was flushed in parts while isolating a poison event (see audit_append).
+ */
 static int load_head(struct audit *a, struct chain *c, cs_err_t *err)
 {
     const char *params[] = {c->key};
@@ -202,15 +226,25 @@ static int load_head(struct audit *a, struct chain *c, cs_err_t *err)
     if (!cs_db_ok(a->db) && cs_db_reset(a->db, err) < 0)
         return -1;
     r = cs_db_query(a->db,
-                    "SELECT chain_seq, encode(row_hash, 'hex'), last_offset FROM audit_chain_heads "
-                    "WHERE chain_key = $1",
+                    "SELECT chain_seq, encode(row_hash, 'hex'), last_offset, head FROM ("
+                    "SELECT chain_seq, row_hash, last_offset, true AS head FROM audit_chain_heads "
+                    "WHERE chain_key = $1 UNION ALL "
+                    "(SELECT chain_seq, row_hash, source_offset, false FROM system_logs "
+                    "WHERE chain_key = $1 ORDER BY chain_seq DESC LIMIT 1)) h "
+                    "ORDER BY chain_seq DESC, head DESC",
                     1, params, err);
     if (!r)
         return -1;
     c->seq = 0;
     c->last_offset = -1;
     memset(c->hash, 0, sizeof(c->hash));
-    if (cs_db_res_rows(r) == 1) {
+    c->headless = true;
+    c->wrote_head = false;
+    c->head_gen = a->gen - 1;
+    for (int row = 0; row < cs_db_res_rows(r); row++)
+        if (cs_db_res_get(r, row, 3)[0] == 't')
+            c->headless = false;
+    if (cs_db_res_rows(r) > 0) {
         const char *h = cs_db_res_get(r, 0, 1);
 
         c->seq = atoll(cs_db_res_get(r, 0, 0));
@@ -228,10 +262,9 @@ static int load_head(struct audit *a, struct chain *c, cs_err_t *err)
 
 static struct chain *chain_get(struct audit *a, const char *topic, int partition, cs_err_t *err)
 {
-    char key[300];
-    size_t i;
+    size_t i, tlen = strlen(topic);
+    struct chain *c;
 
-    snprintf(key, sizeof(key), "%s/%d", topic, partition);
     if (a->nused * 2 >= a->nslots) {
         /* Grow and rehash; the heads (possibly from the batch in flight) move along. */
         size_t n = a->nslots * 2;
@@ -240,41 +273,54 @@ static struct chain *chain_get(struct audit *a, const char *topic, int partition
         if (!t)
             abort();
         for (size_t j = 0; j < a->nslots; j++) {
-            if (!a->chains[j].key)
+            c = &a->chains[j];
+            if (!c->key)
                 continue;
-            for (i = hash_str(a->chains[j].key) & (n - 1); t[i].key; i = (i + 1) & (n - 1))
+            for (i = hash_tp(c->key, c->topic_len, c->partition) & (n - 1); t[i].key;
+                 i = (i + 1) & (n - 1))
                 ;
-            t[i] = a->chains[j];
+            t[i] = *c;
         }
         free(a->chains);
         a->chains = t;
         a->nslots = n;
     }
-    for (i = hash_str(key) & (a->nslots - 1); a->chains[i].key; i = (i + 1) & (a->nslots - 1))
-        if (!strcmp(a->chains[i].key, key))
-            return &a->chains[i];
-    a->chains[i].key = strdup(key);
-    if (!a->chains[i].key)
+    for (i = hash_tp(topic, tlen, partition) & (a->nslots - 1); a->chains[i].key;
+         i = (i + 1) & (a->nslots - 1)) {
+        c = &a->chains[i];
+        if (c->partition == partition && c->topic_len == tlen && !memcmp(c->key, topic, tlen))
+            return c;
+    }
+    c = &a->chains[i];
+    c->key = malloc(tlen + 16);
+    if (!c->key)
         abort();
-    if (load_head(a, &a->chains[i], err) < 0) {
-        free(a->chains[i].key);
-        a->chains[i].key = NULL;
+    snprintf(c->key, tlen + 16, "%s/%d", topic, partition);
+    c->topic_len = tlen;
+    c->partition = partition;
+    if (load_head(a, c, err) < 0) {
+        free(c->key);
+        c->key = NULL;
         err->kind = err->kind == CS_ERR_FATAL ? CS_ERR_FATAL : CS_ERR_TRANSIENT;
         return NULL;
     }
     a->nused++;
-    return &a->chains[i];
+    return c;
 }
 
 static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
                         cs_err_t *err)
 {
     struct audit *a = meta->ud;
-    struct chain *c = chain_get(a, meta->topic, meta->partition, err);
+    struct chain *c;
     cs_audit_row_t row;
     unsigned char hash[CS_AUDIT_HASH_BYTES];
     char hx_payload[HEX_COPY_LEN], hx_prev[HEX_COPY_LEN], hx_row[HEX_COPY_LEN];
 
+    /* A handler that finds the batch empty starts a new batch generation (see below). */
+    if (cs_batch_rows(b, T_LOGS) == 0)
+        a->gen++;
+    c = chain_get(a, meta->topic, meta->partition, err);
     if (!c)
         return -1;
     /* A replay of offsets already logged (offsets reset, cs-replay) appends nothing. */
@@ -333,19 +379,45 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     if (cs_batch_row_end(b, err) < 0)
         return -1;
 
-    cs_batch_row_begin(b, T_HEADS);
-    put_text(b, row.chain_key);
-    put_int(b, row.chain_seq);
-    cs_batch_raw(b, hx_row, HEX_COPY_LEN);
-    put_int(b, meta->offset);
-    if (cs_batch_row_end(b, err) < 0)
-        return -1;
+    /*
+     * The chain's head row: once per chain and batch (the first of its events in the batch),
+     * since the upsert reads the head back from the rows the batch appended. A chain without a
+     * committed head row writes one per event instead, so that the insert of its first head
+     * carries the batch's last values. A batch flushed in parts (isolating a poison event) may
+     * leave the head behind the log until the chain's next batch; load_head() reads both.
+     */
+    if (c->headless || c->head_gen != a->gen) {
+        cs_batch_row_begin(b, T_HEADS);
+        put_text(b, row.chain_key);
+        put_int(b, row.chain_seq);
+        cs_batch_raw(b, hx_row, HEX_COPY_LEN);
+        put_int(b, meta->offset);
+        if (cs_batch_row_end(b, err) < 0)
+            return -1;
+        c->head_gen = a->gen;
+        c->wrote_head = true;
+    }
 
     /* The head moves in memory now; forget() puts it back if this batch does not commit. */
     c->seq = row.chain_seq;
     c->last_offset = meta->offset;
     memcpy(c->hash, hash, sizeof(hash));
     return 0;
+}
+
+/*
+ * After a commit, a chain that wrote a head row has one in the table: later batches write it
+ * once per batch. (Were that early, the head would only trail the log until the chain's next
+ * batch, which load_head() tolerates.)
+ */
+static void committed(void *ud, int nevents)
+{
+    struct audit *a = ud;
+
+    (void)nevents;
+    for (size_t i = 0; i < a->nslots; i++)
+        if (a->chains[i].key && a->chains[i].wrote_head)
+            a->chains[i].headless = false;
 }
 
 static const cs_handler_t handlers[] = {
@@ -492,6 +564,7 @@ int main(int argc, char **argv)
         .init = audit_init,
         .fini = audit_fini,
         .forget = forget,
+        .committed = committed,
         .no_dedupe = true,
     };
 

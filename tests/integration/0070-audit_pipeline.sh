@@ -34,6 +34,16 @@ grep -E '^\{"event_id".*"schema_version":[12],.*\}\}$' "$T/ev.jsonl" |
 valid=$(awk -F'|' '{s+=$2} END {print s}' "$T/expected")
 [ $((valid + bad)) -eq 20000 ] || fail "expected $valid valid + $bad malformed = 20000"
 
+# Every chain's head (audit_chain_heads) is its last row in the log: seq, hash and source offset.
+heads_match() {
+  [ "$(q "SELECT count(*) FROM audit_chain_heads")" -eq "$(q "SELECT count(DISTINCT chain_key) FROM system_logs")" ] \
+    || fail "$1: a chain has no head row"
+  [ "$(q "SELECT count(*) FROM audit_chain_heads h CROSS JOIN LATERAL (SELECT chain_seq, row_hash, source_offset
+          FROM system_logs l WHERE l.chain_key = h.chain_key ORDER BY chain_seq DESC LIMIT 1) l
+          WHERE (h.chain_seq, h.row_hash, h.last_offset) IS DISTINCT FROM (l.chain_seq, l.row_hash, l.source_offset)")" -eq 0 ] \
+    || fail "$1: a chain head is not the chain's last row"
+}
+
 # A property librdkafka refuses stops the worker at start, naming the option but not the value.
 set +e
 "$BIN/cs-audit" --pg-dsn "$DSN" --kafka-props "sasl.password.typo=hunter2" 2>"$T/props.err"
@@ -50,7 +60,8 @@ q "SELECT event_type || '|' || count(*) FROM system_logs GROUP BY event_type ORD
 diff -u "$T/expected" "$T/actual" || fail "system_logs rows per event type differ from the generated events"
 [ "$(q "SELECT count(DISTINCT (source_topic, source_partition, source_offset)) FROM system_logs")" -eq "$valid" ] \
   || fail "a source offset is logged twice"
-echo "log rows: ok ($valid events, $(wc -l <"$T/expected") types)"
+heads_match "first drain"
+echo "log rows: ok ($valid events, $(wc -l <"$T/expected") types, chain heads at each chain's last row)"
 
 [ "$(q "SELECT count(*) FROM dead_letters")" -eq "$bad" ] || fail "expected $bad dead letters in the table"
 [ "$(q "SELECT count(*) FROM dead_letters WHERE reason = '' OR error_class NOT IN ('decode', 'validation')")" -eq 0 ] \
@@ -71,6 +82,15 @@ audit --group "g.$$" || fail "second drain"
 audit --group "g2.$$" || fail "replay drain"
 [ "$(q "SELECT count(*) FROM system_logs")" -eq "$valid" ] || fail "a replay appended rows"
 echo "replays: ok (nothing appended)"
+
+# More events on the same chains, in small batches: every chain continues from its committed head.
+"$BIN/cs-loadgen" --seed 12 --learners 500 --days 0 --events 3000 --publish --topic-prefix "$prefix" \
+  2>"$T/gen2.log" || { cat "$T/gen2.log"; fail "cs-loadgen (second stream)"; }
+audit --group "g.$$" --batch-size 250 || fail "third drain"
+valid=$((valid + 3000))
+[ "$(q "SELECT count(*) FROM system_logs")" -eq "$valid" ] || fail "expected $valid rows after the second stream"
+heads_match "second stream"
+echo "continued chains: ok (3000 more events in small batches, heads at the last rows)"
 
 # The documented redaction path keeps the chain verifiable.
 user=$(q "SELECT user_id FROM system_logs GROUP BY user_id ORDER BY count(*) DESC, user_id LIMIT 1")
