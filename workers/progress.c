@@ -8,17 +8,26 @@
  * translate: the event contract's vocabularies (cs/events.h) to the schema's (the *_db tables
  * below) and event fields to columns. They allocate nothing but the batch arena.
  *
- * Every handled event first appends its learner's anchor row (user_career_profiles, insert only:
- * a placeholder with just user_id for an unseen learner) and a row of the learner's
- * career_transformation_progress (activity, counters); the table order puts both first so every
- * foreign key to the learner holds.
+ * Every handled event first appends a row of its learner's career_transformation_progress
+ * (activity, counters, the phase it states); flushing it first inserts the learner's anchor row
+ * where missing (user_career_profiles, a placeholder with just user_id for an unseen learner).
+ * The table order puts it first so every foreign key to the learner holds.
+ *
+ * Cost. PostgreSQL does the work, so each batch writes each table in one statement: rows that
+ * share a key within a batch (a learner's journey, a learner's progress on one content) are
+ * folded into one by the table's aggregate (CS_MERGE_AGGREGATE, cs/batch.h) with the same rules
+ * the update applies to the stored row, so a batch of many events of one key ends where the
+ * same events one per batch end. Values the aggregate can derive (an event's occurred_at as
+ * both its activity and its phase start) are sent once.
  *
  * Out-of-order rule. Events of one learner on one topic arrive in order (the key is user_id), but
  * events of different topics or producers, and replays, may not. No event is lost for arriving
  * early, and any order of the same events converges to the same rows:
  *  - "newest wins" values compare the event's occurred_at with what the row holds
  *    (user_progress.last_event_at, job_applications.status_changed_at, the profile's
- *    last_active_at, a project's submitted_at); an older event never overwrites a newer one;
+ *    last_active_at, a project's submitted_at); an older event never overwrites a newer one,
+ *    and between events of the same occurred_at the greater event_id is the newer (journey
+ *    and progress rows);
  *  - counters and sums only add, so their order does not matter; the transformation phase and
  *    the profile's career stage only move forward (the furthest stated by any event; the phase
  *    started at its earliest statement);
@@ -42,12 +51,10 @@
 /* ---- the tables, in flush order ------------------------------------------------------------ */
 
 enum {
-    T_LEARNER,         /* user_career_profiles placeholder: every event */
+    T_JOURNEY,         /* career_transformation_progress (activity, counters, phase) and the
+                          user_career_profiles placeholder of an unseen learner: every event */
     T_PROFILE,         /* user_career_profiles fields from learner_profile_updated (with stage) */
     T_PROFILE_NOSTAGE, /* the same without a stage (career_stage is NOT NULL) */
-    T_JOURNEY,         /* career_transformation_progress: activity and counters */
-    T_ACTIVITY,        /* career_transformation_progress: activity of content_progress */
-    T_PHASE,           /* career_transformation_progress: phase, from stage-bearing events */
     T_PROGRESS,        /* user_progress */
     T_SKILL,           /* user_skill_assessments */
     T_MILESTONE,       /* career_milestones */
@@ -62,9 +69,24 @@ enum {
     T__COUNT
 };
 
-/* The phase rank: the phase only moves forward (see the file comment). */
+/* The phase rank (1..5): the phase only moves forward (see the file comment). */
 #define PHASE_RANK(x)                                                                              \
     "array_position('{foundation,skill_building,portfolio,job_search,placed}'::text[], " x ")"
+#define PHASES "('{foundation,skill_building,portfolio,job_search,placed}'::text[])"
+/* A journey row's phase rank: a row without a stated phase counts as foundation. */
+#define ROW_PHASE   "coalesce(" PHASE_RANK("current_phase") ", 1)"
+#define PHASE_AHEAD PHASE_RANK("EXCLUDED.current_phase") " > " PHASE_RANK("t.current_phase")
+#define PHASE_SAME  PHASE_RANK("EXCLUDED.current_phase") " = " PHASE_RANK("t.current_phase")
+
+/* "This activity is newer than the stored one": occurred_at, then the event id breaks ties. */
+#define JOURNEY_NEWER                                                                              \
+    "(t.last_activity_at IS NULL OR EXCLUDED.last_activity_at > t.last_activity_at OR "            \
+    "(EXCLUDED.last_activity_at = t.last_activity_at AND (t.last_event_id IS NULL OR "             \
+    "EXCLUDED.last_event_id > t.last_event_id)))"
+/* The same for a user_progress row. */
+#define PROGRESS_NEWER                                                                             \
+    "(EXCLUDED.last_event_at > t.last_event_at OR (EXCLUDED.last_event_at = t.last_event_at AND "  \
+    "(t.last_event_id IS NULL OR EXCLUDED.last_event_id > t.last_event_id)))"
 
 /* The profile's stage rank (it only moves forward too), and "this profile event is newer". */
 #define STAGE_RANK(x)                                                                              \
@@ -73,8 +95,6 @@ enum {
 #define PROFILE_NEWER "(t.last_active_at IS NULL OR EXCLUDED.last_active_at >= t.last_active_at)"
 
 static const cs_table_def_t tables[] = {
-    /* The anchor: ON CONFLICT DO NOTHING, which 0025 makes an index probe per event. */
-    [T_LEARNER] = {.table = "user_career_profiles", .columns = "user_id", .conflict = "user_id"},
     /*
      * A profile event newer than the applied one sets the fields it carries; the stage, like the
      * phase, only moves forward, so a stage stated by an older event still counts.
@@ -107,137 +127,109 @@ static const cs_table_def_t tables[] = {
                                      "last_active_at = EXCLUDED.last_active_at",
                            .update_where = "t.last_active_at IS NULL OR "
                                            "EXCLUDED.last_active_at >= t.last_active_at"},
-    [T_JOURNEY] =
-        {.table = "career_transformation_progress",
-         .columns =
-             "user_id, last_event_id, phase_started_at, last_activity_at, content_completed, "
-             "modules_completed, skills_mastered, projects_completed, "
-             "coaching_sessions_completed, mock_interviews_completed, "
-             "applications_submitted, interviews_received, offers_received",
-         .conflict = "user_id",
-         .update =
-             "last_event_id = CASE WHEN EXCLUDED.last_activity_at >= t.last_activity_at "
-             "OR t.last_activity_at IS NULL THEN EXCLUDED.last_event_id ELSE t.last_event_id END, "
-             "last_activity_at = greatest(t.last_activity_at, EXCLUDED.last_activity_at), "
-             "phase_started_at = CASE WHEN t.current_phase = 'foundation' "
-             "THEN least(t.phase_started_at, EXCLUDED.phase_started_at) "
-             "ELSE t.phase_started_at END, "
-             "content_completed = t.content_completed + EXCLUDED.content_completed, "
-             "modules_completed = t.modules_completed + EXCLUDED.modules_completed, "
-             "skills_mastered = t.skills_mastered + EXCLUDED.skills_mastered, "
-             "projects_completed = t.projects_completed + EXCLUDED.projects_completed, "
-             "coaching_sessions_completed = t.coaching_sessions_completed + "
-             "EXCLUDED.coaching_sessions_completed, "
-             "mock_interviews_completed = t.mock_interviews_completed + "
-             "EXCLUDED.mock_interviews_completed, "
-             "applications_submitted = t.applications_submitted + "
-             "EXCLUDED.applications_submitted, "
-             "interviews_received = t.interviews_received + EXCLUDED.interviews_received, "
-             "offers_received = t.offers_received + EXCLUDED.offers_received",
-         .merge = CS_MERGE_SEQUENTIAL},
     /*
-     * content_progress (70% of the traffic) counts nothing unless it completes something, so
-     * its activity goes here: one statement keeping the last row per learner, which is the
-     * newest because a learner's content_progress events share one partition, in order.
+     * One row per handled event (its activity, what it counts, the phase it states if any),
+     * folded per learner and batch: the newest activity (ties: the greater event id), the sums,
+     * the furthest phase started at its earliest statement (without a stated phase beyond
+     * foundation, the learner's earliest event), the highest percentage. The update applies the
+     * folded row to the stored one by the same rules, so a batch equals its events one by one.
      */
-    [T_ACTIVITY] = {.table = "career_transformation_progress",
-                    .columns = "user_id, last_event_id, phase_started_at, last_activity_at",
-                    .conflict = "user_id",
-                    .update = "last_event_id = EXCLUDED.last_event_id, "
-                              "last_activity_at = EXCLUDED.last_activity_at, "
-                              "phase_started_at = CASE WHEN t.current_phase = 'foundation' "
-                              "THEN least(t.phase_started_at, EXCLUDED.phase_started_at) "
-                              "ELSE t.phase_started_at END",
-                    .update_where = "EXCLUDED.last_activity_at > t.last_activity_at",
-                    .merge = CS_MERGE_LAST},
-    [T_PHASE] =
-        {.table = "career_transformation_progress",
-         .columns = "user_id, current_phase, phase_started_at, overall_progress_pct",
-         .conflict = "user_id",
-         .update =
-             "current_phase = CASE WHEN " PHASE_RANK("EXCLUDED.current_phase") " > " PHASE_RANK(
-                 "t.current_phase") " THEN EXCLUDED.current_phase ELSE t.current_phase END, "
-                                    "phase_started_at = CASE WHEN " PHASE_RANK(
-                                        "EXCLUDED.current_phase") " > " PHASE_RANK("t.current_"
-                                                                                   "phase") " THEN "
-                                                                                            "EXCLUD"
-                                                                                            "ED."
-                                                                                            "phase_"
-                                                                                            "starte"
-                                                                                            "d_at "
-                                                                                            "WHEN "
-                                                                                            "EXCLUD"
-                                                                                            "ED."
-                                                                                            "curren"
-                                                                                            "t_"
-                                                                                            "phase "
-                                                                                            "= "
-                                                                                            "t."
-                                                                                            "curren"
-                                                                                            "t_"
-                                                                                            "phase "
-                                                                                            "THEN "
-                                                                                            "least("
-                                                                                            "t."
-                                                                                            "phase_"
-                                                                                            "starte"
-                                                                                            "d_at, "
-                                                                                            "EXCLUD"
-                                                                                            "ED."
-                                                                                            "phase_"
-                                                                                            "starte"
-                                                                                            "d_at) "
-                                                                                            "ELSE "
-                                                                                            "t."
-                                                                                            "phase_"
-                                                                                            "starte"
-                                                                                            "d_at "
-                                                                                            "END, "
-                                                                                            "overal"
-                                                                                            "l_"
-                                                                                            "progre"
-                                                                                            "ss_"
-                                                                                            "pct = "
-                                                                                            "greate"
-                                                                                            "st(t."
-                                                                                            "overal"
-                                                                                            "l_"
-                                                                                            "progre"
-                                                                                            "ss_"
-                                                                                            "pct, "
-                                                                                            "EXCLUD"
-                                                                                            "ED."
-                                                                                            "overal"
-                                                                                            "l_"
-                                                                                            "progre"
-                                                                                            "ss_"
-                                                                                            "pct)",
-         .update_where = PHASE_RANK("EXCLUDED.current_phase") " > " PHASE_RANK(
-             "t.current_phase") " OR (EXCLUDED.current_phase = t.current_phase AND "
-                                "EXCLUDED.phase_started_at < t.phase_started_at) OR "
-                                "EXCLUDED.overall_progress_pct > t.overall_progress_pct",
-         .merge = CS_MERGE_SEQUENTIAL},
+    [T_JOURNEY] = {.table = "career_transformation_progress",
+                   .columns = "user_id, last_event_id, phase_started_at, last_activity_at, "
+                              "content_completed, modules_completed, skills_mastered, "
+                              "projects_completed, coaching_sessions_completed, "
+                              "mock_interviews_completed, applications_submitted, "
+                              "interviews_received, offers_received, current_phase, "
+                              "overall_progress_pct",
+                   /* the event's occurred_at is its activity and, folded, the phase start */
+                   .staged = "user_id, last_event_id, last_activity_at, content_completed, "
+                             "modules_completed, skills_mastered, projects_completed, "
+                             "coaching_sessions_completed, mock_interviews_completed, "
+                             "applications_submitted, interviews_received, offers_received, "
+                             "current_phase, overall_progress_pct",
+                   .conflict = "user_id",
+                   /* The anchor: a placeholder profile (user_id only) for an unseen learner. */
+                   .parent_table = "user_career_profiles",
+                   .parent_key = "user_id",
+                   .merge = CS_MERGE_AGGREGATE,
+                   .presort = "last_activity_at DESC, last_event_id DESC",
+                   .window = "max(" ROW_PHASE ") OVER w AS _cs_p",
+                   .aggregate =
+                       "user_id, (array_agg(last_event_id))[1], "
+                       "min(last_activity_at) FILTER (WHERE " ROW_PHASE " = _cs_p), "
+                       "max(last_activity_at), sum(content_completed), "
+                       "sum(modules_completed), sum(skills_mastered), "
+                       "sum(projects_completed), sum(coaching_sessions_completed), "
+                       "sum(mock_interviews_completed), sum(applications_submitted), "
+                       "sum(interviews_received), sum(offers_received), " PHASES "[max(_cs_p)], "
+                       "coalesce(max(overall_progress_pct), 0)",
+                   .update = "last_event_id = CASE WHEN " JOURNEY_NEWER " THEN "
+                             "EXCLUDED.last_event_id ELSE t.last_event_id END, "
+                             "last_activity_at = greatest(t.last_activity_at, "
+                             "EXCLUDED.last_activity_at), "
+                             "phase_started_at = CASE WHEN " PHASE_AHEAD " THEN "
+                             "EXCLUDED.phase_started_at WHEN " PHASE_SAME " THEN "
+                             "least(t.phase_started_at, EXCLUDED.phase_started_at) "
+                             "ELSE t.phase_started_at END, "
+                             "current_phase = CASE WHEN " PHASE_AHEAD " THEN "
+                             "EXCLUDED.current_phase ELSE t.current_phase END, "
+                             "overall_progress_pct = greatest(t.overall_progress_pct, "
+                             "EXCLUDED.overall_progress_pct), "
+                             "content_completed = t.content_completed + "
+                             "EXCLUDED.content_completed, "
+                             "modules_completed = t.modules_completed + "
+                             "EXCLUDED.modules_completed, "
+                             "skills_mastered = t.skills_mastered + EXCLUDED.skills_mastered, "
+                             "projects_completed = t.projects_completed + "
+                             "EXCLUDED.projects_completed, "
+                             "coaching_sessions_completed = t.coaching_sessions_completed + "
+                             "EXCLUDED.coaching_sessions_completed, "
+                             "mock_interviews_completed = t.mock_interviews_completed + "
+                             "EXCLUDED.mock_interviews_completed, "
+                             "applications_submitted = t.applications_submitted + "
+                             "EXCLUDED.applications_submitted, "
+                             "interviews_received = t.interviews_received + "
+                             "EXCLUDED.interviews_received, "
+                             "offers_received = t.offers_received + EXCLUDED.offers_received"},
+    /*
+     * Folded per (learner, content) and batch: the newest event's status and percentage (ties:
+     * the greater event id), summed time, earliest start and completion, latest access, most
+     * attempts; the first module named and the first event's id and kind for a new row.
+     */
     [T_PROGRESS] =
         {.table = "user_progress",
          .columns = "user_id, content_id, event_id, last_event_id, last_event_at, module_id, "
                     "content_type, status, progress_pct, started_at, completed_at, "
                     "last_accessed_at, time_spent_seconds, attempts",
+         /* one event: its id and occurred_at fold into the ids and times above */
+         .staged = "user_id, content_id, last_event_id, last_event_at, module_id, content_type, "
+                   "status, progress_pct, completed_at, time_spent_seconds, attempts",
          .conflict = "user_id, content_id",
+         .merge = CS_MERGE_AGGREGATE,
+         .presort = "last_event_at DESC, last_event_id DESC",
+         .window = "min(_cs_seq) OVER w AS _cs_first, "
+                   "min(_cs_seq) FILTER (WHERE module_id IS NOT NULL) OVER w AS _cs_first_module",
+         .aggregate = "user_id, content_id, "
+                      "(array_agg(last_event_id) FILTER (WHERE _cs_seq = _cs_first))[1], "
+                      "(array_agg(last_event_id))[1], max(last_event_at), "
+                      "(array_agg(module_id) FILTER (WHERE _cs_seq = _cs_first_module))[1], "
+                      "(array_agg(content_type) FILTER (WHERE _cs_seq = _cs_first))[1], "
+                      "(array_agg(status))[1], (array_agg(progress_pct))[1], "
+                      "min(last_event_at), min(completed_at), max(last_event_at), "
+                      "sum(time_spent_seconds), max(attempts)",
          /* Sums add up in any order; the rest follows the newest event. */
-         .update = "last_event_id = CASE WHEN EXCLUDED.last_event_at > t.last_event_at "
-                   "THEN EXCLUDED.last_event_id ELSE t.last_event_id END, "
-                   "status = CASE WHEN EXCLUDED.last_event_at > t.last_event_at "
-                   "THEN EXCLUDED.status ELSE t.status END, "
-                   "progress_pct = CASE WHEN EXCLUDED.last_event_at > t.last_event_at "
-                   "THEN EXCLUDED.progress_pct ELSE t.progress_pct END, "
+         .update = "last_event_id = CASE WHEN " PROGRESS_NEWER " THEN EXCLUDED.last_event_id "
+                   "ELSE t.last_event_id END, "
+                   "status = CASE WHEN " PROGRESS_NEWER " THEN EXCLUDED.status ELSE t.status END, "
+                   "progress_pct = CASE WHEN " PROGRESS_NEWER " THEN EXCLUDED.progress_pct "
+                   "ELSE t.progress_pct END, "
                    "last_event_at = greatest(t.last_event_at, EXCLUDED.last_event_at), "
                    "module_id = coalesce(t.module_id, EXCLUDED.module_id), "
                    "started_at = least(t.started_at, EXCLUDED.started_at), "
                    "completed_at = least(t.completed_at, EXCLUDED.completed_at), "
                    "last_accessed_at = greatest(t.last_accessed_at, EXCLUDED.last_accessed_at), "
                    "time_spent_seconds = t.time_spent_seconds + EXCLUDED.time_spent_seconds, "
-                   "attempts = greatest(t.attempts, EXCLUDED.attempts)",
-         .merge = CS_MERGE_SEQUENTIAL},
+                   "attempts = greatest(t.attempts, EXCLUDED.attempts)"},
     [T_SKILL] = {.table = "user_skill_assessments",
                  .columns = "user_id, event_id, skill_id, assessment_id, assessment_method, "
                             "attempt_number, score, max_score, proficiency_level, "
@@ -434,37 +426,21 @@ typedef struct journey {
     int coaching_sessions, mock_interviews, applications, interviews, offers;
 } journey_t;
 
-static bool journey_counts(const journey_t *j)
-{
-    return j->content_completed | j->modules_completed | j->skills_mastered |
-           j->projects_completed | j->coaching_sessions | j->mock_interviews | j->applications |
-           j->interviews | j->offers;
-}
-
 /*
  * The rows every handled event starts with: the learner's placeholder and its journey row
- * (activity, counters; phase_started_at only matters for a new row, see T_JOURNEY). With
- * activity_only, an event that counts nothing goes to T_ACTIVITY instead.
+ * (activity, counters, and the phase its stage states: stage < 0 for none). T_JOURNEY folds a
+ * batch's rows per learner (see the table).
  */
-static int learner_rows(cs_batch_t *b, const cs_event_t *ev, const journey_t *j, bool activity_only,
+static int learner_rows(cs_batch_t *b, const cs_event_t *ev, const journey_t *j, int stage,
                         cs_err_t *err)
 {
-    cs_batch_row_begin(b, T_LEARNER);
-    put_uuid(b, ev->user_id);
-    if (cs_batch_row_end(b, err) < 0)
-        return -1;
-    if (activity_only && !journey_counts(j)) {
-        cs_batch_row_begin(b, T_ACTIVITY);
-        put_uuid(b, ev->user_id);
-        put_uuid(b, ev->event_id);
-        cs_batch_ts_ms(b, ev->occurred_at_ms);
-        cs_batch_ts_ms(b, ev->occurred_at_ms);
-        return cs_batch_row_end(b, err);
-    }
+    const char *phase = stage >= 0 ? SYM(phase_db, stage) : NULL;
+    if (stage >= 0 && !phase)
+        return cs_err_set_field(err, CS_ERR_PERMANENT, "payload.career_stage",
+                                "unknown career stage %d", stage);
     cs_batch_row_begin(b, T_JOURNEY);
     put_uuid(b, ev->user_id);
     put_uuid(b, ev->event_id);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
     cs_batch_ts_ms(b, ev->occurred_at_ms);
     cs_batch_int(b, j->content_completed);
     cs_batch_int(b, j->modules_completed);
@@ -475,21 +451,11 @@ static int learner_rows(cs_batch_t *b, const cs_event_t *ev, const journey_t *j,
     cs_batch_int(b, j->applications);
     cs_batch_int(b, j->interviews);
     cs_batch_int(b, j->offers);
-    return cs_batch_row_end(b, err);
-}
-
-/* A stage stated by an event moves the learner's phase forward (never back). */
-static int phase_row(cs_batch_t *b, const cs_event_t *ev, cs_career_stage_t stage, cs_err_t *err)
-{
-    const char *phase = SYM(phase_db, stage);
-    if (!phase)
-        return cs_err_set_field(err, CS_ERR_PERMANENT, "payload.career_stage",
-                                "unknown career stage %d", (int)stage);
-    cs_batch_row_begin(b, T_PHASE);
-    put_uuid(b, ev->user_id);
     cs_batch_str(b, phase);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    cs_batch_int(b, phase_pct[stage]);
+    if (phase)
+        cs_batch_int(b, phase_pct[stage]);
+    else
+        cs_batch_null(b);
     return cs_batch_row_end(b, err);
 }
 
@@ -514,7 +480,7 @@ static int on_content_progress(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     bool done = p->progress == CS_PROGRESS_ACTION_COMPLETED;
     journey_t j = {.content_completed = done && p->content_kind == CS_CONTENT_KIND_CHUNK,
                    .modules_completed = done && p->content_kind == CS_CONTENT_KIND_MODULE};
-    if (learner_rows(b, ev, &j, true, err) < 0)
+    if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
     const char *module_id = p->module_id;
     if (!module_id && p->content_kind == CS_CONTENT_KIND_MODULE)
@@ -524,18 +490,15 @@ static int on_content_progress(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     put_uuid(b, ev->user_id);
     put_uuid(b, p->content_id);
     put_uuid(b, ev->event_id);
-    put_uuid(b, ev->event_id);
     cs_batch_ts_ms(b, ev->occurred_at_ms);
     put_uuid(b, module_id);
     cs_batch_str(b, kind);
     cs_batch_str(b, status);
     cs_batch_int(b, done ? 100 : p->percent_complete);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
     if (done)
         cs_batch_ts_ms(b, ev->occurred_at_ms);
     else
         cs_batch_null(b);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
     cs_batch_int(b, p->time_spent_seconds);
     cs_batch_int(b, p->attempt);
     return cs_batch_row_end(b, err);
@@ -558,7 +521,7 @@ static int on_assessment_completed(cs_batch_t *b, const cs_event_t *ev, const cs
     if (!method)
         return bad_enum(err, "payload.assessment_type", (int)p->assessment_type);
     journey_t j = {0};
-    if (learner_rows(b, ev, &j, false, err) < 0)
+    if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_SKILL);
     put_uuid(b, ev->user_id);
@@ -591,7 +554,7 @@ static int on_skill_assessed(cs_batch_t *b, const cs_event_t *ev, const cs_msg_m
         return bad_enum(err, method ? "payload.proficiency" : "payload.method",
                         method ? (int)p->proficiency : (int)p->method);
     journey_t j = {0};
-    if (learner_rows(b, ev, &j, false, err) < 0)
+    if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_SKILL);
     put_uuid(b, ev->user_id);
@@ -622,9 +585,7 @@ static int on_milestone(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     if (!type)
         return bad_enum(err, "payload.milestone_type", (int)p->milestone_type);
     journey_t j = {.skills_mastered = p->milestone_type == CS_MILESTONE_TYPE_SKILL_MASTERED};
-    if (learner_rows(b, ev, &j, false, err) < 0)
-        return -1;
-    if (p->has_career_stage && phase_row(b, ev, p->career_stage, err) < 0)
+    if (learner_rows(b, ev, &j, p->has_career_stage ? (int)p->career_stage : -1, err) < 0)
         return -1;
     /* The contract's own type and stage stay in metadata: both vocabularies are fixed words. */
     char meta_json[160];
@@ -655,7 +616,7 @@ static int on_coaching_session(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     if (!type)
         return bad_enum(err, "payload.session_type", (int)p->session_type);
     journey_t j = {.coaching_sessions = 1};
-    if (learner_rows(b, ev, &j, false, err) < 0)
+    if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_SESSION);
     put_uuid(b, p->session_id);
@@ -686,7 +647,7 @@ static int on_mentor_feedback(cs_batch_t *b, const cs_event_t *ev, const cs_msg_
 {
     (void)meta;
     journey_t j = {0};
-    return learner_rows(b, ev, &j, false, err);
+    return learner_rows(b, ev, &j, -1, err);
 }
 
 /* job_application_submitted -> job_applications, and its initial 'applied' history row. */
@@ -706,7 +667,7 @@ static int on_application_submitted(cs_batch_t *b, const cs_event_t *ev, const c
                         : !src ? (int)p->channel
                                : (int)p->work_mode);
     journey_t j = {.applications = 1};
-    if (learner_rows(b, ev, &j, false, err) < 0)
+    if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_JOB_HISTORY);
     put_uuid(b, p->application_id);
@@ -753,7 +714,7 @@ static int on_application_status(cs_batch_t *b, const cs_event_t *ev, const cs_m
     bool interview = p->status == CS_APPLICATION_STATUS_INTERVIEW;
     journey_t j = {.interviews = interview && (!p->has_interview_round || p->interview_round == 1),
                    .offers = p->status == CS_APPLICATION_STATUS_OFFER};
-    if (learner_rows(b, ev, &j, false, err) < 0)
+    if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_JOB_HISTORY);
     put_uuid(b, p->application_id);
@@ -778,7 +739,7 @@ static int on_interview_practice(cs_batch_t *b, const cs_event_t *ev, const cs_m
     if (!type)
         return bad_enum(err, "payload.interview_type", (int)p->interview_type);
     journey_t j = {.mock_interviews = 1};
-    if (learner_rows(b, ev, &j, false, err) < 0)
+    if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
     const char *rating = p->score < 50   ? "not_ready"
                          : p->score < 70 ? "developing"
@@ -808,7 +769,7 @@ static int on_employer_feedback(cs_batch_t *b, const cs_event_t *ev, const cs_ms
     (void)meta;
     const cs_ev_employer_feedback_received_t *p = ev->payload;
     journey_t j = {0};
-    if (learner_rows(b, ev, &j, false, err) < 0)
+    if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
     int m = p->months_since_hire;
     const char *period = m <= 1    ? "30_day"
@@ -839,7 +800,7 @@ static int on_project_submitted(cs_batch_t *b, const cs_event_t *ev, const cs_ms
     (void)meta;
     const cs_ev_portfolio_project_submitted_t *p = ev->payload;
     journey_t j = {.projects_completed = p->revision == 1};
-    if (learner_rows(b, ev, &j, false, err) < 0)
+    if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_PROJECT);
     put_uuid(b, ev->user_id);
@@ -865,7 +826,7 @@ static int on_project_reviewed(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     if (!reviewer)
         return bad_enum(err, "payload.reviewer_role", (int)p->reviewer_role);
     journey_t j = {0};
-    if (learner_rows(b, ev, &j, false, err) < 0)
+    if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_PROJECT_PENDING);
     put_uuid(b, ev->user_id);
@@ -900,9 +861,7 @@ static int on_profile_updated(cs_batch_t *b, const cs_event_t *ev, const cs_msg_
     if (p->has_career_stage && !stage)
         return bad_enum(err, "payload.career_stage", (int)p->career_stage);
     journey_t j = {0};
-    if (learner_rows(b, ev, &j, false, err) < 0)
-        return -1;
-    if (p->has_career_stage && phase_row(b, ev, p->career_stage, err) < 0)
+    if (learner_rows(b, ev, &j, p->has_career_stage ? (int)p->career_stage : -1, err) < 0)
         return -1;
     cs_batch_row_begin(b, stage ? T_PROFILE : T_PROFILE_NOSTAGE);
     put_uuid(b, ev->user_id);

@@ -30,10 +30,11 @@ typedef struct tbl {
     size_t *ev_end;  /* bytes of rows at the end of event i */
     size_t mark_len; /* rows.len when the current event began */
     size_t mark_rows;
-    char *copy_sql;  /* COPY target (cols) FROM STDIN */
-    char *stage_sql; /* CREATE TEMP TABLE ...; NULL for plain append */
-    char *merge_sql; /* the upsert from staging; NULL for plain append */
-    char *clear_sql; /* DELETE FROM staging */
+    char *copy_sql;   /* COPY target (cols) FROM STDIN */
+    char *stage_sql;  /* CREATE TEMP TABLE ...; NULL for plain append */
+    char *merge_sql;  /* the upsert from staging; NULL for plain append */
+    char *parent_sql; /* the parent rows' insert from staging, or NULL */
+    char *clear_sql;  /* DELETE FROM staging */
 } tbl_t;
 
 struct cs_batch {
@@ -73,17 +74,25 @@ static void build_sql(tbl_t *t, int idx)
     char stage[32];
 
     snprintf(stage, sizeof stage, "cs_stage_%d", idx);
+    /* The columns rows give values for; only an aggregate may derive more. */
+    const char *staged =
+        d->staged && d->merge == CS_MERGE_AGGREGATE && d->conflict ? d->staged : d->columns;
     if (!d->conflict) {
         t->copy_sql = xprintf("COPY %s (%s) FROM STDIN", d->table, d->columns);
         return;
     }
-    t->copy_sql = xprintf("COPY %s (%s) FROM STDIN", stage, d->columns);
+    t->copy_sql = xprintf("COPY %s (%s) FROM STDIN", stage, staged);
     t->stage_sql = xprintf(
         "CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s "
         "WITH NO DATA; "
         "ALTER TABLE %s ADD COLUMN IF NOT EXISTS _cs_seq bigint GENERATED ALWAYS AS IDENTITY",
-        stage, d->columns, d->table, stage);
+        stage, staged, d->table, stage);
     t->clear_sql = xprintf("DELETE FROM %s", stage);
+    if (d->parent_table && d->parent_key)
+        t->parent_sql = xprintf("INSERT INTO %s (%s) SELECT %s FROM %s GROUP BY %s ORDER BY %s "
+                                "ON CONFLICT (%s) DO NOTHING",
+                                d->parent_table, d->parent_key, d->parent_key, stage, d->parent_key,
+                                d->parent_key, d->parent_key);
 
     /* The ON CONFLICT tail shared by every form. */
     cs_buf_t tail = CS_BUF_INIT;
@@ -96,7 +105,26 @@ static void build_sql(tbl_t *t, int idx)
         cs_buf_puts(&tail, "DO NOTHING");
     }
 
-    if (!d->update) {
+    if (d->merge == CS_MERGE_AGGREGATE) {
+        /*
+         * One row per key, folded by the table's select list; one statement. Keys go in key
+         * order, so concurrent batches (consumers of one group) lock shared rows in one order.
+         */
+        cs_buf_printf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM (SELECT *", d->table, d->columns,
+                      d->aggregate ? d->aggregate : d->columns);
+        if (d->window)
+            cs_buf_printf(&b, ", %s", d->window);
+        cs_buf_printf(&b, " FROM %s", stage);
+        if (d->window)
+            cs_buf_printf(&b,
+                          " WINDOW w AS (PARTITION BY %s%s%s ROWS BETWEEN UNBOUNDED PRECEDING "
+                          "AND UNBOUNDED FOLLOWING)",
+                          d->conflict, d->presort ? " ORDER BY " : "",
+                          d->presort ? d->presort : "");
+        cs_buf_printf(&b, " ORDER BY %s%s%s) _cs_s GROUP BY %s ORDER BY %s%s", d->conflict,
+                      d->presort ? ", " : "", d->presort ? d->presort : "", d->conflict,
+                      d->conflict, tail.data);
+    } else if (!d->update) {
         /* DO NOTHING tolerates several rows per key in one statement. */
         cs_buf_printf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM %s ORDER BY _cs_seq%s", d->table,
                       d->columns, d->columns, stage, tail.data);
@@ -142,7 +170,10 @@ cs_batch_t *cs_batch_new(const cs_table_def_t *tables, int ntables)
     for (int i = 0; i < ntables; i++) {
         tbl_t *t = &b->t[i];
         t->def = &tables[i];
-        t->ncols = count_cols(tables[i].columns);
+        t->ncols = count_cols(tables[i].staged && tables[i].merge == CS_MERGE_AGGREGATE &&
+                                      tables[i].conflict
+                                  ? tables[i].staged
+                                  : tables[i].columns);
         cs_buf_init(&t->rows);
         build_sql(t, i);
     }
@@ -163,6 +194,7 @@ void cs_batch_destroy(cs_batch_t *b)
         free(t->copy_sql);
         free(t->stage_sql);
         free(t->merge_sql);
+        free(t->parent_sql);
         free(t->clear_sql);
     }
     free(b->t);
@@ -414,6 +446,8 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
             return cs_err_wrap(err, "copy into %s", t->def->table);
         if (!t->merge_sql)
             continue;
+        if (t->parent_sql && cs_db_exec(db, t->parent_sql, err) < 0)
+            return cs_err_wrap(err, "inserting parent rows into %s", t->def->parent_table);
         if (cs_db_exec(db, t->merge_sql, err) < 0)
             return cs_err_wrap(err, "upsert into %s", t->def->table);
         if (isolate && cs_db_exec(db, t->clear_sql, err) < 0)

@@ -13,7 +13,9 @@
  *  - goals with quotes, backslashes and a tab survive as text[] elements;
  *  - a session with a mentor the platform does not know is dead-lettered (23503) alone;
  *  - an http:// repository URL is not stored (the schema takes https:// only);
- *  - an assessment's proficiency follows its score; a completed module counts as a module.
+ *  - an assessment's proficiency follows its score; a completed module counts as a module;
+ *  - folding: one learner's events in one batch, scrambled, give the rows the same events give
+ *    one per batch in reverse order (and what the events state).
  */
 #include <check.h>
 #include <libpq-fe.h>
@@ -65,9 +67,9 @@ typedef struct sender {
     int n;
 } sender_t;
 
-/* Publishes one event of type for learner at time `at` with the payload's JSON. */
-static void send(sender_t *s, const char *type, const char *learner, const char *at,
-                 const char *payload)
+/* Publishes event number id of type for learner at time `at` with the payload's JSON. */
+static void send_id(sender_t *s, int id, const char *type, const char *learner, const char *at,
+                    const char *payload)
 {
     char line[4096], topic[256];
     cs_event_t ev;
@@ -78,7 +80,7 @@ static void send(sender_t *s, const char *type, const char *learner, const char 
              "\"occurred_at\":\"%s\",\"user_id\":\"%s\",\"producer\":\"it-0101\","
              "\"traceparent\":\"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\","
              "\"payload\":%s}",
-             type, ++s->n, at, learner, payload);
+             type, id, at, learner, payload);
     ck_assert_msg(cs_codec_from_json(s->codec, line, strlen(line), s->arena, &ev, &err) == 0,
                   "%s: %s: %s", line, err.field, err.msg);
     snprintf(topic, sizeof topic, "%s%s", s->prefix, cs_codec_type_topic(ev.type));
@@ -86,9 +88,52 @@ static void send(sender_t *s, const char *type, const char *learner, const char 
     cs_arena_reset(s->arena);
 }
 
+/* The same, numbering events in the order sent. */
+static void send(sender_t *s, const char *type, const char *learner, const char *at,
+                 const char *payload)
+{
+    send_id(s, ++s->n, type, learner, at, payload);
+}
+
+/* Drains the prefix's topics into dsn with cs-progress, batching as told. */
+static void drain(const char *dsn, const char *prefix, const char *batch_size, const char *batch_ms)
+{
+    char topics[1024], log[128], group[160];
+    snprintf(topics, sizeof topics,
+             "%scs.learning,%scs.mentoring,%scs.jobsearch,%scs.portfolio,%scs.profile", prefix,
+             prefix, prefix, prefix, prefix);
+    snprintf(log, sizeof log, "/tmp/cs-it-0101-%d.log", (int)getpid());
+    snprintf(group, sizeof group, "g.%s", prefix); /* a fresh group: no old members to wait out */
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (!freopen(log, "w", stderr))
+            _exit(126);
+        setenv("CS_PG_DSN", dsn, 1);
+        setenv("CS_KAFKA_BROKERS", cs_test_brokers(), 1);
+        execl(CS_PROGRESS_BIN, CS_PROGRESS_BIN, "--drain", "--topics", topics, "--group", group,
+              "--log-level", "warn", "--batch-size", batch_size, "--batch-ms", batch_ms,
+              (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    int64_t deadline = cs_test_now_ms() + 60000 * cs_test_timeout_mult();
+    while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (cs_test_now_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            ck_abort_msg("cs-progress did not drain in time (log %s)", log);
+        }
+        usleep(20000);
+    }
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "cs-progress failed (log %s)",
+                  log);
+    unlink(log);
+}
+
 START_TEST(progress_cases)
 {
-    char dsn[1024], prefix[128], topics[1024], log[128], group[160];
+    char dsn[1024], prefix[128];
     cs_err_t err;
     cs_err_clear(&err);
     cs_test_fresh_db("progress_cases", 1, dsn, sizeof dsn);
@@ -168,35 +213,7 @@ START_TEST(progress_cases)
     cs_codec_destroy(s.codec);
     cs_arena_destroy(s.arena);
 
-    snprintf(topics, sizeof topics,
-             "%scs.learning,%scs.mentoring,%scs.jobsearch,%scs.portfolio,%scs.profile", prefix,
-             prefix, prefix, prefix, prefix);
-    snprintf(log, sizeof log, "/tmp/cs-it-0101-%d.log", (int)getpid());
-    snprintf(group, sizeof group, "g.%s", prefix); /* a fresh group: no old members to wait out */
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        if (!freopen(log, "w", stderr))
-            _exit(126);
-        setenv("CS_PG_DSN", dsn, 1);
-        setenv("CS_KAFKA_BROKERS", cs_test_brokers(), 1);
-        execl(CS_PROGRESS_BIN, CS_PROGRESS_BIN, "--drain", "--topics", topics, "--group", group,
-              "--log-level", "warn", (char *)NULL);
-        _exit(127);
-    }
-    int status = 0;
-    int64_t deadline = cs_test_now_ms() + 60000 * cs_test_timeout_mult();
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (cs_test_now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            ck_abort_msg("cs-progress did not drain in time (log %s)", log);
-        }
-        usleep(20000);
-    }
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "cs-progress failed (log %s)",
-                  log);
-    unlink(log);
+    drain(dsn, prefix, "5000", "100");
 
     /* Applications: APP1 was never submitted (history only); APP2 ends at its newest status. */
     expect_text(dsn, "SELECT count(*) FROM job_applications WHERE application_id = '" APP(1) "'",
@@ -259,12 +276,159 @@ START_TEST(progress_cases)
 }
 END_TEST
 
+/*
+ * Folding: many events of one learner in one batch, in scrambled order, end exactly where the
+ * same events end applied one per batch in the reverse order: the journey (newest activity with
+ * an occurred_at tie broken by the event id, counters, the furthest phase from its earliest
+ * statement) and the progress rows (newest status, summed time, earliest start and completion).
+ */
+#define CONTENT(n) UID("70000000000", n)
+#define MODULE1    "00000000-0000-4000-8000-800000000001"
+#define PROGRESS(content, kind, module, action, pct, secs, attempt)                                \
+    "{\"content_id\":\"" content "\",\"content_kind\":\"" kind "\",\"module_id\":" module          \
+    ",\"progress\":\"" action "\",\"percent_complete\":" #pct ",\"time_spent_seconds\":" #secs     \
+    ",\"session_id\":null,\"attempt\":" #attempt "}"
+#define MILESTONE(id, type, stage)                                                                 \
+    "{\"milestone_id\":\"" id "\",\"milestone_type\":\"" type "\",\"title\":\"" type               \
+    "\",\"career_stage\":\"" stage "\",\"readiness_points\":10}"
+
+static const struct fold_ev {
+    const char *type, *at, *payload;
+} fold_evs[] = {
+    {"content_progress", "2026-06-01T10:00:00.000Z",
+     PROGRESS(CONTENT(1), "chunk", "\"" MODULE1 "\"", "started", 10, 100, 1)},
+    {"content_progress", "2026-06-01T10:05:00.000Z",
+     PROGRESS(CONTENT(1), "chunk", "null", "in_progress", 50, 200, 1)},
+    {"content_progress", "2026-06-01T10:10:00.000Z",
+     PROGRESS(CONTENT(1), "chunk", "\"" MODULE1 "\"", "completed", 100, 300, 2)},
+    /* the same occurred_at as the completion: the greater event id is the newer */
+    {"content_progress", "2026-06-01T10:10:00.000Z",
+     PROGRESS(CONTENT(1), "chunk", "\"" MODULE1 "\"", "in_progress", 90, 50, 2)},
+    {"content_progress", "2026-06-02T09:00:00.000Z",
+     PROGRESS(CONTENT(2), "module", "null", "completed", 100, 60, 1)},
+    {"content_progress", "2026-06-01T08:00:00.000Z",
+     PROGRESS(CONTENT(2), "module", "null", "in_progress", 30, 40, 1)},
+    {"career_milestone_reached", "2026-06-03T12:00:00.000Z",
+     MILESTONE("00000000-0000-4000-8000-900000000001", "skill_mastered", "building_portfolio")},
+    {"career_milestone_reached", "2026-06-03T11:00:00.000Z",
+     MILESTONE("00000000-0000-4000-8000-900000000002", "portfolio_ready", "building_portfolio")},
+    {"learner_profile_updated", "2026-06-01T07:00:00.000Z",
+     "{\"target_industry\":null,\"target_role\":\"Analyst\",\"current_industry\":null,"
+     "\"career_stage\":\"learning\",\"available_study_hours_week\":10}"},
+    {"coaching_session_logged", "2026-06-04T10:00:00.000Z",
+     "{\"session_id\":\"00000000-0000-4000-8000-400000000011\",\"mentor_id\":\"" MENTOR_KNOWN
+     "\",\"relationship_id\":null,\"session_type\":\"general\",\"started_at\":"
+     "\"2026-06-04T09:00:00.000Z\",\"duration_minutes\":30,\"learner_rating\":null,"
+     "\"mentor_rating\":null,\"goals_discussed\":[],\"notes\":null}"},
+    {"mentor_feedback_given", "2026-06-05T10:00:00.000Z",
+     "{\"feedback_id\":\"00000000-0000-4000-8000-a00000000001\",\"mentor_id\":\"" MENTOR_KNOWN
+     "\",\"relationship_id\":null,\"progress_rating\":4,\"engagement_rating\":5,"
+     "\"readiness_estimate\":null,\"recommends_rematch\":false,\"comment\":null}"},
+    {"content_progress", "2026-06-05T10:00:00.000Z",
+     PROGRESS(CONTENT(3), "chunk", "null", "started", 5, 30, 1)},
+};
+#define NFOLD ((int)(sizeof fold_evs / sizeof fold_evs[0]))
+static const int fold_order[NFOLD] = {11, 3, 7, 0, 9, 5, 2, 10, 6, 1, 8, 4};
+
+/* The journey and progress rows of LEARNER(4), as text (all but created/updated stamps). */
+#define FOLD_JOURNEY                                                                               \
+    "SELECT concat_ws('|', last_event_id, current_phase, phase_started_at, "                       \
+    "overall_progress_pct, content_completed, modules_completed, skills_mastered, "                \
+    "coaching_sessions_completed, last_activity_at) FROM career_transformation_progress "          \
+    "WHERE user_id = '" LEARNER(4) "'"
+/* event_id is the row's first applied event: arrival order, by design (not compared). */
+#define FOLD_PROGRESS                                                                              \
+    "SELECT string_agg(concat_ws('|', content_id, last_event_id, last_event_at, module_id, "       \
+    "content_type, status, progress_pct, started_at, completed_at, last_accessed_at, "             \
+    "time_spent_seconds, attempts), E'\\n' ORDER BY content_id) FROM user_progress "               \
+    "WHERE user_id = '" LEARNER(4) "'"
+
+static void fold_publish(const char *prefix, int reverse)
+{
+    cs_err_t err;
+    cs_err_clear(&err);
+    sender_t s = {.prefix = prefix};
+    s.codec = cs_codec_new(&err);
+    ck_assert_ptr_nonnull(s.codec);
+    s.p = cs_producer_new(cs_test_brokers(), "it-0101", &err);
+    ck_assert_ptr_nonnull(s.p);
+    s.arena = cs_arena_new(1 << 14);
+    for (int k = 0; k < NFOLD; k++) {
+        int i = fold_order[reverse ? NFOLD - 1 - k : k];
+        send_id(&s, 101 + i, fold_evs[i].type, LEARNER(4), fold_evs[i].at, fold_evs[i].payload);
+    }
+    ck_assert_msg(cs_producer_flush(s.p, 30000, &err) == 0, "%s", err.msg);
+    ck_assert_int_eq(cs_producer_delivered(s.p), NFOLD);
+    cs_producer_destroy(s.p);
+    cs_codec_destroy(s.codec);
+    cs_arena_destroy(s.arena);
+}
+
+START_TEST(progress_fold)
+{
+    char dsn1[1024], dsn2[1024], prefix1[128], prefix2[128];
+    cs_test_fresh_db("progress_fold1", 1, dsn1, sizeof dsn1);
+    cs_test_fresh_db("progress_fold2", 1, dsn2, sizeof dsn2);
+    const char *known =
+        "INSERT INTO mentor_profiles (mentor_id, display_name) VALUES ('" MENTOR_KNOWN
+        "', 'Known Mentor')";
+    free(db_text(dsn1, known));
+    free(db_text(dsn2, known));
+    cs_test_topic("progfold", prefix1, sizeof prefix1 - 1);
+    strcat(prefix1, ".");
+    cs_test_topic("progfold", prefix2, sizeof prefix2 - 1);
+    strcat(prefix2, ".");
+    fold_publish(prefix1, 0);
+    fold_publish(prefix2, 1);
+    /* One batch: everything is published before the worker starts, and the batch waits 3 s. */
+    drain(dsn1, prefix1, "5000", "3000");
+    drain(dsn2, prefix2, "1", "1");
+
+    /* What the events state, independently of order. */
+    expect_text(
+        dsn1,
+        "SELECT concat_ws('|', right(last_event_id::text, 3), current_phase, "
+        "to_char(phase_started_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI'), "
+        "overall_progress_pct::int, content_completed, modules_completed, skills_mastered, "
+        "coaching_sessions_completed, to_char(last_activity_at AT TIME ZONE 'UTC', "
+        "'MM-DD HH24:MI')) FROM career_transformation_progress WHERE user_id = '" LEARNER(4) "'",
+        "112|portfolio|06-03 11:00|40|1|1|1|1|06-05 10:00");
+    expect_text(dsn1,
+                "SELECT concat_ws('|', right(last_event_id::text, 3), status, progress_pct::int, "
+                "time_spent_seconds, attempts, module_id = '" MODULE1 "', "
+                "to_char(started_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI'), "
+                "to_char(completed_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI'), "
+                "to_char(last_accessed_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI')) "
+                "FROM user_progress WHERE content_id = '" CONTENT(1) "'",
+                "104|in_progress|90|650|2|true|06-01 10:00|06-01 10:10|06-01 10:10");
+    expect_text(dsn1,
+                "SELECT concat_ws('|', status, progress_pct::int, time_spent_seconds, "
+                "module_id = content_id, completed_at IS NOT NULL) FROM user_progress "
+                "WHERE content_id = '" CONTENT(2) "'",
+                "completed|100|100|true|true");
+
+    /* The same rows, whatever the order and batching. */
+    char *j1 = db_text(dsn1, FOLD_JOURNEY), *j2 = db_text(dsn2, FOLD_JOURNEY);
+    char *p1 = db_text(dsn1, FOLD_PROGRESS), *p2 = db_text(dsn2, FOLD_PROGRESS);
+    ck_assert_msg(strcmp(j1, j2) == 0, "journey differs:\n  one batch %s\n  one by one %s", j1, j2);
+    ck_assert_msg(strcmp(p1, p2) == 0, "progress differs:\n  one batch\n%s\n  one by one\n%s", p1,
+                  p2);
+    free(j1);
+    free(j2);
+    free(p1);
+    free(p2);
+    cs_test_drop_db(dsn1);
+    cs_test_drop_db(dsn2);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("progress_cases");
     TCase *tc = tcase_create("cases");
     tcase_set_timeout(tc, 120 * cs_test_timeout_mult());
     tcase_add_test(tc, progress_cases);
+    tcase_add_test(tc, progress_fold);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -15,8 +15,14 @@
  *    Several rows of one batch may hit the same key. CS_MERGE_SEQUENTIAL (the default) applies
  *    them in the order the handlers appended them, exactly as one INSERT per row would (rows are
  *    ranked per key and applied rank by rank in one server-side loop), so accumulating updates
- *    such as "n = t.n + EXCLUDED.n" stay correct. CS_MERGE_LAST keeps only the last row per key
- *    (one statement; right when the update overwrites rather than accumulates).
+ *    such as "n = t.n + EXCLUDED.n" stay correct, but it costs one statement per rank: use it
+ *    only where keys rarely repeat. CS_MERGE_LAST keeps only the last row per key (one
+ *    statement; right when the update overwrites rather than accumulates). CS_MERGE_AGGREGATE
+ *    folds the rows of each key into one with the table's aggregate select list (sums for
+ *    counters, max/min for newest/earliest, the furthest rank...), then upserts once: one
+ *    statement whatever the repetition, right when applying the folded row equals applying
+ *    the rows one by one (the fold and the update agree). With update == NULL (DO NOTHING) an
+ *    aggregate such as "user_id" simply de-duplicates the keys before the upsert.
  *
  * Values are sent in COPY text format; cs_batch_str escapes what COPY needs. PostgreSQL converts
  * the text to the column's type, so a value that does not fit its column fails the flush with a
@@ -42,7 +48,8 @@ extern "C" {
 
 typedef enum cs_merge {
     CS_MERGE_SEQUENTIAL = 0, /* rows with the same key apply one after the other, in order */
-    CS_MERGE_LAST            /* only the last row appended for a key is applied */
+    CS_MERGE_LAST,           /* only the last row appended for a key is applied */
+    CS_MERGE_AGGREGATE       /* the rows of a key fold into one (cs_table_def_t.aggregate) */
 } cs_merge_t;
 
 typedef struct cs_table_def {
@@ -53,6 +60,35 @@ typedef struct cs_table_def {
                                  NULL: ON CONFLICT DO NOTHING */
     const char *update_where; /* optional condition on the update, e.g. "EXCLUDED.at > t.at" */
     cs_merge_t merge;
+    /*
+     * CS_MERGE_AGGREGATE: the select list that folds the staged rows of one key (GROUP BY the
+     * conflict columns) into the one row the upsert proposes, giving the declared columns in
+     * order, e.g. "user_id, sum(n), max(at)". Required in that mode.
+     * The staged rows reach the aggregates sorted by key then by `presort` (optional, e.g.
+     * "at DESC, id DESC"), so an aggregate without its own ORDER BY sees a key's rows in that
+     * order: "(array_agg(x))[1]" is x of the first row, without a sort per key. Optional `window`
+     * adds columns computed over each key's rows (the window w, all of the key's rows), e.g.
+     * "min(_cs_seq) OVER w AS first_seq", which the aggregates may then use, e.g. in
+     * "(array_agg(x) FILTER (WHERE _cs_seq = first_seq))[1]" (x of the first row appended:
+     * staged rows carry _cs_seq, their append order). Names starting with _cs_ are reserved.
+     */
+    const char *aggregate;
+    const char *presort;
+    const char *window;
+    /*
+     * CS_MERGE_AGGREGATE, optional: the columns rows give values for (comma-separated columns
+     * of the table), when fewer than `columns`: the aggregate derives the others from them
+     * (e.g. a start and an end time both folded from one staged time). NULL: `columns`.
+     */
+    const char *staged;
+    /*
+     * Upserts, optional: the parent rows the staged keys need (a foreign key), inserted first
+     * when missing, once per key: INSERT INTO parent_table (parent_key) SELECT parent_key FROM
+     * staging GROUP BY parent_key ON CONFLICT (parent_key) DO NOTHING. parent_key names columns
+     * that the staging and the parent table share.
+     */
+    const char *parent_table;
+    const char *parent_key;
 } cs_table_def_t;
 
 typedef struct cs_batch cs_batch_t;
