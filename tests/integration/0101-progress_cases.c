@@ -400,12 +400,12 @@ START_TEST(progress_fold)
                 "to_char(completed_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI'), "
                 "to_char(last_accessed_at AT TIME ZONE 'UTC', 'MM-DD HH24:MI')) "
                 "FROM user_progress WHERE content_id = '" CONTENT(1) "'",
-                "104|in_progress|90|650|2|true|06-01 10:00|06-01 10:10|06-01 10:10");
+                "104|in_progress|90|650|2|t|06-01 10:00|06-01 10:10|06-01 10:10");
     expect_text(dsn1,
                 "SELECT concat_ws('|', status, progress_pct::int, time_spent_seconds, "
                 "module_id = content_id, completed_at IS NOT NULL) FROM user_progress "
                 "WHERE content_id = '" CONTENT(2) "'",
-                "completed|100|100|true|true");
+                "completed|100|100|t|t");
 
     /* The same rows, whatever the order and batching. */
     char *j1 = db_text(dsn1, FOLD_JOURNEY), *j2 = db_text(dsn2, FOLD_JOURNEY);

@@ -1,7 +1,7 @@
 -- tests/sql/04_triggers.sql
 --      Each trigger does what it claims on real rows.
 BEGIN;
-SELECT plan(24);
+SELECT plan(28);
 
 SELECT tap.make_learner('aaaaaaaa-0000-0000-0000-00000000000a');
 SELECT tap.make_learner('bbbbbbbb-0000-0000-0000-00000000000b');
@@ -99,6 +99,36 @@ VALUES ('aaaaaaaa-0000-0000-0000-00000000000a', md5('project-aaaaaaaa-0000-0000-
 SELECT results_eq($$SELECT review_count, avg_review_score, showcase_ready
                       FROM user_portfolio_projects WHERE user_id = 'aaaaaaaa-0000-0000-0000-00000000000a'$$,
                   $$VALUES (3, 71.67::numeric(5,2), false)$$, 'a poor review drops the average below 80 and readiness with it');
+-- 0051: the roll-up runs once per statement, over every project the statement touched.
+INSERT INTO project_reviews (project_user_id, project_id, reviewer_id, reviewer_type, overall_score, recommends_showcase)
+VALUES ('aaaaaaaa-0000-0000-0000-00000000000a', md5('project-aaaaaaaa-0000-0000-0000-00000000000a')::uuid,
+        'cccccccc-0000-0000-0000-00000000000c', 'industry_expert', 100, true),
+       ('bbbbbbbb-0000-0000-0000-00000000000b', md5('project-bbbbbbbb-0000-0000-0000-00000000000b')::uuid,
+        'cccccccc-0000-0000-0000-00000000000c', 'mentor', 95, true),
+       ('bbbbbbbb-0000-0000-0000-00000000000b', md5('project-bbbbbbbb-0000-0000-0000-00000000000b')::uuid,
+        'aaaaaaaa-0000-0000-0000-00000000000a', 'peer', 85, false);
+SELECT results_eq($$SELECT review_count, avg_review_score, showcase_ready FROM user_portfolio_projects
+                     WHERE user_id IN ('aaaaaaaa-0000-0000-0000-00000000000a', 'bbbbbbbb-0000-0000-0000-00000000000b') ORDER BY user_id$$,
+                  $$VALUES (4, 78.75::numeric(5,2), false), (2, 90.00::numeric(5,2), true)$$,
+                  'one statement with reviews of two projects rolls up both, every review counted');
+UPDATE project_reviews SET overall_score = 100 WHERE reviewer_type = 'employer'
+   AND project_user_id = 'aaaaaaaa-0000-0000-0000-00000000000a';
+SELECT results_eq($$SELECT review_count, avg_review_score, showcase_ready FROM user_portfolio_projects
+                     WHERE user_id = 'aaaaaaaa-0000-0000-0000-00000000000a'$$,
+                  $$VALUES (4, 93.75::numeric(5,2), true)$$, 'an updated score rolls up (statement trigger on UPDATE)');
+DELETE FROM project_reviews WHERE project_user_id = 'bbbbbbbb-0000-0000-0000-00000000000b' AND reviewer_type = 'mentor';
+SELECT results_eq($$SELECT review_count, avg_review_score, showcase_ready, showcase_ready_at IS NULL FROM user_portfolio_projects
+                     WHERE user_id = 'bbbbbbbb-0000-0000-0000-00000000000b'$$,
+                  $$VALUES (1, 85.00::numeric(5,2), false, true)$$, 'a deleted review rolls up and readiness is withdrawn');
+-- 0051: the initial status of every application of a multi-row insert, once each.
+INSERT INTO job_applications (application_id, applied_at, user_id, event_id, company_name, job_title)
+VALUES ('66666666-0000-0000-0000-000000000001', now(), 'bbbbbbbb-0000-0000-0000-00000000000b', '66666666-0000-0000-0000-0000000000e1', 'A', 'x'),
+       ('66666666-0000-0000-0000-000000000002', now(), 'bbbbbbbb-0000-0000-0000-00000000000b', '66666666-0000-0000-0000-0000000000e2', 'B', 'y');
+SELECT results_eq($$SELECT application_id::text, event_id::text, coalesce(from_status, '-'), to_status FROM job_application_status_history
+                     WHERE application_id::text LIKE '66666666%' ORDER BY application_id$$,
+                  $$VALUES ('66666666-0000-0000-0000-000000000001', '66666666-0000-0000-0000-0000000000e1', '-', 'applied'),
+                           ('66666666-0000-0000-0000-000000000002', '66666666-0000-0000-0000-0000000000e2', '-', 'applied')$$,
+                  'a multi-row insert records each application''s initial status with its event');
 
 -- Completed coaching sessions count toward the mentorship.
 INSERT INTO career_coaching_sessions (session_id, scheduled_at, user_id, mentor_id, relationship_id, event_id, session_type)
