@@ -64,6 +64,9 @@ static const cs_table_def_t tables[] = {
     {NULL},
 };
 
+/* A bytea in COPY text: \\x and 64 hex digits (the backslash doubled for COPY). */
+#define HEX_COPY_LEN (3 + 2 * CS_AUDIT_HASH_BYTES)
+
 struct chain {
     char *key;        /* "topic/partition"; NULL marks an empty slot */
     size_t topic_len; /* the topic is key[0 .. topic_len) */
@@ -71,6 +74,7 @@ struct chain {
     long long seq;
     long long last_offset; /* -1 when the chain is new */
     unsigned char hash[CS_AUDIT_HASH_BYTES];
+    char hash_copy[HEX_COPY_LEN]; /* hash as COPY text, once the chain has a row */
     bool headless;     /* no audit_chain_heads row committed yet: every event writes one */
     unsigned head_gen; /* the batch generation that last wrote this chain's head row */
     bool wrote_head;   /* a head row was written since the head was loaded */
@@ -96,9 +100,6 @@ static size_t hash_tp(const char *topic, size_t topic_len, int partition)
         h = (h ^ (unsigned char)topic[i]) * 1099511628211ULL;
     return (h ^ (size_t)(unsigned)partition) * 1099511628211ULL;
 }
-
-/* A bytea in COPY text: \\x and 64 hex digits (the backslash doubled for COPY). */
-#define HEX_COPY_LEN (3 + 2 * CS_AUDIT_HASH_BYTES)
 
 static void hex_copy(const unsigned char *h, char out[HEX_COPY_LEN])
 {
@@ -255,6 +256,7 @@ static int load_head(struct audit *a, struct chain *c, cs_err_t *err)
             sscanf(h + 2 * i, "%2x", &v);
             c->hash[i] = (unsigned char)v;
         }
+        hex_copy(c->hash, c->hash_copy);
     }
     cs_db_res_free(r);
     return 0;
@@ -315,7 +317,7 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     struct chain *c;
     cs_audit_row_t row;
     unsigned char hash[CS_AUDIT_HASH_BYTES];
-    char hx_payload[HEX_COPY_LEN], hx_prev[HEX_COPY_LEN], hx_row[HEX_COPY_LEN];
+    char hx_payload[HEX_COPY_LEN], hx_row[HEX_COPY_LEN];
 
     /* A handler that finds the batch empty starts a new batch generation (see below). */
     if (cs_batch_rows(b, T_LOGS) == 0)
@@ -348,15 +350,15 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     cs_audit_sha256(a->canon.data, a->canon.len, row.payload_sha256);
     cs_audit_row_hash(c->seq ? c->hash : NULL, &row, hash);
     hex_copy(row.payload_sha256, hx_payload);
-    hex_copy(c->hash, hx_prev);
     hex_copy(hash, hx_row);
 
     /* Values go in as COPY text: what is already safe verbatim, the rest escaped. */
     cs_batch_row_begin(b, T_LOGS);
-    put_text(b, row.event_id);
+    /* The codec hands out canonical lower-case uuids: COPY text as they are. */
+    cs_batch_raw(b, row.event_id, strlen(row.event_id));
     put_text(b, row.event_type);
     put_int(b, row.schema_version);
-    put_text(b, row.user_id);
+    cs_batch_raw(b, row.user_id, strlen(row.user_id));
     put_ts_ms(b, row.occurred_at_ms);
     put_text(b, row.source_topic);
     put_int(b, row.source_partition);
@@ -372,7 +374,7 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     put_text(b, row.chain_key);
     put_int(b, row.chain_seq);
     if (c->seq)
-        cs_batch_raw(b, hx_prev, HEX_COPY_LEN);
+        cs_batch_raw(b, c->hash_copy, HEX_COPY_LEN);
     else
         cs_batch_null(b);
     cs_batch_raw(b, hx_row, HEX_COPY_LEN);
@@ -402,6 +404,7 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     c->seq = row.chain_seq;
     c->last_offset = meta->offset;
     memcpy(c->hash, hash, sizeof(hash));
+    memcpy(c->hash_copy, hx_row, HEX_COPY_LEN);
     return 0;
 }
 
