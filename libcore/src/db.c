@@ -17,6 +17,7 @@
 
 struct cs_db {
     PGconn *conn;
+    PGcancel *cancel; /* made on the owner's thread after each (re)connect: cs_db_cancel */
 };
 
 struct cs_db_res {
@@ -112,6 +113,7 @@ cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *
         cs_db_destroy(db);
         return NULL;
     }
+    db->cancel = PQgetCancel(db->conn);
     return db;
 }
 
@@ -119,6 +121,8 @@ void cs_db_destroy(cs_db_t *db)
 {
     if (!db)
         return;
+    if (db->cancel)
+        PQfreeCancel(db->cancel);
     PQfinish(db->conn);
     free(db);
 }
@@ -131,6 +135,9 @@ bool cs_db_ok(const cs_db_t *db)
 int cs_db_reset(cs_db_t *db, cs_err_t *err)
 {
     PQreset(db->conn);
+    if (db->cancel)
+        PQfreeCancel(db->cancel);
+    db->cancel = PQgetCancel(db->conn);
     if (PQstatus(db->conn) != CONNECTION_OK) {
         cs_err_clear(err);
         if (err) {
@@ -140,6 +147,15 @@ int cs_db_reset(cs_db_t *db, cs_err_t *err)
         return -1;
     }
     return 0;
+}
+
+int cs_db_cancel(cs_db_t *db)
+{
+    char msg[256];
+
+    if (!db || !db->cancel)
+        return -1;
+    return PQcancel(db->cancel, msg, (int)sizeof(msg)) ? 0 : -1;
 }
 
 int cs_db_exec(cs_db_t *db, const char *sql, cs_err_t *err)

@@ -3,13 +3,15 @@
  *      The dispatcher: poll -> batch -> decode -> dedupe -> handlers -> flush -> commit | retry |
  *      dead-letter, on one libev loop.
  *
- * One thread, one loop. Watchers: the consumer queue's io-event pipe (messages and rebalances),
- * the batch timer (batch-ms after the first message of a batch), the retry timer (backoff while a
- * dependency is down), a watermark timer (lag of paused partitions), SIGTERM/SIGINT, and the HTTP
- * endpoint. Every callback runs to completion; database calls are synchronous.
+ * One loop thread runs everything but the database part of a pipelined batch. Watchers: the
+ * consumer queue's io-event pipe (messages and rebalances), the batch timer (batch-ms after the
+ * first message of a batch), the retry timer (backoff while a dependency is down), a watermark
+ * timer (lag of paused partitions), the committer's completion (ev_async), SIGTERM/SIGINT, and the
+ * HTTP endpoint. Every callback runs to completion.
  *
  * Messages wait in `pending` (kept in offset order per partition) until a batch is applied. A batch
- * is the first batch-size pending messages; applying it is one transaction:
+ * is at most batch-size pending messages. The synchronous path (--pipeline=false, and the slow
+ * path of the pipeline) applies it in one transaction on the loop thread:
  *   BEGIN; mark event ids processed / find erased learners (one statement); run handlers;
  *   COPY/upsert each table; record dead letters; compare-and-set the partitions' offsets;
  *   publish the dead letters to Kafka; COMMIT.
@@ -20,15 +22,36 @@
  * expected means another consumer committed those partitions: roll back, reload the offsets from
  * PostgreSQL, seek there and drop what was pending for them.
  *
- * Per-partition positions: `committed` is the next offset stored in PostgreSQL (-1: no row yet),
- * `recv_pos` the next offset expected from Kafka; anything older is a duplicate delivery and is
- * dropped before it reaches a batch.
+ * The pipeline (the default) overlaps PostgreSQL with the loop. Two stages (batch buffers, arena,
+ * items, parameters) alternate. The loop prepares batch N+1 (decode; a read-only pre-check on a
+ * second connection R: erased learners and, for dedupe workers, the event ids already processed;
+ * handlers; dead letters; the parameters of the tail statement) while a committer thread runs batch
+ * N on the main connection M: BEGIN; COPY/merges; dead letters; one tail statement that
+ * compare-and-sets the offsets (expecting N-1's next offsets), inserts the processed ids and
+ * re-reads erased_users; dead-letter publish; COMMIT. The committer touches only M, the stage it
+ * commits and the dlq; everything else (metrics, partitions, Kafka commit, pending, the
+ * `committed` hook) stays on the loop, which learns of the completion through an ev_async watcher.
+ * A tail that finds an id already processed (the batch before it, or another consumer, applied it
+ * after the pre-check) or a learner erased since, rolls back and the batch is redone on the
+ * synchronous path, which decides both inside its transaction. Any failure of N discards N+1
+ * (def->forget) and handles N exactly as the synchronous path does (the retry after a transient
+ * failure is synchronous too). Revocation, assignment, stop and drain wait for the committer first.
+ * Group commit: with nothing in flight, what is pending is applied as soon as the consumer queue is
+ * empty; while a batch is in flight, messages accumulate and go as one batch when it completes;
+ * batch-ms stays the upper bound.
+ *
+ * Per-partition positions: `committed` is the next offset stored in PostgreSQL (-1: no row yet:
+ * the partition is read from its beginning, whatever Kafka's committed offset says),
+ * `flight_next` the next offset once the batch in flight commits, `recv_pos` the next offset
+ * expected from Kafka; anything older is a duplicate delivery and is dropped before it reaches a
+ * batch.
  */
 #include "cs/worker.h"
 
 #include <errno.h>
 #include <ev.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +87,8 @@ const cs_opt_t cs_worker_opts[] = {
     {"max-poll-interval-ms", CS_OPT_INT, "300000", "Kafka max.poll.interval.ms", 1000, 86400000},
     {"dlq-timeout-ms", CS_OPT_INT, "10000",
      "how long a dead letter may take to be acknowledged before the batch is retried", 100, 600000},
+    {"pipeline", CS_OPT_BOOL, "true",
+     "overlap PostgreSQL with preparing the next batch (false: one batch at a time, serially)"},
     {"fetch-wait-ms", CS_OPT_INT, "10",
      "longest a Kafka fetch waits for data (bounds latency on the embedded broker)", 1, 10000},
     {"kafka-props", CS_OPT_STRING, NULL,
@@ -92,7 +117,7 @@ typedef struct part {
     int64_t recv_pos;   /* next offset expected from Kafka; -1: any */
     int64_t hi_queried; /* high watermark asked for while paused; -1 unknown */
     int64_t last_ts_ms; /* timestamp of the last committed message */
-    int64_t start_pos;  /* no stored offset: the first offset Kafka gave us since assignment */
+    int64_t flight_next; /* next offset once the batch in flight commits; -1: not in it */
     bool active;
     bool need_offset; /* assigned while PostgreSQL was unreachable: waiting to seek */
     bool eof;
@@ -110,6 +135,36 @@ typedef struct item {
     const char *dead_class; /* IT_DEAD */
     cs_err_t *err;          /* IT_DEAD, from the arena */
 } item_t;
+
+enum { APPLY_OK = 0, APPLY_FAILED = -1, APPLY_FENCED = -2, APPLY_REDO = -3 };
+
+/*
+ * One batch's buffers. The synchronous path uses one stage; the pipeline alternates two: while the
+ * committer thread commits one (and reads only it), the loop prepares the other.
+ */
+typedef struct stage {
+    cs_batch_t *batch;
+    cs_arena_t *arena; /* decoded events, dead-letter errors */
+    item_t *items;
+    int capitems;
+    cs_dead_letter_t *dls;
+    int capdls;
+    int n;     /* events: pending[0..n) when in flight */
+    int ndead; /* dead letters built for it */
+    /* its partitions and the last offset of each */
+    part_t **bparts;
+    int64_t *blast;
+    int nbparts, capbparts;
+    /* the tail statement's parameters (built by the loop) */
+    cs_buf_t p[10];
+    int nnew; /* distinct new event ids the tail must insert */
+    /* set by the committer */
+    int rc;
+    cs_err_t err;
+    const char *waiting; /* what rc != OK was waiting for */
+    double t0;
+    double t_phase[6];
+} stage_t;
 
 typedef struct hlist {
     const char *name; /* the type name the list was built for (static storage) */
@@ -136,9 +191,24 @@ struct cs_worker {
     cs_dlq_t *dlq;
     cs_codec_t *codec;
     cs_http_t *http;
-    cs_batch_t *batch;
-    cs_arena_t *arena;
+    cs_db_t *rdb; /* pipeline pre-checks: autocommit, read-only */
     int ntables;
+
+    /* stages: st[0] and st[1]; the synchronous path uses whichever is free */
+    stage_t st[2];
+    bool pipeline;
+    stage_t *inflight; /* handed to the committer; its events are pending[0..inflight->n) */
+    stage_t *ready;    /* prepared, waiting for the committer; pending[nflight..+ready->n) */
+    stage_t *inflight_done; /* being completed (logs say whether a batch was pipelined) */
+    bool throttled;    /* stopped reading the consumer queue until the committer is free */
+    pthread_t committer;
+    bool committer_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    stage_t *job;  /* mu: handed over, not yet done */
+    stage_t *done; /* mu: done, not yet completed on the loop */
+    bool quit;     /* mu */
+    ev_async done_async;
 
     /* handler dispatch, built lazily per type index */
     hlist_t types[MAX_TYPES];
@@ -154,12 +224,6 @@ struct cs_worker {
     int npending, cappending;
     size_t pending_bytes;
 
-    /* current batch scratch */
-    item_t *items;
-    int capitems;
-    cs_dead_letter_t *dls;
-    int capdls;
-
     /* config */
     long long batch_size, batch_ms, batch_bytes;
     long long retry_initial_ms, retry_max_ms, shutdown_timeout_ms, dlq_timeout_ms;
@@ -170,7 +234,6 @@ struct cs_worker {
     bool backoff;
     bool paused_all;
     double backoff_s;
-    double t_phase[6]; /* last attempt: decode, dedupe, handlers, flush, offsets+dlq, commit */
     char waiting_for[64];
 
     /* lifecycle */
@@ -247,7 +310,7 @@ static part_t *part_get(cs_worker_t *w, const char *topic, int partition)
     p->topic = strdup(topic);
     p->partition = partition;
     snprintf(p->pstr, sizeof p->pstr, "%d", partition);
-    p->committed = p->recv_pos = p->hi_queried = p->start_pos = -1;
+    p->committed = p->recv_pos = p->hi_queried = p->flight_next = -1;
     p->last_ts_ms = -1;
     w->parts[w->nparts++] = p;
     return p;
@@ -288,8 +351,10 @@ static int db_ensure(cs_worker_t *w, cs_err_t *err)
             return -1;
     }
     w->db_prepared = false;
-    if (cs_batch_prepare(w->batch, w->db, err) < 0)
-        return -1;
+    /* Both stages' batches share the staging tables (same names, IF NOT EXISTS). */
+    for (int i = 0; i < 2; i++)
+        if (cs_batch_prepare(w->st[i].batch, w->db, err) < 0)
+            return -1;
     w->db_prepared = true;
     cs_log_info("connected to postgresql");
     return 0;
@@ -486,10 +551,15 @@ static bool drop_need_offset(const part_t *p, const void *ctx)
 }
 
 /*
+ * librdkafka's logical offset "the beginning of the partition" (RD_KAFKA_OFFSET_BEGINNING): where a
+ * partition starts when PostgreSQL, the source of truth, has no offset for it, whatever Kafka's
+ * committed offset for the group says (a fresh database must not skip what an old group read).
+ */
+#define OFFSET_BEGINNING (-2)
+
+/*
  * Moves the fetch position of partitions whose pending messages were dropped back to the first
- * event not applied: the stored offset, or, when PostgreSQL has no row yet, the first offset
- * Kafka gave us since the assignment (nothing of the partition was committed since). Without
- * the latter, a partition fenced or settled before its first commit would skip what was dropped.
+ * event not applied: the stored offset, or, when PostgreSQL has no row yet, the beginning.
  */
 static void reposition(cs_worker_t *w, part_t **ps, int n)
 {
@@ -499,11 +569,10 @@ static void reposition(cs_worker_t *w, part_t **ps, int n)
     if (!tps)
         abort();
     for (int i = 0; i < n; i++) {
-        int64_t target = ps[i]->committed >= 0 ? ps[i]->committed : ps[i]->start_pos;
-        ps[i]->recv_pos = target;
-        ps[i]->eof = false; /* sought: the end must be reached again */
-        if (target >= 0)
-            tps[ns++] = (cs_tp_t){ps[i]->topic, ps[i]->partition, target, false};
+        int64_t target = ps[i]->committed >= 0 ? ps[i]->committed : OFFSET_BEGINNING;
+        ps[i]->recv_pos = ps[i]->committed; /* -1: any */
+        ps[i]->eof = false;                 /* sought: the end must be reached again */
+        tps[ns++] = (cs_tp_t){ps[i]->topic, ps[i]->partition, target, false};
     }
     if (ns && cs_consumer_seek(w->consumer, tps, ns, &err) < 0)
         cs_log_warn("seek failed", CS_LS("error", err.msg));
@@ -573,11 +642,11 @@ static hlist_t *handlers_for(cs_worker_t *w, const cs_event_t *ev, hlist_t *tmp)
 
 /* ---- batch application ---- */
 
-static void item_dead(cs_worker_t *w, item_t *it, const char *cls, const cs_err_t *err)
+static void item_dead(stage_t *s, item_t *it, const char *cls, const cs_err_t *err)
 {
     it->state = IT_DEAD;
     it->dead_class = cls;
-    it->err = cs_arena_alloc(w->arena, sizeof *it->err);
+    it->err = cs_arena_alloc(s->arena, sizeof *it->err);
     *it->err = *err;
 }
 
@@ -602,26 +671,37 @@ static bool ev_decoded(const item_t *it)
     return it->ev.type_name != NULL;
 }
 
-/* Step 1: decode every message of the batch; failures become dead letters right away. */
-static void decode_items(cs_worker_t *w, int n)
+/*
+ * Step 1: decode pending[base .. base + n) into the stage's items; failures become dead letters
+ * right away.
+ */
+static void decode_items(cs_worker_t *w, stage_t *s, int base, int n)
 {
+    if (s->capitems < n) {
+        s->capitems = n;
+        s->items = realloc(s->items, (size_t)n * sizeof *s->items);
+        if (!s->items)
+            abort();
+    }
+    s->n = n;
+    s->ndead = 0;
     for (int i = 0; i < n; i++) {
-        item_t *it = &w->items[i];
+        item_t *it = &s->items[i];
         cs_err_t err;
         memset(it, 0, sizeof *it);
-        it->msg = w->pending[i];
+        it->msg = w->pending[base + i];
         it->part = part_find(w, it->msg->topic, it->msg->partition);
         cs_err_clear(&err);
         int rc;
         if (w->def->decode)
-            rc = w->def->decode(w->ud, it->msg->payload, it->msg->len, w->arena, &it->ev, &err);
+            rc = w->def->decode(w->ud, it->msg->payload, it->msg->len, s->arena, &it->ev, &err);
         else
-            rc = cs_codec_decode(w->codec, it->msg->payload, it->msg->len, w->arena, &it->ev, &err);
+            rc = cs_codec_decode(w->codec, it->msg->payload, it->msg->len, s->arena, &it->ev, &err);
         if (rc < 0) {
             memset(&it->ev, 0, sizeof it->ev);
             if (err.kind == CS_ERR_NONE)
                 err.kind = CS_ERR_PERMANENT;
-            item_dead(w, it, cs_dlq_codec_class(&err), &err);
+            item_dead(s, it, cs_dlq_codec_class(&err), &err);
         } else {
             it->state = IT_DECODED;
         }
@@ -633,10 +713,10 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Step 2: one statement marks the batch's event ids processed and finds erased learners. */
-static int dedupe_items(cs_worker_t *w, int n, cs_err_t *err)
+/* Step 2 (synchronous path): one statement marks the event ids processed and finds erased learners. */
+static int dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
 {
-    int nd = 0;
+    int nd = 0, n = s->n;
     arr_begin(&w->a1);
     arr_begin(&w->a2);
     arr_begin(&w->a3);
@@ -644,7 +724,7 @@ static int dedupe_items(cs_worker_t *w, int n, cs_err_t *err)
     arr_begin(&w->a5);
     bool ids = !w->def->no_dedupe; /* without dedupe only the learners are needed */
     for (int i = 0; i < n; i++) {
-        item_t *it = &w->items[i];
+        item_t *it = &s->items[i];
         if (it->state != IT_DECODED)
             continue;
         arr_str(&w->a2, it->ev.user_id);
@@ -683,12 +763,12 @@ static int dedupe_items(cs_worker_t *w, int n, cs_err_t *err)
 
     /* Sets of new event ids and erased users, as sorted arrays searched by bsearch. */
     int rows = cs_db_res_rows(res);
-    const char **news = cs_arena_alloc(w->arena, (size_t)(rows + 1) * sizeof *news);
-    const char **erased = cs_arena_alloc(w->arena, (size_t)(rows + 1) * sizeof *erased);
+    const char **news = cs_arena_alloc(s->arena, (size_t)(rows + 1) * sizeof *news);
+    const char **erased = cs_arena_alloc(s->arena, (size_t)(rows + 1) * sizeof *erased);
     int nn = 0, ne = 0;
     for (int r = 0; r < rows; r++) {
         const char *k = cs_db_res_get(res, r, 0);
-        const char *v = cs_arena_strndup(w->arena, cs_db_res_get(res, r, 1), 36);
+        const char *v = cs_arena_strndup(s->arena, cs_db_res_get(res, r, 1), 36);
         if (k[0] == 'n')
             news[nn++] = v;
         else
@@ -697,10 +777,10 @@ static int dedupe_items(cs_worker_t *w, int n, cs_err_t *err)
     cs_db_res_free(res);
     qsort(news, (size_t)nn, sizeof *news, cmp_str);
     qsort(erased, (size_t)ne, sizeof *erased, cmp_str);
-    bool *taken = cs_arena_alloc(w->arena, (size_t)(nn + 1) * sizeof *taken);
+    bool *taken = cs_arena_alloc(s->arena, (size_t)(nn + 1) * sizeof *taken);
     memset(taken, 0, (size_t)(nn + 1) * sizeof *taken);
     for (int i = 0; i < n; i++) {
-        item_t *it = &w->items[i];
+        item_t *it = &s->items[i];
         if (it->state != IT_DECODED)
             continue;
         const char *uid = it->ev.user_id, *eid = it->ev.event_id;
@@ -725,13 +805,13 @@ static int dedupe_items(cs_worker_t *w, int n, cs_err_t *err)
 }
 
 /* Step 3: handlers append rows. Returns -1 (TRANSIENT/FATAL) to abandon the attempt. */
-static int run_handlers(cs_worker_t *w, int n, cs_err_t *err)
+static int run_handlers(cs_worker_t *w, stage_t *s, cs_err_t *err)
 {
     hlist_t tmp;
     cs_msg_meta_t meta;
-    for (int i = 0; i < n; i++) {
-        item_t *it = &w->items[i];
-        cs_batch_mark_event(w->batch, i);
+    for (int i = 0; i < s->n; i++) {
+        item_t *it = &s->items[i];
+        cs_batch_mark_event(s->batch, i);
         if (it->state != IT_NEW && it->state != IT_DUP)
             continue;
         hlist_t *h = handlers_for(w, &it->ev, &tmp);
@@ -744,7 +824,7 @@ static int run_handlers(cs_worker_t *w, int n, cs_err_t *err)
                 continue;
             cs_err_t herr;
             cs_err_clear(&herr);
-            if (hd->fn(w->batch, &it->ev, &meta, &herr) == 0)
+            if (hd->fn(s->batch, &it->ev, &meta, &herr) == 0)
                 continue;
             if (herr.kind == CS_ERR_NONE)
                 herr.kind = CS_ERR_PERMANENT;
@@ -752,8 +832,8 @@ static int run_handlers(cs_worker_t *w, int n, cs_err_t *err)
                 *err = herr;
                 return cs_err_wrap(err, "handler for %s", it->ev.type_name);
             }
-            cs_batch_undo_event(w->batch);
-            item_dead(w, it, "handler", &herr);
+            cs_batch_undo_event(s->batch);
+            item_dead(s, it, "handler", &herr);
             break;
         }
         if (cs_log_level_ <= CS_LOG_DEBUG && it->state != IT_DEAD) {
@@ -765,7 +845,7 @@ static int run_handlers(cs_worker_t *w, int n, cs_err_t *err)
                          CS_LI("duplicate", it->state == IT_DUP));
         }
     }
-    cs_batch_seal(w->batch, n);
+    cs_batch_seal(s->batch, s->n);
     return 0;
 }
 
@@ -773,11 +853,11 @@ static int run_handlers(cs_worker_t *w, int n, cs_err_t *err)
  * Step 4 in isolation mode: flush [a, b) under a savepoint; on a PERMANENT failure roll back
  * and split, until the single events that fail are found and dead-lettered.
  */
-static int flush_bisect(cs_worker_t *w, int a, int b, cs_err_t *err)
+static int flush_bisect(cs_worker_t *w, stage_t *s, int a, int b, cs_err_t *err)
 {
     if (cs_db_exec(w->db, "SAVEPOINT cs_isolate", err) < 0)
         return -1;
-    if (cs_batch_flush(w->batch, w->db, a, b, true, err) == 0)
+    if (cs_batch_flush(s->batch, w->db, a, b, true, err) == 0)
         return cs_db_exec(w->db, "RELEASE SAVEPOINT cs_isolate", err);
     if (err->kind != CS_ERR_PERMANENT)
         return -1;
@@ -786,45 +866,78 @@ static int flush_bisect(cs_worker_t *w, int a, int b, cs_err_t *err)
         0)
         return -1;
     if (b - a == 1) {
-        item_dead(w, &w->items[a], "database", &ferr);
+        item_dead(s, &s->items[a], "database", &ferr);
         return 0;
     }
     int mid = a + (b - a) / 2;
-    if (flush_bisect(w, a, mid, err) < 0)
+    if (flush_bisect(w, s, a, mid, err) < 0)
         return -1;
-    return flush_bisect(w, mid, b, err);
+    return flush_bisect(w, s, mid, b, err);
 }
 
-/* Offsets compare-and-set for the partitions of the batch. Returns rows updated, -1 on error. */
-static long long store_offsets(cs_worker_t *w, int n, int *nparts, cs_err_t *err)
+/* Where the stored offset of p must be when the next batch's compare-and-set runs. */
+static int64_t part_expected(const part_t *p)
+{
+    return p->flight_next >= 0 ? p->flight_next : p->committed;
+}
+
+/* The stage's partitions and the last offset of each (items are in offset order per partition). */
+static void stage_parts(cs_worker_t *w, stage_t *s)
 {
     for (int i = 0; i < w->nparts; i++)
         w->parts[i]->b_in = false;
-    for (int i = 0; i < n; i++) {
-        part_t *p = w->items[i].part;
+    for (int i = 0; i < s->n; i++) {
+        part_t *p = s->items[i].part;
         p->b_in = true;
-        p->b_last = w->items[i].msg->offset;
+        p->b_last = s->items[i].msg->offset;
     }
+    if (s->capbparts < w->nparts) {
+        s->capbparts = w->nparts;
+        s->bparts = realloc(s->bparts, (size_t)s->capbparts * sizeof *s->bparts);
+        s->blast = realloc(s->blast, (size_t)s->capbparts * sizeof *s->blast);
+        if (!s->bparts || !s->blast)
+            abort();
+    }
+    s->nbparts = 0;
+    for (int i = 0; i < w->nparts; i++) {
+        part_t *p = w->parts[i];
+        if (p->b_in) {
+            s->bparts[s->nbparts] = p;
+            s->blast[s->nbparts++] = p->b_last;
+        }
+    }
+}
+
+/* Marks the stage's partitions (b_in, b_last) for batch_committed() and after_fence(). */
+static void stage_mark(cs_worker_t *w, const stage_t *s)
+{
+    for (int i = 0; i < w->nparts; i++)
+        w->parts[i]->b_in = false;
+    for (int k = 0; k < s->nbparts; k++) {
+        s->bparts[k]->b_in = true;
+        s->bparts[k]->b_last = s->blast[k];
+    }
+}
+
+/* Offsets compare-and-set for the partitions of the batch. Returns rows updated, -1 on error. */
+static long long store_offsets(cs_worker_t *w, stage_t *s, cs_err_t *err)
+{
+    stage_parts(w, s);
     arr_begin(&w->a1);
     arr_begin(&w->a2);
     arr_begin(&w->a3);
     arr_begin(&w->a4);
-    int np = 0;
-    for (int i = 0; i < w->nparts; i++) {
-        part_t *p = w->parts[i];
-        if (!p->b_in)
-            continue;
+    for (int k = 0; k < s->nbparts; k++) {
+        part_t *p = s->bparts[k];
         arr_str(&w->a1, p->topic);
         arr_int(&w->a2, p->partition);
-        arr_int(&w->a3, p->committed);
-        arr_int(&w->a4, p->b_last + 1);
-        np++;
+        arr_int(&w->a3, part_expected(p));
+        arr_int(&w->a4, s->blast[k] + 1);
     }
     arr_end(&w->a1);
     arr_end(&w->a2);
     arr_end(&w->a3);
     arr_end(&w->a4);
-    *nparts = np;
     const char *params[] = {w->group, w->a1.data, w->a2.data, w->a3.data, w->a4.data};
     cs_db_res_t *res = cs_db_query(
         w->db,
@@ -844,12 +957,12 @@ static long long store_offsets(cs_worker_t *w, int n, int *nparts, cs_err_t *err
     return rows;
 }
 
-static int forget_dead_ids(cs_worker_t *w, int n, cs_err_t *err)
+static int forget_dead_ids(cs_worker_t *w, stage_t *s, cs_err_t *err)
 {
     int k = 0;
     arr_begin(&w->a1);
-    for (int i = 0; i < n; i++) {
-        item_t *it = &w->items[i];
+    for (int i = 0; i < s->n; i++) {
+        item_t *it = &s->items[i];
         if (it->state == IT_DEAD && it->was_new) {
             arr_str(&w->a1, it->ev.event_id);
             k++;
@@ -867,22 +980,22 @@ static int forget_dead_ids(cs_worker_t *w, int n, cs_err_t *err)
     return 0;
 }
 
-static int build_dead_letters(cs_worker_t *w, int n)
+static void build_dead_letters(cs_worker_t *w, stage_t *s)
 {
-    int k = 0;
-    if (w->capdls < n) {
-        w->capdls = n;
-        w->dls = realloc(w->dls, (size_t)n * sizeof *w->dls);
-        if (!w->dls)
+    int k = 0, n = s->n;
+    if (s->capdls < n) {
+        s->capdls = n;
+        s->dls = realloc(s->dls, (size_t)n * sizeof *s->dls);
+        if (!s->dls)
             abort();
     }
     for (int i = 0; i < n; i++) {
-        item_t *it = &w->items[i];
+        item_t *it = &s->items[i];
         if (it->state != IT_DEAD)
             continue;
-        char *tp = cs_arena_alloc(w->arena, 64);
+        char *tp = cs_arena_alloc(s->arena, 64);
         bool dec = ev_decoded(it);
-        w->dls[k++] = (cs_dead_letter_t){
+        s->dls[k++] = (cs_dead_letter_t){
             .topic = it->msg->topic,
             .partition = it->msg->partition,
             .offset = it->msg->offset,
@@ -905,65 +1018,62 @@ static int build_dead_letters(cs_worker_t *w, int n)
                     CS_LS("sqlstate", it->err->sqlstate), CS_LS("topic", it->msg->topic),
                     CS_LI("partition", it->msg->partition), CS_LI("offset", it->msg->offset),
                     CS_LS("event_id", dec ? it->ev.event_id : ""),
-                    CS_LS("traceparent", w->dls[k - 1].traceparent));
+                    CS_LS("traceparent", s->dls[k - 1].traceparent));
     }
-    return k;
+    s->ndead = k;
 }
 
-enum { APPLY_OK = 0, APPLY_FAILED = -1, APPLY_FENCED = -2 };
-
 /*
- * One attempt at applying the first n pending messages. On APPLY_FAILED err says why (the
- * transaction is rolled back); on APPLY_FENCED the caller reloads offsets.
+ * One synchronous attempt at applying the first n pending messages with stage s. On APPLY_FAILED
+ * err says why (the transaction is rolled back); on APPLY_FENCED the caller reloads offsets.
  */
-static int apply_once(cs_worker_t *w, int n, bool isolate, int *ndead, cs_err_t *err)
+static int apply_once(cs_worker_t *w, stage_t *s, int n, bool isolate, cs_err_t *err)
 {
-    int np = 0;
-    cs_arena_reset(w->arena);
+    cs_arena_reset(s->arena);
     double t = mono_s(), t2;
-    cs_batch_clear(w->batch);
-    decode_items(w, n);
-    w->t_phase[0] = (t2 = mono_s()) - t, t = t2;
+    cs_batch_clear(s->batch);
+    decode_items(w, s, 0, n);
+    s->t_phase[0] = (t2 = mono_s()) - t, t = t2;
     if (db_ensure(w, err) < 0)
         return APPLY_FAILED;
     set_waiting(w, "postgresql");
     if (cs_db_exec(w->db, "BEGIN", err) < 0)
         return APPLY_FAILED;
-    if (dedupe_items(w, n, err) < 0)
+    if (dedupe_items(w, s, err) < 0)
         goto fail;
-    w->t_phase[1] = (t2 = mono_s()) - t, t = t2;
-    if (run_handlers(w, n, err) < 0)
+    s->t_phase[1] = (t2 = mono_s()) - t, t = t2;
+    if (run_handlers(w, s, err) < 0)
         goto fail;
-    w->t_phase[2] = (t2 = mono_s()) - t, t = t2;
+    s->t_phase[2] = (t2 = mono_s()) - t, t = t2;
     if (isolate) {
-        if (flush_bisect(w, 0, n, err) < 0)
+        if (flush_bisect(w, s, 0, n, err) < 0)
             goto fail;
-    } else if (cs_batch_flush(w->batch, w->db, 0, n, false, err) < 0) {
+    } else if (cs_batch_flush(s->batch, w->db, 0, n, false, err) < 0) {
         goto fail;
     }
-    w->t_phase[3] = (t2 = mono_s()) - t, t = t2;
-    if (forget_dead_ids(w, n, err) < 0)
+    s->t_phase[3] = (t2 = mono_s()) - t, t = t2;
+    if (forget_dead_ids(w, s, err) < 0)
         goto fail;
-    *ndead = build_dead_letters(w, n);
-    if (cs_dlq_record(w->dlq, w->db, w->dls, *ndead, err) < 0)
+    build_dead_letters(w, s);
+    if (cs_dlq_record(w->dlq, w->db, s->dls, s->ndead, err) < 0)
         goto fail;
-    long long rows = store_offsets(w, n, &np, err);
+    long long rows = store_offsets(w, s, err);
     if (rows < 0)
         goto fail;
-    if (rows != np) {
+    if (rows != s->nbparts) {
         db_rollback(w);
         return APPLY_FENCED;
     }
-    if (*ndead) {
+    if (s->ndead) {
         set_waiting(w, "kafka (dead-letter topic)");
-        if (cs_dlq_publish(w->dlq, w->dls, *ndead, (int)w->dlq_timeout_ms, err) < 0)
+        if (cs_dlq_publish(w->dlq, s->dls, s->ndead, (int)w->dlq_timeout_ms, err) < 0)
             goto fail;
         set_waiting(w, "postgresql");
     }
-    w->t_phase[4] = (t2 = mono_s()) - t, t = t2;
+    s->t_phase[4] = (t2 = mono_s()) - t, t = t2;
     if (cs_db_exec(w->db, "COMMIT", err) < 0)
         goto fail;
-    w->t_phase[5] = mono_s() - t;
+    s->t_phase[5] = mono_s() - t;
     return APPLY_OK;
 fail:
     db_rollback(w);
@@ -976,6 +1086,7 @@ static bool drop_fenced(const part_t *p, const void *ctx)
     return p->b_in;
 }
 
+/* After a fenced batch (its partitions are marked b_in). Nothing may be in flight. */
 static void after_fence(cs_worker_t *w)
 {
     part_t **ps = calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *ps);
@@ -1012,7 +1123,7 @@ static void after_fence(cs_worker_t *w)
 
 /* ---- the batch driver ---- */
 
-static void count_batch(cs_worker_t *w, int n)
+static void count_batch(cs_worker_t *w, const stage_t *s)
 {
     /* type_counts[outcome][type]; the last column is "unknown" (not decoded) */
     enum { O_APPLIED, O_DUP, O_ERASED, O_DEAD };
@@ -1020,8 +1131,8 @@ static void count_batch(cs_worker_t *w, int n)
     memset(w->type_counts, 0, sizeof w->type_counts);
     for (int t = 0; t <= MAX_TYPES; t++)
         names[t] = NULL;
-    for (int i = 0; i < n; i++) {
-        item_t *it = &w->items[i];
+    for (int i = 0; i < s->n; i++) {
+        const item_t *it = &s->items[i];
         int t = it->ev.type_name && it->ev.type >= 0 && it->ev.type < MAX_TYPES ? it->ev.type
                                                                                 : MAX_TYPES;
         names[t] = t == MAX_TYPES ? "unknown" : it->ev.type_name;
@@ -1055,27 +1166,26 @@ static void count_batch(cs_worker_t *w, int n)
     }
 }
 
-static void batch_committed(cs_worker_t *w, int n, int ndead, double t0)
+/* The stage's batch is committed: move the partitions on, account, free its messages. */
+static void batch_committed(cs_worker_t *w, stage_t *s)
 {
-    cs_tp_t *tps = calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *tps);
-    int k = 0;
+    cs_tp_t *tps = calloc((size_t)(s->nbparts ? s->nbparts : 1), sizeof *tps);
+    int k = 0, n = s->n;
     cs_err_t err;
     if (!tps)
         abort();
     for (int i = 0; i < n; i++)
-        w->items[i].part->last_ts_ms = w->items[i].msg->timestamp_ms;
-    for (int i = 0; i < w->nparts; i++) {
-        part_t *p = w->parts[i];
-        if (!p->b_in)
-            continue;
-        p->committed = p->b_last + 1;
+        s->items[i].part->last_ts_ms = s->items[i].msg->timestamp_ms;
+    for (int j = 0; j < s->nbparts; j++) {
+        part_t *p = s->bparts[j];
+        p->committed = s->blast[j] + 1;
         tps[k++] = (cs_tp_t){p->topic, p->partition, p->committed, false};
     }
     /* Kafka follows PostgreSQL, asynchronously, for lag tools; a failure here costs nothing. */
     if (k && cs_consumer_commit(w->consumer, tps, k, &err) < 0)
         cs_log_debug("kafka commit failed", CS_LS("error", err.msg));
     free(tps);
-    double dt = mono_s() - t0;
+    double dt = mono_s() - s->t0;
     {
         /* End-to-end latency: from the message's timestamp (set by the producer) to now, just
          * after the commit that made the event's effects visible. */
@@ -1083,29 +1193,34 @@ static void batch_committed(cs_worker_t *w, int n, int ndead, double t0)
         clock_gettime(CLOCK_REALTIME, &now);
         int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
         for (int i = 0; i < n; i++) {
-            int64_t ts = w->items[i].msg->timestamp_ms;
+            int64_t ts = s->items[i].msg->timestamp_ms;
             if (ts > 0 && now_ms >= ts)
                 cs_metric_observe(w->m_e2e, NULL, (double)(now_ms - ts) / 1000.0);
         }
     }
-    count_batch(w, n);
+    count_batch(w, s);
     cs_metric_observe(w->m_batch_size, NULL, n);
     cs_metric_observe(w->m_batch_seconds, NULL, dt);
     const char *ok[] = {"committed"};
     cs_metric_inc(w->m_batches, ok, 1);
-    cs_log_debug("batch committed", CS_LI("events", n), CS_LI("dead_letters", ndead),
+    cs_log_debug("batch committed", CS_LI("events", n), CS_LI("dead_letters", s->ndead),
                  CS_LD("seconds", dt), CS_LI("attempt", w->attempt + 1),
-                 CS_LD("decode_s", w->t_phase[0]), CS_LD("dedupe_s", w->t_phase[1]),
-                 CS_LD("handlers_s", w->t_phase[2]), CS_LD("tables_s", w->t_phase[3]),
-                 CS_LD("offsets_s", w->t_phase[4]), CS_LD("commit_s", w->t_phase[5]));
+                 CS_LI("pipelined", s == w->inflight_done),
+                 CS_LD("decode_s", s->t_phase[0]), CS_LD("dedupe_s", s->t_phase[1]),
+                 CS_LD("handlers_s", s->t_phase[2]), CS_LD("tables_s", s->t_phase[3]),
+                 CS_LD("offsets_s", s->t_phase[4]), CS_LD("commit_s", s->t_phase[5]));
     if (w->def->committed)
         w->def->committed(w->ud, n);
     pending_consume(w, n);
     w->attempt = 0;
 }
 
+static void discard_ready(cs_worker_t *w);
+
 static void enter_backoff(cs_worker_t *w, const cs_err_t *err)
 {
+    /* Backoff retries synchronously: nothing prepared survives it. */
+    discard_ready(w);
     double d = (double)w->retry_initial_ms;
     for (int i = 0; i < w->attempt && d < (double)w->retry_max_ms; i++)
         d *= 2;
@@ -1129,28 +1244,38 @@ static void enter_backoff(cs_worker_t *w, const cs_err_t *err)
     ev_timer_start(w->loop, &w->retry_timer);
 }
 
-/* Applies the first n pending messages. Returns APPLY_*; on failure the right state is set. */
-static int apply_batch(cs_worker_t *w, int n)
+/* After a failed attempt: the class decides (transient: back off; else stop). */
+static void attempt_failed(cs_worker_t *w, const cs_err_t *err)
+{
+    if (err->kind == CS_ERR_TRANSIENT) {
+        enter_backoff(w, err);
+    } else {
+        cs_log_error("batch failed; stopping", CS_LS("kind", cs_err_kind_name(err->kind)),
+                     CS_LS("reason", err->msg), CS_LS("sqlstate", err->sqlstate),
+                     CS_LS("field", err->field));
+        stop_now(w, 1);
+    }
+}
+
+/*
+ * Applies the first n pending messages synchronously with stage s (nothing may be in flight).
+ * isolate: start in isolation mode (the batch already failed on an event's rows).
+ * Returns APPLY_*; on failure the right state is set.
+ */
+static int apply_batch(cs_worker_t *w, stage_t *s, int n, bool isolate)
 {
     cs_err_t err;
-    int ndead = 0;
-    double t0 = mono_s();
-    if (w->capitems < n) {
-        w->capitems = n;
-        w->items = realloc(w->items, (size_t)n * sizeof *w->items);
-        if (!w->items)
-            abort();
-    }
+    s->t0 = mono_s();
     cs_err_clear(&err);
-    int rc = apply_once(w, n, false, &ndead, &err);
-    if (rc == APPLY_FAILED && err.kind == CS_ERR_PERMANENT) {
+    int rc = apply_once(w, s, n, isolate, &err);
+    if (rc == APPLY_FAILED && err.kind == CS_ERR_PERMANENT && !isolate) {
         cs_log_warn("batch failed on an event's rows; isolating it", CS_LS("reason", err.msg),
                     CS_LS("sqlstate", err.sqlstate), CS_LI("events", n));
         cs_err_clear(&err);
-        rc = apply_once(w, n, true, &ndead, &err);
+        rc = apply_once(w, s, n, true, &err);
     }
     if (rc == APPLY_OK) {
-        batch_committed(w, n, ndead, t0);
+        batch_committed(w, s);
         return rc;
     }
     if (rc == APPLY_FENCED) {
@@ -1158,27 +1283,26 @@ static int apply_batch(cs_worker_t *w, int n)
         w->attempt = 0;
         return rc;
     }
-    if (err.kind == CS_ERR_TRANSIENT) {
-        enter_backoff(w, &err);
-    } else {
-        cs_log_error("batch failed; stopping", CS_LS("kind", cs_err_kind_name(err.kind)),
-                     CS_LS("reason", err.msg), CS_LS("sqlstate", err.sqlstate),
-                     CS_LS("field", err.field));
-        stop_now(w, 1);
-    }
+    attempt_failed(w, &err);
     return rc;
 }
 
-static int next_batch_len(cs_worker_t *w)
+/* How many pending messages from base make the next batch; *full when it cannot grow. */
+static int next_batch_len(cs_worker_t *w, int base, bool *full)
 {
     int n = 0;
     size_t bytes = 0;
-    while (n < w->npending && n < w->batch_size) {
-        bytes += w->pending[n]->len;
+    *full = false;
+    while (base + n < w->npending && n < w->batch_size) {
+        bytes += w->pending[base + n]->len;
         n++;
-        if ((long long)bytes >= w->batch_bytes)
+        if ((long long)bytes >= w->batch_bytes) {
+            *full = true;
             break;
+        }
     }
+    if (n >= w->batch_size)
+        *full = true;
     return n;
 }
 
@@ -1186,7 +1310,8 @@ static void finish_stop(cs_worker_t *w);
 
 static void check_drain(cs_worker_t *w)
 {
-    if (!w->drain || w->stopping || !w->got_assignment || w->npending || w->backoff)
+    if (!w->drain || w->stopping || !w->got_assignment || w->npending || w->backoff ||
+        w->inflight || w->ready)
         return;
     for (int i = 0; i < w->nparts; i++) {
         part_t *p = w->parts[i];
@@ -1199,14 +1324,15 @@ static void check_drain(cs_worker_t *w)
     finish_stop(w);
 }
 
-/* Applies full batches (or everything pending when all). */
-static void flush_ready(cs_worker_t *w, bool all)
+/* The synchronous driver: applies full batches (or everything pending when all). */
+static void flush_sync(cs_worker_t *w, bool all)
 {
     while (w->npending > 0 && !w->backoff && w->exit_code == 0) {
-        int n = next_batch_len(w);
-        if (!all && n < w->batch_size && (long long)w->pending_bytes < w->batch_bytes)
+        bool full;
+        int n = next_batch_len(w, 0, &full);
+        if (!all && !full)
             break;
-        if (apply_batch(w, n) == APPLY_FAILED)
+        if (apply_batch(w, &w->st[0], n, false) == APPLY_FAILED)
             break;
     }
     if (w->npending == 0 || w->backoff)
@@ -1217,6 +1343,477 @@ static void flush_ready(cs_worker_t *w, bool all)
         finish_stop(w);
     else
         check_drain(w);
+}
+
+/* ---- the pipeline ---- */
+
+/*
+ * Runs a read-only query on the pre-check connection R, (re)connecting it as needed; a connection
+ * found broken is re-established and the query tried once more.
+ */
+static cs_db_res_t *rdb_query(cs_worker_t *w, const char *sql, int nparams,
+                              const char *const *params, cs_err_t *err)
+{
+    for (int tries = 0;; tries++) {
+        bool fresh = false;
+        if (!w->rdb) {
+            w->rdb = cs_db_connect(dsn_of(w), w->def->name, err);
+            if (!w->rdb)
+                return NULL;
+            fresh = true;
+        } else if (!cs_db_ok(w->rdb)) {
+            if (cs_db_reset(w->rdb, err) < 0)
+                return NULL;
+            fresh = true;
+        }
+        if (fresh && cs_db_exec(w->rdb, "SET default_transaction_read_only = on", err) < 0)
+            return NULL;
+        cs_db_res_t *res = cs_db_query(w->rdb, sql, nparams, params, err);
+        if (res || tries > 0 || cs_db_ok(w->rdb))
+            return res;
+    }
+}
+
+typedef struct id_ref {
+    const char *id;
+    int idx;
+} id_ref_t;
+
+static int cmp_id_ref(const void *a, const void *b)
+{
+    const id_ref_t *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/*
+ * Step 2 of the pipeline, outside any transaction, on R: the batch's erased learners and (with
+ * dedupe) the event ids this group already applied. The tail statement checks both again.
+ */
+static int precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
+{
+    int nd = 0, n = s->n;
+    bool ids = !w->def->no_dedupe;
+    arr_begin(&w->a1);
+    arr_begin(&w->a2);
+    for (int i = 0; i < n; i++) {
+        item_t *it = &s->items[i];
+        if (it->state != IT_DECODED)
+            continue;
+        arr_str(&w->a1, it->ev.user_id);
+        if (ids)
+            arr_str(&w->a2, it->ev.event_id);
+        nd++;
+    }
+    arr_end(&w->a1);
+    arr_end(&w->a2);
+    if (nd == 0)
+        return 0;
+    const char *params[] = {w->a1.data, w->group, w->a2.data};
+    cs_db_res_t *res =
+        ids ? rdb_query(w,
+                        "SELECT 'e', u.user_id::text FROM erased_users u "
+                        "WHERE u.user_id = ANY($1::uuid[]) UNION ALL "
+                        "SELECT 'd', p.event_id::text FROM processed_events p "
+                        "WHERE p.consumer_group = $2 AND p.event_id = ANY($3::uuid[])",
+                        3, params, err)
+            : rdb_query(w,
+                        "SELECT 'e', u.user_id::text FROM erased_users u "
+                        "WHERE u.user_id = ANY($1::uuid[])",
+                        1, params, err);
+    if (!res)
+        return cs_err_wrap(err, "checking erased learners and processed events");
+    int rows = cs_db_res_rows(res);
+    const char **done = cs_arena_alloc(s->arena, (size_t)(rows + 1) * sizeof *done);
+    const char **erased = cs_arena_alloc(s->arena, (size_t)(rows + 1) * sizeof *erased);
+    int ndone = 0, ne = 0;
+    for (int r = 0; r < rows; r++) {
+        const char *k = cs_db_res_get(res, r, 0);
+        const char *v = cs_arena_strndup(s->arena, cs_db_res_get(res, r, 1), 36);
+        if (k[0] == 'd')
+            done[ndone++] = v;
+        else
+            erased[ne++] = v;
+    }
+    cs_db_res_free(res);
+    qsort(done, (size_t)ndone, sizeof *done, cmp_str);
+    qsort(erased, (size_t)ne, sizeof *erased, cmp_str);
+    /* Candidates in (id, position) order: the first delivery of an id within the batch applies. */
+    id_ref_t *refs = cs_arena_alloc(s->arena, (size_t)(nd + 1) * sizeof *refs);
+    int nr = 0;
+    for (int i = 0; i < n; i++) {
+        item_t *it = &s->items[i];
+        if (it->state != IT_DECODED)
+            continue;
+        const char *uid = it->ev.user_id, *eid = it->ev.event_id;
+        if (ne && bsearch(&uid, erased, (size_t)ne, sizeof *erased, cmp_str)) {
+            it->state = IT_ERASED;
+            continue;
+        }
+        if (!ids) {
+            it->state = IT_NEW;
+            continue;
+        }
+        if (ndone && bsearch(&eid, done, (size_t)ndone, sizeof *done, cmp_str)) {
+            it->state = IT_DUP;
+            continue;
+        }
+        refs[nr++] = (id_ref_t){it->ev.event_id, i};
+    }
+    qsort(refs, (size_t)nr, sizeof *refs, cmp_id_ref);
+    for (int r = 0; r < nr; r++) {
+        item_t *it = &s->items[refs[r].idx];
+        if (r > 0 && strcmp(refs[r].id, refs[r - 1].id) == 0) {
+            it->state = IT_DUP;
+        } else {
+            it->state = IT_NEW;
+            it->was_new = true;
+        }
+    }
+    return 0;
+}
+
+enum { TP_TOPIC, TP_KP, TP_EXPECTED, TP_NEXT, TP_EID, TP_OUTCOME, TP_ETOPIC, TP_EKP, TP_EKO,
+       TP_LEARNERS };
+
+/* The tail statement's parameters: offsets, processed ids, learners whose events are applied. */
+static void tail_params(cs_worker_t *w, stage_t *s)
+{
+    cs_buf_t *p = s->p;
+    for (int i = 0; i < 10; i++)
+        arr_begin(&p[i]);
+    for (int k = 0; k < s->nbparts; k++) {
+        arr_str(&p[TP_TOPIC], s->bparts[k]->topic);
+        arr_int(&p[TP_KP], s->bparts[k]->partition);
+        arr_int(&p[TP_EXPECTED], part_expected(s->bparts[k]));
+        arr_int(&p[TP_NEXT], s->blast[k] + 1);
+    }
+    s->nnew = 0;
+    for (int i = 0; i < s->n; i++) {
+        const item_t *it = &s->items[i];
+        bool mark = !w->def->no_dedupe &&
+                    ((it->state == IT_NEW && it->was_new) || it->state == IT_ERASED);
+        if (mark) {
+            arr_str(&p[TP_EID], it->ev.event_id);
+            arr_str(&p[TP_OUTCOME], it->state == IT_ERASED ? "s" : "a");
+            arr_str(&p[TP_ETOPIC], it->msg->topic);
+            arr_int(&p[TP_EKP], it->msg->partition);
+            arr_int(&p[TP_EKO], it->msg->offset);
+            s->nnew += it->state == IT_NEW;
+        }
+        if (it->state == IT_NEW || it->state == IT_DUP)
+            arr_str(&p[TP_LEARNERS], it->ev.user_id);
+    }
+    for (int i = 0; i < 10; i++)
+        arr_end(&p[i]);
+}
+
+/*
+ * The committer thread's part of a pipelined batch, on the main connection. Touches only w->db,
+ * the stage, the dlq and immutable configuration; sets s->rc, s->err and s->waiting.
+ */
+static void commit_stage(cs_worker_t *w, stage_t *s)
+{
+    cs_err_t *err = &s->err;
+    double t = mono_s(), t2;
+    cs_err_clear(err);
+    s->rc = APPLY_FAILED;
+    s->waiting = "postgresql";
+    if (cs_db_exec(w->db, "BEGIN", err) < 0)
+        return;
+    if (cs_batch_flush(s->batch, w->db, 0, s->n, false, err) < 0)
+        goto fail;
+    s->t_phase[3] = (t2 = mono_s()) - t, t = t2;
+    if (cs_dlq_record(w->dlq, w->db, s->dls, s->ndead, err) < 0)
+        goto fail;
+    const char *params[] = {w->group,
+                            s->p[TP_TOPIC].data,
+                            s->p[TP_KP].data,
+                            s->p[TP_EXPECTED].data,
+                            s->p[TP_NEXT].data,
+                            s->p[TP_EID].data,
+                            s->p[TP_OUTCOME].data,
+                            s->p[TP_ETOPIC].data,
+                            s->p[TP_EKP].data,
+                            s->p[TP_EKO].data,
+                            s->p[TP_LEARNERS].data};
+    cs_db_res_t *res = cs_db_query(
+        w->db,
+        "WITH v AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) "
+        "AS v(topic, kp, expected, next)), "
+        "u AS (UPDATE consumer_offsets o SET next_offset = v.next, updated_at = now() FROM v "
+        "WHERE v.expected >= 0 AND o.consumer_group = $1 AND o.topic = v.topic "
+        "AND o.kafka_partition = v.kp AND o.next_offset = v.expected RETURNING 1), "
+        "i AS (INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) "
+        "SELECT $1, topic, kp, next FROM v WHERE expected < 0 ON CONFLICT DO NOTHING RETURNING 1), "
+        "pe AS (INSERT INTO processed_events (consumer_group, event_id, outcome, topic, "
+        "kafka_partition, kafka_offset) SELECT $1, e, o::\"char\", t, kp, ko FROM "
+        "unnest($6::uuid[], $7::text[], $8::text[], $9::int[], $10::bigint[]) AS x(e, o, t, kp, ko) "
+        "ON CONFLICT DO NOTHING RETURNING outcome) "
+        "SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i), "
+        "(SELECT count(*) FROM pe WHERE outcome = 'a'), "
+        "(SELECT count(*) FROM erased_users WHERE user_id = ANY($11::uuid[]))",
+        11, params, err);
+    if (!res) {
+        cs_err_wrap(err, "storing offsets");
+        goto fail;
+    }
+    long long rows = strtoll(cs_db_res_get(res, 0, 0), NULL, 10);
+    long long inserted = strtoll(cs_db_res_get(res, 0, 1), NULL, 10);
+    long long erased = strtoll(cs_db_res_get(res, 0, 2), NULL, 10);
+    cs_db_res_free(res);
+    if (rows != s->nbparts) {
+        s->rc = APPLY_FENCED;
+        goto fail;
+    }
+    if (inserted != s->nnew || erased > 0) {
+        /* An id was applied, or a learner erased, after the pre-check: redo synchronously. */
+        s->rc = APPLY_REDO;
+        goto fail;
+    }
+    if (s->ndead) {
+        s->waiting = "kafka (dead-letter topic)";
+        if (cs_dlq_publish(w->dlq, s->dls, s->ndead, (int)w->dlq_timeout_ms, err) < 0)
+            goto fail;
+        s->waiting = "postgresql";
+    }
+    s->t_phase[4] = (t2 = mono_s()) - t, t = t2;
+    if (cs_db_exec(w->db, "COMMIT", err) < 0)
+        goto fail;
+    s->t_phase[5] = mono_s() - t;
+    s->rc = APPLY_OK;
+    return;
+fail:
+    if (cs_db_ok(w->db)) {
+        cs_err_t e;
+        cs_db_exec(w->db, "ROLLBACK", &e);
+    }
+}
+
+static void *committer_main(void *arg)
+{
+    cs_worker_t *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->job && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (!w->job)
+            break;
+        stage_t *s = w->job;
+        pthread_mutex_unlock(&w->mu);
+        commit_stage(w, s);
+        pthread_mutex_lock(&w->mu);
+        w->job = NULL;
+        w->done = s;
+        pthread_cond_broadcast(&w->cv);
+        ev_async_send(w->loop, &w->done_async);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static stage_t *free_stage(cs_worker_t *w)
+{
+    return (w->inflight == &w->st[0] || w->ready == &w->st[0]) ? &w->st[1] : &w->st[0];
+}
+
+/* Drops the prepared batch and whatever handlers derived from it. Nothing may be in flight. */
+static void discard_ready(cs_worker_t *w)
+{
+    if (!w->ready)
+        return;
+    cs_batch_clear(w->ready->batch);
+    w->ready = NULL;
+    if (w->def->forget)
+        w->def->forget(w->ud);
+}
+
+/* Blocks until the committer has finished the batch in flight; returns it (NULL: none). */
+static stage_t *committer_join(cs_worker_t *w)
+{
+    stage_t *s;
+    if (!w->inflight)
+        return NULL;
+    pthread_mutex_lock(&w->mu);
+    while (!w->done)
+        pthread_cond_wait(&w->cv, &w->mu);
+    s = w->done;
+    w->done = NULL;
+    pthread_mutex_unlock(&w->mu);
+    w->inflight = NULL;
+    for (int k = 0; k < s->nbparts; k++)
+        s->bparts[k]->flight_next = -1;
+    return s;
+}
+
+/*
+ * Completes the batch in flight on the loop thread, waiting for the committer if needed. On
+ * success the batch is accounted; on failure the prepared batch is discarded and the failed one
+ * handled as the synchronous path would: redone, isolated, retried after a backoff, or fenced.
+ */
+static void pipe_wait(cs_worker_t *w)
+{
+    stage_t *s = committer_join(w);
+    if (!s)
+        return;
+    w->inflight_done = s;
+    if (s->rc == APPLY_OK) {
+        batch_committed(w, s);
+        w->inflight_done = NULL;
+        return;
+    }
+    w->inflight_done = NULL;
+    if (w->ready) {
+        cs_batch_clear(w->ready->batch);
+        w->ready = NULL;
+    }
+    if (w->def->forget)
+        w->def->forget(w->ud);
+    set_waiting(w, s->waiting);
+    switch (s->rc) {
+    case APPLY_FENCED:
+        stage_mark(w, s);
+        after_fence(w);
+        w->attempt = 0;
+        break;
+    case APPLY_REDO:
+        cs_log_debug("a pipelined batch met an event id applied or a learner erased after its "
+                     "pre-check; redoing it in one transaction",
+                     CS_LI("events", s->n));
+        apply_batch(w, s, s->n, false);
+        break;
+    default:
+        if (s->err.kind == CS_ERR_PERMANENT) {
+            cs_log_warn("batch failed on an event's rows; isolating it",
+                        CS_LS("reason", s->err.msg), CS_LS("sqlstate", s->err.sqlstate),
+                        CS_LI("events", s->n));
+            apply_batch(w, s, s->n, true);
+        } else {
+            cs_err_t err = s->err;
+            attempt_failed(w, &err);
+        }
+        break;
+    }
+}
+
+/* Hands a prepared batch to the committer (which must be idle). */
+static void handover(cs_worker_t *w, stage_t *s)
+{
+    cs_err_t err;
+    if (db_ensure(w, &err) < 0) {
+        discard_ready(w);
+        attempt_failed(w, &err);
+        return;
+    }
+    w->ready = NULL;
+    for (int k = 0; k < s->nbparts; k++)
+        s->bparts[k]->flight_next = s->blast[k] + 1;
+    set_waiting(w, "postgresql");
+    w->inflight = s;
+    pthread_mutex_lock(&w->mu);
+    w->job = s;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * Prepares the next n pending messages (after the batch in flight) into the free stage, which
+ * becomes w->ready. On failure nothing is prepared and the right state is set.
+ */
+static void prepare(cs_worker_t *w, int n)
+{
+    stage_t *s = free_stage(w);
+    int base = w->inflight ? w->inflight->n : 0;
+    cs_err_t err;
+    cs_err_clear(&err);
+    s->t0 = mono_s();
+    double t = s->t0, t2;
+    cs_arena_reset(s->arena);
+    cs_batch_clear(s->batch);
+    memset(s->t_phase, 0, sizeof s->t_phase);
+    decode_items(w, s, base, n);
+    s->t_phase[0] = (t2 = mono_s()) - t, t = t2;
+    set_waiting(w, "postgresql");
+    if (precheck_items(w, s, &err) < 0)
+        goto fail;
+    s->t_phase[1] = (t2 = mono_s()) - t, t = t2;
+    if (run_handlers(w, s, &err) < 0)
+        goto fail;
+    s->t_phase[2] = mono_s() - t;
+    build_dead_letters(w, s);
+    stage_parts(w, s);
+    tail_params(w, s);
+    w->ready = s;
+    return;
+fail:
+    cs_batch_clear(s->batch);
+    /* The batch in flight first: handler state may only be dropped once it is settled. */
+    pipe_wait(w);
+    if (w->def->forget)
+        w->def->forget(w->ud);
+    if (w->exit_code || w->backoff)
+        return;
+    attempt_failed(w, &err);
+}
+
+/* Pending messages after the batch in flight and the prepared one. */
+static int navail(const cs_worker_t *w)
+{
+    return w->npending - (w->inflight ? w->inflight->n : 0) - (w->ready ? w->ready->n : 0);
+}
+
+/*
+ * The pipeline's driver: hands the prepared batch over when the committer is free, prepares the
+ * next one when it is full (or, with all, whatever is pending once the committer is free).
+ */
+static void flush_ready(cs_worker_t *w, bool all)
+{
+    if (!w->pipeline) {
+        flush_sync(w, all);
+        return;
+    }
+    while (!w->backoff && w->exit_code == 0 && !w->closed) {
+        bool full;
+        if (w->inflight) {
+            if (w->ready)
+                break;
+            int n = next_batch_len(w, w->inflight->n, &full);
+            if (n == 0 || !full)
+                break;
+            prepare(w, n);
+            continue;
+        }
+        if (w->ready) {
+            handover(w, w->ready);
+            continue;
+        }
+        int n = next_batch_len(w, 0, &full);
+        if (n == 0 || (!all && !full))
+            break;
+        if (w->attempt > 0)
+            apply_batch(w, &w->st[0], n, false); /* retry after a failure: synchronous */
+        else
+            prepare(w, n);
+    }
+    if (navail(w) == 0 || w->backoff)
+        ev_timer_stop(w->loop, &w->batch_timer);
+    else
+        schedule_flush(w);
+    if (w->stopping && w->npending == 0 && !w->inflight && !w->backoff)
+        finish_stop(w);
+    else
+        check_drain(w);
+}
+
+/* Waits for the batch in flight and commits the prepared one too (revocation). */
+static void pipe_settle(cs_worker_t *w)
+{
+    pipe_wait(w);
+    if (w->ready && !w->backoff && w->exit_code == 0) {
+        handover(w, w->ready);
+        pipe_wait(w);
+    }
+    discard_ready(w);
 }
 
 static void schedule_flush(cs_worker_t *w)
@@ -1251,8 +1848,6 @@ static void handle_msg(cs_worker_t *w, cs_msg_t *m)
         return;
     }
     part_t *p = part_find(w, m->topic, m->partition);
-    if (p && p->active && p->committed < 0 && p->start_pos < 0)
-        p->start_pos = m->offset; /* where Kafka started us: see reposition() */
     if (!p || !p->active || p->need_offset || w->stopping) {
         cs_consumer_msg_free(m);
         return;
@@ -1271,7 +1866,7 @@ static void handle_msg(cs_worker_t *w, cs_msg_t *m)
     pending_push(w, m);
     if (w->backoff)
         return;
-    if (w->npending >= w->batch_size || (long long)w->pending_bytes >= w->batch_bytes)
+    if (navail(w) >= w->batch_size || (long long)w->pending_bytes >= w->batch_bytes)
         flush_ready(w, false);
     else
         schedule_flush(w);
@@ -1283,7 +1878,17 @@ static void drain_queue(cs_worker_t *w)
 {
     cs_msg_t *m;
     int k = 0;
-    while (!w->closed && (m = cs_consumer_poll(w->consumer)) != NULL) {
+    w->throttled = false;
+    while (!w->closed) {
+        if (w->inflight && w->ready) {
+            /* Two batches taken: leave the rest in librdkafka's bounded queue until the
+             * committer is free (on_committed reads on). */
+            w->throttled = true;
+            ev_idle_stop(w->loop, &w->consumer_idle);
+            return;
+        }
+        if ((m = cs_consumer_poll(w->consumer)) == NULL)
+            break;
         handle_msg(w, m);
         if (++k >= POLL_BUDGET) {
             /* Let timers and HTTP run; the idle watcher comes back for the rest. */
@@ -1292,6 +1897,25 @@ static void drain_queue(cs_worker_t *w)
         }
     }
     ev_idle_stop(w->loop, &w->consumer_idle);
+    /* The queue is empty: with the committer free, what is pending goes now (group commit;
+     * batch-ms only bounds the wait while a batch is in flight). */
+    if (w->pipeline && !w->closed && !w->inflight && !w->backoff && w->npending)
+        flush_ready(w, true);
+}
+
+/* The committer is done: complete its batch, hand over the next, read on. */
+static void on_committed(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)loop, (void)revents;
+    cs_worker_t *w = a->data;
+    if (w->closed)
+        return;
+    pipe_wait(w); /* returns at once: the batch is done (or was completed already) */
+    if (w->closed)
+        return;
+    flush_ready(w, true);
+    if (w->throttled && !w->closed)
+        drain_queue(w);
 }
 
 static void on_consumer_io(struct ev_loop *loop, ev_io *io, int revents)
@@ -1341,6 +1965,8 @@ static void on_assign(void *ud, cs_tp_t *tps, int n)
     cs_err_t err;
     if (!ps)
         abort();
+    /* The main connection reads the offsets: the committer must be done with it. */
+    pipe_wait(w);
     w->got_assignment = true;
     for (int i = 0; i < n; i++) {
         part_t *p = part_get(w, tps[i].topic, tps[i].partition);
@@ -1348,13 +1974,13 @@ static void on_assign(void *ud, cs_tp_t *tps, int n)
         p->eof = false;
         p->need_offset = false;
         p->hi_queried = -1;
-        p->start_pos = -1;
         ps[i] = p;
     }
     if (load_offsets(w, ps, n, &err) == 0) {
         for (int i = 0; i < n; i++) {
             ps[i]->recv_pos = ps[i]->committed;
-            tps[i].offset = ps[i]->committed >= 0 ? ps[i]->committed : CS_OFFSET_DEFAULT;
+            /* No row in PostgreSQL: from the beginning, never from Kafka's committed offset. */
+            tps[i].offset = ps[i]->committed >= 0 ? ps[i]->committed : OFFSET_BEGINNING;
             tps[i].pause = w->paused_all;
             cs_log_info("partition assigned", CS_LS("topic", ps[i]->topic),
                         CS_LI("partition", ps[i]->partition), CS_LI("offset", ps[i]->committed));
@@ -1394,7 +2020,10 @@ static void on_revoke(void *ud, const cs_tp_t *tps, int n, bool lost)
             ps[k++] = p;
     }
     if (lost) {
-        /* Another member may own them already: commit nothing for them. */
+        /* Another member may own them already: commit nothing more for them (the batch in
+         * flight finishes; its compare-and-set fences it if they moved). */
+        pipe_wait(w);
+        discard_ready(w);
         for (int i = 0; i < k; i++)
             ps[i]->active = false;
         int d = pending_drop(w, drop_revoked, NULL);
@@ -1402,8 +2031,9 @@ static void on_revoke(void *ud, const cs_tp_t *tps, int n, bool lost)
                     CS_LI("partitions", k), CS_LI("dropped", d));
     } else {
         /* Finish and commit the in-flight batch before the partitions go. */
+        pipe_settle(w);
         if (w->npending && !w->backoff)
-            flush_ready(w, true);
+            flush_sync(w, true);
         for (int i = 0; i < k; i++)
             ps[i]->active = false;
         int d = pending_drop(w, drop_revoked, NULL);
@@ -1495,7 +2125,8 @@ static bool is_ready(cs_worker_t *w, const char **why)
 {
     if (!w->got_assignment)
         return *why = "no partition assignment yet", false;
-    if (!w->db || !cs_db_ok(w->db))
+    /* While the committer owns the main connection its state is its own business. */
+    if (!w->inflight && (!w->db || !cs_db_ok(w->db)))
         return *why = "postgresql not connected", false;
     if (w->backoff)
         return *why = w->waiting_for, false;
@@ -1600,6 +2231,13 @@ static void finish_stop(cs_worker_t *w)
 
 static void stop_now(cs_worker_t *w, int code)
 {
+    if (w->inflight) {
+        /* The committer reads pending messages: cancel its statement and let it finish first.
+         * Whether that batch committed or not, PostgreSQL's offsets say where to resume. */
+        cs_db_cancel(w->db);
+        committer_join(w);
+    }
+    w->ready = NULL;
     w->exit_code = code;
     w->stopping = true;
     pending_consume(w, 0);
@@ -1629,7 +2267,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *s, int revents)
         return;
     }
     cs_log_info("stopping: finishing the current batch", CS_LI("signal", s->signum),
-                CS_LI("pending", w->npending));
+                CS_LI("pending", w->npending), CS_LI("in_flight", w->inflight != NULL));
     w->stopping = true;
     ev_timer_set(&w->deadline_timer, (double)w->shutdown_timeout_ms / 1000.0, 0.);
     ev_timer_start(w->loop, &w->deadline_timer);
@@ -1689,8 +2327,25 @@ static cs_opt_t *merge_opts(const cs_opt_t *own)
     return v;
 }
 
+static void committer_stop(cs_worker_t *w)
+{
+    if (!w->committer_started)
+        return;
+    if (w->inflight) {
+        cs_db_cancel(w->db);
+        committer_join(w);
+    }
+    pthread_mutex_lock(&w->mu);
+    w->quit = true;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->committer, NULL);
+    w->committer_started = false;
+}
+
 static void worker_free(cs_worker_t *w)
 {
+    committer_stop(w);
     if (w->def->fini && w->ud)
         w->def->fini(w->ud);
     cs_http_destroy(w->http);
@@ -1700,8 +2355,20 @@ static void worker_free(cs_worker_t *w)
     cs_consumer_destroy(w->consumer);
     cs_dlq_destroy(w->dlq);
     cs_db_destroy(w->db);
-    cs_batch_destroy(w->batch);
-    cs_arena_destroy(w->arena);
+    cs_db_destroy(w->rdb);
+    for (int i = 0; i < 2; i++) {
+        stage_t *s = &w->st[i];
+        cs_batch_destroy(s->batch);
+        cs_arena_destroy(s->arena);
+        free(s->items);
+        free(s->dls);
+        free(s->bparts);
+        free(s->blast);
+        for (int k = 0; k < 10; k++)
+            cs_buf_fini(&s->p[k]);
+    }
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
     cs_codec_destroy(w->codec);
     cs_metrics_destroy(w->metrics);
     for (int i = 0; i < w->nparts; i++) {
@@ -1709,8 +2376,6 @@ static void worker_free(cs_worker_t *w)
         free(w->parts[i]);
     }
     free(w->parts);
-    free(w->items);
-    free(w->dls);
     for (int i = 0; i < w->ntopics; i++)
         free(w->topics[i]);
     free(w->topics);
@@ -1734,6 +2399,8 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 
     if (!w)
         abort();
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
     cs_err_clear(&err);
     w->def = def;
     w->ud = def->ud;
@@ -1808,8 +2475,13 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 
     for (w->ntables = 0; def->tables && def->tables[w->ntables].table; w->ntables++)
         ;
-    w->batch = cs_batch_new(def->tables, w->ntables);
-    w->arena = cs_arena_new(256 * 1024);
+    for (int i = 0; i < 2; i++) {
+        w->st[i].batch = cs_batch_new(def->tables, w->ntables);
+        w->st[i].arena = cs_arena_new(256 * 1024);
+        for (int k = 0; k < 10; k++)
+            cs_buf_init(&w->st[i].p[k]);
+    }
+    w->pipeline = cs_config_bool(w->cfg, "pipeline");
     metrics_init(w);
     w->loop = ev_default_loop(EVFLAG_AUTO);
 
@@ -1858,6 +2530,18 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     w->batch_timer.data = w;
     ev_init(&w->retry_timer, on_retry_timer);
     w->retry_timer.data = w;
+    ev_async_init(&w->done_async, on_committed);
+    w->done_async.data = w;
+    ev_async_start(w->loop, &w->done_async);
+    if (w->pipeline) {
+        int prc = pthread_create(&w->committer, NULL, committer_main, w);
+        if (prc != 0) {
+            cs_err_set(&err, CS_ERR_FATAL, "cannot start the committer thread: %s",
+                       strerror(prc));
+            goto fatal;
+        }
+        w->committer_started = true;
+    }
     ev_init(&w->deadline_timer, on_deadline);
     w->deadline_timer.data = w;
     ev_timer_init(&w->wm_timer, on_wm_timer, 5., 5.);
@@ -1872,7 +2556,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 
     cs_log_info("worker started", CS_LS("group", w->group), CS_LS("topics", topics ? topics : ""),
                 CS_LI("batch_size", w->batch_size), CS_LI("batch_ms", w->batch_ms),
-                CS_LI("drain", w->drain));
+                CS_LI("drain", w->drain), CS_LI("pipeline", w->pipeline));
     /* The queue may have filled before the watcher existed: look once. */
     drain_queue(w);
     if (!w->closed)
@@ -1886,6 +2570,8 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     ev_timer_stop(w->loop, &w->wm_timer);
     ev_signal_stop(w->loop, &w->sigterm);
     ev_signal_stop(w->loop, &w->sigint);
+    committer_stop(w);
+    ev_async_stop(w->loop, &w->done_async);
     code = w->exit_code;
     cs_log_info("worker stopped", CS_LI("exit_code", code));
     goto out;

@@ -5,7 +5,8 @@
  * A thin layer over libpq that keeps libpq types out of public headers. Each call checks the
  * exact result status it expects, clears every PGresult on every path, and turns failures into a
  * cs_err_t whose kind comes from the SQLSTATE (cs_err_classify_sqlstate) or, when the connection
- * is gone, TRANSIENT. A cs_db_t is one connection, used by one thread.
+ * is gone, TRANSIENT. A cs_db_t is one connection, used by one thread at a time (cs_db_cancel
+ * excepted).
  *
  * Results: cs_db_query() returns a cs_db_res_t that the caller owns and frees with
  * cs_db_res_free(); the strings it hands out are borrowed from it.
@@ -40,6 +41,14 @@ bool cs_db_ok(const cs_db_t *db);
 
 /* Re-establishes a broken connection (PQreset). Returns -1 with a TRANSIENT err on failure. */
 int cs_db_reset(cs_db_t *db, cs_err_t *err);
+
+/*
+ * Asks the server to cancel the statement running on db. The one call that may come from another
+ * thread than the connection's user (PQcancel on a cancel object made at (re)connect time), e.g.
+ * a shutdown deadline while a committer thread waits in a statement; that statement then fails
+ * (SQLSTATE 57014). Returns 0 when the request was sent, -1 otherwise.
+ */
+int cs_db_cancel(cs_db_t *db);
 
 /* Runs one or more statements that return no rows (simple query protocol). */
 int cs_db_exec(cs_db_t *db, const char *sql, cs_err_t *err);
