@@ -113,10 +113,10 @@ typedef struct part {
     char *topic;
     int partition;
     char pstr[12];
-    int64_t committed;  /* next offset in consumer_offsets; -1: no row */
-    int64_t recv_pos;   /* next offset expected from Kafka; -1: any */
-    int64_t hi_queried; /* high watermark asked for while paused; -1 unknown */
-    int64_t last_ts_ms; /* timestamp of the last committed message */
+    int64_t committed;   /* next offset in consumer_offsets; -1: no row */
+    int64_t recv_pos;    /* next offset expected from Kafka; -1: any */
+    int64_t hi_queried;  /* high watermark asked for while paused; -1 unknown */
+    int64_t last_ts_ms;  /* timestamp of the last committed message */
     int64_t flight_next; /* next offset once the batch in flight commits; -1: not in it */
     bool active;
     bool need_offset; /* assigned while PostgreSQL was unreachable: waiting to seek */
@@ -157,7 +157,8 @@ typedef struct stage {
     int nbparts, capbparts;
     /* the tail statement's parameters (built by the loop) */
     cs_buf_t p[10];
-    int nnew; /* distinct new event ids the tail must insert */
+    int nnew;  /* distinct new event ids the transaction must insert */
+    int nmark; /* event ids it marks processed (new and erased) */
     /* set by the committer */
     int rc;
     cs_err_t err;
@@ -197,10 +198,10 @@ struct cs_worker {
     /* stages: st[0] and st[1]; the synchronous path uses whichever is free */
     stage_t st[2];
     bool pipeline;
-    stage_t *inflight; /* handed to the committer; its events are pending[0..inflight->n) */
-    stage_t *ready;    /* prepared, waiting for the committer; pending[nflight..+ready->n) */
+    stage_t *inflight;      /* handed to the committer; its events are pending[0..inflight->n) */
+    stage_t *ready;         /* prepared, waiting for the committer; pending[nflight..+ready->n) */
     stage_t *inflight_done; /* being completed (logs say whether a batch was pipelined) */
-    bool throttled;    /* stopped reading the consumer queue until the committer is free */
+    bool throttled;         /* stopped reading the consumer queue until the committer is free */
     pthread_t committer;
     bool committer_started;
     pthread_mutex_t mu;
@@ -713,7 +714,8 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Step 2 (synchronous path): one statement marks the event ids processed and finds erased learners. */
+/* Step 2 (synchronous path): one statement marks the event ids processed and finds erased learners.
+ */
 static int dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
 {
     int nd = 0, n = s->n;
@@ -1205,10 +1207,10 @@ static void batch_committed(cs_worker_t *w, stage_t *s)
     cs_metric_inc(w->m_batches, ok, 1);
     cs_log_debug("batch committed", CS_LI("events", n), CS_LI("dead_letters", s->ndead),
                  CS_LD("seconds", dt), CS_LI("attempt", w->attempt + 1),
-                 CS_LI("pipelined", s == w->inflight_done),
-                 CS_LD("decode_s", s->t_phase[0]), CS_LD("dedupe_s", s->t_phase[1]),
-                 CS_LD("handlers_s", s->t_phase[2]), CS_LD("tables_s", s->t_phase[3]),
-                 CS_LD("offsets_s", s->t_phase[4]), CS_LD("commit_s", s->t_phase[5]));
+                 CS_LI("pipelined", s == w->inflight_done), CS_LD("decode_s", s->t_phase[0]),
+                 CS_LD("dedupe_s", s->t_phase[1]), CS_LD("handlers_s", s->t_phase[2]),
+                 CS_LD("tables_s", s->t_phase[3]), CS_LD("offsets_s", s->t_phase[4]),
+                 CS_LD("commit_s", s->t_phase[5]));
     if (w->def->committed)
         w->def->committed(w->ud, n);
     pending_consume(w, n);
@@ -1473,8 +1475,18 @@ static int precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
     return 0;
 }
 
-enum { TP_TOPIC, TP_KP, TP_EXPECTED, TP_NEXT, TP_EID, TP_OUTCOME, TP_ETOPIC, TP_EKP, TP_EKO,
-       TP_LEARNERS };
+enum {
+    TP_TOPIC,
+    TP_KP,
+    TP_EXPECTED,
+    TP_NEXT,
+    TP_EID,
+    TP_OUTCOME,
+    TP_ETOPIC,
+    TP_EKP,
+    TP_EKO,
+    TP_LEARNERS
+};
 
 /* The tail statement's parameters: offsets, processed ids, learners whose events are applied. */
 static void tail_params(cs_worker_t *w, stage_t *s)
@@ -1488,11 +1500,11 @@ static void tail_params(cs_worker_t *w, stage_t *s)
         arr_int(&p[TP_EXPECTED], part_expected(s->bparts[k]));
         arr_int(&p[TP_NEXT], s->blast[k] + 1);
     }
-    s->nnew = 0;
+    s->nnew = s->nmark = 0;
     for (int i = 0; i < s->n; i++) {
         const item_t *it = &s->items[i];
-        bool mark = !w->def->no_dedupe &&
-                    ((it->state == IT_NEW && it->was_new) || it->state == IT_ERASED);
+        bool mark =
+            !w->def->no_dedupe && ((it->state == IT_NEW && it->was_new) || it->state == IT_ERASED);
         if (mark) {
             arr_str(&p[TP_EID], it->ev.event_id);
             arr_str(&p[TP_OUTCOME], it->state == IT_ERASED ? "s" : "a");
@@ -1500,6 +1512,7 @@ static void tail_params(cs_worker_t *w, stage_t *s)
             arr_int(&p[TP_EKP], it->msg->partition);
             arr_int(&p[TP_EKO], it->msg->offset);
             s->nnew += it->state == IT_NEW;
+            s->nmark++;
         }
         if (it->state == IT_NEW || it->state == IT_DUP)
             arr_str(&p[TP_LEARNERS], it->ev.user_id);
@@ -1521,22 +1534,42 @@ static void commit_stage(cs_worker_t *w, stage_t *s)
     s->waiting = "postgresql";
     if (cs_db_exec(w->db, "BEGIN", err) < 0)
         return;
+    if (s->nmark > 0) {
+        /* First, before any row: an id applied since the pre-check (by the batch before, or by
+         * another consumer) must not reach the tables, where it could even fail a unique key. */
+        const char *pp[] = {
+            w->group,          s->p[TP_EID].data, s->p[TP_OUTCOME].data, s->p[TP_ETOPIC].data,
+            s->p[TP_EKP].data, s->p[TP_EKO].data};
+        cs_db_res_t *r = cs_db_query(
+            w->db,
+            "WITH pe AS (INSERT INTO processed_events (consumer_group, event_id, outcome, topic, "
+            "kafka_partition, kafka_offset) SELECT $1, e, o::\"char\", t, kp, ko FROM "
+            "unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[]) "
+            "AS x(e, o, t, kp, ko) ON CONFLICT DO NOTHING RETURNING outcome) "
+            "SELECT count(*) FROM pe WHERE outcome = 'a'",
+            6, pp, err);
+        if (!r) {
+            cs_err_wrap(err, "marking events processed");
+            goto fail;
+        }
+        long long inserted = strtoll(cs_db_res_get(r, 0, 0), NULL, 10);
+        cs_db_res_free(r);
+        if (inserted != s->nnew) {
+            s->rc = APPLY_REDO;
+            goto fail;
+        }
+    }
+    s->t_phase[1] += (t2 = mono_s()) - t, t = t2;
     if (cs_batch_flush(s->batch, w->db, 0, s->n, false, err) < 0)
         goto fail;
     s->t_phase[3] = (t2 = mono_s()) - t, t = t2;
     if (cs_dlq_record(w->dlq, w->db, s->dls, s->ndead, err) < 0)
         goto fail;
-    const char *params[] = {w->group,
-                            s->p[TP_TOPIC].data,
-                            s->p[TP_KP].data,
-                            s->p[TP_EXPECTED].data,
-                            s->p[TP_NEXT].data,
-                            s->p[TP_EID].data,
-                            s->p[TP_OUTCOME].data,
-                            s->p[TP_ETOPIC].data,
-                            s->p[TP_EKP].data,
-                            s->p[TP_EKO].data,
-                            s->p[TP_LEARNERS].data};
+    /* The tail: offsets compare-and-set (expecting the batch before's next offsets), and the
+     * learners of the applied events read again from erased_users. */
+    const char *params[] = {w->group,           s->p[TP_TOPIC].data,
+                            s->p[TP_KP].data,   s->p[TP_EXPECTED].data,
+                            s->p[TP_NEXT].data, s->p[TP_LEARNERS].data};
     cs_db_res_t *res = cs_db_query(
         w->db,
         "WITH v AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) "
@@ -1545,29 +1578,23 @@ static void commit_stage(cs_worker_t *w, stage_t *s)
         "WHERE v.expected >= 0 AND o.consumer_group = $1 AND o.topic = v.topic "
         "AND o.kafka_partition = v.kp AND o.next_offset = v.expected RETURNING 1), "
         "i AS (INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) "
-        "SELECT $1, topic, kp, next FROM v WHERE expected < 0 ON CONFLICT DO NOTHING RETURNING 1), "
-        "pe AS (INSERT INTO processed_events (consumer_group, event_id, outcome, topic, "
-        "kafka_partition, kafka_offset) SELECT $1, e, o::\"char\", t, kp, ko FROM "
-        "unnest($6::uuid[], $7::text[], $8::text[], $9::int[], $10::bigint[]) AS x(e, o, t, kp, ko) "
-        "ON CONFLICT DO NOTHING RETURNING outcome) "
+        "SELECT $1, topic, kp, next FROM v WHERE expected < 0 ON CONFLICT DO NOTHING RETURNING 1) "
         "SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i), "
-        "(SELECT count(*) FROM pe WHERE outcome = 'a'), "
-        "(SELECT count(*) FROM erased_users WHERE user_id = ANY($11::uuid[]))",
-        11, params, err);
+        "(SELECT count(*) FROM erased_users WHERE user_id = ANY($6::uuid[]))",
+        6, params, err);
     if (!res) {
         cs_err_wrap(err, "storing offsets");
         goto fail;
     }
     long long rows = strtoll(cs_db_res_get(res, 0, 0), NULL, 10);
-    long long inserted = strtoll(cs_db_res_get(res, 0, 1), NULL, 10);
-    long long erased = strtoll(cs_db_res_get(res, 0, 2), NULL, 10);
+    long long erased = strtoll(cs_db_res_get(res, 0, 1), NULL, 10);
     cs_db_res_free(res);
     if (rows != s->nbparts) {
         s->rc = APPLY_FENCED;
         goto fail;
     }
-    if (inserted != s->nnew || erased > 0) {
-        /* An id was applied, or a learner erased, after the pre-check: redo synchronously. */
+    if (erased > 0) {
+        /* A learner was erased after the pre-check: redo synchronously (which skips them). */
         s->rc = APPLY_REDO;
         goto fail;
     }
@@ -1664,6 +1691,8 @@ static void pipe_wait(cs_worker_t *w)
     }
     w->inflight_done = NULL;
     if (w->ready) {
+        cs_log_info("a pipelined batch failed; the next one, already prepared, is discarded",
+                    CS_LI("events", s->n), CS_LI("discarded_events", w->ready->n));
         cs_batch_clear(w->ready->batch);
         w->ready = NULL;
     }
@@ -1677,9 +1706,9 @@ static void pipe_wait(cs_worker_t *w)
         w->attempt = 0;
         break;
     case APPLY_REDO:
-        cs_log_debug("a pipelined batch met an event id applied or a learner erased after its "
-                     "pre-check; redoing it in one transaction",
-                     CS_LI("events", s->n));
+        cs_log_info("a pipelined batch met an event id applied or a learner erased after its "
+                    "pre-check; redoing it in one transaction",
+                    CS_LI("events", s->n));
         apply_batch(w, s, s->n, false);
         break;
     default:
@@ -2536,8 +2565,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     if (w->pipeline) {
         int prc = pthread_create(&w->committer, NULL, committer_main, w);
         if (prc != 0) {
-            cs_err_set(&err, CS_ERR_FATAL, "cannot start the committer thread: %s",
-                       strerror(prc));
+            cs_err_set(&err, CS_ERR_FATAL, "cannot start the committer thread: %s", strerror(prc));
             goto fatal;
         }
         w->committer_started = true;

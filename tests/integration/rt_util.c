@@ -113,7 +113,9 @@ void rt_db(const char *tag, char *dsn, size_t size)
                  "amount int NOT NULL, topic text NOT NULL, kafka_partition int NOT NULL, "
                  "kafka_offset bigint NOT NULL);"
                  "CREATE TABLE rt_counts (k text PRIMARY KEY, n bigint NOT NULL, "
-                 "events bigint NOT NULL)");
+                 "events bigint NOT NULL);"
+                 "CREATE TABLE rt_chain (k text NOT NULL, seq bigint NOT NULL, "
+                 "event_id uuid NOT NULL, PRIMARY KEY (k, seq))");
 }
 
 void rt_event_id(long long i, char out[37])
@@ -221,6 +223,48 @@ long long rt_topic_end(const char *topic)
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
     return total;
+}
+
+long long rt_kafka_committed(const char *group, const char *topic)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr) ||
+        rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr))
+        die("consumer config", errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    if (!rk)
+        die("consumer", errstr);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const rd_kafka_metadata_t *md = NULL;
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || !md ||
+        md->topic_cnt != 1)
+        die("metadata", topic);
+    rd_kafka_topic_partition_list_t *l =
+        rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[i].id);
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    if (rd_kafka_committed(rk, l, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        die("committed offsets", group);
+    long long total = 0;
+    for (int i = 0; i < l->cnt; i++)
+        if (l->elems[i].offset >= 0)
+            total += l->elems[i].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(rk);
+    return total;
+}
+
+void rt_produce_text_to(rt_producer_t *p, const char *topic, int partition, long long i, int nkeys,
+                        long long amount)
+{
+    char eid[37], uid[37], buf[256];
+    rt_event_id(i, eid);
+    snprintf(uid, sizeof uid, "00000000-0000-4000-9000-%012llx", i % nkeys);
+    int n = snprintf(buf, sizeof buf, "%s|%s|rt_add|k%lld|%lld", eid, uid, i % nkeys, amount);
+    produce(p, topic, partition, uid, 36, buf, (size_t)n, NULL);
 }
 
 pid_t rt_spawn(const char *dsn, const char *logfile, const char *const *args)

@@ -34,6 +34,13 @@ void rt_produce_raw(rt_producer_t *p, const char *topic, int partition, const vo
 void rt_producer_flush(rt_producer_t *p);
 void rt_producer_destroy(rt_producer_t *p);
 
+/* Like rt_produce_text, into one partition (so a test knows the order the worker sees). */
+void rt_produce_text_to(rt_producer_t *p, const char *topic, int partition, long long i, int nkeys,
+                        long long amount);
+
+/* Sum of the offsets group committed to Kafka for topic's partitions (none: 0). */
+long long rt_kafka_committed(const char *group, const char *topic);
+
 /* Sum of the high watermarks of topic's partitions. */
 long long rt_topic_end(const char *topic);
 

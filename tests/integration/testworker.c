@@ -11,18 +11,36 @@
  * (event_id|user_id|type|key|amount lines, decoded by a hook, for runtime tests that must not
  * depend on the schemas). In both, a negative amount is a handler error (PERMANENT) and an
  * amount beyond int range a database error (22003), which the runtime isolates.
+ *
+ * --chain adds state kept across events, like cs-audit's hash-chain heads: each key's events are
+ * numbered 1, 2, 3... in rt_chain (primary key (k, seq)) from a counter held in memory, loaded
+ * from the committed rows on first use and dropped by forget(). A counter that survived a
+ * rolled-back or discarded batch would leave a gap or repeat a number (a unique violation). An
+ * amount bound to fail in the database is not numbered, so its dead letter leaves no gap.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cs/db.h"
 #include "cs/worker.h"
 
-enum { T_EVENTS, T_COUNTS };
+enum { T_EVENTS, T_COUNTS, T_CHAIN };
+
+#define TW_MAX_KEYS 1024
+
+typedef struct tw_key {
+    char *k;
+    long long seq;
+} tw_key_t;
 
 typedef struct tw {
     long long delay_us;
+    bool chain;
+    cs_db_t *db; /* --chain: reads committed counters; never writes */
+    tw_key_t keys[TW_MAX_KEYS];
+    int nkeys;
 } tw_t;
 
 static const cs_table_def_t tables[] = {
@@ -31,6 +49,7 @@ static const cs_table_def_t tables[] = {
      .columns = "k, n, events",
      .conflict = "k",
      .update = "n = t.n + EXCLUDED.n, events = t.events + EXCLUDED.events"},
+    {.table = "rt_chain", .columns = "k, seq, event_id"},
     {NULL},
 };
 
@@ -95,6 +114,42 @@ static int text_decode(void *ud, const void *data, size_t len, cs_arena_t *arena
     return 0;
 }
 
+/* The key's next number: the in-memory counter, loaded from rt_chain on first use. */
+static int chain_next(tw_t *tw, const char *key, long long *seq, cs_err_t *err)
+{
+    for (int i = 0; i < tw->nkeys; i++) {
+        if (strcmp(tw->keys[i].k, key) == 0) {
+            *seq = ++tw->keys[i].seq;
+            return 0;
+        }
+    }
+    if (tw->nkeys == TW_MAX_KEYS)
+        return cs_err_set(err, CS_ERR_FATAL, "more than %d chain keys", TW_MAX_KEYS);
+    if (!cs_db_ok(tw->db) && cs_db_reset(tw->db, err) < 0)
+        return -1;
+    const char *params[] = {key};
+    cs_db_res_t *r = cs_db_query(tw->db, "SELECT coalesce(max(seq), 0) FROM rt_chain WHERE k = $1",
+                                 1, params, err);
+    if (!r) {
+        err->kind = err->kind == CS_ERR_FATAL ? CS_ERR_FATAL : CS_ERR_TRANSIENT;
+        return -1;
+    }
+    tw_key_t *e = &tw->keys[tw->nkeys++];
+    e->k = strdup(key);
+    e->seq = atoll(cs_db_res_get(r, 0, 0));
+    cs_db_res_free(r);
+    *seq = ++e->seq;
+    return 0;
+}
+
+static void forget(void *ud)
+{
+    tw_t *tw = ud;
+    for (int i = 0; i < tw->nkeys; i++)
+        free(tw->keys[i].k);
+    tw->nkeys = 0;
+}
+
 static int on_event(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta, cs_err_t *err)
 {
     tw_t *tw = meta->ud;
@@ -127,7 +182,19 @@ static int on_event(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *me
     cs_batch_str(b, key);
     cs_batch_int(b, amount);
     cs_batch_int(b, 1);
-    return cs_batch_row_end(b, err);
+    if (cs_batch_row_end(b, err) < 0)
+        return -1;
+    if (tw && tw->chain && amount <= 2147483647LL) { /* a bigger one fails: left unnumbered */
+        long long seq = 0;
+        if (chain_next(tw, key, &seq, err) < 0)
+            return -1;
+        cs_batch_row_begin(b, T_CHAIN);
+        cs_batch_str(b, key);
+        cs_batch_int(b, seq);
+        cs_batch_str(b, ev->event_id);
+        return cs_batch_row_end(b, err);
+    }
+    return 0;
 }
 
 static const cs_handler_t handlers[] = {
@@ -141,21 +208,32 @@ static const cs_opt_t opts[] = {
      formats},
     {"handler-delay-us", CS_OPT_INT, "0", "sleep this long in the handler of every event", 0,
      1000000},
+    {"chain", CS_OPT_BOOL, "false", "number each key's events in rt_chain (state across events)"},
     {NULL},
 };
 
 static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
 {
-    (void)err;
     tw_t *tw = calloc(1, sizeof *tw);
+    if (!tw)
+        abort();
     tw->delay_us = cs_config_int(cfg, "handler-delay-us");
+    tw->chain = cs_config_bool(cfg, "chain");
     *ud = tw;
+    if (tw->chain) {
+        tw->db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-testworker-chain", err);
+        if (!tw->db)
+            return -1;
+    }
     return 0;
 }
 
 static void fini(void *ud)
 {
-    free(ud);
+    tw_t *tw = ud;
+    forget(tw);
+    cs_db_destroy(tw->db);
+    free(tw);
 }
 
 int main(int argc, char **argv)
@@ -169,6 +247,7 @@ int main(int argc, char **argv)
         .opts = opts,
         .init = init,
         .fini = fini,
+        .forget = forget,
     };
     /* The format decides the decoder before the runtime starts. */
     for (int i = 1; i < argc; i++)
