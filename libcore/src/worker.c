@@ -138,6 +138,9 @@ typedef struct item {
 
 enum { APPLY_OK = 0, APPLY_FAILED = -1, APPLY_FENCED = -2, APPLY_REDO = -3 };
 
+/* After a pipelined batch had to be redone, this many batches are pre-checked on R. */
+#define PRECHECK_BATCHES 32
+
 /*
  * One batch's buffers. The synchronous path uses one stage; the pipeline alternates two: while the
  * committer thread commits one (and reads only it), the loop prepares the other.
@@ -202,6 +205,7 @@ struct cs_worker {
     stage_t *ready;         /* prepared, waiting for the committer; pending[nflight..+ready->n) */
     stage_t *inflight_done; /* being completed (logs say whether a batch was pipelined) */
     bool throttled;         /* stopped reading the consumer queue until the committer is free */
+    int precheck_left;      /* batches still to pre-check on R (after a redo) */
     pthread_t committer;
     bool committer_started;
     pthread_mutex_t mu;
@@ -352,10 +356,9 @@ static int db_ensure(cs_worker_t *w, cs_err_t *err)
             return -1;
     }
     w->db_prepared = false;
-    /* Both stages' batches share the staging tables (same names, IF NOT EXISTS). */
-    for (int i = 0; i < 2; i++)
-        if (cs_batch_prepare(w->st[i].batch, w->db, err) < 0)
-            return -1;
+    /* Both stages' batches have the same tables, hence the same staging tables. */
+    if (cs_batch_prepare(w->st[0].batch, w->db, err) < 0)
+        return -1;
     w->db_prepared = true;
     cs_log_info("connected to postgresql");
     return 0;
@@ -1389,13 +1392,39 @@ static int cmp_id_ref(const void *a, const void *b)
 }
 
 /*
- * Step 2 of the pipeline, outside any transaction, on R: the batch's erased learners and (with
- * dedupe) the event ids this group already applied. The tail statement checks both again.
+ * Step 2 of the pipeline: the events' states. Optimistic by default: every event is new (the first
+ * of its id within the batch) and no learner erased; the committer's transaction verifies both
+ * (processed ids inserted first, erased_users read again in the tail) and a batch that was wrong
+ * is redone synchronously. After such a redo (a replay, duplicates, erasures under way), the
+ * next batches ask first, outside any transaction, on R: the erased learners and (with dedupe)
+ * the event ids this group already applied.
  */
 static int precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
 {
     int nd = 0, n = s->n;
     bool ids = !w->def->no_dedupe;
+    if (w->precheck_left <= 0) {
+        id_ref_t *refs = cs_arena_alloc(s->arena, (size_t)(n + 1) * sizeof *refs);
+        int nr = 0;
+        for (int i = 0; i < n; i++) {
+            item_t *it = &s->items[i];
+            if (it->state != IT_DECODED)
+                continue;
+            if (!ids)
+                it->state = IT_NEW;
+            else
+                refs[nr++] = (id_ref_t){it->ev.event_id, i};
+        }
+        qsort(refs, (size_t)nr, sizeof *refs, cmp_id_ref);
+        for (int r = 0; r < nr; r++) {
+            item_t *it = &s->items[refs[r].idx];
+            bool again = r > 0 && strcmp(refs[r].id, refs[r - 1].id) == 0;
+            it->state = again ? IT_DUP : IT_NEW;
+            it->was_new = !again;
+        }
+        return 0;
+    }
+    w->precheck_left--;
     arr_begin(&w->a1);
     arr_begin(&w->a2);
     for (int i = 0; i < n; i++) {
@@ -1706,6 +1735,7 @@ static void pipe_wait(cs_worker_t *w)
         w->attempt = 0;
         break;
     case APPLY_REDO:
+        w->precheck_left = PRECHECK_BATCHES;
         cs_log_info("a pipelined batch met an event id applied or a learner erased after its "
                     "pre-check; redoing it in one transaction",
                     CS_LI("events", s->n));
