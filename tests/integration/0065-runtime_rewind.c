@@ -4,7 +4,7 @@
  *      competitor): the compare-and-set fences the batch, the worker reloads the stored offsets,
  *      seeks there and replays; the replayed events are duplicates by event id, so nothing is
  *      applied twice. Also the regression test for a partition fenced before its first commit
- *      (no stored row): it must go back to where Kafka started it, not skip what was dropped.
+ *      (no stored row): it must go back to its beginning, not skip what was dropped.
  */
 #include <check.h>
 #include <signal.h>
