@@ -7,8 +7,9 @@
  * loop thread. The queue writes one byte to a non-blocking pipe when it turns non-empty; the
  * caller's libev watcher on the read end wakes the loop: no busy polling, no sleeping.
  *
- * Prefetch memory is bounded (queued.max.messages.kbytes, fetch.max.bytes,
- * max.partition.fetch.bytes) so a worker stays well under its RSS budget whatever the backlog.
+ * Prefetch memory is bounded (queued.min.messages, queued.max.messages.kbytes, fetch.max.bytes)
+ * and messages are copied out as they are polled, so a worker stays under its RSS budget (48 MiB)
+ * whatever the backlog and however many partitions it has.
  * librdkafka 2.0.2's batch consume APIs are avoided on purpose (known to misbehave across
  * rebalances); one message per rd_kafka_consumer_poll() call.
  */
@@ -17,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,38 @@
 #include <unistd.h>
 
 #include "cs/log.h"
+
+/* Prefetch defaults: see cs_consumer_new. */
+#define CS_CONSUMER_QUEUED_MSGS 5000
+#define CS_CONSUMER_FETCH_BYTES (256 * 1024)
+
+/*
+ * Waking the fetchers. librdkafka 2.0.2 decides whether to fetch a partition in its broker
+ * thread, and a partition whose consumer queue is above queued.min.messages (or
+ * queued.max.messages.kbytes) becomes "not fetchable" without a retry time: the broker thread
+ * looks again only when something wakes it (an op on its queue, a fetch response, or its 1 s
+ * timeout). The thresholds apply to the one consumer queue, so all partitions stop together and
+ * nothing is in flight to wake them: without help the queue runs dry and the worker waits up to
+ * a second. So the queue would have to hold a second of work (30,000 messages, ~50 MiB with
+ * librdkafka's per-message ops and decompressed message sets) to keep the loop fed.
+ *
+ * Instead a small waker thread sends every partition leader a ListOffsets request (a request
+ * for a broker is an op on that broker thread's queue, which wakes it and makes it decide
+ * again) whenever the queue, after being nearly full, has drained to half: fetching resumes
+ * while half the queue is still there to work on, and the queue can be small.
+ */
+typedef struct waker {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool started, pending, stop;
+    /* poll side (the caller's thread only) */
+    bool armed;        /* the queue was nearly full since the last wake */
+    int queued_min;    /* queued.min.messages */
+    double queued_max; /* queued.max.messages.kbytes, in bytes */
+    double avg_bytes;  /* moving average of a message's queued size */
+    unsigned long long wakes;
+} waker_t;
 
 struct cs_consumer {
     rd_kafka_t *rk;
@@ -33,7 +67,99 @@ struct cs_consumer {
     bool cooperative;
     bool all_down;
     bool close_abandoned; /* destroy without leaving the group again */
+    waker_t wk;
 };
+
+/* Asks each leader of the assigned partitions for their end offsets (answer unused). */
+static void *waker_main(void *arg)
+{
+    cs_consumer_t *c = arg;
+    waker_t *wk = &c->wk;
+
+    pthread_mutex_lock(&wk->mu);
+    for (;;) {
+        while (!wk->pending && !wk->stop)
+            pthread_cond_wait(&wk->cv, &wk->mu);
+        if (wk->stop)
+            break;
+        wk->pending = false;
+        pthread_mutex_unlock(&wk->mu);
+
+        rd_kafka_topic_partition_list_t *parts = NULL;
+        if (rd_kafka_assignment(c->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt > 0) {
+            for (int i = 0; i < parts->cnt; i++)
+                parts->elems[i].offset = RD_KAFKA_OFFSET_END; /* "latest": cheap everywhere */
+            /* One request per leader; waits for the answers (short: the loopback broker and
+             * real brokers answer from memory), so wakes never pile up. */
+            rd_kafka_offsets_for_times(c->rk, parts, 1000);
+        }
+        if (parts)
+            rd_kafka_topic_partition_list_destroy(parts);
+        pthread_mutex_lock(&wk->mu);
+    }
+    pthread_mutex_unlock(&wk->mu);
+    return NULL;
+}
+
+static void waker_start(cs_consumer_t *c, int queued_min, int queued_max_kbytes)
+{
+    waker_t *wk = &c->wk;
+    pthread_mutex_init(&wk->mu, NULL);
+    pthread_cond_init(&wk->cv, NULL);
+    wk->queued_min = queued_min;
+    wk->queued_max = (double)queued_max_kbytes * 1024.0;
+    wk->avg_bytes = 256;
+    int rc = pthread_create(&wk->thread, NULL, waker_main, c);
+    if (rc == 0)
+        wk->started = true;
+    else
+        cs_log_warn("cannot start the kafka fetch waker; prefetching may stall",
+                    CS_LS("reason", strerror(rc)));
+}
+
+static void waker_stop(cs_consumer_t *c)
+{
+    waker_t *wk = &c->wk;
+    if (!wk->started)
+        return;
+    pthread_mutex_lock(&wk->mu);
+    wk->stop = true;
+    pthread_cond_signal(&wk->cv);
+    pthread_mutex_unlock(&wk->mu);
+    pthread_join(wk->thread, NULL);
+    wk->started = false;
+    pthread_cond_destroy(&wk->cv);
+    pthread_mutex_destroy(&wk->mu);
+}
+
+/*
+ * Called by cs_consumer_poll with the size of what it just took (0: the queue was empty).
+ * Fills are fractions of librdkafka's thresholds (messages, or bytes estimated from the
+ * average message size): armed at 3/4, wakes the fetchers at 1/2 or when the queue is empty.
+ */
+static void waker_check(cs_consumer_t *c, size_t took_bytes)
+{
+    waker_t *wk = &c->wk;
+    if (!wk->started)
+        return;
+    if (took_bytes)
+        wk->avg_bytes += ((double)took_bytes - wk->avg_bytes) / 64.0;
+    double n = (double)rd_kafka_queue_length(c->q);
+    double fill = n / wk->queued_min;
+    double fill_bytes = n * wk->avg_bytes / wk->queued_max;
+    if (fill_bytes > fill)
+        fill = fill_bytes;
+    if (fill >= 0.75) {
+        wk->armed = true;
+    } else if (wk->armed && (fill <= 0.5 || took_bytes == 0)) {
+        wk->armed = false;
+        wk->wakes++;
+        pthread_mutex_lock(&wk->mu);
+        wk->pending = true;
+        pthread_cond_signal(&wk->cv);
+        pthread_mutex_unlock(&wk->mu);
+    }
+}
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
@@ -189,6 +315,7 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         cs_err_set_field(err, CS_ERR_FATAL, "kafka-brokers", "no kafka brokers configured");
         goto fail;
     }
+    int fetch_max = cf->fetch_max_bytes > 0 ? cf->fetch_max_bytes : CS_CONSUMER_FETCH_BYTES;
     if (set(conf, "bootstrap.servers", cf->brokers, err) < 0 ||
         set(conf, "group.id", cf->group, err) < 0 ||
         set(conf, "client.id", cf->client_id ? cf->client_id : "careerstream", err) < 0 ||
@@ -198,19 +325,28 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         set(conf, "partition.assignment.strategy",
             cf->assignment_strategy ? cf->assignment_strategy : "cooperative-sticky", err) < 0 ||
         set(conf, "enable.partition.eof", cf->partition_eof ? "true" : "false", err) < 0 ||
-        seti(conf, "queued.max.messages.kbytes",
-             cf->queued_max_kbytes > 0 ? cf->queued_max_kbytes : 8192, err) < 0 ||
         /*
-         * The prefetch bound, in messages (librdkafka keeps ~300 bytes of bookkeeping per message
-         * besides the payload). 2.0.2 looks at a full queue again only about once a second, so
-         * the queue must hold around a second of work or the loop starves: 30,000 messages keep
-         * 50,000 events/s fed and a worker under 48 MiB RSS (measured: bench/README.md).
+         * The prefetch bounds. Each queued message costs librdkafka far more than its payload:
+         * a ~400-byte op and its share of the decompressed message set (librdkafka sizes an
+         * LZ4 output buffer at 4x the compressed input), ~1.6 KiB per 265-byte event in the
+         * benchmark. A small queue is enough because the fetch waker (above) restarts fetching
+         * at half: 5,000 messages keep a worker fed at 35,000 events/s (bench/README.md).
          */
-        seti(conf, "queued.min.messages", 30000, err) < 0 ||
-        seti(conf, "fetch.max.bytes", cf->fetch_max_bytes > 0 ? cf->fetch_max_bytes : 1 << 20,
-             err) < 0 ||
-        seti(conf, "max.partition.fetch.bytes", 512 * 1024, err) < 0 ||
-        seti(conf, "receive.message.max.bytes", 2 << 20, err) < 0 ||
+        seti(conf, "queued.min.messages", CS_CONSUMER_QUEUED_MSGS, err) < 0 ||
+        seti(conf, "queued.max.messages.kbytes",
+             cf->queued_max_kbytes > 0 ? cf->queued_max_kbytes : 4096, err) < 0 ||
+        /*
+         * Each broker adds up to one fetch response to the queue beyond those bounds: small
+         * fetches keep that overshoot small (one 1 MiB response per broker is ~4,000 events,
+         * about 6 MiB of RSS each). A single record batch larger than this is still returned
+         * whole (KIP-74). message.max.bytes only has to be below fetch.max.bytes here; for a
+         * consumer it merely seeds decompression buffer sizes, which grow as needed.
+         */
+        seti(conf, "fetch.max.bytes", fetch_max, err) < 0 ||
+        seti(conf, "message.max.bytes", fetch_max, err) < 0 ||
+        seti(conf, "max.partition.fetch.bytes", fetch_max, err) < 0 ||
+        seti(conf, "receive.message.max.bytes",
+             fetch_max + 512 > (2 << 20) ? fetch_max + 512 : 2 << 20, err) < 0 ||
         set(conf, "allow.auto.create.topics", "true", err) < 0)
         goto fail;
     if (cf->session_timeout_ms > 0 &&
@@ -232,6 +368,15 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         goto fail;
     if (cs__kafka_conf_props(conf, cf->kafka_props, err) < 0)
         goto fail;
+    /* The thresholds in effect (kafka_props may have changed them), for the fetch waker. */
+    char qv[32];
+    size_t qn = sizeof qv;
+    int queued_min = 0, queued_kbytes = 0;
+    if (rd_kafka_conf_get(conf, "queued.min.messages", qv, &qn) == RD_KAFKA_CONF_OK)
+        queued_min = atoi(qv);
+    qn = sizeof qv;
+    if (rd_kafka_conf_get(conf, "queued.max.messages.kbytes", qv, &qn) == RD_KAFKA_CONF_OK)
+        queued_kbytes = atoi(qv);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -254,6 +399,8 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         fcntl(c->pipefd[i], F_SETFD, FD_CLOEXEC);
     }
     rd_kafka_queue_io_event_enable(c->q, c->pipefd[1], "1", 1);
+    if (queued_min > 0 && queued_kbytes > 0)
+        waker_start(c, queued_min, queued_kbytes);
 
     int nt = 0;
     while (cf->topics && cf->topics[nt])
@@ -283,6 +430,9 @@ void cs_consumer_destroy(cs_consumer_t *c)
 {
     if (!c)
         return;
+    waker_stop(c);
+    if (c->wk.wakes)
+        cs_log_debug("kafka fetch waker", CS_LI("wakes", (long long)c->wk.wakes));
     if (c->q) {
         rd_kafka_queue_io_event_enable(c->q, -1, NULL, 0);
         rd_kafka_queue_destroy(c->q);
@@ -311,60 +461,130 @@ void cs_consumer_ack_fd(cs_consumer_t *c)
         ;
 }
 
+/*
+ * A polled message copied out of librdkafka, in one allocation: the cs_msg_t, its headers'
+ * index, then the topic name, payload, key and header names and values. The rd_kafka_message_t
+ * is destroyed as soon as it is copied, so the op that carried it and (once its last message
+ * is copied) the fetched message set it points into go back to librdkafka at once: a message
+ * the caller keeps pending costs its own size, not a share of a whole fetch buffer.
+ */
+typedef struct msg_hdr {
+    const char *name;
+    const void *val; /* NULL for a header without a value */
+    size_t len;
+} msg_hdr_t;
+
+typedef struct msg_copy {
+    cs_msg_t m; /* first: a cs_msg_t * is a msg_copy_t * */
+    size_t nhdrs;
+    msg_hdr_t hdrs[];
+} msg_copy_t;
+
+static msg_copy_t *msg_copy(const rd_kafka_message_t *rkm, const char *errmsg)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    const char *topic = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "";
+    size_t topic_len = strlen(topic), err_len = strlen(errmsg), nhdrs = 0, size;
+    const char *name;
+    const void *val;
+    size_t len;
+
+    if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_message_headers(rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        nhdrs = rd_kafka_header_cnt(hdrs);
+    size = sizeof(msg_copy_t) + nhdrs * sizeof(msg_hdr_t) + topic_len + 1 + err_len + 1;
+    if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        size += rkm->len + rkm->key_len;
+    for (size_t i = 0; i < nhdrs; i++)
+        if (rd_kafka_header_get_all(hdrs, i, &name, &val, &len) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            size += strlen(name) + 1 + len;
+
+    msg_copy_t *mc = malloc(size);
+    if (!mc)
+        abort();
+    memset(mc, 0, sizeof *mc);
+    char *p = (char *)&mc->hdrs[nhdrs];
+    cs_msg_t *m = &mc->m;
+
+    m->topic = memcpy(p, topic, topic_len + 1);
+    p += topic_len + 1;
+    m->err.msg = memcpy(p, errmsg, err_len + 1);
+    p += err_len + 1;
+    m->partition = rkm->partition;
+    m->offset = rkm->offset;
+    m->timestamp_ms = rd_kafka_message_timestamp(rkm, NULL);
+    if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (rkm->payload) {
+            m->payload = memcpy(p, rkm->payload, rkm->len);
+            m->len = rkm->len;
+            p += rkm->len;
+        }
+        if (rkm->key) {
+            m->key = memcpy(p, rkm->key, rkm->key_len);
+            m->key_len = rkm->key_len;
+            p += rkm->key_len;
+        }
+    }
+    for (size_t i = 0; i < nhdrs; i++) {
+        if (rd_kafka_header_get_all(hdrs, i, &name, &val, &len) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            break;
+        size_t nlen = strlen(name) + 1;
+        msg_hdr_t *h = &mc->hdrs[mc->nhdrs++];
+        h->name = memcpy(p, name, nlen);
+        p += nlen;
+        h->val = val ? memcpy(p, val, len) : NULL;
+        h->len = val ? len : 0;
+        p += val ? len : 0;
+    }
+    return mc;
+}
+
 cs_msg_t *cs_consumer_poll(cs_consumer_t *c)
 {
     rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 0);
-    if (!rkm)
+    if (!rkm) {
+        waker_check(c, 0);
         return NULL;
-    cs_msg_t *m = calloc(1, sizeof *m);
-    if (!m)
-        abort();
-    m->rkmsg_ = rkm;
-    m->topic = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "";
-    m->partition = rkm->partition;
-    m->offset = rkm->offset;
-    m->payload = rkm->payload;
-    m->len = rkm->len;
-    m->key = rkm->key;
-    m->key_len = rkm->key_len;
-    m->timestamp_ms = rd_kafka_message_timestamp(rkm, NULL);
+    }
+    waker_check(c, rkm->len + rkm->key_len + 1);
+    char errmsg[CS_ERR_MSG_SIZE] = "";
+    if (rkm->err && rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        snprintf(errmsg, sizeof errmsg, "%s: %s", rd_kafka_err2name(rkm->err),
+                 rd_kafka_message_errstr(rkm));
+    cs_msg_t *m = &msg_copy(rkm, errmsg)->m;
+    m->err.kind = CS_ERR_NONE;
     if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         m->event = CS_MSG_EOF;
     } else if (rkm->err) {
         m->event = CS_MSG_ERROR;
-        cs_err_kind_t kind = CS_ERR_TRANSIENT;
+        m->err.kind = CS_ERR_TRANSIENT;
         if (rkm->err == RD_KAFKA_RESP_ERR__FATAL ||
             rkm->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
             rkm->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
-            kind = CS_ERR_FATAL;
-        cs_err_set(&m->err, kind, "%s: %s", rd_kafka_err2name(rkm->err),
-                   rd_kafka_message_errstr(rkm));
+            m->err.kind = CS_ERR_FATAL;
     } else {
         c->all_down = false; /* a message arrived: at least one broker is up */
     }
+    rd_kafka_message_destroy(rkm);
     return m;
 }
 
 void cs_consumer_msg_free(cs_msg_t *m)
 {
-    if (!m)
-        return;
-    rd_kafka_message_destroy(m->rkmsg_);
-    free(m);
+    free(m); /* the whole msg_copy_t */
 }
 
 const void *cs_consumer_msg_header(const cs_msg_t *m, const char *name, size_t *len)
 {
-    rd_kafka_headers_t *hdrs = NULL;
-    const void *val = NULL;
-    size_t n = 0;
-    if (rd_kafka_message_headers(m->rkmsg_, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return NULL;
-    if (rd_kafka_header_get_last(hdrs, name, &val, &n) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return NULL;
-    if (len)
-        *len = n;
-    return val;
+    const msg_copy_t *mc = (const msg_copy_t *)m;
+    for (size_t i = mc->nhdrs; i-- > 0;) {
+        if (strcmp(mc->hdrs[i].name, name) == 0) {
+            if (len)
+                *len = mc->hdrs[i].len;
+            return mc->hdrs[i].val;
+        }
+    }
+    return NULL;
 }
 
 static rd_kafka_topic_partition_list_t *list_from(const cs_tp_t *tps, int n, bool offsets)

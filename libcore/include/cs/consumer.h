@@ -14,7 +14,9 @@
  * with libev, calls cs_consumer_ack_fd() and then cs_consumer_poll() until it returns NULL.
  * Rebalance callbacks run inside cs_consumer_poll(), on the caller's thread.
  *
- * Messages returned by cs_consumer_poll() belong to the caller until cs_consumer_msg_free().
+ * Messages returned by cs_consumer_poll() belong to the caller until cs_consumer_msg_free(). They
+ * are copies (one allocation each: payload, key, topic name, headers) holding nothing of
+ * librdkafka's, so a caller may keep thousands pending without pinning librdkafka's fetch buffers.
  */
 #ifndef CS_CONSUMER_H
 #define CS_CONSUMER_H
@@ -75,8 +77,12 @@ typedef struct cs_msg {
     size_t key_len;
     /* Non-zero for a consumer event that is not a message: CS_MSG_EOF or CS_MSG_ERROR. */
     int event;
-    cs_err_t err; /* CS_MSG_ERROR: what happened (kind FATAL when the consumer cannot go on) */
-    void *rkmsg_; /* private */
+    /* CS_MSG_ERROR: what happened (kind FATAL when the consumer cannot go on). Not a cs_err_t:
+     * that would make every pending message 600 bytes larger. msg is "" for other events. */
+    struct {
+        cs_err_kind_t kind;
+        const char *msg;
+    } err;
 } cs_msg_t;
 
 enum { CS_MSG_DATA = 0, CS_MSG_EOF = 1, CS_MSG_ERROR = 2 };
