@@ -89,7 +89,7 @@ const cs_opt_t cs_worker_opts[] = {
      "how long a dead letter may take to be acknowledged before the batch is retried", 100, 600000},
     {"pipeline", CS_OPT_BOOL, "true",
      "overlap PostgreSQL with preparing the next batch (false: one batch at a time, serially)"},
-    {"fetch-wait-ms", CS_OPT_INT, "10",
+    {"fetch-wait-ms", CS_OPT_INT, "5",
      "longest a Kafka fetch waits for data (bounds latency on the embedded broker)", 1, 10000},
     {"kafka-props", CS_OPT_STRING, NULL,
      "extra librdkafka consumer properties, name=value[,name=value] (e.g. security.protocol)", 0, 0,
