@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <librdkafka/rdkafka.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@
 #include "cs/log.h"
 
 /* Prefetch defaults: see cs_consumer_new. */
-#define CS_CONSUMER_QUEUED_MSGS 8000
+#define CS_CONSUMER_QUEUED_MSGS 5000
 #define CS_CONSUMER_FETCH_BYTES (256 * 1024)
 
 /*
@@ -327,6 +328,10 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
 
     if (!c)
         abort();
+    /* A fixed mmap threshold: glibc otherwise raises it to the size of any mmapped block freed
+     * (up to 32 MiB), after which fetch responses and big batch buffers come from the heap and
+     * are not returned to the system: about 1 MiB of peak RSS in the benchmark. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     c->pipefd[0] = c->pipefd[1] = -1;
     if (cbs)
         c->cbs = *cbs;
@@ -349,8 +354,8 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
          * a ~400-byte op and its share of the decompressed message set (librdkafka sizes an
          * LZ4 output buffer at 4x the compressed input), ~1.6 KiB per 265-byte event in the
          * benchmark. A small queue is enough because the fetch waker (above) restarts fetching
-         * as soon as it is not full: 8,000 messages keep cs-audit as fast as 30,000 did, at
-         * about 40 MiB instead of 75-85 MiB of RSS (bench/README.md).
+         * as soon as it is not full: 5,000 messages keep the workers as fast as 30,000 did,
+         * at 46-47 MiB instead of 90-130 MiB of peak RSS (bench/README.md).
          */
         seti(conf, "queued.min.messages", CS_CONSUMER_QUEUED_MSGS, err) < 0 ||
         seti(conf, "queued.max.messages.kbytes",

@@ -89,7 +89,11 @@ enum { CS_MSG_DATA = 0, CS_MSG_EOF = 1, CS_MSG_ERROR = 2 };
 
 typedef struct cs_consumer cs_consumer_t;
 
-/* Creates the consumer and subscribes. Returns NULL with err (FATAL: bad configuration). */
+/*
+ * Creates the consumer and subscribes. Returns NULL with err (FATAL: bad configuration).
+ * Process-wide side effect: pins glibc's mmap threshold at 128 KiB (mallopt), so that large
+ * buffers are always given back to the system when freed.
+ */
 cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *conf, const cs_consumer_cbs_t *cbs,
                                cs_err_t *err);
 /* Destroys without leaving the group (call cs_consumer_close first). Accepts NULL. */
