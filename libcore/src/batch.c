@@ -9,7 +9,12 @@
  *
  * Upsert tables are staged: at connect time cs_batch_prepare creates a temporary table
  * cs_stage_<i> ON COMMIT DELETE ROWS with the declared columns (typed like the target's) and an
- * identity column _cs_seq that records append order. The merge statements are built once.
+ * identity column _cs_seq that records append order. The merge statements are built once:
+ * INSERT .. SELECT from staging .. ON CONFLICT, with the staged rows folded per key first for
+ * CS_MERGE_AGGREGATE (a subquery sorted by key and presort, optionally with window columns over
+ * each key's rows, grouped by key), and a parent-row insert before it when the table declares
+ * one. Everything here belongs to one batch: no global state, so batches of several threads or
+ * connections never share anything.
  */
 #include "cs/batch.h"
 
