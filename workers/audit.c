@@ -86,8 +86,9 @@ struct audit {
     struct chain *chains;
     size_t nslots; /* power of two */
     size_t nused;
-    unsigned gen;   /* batch generation, moves when a handler sees an empty batch */
-    cs_buf_t canon; /* the payload as jsonb prints it */
+    unsigned gen;           /* batch generation, moves when a handler sees an empty batch */
+    bool every_event_heads; /* after forget(), until a commit: one head row per event */
+    cs_buf_t canon;         /* the payload as jsonb prints it */
     char *dsn;
 };
 
@@ -211,13 +212,17 @@ static void forget(void *ud)
         a->chains[i].key = NULL;
     }
     a->nused = 0;
+    /* The batch is redone next, maybe flushed in parts (isolating a poison event): until the
+     * next commit every event writes its head row, so each part moves the heads it touches. */
+    a->every_event_heads = true;
 }
 
 /*
  * Reads the committed head of chain key (seq 0 when the chain is new): the later of its
  * audit_chain_heads row and its last row in system_logs. The log itself is the truth; the heads
- * table is the anchor and what remains once old partitions are dropped, and it can trail the log
- * after a batch was flushed in parts while isolating a poison event (see audit_append).
+ * table is the anchor and what remains once old partitions are dropped. The two agree after
+ * every commit (see audit_append); reading both means a head that ever trailed the log (a bug,
+ * an operator's hand) cannot fork a chain.
  */
 static int load_head(struct audit *a, struct chain *c, cs_err_t *err)
 {
@@ -385,10 +390,11 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
      * The chain's head row: once per chain and batch (the first of its events in the batch),
      * since the upsert reads the head back from the rows the batch appended. A chain without a
      * committed head row writes one per event instead, so that the insert of its first head
-     * carries the batch's last values. A batch flushed in parts (isolating a poison event) may
-     * leave the head behind the log until the chain's next batch; load_head() reads both.
+     * carries the batch's last values; so does every event of a batch redone after forget(),
+     * because the runtime may then flush it in parts (isolating a poison event) and each part
+     * must move the heads of the rows it writes.
      */
-    if (c->headless || c->head_gen != a->gen) {
+    if (c->headless || a->every_event_heads || c->head_gen != a->gen) {
         cs_batch_row_begin(b, T_HEADS);
         put_text(b, row.chain_key);
         put_int(b, row.chain_seq);
@@ -418,6 +424,7 @@ static void committed(void *ud, int nevents)
     struct audit *a = ud;
 
     (void)nevents;
+    a->every_event_heads = false;
     for (size_t i = 0; i < a->nslots; i++)
         if (a->chains[i].key && a->chains[i].wrote_head)
             a->chains[i].headless = false;
