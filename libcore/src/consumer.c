@@ -44,7 +44,7 @@
  *
  * Instead a small waker thread sends every partition leader a ListOffsets request (a request
  * for a broker is an op on that broker thread's queue, which wakes it and makes it decide
- * again) as soon as the queue, after being full, has drained below 85%: the fetchers stop only
+ * again) as soon as the queue, after being full, has drained below 90%: the fetchers stop only
  * while the queue is really full, and the queue can be small. Fetchers must run nearly all the
  * time: a fetch from the loopback broker brings one message set per partition, so a queue that
  * idles the fetchers until it is half empty (tried first) starved the worker for 14 s of a 40 s
@@ -142,7 +142,7 @@ static void waker_stop(cs_consumer_t *c)
  * Called by cs_consumer_poll with the size of what it just took (0: the queue was empty).
  * Fills are fractions of librdkafka's thresholds (messages, or bytes estimated from the
  * average message size): armed at 95% (librdkafka stops fetching at 100%), wakes the fetchers
- * at 85% or when the queue is empty.
+ * at 90% or when the queue is empty.
  */
 static double mono_s(void)
 {
@@ -171,7 +171,7 @@ static void waker_check(cs_consumer_t *c, size_t took_bytes)
         fill = fill_bytes;
     if (fill >= 0.95) {
         wk->armed = true;
-    } else if (wk->armed && (fill <= 0.85 || took_bytes == 0)) {
+    } else if (wk->armed && (fill <= 0.9 || took_bytes == 0)) {
         wk->armed = false;
         wk->wakes++;
         pthread_mutex_lock(&wk->mu);
