@@ -136,7 +136,8 @@ typedef struct item {
     cs_err_t *err;          /* IT_DEAD, from the arena */
 } item_t;
 
-enum { APPLY_OK = 0, APPLY_FAILED = -1, APPLY_FENCED = -2, APPLY_REDO = -3 };
+/* APPLY_RERUN: isolation found events the database refuses; run the batch again without them. */
+enum { APPLY_OK = 0, APPLY_FAILED = -1, APPLY_FENCED = -2, APPLY_REDO = -3, APPLY_RERUN = -4 };
 
 /* After a pipelined batch had to be redone, this many batches are pre-checked on R. */
 #define PRECHECK_BATCHES 32
@@ -168,6 +169,12 @@ typedef struct stage {
     const char *waiting; /* what rc != OK was waiting for */
     double t0;
     double t_phase[6];
+    /* events of this batch the database refused, found by isolation (synchronous path only) */
+    struct refused {
+        bool on;
+        cs_err_t err;
+    } * refused;
+    int caprefused;
 } stage_t;
 
 typedef struct hlist {
@@ -1038,6 +1045,9 @@ static int apply_once(cs_worker_t *w, stage_t *s, int n, bool isolate, cs_err_t 
     double t = mono_s(), t2;
     cs_batch_clear(s->batch);
     decode_items(w, s, 0, n);
+    for (int i = 0; i < n; i++)
+        if (s->refused[i].on && s->items[i].state == IT_DECODED)
+            item_dead(s, &s->items[i], "database", &s->refused[i].err);
     s->t_phase[0] = (t2 = mono_s()) - t, t = t2;
     if (db_ensure(w, err) < 0)
         return APPLY_FAILED;
@@ -1053,6 +1063,24 @@ static int apply_once(cs_worker_t *w, stage_t *s, int n, bool isolate, cs_err_t 
     if (isolate) {
         if (flush_bisect(w, s, 0, n, err) < 0)
             goto fail;
+        /*
+         * Handlers that keep state across events (cs-audit's hash chain) derived the later events
+         * from the refused ones: their rows would link to rows that are never written. Such a
+         * batch is run again from scratch, the refused events dead before the handlers run.
+         */
+        int found = 0;
+        for (int i = 0; i < n && w->def->forget; i++) {
+            item_t *it = &s->items[i];
+            if (it->state == IT_DEAD && !s->refused[i].on && !strcmp(it->dead_class, "database")) {
+                s->refused[i].on = true;
+                s->refused[i].err = *it->err;
+                found++;
+            }
+        }
+        if (found) {
+            db_rollback(w); /* calls forget() */
+            return APPLY_RERUN;
+        }
     } else if (cs_batch_flush(s->batch, w->db, 0, n, false, err) < 0) {
         goto fail;
     }
@@ -1271,13 +1299,31 @@ static int apply_batch(cs_worker_t *w, stage_t *s, int n, bool isolate)
 {
     cs_err_t err;
     s->t0 = mono_s();
+    if (s->caprefused < n) {
+        s->caprefused = n;
+        s->refused = realloc(s->refused, (size_t)n * sizeof *s->refused);
+        if (!s->refused)
+            abort();
+    }
+    memset(s->refused, 0, (size_t)n * sizeof *s->refused);
     cs_err_clear(&err);
     int rc = apply_once(w, s, n, isolate, &err);
-    if (rc == APPLY_FAILED && err.kind == CS_ERR_PERMANENT && !isolate) {
-        cs_log_warn("batch failed on an event's rows; isolating it", CS_LS("reason", err.msg),
-                    CS_LS("sqlstate", err.sqlstate), CS_LI("events", n));
+    /* Every rerun has one more refused event than the last: at most n rounds. */
+    for (;;) {
+        if (rc == APPLY_FAILED && err.kind == CS_ERR_PERMANENT && !isolate) {
+            cs_log_warn("batch failed on an event's rows; isolating it", CS_LS("reason", err.msg),
+                        CS_LS("sqlstate", err.sqlstate), CS_LI("events", n));
+            isolate = true;
+        } else if (rc == APPLY_RERUN) {
+            cs_log_info("running the batch again without the events the database refused (state "
+                        "kept across events is derived again)",
+                        CS_LI("events", n));
+            isolate = false;
+        } else {
+            break;
+        }
         cs_err_clear(&err);
-        rc = apply_once(w, s, n, true, &err);
+        rc = apply_once(w, s, n, isolate, &err);
     }
     if (rc == APPLY_OK) {
         batch_committed(w, s);
@@ -2421,6 +2467,7 @@ static void worker_free(cs_worker_t *w)
         cs_arena_destroy(s->arena);
         free(s->items);
         free(s->dls);
+        free(s->refused);
         free(s->bparts);
         free(s->blast);
         for (int k = 0; k < 10; k++)

@@ -9,7 +9,8 @@
  *      across events, like cs-audit's chain heads). Each poison fails its batch on the committer
  *      while the next batch is prepared: the log must say the prepared batch was discarded, every
  *      good event must be applied exactly once, the poison dead-lettered, and each key's chain
- *      numbered 1..n without a gap or a repeat (a gap: the discarded batch's state survived).
+ *      numbered 1..n without a gap or a repeat (a gap: the discarded batch's state survived, or
+ *      the poison, numbered like every event, kept its number after isolation dead-lettered it).
  * duplicate_in_next_batch: events published a second time a batch or two later (same event id,
  *      another offset): the copy is in the batch prepared while the first is in flight, so the
  *      pre-check cannot see it; the tail statement must notice and the batch be redone, applying

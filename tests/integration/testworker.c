@@ -16,7 +16,8 @@
  * numbered 1, 2, 3... in rt_chain (primary key (k, seq)) from a counter held in memory, loaded
  * from the committed rows on first use and dropped by forget(). A counter that survived a
  * rolled-back or discarded batch would leave a gap or repeat a number (a unique violation). An
- * amount bound to fail in the database is not numbered, so its dead letter leaves no gap.
+ * amount bound to fail in the database is numbered like any other: the runtime must run the batch
+ * again without it once isolation has found it, or its number would be a gap.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,7 +185,7 @@ static int on_event(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *me
     cs_batch_int(b, 1);
     if (cs_batch_row_end(b, err) < 0)
         return -1;
-    if (tw && tw->chain && amount <= 2147483647LL) { /* a bigger one fails: left unnumbered */
+    if (tw && tw->chain) {
         long long seq = 0;
         if (chain_next(tw, key, &seq, err) < 0)
             return -1;
