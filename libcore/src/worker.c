@@ -724,6 +724,37 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* A sorted set of uuids (text) in the stage's arena. */
+typedef struct idset {
+    const char **v;
+    int n;
+} idset_t;
+
+/* The rows (kind, uuid) of res as two sets: kind k into *a, any other kind into *b. Frees res. */
+static void res_sets(stage_t *s, cs_db_res_t *res, char k, idset_t *a, idset_t *b)
+{
+    int rows = cs_db_res_rows(res);
+    a->v = cs_arena_alloc(s->arena, (size_t)(rows + 1) * sizeof *a->v);
+    b->v = cs_arena_alloc(s->arena, (size_t)(rows + 1) * sizeof *b->v);
+    a->n = b->n = 0;
+    for (int r = 0; r < rows; r++) {
+        const char *v = cs_arena_strndup(s->arena, cs_db_res_get(res, r, 1), 36);
+        if (cs_db_res_get(res, r, 0)[0] == k)
+            a->v[a->n++] = v;
+        else
+            b->v[b->n++] = v;
+    }
+    cs_db_res_free(res);
+    qsort(a->v, (size_t)a->n, sizeof *a->v, cmp_str);
+    qsort(b->v, (size_t)b->n, sizeof *b->v, cmp_str);
+}
+
+/* Where id is in set, or NULL. */
+static const char **idset_find(const idset_t *set, const char *id)
+{
+    return set->n ? bsearch(&id, set->v, (size_t)set->n, sizeof *set->v, cmp_str) : NULL;
+}
+
 /* Step 2 (synchronous path): one statement marks the event ids processed and finds erased learners.
  */
 static int dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
@@ -773,30 +804,15 @@ static int dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
     if (!res)
         return cs_err_wrap(err, "marking events processed");
 
-    /* Sets of new event ids and erased users, as sorted arrays searched by bsearch. */
-    int rows = cs_db_res_rows(res);
-    const char **news = cs_arena_alloc(s->arena, (size_t)(rows + 1) * sizeof *news);
-    const char **erased = cs_arena_alloc(s->arena, (size_t)(rows + 1) * sizeof *erased);
-    int nn = 0, ne = 0;
-    for (int r = 0; r < rows; r++) {
-        const char *k = cs_db_res_get(res, r, 0);
-        const char *v = cs_arena_strndup(s->arena, cs_db_res_get(res, r, 1), 36);
-        if (k[0] == 'n')
-            news[nn++] = v;
-        else
-            erased[ne++] = v;
-    }
-    cs_db_res_free(res);
-    qsort(news, (size_t)nn, sizeof *news, cmp_str);
-    qsort(erased, (size_t)ne, sizeof *erased, cmp_str);
-    bool *taken = cs_arena_alloc(s->arena, (size_t)(nn + 1) * sizeof *taken);
-    memset(taken, 0, (size_t)(nn + 1) * sizeof *taken);
+    idset_t news, erased; /* event ids this transaction marked, erased learners */
+    res_sets(s, res, 'n', &news, &erased);
+    bool *taken = cs_arena_alloc(s->arena, (size_t)(news.n + 1) * sizeof *taken);
+    memset(taken, 0, (size_t)(news.n + 1) * sizeof *taken);
     for (int i = 0; i < n; i++) {
         item_t *it = &s->items[i];
         if (it->state != IT_DECODED)
             continue;
-        const char *uid = it->ev.user_id, *eid = it->ev.event_id;
-        if (ne && bsearch(&uid, erased, (size_t)ne, sizeof *erased, cmp_str)) {
+        if (idset_find(&erased, it->ev.user_id)) {
             it->state = IT_ERASED;
             continue;
         }
@@ -804,9 +820,9 @@ static int dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
             it->state = IT_NEW;
             continue;
         }
-        const char **hit = nn ? bsearch(&eid, news, (size_t)nn, sizeof *news, cmp_str) : NULL;
-        if (hit && !taken[hit - news]) {
-            taken[hit - news] = true; /* the first delivery within the batch applies */
+        const char **hit = idset_find(&news, it->ev.event_id);
+        if (hit && !taken[hit - news.v]) {
+            taken[hit - news.v] = true; /* the first delivery within the batch applies */
             it->state = IT_NEW;
             it->was_new = true;
         } else {
@@ -1500,21 +1516,8 @@ static int precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
                         1, params, err);
     if (!res)
         return cs_err_wrap(err, "checking erased learners and processed events");
-    int rows = cs_db_res_rows(res);
-    const char **done = cs_arena_alloc(s->arena, (size_t)(rows + 1) * sizeof *done);
-    const char **erased = cs_arena_alloc(s->arena, (size_t)(rows + 1) * sizeof *erased);
-    int ndone = 0, ne = 0;
-    for (int r = 0; r < rows; r++) {
-        const char *k = cs_db_res_get(res, r, 0);
-        const char *v = cs_arena_strndup(s->arena, cs_db_res_get(res, r, 1), 36);
-        if (k[0] == 'd')
-            done[ndone++] = v;
-        else
-            erased[ne++] = v;
-    }
-    cs_db_res_free(res);
-    qsort(done, (size_t)ndone, sizeof *done, cmp_str);
-    qsort(erased, (size_t)ne, sizeof *erased, cmp_str);
+    idset_t done, erased; /* event ids this group applied, erased learners */
+    res_sets(s, res, 'd', &done, &erased);
     /* Candidates in (id, position) order: the first delivery of an id within the batch applies. */
     id_ref_t *refs = cs_arena_alloc(s->arena, (size_t)(nd + 1) * sizeof *refs);
     int nr = 0;
@@ -1522,8 +1525,7 @@ static int precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
         item_t *it = &s->items[i];
         if (it->state != IT_DECODED)
             continue;
-        const char *uid = it->ev.user_id, *eid = it->ev.event_id;
-        if (ne && bsearch(&uid, erased, (size_t)ne, sizeof *erased, cmp_str)) {
+        if (idset_find(&erased, it->ev.user_id)) {
             it->state = IT_ERASED;
             continue;
         }
@@ -1531,7 +1533,7 @@ static int precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
             it->state = IT_NEW;
             continue;
         }
-        if (ndone && bsearch(&eid, done, (size_t)ndone, sizeof *done, cmp_str)) {
+        if (idset_find(&done, it->ev.event_id)) {
             it->state = IT_DUP;
             continue;
         }
