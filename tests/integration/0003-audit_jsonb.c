@@ -18,6 +18,7 @@
 #include "cs/codec.h"
 #include "cs/db.h"
 #include "harness.h"
+#include "mutate.h"
 
 static char dsn[1024];
 static cs_db_t *db;
@@ -96,14 +97,6 @@ START_TEST(malformed_is_refused)
 END_TEST
 
 /* Deterministic generated documents: keys of mixed lengths, numbers in several notations. */
-static unsigned long long rng = 88172645463325252ULL;
-static unsigned rnd(unsigned n)
-{
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (unsigned)(rng % n);
-}
 
 static void gen(cs_buf_t *b, int depth)
 {
@@ -111,23 +104,23 @@ static void gen(cs_buf_t *b, int depth)
     static const char *const nums[] = {
         "0",    "-1", "42", "3.14", "100.0", "1e3", "2.5E-3", "-0.001", "12345678901234567890",
         "7e-10"};
-    unsigned k = depth > 3 ? rnd(4) : rnd(6);
+    unsigned k = depth > 3 ? test_rnd(4) : test_rnd(6);
 
     switch (k) {
     case 0:
-        cs_buf_puts(b, nums[rnd(10)]);
+        cs_buf_puts(b, nums[test_rnd(10)]);
         break;
     case 1:
-        cs_buf_puts(b, rnd(2) ? "\"text \\\"q\\\" \\n\"" : "\"\"");
+        cs_buf_puts(b, test_rnd(2) ? "\"text \\\"q\\\" \\n\"" : "\"\"");
         break;
     case 2:
-        cs_buf_puts(b, rnd(2) ? "true" : "null");
+        cs_buf_puts(b, test_rnd(2) ? "true" : "null");
         break;
     case 3:
         cs_buf_puts(b, "\"\\u00fc\\t\"");
         break;
     case 4: {
-        unsigned n = rnd(5);
+        unsigned n = test_rnd(5);
 
         cs_buf_putc(b, '[');
         for (unsigned i = 0; i < n; i++) {
@@ -139,11 +132,11 @@ static void gen(cs_buf_t *b, int depth)
         break;
     }
     default: {
-        unsigned n = rnd(6), used = 0;
+        unsigned n = test_rnd(6), used = 0;
 
         cs_buf_putc(b, '{');
         for (unsigned i = 0; i < n; i++) {
-            unsigned ki = rnd(9);
+            unsigned ki = test_rnd(9);
 
             if (used & (1u << ki))
                 continue; /* no duplicate keys */
@@ -250,65 +243,6 @@ END_TEST
 
 /* ---- every event type, rendered from the decoded event ------------------------------------- */
 
-static const char *const tricky_strings[] = {
-    "quote \" backslash \\ slash /",
-    "tab\tnl\ncr\r bs\b ff\f",
-    "ctl \x01 \x1f \x7f",
-    "caf\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x9c\x93 \xe2\x80\xa8",
-    "<>&' %s %n",
-    "",
-    "  spaced  ",
-    "a",
-    "{\"json\": [1, 2]}",
-};
-static const double tricky_doubles[] = {
-    0.1,           1e-7,
-    1.5e20,        85.5,
-    -0.0,          3.141592653589793,
-    123456789.125, 0.30000000000000004,
-    5e-324,        1e300,
-    2.5,           -17.25,
-    0.0,           1e15,
-    1e16,          100,
-};
-static const long long tricky_ints[] = {
-    0, 1, -1, 7, 100, 2147483647, -2147483648LL, 9007199254740993LL};
-
-/* Replaces one or two payload members of an example event with tricky values of their kind. */
-static void mutate(json_t *payload)
-{
-    for (unsigned m = 1 + rnd(2); m > 0; m--) {
-        size_t n = json_object_size(payload), pick = rnd((unsigned)n), i = 0;
-        const char *key;
-        json_t *v;
-
-        json_object_foreach(payload, key, v)
-        {
-            if (i++ != pick)
-                continue;
-            if (rnd(5) == 0) {
-                json_object_set_new(payload, key, json_null()); /* accepted when optional */
-            } else if (json_is_string(v)) {
-                json_object_set_new(payload, key, json_string(tricky_strings[rnd(9)]));
-            } else if (json_is_real(v) || (json_is_integer(v) && rnd(2))) {
-                json_object_set_new(payload, key, json_real(tricky_doubles[rnd(16)]));
-            } else if (json_is_integer(v)) {
-                json_object_set_new(payload, key, json_integer(tricky_ints[rnd(8)]));
-            } else if (json_is_array(v)) {
-                json_t *a = json_array();
-                unsigned k = rnd(4);
-
-                for (unsigned j = 0; j < k; j++)
-                    json_array_append_new(a, json_string(tricky_strings[rnd(9)]));
-                json_object_set_new(payload, key, a);
-            } else if (json_is_boolean(v)) {
-                json_object_set_new(payload, key, json_boolean(rnd(2)));
-            }
-            break;
-        }
-    }
-}
-
 /*
  * For every event type: its example and a few hundred mutations of it (escapes, control
  * characters, UTF-8, doubles of every magnitude, nulls, arrays) that the codec accepts are
@@ -340,7 +274,7 @@ START_TEST(every_event_type_matches_server)
             cs_db_res_t *r;
 
             if (k > 0)
-                mutate(json_object_get(copy, "payload"));
+                test_mutate_payload(json_object_get(copy, "payload"));
             line = json_dumps(copy, JSON_COMPACT);
             json_decref(copy);
             cs_arena_reset(arena);
