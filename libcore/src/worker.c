@@ -903,6 +903,21 @@ static int flush_bisect(cs_worker_t *w, stage_t *s, int a, int b, cs_err_t *err)
     return flush_bisect(w, s, mid, b, err);
 }
 
+/*
+ * The offsets compare-and-set of a batch ($1 group; arrays $2 topics, $3 partitions, $4 the
+ * expected next offsets (-1: no row yet), $5 the new ones): its first column is the number of
+ * partitions moved, which is fewer than given when another consumer moved one (fenced).
+ */
+#define OFFSETS_CAS_SQL                                                                            \
+    "WITH v AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) "          \
+    "AS v(topic, kp, expected, next)), "                                                           \
+    "u AS (UPDATE consumer_offsets o SET next_offset = v.next, updated_at = now() FROM v "         \
+    "WHERE v.expected >= 0 AND o.consumer_group = $1 AND o.topic = v.topic "                       \
+    "AND o.kafka_partition = v.kp AND o.next_offset = v.expected RETURNING 1), "                   \
+    "i AS (INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) "    \
+    "SELECT $1, topic, kp, next FROM v WHERE expected < 0 ON CONFLICT DO NOTHING RETURNING 1) "    \
+    "SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i)"
+
 /* Where the stored offset of p must be when the next batch's compare-and-set runs. */
 static int64_t part_expected(const part_t *p)
 {
@@ -967,17 +982,7 @@ static long long store_offsets(cs_worker_t *w, stage_t *s, cs_err_t *err)
     arr_end(&w->a3);
     arr_end(&w->a4);
     const char *params[] = {w->group, w->a1.data, w->a2.data, w->a3.data, w->a4.data};
-    cs_db_res_t *res = cs_db_query(
-        w->db,
-        "WITH v AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) "
-        "AS v(topic, kp, expected, next)), "
-        "u AS (UPDATE consumer_offsets o SET next_offset = v.next, updated_at = now() FROM v "
-        "WHERE v.expected >= 0 AND o.consumer_group = $1 AND o.topic = v.topic "
-        "AND o.kafka_partition = v.kp AND o.next_offset = v.expected RETURNING 1), "
-        "i AS (INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) "
-        "SELECT $1, topic, kp, next FROM v WHERE expected < 0 ON CONFLICT DO NOTHING RETURNING 1) "
-        "SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i)",
-        5, params, err);
+    cs_db_res_t *res = cs_db_query(w->db, OFFSETS_CAS_SQL, 5, params, err);
     if (!res)
         return cs_err_wrap(err, "storing offsets");
     long long rows = strtoll(cs_db_res_get(res, 0, 0), NULL, 10);
@@ -1649,16 +1654,8 @@ static void commit_stage(cs_worker_t *w, stage_t *s)
                             s->p[TP_NEXT].data, s->p[TP_LEARNERS].data};
     cs_db_res_t *res = cs_db_query(
         w->db,
-        "WITH v AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) "
-        "AS v(topic, kp, expected, next)), "
-        "u AS (UPDATE consumer_offsets o SET next_offset = v.next, updated_at = now() FROM v "
-        "WHERE v.expected >= 0 AND o.consumer_group = $1 AND o.topic = v.topic "
-        "AND o.kafka_partition = v.kp AND o.next_offset = v.expected RETURNING 1), "
-        "i AS (INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) "
-        "SELECT $1, topic, kp, next FROM v WHERE expected < 0 ON CONFLICT DO NOTHING RETURNING 1) "
-        "SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i), "
-        "(SELECT count(*) FROM erased_users WHERE user_id = ANY($6::uuid[]))",
-        6, params, err);
+        OFFSETS_CAS_SQL ", (SELECT count(*) FROM erased_users WHERE user_id = ANY($6::uuid[]))", 6,
+        params, err);
     if (!res) {
         cs_err_wrap(err, "storing offsets");
         goto fail;
