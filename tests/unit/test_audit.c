@@ -19,50 +19,7 @@
 
 START_TEST(jsonb_from_event_equals_reparsed_json)
 {
-    cs_err_t err;
-    cs_codec_t *codec = cs_codec_new(&err);
-    cs_arena_t *arena = cs_arena_new(16 * 1024);
-    int total = 0;
-
-    ck_assert_msg(codec != NULL, "%s", err.msg);
-    for (int t = 0; t < cs_codec_ntypes(); t++) {
-        json_t *root = json_loads(cs_codec_type_example(t), 0, NULL);
-
-        ck_assert_msg(root != NULL, "example of %s", cs_codec_type_name(t));
-        for (int k = 0; k < 300; k++) {
-            json_t *copy = json_deep_copy(root);
-            char *line;
-            cs_event_t ev;
-            cs_buf_t ours = CS_BUF_INIT, json = CS_BUF_INIT, reparsed = CS_BUF_INIT;
-
-            if (k > 0)
-                test_mutate_payload(json_object_get(copy, "payload"));
-            line = json_dumps(copy, JSON_COMPACT);
-            json_decref(copy);
-            cs_arena_reset(arena);
-            if (cs_codec_from_json(codec, line, strlen(line), arena, &ev, &err) < 0) {
-                ck_assert_msg(k > 0, "the example of %s is refused: %s", cs_codec_type_name(t),
-                              err.msg);
-                free(line);
-                continue;
-            }
-            free(line);
-            total++;
-            ck_assert_msg(cs_codec_payload_to_jsonb(codec, &ev, &ours, &err) == 0, "%s", err.msg);
-            ck_assert_msg(cs_codec_payload_to_json(codec, &ev, &json, &err) == 0, "%s", err.msg);
-            ck_assert_msg(cs_audit_jsonb_text(json.data, json.len, &reparsed, &err) == 0, "%s",
-                          err.msg);
-            ck_assert_msg(strcmp(ours.data, reparsed.data) == 0, "%s\ndirect   %s\nreparsed %s",
-                          cs_codec_type_name(t), ours.data, reparsed.data);
-            cs_buf_fini(&ours);
-            cs_buf_fini(&json);
-            cs_buf_fini(&reparsed);
-        }
-        json_decref(root);
-    }
-    ck_assert_msg(total > 20 * cs_codec_ntypes(), "only %d documents compared", total);
-    cs_arena_destroy(arena);
-    cs_codec_destroy(codec);
+    test_each_rendering(NULL, NULL);
 }
 END_TEST
 
