@@ -40,16 +40,27 @@ typedef struct tbl {
     char *merge_sql;  /* the upsert from staging; NULL for plain append */
     char *parent_sql; /* the parent rows' insert from staging, or NULL */
     char *clear_sql;  /* DELETE FROM staging */
+    /* The array path (small ranges): one statement per table from text[] parameters. */
+    size_t *ev_rows; /* rows at the end of event i */
+    int *key;        /* the conflict columns' positions among the staged columns */
+    int nkey;
+    bool ranked;       /* sequential upsert: one statement per rank of repeated keys */
+    char arr_name[40]; /* prepared statement names (derived from the definition) */
+    char arr_parent_name[40];
+    cs_buf_t *cols;      /* one array literal per staged column, built per flush */
+    const char **params; /* ncols + 2 */
+    char rank_s[24], limit_s[24];
 } tbl_t;
 
 struct cs_batch {
     tbl_t *t;
     int nt;
     int ev_cap;
-    int cur_ev;   /* the event rows are appended for, -1 before the first mark */
-    int row_tbl;  /* table of the row in progress, -1 when none */
-    int row_cols; /* values given so far in the row in progress */
-    int row_err;  /* a value was given outside a row */
+    int cur_ev;       /* the event rows are appended for, -1 before the first mark */
+    int row_tbl;      /* table of the row in progress, -1 when none */
+    int row_cols;     /* values given so far in the row in progress */
+    int row_err;      /* a value was given outside a row */
+    size_t array_max; /* ranges of at most this many rows per table take the array path */
     cs_arena_t *arena;
 };
 
@@ -72,6 +83,69 @@ static int count_cols(const char *cols)
     return n;
 }
 
+/* The ON CONFLICT tail shared by every upsert form. */
+static void conflict_tail(cs_buf_t *tail, const cs_table_def_t *d)
+{
+    cs_buf_printf(tail, " ON CONFLICT (%s) ", d->conflict);
+    if (d->update) {
+        cs_buf_printf(tail, "DO UPDATE SET %s", d->update);
+        if (d->update_where)
+            cs_buf_printf(tail, " WHERE %s", d->update_where);
+    } else {
+        cs_buf_puts(tail, "DO NOTHING");
+    }
+}
+
+/*
+ * The single-statement upsert forms (every mode but a sequential update) reading the staged rows
+ * from src: the staging table, or the _cs_in rows of the array path. Both give the staged columns
+ * and _cs_seq, so the statements are the same.
+ */
+static void merge_body(cs_buf_t *b, const cs_table_def_t *d, const char *src, const char *tail)
+{
+    if (d->merge == CS_MERGE_AGGREGATE) {
+        /*
+         * One row per key, folded by the table's select list; one statement. Keys go in key
+         * order, so concurrent batches (consumers of one group) lock shared rows in one order.
+         */
+        cs_buf_printf(b, "INSERT INTO %s AS t (%s) SELECT %s FROM (SELECT *", d->table, d->columns,
+                      d->aggregate ? d->aggregate : d->columns);
+        if (d->window)
+            cs_buf_printf(b, ", %s", d->window);
+        cs_buf_printf(b, " FROM %s", src);
+        if (d->window)
+            cs_buf_printf(b,
+                          " WINDOW w AS (PARTITION BY %s%s%s ROWS BETWEEN UNBOUNDED PRECEDING "
+                          "AND UNBOUNDED FOLLOWING)",
+                          d->conflict, d->presort ? " ORDER BY " : "",
+                          d->presort ? d->presort : "");
+        cs_buf_printf(b, " ORDER BY %s%s%s) _cs_s GROUP BY %s ORDER BY %s%s", d->conflict,
+                      d->presort ? ", " : "", d->presort ? d->presort : "", d->conflict,
+                      d->conflict, tail);
+    } else if (!d->update) {
+        /* DO NOTHING tolerates several rows per key in one statement. */
+        cs_buf_printf(b, "INSERT INTO %s AS t (%s) SELECT %s FROM %s ORDER BY _cs_seq%s", d->table,
+                      d->columns, d->columns, src, tail);
+    } else {
+        /* CS_MERGE_LAST */
+        cs_buf_printf(b,
+                      "INSERT INTO %s AS t (%s) SELECT DISTINCT ON (%s) %s FROM %s "
+                      "ORDER BY %s, _cs_seq DESC%s",
+                      d->table, d->columns, d->conflict, d->columns, src, d->conflict, tail);
+    }
+}
+
+/* The columns rows give values for; only an aggregate may derive more. */
+static const char *staged_cols(const cs_table_def_t *d)
+{
+    return d->staged && d->merge == CS_MERGE_AGGREGATE && d->conflict ? d->staged : d->columns;
+}
+
+static bool is_ranked(const cs_table_def_t *d)
+{
+    return d->conflict && d->update && d->merge == CS_MERGE_SEQUENTIAL;
+}
+
 static void build_sql(tbl_t *t, int idx)
 {
     const cs_table_def_t *d = t->def;
@@ -79,9 +153,7 @@ static void build_sql(tbl_t *t, int idx)
     char stage[32];
 
     snprintf(stage, sizeof stage, "cs_stage_%d", idx);
-    /* The columns rows give values for; only an aggregate may derive more. */
-    const char *staged =
-        d->staged && d->merge == CS_MERGE_AGGREGATE && d->conflict ? d->staged : d->columns;
+    const char *staged = staged_cols(d);
     if (!d->conflict) {
         t->copy_sql = xprintf("COPY %s (%s) FROM STDIN", d->table, d->columns);
         return;
@@ -99,45 +171,10 @@ static void build_sql(tbl_t *t, int idx)
                                 d->parent_table, d->parent_key, d->parent_key, stage, d->parent_key,
                                 d->parent_key, d->parent_key);
 
-    /* The ON CONFLICT tail shared by every form. */
     cs_buf_t tail = CS_BUF_INIT;
-    cs_buf_printf(&tail, " ON CONFLICT (%s) ", d->conflict);
-    if (d->update) {
-        cs_buf_printf(&tail, "DO UPDATE SET %s", d->update);
-        if (d->update_where)
-            cs_buf_printf(&tail, " WHERE %s", d->update_where);
-    } else {
-        cs_buf_puts(&tail, "DO NOTHING");
-    }
-
-    if (d->merge == CS_MERGE_AGGREGATE) {
-        /*
-         * One row per key, folded by the table's select list; one statement. Keys go in key
-         * order, so concurrent batches (consumers of one group) lock shared rows in one order.
-         */
-        cs_buf_printf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM (SELECT *", d->table, d->columns,
-                      d->aggregate ? d->aggregate : d->columns);
-        if (d->window)
-            cs_buf_printf(&b, ", %s", d->window);
-        cs_buf_printf(&b, " FROM %s", stage);
-        if (d->window)
-            cs_buf_printf(&b,
-                          " WINDOW w AS (PARTITION BY %s%s%s ROWS BETWEEN UNBOUNDED PRECEDING "
-                          "AND UNBOUNDED FOLLOWING)",
-                          d->conflict, d->presort ? " ORDER BY " : "",
-                          d->presort ? d->presort : "");
-        cs_buf_printf(&b, " ORDER BY %s%s%s) _cs_s GROUP BY %s ORDER BY %s%s", d->conflict,
-                      d->presort ? ", " : "", d->presort ? d->presort : "", d->conflict,
-                      d->conflict, tail.data);
-    } else if (!d->update) {
-        /* DO NOTHING tolerates several rows per key in one statement. */
-        cs_buf_printf(&b, "INSERT INTO %s AS t (%s) SELECT %s FROM %s ORDER BY _cs_seq%s", d->table,
-                      d->columns, d->columns, stage, tail.data);
-    } else if (d->merge == CS_MERGE_LAST) {
-        cs_buf_printf(&b,
-                      "INSERT INTO %s AS t (%s) SELECT DISTINCT ON (%s) %s FROM %s "
-                      "ORDER BY %s, _cs_seq DESC%s",
-                      d->table, d->columns, d->conflict, d->columns, stage, d->conflict, tail.data);
+    conflict_tail(&tail, d);
+    if (!is_ranked(d)) {
+        merge_body(&b, d, stage, tail.data);
     } else {
         /*
          * Sequential: rank the rows of each key by append order and apply rank 1, then rank 2,
@@ -163,6 +200,62 @@ static void build_sql(tbl_t *t, int idx)
     t->merge_sql = b.data;
 }
 
+/* FNV-1a over the definition's strings: the prepared statements' names. */
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; s && *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (h ^ 0xff) * 1099511628211ull;
+}
+
+static void name_statements(tbl_t *t, int idx)
+{
+    const cs_table_def_t *d = t->def;
+    uint64_t h = 14695981039346656037ull;
+    const char *parts[] = {"array-v1", d->table,        d->columns,      d->conflict,
+                           d->update,  d->update_where, d->aggregate,    d->presort,
+                           d->window,  d->staged,       d->parent_table, d->parent_key};
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
+        h = fnv(h, parts[i]);
+    h = (h ^ (uint64_t)d->merge) * 1099511628211ull;
+    snprintf(t->arr_name, sizeof t->arr_name, "cs_arr_%d_%016" PRIx64, idx, h);
+    snprintf(t->arr_parent_name, sizeof t->arr_parent_name, "cs_arp_%d_%016" PRIx64, idx, h);
+}
+
+/* Splits a comma-separated column list into trimmed names (malloc'd array of malloc'd names). */
+static char **split_cols(const char *cols, int *n)
+{
+    int cap = count_cols(cols), k = 0;
+    char **v = calloc((size_t)cap, sizeof *v);
+    if (!v)
+        abort();
+    const char *p = cols;
+    while (k < cap) {
+        const char *e = strchr(p, ',');
+        if (!e)
+            e = p + strlen(p);
+        const char *a = p, *z = e;
+        while (a < z && (*a == ' ' || *a == '\t' || *a == '\n'))
+            a++;
+        while (z > a && (z[-1] == ' ' || z[-1] == '\t' || z[-1] == '\n'))
+            z--;
+        v[k] = strndup(a, (size_t)(z - a));
+        if (!v[k])
+            abort();
+        k++;
+        p = *e ? e + 1 : e;
+    }
+    *n = k;
+    return v;
+}
+
+static void free_names(char **v, int n)
+{
+    for (int i = 0; i < n && v; i++)
+        free(v[i]);
+    free(v);
+}
+
 cs_batch_t *cs_batch_new(const cs_table_def_t *tables, int ntables)
 {
     cs_batch_t *b = calloc(1, sizeof *b);
@@ -181,7 +274,33 @@ cs_batch_t *cs_batch_new(const cs_table_def_t *tables, int ntables)
                                   : tables[i].columns);
         cs_buf_init(&t->rows);
         build_sql(t, i);
+        name_statements(t, i);
+        t->ranked = is_ranked(t->def);
+        t->cols = calloc((size_t)t->ncols, sizeof *t->cols);
+        t->params = calloc((size_t)t->ncols + 2, sizeof *t->params);
+        if (!t->cols || !t->params)
+            abort();
+        if (t->def->conflict) {
+            int ns, nk;
+            char **sn = split_cols(staged_cols(t->def), &ns);
+            char **kn = split_cols(t->def->conflict, &nk);
+            t->key = calloc((size_t)nk, sizeof *t->key);
+            if (!t->key)
+                abort();
+            t->nkey = nk;
+            for (int k = 0; k < nk; k++) {
+                t->key[k] = -1;
+                for (int c = 0; c < ns; c++)
+                    if (!strcmp(kn[k], sn[c]))
+                        t->key[k] = c;
+                if (t->key[k] < 0)
+                    t->nkey = 0; /* a derived key: no client-side rank count (see flush) */
+            }
+            free_names(sn, ns);
+            free_names(kn, nk);
+        }
     }
+    b->array_max = CS_BATCH_ARRAY_MAX_DEFAULT;
     b->arena = cs_arena_new(64 * 1024);
     b->cur_ev = -1;
     b->row_tbl = -1;
@@ -201,6 +320,12 @@ void cs_batch_destroy(cs_batch_t *b)
         free(t->merge_sql);
         free(t->parent_sql);
         free(t->clear_sql);
+        free(t->ev_rows);
+        free(t->key);
+        for (int c = 0; c < t->ncols && t->cols; c++)
+            cs_buf_fini(&t->cols[c]);
+        free(t->cols);
+        free(t->params);
     }
     free(b->t);
     cs_arena_destroy(b->arena);
@@ -240,14 +365,17 @@ static void close_events(cs_batch_t *b, int upto)
             cap *= 2;
         for (int i = 0; i < b->nt; i++) {
             b->t[i].ev_end = realloc(b->t[i].ev_end, (size_t)cap * sizeof(size_t));
-            if (!b->t[i].ev_end)
+            b->t[i].ev_rows = realloc(b->t[i].ev_rows, (size_t)cap * sizeof(size_t));
+            if (!b->t[i].ev_end || !b->t[i].ev_rows)
                 abort();
         }
         b->ev_cap = cap;
     }
     for (int e = b->cur_ev < 0 ? 0 : b->cur_ev; e < upto; e++)
-        for (int i = 0; i < b->nt; i++)
+        for (int i = 0; i < b->nt; i++) {
             b->t[i].ev_end[e] = b->t[i].rows.len;
+            b->t[i].ev_rows[e] = b->t[i].nrows;
+        }
 }
 
 void cs_batch_mark_event(cs_batch_t *b, int ev)
@@ -412,15 +540,344 @@ int cs_batch_row(cs_batch_t *b, int table, int n, const char *const *values, cs_
     return cs_batch_row_end(b, err);
 }
 
+/* ---- the array path: COPY text rows to one text[] literal per column ---- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int cs_batch_array_elem(cs_buf_t *out, const char *f, size_t n)
+{
+    if (n == 2 && f[0] == '\\' && f[1] == 'N') {
+        cs_buf_puts(out, "NULL");
+        return 0;
+    }
+    /* Every element is quoted: braces, commas, spaces, the word NULL stay data. */
+    char *o = cs_buf_reserve(out, 2 * n + 2), *o0 = o;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)f[i];
+        if (c == '\\' && i + 1 < n) {
+            char e = f[++i];
+            switch (e) {
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'v':
+                c = '\v';
+                break;
+            case 'x':
+                if (i + 1 < n && hexval(f[i + 1]) >= 0) {
+                    int v = hexval(f[++i]);
+                    if (i + 1 < n && hexval(f[i + 1]) >= 0)
+                        v = v * 16 + hexval(f[++i]);
+                    c = (unsigned char)v;
+                } else {
+                    c = 'x';
+                }
+                break;
+            default:
+                if (e >= '0' && e <= '7') {
+                    int v = e - '0';
+                    for (int k = 0; k < 2 && i + 1 < n && f[i + 1] >= '0' && f[i + 1] <= '7'; k++)
+                        v = v * 8 + (f[++i] - '0');
+                    c = (unsigned char)(v & 0xff);
+                } else {
+                    c = (unsigned char)e; /* \\ and any other escaped character stand for it */
+                }
+            }
+        }
+        if (c == '\0') {
+            return -1; /* a NUL byte cannot travel in a text parameter (nor in text at all) */
+        }
+        if (c == '"' || c == '\\')
+            *o++ = '\\';
+        *o++ = (char)c;
+    }
+    *o++ = '"';
+    cs_buf_advance(out, (size_t)(o - o0));
+    return 0;
+}
+
+/* Compares two rows' key texts (offsets into the row buffer, fields tab-joined). */
+typedef struct keyref {
+    const char *s;
+    size_t n;
+} keyref_t;
+
+static int cmp_key(const void *a, const void *b)
+{
+    const keyref_t *x = a, *y = b;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->s, y->s, n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/*
+ * Turns the COPY text rows [a, z) of t into one array literal per column (t->cols) and counts,
+ * for a sequential upsert, the most rows one key has by their key texts (*ranks). Returns -1 with
+ * a PERMANENT err for a value PostgreSQL could not take as text (a NUL byte).
+ */
+static int to_arrays(tbl_t *t, size_t a, size_t z, size_t nrows, long long *ranks, cs_err_t *err)
+{
+    const char *p = t->rows.data + a, *end = t->rows.data + z;
+    keyref_t *keys = NULL;
+    cs_buf_t kb = CS_BUF_INIT;
+    size_t *koff = NULL;
+    size_t r = 0;
+    int rc = 0;
+
+    *ranks = 1;
+    for (int c = 0; c < t->ncols; c++) {
+        cs_buf_reset(&t->cols[c]);
+        cs_buf_putc(&t->cols[c], '{');
+    }
+    bool count = t->ranked && t->nkey > 0 && nrows > 1;
+    if (count) {
+        keys = calloc(nrows, sizeof *keys);
+        koff = calloc(nrows + 1, sizeof *koff);
+        if (!keys || !koff)
+            abort();
+    }
+    const char **fs = calloc((size_t)t->ncols, sizeof *fs);
+    size_t *fn = calloc((size_t)t->ncols, sizeof *fn);
+    if (!fs || !fn)
+        abort();
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            nl = end;
+        int c = 0;
+        for (const char *f = p; c < t->ncols; c++) {
+            const char *tab = c + 1 < t->ncols ? memchr(f, '\t', (size_t)(nl - f)) : NULL;
+            const char *fe = tab ? tab : nl;
+            fs[c] = f;
+            fn[c] = (size_t)(fe - f);
+            if (r > 0)
+                cs_buf_putc(&t->cols[c], ',');
+            if (cs_batch_array_elem(&t->cols[c], f, fn[c]) < 0) {
+                rc = cs_err_set_field(err, CS_ERR_PERMANENT, t->def->table,
+                                      "a value for %s contains a NUL byte", t->def->table);
+                goto out;
+            }
+            f = tab ? tab + 1 : nl;
+        }
+        if (count && r < nrows) {
+            koff[r] = kb.len;
+            for (int k = 0; k < t->nkey; k++) {
+                cs_buf_append(&kb, fs[t->key[k]], fn[t->key[k]]);
+                cs_buf_putc(&kb, '\t');
+            }
+        }
+        r++;
+        p = nl + 1;
+    }
+    for (int c = 0; c < t->ncols; c++) {
+        cs_buf_putc(&t->cols[c], '}');
+        t->params[c] = t->cols[c].data;
+    }
+    if (count) {
+        size_t nk = r < nrows ? r : nrows;
+        koff[nk] = kb.len;
+        for (size_t i = 0; i < nk; i++)
+            keys[i] = (keyref_t){kb.data + koff[i], koff[i + 1] - koff[i]};
+        qsort(keys, nk, sizeof *keys, cmp_key);
+        long long run = 1;
+        for (size_t i = 1; i < nk; i++) {
+            run = cmp_key(&keys[i], &keys[i - 1]) == 0 ? run + 1 : 1;
+            if (run > *ranks)
+                *ranks = run;
+        }
+    }
+out:
+    free(fs);
+    free(fn);
+    free(keys);
+    free(koff);
+    cs_buf_fini(&kb);
+    return rc;
+}
+
+void cs_batch_set_array_max(cs_batch_t *b, size_t rows)
+{
+    b->array_max = rows;
+}
+
+/* Builds and prepares t's array statements; types maps the staged columns to their types. */
+static int prepare_arrays(tbl_t *t, cs_db_t *db, cs_err_t *err)
+{
+    const cs_table_def_t *d = t->def;
+    int ns = 0, rc = -1;
+    char **sn = split_cols(staged_cols(d), &ns);
+    cs_buf_t w = CS_BUF_INIT, q = CS_BUF_INIT, tail = CS_BUF_INIT;
+    const char *params[] = {d->table};
+    cs_db_res_t *res = cs_db_query(db,
+                                   "SELECT a.attname::text, CASE WHEN ty.oid = 'text'::regtype "
+                                   "THEN 'text' ELSE format('%I.%I', n.nspname, ty.typname) END "
+                                   "FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
+                                   "JOIN pg_namespace n ON n.oid = ty.typnamespace "
+                                   "WHERE a.attrelid = $1::regclass "
+                                   "AND a.attnum > 0 AND NOT a.attisdropped",
+                                   1, params, err);
+    if (!res) {
+        cs_err_wrap(err, "reading the column types of %s", d->table);
+        goto out;
+    }
+    /*
+     * _cs_in: the staged columns typed like the target's, and _cs_seq (append order). The type
+     * is named without its modifier (pg_type's own name: bpchar, varchar, _text), as a staging
+     * table's value would be before the INSERT assigns it: an explicit cast to char(3) or
+     * varchar(n) would cut a longer value where assigning it fails.
+     */
+    cs_buf_puts(&w, "WITH _cs_in AS (SELECT ");
+    for (int c = 0; c < ns; c++) {
+        const char *type = NULL;
+        for (int r = 0; r < cs_db_res_rows(res) && !type; r++)
+            if (!strcmp(cs_db_res_get(res, r, 0), sn[c]))
+                type = cs_db_res_get(res, r, 1);
+        if (!type) {
+            cs_err_set_field(err, CS_ERR_FATAL, d->table, "column %s of %s does not exist", sn[c],
+                             d->table);
+            goto out;
+        }
+        if (!strcmp(type, "text"))
+            cs_buf_printf(&w, "_cs_u.%s, ", sn[c]);
+        else
+            cs_buf_printf(&w, "_cs_u.%s::%s AS %s, ", sn[c], type, sn[c]);
+    }
+    cs_buf_puts(&w, "_cs_u._cs_seq FROM unnest(");
+    for (int c = 0; c < ns; c++)
+        cs_buf_printf(&w, "%s$%d::text[]", c ? ", " : "", c + 1);
+    cs_buf_printf(&w, ") WITH ORDINALITY AS _cs_u(%s, _cs_seq))", staged_cols(d));
+
+    if (!d->conflict) {
+        cs_buf_printf(&q, "%s INSERT INTO %s (%s) SELECT %s FROM _cs_in ORDER BY _cs_seq", w.data,
+                      d->table, d->columns, d->columns);
+    } else {
+        conflict_tail(&tail, d);
+        if (!t->ranked) {
+            cs_buf_printf(&q, "%s ", w.data);
+            merge_body(&q, d, "_cs_in", tail.data);
+        } else {
+            /*
+             * One rank per statement ($n+1), as the staged form's loop does; the statement
+             * returns the most rows of one key, so the caller knows how many ranks there are.
+             * $n+2, when given, is the ranks the caller applies in all: more rows for one key
+             * fail the statement (SQLSTATE CSR01, see migration 0060) rather than leave some
+             * unapplied.
+             */
+            cs_buf_printf(&q,
+                          "%s, _cs_r AS (SELECT *, row_number() OVER (PARTITION BY %s ORDER BY "
+                          "_cs_seq) AS _cs_rank FROM _cs_in), _cs_w AS (INSERT INTO %s AS t (%s) "
+                          "SELECT %s FROM _cs_r WHERE _cs_rank = $%d::bigint ORDER BY _cs_seq%s) "
+                          "SELECT max(_cs_rank), cs_require(max(_cs_rank) <= $%d::bigint, "
+                          "'CSR01', 'more rows for one key of %s than ranks applied') FROM _cs_r",
+                          w.data, d->conflict, d->table, d->columns, d->columns, ns + 1, tail.data,
+                          ns + 2, d->table);
+        }
+        if (d->parent_table && d->parent_key) {
+            cs_buf_t pq = CS_BUF_INIT;
+            cs_buf_printf(&pq,
+                          "%s INSERT INTO %s (%s) SELECT %s FROM _cs_in GROUP BY %s ORDER BY %s "
+                          "ON CONFLICT (%s) DO NOTHING",
+                          w.data, d->parent_table, d->parent_key, d->parent_key, d->parent_key,
+                          d->parent_key, d->parent_key);
+            int prc = cs_db_prepare(db, t->arr_parent_name, pq.data, err);
+            cs_buf_fini(&pq);
+            if (prc < 0) {
+                cs_err_wrap(err, "preparing the parent rows' insert into %s", d->parent_table);
+                goto out;
+            }
+        }
+    }
+    if (cs_db_prepare(db, t->arr_name, q.data, err) < 0) {
+        cs_err_wrap(err, "preparing the array statement of %s", d->table);
+        goto out;
+    }
+    rc = 0;
+out:
+    cs_db_res_free(res);
+    free_names(sn, ns);
+    cs_buf_fini(&w);
+    cs_buf_fini(&q);
+    cs_buf_fini(&tail);
+    return rc;
+}
+
 /* ---- flush ---- */
 
 int cs_batch_prepare(cs_batch_t *b, cs_db_t *db, cs_err_t *err)
 {
-    for (int i = 0; i < b->nt; i++) {
-        if (!b->t[i].stage_sql)
-            continue;
-        if (cs_db_exec(db, b->t[i].stage_sql, err) < 0)
-            return cs_err_wrap(err, "preparing staging for %s", b->t[i].def->table);
+    /* Statements this session has already (another batch with the same definitions). */
+    cs_db_res_t *have = NULL;
+    if (b->array_max > 0) {
+        have = cs_db_query(db, "SELECT name FROM pg_prepared_statements", 0, NULL, err);
+        if (!have)
+            return cs_err_wrap(err, "listing prepared statements");
+    }
+    int rc = 0;
+    for (int i = 0; i < b->nt && rc == 0; i++) {
+        if (b->t[i].stage_sql && cs_db_exec(db, b->t[i].stage_sql, err) < 0) {
+            rc = cs_err_wrap(err, "preparing staging for %s", b->t[i].def->table);
+            break;
+        }
+        bool found = false;
+        for (int r = 0; have && r < cs_db_res_rows(have) && !found; r++)
+            found = !strcmp(cs_db_res_get(have, r, 0), b->t[i].arr_name);
+        if (b->array_max > 0 && !found && prepare_arrays(&b->t[i], db, err) < 0)
+            rc = -1;
+    }
+    cs_db_res_free(have);
+    return rc;
+}
+
+/* Writes the rows [a, z) of t with its array statements (synchronously). */
+static int flush_arrays(tbl_t *t, cs_db_t *db, size_t a, size_t z, size_t nrows, cs_err_t *err)
+{
+    long long ranks;
+    if (to_arrays(t, a, z, nrows, &ranks, err) < 0)
+        return -1;
+    if (t->def->parent_table && t->def->parent_key && t->def->conflict &&
+        cs_db_execp_prepared(db, t->arr_parent_name, t->ncols, t->params, err) < 0)
+        return cs_err_wrap(err, "inserting parent rows into %s", t->def->parent_table);
+    if (!t->ranked) {
+        if (cs_db_execp_prepared(db, t->arr_name, t->ncols, t->params, err) < 0)
+            return cs_err_wrap(err, "%s into %s", t->def->conflict ? "upsert" : "insert",
+                               t->def->table);
+        return 0;
+    }
+    /* Sequential: rank 1, then as many more as the statement says one key has rows. */
+    long long m = 1;
+    for (long long k = 1; k <= m; k++) {
+        snprintf(t->rank_s, sizeof t->rank_s, "%lld", k);
+        t->params[t->ncols] = t->rank_s;
+        t->params[t->ncols + 1] = NULL;
+        cs_db_res_t *res = cs_db_query_prepared(db, t->arr_name, t->ncols + 2, t->params, err);
+        if (!res)
+            return cs_err_wrap(err, "upsert into %s", t->def->table);
+        const char *v = cs_db_res_get(res, 0, 0);
+        if (v && strtoll(v, NULL, 10) > m)
+            m = strtoll(v, NULL, 10);
+        cs_db_res_free(res);
     }
     return 0;
 }
@@ -433,6 +890,13 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
         size_t z = to > 0 ? t->ev_end[to - 1] : 0;
         if (z <= a)
             continue;
+        size_t nrows = (to > 0 ? t->ev_rows[to - 1] : 0) - (from > 0 ? t->ev_rows[from - 1] : 0);
+        if (nrows <= b->array_max) {
+            /* Small: no staging table, so a COMMIT has no temporary table to truncate. */
+            if (flush_arrays(t, db, a, z, nrows, err) < 0)
+                return -1;
+            continue;
+        }
         if (cs_db_copy_begin(db, t->copy_sql, err) < 0)
             return cs_err_wrap(err, "copy into %s", t->def->table);
         /* Send in chunks of at most 1 MiB so libpq's output buffer stays small. */

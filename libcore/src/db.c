@@ -230,6 +230,57 @@ void cs_db_res_free(cs_db_res_t *r)
     free(r);
 }
 
+int cs_db_prepare(cs_db_t *db, const char *name, const char *sql, cs_err_t *err)
+{
+    PGresult *res = PQprepare(db->conn, name, sql, 0, NULL);
+    int rc = 0;
+
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+        /* 42P05 duplicate_prepared_statement: the same name is the same statement. */
+        if (!state || strcmp(state, "42P05") != 0)
+            rc = cs__db_err_from_result(db, res, "PREPARE", err);
+    }
+    PQclear(res);
+    return rc;
+}
+
+long long cs_db_execp_prepared(cs_db_t *db, const char *name, int nparams,
+                               const char *const *values, cs_err_t *err)
+{
+    PGresult *res = PQexecPrepared(db->conn, name, nparams, values, NULL, NULL, 0);
+    long long n = -1;
+
+    if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
+        const char *t = PQcmdTuples(res);
+
+        n = *t ? strtoll(t, NULL, 10) : 0;
+    } else {
+        cs__db_err_from_result(db, res, NULL, err);
+    }
+    PQclear(res);
+    return n;
+}
+
+cs_db_res_t *cs_db_query_prepared(cs_db_t *db, const char *name, int nparams,
+                                  const char *const *values, cs_err_t *err)
+{
+    PGresult *res = PQexecPrepared(db->conn, name, nparams, values, NULL, NULL, 0);
+    cs_db_res_t *r;
+
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        cs__db_err_from_result(db, res, NULL, err);
+        PQclear(res);
+        return NULL;
+    }
+    r = malloc(sizeof(*r));
+    if (!r)
+        abort();
+    r->res = res;
+    return r;
+}
+
 int cs_db_copy_begin(cs_db_t *db, const char *copy_sql, cs_err_t *err)
 {
     PGresult *res = PQexec(db->conn, copy_sql);

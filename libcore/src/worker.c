@@ -89,6 +89,10 @@ const cs_opt_t cs_worker_opts[] = {
      "how long a dead letter may take to be acknowledged before the batch is retried", 100, 600000},
     {"pipeline", CS_OPT_BOOL, "true",
      "overlap PostgreSQL with preparing the next batch (false: one batch at a time, serially)"},
+    {"batch-array-rows", CS_OPT_INT, "500",
+     "rows per table up to which a batch writes it with one statement from array parameters "
+     "instead of COPY and a staging table (0: always COPY)",
+     0, 1000000},
     {"fetch-wait-ms", CS_OPT_INT, "5",
      "longest a Kafka fetch waits for data (bounds latency on the embedded broker)", 1, 10000},
     {"kafka-props", CS_OPT_STRING, NULL,
@@ -363,9 +367,11 @@ static int db_ensure(cs_worker_t *w, cs_err_t *err)
             return -1;
     }
     w->db_prepared = false;
-    /* Both stages' batches have the same tables, hence the same staging tables. */
-    if (cs_batch_prepare(w->st[0].batch, w->db, err) < 0)
-        return -1;
+    /* Both stages' batches have the same tables, hence the same staging tables and statements
+     * (the second round finds them and only reads the column types again). */
+    for (int i = 0; i < 2; i++)
+        if (cs_batch_prepare(w->st[i].batch, w->db, err) < 0)
+            return -1;
     w->db_prepared = true;
     cs_log_info("connected to postgresql");
     return 0;
@@ -2582,6 +2588,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         ;
     for (int i = 0; i < 2; i++) {
         w->st[i].batch = cs_batch_new(def->tables, w->ntables);
+        cs_batch_set_array_max(w->st[i].batch, (size_t)cs_config_int(w->cfg, "batch-array-rows"));
         w->st[i].arena = cs_arena_new(256 * 1024);
         for (int k = 0; k < 10; k++)
             cs_buf_init(&w->st[i].p[k]);

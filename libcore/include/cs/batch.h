@@ -8,6 +8,13 @@
  * runtime flushes the batch, inside the transaction that also stores the consumed offsets.
  *
  * How a table is written (one or two round trips per table and batch, whatever the batch size):
+ *  - small ranges (at most cs_batch_set_array_max rows for the table, default
+ *    CS_BATCH_ARRAY_MAX_DEFAULT): one prepared statement per table (two with a parent table)
+ *    whose parameters are one text[] per column: WITH _cs_in AS (SELECT the columns cast to
+ *    their types FROM unnest($1::text[], ...) WITH ORDINALITY) INSERT ... SELECT ... FROM _cs_in,
+ *    the same statement forms as below. No temporary table is touched, so the COMMIT has none to
+ *    truncate (PostgreSQL empties every ON COMMIT DELETE ROWS table of the session at the commit
+ *    of a transaction that used any temporary table);
  *  - plain append (conflict == NULL): COPY ... FROM STDIN straight into the table;
  *  - upsert (conflict != NULL): COPY into a session-local staging table shaped like the declared
  *    columns, then INSERT INTO table SELECT ... FROM staging ON CONFLICT (conflict) DO UPDATE SET
@@ -140,11 +147,28 @@ void cs_batch_undo_event(cs_batch_t *b);
 /* Ends the last event's rows; the batch now covers events [0, nevents). */
 void cs_batch_seal(cs_batch_t *b, int nevents);
 
+/* Rows per table up to which a flush uses the array statements instead of COPY. */
+#define CS_BATCH_ARRAY_MAX_DEFAULT 500
+/*
+ * Sets that limit (0: always COPY, the staged path). Call before cs_batch_prepare: the array
+ * statements are prepared only when it is above 0.
+ */
+void cs_batch_set_array_max(cs_batch_t *b, size_t rows);
+/*
+ * Appends one COPY text field (f, n bytes, as the row buffers hold it: \N is NULL, backslash
+ * escapes) to out as an element of an array literal: NULL, or a double-quoted string with " and
+ * backslash escaped. Returns -1 (out then holds a partial element) when the field decodes to a
+ * NUL byte, which no text value can hold.
+ */
+int cs_batch_array_elem(cs_buf_t *out, const char *f, size_t n);
+
 struct cs_db;
 /*
- * Creates the session-local staging tables of the upsert tables on a new connection, outside any
- * transaction (so a rolled-back batch cannot take them away). Call after every (re)connect.
- * Returns -1 with err (FATAL when a declared table or column does not exist).
+ * Prepares a new connection, outside any transaction: creates the session-local staging tables
+ * of the upsert tables (so a rolled-back batch cannot take them away), reads the declared
+ * columns' types and prepares the array statements (named after the table definitions, so
+ * batches with the same definitions share them). Call after every (re)connect. Needs migration
+ * 0060 (cs_require). Returns -1 with err (FATAL when a declared table or column does not exist).
  */
 int cs_batch_prepare(cs_batch_t *b, struct cs_db *db, cs_err_t *err);
 /*

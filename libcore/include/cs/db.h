@@ -72,6 +72,20 @@ const char *cs_db_res_get(const cs_db_res_t *res, int row, int col);
 void cs_db_res_free(cs_db_res_t *res);
 
 /*
+ * Prepared statements (extended protocol, text parameters). cs_db_prepare parses and names sql
+ * on this connection; a name that already exists on it is not an error (the caller derives names
+ * from the statement text, so the same name means the same statement). Prepared statements
+ * belong to the session: after cs_db_reset they are gone and must be prepared again.
+ */
+int cs_db_prepare(cs_db_t *db, const char *name, const char *sql, cs_err_t *err);
+/* Runs a prepared statement; returns the rows it affected (PQcmdTuples), or -1 with err set. */
+long long cs_db_execp_prepared(cs_db_t *db, const char *name, int nparams,
+                               const char *const *values, cs_err_t *err);
+/* Runs a prepared statement that returns rows; NULL with err set on failure. */
+cs_db_res_t *cs_db_query_prepared(cs_db_t *db, const char *name, int nparams,
+                                  const char *const *values, cs_err_t *err);
+
+/*
  * COPY ... FROM STDIN in text format. cs_db_copy_begin runs the COPY statement;
  * cs_db_copy_put sends a chunk of rows (whole lines, already escaped with cs_db_copy_escape);
  * cs_db_copy_end finishes and returns the number of rows copied, or -1 with err set.
