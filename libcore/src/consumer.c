@@ -29,7 +29,7 @@
 #include "cs/log.h"
 
 /* Prefetch defaults: see cs_consumer_new. */
-#define CS_CONSUMER_QUEUED_MSGS 5000
+#define CS_CONSUMER_QUEUED_MSGS 1000
 #define CS_CONSUMER_FETCH_BYTES (256 * 1024)
 
 /*
@@ -63,7 +63,23 @@ typedef struct waker {
     unsigned long long wakes;
     double dry_since; /* monotonic seconds when a poll found the queue empty; 0: not dry */
     double dry_s;     /* total time between an empty poll and the next message */
+    bool took_any;    /* a message was handed out (dry time counts from then on) */
 } waker_t;
+
+typedef struct msg_copy msg_copy_t;
+
+/*
+ * The reservoir (consumer.h): a FIFO ring of message copies taken out of librdkafka's queue while
+ * the caller holds back. Only the caller's thread touches it (cs_consumer_prefetch, _poll, _seek
+ * and the rebalance callback, which librdkafka runs inside those).
+ */
+typedef struct reservoir {
+    msg_copy_t **ring;
+    size_t cap; /* a power of two; 0 until first used */
+    size_t head, n;
+    size_t bytes, bound;
+    size_t peak_bytes;
+} reservoir_t;
 
 struct cs_consumer {
     rd_kafka_t *rk;
@@ -74,7 +90,10 @@ struct cs_consumer {
     bool all_down;
     bool close_abandoned; /* destroy without leaving the group again */
     waker_t wk;
+    reservoir_t rv;
 };
+
+static void reservoir_drop(cs_consumer_t *c, const rd_kafka_topic_partition_list_t *parts);
 
 /* Asks each leader of the assigned partitions for their end offsets (answer unused). */
 static void *waker_main(void *arg)
@@ -138,12 +157,6 @@ static void waker_stop(cs_consumer_t *c)
     pthread_mutex_destroy(&wk->mu);
 }
 
-/*
- * Called by cs_consumer_poll with the size of what it just took (0: the queue was empty).
- * Fills are fractions of librdkafka's thresholds (messages, or bytes estimated from the
- * average message size): armed at 95% (librdkafka stops fetching at 100%), wakes the fetchers
- * at 90% or when the queue is empty.
- */
 static double mono_s(void)
 {
     struct timespec ts;
@@ -151,17 +164,33 @@ static double mono_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/*
+ * Dry time: from a cs_consumer_poll that found nothing (reservoir and queue empty) to the next
+ * one that found something, once a first message was handed out.
+ */
+static void dry_note(cs_consumer_t *c, bool took)
+{
+    waker_t *wk = &c->wk;
+    if (!took && wk->dry_since == 0 && wk->took_any)
+        wk->dry_since = mono_s();
+    else if (took && wk->dry_since != 0) {
+        wk->dry_s += mono_s() - wk->dry_since;
+        wk->dry_since = 0;
+    }
+    wk->took_any |= took;
+}
+
+/*
+ * Called after each rd_kafka_consumer_poll with the size of what it returned (0: the queue was
+ * empty). Fills are fractions of librdkafka's thresholds (messages, or bytes estimated from the
+ * average message size): armed at 95% (librdkafka stops fetching at 100%), wakes the fetchers
+ * at 90% or when the queue is empty.
+ */
 static void waker_check(cs_consumer_t *c, size_t took_bytes)
 {
     waker_t *wk = &c->wk;
     if (!wk->started)
         return;
-    if (!took_bytes && wk->dry_since == 0 && (wk->armed || wk->wakes))
-        wk->dry_since = mono_s();
-    else if (took_bytes && wk->dry_since != 0) {
-        wk->dry_s += mono_s() - wk->dry_since;
-        wk->dry_since = 0;
-    }
     if (took_bytes)
         wk->avg_bytes += ((double)took_bytes - wk->avg_bytes) / 64.0;
     double n = (double)rd_kafka_queue_length(c->q);
@@ -284,6 +313,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         bool lost = rd_kafka_assignment_lost(rk) != 0;
         if (c->cbs.revoke && parts->cnt > 0)
             c->cbs.revoke(c->cbs.ud, tps, parts->cnt, lost);
+        /* Never handed out after the revoke: what the reservoir read of them goes now. */
+        reservoir_drop(c, parts);
         if (c->cooperative)
             error = rd_kafka_incremental_unassign(rk, parts);
         else
@@ -292,6 +323,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         cs_log_error("kafka rebalance failed", CS_LS("error", rd_kafka_err2name(err)));
         if (c->cbs.revoke && parts && parts->cnt > 0)
             c->cbs.revoke(c->cbs.ud, tps, parts->cnt, true);
+        reservoir_drop(c, NULL);
         rerr = rd_kafka_assign(rk, NULL);
     }
     if (error) {
@@ -333,6 +365,10 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
      * are not returned to the system: about 1 MiB of peak RSS in the benchmark. */
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
     c->pipefd[0] = c->pipefd[1] = -1;
+    {
+        long kb = cf->reservoir_kbytes > 0 ? cf->reservoir_kbytes : CS_CONSUMER_RESERVOIR_KB;
+        c->rv.bound = cf->reservoir_kbytes < 0 || kb < 0 ? 0 : (size_t)kb * 1024;
+    }
     if (cbs)
         c->cbs = *cbs;
     if (!cf->brokers || !*cf->brokers) {
@@ -354,8 +390,9 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
          * a ~400-byte op and its share of the decompressed message set (librdkafka sizes an
          * LZ4 output buffer at 4x the compressed input), ~1.6 KiB per 265-byte event in the
          * benchmark. A small queue is enough because the fetch waker (above) restarts fetching
-         * as soon as it is not full: 5,000 messages keep the workers as fast as 30,000 did,
-         * at 46-47 MiB instead of 90-130 MiB of peak RSS (bench/README.md).
+         * as soon as it is not full, and a caller that holds back moves the queue into the
+         * reservoir (compact copies): 1,000 messages here and a 3 MiB reservoir drain as fast
+         * as 5,000 here alone, 3-4 MiB of peak RSS less (bench/README.md, "Memory").
          */
         seti(conf, "queued.min.messages", CS_CONSUMER_QUEUED_MSGS, err) < 0 ||
         seti(conf, "queued.max.messages.kbytes",
@@ -457,7 +494,10 @@ void cs_consumer_destroy(cs_consumer_t *c)
         return;
     waker_stop(c);
     cs_log_info("kafka fetch waker", CS_LI("wakes", (long long)c->wk.wakes),
-                CS_LD("dry_s", c->wk.dry_s));
+                CS_LD("dry_s", c->wk.dry_s),
+                CS_LI("reservoir_peak_kib", (long long)(c->rv.peak_bytes / 1024)));
+    reservoir_drop(c, NULL);
+    free(c->rv.ring);
     if (c->q) {
         rd_kafka_queue_io_event_enable(c->q, -1, NULL, 0);
         rd_kafka_queue_destroy(c->q);
@@ -499,11 +539,12 @@ typedef struct msg_hdr {
     size_t len;
 } msg_hdr_t;
 
-typedef struct msg_copy {
-    cs_msg_t m; /* first: a cs_msg_t * is a msg_copy_t * */
+struct msg_copy {
+    cs_msg_t m;  /* first: a cs_msg_t * is a msg_copy_t * */
+    size_t size; /* of the allocation (the reservoir counts it) */
     size_t nhdrs;
     msg_hdr_t hdrs[];
-} msg_copy_t;
+};
 
 static msg_copy_t *msg_copy(const rd_kafka_message_t *rkm, const char *errmsg)
 {
@@ -528,6 +569,7 @@ static msg_copy_t *msg_copy(const rd_kafka_message_t *rkm, const char *errmsg)
     if (!mc)
         abort();
     memset(mc, 0, sizeof *mc);
+    mc->size = size;
     char *p = (char *)&mc->hdrs[nhdrs];
     cs_msg_t *m = &mc->m;
 
@@ -564,19 +606,15 @@ static msg_copy_t *msg_copy(const rd_kafka_message_t *rkm, const char *errmsg)
     return mc;
 }
 
-cs_msg_t *cs_consumer_poll(cs_consumer_t *c)
+/* Copies what rd_kafka_consumer_poll returned and gives librdkafka's message back. */
+static msg_copy_t *take(cs_consumer_t *c, rd_kafka_message_t *rkm)
 {
-    rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 0);
-    if (!rkm) {
-        waker_check(c, 0);
-        return NULL;
-    }
-    waker_check(c, rkm->len + rkm->key_len + 1);
     char errmsg[CS_ERR_MSG_SIZE] = "";
     if (rkm->err && rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
         snprintf(errmsg, sizeof errmsg, "%s: %s", rd_kafka_err2name(rkm->err),
                  rd_kafka_message_errstr(rkm));
-    cs_msg_t *m = &msg_copy(rkm, errmsg)->m;
+    msg_copy_t *mc = msg_copy(rkm, errmsg);
+    cs_msg_t *m = &mc->m;
     m->err.kind = CS_ERR_NONE;
     if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         m->event = CS_MSG_EOF;
@@ -591,7 +629,107 @@ cs_msg_t *cs_consumer_poll(cs_consumer_t *c)
         c->all_down = false; /* a message arrived: at least one broker is up */
     }
     rd_kafka_message_destroy(rkm);
-    return m;
+    return mc;
+}
+
+/* The next message from librdkafka's queue, copied out; NULL when it is empty. */
+static msg_copy_t *poll_rk(cs_consumer_t *c)
+{
+    rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 0);
+    if (!rkm) {
+        waker_check(c, 0);
+        return NULL;
+    }
+    waker_check(c, rkm->len + rkm->key_len + 1);
+    return take(c, rkm);
+}
+
+/* ---- the reservoir ---- */
+
+static void reservoir_push(reservoir_t *rv, msg_copy_t *mc)
+{
+    if (rv->n == rv->cap) {
+        size_t ncap = rv->cap ? 2 * rv->cap : 1024;
+        msg_copy_t **r = malloc(ncap * sizeof *r);
+        if (!r)
+            abort();
+        for (size_t i = 0; i < rv->n; i++)
+            r[i] = rv->ring[(rv->head + i) & (rv->cap - 1)];
+        free(rv->ring);
+        rv->ring = r;
+        rv->cap = ncap;
+        rv->head = 0;
+    }
+    rv->ring[(rv->head + rv->n) & (rv->cap - 1)] = mc;
+    rv->n++;
+    rv->bytes += mc->size;
+    if (rv->bytes > rv->peak_bytes)
+        rv->peak_bytes = rv->bytes;
+}
+
+static msg_copy_t *reservoir_pop(reservoir_t *rv)
+{
+    if (rv->n == 0)
+        return NULL;
+    msg_copy_t *mc = rv->ring[rv->head];
+    rv->head = (rv->head + 1) & (rv->cap - 1);
+    rv->n--;
+    rv->bytes -= mc->size;
+    return mc;
+}
+
+/* Drops the reservoir's messages and events of parts (NULL: all), keeping the others' order. */
+static void reservoir_drop(cs_consumer_t *c, const rd_kafka_topic_partition_list_t *parts)
+{
+    reservoir_t *rv = &c->rv;
+    size_t kept = 0, n = rv->n;
+    for (size_t i = 0; i < n; i++) {
+        msg_copy_t *mc = rv->ring[(rv->head + i) & (rv->cap - 1)];
+        bool drop = parts == NULL;
+        for (int k = 0; !drop && k < parts->cnt; k++)
+            drop = parts->elems[k].partition == mc->m.partition &&
+                   strcmp(parts->elems[k].topic, mc->m.topic) == 0;
+        if (drop) {
+            rv->bytes -= mc->size;
+            free(mc);
+        } else {
+            rv->ring[(rv->head + kept) & (rv->cap - 1)] = mc;
+            kept++;
+        }
+    }
+    rv->n = kept;
+}
+
+int cs_consumer_prefetch(cs_consumer_t *c)
+{
+    int moved = 0;
+    msg_copy_t *mc;
+    /* Rebalance callbacks run in poll_rk and may drop part of the reservoir: the bound is
+     * checked again before each message. */
+    while (c->rv.bytes < c->rv.bound && (mc = poll_rk(c)) != NULL) {
+        reservoir_push(&c->rv, mc);
+        moved++;
+    }
+    return moved;
+}
+
+void cs_consumer_reservoir(const cs_consumer_t *c, size_t *msgs, size_t *bytes, size_t *bound)
+{
+    if (msgs)
+        *msgs = c->rv.n;
+    if (bytes)
+        *bytes = c->rv.bytes;
+    if (bound)
+        *bound = c->rv.bound;
+}
+
+cs_msg_t *cs_consumer_poll(cs_consumer_t *c)
+{
+    msg_copy_t *mc = reservoir_pop(&c->rv);
+    if (!mc)
+        mc = poll_rk(c);
+    dry_note(c, mc != NULL);
+    return mc ? &mc->m : NULL;
 }
 
 void cs_consumer_msg_free(cs_msg_t *m)
@@ -647,7 +785,10 @@ int cs_consumer_resume(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *er
 int cs_consumer_seek(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err)
 {
     rd_kafka_topic_partition_list_t *l = list_from(tps, n, true);
+    /* The seek raises librdkafka's version barrier of each partition (what its queue holds of
+     * them is never handed out); the reservoir's copies of them are dropped here. */
     rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 0);
+    reservoir_drop(c, l);
     rd_kafka_topic_partition_list_destroy(l);
     if (e) {
         cs_err_set(err, CS_ERR_TRANSIENT, "kafka seek: %s", rd_kafka_error_string(e));

@@ -1991,8 +1991,12 @@ static void drain_queue(cs_worker_t *w)
     w->throttled = false;
     while (!w->closed) {
         if (w->inflight && w->ready) {
-            /* Two batches taken: leave the rest in librdkafka's bounded queue until the
-             * committer is free (on_committed reads on). */
+            /* Two batches taken: read on into the consumer's reservoir of compact copies (so
+             * librdkafka's small queue keeps fetching) until the committer is free
+             * (on_committed takes the rest). A revocation served in there settles both. */
+            cs_consumer_prefetch(w->consumer);
+            if (!(w->inflight && w->ready) && !w->closed)
+                continue;
             w->throttled = true;
             ev_idle_stop(w->loop, &w->consumer_idle);
             return;

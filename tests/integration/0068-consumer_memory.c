@@ -5,9 +5,12 @@
  * 48,000 LZ4-compressed 1 KiB messages (about 47 MiB) are produced to 24 fresh topics of 4
  * partitions each (96 partitions on the 3 brokers of the loopback cluster). One cs_consumer then
  * drains them the way the worker runtime does: it keeps up to 5,000 messages pending (one batch)
- * and "applies" each batch by pausing 100 ms, so it is slower than the fetchers and librdkafka's
- * prefetch queue stays full for the whole drain. The growth of the peak RSS (VmHWM, reset after
- * producing) over the RSS before the consumer started must stay under CS_MEM_BOUND_MIB.
+ * and "applies" each batch for 100 ms, holding back meanwhile (cs_consumer_prefetch every 2 ms,
+ * which fills the consumer's reservoir of copies up to its bound), so it is slower than the
+ * fetchers and both the reservoir and librdkafka's prefetch queue stay full for the whole drain.
+ * The reservoir never holds more than its bound (plus the one message that crossed it). The
+ * growth of the peak RSS (VmHWM, reset after producing) over the RSS before the consumer started
+ * must stay under CS_MEM_BOUND_MIB.
  *
  * What the bound catches: messages that point into librdkafka's buffers (each pending message
  * then pins its decompressed message set), a prefetch queue sized in seconds of work instead of
@@ -15,8 +18,9 @@
  * Measured on the loopback cluster: 18-20 MiB with this consumer, 36-41 MiB with the one
  * that kept librdkafka's messages (30,000 queued messages, 1 MiB fetches).
  *
- * Every message must arrive exactly once and in order per partition, with its key, payload and
- * headers intact (they are copies now), and every partition must report its end.
+ * Every message must arrive exactly once and in order per partition (through the reservoir or
+ * straight from librdkafka), with its key, payload and headers intact (they are copies now), and
+ * every partition must report its end.
  */
 #include <check.h>
 #include <librdkafka/rdkafka.h>
@@ -142,11 +146,25 @@ static int check_msg(const cs_msg_t *m)
     return i;
 }
 
-static void apply(cs_msg_t **pending, int *npending)
-{
-    struct timespec ts = {0, APPLY_MS * 1000000L};
+static size_t reservoir_peak;
 
-    nanosleep(&ts, NULL);
+static void apply(cs_consumer_t *c, cs_msg_t **pending, int *npending)
+{
+    struct timespec ts = {0, 2 * 1000000L};
+    int64_t until = cs_test_now_ms() + APPLY_MS;
+    size_t n, bytes, bound;
+
+    while (cs_test_now_ms() < until) {
+        cs_consumer_prefetch(c);
+        cs_consumer_reservoir(c, &n, &bytes, &bound);
+        ck_assert_msg(bound > 0, "no reservoir");
+        ck_assert_msg(bytes < bound + MSG_BYTES + 1024,
+                      "the reservoir holds %zu bytes (%zu messages), over its bound of %zu", bytes,
+                      n, bound);
+        if (bytes > reservoir_peak)
+            reservoir_peak = bytes;
+        nanosleep(&ts, NULL);
+    }
     for (int k = 0; k < *npending; k++)
         cs_consumer_msg_free(pending[k]);
     *npending = 0;
@@ -223,19 +241,21 @@ START_TEST(drain_stays_within_bound)
             got++;
             pending[npending++] = m;
             if (npending == PENDING)
-                apply(pending, &npending);
+                apply(c, pending, &npending);
         }
     }
-    apply(pending, &npending);
+    apply(c, pending, &npending);
     long hwm = status_kib("VmHWM");
     ck_assert_int_eq(cs_consumer_close(c, 10000, &err), 0);
     cs_consumer_destroy(c);
 
     fprintf(stderr,
             "0068: %d messages over %d partitions; RSS before %ld KiB, peak %ld KiB: +%.1f MiB "
-            "(bound %d MiB)\n",
-            got, N_TOPICS * N_PARTS, base, hwm, (double)(hwm - base) / 1024.0, CS_MEM_BOUND_MIB);
+            "(bound %d MiB); reservoir peak %zu KiB\n",
+            got, N_TOPICS * N_PARTS, base, hwm, (double)(hwm - base) / 1024.0, CS_MEM_BOUND_MIB,
+            reservoir_peak / 1024);
     ck_assert_int_eq(got, N_MSGS);
+    ck_assert_msg(reservoir_peak > 0, "the reservoir was never used");
     ck_assert_msg(hwm - base <= CS_MEM_BOUND_MIB * 1024L,
                   "draining grew the peak RSS by %.1f MiB, over the %d MiB bound",
                   (double)(hwm - base) / 1024.0, CS_MEM_BOUND_MIB);
