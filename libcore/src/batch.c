@@ -882,6 +882,55 @@ static int flush_arrays(tbl_t *t, cs_db_t *db, size_t a, size_t z, size_t nrows,
     return 0;
 }
 
+static size_t range_rows(const tbl_t *t, int from, int to)
+{
+    return (to > 0 ? t->ev_rows[to - 1] : 0) - (from > 0 ? t->ev_rows[from - 1] : 0);
+}
+
+bool cs_batch_arrays_only(const cs_batch_t *b, int from, int to)
+{
+    for (int i = 0; i < b->nt; i++)
+        if (range_rows(&b->t[i], from, to) > b->array_max)
+            return false;
+    return true;
+}
+
+int cs_batch_flush_send(cs_batch_t *b, cs_db_t *db, int from, int to, cs_err_t *err)
+{
+    for (int i = 0; i < b->nt; i++) {
+        tbl_t *t = &b->t[i];
+        size_t a = from > 0 ? t->ev_end[from - 1] : 0;
+        size_t z = to > 0 ? t->ev_end[to - 1] : 0;
+        size_t nrows = range_rows(t, from, to);
+        if (z <= a)
+            continue;
+        if (nrows > b->array_max)
+            return cs_err_set(err, CS_ERR_FATAL, "%s: %zu rows do not fit the array path (%zu)",
+                              t->def->table, nrows, b->array_max);
+        long long ranks;
+        if (to_arrays(t, a, z, nrows, &ranks, err) < 0)
+            return -1;
+        if (t->def->parent_table && t->def->parent_key && t->def->conflict &&
+            cs_db_pipeline_send(db, t->arr_parent_name, true, t->ncols, t->params, err) < 0)
+            return -1;
+        if (!t->ranked) {
+            if (cs_db_pipeline_send(db, t->arr_name, true, t->ncols, t->params, err) < 0)
+                return -1;
+            continue;
+        }
+        /* Every rank the key texts show; a key with more rows fails the statement (CSR01). */
+        snprintf(t->limit_s, sizeof t->limit_s, "%lld", ranks);
+        for (long long k = 1; k <= ranks; k++) {
+            snprintf(t->rank_s, sizeof t->rank_s, "%lld", k);
+            t->params[t->ncols] = t->rank_s;
+            t->params[t->ncols + 1] = t->limit_s;
+            if (cs_db_pipeline_send(db, t->arr_name, true, t->ncols + 2, t->params, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
 int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, cs_err_t *err)
 {
     for (int i = 0; i < b->nt; i++) {
@@ -890,7 +939,7 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
         size_t z = to > 0 ? t->ev_end[to - 1] : 0;
         if (z <= a)
             continue;
-        size_t nrows = (to > 0 ? t->ev_rows[to - 1] : 0) - (from > 0 ? t->ev_rows[from - 1] : 0);
+        size_t nrows = range_rows(t, from, to);
         if (nrows <= b->array_max) {
             /* Small: no staging table, so a COMMIT has no temporary table to truncate. */
             if (flush_arrays(t, db, a, z, nrows, err) < 0)

@@ -18,6 +18,9 @@
 struct cs_db {
     PGconn *conn;
     PGcancel *cancel; /* made on the owner's thread after each (re)connect: cs_db_cancel */
+    int pl_sent;      /* statements queued in the current pipeline */
+    bool pl_failed;   /* a send failed: the pipeline reports it at its end */
+    cs_err_t pl_err;
 };
 
 struct cs_db_res {
@@ -279,6 +282,98 @@ cs_db_res_t *cs_db_query_prepared(cs_db_t *db, const char *name, int nparams,
         abort();
     r->res = res;
     return r;
+}
+
+int cs_db_pipeline_begin(cs_db_t *db, cs_err_t *err)
+{
+    db->pl_sent = 0;
+    db->pl_failed = false;
+    if (PQenterPipelineMode(db->conn) != 1) {
+        cs_err_clear(err);
+        if (err) {
+            put_msg(err, "entering pipeline mode", PQerrorMessage(db->conn), NULL);
+            err->kind = CS_ERR_TRANSIENT;
+        }
+        return -1;
+    }
+    return 0;
+}
+
+int cs_db_pipeline_send(cs_db_t *db, const char *stmt, bool prepared, int nparams,
+                        const char *const *values, cs_err_t *err)
+{
+    int ok = prepared ? PQsendQueryPrepared(db->conn, stmt, nparams, values, NULL, NULL, 0)
+                      : PQsendQueryParams(db->conn, stmt, nparams, NULL, values, NULL, NULL, 0);
+    if (ok != 1) {
+        cs_err_clear(err);
+        if (err) {
+            put_msg(err, "sending a pipelined statement", PQerrorMessage(db->conn), NULL);
+            err->kind = CS_ERR_TRANSIENT;
+            if (!db->pl_failed)
+                db->pl_err = *err;
+        }
+        db->pl_failed = true;
+        return -1;
+    }
+    db->pl_sent++;
+    return 0;
+}
+
+int cs_db_pipeline_end(cs_db_t *db, cs_err_t *err)
+{
+    bool failed = db->pl_failed;
+    PGresult *res;
+
+    if (failed && err)
+        *err = db->pl_err;
+    if (PQpipelineSync(db->conn) != 1 && !failed) {
+        failed = true;
+        cs_err_clear(err);
+        if (err) {
+            put_msg(err, "pipeline sync", PQerrorMessage(db->conn), NULL);
+            err->kind = CS_ERR_TRANSIENT;
+        }
+    }
+    /* Each statement's results end with NULL; the sync's result comes last. */
+    for (int q = 0; q <= db->pl_sent;) {
+        res = PQgetResult(db->conn);
+        if (!res) {
+            if (PQstatus(db->conn) != CONNECTION_OK)
+                break;
+            q++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            break;
+        }
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED &&
+            !failed) {
+            failed = true;
+            cs__db_err_from_result(db, res, NULL, err);
+        }
+        PQclear(res);
+    }
+    if (PQstatus(db->conn) != CONNECTION_OK && !failed) {
+        failed = true;
+        cs_err_clear(err);
+        if (err) {
+            put_msg(err, "pipeline", PQerrorMessage(db->conn), NULL);
+            err->kind = CS_ERR_TRANSIENT;
+        }
+    }
+    if (PQexitPipelineMode(db->conn) != 1 && !failed) {
+        failed = true;
+        cs_err_clear(err);
+        if (err) {
+            put_msg(err, "leaving pipeline mode", PQerrorMessage(db->conn), NULL);
+            err->kind = CS_ERR_TRANSIENT;
+        }
+    }
+    db->pl_sent = 0;
+    db->pl_failed = false;
+    return failed ? -1 : 0;
 }
 
 int cs_db_copy_begin(cs_db_t *db, const char *copy_sql, cs_err_t *err)

@@ -93,6 +93,8 @@ const cs_opt_t cs_worker_opts[] = {
      "rows per table up to which a batch writes it with one statement from array parameters "
      "instead of COPY and a staging table (0: always COPY)",
      0, 1000000},
+    {"commit-pipeline", CS_OPT_BOOL, "true",
+     "send a small batch's whole transaction in one round trip (libpq pipeline mode)"},
     {"fetch-wait-ms", CS_OPT_INT, "5",
      "longest a Kafka fetch waits for data (bounds latency on the embedded broker)", 1, 10000},
     {"kafka-props", CS_OPT_STRING, NULL,
@@ -212,6 +214,7 @@ struct cs_worker {
     /* stages: st[0] and st[1]; the synchronous path uses whichever is free */
     stage_t st[2];
     bool pipeline;
+    bool commit_pipeline;   /* commit small batches in one round trip (commit_pipelined) */
     stage_t *inflight;      /* handed to the committer; its events are pending[0..inflight->n) */
     stage_t *ready;         /* prepared, waiting for the committer; pending[nflight..+ready->n) */
     stage_t *inflight_done; /* being completed (logs say whether a batch was pipelined) */
@@ -914,15 +917,43 @@ static int flush_bisect(cs_worker_t *w, stage_t *s, int a, int b, cs_err_t *err)
  * expected next offsets (-1: no row yet), $5 the new ones): its first column is the number of
  * partitions moved, which is fewer than given when another consumer moved one (fenced).
  */
-#define OFFSETS_CAS_SQL                                                                            \
+#define OFFSETS_CAS_WITH                                                                           \
     "WITH v AS (SELECT * FROM unnest($2::text[], $3::int[], $4::bigint[], $5::bigint[]) "          \
     "AS v(topic, kp, expected, next)), "                                                           \
     "u AS (UPDATE consumer_offsets o SET next_offset = v.next, updated_at = now() FROM v "         \
     "WHERE v.expected >= 0 AND o.consumer_group = $1 AND o.topic = v.topic "                       \
     "AND o.kafka_partition = v.kp AND o.next_offset = v.expected RETURNING 1), "                   \
     "i AS (INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) "    \
-    "SELECT $1, topic, kp, next FROM v WHERE expected < 0 ON CONFLICT DO NOTHING RETURNING 1) "    \
-    "SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i)"
+    "SELECT $1, topic, kp, next FROM v WHERE expected < 0 ON CONFLICT DO NOTHING RETURNING 1) "
+#define OFFSETS_CAS_SQL                                                                            \
+    OFFSETS_CAS_WITH "SELECT (SELECT count(*) FROM u) + (SELECT count(*) FROM i)"
+
+/*
+ * The pipelined commit's checks run on the server (cs_require, migration 0060): a failed one
+ * aborts the transaction with SQLSTATE CSR01 (redo the batch synchronously) or CSF01 (fenced),
+ * and the statements queued after it are skipped.
+ */
+#define SQLSTATE_REDO   "CSR01"
+#define SQLSTATE_FENCED "CSF01"
+/* $7: the number of partitions of the batch. */
+#define TAIL_CHECK_SQL                                                                             \
+    OFFSETS_CAS_WITH                                                                               \
+    "SELECT cs_require((SELECT count(*) FROM u) + (SELECT count(*) FROM i) = $7::bigint, "         \
+    "'" SQLSTATE_FENCED "', 'another consumer moved an offset of the batch'), "                    \
+    "cs_require(NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = ANY($6::uuid[])), "         \
+    "'" SQLSTATE_REDO "', 'a learner of the batch was erased since its pre-check')"
+
+/* The batch's new event ids ($2..$6) marked processed; RETURNING the outcome of each new one. */
+#define PROCESSED_WITH                                                                             \
+    "WITH pe AS (INSERT INTO processed_events (consumer_group, event_id, outcome, topic, "         \
+    "kafka_partition, kafka_offset) SELECT $1, e, o::\"char\", t, kp, ko FROM "                    \
+    "unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[]) "                         \
+    "AS x(e, o, t, kp, ko) ON CONFLICT DO NOTHING RETURNING outcome) "
+/* $7: the number of applied ids the pre-check found new. */
+#define PROCESSED_CHECK_SQL                                                                        \
+    PROCESSED_WITH "SELECT cs_require(count(*) = $7::bigint, '" SQLSTATE_REDO "', "                \
+                   "'an event of the batch was applied since its pre-check') "                     \
+                   "FROM pe WHERE outcome = 'a'"
 
 /* Where the stored offset of p must be when the next batch's compare-and-set runs. */
 static int64_t part_expected(const part_t *p)
@@ -1610,6 +1641,68 @@ static void tail_params(cs_worker_t *w, stage_t *s)
 }
 
 /*
+ * commit_stage in one round trip (libpq pipeline mode): BEGIN, the processed ids, every table's
+ * array statements, the tail, COMMIT, one sync. The checks between statements of the
+ * step-by-step form run on the server instead (PROCESSED_CHECK_SQL, TAIL_CHECK_SQL, the ranks of
+ * a sequential upsert): a failed one aborts the transaction with its own SQLSTATE, which maps back
+ * to APPLY_REDO or APPLY_FENCED. Only for batches without dead letters (they are published to
+ * Kafka between the tail and COMMIT, so that a failed publish rolls back) whose tables all fit
+ * the array path (COPY cannot run in a pipeline).
+ */
+static void commit_pipelined(cs_worker_t *w, stage_t *s)
+{
+    cs_err_t *err = &s->err, end_err;
+    double t = mono_s(), t2;
+    char nnew[24], nparts[24];
+    snprintf(nnew, sizeof nnew, "%d", s->nnew);
+    snprintf(nparts, sizeof nparts, "%d", s->nbparts);
+    if (cs_db_pipeline_begin(w->db, err) < 0)
+        return;
+    bool sent = cs_db_pipeline_send(w->db, "BEGIN", false, 0, NULL, err) == 0;
+    if (sent && s->nmark > 0) {
+        const char *pp[] = {w->group,
+                            s->p[TP_EID].data,
+                            s->p[TP_OUTCOME].data,
+                            s->p[TP_ETOPIC].data,
+                            s->p[TP_EKP].data,
+                            s->p[TP_EKO].data,
+                            nnew};
+        sent = cs_db_pipeline_send(w->db, PROCESSED_CHECK_SQL, false, 7, pp, err) == 0;
+    }
+    if (sent)
+        sent = cs_batch_flush_send(s->batch, w->db, 0, s->n, err) == 0;
+    if (sent) {
+        const char *tp[] = {w->group,
+                            s->p[TP_TOPIC].data,
+                            s->p[TP_KP].data,
+                            s->p[TP_EXPECTED].data,
+                            s->p[TP_NEXT].data,
+                            s->p[TP_LEARNERS].data,
+                            nparts};
+        sent = cs_db_pipeline_send(w->db, TAIL_CHECK_SQL, false, 7, tp, err) == 0;
+    }
+    if (sent)
+        sent = cs_db_pipeline_send(w->db, "COMMIT", false, 0, NULL, err) == 0;
+    s->t_phase[3] = (t2 = mono_s()) - t, t = t2;
+    /* After a failed send, err already says why; the statements sent still run to the sync. */
+    if (cs_db_pipeline_end(w->db, sent ? err : &end_err) < 0 || !sent) {
+        if (!strcmp(err->sqlstate, SQLSTATE_REDO))
+            s->rc = APPLY_REDO;
+        else if (!strcmp(err->sqlstate, SQLSTATE_FENCED))
+            s->rc = APPLY_FENCED;
+        else if (sent)
+            cs_err_wrap(err, "committing the batch (pipelined)");
+        if (cs_db_ok(w->db)) {
+            cs_err_t e;
+            cs_db_exec(w->db, "ROLLBACK", &e);
+        }
+        return;
+    }
+    s->t_phase[5] = mono_s() - t;
+    s->rc = APPLY_OK;
+}
+
+/*
  * The committer thread's part of a pipelined batch, on the main connection. Touches only w->db,
  * the stage, the dlq and immutable configuration; sets s->rc, s->err and s->waiting.
  */
@@ -1620,6 +1713,10 @@ static void commit_stage(cs_worker_t *w, stage_t *s)
     cs_err_clear(err);
     s->rc = APPLY_FAILED;
     s->waiting = "postgresql";
+    if (w->commit_pipeline && s->ndead == 0 && cs_batch_arrays_only(s->batch, 0, s->n)) {
+        commit_pipelined(w, s);
+        return;
+    }
     if (cs_db_exec(w->db, "BEGIN", err) < 0)
         return;
     if (s->nmark > 0) {
@@ -1629,13 +1726,7 @@ static void commit_stage(cs_worker_t *w, stage_t *s)
             w->group,          s->p[TP_EID].data, s->p[TP_OUTCOME].data, s->p[TP_ETOPIC].data,
             s->p[TP_EKP].data, s->p[TP_EKO].data};
         cs_db_res_t *r = cs_db_query(
-            w->db,
-            "WITH pe AS (INSERT INTO processed_events (consumer_group, event_id, outcome, topic, "
-            "kafka_partition, kafka_offset) SELECT $1, e, o::\"char\", t, kp, ko FROM "
-            "unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[]) "
-            "AS x(e, o, t, kp, ko) ON CONFLICT DO NOTHING RETURNING outcome) "
-            "SELECT count(*) FROM pe WHERE outcome = 'a'",
-            6, pp, err);
+            w->db, PROCESSED_WITH "SELECT count(*) FROM pe WHERE outcome = 'a'", 6, pp, err);
         if (!r) {
             cs_err_wrap(err, "marking events processed");
             goto fail;
@@ -2598,6 +2689,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
             cs_buf_init(&w->st[i].p[k]);
     }
     w->pipeline = cs_config_bool(w->cfg, "pipeline");
+    w->commit_pipeline = cs_config_bool(w->cfg, "commit-pipeline");
     metrics_init(w);
     w->loop = ev_default_loop(EVFLAG_AUTO);
 

@@ -179,6 +179,19 @@ int cs_batch_prepare(cs_batch_t *b, struct cs_db *db, cs_err_t *err);
  */
 int cs_batch_flush(cs_batch_t *b, struct cs_db *db, int from, int to, bool isolate, cs_err_t *err);
 
+/* True when every table's rows of events [from, to) fit the array path (cs_batch_set_array_max). */
+bool cs_batch_arrays_only(const cs_batch_t *b, int from, int to);
+/*
+ * The pipelined form of cs_batch_flush (no isolation): queues the array statements of events
+ * [from, to) on db, which must be in pipeline mode (cs_db_pipeline_begin) inside the caller's
+ * transaction; their success shows at cs_db_pipeline_end. A sequential upsert sends one statement
+ * per rank its key texts show; should PostgreSQL find more rows for one key (values equal as
+ * their type but spelled differently), the statement fails with SQLSTATE CSR01 instead of leaving
+ * rows unapplied. Returns -1 with err when a range does not fit the array path (FATAL: check
+ * cs_batch_arrays_only first), when a value cannot be sent (PERMANENT), or when sending fails.
+ */
+int cs_batch_flush_send(cs_batch_t *b, struct cs_db *db, int from, int to, cs_err_t *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -86,6 +86,21 @@ cs_db_res_t *cs_db_query_prepared(cs_db_t *db, const char *name, int nparams,
                                   const char *const *values, cs_err_t *err);
 
 /*
+ * Pipeline mode (libpq pipelines): several statements sent without waiting, their results read
+ * in one go. cs_db_pipeline_begin enters it; cs_db_pipeline_send queues a statement (a prepared
+ * statement's name when prepared, else SQL text; text parameters); cs_db_pipeline_end sends the
+ * sync, reads every result, leaves pipeline mode and returns 0 when every statement succeeded,
+ * else -1 with err from the first that failed (the server skipped the ones after it; an explicit
+ * transaction stays open in the aborted state, for the caller's ROLLBACK). After a failed send,
+ * call cs_db_pipeline_end anyway: it reports the error and leaves pipeline mode. COPY cannot run
+ * in a pipeline. Only for statements whose results are not needed (checks raise errors instead).
+ */
+int cs_db_pipeline_begin(cs_db_t *db, cs_err_t *err);
+int cs_db_pipeline_send(cs_db_t *db, const char *stmt, bool prepared, int nparams,
+                        const char *const *values, cs_err_t *err);
+int cs_db_pipeline_end(cs_db_t *db, cs_err_t *err);
+
+/*
  * COPY ... FROM STDIN in text format. cs_db_copy_begin runs the COPY statement;
  * cs_db_copy_put sends a chunk of rows (whole lines, already escaped with cs_db_copy_escape);
  * cs_db_copy_end finishes and returns the number of rows copied, or -1 with err set.
