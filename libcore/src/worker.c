@@ -355,7 +355,11 @@ static void set_waiting(cs_worker_t *w, const char *what)
     snprintf(w->waiting_for, sizeof w->waiting_for, "%s", what);
 }
 
-/* Connects or reconnects; prepares the session (staging tables). */
+#define TAIL_CHECK_STMT      "cs_tail_check_v1"
+#define PROCESSED_CHECK_STMT "cs_processed_check_v1"
+static int prepare_commit_statements(cs_worker_t *w, cs_err_t *err);
+
+/* Connects or reconnects; prepares the session (staging tables, prepared statements). */
 static int db_ensure(cs_worker_t *w, cs_err_t *err)
 {
     if (w->db && cs_db_ok(w->db) && w->db_prepared)
@@ -375,6 +379,10 @@ static int db_ensure(cs_worker_t *w, cs_err_t *err)
     for (int i = 0; i < 2; i++)
         if (cs_batch_prepare(w->st[i].batch, w->db, err) < 0)
             return -1;
+    /* The one-round-trip commit's own statements, parsed and planned once per session (sent
+     * unnamed, parsing and planning them was the largest share of a small batch's server time). */
+    if (prepare_commit_statements(w, err) < 0)
+        return -1;
     w->db_prepared = true;
     cs_log_info("connected to postgresql");
     return 0;
@@ -936,12 +944,11 @@ static int flush_bisect(cs_worker_t *w, stage_t *s, int a, int b, cs_err_t *err)
 #define SQLSTATE_REDO   "CSR01"
 #define SQLSTATE_FENCED "CSF01"
 /* $7: the number of partitions of the batch. */
-#define TAIL_CHECK_SQL                                                                             \
-    OFFSETS_CAS_WITH                                                                               \
-    "SELECT cs_require((SELECT count(*) FROM u) + (SELECT count(*) FROM i) = $7::bigint, "         \
-    "'" SQLSTATE_FENCED "', 'another consumer moved an offset of the batch'), "                    \
-    "cs_require(NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = ANY($6::uuid[])), "         \
-    "'" SQLSTATE_REDO "', 'a learner of the batch was erased since its pre-check')"
+static const char TAIL_CHECK_SQL[] = OFFSETS_CAS_WITH
+    "SELECT cs_require((SELECT count(*) FROM u) + (SELECT count(*) FROM i) = $7::bigint, "
+    "'" SQLSTATE_FENCED "', 'another consumer moved an offset of the batch'), "
+    "cs_require(NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = ANY($6::uuid[])), "
+    "'" SQLSTATE_REDO "', 'a learner of the batch was erased since its pre-check')";
 
 /* The batch's new event ids ($2..$6) marked processed; RETURNING the outcome of each new one. */
 #define PROCESSED_WITH                                                                             \
@@ -950,10 +957,18 @@ static int flush_bisect(cs_worker_t *w, stage_t *s, int a, int b, cs_err_t *err)
     "unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[]) "                         \
     "AS x(e, o, t, kp, ko) ON CONFLICT DO NOTHING RETURNING outcome) "
 /* $7: the number of applied ids the pre-check found new. */
-#define PROCESSED_CHECK_SQL                                                                        \
-    PROCESSED_WITH "SELECT cs_require(count(*) = $7::bigint, '" SQLSTATE_REDO "', "                \
-                   "'an event of the batch was applied since its pre-check') "                     \
-                   "FROM pe WHERE outcome = 'a'"
+static const char PROCESSED_CHECK_SQL[] =
+    PROCESSED_WITH "SELECT cs_require(count(*) = $7::bigint, '" SQLSTATE_REDO "', "
+                   "'an event of the batch was applied since its pre-check') "
+                   "FROM pe WHERE outcome = 'a'";
+
+static int prepare_commit_statements(cs_worker_t *w, cs_err_t *err)
+{
+    if (cs_db_prepare(w->db, TAIL_CHECK_STMT, TAIL_CHECK_SQL, err) < 0 ||
+        cs_db_prepare(w->db, PROCESSED_CHECK_STMT, PROCESSED_CHECK_SQL, err) < 0)
+        return cs_err_wrap(err, "preparing the commit's statements");
+    return 0;
+}
 
 /* Where the stored offset of p must be when the next batch's compare-and-set runs. */
 static int64_t part_expected(const part_t *p)
@@ -1667,7 +1682,7 @@ static void commit_pipelined(cs_worker_t *w, stage_t *s)
                             s->p[TP_EKP].data,
                             s->p[TP_EKO].data,
                             nnew};
-        sent = cs_db_pipeline_send(w->db, PROCESSED_CHECK_SQL, false, 7, pp, err) == 0;
+        sent = cs_db_pipeline_send(w->db, PROCESSED_CHECK_STMT, true, 7, pp, err) == 0;
     }
     if (sent)
         sent = cs_batch_flush_send(s->batch, w->db, 0, s->n, err) == 0;
@@ -1679,7 +1694,7 @@ static void commit_pipelined(cs_worker_t *w, stage_t *s)
                             s->p[TP_NEXT].data,
                             s->p[TP_LEARNERS].data,
                             nparts};
-        sent = cs_db_pipeline_send(w->db, TAIL_CHECK_SQL, false, 7, tp, err) == 0;
+        sent = cs_db_pipeline_send(w->db, TAIL_CHECK_STMT, true, 7, tp, err) == 0;
     }
     if (sent)
         sent = cs_db_pipeline_send(w->db, "COMMIT", false, 0, NULL, err) == 0;
