@@ -357,6 +357,9 @@ static void set_waiting(cs_worker_t *w, const char *what)
 
 #define TAIL_CHECK_STMT      "cs_tail_check_v1"
 #define PROCESSED_CHECK_STMT "cs_processed_check_v1"
+#define PROCESSED_STMT       "cs_processed_v1"
+#define TAIL_STMT            "cs_tail_v1"
+#define OFFSETS_CAS_STMT     "cs_offsets_cas_v1"
 static int prepare_commit_statements(cs_worker_t *w, cs_err_t *err);
 
 /* Connects or reconnects; prepares the session (staging tables, prepared statements). */
@@ -379,8 +382,8 @@ static int db_ensure(cs_worker_t *w, cs_err_t *err)
     for (int i = 0; i < 2; i++)
         if (cs_batch_prepare(w->st[i].batch, w->db, err) < 0)
             return -1;
-    /* The one-round-trip commit's own statements, parsed and planned once per session (sent
-     * unnamed, parsing and planning them was the largest share of a small batch's server time). */
+    /* The commit's own statements, parsed and planned once per session (sent unnamed, parsing
+     * and planning them was the largest share of a small batch's server time). */
     if (prepare_commit_statements(w, err) < 0)
         return -1;
     w->db_prepared = true;
@@ -962,10 +965,18 @@ static const char PROCESSED_CHECK_SQL[] =
                    "'an event of the batch was applied since its pre-check') "
                    "FROM pe WHERE outcome = 'a'";
 
+/* The step-by-step commit's: the same statements returning counts that the client checks. */
+static const char PROCESSED_SQL[] = PROCESSED_WITH "SELECT count(*) FROM pe WHERE outcome = 'a'";
+static const char TAIL_SQL[] =
+    OFFSETS_CAS_SQL ", (SELECT count(*) FROM erased_users WHERE user_id = ANY($6::uuid[]))";
+
 static int prepare_commit_statements(cs_worker_t *w, cs_err_t *err)
 {
     if (cs_db_prepare(w->db, TAIL_CHECK_STMT, TAIL_CHECK_SQL, err) < 0 ||
-        cs_db_prepare(w->db, PROCESSED_CHECK_STMT, PROCESSED_CHECK_SQL, err) < 0)
+        cs_db_prepare(w->db, PROCESSED_CHECK_STMT, PROCESSED_CHECK_SQL, err) < 0 ||
+        cs_db_prepare(w->db, PROCESSED_STMT, PROCESSED_SQL, err) < 0 ||
+        cs_db_prepare(w->db, TAIL_STMT, TAIL_SQL, err) < 0 ||
+        cs_db_prepare(w->db, OFFSETS_CAS_STMT, OFFSETS_CAS_SQL, err) < 0)
         return cs_err_wrap(err, "preparing the commit's statements");
     return 0;
 }
@@ -1034,7 +1045,7 @@ static long long store_offsets(cs_worker_t *w, stage_t *s, cs_err_t *err)
     arr_end(&w->a3);
     arr_end(&w->a4);
     const char *params[] = {w->group, w->a1.data, w->a2.data, w->a3.data, w->a4.data};
-    cs_db_res_t *res = cs_db_query(w->db, OFFSETS_CAS_SQL, 5, params, err);
+    cs_db_res_t *res = cs_db_query_prepared(w->db, OFFSETS_CAS_STMT, 5, params, err);
     if (!res)
         return cs_err_wrap(err, "storing offsets");
     long long rows = strtoll(cs_db_res_get(res, 0, 0), NULL, 10);
@@ -1740,8 +1751,7 @@ static void commit_stage(cs_worker_t *w, stage_t *s)
         const char *pp[] = {
             w->group,          s->p[TP_EID].data, s->p[TP_OUTCOME].data, s->p[TP_ETOPIC].data,
             s->p[TP_EKP].data, s->p[TP_EKO].data};
-        cs_db_res_t *r = cs_db_query(
-            w->db, PROCESSED_WITH "SELECT count(*) FROM pe WHERE outcome = 'a'", 6, pp, err);
+        cs_db_res_t *r = cs_db_query_prepared(w->db, PROCESSED_STMT, 6, pp, err);
         if (!r) {
             cs_err_wrap(err, "marking events processed");
             goto fail;
@@ -1764,10 +1774,7 @@ static void commit_stage(cs_worker_t *w, stage_t *s)
     const char *params[] = {w->group,           s->p[TP_TOPIC].data,
                             s->p[TP_KP].data,   s->p[TP_EXPECTED].data,
                             s->p[TP_NEXT].data, s->p[TP_LEARNERS].data};
-    cs_db_res_t *res = cs_db_query(
-        w->db,
-        OFFSETS_CAS_SQL ", (SELECT count(*) FROM erased_users WHERE user_id = ANY($6::uuid[]))", 6,
-        params, err);
+    cs_db_res_t *res = cs_db_query_prepared(w->db, TAIL_STMT, 6, params, err);
     if (!res) {
         cs_err_wrap(err, "storing offsets");
         goto fail;
