@@ -71,8 +71,9 @@ export CS_KAFKA_BROKERS=$BROKERS CS_LOG_LEVEL=warn
 now() { date +%s.%N; }
 num() { printf '%.3f' "$1"; } # bc prints ".5": not JSON
 psqla() { psql "$ADMIN" -qAt -v ON_ERROR_STOP=1 "$@"; }
-fresh_db() { # name: a new database from the migrated and seeded template
-  psqla -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1 TEMPLATE bench_tpl"
+fresh_db() { # name: a new database from the migrated and seeded template, checkpointed, so a
+  # step does not pay for the dirty buffers and WAL of the step before (the COPY limit alike)
+  psqla -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1 TEMPLATE bench_tpl" -c "CHECKPOINT"
 }
 
 echo "== template database (migrations + reference data)"

@@ -391,7 +391,7 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
          * LZ4 output buffer at 4x the compressed input), ~1.6 KiB per 265-byte event in the
          * benchmark. A small queue is enough because the fetch waker (above) restarts fetching
          * as soon as it is not full, and a caller that holds back moves the queue into the
-         * reservoir (compact copies): 1,000 messages here and a 3 MiB reservoir drain as fast
+         * reservoir (compact copies): 1,000 messages here and a 2-3 MiB reservoir drain as fast
          * as 5,000 here alone, 3-4 MiB of peak RSS less (bench/README.md, "Memory").
          */
         seti(conf, "queued.min.messages", CS_CONSUMER_QUEUED_MSGS, err) < 0 ||

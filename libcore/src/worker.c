@@ -97,6 +97,9 @@ const cs_opt_t cs_worker_opts[] = {
      "send a small batch's whole transaction in one round trip (libpq pipeline mode)"},
     {"fetch-wait-ms", CS_OPT_INT, "5",
      "longest a Kafka fetch waits for data (bounds latency on the embedded broker)", 1, 10000},
+    {"prefetch-reservoir-kb", CS_OPT_INT, "2048",
+     "KiB of message copies the consumer reads ahead while two batches are taken (0: none)", 0,
+     1048576},
     {"kafka-props", CS_OPT_STRING, NULL,
      "extra librdkafka consumer properties, name=value[,name=value] (e.g. security.protocol)", 0, 0,
      NULL, CS_OPT_SECRET},
@@ -2730,6 +2733,9 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         .partition_eof = w->drain,
         .fetch_wait_max_ms = (int)cs_config_int(w->cfg, "fetch-wait-ms"),
         .kafka_props = cs_config_str(w->cfg, "kafka-props"),
+        .reservoir_kbytes = cs_config_int(w->cfg, "prefetch-reservoir-kb") > 0
+                                ? (int)cs_config_int(w->cfg, "prefetch-reservoir-kb")
+                                : -1,
     };
     cs_consumer_cbs_t cbs = {on_assign, on_revoke, w};
 

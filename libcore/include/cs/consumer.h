@@ -80,7 +80,7 @@ typedef struct cs_consumer_conf {
     int reservoir_kbytes;
 } cs_consumer_conf_t;
 
-#define CS_CONSUMER_RESERVOIR_KB 3072
+#define CS_CONSUMER_RESERVOIR_KB 2048
 
 typedef struct cs_msg {
     const char *topic;
