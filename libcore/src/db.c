@@ -69,6 +69,8 @@ int cs__db_err_from_result(cs_db_t *db, const void *pgresult, const char *what, 
     return -1;
 }
 
+static void on_notice(void *arg, const PGresult *res);
+
 cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *err)
 {
     const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
@@ -116,8 +118,28 @@ cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *
         cs_db_destroy(db);
         return NULL;
     }
+    PQsetNoticeReceiver(db->conn, on_notice, NULL);
     db->cancel = PQgetCancel(db->conn);
     return db;
+}
+
+/*
+ * Server notices (NOTICE, WARNING, ...) go to our log instead of libpq's default of printing them
+ * on stderr, which would break the one-JSON-object-per-line log: warnings at warn, the rest at
+ * debug (e.g. "relation ... already exists, skipping" of CREATE ... IF NOT EXISTS).
+ */
+static void on_notice(void *arg, const PGresult *res)
+{
+    (void)arg;
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *code = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    if (sev && strcmp(sev, "WARNING") == 0)
+        cs_log_warn("postgresql notice", CS_LS("severity", sev),
+                    CS_LS("sqlstate", code ? code : ""), CS_LS("message", msg ? msg : ""));
+    else
+        cs_log_debug("postgresql notice", CS_LS("severity", sev ? sev : ""),
+                     CS_LS("sqlstate", code ? code : ""), CS_LS("message", msg ? msg : ""));
 }
 
 void cs_db_destroy(cs_db_t *db)

@@ -54,7 +54,9 @@ grep -q "kafka-props: librdkafka refuses property 'sasl.password.typo'" "$T/prop
 grep -q hunter2 "$T/props.err" && fail "a --kafka-props value was logged"
 
 audit() { "$BIN/cs-audit" --pg-dsn "$DSN" --topics "$topics" --drain --log-level=error --session-timeout-ms 6000 "$@"; }
-audit --group "g.$$" || fail "cs-audit exited $?"
+audit --group "g.$$" 2>"$T/drain.err" || { cat "$T/drain.err"; fail "cs-audit exited $?"; }
+# The log is one JSON object per line: nothing else on stderr (server notices go through the log).
+! grep -v '^{' "$T/drain.err" || fail "cs-audit wrote something other than JSON log lines on stderr"
 
 q "SELECT event_type || '|' || count(*) FROM system_logs GROUP BY event_type ORDER BY event_type" >"$T/actual"
 diff -u "$T/expected" "$T/actual" || fail "system_logs rows per event type differ from the generated events"
