@@ -194,10 +194,9 @@ int cs_db_exec(cs_db_t *db, const char *sql, cs_err_t *err)
     return rc;
 }
 
-long long cs_db_execp(cs_db_t *db, const char *sql, int nparams, const char *const *values,
-                      cs_err_t *err)
+/* A statement's result as its affected row count (-1 with err on failure); frees res. */
+static long long affected_rows(cs_db_t *db, PGresult *res, cs_err_t *err)
 {
-    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0);
     long long n = -1;
 
     if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
@@ -211,10 +210,9 @@ long long cs_db_execp(cs_db_t *db, const char *sql, int nparams, const char *con
     return n;
 }
 
-cs_db_res_t *cs_db_query(cs_db_t *db, const char *sql, int nparams, const char *const *values,
-                         cs_err_t *err)
+/* A query's result as a cs_db_res_t that owns res (NULL with err on failure, res freed). */
+static cs_db_res_t *tuples(cs_db_t *db, PGresult *res, cs_err_t *err)
 {
-    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0);
     cs_db_res_t *r;
 
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -227,6 +225,22 @@ cs_db_res_t *cs_db_query(cs_db_t *db, const char *sql, int nparams, const char *
         abort();
     r->res = res;
     return r;
+}
+
+long long cs_db_execp(cs_db_t *db, const char *sql, int nparams, const char *const *values,
+                      cs_err_t *err)
+{
+    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+
+    return affected_rows(db, res, err);
+}
+
+cs_db_res_t *cs_db_query(cs_db_t *db, const char *sql, int nparams, const char *const *values,
+                         cs_err_t *err)
+{
+    PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0);
+
+    return tuples(db, res, err);
 }
 
 int cs_db_res_rows(const cs_db_res_t *r)
@@ -275,35 +289,16 @@ long long cs_db_execp_prepared(cs_db_t *db, const char *name, int nparams,
                                const char *const *values, cs_err_t *err)
 {
     PGresult *res = PQexecPrepared(db->conn, name, nparams, values, NULL, NULL, 0);
-    long long n = -1;
 
-    if (PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK) {
-        const char *t = PQcmdTuples(res);
-
-        n = *t ? strtoll(t, NULL, 10) : 0;
-    } else {
-        cs__db_err_from_result(db, res, NULL, err);
-    }
-    PQclear(res);
-    return n;
+    return affected_rows(db, res, err);
 }
 
 cs_db_res_t *cs_db_query_prepared(cs_db_t *db, const char *name, int nparams,
                                   const char *const *values, cs_err_t *err)
 {
     PGresult *res = PQexecPrepared(db->conn, name, nparams, values, NULL, NULL, 0);
-    cs_db_res_t *r;
 
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        cs__db_err_from_result(db, res, NULL, err);
-        PQclear(res);
-        return NULL;
-    }
-    r = malloc(sizeof(*r));
-    if (!r)
-        abort();
-    r->res = res;
-    return r;
+    return tuples(db, res, err);
 }
 
 int cs_db_pipeline_begin(cs_db_t *db, cs_err_t *err)
