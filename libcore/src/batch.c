@@ -851,13 +851,24 @@ int cs_batch_prepare(cs_batch_t *b, cs_db_t *db, cs_err_t *err)
 }
 
 /* Writes the rows [a, z) of t with its array statements (synchronously). */
+/* Whether a table's upsert first inserts the parent rows its keys need. */
+static bool has_parent(const tbl_t *t)
+{
+    return t->def->parent_table && t->def->parent_key && t->def->conflict;
+}
+
+/* Where the rows of events [0, ev) end in the table's row buffer. */
+static size_t row_bytes(const tbl_t *t, int ev)
+{
+    return ev > 0 ? t->ev_end[ev - 1] : 0;
+}
+
 static int flush_arrays(tbl_t *t, cs_db_t *db, size_t a, size_t z, size_t nrows, cs_err_t *err)
 {
     long long ranks;
     if (to_arrays(t, a, z, nrows, &ranks, err) < 0)
         return -1;
-    if (t->def->parent_table && t->def->parent_key && t->def->conflict &&
-        cs_db_execp_prepared(db, t->arr_parent_name, t->ncols, t->params, err) < 0)
+    if (has_parent(t) && cs_db_execp_prepared(db, t->arr_parent_name, t->ncols, t->params, err) < 0)
         return cs_err_wrap(err, "inserting parent rows into %s", t->def->parent_table);
     if (!t->ranked) {
         if (cs_db_execp_prepared(db, t->arr_name, t->ncols, t->params, err) < 0)
@@ -899,8 +910,7 @@ int cs_batch_flush_send(cs_batch_t *b, cs_db_t *db, int from, int to, cs_err_t *
 {
     for (int i = 0; i < b->nt; i++) {
         tbl_t *t = &b->t[i];
-        size_t a = from > 0 ? t->ev_end[from - 1] : 0;
-        size_t z = to > 0 ? t->ev_end[to - 1] : 0;
+        size_t a = row_bytes(t, from), z = row_bytes(t, to);
         size_t nrows = range_rows(t, from, to);
         if (z <= a)
             continue;
@@ -910,7 +920,7 @@ int cs_batch_flush_send(cs_batch_t *b, cs_db_t *db, int from, int to, cs_err_t *
         long long ranks;
         if (to_arrays(t, a, z, nrows, &ranks, err) < 0)
             return -1;
-        if (t->def->parent_table && t->def->parent_key && t->def->conflict &&
+        if (has_parent(t) &&
             cs_db_pipeline_send(db, t->arr_parent_name, true, t->ncols, t->params, err) < 0)
             return -1;
         if (!t->ranked) {
@@ -935,8 +945,7 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
 {
     for (int i = 0; i < b->nt; i++) {
         tbl_t *t = &b->t[i];
-        size_t a = from > 0 ? t->ev_end[from - 1] : 0;
-        size_t z = to > 0 ? t->ev_end[to - 1] : 0;
+        size_t a = row_bytes(t, from), z = row_bytes(t, to);
         if (z <= a)
             continue;
         size_t nrows = range_rows(t, from, to);
