@@ -4,14 +4,14 @@
 #   bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers "audit progress"]
 #                     [--publish-linger-ms MS]
 #
-# On its own embedded broker and databases in the throwaway cluster (scripts/devdb):
+# On its own throwaway Apache Kafka (scripts/kafka, one KRaft node in .run/bench/kafka, fresh each
+# run) and databases in the throwaway PostgreSQL cluster (scripts/devdb):
 #  1. publishes N events (default 1,000,000) from cs-loadgen to the real topics (partition
-#     counts from schemas/topics.json, sized so the mock broker's ~5 MiB per partition holds them),
-#     batching like a bulk producer (--publish-linger-ms, default 200: the embedded broker finds a
-#     fetch offset by walking the partition's message sets, so a backlog of tiny sets measures the
-#     broker, not the workers; bench/README.md, cs-audit);
+#     counts from schemas/topics.json) with the load generator's default producer settings
+#     (--publish-linger-ms MS overrides its linger);
 #  2. drains them with each worker alone and with all of them together (--drain, fresh database
-#     and consumer group each time): events/s and peak RSS (VmHWM) per worker;
+#     and consumer group each time): events/s, peak RSS (VmHWM) per worker, and the broker's own
+#     CPU time during the drain (its share of the machine's two cores);
 #  3. measures the machine's own limit for the same rows: a plain COPY of the audit worker's rows
 #     into the same table of a fresh database, so the audit worker can be stated as a fraction;
 #  4. runs every worker at a steady R events/s (default 1,000) with realtime timestamps and reads
@@ -24,7 +24,7 @@ cd "$ROOT"
 EVENTS=1000000
 LAT_EVENTS=30000
 RATE=1000
-PUB_LINGER=200
+PUB_LINGER=
 WORKERS=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -49,11 +49,11 @@ WORKERS=$(echo $WORKERS)
 RUN=$ROOT/.run/bench
 mkdir -p "$RUN" bench/results
 started_db=0
-broker_pid=
+export CS_KAFKA_DIR=$RUN/kafka
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  [ -n "$broker_pid" ] && { kill -TERM "$broker_pid" 2>/dev/null; wait "$broker_pid" 2>/dev/null || true; }
+  scripts/kafka destroy || true
   [ "$started_db" = 1 ] && scripts/devdb stop
   true
 }
@@ -61,12 +61,14 @@ trap cleanup EXIT
 scripts/devdb status >/dev/null 2>&1 || started_db=1
 ADMIN=$(scripts/devdb start)
 BASE=${ADMIN%/*}
-rm -f "$RUN/bootstrap"
-"$BIN/cs-devbroker" --bootstrap-file "$RUN/bootstrap" >/dev/null 2>"$RUN/broker.log" &
-broker_pid=$!
-for _ in $(seq 1 100); do [ -s "$RUN/bootstrap" ] && break; sleep 0.1; done
-BROKERS=$(cat "$RUN/bootstrap")
+scripts/kafka destroy
+BROKERS=$(scripts/kafka start)
+BROKER_PID=$(cat "$CS_KAFKA_DIR/node-1/pid")
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka-dist/pom.xml)
 export CS_KAFKA_BROKERS=$BROKERS CS_LOG_LEVEL=warn
+TICK=$(getconf CLK_TCK)
+# CPU seconds (user + system) the broker's JVM has used so far.
+broker_cpu() { awk -v t="$TICK" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$BROKER_PID/stat"; }
 
 now() { date +%s.%N; }
 num() { printf '%.3f' "$1"; } # bc prints ".5": not JSON
@@ -83,10 +85,12 @@ psqla -c "DROP DATABASE IF EXISTS bench_tpl WITH (FORCE)" -c "CREATE DATABASE be
 
 echo "== publishing $EVENTS events"
 t0=$(now)
-"$BIN/cs-loadgen" --seed 2026 --learners 10000 --days 0 --events "$EVENTS" --linger-ms "$PUB_LINGER" --publish 2>"$RUN/loadgen.log"
+c0=$(broker_cpu)
+"$BIN/cs-loadgen" --seed 2026 --learners 10000 --days 0 --events "$EVENTS" ${PUB_LINGER:+--linger-ms "$PUB_LINGER"} --publish 2>"$RUN/loadgen.log"
 t1=$(now)
+pub_cpu=$(echo "$(broker_cpu) - $c0" | bc -l)
 pub_rate=$(echo "$EVENTS / ($t1 - $t0)" | bc -l)
-printf 'published %d events in %.1f s (%.0f events/s)\n' "$EVENTS" "$(echo "$t1 - $t0" | bc -l)" "$pub_rate"
+printf 'published %d events in %.1f s (%.0f events/s), broker CPU %.1f s\n' "$EVENTS" "$(echo "$t1 - $t0" | bc -l)" "$pub_rate" "$pub_cpu"
 
 # Seconds since midnight of each JSON log line's "ts" (UTC).
 log_secs() { sed -E 's/.*"ts":"[0-9-]+T([0-9]+):([0-9]+):([0-9.]+)Z".*/\1 \2 \3/' | awk '{printf "%.3f\n", $1 * 3600 + $2 * 60 + $3}'; }
@@ -129,8 +133,8 @@ drain_run() {
   done
   for p in "${wp[@]}"; do wait "$p" || { echo "a worker failed: see $RUN/$tag-*.log" >&2; exit 1; }; done
   end=$(now)
-  # Drain time: from the first partition assignment (the consumer group join, a few seconds on
-  # the mock cluster, is not the workers' work) to the last worker's "drained" line.
+  # Drain time: from the first partition assignment (the consumer group join is not the workers'
+  # work) to the last worker's "drained" line.
   local t_from t_to
   t_from=$(for w in "$@"; do grep -m1 '"partition assigned"' "$RUN/$tag-$w.log"; done | log_secs | sort -n | head -1)
   t_to=$(for w in "$@"; do grep -m1 '"drained' "$RUN/$tag-$w.log"; done | log_secs | sort -n | tail -1)
@@ -141,8 +145,7 @@ drain_run() {
 
 # Events a worker accounted for in database $1 under consumer group $3: cs-audit one system_logs
 # row per event it logged, the other workers one processed_events id per event; plus the dead
-# letters of the group. Equal to the events published when nothing was lost (the mock broker
-# evicts beyond ~5 MiB per partition: a shortfall here says so).
+# letters of the group. Equal to the events published when nothing was lost.
 accounted() {
   local db=$1 w=$2 group=$3 q
   case "$w" in
@@ -167,11 +170,14 @@ for cfg in $configs; do
   [ "$cfg" = all ] && [ $# -lt 2 ] && continue
   echo "== drain: $cfg"
   fresh_db bench_run
+  c0=$(broker_cpu)
   out=$(drain_run bench_run "$cfg" "$@")
+  bcpu=$(echo "$(broker_cpu) - $c0" | bc -l)
   read -r secs wall rest <<<"$out"
   rate=$(echo "$EVENTS / $secs" | bc -l)
   drain_s[$cfg]=$secs
-  printf '%-10s %8.1f s %10.0f events/s (%.1f s with start and group join)' "$cfg" "$secs" "$rate" "$wall"
+  printf '%-10s %8.1f s %10.0f events/s (%.1f s with start and group join; broker CPU %.1f s = %.0f%% of one core)' \
+    "$cfg" "$secs" "$rate" "$wall" "$bcpu" "$(echo "100 * $bcpu / $wall" | bc -l)"
   rss_json=""
   for kv in $rest; do
     printf '  %s %.1f MiB' "${kv%%=*}" "$(echo "${kv#*=} / 1024" | bc -l)"
@@ -187,7 +193,7 @@ for cfg in $configs; do
       lost_total=$((lost_total + EVENTS - n))
     fi
   done
-  json_runs="$json_runs${json_runs:+,}{\"workers\":\"$cfg\",\"seconds\":$(num "$secs"),\"wall_seconds\":$(num "$wall"),\"events_per_s\":$(num "$rate"),\"peak_rss_kib\":{$rss_json},\"accounted\":{$acc_json}}"
+  json_runs="$json_runs${json_runs:+,}{\"workers\":\"$cfg\",\"seconds\":$(num "$secs"),\"wall_seconds\":$(num "$wall"),\"broker_cpu_seconds\":$(num "$bcpu"),\"events_per_s\":$(num "$rate"),\"peak_rss_kib\":{$rss_json},\"accounted\":{$acc_json}}"
   if [ "$cfg" = audit ]; then
     audit_rows=$(psql "$BASE/bench_run" -qAt -c "SELECT count(*) FROM system_logs")
     cols="event_id, event_type, schema_version, user_id, occurred_at, source_topic, source_partition, source_offset, producer, traceparent, payload, payload_sha256, chain_key, chain_seq, prev_hash, row_hash"
@@ -279,7 +285,7 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench/results/pipeline-$stamp.json
 cat >"$out" <<JSON
 {"benchmark":"pipeline","when":"$stamp","host":"$(uname -n)","cores":$(nproc),
- "events":$EVENTS,"publish_events_per_s":$(num "$pub_rate"),"publish_linger_ms":$PUB_LINGER,"events_lost":$lost_total,
+ "events":$EVENTS,"broker":"apache-kafka-$KAFKA_VERSION","publish_events_per_s":$(num "$pub_rate"),"publish_broker_cpu_seconds":$(num "$pub_cpu"),"publish_linger_ms":${PUB_LINGER:-null},"events_lost":$lost_total,
  "drain":[$json_runs],
  "audit_vs_copy":$copy_json,
  "latency":{"rate_per_s":$RATE,"events":$LAT_EVENTS,"workers":{$lat_json}}}
