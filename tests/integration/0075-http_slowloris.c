@@ -1,0 +1,292 @@
+/*
+ * tests/integration/0075-http_slowloris.c
+ *      A worker's /healthz, /readyz and /metrics answer within a second while 64 slow clients
+ *      hold connections past the HTTP timeouts, and after they are gone; --metrics-addr binds the
+ *      endpoint to one address and refuses anything but a numeric IPv4 or IPv6 address.
+ *
+ * Each slow client connects, sends half a request line and waits. Two rounds: first the issue's
+ * case, 64 clients that connect at once, hold past the HTTP timeouts and then leave together
+ * (before the fix the endpoint stopped accepting for good once they timed out together); then
+ * slowloris proper, where a client the server closes connects again (after 50 ms, so the test does
+ * not burn the shared machine's CPU), so 64 are held all along. Every 250 ms a probe (a fresh
+ * connection, a whole request, read to the end) must get its complete answer within PROBE_MS. The
+ * test measures every probe and asserts at the end, so a failing run still prints the figures.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "rt_util.h"
+
+#define NSLOW    64
+#define PROBE_MS 1000
+#define HOLD_MS  13000 /* past every HTTP timeout: the old 10 s one and today's */
+#define AFTER_MS 3000
+#define NEVENTS  3000
+
+static char buf[1 << 20];
+
+/* A non-blocking TCP connection to addr:port, or -1 if it is not established within ms. */
+static int dial(const char *addr, int port, int ms)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(inet_pton(AF_INET, addr, &a.sin_addr), 1);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        if (errno != EINPROGRESS || poll(&p, 1, ms) != 1 ||
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr != 0) {
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+/*
+ * GET path with a deadline: returns the status (0: no complete answer within ms) and the
+ * latency from connect to the end of the response in *took_ms.
+ */
+static int probe(const char *addr, int port, const char *path, int ms, int64_t *took_ms)
+{
+    int64_t t0 = cs_test_now_ms(), end = t0 + ms;
+    int fd = dial(addr, port, ms), code = 0;
+    size_t got = 0;
+    char req[256];
+    buf[0] = '\0';
+    if (fd < 0)
+        goto out;
+    int n =
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n)
+        goto out;
+    for (;;) {
+        int64_t left = end - cs_test_now_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) != 1)
+            goto out; /* no complete answer in time */
+        ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
+        if (r < 0 && errno == EAGAIN)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+        if (got == sizeof buf - 1)
+            break;
+    }
+    buf[got] = '\0';
+    if (sscanf(buf, "HTTP/1.%*d %d", &code) != 1)
+        code = 0;
+out:
+    *took_ms = cs_test_now_ms() - t0;
+    if (fd >= 0)
+        close(fd);
+    return code;
+}
+
+/* The slow clients: a socket each (-1: closed; when reconnect, connect again at again_ms). */
+typedef struct slow {
+    int fd[NSLOW];
+    int64_t again_ms[NSLOW];
+    bool reconnect;
+    long reconnects, closed_by_server;
+} slow_t;
+
+static void slow_open(slow_t *s, int i, int port)
+{
+    static const char partial[] = "GET /metr"; /* half a request line, never finished */
+    s->fd[i] = dial("127.0.0.1", port, 1000);
+    if (s->fd[i] >= 0 && write(s->fd[i], partial, sizeof partial - 1) < 0) {
+        close(s->fd[i]);
+        s->fd[i] = -1;
+    }
+    if (s->fd[i] < 0)
+        s->again_ms[i] = cs_test_now_ms() + 50;
+}
+
+/* Notices the connections the server closed and opens them again. */
+static void slow_tend(slow_t *s, int port)
+{
+    int64_t now = cs_test_now_ms();
+    for (int i = 0; i < NSLOW; i++) {
+        if (s->fd[i] < 0) {
+            if (s->reconnect && now >= s->again_ms[i]) {
+                s->reconnects++;
+                slow_open(s, i, port);
+            }
+            continue;
+        }
+        struct pollfd p = {.fd = s->fd[i], .events = POLLIN};
+        char junk[512];
+        if (poll(&p, 1, 0) != 1)
+            continue;
+        ssize_t r = read(s->fd[i], junk, sizeof junk);
+        if (r == 0 || (r < 0 && errno != EAGAIN)) {
+            s->closed_by_server++;
+            close(s->fd[i]);
+            s->fd[i] = -1;
+            s->again_ms[i] = now + 50;
+        }
+    }
+}
+
+static void slow_close(slow_t *s)
+{
+    for (int i = 0; i < NSLOW; i++)
+        if (s->fd[i] >= 0)
+            close(s->fd[i]);
+}
+
+static long slow_held(const slow_t *s)
+{
+    long n = 0;
+    for (int i = 0; i < NSLOW; i++)
+        n += s->fd[i] >= 0;
+    return n;
+}
+
+typedef struct stats {
+    int n, bad;
+    int64_t max_ms, sum_ms;
+    char first_bad[128];
+} stats_t;
+
+/* Probes the three paths in turn for ms, every 250 ms, tending the slow clients meanwhile. */
+static void probe_for(int port, slow_t *s, int ms, stats_t *st)
+{
+    static const char *const paths[] = {"/healthz", "/readyz", "/metrics"};
+    int64_t end = cs_test_now_ms() + ms;
+    for (int k = 0; cs_test_now_ms() < end; k++) {
+        int64_t took;
+        const char *path = paths[k % 3];
+        int code = probe("127.0.0.1", port, path, PROBE_MS * cs_test_timeout_mult(), &took);
+        st->n++;
+        st->sum_ms += took;
+        if (took > st->max_ms)
+            st->max_ms = took;
+        if (code != 200 && st->bad++ == 0)
+            snprintf(st->first_bad, sizeof st->first_bad, "%s: status %d after %lld ms", path, code,
+                     (long long)took);
+        int64_t next = cs_test_now_ms() + 250;
+        while (cs_test_now_ms() < next) {
+            if (s)
+                slow_tend(s, port);
+            rt_sleep_ms(10);
+        }
+    }
+}
+
+static void report(const char *round, const slow_t *s, long held, const stats_t *hold,
+                   const stats_t *after)
+{
+    fprintf(stderr,
+            "%s: %d slow clients (%ld closed by the server, %ld reconnects, %ld held at the end); "
+            "while they hold: %d probes, %d failed, latency mean %.1f ms, max %lld ms; after: %d "
+            "probes, %d failed, mean %.1f ms, max %lld ms\n",
+            round, NSLOW, s->closed_by_server, s->reconnects, held, hold->n, hold->bad,
+            (double)hold->sum_ms / hold->n, (long long)hold->max_ms, after->n, after->bad,
+            (double)after->sum_ms / after->n, (long long)after->max_ms);
+}
+
+static void check(const char *round, const stats_t *hold, const stats_t *after)
+{
+    ck_assert_msg(hold->bad == 0, "%s: %d of %d probes failed while slow clients held (first: %s)",
+                  round, hold->bad, hold->n, hold->first_bad);
+    ck_assert_msg(after->bad == 0, "%s: %d of %d probes failed after they left (first: %s)", round,
+                  after->bad, after->n, after->first_bad);
+}
+
+START_TEST(slow_clients)
+{
+    char dsn[1024], topic[128], logf[256], port_s[16];
+    rt_db("slowloris", dsn, sizeof dsn);
+    cs_test_topic("slowloris", topic, sizeof topic);
+    snprintf(logf, sizeof logf, "/tmp/cs-rt-slowloris-%d.log", (int)getpid());
+    unlink(logf);
+    int port = rt_free_port();
+    snprintf(port_s, sizeof port_s, "%d", port);
+    int mult = cs_test_timeout_mult();
+
+    rt_producer_t *p = rt_producer_new();
+    for (long long i = 0; i < NEVENTS; i++)
+        rt_produce_text(p, topic, i, 50, 1);
+    rt_producer_flush(p);
+
+    const char *args[] = {
+        "--format",           "text", "--topics",   topic, "--group",        "rt-slow",
+        "--batch-size",       "200",  "--batch-ms", "20",  "--metrics-port", port_s,
+        "--handler-delay-us", "1000", NULL};
+    pid_t pid = rt_spawn(dsn, logf, args);
+    int64_t took, end = cs_test_now_ms() + 30000 * mult;
+    while (cs_test_now_ms() < end && probe("127.0.0.1", port, "/readyz", 1000, &took) != 200)
+        rt_sleep_ms(100);
+    ck_assert_msg(probe("127.0.0.1", port, "/readyz", 1000, &took) == 200,
+                  "the worker did not get ready (see %s)", logf);
+
+    /* the case: 64 slow clients hold past the timeouts, then leave together */
+    slow_t s1 = {.reconnect = false};
+    for (int i = 0; i < NSLOW; i++)
+        slow_open(&s1, i, port);
+    stats_t hold1 = {0}, after1 = {0}, hold2 = {0}, after2 = {0};
+    probe_for(port, &s1, HOLD_MS, &hold1);
+    long held1 = slow_held(&s1);
+    slow_close(&s1);
+    probe_for(port, NULL, AFTER_MS, &after1);
+    report("hold", &s1, held1, &hold1, &after1);
+
+    /* slowloris: whatever the server closes connects again, so 64 are held all along */
+    slow_t s2 = {.reconnect = true};
+    for (int i = 0; i < NSLOW; i++)
+        slow_open(&s2, i, port);
+    probe_for(port, &s2, HOLD_MS, &hold2);
+    long held2 = slow_held(&s2);
+    slow_close(&s2);
+    probe_for(port, NULL, AFTER_MS, &after2);
+    report("slowloris", &s2, held2, &hold2, &after2);
+
+    /* events kept flowing meanwhile */
+    int applied = rt_wait_committed(dsn, "rt-slow", NEVENTS, 60000 * mult);
+    kill(pid, SIGTERM);
+    int st = rt_wait(pid, 15000 * mult);
+    if (st == -1)
+        kill(pid, SIGKILL);
+    ck_assert_msg(applied == 0, "the worker did not apply every event (see %s)", logf);
+    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+
+    check("hold", &hold1, &after1);
+    check("slowloris", &hold2, &after2);
+    rt_producer_destroy(p);
+    cs_test_drop_db(dsn);
+    unlink(logf);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("http_slowloris");
+    TCase *tc = tcase_create("slowloris");
+    tcase_set_timeout(tc, 240 * cs_test_timeout_mult());
+    tcase_add_test(tc, slow_clients);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
