@@ -105,6 +105,9 @@ const cs_opt_t cs_worker_opts[] = {
      NULL, CS_OPT_SECRET},
     {"metrics-port", CS_OPT_INT, "0",
      "port of /healthz, /readyz and /metrics (0: any free port, -1: disabled)", -1, 65535},
+    {"metrics-addr", CS_OPT_STRING, "0.0.0.0",
+     "numeric IPv4 or IPv6 address the metrics port listens on (0.0.0.0: all IPv4, so that "
+     "orchestrator probes reach it; 127.0.0.1: this host only)"},
     {NULL},
 };
 
@@ -2751,10 +2754,13 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 
     long long port = cs_config_int(w->cfg, "metrics-port");
     if (port >= 0) {
-        w->http = cs_http_new(w->loop, (int)port, on_http, w, &err);
+        w->http = cs_http_new(w->loop, cs_config_str(w->cfg, "metrics-addr"), (int)port, on_http, w,
+                              &err);
         if (!w->http)
             goto fatal;
-        cs_log_info("serving /healthz, /readyz, /metrics", CS_LI("port", cs_http_port(w->http)));
+        cs_log_info("serving /healthz, /readyz, /metrics",
+                    CS_LS("addr", cs_config_str(w->cfg, "metrics-addr")),
+                    CS_LI("port", cs_http_port(w->http)));
     }
 
     ev_io_init(&w->consumer_io, on_consumer_io, cs_consumer_fd(w->consumer), EV_READ);

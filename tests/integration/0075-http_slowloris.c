@@ -34,18 +34,26 @@
 #define PROBE_MS 1000
 #define HOLD_MS  13000 /* past every HTTP timeout: the old 10 s one and today's */
 #define AFTER_MS 3000
-#define NEVENTS  3000
+#define NEVENTS  10000
 
 static char buf[1 << 20];
 
-/* A non-blocking TCP connection to addr:port, or -1 if it is not established within ms. */
+/* A non-blocking TCP connection to addr:port (numeric IPv4 or IPv6), or -1 if it is not
+ * established within ms. */
 static int dial(const char *addr, int port, int ms)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+    struct sockaddr *sa = (struct sockaddr *)&a4;
+    socklen_t salen = sizeof a4;
+    if (inet_pton(AF_INET, addr, &a4.sin_addr) != 1) {
+        ck_assert_int_eq(inet_pton(AF_INET6, addr, &a6.sin6_addr), 1);
+        sa = (struct sockaddr *)&a6;
+        salen = sizeof a6;
+    }
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(inet_pton(AF_INET, addr, &a.sin_addr), 1);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+    if (connect(fd, sa, salen) < 0) {
         struct pollfd p = {.fd = fd, .events = POLLOUT};
         int soerr = 0;
         socklen_t len = sizeof soerr;
@@ -229,7 +237,7 @@ START_TEST(slow_clients)
 
     const char *args[] = {
         "--format",           "text", "--topics",   topic, "--group",        "rt-slow",
-        "--batch-size",       "200",  "--batch-ms", "20",  "--metrics-port", port_s,
+        "--batch-size",       "50",   "--batch-ms", "20",  "--metrics-port", port_s,
         "--handler-delay-us", "1000", NULL};
     pid_t pid = rt_spawn(dsn, logf, args);
     int64_t took, end = cs_test_now_ms() + 30000 * mult;
@@ -276,12 +284,123 @@ START_TEST(slow_clients)
 }
 END_TEST
 
+static int has_ipv6_loopback(void)
+{
+    struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    int fd = socket(AF_INET6, SOCK_STREAM, 0);
+    int ok = fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* Waits up to ms for GET /healthz on addr:port to answer 200. */
+static int healthy(const char *addr, int port, int ms)
+{
+    int64_t took, end = cs_test_now_ms() + ms;
+    while (cs_test_now_ms() < end) {
+        if (probe(addr, port, "/healthz", 1000, &took) == 200)
+            return 1;
+        rt_sleep_ms(100);
+    }
+    return 0;
+}
+
+/* Runs the worker with --metrics-addr addr (NULL: from CS_METRICS_ADDR=env); its exit status. */
+static int refused(const char *dsn, const char *topic, const char *addr, const char *env,
+                   const char *logf)
+{
+    const char *args[] = {"--format", "text",           "--topics", topic,
+                          "--group",  "rt-addr",        "--drain",  "--metrics-port",
+                          "0",        "--metrics-addr", addr,       NULL};
+    if (!addr)
+        args[9] = NULL;
+    if (env)
+        setenv("CS_METRICS_ADDR", env, 1);
+    pid_t pid = rt_spawn(dsn, logf, args);
+    unsetenv("CS_METRICS_ADDR");
+    int st = rt_wait(pid, 30000 * cs_test_timeout_mult());
+    if (st == -1)
+        kill(pid, SIGKILL);
+    ck_assert_msg(st != -1, "no exit within 30 s for metrics-addr '%s'", addr ? addr : env);
+    return st;
+}
+
+/* --metrics-addr binds to that address only; anything but a numeric address exits 2. */
+START_TEST(bind_address)
+{
+    char dsn[1024], topic[128], logf[256], port_s[16];
+    rt_db("bindaddr", dsn, sizeof dsn);
+    cs_test_topic("bindaddr", topic, sizeof topic);
+    snprintf(logf, sizeof logf, "/tmp/cs-rt-bindaddr-%d.log", (int)getpid());
+    unlink(logf);
+    int mult = cs_test_timeout_mult();
+    int64_t took;
+
+    /* 127.0.0.1 only: 127.0.0.2 is the same loopback interface but another address */
+    int port = rt_free_port();
+    snprintf(port_s, sizeof port_s, "%d", port);
+    const char *args[] = {
+        "--format",       "text", "--topics",       topic,       "--group", "rt-addr",
+        "--metrics-port", port_s, "--metrics-addr", "127.0.0.1", NULL};
+    pid_t pid = rt_spawn(dsn, logf, args);
+    int up = healthy("127.0.0.1", port, 30000 * mult);
+    int other = probe("127.0.0.2", port, "/healthz", 1000, &took);
+    kill(pid, SIGTERM);
+    int st = rt_wait(pid, 15000 * mult);
+    if (st == -1)
+        kill(pid, SIGKILL);
+    ck_assert_msg(up, "no /healthz on 127.0.0.1:%d (see %s)", port, logf);
+    ck_assert_msg(other == 0, "bound to 127.0.0.1 but 127.0.0.2 answered %d", other);
+    ck_assert(rt_file_has(logf, "\"addr\":\"127.0.0.1\""));
+
+    /* IPv6 loopback, when the host has it */
+    if (has_ipv6_loopback()) {
+        port = rt_free_port();
+        snprintf(port_s, sizeof port_s, "%d", port);
+        args[9] = "::1";
+        pid = rt_spawn(dsn, logf, args);
+        up = healthy("::1", port, 30000 * mult);
+        other = probe("127.0.0.1", port, "/healthz", 1000, &took);
+        kill(pid, SIGTERM);
+        st = rt_wait(pid, 15000 * mult);
+        if (st == -1)
+            kill(pid, SIGKILL);
+        ck_assert_msg(up, "no /healthz on [::1]:%d (see %s)", port, logf);
+        ck_assert_msg(other == 0, "bound to ::1 but 127.0.0.1 answered %d", other);
+        fprintf(stderr, "bind_address: ::1 served, 127.0.0.1 refused\n");
+    } else {
+        fprintf(stderr, "bind_address: no IPv6 loopback here, ::1 not tried\n");
+    }
+
+    /* a host name, garbage, an address with a port: exit 2, naming the option */
+    static const char *const bad[] = {"localhost", "1.2.3", "127.0.0.1:80", "", "::1%lo0x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        unlink(logf);
+        st = refused(dsn, topic, bad[i], NULL, logf);
+        ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2, "'%s': status %d (see %s)", bad[i], st,
+                      logf);
+        ck_assert_msg(rt_file_has(logf, "is not a numeric IPv4 or IPv6 address") &&
+                          rt_file_has(logf, "metrics-addr"),
+                      "'%s': no clear error in %s", bad[i], logf);
+    }
+    /* the environment, by the config module's rule */
+    unlink(logf);
+    st = refused(dsn, topic, NULL, "my-pod", logf);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2, "CS_METRICS_ADDR: status %d", st);
+    ck_assert(rt_file_has(logf, "'my-pod' is not a numeric IPv4 or IPv6 address"));
+    cs_test_drop_db(dsn);
+    unlink(logf);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("http_slowloris");
     TCase *tc = tcase_create("slowloris");
     tcase_set_timeout(tc, 240 * cs_test_timeout_mult());
     tcase_add_test(tc, slow_clients);
+    tcase_add_test(tc, bind_address);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

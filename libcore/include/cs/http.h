@@ -29,12 +29,18 @@ typedef int (*cs_http_handler_fn)(void *ud, const char *path, cs_buf_t *body,
                                   const char **content_type);
 
 /*
- * Listens on port (0: an ephemeral port, see cs_http_port) on all addresses and serves requests
- * on loop. Returns NULL and sets err (FATAL: the port is taken or not allowed) on failure; then
- * the handler is never called.
+ * Listens on addr:port and serves requests on loop. addr is a numeric IPv4 or IPv6 address
+ * ("0.0.0.0": every IPv4 address; "::": every IPv6 address, IPv6 only; NULL means "0.0.0.0");
+ * port 0 takes an ephemeral port (see cs_http_port). The endpoint stays reachable under slow and
+ * many clients: each request must arrive whole within 5 s of the connection's accept or of its
+ * previous request, and at most 32 connections are kept (one more closes the one that has waited
+ * longest for its request); the numbers are fixed in http.c. Returns NULL and sets err on
+ * failure (FATAL with field "metrics-addr": addr is not a numeric address; field "metrics-port":
+ * the port is out of range, taken, or not allowed, or addr is not local); then the handler is
+ * never called. addr is borrowed for the call only.
  */
-cs_http_t *cs_http_new(struct ev_loop *loop, int port, cs_http_handler_fn fn, void *ud,
-                       cs_err_t *err);
+cs_http_t *cs_http_new(struct ev_loop *loop, const char *addr, int port, cs_http_handler_fn fn,
+                       void *ud, cs_err_t *err);
 
 /* The port actually bound. */
 int cs_http_port(const cs_http_t *h);
