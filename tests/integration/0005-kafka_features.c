@@ -5,11 +5,12 @@
  *      timestamp lookup (offsets for times).
  *
  * Every client of this test sets broker.version.fallback=0.9.0, a protocol without record
- * batches, headers, idempotence or timestamps: a feature works here only because the broker's
- * ApiVersions answer enabled it (librdkafka logs "Enabling feature X" for each, which the first
- * test checks). The mock cluster the suite used before answered -1 to every offsets-for-times
- * query; this test asserts the exact offsets, so it fails on such an answer. Each test makes its
- * own topics (CreateTopics, 4 partitions, the broker's replication factor).
+ * batches, headers, idempotence, timestamps or ZSTD: those work here only because the broker's
+ * ApiVersions answer enabled them (librdkafka logs "Enabling feature X" for each, which the first
+ * test checks; with api.version.request=false only the 0.9.0 features, groups and LZ4, appear). The
+ * mock cluster the suite used before answered -1 to every offsets-for-times query; this test
+ * asserts the exact offsets, so it fails on such an answer. Each test makes its own topics
+ * (CreateTopics, 4 partitions, the broker's replication factor).
  */
 #include <check.h>
 #include <librdkafka/rdkafka.h>
@@ -218,8 +219,8 @@ static int read_all(const char *topic, int n, msg_fn fn, void *ctx)
 /* ---- ApiVersions ----------------------------------------------------------------------------- */
 
 /*
- * The broker answers ApiVersions and librdkafka enables, from that answer alone (the fallback
- * 0.9.0 has none of them), every protocol feature careerstream uses.
+ * The broker answers ApiVersions and librdkafka enables from it every protocol feature
+ * careerstream uses; the fallback 0.9.0 would give groups and LZ4 only.
  */
 START_TEST(api_versions_enable_features)
 {

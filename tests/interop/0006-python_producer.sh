@@ -11,6 +11,9 @@
 #      and .dlq topic, by both workers) and nothing else is.
 #
 #   0006-python_producer.sh BUILD_BIN_DIR SOURCE_DIR     (CS_PG_DSN, CS_KAFKA_BROKERS: scripts/test)
+#
+# The Python side runs in .cache/venv (scripts/bootstrap installs tests/interop/requirements.txt
+# there); without it the test fails and says so. CS_TEST_KEEP=1 keeps the database and the files.
 set -euo pipefail
 BIN=${1:?usage: 0006-python_producer.sh BUILD_BIN_DIR SOURCE_DIR}
 SRC=${2:-${CS_SOURCE_DIR:?usage: 0006-python_producer.sh BUILD_BIN_DIR SOURCE_DIR}}
