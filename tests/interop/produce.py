@@ -12,9 +12,11 @@
 #   produce.py sample [--learners N] [--seed S] [--v1 K]
 #                                         a deterministic stream of events of every handled type
 #                                         for N learners, one JSON line each (the documented
-#                                         JSON form); K content_progress events written as v1
+#                                         JSON form); the first K learners' second content's
+#                                         content_progress events say schema_version 1
 #   produce.py publish --brokers B [--topic-prefix P | --topic T] [--corrupt-fingerprint ID]
-#                      FILE.jsonl         publish JSON-form events in the wire format
+#                      FILE.jsonl         publish JSON-form events in the wire format, each with
+#                                         the version its line names (default: the current one)
 #   produce.py dump --brokers B --topic T one line per message of T: partition, key, value in
 #                                         hex, headers (to compare two producers' output)
 #
