@@ -43,6 +43,7 @@ from fastavro.schema import to_parsing_canonical_form
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCHEMAS = os.path.normpath(os.path.join(HERE, "..", "..", "schemas"))
 MAGIC = b"\xc3\x01"
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 # ---- CRC-64-AVRO, as the Avro specification defines it ("Schema Fingerprints") ----------------
 
@@ -154,7 +155,7 @@ def to_millis(v):
     if v is None or isinstance(v, int):
         return v
     d = datetime.datetime.fromisoformat(v.replace("Z", "+00:00"))
-    return int(d.timestamp() * 1000 + (0.5 if d.timestamp() >= 0 else -0.5))
+    return (d - EPOCH) // datetime.timedelta(milliseconds=1)
 
 
 def datum_of(ev, writer):
