@@ -22,8 +22,7 @@
 
 #include "harness.h"
 
-/* ---- the clients' log, for what librdkafka does not expose otherwise ----------------------------
- */
+/* ---- the clients' log, for what librdkafka does not expose otherwise ------------------------ */
 
 static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
 static char *log_buf;
@@ -66,8 +65,7 @@ static int log_has(const char *s, char *after, size_t size)
     return p != NULL;
 }
 
-/* ---- clients ------------------------------------------------------------------------------------
- */
+/* ---- clients -------------------------------------------------------------------------------- */
 
 static void set(rd_kafka_conf_t *conf, const char *k, const char *v)
 {
@@ -216,7 +214,7 @@ static int read_all(const char *topic, int n, msg_fn fn, void *ctx)
     return count;
 }
 
-/* ---- ApiVersions ----------------------------------------------------------------------------- */
+/* ---- ApiVersions ---------------------------------------------------------------------------- */
 
 /*
  * The broker answers ApiVersions and librdkafka enables from it every protocol feature
@@ -258,8 +256,7 @@ START_TEST(api_versions_enable_features)
 }
 END_TEST
 
-/* ---- the idempotent producer ------------------------------------------------------------------
- */
+/* ---- the idempotent producer ---------------------------------------------------------------- */
 
 #define IDEM_N 6000
 
@@ -362,8 +359,7 @@ START_TEST(idempotent_producer_exactly_once_in_order)
 }
 END_TEST
 
-/* ---- headers ----------------------------------------------------------------------------------
- */
+/* ---- headers -------------------------------------------------------------------------------- */
 
 typedef struct hdr_state {
     int seen;
@@ -449,8 +445,7 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- timestamps and their lookup ---------------------------------------------------------------
- */
+/* ---- timestamps and their lookup ------------------------------------------------------------ */
 
 #define TS_N 10
 
@@ -535,8 +530,7 @@ START_TEST(timestamp_lookup)
 }
 END_TEST
 
-/* ---- consumer groups ----------------------------------------------------------------------------
- */
+/* ---- consumer groups ------------------------------------------------------------------------ */
 
 #define GROUP_PER_PART 100
 
