@@ -114,8 +114,9 @@ static int print_schema(const char *name, bool avsc)
 int main(int argc, char **argv)
 {
     int rc = 2;
-    cs_config_t *cfg = cs_config_start("cs-produce", "[FILE.jsonl ...]  (no file or '-': stdin)",
-                                       opts, argc, argv, &rc);
+    cs_config_t *cfg =
+        cs_config_start_args("cs-produce", "[FILE.jsonl ...]  (no file or '-': stdin)", opts,
+                             CS_CONFIG_ARGS_ANY, argc, argv, &rc);
     cs_codec_t *codec = NULL;
     cs_producer_t *prod = NULL;
     cs_arena_t *arena = NULL;
