@@ -10,6 +10,11 @@
  * error, 0 otherwise. --dry-run validates only (no broker needed); --rate limits events per
  * second; --schema EVENT prints an example line of an event type (--schema list: every type),
  * --avsc EVENT its full Avro schema. Blank lines are skipped.
+ *
+ * Derived events (those schemas/topics.json routes to the topic cs.derived, e.g.
+ * readiness_score_changed) are published by careerstream's own workers only: an app's line of
+ * such a type is rejected like an invalid one, and --topic cs.derived is refused, unless
+ * --allow-derived says a careerstream tool (a backfill, a test) is publishing on their behalf.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -33,11 +38,24 @@ static const cs_opt_t opts[] = {
      "print the full Avro schema (envelope and payload) of EVENT and exit"},
     {"topic", CS_OPT_STRING, NULL,
      "publish every event to this topic instead of its event type's topic"},
+    {"allow-derived", CS_OPT_BOOL, "false",
+     "also publish derived events (topic cs.derived): careerstream's own tools only"},
     {"client-id", CS_OPT_STRING, "cs-produce", "Kafka client id"},
     {"flush-timeout-ms", CS_OPT_INT, "30000", "how long to wait for deliveries at the end", 0,
      3600000},
     {NULL},
 };
+
+/*
+ * The topic of derived events. Which events are derived is said once, in schemas/topics.json
+ * (the events listed under this topic, see schemas/README.md); the codec's tables carry it.
+ */
+#define DERIVED_TOPIC "cs.derived"
+
+static bool is_derived(int type)
+{
+    return strcmp(cs_codec_type_topic(type), DERIVED_TOPIC) == 0;
+}
 
 typedef struct run {
     char *const *files;
@@ -129,6 +147,7 @@ int main(int argc, char **argv)
 
     if (!cfg)
         return rc;
+    rc = 2; /* until the run starts, every way out is a usage or set-up error */
     if (cs_config_str(cfg, "schema") || cs_config_str(cfg, "avsc")) {
         rc = cs_config_str(cfg, "schema") ? print_schema(cs_config_str(cfg, "schema"), false)
                                           : print_schema(cs_config_str(cfg, "avsc"), true);
@@ -137,6 +156,14 @@ int main(int argc, char **argv)
     bool dry = cs_config_bool(cfg, "dry-run");
     double rate = cs_config_double(cfg, "rate");
     const char *topic = cs_config_str(cfg, "topic");
+    bool allow_derived = cs_config_bool(cfg, "allow-derived");
+    if (topic && !allow_derived && strcmp(topic, DERIVED_TOPIC) == 0) {
+        fprintf(stderr,
+                "cs-produce: --topic: %s carries the events careerstream's own workers derive; "
+                "only they publish to it (--allow-derived for careerstream's tools)\n",
+                DERIVED_TOPIC);
+        goto out;
+    }
     r.nfiles = cs_config_argc(cfg);
     char **files = calloc((size_t)(r.nfiles ? r.nfiles : 1), sizeof *files);
     for (int i = 0; i < r.nfiles; i++)
@@ -194,6 +221,14 @@ int main(int argc, char **argv)
                 r.rejected++;
                 fprintf(stderr, "%s:%llu: %s: %s\n", display_name(&r, fi), lineno,
                         err.field[0] ? err.field : "event", err.msg);
+                continue;
+            }
+            if (!allow_derived && is_derived(ev.type)) {
+                r.rejected++;
+                fprintf(stderr,
+                        "%s:%llu: event_type: %s is a derived event: only careerstream's own "
+                        "workers publish it (--allow-derived for careerstream's tools)\n",
+                        display_name(&r, fi), lineno, cs_codec_type_name(ev.type));
                 continue;
             }
             r.valid++;
