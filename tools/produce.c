@@ -6,9 +6,10 @@
  * given or from stdin ("-" or no file), validates each with the codec and publishes it with the
  * libcore producer (Avro single-object encoding, the event's topic, keyed by user_id). Every
  * rejected line is reported on stderr as FILE:LINE: FIELD: REASON and the others are still
- * published; the exit status is 1 when any line was rejected or not delivered, 2 on a usage
- * error, 0 otherwise. --dry-run validates only (no broker needed); --rate limits events per
- * second; --schema EVENT prints an example line of an event type (--schema list: every type),
+ * published; the exit status is 1 when any line was rejected or not delivered or any input could
+ * not be opened or read to its end (a directory, an I/O error), 2 on a usage error, 0 otherwise.
+ * --dry-run validates only (no broker needed); --rate limits events per second; --schema EVENT
+ * prints an example line of an event type (--schema list: every type),
  * --avsc EVENT its full Avro schema. Blank lines are skipped.
  *
  * Derived events (those schemas/topics.json routes to the topic cs.derived, e.g.
@@ -61,6 +62,7 @@ typedef struct run {
     char *const *files;
     int nfiles;
     unsigned long long lines, valid, rejected, failed;
+    unsigned long long unreadable; /* files that could not be opened or read to the end */
 } run_t;
 
 static const char *display_name(const run_t *r, int idx)
@@ -201,8 +203,9 @@ int main(int argc, char **argv)
         const char *name = r.files[fi];
         FILE *in = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
         if (!in) {
-            fprintf(stderr, "cs-produce: %s: %s\n", name, strerror(errno));
-            r.rejected++;
+            fprintf(stderr, "cs-produce: %s: cannot open: %s\n", display_name(&r, fi),
+                    strerror(errno));
+            r.unreadable++;
             continue;
         }
         unsigned long long lineno = 0;
@@ -252,8 +255,13 @@ int main(int argc, char **argv)
             }
             cs_producer_poll(prod, 0);
         }
-        if (ferror(in))
-            fprintf(stderr, "cs-produce: %s: read error: %s\n", name, strerror(errno));
+        /* getline() sets errno and the stream's error flag (EISDIR for a directory, EIO):
+         * what was read has been published, the rest of the file was not. */
+        if (!stop && ferror(in)) {
+            fprintf(stderr, "cs-produce: %s: read error after line %llu: %s\n",
+                    display_name(&r, fi), lineno, strerror(errno));
+            r.unreadable++;
+        }
         if (in != stdin)
             fclose(in);
     }
@@ -264,13 +272,16 @@ int main(int argc, char **argv)
     prod = NULL;
     if (dry)
         fprintf(stderr,
-                "cs-produce: %llu events: %llu valid, %llu rejected (dry run, nothing published)\n",
+                "cs-produce: %llu events: %llu valid, %llu rejected (dry run, nothing published)",
                 r.lines, r.valid, r.rejected);
     else
         fprintf(stderr,
-                "cs-produce: %llu events: %llu valid, %llu rejected; %llu published, %llu failed\n",
+                "cs-produce: %llu events: %llu valid, %llu rejected; %llu published, %llu failed",
                 r.lines, r.valid, r.rejected, published, r.failed);
-    rc = r.rejected || r.failed || (!dry && published != r.valid) ? 1 : 0;
+    if (r.unreadable)
+        fprintf(stderr, "; %llu input%s not read", r.unreadable, r.unreadable == 1 ? "" : "s");
+    fputc('\n', stderr);
+    rc = r.rejected || r.failed || r.unreadable || (!dry && published != r.valid) ? 1 : 0;
 out_files:
     free(files);
 out:
