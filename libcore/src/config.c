@@ -144,9 +144,9 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
         if (!*text || *end || errno || !isfinite(x))
             return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
                                     text);
-        if (ranged && (x < o->min || x > o->max))
+        if (ranged && (x < o->min || x > o->max)) /* as given: %g rounds 1.0000001 to 1 */
             return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: %g is out of range (allowed %g..%g)", where, x, o->min,
+                                    "%s: %s is out of range (allowed %g..%g)", where, text, o->min,
                                     o->max);
         v->d = x;
         break;

@@ -100,6 +100,7 @@ static const struct bad {
     {NULL, "--batch-size=0", "batch-size", "--batch-size: 0 is out of range (allowed 1..100000)"},
     {NULL, "--batch-size=99999999999999999999", "batch-size", "is not an integer"},
     {NULL, "--ratio=1.5", "ratio", "--ratio: 1.5 is out of range"},
+    {NULL, "--ratio=1.0000001", "ratio", "--ratio: 1.0000001 is out of range (allowed 0..1)"},
     {NULL, "--ratio=nan", "ratio", "is not a number"},
     {"CS_DRAIN=maybe", NULL, "drain", "CS_DRAIN: 'maybe' is not a boolean"},
     {NULL, "--mode=turbo", "mode", "--mode: 'turbo' is not one of fast, safe"},
