@@ -110,6 +110,9 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
     const cs_opt_t *o = v->opt;
     bool ranged = !(o->min == 0 && o->max == 0);
     char *end = NULL;
+    /* A secret's value never reaches a message, however wrong it is. */
+    bool secret = o->flags & CS_OPT_SECRET;
+    const char *shown = secret ? "***" : text;
 
     switch (o->type) {
     case CS_OPT_STRING:
@@ -128,11 +131,15 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
         x = strtoll(text, &end, 10);
         if (!*text || *end || errno)
             return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not an integer", where,
-                                    text);
-        if (ranged && ((double)x < o->min || (double)x > o->max))
+                                    shown);
+        if (ranged && ((double)x < o->min || (double)x > o->max)) {
+            char num[32];
+
+            snprintf(num, sizeof(num), "%lld", x);
             return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: %lld is out of range (allowed %.0f..%.0f)", where, x,
-                                    o->min, o->max);
+                                    "%s: %s is out of range (allowed %.0f..%.0f)", where,
+                                    secret ? shown : num, o->min, o->max);
+        }
         v->i = x;
         break;
     }
@@ -143,10 +150,10 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
         x = strtod(text, &end);
         if (!*text || *end || errno || !isfinite(x))
             return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
-                                    text);
+                                    shown);
         if (ranged && (x < o->min || x > o->max)) /* as given: %g rounds 1.0000001 to 1 */
             return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: %s is out of range (allowed %g..%g)", where, text, o->min,
+                                    "%s: %s is out of range (allowed %g..%g)", where, shown, o->min,
                                     o->max);
         v->d = x;
         break;
@@ -162,7 +169,7 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
             return cs_err_set_field(err, CS_ERR_FATAL, o->name,
                                     "%s: '%s' is not a boolean (allowed true, false, 1, 0, yes, "
                                     "no, on, off)",
-                                    where, text);
+                                    where, shown);
         break;
     case CS_OPT_ENUM: {
         bool found = false;
@@ -178,7 +185,7 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
                 n += (size_t)snprintf(allowed + n, sizeof(allowed) - n, "%s%s",
                                       c == o->choices ? "" : ", ", *c);
             return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not one of %s", where,
-                                    text, allowed);
+                                    shown, allowed);
         }
         break;
     }

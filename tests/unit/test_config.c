@@ -178,6 +178,29 @@ START_TEST(empty_where_meaningful)
 }
 END_TEST
 
+/* A secret's value never appears in a refusal, whatever its type. */
+START_TEST(secret_values_not_shown)
+{
+    static const cs_opt_t sec[] = {
+        {"pin", CS_OPT_INT, NULL, "a secret number", 1, 9999, NULL, CS_OPT_SECRET},
+        {"key-mode", CS_OPT_ENUM, NULL, "a secret word", 0, 0, modes, CS_OPT_SECRET},
+        {NULL},
+    };
+    static const char *const flags[] = {"--pin=hunter2", "--pin=123456", "--key-mode=hunter2"};
+
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        char *argv[] = {"t", (char *)flags[i], NULL};
+        cs_config_t *c = cs_config_new("t", "", cs_config_common_opts, sec, &err);
+
+        ck_assert_int_eq(cs_config_load(c, 2, argv, NULL, &err), -1);
+        ck_assert_msg(!strstr(err.msg, "hunter2") && !strstr(err.msg, "123456"),
+                      "'%s' shows the secret: %s", flags[i], err.msg);
+        ck_assert_ptr_nonnull(strstr(err.msg, "***"));
+        cs_config_destroy(c);
+    }
+}
+END_TEST
+
 /* cs_config_start: exit status 2 for an empty --group= and for a stray argument. */
 START_TEST(start_exit_codes)
 {
@@ -312,6 +335,7 @@ int main(void)
     tcase_add_test(tc, stray_arguments);
     tcase_add_test(tc, empty_where_meaningful);
     tcase_add_test(tc, start_exit_codes);
+    tcase_add_test(tc, secret_values_not_shown);
     tcase_add_test(tc, json_file);
     tcase_add_test(tc, json_file_errors);
     tcase_add_test(tc, no_bool_and_help);
