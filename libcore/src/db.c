@@ -164,17 +164,24 @@ static void scrub(cs_err_t *err, const char *secret)
     memcpy(err->msg, out, o + 1);
 }
 
-/* Each entry of a port list ("5432", "5432,5433", "" for the default) is a TCP port. */
+/*
+ * Each entry of a port list ("5432", "5432,5433", "" for the default) is a TCP port, as libpq
+ * reads it when connecting (an integer, blanks around it allowed, in 1..65535).
+ */
 static int check_ports(const char *ports, cs_err_t *err)
 {
     for (const char *p = ports; p && *p;) {
         size_t len = strcspn(p, ",");
+        size_t b = 0, e = len, k;
         long v = 0;
-        size_t k;
 
-        for (k = 0; k < len && isdigit((unsigned char)p[k]) && v <= 65535; k++)
+        while (b < e && isspace((unsigned char)p[b]))
+            b++;
+        while (e > b && isspace((unsigned char)p[e - 1]))
+            e--;
+        for (k = b; k < e && isdigit((unsigned char)p[k]) && v <= 65535; k++)
             v = v * 10 + (p[k] - '0');
-        if (len > 0 && (k < len || v < 1 || v > 65535))
+        if (e > b && (k < e || v < 1 || v > 65535))
             return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn",
                                     "invalid PostgreSQL DSN: port '%.*s' is not a TCP port "
                                     "(1..65535)",

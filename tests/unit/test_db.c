@@ -44,8 +44,11 @@ static const struct row {
     {"host=h password='hunter2", CS_ERR_FATAL, "invalid PostgreSQL DSN"},
     {"host=h password = 'hunter2 \\' x' nonsense", CS_ERR_FATAL,
      "missing \"=\" after \"nonsense\""},
-    /* Nobody listening: an outage, retried; still no password in the message. */
+    /* Nobody listening: an outage, retried; still no password in the message. A port list and
+     * blanks around a port are what libpq accepts. */
     {"postgresql://u:hunter2@127.0.0.1:1/db", CS_ERR_TRANSIENT, "cannot connect to PostgreSQL"},
+    {"host=127.0.0.1,127.0.0.1 port=' 1 ,1' password=hunter2", CS_ERR_TRANSIENT,
+     "Connection refused"},
 };
 
 START_TEST(refusals)
