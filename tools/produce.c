@@ -6,10 +6,16 @@
  * given or from stdin ("-" or no file), validates each with the codec and publishes it with the
  * libcore producer (Avro single-object encoding, the event's topic, keyed by user_id). Every
  * rejected line is reported on stderr as FILE:LINE: FIELD: REASON and the others are still
- * published; the exit status is 1 when any line was rejected or not delivered, 2 on a usage
- * error, 0 otherwise. --dry-run validates only (no broker needed); --rate limits events per
- * second; --schema EVENT prints an example line of an event type (--schema list: every type),
+ * published; the exit status is 1 when any line was rejected or not delivered or any input could
+ * not be opened or read to its end (a directory, an I/O error), 2 on a usage error, 0 otherwise.
+ * --dry-run validates only (no broker needed); --rate limits events per second; --schema EVENT
+ * prints an example line of an event type (--schema list: every type),
  * --avsc EVENT its full Avro schema. Blank lines are skipped.
+ *
+ * Derived events (those schemas/topics.json routes to the topic cs.derived, e.g.
+ * readiness_score_changed) are published by careerstream's own workers only: an app's line of
+ * such a type is rejected like an invalid one, and --topic cs.derived is refused, unless
+ * --allow-derived says a careerstream tool (a backfill, a test) is publishing on their behalf.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -33,16 +39,30 @@ static const cs_opt_t opts[] = {
      "print the full Avro schema (envelope and payload) of EVENT and exit"},
     {"topic", CS_OPT_STRING, NULL,
      "publish every event to this topic instead of its event type's topic"},
+    {"allow-derived", CS_OPT_BOOL, "false",
+     "also publish derived events (topic cs.derived): careerstream's own tools only"},
     {"client-id", CS_OPT_STRING, "cs-produce", "Kafka client id"},
     {"flush-timeout-ms", CS_OPT_INT, "30000", "how long to wait for deliveries at the end", 0,
      3600000},
     {NULL},
 };
 
+/*
+ * The topic of derived events. Which events are derived is said once, in schemas/topics.json
+ * (the events listed under this topic, see schemas/README.md); the codec's tables carry it.
+ */
+#define DERIVED_TOPIC "cs.derived"
+
+static bool is_derived(int type)
+{
+    return strcmp(cs_codec_type_topic(type), DERIVED_TOPIC) == 0;
+}
+
 typedef struct run {
     char *const *files;
     int nfiles;
     unsigned long long lines, valid, rejected, failed;
+    unsigned long long unreadable; /* files that could not be opened or read to the end */
 } run_t;
 
 static const char *display_name(const run_t *r, int idx)
@@ -114,8 +134,9 @@ static int print_schema(const char *name, bool avsc)
 int main(int argc, char **argv)
 {
     int rc = 2;
-    cs_config_t *cfg = cs_config_start("cs-produce", "[FILE.jsonl ...]  (no file or '-': stdin)",
-                                       opts, argc, argv, &rc);
+    cs_config_t *cfg =
+        cs_config_start_args("cs-produce", "[FILE.jsonl ...]  (no file or '-': stdin)", opts,
+                             CS_CONFIG_ARGS_ANY, argc, argv, &rc);
     cs_codec_t *codec = NULL;
     cs_producer_t *prod = NULL;
     cs_arena_t *arena = NULL;
@@ -128,6 +149,7 @@ int main(int argc, char **argv)
 
     if (!cfg)
         return rc;
+    rc = 2; /* until the run starts, every way out is a usage or set-up error */
     if (cs_config_str(cfg, "schema") || cs_config_str(cfg, "avsc")) {
         rc = cs_config_str(cfg, "schema") ? print_schema(cs_config_str(cfg, "schema"), false)
                                           : print_schema(cs_config_str(cfg, "avsc"), true);
@@ -136,6 +158,14 @@ int main(int argc, char **argv)
     bool dry = cs_config_bool(cfg, "dry-run");
     double rate = cs_config_double(cfg, "rate");
     const char *topic = cs_config_str(cfg, "topic");
+    bool allow_derived = cs_config_bool(cfg, "allow-derived");
+    if (topic && !allow_derived && strcmp(topic, DERIVED_TOPIC) == 0) {
+        fprintf(stderr,
+                "cs-produce: --topic: %s carries the events careerstream's own workers derive; "
+                "only they publish to it (--allow-derived for careerstream's tools)\n",
+                DERIVED_TOPIC);
+        goto out;
+    }
     r.nfiles = cs_config_argc(cfg);
     char **files = calloc((size_t)(r.nfiles ? r.nfiles : 1), sizeof *files);
     for (int i = 0; i < r.nfiles; i++)
@@ -173,8 +203,9 @@ int main(int argc, char **argv)
         const char *name = r.files[fi];
         FILE *in = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
         if (!in) {
-            fprintf(stderr, "cs-produce: %s: %s\n", name, strerror(errno));
-            r.rejected++;
+            fprintf(stderr, "cs-produce: %s: cannot open: %s\n", display_name(&r, fi),
+                    strerror(errno));
+            r.unreadable++;
             continue;
         }
         unsigned long long lineno = 0;
@@ -193,6 +224,14 @@ int main(int argc, char **argv)
                 r.rejected++;
                 fprintf(stderr, "%s:%llu: %s: %s\n", display_name(&r, fi), lineno,
                         err.field[0] ? err.field : "event", err.msg);
+                continue;
+            }
+            if (!allow_derived && is_derived(ev.type)) {
+                r.rejected++;
+                fprintf(stderr,
+                        "%s:%llu: event_type: %s is a derived event: only careerstream's own "
+                        "workers publish it (--allow-derived for careerstream's tools)\n",
+                        display_name(&r, fi), lineno, cs_codec_type_name(ev.type));
                 continue;
             }
             r.valid++;
@@ -216,8 +255,13 @@ int main(int argc, char **argv)
             }
             cs_producer_poll(prod, 0);
         }
-        if (ferror(in))
-            fprintf(stderr, "cs-produce: %s: read error: %s\n", name, strerror(errno));
+        /* getline() sets errno and the stream's error flag (EISDIR for a directory, EIO):
+         * what was read has been published, the rest of the file was not. */
+        if (!stop && ferror(in)) {
+            fprintf(stderr, "cs-produce: %s: read error after line %llu: %s\n",
+                    display_name(&r, fi), lineno, strerror(errno));
+            r.unreadable++;
+        }
         if (in != stdin)
             fclose(in);
     }
@@ -228,13 +272,16 @@ int main(int argc, char **argv)
     prod = NULL;
     if (dry)
         fprintf(stderr,
-                "cs-produce: %llu events: %llu valid, %llu rejected (dry run, nothing published)\n",
+                "cs-produce: %llu events: %llu valid, %llu rejected (dry run, nothing published)",
                 r.lines, r.valid, r.rejected);
     else
         fprintf(stderr,
-                "cs-produce: %llu events: %llu valid, %llu rejected; %llu published, %llu failed\n",
+                "cs-produce: %llu events: %llu valid, %llu rejected; %llu published, %llu failed",
                 r.lines, r.valid, r.rejected, published, r.failed);
-    rc = r.rejected || r.failed || (!dry && published != r.valid) ? 1 : 0;
+    if (r.unreadable)
+        fprintf(stderr, "; %llu input%s not read", r.unreadable, r.unreadable == 1 ? "" : "s");
+    fputc('\n', stderr);
+    rc = r.rejected || r.failed || r.unreadable || (!dry && published != r.valid) ? 1 : 0;
 out_files:
     free(files);
 out:

@@ -1211,10 +1211,24 @@ static void check_lock(const char *dir)
             }
 }
 
+static const char usage[] =
+    "usage: cs-schemagen SCHEMAS_DIR OUT_DIR FILE.avsc...\n"
+    "       cs-schemagen SCHEMAS_DIR --lock FILE.avsc...\n"
+    "\n"
+    "Turns the event contract in SCHEMAS_DIR (envelope.avsc, topics.json, the FILE.avsc payload\n"
+    "versions, paths relative to SCHEMAS_DIR) into OUT_DIR/cs/events.h, OUT_DIR/events_gen.c and\n"
+    "OUT_DIR/events.md, after checking SCHEMAS_DIR/fingerprints.lock. With --lock it prints the\n"
+    "fingerprint lines of a lock file instead. The build runs it; exit status 0, or 1 with a\n"
+    "message naming the file and field it refuses, 2 on bad usage.\n";
+
 int main(int argc, char **argv)
 {
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+        fputs(usage, stdout);
+        return 0;
+    }
     if (argc < 4) {
-        fprintf(stderr, "usage: cs-schemagen SCHEMAS_DIR OUT_DIR FILE.avsc...\n");
+        fputs(usage, stderr);
         return 2;
     }
     const char *dir = argv[1], *outdir = argv[2];

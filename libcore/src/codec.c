@@ -429,6 +429,21 @@ static int check_time(const char *path, int64_t v, cs_err_t *err)
     return 0;
 }
 
+/*
+ * A double for a message: the shortest %.15g..%.17g text that reads back as the same value, so
+ * a message shows the value it refuses, never one rounded into the range it broke (100.0000001
+ * printed with %g is "100"). Messages only: the JSON and jsonb writers have their own rule.
+ */
+static const char *fmt_double(double d, char buf[32])
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, 32, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return buf;
+}
+
 static int check_value(const cs__field_desc_t *f, const void *payload, cs_err_t *err)
 {
     const void *p = field_cptr(payload, f);
@@ -449,8 +464,11 @@ static int check_value(const cs__field_desc_t *f, const void *payload, cs_err_t 
         double v = *(const double *)p;
         if (!isfinite(v))
             return perr(err, f->path, "is not a finite number");
-        if ((f->has_min && v < f->dmin) || (f->has_max && v > f->dmax))
-            return perr(err, f->path, "%g is out of range %g..%g", v, f->dmin, f->dmax);
+        if ((f->has_min && v < f->dmin) || (f->has_max && v > f->dmax)) {
+            char vb[32], lo[32], hi[32];
+            return perr(err, f->path, "%s is out of range %s..%s", fmt_double(v, vb),
+                        fmt_double(f->dmin, lo), fmt_double(f->dmax, hi));
+        }
         return 0;
     }
     case CS__F_STRING: {
@@ -1731,7 +1749,9 @@ static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *
     val = json_object_get(root, "schema_version");
     if (val && !json_is_null(val)) {
         json_int_t sv = json_integer_value(val);
-        if (!json_is_integer(val) || sv < 1 || sv > ed->nversions)
+        if (!json_is_integer(val))
+            return perr(err, "schema_version", "expected an integer, got %s", json_type_name(val));
+        if (sv < 1 || sv > ed->nversions)
             return perr(err, "schema_version", "must be a known version of %s, 1..%d", ed->name,
                         ed->nversions);
     }

@@ -28,7 +28,9 @@ const cs_opt_t cs_config_common_opts[] = {
     {"pg-dsn", CS_OPT_STRING, NULL, "PostgreSQL connection string (libpq DSN or URI)", 0, 0, NULL,
      CS_OPT_SECRET},
     {"log-level", CS_OPT_ENUM, "info", "minimum level of log lines on stderr", 0, 0, log_levels},
-    {"config", CS_OPT_STRING, NULL, "JSON config file; its keys are option names with '_' for '-'"},
+    {"config", CS_OPT_STRING, NULL,
+     "JSON config file; its keys are option names with '_' for '-' (empty: none)", 0, 0, NULL,
+     CS_OPT_EMPTY_OK},
     {NULL},
 };
 
@@ -50,6 +52,7 @@ struct cs_config {
     int nvals;
     char **args;
     int nargs;
+    int max_args; /* positional arguments accepted; CS_CONFIG_ARGS_ANY: no limit */
 };
 
 static char *xstrdup(const char *s)
@@ -107,9 +110,19 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
     const cs_opt_t *o = v->opt;
     bool ranged = !(o->min == 0 && o->max == 0);
     char *end = NULL;
+    /* A secret's value never reaches a message, however wrong it is. */
+    bool secret = o->flags & CS_OPT_SECRET;
+    const char *shown = secret ? "***" : text;
 
     switch (o->type) {
     case CS_OPT_STRING:
+        /* An empty value would quietly mean "unset" (--group= the default group) for most
+         * options: only those that say empty means something take it. */
+        if (!*text && !(o->flags & CS_OPT_EMPTY_OK) && !(o->def && !*o->def))
+            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                    "%s: an empty value is not allowed (leave it unset for "
+                                    "the default)",
+                                    where);
         break;
     case CS_OPT_INT: {
         long long x;
@@ -118,11 +131,15 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
         x = strtoll(text, &end, 10);
         if (!*text || *end || errno)
             return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not an integer", where,
-                                    text);
-        if (ranged && ((double)x < o->min || (double)x > o->max))
+                                    shown);
+        if (ranged && ((double)x < o->min || (double)x > o->max)) {
+            char num[32];
+
+            snprintf(num, sizeof(num), "%lld", x);
             return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: %lld is out of range (allowed %.0f..%.0f)", where, x,
-                                    o->min, o->max);
+                                    "%s: %s is out of range (allowed %.0f..%.0f)", where,
+                                    secret ? shown : num, o->min, o->max);
+        }
         v->i = x;
         break;
     }
@@ -133,10 +150,10 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
         x = strtod(text, &end);
         if (!*text || *end || errno || !isfinite(x))
             return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
-                                    text);
-        if (ranged && (x < o->min || x > o->max))
+                                    shown);
+        if (ranged && (x < o->min || x > o->max)) /* as given: %g rounds 1.0000001 to 1 */
             return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: %g is out of range (allowed %g..%g)", where, x, o->min,
+                                    "%s: %s is out of range (allowed %g..%g)", where, shown, o->min,
                                     o->max);
         v->d = x;
         break;
@@ -152,7 +169,7 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
             return cs_err_set_field(err, CS_ERR_FATAL, o->name,
                                     "%s: '%s' is not a boolean (allowed true, false, 1, 0, yes, "
                                     "no, on, off)",
-                                    where, text);
+                                    where, shown);
         break;
     case CS_OPT_ENUM: {
         bool found = false;
@@ -168,7 +185,7 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
                 n += (size_t)snprintf(allowed + n, sizeof(allowed) - n, "%s%s",
                                       c == o->choices ? "" : ", ", *c);
             return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not one of %s", where,
-                                    text, allowed);
+                                    shown, allowed);
         }
         break;
     }
@@ -306,14 +323,24 @@ out:
     return rc;
 }
 
-static void add_arg(cs_config_t *cfg, const char *a)
+void cs_config_accept_args(cs_config_t *cfg, int max_args)
 {
-    char **args = realloc(cfg->args, sizeof(*args) * ((size_t)cfg->nargs + 1));
+    cfg->max_args = max_args < 0 ? CS_CONFIG_ARGS_ANY : max_args;
+}
 
+/* Keeps a positional argument, or refuses it when the program takes no more. */
+static int add_arg(cs_config_t *cfg, const char *a, cs_err_t *err)
+{
+    char **args;
+
+    if (cfg->max_args != CS_CONFIG_ARGS_ANY && cfg->nargs >= cfg->max_args)
+        return cs_err_set(err, CS_ERR_FATAL, "unexpected argument '%s' (see --help)", a);
+    args = realloc(cfg->args, sizeof(*args) * ((size_t)cfg->nargs + 1));
     if (!args)
         abort();
     cfg->args = args;
     cfg->args[cfg->nargs++] = xstrdup(a);
+    return 0;
 }
 
 int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *envp, cs_err_t *err)
@@ -371,15 +398,19 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
 
         if (!strcmp(a, "--")) {
             for (i++; i < argc; i++)
-                add_arg(cfg, argv[i]);
+                if (add_arg(cfg, argv[i], err) < 0)
+                    return -1;
             break;
         }
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             cs_config_usage(cfg, stdout);
             return 1;
         }
-        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
-            add_arg(cfg, a);
+        if (a[0] == '-' && a[1] != '-' && a[1] != '\0') /* "-" alone is an argument (stdin) */
+            return cs_err_set_field(err, CS_ERR_FATAL, a, "unknown option '%s' (see --help)", a);
+        if (a[0] != '-' || a[1] == '\0') {
+            if (add_arg(cfg, a, err) < 0)
+                return -1;
             continue;
         }
         eq = strchr(a, '=');
@@ -516,6 +547,12 @@ extern char **environ;
 cs_config_t *cs_config_start(const char *program, const char *usage, const cs_opt_t *own, int argc,
                              char *const *argv, int *exit_code)
 {
+    return cs_config_start_args(program, usage, own, 0, argc, argv, exit_code);
+}
+
+cs_config_t *cs_config_start_args(const char *program, const char *usage, const cs_opt_t *own,
+                                  int max_args, int argc, char *const *argv, int *exit_code)
+{
     cs_err_t err;
     cs_config_t *cfg = cs_config_new(program, usage, cs_config_common_opts, own, &err);
     cs_log_level_t level = CS_LOG_INFO;
@@ -523,6 +560,7 @@ cs_config_t *cs_config_start(const char *program, const char *usage, const cs_op
 
     if (!cfg)
         goto fail;
+    cs_config_accept_args(cfg, max_args);
     rc = cs_config_load(cfg, argc, argv, environ, &err);
     if (rc == 1) {
         cs_config_destroy(cfg);

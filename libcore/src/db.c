@@ -6,17 +6,26 @@
  * A failure becomes a cs_err_t: the SQLSTATE decides the kind (cs_err_classify_sqlstate), and a
  * connection that is no longer CONNECTION_OK makes it TRANSIENT whatever the server said, because
  * the same statement may well succeed on a new connection.
+ *
+ * Secrets: a DSN may hold a password (postgresql://user:PASSWORD@host, password=...), and libpq
+ * quotes a malformed URI whole in its parse error. No message made here ever shows one: a DSN
+ * that does not parse is reported from a copy with every password replaced by ***, and the
+ * password of one that does is scrubbed from connection errors. A DSN whose values cannot work
+ * (port 99999, sslmode=bogus) is a configuration error (FATAL, field pg-dsn), not an outage.
  */
 #include "cs/db.h"
 
+#include <ctype.h>
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cs/log.h"
 
 struct cs_db {
     PGconn *conn;
+    char *password;   /* the DSN's password, scrubbed from connection errors; NULL: none */
     PGcancel *cancel; /* made on the owner's thread after each (re)connect: cs_db_cancel */
     int pl_sent;      /* statements queued in the current pipeline */
     bool pl_failed;   /* a send failed: the pipeline reports it at its end */
@@ -69,6 +78,138 @@ int cs__db_err_from_result(cs_db_t *db, const void *pgresult, const char *what, 
     return -1;
 }
 
+/*
+ * A copy of dsn (malloc'ed) with every password replaced by ***: the password of a URI's user
+ * information, and the value of every key ending in "password" (password, sslpassword) in a
+ * key/value string (quoted or not) or a URI's query. It errs on the side of hiding more: the
+ * user information ends at the last '@' before the host, so an unencoded '@' in a password
+ * cannot leave part of it behind.
+ */
+static char *redact_dsn(const char *dsn)
+{
+    size_t n = strlen(dsn), i = 0, o = 0;
+    bool uri = !strncmp(dsn, "postgresql://", 13) || !strncmp(dsn, "postgres://", 11);
+    char *out = malloc(2 * n + 16);
+
+    if (!out)
+        abort();
+    if (uri) {
+        size_t a = (size_t)(strstr(dsn, "://") - dsn) + 3;
+        size_t end = a + strcspn(dsn + a, "/?");
+        size_t at = end, colon = a + strcspn(dsn + a, ":@/?");
+
+        for (size_t k = a; k < end; k++)
+            if (dsn[k] == '@')
+                at = k;
+        memcpy(out, dsn, a);
+        o = i = a;
+        if (at < end && colon < at && dsn[colon] == ':') {
+            memcpy(out + o, dsn + a, colon + 1 - a);
+            o += colon + 1 - a;
+            memcpy(out + o, "***", 3);
+            o += 3;
+            i = at;
+        }
+    }
+    while (i < n) {
+        size_t k;
+        char c = dsn[i++];
+
+        out[o++] = c;
+        if (c != '=')
+            continue;
+        for (k = o - 1; k > 0 && (out[k - 1] == ' ' || out[k - 1] == '\t');)
+            k--;
+        if (k < 8 || strncasecmp(out + k - 8, "password", 8) != 0)
+            continue;
+        if (uri) {
+            i += strcspn(dsn + i, "&");
+        } else {
+            while (i < n && isspace((unsigned char)dsn[i]))
+                out[o++] = dsn[i++];
+            bool quoted = i < n && dsn[i] == '\'';
+            for (i += quoted; i < n; i++) {
+                if (dsn[i] == '\\' && i + 1 < n)
+                    i++;
+                else if (quoted ? dsn[i] == '\'' : isspace((unsigned char)dsn[i]))
+                    break;
+            }
+            i += quoted && i < n;
+        }
+        memcpy(out + o, "***", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Replaces every occurrence of secret in err->msg with ***. */
+static void scrub(cs_err_t *err, const char *secret)
+{
+    char out[sizeof(err->msg)];
+    size_t len = secret ? strlen(secret) : 0, o = 0;
+
+    if (!err || !len)
+        return;
+    for (const char *p = err->msg; *p && o + 1 < sizeof(out);) {
+        if (!strncmp(p, secret, len)) {
+            for (const char *r = "***"; *r && o + 1 < sizeof(out); r++)
+                out[o++] = *r;
+            p += len;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+    memcpy(err->msg, out, o + 1);
+}
+
+/*
+ * Each entry of a port list ("5432", "5432,5433", "" for the default) is a TCP port, as libpq
+ * reads it when connecting (an integer, blanks around it allowed, in 1..65535).
+ */
+static int check_ports(const char *ports, cs_err_t *err)
+{
+    for (const char *p = ports; p && *p;) {
+        size_t len = strcspn(p, ",");
+        size_t b = 0, e = len, k;
+        long v = 0;
+
+        while (b < e && isspace((unsigned char)p[b]))
+            b++;
+        while (e > b && isspace((unsigned char)p[e - 1]))
+            e--;
+        for (k = b; k < e && isdigit((unsigned char)p[k]) && v <= 65535; k++)
+            v = v * 10 + (p[k] - '0');
+        if (e > b && (k < e || v < 1 || v > 65535))
+            return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn",
+                                    "invalid PostgreSQL DSN: port '%.*s' is not a TCP port "
+                                    "(1..65535)",
+                                    (int)(len > 32 ? 32 : len), p);
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+/*
+ * libpq refuses some option values only when connecting, before any network traffic: they are
+ * configuration errors ("invalid port number", "invalid sslmode value", "invalid integer value
+ * ... for connection option", "could not parse network address", "could not match 2 port
+ * numbers to 3 hosts"). With several hosts the messages are one per line.
+ */
+static bool is_option_error(const char *m)
+{
+    static const char *const starts[] = {"invalid ", "could not parse network address",
+                                         "could not match ", NULL};
+
+    for (const char *line = m; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        for (int i = 0; starts[i]; i++)
+            if (!strncmp(line, starts[i], strlen(starts[i])))
+                return true;
+    return false;
+}
+
 static void on_notice(void *arg, const PGresult *res);
 
 cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *err)
@@ -76,6 +217,7 @@ cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *
     const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
     const char *vals[] = {dsn, application_name ? application_name : "careerstream", "10", NULL};
     char *parse_err = NULL;
+    char *password = NULL;
     PQconninfoOption *opts;
     cs_db_t *db;
 
@@ -83,19 +225,52 @@ cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *
         cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn", "no PostgreSQL DSN given (set CS_PG_DSN)");
         return NULL;
     }
-    /* Parse first so a malformed DSN is FATAL (configuration), not a retryable connect error. */
+    /* Parse first so a malformed DSN is FATAL (configuration), not a retryable connect error.
+     * libpq's message may quote the DSN: it is taken from the redacted copy, which fails the
+     * same way unless the password itself was what broke it. */
     opts = PQconninfoParse(dsn, &parse_err);
     if (!opts) {
-        cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn", "invalid PostgreSQL DSN: %s",
-                         parse_err ? parse_err : "out of memory");
+        char *redacted = redact_dsn(dsn);
+        char *redacted_err = NULL;
+        PQconninfoOption *ropts = PQconninfoParse(redacted, &redacted_err);
+
+        if (!parse_err)
+            cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn", "invalid PostgreSQL DSN: out of memory");
+        else if (!ropts && redacted_err)
+            cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn", "invalid PostgreSQL DSN: %s",
+                             redacted_err);
+        else
+            cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn",
+                             "invalid PostgreSQL DSN (around its password, not shown)");
+        if (err) {
+            size_t len = strlen(err->msg);
+            while (len > 0 && err->msg[len - 1] == '\n')
+                err->msg[--len] = '\0';
+        }
+        PQconninfoFree(ropts);
+        PQfreemem(redacted_err);
         PQfreemem(parse_err);
+        free(redacted);
         return NULL;
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (o->val && *o->val && !strcmp(o->keyword, "password") && !password) {
+            password = strdup(o->val);
+            if (!password)
+                abort();
+        }
+        if (o->val && !strcmp(o->keyword, "port") && check_ports(o->val, err) < 0) {
+            PQconninfoFree(opts);
+            free(password);
+            return NULL;
+        }
     }
     PQconninfoFree(opts);
 
     db = calloc(1, sizeof(*db));
     if (!db)
         abort();
+    db->password = password;
     /* expand_dbname=1: dsn is a full connection string; our application_name wins only when the
      * DSN does not set one, which is what an operator expects. */
     db->conn = PQconnectdbParams(keys, vals, 1);
@@ -104,14 +279,16 @@ cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *
     if (PQstatus(db->conn) != CONNECTION_OK) {
         const char *m = PQerrorMessage(db->conn);
         /* Authentication and missing databases will not fix themselves. */
-        cs_err_kind_t kind = (strstr(m, "authentication failed") || strstr(m, "does not exist") ||
-                              strstr(m, "no password supplied") || strstr(m, "not permitted"))
-                                 ? CS_ERR_FATAL
-                                 : CS_ERR_TRANSIENT;
+        cs_err_kind_t kind =
+            (strstr(m, "authentication failed") || strstr(m, "does not exist") ||
+             strstr(m, "no password supplied") || strstr(m, "not permitted") || is_option_error(m))
+                ? CS_ERR_FATAL
+                : CS_ERR_TRANSIENT;
 
         cs_err_clear(err);
         if (err) {
             put_msg(err, "cannot connect to PostgreSQL", m, NULL);
+            scrub(err, db->password);
             err->kind = kind;
             snprintf(err->field, sizeof(err->field), "pg-dsn");
         }
@@ -149,6 +326,7 @@ void cs_db_destroy(cs_db_t *db)
     if (db->cancel)
         PQfreeCancel(db->cancel);
     PQfinish(db->conn);
+    free(db->password);
     free(db);
 }
 
@@ -167,6 +345,7 @@ int cs_db_reset(cs_db_t *db, cs_err_t *err)
         cs_err_clear(err);
         if (err) {
             put_msg(err, "cannot reconnect to PostgreSQL", PQerrorMessage(db->conn), NULL);
+            scrub(err, db->password);
             err->kind = CS_ERR_TRANSIENT;
         }
         return -1;

@@ -230,13 +230,29 @@ static int produce(cs_producer_t *p, const char *topic, const void *key, size_t 
     }
 }
 
+/*
+ * The Kafka key of an event: its user_id as canonical lower-case uuid text, the very bytes the
+ * encoder writes into the envelope. A key spelled the way the caller happened to (upper-case
+ * hex) would hash to another partition, so one learner's events would lose their order.
+ * user_id has been validated as a uuid (36 ASCII characters) by the encoder.
+ */
+static void event_key(const cs_event_t *ev, char key[37])
+{
+    for (int i = 0; i < 36; i++) {
+        char c = ev->user_id[i];
+        key[i] = (char)(c >= 'A' && c <= 'F' ? c + ('a' - 'A') : c);
+    }
+    key[36] = '\0';
+}
+
 int cs_producer_send_to(cs_producer_t *p, const char *topic, const cs_event_t *ev, void *opaque,
                         cs_err_t *err)
 {
-    char fp[17];
+    char fp[17], key[37];
     cs_buf_reset(&p->buf);
     if (cs_codec_encode(p->codec, ev, &p->buf, err) < 0)
         return -1;
+    event_key(ev, key);
     if (!topic)
         topic = cs_codec_type_topic(ev->type);
     cs_codec_fingerprint_hex(cs_codec_type_fingerprint(ev->type, 0), fp);
@@ -245,8 +261,7 @@ int cs_producer_send_to(cs_producer_t *p, const char *topic, const cs_event_t *e
     rd_kafka_header_add(h, "cs.schema_fingerprint", -1, fp, 16);
     if (ev->traceparent && ev->traceparent[0])
         rd_kafka_header_add(h, "traceparent", -1, ev->traceparent, -1);
-    return produce(p, topic, ev->user_id, strlen(ev->user_id), p->buf.data, p->buf.len, h, opaque,
-                   err);
+    return produce(p, topic, key, 36, p->buf.data, p->buf.len, h, opaque, err);
 }
 
 int cs_producer_send(cs_producer_t *p, const cs_event_t *ev, void *opaque, cs_err_t *err)

@@ -46,6 +46,7 @@ START_TEST(defaults_and_required)
 {
     char *env[] = {"CS_GROUP=g1", NULL};
 
+    cs_config_accept_args(cfg, CS_CONFIG_ARGS_ANY);
     ck_assert_int_eq(LOAD(env, "x"), 0);
     ck_assert_int_eq(cs_config_int(cfg, "batch-size"), 5000);
     ck_assert_double_eq(cs_config_double(cfg, "ratio"), 0.5);
@@ -75,6 +76,7 @@ START_TEST(flags_beat_env)
 {
     char *env[] = {"CS_GROUP=g1", "CS_BATCH_SIZE=10", "CS_LOG_LEVEL=debug", NULL};
 
+    cs_config_accept_args(cfg, 1);
     ck_assert_int_eq(LOAD(env, "--batch-size=20", "--group", "g2", "--drain", "--", "--x"), 0);
     ck_assert_int_eq(cs_config_int(cfg, "batch-size"), 20);
     ck_assert_str_eq(cs_config_str(cfg, "group"), "g2");
@@ -98,17 +100,29 @@ static const struct bad {
     {NULL, "--batch-size=0", "batch-size", "--batch-size: 0 is out of range (allowed 1..100000)"},
     {NULL, "--batch-size=99999999999999999999", "batch-size", "is not an integer"},
     {NULL, "--ratio=1.5", "ratio", "--ratio: 1.5 is out of range"},
+    {NULL, "--ratio=1.0000001", "ratio", "--ratio: 1.0000001 is out of range (allowed 0..1)"},
     {NULL, "--ratio=nan", "ratio", "is not a number"},
     {"CS_DRAIN=maybe", NULL, "drain", "CS_DRAIN: 'maybe' is not a boolean"},
     {NULL, "--mode=turbo", "mode", "--mode: 'turbo' is not one of fast, safe"},
     {NULL, "--nope=1", "nope", "unknown option '--nope'"},
     {NULL, "--group", "group", "--group: a value is required"},
+    /* An empty text value would silently mean the default. */
+    {NULL, "--group=", "group", "--group: an empty value is not allowed"},
+    {"CS_GROUP=", NULL, "group", "CS_GROUP: an empty value is not allowed"},
+    {NULL, "--kafka-brokers=", "kafka-brokers", "--kafka-brokers: an empty value is not allowed"},
+    {NULL, "--drain=", "drain", "--drain: '' is not a boolean"},
+    {NULL, "--mode=", "mode", "--mode: '' is not one of fast, safe"},
+    {NULL, "--ratio=", "ratio", "--ratio: '' is not a number"},
+    /* Unknown short flags are not positional arguments. */
+    {NULL, "-x", "-x", "unknown option '-x'"},
+    {NULL, "-group=g", "-group=g", "unknown option '-group=g'"},
 };
 
 START_TEST(malformed_values)
 {
     const struct bad *b = &bad[_i];
-    char *env[] = {"CS_GROUP=g", (char *)b->env, NULL};
+    char *env[] = {(char *)(b->env && !strncmp(b->env, "CS_GROUP=", 9) ? b->env : "CS_GROUP=g"),
+                   (char *)b->env, NULL};
     char *argv[] = {"t", (char *)b->flag, NULL};
     int rc = cs_config_load(cfg, b->flag ? 2 : 1, argv, env, &err);
 
@@ -116,6 +130,99 @@ START_TEST(malformed_values)
     ck_assert_int_eq(err.kind, CS_ERR_FATAL);
     ck_assert_str_eq(err.field, b->field);
     ck_assert_msg(strstr(err.msg, b->needle), "message '%s' lacks '%s'", err.msg, b->needle);
+}
+END_TEST
+
+/* A program that takes no positional argument refuses a stray one by name. */
+START_TEST(stray_arguments)
+{
+    char *env[] = {"CS_GROUP=g", NULL};
+
+    ck_assert_int_eq(LOAD(env, "--drain", "verfy"), -1);
+    ck_assert_int_eq(err.kind, CS_ERR_FATAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "unexpected argument 'verfy'"));
+
+    /* Up to the declared number; "-" (stdin) is an argument, "--" ends the options. */
+    teardown();
+    setup();
+    cs_config_accept_args(cfg, 2);
+    ck_assert_int_eq(LOAD(env, "a.jsonl", "--", "-"), 0);
+    ck_assert_int_eq(cs_config_argc(cfg), 2);
+    ck_assert_str_eq(cs_config_arg(cfg, 1), "-");
+    teardown();
+    setup();
+    cs_config_accept_args(cfg, 2);
+    ck_assert_int_eq(LOAD(env, "a", "b", "c"), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "unexpected argument 'c'"));
+    teardown();
+    setup();
+    cs_config_accept_args(cfg, CS_CONFIG_ARGS_ANY);
+    ck_assert_int_eq(LOAD(env, "a", "-", "c"), 0);
+    ck_assert_int_eq(cs_config_argc(cfg), 3);
+}
+END_TEST
+
+/* Empty is an ordinary value where the option says so: --config= (no file), a "" default. */
+START_TEST(empty_where_meaningful)
+{
+    static const cs_opt_t pre[] = {{"prefix", CS_OPT_STRING, "", "topic prefix"}, {NULL}};
+    char *env[] = {"CS_CONFIG=", NULL};
+    char *argv[] = {"t", "--prefix=", "--config=", NULL};
+    cs_config_t *c = cs_config_new("t", "", cs_config_common_opts, pre, &err);
+
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(cs_config_load(c, 3, argv, env, &err), 0);
+    ck_assert_str_eq(cs_config_str(c, "prefix"), "");
+    ck_assert(cs_config_is_set(c, "prefix"));
+    cs_config_destroy(c);
+}
+END_TEST
+
+/* A secret's value never appears in a refusal, whatever its type. */
+START_TEST(secret_values_not_shown)
+{
+    static const cs_opt_t sec[] = {
+        {"pin", CS_OPT_INT, NULL, "a secret number", 1, 9999, NULL, CS_OPT_SECRET},
+        {"key-mode", CS_OPT_ENUM, NULL, "a secret word", 0, 0, modes, CS_OPT_SECRET},
+        {NULL},
+    };
+    static const char *const flags[] = {"--pin=hunter2", "--pin=123456", "--key-mode=hunter2"};
+
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        char *argv[] = {"t", (char *)flags[i], NULL};
+        cs_config_t *c = cs_config_new("t", "", cs_config_common_opts, sec, &err);
+
+        ck_assert_int_eq(cs_config_load(c, 2, argv, NULL, &err), -1);
+        ck_assert_msg(!strstr(err.msg, "hunter2") && !strstr(err.msg, "123456"),
+                      "'%s' shows the secret: %s", flags[i], err.msg);
+        ck_assert_ptr_nonnull(strstr(err.msg, "***"));
+        cs_config_destroy(c);
+    }
+}
+END_TEST
+
+/* cs_config_start: exit status 2 for an empty --group= and for a stray argument. */
+START_TEST(start_exit_codes)
+{
+    char *empty[] = {"t", "--group=", NULL};
+    char *stray[] = {"t", "--group=g", "extra", NULL};
+    char *shortf[] = {"t", "--group=g", "-q", NULL};
+    int code = -1;
+
+    ck_assert_ptr_null(cs_config_start("t", "", own, 2, empty, &code));
+    ck_assert_int_eq(code, 2);
+    code = -1;
+    ck_assert_ptr_null(cs_config_start("t", "", own, 3, stray, &code));
+    ck_assert_int_eq(code, 2);
+    code = -1;
+    ck_assert_ptr_null(cs_config_start_args("t", "", own, CS_CONFIG_ARGS_ANY, 3, shortf, &code));
+    ck_assert_int_eq(code, 2);
+    code = -1;
+    cs_config_t *c = cs_config_start_args("t", "", own, CS_CONFIG_ARGS_ANY, 3, stray, &code);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(code, 0);
+    ck_assert_str_eq(cs_config_arg(c, 0), "extra");
+    cs_config_destroy(c);
 }
 END_TEST
 
@@ -225,6 +332,10 @@ int main(void)
     tcase_add_test(tc, missing_required);
     tcase_add_test(tc, flags_beat_env);
     tcase_add_loop_test(tc, malformed_values, 0, (int)(sizeof(bad) / sizeof(bad[0])));
+    tcase_add_test(tc, stray_arguments);
+    tcase_add_test(tc, empty_where_meaningful);
+    tcase_add_test(tc, start_exit_codes);
+    tcase_add_test(tc, secret_values_not_shown);
     tcase_add_test(tc, json_file);
     tcase_add_test(tc, json_file_errors);
     tcase_add_test(tc, no_bool_and_help);

@@ -6,7 +6,12 @@
  * NULL). Each option "kafka-brokers" is read from the flag --kafka-brokers (or --kafka-brokers=V),
  * the environment variable CS_KAFKA_BROKERS and the JSON config file key "kafka_brokers".
  * Every value is validated at load time; an invalid one is refused with an error naming the flag
- * or variable it came from and what is allowed. --help prints usage generated from the table.
+ * or variable it came from and what is allowed. An empty string value is refused too (an empty
+ * --group= must not quietly mean the default), unless the option is declared CS_OPT_EMPTY_OK or
+ * its default is itself "" (then empty is one of its ordinary values, e.g. "no prefix").
+ * Command-line words that are not options are positional arguments, which a program must declare
+ * it takes (cs_config_accept_args); a stray one, or an unknown short flag such as -x, is refused.
+ * --help (or -h) prints usage generated from the table.
  * cs_config_common_opts lists the options every program shares; programs pass it together with
  * their own table.
  *
@@ -35,7 +40,8 @@ typedef enum cs_opt_type {
 
 enum {
     CS_OPT_REQUIRED = 1 << 0, /* load fails if no source sets it */
-    CS_OPT_SECRET = 1 << 1    /* never printed (cs_config_dump shows "***") */
+    CS_OPT_SECRET = 1 << 1,   /* never printed (cs_config_dump shows "***") */
+    CS_OPT_EMPTY_OK = 1 << 2  /* CS_OPT_STRING: an empty value means something (see below) */
 };
 
 typedef struct cs_opt {
@@ -63,12 +69,23 @@ cs_config_t *cs_config_new(const char *program, const char *usage, const cs_opt_
 /* Frees the config and every value it owns. Accepts NULL. */
 void cs_config_destroy(cs_config_t *cfg);
 
+/* cs_config_accept_args(cfg, CS_CONFIG_ARGS_ANY): any number of positional arguments. */
+#define CS_CONFIG_ARGS_ANY (-1)
+
+/*
+ * Declares how many positional arguments cs_config_load accepts: at most max_args, or any number
+ * with CS_CONFIG_ARGS_ANY. A new config accepts none. Call it before cs_config_load.
+ */
+void cs_config_accept_args(cs_config_t *cfg, int max_args);
+
 /*
  * Loads values: defaults, then the JSON file named by the "config" option (from env or flags),
  * then envp (a NULL-terminated "NAME=value" array, normally environ; NULL means none), then argv.
- * Arguments that are not options are kept as positional arguments (see cs_config_arg); "--" ends
- * option parsing. On error returns -1 with a FATAL err naming the source, e.g.
- * "CS_LOG_LEVEL: 'loud' is not one of debug, info, warn, error, off".
+ * Arguments that are not options are kept as positional arguments (see cs_config_arg), as many as
+ * cs_config_accept_args allows; "--" ends option parsing and a lone "-" is a positional argument.
+ * On error returns -1 with a FATAL err naming the source, e.g.
+ * "CS_LOG_LEVEL: 'loud' is not one of debug, info, warn, error, off", "unknown option '-x'",
+ * "unexpected argument 'foo'" or "--group: an empty value is not allowed".
  * Returns 1 (not an error) when --help was given: usage has been written to stdout.
  */
 int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *envp, cs_err_t *err);
@@ -92,10 +109,16 @@ void cs_config_usage(const cs_config_t *cfg, FILE *out);
 /*
  * Standard start of a program: builds the config, loads it from argv and environ, and initialises
  * logging from log-level. On --help prints usage and returns NULL with *exit_code = 0; on a bad
- * value prints the error to stderr and returns NULL with *exit_code = 2.
+ * value, an unknown option or a positional argument prints the error to stderr and returns NULL
+ * with *exit_code = 2.
  */
 cs_config_t *cs_config_start(const char *program, const char *usage, const cs_opt_t *own, int argc,
                              char *const *argv, int *exit_code);
+
+/* Like cs_config_start, for a program that takes up to max_args positional arguments
+ * (CS_CONFIG_ARGS_ANY: any number), e.g. cs-produce's input files. */
+cs_config_t *cs_config_start_args(const char *program, const char *usage, const cs_opt_t *own,
+                                  int max_args, int argc, char *const *argv, int *exit_code);
 
 #ifdef __cplusplus
 }

@@ -28,8 +28,9 @@ typedef struct cs_db_res cs_db_res_t;
 
 /*
  * Connects to dsn (a libpq connection string or URI) and sets application_name. Returns NULL and
- * sets err on failure: TRANSIENT when the server is unreachable or starting, FATAL when the DSN is
- * malformed or authentication fails. The message never contains the password.
+ * sets err on failure: TRANSIENT when the server is unreachable or starting; FATAL with field
+ * "pg-dsn" when the DSN is malformed, holds a value that cannot work (a port outside 1..65535,
+ * sslmode=bogus) or authentication fails. No message ever contains a password from the DSN.
  */
 cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *err);
 
