@@ -299,9 +299,10 @@ START_TEST(cli_publishes_and_rejects)
     char topic_arg[160], brokers_arg[512];
     snprintf(topic_arg, sizeof topic_arg, "--topic=%s", topic);
     snprintf(brokers_arg, sizeof brokers_arg, "--kafka-brokers=%s", cs_test_brokers());
-    char *dry[] = {CS_PRODUCE_BIN, "--dry-run", in, NULL};
+    char *dry[] = {CS_PRODUCE_BIN, "--dry-run", "--allow-derived", in, NULL};
     ck_assert_int_eq(run_produce(dry, errpath), 1);
-    char *real[] = {CS_PRODUCE_BIN, brokers_arg, topic_arg, "--rate=2000", in, NULL};
+    char *real[] = {CS_PRODUCE_BIN,    brokers_arg, topic_arg, "--rate=2000",
+                    "--allow-derived", in,          NULL};
     ck_assert_int_eq(run_produce(real, errpath), 1);
     const char *errtext = slurp(errpath);
     char want[512];
