@@ -89,6 +89,7 @@ struct cs_consumer {
     bool cooperative;
     bool all_down;
     bool close_abandoned; /* destroy without leaving the group again */
+    bool static_member;   /* group.instance.id is set (KIP-345) */
     waker_t wk;
     reservoir_t rv;
 };
@@ -335,6 +336,43 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     free(tps);
 }
 
+/* What the broker accepts as a group.instance.id (Kafka's JoinGroupRequest validation). */
+#define CS_GROUP_INSTANCE_ID_MAX 249
+
+static int check_instance_id(const char *id, cs_err_t *err)
+{
+    size_t n = strlen(id);
+    if (n > CS_GROUP_INSTANCE_ID_MAX)
+        return cs_err_set_field(err, CS_ERR_FATAL, "group-instance-id",
+                                "group instance id is %zu characters long; at most %d", n,
+                                CS_GROUP_INSTANCE_ID_MAX);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)id[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return cs_err_set_field(err, CS_ERR_FATAL, "group-instance-id",
+                                    "group instance id has a character other than letters, "
+                                    "digits, '.', '_' and '-' at position %zu",
+                                    i + 1);
+    }
+    return 0;
+}
+
+/*
+ * How often a member heartbeats, from the session timeout. The heartbeat is also how a member
+ * learns that the group is rebalancing (a member joined or left): the coordinator answers it
+ * with REBALANCE_IN_PROGRESS, and the member rejoins. So it bounds the time a join or a leave
+ * takes to hand partitions over, and a tenth of the session (1 s for the runtime's 10 s) keeps
+ * that to about a second while nine heartbeats in a row may be lost before the session expires.
+ * Never more than 3 s (librdkafka's default), never less than 100 ms. heartbeat.interval.ms in
+ * kafka_props, applied later, overrides it.
+ */
+static int heartbeat_ms(int session_timeout_ms)
+{
+    int hb = session_timeout_ms / 10;
+    return hb < 100 ? 100 : hb > 3000 ? 3000 : hb;
+}
+
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, cs_err_t *err)
 {
     char errstr[512];
@@ -413,9 +451,13 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         goto fail;
     if (cf->session_timeout_ms > 0 &&
         (seti(conf, "session.timeout.ms", cf->session_timeout_ms, err) < 0 ||
-         seti(conf, "heartbeat.interval.ms",
-              cf->session_timeout_ms / 3 < 3000 ? cf->session_timeout_ms / 3 : 3000, err) < 0))
+         seti(conf, "heartbeat.interval.ms", heartbeat_ms(cf->session_timeout_ms), err) < 0))
         goto fail;
+    if (cf->group_instance_id && *cf->group_instance_id) {
+        if (check_instance_id(cf->group_instance_id, err) < 0 ||
+            set(conf, "group.instance.id", cf->group_instance_id, err) < 0)
+            goto fail;
+    }
     if (cf->max_poll_interval_ms > 0 &&
         seti(conf, "max.poll.interval.ms", cf->max_poll_interval_ms, err) < 0)
         goto fail;
@@ -430,6 +472,14 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         goto fail;
     if (cs__kafka_conf_props(conf, cf->kafka_props, err) < 0)
         goto fail;
+    {
+        char gi[CS_GROUP_INSTANCE_ID_MAX + 2];
+        size_t gn = sizeof gi;
+        /* Static or not: kafka_props may have set group.instance.id too (unset: INVALID). */
+        c->static_member =
+            rd_kafka_conf_get(conf, "group.instance.id", gi, &gn) == RD_KAFKA_CONF_OK &&
+            gi[0] != '\0';
+    }
     /* The thresholds in effect (kafka_props may have changed them), for the fetch waker. */
     char qv[32];
     size_t qn = sizeof qv;
@@ -838,13 +888,69 @@ bool cs_consumer_connected(const cs_consumer_t *c)
     return !c->all_down;
 }
 
+/* The member id librdkafka holds now: "" before joining and once it has sent LeaveGroup. */
+static bool has_member_id(cs_consumer_t *c)
+{
+    char *id = rd_kafka_memberid(c->rk);
+    bool has = id && *id;
+    if (id)
+        rd_kafka_mem_free(c->rk, id);
+    return has;
+}
+
+static bool has_assignment(cs_consumer_t *c)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    bool has = rd_kafka_assignment(c->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt > 0;
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    return has;
+}
+
+/*
+ * The first half of a close: unsubscribe, serve the revocation (through rebalance_cb, from
+ * rd_kafka_consumer_poll) and wait until librdkafka has sent LeaveGroup (it forgets the member id
+ * when it does) and holds no partition. Returns false at the deadline.
+ *
+ * Why not rd_kafka_consumer_close() alone: (1) it never sends LeaveGroup for a static member
+ * (rd_kafka_cgrp_leave_maybe skips it while terminating, per KIP-345), whereas an unsubscribe
+ * does, static or not; (2) with cooperative-sticky, a close that receives an incremental
+ * assignment meanwhile (two members stopping at once hand partitions to each other) hangs in
+ * librdkafka 2.0.2 (librdkafka#4527, fixed in 2.4.0); after an unsubscribe the assignment is
+ * served as any other and revoked again, and the close that follows has nothing left to do.
+ * Messages polled meanwhile are dropped: the caller has committed what it wanted to.
+ */
+static bool leave_group(cs_consumer_t *c, double deadline)
+{
+    rd_kafka_resp_err_t e = rd_kafka_unsubscribe(c->rk);
+    if (e) {
+        cs_log_warn("kafka unsubscribe failed", CS_LS("error", rd_kafka_err2name(e)));
+        return true; /* the close does what it can */
+    }
+    for (;;) {
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 20);
+        if (rkm) {
+            rd_kafka_message_destroy(rkm);
+            continue; /* empty the queue first: a revocation may wait behind messages */
+        }
+        if (!has_member_id(c) && !has_assignment(c))
+            return true;
+        if (mono_s() >= deadline)
+            return false;
+    }
+}
+
 int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err)
 {
+    double t0 = mono_s(), deadline = t0 + timeout_ms / 1000.0;
+    bool left = leave_group(c, deadline);
+
+    cs_log_info(left ? "left the consumer group" : "leaving the consumer group is taking long",
+                CS_LI("static", c->static_member), CS_LD("leave_s", mono_s() - t0));
     /* rd_kafka_consumer_close() may block for the whole session timeout; close through a queue
-     * of our own instead, serving it (rebalance callbacks run from here) until a deadline. */
+     * of our own instead, serving it (rebalance callbacks run from here) until the deadline. */
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
     rd_kafka_error_t *e = rd_kafka_consumer_close_queue(c->rk, q);
-    struct timespec ts;
     int rc = 0;
 
     if (e) {
@@ -854,8 +960,6 @@ int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err)
         rd_kafka_queue_destroy(q);
         return rc;
     }
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double deadline = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + timeout_ms / 1000.0;
     while (!rd_kafka_consumer_closed(c->rk)) {
         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 50);
         if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
@@ -867,8 +971,7 @@ int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err)
         }
         if (ev)
             rd_kafka_event_destroy(ev);
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        if ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 >= deadline) {
+        if (mono_s() >= deadline) {
             c->close_abandoned = true;
             rc = cs_err_set(err, CS_ERR_TRANSIENT,
                             "leaving the consumer group took more than %d ms; abandoned (the "

@@ -82,8 +82,25 @@ const cs_opt_t cs_worker_opts[] = {
     {"retry-max-ms", CS_OPT_INT, "30000", "longest backoff between retries", 1, 3600000},
     {"shutdown-timeout-ms", CS_OPT_INT, "30000",
      "how long SIGTERM may wait for the last batch to commit", 100, 3600000},
-    {"session-timeout-ms", CS_OPT_INT, "45000", "Kafka consumer group session timeout", 1000,
+    /*
+     * Group timing (consumer.c derives the heartbeat: a tenth of the session, at most 3 s). The
+     * session timeout is how long the coordinator keeps a silent member: a member that dies
+     * (kill -9, a lost host) holds its partitions that long before the group rebalances, and a
+     * static member (--group-instance-id) that restarts within it gets them back with no
+     * rebalance at all. 10 s: a crash is handed over in seconds, a worker restarts well within
+     * it (it starts in under a second), and the heartbeats (1 s) run on librdkafka's own thread,
+     * so a long batch never misses one; only the network and the coordinator must answer within
+     * 10 s (brokers refuse less than their group.min.session.timeout.ms, 6 s by default). Kafka's
+     * own default, 45 s, is for clients whose restarts or networks are slower; raise it for a
+     * static member whose restart takes longer (a pod rescheduled elsewhere).
+     */
+    {"session-timeout-ms", CS_OPT_INT, "10000",
+     "Kafka consumer group session timeout: how long a dead member keeps its partitions", 1000,
      3600000},
+    {"group-instance-id", CS_OPT_STRING, NULL,
+     "static group membership (KIP-345): a name unique in the group and stable across restarts "
+     "of this instance (e.g. the host or pod name); a restart within the session timeout gets "
+     "the same partitions back with no rebalance; empty: dynamic membership"},
     {"max-poll-interval-ms", CS_OPT_INT, "300000", "Kafka max.poll.interval.ms", 1000, 86400000},
     {"dlq-timeout-ms", CS_OPT_INT, "10000",
      "how long a dead letter may take to be acknowledged before the batch is retried", 100, 600000},
@@ -2728,6 +2745,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         .group = w->group,
         .topics = (const char *const *)w->topics,
         .client_id = client_id,
+        .group_instance_id = cs_config_str(w->cfg, "group-instance-id"),
         .session_timeout_ms = (int)cs_config_int(w->cfg, "session-timeout-ms"),
         .max_poll_interval_ms = (int)cs_config_int(w->cfg, "max-poll-interval-ms"),
         .partition_eof = w->drain,
