@@ -90,6 +90,11 @@ struct cs_consumer {
     bool all_down;
     bool close_abandoned; /* destroy without leaving the group again */
     bool static_member;   /* group.instance.id is set (KIP-345) */
+    bool closing;         /* cs_consumer_close has begun */
+    /* Kafka commits held across a cooperative rejoin (see "Holding Kafka commits") */
+    int hold_assigns;                      /* assign callbacks to come before they go again */
+    double hold_until;                     /* monotonic seconds: the hold ends then anyway */
+    rd_kafka_topic_partition_list_t *held; /* the latest offset of each partition held */
     waker_t wk;
     reservoir_t rv;
 };
@@ -283,6 +288,59 @@ static cs_tp_t *tps_from(const rd_kafka_topic_partition_list_t *parts)
     return tps;
 }
 
+/*
+ * Holding Kafka commits across a cooperative rejoin. After a cooperative rebalance that took
+ * partitions from this member, librdkafka calls the revoke callback, then the assign callback of
+ * the same generation (possibly empty), then rejoins; its JoinGroup waits at the coordinator
+ * until every other member has rejoined too, which they do at their next heartbeat. A broker
+ * serves one request of a connection at a time, so OffsetCommits sent meanwhile queue behind
+ * that JoinGroup; they carry the old generation and are refused with ILLEGAL_GENERATION once the
+ * join completes, and librdkafka 2.0.2 treats that as a lost assignment: every partition revoked
+ * as lost and one more rebalance (measured: joins took 6 s instead of 1.5). The commits are only
+ * for lag tools (the offsets that count are in PostgreSQL), so from such a revoke until the
+ * assign callback of the next generation (the second one after the revoke; HOLD_MAX_S at most)
+ * they are kept here, the latest per partition, and sent then for the partitions still owned.
+ */
+#define HOLD_MAX_S 30.0
+
+static void held_merge(cs_consumer_t *c, const rd_kafka_topic_partition_list_t *l)
+{
+    if (!c->held)
+        c->held = rd_kafka_topic_partition_list_new(l->cnt);
+    for (int i = 0; i < l->cnt; i++) {
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(c->held, l->elems[i].topic, l->elems[i].partition);
+        if (!p)
+            p = rd_kafka_topic_partition_list_add(c->held, l->elems[i].topic,
+                                                  l->elems[i].partition);
+        p->offset = l->elems[i].offset;
+    }
+}
+
+/* Ends the hold: commits what was held for the partitions assigned now (send: false drops it). */
+static void held_release(cs_consumer_t *c, bool send)
+{
+    rd_kafka_topic_partition_list_t *held = c->held, *mine = NULL;
+    c->held = NULL;
+    c->hold_assigns = 0;
+    if (!held)
+        return;
+    if (send && rd_kafka_assignment(c->rk, &mine) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(held->cnt);
+        for (int i = 0; i < held->cnt; i++)
+            if (rd_kafka_topic_partition_list_find(mine, held->elems[i].topic,
+                                                   held->elems[i].partition))
+                rd_kafka_topic_partition_list_add(l, held->elems[i].topic, held->elems[i].partition)
+                    ->offset = held->elems[i].offset;
+        if (l->cnt)
+            rd_kafka_commit(c->rk, l, 1);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    if (mine)
+        rd_kafka_topic_partition_list_destroy(mine);
+    rd_kafka_topic_partition_list_destroy(held);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -310,10 +368,18 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (p->cnt)
             rd_kafka_pause_partitions(rk, p);
         rd_kafka_topic_partition_list_destroy(p);
+        if (c->hold_assigns > 0 && --c->hold_assigns == 0)
+            held_release(c, true);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         bool lost = rd_kafka_assignment_lost(rk) != 0;
         if (c->cbs.revoke && parts->cnt > 0)
             c->cbs.revoke(c->cbs.ud, tps, parts->cnt, lost);
+        if (lost || c->closing || !c->cooperative) {
+            held_release(c, false);
+        } else {
+            c->hold_assigns = 2; /* this generation's assign, then the next one's */
+            c->hold_until = mono_s() + HOLD_MAX_S;
+        }
         /* Never handed out after the revoke: what the reservoir read of them goes now. */
         reservoir_drop(c, parts);
         if (c->cooperative)
@@ -325,6 +391,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (c->cbs.revoke && parts && parts->cnt > 0)
             c->cbs.revoke(c->cbs.ud, tps, parts->cnt, true);
         reservoir_drop(c, NULL);
+        held_release(c, false);
         rerr = rd_kafka_assign(rk, NULL);
     }
     if (error) {
@@ -548,6 +615,8 @@ void cs_consumer_destroy(cs_consumer_t *c)
                 CS_LI("reservoir_peak_kib", (long long)(c->rv.peak_bytes / 1024)));
     reservoir_drop(c, NULL);
     free(c->rv.ring);
+    if (c->held)
+        rd_kafka_topic_partition_list_destroy(c->held);
     if (c->q) {
         rd_kafka_queue_io_event_enable(c->q, -1, NULL, 0);
         rd_kafka_queue_destroy(c->q);
@@ -853,6 +922,18 @@ int cs_consumer_commit(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *er
     if (n == 0)
         return 0;
     rd_kafka_topic_partition_list_t *l = list_from(tps, n, true);
+    if (c->hold_assigns > 0 && mono_s() < c->hold_until) {
+        held_merge(c, l); /* see "Holding Kafka commits" */
+        rd_kafka_topic_partition_list_destroy(l);
+        return 0;
+    }
+    if (c->held) {
+        held_merge(c, l); /* the hold timed out: what it kept goes with these */
+        rd_kafka_topic_partition_list_destroy(l);
+        l = c->held;
+        c->held = NULL;
+        c->hold_assigns = 0;
+    }
     rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, 1);
     rd_kafka_topic_partition_list_destroy(l);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -943,6 +1024,7 @@ static bool leave_group(cs_consumer_t *c, double deadline)
 int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err)
 {
     double t0 = mono_s(), deadline = t0 + timeout_ms / 1000.0;
+    c->closing = true;
     bool left = leave_group(c, deadline);
 
     cs_log_info(left ? "left the consumer group" : "leaving the consumer group is taking long",

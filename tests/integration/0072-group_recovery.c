@@ -109,6 +109,9 @@ static int member_wait(const member_t *m, int timeout_ms)
 static void member_start(ctx_t *c, member_t *m, const char *name, const char *instance_id)
 {
     char port[16], sess[16];
+    /* CS_TEST_WORKER_LOG_LEVEL=debug (with CS_KAFKA_DEBUG=cgrp) shows the group protocol. */
+    const char *loglevel =
+        getenv("CS_TEST_WORKER_LOG_LEVEL") ? getenv("CS_TEST_WORKER_LOG_LEVEL") : "info";
     m->port = rt_free_port();
     snprintf(port, sizeof port, "%d", m->port);
     snprintf(sess, sizeof sess, "%d", c->session_ms ? c->session_ms : DEFAULT_SESS_MS);
@@ -116,11 +119,15 @@ static void member_start(ctx_t *c, member_t *m, const char *name, const char *in
     const char *args[32] = {"--format",    "text",   "--topics",           c->topic,
                             "--group",     c->group, "--batch-size",       "500",
                             "--batch-ms",  "20",     "--metrics-port",     port,
-                            "--log-level", "info",   "--handler-delay-us", "100"};
+                            "--log-level", loglevel, "--handler-delay-us", "100"};
     int n = 16;
     if (c->session_ms) {
+        /* A longer session than the default, but the default's heartbeat (1 s): joins and
+         * leaves are noticed as fast as with the defaults, a dead member is not. */
         args[n++] = "--session-timeout-ms";
         args[n++] = sess;
+        args[n++] = "--kafka-props";
+        args[n++] = "heartbeat.interval.ms=1000";
     }
     if (instance_id) {
         args[n++] = "--group-instance-id";
@@ -278,6 +285,8 @@ static void finish(ctx_t *c, member_t *last, member_t *others[], int nothers)
     ck_assert_int_eq(rt_ll(c->dsn, "SELECT count(*) FROM processed_events"), total);
     ck_assert_int_eq(rt_ll(c->dsn, "SELECT count(*) FROM dead_letters"), 0);
     cs_test_drop_db(c->dsn);
+    if (getenv("CS_TEST_KEEP_LOGS"))
+        return;
     unlink(last->log);
     for (int i = 0; i < nothers; i++)
         unlink(others[i]->log);
