@@ -997,8 +997,8 @@ static bool has_assignment(cs_consumer_t *c)
  * (rd_kafka_cgrp_leave_maybe skips it while terminating, per KIP-345), whereas an unsubscribe
  * does, static or not; (2) with cooperative-sticky, a close that receives an incremental
  * assignment meanwhile (two members stopping at once hand partitions to each other) hangs in
- * librdkafka 2.0.2 (librdkafka#4527, fixed in 2.4.0); after an unsubscribe the assignment is
- * served as any other and revoked again, and the close that follows has nothing left to do.
+ * librdkafka 2.0.2 (librdkafka#4527, fixed by #4528 years later); after an unsubscribe it is
+ * served like any other and revoked again, and the close that follows has nothing left to do.
  * Messages polled meanwhile are dropped: the caller has committed what it wanted to.
  */
 static bool leave_group(cs_consumer_t *c, double deadline)
@@ -1010,11 +1010,9 @@ static bool leave_group(cs_consumer_t *c, double deadline)
     }
     for (;;) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 20);
-        if (rkm) {
-            rd_kafka_message_destroy(rkm);
-            continue; /* empty the queue first: a revocation may wait behind messages */
-        }
-        if (!has_member_id(c) && !has_assignment(c))
+        if (rkm)
+            rd_kafka_message_destroy(rkm); /* a revocation may wait behind messages */
+        else if (!has_member_id(c) && !has_assignment(c))
             return true;
         if (mono_s() >= deadline)
             return false;
