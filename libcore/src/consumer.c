@@ -428,6 +428,13 @@ static int check_instance_id(const char *id, cs_err_t *err)
     return 0;
 }
 
+int cs_consumer_conf_check(const cs_consumer_conf_t *cf, cs_err_t *err)
+{
+    if (cf->group_instance_id && *cf->group_instance_id)
+        return check_instance_id(cf->group_instance_id, err);
+    return 0;
+}
+
 /*
  * How often a member heartbeats, from the session timeout. The heartbeat is also how a member
  * learns that the group is rebalancing (a member joined or left): the coordinator answers it
@@ -523,11 +530,11 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         (seti(conf, "session.timeout.ms", cf->session_timeout_ms, err) < 0 ||
          seti(conf, "heartbeat.interval.ms", heartbeat_ms(cf->session_timeout_ms), err) < 0))
         goto fail;
-    if (cf->group_instance_id && *cf->group_instance_id) {
-        if (check_instance_id(cf->group_instance_id, err) < 0 ||
-            set(conf, "group.instance.id", cf->group_instance_id, err) < 0)
-            goto fail;
-    }
+    if (cs_consumer_conf_check(cf, err) < 0)
+        goto fail;
+    if (cf->group_instance_id && *cf->group_instance_id &&
+        set(conf, "group.instance.id", cf->group_instance_id, err) < 0)
+        goto fail;
     if (cf->max_poll_interval_ms > 0 &&
         seti(conf, "max.poll.interval.ms", cf->max_poll_interval_ms, err) < 0)
         goto fail;

@@ -2756,6 +2756,8 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
                                 : -1,
     };
     cs_consumer_cbs_t cbs = {on_assign, on_revoke, w};
+    if (cs_consumer_conf_check(&cc, &err) < 0)
+        goto fatal; /* a bad --group-instance-id, before anything connects */
 
     /* PostgreSQL first: a wrong DSN or schema stops here; an unreachable server is retried. */
     if (db_ensure(w, &err) < 0) {

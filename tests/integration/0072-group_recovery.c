@@ -21,7 +21,8 @@
  *   (e) a static member killed for good: the group waits for its session timeout (the runtime's
  *       default, 10 s), then the other member takes its partitions; bounded by that plus 10 s.
  * Then the flow stops, the remaining member finishes, and the effects must equal the events:
- * each event applied once, nothing lost, nothing dead-lettered.
+ * each event applied once, nothing lost, nothing dead-lettered. Last, a group instance id the
+ * broker would refuse (a space, 250 characters) stops the worker at start with exit code 2.
  */
 #include <check.h>
 #include <signal.h>
@@ -420,6 +421,43 @@ START_TEST(static_kill9_for_good)
 }
 END_TEST
 
+/* A group instance id the broker would refuse is refused at start, naming the option. */
+START_TEST(bad_instance_id)
+{
+    char logf[256];
+    const char *bad[] = {"pod 1", "", NULL};
+    snprintf(logf, sizeof logf, "/tmp/cs-rt-recov-bad-%d.log", (int)getpid());
+    for (int i = 0; bad[i]; i++) {
+        char longid[300];
+        const char *id = bad[i];
+        if (!*id) { /* too long: 250 characters */
+            memset(longid, 'x', 250);
+            longid[250] = '\0';
+            id = longid;
+        }
+        unlink(logf);
+        const char *args[] = {"--format",
+                              "text",
+                              "--topics",
+                              "t.unused",
+                              "--metrics-port",
+                              "-1",
+                              "--group-instance-id",
+                              id,
+                              NULL};
+        pid_t pid = rt_spawn("dbname=cs_no_such_database", logf, args);
+        int st = rt_wait(pid, 30000);
+        if (st == -1)
+            kill(pid, SIGKILL);
+        ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 2,
+                      "instance id '%.20s': exit status %d (see %s)", id, st, logf);
+        ck_assert_msg(rt_file_has(logf, "\"field\":\"group-instance-id\""),
+                      "the refusal does not name the option (see %s)", logf);
+    }
+    unlink(logf);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("group_recovery");
@@ -431,6 +469,7 @@ int main(void)
     tcase_add_test(tc, static_sigterm_handover);
     tcase_add_test(tc, dynamic_sigterm_handover);
     tcase_add_test(tc, static_kill9_for_good);
+    tcase_add_test(tc, bad_instance_id);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

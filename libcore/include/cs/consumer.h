@@ -121,6 +121,12 @@ typedef struct cs_consumer cs_consumer_t;
  */
 cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *conf, const cs_consumer_cbs_t *cbs,
                                cs_err_t *err);
+/*
+ * Checks what cs_consumer_new would refuse in conf without connecting anywhere (for now the
+ * group instance id), so that a program can refuse a bad value before it starts anything else.
+ * Returns -1 with a FATAL err naming the field.
+ */
+int cs_consumer_conf_check(const cs_consumer_conf_t *conf, cs_err_t *err);
 /* Destroys without leaving the group (call cs_consumer_close first). Accepts NULL. */
 void cs_consumer_destroy(cs_consumer_t *c);
 
