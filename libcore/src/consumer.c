@@ -89,6 +89,12 @@ struct cs_consumer {
     bool cooperative;
     bool all_down;
     bool close_abandoned; /* destroy without leaving the group again */
+    bool static_member;   /* group.instance.id is set (KIP-345) */
+    bool closing;         /* cs_consumer_close has begun */
+    /* Kafka commits held across a cooperative rejoin (see "Holding Kafka commits") */
+    int hold_assigns;                      /* assign callbacks to come before they go again */
+    double hold_until;                     /* monotonic seconds: the hold ends then anyway */
+    rd_kafka_topic_partition_list_t *held; /* the latest offset of each partition held */
     waker_t wk;
     reservoir_t rv;
 };
@@ -282,6 +288,62 @@ static cs_tp_t *tps_from(const rd_kafka_topic_partition_list_t *parts)
     return tps;
 }
 
+/*
+ * Holding Kafka commits across a cooperative rejoin. After a cooperative rebalance that took
+ * partitions from this member, librdkafka calls the revoke callback, then the assign callback of
+ * the same generation (possibly empty), then rejoins; its JoinGroup waits at the coordinator
+ * until every other member has rejoined too, which they do at their next heartbeat. A broker
+ * serves one request of a connection at a time, so OffsetCommits sent meanwhile queue behind
+ * that JoinGroup; they carry the old generation and are refused with ILLEGAL_GENERATION once the
+ * join completes, and librdkafka 2.0.2 treats that as a lost assignment: every partition revoked
+ * as lost and one more rebalance (measured: joins took 6 s instead of 1.5). The commits are only
+ * for lag tools (the offsets that count are in PostgreSQL), so from such a revoke until the
+ * assign callback of the next generation (the second one after the revoke; HOLD_MAX_S at most)
+ * they are kept here, the latest per partition, and sent then for the partitions still owned.
+ * Not covered: a rejoin this member did not start (another member joined or left, and it learns
+ * so from a heartbeat) can still meet a commit in flight; in 0072 about one join in four costs
+ * one extra rebalance that way (about a second).
+ */
+#define HOLD_MAX_S 30.0
+
+static void held_merge(cs_consumer_t *c, const rd_kafka_topic_partition_list_t *l)
+{
+    if (!c->held)
+        c->held = rd_kafka_topic_partition_list_new(l->cnt);
+    for (int i = 0; i < l->cnt; i++) {
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(c->held, l->elems[i].topic, l->elems[i].partition);
+        if (!p)
+            p = rd_kafka_topic_partition_list_add(c->held, l->elems[i].topic,
+                                                  l->elems[i].partition);
+        p->offset = l->elems[i].offset;
+    }
+}
+
+/* Ends the hold: commits what was held for the partitions assigned now (send: false drops it). */
+static void held_release(cs_consumer_t *c, bool send)
+{
+    rd_kafka_topic_partition_list_t *held = c->held, *mine = NULL;
+    c->held = NULL;
+    c->hold_assigns = 0;
+    if (!held)
+        return;
+    if (send && rd_kafka_assignment(c->rk, &mine) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(held->cnt);
+        for (int i = 0; i < held->cnt; i++)
+            if (rd_kafka_topic_partition_list_find(mine, held->elems[i].topic,
+                                                   held->elems[i].partition))
+                rd_kafka_topic_partition_list_add(l, held->elems[i].topic, held->elems[i].partition)
+                    ->offset = held->elems[i].offset;
+        if (l->cnt)
+            rd_kafka_commit(c->rk, l, 1);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
+    if (mine)
+        rd_kafka_topic_partition_list_destroy(mine);
+    rd_kafka_topic_partition_list_destroy(held);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -309,10 +371,18 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (p->cnt)
             rd_kafka_pause_partitions(rk, p);
         rd_kafka_topic_partition_list_destroy(p);
+        if (c->hold_assigns > 0 && --c->hold_assigns == 0)
+            held_release(c, true);
     } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
         bool lost = rd_kafka_assignment_lost(rk) != 0;
         if (c->cbs.revoke && parts->cnt > 0)
             c->cbs.revoke(c->cbs.ud, tps, parts->cnt, lost);
+        if (lost || c->closing || !c->cooperative) {
+            held_release(c, false);
+        } else {
+            c->hold_assigns = 2; /* this generation's assign, then the next one's */
+            c->hold_until = mono_s() + HOLD_MAX_S;
+        }
         /* Never handed out after the revoke: what the reservoir read of them goes now. */
         reservoir_drop(c, parts);
         if (c->cooperative)
@@ -324,6 +394,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (c->cbs.revoke && parts && parts->cnt > 0)
             c->cbs.revoke(c->cbs.ud, tps, parts->cnt, true);
         reservoir_drop(c, NULL);
+        held_release(c, false);
         rerr = rd_kafka_assign(rk, NULL);
     }
     if (error) {
@@ -333,6 +404,50 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (rerr)
         cs_log_error("kafka assignment failed", CS_LS("error", rd_kafka_err2str(rerr)));
     free(tps);
+}
+
+/* What the broker accepts as a group.instance.id (Kafka's JoinGroupRequest validation). */
+#define CS_GROUP_INSTANCE_ID_MAX 249
+
+static int check_instance_id(const char *id, cs_err_t *err)
+{
+    size_t n = strlen(id);
+    if (n > CS_GROUP_INSTANCE_ID_MAX)
+        return cs_err_set_field(err, CS_ERR_FATAL, "group-instance-id",
+                                "group instance id is %zu characters long; at most %d", n,
+                                CS_GROUP_INSTANCE_ID_MAX);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)id[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return cs_err_set_field(err, CS_ERR_FATAL, "group-instance-id",
+                                    "group instance id has a character other than letters, "
+                                    "digits, '.', '_' and '-' at position %zu",
+                                    i + 1);
+    }
+    return 0;
+}
+
+int cs_consumer_conf_check(const cs_consumer_conf_t *cf, cs_err_t *err)
+{
+    if (cf->group_instance_id && *cf->group_instance_id)
+        return check_instance_id(cf->group_instance_id, err);
+    return 0;
+}
+
+/*
+ * How often a member heartbeats, from the session timeout. The heartbeat is also how a member
+ * learns that the group is rebalancing (a member joined or left): the coordinator answers it
+ * with REBALANCE_IN_PROGRESS, and the member rejoins. So it bounds the time a join or a leave
+ * takes to hand partitions over, and a tenth of the session (1 s for the runtime's 10 s) keeps
+ * that to about a second while nine heartbeats in a row may be lost before the session expires.
+ * Never more than 3 s (librdkafka's default), never less than 100 ms. heartbeat.interval.ms in
+ * kafka_props, applied later, overrides it.
+ */
+static int heartbeat_ms(int session_timeout_ms)
+{
+    int hb = session_timeout_ms / 10;
+    return hb < 100 ? 100 : hb > 3000 ? 3000 : hb;
 }
 
 static int set(rd_kafka_conf_t *conf, const char *k, const char *v, cs_err_t *err)
@@ -413,8 +528,12 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         goto fail;
     if (cf->session_timeout_ms > 0 &&
         (seti(conf, "session.timeout.ms", cf->session_timeout_ms, err) < 0 ||
-         seti(conf, "heartbeat.interval.ms",
-              cf->session_timeout_ms / 3 < 3000 ? cf->session_timeout_ms / 3 : 3000, err) < 0))
+         seti(conf, "heartbeat.interval.ms", heartbeat_ms(cf->session_timeout_ms), err) < 0))
+        goto fail;
+    if (cs_consumer_conf_check(cf, err) < 0)
+        goto fail;
+    if (cf->group_instance_id && *cf->group_instance_id &&
+        set(conf, "group.instance.id", cf->group_instance_id, err) < 0)
         goto fail;
     if (cf->max_poll_interval_ms > 0 &&
         seti(conf, "max.poll.interval.ms", cf->max_poll_interval_ms, err) < 0)
@@ -430,6 +549,14 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         goto fail;
     if (cs__kafka_conf_props(conf, cf->kafka_props, err) < 0)
         goto fail;
+    {
+        char gi[CS_GROUP_INSTANCE_ID_MAX + 2];
+        size_t gn = sizeof gi;
+        /* Static or not: kafka_props may have set group.instance.id too (unset: INVALID). */
+        c->static_member =
+            rd_kafka_conf_get(conf, "group.instance.id", gi, &gn) == RD_KAFKA_CONF_OK &&
+            gi[0] != '\0';
+    }
     /* The thresholds in effect (kafka_props may have changed them), for the fetch waker. */
     char qv[32];
     size_t qn = sizeof qv;
@@ -498,6 +625,8 @@ void cs_consumer_destroy(cs_consumer_t *c)
                 CS_LI("reservoir_peak_kib", (long long)(c->rv.peak_bytes / 1024)));
     reservoir_drop(c, NULL);
     free(c->rv.ring);
+    if (c->held)
+        rd_kafka_topic_partition_list_destroy(c->held);
     if (c->q) {
         rd_kafka_queue_io_event_enable(c->q, -1, NULL, 0);
         rd_kafka_queue_destroy(c->q);
@@ -803,6 +932,18 @@ int cs_consumer_commit(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *er
     if (n == 0)
         return 0;
     rd_kafka_topic_partition_list_t *l = list_from(tps, n, true);
+    if (c->hold_assigns > 0 && mono_s() < c->hold_until) {
+        held_merge(c, l); /* see "Holding Kafka commits" */
+        rd_kafka_topic_partition_list_destroy(l);
+        return 0;
+    }
+    if (c->held) {
+        held_merge(c, l); /* the hold timed out: what it kept goes with these */
+        rd_kafka_topic_partition_list_destroy(l);
+        l = c->held;
+        c->held = NULL;
+        c->hold_assigns = 0;
+    }
     rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, l, 1);
     rd_kafka_topic_partition_list_destroy(l);
     if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
@@ -838,13 +979,68 @@ bool cs_consumer_connected(const cs_consumer_t *c)
     return !c->all_down;
 }
 
+/* The member id librdkafka holds now: "" before joining and once it has sent LeaveGroup. */
+static bool has_member_id(cs_consumer_t *c)
+{
+    char *id = rd_kafka_memberid(c->rk);
+    bool has = id && *id;
+    if (id)
+        rd_kafka_mem_free(c->rk, id);
+    return has;
+}
+
+static bool has_assignment(cs_consumer_t *c)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    bool has = rd_kafka_assignment(c->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt > 0;
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    return has;
+}
+
+/*
+ * The first half of a close: unsubscribe, serve the revocation (through rebalance_cb, from
+ * rd_kafka_consumer_poll) and wait until librdkafka has sent LeaveGroup (it forgets the member id
+ * when it does) and holds no partition. Returns false at the deadline.
+ *
+ * Why not rd_kafka_consumer_close() alone: (1) it never sends LeaveGroup for a static member
+ * (rd_kafka_cgrp_leave_maybe skips it while terminating, per KIP-345), whereas an unsubscribe
+ * does, static or not; (2) with cooperative-sticky, a close that receives an incremental
+ * assignment meanwhile (two members stopping at once hand partitions to each other) hangs in
+ * librdkafka 2.0.2 (librdkafka#4527, fixed by #4528 years later); after an unsubscribe it is
+ * served like any other and revoked again, and the close that follows has nothing left to do.
+ * Messages polled meanwhile are dropped: the caller has committed what it wanted to.
+ */
+static bool leave_group(cs_consumer_t *c, double deadline)
+{
+    rd_kafka_resp_err_t e = rd_kafka_unsubscribe(c->rk);
+    if (e) {
+        cs_log_warn("kafka unsubscribe failed", CS_LS("error", rd_kafka_err2name(e)));
+        return true; /* the close does what it can */
+    }
+    for (;;) {
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 20);
+        if (rkm)
+            rd_kafka_message_destroy(rkm); /* a revocation may wait behind messages */
+        else if (!has_member_id(c) && !has_assignment(c))
+            return true;
+        if (mono_s() >= deadline)
+            return false;
+    }
+}
+
 int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err)
 {
+    double t0 = mono_s(), deadline = t0 + timeout_ms / 1000.0;
+    c->closing = true;
+    bool left = leave_group(c, deadline);
+
+    cs_log_info(left ? "left the consumer group" : "leaving the consumer group is taking long",
+                CS_LI("static", c->static_member), CS_LD("leave_s", mono_s() - t0));
     /* rd_kafka_consumer_close() may block for the whole session timeout; close through a queue
-     * of our own instead, serving it (rebalance callbacks run from here) until a deadline. */
+     * of our own instead, serving it (rebalance callbacks run from here) until the deadline. */
     rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
     rd_kafka_error_t *e = rd_kafka_consumer_close_queue(c->rk, q);
-    struct timespec ts;
     int rc = 0;
 
     if (e) {
@@ -854,8 +1050,6 @@ int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err)
         rd_kafka_queue_destroy(q);
         return rc;
     }
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double deadline = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9 + timeout_ms / 1000.0;
     while (!rd_kafka_consumer_closed(c->rk)) {
         rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 50);
         if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE) {
@@ -867,8 +1061,7 @@ int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err)
         }
         if (ev)
             rd_kafka_event_destroy(ev);
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        if ((double)ts.tv_sec + (double)ts.tv_nsec / 1e9 >= deadline) {
+        if (mono_s() >= deadline) {
             c->close_abandoned = true;
             rc = cs_err_set(err, CS_ERR_TRANSIENT,
                             "leaving the consumer group took more than %d ms; abandoned (the "

@@ -82,8 +82,25 @@ const cs_opt_t cs_worker_opts[] = {
     {"retry-max-ms", CS_OPT_INT, "30000", "longest backoff between retries", 1, 3600000},
     {"shutdown-timeout-ms", CS_OPT_INT, "30000",
      "how long SIGTERM may wait for the last batch to commit", 100, 3600000},
-    {"session-timeout-ms", CS_OPT_INT, "45000", "Kafka consumer group session timeout", 1000,
+    /*
+     * Group timing (consumer.c derives the heartbeat: a tenth of the session, at most 3 s). The
+     * session timeout is how long the coordinator keeps a silent member: a member that dies
+     * (kill -9, a lost host) holds its partitions that long before the group rebalances, and a
+     * static member (--group-instance-id) that restarts within it gets them back with no
+     * rebalance at all. 10 s: a crash is handed over in seconds, a worker restarts well within
+     * it (it starts in under a second), and the heartbeats (1 s) run on librdkafka's own thread,
+     * so a long batch never misses one; only the network and the coordinator must answer within
+     * 10 s (brokers refuse less than their group.min.session.timeout.ms, 6 s by default). Kafka's
+     * own default, 45 s, is for clients whose restarts or networks are slower; raise it for a
+     * static member whose restart takes longer (a pod rescheduled elsewhere).
+     */
+    {"session-timeout-ms", CS_OPT_INT, "10000",
+     "Kafka consumer group session timeout: how long a dead member keeps its partitions", 1000,
      3600000},
+    {"group-instance-id", CS_OPT_STRING, NULL,
+     "static group membership (KIP-345): a name unique in the group and stable across restarts "
+     "of this instance (e.g. the host or pod name); a restart within the session timeout gets "
+     "the same partitions back with no rebalance; empty: dynamic membership"},
     {"max-poll-interval-ms", CS_OPT_INT, "300000", "Kafka max.poll.interval.ms", 1000, 86400000},
     {"dlq-timeout-ms", CS_OPT_INT, "10000",
      "how long a dead letter may take to be acknowledged before the batch is retried", 100, 600000},
@@ -2296,6 +2313,11 @@ static void on_wm_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
     (void)loop, (void)revents;
     cs_worker_t *w = t->data;
+    /* A consumer poll, even an empty one, resets librdkafka's max.poll.interval.ms clock: without
+     * one, a worker whose topics stay quiet for that long would be taken for stuck, lose its
+     * partitions and rejoin. */
+    if (!w->closed)
+        drain_queue(w);
     /* Paused partitions are not fetched, so their cached watermarks go stale: ask the leader. */
     for (int i = 0; i < w->nparts; i++) {
         part_t *p = w->parts[i];
@@ -2731,6 +2753,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         .group = w->group,
         .topics = (const char *const *)w->topics,
         .client_id = client_id,
+        .group_instance_id = cs_config_str(w->cfg, "group-instance-id"),
         .session_timeout_ms = (int)cs_config_int(w->cfg, "session-timeout-ms"),
         .max_poll_interval_ms = (int)cs_config_int(w->cfg, "max-poll-interval-ms"),
         .partition_eof = w->drain,
@@ -2741,6 +2764,8 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
                                 : -1,
     };
     cs_consumer_cbs_t cbs = {on_assign, on_revoke, w};
+    if (cs_consumer_conf_check(&cc, &err) < 0)
+        goto fatal; /* a bad --group-instance-id, before anything connects */
 
     /* PostgreSQL first: a wrong DSN or schema stops here; an unreachable server is retried. */
     if (db_ensure(w, &err) < 0) {

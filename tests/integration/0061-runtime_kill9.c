@@ -7,6 +7,9 @@
  * random moment after it has made progress (mid-batch, mid-transaction, mid-commit: wherever it
  * happens to be), then run to the end with --drain. The effects must equal the events: every
  * event id once in rt_events, counts summing to 100,000, no dead letter, offsets at the end.
+ * Each run is the same static member (--group-instance-id), as a supervisor restarting one
+ * instance would run it: the restart gets the partitions back at once, without waiting for the
+ * killed member's session to time out.
  */
 #include <check.h>
 #include <signal.h>
@@ -53,6 +56,8 @@ START_TEST(kill9_exactly_once)
                           "20",
                           "--session-timeout-ms",
                           "6000",
+                          "--group-instance-id",
+                          "rt-kill9-1",
                           "--metrics-port",
                           "-1",
                           "--handler-delay-us",
@@ -96,6 +101,8 @@ START_TEST(kill9_exactly_once)
                            "20",
                            "--session-timeout-ms",
                            "6000",
+                           "--group-instance-id",
+                           "rt-kill9-1",
                            "--metrics-port",
                            "-1",
                            "--log-level",

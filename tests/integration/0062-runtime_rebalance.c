@@ -77,12 +77,19 @@ START_TEST(rebalance_1_3_1)
     fprintf(stderr, "rebalance: joined at %lld, leaving at %lld of %lld\n", at_join,
             rt_committed(dsn, "rt-rebal"), total);
 
+    int64_t t_stop = cs_test_now_ms();
     kill(b, SIGTERM);
     kill(c, SIGTERM);
     int sb = rt_wait(b, 20000 * mult), sc = rt_wait(c, 20000 * mult);
+    fprintf(stderr, "rebalance: both members stopped %lld ms after SIGTERM\n",
+            (long long)(cs_test_now_ms() - t_stop));
     ck_assert_msg(sb != -1 && WIFEXITED(sb) && WEXITSTATUS(sb) == 0, "member b: status %d", sb);
     ck_assert_msg(sc != -1 && WIFEXITED(sc) && WEXITSTATUS(sc) == 0, "member c: status %d", sc);
     ck_assert(rt_file_has(logb, "leaving the consumer group"));
+    /* Both left the group (stopping at once, they hand partitions to each other meanwhile). */
+    ck_assert_msg(rt_file_has(logb, "left the consumer group") &&
+                      rt_file_has(logc, "left the consumer group"),
+                  "a member's leave was abandoned (see %s, %s)", logb, logc);
 
     ck_assert_msg(rt_wait_committed(dsn, "rt-rebal", total, 120000 * mult) == 0,
                   "the remaining member did not finish (see %s)", loga);

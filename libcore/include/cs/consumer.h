@@ -65,7 +65,16 @@ typedef struct cs_consumer_conf {
     const char *group;
     const char *const *topics; /* NULL-terminated */
     const char *client_id;
-    int session_timeout_ms;          /* 0: librdkafka's default */
+    /*
+     * Static group membership (KIP-345): a name stable across restarts of this instance, unique
+     * in the group; NULL or "": dynamic membership. 1-249 characters of [A-Za-z0-9._-] (what the
+     * broker accepts), else cs_consumer_new fails with a FATAL err on field "group-instance-id".
+     * A static member that dies and comes back within the session timeout gets its partitions
+     * back without a rebalance; one that does not come back keeps them unprocessed until the
+     * session timeout. cs_consumer_close leaves the group either way (see there).
+     */
+    const char *group_instance_id;
+    int session_timeout_ms;          /* 0: librdkafka's default; heartbeats follow from it */
     int max_poll_interval_ms;        /* 0: default */
     int queued_max_kbytes;           /* prefetch bound per partition set; 0: runtime default */
     int fetch_max_bytes;             /* 0: runtime default */
@@ -112,6 +121,12 @@ typedef struct cs_consumer cs_consumer_t;
  */
 cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *conf, const cs_consumer_cbs_t *cbs,
                                cs_err_t *err);
+/*
+ * Checks what cs_consumer_new would refuse in conf without connecting anywhere (for now the
+ * group instance id), so that a program can refuse a bad value before it starts anything else.
+ * Returns -1 with a FATAL err naming the field.
+ */
+int cs_consumer_conf_check(const cs_consumer_conf_t *conf, cs_err_t *err);
 /* Destroys without leaving the group (call cs_consumer_close first). Accepts NULL. */
 void cs_consumer_destroy(cs_consumer_t *c);
 
@@ -154,10 +169,14 @@ int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partit
 /* False while librdkafka reports all brokers down. */
 bool cs_consumer_connected(const cs_consumer_t *c);
 /*
- * Leaves the group (revoking the assignment through the callbacks), waiting at most timeout_ms.
- * A leave that takes longer (the mock cluster waits for the session timeout when several members
- * leave at once) is abandoned with a TRANSIENT err: everything was committed before, so nothing
- * is lost, and cs_consumer_destroy() then leaves the librdkafka handle to process exit.
+ * Leaves the group (revoking the assignment through the callbacks; messages still queued are
+ * dropped), waiting at most timeout_ms, so that the other members take the partitions over at
+ * once. A static member leaves too: librdkafka 2.0.2 never sends LeaveGroup when a static member
+ * closes (KIP-345 keeps its partitions for it until the session timeout), so it first
+ * unsubscribes, which revokes and sends LeaveGroup, and only then closes. A leave that takes
+ * longer than timeout_ms is abandoned with a TRANSIENT err: everything was committed before, so
+ * nothing is lost (the group then waits for the session timeout), and cs_consumer_destroy()
+ * leaves the librdkafka handle to process exit.
  */
 int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err);
 
