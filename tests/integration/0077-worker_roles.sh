@@ -65,6 +65,9 @@ nd=$(q "SELECT count(*) FROM dead_letters WHERE consumer_group = 'cs-progress-t$
 [ "$np" -gt 0 ] || fail "cs-progress marked no event processed"
 [ "$nd" -ge "$bad" ] || fail "cs-progress dead-lettered $nd events, expected at least the $bad malformed"
 [ "$(q "SELECT count(*) FROM user_progress")" -gt 0 ] || fail "cs-progress wrote no progress"
+# No event was lost to a missing privilege of the role (42501 would be dead-lettered as 'database').
+[ "$(q "SELECT count(*) FROM dead_letters WHERE sqlstate LIKE '42%'")" -eq 0 ] \
+  || { q "SELECT consumer_group, sqlstate, reason FROM dead_letters WHERE sqlstate LIKE '42%' LIMIT 3"; fail "a worker role lacks a privilege"; }
 echo "cs-progress as cs_worker_progress: ok ($np processed ids, $nd dead letters)"
 
 # Each role sees only its own groups.
