@@ -64,9 +64,10 @@ SELECT is(tap.run_as('cs_app_mentor', 'cccccccc-0000-0000-0000-00000000000c',
           'mentor M does not see learner B (not a mentee)');
 SELECT is(tap.run_as('cs_app_mentor', 'dddddddd-0000-0000-0000-00000000000d', 'SELECT * FROM user_progress'), 0::bigint,
           'mentor N without mentees sees no progress');
-SELECT is(tap.run_as('cs_app_mentor', 'cccccccc-0000-0000-0000-00000000000c',
-                     $$UPDATE mentorship_relationships SET status = 'ended', end_reason = 'goals_met'$$), 1::bigint,
-          'mentor M ends the relationship');
+SELECT is(tap.run_as('cs_app_admin', 'ffffffff-0000-0000-0000-00000000000f',
+                     $$UPDATE mentorship_relationships SET status = 'ended', end_reason = 'goals_met', ended_at = now()
+                        WHERE mentor_id = 'cccccccc-0000-0000-0000-00000000000c'$$), 1::bigint,
+          'an admin ends M''s relationship (mentors may not change status, 14_mentor_relationship_status.sql)');
 SELECT is(tap.run_as('cs_app_mentor', 'cccccccc-0000-0000-0000-00000000000c', 'SELECT * FROM user_progress'), 0::bigint,
           'after the relationship ended mentor M no longer sees A''s progress');
 SELECT is(tap.run_as('cs_app_mentor', 'cccccccc-0000-0000-0000-00000000000c', 'SELECT * FROM user_career_profiles'), 0::bigint,
