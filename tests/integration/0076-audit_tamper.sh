@@ -10,6 +10,7 @@
 #        logged_at   moves a chain's last rows out of the range (logged_at), and shifts another
 #                    chain's row by a second                                (hash covers logged_at)
 #        severity    changes a row's severity                               (hash covers severity)
+#        version     relabels a version 2 row as version 1                   (no downgrade)
 #      and the audit worker's role (cs_worker_audit) can neither set a head back, point it at a
 #      row that is not in the log, nor delete it (role). Every case is run and reported; the
 #      test fails if any failed. Cases needing anchors run verify with anchors; the others with
@@ -130,6 +131,11 @@ fi
 d=$(copy severity)
 su "$d" "UPDATE system_logs SET severity = 'error' WHERE chain_key = '${C[6]}' AND chain_seq = 4"
 expect severity "$d" no "${C[6]}" "the row's columns do not match its row_hash"
+
+# version: a version 2 row relabelled version 1 (whose hash leaves logged_at and severity out).
+d=$(copy version)
+su "$d" "UPDATE system_logs SET hash_version = 1 WHERE chain_key = '${C[6]}' AND chain_seq = 6"
+expect version "$d" no "${C[6]}" ""
 
 # role: cs_worker_audit may not set a head back, point it elsewhere, or delete it.
 d=$(copy role)
