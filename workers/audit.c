@@ -8,10 +8,14 @@
  *
  * The runtime batches events and COPYs the rows of a batch into system_logs inside the batch's
  * transaction, together with the consumed offsets. Each row carries who (the learner's
- * pseudonymous id), what (type, version, payload as jsonb), when (occurred_at; logged_at is the
- * insert time), where from (topic/partition/offset, producer, traceparent) and its place in the
+ * pseudonymous id), what (type, version, payload as jsonb), when (occurred_at; logged_at, the time
+ * the handler logged it, written by us so the hash covers it), where from (topic/partition/offset,
+ * producer, traceparent), severity, the hash version (2) and its place in the
  * hash chain of its source partition: row_hash = SHA-256(prev_hash || canonical row), see
- * cs/audit.h. The chain heads move in audit_chain_heads in the same transaction.
+ * cs/audit.h. The chain heads move in audit_chain_heads in the same transaction (forward only:
+ * migration 0061's trigger). After commits (at most every --anchor-ms) and at the end, the
+ * committed heads of the chains we moved are published to --anchor-topic on Kafka (anchors), so
+ * that `verify` can catch a superuser who rewrites rows and heads together.
  *
  * Exactly-once is by offset, not by event id: the runtime's consumer_offsets, and the chain head's
  * last_offset, so that replaying a partition from an earlier offset appends nothing twice. A
