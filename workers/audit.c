@@ -3,14 +3,19 @@
  *      cs-audit - append every event of every topic to system_logs, hash-chained; and verify it.
  *
  *      cs-audit [options]             the worker (consumer group cs-audit, all source topics)
- *      cs-audit verify [--from --to]  walk a time range of the log and report the first broken link
+ *      cs-audit verify [--from --to]  walk a time range of the log, compare every chain with its
+ *                                     head and with its latest anchor on Kafka, report problems
  *
  * The runtime batches events and COPYs the rows of a batch into system_logs inside the batch's
  * transaction, together with the consumed offsets. Each row carries who (the learner's
- * pseudonymous id), what (type, version, payload as jsonb), when (occurred_at; logged_at is the
- * insert time), where from (topic/partition/offset, producer, traceparent) and its place in the
+ * pseudonymous id), what (type, version, payload as jsonb), when (occurred_at; logged_at, the time
+ * the handler logged it, written by us so the hash covers it), where from (topic/partition/offset,
+ * producer, traceparent), severity, the hash version (2) and its place in the
  * hash chain of its source partition: row_hash = SHA-256(prev_hash || canonical row), see
- * cs/audit.h. The chain heads move in audit_chain_heads in the same transaction.
+ * cs/audit.h. The chain heads move in audit_chain_heads in the same transaction (forward only:
+ * migration 0061's trigger). After commits (at most every --anchor-ms) and at the end, the
+ * committed heads of the chains we moved are published to --anchor-topic on Kafka (anchors), so
+ * that `verify` can catch a superuser who rewrites rows and heads together.
  *
  * Exactly-once is by offset, not by event id: the runtime's consumer_offsets, and the chain head's
  * last_offset, so that replaying a partition from an earlier offset appends nothing twice. A
@@ -46,19 +51,23 @@ static const cs_table_def_t tables[] = {
     [T_LOGS] = {.table = "system_logs",
                 .columns = "event_id, event_type, schema_version, user_id, occurred_at, "
                            "source_topic, source_partition, source_offset, producer, traceparent, "
-                           "payload, payload_sha256, chain_key, chain_seq, prev_hash, row_hash"},
+                           "payload, payload_sha256, chain_key, chain_seq, prev_hash, row_hash, "
+                           "logged_at, severity, hash_version"},
     /*
      * One row per chain and batch, not per event: the row only names the chain (and, for a
      * chain without a head yet, carries its values), and the head is read back from the rows
-     * this transaction appended (logged_at = now(), so only the current partition is searched).
+     * this transaction appended: the chain's last row from the batch's first seq on (one index
+     * probe per partition). The heads' trigger (migration 0061) checks that a head only moves
+     * forward along rows of the log.
      */
     [T_HEADS] = {.table = "audit_chain_heads",
                  .columns = "chain_key, chain_seq, row_hash, last_offset",
                  .conflict = "chain_key",
-                 .update = "(chain_seq, row_hash, last_offset, updated_at) = "
-                           "(SELECT l.chain_seq, l.row_hash, l.source_offset, now() "
-                           "FROM system_logs l WHERE l.chain_key = EXCLUDED.chain_key "
-                           "AND l.logged_at = now() ORDER BY l.chain_seq DESC LIMIT 1)",
+                 .update =
+                     "(chain_seq, row_hash, last_offset, updated_at) = "
+                     "(SELECT l.chain_seq, l.row_hash, l.source_offset, now() "
+                     "FROM system_logs l WHERE l.chain_key = EXCLUDED.chain_key "
+                     "AND l.chain_seq >= EXCLUDED.chain_seq ORDER BY l.chain_seq DESC LIMIT 1)",
                  .update_where = "EXCLUDED.chain_seq > t.chain_seq",
                  .merge = CS_MERGE_LAST},
     {NULL},
@@ -90,6 +99,13 @@ struct audit {
     bool every_event_heads; /* after forget(), until a commit: one head row per event */
     cs_buf_t canon;         /* the payload as jsonb prints it */
     char *dsn;
+    /* Anchors (cs/audit.h): the chains committed since the last anchor, published at most every
+     * anchor_ms after a commit, and at the end. */
+    cs_audit_anchorer_t *anchorer;
+    char **dirty;
+    int ndirty, capdirty;
+    long long anchor_ms;
+    int64_t last_anchor_ms;
 };
 
 /* FNV-1a over the topic name and the partition: the chain key without formatting it. */
@@ -201,6 +217,14 @@ static void put_ts_ms(cs_batch_t *b, int64_t ms)
     put2(t + 21, frac % 100);
     memcpy(t + 23, "+00", 3);
     cs_batch_raw(b, t, sizeof t);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void forget(void *ud)
@@ -323,6 +347,7 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     cs_audit_row_t row;
     unsigned char hash[CS_AUDIT_HASH_BYTES];
     char hx_payload[HEX_COPY_LEN], hx_row[HEX_COPY_LEN];
+    int64_t logged_ms;
 
     /* A handler that finds the batch empty starts a new batch generation (see below). */
     if (cs_batch_rows(b, T_LOGS) == 0)
@@ -351,7 +376,13 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
         .traceparent = ev->traceparent && *ev->traceparent ? ev->traceparent : NULL,
         .chain_key = c->key,
         .chain_seq = c->seq + 1,
+        .hash_version = CS_AUDIT_HASH_V2,
+        .occurred_at_us = ev->occurred_at_ms * 1000,
+        .severity = "info",
     };
+    /* logged_at is written by us, not defaulted by the server, so that the hash covers it. */
+    logged_ms = now_ms();
+    row.logged_at_us = logged_ms * 1000;
     cs_audit_sha256(a->canon.data, a->canon.len, row.payload_sha256);
     cs_audit_row_hash(c->seq ? c->hash : NULL, &row, hash);
     hex_copy(row.payload_sha256, hx_payload);
@@ -383,6 +414,9 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     else
         cs_batch_null(b);
     cs_batch_raw(b, hx_row, HEX_COPY_LEN);
+    put_ts_ms(b, logged_ms);
+    cs_batch_raw(b, "info", 4);
+    put_int(b, CS_AUDIT_HASH_V2);
     if (cs_batch_row_end(b, err) < 0)
         return -1;
 
@@ -419,15 +453,71 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
  * once per batch. (Were that early, the head would only trail the log until the chain's next
  * batch, which load_head() tolerates.)
  */
+static void mark_dirty(struct audit *a, const char *key)
+{
+    for (int i = 0; i < a->ndirty; i++)
+        if (!strcmp(a->dirty[i], key))
+            return;
+    if (a->ndirty == a->capdirty) {
+        a->capdirty = a->capdirty ? 2 * a->capdirty : 64;
+        a->dirty = realloc(a->dirty, (size_t)a->capdirty * sizeof *a->dirty);
+        if (!a->dirty)
+            abort();
+    }
+    a->dirty[a->ndirty] = strdup(key);
+    if (!a->dirty[a->ndirty])
+        abort();
+    a->ndirty++;
+}
+
+/*
+ * Publishes the committed heads of the chains marked dirty. The heads are read back from
+ * audit_chain_heads on our own connection, not taken from memory: with the pipeline the handlers
+ * of the next batch have already moved the in-memory heads, and that batch may still roll back.
+ * A failure is logged and the chains stay dirty for the next try.
+ */
+static void anchor(struct audit *a)
+{
+    cs_err_t err;
+    int n;
+
+    if (!a->anchorer || a->ndirty == 0)
+        return;
+    cs_err_clear(&err);
+    n = cs_audit_anchorer_publish(a->anchorer, a->db, (const char *const *)a->dirty, a->ndirty,
+                                  &err);
+    if (n < 0) {
+        cs_log_warn("audit anchors not published; will retry", CS_LS("reason", err.msg));
+        return;
+    }
+    for (int i = 0; i < a->ndirty; i++)
+        free(a->dirty[i]);
+    a->ndirty = 0;
+    a->last_anchor_ms = now_ms();
+    if (n > 0)
+        cs_log_debug("audit anchors queued", CS_LI("chains", n));
+}
+
+/*
+ * After a commit, a chain that wrote a head row has one in the table: later batches write it
+ * once per batch. (Were that early, the head would only trail the log until the chain's next
+ * batch, which load_head() tolerates.) The chains known now are anchored once anchor-ms has
+ * passed since the last anchor.
+ */
 static void committed(void *ud, int nevents)
 {
     struct audit *a = ud;
 
     (void)nevents;
     a->every_event_heads = false;
-    for (size_t i = 0; i < a->nslots; i++)
+    for (size_t i = 0; i < a->nslots; i++) {
         if (a->chains[i].key && a->chains[i].wrote_head)
             a->chains[i].headless = false;
+        if (a->chains[i].key && a->anchorer)
+            mark_dirty(a, a->chains[i].key);
+    }
+    if (now_ms() - a->last_anchor_ms >= a->anchor_ms)
+        anchor(a);
 }
 
 static const cs_handler_t handlers[] = {
@@ -451,9 +541,18 @@ static int audit_init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     a->codec = cs_codec_new(err);
     if (!a->codec)
         goto fail;
+    a->anchor_ms = cs_config_int(cfg, "anchor-ms");
+    if (cs_config_bool(cfg, "anchors")) {
+        a->anchorer = cs_audit_anchorer_new(cs_config_str(cfg, "kafka-brokers"),
+                                            cs_config_str(cfg, "kafka-props"),
+                                            cs_config_str(cfg, "anchor-topic"), err);
+        if (!a->anchorer)
+            goto fail;
+    }
     *ud = a;
     return 0;
 fail:
+    cs_codec_destroy(a->codec);
     cs_db_destroy(a->db);
     free(a->chains);
     free(a);
@@ -466,6 +565,20 @@ static void audit_fini(void *ud)
 
     if (!a)
         return;
+    /* The last anchor: whatever was committed since the previous one. */
+    anchor(a);
+    if (a->anchorer) {
+        cs_err_t err;
+
+        if (cs_audit_anchorer_flush(a->anchorer, 10000, &err) < 0)
+            cs_log_warn("audit anchors not delivered", CS_LS("reason", err.msg));
+        cs_log_info("audit anchors", CS_LI("delivered", cs_audit_anchorer_delivered(a->anchorer)),
+                    CS_LI("failed", cs_audit_anchorer_failed(a->anchorer)));
+    }
+    for (int i = 0; i < a->ndirty; i++)
+        free(a->dirty[i]);
+    free(a->dirty);
+    cs_audit_anchorer_destroy(a->anchorer);
     forget(a);
     free(a->chains);
     cs_db_destroy(a->db);
@@ -474,12 +587,33 @@ static void audit_fini(void *ud)
     free(a);
 }
 
+static const cs_opt_t audit_opts[] = {
+    {"anchors", CS_OPT_BOOL, "true",
+     "publish checkpoints of the chain heads (anchors) to --anchor-topic after commits"},
+    {"anchor-topic", CS_OPT_STRING, CS_AUDIT_ANCHOR_TOPIC,
+     "Kafka topic of the anchors (compacted; created when missing); one per audit database"},
+    {"anchor-ms", CS_OPT_INT, "1000",
+     "publish anchors after a commit at most every this many ms (0: after every commit)", 0,
+     3600000},
+    {NULL},
+};
+
 /* ---- cs-audit verify ------------------------------------------------------------------------ */
+
+static const char *const anchor_modes[] = {"auto", "yes", "no", NULL};
 
 static const cs_opt_t verify_opts[] = {
     {"from", CS_OPT_STRING, "1970-01-01",
      "start of the logged_at range (YYYY-MM-DD[THH:MM:SS], UTC)"},
     {"to", CS_OPT_STRING, "2100-01-01", "end of the logged_at range, exclusive"},
+    {"anchors", CS_OPT_ENUM, "auto",
+     "check the log against the latest anchors on Kafka: auto (when --kafka-brokers is set), yes "
+     "(and fail without them), no",
+     0, 0, anchor_modes},
+    {"anchor-topic", CS_OPT_STRING, CS_AUDIT_ANCHOR_TOPIC, "Kafka topic of the anchors"},
+    {"kafka-props", CS_OPT_STRING, NULL, "extra librdkafka properties name=value,... (security)"},
+    {"anchor-timeout-ms", CS_OPT_INT, "30000", "how long reading the anchors may take", 1000,
+     600000},
     {NULL},
 };
 
@@ -516,13 +650,19 @@ static int verify_main(int argc, char **argv)
     int code;
     cs_config_t *cfg = cs_config_start(
         "cs-audit verify",
-        "Walk system_logs rows logged in [--from, --to) chain by chain and report the first broken "
-        "link.\nExit status: 0 intact, 1 broken, 2 bad usage, 3 could not verify.",
+        "Walk system_logs rows logged in [--from, --to) chain by chain, compare every chain with "
+        "its head (audit_chain_heads) and, with --kafka-brokers, with its latest anchor on "
+        "--anchor-topic, and name every chain with a problem (README.md, \"cs-audit\", says what "
+        "this proves).\nExit status: 0 intact, 1 broken, 2 bad usage, 3 could not verify.",
         verify_opts, argc, argv, &code);
     cs_audit_report_t rep;
+    cs_audit_anchor_t *anchors = NULL;
+    size_t nanchors = 0;
     cs_db_t *db = NULL;
     cs_err_t err;
     int64_t from, to;
+    const char *mode;
+    bool use_anchors;
 
     if (!cfg)
         return code;
@@ -534,22 +674,53 @@ static int verify_main(int argc, char **argv)
         goto out;
     }
     code = 3;
+    mode = cs_config_str(cfg, "anchors");
+    use_anchors =
+        !strcmp(mode, "yes") || (!strcmp(mode, "auto") && cs_config_is_set(cfg, "kafka-brokers"));
+    if (use_anchors) {
+        /* The anchors first: what was anchored before the walk starts must be in the log. */
+        int arc = cs_audit_anchors_read(
+            cs_config_str(cfg, "kafka-brokers"), cs_config_str(cfg, "kafka-props"),
+            cs_config_str(cfg, "anchor-topic"), (int)cs_config_int(cfg, "anchor-timeout-ms"),
+            &anchors, &nanchors, &err);
+
+        if (arc < 0) {
+            fprintf(stderr, "cs-audit verify: %s\n", err.msg);
+            goto out;
+        }
+        if (arc == 1 && !strcmp(mode, "yes")) {
+            fprintf(stderr, "cs-audit verify: anchor topic '%s' does not exist\n",
+                    cs_config_str(cfg, "anchor-topic"));
+            goto out;
+        }
+        if (arc == 1)
+            printf("no anchor topic '%s': heads not checked against anchors\n",
+                   cs_config_str(cfg, "anchor-topic"));
+    }
     db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-audit-verify", &err);
-    if (!db || cs_audit_verify(db, from, to, &rep, &err) < 0) {
+    if (!db || cs_audit_verify(db, from, to, &rep, &err) < 0 ||
+        cs_audit_verify_anchors(db, anchors, nanchors, &rep, &err) < 0) {
         fprintf(stderr, "cs-audit verify: %s\n", err.msg);
         goto out;
     }
     if (rep.ok) {
-        printf("audit log intact: %lld rows in %lld chains verified (%lld redacted payloads)\n",
-               rep.rows, rep.chains, rep.redacted);
+        printf("audit log intact: %lld rows in %lld chains verified (%lld redacted payloads); "
+               "%lld heads and %lld anchors match; %lld rows of hash version 1\n",
+               rep.rows, rep.chains, rep.redacted, rep.heads, rep.anchors, rep.legacy);
         code = 0;
     } else {
         printf("audit log BROKEN at chain %s seq %lld (log_id %lld): %s\n", rep.chain_key,
                rep.chain_seq, rep.log_id, rep.reason);
-        printf("%lld rows checked before it\n", rep.rows - 1);
+        for (long long i = 0; i < rep.nproblems && i < CS_AUDIT_MAX_PROBLEMS; i++)
+            printf("  %s\n", rep.problems[i]);
+        if (rep.nproblems > CS_AUDIT_MAX_PROBLEMS)
+            printf("  ... and %lld more chains\n", rep.nproblems - CS_AUDIT_MAX_PROBLEMS);
+        printf("%lld rows, %lld heads and %lld anchors checked; %lld chains with problems\n",
+               rep.rows, rep.heads, rep.anchors, rep.nproblems);
         code = 1;
     }
 out:
+    free(anchors);
     cs_db_destroy(db);
     cs_config_destroy(cfg);
     return code;
@@ -575,6 +746,7 @@ int main(int argc, char **argv)
         .fini = audit_fini,
         .forget = forget,
         .committed = committed,
+        .opts = audit_opts,
         .no_dedupe = true,
     };
 

@@ -19,6 +19,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 q() { psql "$DSN" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 
 psql "$ADMIN" -qc "CREATE DATABASE $DB TEMPLATE cs_template"
+# One anchor topic per audit database (README, "cs-audit"): this run's own.
+export CS_ANCHOR_TOPIC="t.audit.$$.anchors"
 prefix="t.audit.$$."
 topics=""
 for t in cs.learning cs.mentoring cs.jobsearch cs.portfolio cs.profile cs.derived; do topics="$topics${topics:+,}$prefix$t"; done

@@ -109,6 +109,78 @@ START_TEST(row_hash_matches_documented_format)
 }
 END_TEST
 
+/*
+ * Version 2 (issue 14): the canonical row of cs/audit.h rebuilt with printf, and every column
+ * version 1 left outside (logged_at, severity, occurred_at below the millisecond) now changes the
+ * hash; version 1 rows (hash_version 0 or 1) still hash exactly as before, whatever those fields.
+ */
+START_TEST(row_hash_v2_covers_every_column)
+{
+    cs_audit_row_t row = {.event_id = "0b9f8a5e-3c1d-4f7a-9e2b-6d4c8a1f5e30",
+                          .event_type = "content_progress",
+                          .schema_version = 2,
+                          .user_id = "5f0c6d2e-8a4b-4c3d-9e1f-2a7b6c5d4e3f",
+                          .occurred_at_ms = 1767607013753LL,
+                          .source_topic = "cs.learning",
+                          .source_partition = 7,
+                          .source_offset = 1234,
+                          .producer = "learning-app",
+                          .traceparent = NULL,
+                          .payload_sha256 = {1, 2, 3},
+                          .chain_key = "cs.learning/7",
+                          .chain_seq = 99,
+                          .hash_version = CS_AUDIT_HASH_V2,
+                          .occurred_at_us = 1767607013753123LL,
+                          .logged_at_us = 1767607014000456LL,
+                          .severity = "info"};
+    unsigned char prev[32], ours[32], expected[32], v1[32], other[32];
+    char buf[1024];
+    int n = 32;
+
+    for (int i = 0; i < 32; i++)
+        prev[i] = (unsigned char)(100 + i);
+    memcpy(buf, prev, 32);
+    n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+                  "cs-audit-v2%zu:%s%zu:%s1:2%zu:%s16:%lld16:%lld4:info11:cs.learning1:74:1234"
+                  "12:learning-app-",
+                  strlen(row.event_id), row.event_id, strlen(row.event_type), row.event_type,
+                  strlen(row.user_id), row.user_id, (long long)row.occurred_at_us,
+                  (long long)row.logged_at_us);
+    memcpy(buf + n, row.payload_sha256, 32);
+    n += 32;
+    n += snprintf(buf + n, sizeof(buf) - (size_t)n, "13:cs.learning/72:99");
+    cs_audit_sha256(buf, (size_t)n, expected);
+    cs_audit_row_hash(prev, &row, ours);
+    ck_assert_msg(memcmp(ours, expected, 32) == 0, "version 2 differs from its documented format");
+
+    /* Each column version 1 left out changes a version 2 hash. */
+    row.logged_at_us += 1000000;
+    cs_audit_row_hash(prev, &row, other);
+    ck_assert_msg(memcmp(ours, other, 32) != 0, "logged_at outside the version 2 hash");
+    row.logged_at_us -= 1000000;
+    row.severity = "error";
+    cs_audit_row_hash(prev, &row, other);
+    ck_assert_msg(memcmp(ours, other, 32) != 0, "severity outside the version 2 hash");
+    row.severity = "info";
+    row.occurred_at_us += 1;
+    cs_audit_row_hash(prev, &row, other);
+    ck_assert_msg(memcmp(ours, other, 32) != 0, "occurred_at's microseconds outside the hash");
+    row.occurred_at_us -= 1;
+
+    /* The same columns as version 1: another hash (a row cannot be re-labelled 1 unseen), and
+     * version 1 ignores the version 2 fields, so rows written before 0061 still verify. */
+    row.hash_version = CS_AUDIT_HASH_V1;
+    cs_audit_row_hash(prev, &row, v1);
+    ck_assert_msg(memcmp(ours, v1, 32) != 0, "versions 1 and 2 hash alike");
+    row.logged_at_us = 0;
+    row.severity = "error";
+    row.occurred_at_us = 0;
+    row.hash_version = 0;
+    cs_audit_row_hash(prev, &row, other);
+    ck_assert_msg(memcmp(v1, other, 32) == 0, "version 1 depends on version 2 fields");
+}
+END_TEST
+
 /* SHA-256 itself, on the FIPS 180-2 vectors, through the reused context. */
 START_TEST(sha256_vectors)
 {
@@ -145,6 +217,7 @@ int main(void)
     tcase_add_test(tc, jsonb_from_event_equals_reparsed_json);
     tcase_add_test(tc, jsonb_refuses_what_jsonb_cannot_hold);
     tcase_add_test(tc, row_hash_matches_documented_format);
+    tcase_add_test(tc, row_hash_v2_covers_every_column);
     tcase_add_test(tc, sha256_vectors);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
