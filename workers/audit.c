@@ -520,6 +520,16 @@ static void committed(void *ud, int nevents)
         anchor(a);
 }
 
+/* Between commits: a burst followed by silence is anchored within anchor-ms, not at the next
+ * commit or at shutdown. */
+static void tick(void *ud)
+{
+    struct audit *a = ud;
+
+    if (a && now_ms() - a->last_anchor_ms >= a->anchor_ms)
+        anchor(a);
+}
+
 static const cs_handler_t handlers[] = {
     {CS_EVENT_ANY, audit_append, CS_HANDLER_ALWAYS},
     {NULL},
@@ -746,6 +756,8 @@ int main(int argc, char **argv)
         .fini = audit_fini,
         .forget = forget,
         .committed = committed,
+        .tick = tick,
+        .tick_ms = 1000,
         .opts = audit_opts,
         .no_dedupe = true,
     };

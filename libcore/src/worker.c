@@ -288,6 +288,7 @@ struct cs_worker {
     ev_timer batch_timer;
     ev_timer retry_timer;
     ev_timer wm_timer;
+    ev_timer tick_timer; /* def->tick, when the worker has one */
     ev_timer deadline_timer;
     ev_signal sigterm, sigint;
 
@@ -2334,6 +2335,14 @@ static void on_wm_timer(struct ev_loop *loop, ev_timer *t, int revents)
     }
 }
 
+static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop, (void)revents;
+    cs_worker_t *w = t->data;
+    if (!w->closed)
+        w->def->tick(w->ud);
+}
+
 static void collect(cs_metrics_t *m, void *ud)
 {
     (void)m;
@@ -2813,6 +2822,11 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     ev_timer_init(&w->wm_timer, on_wm_timer, 5., 5.);
     w->wm_timer.data = w;
     ev_timer_start(w->loop, &w->wm_timer);
+    if (w->def->tick && w->def->tick_ms > 0) {
+        ev_timer_init(&w->tick_timer, on_tick, w->def->tick_ms / 1000., w->def->tick_ms / 1000.);
+        w->tick_timer.data = w;
+        ev_timer_start(w->loop, &w->tick_timer);
+    }
     ev_signal_init(&w->sigterm, on_signal, SIGTERM);
     w->sigterm.data = w;
     ev_signal_start(w->loop, &w->sigterm);
@@ -2834,6 +2848,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     ev_timer_stop(w->loop, &w->retry_timer);
     ev_timer_stop(w->loop, &w->deadline_timer);
     ev_timer_stop(w->loop, &w->wm_timer);
+    ev_timer_stop(w->loop, &w->tick_timer);
     ev_signal_stop(w->loop, &w->sigterm);
     ev_signal_stop(w->loop, &w->sigint);
     committer_stop(w);

@@ -169,5 +169,35 @@ else
   bad continued "verify exited $rc after a second stream"; out
 fi
 
+# tick: a burst followed by silence is anchored within a second or two, without a commit after
+# it and without a shutdown (kill -9): every head then has an anchor at its own seq.
+"$BIN/cs-audit" --pg-dsn "$DSN" --topics "$topics" --group "g.$$" --log-level=error \
+  --session-timeout-ms 6000 --batch-size 50 --metrics-port -1 2>"$T/audit3.err" &
+apid=$!
+"$BIN/cs-loadgen" --seed 78 --learners 300 --days 0 --events 300 --publish --topic-prefix "$prefix" \
+  2>"$T/gen3.log" || { kill -9 "$apid"; cat "$T/gen3.log"; die "cs-loadgen (third stream)"; }
+for _ in $(seq 1 300); do
+  [ "$(q "$DSN" "SELECT count(*) FROM system_logs")" -ge $((rows + 800)) ] && break
+  sleep 0.1
+done
+sleep 3
+kill -9 "$apid"; wait "$apid" 2>/dev/null || true
+q "$DSN" "SELECT chain_key || ' ' || chain_seq FROM audit_chain_heads ORDER BY 1" >"$T/heads"
+kcat -C -b "$CS_KAFKA_BROKERS" -t "$CS_ANCHOR_TOPIC" -e -q -f '%s\n' 2>/dev/null |
+  python3 -c '
+import json, sys
+best = {}
+for line in sys.stdin:
+    a = json.loads(line)
+    best[a["chain_key"]] = max(best.get(a["chain_key"], -1), a["chain_seq"])
+for k in sorted(best):
+    print(k, best[k])' >"$T/anchored"
+missing=$(comm -23 <(sort "$T/heads") <(sort "$T/anchored") | head -3)
+if [ -s "$T/heads" ] && [ -z "$missing" ]; then
+  good tick "every one of $(wc -l <"$T/heads") heads anchored at its seq 3 s after the last commit"
+else
+  bad tick "heads not anchored 3 s after a burst (kill -9, no shutdown anchor): $missing"
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

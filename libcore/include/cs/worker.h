@@ -120,6 +120,10 @@ typedef struct cs_worker_def {
     void (*forget)(void *ud);
     /* Called after every committed batch with its number of events (progress, benchmarks). */
     void (*committed)(void *ud, int nevents);
+    /* Called on the loop every tick_ms while running (0: never), between batches: periodic work
+     * that must not wait for the next commit (cs-audit's anchors after a burst). May be NULL. */
+    void (*tick)(void *ud);
+    int tick_ms;
     void *ud;
     bool no_dedupe; /* skip processed_events: every handler is idempotent by itself */
     cs_decode_fn decode;
