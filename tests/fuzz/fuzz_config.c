@@ -9,15 +9,17 @@
  * runs through cs_config_load (the entry point cs_config_start uses, minus printing the error
  * and setting up logging), over the common options and a table like the workers' with one
  * option of each type and flag, including a secret of each type. The input's own CS_CONFIG
- * entries and --config words are dropped: where the file lives is the harness's choice (a
- * fuzzed path could name /dev/stdin).
+ * entries and --config words stay, but a non-empty path they give is replaced by the temporary
+ * file's (a fuzzed path could name /dev/stdin); the harness sets CS_CONFIG itself only when the
+ * input names no file.
  *
  * Beyond "never crashes, never leaks, never exits", each input checks the loader's promises:
  *  - a refusal is FATAL and says why; --help returns 1;
  *  - an accepted config holds only valid values: integers and numbers within their bounds, enum
  *    words among the choices, no empty text unless the option allows it;
  *  - precedence: an option no flag mentions has its first CS_<NAME> entry's value, else the
- *    file's, else its default;
+ *    file's, else its default; the file is read exactly when the config option, as loaded,
+ *    names it;
  *  - a secret never reaches a message: the input is loaded again with every secret value
  *    changed in a way that keeps it valid or invalid alike (text replaced, letters' case
  *    swapped), and the outcome and message must not change;
@@ -113,6 +115,9 @@ static void write_seeds(const char *dir)
         "%%\nCS_DRAIN=maybe\n%%\n--offset\n",
         "{\"log_level\":\"ERROR\",\"ratio\":-0.0}\n%%\nCS_SECRET_TOKEN=s3cr3t\n%%\n--secret-pin="
         "12\n",
+        "{\"group\":\"from-file\"}\n%%\nCS_CONFIG=x\n%%\n--config\nx\n--group=g\n",
+        "{\"group\":\"from-file\"}\n%%\n%%\n--note\n--config=x\n",
+        "{\"group\":\"from-file\"}\n%%\nCS_CONFIG=\n%%\n--config=\n",
     };
     for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++)
         write_seed(dir, (int)i, seeds[i]);
@@ -124,7 +129,7 @@ static void write_seeds(const char *dir)
         exit(1);
     }
     fputs("\"\\x0a%%\\x0a\"\n\"--no-\"\n\"--\"\n\"true\"\n\"off\"\n\"1e999\"\n\"nan\"\n\"0x10\"\n"
-          "\"--help\"\n\"\\\\u0000\"\n",
+          "\"--help\"\n\"\\\\u0000\"\n\"--config=\"\n",
           f);
     for (int t = 0; t < 2; t++)
         for (const cs_opt_t *o = t ? own : cs_config_common_opts; o->name; o++) {
@@ -466,23 +471,47 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *envw[MAX_WORDS + 2], *argw[MAX_WORDS + 2];
     char *envp[MAX_WORDS + 2], *argv[MAX_WORDS + 2];
     int nenv = 0, argc = 1;
-    char cfgenv[4200];
+    char cfgenv[4200], cfgflag[4200];
+    bool named = false;
     int ne = split(part[1], plen[1], envw, MAX_WORDS);
     int na = split(part[2], plen[2], argw, MAX_WORDS);
-    for (int i = 0; i < ne; i++)
-        if (strncmp(envw[i], "CS_CONFIG=", 10))
+    /* Where the file lives is the harness's choice (a fuzzed path could name /dev/stdin): a
+     * non-empty config value, from CS_CONFIG or --config, names the harness's file. */
+    snprintf(cfgenv, sizeof cfgenv, "CS_CONFIG=%s", path);
+    snprintf(cfgflag, sizeof cfgflag, "--config=%s", path);
+    for (int i = 0; i < ne; i++) {
+        if (!strncmp(envw[i], "CS_CONFIG=", 10)) {
+            named = true;
+            envp[nenv++] = envw[i][10] ? cfgenv : envw[i];
+        } else {
             envp[nenv++] = envw[i];
+        }
+    }
+    argv[0] = "fuzz";
+    for (int i = 0; i < na; i++) {
+        if (!strncmp(argw[i], "--config=", 9)) {
+            named = true;
+            argv[argc++] = argw[i][9] ? cfgflag : argw[i];
+        } else if (!strcmp(argw[i], "--config")) {
+            named = true;
+            argv[argc++] = argw[i];
+            if (i + 1 < na) {
+                i++;
+                argv[argc++] = argw[i][0] ? path : argw[i];
+            }
+        } else {
+            argv[argc++] = argw[i];
+        }
+    }
+    argv[argc] = NULL;
     if (plen[0]) {
         write_file(part[0], plen[0]);
-        snprintf(cfgenv, sizeof cfgenv, "CS_CONFIG=%s", path);
-        envp[nenv++] = cfgenv;
+        if (!named)
+            envp[nenv++] = cfgenv;
+    } else {
+        unlink(path);
     }
     envp[nenv] = NULL;
-    argv[0] = "fuzz";
-    for (int i = 0; i < na; i++)
-        if (strncmp(argw[i], "--config", 8))
-            argv[argc++] = argw[i];
-    argv[argc] = NULL;
 
     outcome_t o1;
     cs_config_t *cfg = load(argv, argc, envp, &o1);
@@ -497,8 +526,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             file = NULL;
         }
     }
-    if (o1.rc == 0)
-        check_values(cfg, argv, argc, envp, file);
+    /* The file is in effect exactly when the config option, as loaded, names it. */
+    if (o1.rc == 0) {
+        const char *cv = cs_config_str(cfg, "config");
+        if (cv && *cv && strcmp(cv, path))
+            fail("the config option names the harness's file", NULL, cv);
+        check_values(cfg, argv, argc, envp, cv && *cv ? file : NULL);
+    }
     cs_config_destroy(cfg);
 
     /* The same object re-serialized loads alike; then with every secret disguised too. */
