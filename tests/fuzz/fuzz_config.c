@@ -570,5 +570,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(text);
     json_decref(file);
     free(in);
+    unlink(path); /* libFuzzer may end without running atexit handlers */
     return 0;
 }
