@@ -361,16 +361,33 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
         }
     }
 
-    /* 2. The config file, named by --config or CS_CONFIG (flags win). */
+    /* 2. The config file, named by --config or CS_CONFIG (flags win). The flags are walked as
+     * step 4 walks them: a word another option takes as its value names no file
+     * ("--group --config=x" is the group "--config=x"), and neither ends the options ("--group --
+     * --config=x" names x). */
     if (find(cfg, "config")) {
         file = env_lookup(envp, "CS_CONFIG");
         for (int i = 1; i < argc; i++) {
-            if (!strcmp(argv[i], "--"))
+            const char *a = argv[i];
+            const char *eq = strchr(a, '=');
+            const char *value;
+            char name[128];
+            struct val *v;
+
+            if (!strcmp(a, "--"))
                 break;
-            if (!strncmp(argv[i], "--config=", 9))
-                file = argv[i] + 9;
-            else if (!strcmp(argv[i], "--config") && i + 1 < argc)
-                file = argv[++i];
+            if (a[0] != '-' || a[1] != '-')
+                continue; /* a positional argument, or refused in step 4 */
+            snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - a - 2) : strlen(a + 2)),
+                     a + 2);
+            v = find(cfg, name);
+            if (!v)
+                continue; /* --no-<bool> takes no value; anything else is refused in step 4 */
+            value = eq ? eq + 1 : NULL;
+            if (!eq && v->opt->type != CS_OPT_BOOL && i + 1 < argc)
+                value = argv[++i];
+            if (value && !strcmp(name, "config"))
+                file = value;
         }
         if (file && *file && load_file(cfg, file, err) < 0)
             return -1;
