@@ -3,7 +3,7 @@
 #      A broker killed -9 mid-run loses nothing and applies nothing twice: on a 3-node cluster of
 #      its own (replication 3, min.insync.replicas 2), the same cs-loadgen stream (same seed, so
 #      the same events and event ids) is run twice into two fresh databases, once undisturbed (A)
-#      and once (B) with node 2 killed -9 and restarted while cs-loadgen publishes (acks=all,
+#      and once (B) with a node (the active controller's) killed -9 and restarted while cs-loadgen publishes (acks=all,
 #      idempotent) and cs-progress and cs-audit consume. Then:
 #       - cs-loadgen exited 0 with every event acknowledged, in both runs;
 #       - every log holds each message once (the topics' end offsets add up to the events sent);
@@ -19,8 +19,8 @@
 #      committed offsets stood still around the kill, and the total time.
 #
 #      Knobs: CS_FAILOVER_EVENTS (60000), CS_FAILOVER_RATE (3000 events/s in the disturbed run,
-#      so that it outlasts the outage), CS_FAILOVER_NODE (2), CS_FAILOVER_DOWN_S (4: seconds the
-#      node stays dead), CS_FAILOVER_KEEP=DIR keeps the logs and samples there.
+#      so that it outlasts the outage), CS_FAILOVER_NODE (controller: the active controller's
+#      node; or 1, 2, 3), CS_FAILOVER_DOWN_S (4: seconds the node stays dead), CS_FAILOVER_KEEP=DIR keeps the logs and samples there.
 #
 #      BUILD_BIN_DIR holds cs-loadgen, cs-progress and cs-audit; CS_PG_DSN is the shared
 #      PostgreSQL with a migrated cs_template. The cluster (CS_KAFKA_DIR in a temporary directory)
@@ -37,7 +37,7 @@ LEARNERS=2000
 MENTORS=200
 SEED=80
 MALFORMED=0.002
-KILL_NODE=${CS_FAILOVER_NODE:-2}
+KILL_NODE=${CS_FAILOVER_NODE:-controller} # a node number, or the active controller's node
 DOWN_S=${CS_FAILOVER_DOWN_S:-4}
 
 T=$(mktemp -d /tmp/cs-it-0080-XXXXXX)
@@ -240,7 +240,15 @@ T_START_A=$T_START
 BAD_A=$BAD
 [ "$BAD_A" -gt 0 ] || fail "cs-loadgen injected no malformed event"
 VALID=$((EVENTS - BAD_A))
-# B: the same stream at RATE events/s (so that it outlasts the outage), node KILL_NODE killed.
+# B: the same stream at RATE events/s (so that it outlasts the outage), node KILL_NODE killed:
+# by default the active controller's node (it leads partitions too), the harder case: a new
+# controller is elected before the dead broker is fenced and its partitions get new leaders.
+if [ "$KILL_NODE" = controller ]; then
+  "$KAFKA" tool metadata-quorum describe --status >"$T/quorum" 2>&1 || { cat "$T/quorum" >&2; fail "metadata-quorum"; }
+  KILL_NODE=$(sed -n 's/^LeaderId: *\([0-9]*\)$/\1/p' "$T/quorum")
+  [[ "$KILL_NODE" =~ ^[1-3]$ ]] || { cat "$T/quorum" >&2; fail "no active controller found"; }
+  echo "B: the active controller is node $KILL_NODE"
+fi
 run B dis. "$DSNB" 1 --rate "$RATE"
 [ "$BAD" -eq "$BAD_A" ] || fail "the disturbed run injected $BAD malformed events, the reference $BAD_A"
 
