@@ -18,7 +18,7 @@
 #      It prints how long the producer's acknowledgements stalled and how long each worker's
 #      committed offsets stood still around the kill, and the total time.
 #
-#      Knobs: CS_FAILOVER_EVENTS (60000), CS_FAILOVER_RATE (3000 events/s in the disturbed run,
+#      Knobs: CS_FAILOVER_EVENTS (40000), CS_FAILOVER_RATE (2000 events/s in the disturbed run,
 #      so that it outlasts the outage), CS_FAILOVER_NODE (controller: the active controller's
 #      node; or 1, 2, 3), CS_FAILOVER_DOWN_S (4: seconds the node stays dead), CS_FAILOVER_KEEP=DIR keeps the logs and samples there.
 #
@@ -31,8 +31,8 @@ BIN=${1:?usage: 0080-broker_failover.sh BUILD_BIN_DIR}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 KAFKA=$ROOT/scripts/kafka
 MULT=${CS_TEST_TIMEOUT_MULT:-1}
-EVENTS=${CS_FAILOVER_EVENTS:-60000}
-RATE=${CS_FAILOVER_RATE:-3000}       # events/s of the disturbed run's producer
+EVENTS=${CS_FAILOVER_EVENTS:-40000}
+RATE=${CS_FAILOVER_RATE:-2000}
 LEARNERS=2000
 MENTORS=200
 SEED=80
@@ -64,6 +64,9 @@ cleanup() {
         tail -n 15 "$CS_KAFKA_DIR/node-$i/server.log" 2>/dev/null | cut -c1-300 >&2 || true
       done
     fi
+    if [ -n "${CS_FAILOVER_KEEP:-}" ]; then
+      for i in 1 2 3; do cp "$CS_KAFKA_DIR/node-$i/server.log" "$T/server-$i.log" 2>/dev/null || true; done
+    fi
     "$KAFKA" destroy >/dev/null 2>&1 || true
   fi
   psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DBA WITH (FORCE)" >/dev/null 2>&1 || true
@@ -73,6 +76,8 @@ cleanup() {
   echo "total: $(( ($(now_ms) - T0) / 1000 )) s" >&2
 }
 trap cleanup EXIT
+trap "exit 143" TERM
+trap "exit 130" INT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 q() { psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 
@@ -211,6 +216,13 @@ run() {
     read -r _ po ao < <(last_sample)
     [[ "$po" =~ ^[0-9]+$ && "$ao" =~ ^[0-9]+$ ]] && [ "$po" -ge "$EVENTS" ] && [ "$ao" -ge "$EVENTS" ] && break
     for p in "$pw" "$aw"; do kill -0 "$p" 2>/dev/null || fail "$name: a worker died (see its log)"; done
+    # A librdkafka client in a fatal state never recovers: the worker would retry forever.
+    for p in progress audit; do
+      if grep -m1 -E 'Fatal error|fatal error' "$T/$p-$name.log" >"$T/fatal"; then
+        cut -c1-600 "$T/fatal" >&2
+        fail "$name: cs-$p's Kafka client hit a fatal error and cannot recover (committed: progress $po, audit $ao)"
+      fi
+    done
     [ "$(now_ms)" -lt "$deadline" ] || {
       tail -n 5 "$T/progress-$name.log" "$T/audit-$name.log" >&2
       fail "$name: the workers did not catch up in 90 s (committed: progress $po, audit $ao of $EVENTS)"
@@ -252,11 +264,27 @@ fi
 run B dis. "$DSNB" 1 --rate "$RATE"
 [ "$BAD" -eq "$BAD_A" ] || fail "the disturbed run injected $BAD malformed events, the reference $BAD_A"
 
+# The restarted node is back: it answers, and it is in the in-sync replicas of every partition.
+read -r _ kport <"$CS_KAFKA_DIR/ports-$KILL_NODE"
+deadline=$(($(now_ms) + 90000 * MULT))
+while :; do
+  out=$(kcat -L -b "127.0.0.1:$kport" -m 5 2>/dev/null | awk -v n="$KILL_NODE" '
+    $1 == "partition" {all++; sub(/.*isrs: /, ""); if (index("," $0 ",", "," n ",")) isr++}
+    END {print all + 0, isr + 0}') || true
+  read -r all isr <<<"${out:-0 0}"
+  [ "$all" -gt 0 ] && [ "$isr" -eq "$all" ] && break
+  [ "$(now_ms)" -lt "$deadline" ] || fail "node $KILL_NODE is in the ISR of $isr of $all partitions 90 s after the run"
+  sleep 0.5
+done
+echo "B: node $KILL_NODE back in the ISR of all $all partitions $(( ($(now_ms) - T_RESTART) / 1000 )) s after its restart"
+
 # Each log holds every message exactly once: the end offsets add up to what was sent.
-"$KAFKA" tool get-offsets --topic '^(ref|dis)\.cs\.[a-z]*$' >"$T/end-offsets" 2>"$T/get-offsets.err" \
-  || { cat "$T/get-offsets.err" >&2; fail "cannot read the end offsets"; }
 for p in ref dis; do
-  n=$(awk -F: -v p="$p." 'index($1, p) == 1 {s += $3} END {print s + 0}' "$T/end-offsets")
+  args=$(kcat -L -b "$BROKERS" | awk -v p="$p." '$1 == "topic" {t = substr($2, 2, length($2) - 2)}
+    $1 == "partition" && index(t, p) == 1 && t !~ /\.dlq$/ {sub(",", "", $2); printf "-t %s:%s:-1 ", t, $2}')
+  [ -n "$args" ] || fail "no $p.* partitions in the metadata"
+  # shellcheck disable=SC2086 # one word per argument
+  n=$(kcat -Q -b "$BROKERS" $args 2>"$T/kcat.err" | awk '$3 == "offset" {s += $4} END {print s + 0}')
   [ "$n" -eq "$EVENTS" ] || fail "the $p.* topics hold $n messages, $EVENTS were sent"
 done
 echo "logs: ok (each set of topics holds exactly $EVENTS messages)"
