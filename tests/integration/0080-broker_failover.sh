@@ -104,7 +104,17 @@ for prefix in ("ref.", "dis."):
 src["topics"] = out
 json.dump(src, open(sys.argv[2], "w"), indent=1)
 PY
-BROKERS=$("$KAFKA" start --brokers 3 2>"$T/kafka-start.log") || { cat "$T/kafka-start.log" >&2; fail "the cluster did not start"; }
+# scripts/kafka picks free ports, but in the kernel's ephemeral range (32768-60999): an outgoing
+# connection may take one before its node binds it. Then the cluster does not start; a second
+# try picks other ports.
+for try in 1 2; do
+  BROKERS=$("$KAFKA" start --brokers 3 2>"$T/kafka-start.log") && break
+  cat "$T/kafka-start.log" >&2
+  grep -h "Address already in use" "$CS_KAFKA_DIR"/node-*/server.log 2>/dev/null | head -n 1 | cut -c1-200 >&2 || true
+  [ "$try" -lt 2 ] || fail "the cluster did not start"
+  "$KAFKA" destroy >/dev/null 2>&1 || true
+  echo "cluster: did not start, trying again on other ports"
+done
 export CS_KAFKA_BROKERS=$BROKERS
 echo "cluster: 3 nodes at $BROKERS, up after $(( ($(now_ms) - T0) / 1000 )) s"
 
