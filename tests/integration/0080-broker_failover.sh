@@ -408,6 +408,9 @@ while :; do
     END {print all + 0, isr + 0}') || true
   read -r all isr <<<"${out:-0 0}"
   [ "$all" -gt 0 ] && [ "$isr" -eq "$all" ] && break
+  if grep -q "Address already in use" "$CS_KAFKA_DIR/node-$KILL_NODE/server.log" 2>/dev/null; then
+    fail "node $KILL_NODE could not bind its port 127.0.0.1:$kport again (another connection took it while the node was dead)"
+  fi
   [ "$(now_ms)" -lt "$deadline" ] || fail "node $KILL_NODE is in the ISR of $isr of $all partitions 90 s after run B"
   sleep 0.5
 done
