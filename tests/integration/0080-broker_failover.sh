@@ -52,6 +52,7 @@ DSNA="${CS_PG_DSN%/*}/$DBA"
 DSNB="${CS_PG_DSN%/*}/$DBB"
 PIDS=()
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+say() { echo "[+$(( ($(now_ms) - T0) / 1000 )) s] $*"; }
 T0=$(now_ms)
 
 cleanup() {
@@ -116,7 +117,7 @@ for try in 1 2; do
   echo "cluster: did not start, trying again on other ports"
 done
 export CS_KAFKA_BROKERS=$BROKERS
-echo "cluster: 3 nodes at $BROKERS, up after $(( ($(now_ms) - T0) / 1000 )) s"
+say "cluster: 3 nodes at $BROKERS, up after $(( ($(now_ms) - T0) / 1000 )) s"
 
 for db in "$DBA" "$DBB"; do
   psql "$ADMIN" -qc "CREATE DATABASE $db TEMPLATE cs_template"
@@ -212,12 +213,12 @@ run() {
     [ "$led" -gt 0 ] || fail "$name: node $KILL_NODE leads no partition of the run's topics"
     T_KILL=$(now_ms)
     "$KAFKA" kill "$KILL_NODE"
-    echo "$name: node $KILL_NODE (leader of $led of the run's partitions) killed -9 at" \
+    say "$name: node $KILL_NODE (leader of $led of the run's partitions) killed -9 at" \
       "+$(( (T_KILL - T_START) / 1000 )) s, $po events committed by cs-progress"
     sleep "$DOWN_S"
     "$KAFKA" start-node "$KILL_NODE"
     T_RESTART=$(now_ms)
-    echo "$name: node $KILL_NODE started again at +$(( (T_RESTART - T_START) / 1000 )) s"
+    say "$name: node $KILL_NODE started again at +$(( (T_RESTART - T_START) / 1000 )) s"
   fi
 
   rc=0; wait "$gw" || rc=$?
@@ -256,7 +257,7 @@ run() {
   read -r po ao < <(offsets "$dsn" "$prefix")
   [ "$po" -eq "$EVENTS" ] && [ "$ao" -eq "$EVENTS" ] \
     || fail "$name: committed offsets add up to $po (cs-progress) and $ao (cs-audit), expected $EVENTS each"
-  echo "$name: $EVENTS events ($BAD malformed) acknowledged after $(( (T_GEN - T_START) / 1000 )) s," \
+  say "$name: $EVENTS events ($BAD malformed) acknowledged after $(( (T_GEN - T_START) / 1000 )) s," \
     "all committed by both workers after $(( (T_CAUGHT - T_START) / 1000 )) s"
 }
 
@@ -273,7 +274,7 @@ if [ "$KILL_NODE" = controller ]; then
   "$KAFKA" tool metadata-quorum describe --status >"$T/quorum" 2>&1 || { cat "$T/quorum" >&2; fail "metadata-quorum"; }
   KILL_NODE=$(sed -n 's/^LeaderId: *\([0-9]*\)$/\1/p' "$T/quorum")
   [[ "$KILL_NODE" =~ ^[1-3]$ ]] || { cat "$T/quorum" >&2; fail "no active controller found"; }
-  echo "B: the active controller is node $KILL_NODE"
+  say "B: the active controller is node $KILL_NODE"
 fi
 run B dis. "$DSNB" 1 --rate "$RATE"
 [ "$BAD" -eq "$BAD_A" ] || fail "the disturbed run injected $BAD malformed events, the reference $BAD_A"
@@ -287,7 +288,7 @@ for p in ref dis; do
   n=$(kcat -Q -b "$BROKERS" $args 2>"$T/kcat.err" | awk '$3 == "offset" {s += $4} END {print s + 0}')
   [ "$n" -eq "$EVENTS" ] || fail "the $p.* topics hold $n messages, $EVENTS were sent"
 done
-echo "logs: ok (each set of topics holds exactly $EVENTS messages)"
+say "logs: ok (each set of topics holds exactly $EVENTS messages)"
 
 # The dead-letter topics hold every dead letter of both groups: none lost (a batch retried after
 # its dead letters' publication timed out may have put some there twice: at least once, counted).
@@ -300,7 +301,7 @@ for p in ref dis; do
     "$T/dlq-$p" | sort -u | wc -l)
   [ "$distinct" -eq $((2 * BAD)) ] \
     || fail "the $p.*.dlq topics hold $distinct distinct dead letters, expected $((2 * BAD)) (both groups)"
-  echo "dead-letter topics ($p): ok ($distinct dead letters, $((total - distinct)) published twice)"
+  say "dead-letter topics ($p): ok ($distinct dead letters, $((total - distinct)) published twice)"
 done
 
 # ---- the figures ------------------------------------------------------------------------------
@@ -367,7 +368,7 @@ if ! cmp -s "$T/state-a" "$T/state-b"; then
   diff "$T/state-a" "$T/state-b" | head -n 10 | cut -c1-300 >&2
   fail "cs-progress' tables differ between the undisturbed and the disturbed run"
 fi
-echo "cs-progress tables: equal ($(wc -l <"$T/state-a") rows in $(cut -d' ' -f1 "$T/state-a" | uniq | wc -l) tables)"
+say "cs-progress tables: equal ($(wc -l <"$T/state-a") rows in $(cut -d' ' -f1 "$T/state-a" | uniq | wc -l) tables)"
 
 for run in A B; do
   if [ $run = A ]; then dsn=$DSNA p=ref.; else dsn=$DSNB p=dis.; fi
@@ -396,7 +397,7 @@ same "system_logs rows" "SELECT event_id, event_type, user_id, occurred_at, repl
   FROM system_logs ORDER BY source_topic, source_partition, source_offset"
 same "dead letters" "SELECT replace(consumer_group, 'PREFIX', ''), worker, replace(topic, 'PREFIX', ''), kafka_partition,
   kafka_offset, error_class, replace(reason, 'PREFIX', ''), event_id FROM dead_letters ORDER BY 1, 3, 4, 5"
-echo "effects: equal ($VALID events applied once by each worker, $BAD dead letters each, audit log intact, in both runs)"
+say "effects: equal ($VALID events applied once by each worker, $BAD dead letters each, audit log intact, in both runs)"
 
 # The restarted node is running (its JVM takes 10-40 s to start on a loaded machine, so it is not
 # waited for: only a node that died again fails the test); how far it is back is printed.
@@ -411,8 +412,8 @@ out=$(kcat -L -b "127.0.0.1:$kport" -m 2 2>/dev/null | awk -v n="$KILL_NODE" '
   END {print all + 0, isr + 0}') || true
 read -r all isr <<<"${out:-0 0}"
 if [ "$all" -gt 0 ]; then
-  echo "B: node $KILL_NODE running, in the ISR of $isr of $all partitions $(( ($(now_ms) - T_RESTART) / 1000 )) s after its restart"
+  say "B: node $KILL_NODE running, in the ISR of $isr of $all partitions $(( ($(now_ms) - T_RESTART) / 1000 )) s after its restart"
 else
-  echo "B: node $KILL_NODE running, still starting $(( ($(now_ms) - T_RESTART) / 1000 )) s after its restart"
+  say "B: node $KILL_NODE running, still starting $(( ($(now_ms) - T_RESTART) / 1000 )) s after its restart"
 fi
 echo "1 passed, 0 failed"
