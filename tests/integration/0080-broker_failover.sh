@@ -61,7 +61,8 @@ cleanup() {
   wait 2>/dev/null || true
   if [ -f "$CS_KAFKA_DIR/nodes" ]; then
     # A throwaway cluster: kill -9 is enough and does not wait for a controlled shutdown.
-    for i in 1 2 3; do "$KAFKA" kill "$i" >/dev/null 2>&1 || true; done
+    for i in 1 2 3; do "$KAFKA" kill "$i" >/dev/null 2>&1 & done
+    wait
     if [ "$rc" -ne 0 ]; then
       for i in 1 2 3; do
         echo "--- node $i: last lines of server.log" >&2
@@ -261,6 +262,11 @@ run() {
     "all committed by both workers after $(( (T_CAUGHT - T_START) / 1000 )) s"
 }
 
+# Which node is the active controller (asked during run A: the tool is a JVM of its own).
+if [ "$KILL_NODE" = controller ]; then
+  "$KAFKA" tool metadata-quorum describe --status >"$T/quorum" 2>&1 &
+  quorum_pid=$!; PIDS+=("$quorum_pid")
+fi
 # A: undisturbed, as fast as the machine goes.
 run A ref. "$DSNA" 0
 T_START_A=$T_START
@@ -271,7 +277,7 @@ VALID=$((EVENTS - BAD_A))
 # by default the active controller's node (it leads partitions too), the harder case: a new
 # controller is elected before the dead broker is fenced and its partitions get new leaders.
 if [ "$KILL_NODE" = controller ]; then
-  "$KAFKA" tool metadata-quorum describe --status >"$T/quorum" 2>&1 || { cat "$T/quorum" >&2; fail "metadata-quorum"; }
+  wait "$quorum_pid" || { cat "$T/quorum" >&2; fail "metadata-quorum"; }
   KILL_NODE=$(sed -n 's/^LeaderId: *\([0-9]*\)$/\1/p' "$T/quorum")
   [[ "$KILL_NODE" =~ ^[1-3]$ ]] || { cat "$T/quorum" >&2; fail "no active controller found"; }
   say "B: the active controller is node $KILL_NODE"
@@ -293,9 +299,13 @@ say "logs: ok (each set of topics holds exactly $EVENTS messages)"
 # The dead-letter topics hold every dead letter of both groups: none lost (a batch retried after
 # its dead letters' publication timed out may have put some there twice: at least once, counted).
 for p in ref dis; do
+  kpids=()
   for t in $(topics_of "$p." | tr , ' '); do
-    kcat -C -b "$BROKERS" -t "$t.dlq" -o beginning -e -q -f '%h\n' 2>/dev/null || true
-  done >"$T/dlq-$p"
+    kcat -C -b "$BROKERS" -t "$t.dlq" -o beginning -e -q -f '%h\n' >"$T/dlq-$t" 2>/dev/null &
+    kpids+=("$!")
+  done
+  for k in "${kpids[@]}"; do wait "$k" || true; done
+  cat "$T"/dlq-"$p".* >"$T/dlq-$p"
   total=$(grep -c . "$T/dlq-$p" || true)
   distinct=$(sed -n 's/.*cs-original-topic=\([^,]*\),cs-original-partition=\([0-9]*\),cs-original-offset=\([0-9]*\),.*cs-group=\([^,]*\),.*/\4 \1 \2 \3/p' \
     "$T/dlq-$p" | sort -u | wc -l)
@@ -353,13 +363,14 @@ figures B "$T_KILL" "the kill"
 # ---- B's effects equal A's --------------------------------------------------------------------
 # cs-progress' tables, row by row: every column but the insert-time ones and generated keys.
 progress_state() {
-  local dsn=$1 t
+  local sql="" t
   for t in user_career_profiles career_transformation_progress user_progress user_skill_assessments \
     career_milestones career_coaching_sessions interview_preparation employer_feedback \
     job_application_status_history job_applications user_portfolio_projects project_reviews; do
-    q "$dsn" "SELECT '$t ' || (to_jsonb(x) - 'updated_at' - 'created_at' - 'history_id' - 'milestone_id'
-                                - 'result_id' - 'showcase_ready_at')::text FROM $t x ORDER BY 1"
+    sql="$sql${sql:+ UNION ALL }SELECT '$t ' || (to_jsonb(x) - 'updated_at' - 'created_at' - 'history_id'
+      - 'milestone_id' - 'result_id' - 'showcase_ready_at')::text FROM $t x"
   done
+  q "$1" "$sql ORDER BY 1"
 }
 progress_state "$DSNA" >"$T/state-a"
 progress_state "$DSNB" >"$T/state-b"
