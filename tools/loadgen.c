@@ -12,8 +12,9 @@
  * publishing; an unparseable line, an unknown schema version or a truncated line in JSON Lines.
  * They exercise the workers' dead-letter path and cs-produce's rejections.
  *
- * A progress line goes to stderr once a second; the exit status is non-zero if any event could
- * not be delivered.
+ * A progress line goes to stderr once a second, also while the last events wait for their
+ * acknowledgements (as long as acknowledgements keep coming: a minute without one gives up); the
+ * exit status is non-zero if any event could not be delivered.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +28,9 @@
 #include "cs/log.h"
 #include "cs/producer.h"
 #include "loadgen_sim.h"
+
+/* After the last event, how long the wait for acknowledgements may go without one. */
+#define FLUSH_STALL_MS 60000
 
 static const cs_opt_t opts[] = {
     {"learners", CS_OPT_INT, "10000", "learners simulated (ids as cs-seed derives them)", 1,
@@ -285,9 +289,30 @@ int main(int argc, char **argv)
         }
         out = NULL;
     }
-    if (pub.producer && cs_producer_flush(pub.producer, 60000, &err) < 0) {
-        cs_log_error("not every event was delivered", CS_LS("error", err.msg));
-        goto out;
+    /* The rest is acknowledged at the brokers' pace (a broker may be failing over): wait as long
+     * as acknowledgements keep coming, with the progress line every second. librdkafka reports
+     * every message within message.timeout.ms, so the wait ends. */
+    if (pub.producer) {
+        uint64_t seen = cs_producer_delivered(pub.producer) + cs_producer_failed(pub.producer);
+        int64_t moved = mono_ms();
+
+        while (cs_producer_flush(pub.producer, 1000, &err) < 0) {
+            uint64_t now_seen =
+                cs_producer_delivered(pub.producer) + cs_producer_failed(pub.producer);
+
+            last = mono_ms();
+            if (now_seen != seen) {
+                seen = now_seen;
+                moved = last;
+            } else if (last - moved >= FLUSH_STALL_MS) {
+                cs_log_error("not every event was delivered", CS_LS("error", err.msg),
+                             CS_LI("no_acknowledgement_for_ms", last - moved));
+                goto out;
+            }
+            cs_log_info("progress", CS_LI("events", n), CS_LI("day", cs_sim_day(sim)),
+                        CS_LD("events_per_s", n * 1000.0 / (double)(last - t0 + 1)),
+                        CS_LI("delivered", cs_producer_delivered(pub.producer)));
+        }
     }
     if (pub.failed_reports) {
         cs_log_error("some events were not delivered", CS_LI("failed", pub.failed_reports),
