@@ -23,6 +23,7 @@
 
 struct cs_dlq {
     rd_kafka_t *rk;
+    rd_kafka_conf_t *conf; /* a copy, to create the producer again (reset_producer) */
     char *worker;
     char *group;
     int failed; /* delivery failures of the current publish */
@@ -88,6 +89,7 @@ cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *w
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_opaque(conf, q);
+    q->conf = rd_kafka_conf_dup(conf);
     q->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!q->rk) {
         cs_err_set(err, CS_ERR_FATAL, "kafka producer: %s", errstr);
@@ -109,6 +111,8 @@ void cs_dlq_destroy(cs_dlq_t *q)
         rd_kafka_flush(q->rk, 5000);
         rd_kafka_destroy(q->rk);
     }
+    if (q->conf)
+        rd_kafka_conf_destroy(q->conf);
     cs_buf_fini(&q->copy);
     free(q->worker);
     free(q->group);
@@ -129,6 +133,29 @@ const char *cs_dlq_codec_class(const cs_err_t *err)
         if (strcmp(err->field, decode_fields[i]) == 0)
             return "decode";
     return "validation";
+}
+
+/*
+ * Abandons whatever the producer still holds and starts a new one. An idempotent producer must not
+ * skip sequence numbers: purging messages the partition leader never stored (librdkafka 2.0.2
+ * moves the epoch's base only for aborted transactions) makes the next request to that
+ * partition fail OUT_OF_ORDER_SEQUENCE_NUMBER, a fatal error after which every send fails. A new
+ * producer has a new producer id and starts its sequences at 0.
+ */
+static int reset_producer(cs_dlq_t *q, cs_err_t *err)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_dup(q->conf);
+
+    rd_kafka_purge(q->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(q->rk, 0);
+    rd_kafka_destroy(q->rk);
+    q->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!q->rk) {
+        rd_kafka_conf_destroy(conf);
+        return cs_err_set(err, CS_ERR_FATAL, "kafka producer: %s", errstr);
+    }
+    return 0;
 }
 
 static void hdr(rd_kafka_headers_t *h, const char *name, const char *v)
@@ -173,23 +200,25 @@ int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_m
             RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
         if (e) {
             rd_kafka_headers_destroy(h);
-            rd_kafka_purge(q->rk, RD_KAFKA_PURGE_F_QUEUE);
-            rd_kafka_poll(q->rk, 0);
+            if (reset_producer(q, err) < 0)
+                return -1;
             return cs_err_set(err, CS_ERR_TRANSIENT, "dead-letter publish to %s: %s", topic,
                               rd_kafka_err2str(e));
         }
         /* h is owned by the message now */
     }
     rd_kafka_resp_err_t fe = rd_kafka_flush(q->rk, timeout_ms);
-    if (fe == RD_KAFKA_RESP_ERR__TIMED_OUT) {
-        rd_kafka_purge(q->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        rd_kafka_poll(q->rk, 0);
-        return cs_err_set(err, CS_ERR_TRANSIENT,
-                          "dead-letter publish: not acknowledged within %d ms", timeout_ms);
+    if (fe == RD_KAFKA_RESP_ERR__TIMED_OUT || q->failed) {
+        char why[300];
+
+        if (fe == RD_KAFKA_RESP_ERR__TIMED_OUT)
+            snprintf(why, sizeof why, "not acknowledged within %d ms", timeout_ms);
+        else
+            snprintf(why, sizeof why, "%d not delivered: %s", q->failed, q->last_error);
+        if (reset_producer(q, err) < 0)
+            return -1;
+        return cs_err_set(err, CS_ERR_TRANSIENT, "dead-letter publish: %s", why);
     }
-    if (q->failed)
-        return cs_err_set(err, CS_ERR_TRANSIENT, "dead-letter publish: %d not delivered: %s",
-                          q->failed, q->last_error);
     return 0;
 }
 
