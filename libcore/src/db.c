@@ -16,10 +16,13 @@
 #include "cs/db.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "cs/log.h"
 
@@ -351,6 +354,57 @@ int cs_db_reset(cs_db_t *db, cs_err_t *err)
         return -1;
     }
     return 0;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cs_db_probe(const char *dsn, const char *application_name, int timeout_ms)
+{
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *vals[] = {dsn, application_name ? application_name : "careerstream", NULL};
+    long long end = now_ms() + timeout_ms;
+    int rc = 0;
+
+    if (!dsn || !*dsn)
+        return 0;
+    PGconn *c = PQconnectStartParams(keys, vals, 1);
+    if (!c)
+        return 0;
+    /* As the libpq manual says: after PQconnectStart, behave as if PQconnectPoll had last
+     * returned PGRES_POLLING_WRITING. */
+    PostgresPollingStatusType st =
+        PQstatus(c) == CONNECTION_BAD ? PGRES_POLLING_FAILED : PGRES_POLLING_WRITING;
+    for (;;) {
+        if (st == PGRES_POLLING_OK) {
+            rc = 1;
+            break;
+        }
+        if (st == PGRES_POLLING_FAILED || PQsocket(c) < 0) {
+            rc = 0;
+            break;
+        }
+        long long left = end - now_ms();
+        if (left <= 0) {
+            rc = -1;
+            break;
+        }
+        struct pollfd pfd = {.fd = PQsocket(c),
+                             .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int n = poll(&pfd, 1, (int)left);
+        if (n < 0 && errno != EINTR) {
+            rc = 0;
+            break;
+        }
+        if (n > 0)
+            st = PQconnectPoll(c);
+    }
+    PQfinish(c);
+    return rc;
 }
 
 int cs_db_cancel(cs_db_t *db)

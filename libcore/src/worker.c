@@ -16,7 +16,9 @@
  *   COPY/upsert each table; record dead letters; compare-and-set the partitions' offsets;
  *   publish the dead letters to Kafka; COMMIT.
  * Failures are classified once, here: TRANSIENT -> roll back, pause every partition, retry the
- * same batch after an exponential backoff with jitter; PERMANENT while writing tables -> roll back
+ * same batch after an exponential backoff with jitter (while PostgreSQL cannot be reached at all,
+ * the wait is spent probing it every ~200-250 ms, and the retry comes as soon as a probe
+ * connects: see enter_backoff); PERMANENT while writing tables -> roll back
  * and redo the batch isolating the culprit by bisection under savepoints, dead-lettering it in the
  * same transaction; FATAL -> stop with exit code 1. A compare-and-set that updates fewer rows than
  * expected means another consumer committed those partitions: roll back, reload the offsets from
@@ -276,6 +278,10 @@ struct cs_worker {
     bool backoff;
     bool paused_all;
     double backoff_s;
+    bool probing;     /* PostgreSQL unreachable: the retry timer probes it (probe_pg) */
+    double retry_at;  /* ev_now when the backoff step ends: the retry is due then regardless */
+    double probe_t0;  /* ev_now of the first probe of this outage; 0: not probing */
+    long long probes; /* probes that found PostgreSQL still away in this outage */
     char waiting_for[64];
 
     /* lifecycle */
@@ -1358,6 +1364,49 @@ static void batch_committed(cs_worker_t *w, stage_t *s)
 
 static void discard_ready(cs_worker_t *w);
 
+/* Probing an unreachable PostgreSQL: every PROBE_MS plus up to PROBE_JITTER_MS; one probe waits
+ * at most PROBE_TIMEOUT_MS on the loop (a stopped server refuses at once; the bound matters only
+ * for a host that does not answer, where a real connection attempt would wait connect_timeout). */
+#define PROBE_MS         200
+#define PROBE_JITTER_MS  50
+#define PROBE_TIMEOUT_MS 500
+
+/*
+ * Whether err says PostgreSQL cannot be reached (a connection that cannot be made or was lost:
+ * SQLSTATE 08*, 57P0*, or a connection failure libpq gives no SQLSTATE for), as opposed to a
+ * transient failure of a live server (40001, 40P01, 53*, 57014 ...), which keeps the backoff.
+ */
+static bool pg_unreachable(const cs_worker_t *w, const cs_err_t *err)
+{
+    if (strncmp(w->waiting_for, "postgresql", 10) != 0)
+        return false;
+    if (strncmp(err->sqlstate, "08", 2) == 0 || strncmp(err->sqlstate, "57P0", 4) == 0)
+        return true;
+    /* "sorry, too many clients already" comes from a live server, without a SQLSTATE here */
+    return err->sqlstate[0] == '\0' && !strstr(err->msg, "too many clients");
+}
+
+static void arm_retry_timer(cs_worker_t *w, double after_s)
+{
+    ev_timer_stop(w->loop, &w->retry_timer);
+    ev_timer_set(&w->retry_timer, after_s, 0.);
+    ev_timer_start(w->loop, &w->retry_timer);
+}
+
+static double probe_interval_s(void)
+{
+    return (PROBE_MS + PROBE_JITTER_MS * ((double)rand() / RAND_MAX)) / 1000.0;
+}
+
+/*
+ * Backs off after a transient failure. The step grows exponentially with the attempts, with
+ * jitter, up to retry-max-ms: right for a live server that refused this batch (a serialization
+ * failure, a deadlock, too many connections). When PostgreSQL cannot be reached at all the retry
+ * timer probes it instead (probe_pg) and the retry comes the moment a probe connects, so a worker
+ * resumes within a probe interval of the server's return rather than after the rest of a step of
+ * up to retry-max-ms; the step still bounds the wait, so probing never retries later than the
+ * backoff alone would.
+ */
 static void enter_backoff(cs_worker_t *w, const cs_err_t *err)
 {
     /* Backoff retries synchronously: nothing prepared survives it. */
@@ -1375,14 +1424,46 @@ static void enter_backoff(cs_worker_t *w, const cs_err_t *err)
     if (strncmp(w->waiting_for, "postgresql", 10) == 0)
         cs_metric_inc(w->m_db_errors, cls, 1);
     cs_metric_inc(w->m_retries, NULL, 1);
-    cs_log_warn(strncmp(w->waiting_for, "kafka", 5) == 0 ? "waiting for kafka"
-                                                         : "waiting for postgresql",
-                CS_LS("waiting_for", w->waiting_for), CS_LS("reason", err->msg),
-                CS_LS("sqlstate", err->sqlstate), CS_LI("attempt", w->attempt),
-                CS_LI("retry_in_ms", (long long)d), CS_LI("pending", w->npending));
-    ev_timer_stop(w->loop, &w->retry_timer);
-    ev_timer_set(&w->retry_timer, d / 1000.0, 0.);
-    ev_timer_start(w->loop, &w->retry_timer);
+    bool probe = pg_unreachable(w, err) && d / 1000.0 > PROBE_MS / 1000.0;
+    if (probe && w->probe_t0 == 0) {
+        w->probe_t0 = ev_now(w->loop);
+        w->probes = 0;
+    }
+    w->probing = probe;
+    w->retry_at = ev_now(w->loop) + d / 1000.0;
+    cs_log_warn(
+        strncmp(w->waiting_for, "kafka", 5) == 0 ? "waiting for kafka" : "waiting for postgresql",
+        CS_LS("waiting_for", w->waiting_for), CS_LS("reason", err->msg),
+        CS_LS("sqlstate", err->sqlstate), CS_LI("attempt", w->attempt),
+        CS_LI("retry_in_ms", (long long)d), CS_LI("pending", w->npending), CS_LI("probing", probe));
+    arm_retry_timer(w, probe ? probe_interval_s() : d / 1000.0);
+}
+
+/*
+ * The retry timer while PostgreSQL is unreachable: one bounded connection attempt. Returns true
+ * when the retry should run now (a probe connected, or the backoff step is over); false when the
+ * server is still away, with the next probe armed. A probe that cannot tell within its bound
+ * counts as away: retrying for real there would block the loop for the whole connect_timeout,
+ * so such a server is retried when the step ends, as without probing. Logs only the change.
+ */
+static bool probe_pg(cs_worker_t *w)
+{
+    if (ev_now(w->loop) >= w->retry_at) {
+        w->probing = false;
+        return true;
+    }
+    int up = cs_db_probe(dsn_of(w), w->def->name, PROBE_TIMEOUT_MS);
+    ev_now_update(w->loop);
+    if (up <= 0) {
+        w->probes++;
+        arm_retry_timer(w, probe_interval_s());
+        return false;
+    }
+    cs_log_info("postgresql accepts connections again; retrying now",
+                CS_LI("probes_away", w->probes), CS_LD("probing_s", ev_now(w->loop) - w->probe_t0));
+    w->probing = false;
+    w->probe_t0 = 0;
+    return true;
 }
 
 /* After a failed attempt: the class decides (transient: back off; else stop). */
@@ -2194,12 +2275,16 @@ static void on_retry_timer(struct ev_loop *loop, ev_timer *t, int revents)
     (void)loop, (void)revents;
     cs_worker_t *w = t->data;
     cs_err_t err;
+    if (w->probing && !probe_pg(w))
+        return;
     w->backoff = false;
     if (settle_offsets(w, &err) < 0) {
         enter_backoff(w, &err);
         return;
     }
     flush_ready(w, true);
+    if (!w->backoff)
+        w->probe_t0 = 0; /* the outage, if any, is over */
     if (!w->backoff && w->paused_all && !w->closed) {
         cs_log_info("dependency is back; consuming again",
                     CS_LS("was_waiting_for", w->waiting_for));

@@ -44,6 +44,16 @@ bool cs_db_ok(const cs_db_t *db);
 int cs_db_reset(cs_db_t *db, cs_err_t *err);
 
 /*
+ * Whether the server of dsn accepts a connection now: one non-blocking connection attempt
+ * (PQconnectStartParams, PQconnectPoll) that waits at most timeout_ms in all, closed at once.
+ * Returns 1 when it connected; 0 when it was refused or failed (server down, starting up or
+ * shutting down, or the DSN unusable); -1 when undecided after timeout_ms (a slow server or
+ * network: the caller decides, typically by connecting for real). Sets no error and never logs:
+ * it is meant to be called every few hundred milliseconds while a dependency is away.
+ */
+int cs_db_probe(const char *dsn, const char *application_name, int timeout_ms);
+
+/*
  * Asks the server to cancel the statement running on db. The one call that may come from another
  * thread than the connection's user (PQcancel on a cancel object made at (re)connect time), e.g.
  * a shutdown deadline while a committer thread waits in a statement; that statement then fails
