@@ -289,7 +289,7 @@ struct cs_worker {
     ev_timer retry_timer;
     ev_timer wm_timer;
     ev_timer deadline_timer;
-    ev_timer topic_timer; /* start-up: until every topic exists (check_topics) */
+    ev_timer topic_timer; /* start-up: until every topic exists (on_topic_timer) */
     double topic_missing_since, topic_warned_at;
     ev_signal sigterm, sigint;
 
