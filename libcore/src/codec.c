@@ -540,8 +540,11 @@ static bool id_ok(const char id[37])
     return memchr(id, '\0', 37) != NULL && is_uuid(id, strlen(id));
 }
 
-/* ids_checked: the decoder has already validated event_id and user_id on the wire. */
-static int validate_envelope(const cs_event_t *ev, bool ids_checked, cs_err_t *err)
+/*
+ * The envelope without its payload. ids_checked: the decoder has already validated event_id and
+ * user_id on the wire.
+ */
+static int validate_envelope_fields(const cs_event_t *ev, bool ids_checked, cs_err_t *err)
 {
     const cs__field_desc_t *env = cs__envelope_fields;
     if (ev->type < 0 || ev->type >= cs__nevents)
@@ -560,6 +563,14 @@ static int validate_envelope(const cs_event_t *ev, bool ids_checked, cs_err_t *e
         return -1;
     if (ev->traceparent && ev->traceparent[0] &&
         check_string(&env[CS__ENV_TRACEPARENT], "traceparent", ev->traceparent, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* The envelope and the presence of its payload. */
+static int validate_envelope(const cs_event_t *ev, bool ids_checked, cs_err_t *err)
+{
+    if (validate_envelope_fields(ev, ids_checked, err) < 0)
         return -1;
     if (!ev->payload)
         return perr(err, "payload", "is required but missing");
@@ -889,8 +900,12 @@ static const plan_t *plan_for(const cs_codec_t *c, uint64_t fp)
     return lo < (size_t)c->nplans && c->by_fp[lo].fp == fp ? c->by_fp[lo].plan : NULL;
 }
 
-int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t *arena,
-                    cs_event_t *ev, cs_err_t *err)
+/*
+ * The body of cs_codec_decode. *env_read is set once the whole envelope (up to traceparent) has
+ * been read; a failure after that point is in the payload or in the envelope's validation.
+ */
+static int decode_event(cs_codec_t *codec, const void *data, size_t len, cs_arena_t *arena,
+                        cs_event_t *ev, bool *env_read, cs_err_t *err)
 {
     const uint8_t *b = data;
     const cs__field_desc_t *env = cs__envelope_fields;
@@ -952,6 +967,7 @@ int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t 
         return -1;
     if (!ev->traceparent)
         ev->traceparent = "";
+    *env_read = true;
 
     void *payload = cs_arena_alloc(arena, pl->ev->payload_size);
     memset(payload, 0, pl->ev->payload_size);
@@ -963,6 +979,27 @@ int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t 
     if (validate_envelope(ev, true, err) < 0 || validate_payload(pl->ev, payload, err) < 0)
         return -1;
     return 0;
+}
+
+int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t *arena,
+                    cs_event_t *ev, cs_err_t *err)
+{
+    bool env_read = false;
+    if (decode_event(codec, data, len, arena, ev, &env_read, err) == 0)
+        return 0;
+    /*
+     * What was readable is kept for the dead letter: the envelope, when it was read whole and is
+     * valid by itself (a payload that fails does not make its event_id or traceparent untrue).
+     * Anything less is not trusted field by field: the event is then left blank.
+     */
+    ev->payload = NULL;
+    cs_err_t scratch;
+    cs_err_clear(&scratch);
+    if (!env_read || validate_envelope_fields(ev, true, &scratch) < 0) {
+        memset(ev, 0, sizeof *ev);
+        ev->type = -1;
+    }
+    return -1;
 }
 
 int cs__codec_decode_as(cs_codec_t *codec, const void *data, size_t len, const cs__field_desc_t *r,

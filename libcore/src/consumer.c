@@ -980,6 +980,28 @@ bool cs_consumer_connected(const cs_consumer_t *c)
 }
 
 /* The member id librdkafka holds now: "" before joining and once it has sent LeaveGroup. */
+int cs_consumer_missing_topics(cs_consumer_t *c, const char *const *topics, int timeout_ms,
+                               char *missing, size_t size, cs_err_t *err)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(c->rk, 1, NULL, &md, timeout_ms);
+    if (e)
+        return cs_err_set(err, CS_ERR_TRANSIENT, "kafka metadata: %s", rd_kafka_err2str(e));
+    int n = 0;
+    if (size)
+        missing[0] = '\0';
+    for (int i = 0; topics && topics[i]; i++) {
+        bool found = false;
+        for (int t = 0; t < md->topic_cnt && !found; t++)
+            found = md->topics[t].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                    strcmp(md->topics[t].topic, topics[i]) == 0;
+        if (!found && n++ == 0 && size)
+            snprintf(missing, size, "%s", topics[i]);
+    }
+    rd_kafka_metadata_destroy(md);
+    return n;
+}
+
 static bool has_member_id(cs_consumer_t *c)
 {
     char *id = rd_kafka_memberid(c->rk);

@@ -192,6 +192,9 @@ int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_m
         hdri(h, "cs-attempt", d->attempt);
         hdr(h, "cs-event-id", d->event_id);
         hdr(h, "cs-event-type", d->event_type);
+        hdr(h, "cs-user-id", d->user_id);
+        if (d->schema_version > 0)
+            hdri(h, "cs-schema-version", d->schema_version);
         hdr(h, "traceparent", d->traceparent);
         rd_kafka_resp_err_t e = rd_kafka_producev(
             q->rk, RD_KAFKA_V_TOPIC(cs_dlq_topic(d->topic, topic, sizeof topic)),

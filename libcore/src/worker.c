@@ -296,6 +296,8 @@ struct cs_worker {
     ev_timer wm_timer;
     ev_timer tick_timer; /* def->tick, when the worker has one */
     ev_timer deadline_timer;
+    ev_timer topic_timer; /* start-up: until every topic exists (on_topic_timer) */
+    double topic_missing_since, topic_warned_at;
     ev_signal sigterm, sigint;
 
     /* metrics */
@@ -726,7 +728,10 @@ static const char *item_traceparent(const item_t *it, char *buf, size_t size)
     return buf;
 }
 
-/* Whether the event was decoded (a decode or validation failure leaves ev zeroed). */
+/*
+ * Whether the event's envelope is known: decoded, or a payload that failed behind a valid
+ * envelope (cs_codec_decode keeps the envelope then; any other decode failure leaves ev zeroed).
+ */
 static bool ev_decoded(const item_t *it)
 {
     return it->ev.type_name != NULL;
@@ -759,7 +764,13 @@ static void decode_items(cs_worker_t *w, stage_t *s, int base, int n)
         else
             rc = cs_codec_decode(w->codec, it->msg->payload, it->msg->len, s->arena, &it->ev, &err);
         if (rc < 0) {
-            memset(&it->ev, 0, sizeof it->ev);
+            /* Keep the envelope the decoder vouches for (cs/codec.h), nothing less. */
+            it->ev.payload = NULL;
+            if (!it->ev.type_name || !memchr(it->ev.event_id, '\0', sizeof it->ev.event_id) ||
+                strlen(it->ev.event_id) != 36 || strlen(it->ev.user_id) != 36) {
+                memset(&it->ev, 0, sizeof it->ev);
+                it->ev.type = -1;
+            }
             if (err.kind == CS_ERR_NONE)
                 err.kind = CS_ERR_PERMANENT;
             item_dead(s, it, cs_dlq_codec_class(&err), &err);
@@ -1136,17 +1147,31 @@ static void build_dead_letters(cs_worker_t *w, stage_t *s)
             .sqlstate = it->err->sqlstate,
             .event_id = dec ? it->ev.event_id : NULL,
             .event_type = dec ? it->ev.type_name : NULL,
+            .user_id = dec ? it->ev.user_id : NULL,
+            .schema_version = dec ? it->ev.schema_version : 0,
             .traceparent = item_traceparent(it, tp, 64),
             .attempt = w->attempt + 1,
         };
-        cs_log_warn("event dead-lettered", CS_LS("class", it->dead_class),
-                    CS_LS("reason", it->err->msg), CS_LS("field", it->err->field),
-                    CS_LS("sqlstate", it->err->sqlstate), CS_LS("topic", it->msg->topic),
-                    CS_LI("partition", it->msg->partition), CS_LI("offset", it->msg->offset),
-                    CS_LS("event_id", dec ? it->ev.event_id : ""),
-                    CS_LS("traceparent", s->dls[k - 1].traceparent));
     }
     s->ndead = k;
+}
+
+/*
+ * Logs the stage's dead letters once they are committed: a batch built, failed and redone builds
+ * its dead letters again each time, but each event is dead-lettered (and told) once.
+ */
+static void log_dead_letters(const stage_t *s)
+{
+    for (int i = 0; i < s->ndead; i++) {
+        const cs_dead_letter_t *d = &s->dls[i];
+        cs_log_warn("event dead-lettered", CS_LS("class", d->error_class),
+                    CS_LS("reason", d->reason), CS_LS("field", d->field),
+                    CS_LS("sqlstate", d->sqlstate), CS_LS("topic", d->topic),
+                    CS_LI("partition", d->partition), CS_LI("offset", d->offset),
+                    CS_LS("event_id", d->event_id ? d->event_id : ""),
+                    CS_LS("event_type", d->event_type ? d->event_type : ""),
+                    CS_LI("attempt", d->attempt), CS_LS("traceparent", d->traceparent));
+    }
 }
 
 /*
@@ -1345,6 +1370,7 @@ static void batch_committed(cs_worker_t *w, stage_t *s)
                 cs_metric_observe(w->m_e2e, NULL, (double)(now_ms - ts) / 1000.0);
         }
     }
+    log_dead_letters(s);
     count_batch(w, s);
     cs_metric_observe(w->m_batch_size, NULL, n);
     cs_metric_observe(w->m_batch_seconds, NULL, dt);
@@ -2623,6 +2649,59 @@ static void on_signal(struct ev_loop *loop, ev_signal *s, int revents)
     flush_ready(w, true);
 }
 
+/*
+ * Start-up: every topic to consume must exist. The consumer's subscription creates a missing
+ * topic where the broker and the consumer allow it (auto.create.topics.enable on the broker,
+ * allow.auto.create.topics here unless --kafka-props says otherwise), so a missing topic is given
+ * TOPIC_WAIT_DRAIN_S to appear. With --drain a topic still missing then is a mistake, not a
+ * stream that has not started: the worker stops with exit code 2 naming it (a drain would
+ * otherwise wait for ever). Without --drain a topic may be created later: the worker warns every
+ * TOPIC_WARN_S and keeps waiting; it consumes the topics that exist meanwhile.
+ */
+#define TOPIC_WAIT_DRAIN_S 10.0
+#define TOPIC_WARN_S       30.0
+
+static void on_topic_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop, (void)revents;
+    cs_worker_t *w = t->data;
+    char name[256];
+    cs_err_t err;
+    if (w->stopping)
+        return;
+    cs_err_clear(&err);
+    int n = cs_consumer_missing_topics(w->consumer, (const char *const *)w->topics, 2000, name,
+                                       sizeof name, &err);
+    double now = mono_s();
+    if (n == 0) {
+        if (w->topic_warned_at > 0)
+            cs_log_info("every topic exists now", CS_LI("topics", w->ntopics));
+        return;
+    }
+    if (n > 0) {
+        if (w->topic_missing_since == 0)
+            w->topic_missing_since = now;
+        double waited = now - w->topic_missing_since;
+        if (w->drain && waited >= TOPIC_WAIT_DRAIN_S) {
+            cs_log_error("topic does not exist; nothing to drain", CS_LS("topic", name),
+                         CS_LI("missing", n), CS_LD("waited_s", waited));
+            fprintf(stderr, "%s: topic %s does not exist\n", w->def->name, name);
+            stop_now(w, 2);
+            return;
+        }
+        if (!w->drain && (w->topic_warned_at == 0 || now - w->topic_warned_at >= TOPIC_WARN_S) &&
+            waited >= TOPIC_WAIT_DRAIN_S) {
+            cs_log_warn("topic does not exist; waiting for it to be created", CS_LS("topic", name),
+                        CS_LI("missing", n), CS_LD("waited_s", waited));
+            w->topic_warned_at = now;
+        }
+    } else {
+        cs_log_debug("topic check failed; trying again", CS_LS("reason", err.msg));
+    }
+    ev_timer_set(t, w->drain || n < 0 ? 1.0 : 5.0, 0.);
+    ev_timer_start(w->loop, t);
+}
+
 static char **split_topics(const char *s, int *n)
 {
     char **v = NULL;
@@ -2904,6 +2983,9 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     }
     ev_init(&w->deadline_timer, on_deadline);
     w->deadline_timer.data = w;
+    ev_timer_init(&w->topic_timer, on_topic_timer, 0., 0.);
+    w->topic_timer.data = w;
+    ev_timer_start(w->loop, &w->topic_timer);
     ev_timer_init(&w->wm_timer, on_wm_timer, 5., 5.);
     w->wm_timer.data = w;
     ev_timer_start(w->loop, &w->wm_timer);
@@ -2932,6 +3014,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     ev_timer_stop(w->loop, &w->batch_timer);
     ev_timer_stop(w->loop, &w->retry_timer);
     ev_timer_stop(w->loop, &w->deadline_timer);
+    ev_timer_stop(w->loop, &w->topic_timer);
     ev_timer_stop(w->loop, &w->wm_timer);
     ev_timer_stop(w->loop, &w->tick_timer);
     ev_signal_stop(w->loop, &w->sigterm);

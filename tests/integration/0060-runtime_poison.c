@@ -4,14 +4,16 @@
  *      good events around them are applied; duplicates and erased learners are skipped.
  *
  * avro: real events of the contract (cs_codec_encode) mixed with garbage bytes, an unknown
- *       writer fingerprint and an invalid field (a corrupted event_id), in one partition so the
- *       poison sits between good events of the same batch.
+ *       writer fingerprint, an invalid field (a corrupted event_id) and an invalid payload field
+ *       behind a valid envelope (whose event_id, type, user_id and traceparent the dead letter
+ *       keeps), in one partition so the poison sits between good events of the same batch.
  * text: the runtime's own isolation: a handler error (negative amount) and a database error
  *       (an amount out of the int column's range, SQLSTATE 22003, found by bisection), plus a
  *       duplicate event id and an event of an erased learner.
  */
 #define _GNU_SOURCE /* memmem */
 #include <check.h>
+#include <ctype.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +30,7 @@
 
 typedef struct dlq_msg {
     char cls[32], reason[512], offset[32], tp[128], worker[64], attempt[8];
+    char event_id[64], event_type[64], user_id[64], version[8];
 } dlq_msg_t;
 
 static void hdr(rd_kafka_headers_t *h, const char *name, char *out, size_t size)
@@ -72,6 +75,10 @@ static int read_dlq(const char *topic, dlq_msg_t *out, int max)
             hdr(h, "traceparent", out[n].tp, sizeof out[n].tp);
             hdr(h, "cs-worker", out[n].worker, sizeof out[n].worker);
             hdr(h, "cs-attempt", out[n].attempt, sizeof out[n].attempt);
+            hdr(h, "cs-event-id", out[n].event_id, sizeof out[n].event_id);
+            hdr(h, "cs-event-type", out[n].event_type, sizeof out[n].event_type);
+            hdr(h, "cs-user-id", out[n].user_id, sizeof out[n].user_id);
+            hdr(h, "cs-schema-version", out[n].version, sizeof out[n].version);
             n++;
         }
         rd_kafka_message_destroy(m);
@@ -150,10 +157,32 @@ START_TEST(avro_poison)
             rt_produce_raw(p, topic, 0, bad.data, bad.len, TRACEPARENT);
             cs_buf_fini(&bad);
         }
+        if (i == 25) {
+            /*
+             * A valid envelope (its user_id upper-case on the wire, its traceparent only inside
+             * the event, not as a header) in front of an invalid payload.skill_id.
+             */
+            cs_buf_t bad = CS_BUF_INIT;
+            char eid[37], sid[37];
+            rt_event_id(8888, eid);
+            memcpy(ev.event_id, eid, 37);
+            snprintf(ev.user_id, sizeof ev.user_id, "%s", "abcdef00-0000-4000-9000-00000000abcd");
+            ck_assert_int_eq(cs_codec_encode(codec, &ev, &bad, &err), 0);
+            char *at = memmem(bad.data, bad.len, ev.user_id, 36);
+            ck_assert_ptr_nonnull(at);
+            for (int j = 0; j < 36; j++)
+                at[j] = (char)toupper((unsigned char)at[j]);
+            snprintf(sid, sizeof sid, "%s", "b2c3d4e5-f6a7-4829-8b0c-1d2e3f4a5b6c");
+            at = memmem(bad.data, bad.len, sid, 36);
+            ck_assert_ptr_nonnull(at);
+            at[3] = 'Z';
+            rt_produce_raw(p, topic, 0, bad.data, bad.len, NULL);
+            cs_buf_fini(&bad);
+        }
     }
     rt_producer_flush(p);
     rt_producer_destroy(p);
-    ck_assert_int_eq(rt_topic_end(topic), 33);
+    ck_assert_int_eq(rt_topic_end(topic), 34);
 
     const char *args[] = {"--topics",
                           topic,
@@ -169,25 +198,59 @@ START_TEST(avro_poison)
 
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), 30);
     ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), 30);
-    ck_assert_int_eq(rt_committed(dsn, "rt-poison"), 33);
-    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters"), 3);
+    ck_assert_int_eq(rt_committed(dsn, "rt-poison"), 34);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters"), 4);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters WHERE error_class = 'decode' "
                                 "AND field = 'message' AND length(payload) = 10"),
                      1);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters WHERE error_class = 'decode' "
                                 "AND field = 'fingerprint' AND reason LIKE '%fingerprint%'"),
                      1);
-    rt_str(dsn, "SELECT reason FROM dead_letters WHERE error_class = 'validation'", s, sizeof s);
+    rt_str(dsn,
+           "SELECT reason FROM dead_letters WHERE error_class = 'validation' "
+           "AND field = 'event_id'",
+           s, sizeof s);
     ck_assert_msg(strstr(s, "uuid") != NULL, "validation reason: %s", s);
+    /* the invalid payload behind a valid envelope: everything readable is kept */
+    rt_str(dsn,
+           "SELECT coalesce(event_id::text, 'NULL') || ' ' || coalesce(event_type, 'NULL') || ' ' "
+           "|| coalesce(traceparent, 'NULL') || ' ' || field FROM dead_letters "
+           "WHERE error_class = 'validation' AND field LIKE 'payload.%'",
+           s, sizeof s);
+    char want[256], eid8888[37];
+    rt_event_id(8888, eid8888);
+    snprintf(want, sizeof want, "%s skill_assessed %s payload.skill_id", eid8888, TRACEPARENT);
+    ck_assert_str_eq(s, want);
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM dead_letters WHERE traceparent = '%s' AND worker = "
              "'cs-testworker' AND topic = '%s' AND attempt = 1",
              TRACEPARENT, topic);
-    ck_assert_int_eq(rt_ll(dsn, sql), 3);
+    ck_assert_int_eq(rt_ll(dsn, sql), 4);
+    /* the decode failures know nothing of the event */
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters WHERE error_class = 'decode' "
+                                "AND event_id IS NULL AND event_type IS NULL"),
+                     2);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters WHERE field = 'event_id' "
+                                "AND event_id IS NULL AND event_type IS NULL"),
+                     1);
+    /* the log line names the event too */
+    snprintf(want, sizeof want, "\"event_id\":\"%s\"", eid8888);
+    ck_assert_msg(rt_file_has(logf, want), "no dead-letter log line with %s (see %s)", want, logf);
 
     dlq_msg_t m[8];
     int n = read_dlq(topic, m, 8);
-    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(n, 4);
+    int pv = -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp(m[i].event_id, eid8888) == 0)
+            pv = i;
+    ck_assert_int_ge(pv, 0);
+    ck_assert_str_eq(m[pv].cls, "validation");
+    ck_assert_str_eq(m[pv].event_id, eid8888);
+    ck_assert_str_eq(m[pv].event_type, "skill_assessed");
+    ck_assert_str_eq(m[pv].user_id, "abcdef00-0000-4000-9000-00000000abcd");
+    ck_assert_str_eq(m[pv].tp, TRACEPARENT);
+    ck_assert_int_ge(atoi(m[pv].version), 1);
     int g = find_class(m, n, "decode");
     ck_assert_int_ge(g, 0);
     ck_assert_str_eq(m[g].tp, TRACEPARENT);

@@ -9,7 +9,9 @@
  * generated field tables, so every field of every event gets its missing / wrong-type /
  * out-of-range / bad-enum / bad-uuid / too-long case.
  */
+#define _GNU_SOURCE /* memmem */
 #include <check.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -792,6 +794,56 @@ static void expect_decode_error(const void *data, size_t len, const char *field,
                   err.msg, reason);
 }
 
+/*
+ * A payload that fails behind a valid envelope: the envelope is kept for the dead letter (user_id
+ * lower-cased), the payload is not; a failure in the envelope keeps nothing.
+ */
+START_TEST(decode_failure_keeps_valid_envelope)
+{
+    int t = cs_codec_type_by_name("skill_assessed");
+    cs_event_t ev;
+    cs_err_t err;
+    cs_buf_t b = CS_BUF_INIT;
+    const char *ex = cs_codec_type_example(t);
+    ck_assert_int_eq(cs_codec_from_json(codec, ex, strlen(ex), arena, &ev, &err), 0);
+    ev.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    snprintf(ev.user_id, sizeof ev.user_id, "%s", "abcdef00-0000-4000-9000-00000000abcd");
+    char eid[37];
+    snprintf(eid, sizeof eid, "%s", ev.event_id);
+    ck_assert_int_eq(cs_codec_encode(codec, &ev, &b, &err), 0);
+    char *u = memmem(b.data, b.len, ev.user_id, 36);
+    ck_assert_ptr_nonnull(u);
+    for (int i = 0; i < 36; i++)
+        u[i] = (char)toupper((unsigned char)u[i]);
+    char *sid = memmem(b.data, b.len, "b2c3d4e5-f6a7-4829-8b0c-1d2e3f4a5b6c", 36);
+    ck_assert_ptr_nonnull(sid);
+    sid[3] = 'Z';
+
+    cs_event_t got;
+    ck_assert_int_eq(cs_codec_decode(codec, b.data, b.len, arena, &got, &err), -1);
+    ck_assert_str_eq(err.field, "payload.skill_id");
+    ck_assert_ptr_null(got.payload);
+    ck_assert_int_eq(got.type, t);
+    ck_assert_str_eq(got.type_name, "skill_assessed");
+    ck_assert_str_eq(got.event_id, eid);
+    ck_assert_str_eq(got.user_id, "abcdef00-0000-4000-9000-00000000abcd");
+    ck_assert_str_eq(got.traceparent, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    ck_assert_int_eq(got.schema_version, cs_codec_type_version(t));
+
+    /* the event_id broken too: nothing is kept */
+    char *e = memmem(b.data, b.len, eid, 36);
+    ck_assert_ptr_nonnull(e);
+    e[3] = 'Z';
+    ck_assert_int_eq(cs_codec_decode(codec, b.data, b.len, arena, &got, &err), -1);
+    ck_assert_str_eq(err.field, "event_id");
+    ck_assert_ptr_null(got.type_name);
+    ck_assert_int_eq(got.type, -1);
+    ck_assert_str_eq(got.event_id, "");
+    ck_assert_ptr_null(got.payload);
+    cs_buf_fini(&b);
+}
+END_TEST
+
 START_TEST(binary_bad_inputs_every_type)
 {
     int t = _i;
@@ -1074,6 +1126,7 @@ int main(void)
     tcase_add_test(tc, binary_hostile_lengths);
     tcase_add_test(tc, encode_refuses_invalid_structs);
     tcase_add_test(tc, type_table);
+    tcase_add_test(tc, decode_failure_keeps_valid_envelope);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -70,6 +70,11 @@ void cs_codec_destroy(cs_codec_t *codec);
  * Decodes and validates one message. On success fills *ev (strings and payload in arena) and
  * returns 0; on failure returns -1 with a PERMANENT err naming the field. Never crashes, never
  * leaks, whatever the bytes; allocations are bounded by CS_CODEC_MAX_MESSAGE_BYTES-derived limits.
+ *
+ * On failure ev->payload is NULL and *ev keeps what was readable, for the dead letter: when the
+ * envelope was read whole and is valid by itself (the failure is in the payload), every envelope
+ * field is filled as on success (type, type_name, schema_version, event_id, user_id lower-cased,
+ * occurred_at_ms, producer, traceparent); otherwise *ev is zeroed with type -1 and type_name NULL.
  */
 int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t *arena,
                     cs_event_t *ev, cs_err_t *err);

@@ -168,6 +168,15 @@ int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partit
                                  int64_t *lo, int64_t *hi);
 /* False while librdkafka reports all brokers down. */
 bool cs_consumer_connected(const cs_consumer_t *c);
+
+/*
+ * Which of the NULL-terminated topics the cluster does not have: asks for the metadata of every
+ * topic (blocks up to timeout_ms), which never creates one, whatever auto-creation allows. Writes
+ * the first missing name into missing (when size > 0) and returns how many are missing; -1 with a
+ * TRANSIENT err when the metadata could not be had (no broker answered in time).
+ */
+int cs_consumer_missing_topics(cs_consumer_t *c, const char *const *topics, int timeout_ms,
+                               char *missing, size_t size, cs_err_t *err);
 /*
  * Leaves the group (revoking the assignment through the callbacks; messages still queued are
  * dropped), waiting at most timeout_ms, so that the other members take the partitions over at

@@ -13,7 +13,9 @@
  * Headers: cs-error-class (decode | validation | handler | database), cs-error-reason,
  * cs-error-field, cs-error-sqlstate, cs-original-topic, cs-original-partition,
  * cs-original-offset, cs-original-timestamp (ms), cs-worker, cs-group, cs-attempt,
- * cs-event-id, cs-event-type, traceparent (W3C, when known). The key is the original key.
+ * cs-event-id, cs-event-type, cs-user-id, cs-schema-version, traceparent (W3C). The event's
+ * headers are set whenever its envelope was readable and valid, even when its payload failed
+ * validation (cs/codec.h), and left out when unknown. The key is the original key.
  */
 #ifndef CS_DLQ_H
 #define CS_DLQ_H
@@ -42,6 +44,8 @@ typedef struct cs_dead_letter {
     const char *sqlstate;    /* "" or NULL when none */
     const char *event_id;    /* NULL when the event could not be decoded */
     const char *event_type;  /* NULL when unknown */
+    const char *user_id;     /* the envelope's, lower-case; NULL when unknown */
+    int schema_version;      /* the writer's schema version; 0 when unknown */
     const char *traceparent; /* NULL or "" when unknown */
     int attempt;             /* 1 for the first try of the batch, +1 per retry */
 } cs_dead_letter_t;
