@@ -58,6 +58,7 @@ bad_id=$(grep -m1 '"event_type": "interview_practice_completed"' "$T/ev.jsonl" |
 # 3. Same JSON events, two producers: the same partition, key, value bytes and headers. (cs-produce
 #    always writes the current version, so the v1 lines are left out here.)
 prefix="t.interop.$$."
+export CS_ANCHOR_TOPIC="${prefix}anchors" # this run's audit anchors only
 grep -v '"schema_version": 1' "$T/ev.jsonl" >"$T/current.jsonl"
 $PRODUCE publish --brokers "$CS_KAFKA_BROKERS" --topic "${prefix}py" "$T/current.jsonl" >/dev/null \
   || fail "produce.py publish (comparison topic)"

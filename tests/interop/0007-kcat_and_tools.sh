@@ -102,6 +102,7 @@ PIDS=()
 # 3. A worker's group as kafka-consumer-groups describes it: the offsets cs-audit committed.
 psql "$ADMIN" -qc "CREATE DATABASE $DB TEMPLATE cs_template"
 prefix="t.tools.$$."
+export CS_ANCHOR_TOPIC="${prefix}anchors" # this run's audit anchors only
 topics=""
 for t in cs.learning cs.mentoring cs.jobsearch cs.portfolio cs.profile cs.derived; do topics="$topics${topics:+,}$prefix$t"; done
 wgroup="g.audit.$$"
