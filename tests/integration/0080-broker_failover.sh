@@ -138,8 +138,9 @@ worker() { # worker NAME DSN PREFIX LOG [options...]
   shift 4
   topics=$(topics_of "$prefix")
   [ "$name" = progress ] && topics=${topics%,*} # cs-progress does not consume cs.derived
-  exec "$BIN/cs-$name" --pg-dsn "$dsn" --kafka-brokers "$BROKERS" --topics "$topics" \
-    --group "${prefix}cs-$name" --log-level info "$@" >"$log" 2>&1
+  # Each run's audit anchors on a topic of its own: verify compares one database with them.
+  CS_ANCHOR_TOPIC="${prefix}anchors" exec "$BIN/cs-$name" --pg-dsn "$dsn" --kafka-brokers "$BROKERS" \
+    --topics "$topics" --group "${prefix}cs-$name" --log-level info "$@" >"$log" 2>&1
 }
 loadgen() { # loadgen PREFIX LOG [options...]
   local prefix=$1 log=$2
@@ -391,7 +392,7 @@ for run in A B; do
     n=$(q "$dsn" "SELECT count(*) FROM dead_letters WHERE consumer_group = '${p}cs-$g'")
     [ "$n" -eq "$BAD" ] || fail "$run: cs-$g dead-lettered $n events, cs-loadgen injected $BAD malformed ones"
   done
-  "$BIN/cs-audit" verify --pg-dsn "$dsn" >"$T/verify-$run" || { cat "$T/verify-$run" >&2; fail "$run: cs-audit verify"; }
+  CS_ANCHOR_TOPIC="${p}anchors" "$BIN/cs-audit" verify --pg-dsn "$dsn" --kafka-brokers "$BROKERS" >"$T/verify-$run" || { cat "$T/verify-$run" >&2; fail "$run: cs-audit verify"; }
   grep -q "intact: $VALID rows" "$T/verify-$run" || { cat "$T/verify-$run" >&2; fail "$run: verify did not check $VALID rows"; }
 done
 same() { # same WHAT SQL-with-PREFIX: the query's rows are equal in A and B
