@@ -139,8 +139,13 @@ worker() { # worker NAME DSN PREFIX LOG [options...]
   topics=$(topics_of "$prefix")
   [ "$name" = progress ] && topics=${topics%,*} # cs-progress does not consume cs.derived
   # Each run's audit anchors on a topic of its own: verify compares one database with them.
+  # A 30 s session outlives the group coordinator's failover: with the default 10 s, a member
+  # whose session expired meanwhile and rejoined once sat assigned without consuming (seen in 1
+  # of about 6 disturbed runs; an open runtime bug, README "Known problems"), which is a liveness
+  # question of its own, not this test's (no loss, no double apply under a broker's death).
   CS_ANCHOR_TOPIC="${prefix}anchors" exec "$BIN/cs-$name" --pg-dsn "$dsn" --kafka-brokers "$BROKERS" \
-    --topics "$topics" --group "${prefix}cs-$name" --log-level info "$@" >"$log" 2>&1
+    --topics "$topics" --group "${prefix}cs-$name" --session-timeout-ms 30000 --log-level info \
+    "$@" >"$log" 2>&1
 }
 loadgen() { # loadgen PREFIX LOG [options...]
   local prefix=$1 log=$2
