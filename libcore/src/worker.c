@@ -291,7 +291,7 @@ static void worker_free(cs_worker_t *w)
         free(s->refused);
         free(s->bparts);
         free(s->blast);
-        for (int k = 0; k < 10; k++)
+        for (int k = 0; k < TP_COUNT; k++)
             cs_buf_fini(&s->p[k]);
     }
     pthread_mutex_destroy(&w->mu);
@@ -406,7 +406,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         w->st[i].batch = cs_batch_new(def->tables, w->ntables);
         cs_batch_set_array_max(w->st[i].batch, (size_t)cs_config_int(w->cfg, "batch-array-rows"));
         w->st[i].arena = cs_arena_new(256 * 1024);
-        for (int k = 0; k < 10; k++)
+        for (int k = 0; k < TP_COUNT; k++)
             cs_buf_init(&w->st[i].p[k]);
     }
     w->pipeline = cs_config_bool(w->cfg, "pipeline");

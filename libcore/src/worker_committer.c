@@ -20,7 +20,7 @@ void *cs__worker_committer_main(void *arg)
             break;
         stage_t *s = w->job;
         pthread_mutex_unlock(&w->mu);
-        cs__worker_commit_stage(w, s);
+        cs__worker_txn_commit(&s->job);
         pthread_mutex_lock(&w->mu);
         w->job = NULL;
         w->done = s;

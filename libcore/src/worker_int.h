@@ -129,6 +129,43 @@ enum { APPLY_OK = 0, APPLY_FAILED = -1, APPLY_FENCED = -2, APPLY_REDO = -3, APPL
 /* After a pipelined batch had to be redone, this many batches are pre-checked on R. */
 #define PRECHECK_BATCHES 32
 
+/* The commit's parameters, in stage_t.p (cs__worker_tail_params). */
+enum {
+    TP_TOPIC,
+    TP_KP,
+    TP_EXPECTED,
+    TP_NEXT,
+    TP_EID,
+    TP_OUTCOME,
+    TP_ETOPIC,
+    TP_EKP,
+    TP_EKO,
+    TP_LEARNERS,
+    TP_FORGET, /* synchronous path: dead-lettered ids its dedupe marked processed */
+    TP_COUNT
+};
+
+typedef struct stage stage_t;
+
+/*
+ * One batch's transaction as its senders see it (worker_txn.c): the stage to commit, the main
+ * connection, the dead-letter producer and the settings it needs, and the outcome. Nothing of the
+ * cs_worker_t: the committer thread gets one of these as its job (worker_committer.c). The loop
+ * fills the first part and leaves the stage and the connection alone until the job is done.
+ */
+typedef struct cs__worker_job {
+    stage_t *stage;
+    cs_db_t *db;
+    cs_dlq_t *dlq;
+    const char *group;
+    int dlq_timeout_ms;
+    bool commit_pipeline; /* a small batch may go in one round trip (libpq pipeline mode) */
+    /* the outcome, set by whoever ran the transaction */
+    int rc; /* APPLY_* */
+    cs_err_t err;
+    const char *waiting; /* what rc != APPLY_OK was waiting for */
+} cs__worker_job_t;
+
 /*
  * One batch's buffers. The synchronous path uses one stage; the pipeline alternates two: while the
  * committer thread commits one (and reads only it), the loop prepares the other.
@@ -146,14 +183,13 @@ typedef struct stage {
     part_t **bparts;
     int64_t *blast;
     int nbparts, capbparts;
-    /* the tail statement's parameters (built by the loop) */
-    cs_buf_t p[10];
-    int nnew;  /* distinct new event ids the transaction must insert */
-    int nmark; /* event ids it marks processed (new and erased) */
-    /* set by the committer */
-    int rc;
-    cs_err_t err;
-    const char *waiting; /* what rc != OK was waiting for */
+    /* the commit's parameters (built by the loop) */
+    cs_buf_t p[TP_COUNT];
+    int nnew;    /* distinct new event ids the transaction must insert */
+    int nmark;   /* event ids it marks processed (new and erased) */
+    int nforget; /* TP_FORGET's ids */
+    /* its transaction, when the committer runs it */
+    cs__worker_job_t job;
     double t0;
     double t_phase[6];
     /* events of this batch the database refused, found by isolation (synchronous path only) */
@@ -289,20 +325,6 @@ struct cs_worker {
  */
 #define OFFSET_BEGINNING (-2)
 
-/* The tail statement's parameters, in stage_t.p (cs__worker_tail_params). */
-enum {
-    TP_TOPIC,
-    TP_KP,
-    TP_EXPECTED,
-    TP_NEXT,
-    TP_EID,
-    TP_OUTCOME,
-    TP_ETOPIC,
-    TP_EKP,
-    TP_EKO,
-    TP_LEARNERS
-};
-
 /* ---- small helpers every file uses ---- */
 
 static inline double now_s(void)
@@ -401,8 +423,7 @@ const char *cs__worker_dsn_of(cs_worker_t *w);
 int cs__worker_db_ensure(cs_worker_t *w, cs_err_t *err);
 void cs__worker_db_rollback(cs_worker_t *w);
 int cs__worker_load_offsets(cs_worker_t *w, part_t **ps, int n, cs_err_t *err);
-long long cs__worker_store_offsets(cs_worker_t *w, stage_t *s, cs_err_t *err);
-int cs__worker_forget_dead_ids(cs_worker_t *w, stage_t *s, cs_err_t *err);
+extern const char cs__worker_forget_sql[];
 int cs__worker_dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err);
 int cs__worker_precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err);
 
@@ -422,7 +443,7 @@ void cs__worker_tail_params(cs_worker_t *w, stage_t *s);
 
 int cs__worker_apply_batch(cs_worker_t *w, stage_t *s, int n, bool isolate);
 void cs__worker_batch_committed(cs_worker_t *w, stage_t *s);
-void cs__worker_commit_stage(cs_worker_t *w, stage_t *s);
+int cs__worker_txn_commit(cs__worker_job_t *job);
 
 /* ---- worker_committer.c: the committer thread ---- */
 

@@ -253,11 +253,14 @@ void cs__worker_log_dead_letters(const stage_t *s)
     }
 }
 
-/* The tail statement's parameters: offsets, processed ids, learners whose events are applied. */
+/*
+ * The commit's parameters (worker_txn.c): the offsets, the processed ids, the learners whose events
+ * are applied, and (for the synchronous path) the dead-lettered ids its dedupe marked processed.
+ */
 void cs__worker_tail_params(cs_worker_t *w, stage_t *s)
 {
     cs_buf_t *p = s->p;
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < TP_COUNT; i++)
         arr_begin(&p[i]);
     for (int k = 0; k < s->nbparts; k++) {
         arr_str(&p[TP_TOPIC], s->bparts[k]->topic);
@@ -265,7 +268,7 @@ void cs__worker_tail_params(cs_worker_t *w, stage_t *s)
         arr_int(&p[TP_EXPECTED], cs__worker_part_expected(s->bparts[k]));
         arr_int(&p[TP_NEXT], s->blast[k] + 1);
     }
-    s->nnew = s->nmark = 0;
+    s->nnew = s->nmark = s->nforget = 0;
     for (int i = 0; i < s->n; i++) {
         const item_t *it = &s->items[i];
         bool mark =
@@ -281,7 +284,11 @@ void cs__worker_tail_params(cs_worker_t *w, stage_t *s)
         }
         if (it->state == IT_NEW || it->state == IT_DUP)
             arr_str(&p[TP_LEARNERS], it->ev.user_id);
+        if (it->state == IT_DEAD && it->was_new && !w->def->no_dedupe) {
+            arr_str(&p[TP_FORGET], it->ev.event_id);
+            s->nforget++;
+        }
     }
-    for (int i = 0; i < 10; i++)
+    for (int i = 0; i < TP_COUNT; i++)
         arr_end(&p[i]);
 }

@@ -147,56 +147,13 @@ int cs__worker_load_offsets(cs_worker_t *w, part_t **ps, int n, cs_err_t *err)
     return 0;
 }
 
-/* Offsets compare-and-set for the partitions of the batch. Returns rows updated, -1 on error. */
-long long cs__worker_store_offsets(cs_worker_t *w, stage_t *s, cs_err_t *err)
-{
-    cs__worker_stage_parts(w, s);
-    arr_begin(&w->a1);
-    arr_begin(&w->a2);
-    arr_begin(&w->a3);
-    arr_begin(&w->a4);
-    for (int k = 0; k < s->nbparts; k++) {
-        part_t *p = s->bparts[k];
-        arr_str(&w->a1, p->topic);
-        arr_int(&w->a2, p->partition);
-        arr_int(&w->a3, cs__worker_part_expected(p));
-        arr_int(&w->a4, s->blast[k] + 1);
-    }
-    arr_end(&w->a1);
-    arr_end(&w->a2);
-    arr_end(&w->a3);
-    arr_end(&w->a4);
-    const char *params[] = {w->group, w->a1.data, w->a2.data, w->a3.data, w->a4.data};
-    cs_db_res_t *res = cs_db_query_prepared(w->db, OFFSETS_CAS_STMT, 5, params, err);
-    if (!res)
-        return cs_err_wrap(err, "storing offsets");
-    long long rows = strtoll(cs_db_res_get(res, 0, 0), NULL, 10);
-    cs_db_res_free(res);
-    return rows;
-}
-
-int cs__worker_forget_dead_ids(cs_worker_t *w, stage_t *s, cs_err_t *err)
-{
-    int k = 0;
-    arr_begin(&w->a1);
-    for (int i = 0; i < s->n; i++) {
-        item_t *it = &s->items[i];
-        if (it->state == IT_DEAD && it->was_new) {
-            arr_str(&w->a1, it->ev.event_id);
-            k++;
-        }
-    }
-    arr_end(&w->a1);
-    if (k == 0 || w->def->no_dedupe)
-        return 0;
-    const char *params[] = {w->group, w->a1.data};
-    if (cs_db_execp(w->db,
-                    "DELETE FROM processed_events WHERE consumer_group = $1 "
-                    "AND event_id = ANY($2::uuid[])",
-                    2, params, err) < 0)
-        return cs_err_wrap(err, "forgetting dead-lettered event ids");
-    return 0;
-}
+/*
+ * The synchronous path's: the event ids its dedupe marked processed in this transaction but that
+ * were dead-lettered since ($1 group, $2 ids), so that a replay of them is not taken for a
+ * duplicate.
+ */
+const char cs__worker_forget_sql[] = "DELETE FROM processed_events WHERE consumer_group = $1 "
+                                     "AND event_id = ANY($2::uuid[])";
 
 static int cmp_str(const void *a, const void *b)
 {

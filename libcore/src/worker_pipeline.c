@@ -57,7 +57,7 @@ void cs__worker_pipe_wait(cs_worker_t *w)
     if (!s)
         return;
     w->inflight_done = s;
-    if (s->rc == APPLY_OK) {
+    if (s->job.rc == APPLY_OK) {
         cs__worker_batch_committed(w, s);
         w->inflight_done = NULL;
         return;
@@ -71,8 +71,8 @@ void cs__worker_pipe_wait(cs_worker_t *w)
     }
     if (w->def->forget)
         w->def->forget(w->ud);
-    cs__worker_set_waiting(w, s->waiting);
-    switch (s->rc) {
+    cs__worker_set_waiting(w, s->job.waiting);
+    switch (s->job.rc) {
     case APPLY_FENCED:
         cs__worker_stage_mark(w, s);
         cs__worker_after_fence(w);
@@ -86,13 +86,13 @@ void cs__worker_pipe_wait(cs_worker_t *w)
         cs__worker_apply_batch(w, s, s->n, false);
         break;
     default:
-        if (s->err.kind == CS_ERR_PERMANENT) {
+        if (s->job.err.kind == CS_ERR_PERMANENT) {
             cs_log_warn("batch failed on an event's rows; isolating it",
-                        CS_LS("reason", s->err.msg), CS_LS("sqlstate", s->err.sqlstate),
+                        CS_LS("reason", s->job.err.msg), CS_LS("sqlstate", s->job.err.sqlstate),
                         CS_LI("events", s->n));
             cs__worker_apply_batch(w, s, s->n, true);
         } else {
-            cs_err_t err = s->err;
+            cs_err_t err = s->job.err;
             cs__worker_attempt_failed(w, &err);
         }
         break;
@@ -113,6 +113,13 @@ void cs__worker_handover(cs_worker_t *w, stage_t *s)
         s->bparts[k]->flight_next = s->blast[k] + 1;
     cs__worker_set_waiting(w, "postgresql");
     w->inflight = s;
+    s->job = (cs__worker_job_t){.stage = s,
+                                .db = w->db,
+                                .dlq = w->dlq,
+                                .group = w->group,
+                                .dlq_timeout_ms = (int)w->dlq_timeout_ms,
+                                .commit_pipeline = w->commit_pipeline,
+                                .rc = APPLY_FAILED};
     pthread_mutex_lock(&w->mu);
     w->job = s;
     pthread_cond_broadcast(&w->cv);
