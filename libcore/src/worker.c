@@ -9,7 +9,6 @@
  * (worker_int.h has the map). Loop thread only.
  */
 #include <malloc.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -100,7 +99,7 @@ void cs__worker_stop_now(cs_worker_t *w, int code)
         /* The committer reads pending messages: cancel its statement and let it finish first.
          * Whether that batch committed or not, PostgreSQL's offsets say where to resume. */
         cs_db_cancel(w->db);
-        cs__worker_committer_join(w);
+        cs__worker_pipe_join(w);
     }
     w->ready = NULL;
     w->exit_code = code;
@@ -255,18 +254,14 @@ static void on_tick(struct ev_loop *loop, ev_timer *t, int revents)
 
 static void committer_stop(cs_worker_t *w)
 {
-    if (!w->committer_started)
+    if (!w->committer)
         return;
     if (w->inflight) {
         cs_db_cancel(w->db);
-        cs__worker_committer_join(w);
+        cs__worker_pipe_join(w);
     }
-    pthread_mutex_lock(&w->mu);
-    w->quit = true;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
-    pthread_join(w->committer, NULL);
-    w->committer_started = false;
+    cs__worker_committer_stop(w->committer);
+    w->committer = NULL;
 }
 
 static void worker_free(cs_worker_t *w)
@@ -294,8 +289,6 @@ static void worker_free(cs_worker_t *w)
         for (int k = 0; k < TP_COUNT; k++)
             cs_buf_fini(&s->p[k]);
     }
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
     cs_codec_destroy(w->codec);
     cs_metrics_destroy(w->metrics);
     for (int i = 0; i < w->nparts; i++) {
@@ -326,8 +319,6 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 
     if (!w)
         abort();
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
     cs_err_clear(&err);
     w->def = def;
     w->ud = def->ud;
@@ -472,12 +463,9 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     w->done_async.data = w;
     ev_async_start(w->loop, &w->done_async);
     if (w->pipeline) {
-        int prc = pthread_create(&w->committer, NULL, cs__worker_committer_main, w);
-        if (prc != 0) {
-            cs_err_set(&err, CS_ERR_FATAL, "cannot start the committer thread: %s", strerror(prc));
+        w->committer = cs__worker_committer_start(w->loop, &w->done_async, &err);
+        if (!w->committer)
             goto fatal;
-        }
-        w->committer_started = true;
     }
     ev_init(&w->deadline_timer, on_deadline);
     w->deadline_timer.data = w;

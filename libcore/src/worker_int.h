@@ -146,6 +146,7 @@ enum {
 };
 
 typedef struct stage stage_t;
+typedef struct cs__worker_committer cs__worker_committer_t;
 
 /*
  * One batch's transaction as its senders see it (worker_txn.c): the stage to commit, the main
@@ -237,14 +238,8 @@ struct cs_worker {
     stage_t *inflight_done; /* being completed (logs say whether a batch was pipelined) */
     bool throttled;         /* stopped reading the consumer queue until the committer is free */
     int precheck_left;      /* batches still to pre-check on R (after a redo) */
-    pthread_t committer;
-    bool committer_started;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    stage_t *job;  /* mu: handed over, not yet done */
-    stage_t *done; /* mu: done, not yet completed on the loop */
-    bool quit;     /* mu */
-    ev_async done_async;
+    cs__worker_committer_t *committer; /* the pipeline's thread (NULL: --pipeline=false) */
+    ev_async done_async;               /* the committer finished a job */
 
     /* handler dispatch, built lazily per type index */
     hlist_t types[MAX_TYPES];
@@ -447,12 +442,21 @@ int cs__worker_txn_commit(cs__worker_job_t *job);
 
 /* ---- worker_committer.c: the committer thread ---- */
 
-void *cs__worker_committer_main(void *arg);
+/* Starts the thread; it wakes done_async on loop whenever a job is done. NULL with err on failure.
+ */
+cs__worker_committer_t *cs__worker_committer_start(struct ev_loop *loop, ev_async *done_async,
+                                                   cs_err_t *err);
+/* Hands the thread a job; it must be idle (the last job taken back). The job is borrowed. */
+void cs__worker_committer_submit(cs__worker_committer_t *c, cs__worker_job_t *job);
+/* Blocks until the job submitted is done and returns it. */
+cs__worker_job_t *cs__worker_committer_wait(cs__worker_committer_t *c);
+/* Ends the thread and frees c (NULL: nothing); no job may be out. */
+void cs__worker_committer_stop(cs__worker_committer_t *c);
 
 /* ---- worker_pipeline.c: the loop's side of the pipeline ---- */
 
 void cs__worker_discard_ready(cs_worker_t *w);
-stage_t *cs__worker_committer_join(cs_worker_t *w);
+stage_t *cs__worker_pipe_join(cs_worker_t *w);
 void cs__worker_pipe_wait(cs_worker_t *w);
 void cs__worker_handover(cs_worker_t *w, stage_t *s);
 void cs__worker_prepare(cs_worker_t *w, int n);

@@ -7,7 +7,6 @@
  * completes the batch (accounting, Kafka commit, the `committed` hook) or, after a failure,
  * handles it as the synchronous path would. Loop thread only.
  */
-#include <pthread.h>
 #include <stdlib.h>
 
 #include "worker_int.h"
@@ -29,17 +28,11 @@ void cs__worker_discard_ready(cs_worker_t *w)
 }
 
 /* Blocks until the committer has finished the batch in flight; returns it (NULL: none). */
-stage_t *cs__worker_committer_join(cs_worker_t *w)
+stage_t *cs__worker_pipe_join(cs_worker_t *w)
 {
-    stage_t *s;
     if (!w->inflight)
         return NULL;
-    pthread_mutex_lock(&w->mu);
-    while (!w->done)
-        pthread_cond_wait(&w->cv, &w->mu);
-    s = w->done;
-    w->done = NULL;
-    pthread_mutex_unlock(&w->mu);
+    stage_t *s = cs__worker_committer_wait(w->committer)->stage;
     w->inflight = NULL;
     for (int k = 0; k < s->nbparts; k++)
         s->bparts[k]->flight_next = -1;
@@ -53,7 +46,7 @@ stage_t *cs__worker_committer_join(cs_worker_t *w)
  */
 void cs__worker_pipe_wait(cs_worker_t *w)
 {
-    stage_t *s = cs__worker_committer_join(w);
+    stage_t *s = cs__worker_pipe_join(w);
     if (!s)
         return;
     w->inflight_done = s;
@@ -120,10 +113,7 @@ void cs__worker_handover(cs_worker_t *w, stage_t *s)
                                 .dlq_timeout_ms = (int)w->dlq_timeout_ms,
                                 .commit_pipeline = w->commit_pipeline,
                                 .rc = APPLY_FAILED};
-    pthread_mutex_lock(&w->mu);
-    w->job = s;
-    pthread_cond_broadcast(&w->cv);
-    pthread_mutex_unlock(&w->mu);
+    cs__worker_committer_submit(w->committer, &s->job);
 }
 
 /*
