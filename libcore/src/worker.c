@@ -310,32 +310,20 @@ static void worker_free(cs_worker_t *w)
     free(w);
 }
 
-int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
+/* The process-wide settings a worker needs, whatever it is. */
+static void process_setup(void)
 {
-    cs_worker_t *w = calloc(1, sizeof *w);
-    cs_err_t err;
-    int code = 0;
-    char client_id[128];
-
-    if (!w)
-        abort();
-    cs_err_clear(&err);
-    w->def = def;
-    w->ud = def->ud;
-    w->opts = merge_opts(def->opts);
-    w->cfg = cs_config_start(def->name, def->usage ? def->usage : "a careerstream worker", w->opts,
-                             argc, argv, &code);
-    if (!w->cfg) {
-        free(w->opts);
-        free(w);
-        return code;
-    }
     signal(SIGPIPE, SIG_IGN);
     /* librdkafka allocates messages on its threads and we free them on ours: without a cap
      * glibc keeps an arena per thread and the RSS creeps far above what is in use. */
     mallopt(M_ARENA_MAX, 2);
     srand((unsigned)(getpid() ^ (unsigned)time(NULL)));
+}
 
+/* The group, the topics and the runtime's numbers, from the configuration. */
+static void read_config(cs_worker_t *w)
+{
+    const cs_worker_def_t *def = w->def;
     const char *group = cs_config_str(w->cfg, "group");
     w->group = strdup(group && *group ? group : (def->group ? def->group : def->name));
     const char *topics = cs_config_str(w->cfg, "topics");
@@ -359,38 +347,49 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     w->retry_max_ms = cs_config_int(w->cfg, "retry-max-ms");
     w->shutdown_timeout_ms = cs_config_int(w->cfg, "shutdown-timeout-ms");
     w->dlq_timeout_ms = cs_config_int(w->cfg, "dlq-timeout-ms");
+}
 
+/* What a worker cannot start without; 0, or 2 (a usage error) after saying what is missing. */
+static int check_required(const cs_worker_t *w)
+{
+    const char *name = w->def->name;
     if (w->ntopics == 0) {
-        fprintf(stderr, "%s: no topics to consume (set --topics or CS_TOPICS)\n", def->name);
-        code = 2;
-        goto out;
+        fprintf(stderr, "%s: no topics to consume (set --topics or CS_TOPICS)\n", name);
+        return 2;
     }
     if (!cs_config_str(w->cfg, "pg-dsn") || !*cs_config_str(w->cfg, "pg-dsn")) {
-        fprintf(stderr, "%s: --pg-dsn (CS_PG_DSN) is required\n", def->name);
-        code = 2;
-        goto out;
+        fprintf(stderr, "%s: --pg-dsn (CS_PG_DSN) is required\n", name);
+        return 2;
     }
     if (!cs_config_str(w->cfg, "kafka-brokers") || !*cs_config_str(w->cfg, "kafka-brokers")) {
-        fprintf(stderr, "%s: --kafka-brokers (CS_KAFKA_BROKERS) is required\n", def->name);
-        code = 2;
-        goto out;
+        fprintf(stderr, "%s: --kafka-brokers (CS_KAFKA_BROKERS) is required\n", name);
+        return 2;
     }
-    if (!def->decode) {
-        w->codec = cs_codec_new(&err);
-        if (!w->codec)
-            goto fatal;
-        for (int i = 0; def->handlers[i].event_type; i++) {
-            const char *t = def->handlers[i].event_type;
-            if (strcmp(t, CS_EVENT_ANY) != 0 && cs_codec_type_by_name(t) < 0) {
-                cs_err_set_field(&err, CS_ERR_FATAL, "handlers",
-                                 "handler for unknown event type '%s'", t);
-                goto fatal;
-            }
-        }
-    }
-    if (def->init && def->init(w->cfg, &w->ud, &err) < 0)
-        goto fatal;
+    return 0;
+}
 
+/* The codec (unless the worker decodes for itself), checking every handler's event type. */
+static int open_codec(cs_worker_t *w, cs_err_t *err)
+{
+    const cs_worker_def_t *def = w->def;
+    if (def->decode)
+        return 0;
+    w->codec = cs_codec_new(err);
+    if (!w->codec)
+        return -1;
+    for (int i = 0; def->handlers[i].event_type; i++) {
+        const char *t = def->handlers[i].event_type;
+        if (strcmp(t, CS_EVENT_ANY) != 0 && cs_codec_type_by_name(t) < 0)
+            return cs_err_set_field(err, CS_ERR_FATAL, "handlers",
+                                    "handler for unknown event type '%s'", t);
+    }
+    return 0;
+}
+
+/* Both stages' batch buffers, arenas and parameter buffers. */
+static void stages_init(cs_worker_t *w)
+{
+    const cs_worker_def_t *def = w->def;
     for (w->ntables = 0; def->tables && def->tables[w->ntables].table; w->ntables++)
         ;
     for (int i = 0; i < 2; i++) {
@@ -400,16 +399,14 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         for (int k = 0; k < TP_COUNT; k++)
             cs_buf_init(&w->st[i].p[k]);
     }
-    w->pipeline = cs_config_bool(w->cfg, "pipeline");
-    w->commit_pipeline = cs_config_bool(w->cfg, "commit-pipeline");
-    cs__worker_metrics_init(w);
-    w->loop = ev_default_loop(EVFLAG_AUTO);
+}
 
-    w->dlq = cs_dlq_new(cs_config_str(w->cfg, "kafka-brokers"),
-                        cs_config_str(w->cfg, "kafka-props"), def->name, w->group, &err);
-    if (!w->dlq)
-        goto fatal;
-    snprintf(client_id, sizeof client_id, "%s-%d", def->name, (int)getpid());
+/* Connects PostgreSQL (an unreachable server is waited for) and creates the consumer. */
+static int open_consumer(cs_worker_t *w, cs_err_t *err)
+{
+    char client_id[128];
+    snprintf(client_id, sizeof client_id, "%s-%d", w->def->name, (int)getpid());
+    long long reservoir_kb = cs_config_int(w->cfg, "prefetch-reservoir-kb");
     cs_consumer_conf_t cc = {
         .brokers = cs_config_str(w->cfg, "kafka-brokers"),
         .group = w->group,
@@ -421,35 +418,45 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         .partition_eof = w->drain,
         .fetch_wait_max_ms = (int)cs_config_int(w->cfg, "fetch-wait-ms"),
         .kafka_props = cs_config_str(w->cfg, "kafka-props"),
-        .reservoir_kbytes = cs_config_int(w->cfg, "prefetch-reservoir-kb") > 0
-                                ? (int)cs_config_int(w->cfg, "prefetch-reservoir-kb")
-                                : -1,
+        .reservoir_kbytes = reservoir_kb > 0 ? (int)reservoir_kb : -1,
     };
     cs_consumer_cbs_t cbs = {cs__worker_on_assign, cs__worker_on_revoke, w};
-    if (cs_consumer_conf_check(&cc, &err) < 0)
-        goto fatal; /* a bad --group-instance-id, before anything connects */
+    if (cs_consumer_conf_check(&cc, err) < 0)
+        return -1; /* a bad --group-instance-id, before anything connects */
 
     /* PostgreSQL first: a wrong DSN or schema stops here; an unreachable server is retried. */
-    if (cs__worker_db_ensure(w, &err) < 0) {
-        if (err.kind != CS_ERR_TRANSIENT)
-            goto fatal;
-        cs_log_warn("waiting for postgresql", CS_LS("reason", err.msg));
+    if (cs__worker_db_ensure(w, err) < 0) {
+        if (err->kind != CS_ERR_TRANSIENT)
+            return -1;
+        cs_log_warn("waiting for postgresql", CS_LS("reason", err->msg));
     }
-    w->consumer = cs_consumer_new(&cc, &cbs, &err);
-    if (!w->consumer)
-        goto fatal;
+    w->consumer = cs_consumer_new(&cc, &cbs, err);
+    return w->consumer ? 0 : -1;
+}
 
+/* The dead-letter producer, PostgreSQL and the consumer, and the HTTP endpoint. */
+static int open_io(cs_worker_t *w, cs_err_t *err)
+{
+    w->dlq = cs_dlq_new(cs_config_str(w->cfg, "kafka-brokers"),
+                        cs_config_str(w->cfg, "kafka-props"), w->def->name, w->group, err);
+    if (!w->dlq || open_consumer(w, err) < 0)
+        return -1;
     long long port = cs_config_int(w->cfg, "metrics-port");
-    if (port >= 0) {
-        w->http = cs_http_new(w->loop, cs_config_str(w->cfg, "metrics-addr"), (int)port,
-                              cs__worker_on_http, w, &err);
-        if (!w->http)
-            goto fatal;
-        cs_log_info("serving /healthz, /readyz, /metrics",
-                    CS_LS("addr", cs_config_str(w->cfg, "metrics-addr")),
-                    CS_LI("port", cs_http_port(w->http)));
-    }
+    if (port < 0)
+        return 0;
+    w->http = cs_http_new(w->loop, cs_config_str(w->cfg, "metrics-addr"), (int)port,
+                          cs__worker_on_http, w, err);
+    if (!w->http)
+        return -1;
+    cs_log_info("serving /healthz, /readyz, /metrics",
+                CS_LS("addr", cs_config_str(w->cfg, "metrics-addr")),
+                CS_LI("port", cs_http_port(w->http)));
+    return 0;
+}
 
+/* The loop's watchers, and the committer thread between them (its completion is a watcher). */
+static int watchers_start(cs_worker_t *w, cs_err_t *err)
+{
     ev_io_init(&w->consumer_io, cs__worker_on_consumer_io, cs_consumer_fd(w->consumer), EV_READ);
     w->consumer_io.data = w;
     ev_io_start(w->loop, &w->consumer_io);
@@ -463,9 +470,9 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     w->done_async.data = w;
     ev_async_start(w->loop, &w->done_async);
     if (w->pipeline) {
-        w->committer = cs__worker_committer_start(w->loop, &w->done_async, &err);
+        w->committer = cs__worker_committer_start(w->loop, &w->done_async, err);
         if (!w->committer)
-            goto fatal;
+            return -1;
     }
     ev_init(&w->deadline_timer, on_deadline);
     w->deadline_timer.data = w;
@@ -486,15 +493,11 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     ev_signal_init(&w->sigint, on_signal, SIGINT);
     w->sigint.data = w;
     ev_signal_start(w->loop, &w->sigint);
+    return 0;
+}
 
-    cs_log_info("worker started", CS_LS("group", w->group), CS_LS("topics", topics ? topics : ""),
-                CS_LI("batch_size", w->batch_size), CS_LI("batch_ms", w->batch_ms),
-                CS_LI("drain", w->drain), CS_LI("pipeline", w->pipeline));
-    /* The queue may have filled before the watcher existed: look once. */
-    cs__worker_drain_queue(w);
-    if (!w->closed)
-        ev_run(w->loop, 0);
-
+static void watchers_stop(cs_worker_t *w)
+{
     ev_io_stop(w->loop, &w->consumer_io);
     ev_idle_stop(w->loop, &w->consumer_idle);
     ev_timer_stop(w->loop, &w->batch_timer);
@@ -507,15 +510,73 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     ev_signal_stop(w->loop, &w->sigint);
     committer_stop(w);
     ev_async_stop(w->loop, &w->done_async);
-    code = w->exit_code;
-    cs_log_info("worker stopped", CS_LI("exit_code", code));
-    goto out;
-fatal:
-    cs_log_error("worker cannot start", CS_LS("kind", cs_err_kind_name(err.kind)),
-                 CS_LS("reason", err.msg), CS_LS("field", err.field),
-                 CS_LS("sqlstate", err.sqlstate));
-    code = err.kind == CS_ERR_FATAL && err.field[0] ? 2 : 1;
-out:
+}
+
+/* Everything between the configuration and the loop; -1 with err when the worker cannot start. */
+static int worker_open(cs_worker_t *w, cs_err_t *err)
+{
+    if (open_codec(w, err) < 0)
+        return -1;
+    if (w->def->init && w->def->init(w->cfg, &w->ud, err) < 0)
+        return -1;
+    stages_init(w);
+    w->pipeline = cs_config_bool(w->cfg, "pipeline");
+    w->commit_pipeline = cs_config_bool(w->cfg, "commit-pipeline");
+    cs__worker_metrics_init(w);
+    w->loop = ev_default_loop(EVFLAG_AUTO);
+    if (open_io(w, err) < 0)
+        return -1;
+    return watchers_start(w, err);
+}
+
+/* Runs the loop until the worker stops; returns its exit code. */
+static int worker_run(cs_worker_t *w)
+{
+    const char *topics = cs_config_str(w->cfg, "topics");
+    cs_log_info("worker started", CS_LS("group", w->group), CS_LS("topics", topics ? topics : ""),
+                CS_LI("batch_size", w->batch_size), CS_LI("batch_ms", w->batch_ms),
+                CS_LI("drain", w->drain), CS_LI("pipeline", w->pipeline));
+    /* The queue may have filled before the watcher existed: look once. */
+    cs__worker_drain_queue(w);
+    if (!w->closed)
+        ev_run(w->loop, 0);
+    watchers_stop(w);
+    cs_log_info("worker stopped", CS_LI("exit_code", w->exit_code));
+    return w->exit_code;
+}
+
+int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
+{
+    cs_worker_t *w = calloc(1, sizeof *w);
+    cs_err_t err;
+    int code = 0;
+
+    if (!w)
+        abort();
+    cs_err_clear(&err);
+    w->def = def;
+    w->ud = def->ud;
+    w->opts = merge_opts(def->opts);
+    w->cfg = cs_config_start(def->name, def->usage ? def->usage : "a careerstream worker", w->opts,
+                             argc, argv, &code);
+    if (!w->cfg) {
+        free(w->opts);
+        free(w);
+        return code;
+    }
+    process_setup();
+    read_config(w);
+    code = check_required(w);
+    if (code == 0) {
+        if (worker_open(w, &err) == 0) {
+            code = worker_run(w);
+        } else {
+            cs_log_error("worker cannot start", CS_LS("kind", cs_err_kind_name(err.kind)),
+                         CS_LS("reason", err.msg), CS_LS("field", err.field),
+                         CS_LS("sqlstate", err.sqlstate));
+            code = err.kind == CS_ERR_FATAL && err.field[0] ? 2 : 1;
+        }
+    }
     if (w->loop && w->http) {
         cs_http_destroy(w->http);
         w->http = NULL;

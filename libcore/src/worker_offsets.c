@@ -191,19 +191,17 @@ static const char **idset_find(const idset_t *set, const char *id)
     return set->n ? bsearch(&id, set->v, (size_t)set->n, sizeof *set->v, cmp_str) : NULL;
 }
 
-/* Step 2 (synchronous path): one statement marks the event ids processed and finds erased learners.
- */
-int cs__worker_dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
+/* The dedupe statement's arrays: $2 ids, $3 learners, $4 topics, $5 partitions, $6 offsets. */
+static int dedupe_params(cs_worker_t *w, const stage_t *s, bool ids)
 {
-    int nd = 0, n = s->n;
+    int nd = 0;
     arr_begin(&w->a1);
     arr_begin(&w->a2);
     arr_begin(&w->a3);
     arr_begin(&w->a4);
     arr_begin(&w->a5);
-    bool ids = !w->def->no_dedupe; /* without dedupe only the learners are needed */
-    for (int i = 0; i < n; i++) {
-        item_t *it = &s->items[i];
+    for (int i = 0; i < s->n; i++) {
+        const item_t *it = &s->items[i];
         if (it->state != IT_DECODED)
             continue;
         arr_str(&w->a2, it->ev.user_id);
@@ -220,7 +218,43 @@ int cs__worker_dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
     arr_end(&w->a3);
     arr_end(&w->a4);
     arr_end(&w->a5);
-    if (nd == 0)
+    return nd;
+}
+
+/* Each decoded item's state from the ids this transaction marked and the erased learners. */
+static void dedupe_states(cs_worker_t *w, stage_t *s, const idset_t *news, const idset_t *erased)
+{
+    bool *taken = cs_arena_alloc(s->arena, (size_t)(news->n + 1) * sizeof *taken);
+    memset(taken, 0, (size_t)(news->n + 1) * sizeof *taken);
+    for (int i = 0; i < s->n; i++) {
+        item_t *it = &s->items[i];
+        if (it->state != IT_DECODED)
+            continue;
+        if (idset_find(erased, it->ev.user_id)) {
+            it->state = IT_ERASED;
+            continue;
+        }
+        if (w->def->no_dedupe) {
+            it->state = IT_NEW;
+            continue;
+        }
+        const char **hit = idset_find(news, it->ev.event_id);
+        if (hit && !taken[hit - news->v]) {
+            taken[hit - news->v] = true; /* the first delivery within the batch applies */
+            it->state = IT_NEW;
+            it->was_new = true;
+        } else {
+            it->state = IT_DUP;
+        }
+    }
+}
+
+/* Step 2 (synchronous path): one statement marks the event ids processed and finds erased learners.
+ */
+int cs__worker_dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
+{
+    bool ids = !w->def->no_dedupe; /* without dedupe only the learners are needed */
+    if (dedupe_params(w, s, ids) == 0)
         return 0;
     const char *params[] = {w->group, w->a1.data, w->a2.data, w->a3.data, w->a4.data, w->a5.data};
     const char *sql_dedupe =
@@ -242,33 +276,9 @@ int cs__worker_dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
 
     idset_t news, erased; /* event ids this transaction marked, erased learners */
     res_sets(s, res, 'n', &news, &erased);
-    bool *taken = cs_arena_alloc(s->arena, (size_t)(news.n + 1) * sizeof *taken);
-    memset(taken, 0, (size_t)(news.n + 1) * sizeof *taken);
-    for (int i = 0; i < n; i++) {
-        item_t *it = &s->items[i];
-        if (it->state != IT_DECODED)
-            continue;
-        if (idset_find(&erased, it->ev.user_id)) {
-            it->state = IT_ERASED;
-            continue;
-        }
-        if (w->def->no_dedupe) {
-            it->state = IT_NEW;
-            continue;
-        }
-        const char **hit = idset_find(&news, it->ev.event_id);
-        if (hit && !taken[hit - news.v]) {
-            taken[hit - news.v] = true; /* the first delivery within the batch applies */
-            it->state = IT_NEW;
-            it->was_new = true;
-        } else {
-            it->state = IT_DUP;
-        }
-    }
+    dedupe_states(w, s, &news, &erased);
     return 0;
 }
-
-/* ---- the pipeline's pre-check, on the connection R ---- */
 
 /*
  * Runs a read-only query on the pre-check connection R, (re)connecting it as needed; a connection
@@ -309,43 +319,41 @@ static int cmp_id_ref(const void *a, const void *b)
     return c ? c : (x->idx > y->idx) - (x->idx < y->idx);
 }
 
-/*
- * Step 2 of the pipeline: the events' states. Optimistic by default: every event is new (the first
- * of its id within the batch) and no learner erased; the committer's transaction verifies both
- * (processed ids inserted first, erased_users read again in the tail) and a batch that was wrong
- * is redone synchronously. After such a redo (a replay, duplicates, erasures under way), the
- * next batches ask first, outside any transaction, on R: the erased learners and (with dedupe)
- * the event ids this group already applied.
- */
-int cs__worker_precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
+/* The optimistic pre-check: every event new (the first of its id in the batch), none erased. */
+static void precheck_optimistic(cs_worker_t *w, stage_t *s)
 {
-    int nd = 0, n = s->n;
     bool ids = !w->def->no_dedupe;
-    if (w->precheck_left <= 0) {
-        id_ref_t *refs = cs_arena_alloc(s->arena, (size_t)(n + 1) * sizeof *refs);
-        int nr = 0;
-        for (int i = 0; i < n; i++) {
-            item_t *it = &s->items[i];
-            if (it->state != IT_DECODED)
-                continue;
-            if (!ids)
-                it->state = IT_NEW;
-            else
-                refs[nr++] = (id_ref_t){it->ev.event_id, i};
-        }
-        qsort(refs, (size_t)nr, sizeof *refs, cmp_id_ref);
-        for (int r = 0; r < nr; r++) {
-            item_t *it = &s->items[refs[r].idx];
-            bool again = r > 0 && strcmp(refs[r].id, refs[r - 1].id) == 0;
-            it->state = again ? IT_DUP : IT_NEW;
-            it->was_new = !again;
-        }
-        return 0;
+    id_ref_t *refs = cs_arena_alloc(s->arena, (size_t)(s->n + 1) * sizeof *refs);
+    int nr = 0;
+    for (int i = 0; i < s->n; i++) {
+        item_t *it = &s->items[i];
+        if (it->state != IT_DECODED)
+            continue;
+        if (!ids)
+            it->state = IT_NEW;
+        else
+            refs[nr++] = (id_ref_t){it->ev.event_id, i};
     }
-    w->precheck_left--;
+    qsort(refs, (size_t)nr, sizeof *refs, cmp_id_ref);
+    for (int r = 0; r < nr; r++) {
+        item_t *it = &s->items[refs[r].idx];
+        bool again = r > 0 && strcmp(refs[r].id, refs[r - 1].id) == 0;
+        it->state = again ? IT_DUP : IT_NEW;
+        it->was_new = !again;
+    }
+}
+
+/*
+ * Asks R for the erased learners and (with dedupe) the event ids this group applied among the
+ * decoded items. Returns the number of items asked about (0: nothing asked), -1 with err.
+ */
+static int precheck_query(cs_worker_t *w, stage_t *s, idset_t *done, idset_t *erased, cs_err_t *err)
+{
+    int nd = 0;
+    bool ids = !w->def->no_dedupe;
     arr_begin(&w->a1);
     arr_begin(&w->a2);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < s->n; i++) {
         item_t *it = &s->items[i];
         if (it->state != IT_DECODED)
             continue;
@@ -372,16 +380,23 @@ int cs__worker_precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
                         1, params, err);
     if (!res)
         return cs_err_wrap(err, "checking erased learners and processed events");
-    idset_t done, erased; /* event ids this group applied, erased learners */
-    res_sets(s, res, 'd', &done, &erased);
+    res_sets(s, res, 'd', done, erased);
+    return nd;
+}
+
+/* Each decoded item's state from the pre-check's answer (nd items were asked about). */
+static void precheck_states(cs_worker_t *w, stage_t *s, int nd, const idset_t *done,
+                            const idset_t *erased)
+{
+    bool ids = !w->def->no_dedupe;
     /* Candidates in (id, position) order: the first delivery of an id within the batch applies. */
     id_ref_t *refs = cs_arena_alloc(s->arena, (size_t)(nd + 1) * sizeof *refs);
     int nr = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < s->n; i++) {
         item_t *it = &s->items[i];
         if (it->state != IT_DECODED)
             continue;
-        if (idset_find(&erased, it->ev.user_id)) {
+        if (idset_find(erased, it->ev.user_id)) {
             it->state = IT_ERASED;
             continue;
         }
@@ -389,7 +404,7 @@ int cs__worker_precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
             it->state = IT_NEW;
             continue;
         }
-        if (idset_find(&done, it->ev.event_id)) {
+        if (idset_find(done, it->ev.event_id)) {
             it->state = IT_DUP;
             continue;
         }
@@ -405,5 +420,27 @@ int cs__worker_precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
             it->was_new = true;
         }
     }
+}
+
+/*
+ * Step 2 of the pipeline: the events' states. Optimistic by default: every event is new (the first
+ * of its id within the batch) and no learner erased; the committer's transaction verifies both
+ * (processed ids inserted first, erased_users read again in the tail) and a batch that was wrong
+ * is redone synchronously. After such a redo (a replay, duplicates, erasures under way), the
+ * next batches ask first, outside any transaction, on R: the erased learners and (with dedupe)
+ * the event ids this group already applied.
+ */
+int cs__worker_precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
+{
+    if (w->precheck_left <= 0) {
+        precheck_optimistic(w, s);
+        return 0;
+    }
+    w->precheck_left--;
+    idset_t done, erased; /* event ids this group applied, erased learners */
+    int nd = precheck_query(w, s, &done, &erased, err);
+    if (nd <= 0)
+        return nd;
+    precheck_states(w, s, nd, &done, &erased);
     return 0;
 }
