@@ -232,7 +232,7 @@ struct cs_worker {
     /* stages: st[0] and st[1]; the synchronous path uses whichever is free */
     stage_t st[2];
     bool pipeline;
-    bool commit_pipeline;   /* commit small batches in one round trip (commit_pipelined) */
+    bool commit_pipeline;   /* commit small batches in one round trip (worker_txn.c) */
     stage_t *inflight;      /* handed to the committer; its events are pending[0..inflight->n) */
     stage_t *ready;         /* prepared, waiting for the committer; pending[nflight..+ready->n) */
     stage_t *inflight_done; /* being completed (logs say whether a batch was pipelined) */
