@@ -465,31 +465,9 @@ static int seti(rd_kafka_conf_t *conf, const char *k, long long v, cs_err_t *err
     return set(conf, k, s, err);
 }
 
-cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_cbs_t *cbs,
-                               cs_err_t *err)
+/* The consumer's fixed settings: where, who, no auto-commit, and the prefetch bounds. */
+static int conf_base(rd_kafka_conf_t *conf, const cs_consumer_conf_t *cf, cs_err_t *err)
 {
-    cs_consumer_t *c = calloc(1, sizeof *c);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_topic_partition_list_t *sub = NULL;
-    char errstr[512];
-
-    if (!c)
-        abort();
-    /* A fixed mmap threshold: glibc otherwise raises it to the size of any mmapped block freed
-     * (up to 32 MiB), after which fetch responses and big batch buffers come from the heap and
-     * are not returned to the system: about 1 MiB of peak RSS in the benchmark. */
-    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    c->pipefd[0] = c->pipefd[1] = -1;
-    {
-        long kb = cf->reservoir_kbytes > 0 ? cf->reservoir_kbytes : CS_CONSUMER_RESERVOIR_KB;
-        c->rv.bound = cf->reservoir_kbytes < 0 || kb < 0 ? 0 : (size_t)kb * 1024;
-    }
-    if (cbs)
-        c->cbs = *cbs;
-    if (!cf->brokers || !*cf->brokers) {
-        cs_err_set_field(err, CS_ERR_FATAL, "kafka-brokers", "no kafka brokers configured");
-        goto fail;
-    }
     int fetch_max = cf->fetch_max_bytes > 0 ? cf->fetch_max_bytes : CS_CONSUMER_FETCH_BYTES;
     if (set(conf, "bootstrap.servers", cf->brokers, err) < 0 ||
         set(conf, "group.id", cf->group, err) < 0 ||
@@ -525,47 +503,119 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         seti(conf, "receive.message.max.bytes",
              fetch_max + 512 > (2 << 20) ? fetch_max + 512 : 2 << 20, err) < 0 ||
         set(conf, "allow.auto.create.topics", "true", err) < 0)
-        goto fail;
+        return -1;
+    return 0;
+}
+
+/* The caller's settings: group timing and membership, debug, fetch wait, extra properties. */
+static int conf_tuning(rd_kafka_conf_t *conf, const cs_consumer_conf_t *cf, cs_err_t *err)
+{
     if (cf->session_timeout_ms > 0 &&
         (seti(conf, "session.timeout.ms", cf->session_timeout_ms, err) < 0 ||
          seti(conf, "heartbeat.interval.ms", heartbeat_ms(cf->session_timeout_ms), err) < 0))
-        goto fail;
+        return -1;
     if (cs_consumer_conf_check(cf, err) < 0)
-        goto fail;
+        return -1;
     if (cf->group_instance_id && *cf->group_instance_id &&
         set(conf, "group.instance.id", cf->group_instance_id, err) < 0)
-        goto fail;
+        return -1;
     if (cf->max_poll_interval_ms > 0 &&
         seti(conf, "max.poll.interval.ms", cf->max_poll_interval_ms, err) < 0)
-        goto fail;
+        return -1;
     /* librdkafka debug contexts for troubleshooting (e.g. CS_KAFKA_DEBUG=cgrp,fetch). */
     const char *dbg = getenv("CS_KAFKA_DEBUG");
     if (dbg && *dbg && set(conf, "debug", dbg, err) < 0)
-        goto fail;
+        return -1;
     /* The embedded mock broker does not wake a waiting fetch when data arrives, so the wait
      * bounds end-to-end latency there; real Kafka answers as soon as data is there either way. */
     if (seti(conf, "fetch.wait.max.ms", cf->fetch_wait_max_ms > 0 ? cf->fetch_wait_max_ms : 10,
              err) < 0)
-        goto fail;
-    if (cs__kafka_conf_props(conf, cf->kafka_props, err) < 0)
-        goto fail;
-    {
-        char gi[CS_GROUP_INSTANCE_ID_MAX + 2];
-        size_t gn = sizeof gi;
-        /* Static or not: kafka_props may have set group.instance.id too (unset: INVALID). */
-        c->static_member =
-            rd_kafka_conf_get(conf, "group.instance.id", gi, &gn) == RD_KAFKA_CONF_OK &&
-            gi[0] != '\0';
-    }
-    /* The thresholds in effect (kafka_props may have changed them), for the fetch waker. */
+        return -1;
+    return cs__kafka_conf_props(conf, cf->kafka_props, err);
+}
+
+/*
+ * What the configuration ended up saying (kafka_props may have changed it): whether the member is
+ * static, and the queue thresholds in effect, for the fetch waker.
+ */
+static void conf_effective(cs_consumer_t *c, const rd_kafka_conf_t *conf, int *queued_min,
+                           int *queued_kbytes)
+{
+    char gi[CS_GROUP_INSTANCE_ID_MAX + 2];
+    size_t gn = sizeof gi;
+    /* Static or not: kafka_props may have set group.instance.id too (unset: INVALID). */
+    c->static_member =
+        rd_kafka_conf_get(conf, "group.instance.id", gi, &gn) == RD_KAFKA_CONF_OK && gi[0] != '\0';
     char qv[32];
     size_t qn = sizeof qv;
-    int queued_min = 0, queued_kbytes = 0;
+    *queued_min = *queued_kbytes = 0;
     if (rd_kafka_conf_get(conf, "queued.min.messages", qv, &qn) == RD_KAFKA_CONF_OK)
-        queued_min = atoi(qv);
+        *queued_min = atoi(qv);
     qn = sizeof qv;
     if (rd_kafka_conf_get(conf, "queued.max.messages.kbytes", qv, &qn) == RD_KAFKA_CONF_OK)
-        queued_kbytes = atoi(qv);
+        *queued_kbytes = atoi(qv);
+}
+
+/* The consumer queue, with an io-event pipe the caller's loop watches (cs_consumer_fd). */
+static int open_queue(cs_consumer_t *c, cs_err_t *err)
+{
+    rd_kafka_poll_set_consumer(c->rk);
+    c->q = rd_kafka_queue_get_consumer(c->rk);
+    if (pipe(c->pipefd) < 0)
+        return cs_err_set(err, CS_ERR_FATAL, "pipe: %s", strerror(errno));
+    for (int i = 0; i < 2; i++) {
+        fcntl(c->pipefd[i], F_SETFL, fcntl(c->pipefd[i], F_GETFL) | O_NONBLOCK);
+        fcntl(c->pipefd[i], F_SETFD, FD_CLOEXEC);
+    }
+    rd_kafka_queue_io_event_enable(c->q, c->pipefd[1], "1", 1);
+    return 0;
+}
+
+static int subscribe(cs_consumer_t *c, const cs_consumer_conf_t *cf, cs_err_t *err)
+{
+    int nt = 0;
+    while (cf->topics && cf->topics[nt])
+        nt++;
+    if (nt == 0)
+        return cs_err_set_field(err, CS_ERR_FATAL, "topics", "no topics to consume");
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(nt);
+    for (int i = 0; i < nt; i++)
+        rd_kafka_topic_partition_list_add(sub, cf->topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t rerr = rd_kafka_subscribe(c->rk, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (rerr)
+        return cs_err_set(err, CS_ERR_FATAL, "kafka subscribe: %s", rd_kafka_err2str(rerr));
+    return 0;
+}
+
+cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_cbs_t *cbs,
+                               cs_err_t *err)
+{
+    cs_consumer_t *c = calloc(1, sizeof *c);
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char errstr[512];
+    int queued_min, queued_kbytes;
+
+    if (!c)
+        abort();
+    /* A fixed mmap threshold: glibc otherwise raises it to the size of any mmapped block freed
+     * (up to 32 MiB), after which fetch responses and big batch buffers come from the heap and
+     * are not returned to the system: about 1 MiB of peak RSS in the benchmark. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    c->pipefd[0] = c->pipefd[1] = -1;
+    {
+        long kb = cf->reservoir_kbytes > 0 ? cf->reservoir_kbytes : CS_CONSUMER_RESERVOIR_KB;
+        c->rv.bound = cf->reservoir_kbytes < 0 || kb < 0 ? 0 : (size_t)kb * 1024;
+    }
+    if (cbs)
+        c->cbs = *cbs;
+    if (!cf->brokers || !*cf->brokers) {
+        cs_err_set_field(err, CS_ERR_FATAL, "kafka-brokers", "no kafka brokers configured");
+        goto fail;
+    }
+    if (conf_base(conf, cf, err) < 0 || conf_tuning(conf, cf, err) < 0)
+        goto fail;
+    conf_effective(c, conf, &queued_min, &queued_kbytes);
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
@@ -577,36 +627,12 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         goto fail;
     }
     conf = NULL; /* owned by rk */
-    rd_kafka_poll_set_consumer(c->rk);
-    c->q = rd_kafka_queue_get_consumer(c->rk);
-    if (pipe(c->pipefd) < 0) {
-        cs_err_set(err, CS_ERR_FATAL, "pipe: %s", strerror(errno));
+    if (open_queue(c, err) < 0)
         goto fail;
-    }
-    for (int i = 0; i < 2; i++) {
-        fcntl(c->pipefd[i], F_SETFL, fcntl(c->pipefd[i], F_GETFL) | O_NONBLOCK);
-        fcntl(c->pipefd[i], F_SETFD, FD_CLOEXEC);
-    }
-    rd_kafka_queue_io_event_enable(c->q, c->pipefd[1], "1", 1);
     if (queued_min > 0 && queued_kbytes > 0)
         waker_start(c, queued_min, queued_kbytes);
-
-    int nt = 0;
-    while (cf->topics && cf->topics[nt])
-        nt++;
-    if (nt == 0) {
-        cs_err_set_field(err, CS_ERR_FATAL, "topics", "no topics to consume");
+    if (subscribe(c, cf, err) < 0)
         goto fail;
-    }
-    sub = rd_kafka_topic_partition_list_new(nt);
-    for (int i = 0; i < nt; i++)
-        rd_kafka_topic_partition_list_add(sub, cf->topics[i], RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t rerr = rd_kafka_subscribe(c->rk, sub);
-    rd_kafka_topic_partition_list_destroy(sub);
-    if (rerr) {
-        cs_err_set(err, CS_ERR_FATAL, "kafka subscribe: %s", rd_kafka_err2str(rerr));
-        goto fail;
-    }
     return c;
 fail:
     if (conf)

@@ -1,0 +1,473 @@
+/*
+ * libcore/src/worker_int.h
+ *      The worker runtime's private map: its state, its structs and the cs__worker_* functions
+ *      its files share.
+ *
+ * The runtime (cs_worker_main, cs/worker.h) is split by concern, the way librdkafka splits its
+ * consumer (rdkafka_cgrp.c, rdkafka_assignment.c, rdkafka_offset.c over rdkafka_int.h) and Redis
+ * keeps its background work behind a job struct (bio.c):
+ *
+ *   worker.c            options, start-up, signals, stop: the lifecycle and cs_worker_main
+ *   worker_loop.c       the loop's handlers for the consumer queue and the batch drivers
+ *   worker_retry.c      backoff after a transient failure, probing an unreachable PostgreSQL
+ *   worker_parts.c      partitions, pending messages, pause/resume, seeks, fences
+ *   worker_rebalance.c  partitions assigned and revoked (the consumer's callbacks)
+ *   worker_offsets.c    the runtime's SQL: the session, stored offsets, dedupe and pre-checks
+ *   worker_items.c      a batch's events: decode, handlers, dead letters, the commit's parameters
+ *   worker_txn.c        the batch transaction, written once, and its two senders
+ *   worker_committer.c  the committer thread: takes a job, runs its transaction, hands it back
+ *   worker_pipeline.c   the loop's side of the pipeline: prepare, hand over, complete
+ *   worker_metrics.c    metrics, lag, /healthz, /readyz, /metrics
+ *
+ * Everything here runs on the loop thread except the committer (worker_committer.c), which sees
+ * a job (cs__worker_job_t) and the stage it commits, never the cs_worker_t.
+ *
+ * How the runtime works:
+ *
+ * One loop thread runs everything but the database part of a pipelined batch. Watchers: the
+ * consumer queue's io-event pipe (messages and rebalances), the batch timer (batch-ms after the
+ * first message of a batch), the retry timer (backoff while a dependency is down), a watermark
+ * timer (lag of paused partitions), the committer's completion (ev_async), SIGTERM/SIGINT, and the
+ * HTTP endpoint. Every callback runs to completion.
+ *
+ * Messages wait in `pending` (kept in offset order per partition) until a batch is applied. A batch
+ * is at most batch-size pending messages. The synchronous path (--pipeline=false, and the slow
+ * path of the pipeline) applies it in one transaction on the loop thread:
+ *   BEGIN; mark event ids processed / find erased learners (one statement); run handlers;
+ *   COPY/upsert each table; record dead letters; compare-and-set the partitions' offsets;
+ *   publish the dead letters to Kafka; COMMIT.
+ * Failures are classified once, here: TRANSIENT -> roll back, pause every partition, retry the
+ * same batch after an exponential backoff with jitter (while PostgreSQL cannot be reached at all,
+ * the wait is spent probing it every ~200-250 ms, and the retry comes as soon as a probe
+ * connects: see enter_backoff); PERMANENT while writing tables -> roll back
+ * and redo the batch isolating the culprit by bisection under savepoints, dead-lettering it in the
+ * same transaction; FATAL -> stop with exit code 1. A compare-and-set that updates fewer rows than
+ * expected means another consumer committed those partitions: roll back, reload the offsets from
+ * PostgreSQL, seek there and drop what was pending for them.
+ *
+ * The pipeline (the default) overlaps PostgreSQL with the loop. Two stages (batch buffers, arena,
+ * items, parameters) alternate. The loop prepares batch N+1 (decode; a read-only pre-check on a
+ * second connection R: erased learners and, for dedupe workers, the event ids already processed;
+ * handlers; dead letters; the parameters of the tail statement) while a committer thread runs batch
+ * N on the main connection M: BEGIN; COPY/merges; dead letters; one tail statement that
+ * compare-and-sets the offsets (expecting N-1's next offsets), inserts the processed ids and
+ * re-reads erased_users; dead-letter publish; COMMIT. The committer touches only M, the stage it
+ * commits and the dlq; everything else (metrics, partitions, Kafka commit, pending, the
+ * `committed` hook) stays on the loop, which learns of the completion through an ev_async watcher.
+ * A tail that finds an id already processed (the batch before it, or another consumer, applied it
+ * after the pre-check) or a learner erased since, rolls back and the batch is redone on the
+ * synchronous path, which decides both inside its transaction. Any failure of N discards N+1
+ * (def->forget) and handles N exactly as the synchronous path does (the retry after a transient
+ * failure is synchronous too). Revocation, assignment, stop and drain wait for the committer first.
+ * Group commit: with nothing in flight, what is pending is applied as soon as the consumer queue is
+ * empty; while a batch is in flight, messages accumulate and go as one batch when it completes;
+ * batch-ms stays the upper bound.
+ *
+ * Per-partition positions: `committed` is the next offset stored in PostgreSQL (-1: no row yet:
+ * the partition is read from its beginning, whatever Kafka's committed offset says),
+ * `flight_next` the next offset once the batch in flight commits, `recv_pos` the next offset
+ * expected from Kafka; anything older is a duplicate delivery and is dropped before it reaches a
+ */
+#ifndef CS_WORKER_INT_H
+#define CS_WORKER_INT_H
+
+#include <ev.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cs/buf.h"
+#include "cs/consumer.h"
+#include "cs/db.h"
+#include "cs/dlq.h"
+#include "cs/http.h"
+#include "cs/log.h"
+#include "cs/metrics.h"
+#include "cs/worker.h"
+
+/* ---- state ---- */
+
+enum item_state {
+    IT_DECODED = 0,
+    IT_NEW,    /* first delivery of its event id: every handler runs */
+    IT_DUP,    /* event id already applied: CS_HANDLER_ALWAYS handlers only */
+    IT_ERASED, /* learner erased: skipped */
+    IT_DEAD    /* dead-lettered (decode, validation, handler or database) */
+};
+
+typedef struct part {
+    char *topic;
+    int partition;
+    char pstr[12];
+    int64_t committed;   /* next offset in consumer_offsets; -1: no row */
+    int64_t recv_pos;    /* next offset expected from Kafka; -1: any */
+    int64_t hi_queried;  /* high watermark asked for while paused; -1 unknown */
+    int64_t last_ts_ms;  /* timestamp of the last committed message */
+    int64_t flight_next; /* next offset once the batch in flight commits; -1: not in it */
+    bool active;
+    bool need_offset; /* assigned while PostgreSQL was unreachable: waiting to seek */
+    bool eof;
+    /* per-batch scratch */
+    int64_t b_last;
+    bool b_in;
+} part_t;
+
+typedef struct item {
+    cs_msg_t *msg;
+    part_t *part;
+    cs_event_t ev;
+    int state;
+    bool was_new;           /* marked processed in this transaction */
+    const char *dead_class; /* IT_DEAD */
+    cs_err_t *err;          /* IT_DEAD, from the arena */
+} item_t;
+
+/* APPLY_RERUN: isolation found events the database refuses; run the batch again without them. */
+enum { APPLY_OK = 0, APPLY_FAILED = -1, APPLY_FENCED = -2, APPLY_REDO = -3, APPLY_RERUN = -4 };
+
+/* After a pipelined batch had to be redone, this many batches are pre-checked on R. */
+#define PRECHECK_BATCHES 32
+
+/* The commit's parameters, in stage_t.p (cs__worker_tail_params). */
+enum {
+    TP_TOPIC,
+    TP_KP,
+    TP_EXPECTED,
+    TP_NEXT,
+    TP_EID,
+    TP_OUTCOME,
+    TP_ETOPIC,
+    TP_EKP,
+    TP_EKO,
+    TP_LEARNERS,
+    TP_FORGET, /* synchronous path: dead-lettered ids its dedupe marked processed */
+    TP_COUNT
+};
+
+typedef struct stage stage_t;
+typedef struct cs__worker_committer cs__worker_committer_t;
+
+/*
+ * One batch's transaction as its senders see it (worker_txn.c): the stage to commit, the main
+ * connection, the dead-letter producer and the settings it needs, and the outcome. Nothing of the
+ * cs_worker_t: the committer thread gets one of these as its job (worker_committer.c). The loop
+ * fills the first part and leaves the stage and the connection alone until the job is done.
+ */
+typedef struct cs__worker_job {
+    stage_t *stage;
+    cs_db_t *db;
+    cs_dlq_t *dlq;
+    const char *group;
+    int dlq_timeout_ms;
+    bool commit_pipeline; /* a small batch may go in one round trip (libpq pipeline mode) */
+    /* the outcome, set by whoever ran the transaction */
+    int rc; /* APPLY_* */
+    cs_err_t err;
+    const char *waiting; /* what rc != APPLY_OK was waiting for */
+} cs__worker_job_t;
+
+/*
+ * One batch's buffers. The synchronous path uses one stage; the pipeline alternates two: while the
+ * committer thread commits one (and reads only it), the loop prepares the other.
+ */
+typedef struct stage {
+    cs_batch_t *batch;
+    cs_arena_t *arena; /* decoded events, dead-letter errors */
+    item_t *items;
+    int capitems;
+    cs_dead_letter_t *dls;
+    int capdls;
+    int n;     /* events: pending[0..n) when in flight */
+    int ndead; /* dead letters built for it */
+    /* its partitions and the last offset of each */
+    part_t **bparts;
+    int64_t *blast;
+    int nbparts, capbparts;
+    /* the commit's parameters (built by the loop) */
+    cs_buf_t p[TP_COUNT];
+    int nnew;    /* distinct new event ids the transaction must insert */
+    int nmark;   /* event ids it marks processed (new and erased) */
+    int nforget; /* TP_FORGET's ids */
+    /* its transaction, when the committer runs it */
+    cs__worker_job_t job;
+    double t0;
+    double t_phase[6];
+    /* events of this batch the database refused, found by isolation (synchronous path only) */
+    struct refused {
+        bool on;
+        cs_err_t err;
+    } * refused;
+    int caprefused;
+} stage_t;
+
+typedef struct hlist {
+    const char *name; /* the type name the list was built for (static storage) */
+    int n;
+    int idx[8];
+    bool built;
+} hlist_t;
+
+#define MAX_TYPES 256
+
+struct cs_worker {
+    const cs_worker_def_t *def;
+    cs_config_t *cfg;
+    cs_opt_t *opts;
+    struct ev_loop *loop;
+    void *ud;
+    char *group;
+    char **topics;
+    int ntopics;
+
+    cs_consumer_t *consumer;
+    cs_db_t *db;
+    bool db_prepared;
+    cs_dlq_t *dlq;
+    cs_codec_t *codec;
+    cs_http_t *http;
+    cs_db_t *rdb; /* pipeline pre-checks: autocommit, read-only */
+    int ntables;
+
+    /* stages: st[0] and st[1]; the synchronous path uses whichever is free */
+    stage_t st[2];
+    bool pipeline;
+    bool commit_pipeline;   /* commit small batches in one round trip (worker_txn.c) */
+    stage_t *inflight;      /* handed to the committer; its events are pending[0..inflight->n) */
+    stage_t *ready;         /* prepared, waiting for the committer; pending[nflight..+ready->n) */
+    stage_t *inflight_done; /* being completed (logs say whether a batch was pipelined) */
+    bool throttled;         /* stopped reading the consumer queue until the committer is free */
+    int precheck_left;      /* batches still to pre-check on R (after a redo) */
+    cs__worker_committer_t *committer; /* the pipeline's thread (NULL: --pipeline=false) */
+    ev_async done_async;               /* the committer finished a job */
+
+    /* handler dispatch, built lazily per type index */
+    hlist_t types[MAX_TYPES];
+
+    /* partitions */
+    part_t **parts;
+    int nparts, capparts;
+    part_t *last_part;
+    bool got_assignment;
+
+    /* pending messages */
+    cs_msg_t **pending;
+    int npending, cappending;
+    size_t pending_bytes;
+
+    /* config */
+    long long batch_size, batch_ms, batch_bytes;
+    long long retry_initial_ms, retry_max_ms, shutdown_timeout_ms, dlq_timeout_ms;
+    bool drain;
+
+    /* retry */
+    int attempt; /* retries of the current batch */
+    bool backoff;
+    bool paused_all;
+    double backoff_s;
+    bool probing;     /* PostgreSQL unreachable: the retry timer probes it (probe_pg) */
+    double retry_at;  /* ev_now when the backoff step ends: the retry is due then regardless */
+    double probe_t0;  /* ev_now of the first probe of this outage; 0: not probing */
+    long long probes; /* probes that found PostgreSQL still away in this outage */
+    char waiting_for[64];
+
+    /* lifecycle */
+    bool stopping;
+    bool closed;
+    int exit_code;
+
+    ev_io consumer_io;
+    ev_idle consumer_idle;
+    ev_timer batch_timer;
+    ev_timer retry_timer;
+    ev_timer wm_timer;
+    ev_timer tick_timer; /* def->tick, when the worker has one */
+    ev_timer deadline_timer;
+    ev_timer topic_timer; /* start-up: until every topic exists (on_topic_timer) */
+    double topic_missing_since, topic_warned_at;
+    ev_signal sigterm, sigint;
+
+    /* metrics */
+    cs_metrics_t *metrics;
+    cs_metric_t *m_received, *m_consumed, *m_applied, *m_dead, *m_skipped;
+    cs_metric_t *m_batch_size, *m_batch_seconds, *m_batches, *m_db_errors, *m_retries;
+    cs_metric_t *m_e2e; /* produce time (message timestamp) to commit, per event */
+    cs_metric_t *m_lag_msgs, *m_lag_secs, *m_assigned, *m_ready, *m_fenced;
+    double type_counts[4][MAX_TYPES + 1];
+
+    cs_buf_t a1, a2, a3, a4, a5; /* array parameters */
+};
+
+/* The prepared statements of a batch's commit (worker_offsets.c prepares them per session). */
+#define TAIL_CHECK_STMT      "cs_tail_check_v1"
+#define PROCESSED_CHECK_STMT "cs_processed_check_v1"
+#define PROCESSED_STMT       "cs_processed_v1"
+#define TAIL_STMT            "cs_tail_v1"
+#define OFFSETS_CAS_STMT     "cs_offsets_cas_v1"
+
+/*
+ * The pipelined commit's checks run on the server (cs_require, migration 0060): a failed one
+ * aborts the transaction with SQLSTATE CSR01 (redo the batch synchronously) or CSF01 (fenced),
+ * and the statements queued after it are skipped.
+ */
+#define SQLSTATE_REDO   "CSR01"
+#define SQLSTATE_FENCED "CSF01"
+
+/*
+ * librdkafka's logical offset "the beginning of the partition" (RD_KAFKA_OFFSET_BEGINNING): where a
+ * partition starts when PostgreSQL, the source of truth, has no offset for it, whatever Kafka's
+ * committed offset for the group says (a fresh database must not skip what an old group read).
+ */
+#define OFFSET_BEGINNING (-2)
+
+/* ---- small helpers every file uses ---- */
+
+static inline double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static inline double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A text[] / int[] / bigint[] literal builder: {a,b,c} with strings double-quoted. */
+static inline void arr_begin(cs_buf_t *b)
+{
+    cs_buf_reset(b);
+    cs_buf_putc(b, '{');
+}
+
+static inline void arr_sep(cs_buf_t *b)
+{
+    if (b->len > 1)
+        cs_buf_putc(b, ',');
+}
+
+static inline void arr_str(cs_buf_t *b, const char *s)
+{
+    arr_sep(b);
+    cs_buf_putc(b, '"');
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            cs_buf_putc(b, '\\');
+        cs_buf_putc(b, *s);
+    }
+    cs_buf_putc(b, '"');
+}
+
+static inline void arr_int(cs_buf_t *b, long long v)
+{
+    arr_sep(b);
+    cs_buf_printf(b, "%lld", v);
+}
+
+static inline void arr_end(cs_buf_t *b)
+{
+    cs_buf_putc(b, '}');
+}
+
+/* ---- worker.c: lifecycle ---- */
+
+void cs__worker_finish_stop(cs_worker_t *w);
+void cs__worker_stop_now(cs_worker_t *w, int code);
+
+/* ---- worker_loop.c: the consumer queue and the batch drivers ---- */
+
+void cs__worker_flush_sync(cs_worker_t *w, bool all);
+void cs__worker_flush_ready(cs_worker_t *w, bool all);
+void cs__worker_drain_queue(cs_worker_t *w);
+void cs__worker_on_consumer_io(struct ev_loop *loop, ev_io *io, int revents);
+void cs__worker_on_consumer_idle(struct ev_loop *loop, ev_idle *idle, int revents);
+void cs__worker_on_batch_timer(struct ev_loop *loop, ev_timer *t, int revents);
+
+/* ---- worker_retry.c: backoff and probing ---- */
+
+void cs__worker_set_waiting(cs_worker_t *w, const char *what);
+void cs__worker_enter_backoff(cs_worker_t *w, const cs_err_t *err);
+void cs__worker_attempt_failed(cs_worker_t *w, const cs_err_t *err);
+void cs__worker_on_retry_timer(struct ev_loop *loop, ev_timer *t, int revents);
+
+/* ---- worker_parts.c: partitions, pending messages, pause/resume ---- */
+
+part_t *cs__worker_part_find(cs_worker_t *w, const char *topic, int partition);
+part_t *cs__worker_part_get(cs_worker_t *w, const char *topic, int partition);
+int cs__worker_nactive(const cs_worker_t *w);
+void cs__worker_pending_push(cs_worker_t *w, cs_msg_t *m);
+void cs__worker_pending_consume(cs_worker_t *w, int n);
+int cs__worker_pending_drop(cs_worker_t *w, bool (*drop)(const part_t *p, const void *ctx),
+                            const void *ctx);
+void cs__worker_pause_all(cs_worker_t *w);
+void cs__worker_resume_ready(cs_worker_t *w);
+int cs__worker_settle_offsets(cs_worker_t *w, cs_err_t *err);
+void cs__worker_after_fence(cs_worker_t *w);
+
+/* ---- worker_rebalance.c: the consumer's rebalance callbacks ---- */
+
+void cs__worker_on_assign(void *ud, cs_tp_t *tps, int n);
+void cs__worker_on_revoke(void *ud, const cs_tp_t *tps, int n, bool lost);
+
+/* ---- worker_offsets.c: the runtime's SQL ---- */
+
+const char *cs__worker_dsn_of(cs_worker_t *w);
+int cs__worker_db_ensure(cs_worker_t *w, cs_err_t *err);
+void cs__worker_db_rollback(cs_worker_t *w);
+int cs__worker_load_offsets(cs_worker_t *w, part_t **ps, int n, cs_err_t *err);
+extern const char cs__worker_forget_sql[];
+int cs__worker_dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err);
+int cs__worker_precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err);
+
+/* ---- worker_items.c: a batch's events ---- */
+
+void cs__worker_item_dead(stage_t *s, item_t *it, const char *cls, const cs_err_t *err);
+void cs__worker_decode_items(cs_worker_t *w, stage_t *s, int base, int n);
+int cs__worker_run_handlers(cs_worker_t *w, stage_t *s, cs_err_t *err);
+int64_t cs__worker_part_expected(const part_t *p);
+void cs__worker_stage_parts(cs_worker_t *w, stage_t *s);
+void cs__worker_stage_mark(cs_worker_t *w, const stage_t *s);
+void cs__worker_build_dead_letters(cs_worker_t *w, stage_t *s);
+void cs__worker_log_dead_letters(const stage_t *s);
+void cs__worker_tail_params(cs_worker_t *w, stage_t *s);
+
+/* ---- worker_txn.c: the batch transaction ---- */
+
+int cs__worker_apply_batch(cs_worker_t *w, stage_t *s, int n, bool isolate);
+void cs__worker_batch_committed(cs_worker_t *w, stage_t *s);
+int cs__worker_txn_commit(cs__worker_job_t *job);
+
+/* ---- worker_committer.c: the committer thread ---- */
+
+/* Starts the thread; it wakes done_async on loop whenever a job is done. NULL with err on failure.
+ */
+cs__worker_committer_t *cs__worker_committer_start(struct ev_loop *loop, ev_async *done_async,
+                                                   cs_err_t *err);
+/* Hands the thread a job; it must be idle (the last job taken back). The job is borrowed. */
+void cs__worker_committer_submit(cs__worker_committer_t *c, cs__worker_job_t *job);
+/* Blocks until the job submitted is done and returns it. */
+cs__worker_job_t *cs__worker_committer_wait(cs__worker_committer_t *c);
+/* Ends the thread and frees c (NULL: nothing); no job may be out. */
+void cs__worker_committer_stop(cs__worker_committer_t *c);
+
+/* ---- worker_pipeline.c: the loop's side of the pipeline ---- */
+
+void cs__worker_discard_ready(cs_worker_t *w);
+stage_t *cs__worker_pipe_join(cs_worker_t *w);
+void cs__worker_pipe_wait(cs_worker_t *w);
+void cs__worker_handover(cs_worker_t *w, stage_t *s);
+void cs__worker_prepare(cs_worker_t *w, int n);
+void cs__worker_pipe_settle(cs_worker_t *w);
+void cs__worker_on_committed(struct ev_loop *loop, ev_async *a, int revents);
+
+/* ---- worker_metrics.c: metrics and health ---- */
+
+void cs__worker_count_batch(cs_worker_t *w, const stage_t *s);
+void cs__worker_on_wm_timer(struct ev_loop *loop, ev_timer *t, int revents);
+int cs__worker_on_http(void *ud, const char *path, cs_buf_t *body, const char **ctype);
+void cs__worker_metrics_init(cs_worker_t *w);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * libcore/src/worker_loop.c
+ *      The loop's handlers for the consumer queue, and the batch drivers.
+ *
+ * Messages come from the consumer queue (its io-event pipe, and an idle watcher when one round
+ * hit the poll budget) into `pending`; the drivers cut batches out of it: flush_sync applies them
+ * one at a time on the loop (--pipeline=false, and after a failure), flush_ready keeps the
+ * pipeline full (worker_pipeline.c). Both end in a stop or a drain once nothing is left. Loop
+ * thread only.
+ */
+#include <stdlib.h>
+
+#include "worker_int.h"
+
+static void schedule_flush(cs_worker_t *w)
+{
+    if (!ev_is_active(&w->batch_timer)) {
+        ev_timer_set(&w->batch_timer, (double)w->batch_ms / 1000.0, 0.);
+        ev_timer_start(w->loop, &w->batch_timer);
+    }
+}
+
+/* How many pending messages from base make the next batch; *full when it cannot grow. */
+static int next_batch_len(cs_worker_t *w, int base, bool *full)
+{
+    int n = 0;
+    size_t bytes = 0;
+    *full = false;
+    while (base + n < w->npending && n < w->batch_size) {
+        bytes += w->pending[base + n]->len;
+        n++;
+        if ((long long)bytes >= w->batch_bytes) {
+            *full = true;
+            break;
+        }
+    }
+    if (n >= w->batch_size)
+        *full = true;
+    return n;
+}
+
+static void check_drain(cs_worker_t *w)
+{
+    if (!w->drain || w->stopping || !w->got_assignment || w->npending || w->backoff ||
+        w->inflight || w->ready)
+        return;
+    for (int i = 0; i < w->nparts; i++) {
+        part_t *p = w->parts[i];
+        if (p->active && (!p->eof || p->need_offset))
+            return;
+    }
+    cs_log_info("drained: every assigned partition is consumed to its end",
+                CS_LI("partitions", cs__worker_nactive(w)));
+    w->stopping = true;
+    cs__worker_finish_stop(w);
+}
+
+/* The synchronous driver: applies full batches (or everything pending when all). */
+void cs__worker_flush_sync(cs_worker_t *w, bool all)
+{
+    while (w->npending > 0 && !w->backoff && w->exit_code == 0) {
+        bool full;
+        int n = next_batch_len(w, 0, &full);
+        if (!all && !full)
+            break;
+        if (cs__worker_apply_batch(w, &w->st[0], n, false) == APPLY_FAILED)
+            break;
+    }
+    if (w->npending == 0 || w->backoff)
+        ev_timer_stop(w->loop, &w->batch_timer);
+    else
+        schedule_flush(w);
+    if (w->stopping && w->npending == 0 && !w->backoff)
+        cs__worker_finish_stop(w);
+    else
+        check_drain(w);
+}
+
+/* Pending messages after the batch in flight and the prepared one. */
+static int navail(const cs_worker_t *w)
+{
+    return w->npending - (w->inflight ? w->inflight->n : 0) - (w->ready ? w->ready->n : 0);
+}
+
+/*
+ * The pipeline's driver: hands the prepared batch over when the committer is free, prepares the
+ * next one when it is full (or, with all, whatever is pending once the committer is free).
+ */
+void cs__worker_flush_ready(cs_worker_t *w, bool all)
+{
+    if (!w->pipeline) {
+        cs__worker_flush_sync(w, all);
+        return;
+    }
+    while (!w->backoff && w->exit_code == 0 && !w->closed) {
+        bool full;
+        if (w->inflight) {
+            if (w->ready)
+                break;
+            int n = next_batch_len(w, w->inflight->n, &full);
+            if (n == 0 || !full)
+                break;
+            cs__worker_prepare(w, n);
+            continue;
+        }
+        if (w->ready) {
+            cs__worker_handover(w, w->ready);
+            continue;
+        }
+        int n = next_batch_len(w, 0, &full);
+        if (n == 0 || (!all && !full))
+            break;
+        if (w->attempt > 0)
+            cs__worker_apply_batch(w, &w->st[0], n, false); /* retry after a failure: synchronous */
+        else
+            cs__worker_prepare(w, n);
+    }
+    if (navail(w) == 0 || w->backoff)
+        ev_timer_stop(w->loop, &w->batch_timer);
+    else
+        schedule_flush(w);
+    if (w->stopping && w->npending == 0 && !w->inflight && !w->backoff)
+        cs__worker_finish_stop(w);
+    else
+        check_drain(w);
+}
+
+/* ---- consumer events ---- */
+
+static void handle_msg(cs_worker_t *w, cs_msg_t *m)
+{
+    if (m->event == CS_MSG_EOF) {
+        part_t *p = cs__worker_part_find(w, m->topic, m->partition);
+        if (p && p->active && (p->recv_pos < 0 || m->offset >= p->recv_pos))
+            p->eof = true;
+        cs_consumer_msg_free(m);
+        check_drain(w);
+        return;
+    }
+    if (m->event == CS_MSG_ERROR) {
+        if (m->err.kind == CS_ERR_FATAL) {
+            cs_log_error("kafka consumer failed; stopping", CS_LS("reason", m->err.msg));
+            cs__worker_stop_now(w, 1);
+        } else {
+            cs_log_warn("kafka consumer error", CS_LS("reason", m->err.msg),
+                        CS_LS("topic", m->topic), CS_LI("partition", m->partition));
+        }
+        cs_consumer_msg_free(m);
+        return;
+    }
+    part_t *p = cs__worker_part_find(w, m->topic, m->partition);
+    if (!p || !p->active || p->need_offset || w->stopping) {
+        cs_consumer_msg_free(m);
+        return;
+    }
+    if (p->recv_pos >= 0 && m->offset < p->recv_pos) {
+        /* Delivered again (librdkafka 2.0.2 can): already pending or committed. */
+        cs_log_debug("duplicate delivery dropped", CS_LS("topic", m->topic),
+                     CS_LI("partition", m->partition), CS_LI("offset", m->offset));
+        cs_consumer_msg_free(m);
+        return;
+    }
+    p->recv_pos = m->offset + 1;
+    p->eof = false;
+    const char *lv[] = {m->topic};
+    cs_metric_inc(w->m_received, lv, 1);
+    cs__worker_pending_push(w, m);
+    if (w->backoff)
+        return;
+    if (navail(w) >= w->batch_size || (long long)w->pending_bytes >= w->batch_bytes)
+        cs__worker_flush_ready(w, false);
+    else
+        schedule_flush(w);
+}
+
+#define POLL_BUDGET 10000
+
+void cs__worker_drain_queue(cs_worker_t *w)
+{
+    cs_msg_t *m;
+    int k = 0;
+    w->throttled = false;
+    while (!w->closed) {
+        if (w->inflight && w->ready) {
+            /* Two batches taken: read on into the consumer's reservoir of compact copies (so
+             * librdkafka's small queue keeps fetching) until the committer is free
+             * (on_committed takes the rest). A revocation served in there settles both. */
+            cs_consumer_prefetch(w->consumer);
+            if (!(w->inflight && w->ready) && !w->closed)
+                continue;
+            w->throttled = true;
+            ev_idle_stop(w->loop, &w->consumer_idle);
+            return;
+        }
+        if ((m = cs_consumer_poll(w->consumer)) == NULL)
+            break;
+        handle_msg(w, m);
+        if (++k >= POLL_BUDGET) {
+            /* Let timers and HTTP run; the idle watcher comes back for the rest. */
+            ev_idle_start(w->loop, &w->consumer_idle);
+            return;
+        }
+    }
+    ev_idle_stop(w->loop, &w->consumer_idle);
+    /* The queue is empty: with the committer free, what is pending goes now (group commit;
+     * batch-ms only bounds the wait while a batch is in flight). */
+    if (w->pipeline && !w->closed && !w->inflight && !w->backoff && w->npending)
+        cs__worker_flush_ready(w, true);
+}
+
+void cs__worker_on_consumer_io(struct ev_loop *loop, ev_io *io, int revents)
+{
+    (void)loop, (void)revents;
+    cs_worker_t *w = io->data;
+    cs_consumer_ack_fd(w->consumer);
+    cs__worker_drain_queue(w);
+}
+
+void cs__worker_on_consumer_idle(struct ev_loop *loop, ev_idle *idle, int revents)
+{
+    (void)loop, (void)revents;
+    cs__worker_drain_queue(idle->data);
+}
+
+void cs__worker_on_batch_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop, (void)revents;
+    cs__worker_flush_ready(t->data, true);
+}

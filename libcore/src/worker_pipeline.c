@@ -1,0 +1,183 @@
+/*
+ * libcore/src/worker_pipeline.c
+ *      The loop's side of the pipeline: prepare, hand over, complete.
+ *
+ * Two stages alternate: while the committer commits one, the loop prepares the other (decode,
+ * pre-check, handlers, dead letters, the tail's parameters). When the committer is done the loop
+ * completes the batch (accounting, Kafka commit, the `committed` hook) or, after a failure,
+ * handles it as the synchronous path would. Loop thread only.
+ */
+#include <stdlib.h>
+
+#include "worker_int.h"
+
+static stage_t *free_stage(cs_worker_t *w)
+{
+    return (w->inflight == &w->st[0] || w->ready == &w->st[0]) ? &w->st[1] : &w->st[0];
+}
+
+/* Drops the prepared batch and whatever handlers derived from it. Nothing may be in flight. */
+void cs__worker_discard_ready(cs_worker_t *w)
+{
+    if (!w->ready)
+        return;
+    cs_batch_clear(w->ready->batch);
+    w->ready = NULL;
+    if (w->def->forget)
+        w->def->forget(w->ud);
+}
+
+/* Blocks until the committer has finished the batch in flight; returns it (NULL: none). */
+stage_t *cs__worker_pipe_join(cs_worker_t *w)
+{
+    if (!w->inflight)
+        return NULL;
+    stage_t *s = cs__worker_committer_wait(w->committer)->stage;
+    w->inflight = NULL;
+    for (int k = 0; k < s->nbparts; k++)
+        s->bparts[k]->flight_next = -1;
+    return s;
+}
+
+/*
+ * Completes the batch in flight on the loop thread, waiting for the committer if needed. On
+ * success the batch is accounted; on failure the prepared batch is discarded and the failed one
+ * handled as the synchronous path would: redone, isolated, retried after a backoff, or fenced.
+ */
+void cs__worker_pipe_wait(cs_worker_t *w)
+{
+    stage_t *s = cs__worker_pipe_join(w);
+    if (!s)
+        return;
+    w->inflight_done = s;
+    if (s->job.rc == APPLY_OK) {
+        cs__worker_batch_committed(w, s);
+        w->inflight_done = NULL;
+        return;
+    }
+    w->inflight_done = NULL;
+    if (w->ready) {
+        cs_log_info("a pipelined batch failed; the next one, already prepared, is discarded",
+                    CS_LI("events", s->n), CS_LI("discarded_events", w->ready->n));
+        cs_batch_clear(w->ready->batch);
+        w->ready = NULL;
+    }
+    if (w->def->forget)
+        w->def->forget(w->ud);
+    cs__worker_set_waiting(w, s->job.waiting);
+    switch (s->job.rc) {
+    case APPLY_FENCED:
+        cs__worker_stage_mark(w, s);
+        cs__worker_after_fence(w);
+        w->attempt = 0;
+        break;
+    case APPLY_REDO:
+        w->precheck_left = PRECHECK_BATCHES;
+        cs_log_info("a pipelined batch met an event id applied or a learner erased after its "
+                    "pre-check; redoing it in one transaction",
+                    CS_LI("events", s->n));
+        cs__worker_apply_batch(w, s, s->n, false);
+        break;
+    default:
+        if (s->job.err.kind == CS_ERR_PERMANENT) {
+            cs_log_warn("batch failed on an event's rows; isolating it",
+                        CS_LS("reason", s->job.err.msg), CS_LS("sqlstate", s->job.err.sqlstate),
+                        CS_LI("events", s->n));
+            cs__worker_apply_batch(w, s, s->n, true);
+        } else {
+            cs_err_t err = s->job.err;
+            cs__worker_attempt_failed(w, &err);
+        }
+        break;
+    }
+}
+
+/* Hands a prepared batch to the committer (which must be idle). */
+void cs__worker_handover(cs_worker_t *w, stage_t *s)
+{
+    cs_err_t err;
+    if (cs__worker_db_ensure(w, &err) < 0) {
+        cs__worker_discard_ready(w);
+        cs__worker_attempt_failed(w, &err);
+        return;
+    }
+    w->ready = NULL;
+    for (int k = 0; k < s->nbparts; k++)
+        s->bparts[k]->flight_next = s->blast[k] + 1;
+    cs__worker_set_waiting(w, "postgresql");
+    w->inflight = s;
+    s->job = (cs__worker_job_t){.stage = s,
+                                .db = w->db,
+                                .dlq = w->dlq,
+                                .group = w->group,
+                                .dlq_timeout_ms = (int)w->dlq_timeout_ms,
+                                .commit_pipeline = w->commit_pipeline,
+                                .rc = APPLY_FAILED};
+    cs__worker_committer_submit(w->committer, &s->job);
+}
+
+/*
+ * Prepares the next n pending messages (after the batch in flight) into the free stage, which
+ * becomes w->ready. On failure nothing is prepared and the right state is set.
+ */
+void cs__worker_prepare(cs_worker_t *w, int n)
+{
+    stage_t *s = free_stage(w);
+    int base = w->inflight ? w->inflight->n : 0;
+    cs_err_t err;
+    cs_err_clear(&err);
+    s->t0 = mono_s();
+    double t = s->t0, t2;
+    cs_arena_reset(s->arena);
+    cs_batch_clear(s->batch);
+    memset(s->t_phase, 0, sizeof s->t_phase);
+    cs__worker_decode_items(w, s, base, n);
+    s->t_phase[0] = (t2 = mono_s()) - t, t = t2;
+    cs__worker_set_waiting(w, "postgresql");
+    if (cs__worker_precheck_items(w, s, &err) < 0)
+        goto fail;
+    s->t_phase[1] = (t2 = mono_s()) - t, t = t2;
+    if (cs__worker_run_handlers(w, s, &err) < 0)
+        goto fail;
+    s->t_phase[2] = mono_s() - t;
+    cs__worker_build_dead_letters(w, s);
+    cs__worker_stage_parts(w, s);
+    cs__worker_tail_params(w, s);
+    w->ready = s;
+    return;
+fail:
+    cs_batch_clear(s->batch);
+    /* The batch in flight first: handler state may only be dropped once it is settled. */
+    cs__worker_pipe_wait(w);
+    if (w->def->forget)
+        w->def->forget(w->ud);
+    if (w->exit_code || w->backoff)
+        return;
+    cs__worker_attempt_failed(w, &err);
+}
+
+/* Waits for the batch in flight and commits the prepared one too (revocation). */
+void cs__worker_pipe_settle(cs_worker_t *w)
+{
+    cs__worker_pipe_wait(w);
+    if (w->ready && !w->backoff && w->exit_code == 0) {
+        cs__worker_handover(w, w->ready);
+        cs__worker_pipe_wait(w);
+    }
+    cs__worker_discard_ready(w);
+}
+
+/* The committer is done: complete its batch, hand over the next, read on. */
+void cs__worker_on_committed(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)loop, (void)revents;
+    cs_worker_t *w = a->data;
+    if (w->closed)
+        return;
+    cs__worker_pipe_wait(w); /* returns at once: the batch is done (or was completed already) */
+    if (w->closed)
+        return;
+    cs__worker_flush_ready(w, true);
+    if (w->throttled && !w->closed)
+        cs__worker_drain_queue(w);
+}
