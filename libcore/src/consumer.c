@@ -344,6 +344,25 @@ static void held_release(cs_consumer_t *c, bool send)
     rd_kafka_topic_partition_list_destroy(held);
 }
 
+/*
+ * A partition's pause belongs to its assignment. librdkafka 2.0.2 keeps a partition's application
+ * pause flag on its partition object across revocation and reassignment (the flag is only
+ * cleared by a resume; the assignment code resets the library's own pause flag, not the
+ * application's), while callers track pauses for the partitions they hold: a partition paused
+ * when it was lost or revoked (a worker backing off) and assigned again later came back paused,
+ * and nothing ever resumed it: assigned, never fetched, nothing logged (the stuck member after a
+ * coordinator failover, test 0083). So every partition leaving the assignment is resumed first.
+ * Only there: a resume bumps the partition's version barrier, which drops what librdkafka
+ * fetched and queued of it and moves its fetch position past that (librdkafka#4686, fixed in
+ * 2.4), harmless only for a partition whose messages are being dropped anyway; and assigning
+ * the partition again starts its fetcher afresh at the offset given.
+ */
+static void clear_pause(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    if (parts->cnt > 0)
+        rd_kafka_resume_partitions(rk, parts);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -385,6 +404,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         /* Never handed out after the revoke: what the reservoir read of them goes now. */
         reservoir_drop(c, parts);
+        clear_pause(rk, parts);
         if (c->cooperative)
             error = rd_kafka_incremental_unassign(rk, parts);
         else
@@ -395,6 +415,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             c->cbs.revoke(c->cbs.ud, tps, parts->cnt, true);
         reservoir_drop(c, NULL);
         held_release(c, false);
+        if (parts)
+            clear_pause(rk, parts);
         rerr = rd_kafka_assign(rk, NULL);
     }
     if (error) {
