@@ -7,7 +7,9 @@
 #      (text events, 4 partitions, 6 s session) applies a first round of events. Then a batch with
 #      a dead letter (a negative amount) is held in PostgreSQL (a trigger on dead_letters sleeps
 #      once) while the broker is stopped, so the dead letter's publication cannot be acknowledged:
-#      the worker backs off and pauses its partitions. The broker stays stopped past the session
+#      the worker backs off and pauses its partitions (the committer waits 1 s for the
+#      acknowledgement, so it has given up before the session expires: a rebalance callback
+#      waits for the committer, and this test measures the loop, not that wait). The broker stays stopped past the session
 #      timeout: librdkafka takes the membership for lost, and the worker drops what it held for
 #      its partitions; a retry finds nothing left to do meanwhile. The broker is continued, the
 #      worker rejoins as a new member and gets its partitions back.
@@ -116,7 +118,7 @@ wait_committed() { # wait_committed TARGET SECONDS WHAT
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 CS_PG_DSN=$DSN CS_KAFKA_BROKERS=$BROKERS CS_FORMAT=text "$BIN/cs-testworker" --topics "$TOPIC" \
-  --group "$GROUP" --session-timeout-ms "$SESSION_MS" --dlq-timeout-ms 2000 --retry-max-ms 1000 \
+  --group "$GROUP" --session-timeout-ms "$SESSION_MS" --dlq-timeout-ms 1000 --retry-max-ms 1000 \
   --metrics-port "$PORT" --metrics-addr 127.0.0.1 --log-level debug ${CS_REJOIN_WORKER_ARGS:-} \
   2>"$T/worker.log" &
 WPID=$!; PIDS+=("$WPID")
