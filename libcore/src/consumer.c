@@ -986,11 +986,28 @@ void cs_consumer_watermarks(cs_consumer_t *c, const char *topic, int partition, 
 int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partition, int timeout_ms,
                                  int64_t *lo, int64_t *hi)
 {
+    /*
+     * Not rd_kafka_query_watermark_offsets: in librdkafka 2.0.2 it bounds only the leader
+     * lookup by timeout_ms and then waits for the ListOffsets reply until the request itself
+     * times out (socket.timeout.ms, 60 s). Against a broker that accepts but does not answer
+     * (stopped, overloaded, failing over) that held the worker's event loop 5-37 s in the lag
+     * timer, which queries exactly while partitions are paused (tests 0080, 0083).
+     * rd_kafka_offsets_for_times with the logical END offset asks the leader the same question
+     * (the end offset) and stops waiting at timeout_ms. The low watermark is the cached one.
+     */
     int64_t l = -1, h = -1;
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(c->rk, topic, partition, &l, &h, timeout_ms);
-    if (e)
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, topic, partition)->offset = RD_KAFKA_OFFSET_END;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->rk, parts, timeout_ms);
+    if (!e)
+        e = parts->elems[0].err;
+    h = parts->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (e || h < 0)
         return -1;
+    int64_t cl, ch;
+    if (rd_kafka_get_watermark_offsets(c->rk, topic, partition, &cl, &ch) == 0)
+        l = cl;
     *lo = l;
     *hi = h;
     return 0;
