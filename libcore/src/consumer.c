@@ -344,6 +344,25 @@ static void held_release(cs_consumer_t *c, bool send)
     rd_kafka_topic_partition_list_destroy(held);
 }
 
+/*
+ * A partition's pause belongs to its assignment. librdkafka 2.0.2 keeps a partition's application
+ * pause flag on its partition object across revocation and reassignment (the flag is only
+ * cleared by a resume; the assignment code resets the library's own pause flag, not the
+ * application's), while callers track pauses for the partitions they hold: a partition paused
+ * when it was lost or revoked (a worker backing off) and assigned again later came back paused,
+ * and nothing ever resumed it: assigned, never fetched, nothing logged (the stuck member after a
+ * coordinator failover, test 0083). So every partition leaving the assignment is resumed first.
+ * Only there: a resume bumps the partition's version barrier, which drops what librdkafka
+ * fetched and queued of it and moves its fetch position past that (librdkafka#4686, fixed in
+ * 2.4), harmless only for a partition whose messages are being dropped anyway; and assigning
+ * the partition again starts its fetcher afresh at the offset given.
+ */
+static void clear_pause(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
+{
+    if (parts->cnt > 0)
+        rd_kafka_resume_partitions(rk, parts);
+}
+
 static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -385,6 +404,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
         /* Never handed out after the revoke: what the reservoir read of them goes now. */
         reservoir_drop(c, parts);
+        clear_pause(rk, parts);
         if (c->cooperative)
             error = rd_kafka_incremental_unassign(rk, parts);
         else
@@ -395,6 +415,8 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             c->cbs.revoke(c->cbs.ud, tps, parts->cnt, true);
         reservoir_drop(c, NULL);
         held_release(c, false);
+        if (parts)
+            clear_pause(rk, parts);
         rerr = rd_kafka_assign(rk, NULL);
     }
     if (error) {
@@ -990,11 +1012,28 @@ void cs_consumer_watermarks(cs_consumer_t *c, const char *topic, int partition, 
 int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partition, int timeout_ms,
                                  int64_t *lo, int64_t *hi)
 {
+    /*
+     * Not rd_kafka_query_watermark_offsets: in librdkafka 2.0.2 it bounds only the leader
+     * lookup by timeout_ms and then waits for the ListOffsets reply until the request itself
+     * times out (socket.timeout.ms, 60 s). Against a broker that accepts but does not answer
+     * (stopped, overloaded, failing over) that held the worker's event loop 5-37 s in the lag
+     * timer, which queries exactly while partitions are paused (tests 0080, 0083).
+     * rd_kafka_offsets_for_times with the logical END offset asks the leader the same question
+     * (the end offset) and stops waiting at timeout_ms. The low watermark is the cached one.
+     */
     int64_t l = -1, h = -1;
-    rd_kafka_resp_err_t e =
-        rd_kafka_query_watermark_offsets(c->rk, topic, partition, &l, &h, timeout_ms);
-    if (e)
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, topic, partition)->offset = RD_KAFKA_OFFSET_END;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(c->rk, parts, timeout_ms);
+    if (!e)
+        e = parts->elems[0].err;
+    h = parts->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (e || h < 0)
         return -1;
+    int64_t cl, ch;
+    if (rd_kafka_get_watermark_offsets(c->rk, topic, partition, &cl, &ch) == 0)
+        l = cl;
     *lo = l;
     *hi = h;
     return 0;

@@ -2,15 +2,24 @@
  * libcore/src/dlq.c
  *      The dead-letter publisher and recorder behind cs/dlq.h.
  *
- * Publishing is synchronous from the caller's point of view: produce every dead letter of the
- * batch, then rd_kafka_flush() until all are acknowledged or the timeout passes. On timeout the
- * queued messages are purged so a later retry of the batch does not pile duplicates behind a
- * broker outage. Delivery results come back through the delivery report callback, which runs
- * inside rd_kafka_flush() on the caller's thread and counts failures in the publisher.
+ * Publishing waits, from the caller's point of view: produce every dead letter of the batch,
+ * then serve the producer (rd_kafka_flush) until all are acknowledged or the caller's wait
+ * passes. Delivery results come back through the delivery report callback, which runs inside
+ * rd_kafka_flush() on the caller's thread.
+ *
+ * A wait that passes does not abandon the messages: each dead letter sent is remembered by its
+ * original message (topic, partition, offset) until it is acknowledged and a publish call has
+ * seen so, and a later call for the same dead letter (the batch retried after its rollback)
+ * waits for the message already in flight instead of producing it again. So a caller can wait
+ * briefly (the event loop must not sit in a flush while a broker is away) and retry, with no
+ * duplicate piled up per retry. Only a delivery that failed (message.timeout.ms passed, or an
+ * error) abandons what the producer holds and starts a new producer (reset_producer); the
+ * batch's next attempt publishes again.
  */
 #include "cs/dlq.h"
 
 #include <librdkafka/rdkafka.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +30,19 @@
 #include "cs/db.h"
 #include "cs/log.h"
 
+/* A dead letter produced and not yet known acknowledged by a publish call (see the top). */
+enum { SENT_FLIGHT, SENT_OK, SENT_FAILED };
+typedef struct sent {
+    char *topic; /* the original message's */
+    int partition;
+    int64_t offset;
+    int state; /* SENT_*, set by dr_cb */
+} sent_t;
+
 struct cs_dlq {
     rd_kafka_t *rk;
+    sent_t **sent; /* the message's opaque points to its entry: entries never move */
+    int nsent, capsent;
     rd_kafka_conf_t *conf; /* a copy, to create the producer again (reset_producer) */
     char *worker;
     char *group;
@@ -35,6 +55,9 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     (void)rk;
     cs_dlq_t *q = opaque;
+    sent_t *s = m->_private;
+    if (s)
+        s->state = m->err ? SENT_FAILED : SENT_OK;
     if (m->err) {
         q->failed++;
         snprintf(q->last_error, sizeof q->last_error, "%s", rd_kafka_err2str(m->err));
@@ -103,6 +126,42 @@ fail:
     return NULL;
 }
 
+/* Forgets entry i (its message is acknowledged, failed, or the producer that held it is gone). */
+static void sent_remove(cs_dlq_t *q, int i)
+{
+    free(q->sent[i]->topic);
+    free(q->sent[i]);
+    q->sent[i] = q->sent[--q->nsent];
+}
+
+static sent_t *sent_find(cs_dlq_t *q, const cs_dead_letter_t *d)
+{
+    for (int i = 0; i < q->nsent; i++) {
+        sent_t *s = q->sent[i];
+        if (s->partition == d->partition && s->offset == d->offset && !strcmp(s->topic, d->topic))
+            return s;
+    }
+    return NULL;
+}
+
+static sent_t *sent_add(cs_dlq_t *q, const cs_dead_letter_t *d)
+{
+    if (q->nsent == q->capsent) {
+        q->capsent = q->capsent ? 2 * q->capsent : 16;
+        q->sent = realloc(q->sent, (size_t)q->capsent * sizeof *q->sent);
+        if (!q->sent)
+            abort();
+    }
+    sent_t *s = calloc(1, sizeof *s);
+    if (!s || !(s->topic = strdup(d->topic)))
+        abort();
+    s->partition = d->partition;
+    s->offset = d->offset;
+    s->state = SENT_FLIGHT;
+    q->sent[q->nsent++] = s;
+    return s;
+}
+
 void cs_dlq_destroy(cs_dlq_t *q)
 {
     if (!q)
@@ -111,6 +170,10 @@ void cs_dlq_destroy(cs_dlq_t *q)
         rd_kafka_flush(q->rk, 5000);
         rd_kafka_destroy(q->rk);
     }
+    /* No delivery report can come any more. */
+    while (q->nsent)
+        sent_remove(q, 0);
+    free(q->sent);
     if (q->conf)
         rd_kafka_conf_destroy(q->conf);
     cs_buf_fini(&q->copy);
@@ -150,6 +213,9 @@ static int reset_producer(cs_dlq_t *q, cs_err_t *err)
     rd_kafka_purge(q->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(q->rk, 0);
     rd_kafka_destroy(q->rk);
+    /* Its messages are gone with it (no delivery report can come any more): sent again. */
+    while (q->nsent)
+        sent_remove(q, 0);
     q->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!q->rk) {
         rd_kafka_conf_destroy(conf);
@@ -171,13 +237,58 @@ static void hdri(rd_kafka_headers_t *h, const char *name, long long v)
     rd_kafka_header_add(h, name, -1, s, -1);
 }
 
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Whether the entries of dl[0..n) are all acknowledged (1), one failed (-1), or not yet (0). */
+static int batch_state(cs_dlq_t *q, const cs_dead_letter_t *dl, int n)
+{
+    int rc = 1;
+    for (int i = 0; i < n; i++) {
+        sent_t *s = sent_find(q, &dl[i]);
+        if (!s || s->state == SENT_FAILED)
+            return -1;
+        if (s->state == SENT_FLIGHT)
+            rc = 0;
+    }
+    return rc;
+}
+
 int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_ms, cs_err_t *err)
 {
     char topic[300];
+    /* A delivery that failed after an earlier call's wait: start afresh, as below. */
+    for (int i = 0; i < q->nsent; i++)
+        if (q->sent[i]->state == SENT_FAILED) {
+            if (reset_producer(q, err) < 0)
+                return -1;
+            break;
+        }
     q->failed = 0;
     q->last_error[0] = '\0';
+    /* Entries of batches that were dropped meanwhile (partitions lost) and are settled now. */
+    for (int i = q->nsent; i-- > 0;)
+        if (q->sent[i]->state != SENT_FLIGHT) {
+            bool mine = false;
+            for (int k = 0; k < n && !mine; k++)
+                mine = q->sent[i]->partition == dl[k].partition &&
+                       q->sent[i]->offset == dl[k].offset &&
+                       !strcmp(q->sent[i]->topic, dl[k].topic);
+            if (!mine)
+                sent_remove(q, i);
+        }
     for (int i = 0; i < n; i++) {
         const cs_dead_letter_t *d = &dl[i];
+        sent_t *s = sent_find(q, d);
+        if (s && s->state != SENT_FAILED)
+            continue; /* in flight or acknowledged already: an earlier attempt sent it */
+        if (!s)
+            s = sent_add(q, d);
+        s->state = SENT_FLIGHT;
         rd_kafka_headers_t *h = rd_kafka_headers_new(16);
         hdr(h, "cs-error-class", d->error_class);
         hdr(h, "cs-error-reason", d->reason);
@@ -200,7 +311,7 @@ int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_m
             q->rk, RD_KAFKA_V_TOPIC(cs_dlq_topic(d->topic, topic, sizeof topic)),
             RD_KAFKA_V_KEY((void *)d->key, d->key_len),
             RD_KAFKA_V_VALUE((void *)d->payload, d->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(s), RD_KAFKA_V_END);
         if (e) {
             rd_kafka_headers_destroy(h);
             if (reset_producer(q, err) < 0)
@@ -210,19 +321,39 @@ int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_m
         }
         /* h is owned by the message now */
     }
-    rd_kafka_resp_err_t fe = rd_kafka_flush(q->rk, timeout_ms);
-    if (fe == RD_KAFKA_RESP_ERR__TIMED_OUT || q->failed) {
+    /* Serve the producer until this batch's dead letters are settled or the wait passes (a
+     * flush also sends at once what linger.ms would hold back). */
+    double end = mono_ms() + timeout_ms;
+    int st;
+    while ((st = batch_state(q, dl, n)) == 0) {
+        double left = end - mono_ms();
+        if (left <= 0)
+            break;
+        rd_kafka_flush(q->rk, left < 50 ? (int)left + 1 : 50);
+    }
+    if (st == 1) {
+        for (int i = 0; i < n; i++) {
+            sent_t *s = sent_find(q, &dl[i]);
+            for (int k = 0; s && k < q->nsent; k++)
+                if (q->sent[k] == s) {
+                    sent_remove(q, k);
+                    break;
+                }
+        }
+        return 0;
+    }
+    if (st < 0) {
         char why[300];
-
-        if (fe == RD_KAFKA_RESP_ERR__TIMED_OUT)
-            snprintf(why, sizeof why, "not acknowledged within %d ms", timeout_ms);
-        else
-            snprintf(why, sizeof why, "%d not delivered: %s", q->failed, q->last_error);
+        snprintf(why, sizeof why, "%d not delivered: %s", q->failed ? q->failed : 1,
+                 q->last_error[0] ? q->last_error : "delivery failed");
         if (reset_producer(q, err) < 0)
             return -1;
         return cs_err_set(err, CS_ERR_TRANSIENT, "dead-letter publish: %s", why);
     }
-    return 0;
+    return cs_err_set(err, CS_ERR_TRANSIENT,
+                      "dead-letter publish: not acknowledged within %d ms (still in flight; the "
+                      "retry waits for the same messages)",
+                      timeout_ms);
 }
 
 static void put_text(cs_buf_t *b, const char *s)

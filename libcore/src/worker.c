@@ -50,8 +50,18 @@ const cs_opt_t cs_worker_opts[] = {
      "of this instance (e.g. the host or pod name); a restart within the session timeout gets "
      "the same partitions back with no rebalance; empty: dynamic membership"},
     {"max-poll-interval-ms", CS_OPT_INT, "300000", "Kafka max.poll.interval.ms", 1000, 86400000},
-    {"dlq-timeout-ms", CS_OPT_INT, "10000",
-     "how long a dead letter may take to be acknowledged before the batch is retried", 100, 600000},
+    /*
+     * A dead letter not acknowledged in time stays in flight (cs/dlq.h): the batch is rolled back
+     * and its retry waits for the same message, so a short wait costs a retry, not a duplicate.
+     * The committer thread waits this long; the event loop (a retried batch) at most
+     * CS__WORKER_DLQ_LOOP_WAIT_MS, and the loop waits for the committer only in a rebalance or a
+     * stop.
+     */
+    {"dlq-timeout-ms", CS_OPT_INT, "2000",
+     "how long one attempt of a batch waits for its dead letters to be acknowledged before it "
+     "is rolled back and retried (the dead letters stay in flight; a retry on the event loop "
+     "waits at most 250 ms)",
+     100, 600000},
     {"pipeline", CS_OPT_BOOL, "true",
      "overlap PostgreSQL with preparing the next batch (false: one batch at a time, serially)"},
     {"batch-array-rows", CS_OPT_INT, "500",

@@ -126,6 +126,9 @@ typedef struct item {
 /* APPLY_RERUN: isolation found events the database refuses; run the batch again without them. */
 enum { APPLY_OK = 0, APPLY_FAILED = -1, APPLY_FENCED = -2, APPLY_REDO = -3, APPLY_RERUN = -4 };
 
+/* Longest the event loop waits for a dead letter's acknowledgement in one attempt. */
+#define CS__WORKER_DLQ_LOOP_WAIT_MS 250
+
 /* After a pipelined batch had to be redone, this many batches are pre-checked on R. */
 #define PRECHECK_BATCHES 32
 

@@ -359,7 +359,11 @@ static int apply_tail(cs_worker_t *w, stage_t *s, cs_err_t *err)
                             .db = w->db,
                             .dlq = w->dlq,
                             .group = w->group,
-                            .dlq_timeout_ms = (int)w->dlq_timeout_ms,
+                            /* On the event loop: a bounded wait (the dead letters stay in
+                             * flight for the retry). */
+                            .dlq_timeout_ms = w->dlq_timeout_ms < CS__WORKER_DLQ_LOOP_WAIT_MS
+                                                  ? (int)w->dlq_timeout_ms
+                                                  : CS__WORKER_DLQ_LOOP_WAIT_MS,
                             .waiting = "postgresql"};
     txn_t t;
     cs_err_clear(&job.err);

@@ -72,7 +72,11 @@ const char *cs_dlq_codec_class(const cs_err_t *err);
 /*
  * Publishes n dead letters and waits until every one is acknowledged by the broker, up to
  * timeout_ms. Returns -1 with a TRANSIENT err when any was not delivered (broker unavailable):
- * the caller retries the batch later; nothing was recorded.
+ * the caller retries the batch later; nothing was recorded. Dead letters still in flight when the
+ * wait ends stay in flight: a later call for the same dead letters (same original topic,
+ * partition and offset: the batch retried) waits for those messages instead of producing them
+ * again, so a short wait adds no duplicate. A failed delivery (message.timeout.ms, 30 s, passed,
+ * or an error) drops everything in flight and starts a new producer: the next call sends again.
  */
 int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_ms, cs_err_t *err);
 
