@@ -16,6 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "cs/mem.h"
+#include "cs/text.h"
+
 #define DAY_MS            86400000LL
 #define CHUNKS_PER_MODULE 12
 #define MODULES           24
@@ -240,7 +243,7 @@ static void kv_str(cs_buf_t *b, int *first, const char *k, const char *v)
 {
     cs_buf_printf(b, "%s\"%s\":", *first ? "" : ",", k);
     if (v)
-        cs_buf_json_str(b, v, strlen(v));
+        cs_text_json_str(b, v, strlen(v), CS_TEXT_JSON);
     else
         cs_buf_puts(b, "null");
     *first = 0;
@@ -732,11 +735,9 @@ static void mentor_event(cs_sim_t *sim, int m)
 
 cs_sim_t *cs_sim_new(const cs_sim_opts_t *opts)
 {
-    cs_sim_t *sim = calloc(1, sizeof(*sim));
+    cs_sim_t *sim = cs_mem_calloc(1, sizeof(*sim));
     uint64_t x;
 
-    if (!sim)
-        abort();
     sim->o = *opts;
     if (sim->o.learners < 1)
         sim->o.learners = 1;
@@ -748,10 +749,8 @@ cs_sim_t *cs_sim_new(const cs_sim_opts_t *opts)
     for (int i = 0; i < 4; i++)
         sim->s[i] = splitmix64(&x);
     cs_buf_init(&sim->pending);
-    sim->learners = calloc((size_t)sim->o.learners, sizeof(*sim->learners));
-    sim->mentor_ids = calloc((size_t)sim->o.mentors, sizeof(*sim->mentor_ids));
-    if (!sim->learners || !sim->mentor_ids)
-        abort();
+    sim->learners = cs_mem_calloc((size_t)sim->o.learners, sizeof(*sim->learners));
+    sim->mentor_ids = cs_mem_calloc((size_t)sim->o.mentors, sizeof(*sim->mentor_ids));
     for (int m = 0; m < sim->o.mentors; m++)
         named_uuid("mentor", m + 1, sim->mentor_ids[m]);
     for (int n = 0; n < sim->o.learners; n++) {

@@ -43,6 +43,8 @@
 #include "cs/config.h"
 #include "cs/db.h"
 #include "cs/log.h"
+#include "cs/mem.h"
+#include "cs/text.h"
 #include "cs/worker.h"
 
 enum { T_LOGS, T_HEADS };
@@ -158,65 +160,17 @@ static void put_text(cs_batch_t *b, const char *s)
 
 static void put_int(cs_batch_t *b, long long v)
 {
-    char num[24];
-    unsigned long long u = v < 0 ? 0 - (unsigned long long)v : (unsigned long long)v;
-    char *p = num + sizeof num;
+    char num[CS_TEXT_INT_BYTES];
 
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    cs_batch_raw(b, p, (size_t)(num + sizeof num - p));
+    cs_batch_raw(b, num, cs_text_i64(num, v));
 }
 
-static void put2(char *o, int v)
-{
-    o[0] = (char)('0' + v / 10);
-    o[1] = (char)('0' + v % 10);
-}
-
-/* A timestamptz from ms since the epoch: "YYYY-MM-DD HH:MM:SS.mmm+00" (cs_batch_ts_ms's text). */
+/* A timestamptz from ms since the epoch: cs_batch_ts_ms's text, straight into the row. */
 static void put_ts_ms(cs_batch_t *b, int64_t ms)
 {
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int frac = (int)(ms - secs * 1000);
-    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
-    int sod = (int)(secs - days * 86400);
-    /* civil_from_days (H. Hinnant) */
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    int64_t y = yoe + era * 400 + (m <= 2);
-    char t[26];
+    char t[CS_TEXT_TIME_BYTES];
 
-    if (y < 1000 || y > 9999) { /* the codec's time range never gets here */
-        cs_batch_ts_ms(b, ms);
-        return;
-    }
-    put2(t, (int)(y / 100));
-    put2(t + 2, (int)(y % 100));
-    t[4] = '-';
-    put2(t + 5, m);
-    t[7] = '-';
-    put2(t + 8, d);
-    t[10] = ' ';
-    put2(t + 11, sod / 3600);
-    t[13] = ':';
-    put2(t + 14, sod / 60 % 60);
-    t[16] = ':';
-    put2(t + 17, sod % 60);
-    t[19] = '.';
-    t[20] = (char)('0' + frac / 100);
-    put2(t + 21, frac % 100);
-    memcpy(t + 23, "+00", 3);
-    cs_batch_raw(b, t, sizeof t);
+    cs_batch_raw(b, t, cs_text_time_ms(t, ms, CS_TEXT_PG));
 }
 
 static int64_t now_ms(void)
@@ -299,10 +253,8 @@ static struct chain *chain_get(struct audit *a, const char *topic, int partition
     if (a->nused * 2 >= a->nslots) {
         /* Grow and rehash; the heads (possibly from the batch in flight) move along. */
         size_t n = a->nslots * 2;
-        struct chain *t = calloc(n, sizeof(*t));
+        struct chain *t = cs_mem_calloc(n, sizeof(*t));
 
-        if (!t)
-            abort();
         for (size_t j = 0; j < a->nslots; j++) {
             c = &a->chains[j];
             if (!c->key)
@@ -323,9 +275,7 @@ static struct chain *chain_get(struct audit *a, const char *topic, int partition
             return c;
     }
     c = &a->chains[i];
-    c->key = malloc(tlen + 16);
-    if (!c->key)
-        abort();
+    c->key = cs_mem_alloc(tlen + 16);
     snprintf(c->key, tlen + 16, "%s/%d", topic, partition);
     c->topic_len = tlen;
     c->partition = partition;
@@ -460,13 +410,9 @@ static void mark_dirty(struct audit *a, const char *key)
             return;
     if (a->ndirty == a->capdirty) {
         a->capdirty = a->capdirty ? 2 * a->capdirty : 64;
-        a->dirty = realloc(a->dirty, (size_t)a->capdirty * sizeof *a->dirty);
-        if (!a->dirty)
-            abort();
+        a->dirty = cs_mem_realloc(a->dirty, (size_t)a->capdirty * sizeof *a->dirty);
     }
-    a->dirty[a->ndirty] = strdup(key);
-    if (!a->dirty[a->ndirty])
-        abort();
+    a->dirty[a->ndirty] = cs_mem_strdup(key);
     a->ndirty++;
 }
 
@@ -537,14 +483,10 @@ static const cs_handler_t handlers[] = {
 
 static int audit_init(const cs_config_t *cfg, void **ud, cs_err_t *err)
 {
-    struct audit *a = calloc(1, sizeof(*a));
+    struct audit *a = cs_mem_calloc(1, sizeof(*a));
 
-    if (!a)
-        abort();
     a->nslots = 512;
-    a->chains = calloc(a->nslots, sizeof(*a->chains));
-    if (!a->chains)
-        abort();
+    a->chains = cs_mem_calloc(a->nslots, sizeof(*a->chains));
     a->db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-audit-heads", err);
     if (!a->db)
         goto fail;

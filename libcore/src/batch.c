@@ -26,6 +26,8 @@
 #include <time.h>
 
 #include "cs/db.h"
+#include "cs/mem.h"
+#include "cs/text.h"
 
 typedef struct tbl {
     const cs_table_def_t *def;
@@ -226,9 +228,7 @@ static void name_statements(tbl_t *t, int idx)
 static char **split_cols(const char *cols, int *n)
 {
     int cap = count_cols(cols), k = 0;
-    char **v = calloc((size_t)cap, sizeof *v);
-    if (!v)
-        abort();
+    char **v = cs_mem_calloc((size_t)cap, sizeof *v);
     const char *p = cols;
     while (k < cap) {
         const char *e = strchr(p, ',');
@@ -239,9 +239,7 @@ static char **split_cols(const char *cols, int *n)
             a++;
         while (z > a && (z[-1] == ' ' || z[-1] == '\t' || z[-1] == '\n'))
             z--;
-        v[k] = strndup(a, (size_t)(z - a));
-        if (!v[k])
-            abort();
+        v[k] = cs_mem_strndup(a, (size_t)(z - a));
         k++;
         p = *e ? e + 1 : e;
     }
@@ -258,13 +256,9 @@ static void free_names(char **v, int n)
 
 cs_batch_t *cs_batch_new(const cs_table_def_t *tables, int ntables)
 {
-    cs_batch_t *b = calloc(1, sizeof *b);
-    if (!b)
-        abort();
+    cs_batch_t *b = cs_mem_calloc(1, sizeof *b);
     b->nt = ntables;
-    b->t = calloc((size_t)(ntables ? ntables : 1), sizeof *b->t);
-    if (!b->t)
-        abort();
+    b->t = cs_mem_calloc((size_t)(ntables ? ntables : 1), sizeof *b->t);
     for (int i = 0; i < ntables; i++) {
         tbl_t *t = &b->t[i];
         t->def = &tables[i];
@@ -276,17 +270,13 @@ cs_batch_t *cs_batch_new(const cs_table_def_t *tables, int ntables)
         build_sql(t, i);
         name_statements(t, i);
         t->ranked = is_ranked(t->def);
-        t->cols = calloc((size_t)t->ncols, sizeof *t->cols);
-        t->params = calloc((size_t)t->ncols + 2, sizeof *t->params);
-        if (!t->cols || !t->params)
-            abort();
+        t->cols = cs_mem_calloc((size_t)t->ncols, sizeof *t->cols);
+        t->params = cs_mem_calloc((size_t)t->ncols + 2, sizeof *t->params);
         if (t->def->conflict) {
             int ns, nk;
             char **sn = split_cols(staged_cols(t->def), &ns);
             char **kn = split_cols(t->def->conflict, &nk);
-            t->key = calloc((size_t)nk, sizeof *t->key);
-            if (!t->key)
-                abort();
+            t->key = cs_mem_calloc((size_t)nk, sizeof *t->key);
             t->nkey = nk;
             for (int k = 0; k < nk; k++) {
                 t->key[k] = -1;
@@ -364,10 +354,8 @@ static void close_events(cs_batch_t *b, int upto)
         while (cap < upto)
             cap *= 2;
         for (int i = 0; i < b->nt; i++) {
-            b->t[i].ev_end = realloc(b->t[i].ev_end, (size_t)cap * sizeof(size_t));
-            b->t[i].ev_rows = realloc(b->t[i].ev_rows, (size_t)cap * sizeof(size_t));
-            if (!b->t[i].ev_end || !b->t[i].ev_rows)
-                abort();
+            b->t[i].ev_end = cs_mem_realloc(b->t[i].ev_end, (size_t)cap * sizeof(size_t));
+            b->t[i].ev_rows = cs_mem_realloc(b->t[i].ev_rows, (size_t)cap * sizeof(size_t));
         }
         b->ev_cap = cap;
     }
@@ -467,8 +455,10 @@ void cs_batch_null(cs_batch_t *b)
 void cs_batch_int(cs_batch_t *b, long long v)
 {
     cs_buf_t *out = val_begin(b);
-    if (out)
-        cs_buf_printf(out, "%lld", v);
+    if (out) {
+        char num[CS_TEXT_INT_BYTES];
+        cs_buf_append(out, num, cs_text_i64(num, v));
+    }
 }
 
 void cs_batch_double(cs_batch_t *b, double v)
@@ -494,15 +484,10 @@ void cs_batch_bool(cs_batch_t *b, bool v)
 void cs_batch_ts_ms(cs_batch_t *b, int64_t ms)
 {
     cs_buf_t *out = val_begin(b);
-    if (!out)
-        return;
-    int64_t secs = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
-    int frac = (int)(ms - secs * 1000);
-    time_t t = (time_t)secs;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    cs_buf_printf(out, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    if (out) {
+        char t[CS_TEXT_TIME_BYTES];
+        cs_buf_append(out, t, cs_text_time_ms(t, ms, CS_TEXT_PG));
+    }
 }
 
 int cs_batch_row_end(cs_batch_t *b, cs_err_t *err)
@@ -653,15 +638,11 @@ static int to_arrays(tbl_t *t, size_t a, size_t z, size_t nrows, long long *rank
     }
     bool count = t->ranked && t->nkey > 0 && nrows > 1;
     if (count) {
-        keys = calloc(nrows, sizeof *keys);
-        koff = calloc(nrows + 1, sizeof *koff);
-        if (!keys || !koff)
-            abort();
+        keys = cs_mem_calloc(nrows, sizeof *keys);
+        koff = cs_mem_calloc(nrows + 1, sizeof *koff);
     }
-    const char **fs = calloc((size_t)t->ncols, sizeof *fs);
-    size_t *fn = calloc((size_t)t->ncols, sizeof *fn);
-    if (!fs || !fn)
-        abort();
+    const char **fs = cs_mem_calloc((size_t)t->ncols, sizeof *fs);
+    size_t *fn = cs_mem_calloc((size_t)t->ncols, sizeof *fn);
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)

@@ -3,25 +3,17 @@
  *      Growable byte buffers and scratch arenas.
  *
  * Both exist so the hot path (encoding, COPY rows, decoding) allocates rarely: buffers keep their
- * memory across resets, arenas keep their first block. Out of memory aborts (see buf.h).
+ * memory across resets, arenas keep their first block. Out of memory aborts (cs/mem.h). JSON string
+ * literals are written by cs/text.h.
  */
 #include "cs/buf.h"
+
+#include "cs/mem.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n ? n : 1);
-
-    if (!q) {
-        fputs("careerstream: out of memory\n", stderr);
-        abort();
-    }
-    return q;
-}
 
 void cs_buf_init(cs_buf_t *b)
 {
@@ -43,7 +35,7 @@ char *cs_buf_reserve(cs_buf_t *b, size_t n)
 
         while (cap < b->len + n + 1)
             cap *= 2;
-        b->data = xrealloc(b->data, cap);
+        b->data = cs_mem_realloc(b->data, cap);
         b->cap = cap;
     }
     return b->data + b->len;
@@ -87,55 +79,6 @@ void cs_buf_printf(cs_buf_t *b, const char *fmt, ...)
     va_end(ap);
 }
 
-void cs_buf_json_str(cs_buf_t *b, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    /* Worst case every byte becomes \u00XX (6 bytes), plus the quotes. */
-    char *out = cs_buf_reserve(b, n * 6 + 2);
-    char *o = out;
-
-    *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        switch (c) {
-        case '"':
-            *o++ = '\\';
-            *o++ = '"';
-            break;
-        case '\\':
-            *o++ = '\\';
-            *o++ = '\\';
-            break;
-        case '\n':
-            *o++ = '\\';
-            *o++ = 'n';
-            break;
-        case '\r':
-            *o++ = '\\';
-            *o++ = 'r';
-            break;
-        case '\t':
-            *o++ = '\\';
-            *o++ = 't';
-            break;
-        default:
-            if (c < 0x20) {
-                *o++ = '\\';
-                *o++ = 'u';
-                *o++ = '0';
-                *o++ = '0';
-                *o++ = hex[c >> 4];
-                *o++ = hex[c & 15];
-            } else {
-                *o++ = (char)c;
-            }
-        }
-    }
-    *o++ = '"';
-    cs_buf_advance(b, (size_t)(o - out));
-}
-
 /* Arena: a chain of blocks; reset frees all but the first. */
 struct block {
     struct block *next;
@@ -152,7 +95,7 @@ struct cs_arena {
 
 static struct block *block_new(size_t size)
 {
-    struct block *bl = xrealloc(NULL, sizeof(*bl) + size);
+    struct block *bl = cs_mem_realloc(NULL, sizeof(*bl) + size);
 
     bl->next = NULL;
     bl->size = size;
@@ -162,7 +105,7 @@ static struct block *block_new(size_t size)
 
 cs_arena_t *cs_arena_new(size_t block_size)
 {
-    cs_arena_t *a = xrealloc(NULL, sizeof(*a));
+    cs_arena_t *a = cs_mem_realloc(NULL, sizeof(*a));
 
     a->block_size = block_size ? block_size : 64 * 1024;
     a->head = block_new(a->block_size);
@@ -186,10 +129,8 @@ void *cs_arena_alloc(cs_arena_t *a, size_t n)
     size_t need = (n + 15) & ~(size_t)15;
     struct block *bl = a->head;
 
-    if (need < n) {
-        fputs("careerstream: arena allocation overflow\n", stderr);
-        abort();
-    }
+    if (need < n)
+        cs_mem_fail(n); /* no block can hold it */
     if (bl->size - bl->used < need) {
         bl = block_new(need > a->block_size ? need : a->block_size);
         bl->next = a->head;

@@ -3,9 +3,9 @@
  *      The shape of the event tables that libcore/gen/schemagen.c generates from schemas/.
  *
  * Everything that differs per event type (fields, types, limits, defaults, topics, versions,
- * fingerprints) reaches C through these tables, in the generated events_gen.c; codec.c walks
- * them and holds no per-event code. Internal to libcore: the public face of the same data is
- * cs/events.h (payload structs and enums) and cs/codec.h.
+ * fingerprints) reaches C through these tables, in the generated events_gen.c; the codec
+ * (codec_int.h) walks them and holds no per-event code. Internal to libcore: the public face of the
+ * same data is cs/events.h (payload structs and enums) and cs/codec.h.
  */
 #ifndef CS_CODEC_TABLES_H
 #define CS_CODEC_TABLES_H
@@ -124,9 +124,9 @@ int cs__codec_check_compat(const cs__field_desc_t *w, int wn, const cs__field_de
                            char *why, size_t whylen);
 
 /*
- * Implemented in codec.c. Decodes a message as cs_codec_decode does, but into a payload laid out
- * by arbitrary reader fields r[0..rn) (with their offsets), resolving the writer schema named by
- * the fingerprint against that reader: how an older reader sees newer data. The envelope is
+ * Implemented in codec_wire.c. Decodes a message as cs_codec_decode does, but into a payload laid
+ * out by arbitrary reader fields r[0..rn) (with their offsets), resolving the writer schema named
+ * by the fingerprint against that reader: how an older reader sees newer data. The envelope is
  * skipped. Returns 0, or -1 with a PERMANENT err (also when the versions are incompatible).
  */
 struct cs_codec;

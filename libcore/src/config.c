@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cs/log.h"
+#include "cs/mem.h"
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", "off", NULL};
 
@@ -54,15 +55,6 @@ struct cs_config {
     int nargs;
     int max_args; /* positional arguments accepted; CS_CONFIG_ARGS_ANY: no limit */
 };
-
-static char *xstrdup(const char *s)
-{
-    char *p = strdup(s);
-
-    if (!p)
-        abort();
-    return p;
-}
 
 /* "kafka-brokers" -> "CS_KAFKA_BROKERS" */
 static void env_name(const char *name, char *out, size_t size)
@@ -191,7 +183,7 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
     }
     }
     free(v->text);
-    v->text = xstrdup(text);
+    v->text = cs_mem_strdup(text);
     v->src = src;
     return 0;
 }
@@ -208,19 +200,15 @@ cs_config_t *cs_config_new(const char *program, const char *usage, const cs_opt_
                            const cs_opt_t *own, cs_err_t *err)
 {
     const cs_opt_t *tabs[2] = {common, own};
-    cs_config_t *cfg = calloc(1, sizeof(*cfg));
+    cs_config_t *cfg = cs_mem_calloc(1, sizeof(*cfg));
     int n = 0;
 
-    if (!cfg)
-        abort();
-    cfg->program = xstrdup(program ? program : "careerstream");
-    cfg->usage = xstrdup(usage ? usage : "");
+    cfg->program = cs_mem_strdup(program ? program : "careerstream");
+    cfg->usage = cs_mem_strdup(usage ? usage : "");
     for (int t = 0; t < 2; t++)
         for (const cs_opt_t *o = tabs[t]; o && o->name; o++)
             n++;
-    cfg->vals = calloc((size_t)n + 1, sizeof(*cfg->vals));
-    if (!cfg->vals)
-        abort();
+    cfg->vals = cs_mem_calloc((size_t)n + 1, sizeof(*cfg->vals));
     for (int t = 0; t < 2; t++) {
         for (const cs_opt_t *o = tabs[t]; o && o->name; o++) {
             if (find(cfg, o->name)) {
@@ -335,11 +323,9 @@ static int add_arg(cs_config_t *cfg, const char *a, cs_err_t *err)
 
     if (cfg->max_args != CS_CONFIG_ARGS_ANY && cfg->nargs >= cfg->max_args)
         return cs_err_set(err, CS_ERR_FATAL, "unexpected argument '%s' (see --help)", a);
-    args = realloc(cfg->args, sizeof(*args) * ((size_t)cfg->nargs + 1));
-    if (!args)
-        abort();
+    args = cs_mem_realloc(cfg->args, sizeof(*args) * ((size_t)cfg->nargs + 1));
     cfg->args = args;
-    cfg->args[cfg->nargs++] = xstrdup(a);
+    cfg->args[cfg->nargs++] = cs_mem_strdup(a);
     return 0;
 }
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "cs/log.h"
+#include "internal.h"
 
 /* Prefetch defaults: see cs_consumer_new. */
 #define CS_CONSUMER_QUEUED_MSGS 1000
@@ -241,38 +242,6 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     }
     cs_log_warn("kafka consumer error", CS_LS("error", rd_kafka_err2name(err)),
                 CS_LS("reason", reason));
-}
-
-int cs__kafka_conf_props(void *rkconf, const char *kafka_props, cs_err_t *err)
-{
-    rd_kafka_conf_t *conf = rkconf;
-    char *props, *save = NULL;
-    int rc = 0;
-
-    if (!kafka_props || !*kafka_props)
-        return 0;
-    props = strdup(kafka_props);
-    if (!props)
-        abort();
-    for (char *kv = strtok_r(props, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        char *eq = strchr(kv, '=');
-
-        if (!eq || eq == kv) {
-            rc = cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
-                                  "kafka-props: '%.64s' is not name=value", kv);
-            break;
-        }
-        *eq = '\0';
-        if (rd_kafka_conf_set(conf, kv, eq + 1, NULL, 0) != RD_KAFKA_CONF_OK) {
-            /* The value may be a secret: name the property only. */
-            rc = cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
-                                  "kafka-props: librdkafka refuses property '%.64s' or its value",
-                                  kv);
-            break;
-        }
-    }
-    free(props);
-    return rc;
 }
 
 static cs_tp_t *tps_from(const rd_kafka_topic_partition_list_t *parts)

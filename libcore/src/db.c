@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "cs/log.h"
+#include "cs/mem.h"
 
 struct cs_db {
     PGconn *conn;
@@ -92,10 +93,8 @@ static char *redact_dsn(const char *dsn)
 {
     size_t n = strlen(dsn), i = 0, o = 0;
     bool uri = !strncmp(dsn, "postgresql://", 13) || !strncmp(dsn, "postgres://", 11);
-    char *out = malloc(2 * n + 16);
+    char *out = cs_mem_alloc(2 * n + 16);
 
-    if (!out)
-        abort();
     if (uri) {
         size_t a = (size_t)(strstr(dsn, "://") - dsn) + 3;
         size_t end = a + strcspn(dsn + a, "/?");
@@ -258,9 +257,7 @@ cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *
     }
     for (PQconninfoOption *o = opts; o->keyword; o++) {
         if (o->val && *o->val && !strcmp(o->keyword, "password") && !password) {
-            password = strdup(o->val);
-            if (!password)
-                abort();
+            password = cs_mem_strdup(o->val);
         }
         if (o->val && !strcmp(o->keyword, "port") && check_ports(o->val, err) < 0) {
             PQconninfoFree(opts);
@@ -270,15 +267,13 @@ cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *
     }
     PQconninfoFree(opts);
 
-    db = calloc(1, sizeof(*db));
-    if (!db)
-        abort();
+    db = cs_mem_calloc(1, sizeof(*db));
     db->password = password;
     /* expand_dbname=1: dsn is a full connection string; our application_name wins only when the
      * DSN does not set one, which is what an operator expects. */
     db->conn = PQconnectdbParams(keys, vals, 1);
     if (!db->conn)
-        abort();
+        cs_mem_fail(0); /* libpq returns NULL only when it cannot allocate */
     if (PQstatus(db->conn) != CONNECTION_OK) {
         const char *m = PQerrorMessage(db->conn);
         /* Authentication and missing databases will not fix themselves. */
@@ -453,9 +448,7 @@ static cs_db_res_t *tuples(cs_db_t *db, PGresult *res, cs_err_t *err)
         PQclear(res);
         return NULL;
     }
-    r = malloc(sizeof(*r));
-    if (!r)
-        abort();
+    r = cs_mem_alloc(sizeof(*r));
     r->res = res;
     return r;
 }

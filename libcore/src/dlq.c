@@ -26,9 +26,10 @@
 #include <time.h>
 
 #include "cs/buf.h"
-#include "cs/consumer.h"
 #include "cs/db.h"
 #include "cs/log.h"
+#include "cs/mem.h"
+#include "internal.h"
 
 /* A dead letter produced and not yet known acknowledged by a publish call (see the top). */
 enum { SENT_FLIGHT, SENT_OK, SENT_FAILED };
@@ -78,8 +79,8 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *worker,
                      const char *group, cs_err_t *err)
 {
-    cs_dlq_t *q = calloc(1, sizeof *q);
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    cs_dlq_t *q = cs_mem_calloc(1, sizeof *q);
+    rd_kafka_conf_t *conf = NULL;
     char errstr[512];
     static const char *const kv[][2] = {
         {"enable.idempotence", "true"},
@@ -89,25 +90,11 @@ cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *w
         {"queue.buffering.max.kbytes", "8192"},
     };
 
-    if (!q)
-        abort();
-    q->worker = strdup(worker);
-    q->group = strdup(group);
+    q->worker = cs_mem_strdup(worker);
+    q->group = cs_mem_strdup(group);
     cs_buf_init(&q->copy);
-    if (!brokers || !*brokers) {
-        cs_err_set_field(err, CS_ERR_FATAL, "kafka-brokers", "no kafka brokers configured");
-        goto fail;
-    }
-    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof errstr)) {
-        cs_err_set_field(err, CS_ERR_FATAL, "kafka-brokers", "%s", errstr);
-        goto fail;
-    }
-    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
-        if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof errstr)) {
-            cs_err_set(err, CS_ERR_FATAL, "kafka setting %s: %s", kv[i][0], errstr);
-            goto fail;
-        }
-    if (cs__kafka_conf_props(conf, kafka_props, err) < 0)
+    conf = cs__kafka_conf_new(brokers, kv, sizeof kv / sizeof kv[0], kafka_props, err);
+    if (!conf)
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_log_cb(conf, log_cb);

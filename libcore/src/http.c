@@ -47,6 +47,7 @@
 #include <time.h>
 
 #include "cs/log.h"
+#include "cs/mem.h"
 
 #define HTTP_KEEP_CONNS 32 /* connections kept; one more evicts the longest waiting */
 #define HTTP_MAX_CONNS  64 /* MHD's limit: the kept ones plus evicted ones not yet closed */
@@ -158,9 +159,7 @@ static void on_conn(void *cls, struct MHD_Connection *mc, void **socket_context,
         MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!info)
         return; /* not tracked: MHD's own timeout and limit still apply */
-    c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    c = cs_mem_calloc(1, sizeof *c);
     c->fd = info->connect_fd;
     *socket_context = c;
     wait_from_now(h, c);
@@ -270,15 +269,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 cs_http_t *cs_http_new(struct ev_loop *loop, const char *addr, int port, cs_http_handler_fn fn,
                        void *ud, cs_err_t *err)
 {
-    cs_http_t *h = calloc(1, sizeof *h);
+    cs_http_t *h = cs_mem_calloc(1, sizeof *h);
     const union MHD_DaemonInfo *info;
     struct sockaddr_in sin = {.sin_family = AF_INET};
     struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
     const struct sockaddr *sa;
     unsigned flags = MHD_USE_EPOLL | MHD_USE_TURBO;
 
-    if (!h)
-        abort();
     h->loop = loop;
     h->fn = fn;
     h->ud = ud;

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "cs/buf.h"
+#include "cs/text.h"
 
 cs_log_level_t cs_log_level_ = CS_LOG_INFO;
 static char program_[64] = "careerstream";
@@ -64,23 +65,23 @@ void cs_log_emit(cs_log_level_t level, const char *msg, ...)
 
     cs_buf_printf(bp, "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"program\":", when,
                   ts.tv_nsec / 1000000L, cs_log_level_name(level));
-    cs_buf_json_str(bp, program_, strlen(program_));
+    cs_text_json_str(bp, program_, strlen(program_), CS_TEXT_JSON);
     cs_buf_puts(bp, ",\"msg\":");
-    cs_buf_json_str(bp, msg ? msg : "", msg ? strlen(msg) : 0);
+    cs_text_json_str(bp, msg ? msg : "", msg ? strlen(msg) : 0, CS_TEXT_JSON);
 
     va_start(ap, msg);
     while ((key = va_arg(ap, const char *)) != NULL) {
         int tag = va_arg(ap, int);
 
         cs_buf_puts(bp, nfields++ ? "," : ",\"fields\":{");
-        cs_buf_json_str(bp, key, strlen(key));
+        cs_text_json_str(bp, key, strlen(key), CS_TEXT_JSON);
         cs_buf_putc(bp, ':');
         switch (tag) {
         case CS_LOGF_STR: {
             const char *v = va_arg(ap, const char *);
 
             if (v)
-                cs_buf_json_str(bp, v, strlen(v));
+                cs_text_json_str(bp, v, strlen(v), CS_TEXT_JSON);
             else
                 cs_buf_puts(bp, "null");
             break;

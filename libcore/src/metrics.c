@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs/mem.h"
+
 enum kind { K_COUNTER, K_GAUGE, K_HISTOGRAM };
 
 #define MAX_LABELS 4
@@ -50,27 +52,9 @@ struct cs_metrics {
     int ncollect, capcollect;
 };
 
-static void *xrealloc(void *p, size_t n)
-{
-    void *q = realloc(p, n);
-    if (!q)
-        abort();
-    return q;
-}
-
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s ? s : "");
-    if (!d)
-        abort();
-    return d;
-}
-
 cs_metrics_t *cs_metrics_new(void)
 {
-    cs_metrics_t *m = calloc(1, sizeof *m);
-    if (!m)
-        abort();
+    cs_metrics_t *m = cs_mem_calloc(1, sizeof *m);
     return m;
 }
 
@@ -106,12 +90,10 @@ void cs_metrics_destroy(cs_metrics_t *m)
 static cs_metric_t *family_new(cs_metrics_t *m, enum kind kind, const char *name, const char *help,
                                const char *labels)
 {
-    cs_metric_t *f = calloc(1, sizeof *f);
-    if (!f)
-        abort();
+    cs_metric_t *f = cs_mem_calloc(1, sizeof *f);
     f->kind = kind;
-    f->name = xstrdup(name);
-    f->help = xstrdup(help);
+    f->name = cs_mem_strdup(name);
+    f->help = cs_mem_strdup(help);
     f->last = -1;
     if (labels && *labels) {
         const char *p = labels;
@@ -120,9 +102,7 @@ static cs_metric_t *family_new(cs_metrics_t *m, enum kind kind, const char *name
             size_t n = e ? (size_t)(e - p) : strlen(p);
             while (n && p[0] == ' ')
                 p++, n--;
-            f->labels[f->nlabels] = strndup(p, n);
-            if (!f->labels[f->nlabels])
-                abort();
+            f->labels[f->nlabels] = cs_mem_strndup(p, n);
             f->nlabels++;
             if (!e)
                 break;
@@ -131,7 +111,7 @@ static cs_metric_t *family_new(cs_metrics_t *m, enum kind kind, const char *name
     }
     if (m->nfam == m->capfam) {
         m->capfam = m->capfam ? 2 * m->capfam : 16;
-        m->fam = xrealloc(m->fam, (size_t)m->capfam * sizeof *m->fam);
+        m->fam = cs_mem_realloc(m->fam, (size_t)m->capfam * sizeof *m->fam);
     }
     m->fam[m->nfam++] = f;
     return f;
@@ -154,7 +134,7 @@ cs_metric_t *cs_metrics_histogram(cs_metrics_t *m, const char *name, const char 
 {
     cs_metric_t *f = family_new(m, K_HISTOGRAM, name, help, labels);
     f->nbuckets = nbuckets;
-    f->buckets = xrealloc(NULL, (size_t)(nbuckets ? nbuckets : 1) * sizeof *f->buckets);
+    f->buckets = cs_mem_realloc(NULL, (size_t)(nbuckets ? nbuckets : 1) * sizeof *f->buckets);
     if (nbuckets)
         memcpy(f->buckets, buckets, (size_t)nbuckets * sizeof *buckets);
     return f;
@@ -164,7 +144,7 @@ void cs_metrics_on_collect(cs_metrics_t *m, cs_metrics_collect_fn fn, void *ud)
 {
     if (m->ncollect == m->capcollect) {
         m->capcollect = m->capcollect ? 2 * m->capcollect : 4;
-        m->collect = xrealloc(m->collect, (size_t)m->capcollect * sizeof *m->collect);
+        m->collect = cs_mem_realloc(m->collect, (size_t)m->capcollect * sizeof *m->collect);
     }
     m->collect[m->ncollect++] = (collect_t){fn, ud};
 }
@@ -196,17 +176,15 @@ static series_t *series_get(cs_metric_t *f, const char *const *lv)
         return &f->series[i];
     if (f->nseries == f->capseries) {
         f->capseries = f->capseries ? 2 * f->capseries : 8;
-        f->series = xrealloc(f->series, (size_t)f->capseries * sizeof *f->series);
+        f->series = cs_mem_realloc(f->series, (size_t)f->capseries * sizeof *f->series);
     }
     series_t *s = &f->series[f->nseries];
     memset(s, 0, sizeof *s);
-    s->lv = xrealloc(NULL, (size_t)(f->nlabels ? f->nlabels : 1) * sizeof *s->lv);
+    s->lv = cs_mem_realloc(NULL, (size_t)(f->nlabels ? f->nlabels : 1) * sizeof *s->lv);
     for (int j = 0; j < f->nlabels; j++)
-        s->lv[j] = xstrdup(lv[j]);
+        s->lv[j] = cs_mem_strdup(lv[j]);
     if (f->kind == K_HISTOGRAM) {
-        s->bucket_counts = calloc((size_t)f->nbuckets + 1, sizeof *s->bucket_counts);
-        if (!s->bucket_counts)
-            abort();
+        s->bucket_counts = cs_mem_calloc((size_t)f->nbuckets + 1, sizeof *s->bucket_counts);
     }
     f->last = f->nseries;
     return &f->series[f->nseries++];

@@ -19,6 +19,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cs/log.h"
+#include "cs/mem.h"
 
 struct cs_producer {
     rd_kafka_t *rk;
@@ -117,11 +118,7 @@ cs_producer_t *cs_producer_new_opts(const cs_producer_opts_t *o, cs_err_t *err)
         cs_err_set_field(err, CS_ERR_FATAL, "kafka-brokers", "no Kafka brokers configured");
         return NULL;
     }
-    p = calloc(1, sizeof *p);
-    if (!p) {
-        cs_err_set(err, CS_ERR_FATAL, "out of memory");
-        return NULL;
-    }
+    p = cs_mem_calloc(1, sizeof *p);
     cs_buf_init(&p->buf);
     p->queue_full_wait_ms = o->queue_full_wait_ms > 0 ? o->queue_full_wait_ms : 1000;
     p->close_timeout_ms = o->close_timeout_ms > 0 ? o->close_timeout_ms : 30000;

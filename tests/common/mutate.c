@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cs/audit.h"
 #include "cs/codec.h"
+#include "jsonb_render.h"
 
 static unsigned long long rng = 88172645463325252ULL;
 unsigned test_rnd(unsigned n)
@@ -113,7 +113,7 @@ int test_each_rendering(test_rendering_fn fn, void *ud)
             total++;
             ck_assert_msg(cs_codec_payload_to_jsonb(codec, &ev, &ours, &err) == 0, "%s", err.msg);
             ck_assert_msg(cs_codec_payload_to_json(codec, &ev, &json, &err) == 0, "%s", err.msg);
-            ck_assert_msg(cs_audit_jsonb_text(json.data, json.len, &reparsed, &err) == 0, "%s",
+            ck_assert_msg(jsonb_render_text(json.data, json.len, &reparsed, &err) == 0, "%s",
                           err.msg);
             ck_assert_msg(strcmp(ours.data, reparsed.data) == 0, "%s\ndirect   %s\nreparsed %s",
                           cs_codec_type_name(t), ours.data, reparsed.data);

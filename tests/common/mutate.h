@@ -19,7 +19,7 @@ typedef void (*test_rendering_fn)(const char *type, const char *json, const char
 
 /*
  * For every event type, its example and 299 mutations of it: each one the codec accepts is
- * decoded, rendered by cs_codec_payload_to_jsonb, asserted (Check) equal to cs_audit_jsonb_text of
+ * decoded, rendered by cs_codec_payload_to_jsonb, asserted (Check) equal to jsonb_render_text of
  * the codec's JSON, and given to fn (may be NULL). Asserts that every example is accepted and
  * that more than 20 documents per type were compared; returns how many.
  */

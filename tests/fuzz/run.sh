@@ -16,10 +16,10 @@ cc=${CS_FUZZ_CC:-clang-14}
 command -v "$cc" >/dev/null || { echo "fuzz: $cc not found (scripts/bootstrap installs clang-14)" >&2; exit 1; }
 case $target in
 fuzz_decode|fuzz_json_event)
-  lib="$src/libcore/src/codec.c $src/libcore/src/schema.c $src/libcore/src/buf.c $src/libcore/src/err.c $gen/events_gen.c"
+  lib="$src/libcore/src/codec.c $src/libcore/src/codec_json.c $src/libcore/src/codec_jsonb.c $src/libcore/src/codec_validate.c $src/libcore/src/codec_wire.c $src/libcore/src/schema.c $src/libcore/src/buf.c $src/libcore/src/err.c $src/libcore/src/mem.c $src/libcore/src/text.c $gen/events_gen.c"
   max_len=70000 ;;
 fuzz_config)
-  lib="$src/libcore/src/config.c $src/libcore/src/err.c $src/libcore/src/log.c $src/libcore/src/buf.c"
+  lib="$src/libcore/src/config.c $src/libcore/src/err.c $src/libcore/src/log.c $src/libcore/src/buf.c $src/libcore/src/mem.c $src/libcore/src/text.c"
   max_len=4096 ;;
 *) echo "fuzz: unknown target $target" >&2; exit 2 ;;
 esac

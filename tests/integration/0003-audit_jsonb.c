@@ -1,6 +1,6 @@
 /*
  * tests/integration/0003-audit_jsonb.c
- *      cs_audit_jsonb_text() must print exactly what PostgreSQL prints for the same jsonb, or the
+ *      jsonb_render_text() must print exactly what PostgreSQL prints for the same jsonb, or the
  *      audit verifier would flag intact payloads. Each table row and a few thousand generated
  *      documents are compared with `SELECT $1::jsonb::text` on the real server. cs-audit itself
  *      renders that text straight from the decoded event (cs_codec_payload_to_jsonb): every event
@@ -18,6 +18,7 @@
 #include "cs/codec.h"
 #include "cs/db.h"
 #include "harness.h"
+#include "jsonb_render.h"
 #include "mutate.h"
 
 static char dsn[1024];
@@ -46,8 +47,7 @@ static void same_as_server(const char *json)
     const char *params[] = {json};
     cs_db_res_t *r;
 
-    ck_assert_msg(cs_audit_jsonb_text(json, strlen(json), &ours, &err) == 0, "%s: %s", json,
-                  err.msg);
+    ck_assert_msg(jsonb_render_text(json, strlen(json), &ours, &err) == 0, "%s: %s", json, err.msg);
     r = cs_db_query(db, "SELECT $1::jsonb::text", 1, params, &err);
     ck_assert_msg(r != NULL, "server refused %s: %s", json, err.msg);
     ck_assert_msg(strcmp(ours.data, cs_db_res_get(r, 0, 0)) == 0, "input  %s\nours   %s\nserver %s",
@@ -87,7 +87,7 @@ START_TEST(malformed_is_refused)
     cs_buf_t out = CS_BUF_INIT;
     cs_err_t err;
 
-    ck_assert_msg(cs_audit_jsonb_text(bad[_i], strlen(bad[_i]), &out, &err) == -1, "accepted %s",
+    ck_assert_msg(jsonb_render_text(bad[_i], strlen(bad[_i]), &out, &err) == -1, "accepted %s",
                   bad[_i]);
     ck_assert_int_eq(err.kind, CS_ERR_PERMANENT);
     ck_assert_str_eq(err.field, "payload");
@@ -247,7 +247,7 @@ END_TEST
  * For every event type: its example and a few hundred mutations of it (escapes, control
  * characters, UTF-8, doubles of every magnitude, nulls, arrays) that the codec accepts are
  * rendered by cs_codec_payload_to_jsonb and compared with what the server prints for the same
- * payload as jsonb, and with cs_audit_jsonb_text of the codec's JSON.
+ * payload as jsonb, and with jsonb_render_text of the codec's JSON.
  */
 struct seen {
     int escape, utf8, null, array, fraction;

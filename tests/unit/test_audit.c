@@ -2,7 +2,7 @@
  * tests/unit/test_audit.c
  *      Check suite for cs/audit.h and the jsonb rendering of payloads (cs_codec_payload_to_jsonb),
  *      without a server: the rendering straight from the decoded event must equal the jsonb text
- *      cs_audit_jsonb_text derives from the codec's JSON, for every event type and a few hundred
+ *      jsonb_render_text derives from the codec's JSON, for every event type and a few hundred
  *      mutations of each example; the row hash must keep its documented format (rows already
  *      written must still verify); SHA-256 must give the FIPS 180-2 vectors.
  *      tests/integration/0003-audit_jsonb.c compares the same renderings with PostgreSQL itself.
@@ -15,6 +15,7 @@
 
 #include "cs/audit.h"
 #include "cs/codec.h"
+#include "jsonb_render.h"
 #include "mutate.h"
 
 START_TEST(jsonb_from_event_equals_reparsed_json)

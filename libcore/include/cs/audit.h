@@ -11,7 +11,7 @@
  * The row hash covers payload_sha256, not the payload itself, so the documented redaction path
  * (audit_redact_user() in SQL) can replace a payload with the redaction marker while the chain
  * stays verifiable. The payload hash is taken over exactly the text PostgreSQL prints for the
- * stored jsonb (cs_audit_jsonb_text), so the verifier can recompute it inside the database.
+ * stored jsonb (cs_codec_payload_to_jsonb), so the verifier can recompute it inside the database.
  *
  * Hash versions (system_logs.hash_version): version 1 (rows written before migration 0061)
  * leaves logged_at, severity and occurred_at below the millisecond outside the hash; version 2,
@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cs/api.h"
 #include "cs/buf.h"
 #include "cs/db.h"
 #include "cs/err.h"
@@ -40,14 +41,6 @@ extern "C" {
 #endif
 
 #define CS_AUDIT_HASH_BYTES 32
-
-/*
- * Appends to out the text PostgreSQL's jsonb output function prints for the JSON document json
- * (keys ordered by length then bytes, ", " and ": " separators, numbers as numeric prints them,
- * strings re-escaped the way jsonb does). Returns -1 with a PERMANENT err on malformed JSON or a
- * value jsonb refuses (\u0000).
- */
-int cs_audit_jsonb_text(const char *json, size_t len, cs_buf_t *out, cs_err_t *err);
 
 #define CS_AUDIT_HASH_V1 1 /* legacy: logged_at, severity, sub-ms occurred_at outside */
 #define CS_AUDIT_HASH_V2 2 /* every column but log_id */
@@ -75,14 +68,14 @@ typedef struct cs_audit_row {
 } cs_audit_row_t;
 
 /* SHA-256 of data. */
-void cs_audit_sha256(const void *data, size_t len, unsigned char out[CS_AUDIT_HASH_BYTES]);
+CS_API void cs_audit_sha256(const void *data, size_t len, unsigned char out[CS_AUDIT_HASH_BYTES]);
 
 /*
  * row_hash = SHA-256(prev || canonical row); prev NULL means 32 zero bytes (first row). The
  * canonical row of row->hash_version (see the top of this file).
  */
-void cs_audit_row_hash(const unsigned char *prev, const cs_audit_row_t *row,
-                       unsigned char out[CS_AUDIT_HASH_BYTES]);
+CS_API void cs_audit_row_hash(const unsigned char *prev, const cs_audit_row_t *row,
+                              unsigned char out[CS_AUDIT_HASH_BYTES]);
 
 #define CS_AUDIT_MAX_PROBLEMS 32
 
@@ -119,8 +112,8 @@ typedef struct cs_audit_report {
  * the walk completed (rep->ok says whether the log is intact), -1 with err when it could not be
  * done (database errors).
  */
-int cs_audit_verify(cs_db_t *db, int64_t from_ms, int64_t to_ms, cs_audit_report_t *rep,
-                    cs_err_t *err);
+CS_API int cs_audit_verify(cs_db_t *db, int64_t from_ms, int64_t to_ms, cs_audit_report_t *rep,
+                           cs_err_t *err);
 
 /* ---- anchors ----------------------------------------------------------------------------------
  *
@@ -149,8 +142,8 @@ typedef struct cs_audit_anchorer cs_audit_anchorer_t;
  * topic when it does not exist (compacted, one partition, the broker's replication factor).
  * Returns NULL with a FATAL err when the configuration is refused.
  */
-cs_audit_anchorer_t *cs_audit_anchorer_new(const char *brokers, const char *kafka_props,
-                                           const char *topic, cs_err_t *err);
+CS_API cs_audit_anchorer_t *cs_audit_anchorer_new(const char *brokers, const char *kafka_props,
+                                                  const char *topic, cs_err_t *err);
 
 /*
  * Reads the committed heads of the chains chain_keys[0..n) from audit_chain_heads (db: a
@@ -159,19 +152,19 @@ cs_audit_anchorer_t *cs_audit_anchorer_new(const char *brokers, const char *kafk
  * (TRANSIENT: the topic could not be created within 30 s or the local queue is full; database
  * errors as cs_db_query classifies them).
  */
-int cs_audit_anchorer_publish(cs_audit_anchorer_t *an, cs_db_t *db, const char *const *chain_keys,
-                              int n, cs_err_t *err);
+CS_API int cs_audit_anchorer_publish(cs_audit_anchorer_t *an, cs_db_t *db,
+                                     const char *const *chain_keys, int n, cs_err_t *err);
 
 /* Waits up to timeout_ms until every queued anchor is acknowledged (acks=all). 0, or -1 with err.
  */
-int cs_audit_anchorer_flush(cs_audit_anchorer_t *an, int timeout_ms, cs_err_t *err);
+CS_API int cs_audit_anchorer_flush(cs_audit_anchorer_t *an, int timeout_ms, cs_err_t *err);
 
 /* Anchors acknowledged and failed so far. */
-long long cs_audit_anchorer_delivered(const cs_audit_anchorer_t *an);
-long long cs_audit_anchorer_failed(const cs_audit_anchorer_t *an);
+CS_API long long cs_audit_anchorer_delivered(const cs_audit_anchorer_t *an);
+CS_API long long cs_audit_anchorer_failed(const cs_audit_anchorer_t *an);
 
 /* Flushes for up to 10 s and frees. Accepts NULL. */
-void cs_audit_anchorer_destroy(cs_audit_anchorer_t *an);
+CS_API void cs_audit_anchorer_destroy(cs_audit_anchorer_t *an);
 
 /*
  * Reads topic from its beginning to its end (the high watermarks at the start) and returns in
@@ -179,8 +172,9 @@ void cs_audit_anchorer_destroy(cs_audit_anchorer_t *an);
  * highest chain_seq. Returns 0; 1 when the topic does not exist (*n = 0); -1 with err when the
  * broker did not answer within timeout_ms (TRANSIENT) or a record is malformed (PERMANENT).
  */
-int cs_audit_anchors_read(const char *brokers, const char *kafka_props, const char *topic,
-                          int timeout_ms, cs_audit_anchor_t **anchors, size_t *n, cs_err_t *err);
+CS_API int cs_audit_anchors_read(const char *brokers, const char *kafka_props, const char *topic,
+                                 int timeout_ms, cs_audit_anchor_t **anchors, size_t *n,
+                                 cs_err_t *err);
 
 /*
  * Checks the log against anchors[0..n): every anchored chain must still have its row at the
@@ -188,8 +182,8 @@ int cs_audit_anchors_read(const char *brokers, const char *kafka_props, const ch
  * in rep (which must come from cs_audit_verify, or be zeroed with rep->ok = true). Returns 0, or
  * -1 with err (database errors).
  */
-int cs_audit_verify_anchors(cs_db_t *db, const cs_audit_anchor_t *anchors, size_t n,
-                            cs_audit_report_t *rep, cs_err_t *err);
+CS_API int cs_audit_verify_anchors(cs_db_t *db, const cs_audit_anchor_t *anchors, size_t n,
+                                   cs_audit_report_t *rep, cs_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -46,6 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cs/api.h"
 #include "cs/buf.h"
 #include "cs/err.h"
 
@@ -104,48 +105,48 @@ typedef struct cs_batch cs_batch_t;
  * Starts a row of the table with index `table` in the worker's table list. Every column declared
  * for the table must then be given exactly once, in order, before cs_batch_row_end.
  */
-void cs_batch_row_begin(cs_batch_t *b, int table);
+CS_API void cs_batch_row_begin(cs_batch_t *b, int table);
 /* Column values. s == NULL is SQL NULL. Strings must not contain NUL bytes (the codec ensures it).
  */
-void cs_batch_str(cs_batch_t *b, const char *s);
-void cs_batch_strn(cs_batch_t *b, const char *s, size_t n);
-void cs_batch_int(cs_batch_t *b, long long v);
-void cs_batch_double(cs_batch_t *b, double v);
-void cs_batch_bool(cs_batch_t *b, bool v);
-void cs_batch_null(cs_batch_t *b);
+CS_API void cs_batch_str(cs_batch_t *b, const char *s);
+CS_API void cs_batch_strn(cs_batch_t *b, const char *s, size_t n);
+CS_API void cs_batch_int(cs_batch_t *b, long long v);
+CS_API void cs_batch_double(cs_batch_t *b, double v);
+CS_API void cs_batch_bool(cs_batch_t *b, bool v);
+CS_API void cs_batch_null(cs_batch_t *b);
 /* A timestamptz from milliseconds since the Unix epoch (UTC). */
-void cs_batch_ts_ms(cs_batch_t *b, int64_t ms);
+CS_API void cs_batch_ts_ms(cs_batch_t *b, int64_t ms);
 /* A value already in COPY text format (escaped), e.g. a jsonb document built by the caller. */
-void cs_batch_raw(cs_batch_t *b, const char *s, size_t n);
+CS_API void cs_batch_raw(cs_batch_t *b, const char *s, size_t n);
 /*
  * Ends the row. Returns -1 with a FATAL err (a bug in the handler, not in the event) when the
  * number of values does not match the table's column count or no row was begun.
  */
-int cs_batch_row_end(cs_batch_t *b, cs_err_t *err);
+CS_API int cs_batch_row_end(cs_batch_t *b, cs_err_t *err);
 
 /* Shorthand: one row from n text values (NULL entries are SQL NULL). */
-int cs_batch_row(cs_batch_t *b, int table, int n, const char *const *values, cs_err_t *err);
+CS_API int cs_batch_row(cs_batch_t *b, int table, int n, const char *const *values, cs_err_t *err);
 
 /* Scratch memory for handlers, valid until the batch is done. */
-cs_arena_t *cs_batch_arena(cs_batch_t *b);
+CS_API cs_arena_t *cs_batch_arena(cs_batch_t *b);
 
 /* Rows appended to a table in the current batch (for tests and handlers' own accounting). */
-size_t cs_batch_rows(const cs_batch_t *b, int table);
+CS_API size_t cs_batch_rows(const cs_batch_t *b, int table);
 
 /* ---- For the runtime (worker.c) and benchmarks; workers do not call these. ---- */
 
 /* Builds a batch for ntables table definitions (borrowed; must outlive the batch). */
-cs_batch_t *cs_batch_new(const cs_table_def_t *tables, int ntables);
+CS_API cs_batch_t *cs_batch_new(const cs_table_def_t *tables, int ntables);
 /* Accepts NULL. */
-void cs_batch_destroy(cs_batch_t *b);
+CS_API void cs_batch_destroy(cs_batch_t *b);
 /* Drops every row and resets the arena. */
-void cs_batch_clear(cs_batch_t *b);
+CS_API void cs_batch_clear(cs_batch_t *b);
 /* Rows from here on belong to event index ev (events are marked in increasing order). */
-void cs_batch_mark_event(cs_batch_t *b, int ev);
+CS_API void cs_batch_mark_event(cs_batch_t *b, int ev);
 /* Discards the rows appended since the last cs_batch_mark_event (a handler failed). */
-void cs_batch_undo_event(cs_batch_t *b);
+CS_API void cs_batch_undo_event(cs_batch_t *b);
 /* Ends the last event's rows; the batch now covers events [0, nevents). */
-void cs_batch_seal(cs_batch_t *b, int nevents);
+CS_API void cs_batch_seal(cs_batch_t *b, int nevents);
 
 /* Rows per table up to which a flush uses the array statements instead of COPY. */
 #define CS_BATCH_ARRAY_MAX_DEFAULT 500
@@ -153,14 +154,14 @@ void cs_batch_seal(cs_batch_t *b, int nevents);
  * Sets that limit (0: always COPY, the staged path). Call before cs_batch_prepare: the array
  * statements are prepared only when it is above 0.
  */
-void cs_batch_set_array_max(cs_batch_t *b, size_t rows);
+CS_API void cs_batch_set_array_max(cs_batch_t *b, size_t rows);
 /*
  * Appends one COPY text field (f, n bytes, as the row buffers hold it: \N is NULL, backslash
  * escapes) to out as an element of an array literal: NULL, or a double-quoted string with " and
  * backslash escaped. Returns -1 (out then holds a partial element) when the field decodes to a
  * NUL byte, which no text value can hold.
  */
-int cs_batch_array_elem(cs_buf_t *out, const char *f, size_t n);
+CS_API int cs_batch_array_elem(cs_buf_t *out, const char *f, size_t n);
 
 struct cs_db;
 /*
@@ -170,17 +171,18 @@ struct cs_db;
  * batches with the same definitions share them). Call after every (re)connect. Needs migration
  * 0060 (cs_require). Returns -1 with err (FATAL when a declared table or column does not exist).
  */
-int cs_batch_prepare(cs_batch_t *b, struct cs_db *db, cs_err_t *err);
+CS_API int cs_batch_prepare(cs_batch_t *b, struct cs_db *db, cs_err_t *err);
 /*
  * Writes the rows of events [from, to) to every table, in table order, inside the caller's open
  * transaction on db. With isolate set, staging tables are emptied after use so that several
  * ranges can be flushed in one transaction (savepoint-per-range poison isolation).
  * Returns -1 with err classified by SQLSTATE.
  */
-int cs_batch_flush(cs_batch_t *b, struct cs_db *db, int from, int to, bool isolate, cs_err_t *err);
+CS_API int cs_batch_flush(cs_batch_t *b, struct cs_db *db, int from, int to, bool isolate,
+                          cs_err_t *err);
 
 /* True when every table's rows of events [from, to) fit the array path (cs_batch_set_array_max). */
-bool cs_batch_arrays_only(const cs_batch_t *b, int from, int to);
+CS_API bool cs_batch_arrays_only(const cs_batch_t *b, int from, int to);
 /*
  * The pipelined form of cs_batch_flush (no isolation): queues the array statements of events
  * [from, to) on db, which must be in pipeline mode (cs_db_pipeline_begin) inside the caller's
@@ -190,7 +192,7 @@ bool cs_batch_arrays_only(const cs_batch_t *b, int from, int to);
  * rows unapplied. Returns -1 with err when a range does not fit the array path (FATAL: check
  * cs_batch_arrays_only first), when a value cannot be sent (PERMANENT), or when sending fails.
  */
-int cs_batch_flush_send(cs_batch_t *b, struct cs_db *db, int from, int to, cs_err_t *err);
+CS_API int cs_batch_flush_send(cs_batch_t *b, struct cs_db *db, int from, int to, cs_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -7,15 +7,17 @@
  * memory that is released all at once by cs_arena_reset(): the dispatcher resets it after each
  * message or batch, so handlers and the decoder free nothing. Neither is thread-safe.
  *
- * Allocation failure aborts the process (we cannot do anything useful without memory, and
- * checking every append would obscure every caller); untrusted sizes are checked against limits
- * by callers before they ask for memory.
+ * Allocation failure aborts the process, as every careerstream allocation does (cs/mem.h);
+ * untrusted sizes are checked against limits by callers before they ask for memory. JSON string
+ * literals, integers and timestamps are appended with cs/text.h.
  */
 #ifndef CS_BUF_H
 #define CS_BUF_H
 
 #include <stdarg.h>
 #include <stddef.h>
+
+#include "cs/api.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,9 +34,9 @@ typedef struct cs_buf {
         NULL, 0, 0                                                                                 \
     }
 
-void cs_buf_init(cs_buf_t *b);
+CS_API void cs_buf_init(cs_buf_t *b);
 /* Frees the memory; the buffer is empty and reusable afterwards. */
-void cs_buf_fini(cs_buf_t *b);
+CS_API void cs_buf_fini(cs_buf_t *b);
 /* Empties the buffer, keeping its memory. */
 static inline void cs_buf_reset(cs_buf_t *b)
 {
@@ -43,14 +45,14 @@ static inline void cs_buf_reset(cs_buf_t *b)
         b->data[0] = '\0';
 }
 /* Makes room for n more bytes and returns a pointer to the end; commit with cs_buf_advance. */
-char *cs_buf_reserve(cs_buf_t *b, size_t n);
+CS_API char *cs_buf_reserve(cs_buf_t *b, size_t n);
 static inline void cs_buf_advance(cs_buf_t *b, size_t n)
 {
     b->len += n;
     b->data[b->len] = '\0';
 }
-void cs_buf_append(cs_buf_t *b, const void *p, size_t n);
-void cs_buf_puts(cs_buf_t *b, const char *s);
+CS_API void cs_buf_append(cs_buf_t *b, const void *p, size_t n);
+CS_API void cs_buf_puts(cs_buf_t *b, const char *s);
 /* Appends one byte; inline because encoders call it per character. */
 static inline void cs_buf_putc(cs_buf_t *b, char c)
 {
@@ -59,23 +61,21 @@ static inline void cs_buf_putc(cs_buf_t *b, char c)
     b->data[b->len++] = c;
     b->data[b->len] = '\0';
 }
-void cs_buf_printf(cs_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void cs_buf_vprintf(cs_buf_t *b, const char *fmt, va_list ap);
-/* Appends s as a JSON string literal, quotes included, escaping as RFC 8259 requires. */
-void cs_buf_json_str(cs_buf_t *b, const char *s, size_t n);
+CS_API void cs_buf_printf(cs_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+CS_API void cs_buf_vprintf(cs_buf_t *b, const char *fmt, va_list ap);
 
 typedef struct cs_arena cs_arena_t;
 
-cs_arena_t *cs_arena_new(size_t block_size);
+CS_API cs_arena_t *cs_arena_new(size_t block_size);
 /* Frees the arena and everything allocated from it. Accepts NULL. */
-void cs_arena_destroy(cs_arena_t *a);
+CS_API void cs_arena_destroy(cs_arena_t *a);
 /* 16-byte aligned memory valid until the next reset. Never NULL. */
-void *cs_arena_alloc(cs_arena_t *a, size_t n);
-char *cs_arena_strndup(cs_arena_t *a, const char *s, size_t n);
+CS_API void *cs_arena_alloc(cs_arena_t *a, size_t n);
+CS_API char *cs_arena_strndup(cs_arena_t *a, const char *s, size_t n);
 /* Releases everything allocated since creation or the last reset, keeping the first block. */
-void cs_arena_reset(cs_arena_t *a);
+CS_API void cs_arena_reset(cs_arena_t *a);
 /* Bytes handed out since the last reset (for per-message budgets). */
-size_t cs_arena_used(const cs_arena_t *a);
+CS_API size_t cs_arena_used(const cs_arena_t *a);
 
 #ifdef __cplusplus
 }

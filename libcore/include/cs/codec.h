@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cs/api.h"
 #include "cs/buf.h"
 #include "cs/err.h"
 #include "cs/events.h" /* generated from schemas/: payload structs, cs_event_type_t */
@@ -62,9 +63,9 @@ typedef struct cs_event {
 } cs_event_t;
 
 /* Builds a codec with every known schema. Returns NULL and sets err (FATAL) on failure. */
-cs_codec_t *cs_codec_new(cs_err_t *err);
+CS_API cs_codec_t *cs_codec_new(cs_err_t *err);
 /* Accepts NULL. */
-void cs_codec_destroy(cs_codec_t *codec);
+CS_API void cs_codec_destroy(cs_codec_t *codec);
 
 /*
  * Decodes and validates one message. On success fills *ev (strings and payload in arena) and
@@ -76,19 +77,20 @@ void cs_codec_destroy(cs_codec_t *codec);
  * field is filled as on success (type, type_name, schema_version, event_id, user_id lower-cased,
  * occurred_at_ms, producer, traceparent); otherwise *ev is zeroed with type -1 and type_name NULL.
  */
-int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t *arena,
-                    cs_event_t *ev, cs_err_t *err);
+CS_API int cs_codec_decode(cs_codec_t *codec, const void *data, size_t len, cs_arena_t *arena,
+                           cs_event_t *ev, cs_err_t *err);
 
 /*
  * Validates *ev and appends its single-object encoding (current schema version) to out.
  * Returns -1 with a PERMANENT err naming the field when ev is invalid (out is left unchanged).
  */
-int cs_codec_encode(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err);
+CS_API int cs_codec_encode(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err);
 
 /* Appends the documented JSON form of the whole event to out. */
-int cs_codec_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err);
+CS_API int cs_codec_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err);
 /* Appends only the payload as a JSON object (used for jsonb columns). */
-int cs_codec_payload_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out, cs_err_t *err);
+CS_API int cs_codec_payload_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out,
+                                    cs_err_t *err);
 /*
  * Appends the payload exactly as PostgreSQL's jsonb output function prints it (keys ordered by
  * length then bytes, ", " and ": " separators, numbers as numeric prints them): the same value
@@ -96,38 +98,38 @@ int cs_codec_payload_to_json(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *
  * the audit log hashes (cs/audit.h). Returns -1 with a PERMANENT err naming the field for a value
  * jsonb cannot hold (a non-finite double); out is then left unchanged.
  */
-int cs_codec_payload_to_jsonb(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out,
-                              cs_err_t *err);
+CS_API int cs_codec_payload_to_jsonb(cs_codec_t *codec, const cs_event_t *ev, cs_buf_t *out,
+                                     cs_err_t *err);
 
 /*
  * Parses one event from its documented JSON form (one line of JSON Lines) and validates it like
  * decode does. Strings and payload go into arena. PERMANENT err naming the field on failure.
  */
-int cs_codec_from_json(cs_codec_t *codec, const char *json, size_t len, cs_arena_t *arena,
-                       cs_event_t *ev, cs_err_t *err);
+CS_API int cs_codec_from_json(cs_codec_t *codec, const char *json, size_t len, cs_arena_t *arena,
+                              cs_event_t *ev, cs_err_t *err);
 
 /* The event type table. */
-int cs_codec_ntypes(void);
+CS_API int cs_codec_ntypes(void);
 /* Index of the event type called name, or -1. */
-int cs_codec_type_by_name(const char *name);
+CS_API int cs_codec_type_by_name(const char *name);
 /* Name and topic of a type index; NULL when out of range. */
-const char *cs_codec_type_name(int type);
-const char *cs_codec_type_topic(int type);
+CS_API const char *cs_codec_type_name(int type);
+CS_API const char *cs_codec_type_topic(int type);
 /* The current (encoding) schema version of a type, or -1 when out of range. */
-int cs_codec_type_version(int type);
+CS_API int cs_codec_type_version(int type);
 /* The CRC-64-AVRO fingerprint of a type's schema version (0: current); 0 when unknown. */
-uint64_t cs_codec_type_fingerprint(int type, int version);
+CS_API uint64_t cs_codec_type_fingerprint(int type, int version);
 /* The full Avro schema (envelope and payload, JSON) of a version (0: current); NULL if unknown. */
-const char *cs_codec_type_schema(int type, int version);
+CS_API const char *cs_codec_type_schema(int type, int version);
 /* The Parsing Canonical Form of a version (0: current); NULL if unknown. */
-const char *cs_codec_type_canonical(int type, int version);
+CS_API const char *cs_codec_type_canonical(int type, int version);
 /* One valid example event of the type in the documented JSON form (one line); NULL if unknown. */
-const char *cs_codec_type_example(int type);
+CS_API const char *cs_codec_type_example(int type);
 
 /* CRC-64-AVRO fingerprint of n bytes (of a schema's Parsing Canonical Form). */
-uint64_t cs_codec_fingerprint(const void *canonical, size_t n);
+CS_API uint64_t cs_codec_fingerprint(const void *canonical, size_t n);
 /* Writes the fingerprint as 16 lower-case hex digits of its little-endian wire bytes + NUL. */
-void cs_codec_fingerprint_hex(uint64_t fingerprint, char out[17]);
+CS_API void cs_codec_fingerprint_hex(uint64_t fingerprint, char out[17]);
 
 #ifdef __cplusplus
 }

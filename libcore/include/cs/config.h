@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cs/api.h"
 #include "cs/err.h"
 
 #ifdef __cplusplus
@@ -57,17 +58,17 @@ typedef struct cs_opt {
 typedef struct cs_config cs_config_t;
 
 /* kafka-brokers, pg-dsn, log-level, config (the JSON file path), metrics-port. */
-extern const cs_opt_t cs_config_common_opts[];
+CS_API extern const cs_opt_t cs_config_common_opts[];
 
 /*
  * Builds a config from up to two option tables (either may be NULL; names must not repeat).
  * Returns NULL and sets err when a table is malformed (FATAL). The tables must outlive the config.
  */
-cs_config_t *cs_config_new(const char *program, const char *usage, const cs_opt_t *common,
-                           const cs_opt_t *own, cs_err_t *err);
+CS_API cs_config_t *cs_config_new(const char *program, const char *usage, const cs_opt_t *common,
+                                  const cs_opt_t *own, cs_err_t *err);
 
 /* Frees the config and every value it owns. Accepts NULL. */
-void cs_config_destroy(cs_config_t *cfg);
+CS_API void cs_config_destroy(cs_config_t *cfg);
 
 /* cs_config_accept_args(cfg, CS_CONFIG_ARGS_ANY): any number of positional arguments. */
 #define CS_CONFIG_ARGS_ANY (-1)
@@ -76,7 +77,7 @@ void cs_config_destroy(cs_config_t *cfg);
  * Declares how many positional arguments cs_config_load accepts: at most max_args, or any number
  * with CS_CONFIG_ARGS_ANY. A new config accepts none. Call it before cs_config_load.
  */
-void cs_config_accept_args(cs_config_t *cfg, int max_args);
+CS_API void cs_config_accept_args(cs_config_t *cfg, int max_args);
 
 /*
  * Loads values: defaults, then the JSON file named by the "config" option (from env or flags),
@@ -88,23 +89,24 @@ void cs_config_accept_args(cs_config_t *cfg, int max_args);
  * "unexpected argument 'foo'" or "--group: an empty value is not allowed".
  * Returns 1 (not an error) when --help was given: usage has been written to stdout.
  */
-int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *envp, cs_err_t *err);
+CS_API int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *envp,
+                          cs_err_t *err);
 
 /* Accessors. The name must exist in the tables with the matching type, or the program aborts
  * (a programming error, never an input error). Unset options without default: NULL / 0 / false. */
-const char *cs_config_str(const cs_config_t *cfg, const char *name);
-long long cs_config_int(const cs_config_t *cfg, const char *name);
-double cs_config_double(const cs_config_t *cfg, const char *name);
-bool cs_config_bool(const cs_config_t *cfg, const char *name);
+CS_API const char *cs_config_str(const cs_config_t *cfg, const char *name);
+CS_API long long cs_config_int(const cs_config_t *cfg, const char *name);
+CS_API double cs_config_double(const cs_config_t *cfg, const char *name);
+CS_API bool cs_config_bool(const cs_config_t *cfg, const char *name);
 /* True when a source (file, env or flag), not the default, set the option. */
-bool cs_config_is_set(const cs_config_t *cfg, const char *name);
+CS_API bool cs_config_is_set(const cs_config_t *cfg, const char *name);
 
 /* Positional arguments, in order. */
-int cs_config_argc(const cs_config_t *cfg);
-const char *cs_config_arg(const cs_config_t *cfg, int i);
+CS_API int cs_config_argc(const cs_config_t *cfg);
+CS_API const char *cs_config_arg(const cs_config_t *cfg, int i);
 
 /* Writes the usage text (generated from the tables) to out. */
-void cs_config_usage(const cs_config_t *cfg, FILE *out);
+CS_API void cs_config_usage(const cs_config_t *cfg, FILE *out);
 
 /*
  * Standard start of a program: builds the config, loads it from argv and environ, and initialises
@@ -112,13 +114,14 @@ void cs_config_usage(const cs_config_t *cfg, FILE *out);
  * value, an unknown option or a positional argument prints the error to stderr and returns NULL
  * with *exit_code = 2.
  */
-cs_config_t *cs_config_start(const char *program, const char *usage, const cs_opt_t *own, int argc,
-                             char *const *argv, int *exit_code);
+CS_API cs_config_t *cs_config_start(const char *program, const char *usage, const cs_opt_t *own,
+                                    int argc, char *const *argv, int *exit_code);
 
 /* Like cs_config_start, for a program that takes up to max_args positional arguments
  * (CS_CONFIG_ARGS_ANY: any number), e.g. cs-produce's input files. */
-cs_config_t *cs_config_start_args(const char *program, const char *usage, const cs_opt_t *own,
-                                  int max_args, int argc, char *const *argv, int *exit_code);
+CS_API cs_config_t *cs_config_start_args(const char *program, const char *usage,
+                                         const cs_opt_t *own, int max_args, int argc,
+                                         char *const *argv, int *exit_code);
 
 #ifdef __cplusplus
 }

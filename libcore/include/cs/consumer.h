@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cs/api.h"
 #include "cs/err.h"
 
 #ifdef __cplusplus
@@ -119,55 +120,56 @@ typedef struct cs_consumer cs_consumer_t;
  * Process-wide side effect: pins glibc's mmap threshold at 128 KiB (mallopt), so that large
  * buffers are always given back to the system when freed.
  */
-cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *conf, const cs_consumer_cbs_t *cbs,
-                               cs_err_t *err);
+CS_API cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *conf, const cs_consumer_cbs_t *cbs,
+                                      cs_err_t *err);
 /*
  * Checks what cs_consumer_new would refuse in conf without connecting anywhere (for now the
  * group instance id), so that a program can refuse a bad value before it starts anything else.
  * Returns -1 with a FATAL err naming the field.
  */
-int cs_consumer_conf_check(const cs_consumer_conf_t *conf, cs_err_t *err);
+CS_API int cs_consumer_conf_check(const cs_consumer_conf_t *conf, cs_err_t *err);
 /* Destroys without leaving the group (call cs_consumer_close first). Accepts NULL. */
-void cs_consumer_destroy(cs_consumer_t *c);
+CS_API void cs_consumer_destroy(cs_consumer_t *c);
 
 /* The descriptor that becomes readable when the consumer queue has work. */
-int cs_consumer_fd(const cs_consumer_t *c);
+CS_API int cs_consumer_fd(const cs_consumer_t *c);
 /* Empties the descriptor's pipe; call before draining the queue with cs_consumer_poll. */
-void cs_consumer_ack_fd(cs_consumer_t *c);
+CS_API void cs_consumer_ack_fd(cs_consumer_t *c);
 /* The next message or event (the reservoir's first), or NULL when the reservoir and the queue
  * are empty. Never blocks. */
-cs_msg_t *cs_consumer_poll(cs_consumer_t *c);
+CS_API cs_msg_t *cs_consumer_poll(cs_consumer_t *c);
 /*
  * Moves the messages and events librdkafka has queued into the reservoir, until its queue is
  * empty or the reservoir is at its bound. For a caller that holds back; never blocks. Rebalance
  * callbacks may run in here, as in cs_consumer_poll(). Returns how many it moved.
  */
-int cs_consumer_prefetch(cs_consumer_t *c);
+CS_API int cs_consumer_prefetch(cs_consumer_t *c);
 /* What the reservoir holds now: messages (and events) and their bytes; its bound in bytes. */
-void cs_consumer_reservoir(const cs_consumer_t *c, size_t *msgs, size_t *bytes, size_t *bound);
-void cs_consumer_msg_free(cs_msg_t *m);
+CS_API void cs_consumer_reservoir(const cs_consumer_t *c, size_t *msgs, size_t *bytes,
+                                  size_t *bound);
+CS_API void cs_consumer_msg_free(cs_msg_t *m);
 /* A Kafka header of m, or NULL; *len receives its length. Borrowed from m. */
-const void *cs_consumer_msg_header(const cs_msg_t *m, const char *name, size_t *len);
+CS_API const void *cs_consumer_msg_header(const cs_msg_t *m, const char *name, size_t *len);
 
 /* Pause or resume fetching of the given partitions (offset ignored). */
-int cs_consumer_pause(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
-int cs_consumer_resume(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
+CS_API int cs_consumer_pause(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
+CS_API int cs_consumer_resume(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
 /* Moves the fetch position of assigned partitions to tps[i].offset; what the reservoir held for
  * them is dropped (the next message of each is the one at its new position). */
-int cs_consumer_seek(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
+CS_API int cs_consumer_seek(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
 /* Commits tps[i].offset (the next offset to consume) to Kafka, asynchronously, for lag tools. */
-int cs_consumer_commit(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
+CS_API int cs_consumer_commit(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
 /* Cached low/high watermarks; -1 when unknown. Never blocks. */
-void cs_consumer_watermarks(cs_consumer_t *c, const char *topic, int partition, int64_t *lo,
-                            int64_t *hi);
+CS_API void cs_consumer_watermarks(cs_consumer_t *c, const char *topic, int partition, int64_t *lo,
+                                   int64_t *hi);
 /*
  * Asks the partition leader for the watermarks (blocks up to timeout_ms; used for lag of paused
  * partitions, whose cached watermarks no fetch refreshes). Returns -1 on failure or timeout.
  */
-int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partition, int timeout_ms,
-                                 int64_t *lo, int64_t *hi);
+CS_API int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partition,
+                                        int timeout_ms, int64_t *lo, int64_t *hi);
 /* False while librdkafka reports all brokers down. */
-bool cs_consumer_connected(const cs_consumer_t *c);
+CS_API bool cs_consumer_connected(const cs_consumer_t *c);
 
 /*
  * Which of the NULL-terminated topics the cluster does not have: asks for the metadata of every
@@ -175,8 +177,8 @@ bool cs_consumer_connected(const cs_consumer_t *c);
  * the first missing name into missing (when size > 0) and returns how many are missing; -1 with a
  * TRANSIENT err when the metadata could not be had (no broker answered in time).
  */
-int cs_consumer_missing_topics(cs_consumer_t *c, const char *const *topics, int timeout_ms,
-                               char *missing, size_t size, cs_err_t *err);
+CS_API int cs_consumer_missing_topics(cs_consumer_t *c, const char *const *topics, int timeout_ms,
+                                      char *missing, size_t size, cs_err_t *err);
 /*
  * Leaves the group (revoking the assignment through the callbacks; messages still queued are
  * dropped), waiting at most timeout_ms, so that the other members take the partitions over at
@@ -187,14 +189,7 @@ int cs_consumer_missing_topics(cs_consumer_t *c, const char *const *topics, int 
  * nothing is lost (the group then waits for the session timeout), and cs_consumer_destroy()
  * leaves the librdkafka handle to process exit.
  */
-int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err);
-
-/*
- * For libcore only (the dead-letter producer shares it): applies "name=value[,name=value]"
- * librdkafka properties to rkconf (an rd_kafka_conf_t, void * to keep librdkafka out of public
- * headers). Returns -1 with a FATAL err naming the property (never its value) on refusal.
- */
-int cs__kafka_conf_props(void *rkconf, const char *kafka_props, cs_err_t *err);
+CS_API int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "cs/api.h"
 #include "cs/err.h"
 
 #ifdef __cplusplus
@@ -32,16 +33,16 @@ typedef struct cs_db_res cs_db_res_t;
  * "pg-dsn" when the DSN is malformed, holds a value that cannot work (a port outside 1..65535,
  * sslmode=bogus) or authentication fails. No message ever contains a password from the DSN.
  */
-cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *err);
+CS_API cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *err);
 
 /* Closes the connection. Accepts NULL. */
-void cs_db_destroy(cs_db_t *db);
+CS_API void cs_db_destroy(cs_db_t *db);
 
 /* True when the connection is usable (PQstatus is CONNECTION_OK). */
-bool cs_db_ok(const cs_db_t *db);
+CS_API bool cs_db_ok(const cs_db_t *db);
 
 /* Re-establishes a broken connection (PQreset). Returns -1 with a TRANSIENT err on failure. */
-int cs_db_reset(cs_db_t *db, cs_err_t *err);
+CS_API int cs_db_reset(cs_db_t *db, cs_err_t *err);
 
 /*
  * Whether the server of dsn accepts a connection now: one non-blocking connection attempt
@@ -51,7 +52,7 @@ int cs_db_reset(cs_db_t *db, cs_err_t *err);
  * network: the caller decides, typically by connecting for real). Sets no error and never logs:
  * it is meant to be called every few hundred milliseconds while a dependency is away.
  */
-int cs_db_probe(const char *dsn, const char *application_name, int timeout_ms);
+CS_API int cs_db_probe(const char *dsn, const char *application_name, int timeout_ms);
 
 /*
  * Asks the server to cancel the statement running on db. The one call that may come from another
@@ -59,28 +60,28 @@ int cs_db_probe(const char *dsn, const char *application_name, int timeout_ms);
  * a shutdown deadline while a committer thread waits in a statement; that statement then fails
  * (SQLSTATE 57014). Returns 0 when the request was sent, -1 otherwise.
  */
-int cs_db_cancel(cs_db_t *db);
+CS_API int cs_db_cancel(cs_db_t *db);
 
 /* Runs one or more statements that return no rows (simple query protocol). */
-int cs_db_exec(cs_db_t *db, const char *sql, cs_err_t *err);
+CS_API int cs_db_exec(cs_db_t *db, const char *sql, cs_err_t *err);
 
 /*
  * Runs one statement with text parameters ($1..$n; a NULL value is SQL NULL) and returns the
  * number of rows it affected (PQcmdTuples), or -1 with err set.
  */
-long long cs_db_execp(cs_db_t *db, const char *sql, int nparams, const char *const *values,
-                      cs_err_t *err);
+CS_API long long cs_db_execp(cs_db_t *db, const char *sql, int nparams, const char *const *values,
+                             cs_err_t *err);
 
 /* Runs a query with text parameters and returns its rows, or NULL with err set. */
-cs_db_res_t *cs_db_query(cs_db_t *db, const char *sql, int nparams, const char *const *values,
-                         cs_err_t *err);
+CS_API cs_db_res_t *cs_db_query(cs_db_t *db, const char *sql, int nparams,
+                                const char *const *values, cs_err_t *err);
 
-int cs_db_res_rows(const cs_db_res_t *res);
-int cs_db_res_cols(const cs_db_res_t *res);
+CS_API int cs_db_res_rows(const cs_db_res_t *res);
+CS_API int cs_db_res_cols(const cs_db_res_t *res);
 /* The value at (row, col) as text, or NULL when it is SQL NULL. Borrowed from res. */
-const char *cs_db_res_get(const cs_db_res_t *res, int row, int col);
+CS_API const char *cs_db_res_get(const cs_db_res_t *res, int row, int col);
 /* Frees a result. Accepts NULL. */
-void cs_db_res_free(cs_db_res_t *res);
+CS_API void cs_db_res_free(cs_db_res_t *res);
 
 /*
  * Prepared statements (extended protocol, text parameters). cs_db_prepare parses and names sql
@@ -88,13 +89,13 @@ void cs_db_res_free(cs_db_res_t *res);
  * from the statement text, so the same name means the same statement). Prepared statements
  * belong to the session: after cs_db_reset they are gone and must be prepared again.
  */
-int cs_db_prepare(cs_db_t *db, const char *name, const char *sql, cs_err_t *err);
+CS_API int cs_db_prepare(cs_db_t *db, const char *name, const char *sql, cs_err_t *err);
 /* Runs a prepared statement; returns the rows it affected (PQcmdTuples), or -1 with err set. */
-long long cs_db_execp_prepared(cs_db_t *db, const char *name, int nparams,
-                               const char *const *values, cs_err_t *err);
+CS_API long long cs_db_execp_prepared(cs_db_t *db, const char *name, int nparams,
+                                      const char *const *values, cs_err_t *err);
 /* Runs a prepared statement that returns rows; NULL with err set on failure. */
-cs_db_res_t *cs_db_query_prepared(cs_db_t *db, const char *name, int nparams,
-                                  const char *const *values, cs_err_t *err);
+CS_API cs_db_res_t *cs_db_query_prepared(cs_db_t *db, const char *name, int nparams,
+                                         const char *const *values, cs_err_t *err);
 
 /*
  * Pipeline mode (libpq pipelines): several statements sent without waiting, their results read
@@ -106,10 +107,10 @@ cs_db_res_t *cs_db_query_prepared(cs_db_t *db, const char *name, int nparams,
  * call cs_db_pipeline_end anyway: it reports the error and leaves pipeline mode. COPY cannot run
  * in a pipeline. Only for statements whose results are not needed (checks raise errors instead).
  */
-int cs_db_pipeline_begin(cs_db_t *db, cs_err_t *err);
-int cs_db_pipeline_send(cs_db_t *db, const char *stmt, bool prepared, int nparams,
-                        const char *const *values, cs_err_t *err);
-int cs_db_pipeline_end(cs_db_t *db, cs_err_t *err);
+CS_API int cs_db_pipeline_begin(cs_db_t *db, cs_err_t *err);
+CS_API int cs_db_pipeline_send(cs_db_t *db, const char *stmt, bool prepared, int nparams,
+                               const char *const *values, cs_err_t *err);
+CS_API int cs_db_pipeline_end(cs_db_t *db, cs_err_t *err);
 
 /*
  * COPY ... FROM STDIN in text format. cs_db_copy_begin runs the COPY statement;
@@ -117,18 +118,18 @@ int cs_db_pipeline_end(cs_db_t *db, cs_err_t *err);
  * cs_db_copy_end finishes and returns the number of rows copied, or -1 with err set.
  * After a failed put, call cs_db_copy_end anyway: it aborts the COPY and reports the error.
  */
-int cs_db_copy_begin(cs_db_t *db, const char *copy_sql, cs_err_t *err);
-int cs_db_copy_put(cs_db_t *db, const char *data, size_t len, cs_err_t *err);
-long long cs_db_copy_end(cs_db_t *db, cs_err_t *err);
+CS_API int cs_db_copy_begin(cs_db_t *db, const char *copy_sql, cs_err_t *err);
+CS_API int cs_db_copy_put(cs_db_t *db, const char *data, size_t len, cs_err_t *err);
+CS_API long long cs_db_copy_end(cs_db_t *db, cs_err_t *err);
 
 /*
  * Appends s (len bytes) to out escaped for COPY text format (backslash, tab, newline, carriage
  * return). out must have room for 2 * len bytes. Returns the number of bytes written.
  */
-size_t cs_db_copy_escape(char *out, const char *s, size_t len);
+CS_API size_t cs_db_copy_escape(char *out, const char *s, size_t len);
 
 /* The server's version number (e.g. 150018), or 0 when unknown. */
-int cs_db_server_version(const cs_db_t *db);
+CS_API int cs_db_server_version(const cs_db_t *db);
 
 /*
  * The underlying PGconn, for libcore modules only (declared here as void * so that libpq types

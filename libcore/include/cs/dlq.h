@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cs/api.h"
 #include "cs/err.h"
 
 #ifdef __cplusplus
@@ -58,16 +59,16 @@ typedef struct cs_dlq cs_dlq_t;
  * consumer gets (security.protocol, sasl.*, ssl.*).
  * Returns NULL with a FATAL err when the configuration is refused.
  */
-cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *worker,
-                     const char *group, cs_err_t *err);
+CS_API cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *worker,
+                            const char *group, cs_err_t *err);
 /* Accepts NULL. Waits up to 5 s for messages still in flight. */
-void cs_dlq_destroy(cs_dlq_t *q);
+CS_API void cs_dlq_destroy(cs_dlq_t *q);
 
 /* The dead-letter topic of a source topic, into buf. Returns buf. */
-const char *cs_dlq_topic(const char *topic, char *buf, size_t size);
+CS_API const char *cs_dlq_topic(const char *topic, char *buf, size_t size);
 
 /* The error class of a codec error: "validation" when it names an event field, else "decode". */
-const char *cs_dlq_codec_class(const cs_err_t *err);
+CS_API const char *cs_dlq_codec_class(const cs_err_t *err);
 
 /*
  * Publishes n dead letters and waits until every one is acknowledged by the broker, up to
@@ -78,11 +79,13 @@ const char *cs_dlq_codec_class(const cs_err_t *err);
  * again, so a short wait adds no duplicate. A failed delivery (message.timeout.ms, 30 s, passed,
  * or an error) drops everything in flight and starts a new producer: the next call sends again.
  */
-int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_ms, cs_err_t *err);
+CS_API int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_ms,
+                          cs_err_t *err);
 
 struct cs_db;
 /* Records n dead letters in the dead_letters table inside the caller's transaction (COPY). */
-int cs_dlq_record(cs_dlq_t *q, struct cs_db *db, const cs_dead_letter_t *dl, int n, cs_err_t *err);
+CS_API int cs_dlq_record(cs_dlq_t *q, struct cs_db *db, const cs_dead_letter_t *dl, int n,
+                         cs_err_t *err);
 
 #ifdef __cplusplus
 }

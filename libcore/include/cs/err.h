@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "cs/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -34,34 +36,34 @@ typedef struct cs_err {
 } cs_err_t;
 
 /* Resets err to CS_ERR_NONE with empty strings. err may be NULL. */
-void cs_err_clear(cs_err_t *err);
+CS_API void cs_err_clear(cs_err_t *err);
 
 /*
  * Sets err (which may be NULL) to kind and the formatted message, clearing sqlstate and field.
  * Always returns -1, so error paths read `return cs_err_set(err, CS_ERR_PERMANENT, "...");`.
  */
-int cs_err_set(cs_err_t *err, cs_err_kind_t kind, const char *fmt, ...)
+CS_API int cs_err_set(cs_err_t *err, cs_err_kind_t kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Like cs_err_set, and records the offending field name (truncated to fit). Returns -1. */
-int cs_err_set_field(cs_err_t *err, cs_err_kind_t kind, const char *field, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+CS_API int cs_err_set_field(cs_err_t *err, cs_err_kind_t kind, const char *field, const char *fmt,
+                            ...) __attribute__((format(printf, 4, 5)));
 
 /*
  * Prefixes err->msg with the formatted context and ": ", keeping kind, sqlstate and field.
  * Returns -1. Used when passing an error up with more context ("line 12: ...").
  */
-int cs_err_wrap(cs_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+CS_API int cs_err_wrap(cs_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* "none", "transient", "permanent", "fatal". Never NULL. */
-const char *cs_err_kind_name(cs_err_kind_t kind);
+CS_API const char *cs_err_kind_name(cs_err_kind_t kind);
 
 /*
  * Classifies a PostgreSQL SQLSTATE: 08*, 40001, 40P01, 53*, 55P03, 57P0*, 58* are transient;
  * 42*, 28*, 3D000, 0A000 fatal; every other class (22*, 23*, P0001 raised by our functions, ...)
  * permanent. A NULL or empty sqlstate (the connection is gone) is transient.
  */
-cs_err_kind_t cs_err_classify_sqlstate(const char *sqlstate);
+CS_API cs_err_kind_t cs_err_classify_sqlstate(const char *sqlstate);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@
 
 #include <ev.h>
 
+#include "cs/api.h"
 #include "cs/buf.h"
 #include "cs/err.h"
 
@@ -39,14 +40,14 @@ typedef int (*cs_http_handler_fn)(void *ud, const char *path, cs_buf_t *body,
  * the port is out of range, taken, or not allowed, or addr is not local); then the handler is
  * never called. addr is borrowed for the call only.
  */
-cs_http_t *cs_http_new(struct ev_loop *loop, const char *addr, int port, cs_http_handler_fn fn,
-                       void *ud, cs_err_t *err);
+CS_API cs_http_t *cs_http_new(struct ev_loop *loop, const char *addr, int port,
+                              cs_http_handler_fn fn, void *ud, cs_err_t *err);
 
 /* The port actually bound. */
-int cs_http_port(const cs_http_t *h);
+CS_API int cs_http_port(const cs_http_t *h);
 
 /* Stops the server, closes its connections and its watchers. Accepts NULL. */
-void cs_http_destroy(cs_http_t *h);
+CS_API void cs_http_destroy(cs_http_t *h);
 
 #ifdef __cplusplus
 }

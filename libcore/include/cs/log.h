@@ -19,6 +19,8 @@
 
 #include <stdio.h>
 
+#include "cs/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,7 +43,7 @@ enum { CS_LOGF_END = 0, CS_LOGF_STR, CS_LOGF_INT, CS_LOGF_DBL, CS_LOGF_RAW };
 #define CS_LJ(k, v) (k), CS_LOGF_RAW, (const char *)(v)
 #define CS_LOG_END  ((const char *)0)
 
-extern cs_log_level_t cs_log_level_;
+CS_API extern cs_log_level_t cs_log_level_;
 
 #define CS_LOG_AT(lvl, ...)                                                                        \
     do {                                                                                           \
@@ -58,19 +60,19 @@ extern cs_log_level_t cs_log_level_;
  * Sets the program name and the minimum level. program is copied. out is where lines go
  * (NULL means stderr); tests pass a tmpfile or memstream. May be called again at any time.
  */
-void cs_log_init(const char *program, cs_log_level_t level, FILE *out);
+CS_API void cs_log_init(const char *program, cs_log_level_t level, FILE *out);
 
 /* Parses "debug", "info", "warn", "error", "off" (case-insensitive). Returns -1 if unknown. */
-int cs_log_level_parse(const char *s, cs_log_level_t *out);
+CS_API int cs_log_level_parse(const char *s, cs_log_level_t *out);
 
 /* "debug", "info", "warn", "error", "off". */
-const char *cs_log_level_name(cs_log_level_t level);
+CS_API const char *cs_log_level_name(cs_log_level_t level);
 
 /*
  * Writes one line. msg is followed by (key, tag, value) triples and CS_LOG_END. Call through the
  * macros so the level is tested first; cs_log_emit itself does not test it.
  */
-void cs_log_emit(cs_log_level_t level, const char *msg, ...);
+CS_API void cs_log_emit(cs_log_level_t level, const char *msg, ...);
 
 #ifdef __cplusplus
 }

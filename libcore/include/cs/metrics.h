@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "cs/api.h"
 #include "cs/buf.h"
 
 #ifdef __cplusplus
@@ -30,38 +31,38 @@ typedef struct cs_metric cs_metric_t;
 typedef void (*cs_metrics_collect_fn)(cs_metrics_t *m, void *ud);
 
 /* A new, empty registry. Never NULL. */
-cs_metrics_t *cs_metrics_new(void);
+CS_API cs_metrics_t *cs_metrics_new(void);
 /* Frees the registry and all its families. Accepts NULL. */
-void cs_metrics_destroy(cs_metrics_t *m);
+CS_API void cs_metrics_destroy(cs_metrics_t *m);
 
 /*
  * Registers a family. name and help are copied; labels is a comma-separated list of label names
  * ("type", "topic,partition") or NULL for none. Returns the family, owned by the registry.
  * buckets (histograms only) are nbuckets finite upper bounds in increasing order; +Inf is implied.
  */
-cs_metric_t *cs_metrics_counter(cs_metrics_t *m, const char *name, const char *help,
-                                const char *labels);
-cs_metric_t *cs_metrics_gauge(cs_metrics_t *m, const char *name, const char *help,
-                              const char *labels);
-cs_metric_t *cs_metrics_histogram(cs_metrics_t *m, const char *name, const char *help,
-                                  const char *labels, const double *buckets, int nbuckets);
+CS_API cs_metric_t *cs_metrics_counter(cs_metrics_t *m, const char *name, const char *help,
+                                       const char *labels);
+CS_API cs_metric_t *cs_metrics_gauge(cs_metrics_t *m, const char *name, const char *help,
+                                     const char *labels);
+CS_API cs_metric_t *cs_metrics_histogram(cs_metrics_t *m, const char *name, const char *help,
+                                         const char *labels, const double *buckets, int nbuckets);
 
-void cs_metrics_on_collect(cs_metrics_t *m, cs_metrics_collect_fn fn, void *ud);
+CS_API void cs_metrics_on_collect(cs_metrics_t *m, cs_metrics_collect_fn fn, void *ud);
 
 /*
  * Series updates. lv holds one value per label name, in order (NULL when the family has no
  * labels); the strings are copied when the series is created.
  */
-void cs_metric_inc(cs_metric_t *f, const char *const *lv, double by);
-void cs_metric_set(cs_metric_t *f, const char *const *lv, double value);
-void cs_metric_observe(cs_metric_t *f, const char *const *lv, double value);
+CS_API void cs_metric_inc(cs_metric_t *f, const char *const *lv, double by);
+CS_API void cs_metric_set(cs_metric_t *f, const char *const *lv, double value);
+CS_API void cs_metric_observe(cs_metric_t *f, const char *const *lv, double value);
 /* Removes a series (for example the lag of a partition that was revoked). */
-void cs_metric_remove(cs_metric_t *f, const char *const *lv);
+CS_API void cs_metric_remove(cs_metric_t *f, const char *const *lv);
 /* The current value of a counter or gauge series, 0 when it does not exist (tests, bench). */
-double cs_metric_value(cs_metric_t *f, const char *const *lv);
+CS_API double cs_metric_value(cs_metric_t *f, const char *const *lv);
 
 /* Appends the whole registry in Prometheus text format to out. */
-void cs_metrics_render(cs_metrics_t *m, cs_buf_t *out);
+CS_API void cs_metrics_render(cs_metrics_t *m, cs_buf_t *out);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 
+#include "cs/api.h"
 #include "cs/db.h"
 #include "cs/err.h"
 
@@ -49,7 +50,7 @@ typedef void (*cs_migrate_status_cb)(const cs_migration_info_t *m, void *ud);
 typedef void (*cs_migrate_applied_cb)(const char *file, double elapsed_ms, void *ud);
 
 /* "applied", "pending", "edited", "missing". Never NULL. */
-const char *cs_migrate_state_name(cs_migration_state_t state);
+CS_API const char *cs_migrate_state_name(cs_migration_state_t state);
 
 /*
  * Applies every pending migration of dir, in version order, each in its own transaction.
@@ -58,8 +59,8 @@ const char *cs_migrate_state_name(cs_migration_state_t state);
  * that fails (the message starts with "FILE:LINE: "); TRANSIENT for a lost connection. Migrations
  * applied before the failing one stay applied.
  */
-int cs_migrate_apply(cs_db_t *db, const char *dir, cs_migrate_applied_cb on_applied, void *ud,
-                     cs_err_t *err);
+CS_API int cs_migrate_apply(cs_db_t *db, const char *dir, cs_migrate_applied_cb on_applied,
+                            void *ud, cs_err_t *err);
 
 /*
  * Reports every migration to cb: the directory's files in version order (applied, pending,
@@ -67,8 +68,8 @@ int cs_migrate_apply(cs_db_t *db, const char *dir, cs_migrate_applied_cb on_appl
  * (a database without schema_migrations has every file pending).
  * Returns the number of edited plus missing migrations (0 when consistent), or -1 with err set.
  */
-int cs_migrate_status(cs_db_t *db, const char *dir, cs_migrate_status_cb cb, void *ud,
-                      cs_err_t *err);
+CS_API int cs_migrate_status(cs_db_t *db, const char *dir, cs_migrate_status_cb cb, void *ud,
+                             cs_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cs/api.h"
 #include "cs/codec.h"
 #include "cs/err.h"
 
@@ -73,50 +74,51 @@ typedef struct cs_header {
  * Creates a producer with defaults (see cs_producer_opts_t). Returns NULL and sets err (FATAL)
  * when the configuration is refused. Connecting happens in the background.
  */
-cs_producer_t *cs_producer_new(const char *brokers, const char *client_id, cs_err_t *err);
-cs_producer_t *cs_producer_new_opts(const cs_producer_opts_t *opts, cs_err_t *err);
+CS_API cs_producer_t *cs_producer_new(const char *brokers, const char *client_id, cs_err_t *err);
+CS_API cs_producer_t *cs_producer_new_opts(const cs_producer_opts_t *opts, cs_err_t *err);
 
 /* Sets the delivery callback (replacing the one from the options). */
-void cs_producer_on_delivery(cs_producer_t *p, cs_producer_delivery_cb_t cb, void *ctx);
+CS_API void cs_producer_on_delivery(cs_producer_t *p, cs_producer_delivery_cb_t cb, void *ctx);
 
 /*
  * Validates, encodes and queues ev for its event type's topic, keyed by ev->user_id.
  * Returns 0, or -1 with err: PERMANENT (the event is invalid; err->field names the field),
  * TRANSIENT (the local queue stayed full for queue_full_wait_ms), FATAL (the producer failed).
  */
-int cs_producer_send(cs_producer_t *p, const cs_event_t *ev, void *opaque, cs_err_t *err);
+CS_API int cs_producer_send(cs_producer_t *p, const cs_event_t *ev, void *opaque, cs_err_t *err);
 
 /* Like cs_producer_send, to an explicit topic (tests, staging, replays). topic NULL: the event's.
  */
-int cs_producer_send_to(cs_producer_t *p, const char *topic, const cs_event_t *ev, void *opaque,
-                        cs_err_t *err);
+CS_API int cs_producer_send_to(cs_producer_t *p, const char *topic, const cs_event_t *ev,
+                               void *opaque, cs_err_t *err);
 
 /* Queues already-encoded bytes (e.g. a dead-letter record) with the given key and headers. */
-int cs_producer_send_raw(cs_producer_t *p, const char *topic, const void *key, size_t key_len,
-                         const void *value, size_t len, const cs_header_t *headers, int nheaders,
-                         void *opaque, cs_err_t *err);
+CS_API int cs_producer_send_raw(cs_producer_t *p, const char *topic, const void *key,
+                                size_t key_len, const void *value, size_t len,
+                                const cs_header_t *headers, int nheaders, void *opaque,
+                                cs_err_t *err);
 
 /* Serves delivery reports, waiting up to timeout_ms for the first. Returns how many were served. */
-int cs_producer_poll(cs_producer_t *p, int timeout_ms);
+CS_API int cs_producer_poll(cs_producer_t *p, int timeout_ms);
 
 /*
  * Waits until every queued message is delivered or failed (serving delivery reports), up to
  * timeout_ms. Returns 0, or -1 with a TRANSIENT err saying how many are still outstanding.
  */
-int cs_producer_flush(cs_producer_t *p, int timeout_ms, cs_err_t *err);
+CS_API int cs_producer_flush(cs_producer_t *p, int timeout_ms, cs_err_t *err);
 
 /* Messages queued or in flight whose delivery has not been reported yet. */
-size_t cs_producer_outstanding(const cs_producer_t *p);
+CS_API size_t cs_producer_outstanding(const cs_producer_t *p);
 
 /* Counters since creation: reported as delivered, reported as failed. */
-uint64_t cs_producer_delivered(const cs_producer_t *p);
-uint64_t cs_producer_failed(const cs_producer_t *p);
+CS_API uint64_t cs_producer_delivered(const cs_producer_t *p);
+CS_API uint64_t cs_producer_failed(const cs_producer_t *p);
 
 /*
  * Flushes for up to close_timeout_ms (default 30 s), then reports whatever is still undelivered
  * to the callback as failed (TRANSIENT: purged), and frees the producer. Accepts NULL.
  */
-void cs_producer_destroy(cs_producer_t *p);
+CS_API void cs_producer_destroy(cs_producer_t *p);
 
 #ifdef __cplusplus
 }

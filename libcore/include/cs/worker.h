@@ -53,6 +53,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cs/api.h"
 #include "cs/batch.h"
 #include "cs/codec.h"
 #include "cs/config.h"
@@ -134,10 +135,10 @@ typedef struct cs_worker_def {
  * SIGINT or the end of --drain, and returns the process exit code: 0 after a clean stop, 1 on a
  * fatal error (logged), 2 on a configuration error.
  */
-int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv);
+CS_API int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv);
 
 /* The runtime's own options (batch-size, batch-ms, group, topics, drain, ...), NULL-terminated. */
-extern const cs_opt_t cs_worker_opts[];
+CS_API extern const cs_opt_t cs_worker_opts[];
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,73 @@
+/*
+ * libcore/src/kafka.c
+ *      librdkafka configuration shared by the Kafka clients libcore makes (see internal.h).
+ *
+ * The consumer (consumer.c), the dead-letter producer (dlq.c) and the audit anchorer (audit.c)
+ * each start from bootstrap servers and settings of their own, and all of them honour the
+ * operator's --kafka-props (security settings, timeouts) the same way: applied last, so the
+ * operator can override a default, and refused by property name only, since a value may be a
+ * password. The application producer (producer.c) takes its properties as a list instead.
+ */
+#include <librdkafka/rdkafka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cs/mem.h"
+#include "internal.h"
+
+int cs__kafka_conf_props(rd_kafka_conf_t *conf, const char *kafka_props, cs_err_t *err)
+{
+    char *props, *save = NULL;
+    int rc = 0;
+
+    if (!kafka_props || !*kafka_props)
+        return 0;
+    props = cs_mem_strdup(kafka_props);
+    for (char *kv = strtok_r(props, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(kv, '=');
+
+        if (!eq || eq == kv) {
+            rc = cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
+                                  "kafka-props: '%.64s' is not name=value", kv);
+            break;
+        }
+        *eq = '\0';
+        if (rd_kafka_conf_set(conf, kv, eq + 1, NULL, 0) != RD_KAFKA_CONF_OK) {
+            /* The value may be a secret: name the property only. */
+            rc = cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
+                                  "kafka-props: librdkafka refuses property '%.64s' or its value",
+                                  kv);
+            break;
+        }
+    }
+    free(props);
+    return rc;
+}
+
+rd_kafka_conf_t *cs__kafka_conf_new(const char *brokers, const char *const (*kv)[2], size_t nkv,
+                                    const char *kafka_props, cs_err_t *err)
+{
+    rd_kafka_conf_t *conf;
+    char errstr[512];
+
+    if (!brokers || !*brokers) {
+        cs_err_set_field(err, CS_ERR_FATAL, "kafka-brokers", "no kafka brokers configured");
+        return NULL;
+    }
+    conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof errstr)) {
+        cs_err_set_field(err, CS_ERR_FATAL, "kafka-brokers", "%s", errstr);
+        goto fail;
+    }
+    for (size_t i = 0; i < nkv; i++)
+        if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof errstr)) {
+            cs_err_set(err, CS_ERR_FATAL, "kafka setting %s: %s", kv[i][0], errstr);
+            goto fail;
+        }
+    if (cs__kafka_conf_props(conf, kafka_props, err) < 0)
+        goto fail;
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
