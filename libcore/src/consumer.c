@@ -13,6 +13,7 @@
  * librdkafka 2.0.2's batch consume APIs are avoided on purpose (known to misbehave across
  * rebalances); one message per rd_kafka_consumer_poll() call.
  */
+#include "cs/mem.h"
 #include "cs/consumer.h"
 
 #include <errno.h>
@@ -246,9 +247,7 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 
 static cs_tp_t *tps_from(const rd_kafka_topic_partition_list_t *parts)
 {
-    cs_tp_t *tps = calloc((size_t)(parts->cnt ? parts->cnt : 1), sizeof *tps);
-    if (!tps)
-        abort();
+    cs_tp_t *tps = cs_mem_calloc((size_t)(parts->cnt ? parts->cnt : 1), sizeof *tps);
     for (int i = 0; i < parts->cnt; i++) {
         tps[i].topic = parts->elems[i].topic;
         tps[i].partition = parts->elems[i].partition;
@@ -582,13 +581,11 @@ static int subscribe(cs_consumer_t *c, const cs_consumer_conf_t *cf, cs_err_t *e
 cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_cbs_t *cbs,
                                cs_err_t *err)
 {
-    cs_consumer_t *c = calloc(1, sizeof *c);
+    cs_consumer_t *c = cs_mem_calloc(1, sizeof *c);
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char errstr[512];
     int queued_min, queued_kbytes;
 
-    if (!c)
-        abort();
     /* A fixed mmap threshold: glibc otherwise raises it to the size of any mmapped block freed
      * (up to 32 MiB), after which fetch responses and big batch buffers come from the heap and
      * are not returned to the system: about 1 MiB of peak RSS in the benchmark. */
@@ -711,9 +708,7 @@ static msg_copy_t *msg_copy(const rd_kafka_message_t *rkm, const char *errmsg)
         if (rd_kafka_header_get_all(hdrs, i, &name, &val, &len) == RD_KAFKA_RESP_ERR_NO_ERROR)
             size += strlen(name) + 1 + len;
 
-    msg_copy_t *mc = malloc(size);
-    if (!mc)
-        abort();
+    msg_copy_t *mc = cs_mem_alloc(size);
     memset(mc, 0, sizeof *mc);
     mc->size = size;
     char *p = (char *)&mc->hdrs[nhdrs];
@@ -796,9 +791,7 @@ static void reservoir_push(reservoir_t *rv, msg_copy_t *mc)
 {
     if (rv->n == rv->cap) {
         size_t ncap = rv->cap ? 2 * rv->cap : 1024;
-        msg_copy_t **r = malloc(ncap * sizeof *r);
-        if (!r)
-            abort();
+        msg_copy_t **r = cs_mem_alloc(ncap * sizeof *r);
         for (size_t i = 0; i < rv->n; i++)
             r[i] = rv->ring[(rv->head + i) & (rv->cap - 1)];
         free(rv->ring);

@@ -135,13 +135,10 @@ static sent_t *sent_add(cs_dlq_t *q, const cs_dead_letter_t *d)
 {
     if (q->nsent == q->capsent) {
         q->capsent = q->capsent ? 2 * q->capsent : 16;
-        q->sent = realloc(q->sent, (size_t)q->capsent * sizeof *q->sent);
-        if (!q->sent)
-            abort();
+        q->sent = cs_mem_realloc(q->sent, (size_t)q->capsent * sizeof *q->sent);
     }
-    sent_t *s = calloc(1, sizeof *s);
-    if (!s || !(s->topic = strdup(d->topic)))
-        abort();
+    sent_t *s = cs_mem_calloc(1, sizeof *s);
+    s->topic = cs_mem_strdup(d->topic);
     s->partition = d->partition;
     s->offset = d->offset;
     s->state = SENT_FLIGHT;

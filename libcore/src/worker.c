@@ -214,10 +214,8 @@ static char **split_topics(const char *s, int *n)
         while (len && p[len - 1] == ' ')
             len--;
         if (len) {
-            v = realloc(v, (size_t)(k + 2) * sizeof *v);
-            if (!v)
-                abort();
-            v[k++] = strndup(p, len);
+            v = cs_mem_realloc(v, (size_t)(k + 2) * sizeof *v);
+            v[k++] = cs_mem_strndup(p, len);
             v[k] = NULL;
         }
         if (!e)
@@ -243,9 +241,7 @@ static cs_opt_t *merge_opts(const cs_opt_t *own)
         n++;
     for (int i = 0; own && own[i].name; i++)
         n++;
-    cs_opt_t *v = calloc((size_t)n + 1, sizeof *v);
-    if (!v)
-        abort();
+    cs_opt_t *v = cs_mem_calloc((size_t)n + 1, sizeof *v);
     for (int i = 0; cs_worker_opts[i].name; i++)
         if (!common_has(cs_worker_opts[i].name))
             v[k++] = cs_worker_opts[i];
@@ -335,16 +331,14 @@ static void read_config(cs_worker_t *w)
 {
     const cs_worker_def_t *def = w->def;
     const char *group = cs_config_str(w->cfg, "group");
-    w->group = strdup(group && *group ? group : (def->group ? def->group : def->name));
+    w->group = cs_mem_strdup(group && *group ? group : (def->group ? def->group : def->name));
     const char *topics = cs_config_str(w->cfg, "topics");
     if (topics && *topics) {
         w->topics = split_topics(topics, &w->ntopics);
     } else {
         for (int i = 0; def->topics && def->topics[i]; i++) {
-            w->topics = realloc(w->topics, (size_t)(i + 2) * sizeof *w->topics);
-            if (!w->topics)
-                abort();
-            w->topics[i] = strdup(def->topics[i]);
+            w->topics = cs_mem_realloc(w->topics, (size_t)(i + 2) * sizeof *w->topics);
+            w->topics[i] = cs_mem_strdup(def->topics[i]);
             w->topics[i + 1] = NULL;
             w->ntopics = i + 1;
         }
@@ -557,12 +551,10 @@ static int worker_run(cs_worker_t *w)
 
 int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 {
-    cs_worker_t *w = calloc(1, sizeof *w);
+    cs_worker_t *w = cs_mem_calloc(1, sizeof *w);
     cs_err_t err;
     int code = 0;
 
-    if (!w)
-        abort();
     cs_err_clear(&err);
     w->def = def;
     w->ud = def->ud;

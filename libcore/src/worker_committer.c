@@ -52,9 +52,7 @@ static void *committer_main(void *arg)
 cs__worker_committer_t *cs__worker_committer_start(struct ev_loop *loop, ev_async *done_async,
                                                    cs_err_t *err)
 {
-    cs__worker_committer_t *c = calloc(1, sizeof *c);
-    if (!c)
-        abort();
+    cs__worker_committer_t *c = cs_mem_calloc(1, sizeof *c);
     c->loop = loop;
     c->done_async = done_async;
     pthread_mutex_init(&c->mu, NULL);

@@ -83,6 +83,7 @@
 #include "cs/dlq.h"
 #include "cs/http.h"
 #include "cs/log.h"
+#include "cs/mem.h"
 #include "cs/metrics.h"
 #include "cs/worker.h"
 

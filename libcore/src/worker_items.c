@@ -71,9 +71,7 @@ void cs__worker_decode_items(cs_worker_t *w, stage_t *s, int base, int n)
 {
     if (s->capitems < n) {
         s->capitems = n;
-        s->items = realloc(s->items, (size_t)n * sizeof *s->items);
-        if (!s->items)
-            abort();
+        s->items = cs_mem_realloc(s->items, (size_t)n * sizeof *s->items);
     }
     s->n = n;
     s->ndead = 0;
@@ -169,10 +167,8 @@ void cs__worker_stage_parts(cs_worker_t *w, stage_t *s)
     }
     if (s->capbparts < w->nparts) {
         s->capbparts = w->nparts;
-        s->bparts = realloc(s->bparts, (size_t)s->capbparts * sizeof *s->bparts);
-        s->blast = realloc(s->blast, (size_t)s->capbparts * sizeof *s->blast);
-        if (!s->bparts || !s->blast)
-            abort();
+        s->bparts = cs_mem_realloc(s->bparts, (size_t)s->capbparts * sizeof *s->bparts);
+        s->blast = cs_mem_realloc(s->blast, (size_t)s->capbparts * sizeof *s->blast);
     }
     s->nbparts = 0;
     for (int i = 0; i < w->nparts; i++) {
@@ -201,9 +197,7 @@ void cs__worker_build_dead_letters(cs_worker_t *w, stage_t *s)
     int k = 0, n = s->n;
     if (s->capdls < n) {
         s->capdls = n;
-        s->dls = realloc(s->dls, (size_t)n * sizeof *s->dls);
-        if (!s->dls)
-            abort();
+        s->dls = cs_mem_realloc(s->dls, (size_t)n * sizeof *s->dls);
     }
     for (int i = 0; i < n; i++) {
         item_t *it = &s->items[i];

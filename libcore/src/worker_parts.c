@@ -34,14 +34,10 @@ part_t *cs__worker_part_get(cs_worker_t *w, const char *topic, int partition)
         return p;
     if (w->nparts == w->capparts) {
         w->capparts = w->capparts ? 2 * w->capparts : 16;
-        w->parts = realloc(w->parts, (size_t)w->capparts * sizeof *w->parts);
-        if (!w->parts)
-            abort();
+        w->parts = cs_mem_realloc(w->parts, (size_t)w->capparts * sizeof *w->parts);
     }
-    p = calloc(1, sizeof *p);
-    if (!p)
-        abort();
-    p->topic = strdup(topic);
+    p = cs_mem_calloc(1, sizeof *p);
+    p->topic = cs_mem_strdup(topic);
     p->partition = partition;
     snprintf(p->pstr, sizeof p->pstr, "%d", partition);
     p->committed = p->recv_pos = p->hi_queried = p->flight_next = -1;
@@ -64,9 +60,7 @@ void cs__worker_pending_push(cs_worker_t *w, cs_msg_t *m)
 {
     if (w->npending == w->cappending) {
         w->cappending = w->cappending ? 2 * w->cappending : 1024;
-        w->pending = realloc(w->pending, (size_t)w->cappending * sizeof *w->pending);
-        if (!w->pending)
-            abort();
+        w->pending = cs_mem_realloc(w->pending, (size_t)w->cappending * sizeof *w->pending);
     }
     w->pending[w->npending++] = m;
     w->pending_bytes += m->len;
@@ -107,10 +101,8 @@ int cs__worker_pending_drop(cs_worker_t *w, bool (*drop)(const part_t *p, const 
 
 static int collect_tps(cs_worker_t *w, cs_tp_t **out, bool (*pick)(const part_t *p))
 {
-    cs_tp_t *tps = calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *tps);
+    cs_tp_t *tps = cs_mem_calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *tps);
     int n = 0;
-    if (!tps)
-        abort();
     for (int i = 0; i < w->nparts; i++) {
         part_t *p = w->parts[i];
         if (p->active && pick(p)) {
@@ -171,11 +163,9 @@ static bool drop_need_offset(const part_t *p, const void *ctx)
  */
 static void reposition(cs_worker_t *w, part_t **ps, int n)
 {
-    cs_tp_t *tps = calloc((size_t)(n ? n : 1), sizeof *tps);
+    cs_tp_t *tps = cs_mem_calloc((size_t)(n ? n : 1), sizeof *tps);
     int ns = 0;
     cs_err_t err;
-    if (!tps)
-        abort();
     for (int i = 0; i < n; i++) {
         int64_t target = ps[i]->committed >= 0 ? ps[i]->committed : OFFSET_BEGINNING;
         ps[i]->recv_pos = ps[i]->committed; /* -1: any */
@@ -193,10 +183,8 @@ static void reposition(cs_worker_t *w, part_t **ps, int n)
  */
 int cs__worker_settle_offsets(cs_worker_t *w, cs_err_t *err)
 {
-    part_t **ps = calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *ps);
+    part_t **ps = cs_mem_calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *ps);
     int n = 0, rc = 0;
-    if (!ps)
-        abort();
     for (int i = 0; i < w->nparts; i++)
         if (w->parts[i]->active && w->parts[i]->need_offset)
             ps[n++] = w->parts[i];
@@ -216,9 +204,7 @@ int cs__worker_settle_offsets(cs_worker_t *w, cs_err_t *err)
     cs_err_t e;
     if (!w->backoff) {
         /* resume the partitions that were paused for want of an offset */
-        cs_tp_t *rt = calloc((size_t)n, sizeof *rt);
-        if (!rt)
-            abort();
+        cs_tp_t *rt = cs_mem_calloc((size_t)n, sizeof *rt);
         for (int i = 0; i < n; i++)
             rt[i] = (cs_tp_t){ps[i]->topic, ps[i]->partition, 0, false};
         if (cs_consumer_resume(w->consumer, rt, n, &e) < 0)
@@ -239,11 +225,9 @@ static bool drop_fenced(const part_t *p, const void *ctx)
 /* After a fenced batch (its partitions are marked b_in). Nothing may be in flight. */
 void cs__worker_after_fence(cs_worker_t *w)
 {
-    part_t **ps = calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *ps);
+    part_t **ps = cs_mem_calloc((size_t)(w->nparts ? w->nparts : 1), sizeof *ps);
     int n = 0;
     cs_err_t err;
-    if (!ps)
-        abort();
     for (int i = 0; i < w->nparts; i++)
         if (w->parts[i]->b_in)
             ps[n++] = w->parts[i];
@@ -255,9 +239,7 @@ void cs__worker_after_fence(cs_worker_t *w)
     if (cs__worker_load_offsets(w, ps, n, &err) < 0) {
         /* Could not read them: like partitions assigned while PostgreSQL is down, they stay
          * paused until cs__worker_settle_offsets() can load their offsets. */
-        cs_tp_t *tps = calloc((size_t)(n ? n : 1), sizeof *tps);
-        if (!tps)
-            abort();
+        cs_tp_t *tps = cs_mem_calloc((size_t)(n ? n : 1), sizeof *tps);
         for (int i = 0; i < n; i++) {
             ps[i]->need_offset = true;
             tps[i] = (cs_tp_t){ps[i]->topic, ps[i]->partition, 0, false};

@@ -17,10 +17,8 @@
 void cs__worker_on_assign(void *ud, cs_tp_t *tps, int n)
 {
     cs_worker_t *w = ud;
-    part_t **ps = calloc((size_t)n, sizeof *ps);
+    part_t **ps = cs_mem_calloc((size_t)n, sizeof *ps);
     cs_err_t err;
-    if (!ps)
-        abort();
     /* The main connection reads the offsets: the committer must be done with it. */
     cs__worker_pipe_wait(w);
     w->got_assignment = true;
@@ -66,10 +64,8 @@ static bool drop_revoked(const part_t *p, const void *ctx)
 void cs__worker_on_revoke(void *ud, const cs_tp_t *tps, int n, bool lost)
 {
     cs_worker_t *w = ud;
-    part_t **ps = calloc((size_t)n, sizeof *ps);
+    part_t **ps = cs_mem_calloc((size_t)n, sizeof *ps);
     int k = 0;
-    if (!ps)
-        abort();
     for (int i = 0; i < n; i++) {
         part_t *p = cs__worker_part_find(w, tps[i].topic, tps[i].partition);
         if (p && p->active)

@@ -427,9 +427,7 @@ int cs__worker_apply_batch(cs_worker_t *w, stage_t *s, int n, bool isolate)
     s->t0 = mono_s();
     if (s->caprefused < n) {
         s->caprefused = n;
-        s->refused = realloc(s->refused, (size_t)n * sizeof *s->refused);
-        if (!s->refused)
-            abort();
+        s->refused = cs_mem_realloc(s->refused, (size_t)n * sizeof *s->refused);
     }
     memset(s->refused, 0, (size_t)n * sizeof *s->refused);
     cs_err_clear(&err);
@@ -467,11 +465,9 @@ int cs__worker_apply_batch(cs_worker_t *w, stage_t *s, int n, bool isolate)
 /* The stage's batch is committed: move the partitions on, account, free its messages. */
 void cs__worker_batch_committed(cs_worker_t *w, stage_t *s)
 {
-    cs_tp_t *tps = calloc((size_t)(s->nbparts ? s->nbparts : 1), sizeof *tps);
+    cs_tp_t *tps = cs_mem_calloc((size_t)(s->nbparts ? s->nbparts : 1), sizeof *tps);
     int k = 0, n = s->n;
     cs_err_t err;
-    if (!tps)
-        abort();
     for (int i = 0; i < n; i++)
         s->items[i].part->last_ts_ms = s->items[i].msg->timestamp_ms;
     for (int j = 0; j < s->nbparts; j++) {
