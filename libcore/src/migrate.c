@@ -715,8 +715,12 @@ static int run_file(cs_db_t *db, const mfile_t *f, cs_err_t *err)
     return rc;
 }
 
-/* Runs a function file and checks it defined a function of its name (inside a transaction). */
-static int run_function(cs_db_t *db, mfile_t *fn, int with_version, double *ms, cs_err_t *err)
+/*
+ * Runs a function file and checks it defined a function of its name (inside a transaction), then
+ * records it (with_version: the migration it was applied ahead of, or 0) unless record is false.
+ */
+static int run_function(cs_db_t *db, mfile_t *fn, int with_version, bool record, double *ms,
+                        cs_err_t *err)
 {
     const char *params[5];
     char duration[32], with[16];
@@ -739,6 +743,8 @@ static int run_function(cs_db_t *db, mfile_t *fn, int with_version, double *ms, 
         return cs_err_set(err, CS_ERR_FATAL, "%s ran but defines no function named %s", fn->label,
                           fn->key);
     *ms = now_ms() - t0;
+    if (!record)
+        return 0;
     snprintf(duration, sizeof(duration), "%.3f", *ms);
     snprintf(with, sizeof(with), "%d", with_version);
     params[1] = fn->name;
@@ -808,7 +814,7 @@ static int apply_migration(cs_db_t *db, plan_t *p, mfile_t *f, bool *need, appli
         if (!any && run(db, "SET LOCAL check_function_bodies = off", err) < 0)
             goto fail;
         any = true;
-        if (run_function(db, fn, f->version, &ms, err) < 0)
+        if (run_function(db, fn, f->version, true, &ms, err) < 0)
             goto fail;
         fn->ahead = true;
         ahead->labels[ahead->n] = fn->label;
@@ -840,12 +846,15 @@ fail:
     return -1;
 }
 
-/* Applies (or, after an unchecked early run, checks) one function file in its own transaction. */
-static int apply_function(cs_db_t *db, mfile_t *fn, double *ms, cs_err_t *err)
+/*
+ * Applies one function file in its own transaction, or (recheck) runs again one applied ahead of
+ * a migration in this run, its bodies now checked, leaving its record as it is.
+ */
+static int apply_function(cs_db_t *db, mfile_t *fn, bool recheck, double *ms, cs_err_t *err)
 {
     if (run(db, "BEGIN", err) < 0)
         return -1;
-    if (run_function(db, fn, 0, ms, err) < 0 || run(db, "COMMIT", err) < 0) {
+    if (run_function(db, fn, 0, !recheck, ms, err) < 0 || run(db, "COMMIT", err) < 0) {
         rollback(db);
         return -1;
     }
@@ -998,7 +1007,7 @@ int cs_migrate_apply_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs,
         if (!recheck && !fn_pending(fn))
             continue;
         fn->done = false;
-        if (apply_function(db, fn, &ms, err) < 0)
+        if (apply_function(db, fn, recheck, &ms, err) < 0)
             goto out;
         if (!recheck) {
             applied++;
