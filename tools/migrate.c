@@ -5,10 +5,11 @@
  *
  * A thin main over cs_migrate_apply_dirs() / cs_migrate_status_dirs() (libcore/src/migrate.c).
  * Prints one line per applied file on stdout, or with --status one line per file (version, or
- * "fn" for a function file, state, file, applied at). --maintain-partitions then runs cs_partition_maintain(), which creates the
- * range partitions of the coming months (run it daily from cron, or at every deploy). Exit codes: 0
- * done (or status consistent), 1 a migration or the connection failed, or --status found
- * edited/missing files, 2 bad options. --functions-dir defaults to "functions" beside
+ * "fn" for a function file, state, file, applied at). --maintain-partitions then runs
+ * cs_partition_maintain(), which creates the range partitions of the coming months (run it daily
+ * from cron, or at every deploy). Exit codes: 0 done (or status consistent), 1 a migration or the
+ * connection failed, or --status found edited/missing files, 2 bad options. --functions-dir
+ * defaults to "functions" beside
  * --migrations-dir.
  */
 #include <stdio.h>

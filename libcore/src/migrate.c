@@ -66,14 +66,14 @@
     " duration_ms = EXCLUDED.duration_ms, applied_with = EXCLUDED.applied_with"
 
 typedef struct mfile {
-    int version;   /* versioned: > 0; function file: 0 */
-    char *name;    /* "0001_foundation.sql", "cs_seed.sql" */
-    char *label;   /* what messages and callbacks show: the name, or "functions/cs_seed.sql" */
+    int version; /* versioned: > 0; function file: 0 */
+    char *name;  /* "0001_foundation.sql", "cs_seed.sql" */
+    char *label; /* what messages and callbacks show: the name, or "functions/cs_seed.sql" */
     char key[CS__MIGRATE_NAME_MAX + 1]; /* function files: "cs_seed" */
-    char *sql;     /* NUL-terminated file contents */
+    char *sql;                          /* NUL-terminated file contents */
     size_t len;
-    char sum[65];  /* hex SHA-256 */
-    char **needs;  /* "-- requires:" (migrations) or "-- depends:" (functions) names */
+    char sum[65]; /* hex SHA-256 */
+    char **needs; /* "-- requires:" (migrations) or "-- depends:" (functions) names */
     int nneeds;
     int *need_idx; /* the needed function files, indices into plan_t.fns */
     /* function files only */
@@ -83,8 +83,8 @@ typedef struct mfile {
 } mfile_t;
 
 typedef struct applied {
-    int version;    /* schema_migrations; 0 for schema_functions rows */
-    char *file;     /* file (migrations) or name (functions) */
+    int version; /* schema_migrations; 0 for schema_functions rows */
+    char *file;  /* file (migrations) or name (functions) */
     char *checksum;
     char *applied_at;
     bool seen;
@@ -94,9 +94,9 @@ typedef struct plan {
     const char *dir, *fdir;
     mfile_t *files; /* versioned, by version */
     int nfiles;
-    mfile_t *fns;   /* function files, by name */
+    mfile_t *fns; /* function files, by name */
     int nfns;
-    int *fn_order;  /* dependency order of fns */
+    int *fn_order; /* dependency order of fns */
     applied_t *done;
     int ndone;
     applied_t *fdone;
@@ -207,7 +207,8 @@ int cs__migrate_header_names(const char *sql, const char *key, const char *file,
                     goto fail;
                 }
                 for (int i = 0; i < n; i++)
-                    if (strlen(out[i]) == (size_t)(p - s) && strncmp(out[i], s, (size_t)(p - s)) == 0) {
+                    if (strlen(out[i]) == (size_t)(p - s) &&
+                        strncmp(out[i], s, (size_t)(p - s)) == 0) {
                         cs_err_set(err, CS_ERR_FATAL, "%s: '-- %s:' names %s twice", file, key,
                                    out[i]);
                         goto fail;
@@ -285,8 +286,8 @@ static int visit(walk_t *w, int v)
             off += (size_t)snprintf(msg + off, sizeof(msg) - off, "%s -> ", w->names[w->path[i]]);
         if (off < sizeof(msg))
             snprintf(msg + off, sizeof(msg) - off, "%s", w->names[v]);
-        return cs_err_set(w->err, CS_ERR_FATAL, "function files depend on each other in a cycle: %s",
-                          msg);
+        return cs_err_set(w->err, CS_ERR_FATAL,
+                          "function files depend on each other in a cycle: %s", msg);
     }
     w->state[v] = 1;
     w->path[w->depth++] = v;
@@ -1077,17 +1078,15 @@ int cs_migrate_status_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs, cs_migrat
     for (int o = 0; o < p.nfns; o++) {
         mfile_t *fn = &p.fns[p.fn_order[o]];
         applied_t *a = find_fn_applied(&p, fn->key);
-        cs_migration_info_t m = {.version = 0,
-                                 .file = fn->label,
-                                 .checksum = fn->sum,
-                                 .state = CS_MIGRATION_PENDING};
+        cs_migration_info_t m = {
+            .version = 0, .file = fn->label, .checksum = fn->sum, .state = CS_MIGRATION_PENDING};
 
         if (a) {
             a->seen = true;
             m.applied_at = a->applied_at;
             m.applied_checksum = a->checksum;
-            m.state = strcmp(a->checksum, fn->sum) == 0 ? CS_MIGRATION_APPLIED
-                                                        : CS_MIGRATION_CHANGED;
+            m.state =
+                strcmp(a->checksum, fn->sum) == 0 ? CS_MIGRATION_APPLIED : CS_MIGRATION_CHANGED;
         }
         if (cb)
             cb(&m, ud);

@@ -16,8 +16,8 @@ START_TEST(version_names)
     ck_assert_int_eq(cs__migrate_parse_version("0001_foundation.sql"), 1);
     ck_assert_int_eq(cs__migrate_parse_version("0064_worker_roles.sql"), 64);
     ck_assert_int_eq(cs__migrate_parse_version("9999_a.sql"), 9999);
-    ck_assert_int_eq(cs__migrate_parse_version("0000_zero.sql"), -1);       /* versions start at 1 */
-    ck_assert_int_eq(cs__migrate_parse_version("12_oops.sql"), -1);         /* four digits */
+    ck_assert_int_eq(cs__migrate_parse_version("0000_zero.sql"), -1); /* versions start at 1 */
+    ck_assert_int_eq(cs__migrate_parse_version("12_oops.sql"), -1);   /* four digits */
     ck_assert_int_eq(cs__migrate_parse_version("0001_Foundation.sql"), -1); /* lower case */
     ck_assert_int_eq(cs__migrate_parse_version("0001-foundation.sql"), -1);
     ck_assert_int_eq(cs__migrate_parse_version("0001_foundation.txt"), -1);
@@ -87,9 +87,9 @@ START_TEST(header_refusals)
     char **names = (char **)1;
     cs_err_t err;
 
-    ck_assert_int_eq(cs__migrate_header_names("-- requires: Bad_Name\n", "requires", "0007_m.sql",
-                                              &names, &err),
-                     -1);
+    ck_assert_int_eq(
+        cs__migrate_header_names("-- requires: Bad_Name\n", "requires", "0007_m.sql", &names, &err),
+        -1);
     ck_assert_int_eq(err.kind, CS_ERR_FATAL);
     ck_assert_ptr_nonnull(strstr(err.msg, "0007_m.sql"));
     ck_assert_ptr_nonnull(strstr(err.msg, "'Bad_Name'"));
