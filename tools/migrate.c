@@ -1,13 +1,16 @@
 /*
  * tools/migrate.c
- *      cs-migrate - apply the schema's versioned migrations (sql/migrations/) to CS_PG_DSN.
+ *      cs-migrate - apply the schema's versioned migrations (sql/migrations/) and function files
+ *      (sql/functions/) to CS_PG_DSN.
  *
- * A thin main over cs_migrate_apply() / cs_migrate_status() (libcore/src/migrate.c). Prints one
- * line per applied migration on stdout, or with --status one line per migration (version, state,
- * file, applied at). --maintain-partitions then runs cs_partition_maintain(), which creates the
- * range partitions of the coming months (run it daily from cron, or at every deploy). Exit codes: 0
- * done (or status consistent), 1 a migration or the connection failed, or --status found
- * edited/missing files, 2 bad options.
+ * A thin main over cs_migrate_apply_dirs() / cs_migrate_status_dirs() (libcore/src/migrate.c).
+ * Prints one line per applied file on stdout, or with --status one line per file (version, or
+ * "fn" for a function file, state, file, applied at). --maintain-partitions then runs
+ * cs_partition_maintain(), which creates the range partitions of the coming months (run it daily
+ * from cron, or at every deploy). Exit codes: 0 done (or status consistent), 1 a migration or the
+ * connection failed, or --status found edited/missing files, 2 bad options. --functions-dir
+ * defaults to "functions" beside
+ * --migrations-dir.
  */
 #include <stdio.h>
 #include <string.h>
@@ -24,6 +27,8 @@
 
 static const cs_opt_t opts[] = {
     {"migrations-dir", CS_OPT_STRING, CS_MIGRATIONS_DIR, "directory of NNNN_name.sql migrations"},
+    {"functions-dir", CS_OPT_STRING, "",
+     "directory of <function>.sql files (default: functions beside --migrations-dir)"},
     {"status", CS_OPT_BOOL, "false", "list applied and pending migrations; change nothing"},
     {"maintain-partitions", CS_OPT_BOOL, "false",
      "after migrating, create the range partitions of the coming months"},
@@ -40,8 +45,12 @@ static void print_applied(const char *file, double ms, void *ud)
 static void print_status(const cs_migration_info_t *m, void *ud)
 {
     (void)ud;
-    printf("%04d  %-8s  %-44s  %s\n", m->version, cs_migrate_state_name(m->state), m->file,
-           m->applied_at ? m->applied_at : "-");
+    if (m->version > 0)
+        printf("%04d  %-8s  %-44s  %s\n", m->version, cs_migrate_state_name(m->state), m->file,
+               m->applied_at ? m->applied_at : "-");
+    else
+        printf("fn    %-8s  %-44s  %s\n", cs_migrate_state_name(m->state), m->file,
+               m->applied_at ? m->applied_at : "-");
 }
 
 int main(int argc, char **argv)
@@ -50,15 +59,18 @@ int main(int argc, char **argv)
     cs_config_t *cfg;
     cs_db_t *db = NULL;
     cs_err_t err;
-    const char *dsn, *dir;
+    const char *dsn;
+    cs_migrate_dirs_t dirs;
 
     cfg = cs_config_start("cs-migrate",
-                          "[--status | --maintain-partitions] [--migrations-dir DIR] --pg-dsn DSN",
+                          "[--status | --maintain-partitions] [--migrations-dir DIR] "
+                          "[--functions-dir DIR] --pg-dsn DSN",
                           opts, argc, argv, &exit_code);
     if (!cfg)
         return exit_code;
     dsn = cs_config_str(cfg, "pg-dsn");
-    dir = cs_config_str(cfg, "migrations-dir");
+    dirs.migrations = cs_config_str(cfg, "migrations-dir");
+    dirs.functions = cs_config_str(cfg, "functions-dir");
     if (!dsn || !*dsn) {
         fprintf(stderr, "cs-migrate: no PostgreSQL DSN given (--pg-dsn or CS_PG_DSN)\n");
         exit_code = 2;
@@ -72,17 +84,17 @@ int main(int argc, char **argv)
     }
     if (cs_config_bool(cfg, "status")) {
         printf("%-4s  %-8s  %-44s  %s\n", "ver", "state", "file", "applied at");
-        rc = cs_migrate_status(db, dir, print_status, NULL, &err);
+        rc = cs_migrate_status_dirs(db, &dirs, print_status, NULL, &err);
         if (rc < 0) {
             fprintf(stderr, "cs-migrate: %s\n", err.msg);
             exit_code = 1;
         } else if (rc > 0) {
-            fprintf(stderr, "cs-migrate: %d applied migration(s) edited or missing\n", rc);
+            fprintf(stderr, "cs-migrate: %d applied file(s) edited or missing\n", rc);
             exit_code = 1;
         }
         goto out;
     }
-    rc = cs_migrate_apply(db, dir, print_applied, NULL, &err);
+    rc = cs_migrate_apply_dirs(db, &dirs, print_applied, NULL, &err);
     if (rc < 0) {
         fprintf(stderr, "cs-migrate: %s\n", err.msg);
         exit_code = 1;
@@ -91,7 +103,7 @@ int main(int argc, char **argv)
     if (rc == 0)
         printf("schema is up to date\n");
     else
-        printf("applied %d migration(s)\n", rc);
+        printf("applied %d file(s)\n", rc);
     if (cs_config_bool(cfg, "maintain-partitions")) {
         cs_db_res_t *res = cs_db_query(db, "SELECT cs_partition_maintain()", 0, NULL, &err);
         if (!res) {

@@ -3,7 +3,7 @@
  *      cs-seed - fill a migrated database with deterministic reference data for demos and
  *      benchmarks (industries, skills, curriculum, content, mentors, learners, mentorships).
  *
- * The data set is defined once, in SQL (cs_seed() in sql/migrations/0030_seed.sql), so psql
+ * The data set is defined once, in SQL (cs_seed() in sql/functions/cs_seed.sql), so psql
  * users and this program get the same rows; this main only connects, calls it with --scale and
  * prints what the database now holds as one JSON object on stdout. Running it again adds nothing;
  * a larger --scale adds the missing mentors and learners. Learner n's id is

@@ -26,6 +26,7 @@
 
 #include "cs/log.h"
 #include "cs/mem.h"
+#include "db_int.h"
 
 struct cs_db {
     PGconn *conn;
@@ -60,9 +61,8 @@ static void put_msg(cs_err_t *err, const char *what, const char *msg, const char
     }
 }
 
-int cs__db_err_from_result(cs_db_t *db, const void *pgresult, const char *what, cs_err_t *err)
+int cs__db_err_from_result(cs_db_t *db, const PGresult *res, const char *what, cs_err_t *err)
 {
-    const PGresult *res = pgresult;
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
     const char *detail = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL) : NULL;
@@ -716,7 +716,7 @@ int cs_db_server_version(const cs_db_t *db)
     return db ? PQserverVersion(db->conn) : 0;
 }
 
-void *cs__db_pgconn(cs_db_t *db)
+PGconn *cs__db_pgconn(cs_db_t *db)
 {
     return db ? db->conn : NULL;
 }

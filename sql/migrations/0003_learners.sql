@@ -3,7 +3,7 @@
 --
 -- The platform has no users table of its own: user_career_profiles.user_id is the learner's
 -- pseudonymous id and every learner-owned row references it with ON DELETE CASCADE, so erasing a
--- learner is one DELETE here (see gdpr_erase_user in 0021). Workers create a placeholder row with
+-- learner is one DELETE here (see sql/functions/gdpr_erase_user.sql). Workers create a placeholder row with
 -- only user_id when an event arrives for an unseen learner:
 --     INSERT INTO user_career_profiles (user_id) VALUES ($1) ON CONFLICT DO NOTHING
 -- so every other column is nullable or defaulted, and profile_source tells placeholders ('event')

@@ -9,6 +9,7 @@
 -- Event-fed tables (career_coaching_sessions, career_milestones) are written by cs-progress:
 -- sessions are upserted on (session_id, scheduled_at), milestones on event_id or their natural
 -- key (user_id, milestone_type, reference_id).
+-- requires: cs_partition_ensure
 
 CREATE TABLE mentor_profiles (
     mentor_id                uuid        PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -4,7 +4,7 @@
 --
 -- Showcase readiness: a project becomes showcase_ready when at least two reviews are in, their
 -- average overall_score is 80 or more and a mentor or industry expert recommended it; the rule
--- lives only in project_reviews_rollup() (0020), which keeps review_count, avg_review_score and
+-- lives only in project_reviews_rollup_statement() (sql/functions/), which keeps review_count, avg_review_score and
 -- showcase_ready current as reviews arrive. Projects are upserted on (user_id, project_id), the
 -- project_id being chosen by the producing app; reviews are keyed by event_id.
 

@@ -10,6 +10,7 @@
 -- one row); job_applications by (application_id, applied_at), application_id chosen by the producer.
 -- A status change is an UPDATE of job_applications.status; trg_job_applications_status_history
 -- (0020) appends it to job_application_status_history, keyed by the event that caused it.
+-- requires: cs_partition_ensure
 
 CREATE TABLE user_skill_assessments (
     result_id              uuid        PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -7,9 +7,9 @@
 -- only the newest event (last_event_at) so replays and out-of-order events converge. It carries
 -- two indexes and the updated_at trigger, nothing else.
 -- career_transformation_progress has one row per learner. The readiness columns are written by
--- cs-readiness, which computes the score in C from career_readiness_inputs() (0021): the formula
+-- cs-readiness, which computes the score in C from career_readiness_inputs() (sql/functions/): the formula
 -- lives in the worker only; SQL stores, never recomputes.
--- employer_feedback is anonymised (anonymize_employer_feedback, 0021) when the graduate is erased
+-- employer_feedback is anonymised (anonymize_employer_feedback, sql/functions/) when the graduate is erased
 -- or the retention period ends: identifying columns are cleared, ratings stay for analytics.
 
 CREATE TABLE user_progress (

@@ -7,6 +7,7 @@
 --   * no pgvector (Debian bookworm ships none): the columns are real[] with a length check and no
 --     index, and cs_cosine_similarity(real[], real[]) gives an exact (sequential) search.
 -- Application code reads the column type from cs_has_vector() rather than guessing.
+-- requires: cs_has_vector
 
 CREATE TABLE embedding_models (
     model_id                  uuid        PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -71,15 +72,3 @@ END
 $emb$;
 CREATE INDEX idx_content_embeddings_model ON content_embeddings (model_id, content_id);
 CREATE INDEX idx_content_embeddings_industry ON content_embeddings (industry_id) WHERE industry_id IS NOT NULL;
-
--- Cosine similarity of two equal-length real[] vectors (the fallback path's exact search);
--- NULL when a vector is NULL, empty, of a different length or all zeros.
-CREATE FUNCTION cs_cosine_similarity(a real[], b real[]) RETURNS double precision
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$
-    SELECT CASE WHEN na = 0 OR nb = 0 THEN NULL ELSE dot / (sqrt(na) * sqrt(nb)) END
-      FROM (SELECT sum(x::float8 * y) AS dot, sum(x::float8 * x) AS na, sum(y::float8 * y) AS nb
-              FROM unnest(a, b) AS u(x, y)
-             WHERE cardinality(a) = cardinality(b)
-            HAVING count(*) > 0) s
-$$;

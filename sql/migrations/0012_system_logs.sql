@@ -3,7 +3,7 @@
 --
 -- Each row is one event. cs-audit chains rows per chain_key: row_hash = SHA-256(prev_hash ||
 -- canonical row), where the canonical row covers payload_sha256, never the payload itself, so a
--- payload can be redacted (audit_redact_user, 0021) without breaking the chain. user_id is the
+-- payload can be redacted (audit_redact_user, sql/functions/) without breaking the chain. user_id is the
 -- learner's pseudonymous id; the payload must carry no more personal data than the event did.
 -- Append-only: the guard triggers (0020) refuse UPDATE, DELETE and TRUNCATE on the table and every
 -- partition; the one exception is the documented redaction, which may only replace payload with
@@ -11,6 +11,7 @@
 -- anchored outside the database.
 -- Three indexes at most, because cs-audit writes ~70,000 rows/s: the primary key, the chain head
 -- lookup (chain_key, chain_seq) and the per-learner lookup used by redaction and subject access.
+-- requires: cs_partition_ensure
 
 CREATE TABLE system_logs (
     log_id           bigint      GENERATED ALWAYS AS IDENTITY,
@@ -37,8 +38,3 @@ CREATE TABLE system_logs (
 CREATE INDEX idx_system_logs_chain_head ON system_logs (chain_key, chain_seq);
 CREATE INDEX idx_system_logs_user ON system_logs (user_id) WHERE user_id IS NOT NULL;
 SELECT cs_partition_ensure('system_logs', 'week', 2, 3);
-
--- The payload that replaces a redacted one; the guard accepts exactly this shape.
-CREATE FUNCTION cs_audit_redaction_marker() RETURNS jsonb
-    LANGUAGE sql IMMUTABLE
-AS $$ SELECT '{"redacted": true}'::jsonb $$;

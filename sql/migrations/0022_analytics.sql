@@ -1,15 +1,13 @@
 -- sql/migrations/0022_analytics.sql
 --      Three materialized views for analytics (career transformation metrics, content
---      effectiveness against career outcomes, mentorship impact) and refresh_analytics().
+--      effectiveness against career outcomes, mentorship impact), refreshed by refresh_analytics()
+--      (sql/functions/).
 --
 -- Each view has a unique index so refresh_analytics() can refresh it CONCURRENTLY (readers are
 -- never blocked). The views hold aggregates only, no learner ids, so cs_analytics may read them
 -- without row-level security. "Placed" means an outcome of job_offer_accepted, promotion,
 -- freelance or internship.
-
-CREATE FUNCTION cs_placement_outcome_types() RETURNS text[]
-    LANGUAGE sql IMMUTABLE
-AS $$ SELECT ARRAY['job_offer_accepted', 'promotion', 'freelance', 'internship'] $$;
+-- requires: cs_placement_outcome_types
 
 -- Success rate, timeline and salary outcome per target industry and start cohort (month).
 CREATE MATERIALIZED VIEW mv_career_transformation_metrics AS
@@ -137,23 +135,3 @@ SELECT m.mentor_id, m.display_name, m.industry_id, m.max_mentees,
   LEFT JOIN mentee_outcomes mo ON mo.mentor_id = m.mentor_id
   LEFT JOIN readiness rd ON rd.mentor_id = m.mentor_id;
 CREATE UNIQUE INDEX idx_mv_mentorship_impact_key ON mv_mentorship_impact (mentor_id);
-
--- Refreshes the three views concurrently (readers keep the previous contents meanwhile).
--- Returns the time each refresh took, in milliseconds.
-CREATE FUNCTION refresh_analytics() RETURNS jsonb
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    t0 timestamptz;
-    result jsonb := '{}';
-    v text;
-BEGIN
-    FOREACH v IN ARRAY ARRAY['mv_career_transformation_metrics', 'mv_content_effectiveness', 'mv_mentorship_impact'] LOOP
-        t0 := clock_timestamp();
-        EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY public.%I', v);
-        result := result || jsonb_build_object(v, round(extract(epoch FROM clock_timestamp() - t0) * 1000, 1));
-    END LOOP;
-    RETURN result;
-END
-$$;

@@ -12,6 +12,7 @@
 -- Caveat (PostgreSQL docs, ddl-rowsecurity): the mentor policies read mentorship_relationships,
 -- so a relationship ended concurrently may still be visible to a statement that started before
 -- the end committed.
+-- requires: cs_current_user_id
 
 DO $rls$
 DECLARE

@@ -85,17 +85,3 @@ GRANT INSERT, SELECT ON system_logs TO cs_worker_audit;
 GRANT SELECT, INSERT, UPDATE ON career_transformation_progress TO cs_worker_readiness;
 GRANT SELECT, INSERT, UPDATE ON mentorship_relationships TO cs_worker_matching;
 GRANT SELECT ON mentor_profiles TO cs_worker_matching;
-
--- Functions.
-REVOKE EXECUTE ON FUNCTION career_readiness_inputs(uuid), mentor_match_candidates(uuid, integer),
-    audit_redact_user(uuid), anonymize_employer_feedback(uuid, timestamptz),
-    gdpr_erase_user(uuid, uuid, text), is_erased(uuid), refresh_analytics(),
-    cs_partition_create(regclass, text, timestamptz), cs_partition_ensure(regclass, text, integer, integer, timestamptz),
-    cs_partition_maintain(timestamptz), cs_partition_copy_truncate_triggers(regclass, regclass)
-    FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION career_readiness_inputs(uuid) TO cs_worker_readiness, cs_app_admin;
-GRANT EXECUTE ON FUNCTION mentor_match_candidates(uuid, integer) TO cs_worker_matching, cs_app_admin;
-GRANT EXECUTE ON FUNCTION is_erased(uuid)
-    TO cs_worker_progress, cs_worker_audit, cs_worker_readiness, cs_worker_matching, cs_app_admin;
-GRANT EXECUTE ON FUNCTION gdpr_erase_user(uuid, uuid, text), anonymize_employer_feedback(uuid, timestamptz),
-    audit_redact_user(uuid), refresh_analytics() TO cs_app_admin;

@@ -12,6 +12,7 @@
 --   existing learner (ON CONFLICT DO NOTHING, i.e. almost every event) fires BEFORE triggers but
 --   not AFTER triggers, so the guard now costs nothing on that path and still rejects (rolls
 --   back) the insert of an erased learner's profile. It halved the cost of placeholder inserts.
+-- requires: user_career_profiles_refuse_erased
 
 DROP INDEX idx_user_progress_recent;
 

@@ -70,17 +70,6 @@ CREATE TABLE IF NOT EXISTS erased_users (
     reason           text
 );
 
-CREATE FUNCTION cs_prune_processed_events(keep interval)
-RETURNS bigint
-LANGUAGE sql
-SET search_path = pg_catalog, public
-AS $$
-    WITH d AS (DELETE FROM public.processed_events WHERE processed_at < now() - keep RETURNING 1)
-    SELECT count(*) FROM d;
-$$;
-COMMENT ON FUNCTION cs_prune_processed_events(interval) IS
-    'Deletes processed event ids older than keep (choose more than the longest topic retention).';
-
 -- The worker roles (0024) keep their own bookkeeping: offsets, processed ids, dead letters.
 -- Roles are created by 0024 when the cluster lacks them; skipped here when absent.
 DO $$

@@ -19,21 +19,8 @@
 -- AFTER statement trigger (queued after them, so fired after them) puts the previous value
 -- back. Both are transaction-local (set_config(..., true)), so an error anywhere in between
 -- ends with the transaction or subtransaction that set it.
-CREATE FUNCTION project_reviews_generic_plans() RETURNS trigger
-    LANGUAGE plpgsql
-AS $$
-BEGIN
-    IF TG_WHEN = 'BEFORE' THEN
-        PERFORM set_config('cs.project_reviews_plan_cache_mode', current_setting('plan_cache_mode'), true),
-                set_config('plan_cache_mode', 'force_generic_plan', true);
-    ELSE
-        PERFORM set_config('plan_cache_mode',
-                           coalesce(nullif(current_setting('cs.project_reviews_plan_cache_mode', true), ''), 'auto'),
-                           true);
-    END IF;
-    RETURN NULL;
-END
-$$;
+-- The function is project_reviews_generic_plans (sql/functions/).
+-- requires: project_reviews_generic_plans
 
 CREATE TRIGGER trg_project_reviews_generic_plans BEFORE INSERT OR UPDATE ON project_reviews
     FOR EACH STATEMENT EXECUTE FUNCTION project_reviews_generic_plans();

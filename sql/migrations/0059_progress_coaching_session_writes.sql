@@ -13,6 +13,7 @@
 --  * idx_coaching_sessions_session (0007: "later events of a session find it by session_id
 --    alone") repeats the primary key's leading column: (session_id, scheduled_at) answers the
 --    same search on every partition.
+-- requires: coaching_sessions_count_completed
 DROP TRIGGER trg_coaching_sessions_completed ON career_coaching_sessions;
 CREATE TRIGGER trg_coaching_sessions_completed AFTER INSERT OR UPDATE OF status ON career_coaching_sessions
     FOR EACH ROW

@@ -27,6 +27,7 @@
 --    trigger (it fires for COPY too) refuses rows of a group the role does not own, and the
 --    view worker_dead_letters shows a worker role its own groups' rows only.
 -- Roles other than the worker roles have no grants on these tables (0040), so they need no policy.
+-- requires: worker_roles_no_overlap, worker_roles_lock, cs_worker_group_patterns, dead_letters_own_group
 
 CREATE TABLE worker_roles (
     role         name NOT NULL,
@@ -38,36 +39,8 @@ COMMENT ON TABLE worker_roles IS
     'group_prefix itself and every group starting with group_prefix || ''-'' (replays: '
     '<prefix>-replay-<job>).';
 
--- Two roles may not own the same group: no prefix of one role equals, or extends with '-', a
--- prefix of another role.
-CREATE FUNCTION worker_roles_no_overlap() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, public
-AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM public.worker_roles w
-                WHERE w.role <> NEW.role
-                  AND (w.group_prefix = NEW.group_prefix
-                       OR starts_with(w.group_prefix, NEW.group_prefix || '-')
-                       OR starts_with(NEW.group_prefix, w.group_prefix || '-'))) THEN
-        RAISE EXCEPTION 'consumer group prefix % of role % overlaps a prefix of another role',
-            NEW.group_prefix, NEW.role USING ERRCODE = '23505';
-    END IF;
-    RETURN NEW;
-END
-$$;
 CREATE TRIGGER trg_worker_roles_no_overlap BEFORE INSERT OR UPDATE ON worker_roles
     FOR EACH ROW EXECUTE FUNCTION worker_roles_no_overlap();
--- Serialises concurrent changes of the mapping so the overlap check sees committed rows only.
-CREATE FUNCTION worker_roles_lock() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, public
-AS $$
-BEGIN
-    LOCK TABLE public.worker_roles IN SHARE ROW EXCLUSIVE MODE;
-    RETURN NULL;
-END
-$$;
 CREATE TRIGGER trg_worker_roles_lock BEFORE INSERT OR UPDATE ON worker_roles
     FOR EACH STATEMENT EXECUTE FUNCTION worker_roles_lock();
 
@@ -76,31 +49,6 @@ INSERT INTO worker_roles (role, group_prefix) VALUES
     ('cs_worker_audit', 'cs-audit'),
     ('cs_worker_readiness', 'cs-readiness'),
     ('cs_worker_matching', 'cs-matching');
-
--- LIKE patterns of the groups the current role owns (the prefix, and the prefix followed by '-'
--- and anything); empty when it owns none. current_user, not session_user: a worker that connects
--- as a login role and SETs ROLE to its worker role is that role.
-CREATE FUNCTION cs_worker_group_patterns() RETURNS text[]
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, public
-AS $$
-    SELECT coalesce(array_agg(p.pattern), '{}')
-      FROM public.worker_roles w
-      JOIN pg_catalog.pg_roles r ON r.rolname = w.role
-     CROSS JOIN LATERAL (SELECT replace(replace(replace(w.group_prefix, '\', '\\'), '%', '\%'), '_', '\_') AS e) x
-     CROSS JOIN LATERAL (VALUES (x.e), (x.e || '-%')) AS p(pattern)
-     WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE')
-$$;
-COMMENT ON FUNCTION cs_worker_group_patterns() IS
-    'LIKE patterns of the consumer groups the current role owns (worker_roles).';
-
--- Whether the current role owns consumer group g (one call; policies use the patterns directly).
-CREATE FUNCTION cs_worker_owns_group(g text) RETURNS boolean
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, public
-AS $$
-    SELECT g LIKE ANY (public.cs_worker_group_patterns())
-$$;
 
 DO $rls$
 DECLARE
@@ -117,24 +65,6 @@ BEGIN
 END
 $rls$;
 
--- Dead letters: insert own groups' rows only (COPY included), read them through the view.
-CREATE FUNCTION dead_letters_own_group() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, public
-AS $$
-BEGIN
-    -- The superuser and BYPASSRLS roles (the migrator, maintenance) are not restricted, as on
-    -- the tables with row-level security.
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles
-                    WHERE rolname = current_user AND (rolsuper OR rolbypassrls))
-       AND NOT public.cs_worker_owns_group(NEW.consumer_group) THEN
-        RAISE EXCEPTION 'role % may not record dead letters of consumer group %', current_user, NEW.consumer_group
-            USING ERRCODE = '42501',
-                  HINT = 'A worker role owns the consumer groups listed for it in worker_roles.';
-    END IF;
-    RETURN NEW;
-END
-$$;
 CREATE TRIGGER trg_dead_letters_own_group BEFORE INSERT OR UPDATE OF consumer_group ON dead_letters
     FOR EACH ROW EXECUTE FUNCTION dead_letters_own_group();
 
@@ -158,4 +88,3 @@ BEGIN
 END
 $grants$;
 GRANT SELECT ON worker_roles TO cs_app_admin;
-REVOKE EXECUTE ON FUNCTION worker_roles_no_overlap(), worker_roles_lock(), dead_letters_own_group() FROM PUBLIC;

@@ -52,6 +52,7 @@ q() { psql "$1" -qAtX -v ON_ERROR_STOP=1 -c "$2"; }
 M() { "$MIGRATE" --migrations-dir "$MIGRATIONS" "$@"; }
 
 nfiles=$(ls "$MIGRATIONS" | grep -cE '^[0-9]{4}_[a-z0-9_]+\.sql$')
+nfns=$(ls "$SRC/sql/functions" | grep -cE '^[a-z_][a-z0-9_]*\.sql$')
 
 echo "# cs-migrate on an empty database"
 DB=$(fresh_db main)
@@ -65,6 +66,8 @@ else
 fi
 check "schema_migrations records every file with a sha256" \
   test "$(q "$DB" "SELECT count(*) FROM schema_migrations WHERE checksum ~ '^[0-9a-f]{64}$'")" = "$nfiles"
+check "schema_functions records every function file with a sha256" \
+  test "$(q "$DB" "SELECT count(*) FROM schema_functions WHERE checksum ~ '^[0-9a-f]{64}$'")" = "$nfns"
 check "the recorded checksum is the file's sha256" \
   test "$(q "$DB" "SELECT checksum FROM schema_migrations WHERE version = 1")" = "$(sha256sum "$MIGRATIONS/0001_"*.sql | cut -c1-64)"
 
@@ -73,8 +76,8 @@ check "a second run is a no-op" test "$rc" = 0 -a "$out" = "schema is up to date
 check "... and records nothing new" test "$(q "$DB" "SELECT count(*) FROM schema_migrations")" = "$nfiles"
 
 out=$(M --pg-dsn "$DB" --status 2>/dev/null) && rc=0 || rc=$?
-check "--status lists every migration as applied" \
-  test "$rc" = 0 -a "$(grep -cE '^[0-9]{4} +applied ' <<<"$out")" = "$nfiles"
+check "--status lists every migration and function file as applied" \
+  test "$rc" = 0 -a "$(grep -cE '^[0-9]{4} +applied ' <<<"$out")" = "$nfiles" -a "$(grep -cE '^fn +applied +functions/' <<<"$out")" = "$nfns"
 
 out=$(M --pg-dsn "$DB" --maintain-partitions 2>/dev/null) && rc=0 || rc=$?
 check "--maintain-partitions runs partition maintenance (nothing to add right after migrating)" \
@@ -96,32 +99,32 @@ check "--status on an empty database lists every migration as pending and create
   test "$rc" = 0 -a "$(grep -cE '^[0-9]{4} +pending ' <<<"$out")" = "$nfiles" -a "$(q "$DB3" "SELECT to_regclass('schema_migrations') IS NULL")" = t
 
 echo "# an edited, a missing and a failing migration"
-cp -r "$MIGRATIONS" "$TMP/edited"
-echo "-- an afterthought" >>"$TMP/edited/0003_learners.sql"
-"$MIGRATE" --pg-dsn "$DB" --migrations-dir "$TMP/edited" >/dev/null 2>"$TMP/err" && rc=0 || rc=$?
+cp -r "$SRC/sql" "$TMP/edited"
+echo "-- an afterthought" >>"$TMP/edited/migrations/0003_learners.sql"
+"$MIGRATE" --pg-dsn "$DB" --migrations-dir "$TMP/edited/migrations" >/dev/null 2>"$TMP/err" && rc=0 || rc=$?
 check "an applied migration edited afterwards is refused, naming the file" \
   grep -q "migration 0003_learners.sql was edited after it was applied" "$TMP/err"
 check "... with a non-zero exit code" test "$rc" != 0
-out=$("$MIGRATE" --pg-dsn "$DB" --migrations-dir "$TMP/edited" --status 2>/dev/null) && rc=0 || rc=$?
+out=$("$MIGRATE" --pg-dsn "$DB" --migrations-dir "$TMP/edited/migrations" --status 2>/dev/null) && rc=0 || rc=$?
 check "--status marks it edited and exits non-zero" test "$rc" != 0 -a "$(grep -c ' edited .*0003_learners.sql' <<<"$out")" = 1
 
-cp -r "$MIGRATIONS" "$TMP/missing"
-rm "$TMP/missing/0024_grants.sql"
-"$MIGRATE" --pg-dsn "$DB" --migrations-dir "$TMP/missing" >/dev/null 2>"$TMP/err" && rc=0 || rc=$?
+cp -r "$SRC/sql" "$TMP/missing"
+rm "$TMP/missing/migrations/0024_grants.sql"
+"$MIGRATE" --pg-dsn "$DB" --migrations-dir "$TMP/missing/migrations" >/dev/null 2>"$TMP/err" && rc=0 || rc=$?
 check "an applied migration missing from the directory is refused" \
   test "$rc" != 0 -a "$(grep -c 'applied migration 0024_grants.sql (version 0024) is missing' "$TMP/err")" = 1
 
-cp -r "$MIGRATIONS" "$TMP/broken"
-printf 'CREATE TABLE tap_half_done (id int);\nSELECT * FROM no_such_table;\n' >"$TMP/broken/0039_broken.sql"
-"$MIGRATE" --pg-dsn "$DB" --migrations-dir "$TMP/broken" >/dev/null 2>"$TMP/err" && rc=0 || rc=$?
+cp -r "$SRC/sql" "$TMP/broken"
+printf 'CREATE TABLE tap_half_done (id int);\nSELECT * FROM no_such_table;\n' >"$TMP/broken/migrations/0039_broken.sql"
+"$MIGRATE" --pg-dsn "$DB" --migrations-dir "$TMP/broken/migrations" >/dev/null 2>"$TMP/err" && rc=0 || rc=$?
 check "a failing migration stops the run with FILE:LINE and the server's message" \
   test "$rc" != 0 -a "$(grep -c '0039_broken.sql:2: relation "no_such_table" does not exist' "$TMP/err")" = 1
 check "... and leaves nothing behind (its own transaction rolled back, not recorded)" \
   test "$(q "$DB" "SELECT (to_regclass('tap_half_done') IS NULL)::text || (SELECT count(*) FROM schema_migrations WHERE version = 39)")" = "true0"
 
-cp -r "$MIGRATIONS" "$TMP/badname"
-touch "$TMP/badname/12_oops.sql"
-"$MIGRATE" --pg-dsn "$DB" --migrations-dir "$TMP/badname" >/dev/null 2>"$TMP/err" && rc=0 || rc=$?
+cp -r "$SRC/sql" "$TMP/badname"
+touch "$TMP/badname/migrations/12_oops.sql"
+"$MIGRATE" --pg-dsn "$DB" --migrations-dir "$TMP/badname/migrations" >/dev/null 2>"$TMP/err" && rc=0 || rc=$?
 check "a badly named migration file is refused by name" test "$rc" != 0 -a "$(grep -c "'12_oops.sql' does not match" "$TMP/err")" = 1
 
 echo "# bad DSNs"

@@ -131,15 +131,6 @@ CS_API size_t cs_db_copy_escape(char *out, const char *s, size_t len);
 /* The server's version number (e.g. 150018), or 0 when unknown. */
 CS_API int cs_db_server_version(const cs_db_t *db);
 
-/*
- * The underlying PGconn, for libcore modules only (declared here as void * so that libpq types
- * stay out of public headers). Programs outside libcore must not use it.
- */
-void *cs__db_pgconn(cs_db_t *db);
-
-/* Fills err from a failed PGresult (sqlstate, classification, primary message and detail). */
-int cs__db_err_from_result(cs_db_t *db, const void *pgresult, const char *what, cs_err_t *err);
-
 #ifdef __cplusplus
 }
 #endif

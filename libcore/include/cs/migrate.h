@@ -1,17 +1,28 @@
 /*
  * libcore/include/cs/migrate.h
- *      Versioned, checksummed, forward-only schema migrations.
+ *      Versioned, checksummed, forward-only schema migrations, and function files applied again
+ *      whenever they change.
  *
- * A migrations directory holds files named NNNN_<what>.sql (four digits, lower-case name), applied
- * in version order. The database records each applied file in schema_migrations with the SHA-256
- * of its bytes; each file runs in its own transaction together with its schema_migrations row, so
- * a failed file leaves nothing behind. A second run applies nothing. A file edited after it was
- * applied, or an applied file that disappeared from the directory, makes the whole run refuse
- * before anything is applied (FATAL, naming the file). Concurrent migrators of one database queue
- * on an advisory lock.
+ * Versioned migrations: a directory of files named NNNN_<what>.sql (four digits, lower-case
+ * name), applied once each, in version order, and recorded in schema_migrations with the SHA-256
+ * of their bytes; each file runs in its own transaction together with its row, so a failed file
+ * leaves nothing behind. An applied file edited afterwards, or one that disappeared, makes the
+ * whole run refuse before anything is applied (FATAL, naming the file).
  *
- * The caller owns the connection; these functions never close it. Not thread-safe (one cs_db_t
- * is used by one thread).
+ * Function files (the model is Flyway's repeatable migrations): a directory of files named
+ * <function>.sql, one per function or trigger function, holding its one definition
+ * (CREATE OR REPLACE, plus its grants and comment), recorded in schema_functions (name, checksum).
+ * After the versioned migrations, every function file that is new or whose checksum changed is
+ * run again, in dependency order, each in its own transaction with its row. Dependencies are
+ * declared in the file's leading comment block: "-- depends: other_fn, ...". A versioned
+ * migration that needs functions while it runs (a trigger it attaches, a policy or view calling
+ * one, a function it calls) declares "-- requires: fn, ..."; those files (and what they depend
+ * on) are applied first, when new or changed, in the migration's own transaction. Refused up
+ * front: unknown names, a dependency cycle, a bad file name, an applied function file missing
+ * from the directory. A function file must define a function named like the file.
+ *
+ * Concurrent migrators of one database queue on an advisory lock. The caller owns the
+ * connection; these functions never close it. Not thread-safe (one cs_db_t is used by one thread).
  */
 #ifndef CS_MIGRATE_H
 #define CS_MIGRATE_H
@@ -30,14 +41,21 @@ typedef enum cs_migration_state {
     CS_MIGRATION_APPLIED = 1, /* applied, file unchanged */
     CS_MIGRATION_PENDING,     /* in the directory, not applied yet */
     CS_MIGRATION_EDITED,      /* applied, but the file's checksum differs now */
-    CS_MIGRATION_MISSING      /* applied, but no longer in the directory */
+    CS_MIGRATION_MISSING,     /* applied, but no longer in the directory */
+    CS_MIGRATION_CHANGED      /* function file applied, changed since: the next run applies it */
 } cs_migration_state_t;
+
+/* The two directories. functions NULL or "": the directory "functions" beside migrations. */
+typedef struct cs_migrate_dirs {
+    const char *migrations; /* "sql/migrations" */
+    const char *functions;  /* "sql/functions" */
+} cs_migrate_dirs_t;
 
 /* One migration as seen by cs_migrate_status(). Strings are borrowed for the callback's duration.
  */
 typedef struct cs_migration_info {
-    int version;      /* 1 for 0001_foundation.sql */
-    const char *file; /* "0001_foundation.sql" (for MISSING: the recorded name) */
+    int version;      /* 1 for 0001_foundation.sql; 0 for a function file */
+    const char *file; /* "0001_foundation.sql", "functions/cs_seed.sql" (MISSING: as recorded) */
     cs_migration_state_t state;
     const char *checksum;         /* the file's SHA-256, hex; NULL when MISSING */
     const char *applied_at;       /* server timestamp text; NULL when PENDING */
@@ -46,28 +64,40 @@ typedef struct cs_migration_info {
 
 typedef void (*cs_migrate_status_cb)(const cs_migration_info_t *m, void *ud);
 
-/* Called after each migration was applied, with the time it took. May be NULL. */
+/*
+ * Called after each migration or function file was applied, with the time it took (file is the
+ * migration's name or "functions/<name>.sql"). May be NULL.
+ */
 typedef void (*cs_migrate_applied_cb)(const char *file, double elapsed_ms, void *ud);
 
-/* "applied", "pending", "edited", "missing". Never NULL. */
+/* "applied", "pending", "edited", "missing", "changed". Never NULL. */
 CS_API const char *cs_migrate_state_name(cs_migration_state_t state);
 
 /*
- * Applies every pending migration of dir, in version order, each in its own transaction.
- * On success returns the number applied (0 when the schema was up to date). On failure returns -1
- * with err set: FATAL for a bad directory or file name, an edited or missing applied file, or SQL
- * that fails (the message starts with "FILE:LINE: "); TRANSIENT for a lost connection. Migrations
- * applied before the failing one stay applied.
+ * Applies every pending migration of dirs->migrations, in version order, with the function files
+ * each requires, then every new or changed function file of dirs->functions.
+ * On success returns the number of files applied (0 when the schema was up to date). On failure
+ * returns -1 with err set: FATAL for a bad directory or file name, an edited or missing applied
+ * migration, a missing applied function file, an unknown or cyclic dependency, or SQL that fails
+ * (the message starts with "FILE:LINE: "); TRANSIENT for a lost connection. What was committed
+ * before the failing file stays.
  */
+CS_API int cs_migrate_apply_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs,
+                                 cs_migrate_applied_cb on_applied, void *ud, cs_err_t *err);
+/* cs_migrate_apply_dirs with the functions directory beside dir. */
 CS_API int cs_migrate_apply(cs_db_t *db, const char *dir, cs_migrate_applied_cb on_applied,
                             void *ud, cs_err_t *err);
 
 /*
- * Reports every migration to cb: the directory's files in version order (applied, pending,
- * edited), then applied migrations missing from the directory. Changes nothing
- * (a database without schema_migrations has every file pending).
- * Returns the number of edited plus missing migrations (0 when consistent), or -1 with err set.
+ * Reports every file to cb: the migrations in version order (applied, pending, edited), applied
+ * migrations missing from the directory, the function files in dependency order (applied,
+ * pending, changed), then applied function files missing from their directory. Changes nothing
+ * (a database without the bookkeeping tables has every file pending).
+ * Returns the number of edited plus missing files (0 when consistent; a changed function file is
+ * not an inconsistency), or -1 with err set.
  */
+CS_API int cs_migrate_status_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs,
+                                  cs_migrate_status_cb cb, void *ud, cs_err_t *err);
 CS_API int cs_migrate_status(cs_db_t *db, const char *dir, cs_migrate_status_cb cb, void *ud,
                              cs_err_t *err);
 

@@ -1,6 +1,5 @@
--- sql/migrations/0027_readiness_batch.sql
---      career_readiness_inputs_batch(uuid[]): the readiness inputs of a whole batch of learners in
---      one statement, and the single-learner form as a thin call of it (one place for the query).
+-- sql/functions/career_readiness_inputs_batch.sql
+--      The readiness inputs of a whole batch of learners in one statement.
 --
 -- Measured on the seeded database: one call of the single-learner form costs ~12 ms, almost all
 -- of it planning (the query touches every partition of four partitioned tables); a batch pays
@@ -9,9 +8,10 @@
 -- once per batch. Learners without a profile are left out; every count is 0 (never NULL) for a
 -- learner with no rows, averages are NULL when there is nothing to average. (A separate name, not
 -- an overload: career_readiness_inputs('...') with an untyped literal or parameter must stay
--- unambiguous.)
+-- unambiguous.) One place per formula: the function gathers raw counts and averages, the
+-- weighting lives in the worker.
 
-CREATE FUNCTION career_readiness_inputs_batch(p_user_ids uuid[])
+CREATE OR REPLACE FUNCTION career_readiness_inputs_batch(p_user_ids uuid[])
     RETURNS TABLE (
         user_id                      uuid,
         career_stage                 text,
@@ -128,42 +128,6 @@ AS $$
       LEFT JOIN jobs ON jobs.user_id = p.user_id
       LEFT JOIN mentored ON mentored.user_id = p.user_id
 $$;
+
 REVOKE EXECUTE ON FUNCTION career_readiness_inputs_batch(uuid[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION career_readiness_inputs_batch(uuid[]) TO cs_worker_readiness, cs_app_admin;
-
--- The single-learner form now calls the batch form: the query exists once.
-CREATE OR REPLACE FUNCTION career_readiness_inputs(p_user_id uuid)
-    RETURNS TABLE (
-        user_id                      uuid,
-        career_stage                 text,
-        target_industry_id           uuid,
-        target_industry_demand_index numeric,
-        available_study_hours_week   numeric,
-        days_in_program              integer,
-        content_started              integer,
-        content_completed            integer,
-        career_critical_completed    integer,
-        avg_content_score            numeric,
-        study_seconds_30d            bigint,
-        skills_assessed              integer,
-        skills_proficient            integer,
-        target_skills_total          integer,
-        target_skills_proficient     integer,
-        avg_skill_proficiency        numeric,
-        projects_total               integer,
-        projects_completed           integer,
-        projects_showcase_ready      integer,
-        avg_project_review_score     numeric,
-        mock_interviews_completed    integer,
-        avg_mock_interview_score     numeric,
-        latest_mock_readiness        text,
-        coaching_sessions_completed  integer,
-        avg_session_rating           numeric,
-        has_active_mentor            boolean,
-        applications_submitted       integer,
-        applications_interviewing    integer,
-        offers_received              integer,
-        last_activity_at             timestamptz)
-    LANGUAGE sql STABLE SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-AS $$ SELECT * FROM public.career_readiness_inputs_batch(ARRAY[p_user_id]) $$;

@@ -1,4 +1,4 @@
--- sql/migrations/0030_seed.sql
+-- sql/functions/cs_seed.sql
 --      cs_seed(scale): deterministic, realistic reference data for demos and benchmarks.
 --
 -- Called by cs-seed (tools/seed.c) or directly: SELECT cs_seed(1). Scale 1 gives 16 industries
@@ -14,19 +14,14 @@
 --     module k (1..48):            module_id = md5('module-' || k)::uuid
 --     skill by code:               skill_id  = md5('skill-' || code)::uuid
 --     industry by code:            industry_id = md5('industry-' || code)::uuid
--- Learners 1..3000*scale have an active mentor: mentor ((n - 1) % (1000*scale)) + 1.
+-- Learners 1..3000*scale have an active mentor: mentor ((n - 1) / 3) + 1 for every scale
+-- (learners 3m-2 .. 3m are mentor m's mentees, the same rows at any scale), so that a larger scale
+-- can be seeded over a smaller one: a scale-dependent mapping sent the new learners to mentors
+-- who already had their 3 mentees, and they refused them (CS003).
+--
+-- depends: cs_seed_rand
 
--- A deterministic number in [0, 1) from a key.
-CREATE FUNCTION cs_seed_rand(key text) RETURNS double precision
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT (('x' || substr(md5(key), 1, 7))::bit(28)::int)::double precision / 268435456 $$;
-
--- The deterministic uuid of a seeded row.
-CREATE FUNCTION cs_seed_uuid(kind text, n bigint) RETURNS uuid
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT md5(kind || '-' || n)::uuid $$;
-
-CREATE FUNCTION cs_seed(scale integer DEFAULT 1) RETURNS jsonb
+CREATE OR REPLACE FUNCTION cs_seed(scale integer DEFAULT 1) RETURNS jsonb
     LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -388,10 +383,10 @@ BEGIN
           'returning_parent', 'career_switch_engineer', 'recent_graduate', 'healthcare_worker', 'self_taught_upskiller'])[1 + (n % 8)])::uuid
     ON CONFLICT DO NOTHING;
 
-    -- Active mentorships: learner n <= 3000*scale with mentor ((n - 1) % (1000*scale)) + 1.
+    -- Active mentorships: learner n <= 3000*scale with mentor ((n - 1) / 3) + 1 (scale-independent).
     INSERT INTO mentorship_relationships (relationship_id, mentor_id, mentee_id, status, matched_by, match_score,
                                           match_reasons, goals, requested_at, started_at)
-    SELECT md5('relationship-' || n)::uuid, md5('mentor-' || ((n - 1) % n_mentors + 1))::uuid, md5('learner-' || n)::uuid,
+    SELECT md5('relationship-' || n)::uuid, md5('mentor-' || ((n - 1) / 3 + 1))::uuid, md5('learner-' || n)::uuid,
            'active', 'algorithm', round((60 + cs_seed_rand('rel-' || n) * 40)::numeric, 2),
            '{"source": "seed"}', ARRAY['land a first role in tech'],
            timestamptz '2026-09-01 00:00+00', timestamptz '2026-09-02 00:00+00'
@@ -417,4 +412,5 @@ BEGIN
     RETURN result;
 END
 $$;
+
 REVOKE EXECUTE ON FUNCTION cs_seed(integer) FROM PUBLIC;

@@ -1,13 +1,15 @@
--- sql/migrations/0029_erasure_dead_letters.sql
---      gdpr_erase_user() also removes the learner's dead letters.
+-- sql/functions/gdpr_erase_user.sql
+--      Erases a learner (GDPR): ledger entry, profile cascade, feedback, audit payloads, dead letters.
 --
--- The worker runtime (0040) keeps every event it could not apply in dead_letters, payload and
--- Kafka key included; the key of every careerstream event is the learner's user_id, so an erased
--- learner's personal data would survive there, and an operator re-publishing dead letters would
--- bring the learner back into the topics. Erasure now deletes those rows too (they must never be
--- re-published). dead_letters belongs to a later migration, so it is reached with dynamic SQL
--- and skipped when absent. The copies in the Kafka dead-letter topics age out with the topics'
--- retention (7 days); consumers skip them through the erasure ledger meanwhile.
+-- The worker runtime keeps every event it could not apply in dead_letters, payload and Kafka key
+-- included; the key of every careerstream event is the learner's user_id, so an erased learner's
+-- personal data would survive there, and an operator re-publishing dead letters would bring the
+-- learner back into the topics. Erasure deletes those rows too (they must never be re-published).
+-- dead_letters is reached with dynamic SQL and skipped when absent. The copies in the Kafka
+-- dead-letter topics age out with the topics' retention (7 days); consumers skip them through the
+-- erasure ledger meanwhile.
+--
+-- depends: anonymize_employer_feedback, audit_redact_user
 
 CREATE OR REPLACE FUNCTION gdpr_erase_user(p_user_id uuid, p_request_event_id uuid DEFAULT NULL, p_reason text DEFAULT NULL)
     RETURNS jsonb
@@ -41,3 +43,6 @@ BEGIN
                               'dead_letters_deleted', n_dead);
 END
 $$;
+
+REVOKE EXECUTE ON FUNCTION gdpr_erase_user(uuid,uuid,text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION gdpr_erase_user(uuid,uuid,text) TO cs_app_admin;

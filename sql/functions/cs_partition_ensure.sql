@@ -1,11 +1,13 @@
--- sql/migrations/0026_partition_alignment.sql
---      cs_partition_ensure() walks aligned partition boundaries.
+-- sql/functions/cs_partition_ensure.sql
+--      Creates the partitions of a table from months_back to months_ahead, and its DEFAULT.
 --
--- 0001's version stepped from an unaligned start (now() - months_back), so the last partition it
--- created depended on the time of day and week it ran, and a later cs_partition_maintain() could
--- find one more partition to create right after migrating. Walking from the start of the first
--- partition makes the set exactly "every partition whose lower bound lies before
--- at + months_ahead", whoever calls it and whenever.
+-- Walks aligned partition boundaries: starting from the lower bound of the first partition makes
+-- the set exactly "every partition whose lower bound lies before at + months_ahead", whoever calls
+-- it and whenever (an unaligned start, now() - months_back, made the last partition depend on the
+-- time of day it ran, so cs_partition_maintain() could find one more to create right after
+-- migrating). Called by the migrations that create range-partitioned tables (-- requires:).
+--
+-- depends: cs_partition_bounds, cs_partition_copy_truncate_triggers, cs_partition_create
 
 CREATE OR REPLACE FUNCTION cs_partition_ensure(parent regclass, granularity text, months_back integer,
                                                months_ahead integer, at timestamptz DEFAULT now())
@@ -43,7 +45,5 @@ BEGIN
     RETURN created;
 END
 $$;
-REVOKE EXECUTE ON FUNCTION cs_partition_ensure(regclass, text, integer, integer, timestamptz) FROM PUBLIC;
 
--- Bring the tables migrated by the old version to the same aligned horizon.
-SELECT cs_partition_maintain();
+REVOKE EXECUTE ON FUNCTION cs_partition_ensure(regclass,text,integer,integer,timestamp with time zone) FROM PUBLIC;

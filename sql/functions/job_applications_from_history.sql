@@ -1,18 +1,21 @@
--- sql/migrations/0056_progress_job_history_precheck.sql
---      A new application reads its status history only when the history has something to give.
+-- sql/functions/job_applications_from_history.sql
+--      Trigger: a new job application starts from the newest status its history holds.
 --
--- trg_job_applications_from_history (0050, 0053) runs before every inserted application and
--- folds the application's history into it (the newest status, the deepest interview round, the
--- newest offer salary and rejection reason). cs-progress writes a submitted application's own
--- 'applied' history row just before the application, so the history is never empty, and the
--- fold (a sort and six aggregates) ran for every application only to find that one row, which
--- changes nothing: over a 300,000-event drain 16,086 applications cost the trigger 355-720 ms,
--- the largest share of inserting them.
+-- Attached by 0050_progress_job_status.sql (BEFORE INSERT ON job_applications), which explains
+-- why status history leads. The fold picks the newest status (changed_at, then event_id), the
+-- deepest interview round and the newest offer salary and rejection reason that were given, from
+-- one input sorted newest first (changed_at DESC, event_id DESC) whose aggregates take the first
+-- value: ordered aggregates (array_agg(x ORDER BY ...)) are a separate sort per aggregate and
+-- group in PostgreSQL 15.
 -- The fold changes NEW only when a history row is newer than NEW's status, or names an interview
--- round deeper than NEW's, an offer salary or a rejection reason; otherwise every assignment of
--- 0053's function keeps NEW as it is (given an interview_rounds, which the fold would also turn
--- from NULL into a number). So an EXISTS over the same rows with those conditions decides first,
--- and only an application that will change is folded: the same rows.
+-- round deeper than NEW's, an offer salary or a rejection reason; otherwise every assignment keeps
+-- NEW as it is (given an interview_rounds, which the fold would also turn from NULL into a
+-- number). So an EXISTS over the same rows with those conditions decides first, and only an
+-- application that will change is folded: cs-progress writes a submitted application's own
+-- 'applied' history row just before the application, so the history is never empty, and the
+-- fold ran for every application only to find that row (over a 300,000-event drain 16,086
+-- applications cost the trigger 355-720 ms, the largest share of inserting them).
+
 CREATE OR REPLACE FUNCTION job_applications_from_history() RETURNS trigger
     LANGUAGE plpgsql
 AS $$

@@ -1,5 +1,5 @@
--- sql/migrations/0060_runtime_require.sql
---      cs_require: a condition checked inside a statement, failing it with a SQLSTATE of our own.
+-- sql/functions/cs_require.sql
+--      A condition checked inside a statement, failing it with a SQLSTATE of our own.
 --
 -- The worker runtime sends a batch's transaction in one round trip (libpq pipeline mode): the
 -- statements after a check are already on their way when the check runs, so a check that fails
@@ -21,5 +21,6 @@ BEGIN
     RETURN true;
 END
 $$;
-COMMENT ON FUNCTION cs_require(boolean, text, text) IS
+
+COMMENT ON FUNCTION cs_require(boolean,text,text) IS
     'Raises message with SQLSTATE sqlstate when ok is false (the worker runtime''s in-statement checks).';

@@ -1,0 +1,47 @@
+-- sql/functions/career_readiness_inputs.sql
+--      The readiness inputs of one learner: a thin call of career_readiness_inputs_batch().
+--
+-- cs-readiness computes the score in C from these raw inputs; the query itself exists once, in the
+-- batch form.
+--
+-- depends: career_readiness_inputs_batch
+
+-- The single-learner form now calls the batch form: the query exists once.
+CREATE OR REPLACE FUNCTION career_readiness_inputs(p_user_id uuid)
+    RETURNS TABLE (
+        user_id                      uuid,
+        career_stage                 text,
+        target_industry_id           uuid,
+        target_industry_demand_index numeric,
+        available_study_hours_week   numeric,
+        days_in_program              integer,
+        content_started              integer,
+        content_completed            integer,
+        career_critical_completed    integer,
+        avg_content_score            numeric,
+        study_seconds_30d            bigint,
+        skills_assessed              integer,
+        skills_proficient            integer,
+        target_skills_total          integer,
+        target_skills_proficient     integer,
+        avg_skill_proficiency        numeric,
+        projects_total               integer,
+        projects_completed           integer,
+        projects_showcase_ready      integer,
+        avg_project_review_score     numeric,
+        mock_interviews_completed    integer,
+        avg_mock_interview_score     numeric,
+        latest_mock_readiness        text,
+        coaching_sessions_completed  integer,
+        avg_session_rating           numeric,
+        has_active_mentor            boolean,
+        applications_submitted       integer,
+        applications_interviewing    integer,
+        offers_received              integer,
+        last_activity_at             timestamptz)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT * FROM public.career_readiness_inputs_batch(ARRAY[p_user_id]) $$;
+
+REVOKE EXECUTE ON FUNCTION career_readiness_inputs(uuid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION career_readiness_inputs(uuid) TO cs_worker_readiness, cs_app_admin;
