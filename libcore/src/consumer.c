@@ -254,12 +254,17 @@ int cs__kafka_conf_props(void *rkconf, const char *kafka_props, cs_err_t *err)
     props = strdup(kafka_props);
     if (!props)
         abort();
-    for (char *kv = strtok_r(props, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+    /* One entry a line when the text holds a newline (what cs_config makes of a
+     * --kafka-props-file, whose values may hold ','), else comma-separated. */
+    const char *sep = strchr(props, '\n') ? "\n" : ",";
+    for (char *kv = strtok_r(props, sep, &save); kv; kv = strtok_r(NULL, sep, &save)) {
         char *eq = strchr(kv, '=');
 
         if (!eq || eq == kv) {
+            /* No '=': the entry names no secret property, but may be a misplaced value. */
             rc = cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
-                                  "kafka-props: '%.64s' is not name=value", kv);
+                                  "kafka-props: an entry of %zu characters is not name=value",
+                                  strlen(kv));
             break;
         }
         *eq = '\0';
@@ -271,6 +276,7 @@ int cs__kafka_conf_props(void *rkconf, const char *kafka_props, cs_err_t *err)
             break;
         }
     }
+    memset(props, 0, strlen(kafka_props));
     free(props);
     return rc;
 }

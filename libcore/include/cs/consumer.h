@@ -191,7 +191,7 @@ int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err);
 
 /*
  * For libcore only (the dead-letter producer shares it): applies "name=value[,name=value]"
- * librdkafka properties to rkconf (an rd_kafka_conf_t, void * to keep librdkafka out of public
+ * (or one a line, when the text holds a newline: see cs_config_kafka_props) librdkafka properties to rkconf (an rd_kafka_conf_t, void * to keep librdkafka out of public
  * headers). Returns -1 with a FATAL err naming the property (never its value) on refusal.
  */
 int cs__kafka_conf_props(void *rkconf, const char *kafka_props, cs_err_t *err);
