@@ -50,6 +50,9 @@ static const cs_opt_t opts[] = {
     {"malformed", CS_OPT_DOUBLE, "0", "fraction of events replaced by malformed ones", 0, 1},
     {"rate", CS_OPT_INT, "0", "events per second at most (0: as fast as possible)", 0, 10000000},
     {"linger-ms", CS_OPT_INT, "10", "producer batching delay (lower for latency runs)", 0, 1000},
+    {"kafka-props", CS_OPT_STRING, NULL,
+     "extra librdkafka producer properties, name=value[,name=value] (secrets: --kafka-props-file)",
+     0, 0, NULL, CS_OPT_SECRET},
     {NULL},
 };
 
@@ -209,6 +212,7 @@ int main(int argc, char **argv)
     if (cs_config_bool(cfg, "publish")) {
         cs_producer_opts_t po = {.brokers = cs_config_str(cfg, "kafka-brokers"),
                                  .client_id = "cs-loadgen",
+                                 .kafka_props = cs_config_kafka_props(cfg),
                                  .linger_ms = cs_config_int(cfg, "linger-ms")
                                                   ? (int)cs_config_int(cfg, "linger-ms")
                                                   : -1,

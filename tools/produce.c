@@ -42,6 +42,9 @@ static const cs_opt_t opts[] = {
     {"allow-derived", CS_OPT_BOOL, "false",
      "also publish derived events (topic cs.derived): careerstream's own tools only"},
     {"client-id", CS_OPT_STRING, "cs-produce", "Kafka client id"},
+    {"kafka-props", CS_OPT_STRING, NULL,
+     "extra librdkafka producer properties, name=value[,name=value] (secrets: --kafka-props-file)",
+     0, 0, NULL, CS_OPT_SECRET},
     {"flush-timeout-ms", CS_OPT_INT, "30000", "how long to wait for deliveries at the end", 0,
      3600000},
     {NULL},
@@ -188,6 +191,7 @@ int main(int argc, char **argv)
         }
         cs_producer_opts_t po = {.brokers = brokers,
                                  .client_id = cs_config_str(cfg, "client-id"),
+                                 .kafka_props = cs_config_kafka_props(cfg),
                                  .on_delivery = on_delivery,
                                  .cb_ctx = &r};
         prod = cs_producer_new_opts(&po, &err);

@@ -7,16 +7,24 @@
  * Every text value goes through one validator per type, so an invalid value is refused the same
  * way wherever it came from, with an error naming that source. Values are kept as owned text plus
  * their parsed form.
+ *
+ * Secrets: pg-dsn and kafka-props may be read from files (pg-dsn-file, kafka-props-file) once the
+ * four sources are loaded, so that no example ever needs a password on the command line, where
+ * every user of the host can read it in /proc/<pid>/cmdline. A secret's value never reaches a
+ * message made here; cs_config_redact blanks secrets in text that must be shown.
  */
 #include "cs/config.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
+#include <librdkafka/rdkafka.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cs/log.h"
@@ -28,6 +36,12 @@ const cs_opt_t cs_config_common_opts[] = {
     {"kafka-brokers", CS_OPT_STRING, NULL, "Kafka bootstrap servers, host:port[,host:port...]"},
     {"pg-dsn", CS_OPT_STRING, NULL, "PostgreSQL connection string (libpq DSN or URI)", 0, 0, NULL,
      CS_OPT_SECRET},
+    {"pg-dsn-file", CS_OPT_STRING, NULL,
+     "file holding the PostgreSQL connection string on one line (mode 600 or 640), instead of "
+     "--pg-dsn"},
+    {"kafka-props-file", CS_OPT_STRING, NULL,
+     "file of librdkafka properties, name=value a line (security.protocol, sasl.*, ssl.*; mode "
+     "600 or 640)"},
     {"log-level", CS_OPT_ENUM, "info", "minimum level of log lines on stderr", 0, 0, log_levels},
     {"config", CS_OPT_STRING, NULL,
      "JSON config file; its keys are option names with '_' for '-' (empty: none)", 0, 0, NULL,
@@ -53,8 +67,11 @@ struct cs_config {
     int nvals;
     char **args;
     int nargs;
-    int max_args; /* positional arguments accepted; CS_CONFIG_ARGS_ANY: no limit */
+    int max_args;  /* positional arguments accepted; CS_CONFIG_ARGS_ANY: no limit */
+    char **kprops; /* cs_config_kafka_props: NULL-terminated, owned; NULL until loaded */
 };
+
+static const char *const no_props[] = {NULL};
 
 /* "kafka-brokers" -> "CS_KAFKA_BROKERS" */
 static void env_name(const char *name, char *out, size_t size)
@@ -238,6 +255,7 @@ void cs_config_destroy(cs_config_t *cfg)
     for (int i = 0; i < cfg->nargs; i++)
         free(cfg->args[i]);
     free(cfg->args);
+    cs_config_props_free(cfg->kprops);
     free(cfg->vals);
     free(cfg->program);
     free(cfg->usage);
@@ -309,6 +327,394 @@ static int load_file(cs_config_t *cfg, const char *path, cs_err_t *err)
 out:
     json_decref(root);
     return rc;
+}
+
+/* ---- secrets ---- */
+
+int cs_config_secret_file_read(const char *path, const char *what, char **text, cs_err_t *err)
+{
+    struct stat st;
+    char *buf = NULL;
+    size_t len = 0;
+    int fd = -1;
+    int rc = -1;
+
+    *text = NULL;
+    if (!path || !*path)
+        return cs_err_set_field(err, CS_ERR_FATAL, what, "%s: no file named", what);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: cannot open: %s", what, path,
+                                strerror(errno));
+    if (fstat(fd, &st) < 0) {
+        cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: %s", what, path, strerror(errno));
+        goto out;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: is a directory", what, path);
+        goto out;
+    }
+    /* The mode of a regular file says who else can read the secret (a pipe's does not). */
+    if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXO | S_IWGRP))) {
+        cs_err_set_field(err, CS_ERR_FATAL, what,
+                         "%s %s: mode %04o lets %s it; chmod 600 (or 640 for a group of readers)",
+                         what, path, (unsigned)(st.st_mode & 07777),
+                         (st.st_mode & S_IRWXO) ? "other users read or change"
+                                                : "its group change");
+        goto out;
+    }
+    buf = cs_mem_alloc(CS_CONFIG_SECRET_FILE_MAX + 1);
+    for (;;) {
+        ssize_t n = read(fd, buf + len, CS_CONFIG_SECRET_FILE_MAX + 1 - len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: cannot read: %s", what, path,
+                             strerror(errno));
+            goto out;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len > CS_CONFIG_SECRET_FILE_MAX) {
+            cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: larger than %d bytes", what, path,
+                             CS_CONFIG_SECRET_FILE_MAX);
+            goto out;
+        }
+    }
+    if (memchr(buf, '\0', len)) {
+        cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: holds a NUL byte (not a text file)", what,
+                         path);
+        goto out;
+    }
+    buf[len] = '\0';
+    *text = buf;
+    buf = NULL;
+    rc = 0;
+out:
+    if (buf) {
+        memset(buf, 0, len);
+        free(buf);
+    }
+    close(fd);
+    return rc;
+}
+
+bool cs_config_prop_is_secret(const char *name)
+{
+    char low[128];
+    size_t i;
+
+    for (i = 0; name[i] && i + 1 < sizeof(low); i++)
+        low[i] = (char)tolower((unsigned char)name[i]);
+    low[i] = '\0';
+    return strstr(low, "password") || strstr(low, "secret") || !strcmp(low, "ssl.key.pem") ||
+           !strcmp(low, "sasl.oauthbearer.config");
+}
+
+void cs_config_props_free(char **props)
+{
+    if (!props)
+        return;
+    for (char **p = props; *p; p++) {
+        memset(*p, 0, strlen(*p));
+        free(*p);
+    }
+    free(props);
+}
+
+static bool prop_name_char(int c)
+{
+    return isalnum(c) || c == '.' || c == '_' || c == '-';
+}
+
+char **cs_config_props_parse(const char *text, const char *origin, cs_err_t *err)
+{
+    const char *what = "kafka-props-file";
+    rd_kafka_conf_t *scratch = rd_kafka_conf_new(); /* librdkafka checks each property */
+    char **props = cs_mem_calloc(1, sizeof(*props));
+    int *lines = NULL;
+    int n = 0, lineno = 0;
+    const char *p = text ? text : "";
+
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        const char *b = p, *e = p + len;
+        const char *name, *name_end, *value;
+        char errstr[512];
+        char *entry;
+        char **grown;
+        int *glines;
+
+        lineno++;
+        p = eol ? eol + 1 : p + len;
+        if (e > b && e[-1] == '\r')
+            e--;
+        while (b < e && (*b == ' ' || *b == '\t' || *b == '\f'))
+            b++;
+        if (b == e || *b == '#' || *b == '!')
+            continue;
+        if (e[-1] == '\\') {
+            cs_err_set_field(err, CS_ERR_FATAL, what,
+                             "%s:%d: a line ending in '\\' (a continuation) is not supported",
+                             origin, lineno);
+            goto fail;
+        }
+        name = b;
+        while (b < e && prop_name_char((unsigned char)*b))
+            b++;
+        name_end = b;
+        while (b < e && (*b == ' ' || *b == '\t' || *b == '\f'))
+            b++;
+        if (name_end == name || b == e || *b != '=') {
+            /* Nothing of the line is shown: it may be a password on a line of its own. */
+            cs_err_set_field(err, CS_ERR_FATAL, what,
+                             "%s:%d: expected name=value (a name of letters, digits, '.', '_' and "
+                             "'-', then '=')",
+                             origin, lineno);
+            goto fail;
+        }
+        value = b + 1;
+        while (value < e && (*value == ' ' || *value == '\t' || *value == '\f'))
+            value++;
+        entry = cs_mem_alloc((size_t)(name_end - name) + (size_t)(e - value) + 2);
+        sprintf(entry, "%.*s=%.*s", (int)(name_end - name), name, (int)(e - value), value);
+        for (int i = 0; i < n; i++) {
+            if (!strncmp(props[i], entry, (size_t)(name_end - name) + 1)) {
+                cs_err_set_field(err, CS_ERR_FATAL, what,
+                                 "%s:%d: '%.*s' is set twice (first on "
+                                 "line %d)",
+                                 origin, lineno, (int)(name_end - name), name, lines[i]);
+                memset(entry, 0, strlen(entry));
+                free(entry);
+                goto fail;
+            }
+        }
+        entry[name_end - name] = '\0';
+        if (rd_kafka_conf_set(scratch, entry, entry + (name_end - name) + 1, errstr,
+                              sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+            if (cs_config_prop_is_secret(entry))
+                cs_err_set_field(err, CS_ERR_FATAL, what,
+                                 "%s:%d: librdkafka refuses the value of '%s' (not shown)", origin,
+                                 lineno, entry);
+            else
+                cs_err_set_field(err, CS_ERR_FATAL, what, "%s:%d: librdkafka refuses '%s': %s",
+                                 origin, lineno, entry, errstr);
+            memset(entry, 0, strlen(entry + (name_end - name) + 1) + (size_t)(name_end - name) + 1);
+            free(entry);
+            goto fail;
+        }
+        entry[name_end - name] = '=';
+        grown = cs_mem_realloc(props, sizeof(*props) * ((size_t)n + 2));
+        glines = cs_mem_realloc(lines, sizeof(*lines) * ((size_t)n + 1));
+        props = grown;
+        lines = glines;
+        lines[n] = lineno;
+        props[n++] = entry;
+        props[n] = NULL;
+    }
+    rd_kafka_conf_destroy(scratch);
+    free(lines);
+    return props;
+fail:
+    rd_kafka_conf_destroy(scratch);
+    free(lines);
+    cs_config_props_free(props);
+    return NULL;
+}
+
+/* Appends the entries of an inline list ("a=1,b=2", or one a line when it holds a newline). */
+static void props_append_inline(char ***props, const char *text)
+{
+    const char *sep = strchr(text, '\n') ? "\n" : ",";
+    char *copy = cs_mem_strdup(text), *save = NULL;
+    int n = 0;
+
+    while ((*props)[n])
+        n++;
+    for (char *kv = strtok_r(copy, sep, &save); kv; kv = strtok_r(NULL, sep, &save)) {
+        char **grown = cs_mem_realloc(*props, sizeof(**props) * ((size_t)n + 2));
+
+        *props = grown;
+        (*props)[n++] = cs_mem_strdup(kv);
+        (*props)[n] = NULL;
+    }
+    memset(copy, 0, strlen(text));
+    free(copy);
+}
+
+/*
+ * Step 5 of cs_config_load: pg-dsn-file replaces pg-dsn when its source ranks higher (the same
+ * source setting both is refused); kafka-props-file's entries go before --kafka-props' in
+ * cfg->kprops and, for a program that declares kafka-props, in its text.
+ */
+static int load_secret_files(cs_config_t *cfg, cs_err_t *err)
+{
+    struct val *dsn = find(cfg, "pg-dsn"), *dsn_file = find(cfg, "pg-dsn-file");
+    struct val *kp = find(cfg, "kafka-props"), *kp_file = find(cfg, "kafka-props-file");
+    char *text = NULL;
+    char **props = NULL;
+
+    cs_config_props_free(cfg->kprops);
+    cfg->kprops = NULL;
+
+    if (dsn && dsn_file && dsn_file->text && dsn_file->src > SRC_DEFAULT) {
+        if (dsn->src == dsn_file->src)
+            return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn-file",
+                                    "pg-dsn and pg-dsn-file are both set (by the same source): "
+                                    "set one");
+        if (dsn_file->src > dsn->src) {
+            char where[600];
+            size_t len;
+            int rc;
+
+            if (cs_config_secret_file_read(dsn_file->text, "pg-dsn-file", &text, err) < 0)
+                return -1;
+            len = strlen(text);
+            while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+                text[--len] = '\0';
+            if (strchr(text, '\n')) {
+                memset(text, 0, len);
+                free(text);
+                return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn-file",
+                                        "pg-dsn-file %s: holds more than one line (the DSN is "
+                                        "one line)",
+                                        dsn_file->text);
+            }
+            snprintf(where, sizeof(where), "pg-dsn-file %s", dsn_file->text);
+            rc = set_value(dsn, text, dsn_file->src, where, err);
+            memset(text, 0, len);
+            free(text);
+            if (rc < 0)
+                return -1;
+        }
+    }
+
+    if (kp_file && kp_file->text && kp_file->src > SRC_DEFAULT) {
+        if (cs_config_secret_file_read(kp_file->text, "kafka-props-file", &text, err) < 0)
+            return -1;
+        props = cs_config_props_parse(text, kp_file->text, err);
+        memset(text, 0, strlen(text));
+        free(text);
+        if (!props)
+            return -1;
+    } else {
+        props = cs_mem_calloc(1, sizeof(*props));
+    }
+    if (kp && kp->text && *kp->text)
+        props_append_inline(&props, kp->text);
+    cfg->kprops = props;
+
+    /* What the consumer, the dead-letter producer and the anchorer read: one entry a line, so
+     * that a value from the file may hold a ','. */
+    if (kp && kp_file && kp_file->text && kp_file->src > SRC_DEFAULT) {
+        size_t size = 1;
+        char *joined, *o;
+
+        for (char **q = props; *q; q++)
+            size += strlen(*q) + 1;
+        joined = o = cs_mem_alloc(size);
+        *o = '\0';
+        for (char **q = props; *q; q++)
+            o += sprintf(o, "%s%s", q == props ? "" : "\n", *q);
+        if (kp->text) {
+            memset(kp->text, 0, strlen(kp->text));
+            free(kp->text);
+        }
+        kp->text = joined;
+        if (kp->src < kp_file->src)
+            kp->src = kp_file->src;
+    }
+    return 0;
+}
+
+/*
+ * cs_config_redact: name=value lists and DSNs. A value ends at a newline when the text holds one
+ * (a list from a properties file), else at a blank, ',' or '&' (inline lists, key/value DSNs, URI
+ * query strings); a quoted DSN value ends at its closing quote.
+ */
+char *cs_config_redact(const char *text, char *out, size_t size)
+{
+    bool lines = strchr(text, '\n') != NULL;
+    const char *scheme = strstr(text, "://");
+    const char *pw = NULL, *pw_end = NULL;
+    size_t o = 0;
+
+    if (!size)
+        return out;
+    /* URI userinfo: scheme://user:password@host */
+    if (scheme) {
+        const char *auth = scheme + 3;
+        const char *at = NULL;
+
+        for (const char *q = auth; *q && *q != '/' && *q != '?' && !isspace((unsigned char)*q); q++)
+            if (*q == '@')
+                at = q; /* the last '@' before the path ends the userinfo */
+        if (at) {
+            const char *colon = memchr(auth, ':', (size_t)(at - auth));
+
+            if (colon) {
+                pw = colon + 1;
+                pw_end = at;
+            }
+        }
+    }
+#define PUT(c)                                                                                     \
+    do {                                                                                           \
+        if (o + 1 < size)                                                                          \
+            out[o++] = (c);                                                                        \
+    } while (0)
+    for (const char *p = text; *p;) {
+        if (p == pw) {
+            for (const char *r = "***"; *r; r++)
+                PUT(*r);
+            p = pw_end;
+            continue;
+        }
+        if (p == text || strchr(" \t\n,&?;", p[-1])) {
+            const char *b = p, *e;
+
+            while (*b && prop_name_char((unsigned char)*b))
+                b++;
+            e = b;
+            while (*e == ' ' || *e == '\t')
+                e++;
+            if (b > p && *e == '=') {
+                char name[128];
+
+                snprintf(name, sizeof(name), "%.*s", (int)(b - p), p);
+                if (cs_config_prop_is_secret(name)) {
+                    const char *v = e + 1;
+
+                    for (const char *q = p; q <= e; q++)
+                        PUT(*q);
+                    while (!lines && (*v == ' ' || *v == '\t'))
+                        v++;
+                    if (!lines && *v == '\'') {
+                        for (v++; *v && *v != '\''; v++)
+                            if (*v == '\\' && v[1])
+                                v++;
+                        if (*v)
+                            v++;
+                    } else {
+                        while (*v && (lines ? *v != '\n' : !strchr(" \t\n,&", *v)))
+                            v++;
+                    }
+                    for (const char *r = "***"; *r; r++)
+                        PUT(*r);
+                    p = v;
+                    continue;
+                }
+            }
+        }
+        PUT(*p);
+        p++;
+    }
+#undef PUT
+    out[o] = '\0';
+    return out;
 }
 
 void cs_config_accept_args(cs_config_t *cfg, int max_args)
@@ -446,7 +852,11 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
             return -1;
     }
 
-    /* 5. Required options. */
+    /* 5. The secrets files, which stand for pg-dsn and add to kafka-props. */
+    if (load_secret_files(cfg, err) < 0)
+        return -1;
+
+    /* 6. Required options. */
     for (int i = 0; i < cfg->nvals; i++) {
         struct val *v = &cfg->vals[i];
 
@@ -460,6 +870,11 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
         }
     }
     return 0;
+}
+
+const char *const *cs_config_kafka_props(const cs_config_t *cfg)
+{
+    return cfg->kprops ? (const char *const *)cfg->kprops : no_props;
 }
 
 static struct val *must_find(const cs_config_t *cfg, const char *name, cs_opt_type_t type)

@@ -23,12 +23,17 @@ int cs__kafka_conf_props(rd_kafka_conf_t *conf, const char *kafka_props, cs_err_
     if (!kafka_props || !*kafka_props)
         return 0;
     props = cs_mem_strdup(kafka_props);
-    for (char *kv = strtok_r(props, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+    /* One entry a line when the text holds a newline (what cs_config makes of a
+     * --kafka-props-file, whose values may hold ','), else comma-separated. */
+    const char *sep = strchr(props, '\n') ? "\n" : ",";
+    for (char *kv = strtok_r(props, sep, &save); kv; kv = strtok_r(NULL, sep, &save)) {
         char *eq = strchr(kv, '=');
 
         if (!eq || eq == kv) {
+            /* No '=': the entry names no secret property, but may be a misplaced value. */
             rc = cs_err_set_field(err, CS_ERR_FATAL, "kafka-props",
-                                  "kafka-props: '%.64s' is not name=value", kv);
+                                  "kafka-props: an entry of %zu characters is not name=value",
+                                  strlen(kv));
             break;
         }
         *eq = '\0';
@@ -40,6 +45,7 @@ int cs__kafka_conf_props(rd_kafka_conf_t *conf, const char *kafka_props, cs_err_
             break;
         }
     }
+    memset(props, 0, strlen(kafka_props));
     free(props);
     return rc;
 }

@@ -57,7 +57,17 @@ typedef struct cs_opt {
 
 typedef struct cs_config cs_config_t;
 
-/* kafka-brokers, pg-dsn, log-level, config (the JSON file path), metrics-port. */
+/*
+ * kafka-brokers, pg-dsn, pg-dsn-file, kafka-props-file, log-level, config (the JSON file path).
+ *
+ * Secrets from files. pg-dsn-file names a file holding the DSN (one line); it stands for pg-dsn
+ * at the precedence of its own source: --pg-dsn-file beats CS_PG_DSN, CS_PG_DSN_FILE beats a
+ * pg_dsn in the JSON file, and both set by the same source is refused. kafka-props-file names a
+ * Java-properties-style file of librdkafka properties (see cs_config_props_parse); its entries
+ * come before those of --kafka-props, which therefore win. Both files are read at load time
+ * through cs_config_secret_file_read (its permission policy applies) and their content is never
+ * shown in a message.
+ */
 CS_API extern const cs_opt_t cs_config_common_opts[];
 
 /*
@@ -101,6 +111,16 @@ CS_API bool cs_config_bool(const cs_config_t *cfg, const char *name);
 /* True when a source (file, env or flag), not the default, set the option. */
 CS_API bool cs_config_is_set(const cs_config_t *cfg, const char *name);
 
+/*
+ * The librdkafka properties in effect: those of --kafka-props-file, then those of --kafka-props
+ * (when the program declares that option), as a NULL-terminated array of "name=value" strings,
+ * borrowed (valid until cs_config_destroy). Never NULL; empty when neither is set.
+ * When a file was given and the program declares kafka-props, cs_config_str(cfg, "kafka-props")
+ * returns the same entries joined with '\n' (so a value may hold a ','), which is what the
+ * consumer, the dead-letter producer and the audit anchorer parse.
+ */
+CS_API const char *const *cs_config_kafka_props(const cs_config_t *cfg);
+
 /* Positional arguments, in order. */
 CS_API int cs_config_argc(const cs_config_t *cfg);
 CS_API const char *cs_config_arg(const cs_config_t *cfg, int i);
@@ -122,6 +142,60 @@ CS_API cs_config_t *cs_config_start(const char *program, const char *usage, cons
 CS_API cs_config_t *cs_config_start_args(const char *program, const char *usage,
                                          const cs_opt_t *own, int max_args, int argc,
                                          char *const *argv, int *exit_code);
+
+/* ---- secrets ---- */
+
+/* Largest secrets file read (bytes): a DSN or a properties file is far smaller. */
+#define CS_CONFIG_SECRET_FILE_MAX (64 * 1024)
+
+/*
+ * Reads a file holding secrets into *text (NUL-terminated, owned by the caller, free()).
+ * The policy, like OpenSSH's for private keys and libpq's for its key and password files: a
+ * regular file that other users may read or write (mode & 0007), or that its group may write
+ * (mode & 0020), is refused with a message saying to chmod it 600 (or 640 for a group of readers,
+ * as Kubernetes' fsGroup and Docker secrets arrange). A pipe (--pg-dsn-file <(vault ...)) or a
+ * character device such as /dev/stdin has no such mode and is read as is. A file larger than
+ * CS_CONFIG_SECRET_FILE_MAX or holding a NUL byte is refused. what names the option in messages
+ * ("--pg-dsn-file"). Returns 0, or -1 with a FATAL err (field: option) naming the path, never the
+ * content.
+ */
+CS_API int cs_config_secret_file_read(const char *path, const char *what, char **text,
+                                      cs_err_t *err);
+
+/*
+ * Parses librdkafka properties in Java-properties style, one "name=value" a line:
+ *   - blank lines and lines whose first non-blank character is '#' or '!' are skipped;
+ *   - blanks around the name and after '=' are dropped; the value is the rest of the line
+ *     verbatim (trailing blanks included, a final '\r' excepted), so it may hold '=', ',' or '#';
+ *   - a name is letters, digits, '.', '_' and '-'; a line without '=', an empty name, a name set
+ *     twice, a line ending in '\' (continuations are not supported) and any other escape-free
+ *     Java syntax (name:value, name value) are refused;
+ *   - each property is checked with librdkafka (unknown name, invalid value), whose message is
+ *     shown except for secret properties (cs_config_prop_is_secret), whose value it could echo.
+ * origin names the text in messages ("/etc/cs/kafka.properties"); every error reads
+ * "<origin>:<line>: <what is wrong>" and never shows a value. Returns a NULL-terminated array of
+ * "name=value" strings (free it with cs_config_props_free), or NULL with a FATAL err
+ * (field "kafka-props-file").
+ */
+CS_API char **cs_config_props_parse(const char *text, const char *origin, cs_err_t *err);
+
+/* Frees what cs_config_props_parse returned. Accepts NULL. */
+CS_API void cs_config_props_free(char **props);
+
+/*
+ * True for librdkafka properties whose value is a secret: every name holding "password" or
+ * "secret" (sasl.password, ssl.key.password, ssl.keystore.password,
+ * sasl.oauthbearer.client.secret), ssl.key.pem and sasl.oauthbearer.config.
+ */
+CS_API bool cs_config_prop_is_secret(const char *name);
+
+/*
+ * Copies text to out (at most size bytes, always NUL-terminated when size > 0) with every secret
+ * value replaced by "***": in "name=value" lists separated by ',' or newlines, the values of
+ * secret properties (cs_config_prop_is_secret); in PostgreSQL DSNs, password=VALUE (quoted or not)
+ * and the password of a URI's user:password@. Returns out.
+ */
+CS_API char *cs_config_redact(const char *text, char *out, size_t size);
 
 #ifdef __cplusplus
 }
