@@ -463,7 +463,8 @@ int cs_match_pair_score(const cs_match_config_t *cfg, const cs_match_problem_t *
     if (learner < 0 || learner >= p->n_learners || mentor < 0 || mentor >= p->n_mentors)
         return cs_err_set(err, CS_ERR_PERMANENT, "match pair (%d, %d) is out of range", learner,
                           mentor);
-    if (validate_learner(p, learner, err) < 0 || validate_mentor(p, mentor, err) < 0)
+    if (cs__tune_check("match", match_keys, N_MATCH_KEYS, cfg, err) < 0 ||
+        validate_learner(p, learner, err) < 0 || validate_mentor(p, mentor, err) < 0)
         return -1;
     /* A problem of this learner and this mentor alone: the same prepared facts as a solve
      * (its exclusion indexes refer to the full problem, so they are applied here instead). */
@@ -663,7 +664,8 @@ static int build_candidates(prep_t *pp, cands_t *cs, int64_t *maxout, cs_match_s
                 free(heap);
                 return -1;
             }
-        qsort(cs[l].c, (size_t)cs[l].n, sizeof(cand_t), cand_cmp);
+        if (cs[l].n > 1)
+            qsort(cs[l].c, (size_t)cs[l].n, sizeof(cand_t), cand_cmp);
     }
     free(heap);
     return 0;

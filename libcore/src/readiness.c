@@ -45,7 +45,6 @@
 
 #include "tune.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -792,89 +791,75 @@ cs_readiness_emit_t cs_readiness_should_emit(const cs_readiness_config_t *cfg,
 
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
-static json_t *num(double v, bool integer)
+/*
+ * Written with cs_buf directly rather than through jansson objects: the worker renders one per
+ * recomputed learner, and building a jansson tree cost five times the score itself. Numbers are
+ * printed with %.12g (exact for the two-decimal values), keys in a fixed order; every string
+ * is either a static identifier or escaped by cs_buf_json_str.
+ */
+static void put_num(cs_buf_t *b, double v, bool integer)
 {
     if (isnan(v))
-        return json_null();
-    if (integer)
-        return json_integer((json_int_t)llround(v));
-    return json_real(v);
+        cs_buf_puts(b, "null");
+    else if (integer)
+        cs_buf_printf(b, "%lld", llround(v));
+    else
+        cs_buf_printf(b, "%.12g", v);
 }
 
-static json_t *change_json(const cs_readiness_change_t *c)
+static void put_change(cs_buf_t *b, const cs_readiness_change_t *c)
 {
-    json_t *o = json_object();
-    if (!o)
-        return NULL;
-    json_object_set_new(o, "action", json_string(action_names[c->action]));
-    json_object_set_new(o, "dimension", json_string(dim_names[c->dim]));
-    json_object_set_new(o, "gain", json_real(c->gain));
-    json_object_set_new(o, "new_score", json_real(c->new_overall));
-    if (c->skill_id)
-        json_object_set_new(o, "skill_id", json_string(c->skill_id));
-    json_object_set_new(o, "text", json_string(action_text[c->action]));
-    return o;
+    if (c->action == CS_ACTION_NONE) {
+        cs_buf_puts(b, "null");
+        return;
+    }
+    cs_buf_printf(b, "{\"action\":\"%s\",\"dimension\":\"%s\",\"gain\":", action_names[c->action],
+                  dim_names[c->dim]);
+    put_num(b, c->gain, false);
+    cs_buf_puts(b, ",\"new_score\":");
+    put_num(b, c->new_overall, false);
+    if (c->skill_id) {
+        cs_buf_puts(b, ",\"skill_id\":");
+        cs_buf_json_str(b, c->skill_id, strlen(c->skill_id));
+    }
+    cs_buf_printf(b, ",\"text\":\"%s\"}", action_text[c->action]);
 }
 
 int cs_readiness_explain_json(const cs_readiness_config_t *cfg, const cs_readiness_score_t *s,
                               cs_buf_t *out, cs_err_t *err)
 {
     char version[32];
-    json_t *root = json_object(), *dims = json_object(), *gaps = json_array();
-    char *text = NULL;
-    int rc = -1;
 
-    if (!root || !dims || !gaps)
-        goto out;
+    (void)err; /* cs_buf aborts on out of memory; nothing else can fail */
     cs_readiness_model_version(cfg, version);
-    json_object_set_new(root, "model_version", json_string(version));
-    json_object_set_new(root, "overall", json_real(s->overall));
-    json_object_set_new(root, "stage", json_string(cs_readiness_stage_name(s->stage)));
+    cs_buf_printf(out, "{\"model_version\":\"%s\",\"overall\":", version);
+    put_num(out, s->overall, false);
+    cs_buf_printf(out, ",\"stage\":\"%s\",\"dimensions\":{", cs_readiness_stage_name(s->stage));
     for (int d = 0; d < CS_READINESS_NDIMS; d++) {
-        json_t *o = json_object(), *ev = json_object();
-        if (!o || !ev) {
-            json_decref(o);
-            json_decref(ev);
-            goto out;
+        cs_buf_printf(out, "%s\"%s\":{\"score\":", d ? "," : "", dim_names[d]);
+        put_num(out, s->dim[d], false);
+        cs_buf_puts(out, ",\"weight\":");
+        put_num(out, round(s->weight_share[d] * 10000) / 10000, false);
+        cs_buf_puts(out, ",\"points\":");
+        put_num(out, r2(s->weight_share[d] * s->dim[d]), false);
+        cs_buf_puts(out, ",\"evidence\":{");
+        for (int i = 0; i < s->n_evidence[d]; i++) {
+            cs_buf_printf(out, "%s\"%s\":", i ? "," : "", s->evidence[d][i].key);
+            put_num(out, s->evidence[d][i].value, s->evidence[d][i].integer);
         }
-        json_object_set_new(o, "score", json_real(s->dim[d]));
-        json_object_set_new(o, "weight", json_real(r2(s->weight_share[d] * 10000) / 10000));
-        json_object_set_new(o, "points", json_real(r2(s->weight_share[d] * s->dim[d])));
-        for (int i = 0; i < s->n_evidence[d]; i++)
-            json_object_set_new(ev, s->evidence[d][i].key,
-                                num(s->evidence[d][i].value, s->evidence[d][i].integer));
-        json_object_set_new(o, "evidence", ev);
-        json_object_set_new(dims, dim_names[d], o);
+        cs_buf_puts(out, "}}");
     }
-    json_object_set_new(root, "dimensions", dims);
-    dims = NULL;
+    cs_buf_puts(out, "},\"gaps\":[");
     for (int i = 0; i < s->n_gaps; i++) {
-        const cs_readiness_gap_t *g = &s->gaps[i];
-        json_t *o = json_object();
-        if (!o)
-            goto out;
-        json_object_set_new(o, "dimension", json_string(dim_names[g->dim]));
-        json_object_set_new(o, "points_lost", json_real(g->points_lost));
-        json_object_set_new(o, "change",
-                            g->change.action == CS_ACTION_NONE ? json_null()
-                                                               : change_json(&g->change));
-        json_array_append_new(gaps, o);
+        cs_buf_printf(out, "%s{\"dimension\":\"%s\",\"points_lost\":", i ? "," : "",
+                      dim_names[s->gaps[i].dim]);
+        put_num(out, s->gaps[i].points_lost, false);
+        cs_buf_puts(out, ",\"change\":");
+        put_change(out, &s->gaps[i].change);
+        cs_buf_puts(out, "}");
     }
-    json_object_set_new(root, "gaps", gaps);
-    gaps = NULL;
-    json_object_set_new(root, "best_change",
-                        s->best.action == CS_ACTION_NONE ? json_null() : change_json(&s->best));
-    text = json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(12));
-    if (!text)
-        goto out;
-    cs_buf_puts(out, text);
-    rc = 0;
-out:
-    if (rc < 0)
-        cs_err_set(err, CS_ERR_FATAL, "readiness explanation: cannot build JSON (out of memory)");
-    free(text);
-    json_decref(root);
-    json_decref(dims);
-    json_decref(gaps);
-    return rc;
+    cs_buf_puts(out, "],\"best_change\":");
+    put_change(out, &s->best);
+    cs_buf_puts(out, "}");
+    return 0;
 }

@@ -404,10 +404,10 @@ START_TEST(explanation_json)
     json_t *j = json_loads(b.data, 0, &jerr);
     ck_assert_msg(j != NULL, "%s: %s", jerr.text, b.data);
     ck_assert_str_eq(json_string_value(json_object_get(j, "model_version")), "readiness-1");
-    ck_assert_double_eq_tol(json_real_value(json_object_get(j, "overall")), 55.67, EPS);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(j, "overall")), 55.67, EPS);
     ck_assert_str_eq(json_string_value(json_object_get(j, "stage")), "interviewing");
     json_t *sk = json_object_get(json_object_get(j, "dimensions"), "skills");
-    ck_assert_double_eq_tol(json_real_value(json_object_get(sk, "score")), 52, EPS);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(sk, "score")), 52, EPS);
     json_t *ev = json_object_get(sk, "evidence");
     ck_assert_int_eq(json_integer_value(json_object_get(ev, "target_skills_proficient")), 4);
     ck_assert_int_eq(json_integer_value(json_object_get(ev, "target_skills_total")), 8);
@@ -418,7 +418,7 @@ START_TEST(explanation_json)
                      "prove_skill");
     json_t *best = json_object_get(j, "best_change");
     ck_assert_str_eq(json_string_value(json_object_get(best, "action")), "showcase_project");
-    ck_assert_double_eq_tol(json_real_value(json_object_get(best, "gain")), 5.0, EPS);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(best, "gain")), 5.0, EPS);
     json_decref(j);
     /* byte-identical on recomputation */
     ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);

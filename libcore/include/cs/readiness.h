@@ -279,8 +279,8 @@ int cs_readiness_mock_rating_parse(const char *name, cs_readiness_mock_rating_t 
  * Appends the explanation as one compact JSON object to out (for
  * career_transformation_progress.readiness_components): model_version, overall, stage, each
  * dimension's score, weight, points and evidence, the gaps with their best change, and the best
- * change. Keys are in a fixed order, so equal scores render byte-identical text. Returns -1 with
- * a FATAL err only when JSON cannot be built (out of memory); out is then unchanged.
+ * change. Keys are in a fixed order, so equal scores render byte-identical text. Always returns
+ * 0 (cs_buf aborts when memory runs out); err is kept for a future failure mode.
  */
 int cs_readiness_explain_json(const cs_readiness_config_t *cfg, const cs_readiness_score_t *s,
                               cs_buf_t *out, cs_err_t *err);
