@@ -181,21 +181,31 @@ static int validate(const cs_match_config_t *cfg, const cs_match_problem_t *p, c
 
 /* ---- the pair score ------------------------------------------------------------------------ */
 
-/* What a pair's score needs of its learner, computed once per learner. */
+/* What a pair's score needs of its learner, computed once per learner: the hot loop multiplies
+ * by precomputed inverses instead of dividing. */
 typedef struct lfacts {
-    double den;  /* sum of the weights of the parts present (similarity excluded) */
-    double need; /* mentoring hours per week the learner needs */
-    int n_gaps;  /* distinct gap skills */
-    bool has_avail;
-    double inv_norm; /* 1 / |embedding|, 0 when none or zero */
+    double den;       /* sum of the weights of the parts present (similarity excluded) */
+    double need;      /* mentoring hours per week the learner needs */
+    double inv_gaps;  /* 1 / distinct gap skills (0 when none) */
+    double inv_need;  /* 1 / need */
+    double inv_tz;    /* 1 / tz_window_minutes */
+    double scale;     /* 100 x CS_MATCH_SCALE / den: numerator to weight without similarity */
+    double scale_sim; /* the same with the similarity weight in den */
+    double inv_norm;  /* 1 / |embedding|, 0 when none or zero */
+    int n_gaps;       /* distinct gap skills */
+    int32_t industry; /* -1: part left out */
+    int tz;
+    bool has_tz, has_avail;
 } lfacts_t;
 
 /* ... and of its mentor. */
 typedef struct mfacts {
     double fixed; /* w_capacity x capacity + w_rating x rating + w_outcomes x outcomes */
     double hours_per_mentee;
-    double capacity, rating, outcomes;
     double inv_norm;
+    int32_t industry;
+    int tz;
+    double capacity, rating, outcomes;
 } mfacts_t;
 
 static double inv_norm(const float *v, int dim)
@@ -229,13 +239,22 @@ static void learner_facts(const cs_match_config_t *c, const cs_match_problem_t *
 {
     const cs_match_learner_t *x = &p->learners[l];
     f->n_gaps = n_gaps;
+    f->inv_gaps = n_gaps > 0 ? 1.0 / n_gaps : 0;
+    f->industry = x->industry >= 0 ? x->industry : -1;
+    f->has_tz = x->has_timezone;
+    f->tz = x->utc_offset_minutes;
+    f->inv_tz = 1.0 / c->tz_window_minutes;
     f->has_avail = !isnan(x->study_hours_week);
     f->need = f->has_avail ? x->study_hours_week * c->mentor_hours_per_study_hour : 0;
     if (f->need < c->min_need_hours)
         f->need = c->min_need_hours;
+    f->inv_need = 1.0 / f->need;
     f->den = (n_gaps > 0 ? c->w_expertise : 0) + (x->industry >= 0 ? c->w_industry : 0) +
              (x->has_timezone ? c->w_timezone : 0) + (f->has_avail ? c->w_availability : 0) +
              c->w_capacity + c->w_rating + c->w_outcomes;
+    f->scale = f->den > 0 ? 100.0 * CS_MATCH_SCALE / f->den : 0;
+    f->scale_sim =
+        f->den + c->w_embedding > 0 ? 100.0 * CS_MATCH_SCALE / (f->den + c->w_embedding) : 0;
     f->inv_norm = inv_norm(x->embedding, p->embedding_dim);
 }
 
@@ -247,6 +266,8 @@ static void mentor_facts(const cs_match_config_t *c, const cs_match_problem_t *p
     double k = c->rating_prior_count;
     double r = k + n > 0 ? (k * c->rating_prior + (n > 0 ? n * x->avg_rating : 0)) / (k + n)
                          : c->rating_prior;
+    f->industry = x->industry;
+    f->tz = x->utc_offset_minutes;
     f->capacity = x->max_mentees > 0 ? (double)x->capacity / x->max_mentees : 0;
     f->rating = (r - 1) / 4;
     f->outcomes = ((double)x->successful_placements + 1) / ((double)x->past_mentees + 2);
@@ -258,47 +279,59 @@ static void mentor_facts(const cs_match_config_t *c, const cs_match_problem_t *p
 }
 
 typedef struct parts {
-    double expertise, industry, timezone, availability;
+    double industry, timezone, availability;
 } parts_t;
 
 /*
- * The numerator without similarity and the parts. The one place the per-pair arithmetic lives:
- * the solver, the verifier and cs_match_pair_score all call it, so they agree to the bit.
+ * The numerator without similarity and expertise, and the parts when pt is not NULL. With
+ * pair_num() the one place the per-pair arithmetic lives: the solver, the verifier and
+ * cs_match_pair_score all call them, so they agree to the bit.
  */
-static double pair_base(const cs_match_config_t *c, const cs_match_learner_t *lx,
-                        const lfacts_t *lf, const cs_match_mentor_t *mx, const mfacts_t *mf,
-                        int overlap, parts_t *pt)
+static inline double pair_rest(const cs_match_config_t *c, const lfacts_t *lf, const mfacts_t *mf,
+                               parts_t *pt)
 {
-    double num = 0;
-    pt->expertise = pt->industry = pt->timezone = pt->availability = NAN;
-    if (lf->n_gaps > 0) {
-        pt->expertise = (double)overlap / lf->n_gaps;
-        num += c->w_expertise * pt->expertise;
+    double num = mf->fixed, i = NAN, z = NAN, a = NAN;
+    if (lf->industry >= 0) {
+        i = mf->industry == lf->industry ? 1 : 0;
+        num += c->w_industry * i;
     }
-    if (lx->industry >= 0) {
-        pt->industry = mx->industry == lx->industry ? 1 : 0;
-        num += c->w_industry * pt->industry;
-    }
-    if (lx->has_timezone) {
-        int d = abs(lx->utc_offset_minutes - mx->utc_offset_minutes) % 1440;
+    if (lf->has_tz) {
+        int d = abs(lf->tz - mf->tz); /* 0..1560 */
+        if (d >= 1440)
+            d -= 1440;
         if (d > 720)
             d = 1440 - d;
-        double z = (c->tz_window_minutes - d) / c->tz_window_minutes;
-        pt->timezone = z > 0 ? z : 0;
-        num += c->w_timezone * pt->timezone;
+        z = (c->tz_window_minutes - d) * lf->inv_tz;
+        if (z < 0)
+            z = 0;
+        num += c->w_timezone * z;
     }
     if (lf->has_avail) {
-        double a = mf->hours_per_mentee / lf->need;
-        pt->availability = a < 1 ? a : 1;
-        num += c->w_availability * pt->availability;
+        a = mf->hours_per_mentee * lf->inv_need;
+        if (a > 1)
+            a = 1;
+        num += c->w_availability * a;
     }
-    return num + mf->fixed;
+    if (pt) {
+        pt->industry = i;
+        pt->timezone = z;
+        pt->availability = a;
+    }
+    return num;
 }
 
-static int64_t to_weight(double num, double den)
+/* rest + the expertise part for this overlap (0 when the learner has no gaps). Increasing in
+ * overlap, so the overlap's upper bound gives the numerator's. */
+static inline double pair_num(const cs_match_config_t *c, const lfacts_t *lf, double rest,
+                              int overlap)
 {
-    double score = den > 0 ? 100.0 * num / den : 0;
-    return llround(score * CS_MATCH_SCALE);
+    return rest + c->w_expertise * (overlap * lf->inv_gaps);
+}
+
+/* num >= 0, so truncating num x scale + 0.5 rounds half up. */
+static inline int64_t to_weight(double num, double scale)
+{
+    return (int64_t)(num * scale + 0.5);
 }
 
 static bool has_sim(const lfacts_t *lf, const mfacts_t *mf)
@@ -431,24 +464,40 @@ static int64_t weight_of_pair(const prep_t *pp, int l, int m, int64_t *ub, int64
     const cs_match_config_t *c = pp->cfg;
     const cs_match_learner_t *lx = &pp->p->learners[l];
     const cs_match_mentor_t *mx = &pp->p->mentors[m];
-    parts_t pt;
-    double num = pair_base(c, lx, &pp->lf[l], mx, &pp->mf[m], overlap_of(pp, l, m), &pt);
-    double den = pp->lf[l].den;
+    const lfacts_t *lf = &pp->lf[l];
+    const mfacts_t *mf = &pp->mf[m];
+    double num = pair_num(c, lf, pair_rest(c, lf, mf, NULL), overlap_of(pp, l, m));
 
-    if (!has_sim(&pp->lf[l], &pp->mf[m])) {
-        int64_t w = to_weight(num, den);
+    if (!has_sim(lf, mf)) {
+        int64_t w = to_weight(num, lf->scale);
         if (ub)
             *ub = w;
         return w;
     }
-    den += c->w_embedding;
     if (ub) {
-        *ub = to_weight(num + c->w_embedding * 1.0, den);
+        *ub = to_weight(num + c->w_embedding * 1.0, lf->scale_sim);
         return -2;
     }
     if (n_dots)
         (*n_dots)++;
-    return to_weight(num + c->w_embedding * similarity(pp->p, lx, &pp->lf[l], mx, &pp->mf[m]), den);
+    return to_weight(num + c->w_embedding * similarity(pp->p, lx, lf, mx, mf), lf->scale_sim);
+}
+
+/*
+ * A cheap upper bound on the pair's weight: every part exact except expertise (as if the
+ * mentor's distinct skills all covered gaps, up to the gaps) and similarity (as if 1). Skips
+ * the overlap count and the cosine for the many pairs it already rules out.
+ */
+static int64_t quick_bound(const prep_t *pp, int l, int m)
+{
+    const cs_match_config_t *c = pp->cfg;
+    const lfacts_t *lf = &pp->lf[l];
+    const mfacts_t *mf = &pp->mf[m];
+    int most = pp->moff[m + 1] - pp->moff[m];
+    double num = pair_num(c, lf, pair_rest(c, lf, mf, NULL), most < lf->n_gaps ? most : lf->n_gaps);
+    if (!has_sim(lf, mf))
+        return to_weight(num, lf->scale);
+    return to_weight(num + c->w_embedding * 1.0, lf->scale_sim);
 }
 
 int cs_match_pair_score(const cs_match_config_t *cfg, const cs_match_problem_t *p, int learner,
@@ -458,7 +507,7 @@ int cs_match_pair_score(const cs_match_config_t *cfg, const cs_match_problem_t *
     cs_match_learner_t lcopy;
     prep_t pp;
     parts_t pt;
-    double num, den;
+    double num, scale;
 
     if (learner < 0 || learner >= p->n_learners || mentor < 0 || mentor >= p->n_mentors)
         return cs_err_set(err, CS_ERR_PERMANENT, "match pair (%d, %d) is out of range", learner,
@@ -479,17 +528,17 @@ int cs_match_pair_score(const cs_match_config_t *cfg, const cs_match_problem_t *
         return -1;
     memset(d, 0, sizeof(*d));
     d->overlap = overlap_of(&pp, 0, 0);
-    num = pair_base(cfg, &lcopy, &pp.lf[0], one.mentors, &pp.mf[0], d->overlap, &pt);
-    den = pp.lf[0].den;
+    num = pair_num(cfg, &pp.lf[0], pair_rest(cfg, &pp.lf[0], &pp.mf[0], &pt), d->overlap);
+    scale = pp.lf[0].scale;
     d->similarity = NAN;
     if (has_sim(&pp.lf[0], &pp.mf[0])) {
         d->similarity = similarity(p, &lcopy, &pp.lf[0], one.mentors, &pp.mf[0]);
         num += cfg->w_embedding * d->similarity;
-        den += cfg->w_embedding;
+        scale = pp.lf[0].scale_sim;
     }
-    d->weight = to_weight(num, den);
+    d->weight = to_weight(num, scale);
     d->score = (double)d->weight / CS_MATCH_SCALE;
-    d->expertise = pt.expertise;
+    d->expertise = pp.lf[0].n_gaps > 0 ? d->overlap * pp.lf[0].inv_gaps : NAN;
     d->industry = pt.industry;
     d->timezone = pt.timezone;
     d->availability = pt.availability;
@@ -611,63 +660,131 @@ static void heap_sift_up(cand_t *h, int i)
     }
 }
 
+/* Mentors ordered by industry, then index, for visiting a learner's industry first. */
+typedef struct ind_m {
+    int32_t industry, m;
+} ind_m_t;
+
+static int by_industry(const void *a, const void *b)
+{
+    const ind_m_t *x = a, *y = b;
+    if (x->industry != y->industry)
+        return (x->industry > y->industry) - (x->industry < y->industry);
+    return (x->m > y->m) - (x->m < y->m);
+}
+
+/* Offers mentor m to learner l's top-k heap (of n entries); returns the new n. */
+static int offer(prep_t *pp, int l, int m, cand_t *heap, int n, int64_t *maxout,
+                 cs_match_stats_t *st)
+{
+    const int K = pp->cfg->top_k;
+    int64_t ub, w;
+    cand_t c;
+
+    /* A pair can enter a full heap only when it beats the worst entry: a higher weight, or the
+     * same weight and a lower mentor index. */
+#define CANNOT_ENTER(bound)                                                                        \
+    (n == K && ((bound) < heap[0].w || ((bound) == heap[0].w && m > heap[0].m)))
+    ub = quick_bound(pp, l, m);
+    if (ub < pp->floor_w)
+        return n;
+    if (CANNOT_ENTER(ub)) {
+        if (ub > maxout[l])
+            maxout[l] = ub;
+        st->pairs_bounded++;
+        return n;
+    }
+    w = weight_of_pair(pp, l, m, &ub, NULL);
+    if (ub < pp->floor_w)
+        return n;
+    if (CANNOT_ENTER(ub)) {
+        if (ub > maxout[l])
+            maxout[l] = ub;
+        st->pairs_bounded++;
+        return n;
+    }
+#undef CANNOT_ENTER
+    if (w == -2)
+        w = weight_of_pair(pp, l, m, NULL, &st->pairs_scored);
+    if (w < pp->floor_w)
+        return n;
+    c.w = w;
+    c.m = m;
+    if (n < K) {
+        heap[n] = c;
+        heap_sift_up(heap, n);
+        return n + 1;
+    }
+    if (worse(&heap[0], &c)) {
+        if (heap[0].w > maxout[l])
+            maxout[l] = heap[0].w;
+        heap[0] = c;
+        heap_sift_down(heap, n, 0);
+    } else if (w > maxout[l]) {
+        maxout[l] = w;
+    }
+    return n;
+}
+
 /*
  * Each learner's top_k edges by exact weight into cs[l], and into maxout[l] an upper bound on
- * the weight of every edge left out (-1 when none is).
+ * the weight of every edge left out (-1 when none is). The learner's industry is visited first,
+ * so the heap fills with good pairs early and the bounds rule out most of the rest.
  */
 static int build_candidates(prep_t *pp, cands_t *cs, int64_t *maxout, cs_match_stats_t *st)
 {
     const cs_match_problem_t *p = pp->p;
-    const int K = pp->cfg->top_k;
+    const int K = pp->cfg->top_k, M = p->n_mentors;
     cand_t *heap = malloc((size_t)K * sizeof(cand_t));
+    ind_m_t *order = malloc((size_t)(M > 0 ? M : 1) * sizeof(ind_m_t));
+    int n_order = 0;
 
-    if (!heap)
+    if (!heap || !order) {
+        free(heap);
+        free(order);
         return -1;
+    }
+    for (int m = 0; m < M; m++)
+        if (p->mentors[m].capacity > 0)
+            order[n_order++] = (ind_m_t){p->mentors[m].industry, m};
+    qsort(order, (size_t)n_order, sizeof(ind_m_t), by_industry);
     for (int l = 0; l < p->n_learners; l++) {
-        int n = 0;
+        int n = 0, lo = 0, hi = 0;
+        int32_t ind = p->learners[l].industry;
         maxout[l] = -1;
         mark_excluded(pp, l);
-        for (int m = 0; m < p->n_mentors; m++) {
-            int64_t ub, w;
-            if (p->mentors[m].capacity <= 0 || pp->stamp[m] == l + 1)
-                continue;
-            w = weight_of_pair(pp, l, m, &ub, NULL);
-            if (ub < pp->floor_w)
-                continue;
-            if (n == K && ub <= heap[0].w) {
-                /* Cannot enter the top k (ties go to the lower mentor, seen first). */
-                if (ub > maxout[l])
-                    maxout[l] = ub;
-                st->pairs_bounded += w == -2;
-                continue;
+        if (ind >= 0) {
+            /* [lo, hi): the learner's industry in order */
+            int a = 0, b = n_order;
+            while (a < b) {
+                int mid = (a + b) / 2;
+                if (order[mid].industry < ind)
+                    a = mid + 1;
+                else
+                    b = mid;
             }
-            if (w == -2)
-                w = weight_of_pair(pp, l, m, NULL, &st->pairs_scored);
-            if (w < pp->floor_w)
-                continue;
-            cand_t c = {w, m};
-            if (n < K) {
-                heap[n] = c;
-                heap_sift_up(heap, n++);
-            } else if (worse(&heap[0], &c)) {
-                if (heap[0].w > maxout[l])
-                    maxout[l] = heap[0].w;
-                heap[0] = c;
-                heap_sift_down(heap, n, 0);
-            } else if (w > maxout[l]) {
-                maxout[l] = w;
-            }
+            lo = hi = a;
+            while (hi < n_order && order[hi].industry == ind)
+                hi++;
         }
+        for (int i = lo; i < hi; i++)
+            if (pp->stamp[order[i].m] != l + 1)
+                n = offer(pp, l, order[i].m, heap, n, maxout, st);
+        for (int i = 0; i < n_order; i++)
+            if ((i < lo || i >= hi) && pp->stamp[order[i].m] != l + 1)
+                n = offer(pp, l, order[i].m, heap, n, maxout, st);
         cs[l].n = 0;
         for (int i = 0; i < n; i++)
             if (cands_push(&cs[l], heap[i].m, heap[i].w) < 0) {
                 free(heap);
+                free(order);
                 return -1;
             }
         if (cs[l].n > 1)
             qsort(cs[l].c, (size_t)cs[l].n, sizeof(cand_t), cand_cmp);
     }
     free(heap);
+    free(order);
     return 0;
 }
 
@@ -988,6 +1105,9 @@ cs_match_result_t *cs_match_solve(const cs_match_config_t *cfg, const cs_match_p
                 int64_t ub, w, v = s.h[s.T] - s.h[L + m];
                 if (p->mentors[m].capacity <= 0 || pp.stamp[m] == l + 1 || cstamp[m] == l + 1)
                     continue;
+                ub = quick_bound(&pp, l, m);
+                if (u + v >= ub || ub < pp.floor_w)
+                    continue;
                 w = weight_of_pair(&pp, l, m, &ub, NULL);
                 if (u + v >= ub || ub < pp.floor_w)
                     continue;
@@ -1149,6 +1269,8 @@ int cs_match_verify(const cs_match_config_t *cfg, const cs_match_problem_t *p,
         for (int m = 0; m < M; m++) {
             int64_t ub, w, uv = r->u[l] + r->v[m];
             if (p->mentors[m].capacity <= 0 || pp.stamp[m] == l + 1)
+                continue;
+            if (uv >= quick_bound(&pp, l, m))
                 continue;
             w = weight_of_pair(&pp, l, m, &ub, NULL);
             if (uv >= ub)

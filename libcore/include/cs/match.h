@@ -125,8 +125,8 @@ int64_t cs_match_pair_weight(const cs_match_config_t *cfg, const cs_match_proble
 void cs_match_pair_detail_json(const cs_match_pair_detail_t *d, cs_buf_t *out);
 
 typedef struct cs_match_stats {
-    int64_t pairs_scored;  /* exact scores computed while building candidates and pricing */
-    int64_t pairs_bounded; /* pairs dismissed by the embedding upper bound alone */
+    int64_t pairs_scored;  /* cosines computed while building candidates and pricing */
+    int64_t pairs_bounded; /* pairs ruled out by an upper bound (no overlap count, no cosine) */
     int64_t candidates;    /* learner-mentor edges in the final graph */
     int rounds;            /* solve + pricing rounds (1 when pruning lost nothing) */
     int64_t dijkstra_pops;
