@@ -73,8 +73,10 @@ typedef struct cs_readiness_skill {
 } cs_readiness_skill_t;
 
 /*
- * One learner's inputs: the columns of career_readiness_inputs_batch(), in order. Numbers that
- * SQL returns as NULL are NAN here; counts are never NULL (0 when there are no rows). Two fields
+ * One learner's inputs: the columns of career_readiness_inputs_batch(), in order (user_id, which
+ * the worker keeps beside the struct, and last_activity_at, which the score does not use, left
+ * out). Numbers that SQL returns as NULL are NAN here; counts are never NULL (0 when there are
+ * no rows). Two fields
  * are not (yet) columns of the function: target_skills (per-skill demand and proficiency; when
  * NULL the counts target_skills_proficient / target_skills_total are used, unweighted) and
  * career_critical_total (the career-critical items the learner's target requires; 0 = unknown,
