@@ -28,8 +28,10 @@
  * potentials h (h(T) stays 0): u_l = h(l) - h(T) and v_m = h(T) - h(m) are the dual solution
  * of the LP  max sum w x  s.t.  sum_m x_lm <= 1, sum_l x_lm <= c_m, x >= 0, whose constraint
  * matrix is totally unimodular, so the integral optimum found is optimal among all fractional
- * ones too. Before solving, each learner keeps its top_k edges (exact weights; an upper bound
- * with similarity 1 skips most cosine computations). After solving, pricing checks every pruned
+ * ones too. Before solving, each learner keeps its top_k edges (exact weights), visiting its
+ * target industry's mentors first; two sound upper bounds (coarse_bound, quick_bound: parts
+ * taken at their maximum, similarity 1) rule out most pairs without counting the overlap or
+ * computing a cosine. After solving, pricing checks every pruned
  * edge with u_l + v_m < w_lm (only learners whose best pruned weight exceeds u_l need a scan),
  * adds the violators and solves again: the final duals are feasible for every pair, which
  * cs_match_verify() re-checks from scratch. All arithmetic on weights is exact (int64).
