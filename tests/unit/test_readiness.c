@@ -1,0 +1,639 @@
+/*
+ * tests/unit/test_readiness.c
+ *      Check suite for cs/readiness.h: a hand-computed learner, edge cases (no skills, nothing
+ *      at all, per-skill demand weighting, evidence gates), the emit rule, config overrides, the
+ *      JSON explanation, and properties on random learners (monotone, deterministic).
+ */
+#include <check.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cs/readiness.h"
+
+#define EPS 1e-9
+
+/*
+ * The hand-computed learner (defaults):
+ *   skills     4 of 8 target skills proven, avg proficiency 60: 100 x (0.8 x 0.5 + 0.2 x 0.6) = 52
+ *   portfolio  1 showcase-ready of 2, 2 completed of 3, reviews 80:
+ *              100 x (0.5 x 0.5 + 0.3 x 2/3 + 0.2 x 0.8) = 61
+ *   interview  2 mocks of 5, avg 65, latest "ready":
+ *              100 x (0.4 x 0.4 + 0.4 x 0.65 + 0.2 x 2/3) = 55.33
+ *   learning   10 critical of 20, 30 of 40 started completed, avg 85, 30 h of 10 h/week x 30/7:
+ *              100 x (0.5 x 0.5 + 0.2 x 0.75 + 0.15 x 0.85 + 0.15 x 0.7) = 63.25
+ *   job_search 5 applications of 10, 1 interviewing of 3, no offer:
+ *              100 x (0.3 x 0.5 + 0.4 x 1/3) = 28.33
+ *   mentoring  3 sessions of 6, rating 4.0, active mentor: 100 x (0.4 x 0.5 + 0.3 x 0.75 + 0.3)
+ * = 72.5 overall    0.3 x 52 + 0.2 x 61 + 0.15 x 55.33 + 0.15 x 63.25 + 0.1 x 28.33 + 0.1 x 72.5
+ * = 55.67 stage      55.67 >= 50 and an application is in interviews: interviewing changes
+ * showcase-ready project: portfolio 86, +5.00 (the best); prove a skill: skills 62, +3.00; complete
+ * a project: +2.00; reach an interview: job_search 41.67, +1.33 gaps       skills 0.3 x 48 = 14.4,
+ * portfolio 0.2 x 39 = 7.8, job_search 0.1 x 71.67 = 7.17
+ */
+static cs_readiness_input_t typical(void)
+{
+    cs_readiness_input_t in;
+    memset(&in, 0, sizeof(in));
+    in.declared_stage = CS_STAGE_LEARNING;
+    in.has_target_industry = true;
+    in.target_industry_demand_index = 72;
+    in.available_study_hours_week = 10;
+    in.days_in_program = 90;
+    in.content_started = 40;
+    in.content_completed = 30;
+    in.career_critical_completed = 10;
+    in.avg_content_score = 85;
+    in.study_seconds_30d = 108000;
+    in.skills_assessed = 6;
+    in.skills_proficient = 4;
+    in.target_skills_total = 8;
+    in.target_skills_proficient = 4;
+    in.avg_skill_proficiency = 60;
+    in.projects_total = 3;
+    in.projects_completed = 2;
+    in.projects_showcase_ready = 1;
+    in.avg_project_review_score = 80;
+    in.mock_interviews_completed = 2;
+    in.avg_mock_interview_score = 65;
+    in.latest_mock_readiness = CS_MOCK_READY;
+    in.coaching_sessions_completed = 3;
+    in.avg_session_rating = 4.0;
+    in.has_active_mentor = true;
+    in.applications_submitted = 5;
+    in.applications_interviewing = 1;
+    in.offers_received = 0;
+    return in;
+}
+
+static cs_readiness_input_t empty(void)
+{
+    cs_readiness_input_t in;
+    memset(&in, 0, sizeof(in));
+    in.target_industry_demand_index = NAN;
+    in.available_study_hours_week = NAN;
+    in.avg_content_score = NAN;
+    in.avg_skill_proficiency = NAN;
+    in.avg_project_review_score = NAN;
+    in.avg_mock_interview_score = NAN;
+    in.avg_session_rating = NAN;
+    return in;
+}
+
+START_TEST(hand_computed)
+{
+    cs_readiness_config_t cfg;
+    cs_readiness_input_t in = typical();
+    cs_readiness_score_t s;
+    cs_err_t err;
+    static const double want[CS_READINESS_NDIMS] = {52, 61, 55.33, 63.25, 28.33, 72.5};
+
+    cs_readiness_config_defaults(&cfg);
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    for (int d = 0; d < CS_READINESS_NDIMS; d++)
+        ck_assert_msg(fabs(s.dim[d] - want[d]) < EPS, "%s: %.4f, want %.2f",
+                      cs_readiness_dim_name(d), s.dim[d], want[d]);
+    ck_assert_double_eq_tol(s.overall, 55.67, EPS);
+    ck_assert_int_eq(s.stage, CS_STAGE_INTERVIEWING);
+    ck_assert_int_eq(s.best.action, CS_ACTION_SHOWCASE_PROJECT);
+    ck_assert_int_eq(s.best.dim, CS_READINESS_PORTFOLIO);
+    ck_assert_double_eq_tol(s.best.gain, 5.0, EPS);
+    ck_assert_double_eq_tol(s.best.new_overall, 60.67, EPS);
+    ck_assert_int_eq(s.n_gaps, 3);
+    ck_assert_int_eq(s.gaps[0].dim, CS_READINESS_SKILLS);
+    ck_assert_double_eq_tol(s.gaps[0].points_lost, 14.4, EPS);
+    ck_assert_int_eq(s.gaps[0].change.action, CS_ACTION_PROVE_SKILL);
+    ck_assert_double_eq_tol(s.gaps[0].change.gain, 3.0, EPS);
+    ck_assert_int_eq(s.gaps[1].dim, CS_READINESS_PORTFOLIO);
+    ck_assert_double_eq_tol(s.gaps[1].points_lost, 7.8, EPS);
+    ck_assert_int_eq(s.gaps[1].change.action, CS_ACTION_SHOWCASE_PROJECT);
+    ck_assert_int_eq(s.gaps[2].dim, CS_READINESS_JOB_SEARCH);
+    ck_assert_double_eq_tol(s.gaps[2].points_lost, 7.17, EPS);
+    ck_assert_int_eq(s.gaps[2].change.action, CS_ACTION_REACH_INTERVIEW);
+    ck_assert_double_eq_tol(s.gaps[2].change.gain, 1.33, EPS);
+    /* evidence: x of y */
+    ck_assert_str_eq(s.evidence[CS_READINESS_SKILLS][0].key, "target_skills_proficient");
+    ck_assert_double_eq(s.evidence[CS_READINESS_SKILLS][0].value, 4);
+    ck_assert_str_eq(s.evidence[CS_READINESS_SKILLS][1].key, "target_skills_total");
+    ck_assert_double_eq(s.evidence[CS_READINESS_SKILLS][1].value, 8);
+    ck_assert_str_eq(s.evidence[CS_READINESS_PORTFOLIO][0].key, "showcase_ready_projects");
+    ck_assert_double_eq(s.evidence[CS_READINESS_PORTFOLIO][0].value, 1);
+
+    double overall;
+    ck_assert_int_eq(cs_readiness_overall(&cfg, &in, &overall, &err), 0);
+    ck_assert_double_eq(overall, s.overall);
+}
+END_TEST
+
+START_TEST(nothing_at_all)
+{
+    cs_readiness_config_t cfg;
+    cs_readiness_input_t in = empty();
+    cs_readiness_score_t s;
+    cs_err_t err;
+
+    cs_readiness_config_defaults(&cfg);
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    for (int d = 0; d < CS_READINESS_NDIMS; d++)
+        ck_assert_double_eq(s.dim[d], 0);
+    ck_assert_double_eq(s.overall, 0);
+    ck_assert_int_eq(s.stage, CS_STAGE_EXPLORING);
+    /* The first showcase-ready project (also completed): portfolio 100 x (0.25 + 0.1) = 35,
+     * 0.2 x 35 = +7.00, more than a first mock interview (+5.40) or a proven skill (+4.80). */
+    ck_assert_int_eq(s.best.action, CS_ACTION_SHOWCASE_PROJECT);
+    ck_assert_double_eq_tol(s.best.gain, 7.0, EPS);
+    /* Every dimension loses points; the three largest are listed, skills first. */
+    ck_assert_int_eq(s.n_gaps, 3);
+    ck_assert_int_eq(s.gaps[0].dim, CS_READINESS_SKILLS);
+    ck_assert_double_eq_tol(s.gaps[0].points_lost, 30, EPS);
+    ck_assert_int_eq(s.gaps[0].change.action, CS_ACTION_PROVE_SKILL);
+    ck_assert_double_eq_tol(s.gaps[0].change.gain, 4.8, EPS);
+    /* no target skills: the x of y evidence is null, the general count is there */
+    ck_assert(isnan(s.evidence[CS_READINESS_SKILLS][0].value));
+    ck_assert_double_eq(s.evidence[CS_READINESS_SKILLS][1].value, 0);
+}
+END_TEST
+
+START_TEST(no_skills_with_targets)
+{
+    /* Target skills set, none assessed: coverage 0, proving one of 4 gives 0.8 x 0.25 = 20. */
+    cs_readiness_config_t cfg;
+    cs_readiness_input_t in = empty();
+    cs_readiness_score_t s;
+    cs_err_t err;
+
+    cs_readiness_config_defaults(&cfg);
+    in.target_skills_total = 4;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    ck_assert_double_eq(s.dim[CS_READINESS_SKILLS], 0);
+    ck_assert_int_eq(s.gaps[0].dim, CS_READINESS_SKILLS);
+    ck_assert_int_eq(s.gaps[0].change.action, CS_ACTION_PROVE_SKILL);
+    ck_assert_double_eq_tol(s.gaps[0].change.gain, 6.0, EPS); /* 0.3 x 20 */
+    ck_assert_double_eq(s.evidence[CS_READINESS_SKILLS][0].value, 0);
+    ck_assert_double_eq(s.evidence[CS_READINESS_SKILLS][1].value, 4);
+}
+END_TEST
+
+START_TEST(demand_weighted_skills)
+{
+    /* Two target skills, demand 90 and 10. Proven: only the low-demand one (80 >= 70), the
+     * other at 35 (half credit): C = (90 x 0.5 + 10 x 1) / 100 = 0.55, skills = 44. The best
+     * change proves the high-demand skill: C = 1, skills 80, +36 x 0.3 = +10.80. */
+    cs_readiness_config_t cfg;
+    cs_readiness_input_t in = empty();
+    cs_readiness_score_t s;
+    cs_err_t err;
+    cs_readiness_skill_t sk[2] = {{"sql", 90, 35}, {"excel", 10, 80}};
+
+    cs_readiness_config_defaults(&cfg);
+    in.target_skills = sk;
+    in.n_target_skills = 2;
+    in.target_skills_total = 2;
+    in.skills_assessed = 2;
+    in.skills_proficient = 1;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    ck_assert_double_eq_tol(s.dim[CS_READINESS_SKILLS], 44, EPS);
+    ck_assert_int_eq(s.best.action, CS_ACTION_PROVE_SKILL);
+    ck_assert_int_eq(s.best.skill_index, 0);
+    ck_assert_str_eq(s.best.skill_id, "sql");
+    ck_assert_double_eq_tol(s.best.gain, 10.8, EPS);
+    ck_assert_double_eq(s.evidence[CS_READINESS_SKILLS][0].value, 1); /* 1 of 2 proven */
+
+    /* Demand decides: with the demands swapped the same learner is far readier. */
+    sk[0].demand = 10;
+    sk[1].demand = 90;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    ck_assert_double_eq_tol(s.dim[CS_READINESS_SKILLS], 76, EPS); /* (5 + 90) / 100 x 80 */
+
+    /* Unknown demand counts as default_skill_demand (50). */
+    sk[0].demand = NAN;
+    sk[1].demand = NAN;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    ck_assert_double_eq_tol(s.dim[CS_READINESS_SKILLS], 60, EPS); /* 0.75 x 80 */
+}
+END_TEST
+
+START_TEST(stage_gates)
+{
+    /* A high score without any application is not job searching; an offer means placed. */
+    cs_readiness_config_t cfg;
+    cs_readiness_input_t in = typical();
+    cs_readiness_score_t s;
+    cs_err_t err;
+
+    cs_readiness_config_defaults(&cfg);
+    in.applications_submitted = in.applications_interviewing = in.offers_received = 0;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    ck_assert_double_ge(s.overall, 45);
+    ck_assert_int_eq(s.stage, CS_STAGE_BUILDING_PORTFOLIO);
+    in = typical();
+    in.offers_received = 1;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    ck_assert_int_eq(s.stage, CS_STAGE_PLACED);
+    in = empty();
+    in.declared_stage = CS_STAGE_PLACED; /* said "transitioned" */
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    ck_assert_int_eq(s.stage, CS_STAGE_PLACED);
+    /* A threshold override moves the boundary. */
+    in = typical();
+    ck_assert_int_eq(cs_readiness_config_parse(&cfg, "stage.interviewing=60", &err), 0);
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    ck_assert_int_eq(s.stage, CS_STAGE_JOB_SEARCHING);
+}
+END_TEST
+
+START_TEST(emit_rule)
+{
+    cs_readiness_config_t cfg;
+    cs_readiness_score_t now;
+    cs_readiness_last_t last = {55.67, CS_STAGE_INTERVIEWING};
+
+    cs_readiness_config_defaults(&cfg);
+    memset(&now, 0, sizeof(now));
+    now.overall = 55.67;
+    now.stage = CS_STAGE_INTERVIEWING;
+    ck_assert_int_eq(cs_readiness_should_emit(&cfg, NULL, &now), CS_READINESS_EMIT_FIRST);
+    ck_assert_int_eq(cs_readiness_should_emit(&cfg, &last, &now), CS_READINESS_EMIT_NONE);
+    now.overall = 56.66; /* 0.99 */
+    ck_assert_int_eq(cs_readiness_should_emit(&cfg, &last, &now), CS_READINESS_EMIT_NONE);
+    now.overall = 56.67; /* 1.00, exactly the threshold (compared in hundredths) */
+    ck_assert_int_eq(cs_readiness_should_emit(&cfg, &last, &now), CS_READINESS_EMIT_MOVED);
+    now.overall = 54.67; /* down counts too */
+    ck_assert_int_eq(cs_readiness_should_emit(&cfg, &last, &now), CS_READINESS_EMIT_MOVED);
+    now.overall = 55.70;
+    now.stage = CS_STAGE_PLACED;
+    ck_assert_int_eq(cs_readiness_should_emit(&cfg, &last, &now), CS_READINESS_EMIT_STAGE);
+    /* Once emitted, the same score is not emitted again. */
+    last.score = now.overall;
+    last.stage = now.stage;
+    ck_assert_int_eq(cs_readiness_should_emit(&cfg, &last, &now), CS_READINESS_EMIT_NONE);
+    ck_assert_str_eq(cs_readiness_emit_name(CS_READINESS_EMIT_MOVED), "moved");
+}
+END_TEST
+
+START_TEST(config_overrides)
+{
+    cs_readiness_config_t cfg, before;
+    cs_err_t err;
+    char v0[32], v1[32];
+
+    cs_readiness_config_defaults(&cfg);
+    cs_readiness_model_version(&cfg, v0);
+    ck_assert_str_eq(v0, "readiness-1");
+    ck_assert_int_eq(cs_readiness_config_parse(&cfg, "", &err), 0);
+    ck_assert_int_eq(cs_readiness_config_parse(
+                         &cfg, "weight.skills=0.4, emit.threshold=2;explain.max_gaps=2", &err),
+                     0);
+    ck_assert_double_eq(cfg.weight[CS_READINESS_SKILLS], 0.4);
+    ck_assert_double_eq(cfg.emit_threshold, 2);
+    ck_assert_int_eq(cfg.max_gaps, 2);
+    cs_readiness_model_version(&cfg, v1);
+    ck_assert_int_eq(strlen(v1), strlen("readiness-1-") + 8);
+    ck_assert_str_ne(v0, v1);
+    for (const char *c = v1; *c; c++)
+        ck_assert((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-');
+
+    before = cfg;
+    ck_assert_int_eq(cs_readiness_config_parse(&cfg, "weight.skills=0.5 weight.bogus=1", &err), -1);
+    ck_assert_int_eq(err.kind, CS_ERR_FATAL);
+    ck_assert_str_eq(err.field, "weight.bogus");
+    ck_assert_msg(strstr(err.msg, "unknown readiness key 'weight.bogus'"), "%s", err.msg);
+    ck_assert_double_eq(cfg.weight[CS_READINESS_SKILLS], before.weight[CS_READINESS_SKILLS]);
+    ck_assert_int_eq(cs_readiness_config_parse(&cfg, "stage.placed=101", &err), -1);
+    ck_assert_msg(strstr(err.msg, "stage.placed"), "%s", err.msg);
+    ck_assert_int_eq(cs_readiness_config_parse(&cfg, "explain.max_gaps=1.5", &err), -1);
+    ck_assert_int_eq(cs_readiness_config_parse(&cfg, "weight.skills", &err), -1);
+    ck_assert_msg(strstr(err.msg, "not key=value"), "%s", err.msg);
+    ck_assert_int_eq(
+        cs_readiness_config_parse(&cfg,
+                                  "weight.skills=0 weight.portfolio=0 weight.interview=0 "
+                                  "weight.learning=0 weight.job_search=0 weight.mentoring=0",
+                                  &err),
+        -1);
+    ck_assert_msg(strstr(err.msg, "all 0"), "%s", err.msg);
+    ck_assert_int_eq(memcmp(&cfg, &before, sizeof(cfg)), 0);
+}
+END_TEST
+
+START_TEST(bad_inputs)
+{
+    cs_readiness_config_t cfg;
+    cs_readiness_input_t in;
+    cs_readiness_score_t s;
+    cs_err_t err;
+
+    cs_readiness_config_defaults(&cfg);
+    in = typical();
+    in.content_completed = 41;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), -1);
+    ck_assert_int_eq(err.kind, CS_ERR_PERMANENT);
+    ck_assert_str_eq(err.field, "content_completed");
+    in = typical();
+    in.projects_showcase_ready = -1;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), -1);
+    ck_assert_str_eq(err.field, "projects_showcase_ready");
+    in = typical();
+    in.avg_session_rating = 0.5;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), -1);
+    ck_assert_str_eq(err.field, "avg_session_rating");
+    in = typical();
+    in.avg_mock_interview_score = 101;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), -1);
+    in = typical();
+    in.n_target_skills = 2;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), -1);
+    ck_assert_str_eq(err.field, "target_skills");
+    /* a config filled by hand out of range is refused, not used */
+    in = typical();
+    cfg.showcase_target = 0;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), -1);
+    ck_assert_int_eq(err.kind, CS_ERR_FATAL);
+}
+END_TEST
+
+START_TEST(names)
+{
+    cs_readiness_stage_t st;
+    cs_readiness_mock_rating_t r;
+    static const struct {
+        const char *in;
+        cs_readiness_stage_t stage;
+        const char *db;
+    } rows[] = {
+        {"exploring", CS_STAGE_EXPLORING, "exploring"},
+        {"learning", CS_STAGE_LEARNING, "learning"},
+        {"building_portfolio", CS_STAGE_BUILDING_PORTFOLIO, "job_ready"},
+        {"job_ready", CS_STAGE_BUILDING_PORTFOLIO, "job_ready"},
+        {"job_searching", CS_STAGE_JOB_SEARCHING, "job_searching"},
+        {"interviewing", CS_STAGE_INTERVIEWING, "job_searching"},
+        {"placed", CS_STAGE_PLACED, "transitioned"},
+        {"transitioned", CS_STAGE_PLACED, "transitioned"},
+        {"advancing", CS_STAGE_PLACED, "transitioned"},
+    };
+    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+        ck_assert_int_eq(cs_readiness_stage_parse(rows[i].in, &st), 0);
+        ck_assert_int_eq(st, rows[i].stage);
+        ck_assert_str_eq(cs_readiness_stage_db_name(st), rows[i].db);
+    }
+    ck_assert_int_eq(cs_readiness_stage_parse("retired", &st), -1);
+    ck_assert_int_eq(cs_readiness_mock_rating_parse("strong", &r), 0);
+    ck_assert_int_eq(r, CS_MOCK_STRONG);
+    ck_assert_int_eq(cs_readiness_mock_rating_parse(NULL, &r), 0);
+    ck_assert_int_eq(r, CS_MOCK_NONE);
+    ck_assert_int_eq(cs_readiness_mock_rating_parse("great", &r), -1);
+    ck_assert_str_eq(cs_readiness_stage_name(CS_STAGE_PLACED), "placed");
+    ck_assert_str_eq(cs_readiness_dim_name(CS_READINESS_JOB_SEARCH), "job_search");
+    ck_assert_str_eq(cs_readiness_action_name(CS_ACTION_SHOWCASE_PROJECT), "showcase_project");
+}
+END_TEST
+
+START_TEST(explanation_json)
+{
+    cs_readiness_config_t cfg;
+    cs_readiness_input_t in = typical();
+    cs_readiness_score_t s;
+    cs_err_t err;
+    cs_buf_t b = CS_BUF_INIT, b2 = CS_BUF_INIT;
+    json_error_t jerr;
+
+    cs_readiness_config_defaults(&cfg);
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &b, &err), 0);
+    json_t *j = json_loads(b.data, 0, &jerr);
+    ck_assert_msg(j != NULL, "%s: %s", jerr.text, b.data);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "model_version")), "readiness-1");
+    ck_assert_double_eq_tol(json_number_value(json_object_get(j, "overall")), 55.67, EPS);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "stage")), "interviewing");
+    json_t *sk = json_object_get(json_object_get(j, "dimensions"), "skills");
+    ck_assert_double_eq_tol(json_number_value(json_object_get(sk, "score")), 52, EPS);
+    json_t *ev = json_object_get(sk, "evidence");
+    ck_assert_int_eq(json_integer_value(json_object_get(ev, "target_skills_proficient")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(ev, "target_skills_total")), 8);
+    ck_assert_int_eq(json_array_size(json_object_get(j, "gaps")), 3);
+    json_t *g0 = json_array_get(json_object_get(j, "gaps"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(g0, "dimension")), "skills");
+    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(g0, "change"), "action")),
+                     "prove_skill");
+    json_t *best = json_object_get(j, "best_change");
+    ck_assert_str_eq(json_string_value(json_object_get(best, "action")), "showcase_project");
+    ck_assert_double_eq_tol(json_number_value(json_object_get(best, "gain")), 5.0, EPS);
+    json_decref(j);
+    /* byte-identical on recomputation */
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &b2, &err), 0);
+    ck_assert_str_eq(b.data, b2.data);
+    /* NULL averages render as null, and a learner with no change possible has none */
+    in = empty();
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    cs_buf_reset(&b);
+    ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &b, &err), 0);
+    j = json_loads(b.data, 0, &jerr);
+    ck_assert_msg(j != NULL, "%s", jerr.text);
+    ev = json_object_get(json_object_get(json_object_get(j, "dimensions"), "skills"), "evidence");
+    ck_assert(json_is_null(json_object_get(ev, "avg_skill_proficiency")));
+    ck_assert(json_is_null(json_object_get(ev, "target_skills_proficient")));
+    json_decref(j);
+    cs_buf_fini(&b);
+    cs_buf_fini(&b2);
+}
+END_TEST
+
+/* ---- properties on random learners ---------------------------------------------------------- */
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return n ? (uint32_t)(rng_state % n) : 0;
+}
+
+static double maybe_nan(double v)
+{
+    return rnd(5) == 0 ? NAN : v;
+}
+
+static cs_readiness_input_t random_input(void)
+{
+    cs_readiness_input_t in = empty();
+    in.declared_stage = (cs_readiness_stage_t)rnd(CS_READINESS_NSTAGES);
+    in.available_study_hours_week = maybe_nan(rnd(30));
+    in.content_started = (int)rnd(60);
+    in.content_completed = (int)rnd((uint32_t)in.content_started + 1);
+    in.career_critical_completed = (int)rnd((uint32_t)in.content_completed + 1);
+    in.avg_content_score = maybe_nan(rnd(101));
+    in.study_seconds_30d = rnd(200000);
+    in.skills_assessed = (int)rnd(12);
+    in.skills_proficient = (int)rnd((uint32_t)in.skills_assessed + 1);
+    in.target_skills_total = (int)rnd(10);
+    in.target_skills_proficient = (int)rnd((uint32_t)in.target_skills_total + 1);
+    in.avg_skill_proficiency = maybe_nan(rnd(101));
+    in.projects_total = (int)rnd(6);
+    in.projects_completed = (int)rnd((uint32_t)in.projects_total + 1);
+    in.projects_showcase_ready = (int)rnd((uint32_t)in.projects_total + 1);
+    in.avg_project_review_score = maybe_nan(rnd(101));
+    in.mock_interviews_completed = (int)rnd(8);
+    in.avg_mock_interview_score = maybe_nan(rnd(101));
+    in.latest_mock_readiness = (cs_readiness_mock_rating_t)rnd(5);
+    in.coaching_sessions_completed = (int)rnd(10);
+    in.avg_session_rating = maybe_nan(1 + rnd(5));
+    in.has_active_mentor = rnd(2);
+    in.applications_submitted = (int)rnd(15);
+    in.applications_interviewing = (int)rnd((uint32_t)in.applications_submitted + 1);
+    in.offers_received = (int)rnd((uint32_t)in.applications_interviewing + 1);
+    return in;
+}
+
+/* One monotone change: more of something good, keeping the input consistent. */
+static void improve(cs_readiness_input_t *in, int which)
+{
+    switch (which) {
+    case 0:
+        if (in->target_skills_proficient < in->target_skills_total)
+            in->target_skills_proficient++;
+        break;
+    case 1:
+        in->projects_total++;
+        in->projects_showcase_ready++;
+        break;
+    case 2:
+        in->projects_total++;
+        in->projects_completed++;
+        break;
+    case 3:
+        in->mock_interviews_completed++;
+        break;
+    case 4:
+        in->content_started++;
+        in->content_completed++;
+        in->career_critical_completed++;
+        break;
+    case 5:
+        in->study_seconds_30d += 3600;
+        break;
+    case 6:
+        in->applications_submitted++;
+        break;
+    case 7:
+        if (in->applications_interviewing < in->applications_submitted)
+            in->applications_interviewing++;
+        break;
+    case 8:
+        if (in->offers_received < in->applications_interviewing)
+            in->offers_received++;
+        break;
+    case 9:
+        in->coaching_sessions_completed++;
+        break;
+    case 10:
+        in->has_active_mentor = true;
+        break;
+    case 11:
+        if (!isnan(in->avg_mock_interview_score) && in->avg_mock_interview_score <= 95)
+            in->avg_mock_interview_score += 5;
+        break;
+    case 12:
+        if (in->latest_mock_readiness < CS_MOCK_STRONG)
+            in->latest_mock_readiness++;
+        break;
+    case 13:
+        if (!isnan(in->avg_session_rating) && in->avg_session_rating <= 4)
+            in->avg_session_rating += 1;
+        break;
+    default:
+        if (in->skills_proficient < in->skills_assessed)
+            in->skills_proficient++;
+        break;
+    }
+}
+
+START_TEST(monotone)
+{
+    cs_readiness_config_t cfg;
+    cs_err_t err;
+
+    cs_readiness_config_defaults(&cfg);
+    rng_state = 0x12345678abcdefull;
+    for (int i = 0; i < 3000; i++) {
+        cs_readiness_input_t in = random_input(), up;
+        cs_readiness_score_t a, b;
+        int which = (int)rnd(15);
+        ck_assert_msg(cs_readiness_score(&cfg, &in, &a, &err) == 0, "%s", err.msg);
+        up = in;
+        improve(&up, which);
+        ck_assert_msg(cs_readiness_score(&cfg, &up, &b, &err) == 0, "%s", err.msg);
+        ck_assert_msg(b.overall >= a.overall, "change %d lowered %.2f to %.2f", which, a.overall,
+                      b.overall);
+        for (int d = 0; d < CS_READINESS_NDIMS; d++)
+            ck_assert_msg(b.dim[d] >= a.dim[d], "change %d lowered %s", which,
+                          cs_readiness_dim_name(d));
+        ck_assert_msg(b.stage >= a.stage, "change %d lowered the stage", which);
+        /* bounds, and the best change really raises the score by what it says */
+        ck_assert(a.overall >= 0 && a.overall <= 100);
+        if (a.best.action != CS_ACTION_NONE) {
+            ck_assert(a.best.gain > 0);
+            ck_assert_double_eq_tol(a.best.new_overall - a.overall, a.best.gain, 1e-6);
+            for (int g = 0; g < a.n_gaps; g++)
+                ck_assert(a.gaps[g].change.gain <= a.best.gain);
+        }
+        for (int g = 1; g < a.n_gaps; g++)
+            ck_assert(a.gaps[g].points_lost <= a.gaps[g - 1].points_lost);
+    }
+}
+END_TEST
+
+START_TEST(deterministic)
+{
+    cs_readiness_config_t cfg;
+    cs_err_t err;
+
+    cs_readiness_config_defaults(&cfg);
+    rng_state = 0xfeedfacecafebeefull;
+    for (int i = 0; i < 500; i++) {
+        cs_readiness_input_t in = random_input();
+        cs_readiness_score_t a, b;
+        cs_buf_t ja = CS_BUF_INIT, jb = CS_BUF_INIT;
+        ck_assert_int_eq(cs_readiness_score(&cfg, &in, &a, &err), 0);
+        ck_assert_int_eq(cs_readiness_score(&cfg, &in, &b, &err), 0);
+        ck_assert_int_eq(memcmp(a.dim, b.dim, sizeof(a.dim)), 0);
+        ck_assert(a.overall == b.overall && a.stage == b.stage);
+        ck_assert_int_eq(cs_readiness_explain_json(&cfg, &a, &ja, &err), 0);
+        ck_assert_int_eq(cs_readiness_explain_json(&cfg, &b, &jb, &err), 0);
+        ck_assert_str_eq(ja.data, jb.data);
+        cs_buf_fini(&ja);
+        cs_buf_fini(&jb);
+    }
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("readiness");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, hand_computed);
+    tcase_add_test(tc, nothing_at_all);
+    tcase_add_test(tc, no_skills_with_targets);
+    tcase_add_test(tc, demand_weighted_skills);
+    tcase_add_test(tc, stage_gates);
+    tcase_add_test(tc, emit_rule);
+    tcase_add_test(tc, config_overrides);
+    tcase_add_test(tc, bad_inputs);
+    tcase_add_test(tc, names);
+    tcase_add_test(tc, explanation_json);
+    tcase_add_test(tc, monotone);
+    tcase_add_test(tc, deterministic);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
