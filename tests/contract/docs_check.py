@@ -38,13 +38,16 @@ import urllib.parse
 
 # Shipped programs whose every option docs/operations.md must document ("cs-audit verify" is the
 # subcommand). Test and benchmark helpers (cs-testworker, cs-bench-*) are documented where used.
-SHIPPED = ["cs-audit", "cs-audit verify", "cs-progress", "cs-produce", "cs-loadgen", "cs-migrate", "cs-seed"]
+SHIPPED = ["cs-audit", "cs-audit verify", "cs-progress", "cs-produce", "cs-loadgen", "cs-migrate", "cs-seed", "cs-lag"]
 
 # Options of other tools that the pages name, and where each is defined: a path in the tree (the
 # option must appear in that file) or None for a tool outside the tree.
 FOREIGN_OPTIONS = {
     "--brokers": "scripts/kafka",                # scripts/kafka start --brokers N
     "--publish-linger-ms": "bench/pipeline.sh",  # the pipeline benchmark's own option
+    "--tls": "scripts/kafka",                    # scripts/kafka start --tls
+    "--sasl": "scripts/kafka",                   # scripts/kafka start --sasl
+    "--ssl": "scripts/devdb",                    # scripts/devdb start --ssl
     "--build": None,                             # cmake --build
     "--test-dir": None,                          # ctest --test-dir
     "--output-on-failure": None,                 # ctest
