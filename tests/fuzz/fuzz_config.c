@@ -20,6 +20,8 @@
  *  - precedence: an option no flag mentions has its first CS_<NAME> entry's value, else the
  *    file's, else its default; the file is read exactly when the config option, as loaded,
  *    names it;
+ *  - a number strtod reads in full as finite, within bounds, is taken (a subnormal such as
+ *    1e-320 too, though strtod reports ERANGE for it);
  *  - a secret never reaches a message: the input is loaded again with every secret value
  *    changed in a way that keeps it valid or invalid alike (text replaced, letters' case
  *    swapped), and the outcome and message must not change;
@@ -347,6 +349,49 @@ static void check_values(const cs_config_t *cfg, char **argv, int argc, char **e
         }
 }
 
+/* Whether text is a number the loader must take for o: strtod reads all of it as a finite
+ * value (a subnormal too, though strtod reports ERANGE for it) that is not a non-zero rounded
+ * to 0, within o's bounds. */
+static bool number_ok(const cs_opt_t *o, const char *text)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(text, &end);
+    if (!*text || *end || !isfinite(x) || (errno == ERANGE && x == 0))
+        return false;
+    return (o->min == 0 && o->max == 0) || (x >= o->min && x <= o->max);
+}
+
+/* A refusal naming a number option that no flag mentions, while every value the file and the
+ * environment give it is a valid number, refuses a number it must take. */
+static void check_number_refusal(const outcome_t *o1, char **argv, int argc, char **envp,
+                                 json_t *file)
+{
+    const cs_opt_t *o = find_opt(o1->err.field, strlen(o1->err.field));
+    char env[160], js[160], num[64];
+    int seen = 0;
+
+    if (!o || o->type != CS_OPT_DOUBLE || flag_mentions(argv, argc, o))
+        return;
+    env_key(o, env);
+    json_key(o, js);
+    size_t n = strlen(env);
+    for (char **e = envp; *e; e++)
+        if (!strncmp(*e, env, n) && (*e)[n] == '=') {
+            if (!number_ok(o, *e + n + 1))
+                return;
+            seen++;
+        }
+    if (file && json_object_get(file, js)) {
+        const char *t = member_text(json_object_get(file, js), num);
+        if (!t || !number_ok(o, t))
+            return;
+        seen++;
+    }
+    if (seen)
+        fail("a finite number within bounds is taken (a subnormal too)", &o1->err, NULL);
+}
+
 /*
  * Disguises every secret value on the command line, walking argv as cs_config_load does: only
  * words the loader takes as a secret's value change (never a positional argument).
@@ -544,6 +589,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!same_outcome(&o1, &o2))
             fail("the file's JSON, re-serialized, loads alike", &o2.err, o1.err.msg);
     }
+    if (o1.rc < 0)
+        check_number_refusal(&o1, argv, argc, envp, file);
     if (o1.rc < 0) {
         char *owned_a[MAX_WORDS + 2] = {0}, *owned_e[MAX_WORDS + 2] = {0};
         char *argv2[MAX_WORDS + 2], *envp2[MAX_WORDS + 2];
