@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
 #include <librdkafka/rdkafka.h>
@@ -380,4 +381,114 @@ int rt_http_get(int port, const char *path, char *out, size_t size)
     if (body)
         memmove(out, body + 4, strlen(body + 4) + 1);
     return code;
+}
+
+int rt_wait_file_has(const char *path, const char *needle, int timeout_ms)
+{
+    int64_t end = cs_test_now_ms() + timeout_ms;
+    for (;;) {
+        if (rt_file_has(path, needle))
+            return 0;
+        if (cs_test_now_ms() > end)
+            return -1;
+        rt_sleep_ms(50);
+    }
+}
+
+int rt_log_field(const char *path, const char *msg, const char *field, char *out, size_t size)
+{
+    char *s = slurp(path);
+    int found = 0;
+    out[0] = '\0';
+    for (char *l = s, *nl; !found && l && *l; l = nl ? nl + 1 : NULL) {
+        nl = strchr(l, '\n');
+        if (nl)
+            *nl = '\0';
+        json_t *line = json_loads(l, 0, NULL);
+        json_t *m = json_object_get(line, "msg");
+        if (json_is_string(m) && !strcmp(json_string_value(m), msg)) {
+            found = 1;
+            json_t *v = json_object_get(json_object_get(line, "fields"), field);
+            if (json_is_string(v))
+                snprintf(out, size, "%s", json_string_value(v));
+            else if (json_is_integer(v))
+                snprintf(out, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            else if (json_is_real(v))
+                snprintf(out, size, "%.17g", json_real_value(v));
+            else
+                found = -1; /* missing, or neither text nor a number */
+        }
+        json_decref(line);
+    }
+    free(s);
+    return found < 0 ? -1 : found;
+}
+
+/* An admin client for the test brokers (aborts the test on failure). */
+static rd_kafka_t *admin_new(void)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr))
+        die("admin config", errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk)
+        die("admin client", errstr);
+    return rk;
+}
+
+/* The one event an admin request answers with, error checked; the caller destroys it. */
+static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, const char *what)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    if (!ev)
+        die(what, "no answer in 30 s");
+    if (rd_kafka_event_error(ev))
+        die(what, rd_kafka_event_error_string(ev));
+    return ev;
+}
+
+void rt_topic_create(const char *topic, int partitions, const char *const *configs)
+{
+    char errstr[512];
+    rd_kafka_t *rk = admin_new();
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, errstr, sizeof errstr);
+    if (!nt)
+        die("new topic", errstr);
+    for (int i = 0; configs && configs[i] && configs[i + 1]; i += 2)
+        if (rd_kafka_NewTopic_set_config(nt, configs[i], configs[i + 1]))
+            die("topic config", configs[i]);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = admin_wait(q, "CreateTopics");
+    size_t n = 0;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    if (n != 1 || rd_kafka_topic_result_error(res[0]))
+        die("CreateTopics", n ? rd_kafka_topic_result_error_string(res[0]) : topic);
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_destroy(rk);
+}
+
+void rt_topic_set_config(const char *topic, const char *const *configs)
+{
+    rd_kafka_t *rk = admin_new();
+    rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    for (int i = 0; configs && configs[i] && configs[i + 1]; i += 2)
+        if (rd_kafka_ConfigResource_set_config(cr, configs[i], configs[i + 1]))
+            die("topic config", configs[i]);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AlterConfigs(rk, &cr, 1, NULL, q);
+    rd_kafka_event_t *ev = admin_wait(q, "AlterConfigs");
+    size_t n = 0;
+    const rd_kafka_ConfigResource_t **res =
+        rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
+    if (n != 1 || rd_kafka_ConfigResource_error(res[0]))
+        die("AlterConfigs", n ? rd_kafka_ConfigResource_error_string(res[0]) : topic);
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(cr);
+    rd_kafka_destroy(rk);
 }

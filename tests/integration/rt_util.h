@@ -58,6 +58,19 @@ int rt_wait_committed(const char *dsn, const char *group, long long target, int 
 /* Does the file contain the string? */
 int rt_file_has(const char *path, const char *needle);
 void rt_sleep_ms(int ms);
+/* Waits up to timeout_ms for the file to contain needle; returns 0, or -1 on timeout. */
+int rt_wait_file_has(const char *path, const char *needle, int timeout_ms);
+/*
+ * The first JSON log line of the file whose "msg" is msg: its field `field` (of "fields") as text
+ * into out (a number as written). Returns 1, 0 when no line has that msg, -1 when the line lacks
+ * the field.
+ */
+int rt_log_field(const char *path, const char *msg, const char *field, char *out, size_t size);
+
+/* Creates topic (replication factor 1) with configs, NULL-terminated name, value pairs. */
+void rt_topic_create(const char *topic, int partitions, const char *const *configs);
+/* Sets a topic's configs (AlterConfigs: those not given return to the broker's defaults). */
+void rt_topic_set_config(const char *topic, const char *const *configs);
 
 /* A free TCP port on 127.0.0.1 (bound then released). */
 int rt_free_port(void);
