@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "cs/config.h"
+#include "fuzz_common.h"
 
 static const char *const modes[] = {"fast", "safe", "off", NULL};
 
@@ -86,17 +87,6 @@ static void write_file(const char *p, size_t n)
     }
 }
 
-static void write_seed(const char *dir, int k, const char *text)
-{
-    char p[4096];
-    snprintf(p, sizeof p, "%s/config-%d", dir, k);
-    FILE *f = fopen(p, "wb");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        perror(p);
-        exit(1);
-    }
-}
-
 static void write_seeds(const char *dir)
 {
     static const char *const seeds[] = {
@@ -122,14 +112,8 @@ static void write_seeds(const char *dir)
         "{\"group\":\"from-file\"}\n%%\nCS_CONFIG=\n%%\n--config=\n",
     };
     for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++)
-        write_seed(dir, (int)i, seeds[i]);
-    char p[4096];
-    snprintf(p, sizeof p, "%s.dict", dir);
-    FILE *f = fopen(p, "w");
-    if (!f) {
-        perror(p);
-        exit(1);
-    }
+        fuzz_write_seed(dir, "config", (int)i, seeds[i], strlen(seeds[i]));
+    FILE *f = fuzz_dict_open(dir);
     fputs("\"\\x0a%%\\x0a\"\n\"--no-\"\n\"--\"\n\"true\"\n\"off\"\n\"1e999\"\n\"nan\"\n\"0x10\"\n"
           "\"--help\"\n\"\\\\u0000\"\n\"--config=\"\n",
           f);
@@ -152,11 +136,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *seeds = getenv("CS_FUZZ_WRITE_SEEDS");
-    if (seeds) {
-        write_seeds(seeds);
-        exit(0);
-    }
+    fuzz_seeds_mode(write_seeds);
     const char *tmp = getenv("TMPDIR");
     snprintf(path, sizeof path, "%s/fuzz_config.%ld.json", tmp && *tmp ? tmp : "/tmp",
              (long)getpid());

@@ -98,10 +98,7 @@ static int find_class(const dlq_msg_t *m, int n, const char *cls)
 
 static void run_drain(const char *dsn, const char *logf, const char *const *args)
 {
-    pid_t pid = rt_spawn(dsn, logf, args);
-    int st = rt_wait(pid, 90000 * cs_test_timeout_mult());
-    if (st == -1)
-        kill(pid, SIGKILL);
+    int st = rt_run(dsn, logf, args, 90000);
     ck_assert_msg(st != -1, "worker did not drain (see %s)", logf);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "worker exit status %d (see %s)", st,
                   logf);
@@ -388,7 +385,7 @@ START_TEST(dead_letter_topic_unwritable)
     ck_assert_msg(dead == 0, "%lld dead letters recorded while the topic refused them", dead);
     ck_assert_msg(done, "not all applied once the topic takes writes (see %s)", logf);
     int st = rt_wait(pid, 20000 * mult);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+    ck_assert_msg(cs_test_exited(st, 0), "exit status %d", st);
 
     const char *back = "dependency is back; consuming again";
     ck_assert_msg(rt_log_field(logf, back, "was_waiting_for", f, sizeof f) == 1,

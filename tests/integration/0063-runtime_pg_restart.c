@@ -131,9 +131,8 @@ START_TEST(pg_restart)
     devdb("start");
     ck_assert_msg(rt_wait_committed(dsn, "rt-pgr", total, 120000 * mult) == 0,
                   "the worker did not finish after PostgreSQL came back (see %s)", logf);
-    kill(pid, SIGTERM);
-    int st = rt_wait(pid, 20000 * mult);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+    int st = cs_test_stop(pid, SIGTERM, 20000 * mult);
+    ck_assert_msg(cs_test_exited(st, 0), "exit status %d", st);
 
     ck_assert_msg(rt_file_has(logf, "waiting for postgresql"), "no wait logged (see %s)", logf);
     ck_assert_msg(rt_file_has(logf, "dependency is back"), "no resume logged (see %s)", logf);
@@ -255,9 +254,8 @@ START_TEST(pg_outage_resume)
     fprintf(stderr, "0063: resume after an 8 s outage: %.3f %.3f %.3f s, median %.3f s\n", took[0],
             took[1], took[2], med);
 
-    kill(pid, SIGTERM);
-    int st = rt_wait(pid, 20000 * mult);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+    int st = cs_test_stop(pid, SIGTERM, 20000 * mult);
+    ck_assert_msg(cs_test_exited(st, 0), "exit status %d", st);
     /* effects exact: every event once, nothing dead-lettered */
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), sent);
     ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), sent);

@@ -102,10 +102,7 @@ START_TEST(sigterm_during_startup)
         if (runs[r].delay_ms)
             rt_sleep_ms(runs[r].delay_ms);
         int64_t t0 = cs_test_now_ms();
-        kill(pid, runs[r].sig);
-        int st = rt_wait(pid, 30000 * mult);
-        if (st == -1)
-            kill(pid, SIGKILL);
+        int st = cs_test_stop(pid, runs[r].sig, 30000 * mult);
         ck_assert_msg(st != -1, "run %zu: no exit within 30 s of signal %d (see %s)", r,
                       runs[r].sig, logf);
         ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
@@ -133,11 +130,8 @@ START_TEST(sigterm_during_startup)
                            "-1",
                            "--drain",
                            NULL};
-    pid_t pid = rt_spawn(dsn, logf, dargs);
-    int st = rt_wait(pid, 90000 * mult);
-    if (st == -1)
-        kill(pid, SIGKILL);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "drain status %d", st);
+    int st = rt_run(dsn, logf, dargs, 90000);
+    ck_assert_msg(cs_test_exited(st, 0), "drain status %d", st);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);
     ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), N);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM processed_events"), N);
