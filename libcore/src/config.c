@@ -18,6 +18,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <jansson.h>
 #include <librdkafka/rdkafka.h>
 #include <math.h>
@@ -155,9 +156,29 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
     case CS_OPT_DOUBLE: {
         double x;
 
+        int e;
+
         errno = 0;
         x = strtod(text, &end);
-        if (!*text || *end || errno || !isfinite(x))
+        e = errno;
+        if (!*text || *end || end == text)
+            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
+                                    shown);
+        /* strtod reports ERANGE for overflow (±HUGE_VAL), for underflow to 0, and on glibc for
+         * every subnormal result too: a subnormal such as 1e-320 is a number, kept as read. */
+        if (e == ERANGE && isinf(x))
+            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                    "%s: '%s' is too large for a number (the largest is %g)", where,
+                                    shown, DBL_MAX);
+        if (!isfinite(x))
+            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a finite number",
+                                    where, shown);
+        if (e == ERANGE && x == 0)
+            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                    "%s: '%s' is too small for a number: it would be read as 0 "
+                                    "(the smallest above 0 is %g)",
+                                    where, shown, DBL_TRUE_MIN);
+        if (e && e != ERANGE)
             return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
                                     shown);
         if (ranged && (x < o->min || x > o->max)) /* as given: %g rounds 1.0000001 to 1 */

@@ -9,6 +9,7 @@
  * (worker_int.h has the map). Loop thread only.
  */
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -316,6 +317,34 @@ static void worker_free(cs_worker_t *w)
     free(w);
 }
 
+/*
+ * SIGTERM and SIGINT are blocked from the first line of cs_worker_main until the loop's signal
+ * watchers exist, and again from the loop's end: a signal in between stays pending instead of
+ * taking the default action (exit status 143 with the consumer and the connections dropped),
+ * and the loop delivers it as a clean stop the moment it can. Threads started meanwhile (the
+ * committer, librdkafka's, libpq's) inherit the mask, so the loop thread is the one to get it.
+ */
+static void stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+}
+
+/* A signal that came while the worker was already stopping has been answered: the worker
+ * stopped. It is taken off the pending set before the caller's mask returns. */
+static void restore_signals(const sigset_t *old)
+{
+    sigset_t set, pending;
+    const struct timespec now = {0, 0};
+    stop_signals(&set);
+    while (sigpending(&pending) == 0 &&
+           (sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1) &&
+           sigtimedwait(&set, NULL, &now) > 0)
+        ;
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 /* The process-wide settings a worker needs, whatever it is. */
 static void process_setup(void)
 {
@@ -497,6 +526,10 @@ static int watchers_start(cs_worker_t *w, cs_err_t *err)
     ev_signal_init(&w->sigint, on_signal, SIGINT);
     w->sigint.data = w;
     ev_signal_start(w->loop, &w->sigint);
+    /* The watchers exist: a signal pending since start-up is delivered now (a clean stop). */
+    sigset_t set;
+    stop_signals(&set);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     return 0;
 }
 
@@ -544,6 +577,10 @@ static int worker_run(cs_worker_t *w)
     cs__worker_drain_queue(w);
     if (!w->closed)
         ev_run(w->loop, 0);
+    /* Stopped: from here a signal must not kill the process half-way through closing. */
+    sigset_t set;
+    stop_signals(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
     watchers_stop(w);
     cs_log_info("worker stopped", CS_LI("exit_code", w->exit_code));
     return w->exit_code;
@@ -551,10 +588,15 @@ static int worker_run(cs_worker_t *w)
 
 int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 {
-    cs_worker_t *w = cs_mem_calloc(1, sizeof *w);
+    cs_worker_t *w;
     cs_err_t err;
     int code = 0;
+    sigset_t stop_set, old_mask;
 
+    /* First of all: a SIGTERM from now on is a clean stop, however early it comes. */
+    stop_signals(&stop_set);
+    pthread_sigmask(SIG_BLOCK, &stop_set, &old_mask);
+    w = cs_mem_calloc(1, sizeof *w);
     cs_err_clear(&err);
     w->def = def;
     w->ud = def->ud;
@@ -564,6 +606,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     if (!w->cfg) {
         free(w->opts);
         free(w);
+        restore_signals(&old_mask);
         return code;
     }
     process_setup();
@@ -584,5 +627,6 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         w->http = NULL;
     }
     worker_free(w);
+    restore_signals(&old_mask);
     return code;
 }

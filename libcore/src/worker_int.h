@@ -274,6 +274,12 @@ struct cs_worker {
     double probe_t0;  /* ev_now of the first probe of this outage; 0: not probing */
     long long probes; /* probes that found PostgreSQL still away in this outage */
     char waiting_for[64];
+    /* waiting_for: what the current attempt waits for (each transaction step names it afresh).
+     * The outage the retries are in: what the last failed attempt waited for, since when (ev_now
+     * of its first failure; 0: none) and how many retries it took; for "dependency is back". */
+    char outage_for[64];
+    double outage_t0;
+    long long outage_retries;
 
     /* lifecycle */
     bool stopping;

@@ -71,6 +71,13 @@ void cs__worker_enter_backoff(cs_worker_t *w, const cs_err_t *err)
     d = d * (0.5 + 0.5 * ((double)rand() / RAND_MAX)); /* jitter */
     w->attempt++;
     w->backoff = true;
+    /* The next attempt starts by naming what it waits for afresh: keep this one's for the log. */
+    snprintf(w->outage_for, sizeof w->outage_for, "%s", w->waiting_for);
+    if (w->outage_t0 == 0) {
+        w->outage_t0 = ev_now(w->loop);
+        w->outage_retries = 0;
+    }
+    w->outage_retries++;
     cs__worker_pause_all(w);
     const char *cls[] = {err->sqlstate[0] ? err->sqlstate : "connection"};
     if (strncmp(w->waiting_for, "postgresql", 10) == 0)
@@ -144,11 +151,18 @@ void cs__worker_on_retry_timer(struct ev_loop *loop, ev_timer *t, int revents)
         return;
     }
     cs__worker_flush_ready(w, true);
-    if (!w->backoff)
-        w->probe_t0 = 0; /* the outage, if any, is over */
-    if (!w->backoff && w->paused_all && !w->closed) {
-        cs_log_info("dependency is back; consuming again",
-                    CS_LS("was_waiting_for", w->waiting_for));
+    if (w->backoff)
+        return;
+    /* The outage, if any, is over. The retry that just succeeded set waiting_for to what its own
+     * steps wait for ("postgresql" at the start of every transaction): the dependency waited for
+     * is the one the failed attempt named, kept by enter_backoff. */
+    w->probe_t0 = 0;
+    if (w->paused_all && !w->closed) {
+        ev_now_update(w->loop); /* the retry itself may have taken a while */
+        cs_log_info("dependency is back; consuming again", CS_LS("was_waiting_for", w->outage_for),
+                    CS_LD("waited_s", w->outage_t0 > 0 ? ev_now(w->loop) - w->outage_t0 : 0.),
+                    CS_LI("retries", w->outage_retries));
         cs__worker_resume_ready(w);
     }
+    w->outage_t0 = 0;
 }

@@ -20,6 +20,8 @@
  *  - precedence: an option no flag mentions has its first CS_<NAME> entry's value, else the
  *    file's, else its default; the file is read exactly when the config option, as loaded,
  *    names it;
+ *  - a number strtod reads in full as finite, within bounds, is taken (a subnormal such as
+ *    1e-320 too, though strtod reports ERANGE for it);
  *  - a secret never reaches a message: the input is loaded again with every secret value
  *    changed in a way that keeps it valid or invalid alike (text replaced, letters' case
  *    swapped), and the outcome and message must not change;
@@ -37,6 +39,7 @@
 #include <unistd.h>
 
 #include "cs/config.h"
+#include "fuzz_common.h"
 
 static const char *const modes[] = {"fast", "safe", "off", NULL};
 
@@ -84,17 +87,6 @@ static void write_file(const char *p, size_t n)
     }
 }
 
-static void write_seed(const char *dir, int k, const char *text)
-{
-    char p[4096];
-    snprintf(p, sizeof p, "%s/config-%d", dir, k);
-    FILE *f = fopen(p, "wb");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        perror(p);
-        exit(1);
-    }
-}
-
 static void write_seeds(const char *dir)
 {
     static const char *const seeds[] = {
@@ -120,14 +112,8 @@ static void write_seeds(const char *dir)
         "{\"group\":\"from-file\"}\n%%\nCS_CONFIG=\n%%\n--config=\n",
     };
     for (size_t i = 0; i < sizeof seeds / sizeof *seeds; i++)
-        write_seed(dir, (int)i, seeds[i]);
-    char p[4096];
-    snprintf(p, sizeof p, "%s.dict", dir);
-    FILE *f = fopen(p, "w");
-    if (!f) {
-        perror(p);
-        exit(1);
-    }
+        fuzz_write_seed(dir, "config", (int)i, seeds[i], strlen(seeds[i]));
+    FILE *f = fuzz_dict_open(dir);
     fputs("\"\\x0a%%\\x0a\"\n\"--no-\"\n\"--\"\n\"true\"\n\"off\"\n\"1e999\"\n\"nan\"\n\"0x10\"\n"
           "\"--help\"\n\"\\\\u0000\"\n\"--config=\"\n",
           f);
@@ -150,11 +136,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    const char *seeds = getenv("CS_FUZZ_WRITE_SEEDS");
-    if (seeds) {
-        write_seeds(seeds);
-        exit(0);
-    }
+    fuzz_seeds_mode(write_seeds);
     const char *tmp = getenv("TMPDIR");
     snprintf(path, sizeof path, "%s/fuzz_config.%ld.json", tmp && *tmp ? tmp : "/tmp",
              (long)getpid());
@@ -345,6 +327,49 @@ static void check_values(const cs_config_t *cfg, char **argv, int argc, char **e
             }
             }
         }
+}
+
+/* Whether text is a number the loader must take for o: strtod reads all of it as a finite
+ * value (a subnormal too, though strtod reports ERANGE for it) that is not a non-zero rounded
+ * to 0, within o's bounds. */
+static bool number_ok(const cs_opt_t *o, const char *text)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(text, &end);
+    if (!*text || *end || !isfinite(x) || (errno == ERANGE && x == 0))
+        return false;
+    return (o->min == 0 && o->max == 0) || (x >= o->min && x <= o->max);
+}
+
+/* A refusal naming a number option that no flag mentions, while every value the file and the
+ * environment give it is a valid number, refuses a number it must take. */
+static void check_number_refusal(const outcome_t *o1, char **argv, int argc, char **envp,
+                                 json_t *file)
+{
+    const cs_opt_t *o = find_opt(o1->err.field, strlen(o1->err.field));
+    char env[160], js[160], num[64];
+    int seen = 0;
+
+    if (!o || o->type != CS_OPT_DOUBLE || flag_mentions(argv, argc, o))
+        return;
+    env_key(o, env);
+    json_key(o, js);
+    size_t n = strlen(env);
+    for (char **e = envp; *e; e++)
+        if (!strncmp(*e, env, n) && (*e)[n] == '=') {
+            if (!number_ok(o, *e + n + 1))
+                return;
+            seen++;
+        }
+    if (file && json_object_get(file, js)) {
+        const char *t = member_text(json_object_get(file, js), num);
+        if (!t || !number_ok(o, t))
+            return;
+        seen++;
+    }
+    if (seen)
+        fail("a finite number within bounds is taken (a subnormal too)", &o1->err, NULL);
 }
 
 /*
@@ -544,6 +569,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!same_outcome(&o1, &o2))
             fail("the file's JSON, re-serialized, loads alike", &o2.err, o1.err.msg);
     }
+    if (o1.rc < 0)
+        check_number_refusal(&o1, argv, argc, envp, file);
     if (o1.rc < 0) {
         char *owned_a[MAX_WORDS + 2] = {0}, *owned_e[MAX_WORDS + 2] = {0};
         char *argv2[MAX_WORDS + 2], *envp2[MAX_WORDS + 2];

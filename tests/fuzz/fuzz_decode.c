@@ -16,6 +16,7 @@
 
 #include "codec_tables.h"
 #include "cs/codec.h"
+#include "fuzz_common.h"
 
 static cs_codec_t *codec;
 static cs_arena_t *arena;
@@ -30,42 +31,15 @@ static void check(int ok, const char *what, const cs_err_t *err)
     }
 }
 
-static void write_seed(const char *dir, const char *name, int n, const void *p, size_t len)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s-%d", dir, name, n);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, len, f) != len || fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
-}
-
 /* A libFuzzer dictionary of the contract's words: field names, event names, enum symbols. */
 static void write_dict(const char *dir)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s.dict", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
+    FILE *f = fuzz_dict_open(dir);
     static const char *const words[] = {
         "\\\"event_type\\\":", "\\\"payload\\\":{", "\\\"occurred_at\\\":", "null", "true", "false",
         "\\\\u0000",           "\\\\ud800"};
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        fprintf(f, "\"%s\"\n", words[i]);
-    for (int t = 0; t < cs__nevents; t++) {
-        const cs__event_desc_t *ed = &cs__events[t];
-        fprintf(f, "\"%s\"\n", ed->name);
-        for (int i = 0; i < ed->nfields; i++) {
-            fprintf(f, "\"%s\"\n", ed->fields[i].name);
-            if (ed->fields[i].enm)
-                for (int k = 0; k < ed->fields[i].enm->nsymbols; k++)
-                    fprintf(f, "\"%s\"\n", ed->fields[i].enm->symbols[k]);
-        }
-    }
+    fuzz_dict_words(f, words, sizeof words / sizeof *words);
+    fuzz_dict_contract(f);
     fclose(f);
 }
 
@@ -80,14 +54,14 @@ static void write_seeds(const char *dir)
               &err);
         cs_buf_reset(&enc);
         check(cs_codec_encode(codec, &ev, &enc, &err) == 0, "example encodes", &err);
-        write_seed(dir, cs_codec_type_name(t), 0, enc.data, enc.len);
-        write_seed(dir, cs_codec_type_name(t), 1, ex, strlen(ex));
+        fuzz_write_seed(dir, cs_codec_type_name(t), 0, enc.data, enc.len);
+        fuzz_write_seed(dir, cs_codec_type_name(t), 1, ex, strlen(ex));
         /* Older versions: the same bytes under an older fingerprint are a useful start. */
         for (int v = 1; v < cs_codec_type_version(t); v++) {
             uint64_t fp = cs_codec_type_fingerprint(t, v);
             for (int i = 0; i < 8; i++)
                 enc.data[2 + i] = (char)(fp >> (8 * i));
-            write_seed(dir, cs_codec_type_name(t), 1 + v, enc.data, enc.len);
+            fuzz_write_seed(dir, cs_codec_type_name(t), 1 + v, enc.data, enc.len);
         }
         cs_arena_reset(arena);
     }
@@ -102,11 +76,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     codec = cs_codec_new(&err);
     check(codec != NULL, "codec builds", &err);
     arena = cs_arena_new(64 * 1024);
-    const char *seeds = getenv("CS_FUZZ_WRITE_SEEDS");
-    if (seeds) {
-        write_seeds(seeds);
-        exit(0);
-    }
+    fuzz_seeds_mode(write_seeds);
     return 0;
 }
 

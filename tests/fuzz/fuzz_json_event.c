@@ -29,6 +29,7 @@
 
 #include "codec_tables.h"
 #include "cs/codec.h"
+#include "fuzz_common.h"
 
 static cs_codec_t *codec;
 static cs_arena_t *arena;
@@ -47,27 +48,10 @@ static void fail(const char *what, const char *line, size_t n, const cs_err_t *e
             fail(what, line, n, err);                                                              \
     } while (0)
 
-static void write_seed(const char *dir, const char *name, int k, const void *p, size_t len)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s-%d", dir, name, k);
-    FILE *f = fopen(path, "wb");
-    if (!f || fwrite(p, 1, len, f) != len || fclose(f) != 0) {
-        perror(path);
-        exit(1);
-    }
-}
-
 /* A libFuzzer dictionary of the contract's words: field names, event names, enum symbols. */
 static void write_dict(const char *dir)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s.dict", dir);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        perror(path);
-        exit(1);
-    }
+    FILE *f = fuzz_dict_open(dir);
     static const char *const words[] = {"\\\"event_type\\\":",
                                         "\\\"payload\\\":{",
                                         "\\\"occurred_at\\\":",
@@ -87,18 +71,8 @@ static void write_dict(const char *dir)
                                         "-0",
                                         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
                                         "0B9F8A5E-3C1D-4F7A-9E2B-6D4C8A1F5E30"};
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        fprintf(f, "\"%s\"\n", words[i]);
-    for (int t = 0; t < cs__nevents; t++) {
-        const cs__event_desc_t *ed = &cs__events[t];
-        fprintf(f, "\"%s\"\n", ed->name);
-        for (int i = 0; i < ed->nfields; i++) {
-            fprintf(f, "\"%s\"\n", ed->fields[i].name);
-            if (ed->fields[i].enm)
-                for (int k = 0; k < ed->fields[i].enm->nsymbols; k++)
-                    fprintf(f, "\"%s\"\n", ed->fields[i].enm->symbols[k]);
-        }
-    }
+    fuzz_dict_words(f, words, sizeof words / sizeof *words);
+    fuzz_dict_contract(f);
     fclose(f);
 }
 
@@ -117,8 +91,8 @@ static void write_seeds(const char *dir)
         }
         cs_buf_reset(&j1);
         cs_codec_to_json(codec, &ev, &j1, &err);
-        write_seed(dir, cs_codec_type_name(t), 0, ex, strlen(ex));
-        write_seed(dir, cs_codec_type_name(t), 1, j1.data, j1.len);
+        fuzz_write_seed(dir, cs_codec_type_name(t), 0, ex, strlen(ex));
+        fuzz_write_seed(dir, cs_codec_type_name(t), 1, j1.data, j1.len);
         /* The other forms a line may take: numbers needing 17 digits, timestamps in
          * milliseconds, upper-case uuids. */
         json_error_t jerr;
@@ -139,14 +113,14 @@ static void write_seeds(const char *dir)
             }
         }
         char *var = json_dumps(root, JSON_COMPACT);
-        write_seed(dir, cs_codec_type_name(t), 2, var, strlen(var));
+        fuzz_write_seed(dir, cs_codec_type_name(t), 2, var, strlen(var));
         free(var);
         json_decref(root);
         cs_buf_puts(&all, ex);
         cs_buf_puts(&all, t % 2 ? "\r\n" : "\n\n");
         cs_arena_reset(arena);
     }
-    write_seed(dir, "all", 0, all.data, all.len);
+    fuzz_write_seed(dir, "all", 0, all.data, all.len);
     cs_buf_fini(&all);
 }
 
@@ -162,11 +136,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         exit(1);
     }
     arena = cs_arena_new(64 * 1024);
-    const char *seeds = getenv("CS_FUZZ_WRITE_SEEDS");
-    if (seeds) {
-        write_seeds(seeds);
-        exit(0);
-    }
+    fuzz_seeds_mode(write_seeds);
     return 0;
 }
 

@@ -14,25 +14,26 @@ set -eu
 src=$1 gen=$2 work=$3 secs=${4:-${CS_FUZZ_SECONDS:-30}} target=${5:-fuzz_decode}
 cc=${CS_FUZZ_CC:-clang-14}
 command -v "$cc" >/dev/null || { echo "fuzz: $cc not found (scripts/bootstrap installs clang-14)" >&2; exit 1; }
-libs=
 case $target in
 fuzz_decode|fuzz_json_event)
   lib="$src/libcore/src/codec.c $src/libcore/src/codec_json.c $src/libcore/src/codec_jsonb.c $src/libcore/src/codec_validate.c $src/libcore/src/codec_wire.c $src/libcore/src/schema.c $src/libcore/src/buf.c $src/libcore/src/err.c $src/libcore/src/mem.c $src/libcore/src/text.c $gen/events_gen.c"
+  lib="$lib $src/tests/fuzz/fuzz_contract.c"
+  libs=-ljansson
   max_len=70000 ;;
 fuzz_config)
   lib="$src/libcore/src/config.c $src/libcore/src/err.c $src/libcore/src/log.c $src/libcore/src/buf.c $src/libcore/src/mem.c $src/libcore/src/text.c"
-  # The loader checks --kafka-props-file entries against librdkafka's own property table.
-  libs="-lrdkafka"
+  # config.c checks --kafka-props-file's properties with librdkafka's own parser.
+  libs="-ljansson -lrdkafka"
   max_len=4096 ;;
 *) echo "fuzz: unknown target $target" >&2; exit 2 ;;
 esac
 w=$work/$target
 mkdir -p "$w/corpus" "$w/seeds" "$w/artifacts"
-# shellcheck disable=SC2086 # $lib is a list of paths without spaces
+# shellcheck disable=SC2086 # $lib and $libs are lists of words without spaces
 "$cc" -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer \
   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$src/libcore/include" -I"$src/libcore/src" -I"$gen" \
-  "$src/tests/fuzz/$target.c" $lib $libs -ljansson -lm -o "$w/$target"
+  -I"$src/libcore/include" -I"$src/libcore/src" -I"$gen" -I"$src/tests/fuzz" \
+  "$src/tests/fuzz/$target.c" "$src/tests/fuzz/fuzz_common.c" $lib $libs -lm -o "$w/$target"
 rm -f "$w/seeds"/* "$w/seeds.dict"
 CS_FUZZ_WRITE_SEEDS="$w/seeds" "$w/$target"
 if [ "$target" = fuzz_json_event ]; then

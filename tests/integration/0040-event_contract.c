@@ -242,18 +242,10 @@ END_TEST
 
 static int run_produce(char *const argv[], const char *stderr_path)
 {
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        FILE *e = freopen(stderr_path, "w", stderr);
-        (void)e;
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    int status;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert(WIFEXITED(status));
-    return WEXITSTATUS(status);
+    int st = cs_test_run((const char *const *)argv, NULL, stderr_path, 0,
+                         60000 * cs_test_timeout_mult());
+    ck_assert_msg(st != -1 && WIFEXITED(st), "%s: wait status %d", argv[0], st);
+    return WEXITSTATUS(st);
 }
 
 static char *slurp(const char *path)

@@ -98,10 +98,7 @@ static int find_class(const dlq_msg_t *m, int n, const char *cls)
 
 static void run_drain(const char *dsn, const char *logf, const char *const *args)
 {
-    pid_t pid = rt_spawn(dsn, logf, args);
-    int st = rt_wait(pid, 90000 * cs_test_timeout_mult());
-    if (st == -1)
-        kill(pid, SIGKILL);
+    int st = rt_run(dsn, logf, args, 90000);
     ck_assert_msg(st != -1, "worker did not drain (see %s)", logf);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "worker exit status %d (see %s)", st,
                   logf);
@@ -333,6 +330,80 @@ START_TEST(text_poison_duplicates_erased)
 }
 END_TEST
 
+/*
+ * The dead-letter topic refuses writes for a while (max.message.bytes below a dead letter's
+ * size: MSG_SIZE_TOO_LARGE), then takes them: the worker waits for kafka without losing or
+ * repeating anything, and its "dependency is back" line names the dead-letter topic, not the
+ * postgresql the successful retry's transaction starts by naming. (min.insync.replicas above the
+ * replication factor does not refuse anything: the broker caps it at the replication factor.)
+ */
+START_TEST(dead_letter_topic_unwritable)
+{
+    char dsn[1024], topic[128], dlq[160], logf[256], f[64];
+    rt_db("poison_dlqwait", dsn, sizeof dsn);
+    cs_test_topic("poisondlqwait", topic, sizeof topic);
+    snprintf(dlq, sizeof dlq, "%s.dlq", topic);
+    snprintf(logf, sizeof logf, "/tmp/cs-rt-poison-dlqwait-%d.log", (int)getpid());
+    unlink(logf);
+    rt_topic_create(dlq, 4, (const char *const[]){"max.message.bytes", "64", NULL});
+
+    rt_producer_t *p = rt_producer_new();
+    for (long long i = 0; i < 200; i++)
+        rt_produce_text_to(p, topic, 0, i, 10, i == 100 ? -7 : 1); /* one handler error */
+    rt_producer_flush(p);
+    rt_producer_destroy(p);
+    long long total = rt_topic_end(topic);
+
+    const char *args[] = {"--format",
+                          "text",
+                          "--topics",
+                          topic,
+                          "--group",
+                          "rt-poison-dlqwait",
+                          "--metrics-port",
+                          "-1",
+                          "--session-timeout-ms",
+                          "6000",
+                          "--dlq-timeout-ms",
+                          "500",
+                          "--retry-initial-ms",
+                          "100",
+                          "--retry-max-ms",
+                          "400",
+                          NULL};
+    int mult = cs_test_timeout_mult();
+    pid_t pid = rt_spawn(dsn, logf, args);
+    int waited = rt_wait_file_has(logf, "waiting for kafka", 60000 * mult);
+    rt_sleep_ms(1500);
+    long long dead = rt_ll(dsn, "SELECT count(*) FROM dead_letters");
+    int alive = rt_wait(pid, 0) == -1;
+    rt_topic_set_config(dlq, NULL); /* back to the broker's default */
+    int done = alive && rt_wait_committed(dsn, "rt-poison-dlqwait", total, 60000 * mult) == 0;
+    kill(pid, done ? SIGTERM : SIGKILL);
+    ck_assert_msg(waited == 0, "no wait for the dead-letter topic (see %s)", logf);
+    ck_assert_msg(alive, "the worker died while waiting (see %s)", logf);
+    ck_assert_msg(dead == 0, "%lld dead letters recorded while the topic refused them", dead);
+    ck_assert_msg(done, "not all applied once the topic takes writes (see %s)", logf);
+    int st = rt_wait(pid, 20000 * mult);
+    ck_assert_msg(cs_test_exited(st, 0), "exit status %d", st);
+
+    const char *back = "dependency is back; consuming again";
+    ck_assert_msg(rt_log_field(logf, back, "was_waiting_for", f, sizeof f) == 1,
+                  "no resume logged (see %s)", logf);
+    ck_assert_str_eq(f, "kafka (dead-letter topic)");
+    ck_assert_int_eq(rt_log_field(logf, back, "waited_s", f, sizeof f), 1);
+    ck_assert_msg(strtod(f, NULL) >= 1.5, "waited_s %s (see %s)", f, logf);
+    ck_assert_int_eq(rt_log_field(logf, back, "retries", f, sizeof f), 1);
+    ck_assert_msg(atoll(f) >= 1, "retries %s", f);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), 199);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters"), 1);
+    dlq_msg_t m[4];
+    ck_assert_int_eq(read_dlq(topic, m, 4), 1);
+    cs_test_drop_db(dsn);
+    unlink(logf);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("runtime_poison");
@@ -340,7 +411,11 @@ int main(void)
     tcase_set_timeout(tc, 240 * cs_test_timeout_mult());
     tcase_add_test(tc, avro_poison);
     tcase_add_test(tc, text_poison_duplicates_erased);
+    TCase *tc_wait = tcase_create("dlq_wait");
+    tcase_set_timeout(tc_wait, 120 * cs_test_timeout_mult());
+    tcase_add_test(tc_wait, dead_letter_topic_unwritable);
     suite_add_tcase(s, tc);
+    suite_add_tcase(s, tc_wait);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);

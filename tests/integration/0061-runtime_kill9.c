@@ -109,10 +109,7 @@ START_TEST(kill9_exactly_once)
                            "warn",
                            "--drain",
                            NULL};
-    pid_t pid = rt_spawn(dsn, logf, dargs);
-    int st = rt_wait(pid, 180000 * cs_test_timeout_mult());
-    if (st == -1)
-        kill(pid, SIGKILL);
+    int st = rt_run(dsn, logf, dargs, 180000);
     ck_assert_msg(st != -1, "the draining worker did not finish (see %s)", logf);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "drain exit status %d (see %s)", st, logf);
 

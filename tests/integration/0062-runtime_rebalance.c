@@ -83,8 +83,8 @@ START_TEST(rebalance_1_3_1)
     int sb = rt_wait(b, 20000 * mult), sc = rt_wait(c, 20000 * mult);
     fprintf(stderr, "rebalance: both members stopped %lld ms after SIGTERM\n",
             (long long)(cs_test_now_ms() - t_stop));
-    ck_assert_msg(sb != -1 && WIFEXITED(sb) && WEXITSTATUS(sb) == 0, "member b: status %d", sb);
-    ck_assert_msg(sc != -1 && WIFEXITED(sc) && WEXITSTATUS(sc) == 0, "member c: status %d", sc);
+    ck_assert_msg(cs_test_exited(sb, 0), "member b: status %d", sb);
+    ck_assert_msg(cs_test_exited(sc, 0), "member c: status %d", sc);
     ck_assert(rt_file_has(logb, "leaving the consumer group"));
     /* Both left the group (stopping at once, they hand partitions to each other meanwhile). */
     ck_assert_msg(rt_file_has(logb, "left the consumer group") &&
@@ -93,9 +93,8 @@ START_TEST(rebalance_1_3_1)
 
     ck_assert_msg(rt_wait_committed(dsn, "rt-rebal", total, 120000 * mult) == 0,
                   "the remaining member did not finish (see %s)", loga);
-    kill(a, SIGTERM);
-    int sa = rt_wait(a, 20000 * mult);
-    ck_assert_msg(sa != -1 && WIFEXITED(sa) && WEXITSTATUS(sa) == 0, "member a: status %d", sa);
+    int sa = cs_test_stop(a, SIGTERM, 20000 * mult);
+    ck_assert_msg(cs_test_exited(sa, 0), "member a: status %d", sa);
 
     ck_assert_int_eq(rt_committed(dsn, "rt-rebal"), total);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);

@@ -7,6 +7,9 @@
  * seconds while cs-testworker is applying batches, then starts it again. RUN_SERIAL: every other
  * test loses its database meanwhile.
  *
+ * The "dependency is back" line names postgresql, how long the worker waited and how many retries
+ * it took.
+ *
  * pg_outage_resume times the recovery (issue 17): PostgreSQL down for 8 s with messages pending,
  * three times; from the moment PostgreSQL accepts connections again (the test's own PQping,
  * polled every 10 ms while scripts/devdb starts it) to the worker's next committed batch. The
@@ -128,12 +131,23 @@ START_TEST(pg_restart)
     devdb("start");
     ck_assert_msg(rt_wait_committed(dsn, "rt-pgr", total, 120000 * mult) == 0,
                   "the worker did not finish after PostgreSQL came back (see %s)", logf);
-    kill(pid, SIGTERM);
-    int st = rt_wait(pid, 20000 * mult);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+    int st = cs_test_stop(pid, SIGTERM, 20000 * mult);
+    ck_assert_msg(cs_test_exited(st, 0), "exit status %d", st);
 
     ck_assert_msg(rt_file_has(logf, "waiting for postgresql"), "no wait logged (see %s)", logf);
     ck_assert_msg(rt_file_has(logf, "dependency is back"), "no resume logged (see %s)", logf);
+    /* The resume line names what was waited for, for how long (PostgreSQL was down for more
+     * than the 4 s of sleeps above) and after how many retries. */
+    char f[64];
+    const char *back = "dependency is back; consuming again";
+    ck_assert_int_eq(rt_log_field(logf, back, "was_waiting_for", f, sizeof f), 1);
+    ck_assert_str_eq(f, "postgresql");
+    ck_assert_msg(rt_log_field(logf, back, "waited_s", f, sizeof f) == 1, "no waited_s (see %s)",
+                  logf);
+    ck_assert_msg(strtod(f, NULL) >= 4.0 && strtod(f, NULL) < 120.0 * mult, "waited_s %s", f);
+    ck_assert_msg(rt_log_field(logf, back, "retries", f, sizeof f) == 1, "no retries (see %s)",
+                  logf);
+    ck_assert_msg(atoll(f) >= 1, "retries %s", f);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);
     ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), N);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters"), 0);
@@ -240,9 +254,8 @@ START_TEST(pg_outage_resume)
     fprintf(stderr, "0063: resume after an 8 s outage: %.3f %.3f %.3f s, median %.3f s\n", took[0],
             took[1], took[2], med);
 
-    kill(pid, SIGTERM);
-    int st = rt_wait(pid, 20000 * mult);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+    int st = cs_test_stop(pid, SIGTERM, 20000 * mult);
+    ck_assert_msg(cs_test_exited(st, 0), "exit status %d", st);
     /* effects exact: every event once, nothing dead-lettered */
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), sent);
     ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), sent);

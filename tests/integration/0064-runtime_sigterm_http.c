@@ -79,8 +79,7 @@ START_TEST(http_and_sigterm)
 
     /* SIGTERM mid-run: the current batch is committed, the group left, exit 0 quickly. */
     int64_t t0 = cs_test_now_ms();
-    kill(pid, SIGTERM);
-    int st = rt_wait(pid, 15000 * mult);
+    int st = cs_test_stop(pid, SIGTERM, 15000 * mult);
     int64_t took = cs_test_now_ms() - t0;
     ck_assert_msg(st != -1, "no exit within 15 s of SIGTERM (see %s)", logf);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d (see %s)", st, logf);
@@ -104,11 +103,8 @@ START_TEST(http_and_sigterm)
                            "-1",
                            "--drain",
                            NULL};
-    pid = rt_spawn(dsn, logf, dargs);
-    st = rt_wait(pid, 90000 * mult);
-    if (st == -1)
-        kill(pid, SIGKILL);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "drain status %d", st);
+    st = rt_run(dsn, logf, dargs, 90000);
+    ck_assert_msg(cs_test_exited(st, 0), "drain status %d", st);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);
     ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), N);
     cs_test_drop_db(dsn);

@@ -60,16 +60,12 @@ START_TEST(rewind_replays_without_double_effects)
     int st = rt_wait(pid, 120000 * mult);
     if (st == -1)
         kill(pid, SIGKILL);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d (see %s)", st,
-                  logf);
+    ck_assert_msg(cs_test_exited(st, 0), "exit status %d (see %s)", st, logf);
     ck_assert_msg(rt_file_has(logf, "reloading them"), "no fence logged (see %s)", logf);
     /* A partition already at its end when it was rewound is noticed at its next commit only:
      * a second run starts every partition from the stored (rewound) offsets and replays. */
-    pid = rt_spawn(dsn, logf, args);
-    st = rt_wait(pid, 120000 * mult);
-    if (st == -1)
-        kill(pid, SIGKILL);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "second run: status %d", st);
+    st = rt_run(dsn, logf, args, 120000);
+    ck_assert_msg(cs_test_exited(st, 0), "second run: status %d", st);
     ck_assert_int_eq(rt_committed(dsn, "rt-rewind"), N);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);
     ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), N);

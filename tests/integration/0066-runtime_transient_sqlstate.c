@@ -74,9 +74,8 @@ START_TEST(serialization_and_deadlock_are_retried)
     ck_assert_msg(strstr(buf, "cs_db_errors_total{sqlstate=\"40P01\"} 2\n") != NULL,
                   "40P01 not counted twice");
     ck_assert_ptr_nonnull(strstr(buf, "cs_retries_total 5\n"));
-    kill(pid, SIGTERM);
-    int st = rt_wait(pid, 20000 * mult);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+    int st = cs_test_stop(pid, SIGTERM, 20000 * mult);
+    ck_assert_msg(cs_test_exited(st, 0), "exit status %d", st);
 
     ck_assert(rt_file_has(logf, "\"sqlstate\":\"40001\""));
     ck_assert(rt_file_has(logf, "\"sqlstate\":\"40P01\""));

@@ -35,17 +35,6 @@
 
 #define NKEYS 37
 
-static int run_drain(const char *dsn, const char *logf, const char *const *args, int timeout_ms)
-{
-    pid_t pid = rt_spawn(dsn, logf, args);
-    int st = rt_wait(pid, timeout_ms * cs_test_timeout_mult());
-    if (st == -1) {
-        kill(pid, SIGKILL);
-        rt_wait(pid, 5000);
-    }
-    return st;
-}
-
 static void failure_case(bool pipeline)
 {
     enum { N = 6000, EVERY = 450 };
@@ -81,9 +70,8 @@ static void failure_case(bool pipeline)
                           pipeline ? "--pipeline=true" : "--pipeline=false",
                           "--drain",
                           NULL};
-    int st = run_drain(dsn, logf, args, 120000);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                  "worker did not drain (status %d, see %s)", st, logf);
+    int st = rt_run(dsn, logf, args, 120000);
+    ck_assert_msg(cs_test_exited(st, 0), "worker did not drain (status %d, see %s)", st, logf);
     if (pipeline)
         ck_assert_msg(rt_file_has(logf, "the next one, already prepared, is discarded"),
                       "no batch failed with the next one prepared (see %s)", logf);
@@ -166,9 +154,8 @@ static void duplicate_case(bool pipeline)
                           pipeline ? "--pipeline=true" : "--pipeline=false",
                           "--drain",
                           NULL};
-    int st = run_drain(dsn, logf, args, 120000);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
-                  "worker did not drain (status %d, see %s)", st, logf);
+    int st = rt_run(dsn, logf, args, 120000);
+    ck_assert_msg(cs_test_exited(st, 0), "worker did not drain (status %d, see %s)", st, logf);
     if (pipeline)
         ck_assert_msg(rt_file_has(logf, "redoing it in one transaction"),
                       "no duplicate met the tail statement's check (see %s)", logf);
@@ -228,8 +215,8 @@ START_TEST(fresh_database_starts_at_beginning)
                           "-1",
                           "--drain",
                           NULL};
-    int st = run_drain(dsn1, logf, args, 60000);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "first run (see %s)", logf);
+    int st = rt_run(dsn1, logf, args, 60000);
+    ck_assert_msg(cs_test_exited(st, 0), "first run (see %s)", logf);
     ck_assert_int_eq(rt_ll(dsn1, "SELECT count(*) FROM rt_events"), N);
     /* The group's Kafka offsets are at the end (the runtime commits them after PostgreSQL):
      * without the rule, the second worker would start there and apply nothing. */
@@ -238,8 +225,8 @@ START_TEST(fresh_database_starts_at_beginning)
         rt_sleep_ms(100);
     ck_assert_int_eq(kc, N);
 
-    st = run_drain(dsn2, logf, args, 60000);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "second run (see %s)", logf);
+    st = rt_run(dsn2, logf, args, 60000);
+    ck_assert_msg(cs_test_exited(st, 0), "second run (see %s)", logf);
     ck_assert_int_eq(rt_ll(dsn2, "SELECT count(*) FROM rt_events"), N);
     ck_assert_int_eq(rt_ll(dsn2, "SELECT sum(n) FROM rt_counts"), N);
     ck_assert_int_eq(rt_committed(dsn2, "rt-fresh"), N);

@@ -289,8 +289,7 @@ static void stop_member(const member_t *m, const char *what)
     int st = member_wait(m, 30000 * cs_test_timeout_mult());
     if (st == -1)
         kill(m->pid, SIGKILL);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: exit status %d (see %s)",
-                  what, st, m->log);
+    ck_assert_msg(cs_test_exited(st, 0), "%s: exit status %d (see %s)", what, st, m->log);
 }
 
 /* Stops the flow, lets the last member finish, stops it, checks exactly-once effects. */
@@ -370,8 +369,7 @@ static void sigterm_handover(const char *tag, bool static_members)
             "%lld ms and processed all of them after %lld ms (session timeout %d ms)\n",
             tag, static_members ? "static" : "dynamic", (long long)owned_ms, (long long)resume_ms,
             c.session_ms);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: exit status %d (see %s)",
-                  tag, st, b.log);
+    ck_assert_msg(cs_test_exited(st, 0), "%s: exit status %d (see %s)", tag, st, b.log);
     ck_assert_msg(rt_file_has(b.log, "left the consumer group"), "%s: no leave (see %s)", tag,
                   b.log);
     ck_assert_msg(owned_ms >= 0 && resume_ms >= 0,
@@ -449,8 +447,8 @@ START_TEST(bad_instance_id)
         int st = rt_wait(pid, 30000);
         if (st == -1)
             kill(pid, SIGKILL);
-        ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 2,
-                      "instance id '%.20s': exit status %d (see %s)", id, st, logf);
+        ck_assert_msg(cs_test_exited(st, 2), "instance id '%.20s': exit status %d (see %s)", id, st,
+                      logf);
         ck_assert_msg(rt_file_has(logf, "\"field\":\"group-instance-id\""),
                       "the refusal does not name the option (see %s)", logf);
     }

@@ -38,73 +38,10 @@
 
 static char buf[1 << 20];
 
-/* A non-blocking TCP connection to addr:port (numeric IPv4 or IPv6), or -1 if it is not
- * established within ms. */
-static int dial(const char *addr, int port, int ms)
-{
-    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
-    struct sockaddr *sa = (struct sockaddr *)&a4;
-    socklen_t salen = sizeof a4;
-    if (inet_pton(AF_INET, addr, &a4.sin_addr) != 1) {
-        ck_assert_int_eq(inet_pton(AF_INET6, addr, &a6.sin6_addr), 1);
-        sa = (struct sockaddr *)&a6;
-        salen = sizeof a6;
-    }
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    if (connect(fd, sa, salen) < 0) {
-        struct pollfd p = {.fd = fd, .events = POLLOUT};
-        int soerr = 0;
-        socklen_t len = sizeof soerr;
-        if (errno != EINPROGRESS || poll(&p, 1, ms) != 1 ||
-            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr != 0) {
-            close(fd);
-            return -1;
-        }
-    }
-    return fd;
-}
-
-/*
- * GET path with a deadline: returns the status (0: no complete answer within ms) and the
- * latency from connect to the end of the response in *took_ms.
- */
+/* GET path with a deadline (rt_http_get_at) into buf. */
 static int probe(const char *addr, int port, const char *path, int ms, int64_t *took_ms)
 {
-    int64_t t0 = cs_test_now_ms(), end = t0 + ms;
-    int fd = dial(addr, port, ms), code = 0;
-    size_t got = 0;
-    char req[256];
-    buf[0] = '\0';
-    if (fd < 0)
-        goto out;
-    int n =
-        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
-    if (write(fd, req, (size_t)n) != n)
-        goto out;
-    for (;;) {
-        int64_t left = end - cs_test_now_ms();
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (left <= 0 || poll(&p, 1, (int)left) != 1)
-            goto out; /* no complete answer in time */
-        ssize_t r = read(fd, buf + got, sizeof buf - 1 - got);
-        if (r < 0 && errno == EAGAIN)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-        if (got == sizeof buf - 1)
-            break;
-    }
-    buf[got] = '\0';
-    if (sscanf(buf, "HTTP/1.%*d %d", &code) != 1)
-        code = 0;
-out:
-    *took_ms = cs_test_now_ms() - t0;
-    if (fd >= 0)
-        close(fd);
-    return code;
+    return rt_http_get_at(addr, port, path, ms, buf, sizeof buf, took_ms);
 }
 
 /* The slow clients: a socket each (-1: closed; when reconnect, connect again at again_ms). */
@@ -118,7 +55,7 @@ typedef struct slow {
 static void slow_open(slow_t *s, int i, int port)
 {
     static const char partial[] = "GET /metr"; /* half a request line, never finished */
-    s->fd[i] = dial("127.0.0.1", port, 1000);
+    s->fd[i] = rt_http_dial("127.0.0.1", port, 1000);
     if (s->fd[i] >= 0 && write(s->fd[i], partial, sizeof partial - 1) < 0) {
         close(s->fd[i]);
         s->fd[i] = -1;
@@ -269,12 +206,9 @@ START_TEST(slow_clients)
 
     /* events kept flowing meanwhile */
     int applied = rt_wait_committed(dsn, "rt-slow", NEVENTS, 60000 * mult);
-    kill(pid, SIGTERM);
-    int st = rt_wait(pid, 15000 * mult);
-    if (st == -1)
-        kill(pid, SIGKILL);
+    int st = cs_test_stop(pid, SIGTERM, 15000 * mult);
     ck_assert_msg(applied == 0, "the worker did not apply every event (see %s)", logf);
-    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d", st);
+    ck_assert_msg(cs_test_exited(st, 0), "exit status %d", st);
 
     /* every slow client of the first round was closed by the server: 32 evicted as surplus, the
      * others at their request deadline */
@@ -296,18 +230,6 @@ static int has_ipv6_loopback(void)
     if (fd >= 0)
         close(fd);
     return ok;
-}
-
-/* Waits up to ms for GET /healthz on addr:port to answer 200. */
-static int healthy(const char *addr, int port, int ms)
-{
-    int64_t took, end = cs_test_now_ms() + ms;
-    while (cs_test_now_ms() < end) {
-        if (probe(addr, port, "/healthz", 1000, &took) == 200)
-            return 1;
-        rt_sleep_ms(100);
-    }
-    return 0;
 }
 
 /* Runs the worker with --metrics-addr addr (NULL: from CS_METRICS_ADDR=env); its exit status. */
@@ -348,12 +270,9 @@ START_TEST(bind_address)
         "--format",       "text", "--topics",       topic,       "--group", "rt-addr",
         "--metrics-port", port_s, "--metrics-addr", "127.0.0.1", NULL};
     pid_t pid = rt_spawn(dsn, logf, args);
-    int up = healthy("127.0.0.1", port, 30000 * mult);
+    int up = rt_http_wait("127.0.0.1", port, "/healthz", 30000 * mult) == 0;
     int other = probe("127.0.0.2", port, "/healthz", 1000, &took);
-    kill(pid, SIGTERM);
-    int st = rt_wait(pid, 15000 * mult);
-    if (st == -1)
-        kill(pid, SIGKILL);
+    int st = cs_test_stop(pid, SIGTERM, 15000 * mult);
     ck_assert_msg(up, "no /healthz on 127.0.0.1:%d (see %s)", port, logf);
     ck_assert_msg(other == 0, "bound to 127.0.0.1 but 127.0.0.2 answered %d", other);
     ck_assert(rt_file_has(logf, "\"addr\":\"127.0.0.1\""));
@@ -364,12 +283,9 @@ START_TEST(bind_address)
         snprintf(port_s, sizeof port_s, "%d", port);
         args[9] = "::1";
         pid = rt_spawn(dsn, logf, args);
-        up = healthy("::1", port, 30000 * mult);
+        up = rt_http_wait("::1", port, "/healthz", 30000 * mult) == 0;
         other = probe("127.0.0.1", port, "/healthz", 1000, &took);
-        kill(pid, SIGTERM);
-        st = rt_wait(pid, 15000 * mult);
-        if (st == -1)
-            kill(pid, SIGKILL);
+        st = cs_test_stop(pid, SIGTERM, 15000 * mult);
         ck_assert_msg(up, "no /healthz on [::1]:%d (see %s)", port, logf);
         ck_assert_msg(other == 0, "bound to ::1 but 127.0.0.1 answered %d", other);
         fprintf(stderr, "bind_address: ::1 served, 127.0.0.1 refused\n");

@@ -102,10 +102,7 @@ START_TEST(dead_letter_logged_once)
         if (status != 200)
             rt_sleep_ms(100);
     }
-    kill(pid, SIGTERM);
-    int st = rt_wait(pid, 30000 * cs_test_timeout_mult());
-    if (st == -1)
-        kill(pid, SIGKILL);
+    int st = cs_test_stop(pid, SIGTERM, 30000 * cs_test_timeout_mult());
     ck_assert_msg(rc == 0, "the worker did not commit the 20 events (see %s)", logf);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d (see %s)", st, logf);
     /* the injected failure happened: the batch was redone */
@@ -232,10 +229,7 @@ START_TEST(wait_unknown_topic)
     rt_producer_destroy(p);
     /* within seconds, not at librdkafka's 5-minute metadata refresh */
     int rc = rt_wait_committed(dsn, "rt-wait-topic", 10, 60000 * cs_test_timeout_mult());
-    kill(pid, SIGTERM);
-    int st = rt_wait(pid, 30000 * cs_test_timeout_mult());
-    if (st == -1)
-        kill(pid, SIGKILL);
+    int st = cs_test_stop(pid, SIGTERM, 30000 * cs_test_timeout_mult());
     ck_assert_msg(warned, "no warning about the missing topic (see %s)", logf);
     ck_assert_msg(rc == 0, "the created topic was not consumed (see %s)", logf);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %d (see %s)", st, logf);

@@ -149,31 +149,10 @@ static void expect_ll(const char *what, long long want, const char *dsn, const c
 
 static int run(const char *const *argv, const char *dsn, const char *log, int timeout_s)
 {
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        if (log) {
-            FILE *f = freopen(log, "w", stderr);
-            (void)f;
-        }
-        if (dsn)
-            setenv("CS_PG_DSN", dsn, 1);
-        setenv("CS_KAFKA_BROKERS", cs_test_brokers(), 1);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int64_t deadline = cs_test_now_ms() + (int64_t)timeout_s * 1000 * cs_test_timeout_mult();
-    int status = 0;
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (cs_test_now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            ck_abort_msg("%s did not finish in %d s (log: %s)", argv[0], timeout_s,
-                         log ? log : "-");
-        }
-        usleep(20000);
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    int st = cs_test_run(argv, dsn, log, 0, timeout_s * 1000 * cs_test_timeout_mult());
+    if (st == -1)
+        ck_abort_msg("%s did not finish in %d s (log: %s)", argv[0], timeout_s, log ? log : "-");
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 /* Small batches spread out-of-order events over many transactions (the case a single batch's

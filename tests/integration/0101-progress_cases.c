@@ -104,30 +104,12 @@ static void drain(const char *dsn, const char *prefix, const char *batch_size, c
              prefix, prefix, prefix, prefix);
     snprintf(log, sizeof log, "/tmp/cs-it-0101-%d.log", (int)getpid());
     snprintf(group, sizeof group, "g.%s", prefix); /* a fresh group: no old members to wait out */
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        if (!freopen(log, "w", stderr))
-            _exit(126);
-        setenv("CS_PG_DSN", dsn, 1);
-        setenv("CS_KAFKA_BROKERS", cs_test_brokers(), 1);
-        execl(CS_PROGRESS_BIN, CS_PROGRESS_BIN, "--drain", "--topics", topics, "--group", group,
-              "--log-level", "warn", "--batch-size", batch_size, "--batch-ms", batch_ms,
-              (char *)NULL);
-        _exit(127);
-    }
-    int status = 0;
-    int64_t deadline = cs_test_now_ms() + 60000 * cs_test_timeout_mult();
-    while (waitpid(pid, &status, WNOHANG) == 0) {
-        if (cs_test_now_ms() > deadline) {
-            kill(pid, SIGKILL);
-            waitpid(pid, &status, 0);
-            ck_abort_msg("cs-progress did not drain in time (log %s)", log);
-        }
-        usleep(20000);
-    }
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "cs-progress failed (log %s)",
-                  log);
+    const char *argv[] = {CS_PROGRESS_BIN, "--drain",     "--topics", topics,         "--group",
+                          group,           "--log-level", "warn",     "--batch-size", batch_size,
+                          "--batch-ms",    batch_ms,      NULL};
+    int st = cs_test_run(argv, dsn, log, 0, 60000 * cs_test_timeout_mult());
+    ck_assert_msg(st != -1, "cs-progress did not drain in time (log %s)", log);
+    ck_assert_msg(cs_test_exited(st, 0), "cs-progress failed (log %s)", log);
     unlink(log);
 }
 

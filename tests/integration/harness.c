@@ -1,13 +1,17 @@
 /*
  * tests/integration/harness.c
- *      Fresh databases and topic names for integration tests (see harness.h).
+ *      Fresh databases, topic names and child processes for integration tests (see harness.h).
  */
 #include "harness.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <libpq-fe.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -124,4 +128,76 @@ int cs_test_timeout_mult(void)
     int v = m ? atoi(m) : 1;
 
     return v > 0 ? v : 1;
+}
+
+pid_t cs_test_spawn(const char *const *argv, const char *dsn, const char *log, int append)
+{
+    const char *brokers = cs_test_brokers();
+    pid_t pid = fork();
+
+    if (pid < 0)
+        die("fork", strerror(errno));
+    if (pid == 0) {
+        if (log) {
+            int fd = open(log, O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+            if (fd < 0 || dup2(fd, 2) < 0)
+                _exit(126);
+            close(fd);
+        }
+        if (dsn)
+            setenv("CS_PG_DSN", dsn, 1);
+        setenv("CS_KAFKA_BROKERS", brokers, 1);
+        execv(argv[0], (char *const *)argv);
+        fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    return pid;
+}
+
+int cs_test_wait(pid_t pid, int timeout_ms)
+{
+    int64_t end = cs_test_now_ms() + timeout_ms;
+    int status;
+
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0 && errno != EINTR)
+            die("waitpid", strerror(errno));
+        if (cs_test_now_ms() > end)
+            return -1;
+        usleep(20000);
+    }
+}
+
+int cs_test_stop(pid_t pid, int sig, int timeout_ms)
+{
+    int st;
+
+    kill(pid, sig);
+    st = cs_test_wait(pid, timeout_ms);
+    if (st == -1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    return st;
+}
+
+int cs_test_run(const char *const *argv, const char *dsn, const char *log, int append,
+                int timeout_ms)
+{
+    pid_t pid = cs_test_spawn(argv, dsn, log, append);
+    int st = cs_test_wait(pid, timeout_ms);
+
+    if (st == -1) {
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+    }
+    return st;
+}
+
+int cs_test_exited(int status, int code)
+{
+    return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == code;
 }

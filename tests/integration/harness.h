@@ -1,6 +1,7 @@
 /*
  * tests/integration/harness.h
- *      Helpers for integration tests: fresh databases and topics on the real services.
+ *      Helpers for integration tests: fresh databases and topics on the real services, and the
+ *      programs under test run as child processes.
  *
  * scripts/test starts the throwaway PostgreSQL and the loopback broker and exports CS_PG_DSN (a
  * superuser DSN) and CS_KAFKA_BROKERS. Each test makes its own database (from the migrated
@@ -13,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* CS_PG_DSN / CS_KAFKA_BROKERS; abort the test with a clear message when unset. */
 const char *cs_test_pg_dsn(void);
@@ -34,5 +36,21 @@ int64_t cs_test_now_ms(void);
 
 /* Timeouts stretch under sanitizers: CS_TEST_TIMEOUT_MULT (default 1). */
 int cs_test_timeout_mult(void);
+
+/*
+ * Starts the program argv[0] (a path) with argv, in an environment that has CS_KAFKA_BROKERS and,
+ * when dsn is not NULL, CS_PG_DSN=dsn. Its stderr goes to log (NULL: ours), truncated first
+ * unless append. Returns the pid; aborts the test if it cannot fork.
+ */
+pid_t cs_test_spawn(const char *const *argv, const char *dsn, const char *log, int append);
+/* Waits up to timeout_ms for pid: its wait status, or -1 on timeout (pid still runs). */
+int cs_test_wait(pid_t pid, int timeout_ms);
+/* Sends sig to pid and waits up to timeout_ms: the wait status, or -1 after a SIGKILL (reaped). */
+int cs_test_stop(pid_t pid, int sig, int timeout_ms);
+/* cs_test_spawn, then cs_test_stop(pid, SIGKILL, ...) once timeout_ms has passed: the status. */
+int cs_test_run(const char *const *argv, const char *dsn, const char *log, int append,
+                int timeout_ms);
+/* Whether a wait status says the process exited with code (-1, a timeout: never). */
+int cs_test_exited(int status, int code);
 
 #endif

@@ -7,8 +7,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
 #include <stdio.h>
@@ -267,46 +269,33 @@ void rt_produce_text_to(rt_producer_t *p, const char *topic, int partition, long
     produce(p, topic, partition, uid, 36, buf, (size_t)n, NULL);
 }
 
-pid_t rt_spawn(const char *dsn, const char *logfile, const char *const *args)
+/* CS_TESTWORKER_PATH and args, NULL-terminated, into argv[64]. */
+static void worker_argv(const char *const *args, const char **argv)
 {
-    const char *argv[64];
     int n = 0;
     argv[n++] = CS_TESTWORKER_PATH;
     for (int i = 0; args && args[i] && n < 62; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    pid_t pid = fork();
-    if (pid < 0)
-        die("fork", strerror(errno));
-    if (pid == 0) {
-        int fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 2);
-            close(fd);
-        }
-        setenv("CS_PG_DSN", dsn, 1);
-        setenv("CS_KAFKA_BROKERS", cs_test_brokers(), 1);
-        execv(CS_TESTWORKER_PATH, (char *const *)argv);
-        fprintf(stderr, "exec %s: %s\n", CS_TESTWORKER_PATH, strerror(errno));
-        _exit(127);
-    }
-    return pid;
+}
+
+pid_t rt_spawn(const char *dsn, const char *logfile, const char *const *args)
+{
+    const char *argv[64];
+    worker_argv(args, argv);
+    return cs_test_spawn(argv, dsn, logfile, 1);
 }
 
 int rt_wait(pid_t pid, int timeout_ms)
 {
-    int64_t end = cs_test_now_ms() + timeout_ms;
-    int status;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            return status;
-        if (r < 0)
-            die("waitpid", strerror(errno));
-        if (cs_test_now_ms() > end)
-            return -1;
-        rt_sleep_ms(20);
-    }
+    return cs_test_wait(pid, timeout_ms);
+}
+
+int rt_run(const char *dsn, const char *logfile, const char *const *args, int timeout_ms)
+{
+    const char *argv[64];
+    worker_argv(args, argv);
+    return cs_test_run(argv, dsn, logfile, 1, timeout_ms * cs_test_timeout_mult());
 }
 
 long long rt_committed(const char *dsn, const char *group)
@@ -350,34 +339,201 @@ int rt_free_port(void)
     return ntohs(a.sin_port);
 }
 
-/* GET path; returns the status code (0 when nothing answers) and the body into out. */
-int rt_http_get(int port, const char *path, char *out, size_t size)
+/* A non-blocking TCP connection to addr:port (numeric IPv4 or IPv6), or -1 if none is
+ * established within ms. */
+int rt_http_dial(const char *addr, int port, int ms)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET,
-                            .sin_port = htons((uint16_t)port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    out[0] = '\0';
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
-        close(fd);
-        return 0;
+    struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port)};
+    struct sockaddr *sa = (struct sockaddr *)&a4;
+    socklen_t salen = sizeof a4;
+    if (inet_pton(AF_INET, addr, &a4.sin_addr) != 1) {
+        if (inet_pton(AF_INET6, addr, &a6.sin6_addr) != 1)
+            die("not a numeric address", addr);
+        sa = (struct sockaddr *)&a6;
+        salen = sizeof a6;
     }
-    char req[256];
-    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: localhost\r\n\r\n", path);
-    if (write(fd, req, (size_t)n) != n) {
-        close(fd);
-        return 0;
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        die("socket", strerror(errno));
+    if (connect(fd, sa, salen) < 0) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int soerr = 0;
+        socklen_t len = sizeof soerr;
+        if (errno != EINPROGRESS || poll(&p, 1, ms) != 1 ||
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr != 0) {
+            close(fd);
+            return -1;
+        }
     }
+    return fd;
+}
+
+int rt_http_get_at(const char *addr, int port, const char *path, int ms, char *out, size_t size,
+                   int64_t *took_ms)
+{
+    int64_t t0 = cs_test_now_ms(), end = t0 + ms;
+    int fd = rt_http_dial(addr, port, ms), code = 0;
     size_t got = 0;
-    ssize_t r;
-    while (got + 1 < size && (r = read(fd, out + got, size - 1 - got)) > 0)
+    char req[256];
+    out[0] = '\0';
+    if (fd < 0)
+        goto out;
+    int n =
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    if (write(fd, req, (size_t)n) != n)
+        goto out;
+    for (;;) {
+        int64_t left = end - cs_test_now_ms();
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (left <= 0 || poll(&p, 1, (int)left) != 1)
+            goto out; /* no complete answer in time */
+        ssize_t r = read(fd, out + got, size - 1 - got);
+        if (r < 0 && errno == EAGAIN)
+            continue;
+        if (r <= 0)
+            break;
         got += (size_t)r;
+        if (got == size - 1)
+            break;
+    }
     out[got] = '\0';
-    close(fd);
-    int code = 0;
-    sscanf(out, "HTTP/1.%*d %d", &code);
+    if (sscanf(out, "HTTP/1.%*d %d", &code) != 1)
+        code = 0;
     char *body = strstr(out, "\r\n\r\n");
     if (body)
         memmove(out, body + 4, strlen(body + 4) + 1);
+out:
+    if (took_ms)
+        *took_ms = cs_test_now_ms() - t0;
+    if (fd >= 0)
+        close(fd);
     return code;
+}
+
+int rt_http_get(int port, const char *path, char *out, size_t size)
+{
+    return rt_http_get_at("127.0.0.1", port, path, 10000 * cs_test_timeout_mult(), out, size, NULL);
+}
+
+int rt_http_wait(const char *addr, int port, const char *path, int timeout_ms)
+{
+    char body[4096];
+    int64_t end = cs_test_now_ms() + timeout_ms;
+    while (cs_test_now_ms() < end) {
+        if (rt_http_get_at(addr, port, path, 1000, body, sizeof body, NULL) == 200)
+            return 0;
+        rt_sleep_ms(50);
+    }
+    return -1;
+}
+
+int rt_wait_file_has(const char *path, const char *needle, int timeout_ms)
+{
+    int64_t end = cs_test_now_ms() + timeout_ms;
+    for (;;) {
+        if (rt_file_has(path, needle))
+            return 0;
+        if (cs_test_now_ms() > end)
+            return -1;
+        rt_sleep_ms(50);
+    }
+}
+
+int rt_log_field(const char *path, const char *msg, const char *field, char *out, size_t size)
+{
+    char *s = slurp(path);
+    int found = 0;
+    out[0] = '\0';
+    for (char *l = s, *nl; !found && l && *l; l = nl ? nl + 1 : NULL) {
+        nl = strchr(l, '\n');
+        if (nl)
+            *nl = '\0';
+        json_t *line = json_loads(l, 0, NULL);
+        json_t *m = json_object_get(line, "msg");
+        if (json_is_string(m) && !strcmp(json_string_value(m), msg)) {
+            found = 1;
+            json_t *v = json_object_get(json_object_get(line, "fields"), field);
+            if (json_is_string(v))
+                snprintf(out, size, "%s", json_string_value(v));
+            else if (json_is_integer(v))
+                snprintf(out, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            else if (json_is_real(v))
+                snprintf(out, size, "%.17g", json_real_value(v));
+            else
+                found = -1; /* missing, or neither text nor a number */
+        }
+        json_decref(line);
+    }
+    free(s);
+    return found < 0 ? -1 : found;
+}
+
+/* An admin client for the test brokers (aborts the test on failure). */
+static rd_kafka_t *admin_new(void)
+{
+    char errstr[512];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr))
+        die("admin config", errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk)
+        die("admin client", errstr);
+    return rk;
+}
+
+/* The one event an admin request answers with, error checked; the caller destroys it. */
+static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, const char *what)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    if (!ev)
+        die(what, "no answer in 30 s");
+    if (rd_kafka_event_error(ev))
+        die(what, rd_kafka_event_error_string(ev));
+    return ev;
+}
+
+void rt_topic_create(const char *topic, int partitions, const char *const *configs)
+{
+    char errstr[512];
+    rd_kafka_t *rk = admin_new();
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, 1, errstr, sizeof errstr);
+    if (!nt)
+        die("new topic", errstr);
+    for (int i = 0; configs && configs[i] && configs[i + 1]; i += 2)
+        if (rd_kafka_NewTopic_set_config(nt, configs[i], configs[i + 1]))
+            die("topic config", configs[i]);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = admin_wait(q, "CreateTopics");
+    size_t n = 0;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    if (n != 1 || rd_kafka_topic_result_error(res[0]))
+        die("CreateTopics", n ? rd_kafka_topic_result_error_string(res[0]) : topic);
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_destroy(rk);
+}
+
+void rt_topic_set_config(const char *topic, const char *const *configs)
+{
+    rd_kafka_t *rk = admin_new();
+    rd_kafka_ConfigResource_t *cr = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    for (int i = 0; configs && configs[i] && configs[i + 1]; i += 2)
+        if (rd_kafka_ConfigResource_set_config(cr, configs[i], configs[i + 1]))
+            die("topic config", configs[i]);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_AlterConfigs(rk, &cr, 1, NULL, q);
+    rd_kafka_event_t *ev = admin_wait(q, "AlterConfigs");
+    size_t n = 0;
+    const rd_kafka_ConfigResource_t **res =
+        rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(ev), &n);
+    if (n != 1 || rd_kafka_ConfigResource_error(res[0]))
+        die("AlterConfigs", n ? rd_kafka_ConfigResource_error_string(res[0]) : topic);
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(cr);
+    rd_kafka_destroy(rk);
 }

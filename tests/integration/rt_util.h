@@ -46,11 +46,16 @@ long long rt_topic_end(const char *topic);
 
 /*
  * Starts cs-testworker with CS_PG_DSN=dsn, the test brokers and the given NULL-terminated extra
- * arguments; its stderr goes to logfile. Returns the pid.
+ * arguments; its stderr is appended to logfile. Returns the pid.
  */
 pid_t rt_spawn(const char *dsn, const char *logfile, const char *const *args);
 /* Waits up to timeout_ms for pid; returns its wait status, or -1 on timeout (pid still runs). */
 int rt_wait(pid_t pid, int timeout_ms);
+/*
+ * rt_spawn and wait up to timeout_ms (times CS_TEST_TIMEOUT_MULT): the wait status, or -1 when
+ * the worker had to be killed. cs_test_exited(st, 0) says whether it exited 0.
+ */
+int rt_run(const char *dsn, const char *logfile, const char *const *args, int timeout_ms);
 /* Sum of next_offset over the group's rows in consumer_offsets. */
 long long rt_committed(const char *dsn, const char *group);
 /* Waits until rt_committed >= target; returns 0, or -1 on timeout. */
@@ -58,10 +63,34 @@ int rt_wait_committed(const char *dsn, const char *group, long long target, int 
 /* Does the file contain the string? */
 int rt_file_has(const char *path, const char *needle);
 void rt_sleep_ms(int ms);
+/* Waits up to timeout_ms for the file to contain needle; returns 0, or -1 on timeout. */
+int rt_wait_file_has(const char *path, const char *needle, int timeout_ms);
+/*
+ * The first JSON log line of the file whose "msg" is msg: its field `field` (of "fields") as text
+ * into out (a number as written). Returns 1, 0 when no line has that msg, -1 when the line lacks
+ * the field.
+ */
+int rt_log_field(const char *path, const char *msg, const char *field, char *out, size_t size);
+
+/* Creates topic (replication factor 1) with configs, NULL-terminated name, value pairs. */
+void rt_topic_create(const char *topic, int partitions, const char *const *configs);
+/* Sets a topic's configs (AlterConfigs: those not given return to the broker's defaults). */
+void rt_topic_set_config(const char *topic, const char *const *configs);
 
 /* A free TCP port on 127.0.0.1 (bound then released). */
 int rt_free_port(void);
-/* GET path on 127.0.0.1:port; returns the status (0: nothing answers), the body into out. */
+/* A non-blocking TCP connection to addr:port (numeric IPv4 or IPv6), or -1 if none is
+ * established within ms. */
+int rt_http_dial(const char *addr, int port, int ms);
+/*
+ * GET path on addr:port (numeric) with a deadline: the status (0: nothing answers, or no complete
+ * answer within ms), the body into out; *took_ms (unless NULL): from connect to the answer's end.
+ */
+int rt_http_get_at(const char *addr, int port, const char *path, int ms, char *out, size_t size,
+                   int64_t *took_ms);
+/* GET path on 127.0.0.1:port (10 s at most): the status (0: nothing answers), the body. */
 int rt_http_get(int port, const char *path, char *out, size_t size);
+/* Waits up to timeout_ms for GET path on addr:port to answer 200: 0, or -1. */
+int rt_http_wait(const char *addr, int port, const char *path, int timeout_ms);
 
 #endif

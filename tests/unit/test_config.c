@@ -101,7 +101,20 @@ static const struct bad {
     {NULL, "--batch-size=99999999999999999999", "batch-size", "is not an integer"},
     {NULL, "--ratio=1.5", "ratio", "--ratio: 1.5 is out of range"},
     {NULL, "--ratio=1.0000001", "ratio", "--ratio: 1.0000001 is out of range (allowed 0..1)"},
-    {NULL, "--ratio=nan", "ratio", "is not a number"},
+    {NULL, "--ratio=nan", "ratio", "--ratio: 'nan' is not a finite number"},
+    {NULL, "--ratio=-inf", "ratio", "--ratio: '-inf' is not a finite number"},
+    /* strtod's ERANGE: overflow and underflow to 0 are refused, each saying which. */
+    {NULL, "--ratio=1e999", "ratio",
+     "--ratio: '1e999' is too large for a number (the largest "
+     "is 1.79769e+308)"},
+    {"CS_RATIO=-1e999", NULL, "ratio", "CS_RATIO: '-1e999' is too large for a number"},
+    {NULL, "--ratio=1e-400", "ratio",
+     "--ratio: '1e-400' is too small for a number: it would be "
+     "read as 0 (the smallest above 0 is 4.94066e-324)"},
+    {NULL, "--ratio=0.5x", "ratio", "--ratio: '0.5x' is not a number"},
+    {NULL, "--ratio=e5", "ratio", "--ratio: 'e5' is not a number"},
+    /* A subnormal is a number; out of range is said as for any other. */
+    {NULL, "--ratio=-1e-320", "ratio", "--ratio: -1e-320 is out of range (allowed 0..1)"},
     {"CS_DRAIN=maybe", NULL, "drain", "CS_DRAIN: 'maybe' is not a boolean"},
     {NULL, "--mode=turbo", "mode", "--mode: 'turbo' is not one of fast, safe"},
     {NULL, "--nope=1", "nope", "unknown option '--nope'"},
@@ -256,6 +269,31 @@ START_TEST(json_file)
 }
 END_TEST
 
+/* strtod sets ERANGE for a subnormal result (glibc): such a number was refused as "not a
+ * number". It is kept exactly as read, from every source. */
+START_TEST(subnormal_numbers)
+{
+    char *path = write_tmp("{\"ratio\": 2.5e-320}");
+    char file_flag[128];
+    char *env[] = {"CS_GROUP=g", "CS_RATIO=1e-320", NULL};
+    char *env_file[] = {"CS_GROUP=g", NULL};
+
+    ck_assert_int_eq(LOAD(env, "--ratio=4.9406564584124654e-324"), 0); /* the smallest */
+    ck_assert_double_eq(cs_config_double(cfg, "ratio"), 4.9406564584124654e-324);
+    teardown();
+    setup();
+    ck_assert_int_eq(cs_config_load(cfg, 1, (char *[]){"t", NULL}, env, &err), 0);
+    ck_assert_double_eq(cs_config_double(cfg, "ratio"), 1e-320);
+    ck_assert(cs_config_double(cfg, "ratio") > 0);
+    teardown();
+    setup();
+    snprintf(file_flag, sizeof(file_flag), "--config=%s", path);
+    ck_assert_int_eq(LOAD(env_file, file_flag), 0);
+    ck_assert_double_eq(cs_config_double(cfg, "ratio"), 2.5e-320);
+    unlink(path);
+}
+END_TEST
+
 START_TEST(json_file_errors)
 {
     static const char *const texts[] = {"{\"batch_size\": \"many\"}", "{\"unknown_key\": 1}",
@@ -338,6 +376,7 @@ int main(void)
     tcase_add_test(tc, secret_values_not_shown);
     tcase_add_test(tc, json_file);
     tcase_add_test(tc, json_file_errors);
+    tcase_add_test(tc, subnormal_numbers);
     tcase_add_test(tc, no_bool_and_help);
     tcase_add_test(tc, duplicate_declaration);
     suite_add_tcase(s, tc);
