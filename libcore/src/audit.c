@@ -651,6 +651,7 @@ cs_audit_anchorer_t *cs_audit_anchorer_new(const char *brokers, const char *kafk
         {"acks", "all"},
         {"linger.ms", "5"},
         {"message.timeout.ms", "30000"},
+        {"client.id", "careerstream-audit-anchor"}, /* names it in librdkafka's log lines */
     };
     cs_audit_anchorer_t *an = cs_mem_calloc(1, sizeof *an);
 
@@ -823,6 +824,7 @@ int cs_audit_anchors_read(const char *brokers, const char *kafka_props, const ch
         {"enable.auto.commit", "false"},
         {"enable.partition.eof", "true"},
         {"group.id", "cs-audit-verify"}, /* never joins: partitions are assigned, not subscribed */
+        {"client.id", "careerstream-audit-verify"},
     };
     rd_kafka_t *rk = NULL;
     const rd_kafka_metadata_t *md = NULL;

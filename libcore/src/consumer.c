@@ -218,19 +218,6 @@ static void waker_check(cs_consumer_t *c, size_t took_bytes)
     }
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    if (level <= 3)
-        cs_log_error("librdkafka", CS_LS("facility", fac), CS_LS("detail", buf));
-    else if (level <= 4)
-        cs_log_warn("librdkafka", CS_LS("facility", fac), CS_LS("detail", buf));
-    else if (level <= 6)
-        cs_log_info("librdkafka", CS_LS("facility", fac), CS_LS("detail", buf));
-    else
-        cs_log_debug("librdkafka", CS_LS("facility", fac), CS_LS("detail", buf));
-}
-
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     (void)rk;
@@ -604,7 +591,6 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
     if (conf_base(conf, cf, err) < 0 || conf_tuning(conf, cf, err) < 0)
         goto fail;
     conf_effective(c, conf, &queued_min, &queued_kbytes);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, c);

@@ -66,17 +66,6 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    if (level <= 4)
-        cs_log_warn("librdkafka dead-letter producer", CS_LS("facility", fac),
-                    CS_LS("detail", buf));
-    else
-        cs_log_debug("librdkafka dead-letter producer", CS_LS("facility", fac),
-                     CS_LS("detail", buf));
-}
-
 cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *worker,
                      const char *group, cs_err_t *err)
 {
@@ -89,6 +78,7 @@ cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *w
         {"linger.ms", "5"},
         {"message.timeout.ms", "30000"},
         {"queue.buffering.max.kbytes", "8192"},
+        {"client.id", "careerstream-dead-letters"}, /* names it in librdkafka's log lines */
     };
 
     q->worker = cs_mem_strdup(worker);
@@ -98,7 +88,6 @@ cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *w
     if (!conf)
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_opaque(conf, q);
     q->conf = rd_kafka_conf_dup(conf);
     q->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);

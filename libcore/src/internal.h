@@ -42,6 +42,14 @@ int cs__kafka_conf_props(struct rd_kafka_conf_s *conf, const char *kafka_props, 
  */
 struct rd_kafka_conf_s *cs__kafka_conf_new(const char *brokers, const char *const (*kv)[2],
                                            size_t nkv, const char *kafka_props, cs_err_t *err);
+/*
+ * librdkafka's log lines as careerstream's (it would print raw text on stderr): message
+ * "librdkafka", fields client (the client's name: its client.id and type), facility and detail,
+ * at the level matching librdkafka's syslog level. Every configuration cs__kafka_conf_new makes
+ * has it; a client configured otherwise sets it with rd_kafka_conf_set_log_cb.
+ */
+struct rd_kafka_s;
+void cs__kafka_log_cb(const struct rd_kafka_s *rk, int level, const char *fac, const char *buf);
 
 /* ---- dlq.c ---- */
 struct rd_kafka_headers_s;
