@@ -58,6 +58,13 @@ void cs__kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const ch
                         : level <= 4 ? CS_LOG_WARN
                         : level <= 6 ? CS_LOG_INFO
                                      : CS_LOG_DEBUG;
+    /*
+     * A client without an error callback gets librdkafka's error events as log lines of facility
+     * ERROR (a broker gone, a connection refused): errors it recovers from, which the consumer's
+     * error callback logs as warnings, so they are warnings here too.
+     */
+    if (at == CS_LOG_ERROR && strcmp(fac, "ERROR") == 0)
+        at = CS_LOG_WARN;
     CS_LOG_AT(at, "librdkafka", CS_LS("client", rd_kafka_name(rk)), CS_LS("facility", fac),
               CS_LS("detail", buf), CS_LOG_END);
 }
