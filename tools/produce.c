@@ -27,6 +27,7 @@
 #include "cs/codec.h"
 #include "cs/config.h"
 #include "cs/log.h"
+#include "cs/mem.h"
 #include "cs/producer.h"
 
 static const cs_opt_t opts[] = {
@@ -66,6 +67,15 @@ typedef struct run {
     int nfiles;
     unsigned long long lines, valid, rejected, failed;
     unsigned long long unreadable; /* files that could not be opened or read to the end */
+    /* what the run needs while it reads */
+    cs_codec_t *codec;
+    cs_producer_t *prod; /* NULL for a dry run */
+    cs_arena_t *arena;
+    const char *topic; /* NULL: each event's own topic */
+    double rate;       /* events per second, 0: unpaced */
+    bool dry, allow_derived;
+    int64_t next_ns; /* when the next event may go (pace) */
+    bool stop;       /* a fatal publish error: read no further */
 } run_t;
 
 static const char *display_name(const run_t *r, int idx)
@@ -134,21 +144,131 @@ static int print_schema(const char *name, bool avsc)
     return 0;
 }
 
+/* Publishes the event decoded from one non-blank input line (file fi, line lineno). */
+static void produce_line(run_t *r, int fi, unsigned long long lineno, const char *line, size_t n)
+{
+    cs_event_t ev;
+    cs_err_t err;
+
+    r->lines++;
+    cs_arena_reset(r->arena);
+    if (cs_codec_from_json(r->codec, line, n, r->arena, &ev, &err) < 0) {
+        r->rejected++;
+        fprintf(stderr, "%s:%llu: %s: %s\n", display_name(r, fi), lineno,
+                err.field[0] ? err.field : "event", err.msg);
+        return;
+    }
+    if (!r->allow_derived && is_derived(ev.type)) {
+        r->rejected++;
+        fprintf(stderr,
+                "%s:%llu: event_type: %s is a derived event: only careerstream's own "
+                "workers publish it (--allow-derived for careerstream's tools)\n",
+                display_name(r, fi), lineno, cs_codec_type_name(ev.type));
+        return;
+    }
+    r->valid++;
+    pace(r->prod, &r->next_ns, r->rate);
+    if (r->dry)
+        return;
+    while (cs_producer_send_to(r->prod, r->topic, &ev, PACK(fi, lineno), &err) < 0) {
+        if (err.kind == CS_ERR_TRANSIENT) { /* the local queue is full: wait for deliveries */
+            cs_producer_poll(r->prod, 100);
+            continue;
+        }
+        fprintf(stderr, "%s:%llu: %s: %s\n", display_name(r, fi), lineno,
+                err.field[0] ? err.field : "publish", err.msg);
+        r->failed++;
+        if (err.kind == CS_ERR_FATAL)
+            r->stop = true;
+        break;
+    }
+    cs_producer_poll(r->prod, 0);
+}
+
+/* Reads input file fi line by line (reusing *line, *cap) and publishes its events. */
+static void produce_file(run_t *r, int fi, char **line, size_t *cap)
+{
+    const char *name = r->files[fi];
+    FILE *in = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
+    unsigned long long lineno = 0;
+    ssize_t n;
+
+    if (!in) {
+        fprintf(stderr, "cs-produce: %s: cannot open: %s\n", display_name(r, fi), strerror(errno));
+        r->unreadable++;
+        return;
+    }
+    while (!r->stop && (n = getline(line, cap, in)) >= 0) {
+        char *l = *line;
+        lineno++;
+        while (n > 0 && (l[n - 1] == '\n' || l[n - 1] == '\r'))
+            l[--n] = '\0';
+        if ((size_t)n == strspn(l, " \t"))
+            continue; /* blank */
+        produce_line(r, fi, lineno, l, (size_t)n);
+    }
+    /* getline() sets errno and the stream's error flag (EISDIR for a directory, EIO):
+     * what was read has been published, the rest of the file was not. */
+    if (!r->stop && ferror(in)) {
+        fprintf(stderr, "cs-produce: %s: read error after line %llu: %s\n", display_name(r, fi),
+                lineno, strerror(errno));
+        r->unreadable++;
+    }
+    if (in != stdin)
+        fclose(in);
+}
+
+/* The run's summary line on stderr; returns the exit status (1: anything not published). */
+static int report(const run_t *r, unsigned long long published)
+{
+    if (r->dry)
+        fprintf(stderr,
+                "cs-produce: %llu events: %llu valid, %llu rejected (dry run, nothing published)",
+                r->lines, r->valid, r->rejected);
+    else
+        fprintf(stderr,
+                "cs-produce: %llu events: %llu valid, %llu rejected; %llu published, %llu failed",
+                r->lines, r->valid, r->rejected, published, r->failed);
+    if (r->unreadable)
+        fprintf(stderr, "; %llu input%s not read", r->unreadable, r->unreadable == 1 ? "" : "s");
+    fputc('\n', stderr);
+    return r->rejected || r->failed || r->unreadable || (!r->dry && published != r->valid) ? 1 : 0;
+}
+
+/* The producer of a run that publishes; NULL with the reason on stderr. */
+static cs_producer_t *open_producer(const cs_config_t *cfg, run_t *r)
+{
+    const char *brokers = cs_config_str(cfg, "kafka-brokers");
+    cs_err_t err;
+
+    if (!brokers) {
+        fprintf(stderr, "cs-produce: no broker: set --kafka-brokers or CS_KAFKA_BROKERS (or "
+                        "use --dry-run)\n");
+        return NULL;
+    }
+    cs_producer_opts_t po = {.brokers = brokers,
+                             .client_id = cs_config_str(cfg, "client-id"),
+                             .kafka_props = cs_config_kafka_props(cfg),
+                             .on_delivery = on_delivery,
+                             .cb_ctx = r};
+    cs_producer_t *prod = cs_producer_new_opts(&po, &err);
+    if (!prod)
+        fprintf(stderr, "cs-produce: %s\n", err.msg);
+    return prod;
+}
+
 int main(int argc, char **argv)
 {
     int rc = 2;
     cs_config_t *cfg =
         cs_config_start_args("cs-produce", "[FILE.jsonl ...]  (no file or '-': stdin)", opts,
                              CS_CONFIG_ARGS_ANY, argc, argv, &rc);
-    cs_codec_t *codec = NULL;
-    cs_producer_t *prod = NULL;
-    cs_arena_t *arena = NULL;
     char *line = NULL;
     size_t cap = 0;
     cs_err_t err;
     run_t r = {0};
     char *stdin_only[] = {"-"};
-    bool stop = false;
+    char **files = NULL;
 
     if (!cfg)
         return rc;
@@ -158,11 +278,11 @@ int main(int argc, char **argv)
                                           : print_schema(cs_config_str(cfg, "avsc"), true);
         goto out;
     }
-    bool dry = cs_config_bool(cfg, "dry-run");
-    double rate = cs_config_double(cfg, "rate");
-    const char *topic = cs_config_str(cfg, "topic");
-    bool allow_derived = cs_config_bool(cfg, "allow-derived");
-    if (topic && !allow_derived && strcmp(topic, DERIVED_TOPIC) == 0) {
+    r.dry = cs_config_bool(cfg, "dry-run");
+    r.rate = cs_config_double(cfg, "rate");
+    r.topic = cs_config_str(cfg, "topic");
+    r.allow_derived = cs_config_bool(cfg, "allow-derived");
+    if (r.topic && !r.allow_derived && strcmp(r.topic, DERIVED_TOPIC) == 0) {
         fprintf(stderr,
                 "cs-produce: --topic: %s carries the events careerstream's own workers derive; "
                 "only they publish to it (--allow-derived for careerstream's tools)\n",
@@ -170,129 +290,35 @@ int main(int argc, char **argv)
         goto out;
     }
     r.nfiles = cs_config_argc(cfg);
-    char **files = calloc((size_t)(r.nfiles ? r.nfiles : 1), sizeof *files);
+    files = cs_mem_calloc((size_t)r.nfiles, sizeof *files);
     for (int i = 0; i < r.nfiles; i++)
         files[i] = (char *)cs_config_arg(cfg, i);
     r.files = r.nfiles ? files : stdin_only;
     if (!r.nfiles)
         r.nfiles = 1;
 
-    codec = cs_codec_new(&err);
-    if (!codec) {
+    r.codec = cs_codec_new(&err);
+    if (!r.codec) {
         fprintf(stderr, "cs-produce: %s\n", err.msg);
-        goto out_files;
+        goto out;
     }
-    if (!dry) {
-        const char *brokers = cs_config_str(cfg, "kafka-brokers");
-        if (!brokers) {
-            fprintf(stderr, "cs-produce: no broker: set --kafka-brokers or CS_KAFKA_BROKERS (or "
-                            "use --dry-run)\n");
-            goto out_files;
-        }
-        cs_producer_opts_t po = {.brokers = brokers,
-                                 .client_id = cs_config_str(cfg, "client-id"),
-                                 .kafka_props = cs_config_kafka_props(cfg),
-                                 .on_delivery = on_delivery,
-                                 .cb_ctx = &r};
-        prod = cs_producer_new_opts(&po, &err);
-        if (!prod) {
-            fprintf(stderr, "cs-produce: %s\n", err.msg);
-            goto out_files;
-        }
-    }
-    arena = cs_arena_new(64 * 1024);
-
-    int64_t next_ns = 0;
-    for (int fi = 0; fi < r.nfiles && !stop; fi++) {
-        const char *name = r.files[fi];
-        FILE *in = strcmp(name, "-") == 0 ? stdin : fopen(name, "r");
-        if (!in) {
-            fprintf(stderr, "cs-produce: %s: cannot open: %s\n", display_name(&r, fi),
-                    strerror(errno));
-            r.unreadable++;
-            continue;
-        }
-        unsigned long long lineno = 0;
-        ssize_t n;
-        while (!stop && (n = getline(&line, &cap, in)) >= 0) {
-            lineno++;
-            while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-                line[--n] = '\0';
-            size_t lead = strspn(line, " \t");
-            if ((size_t)n == lead)
-                continue; /* blank */
-            r.lines++;
-            cs_event_t ev;
-            cs_arena_reset(arena);
-            if (cs_codec_from_json(codec, line, (size_t)n, arena, &ev, &err) < 0) {
-                r.rejected++;
-                fprintf(stderr, "%s:%llu: %s: %s\n", display_name(&r, fi), lineno,
-                        err.field[0] ? err.field : "event", err.msg);
-                continue;
-            }
-            if (!allow_derived && is_derived(ev.type)) {
-                r.rejected++;
-                fprintf(stderr,
-                        "%s:%llu: event_type: %s is a derived event: only careerstream's own "
-                        "workers publish it (--allow-derived for careerstream's tools)\n",
-                        display_name(&r, fi), lineno, cs_codec_type_name(ev.type));
-                continue;
-            }
-            r.valid++;
-            if (dry) {
-                pace(NULL, &next_ns, rate);
-                continue;
-            }
-            pace(prod, &next_ns, rate);
-            while (cs_producer_send_to(prod, topic, &ev, PACK(fi, lineno), &err) < 0) {
-                if (err.kind ==
-                    CS_ERR_TRANSIENT) { /* the local queue is full: wait for deliveries */
-                    cs_producer_poll(prod, 100);
-                    continue;
-                }
-                fprintf(stderr, "%s:%llu: %s: %s\n", display_name(&r, fi), lineno,
-                        err.field[0] ? err.field : "publish", err.msg);
-                r.failed++;
-                if (err.kind == CS_ERR_FATAL)
-                    stop = true;
-                break;
-            }
-            cs_producer_poll(prod, 0);
-        }
-        /* getline() sets errno and the stream's error flag (EISDIR for a directory, EIO):
-         * what was read has been published, the rest of the file was not. */
-        if (!stop && ferror(in)) {
-            fprintf(stderr, "cs-produce: %s: read error after line %llu: %s\n",
-                    display_name(&r, fi), lineno, strerror(errno));
-            r.unreadable++;
-        }
-        if (in != stdin)
-            fclose(in);
-    }
-    if (prod && cs_producer_flush(prod, (int)cs_config_int(cfg, "flush-timeout-ms"), &err) < 0)
+    if (!r.dry && !(r.prod = open_producer(cfg, &r)))
+        goto out;
+    r.arena = cs_arena_new(64 * 1024);
+    for (int fi = 0; fi < r.nfiles && !r.stop; fi++)
+        produce_file(&r, fi, &line, &cap);
+    if (r.prod && cs_producer_flush(r.prod, (int)cs_config_int(cfg, "flush-timeout-ms"), &err) < 0)
         fprintf(stderr, "cs-produce: %s\n", err.msg);
-    unsigned long long published = prod ? (unsigned long long)cs_producer_delivered(prod) : 0;
-    cs_producer_destroy(prod); /* reports whatever is left as failed */
-    prod = NULL;
-    if (dry)
-        fprintf(stderr,
-                "cs-produce: %llu events: %llu valid, %llu rejected (dry run, nothing published)",
-                r.lines, r.valid, r.rejected);
-    else
-        fprintf(stderr,
-                "cs-produce: %llu events: %llu valid, %llu rejected; %llu published, %llu failed",
-                r.lines, r.valid, r.rejected, published, r.failed);
-    if (r.unreadable)
-        fprintf(stderr, "; %llu input%s not read", r.unreadable, r.unreadable == 1 ? "" : "s");
-    fputc('\n', stderr);
-    rc = r.rejected || r.failed || r.unreadable || (!dry && published != r.valid) ? 1 : 0;
-out_files:
-    free(files);
+    unsigned long long published = r.prod ? (unsigned long long)cs_producer_delivered(r.prod) : 0;
+    cs_producer_destroy(r.prod); /* reports whatever is left as failed */
+    r.prod = NULL;
+    rc = report(&r, published);
 out:
+    free(files);
     free(line);
-    cs_arena_destroy(arena);
-    cs_producer_destroy(prod);
-    cs_codec_destroy(codec);
+    cs_arena_destroy(r.arena);
+    cs_producer_destroy(r.prod);
+    cs_codec_destroy(r.codec);
     cs_config_destroy(cfg);
     return rc;
 }

@@ -44,17 +44,25 @@
 #include "cs/db.h"
 #include "cs/log.h"
 #include "cs/mem.h"
-#include "cs/text.h"
 #include "cs/worker.h"
 
 enum { T_LOGS, T_HEADS };
 
+/* The columns each table's rows give, in order, named once (CS_COLUMNS and CS_ROW, cs/batch.h). */
+/* clang-format off */
+#define LOGS_COLUMNS(C)                                                                            \
+    C(event_id) C(event_type) C(schema_version) C(user_id) C(occurred_at) C(source_topic)          \
+    C(source_partition) C(source_offset) C(producer) C(traceparent) C(payload) C(payload_sha256)   \
+    C(chain_key) C(chain_seq) C(prev_hash) C(row_hash) C(logged_at) C(severity) C(hash_version)
+#define HEADS_COLUMNS(C)                                                                           \
+    C(chain_key) C(chain_seq) C(row_hash) C(last_offset)
+/* clang-format on */
+
+typedef CS_ROW(LOGS_COLUMNS) logs_row_t;
+typedef CS_ROW(HEADS_COLUMNS) heads_row_t;
+
 static const cs_table_def_t tables[] = {
-    [T_LOGS] = {.table = "system_logs",
-                .columns = "event_id, event_type, schema_version, user_id, occurred_at, "
-                           "source_topic, source_partition, source_offset, producer, traceparent, "
-                           "payload, payload_sha256, chain_key, chain_seq, prev_hash, row_hash, "
-                           "logged_at, severity, hash_version"},
+    [T_LOGS] = {.table = "system_logs", .columns = CS_COLUMNS(LOGS_COLUMNS)},
     /*
      * One row per chain and batch, not per event: the row only names the chain (and, for a
      * chain without a head yet, carries its values), and the head is read back from the rows
@@ -63,7 +71,7 @@ static const cs_table_def_t tables[] = {
      * forward along rows of the log.
      */
     [T_HEADS] = {.table = "audit_chain_heads",
-                 .columns = "chain_key, chain_seq, row_hash, last_offset",
+                 .columns = CS_COLUMNS(HEADS_COLUMNS),
                  .conflict = "chain_key",
                  .update =
                      "(chain_seq, row_hash, last_offset, updated_at) = "
@@ -143,34 +151,11 @@ static bool copy_plain(const char *s, size_t n)
 }
 
 /* A text column: verbatim when it needs no escaping (the usual case), escaped otherwise. */
-static void put_text(cs_batch_t *b, const char *s)
+static cs_val_t text(const char *s)
 {
-    size_t n;
+    size_t n = s ? strlen(s) : 0;
 
-    if (!s) {
-        cs_batch_null(b);
-        return;
-    }
-    n = strlen(s);
-    if (copy_plain(s, n))
-        cs_batch_raw(b, s, n);
-    else
-        cs_batch_strn(b, s, n);
-}
-
-static void put_int(cs_batch_t *b, long long v)
-{
-    char num[CS_TEXT_INT_BYTES];
-
-    cs_batch_raw(b, num, cs_text_i64(num, v));
-}
-
-/* A timestamptz from ms since the epoch: cs_batch_ts_ms's text, straight into the row. */
-static void put_ts_ms(cs_batch_t *b, int64_t ms)
-{
-    char t[CS_TEXT_TIME_BYTES];
-
-    cs_batch_raw(b, t, cs_text_time_ms(t, ms, CS_TEXT_PG));
+    return s && copy_plain(s, n) ? cs_val_raw(s, n) : cs_val_strn(s, n);
 }
 
 static int64_t now_ms(void)
@@ -339,35 +324,25 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
     hex_copy(hash, hx_row);
 
     /* Values go in as COPY text: what is already safe verbatim, the rest escaped. */
-    cs_batch_row_begin(b, T_LOGS);
-    /* The codec hands out canonical lower-case uuids: COPY text as they are. */
-    cs_batch_raw(b, row.event_id, strlen(row.event_id));
-    put_text(b, row.event_type);
-    put_int(b, row.schema_version);
-    cs_batch_raw(b, row.user_id, strlen(row.user_id));
-    put_ts_ms(b, row.occurred_at_ms);
-    put_text(b, row.source_topic);
-    put_int(b, row.source_partition);
-    put_int(b, row.source_offset);
-    put_text(b, row.producer);
-    put_text(b, row.traceparent);
-    /* jsonb text escapes every control character, so only its backslashes need COPY's. */
-    if (memchr(a->canon.data, '\\', a->canon.len))
-        cs_batch_strn(b, a->canon.data, a->canon.len);
-    else
-        cs_batch_raw(b, a->canon.data, a->canon.len);
-    cs_batch_raw(b, hx_payload, HEX_COPY_LEN);
-    put_text(b, row.chain_key);
-    put_int(b, row.chain_seq);
-    if (c->seq)
-        cs_batch_raw(b, c->hash_copy, HEX_COPY_LEN);
-    else
-        cs_batch_null(b);
-    cs_batch_raw(b, hx_row, HEX_COPY_LEN);
-    put_ts_ms(b, logged_ms);
-    cs_batch_raw(b, "info", 4);
-    put_int(b, CS_AUDIT_HASH_V2);
-    if (cs_batch_row_end(b, err) < 0)
+    if (CS_BATCH_PUT(
+            b, T_LOGS, logs_row_t, err,
+            /* The codec hands out canonical lower-case uuids: COPY text as they are. */
+            .event_id = cs_val_raw(row.event_id, strlen(row.event_id)),
+            .event_type = text(row.event_type), .schema_version = cs_val_int(row.schema_version),
+            .user_id = cs_val_raw(row.user_id, strlen(row.user_id)),
+            .occurred_at = cs_val_ts_ms(row.occurred_at_ms), .source_topic = text(row.source_topic),
+            .source_partition = cs_val_int(row.source_partition),
+            .source_offset = cs_val_int(row.source_offset), .producer = text(row.producer),
+            .traceparent = text(row.traceparent),
+            /* jsonb text escapes every control character, so only its backslashes need COPY's. */
+            .payload = memchr(a->canon.data, '\\', a->canon.len)
+                           ? cs_val_strn(a->canon.data, a->canon.len)
+                           : cs_val_raw(a->canon.data, a->canon.len),
+            .payload_sha256 = cs_val_raw(hx_payload, HEX_COPY_LEN),
+            .chain_key = text(row.chain_key), .chain_seq = cs_val_int(row.chain_seq),
+            .prev_hash = c->seq ? cs_val_raw(c->hash_copy, HEX_COPY_LEN) : cs_val_null(),
+            .row_hash = cs_val_raw(hx_row, HEX_COPY_LEN), .logged_at = cs_val_ts_ms(logged_ms),
+            .severity = cs_val_raw("info", 4), .hash_version = cs_val_int(CS_AUDIT_HASH_V2)) < 0)
         return -1;
 
     /*
@@ -379,12 +354,10 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
      * must move the heads of the rows it writes.
      */
     if (c->headless || a->every_event_heads || c->head_gen != a->gen) {
-        cs_batch_row_begin(b, T_HEADS);
-        put_text(b, row.chain_key);
-        put_int(b, row.chain_seq);
-        cs_batch_raw(b, hx_row, HEX_COPY_LEN);
-        put_int(b, meta->offset);
-        if (cs_batch_row_end(b, err) < 0)
+        if (CS_BATCH_PUT(b, T_HEADS, heads_row_t, err, .chain_key = text(row.chain_key),
+                         .chain_seq = cs_val_int(row.chain_seq),
+                         .row_hash = cs_val_raw(hx_row, HEX_COPY_LEN),
+                         .last_offset = cs_val_int(meta->offset)) < 0)
             return -1;
         c->head_gen = a->gen;
         c->wrote_head = true;

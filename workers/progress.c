@@ -94,6 +94,77 @@ enum {
     "::text[], " x ")"
 #define PROFILE_NEWER "(t.last_active_at IS NULL OR EXCLUDED.last_active_at >= t.last_active_at)"
 
+/*
+ * The columns each table's rows give, in order, named once: each list makes both the table's
+ * column list below (CS_COLUMNS; .staged where the aggregate derives more columns) and the row
+ * type its handlers fill by name (CS_ROW, cs/batch.h), so values cannot drift from columns.
+ */
+/* clang-format off */
+#define JOURNEY_COLUMNS(C)                                                                         \
+    C(user_id) C(last_event_id) C(last_activity_at) C(content_completed) C(modules_completed)      \
+    C(skills_mastered) C(projects_completed) C(coaching_sessions_completed)                        \
+    C(mock_interviews_completed) C(applications_submitted) C(interviews_received)                  \
+    C(offers_received) C(current_phase) C(overall_progress_pct)
+#define PROFILE_COLUMNS(C)                                                                         \
+    C(user_id) C(target_role) C(career_stage) C(available_study_hours_week) C(last_active_at)
+#define PROFILE_NOSTAGE_COLUMNS(C)                                                                 \
+    C(user_id) C(target_role) C(available_study_hours_week) C(last_active_at)
+#define PROGRESS_COLUMNS(C)                                                                        \
+    C(user_id) C(content_id) C(last_event_id) C(last_event_at) C(module_id) C(content_type)        \
+    C(status) C(progress_pct) C(completed_at) C(time_spent_seconds) C(attempts)
+#define SKILL_COLUMNS(C)                                                                           \
+    C(user_id) C(event_id) C(skill_id) C(assessment_id) C(assessment_method) C(attempt_number)     \
+    C(score) C(max_score) C(proficiency_level) C(proficiency_score) C(passed)                      \
+    C(time_spent_seconds) C(assessor_type) C(assessed_by) C(assessed_at)
+#define MILESTONE_COLUMNS(C)                                                                       \
+    C(user_id) C(event_id) C(milestone_type) C(reference_id) C(title) C(achieved_at)               \
+    C(significance) C(points) C(metadata)
+#define SESSION_COLUMNS(C)                                                                         \
+    C(session_id) C(scheduled_at) C(user_id) C(mentor_id) C(relationship_id) C(event_id)           \
+    C(session_type) C(status) C(duration_minutes) C(actual_started_at) C(actual_ended_at)          \
+    C(topics_covered) C(mentor_notes) C(mentee_rating) C(mentor_engagement_rating)                 \
+    C(last_event_id)
+#define PREP_COLUMNS(C)                                                                            \
+    C(prep_id) C(user_id) C(event_id) C(interview_type) C(is_mock) C(target_role)                  \
+    C(conductor_type) C(conducted_by) C(status) C(completed_at) C(duration_minutes)                \
+    C(overall_score) C(readiness_rating)
+#define FEEDBACK_COLUMNS(C)                                                                        \
+    C(feedback_id) C(event_id) C(user_id) C(employer_name) C(job_title) C(feedback_period)         \
+    C(technical_skills_rating) C(soft_skills_rating) C(overall_performance_rating)                 \
+    C(would_hire_again) C(comments) C(submitted_at)
+#define JOB_HISTORY_COLUMNS(C)                                                                     \
+    C(application_id) C(user_id) C(event_id) C(from_status) C(to_status) C(changed_at)             \
+    C(interview_round) C(offer_salary) C(rejection_reason)
+#define JOB_COLUMNS(C)                                                                             \
+    C(application_id) C(applied_at) C(user_id) C(event_id) C(company_name) C(job_title)            \
+    C(job_level) C(work_arrangement) C(job_posting_url) C(source) C(salary_min)                    \
+    C(salary_currency) C(status) C(status_changed_at) C(last_event_id)
+#define PROJECT_COLUMNS(C)                                                                         \
+    C(user_id) C(project_id) C(event_id) C(title) C(status) C(tech_stack) C(repository_url)        \
+    C(live_demo_url) C(submitted_at) C(last_event_id)
+#define PROJECT_PENDING_COLUMNS(C)                                                                 \
+    C(user_id) C(project_id) C(event_id) C(title) C(status)
+#define REVIEW_COLUMNS(C)                                                                          \
+    C(review_id) C(event_id) C(project_user_id) C(project_id) C(reviewer_id) C(reviewer_type)      \
+    C(overall_score) C(code_quality_score) C(improvements) C(recommends_showcase)                  \
+    C(submitted_at)
+/* clang-format on */
+
+typedef CS_ROW(JOURNEY_COLUMNS) journey_row_t;
+typedef CS_ROW(PROFILE_COLUMNS) profile_row_t;
+typedef CS_ROW(PROFILE_NOSTAGE_COLUMNS) profile_nostage_row_t;
+typedef CS_ROW(PROGRESS_COLUMNS) progress_row_t;
+typedef CS_ROW(SKILL_COLUMNS) skill_row_t;
+typedef CS_ROW(MILESTONE_COLUMNS) milestone_row_t;
+typedef CS_ROW(SESSION_COLUMNS) session_row_t;
+typedef CS_ROW(PREP_COLUMNS) prep_row_t;
+typedef CS_ROW(FEEDBACK_COLUMNS) feedback_row_t;
+typedef CS_ROW(JOB_HISTORY_COLUMNS) job_history_row_t;
+typedef CS_ROW(JOB_COLUMNS) job_row_t;
+typedef CS_ROW(PROJECT_COLUMNS) project_row_t;
+typedef CS_ROW(PROJECT_PENDING_COLUMNS) project_pending_row_t;
+typedef CS_ROW(REVIEW_COLUMNS) review_row_t;
+
 static const cs_table_def_t tables[] = {
     /*
      * A profile event newer than the applied one sets the fields it carries; the stage, like the
@@ -101,8 +172,7 @@ static const cs_table_def_t tables[] = {
      */
     [T_PROFILE] =
         {.table = "user_career_profiles",
-         .columns = "user_id, target_role, career_stage, available_study_hours_week, "
-                    "last_active_at",
+         .columns = CS_COLUMNS(PROFILE_COLUMNS),
          .conflict = "user_id",
          .update = "target_role = CASE WHEN " PROFILE_NEWER " THEN coalesce("
                    "EXCLUDED.target_role, t.target_role) ELSE t.target_role END, "
@@ -117,8 +187,7 @@ static const cs_table_def_t tables[] = {
          .update_where = PROFILE_NEWER
          " OR " STAGE_RANK("EXCLUDED.career_stage") " > " STAGE_RANK("t.career_stage")},
     [T_PROFILE_NOSTAGE] = {.table = "user_career_profiles",
-                           .columns = "user_id, target_role, available_study_hours_week, "
-                                      "last_active_at",
+                           .columns = CS_COLUMNS(PROFILE_NOSTAGE_COLUMNS),
                            .conflict = "user_id",
                            .update = "target_role = coalesce(EXCLUDED.target_role, t.target_role), "
                                      "available_study_hours_week = coalesce("
@@ -142,11 +211,7 @@ static const cs_table_def_t tables[] = {
                               "interviews_received, offers_received, current_phase, "
                               "overall_progress_pct",
                    /* the event's occurred_at is its activity and, folded, the phase start */
-                   .staged = "user_id, last_event_id, last_activity_at, content_completed, "
-                             "modules_completed, skills_mastered, projects_completed, "
-                             "coaching_sessions_completed, mock_interviews_completed, "
-                             "applications_submitted, interviews_received, offers_received, "
-                             "current_phase, overall_progress_pct",
+                   .staged = CS_COLUMNS(JOURNEY_COLUMNS),
                    .conflict = "user_id",
                    /* The anchor: a placeholder profile (user_id only) for an unseen learner. */
                    .parent_table = "user_career_profiles",
@@ -202,8 +267,7 @@ static const cs_table_def_t tables[] = {
                     "content_type, status, progress_pct, started_at, completed_at, "
                     "last_accessed_at, time_spent_seconds, attempts",
          /* one event: its id and occurred_at fold into the ids and times above */
-         .staged = "user_id, content_id, last_event_id, last_event_at, module_id, content_type, "
-                   "status, progress_pct, completed_at, time_spent_seconds, attempts",
+         .staged = CS_COLUMNS(PROGRESS_COLUMNS),
          .conflict = "user_id, content_id",
          .merge = CS_MERGE_AGGREGATE,
          .presort = "last_event_at DESC, last_event_id DESC",
@@ -231,20 +295,13 @@ static const cs_table_def_t tables[] = {
                    "time_spent_seconds = t.time_spent_seconds + EXCLUDED.time_spent_seconds, "
                    "attempts = greatest(t.attempts, EXCLUDED.attempts)"},
     [T_SKILL] = {.table = "user_skill_assessments",
-                 .columns = "user_id, event_id, skill_id, assessment_id, assessment_method, "
-                            "attempt_number, score, max_score, proficiency_level, "
-                            "proficiency_score, passed, time_spent_seconds, assessor_type, "
-                            "assessed_by, assessed_at",
+                 .columns = CS_COLUMNS(SKILL_COLUMNS),
                  .conflict = "event_id"},
     [T_MILESTONE] = {.table = "career_milestones",
-                     .columns = "user_id, event_id, milestone_type, reference_id, title, "
-                                "achieved_at, significance, points, metadata",
+                     .columns = CS_COLUMNS(MILESTONE_COLUMNS),
                      .conflict = "user_id, milestone_type, reference_id"},
     [T_SESSION] = {.table = "career_coaching_sessions",
-                   .columns = "session_id, scheduled_at, user_id, mentor_id, relationship_id, "
-                              "event_id, session_type, status, duration_minutes, "
-                              "actual_started_at, actual_ended_at, topics_covered, mentor_notes, "
-                              "mentee_rating, mentor_engagement_rating, last_event_id",
+                   .columns = CS_COLUMNS(SESSION_COLUMNS),
                    .conflict = "session_id, scheduled_at",
                    .update = "mentor_id = EXCLUDED.mentor_id, "
                              "relationship_id = EXCLUDED.relationship_id, "
@@ -259,24 +316,16 @@ static const cs_table_def_t tables[] = {
                              "last_event_id = EXCLUDED.last_event_id",
                    .merge = CS_MERGE_LAST},
     [T_PREP] = {.table = "interview_preparation",
-                .columns = "prep_id, user_id, event_id, interview_type, is_mock, target_role, "
-                           "conductor_type, conducted_by, status, completed_at, duration_minutes, "
-                           "overall_score, readiness_rating",
+                .columns = CS_COLUMNS(PREP_COLUMNS),
                 .conflict = "prep_id"},
     [T_FEEDBACK] = {.table = "employer_feedback",
-                    .columns = "feedback_id, event_id, user_id, employer_name, job_title, "
-                               "feedback_period, technical_skills_rating, soft_skills_rating, "
-                               "overall_performance_rating, would_hire_again, comments, "
-                               "submitted_at",
+                    .columns = CS_COLUMNS(FEEDBACK_COLUMNS),
                     .conflict = "feedback_id"},
     [T_JOB_HISTORY] = {.table = "job_application_status_history",
-                       .columns = "application_id, user_id, event_id, from_status, to_status, "
-                                  "changed_at, interview_round, offer_salary, rejection_reason",
+                       .columns = CS_COLUMNS(JOB_HISTORY_COLUMNS),
                        .conflict = "event_id"},
     [T_JOB] = {.table = "job_applications",
-               .columns = "application_id, applied_at, user_id, event_id, company_name, "
-                          "job_title, job_level, work_arrangement, job_posting_url, source, "
-                          "salary_min, salary_currency, status, status_changed_at, last_event_id",
+               .columns = CS_COLUMNS(JOB_COLUMNS),
                .conflict = "application_id, applied_at",
                /* The status is the history's (see 0050); a resubmission refreshes the details. */
                .update = "company_name = EXCLUDED.company_name, job_title = EXCLUDED.job_title, "
@@ -287,8 +336,7 @@ static const cs_table_def_t tables[] = {
                          "salary_currency = EXCLUDED.salary_currency",
                .merge = CS_MERGE_LAST},
     [T_PROJECT] = {.table = "user_portfolio_projects",
-                   .columns = "user_id, project_id, event_id, title, status, tech_stack, "
-                              "repository_url, live_demo_url, submitted_at, last_event_id",
+                   .columns = CS_COLUMNS(PROJECT_COLUMNS),
                    .conflict = "user_id, project_id",
                    /* A placeholder (submitted_at NULL) keeps the in_review its reviews gave it;
                     * a later revision waits for review again. */
@@ -304,15 +352,13 @@ static const cs_table_def_t tables[] = {
                                    "EXCLUDED.submitted_at >= t.submitted_at",
                    .merge = CS_MERGE_SEQUENTIAL},
     [T_PROJECT_PENDING] = {.table = "user_portfolio_projects",
-                           .columns = "user_id, project_id, event_id, title, status",
+                           .columns = CS_COLUMNS(PROJECT_PENDING_COLUMNS),
                            .conflict = "user_id, project_id",
                            .update = "status = EXCLUDED.status",
                            .update_where = "t.status = 'submitted'",
                            .merge = CS_MERGE_LAST},
     [T_REVIEW] = {.table = "project_reviews",
-                  .columns = "review_id, event_id, project_user_id, project_id, reviewer_id, "
-                             "reviewer_type, overall_score, code_quality_score, improvements, "
-                             "recommends_showcase, submitted_at",
+                  .columns = CS_COLUMNS(REVIEW_COLUMNS),
                   .conflict = "review_id"},
     [T__COUNT] = {NULL},
 };
@@ -373,21 +419,10 @@ VOCAB(reviewer_db, CS_REVIEWER_ROLE__COUNT, "mentor", "peer", "mentor", "industr
 
 /* ---- row helpers --------------------------------------------------------------------------- */
 
-/* A canonical uuid from the codec needs no COPY escaping. */
-static void put_uuid(cs_batch_t *b, const char *s)
+/* A canonical uuid from the codec needs no COPY escaping (NULL: SQL NULL). */
+static cs_val_t uuid(const char *s)
 {
-    if (s)
-        cs_batch_raw(b, s, 36);
-    else
-        cs_batch_null(b);
-}
-
-static void put_opt_int(cs_batch_t *b, bool has, long long v)
-{
-    if (has)
-        cs_batch_int(b, v);
-    else
-        cs_batch_null(b);
+    return cs_val_raw(s, 36);
 }
 
 /* An https:// URL, or NULL: the schema accepts nothing else in its URL columns. */
@@ -438,25 +473,19 @@ static int learner_rows(cs_batch_t *b, const cs_event_t *ev, const journey_t *j,
     if (stage >= 0 && !phase)
         return cs_err_set_field(err, CS_ERR_PERMANENT, "payload.career_stage",
                                 "unknown career stage %d", stage);
-    cs_batch_row_begin(b, T_JOURNEY);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, ev->event_id);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    cs_batch_int(b, j->content_completed);
-    cs_batch_int(b, j->modules_completed);
-    cs_batch_int(b, j->skills_mastered);
-    cs_batch_int(b, j->projects_completed);
-    cs_batch_int(b, j->coaching_sessions);
-    cs_batch_int(b, j->mock_interviews);
-    cs_batch_int(b, j->applications);
-    cs_batch_int(b, j->interviews);
-    cs_batch_int(b, j->offers);
-    cs_batch_str(b, phase);
-    if (phase)
-        cs_batch_int(b, phase_pct[stage]);
-    else
-        cs_batch_null(b);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(
+        b, T_JOURNEY, journey_row_t, err, .user_id = uuid(ev->user_id),
+        .last_event_id = uuid(ev->event_id), .last_activity_at = cs_val_ts_ms(ev->occurred_at_ms),
+        .content_completed = cs_val_int(j->content_completed),
+        .modules_completed = cs_val_int(j->modules_completed),
+        .skills_mastered = cs_val_int(j->skills_mastered),
+        .projects_completed = cs_val_int(j->projects_completed),
+        .coaching_sessions_completed = cs_val_int(j->coaching_sessions),
+        .mock_interviews_completed = cs_val_int(j->mock_interviews),
+        .applications_submitted = cs_val_int(j->applications),
+        .interviews_received = cs_val_int(j->interviews), .offers_received = cs_val_int(j->offers),
+        .current_phase = cs_val_str(phase),
+        .overall_progress_pct = cs_val_int_if(phase, phase ? phase_pct[stage] : 0));
 }
 
 static int bad_enum(cs_err_t *err, const char *field, int v)
@@ -486,22 +515,15 @@ static int on_content_progress(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     if (!module_id && p->content_kind == CS_CONTENT_KIND_MODULE)
         module_id = p->content_id;
 
-    cs_batch_row_begin(b, T_PROGRESS);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, p->content_id);
-    put_uuid(b, ev->event_id);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    put_uuid(b, module_id);
-    cs_batch_str(b, kind);
-    cs_batch_str(b, status);
-    cs_batch_int(b, done ? 100 : p->percent_complete);
-    if (done)
-        cs_batch_ts_ms(b, ev->occurred_at_ms);
-    else
-        cs_batch_null(b);
-    cs_batch_int(b, p->time_spent_seconds);
-    cs_batch_int(b, p->attempt);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(b, T_PROGRESS, progress_row_t, err, .user_id = uuid(ev->user_id),
+                        .content_id = uuid(p->content_id), .last_event_id = uuid(ev->event_id),
+                        .last_event_at = cs_val_ts_ms(ev->occurred_at_ms),
+                        .module_id = uuid(module_id), .content_type = cs_val_str(kind),
+                        .status = cs_val_str(status),
+                        .progress_pct = cs_val_int(done ? 100 : p->percent_complete),
+                        .completed_at = done ? cs_val_ts_ms(ev->occurred_at_ms) : cs_val_null(),
+                        .time_spent_seconds = cs_val_int(p->time_spent_seconds),
+                        .attempts = cs_val_int(p->attempt));
 }
 
 /* Proficiency from a 0..100 score, in fifths (novice below 20 ... expert from 80). */
@@ -523,23 +545,16 @@ static int on_assessment_completed(cs_batch_t *b, const cs_event_t *ev, const cs
     journey_t j = {0};
     if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
-    cs_batch_row_begin(b, T_SKILL);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, ev->event_id);
-    put_uuid(b, p->skill_id);
-    put_uuid(b, p->assessment_id);
-    cs_batch_str(b, method);
-    cs_batch_int(b, p->attempt);
-    cs_batch_double(b, p->score);
-    cs_batch_int(b, 100);
-    cs_batch_str(b, proficiency_db[proficiency_of(p->score)]);
-    cs_batch_double(b, p->score);
-    cs_batch_bool(b, p->passed);
-    cs_batch_int(b, p->duration_seconds);
-    cs_batch_str(b, "system");
-    cs_batch_null(b);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(
+        b, T_SKILL, skill_row_t, err, .user_id = uuid(ev->user_id), .event_id = uuid(ev->event_id),
+        .skill_id = uuid(p->skill_id), .assessment_id = uuid(p->assessment_id),
+        .assessment_method = cs_val_str(method), .attempt_number = cs_val_int(p->attempt),
+        .score = cs_val_double(p->score), .max_score = cs_val_int(100),
+        .proficiency_level = cs_val_str(proficiency_db[proficiency_of(p->score)]),
+        .proficiency_score = cs_val_double(p->score), .passed = cs_val_bool(p->passed),
+        .time_spent_seconds = cs_val_int(p->duration_seconds),
+        .assessor_type = cs_val_str("system"), .assessed_by = cs_val_null(),
+        .assessed_at = cs_val_ts_ms(ev->occurred_at_ms));
 }
 
 /* skill_assessed -> user_skill_assessments. */
@@ -556,23 +571,15 @@ static int on_skill_assessed(cs_batch_t *b, const cs_event_t *ev, const cs_msg_m
     journey_t j = {0};
     if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
-    cs_batch_row_begin(b, T_SKILL);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, ev->event_id);
-    put_uuid(b, p->skill_id);
-    cs_batch_null(b);
-    cs_batch_str(b, method);
-    cs_batch_int(b, 1);
-    cs_batch_double(b, p->score);
-    cs_batch_int(b, 100);
-    cs_batch_str(b, level);
-    cs_batch_double(b, p->score);
-    cs_batch_null(b);
-    cs_batch_null(b);
-    cs_batch_str(b, assessor);
-    put_uuid(b, p->assessor_id);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(b, T_SKILL, skill_row_t, err, .user_id = uuid(ev->user_id),
+                        .event_id = uuid(ev->event_id), .skill_id = uuid(p->skill_id),
+                        .assessment_id = cs_val_null(), .assessment_method = cs_val_str(method),
+                        .attempt_number = cs_val_int(1), .score = cs_val_double(p->score),
+                        .max_score = cs_val_int(100), .proficiency_level = cs_val_str(level),
+                        .proficiency_score = cs_val_double(p->score), .passed = cs_val_null(),
+                        .time_spent_seconds = cs_val_null(), .assessor_type = cs_val_str(assessor),
+                        .assessed_by = uuid(p->assessor_id),
+                        .assessed_at = cs_val_ts_ms(ev->occurred_at_ms));
 }
 
 /* career_milestone_reached -> career_milestones, and the stage it states. */
@@ -593,17 +600,13 @@ static int on_milestone(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
         meta_json, sizeof meta_json, "{\"event_milestone_type\": \"%s\"%s%s%s}",
         milestone_origin[p->milestone_type], p->has_career_stage ? ", \"career_stage\": \"" : "",
         p->has_career_stage ? SYM(stage_db, p->career_stage) : "", p->has_career_stage ? "\"" : "");
-    cs_batch_row_begin(b, T_MILESTONE);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, ev->event_id);
-    cs_batch_str(b, type);
-    put_uuid(b, p->milestone_id);
-    cs_batch_str(b, p->title);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    cs_batch_str(b, significance_db[p->milestone_type]);
-    cs_batch_int(b, p->readiness_points);
-    cs_batch_str(b, meta_json);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(b, T_MILESTONE, milestone_row_t, err, .user_id = uuid(ev->user_id),
+                        .event_id = uuid(ev->event_id), .milestone_type = cs_val_str(type),
+                        .reference_id = uuid(p->milestone_id), .title = cs_val_str(p->title),
+                        .achieved_at = cs_val_ts_ms(ev->occurred_at_ms),
+                        .significance = cs_val_str(significance_db[p->milestone_type]),
+                        .points = cs_val_int(p->readiness_points),
+                        .metadata = cs_val_str(meta_json));
 }
 
 /* coaching_session_logged -> career_coaching_sessions (a completed session). */
@@ -618,24 +621,19 @@ static int on_coaching_session(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     journey_t j = {.coaching_sessions = 1};
     if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
-    cs_batch_row_begin(b, T_SESSION);
-    put_uuid(b, p->session_id);
-    cs_batch_ts_ms(b, p->started_at);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, p->mentor_id);
-    put_uuid(b, p->relationship_id);
-    put_uuid(b, ev->event_id);
-    cs_batch_str(b, type);
-    cs_batch_str(b, "completed");
-    cs_batch_int(b, p->duration_minutes);
-    cs_batch_ts_ms(b, p->started_at);
-    cs_batch_ts_ms(b, p->started_at + (int64_t)p->duration_minutes * 60000);
-    cs_batch_str(b, text_array(b, &p->goals_discussed));
-    cs_batch_str(b, p->notes);
-    put_opt_int(b, p->has_learner_rating, p->learner_rating);
-    put_opt_int(b, p->has_mentor_rating, p->mentor_rating);
-    put_uuid(b, ev->event_id);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(
+        b, T_SESSION, session_row_t, err, .session_id = uuid(p->session_id),
+        .scheduled_at = cs_val_ts_ms(p->started_at), .user_id = uuid(ev->user_id),
+        .mentor_id = uuid(p->mentor_id), .relationship_id = uuid(p->relationship_id),
+        .event_id = uuid(ev->event_id), .session_type = cs_val_str(type),
+        .status = cs_val_str("completed"), .duration_minutes = cs_val_int(p->duration_minutes),
+        .actual_started_at = cs_val_ts_ms(p->started_at),
+        .actual_ended_at = cs_val_ts_ms(p->started_at + (int64_t)p->duration_minutes * 60000),
+        .topics_covered = cs_val_str(text_array(b, &p->goals_discussed)),
+        .mentor_notes = cs_val_str(p->notes),
+        .mentee_rating = cs_val_int_if(p->has_learner_rating, p->learner_rating),
+        .mentor_engagement_rating = cs_val_int_if(p->has_mentor_rating, p->mentor_rating),
+        .last_event_id = uuid(ev->event_id));
 }
 
 /*
@@ -669,35 +667,25 @@ static int on_application_submitted(cs_batch_t *b, const cs_event_t *ev, const c
     journey_t j = {.applications = 1};
     if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
-    cs_batch_row_begin(b, T_JOB_HISTORY);
-    put_uuid(b, p->application_id);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, ev->event_id);
-    cs_batch_null(b);
-    cs_batch_str(b, app_status_db[CS_APPLICATION_STATUS_SUBMITTED]);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    cs_batch_null(b);
-    cs_batch_null(b);
-    cs_batch_null(b);
-    if (cs_batch_row_end(b, err) < 0)
+    const char *applied = app_status_db[CS_APPLICATION_STATUS_SUBMITTED];
+    if (CS_BATCH_PUT(
+            b, T_JOB_HISTORY, job_history_row_t, err, .application_id = uuid(p->application_id),
+            .user_id = uuid(ev->user_id), .event_id = uuid(ev->event_id),
+            .from_status = cs_val_null(), .to_status = cs_val_str(applied),
+            .changed_at = cs_val_ts_ms(ev->occurred_at_ms), .interview_round = cs_val_null(),
+            .offer_salary = cs_val_null(), .rejection_reason = cs_val_null()) < 0)
         return -1;
-    cs_batch_row_begin(b, T_JOB);
-    put_uuid(b, p->application_id);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, ev->event_id);
-    cs_batch_str(b, p->company_name);
-    cs_batch_str(b, p->job_title);
-    cs_batch_str(b, level);
-    cs_batch_str(b, mode);
-    cs_batch_str(b, p->job_posting_url);
-    cs_batch_str(b, src);
-    put_opt_int(b, p->has_salary_expected, p->salary_expected);
-    cs_batch_str(b, p->salary_currency ? p->salary_currency : "USD");
-    cs_batch_str(b, app_status_db[CS_APPLICATION_STATUS_SUBMITTED]);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    put_uuid(b, ev->event_id);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(
+        b, T_JOB, job_row_t, err, .application_id = uuid(p->application_id),
+        .applied_at = cs_val_ts_ms(ev->occurred_at_ms), .user_id = uuid(ev->user_id),
+        .event_id = uuid(ev->event_id), .company_name = cs_val_str(p->company_name),
+        .job_title = cs_val_str(p->job_title), .job_level = cs_val_str(level),
+        .work_arrangement = cs_val_str(mode), .job_posting_url = cs_val_str(p->job_posting_url),
+        .source = cs_val_str(src),
+        .salary_min = cs_val_int_if(p->has_salary_expected, p->salary_expected),
+        .salary_currency = cs_val_str(p->salary_currency ? p->salary_currency : "USD"),
+        .status = cs_val_str(applied), .status_changed_at = cs_val_ts_ms(ev->occurred_at_ms),
+        .last_event_id = uuid(ev->event_id));
 }
 
 /* application_status_changed -> job_application_status_history (0050 applies it). */
@@ -716,17 +704,14 @@ static int on_application_status(cs_batch_t *b, const cs_event_t *ev, const cs_m
                    .offers = p->status == CS_APPLICATION_STATUS_OFFER};
     if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
-    cs_batch_row_begin(b, T_JOB_HISTORY);
-    put_uuid(b, p->application_id);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, ev->event_id);
-    cs_batch_str(b, from);
-    cs_batch_str(b, to);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    put_opt_int(b, p->has_interview_round, p->interview_round);
-    put_opt_int(b, p->has_salary_offered, p->salary_offered);
-    cs_batch_str(b, p->rejection_reason);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(b, T_JOB_HISTORY, job_history_row_t, err,
+                        .application_id = uuid(p->application_id), .user_id = uuid(ev->user_id),
+                        .event_id = uuid(ev->event_id), .from_status = cs_val_str(from),
+                        .to_status = cs_val_str(to), .changed_at = cs_val_ts_ms(ev->occurred_at_ms),
+                        .interview_round =
+                            cs_val_int_if(p->has_interview_round, p->interview_round),
+                        .offer_salary = cs_val_int_if(p->has_salary_offered, p->salary_offered),
+                        .rejection_reason = cs_val_str(p->rejection_reason));
 }
 
 /* interview_practice_completed -> interview_preparation (a mock interview). */
@@ -745,21 +730,15 @@ static int on_interview_practice(cs_batch_t *b, const cs_event_t *ev, const cs_m
                          : p->score < 70 ? "developing"
                          : p->score < 85 ? "ready"
                                          : "strong";
-    cs_batch_row_begin(b, T_PREP);
-    put_uuid(b, p->practice_id);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, ev->event_id);
-    cs_batch_str(b, type);
-    cs_batch_bool(b, true);
-    cs_batch_str(b, p->target_role);
-    cs_batch_str(b, p->interviewer_id ? "mentor" : "self");
-    put_uuid(b, p->interviewer_id);
-    cs_batch_str(b, "completed");
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    cs_batch_int(b, p->duration_minutes);
-    cs_batch_double(b, p->score);
-    cs_batch_str(b, rating);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(
+        b, T_PREP, prep_row_t, err, .prep_id = uuid(p->practice_id), .user_id = uuid(ev->user_id),
+        .event_id = uuid(ev->event_id), .interview_type = cs_val_str(type),
+        .is_mock = cs_val_bool(true), .target_role = cs_val_str(p->target_role),
+        .conductor_type = cs_val_str(p->interviewer_id ? "mentor" : "self"),
+        .conducted_by = uuid(p->interviewer_id), .status = cs_val_str("completed"),
+        .completed_at = cs_val_ts_ms(ev->occurred_at_ms),
+        .duration_minutes = cs_val_int(p->duration_minutes),
+        .overall_score = cs_val_double(p->score), .readiness_rating = cs_val_str(rating));
 }
 
 /* employer_feedback_received -> employer_feedback. */
@@ -777,20 +756,16 @@ static int on_employer_feedback(cs_batch_t *b, const cs_event_t *ev, const cs_ms
                          : m <= 6  ? "6_month"
                          : m <= 12 ? "12_month"
                                    : "ad_hoc";
-    cs_batch_row_begin(b, T_FEEDBACK);
-    put_uuid(b, p->feedback_id);
-    put_uuid(b, ev->event_id);
-    put_uuid(b, ev->user_id);
-    cs_batch_str(b, p->employer_name);
-    cs_batch_str(b, p->job_title);
-    cs_batch_str(b, period);
-    cs_batch_int(b, p->technical_skills_rating);
-    cs_batch_int(b, p->soft_skills_rating);
-    cs_batch_int(b, p->performance_rating);
-    cs_batch_bool(b, p->would_hire_again);
-    cs_batch_str(b, p->comment);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(
+        b, T_FEEDBACK, feedback_row_t, err, .feedback_id = uuid(p->feedback_id),
+        .event_id = uuid(ev->event_id), .user_id = uuid(ev->user_id),
+        .employer_name = cs_val_str(p->employer_name), .job_title = cs_val_str(p->job_title),
+        .feedback_period = cs_val_str(period),
+        .technical_skills_rating = cs_val_int(p->technical_skills_rating),
+        .soft_skills_rating = cs_val_int(p->soft_skills_rating),
+        .overall_performance_rating = cs_val_int(p->performance_rating),
+        .would_hire_again = cs_val_bool(p->would_hire_again), .comments = cs_val_str(p->comment),
+        .submitted_at = cs_val_ts_ms(ev->occurred_at_ms));
 }
 
 /* portfolio_project_submitted -> user_portfolio_projects (newest submission wins). */
@@ -802,18 +777,14 @@ static int on_project_submitted(cs_batch_t *b, const cs_event_t *ev, const cs_ms
     journey_t j = {.projects_completed = p->revision == 1};
     if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
-    cs_batch_row_begin(b, T_PROJECT);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, p->project_id);
-    put_uuid(b, ev->event_id);
-    cs_batch_str(b, p->title);
-    cs_batch_str(b, "submitted");
-    cs_batch_str(b, text_array(b, &p->technologies));
-    cs_batch_str(b, https_only(p->repository_url));
-    cs_batch_str(b, https_only(p->demo_url));
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    put_uuid(b, ev->event_id);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(b, T_PROJECT, project_row_t, err, .user_id = uuid(ev->user_id),
+                        .project_id = uuid(p->project_id), .event_id = uuid(ev->event_id),
+                        .title = cs_val_str(p->title), .status = cs_val_str("submitted"),
+                        .tech_stack = cs_val_str(text_array(b, &p->technologies)),
+                        .repository_url = cs_val_str(https_only(p->repository_url)),
+                        .live_demo_url = cs_val_str(https_only(p->demo_url)),
+                        .submitted_at = cs_val_ts_ms(ev->occurred_at_ms),
+                        .last_event_id = uuid(ev->event_id));
 }
 
 /* project_reviewed -> project_reviews (its project first, as a placeholder when unseen). */
@@ -828,27 +799,20 @@ static int on_project_reviewed(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     journey_t j = {0};
     if (learner_rows(b, ev, &j, -1, err) < 0)
         return -1;
-    cs_batch_row_begin(b, T_PROJECT_PENDING);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, p->project_id);
-    put_uuid(b, ev->event_id);
-    cs_batch_str(b, "");
-    cs_batch_str(b, "in_review");
-    if (cs_batch_row_end(b, err) < 0)
+    if (CS_BATCH_PUT(b, T_PROJECT_PENDING, project_pending_row_t, err, .user_id = uuid(ev->user_id),
+                     .project_id = uuid(p->project_id), .event_id = uuid(ev->event_id),
+                     .title = cs_val_str(""), .status = cs_val_str("in_review")) < 0)
         return -1;
-    cs_batch_row_begin(b, T_REVIEW);
-    put_uuid(b, p->review_id);
-    put_uuid(b, ev->event_id);
-    put_uuid(b, ev->user_id);
-    put_uuid(b, p->project_id);
-    put_uuid(b, p->reviewer_id);
-    cs_batch_str(b, reviewer);
-    cs_batch_int(b, p->overall_rating * 20); /* 1..5 stars as a 0..100 score */
-    put_opt_int(b, p->has_code_quality_rating, p->code_quality_rating);
-    cs_batch_str(b, p->feedback);
-    cs_batch_bool(b, p->showcase_ready);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    return cs_batch_row_end(b, err);
+    return CS_BATCH_PUT(
+        b, T_REVIEW, review_row_t, err, .review_id = uuid(p->review_id),
+        .event_id = uuid(ev->event_id), .project_user_id = uuid(ev->user_id),
+        .project_id = uuid(p->project_id), .reviewer_id = uuid(p->reviewer_id),
+        .reviewer_type = cs_val_str(reviewer),
+        .overall_score = cs_val_int(p->overall_rating * 20), /* 1..5 stars as a 0..100 score */
+        .code_quality_score = cs_val_int_if(p->has_code_quality_rating, p->code_quality_rating),
+        .improvements = cs_val_str(p->feedback),
+        .recommends_showcase = cs_val_bool(p->showcase_ready),
+        .submitted_at = cs_val_ts_ms(ev->occurred_at_ms));
 }
 
 /* learner_profile_updated -> user_career_profiles (newest profile event wins), and the phase. */
@@ -863,14 +827,17 @@ static int on_profile_updated(cs_batch_t *b, const cs_event_t *ev, const cs_msg_
     journey_t j = {0};
     if (learner_rows(b, ev, &j, p->has_career_stage ? (int)p->career_stage : -1, err) < 0)
         return -1;
-    cs_batch_row_begin(b, stage ? T_PROFILE : T_PROFILE_NOSTAGE);
-    put_uuid(b, ev->user_id);
-    cs_batch_str(b, p->target_role);
+    cs_val_t user = uuid(ev->user_id), role = cs_val_str(p->target_role);
+    cs_val_t hours =
+        cs_val_int_if(p->has_available_study_hours_week, p->available_study_hours_week);
+    cs_val_t at = cs_val_ts_ms(ev->occurred_at_ms);
     if (stage)
-        cs_batch_str(b, stage);
-    put_opt_int(b, p->has_available_study_hours_week, p->available_study_hours_week);
-    cs_batch_ts_ms(b, ev->occurred_at_ms);
-    return cs_batch_row_end(b, err);
+        return CS_BATCH_PUT(b, T_PROFILE, profile_row_t, err, .user_id = user, .target_role = role,
+                            .career_stage = cs_val_str(stage), .available_study_hours_week = hours,
+                            .last_active_at = at);
+    return CS_BATCH_PUT(b, T_PROFILE_NOSTAGE, profile_nostage_row_t, err, .user_id = user,
+                        .target_role = role, .available_study_hours_week = hours,
+                        .last_active_at = at);
 }
 
 /* ---- the worker ---------------------------------------------------------------------------- */

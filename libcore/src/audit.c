@@ -379,17 +379,124 @@ static int chain_end(cs_db_t *db, const char *chain, long long last_seq,
     return 0;
 }
 
+/* Where the walk over the range's rows is: the chain it is in and that chain's last good row. */
+typedef struct walk {
+    char chain[128];
+    unsigned char prev_hash[32];
+    long long prev_seq;
+    int version;   /* the chain's hash version so far: it never goes back */
+    bool in_chain; /* a chain has begun */
+    bool skip;     /* the chain's first problem is recorded: its other rows are not checked */
+} walk_t;
+
+/*
+ * The first row in the range of chain key, at seq: ends the previous chain, then links this one
+ * to its row before the range. Returns -1 with err on a database failure.
+ */
+static int walk_chain_start(cs_db_t *db, walk_t *w, const char *key, long long seq,
+                            long long log_id, int64_t to_ms, cs_audit_report_t *rep, cs_err_t *err)
+{
+    if (w->in_chain && !w->skip &&
+        chain_end(db, w->chain, w->prev_seq, w->prev_hash, to_ms, rep, err) < 0)
+        return -1;
+    w->in_chain = true;
+    w->skip = false;
+    w->version = 0;
+    rep->chains++;
+    snprintf(w->chain, sizeof(w->chain), "%s", key);
+    if (seq == 1) {
+        memset(w->prev_hash, 0, sizeof(w->prev_hash));
+    } else {
+        int pr = predecessor(db, w->chain, seq - 1, w->prev_hash, err);
+
+        if (pr == -2)
+            return -1;
+        if (pr < 0) {
+            broken(rep, w->chain, seq, log_id, "the previous row of the chain is missing");
+            w->skip = true;
+        }
+    }
+    w->prev_seq = seq - 1;
+    return 0;
+}
+
+/* Checks row i of r against the chain's previous row (sequence, hash version, hashes). */
+static void walk_check(walk_t *w, cs_db_res_t *r, int i, long long seq, long long log_id, int v,
+                       cs_audit_report_t *rep)
+{
+    unsigned char hash[32];
+    bool redacted;
+    const char *why = NULL;
+
+    if (seq != w->prev_seq + 1) {
+        char gap[128];
+
+        snprintf(gap, sizeof(gap), "rows %lld..%lld of the chain are missing", w->prev_seq + 1,
+                 seq - 1);
+        broken(rep, w->chain, seq, log_id, gap);
+        w->skip = true;
+        return;
+    }
+    if (v < w->version) {
+        broken(rep, w->chain, seq, log_id, "its hash version goes back to 1");
+        w->skip = true;
+        return;
+    }
+    w->version = v;
+    if (check_row(r, i, 0, w->prev_hash, hash, &redacted, &why) < 0) {
+        broken(rep, w->chain, seq, log_id, why);
+        w->skip = true;
+        return;
+    }
+    if (redacted)
+        rep->redacted++;
+    memcpy(w->prev_hash, hash, 32);
+    w->prev_seq = seq;
+}
+
+/* Walks the rows of cursor audit_walk, 5000 at a time. Returns -1 with err on a db failure. */
+static int walk_rows(cs_db_t *db, walk_t *w, int64_t to_ms, cs_audit_report_t *rep, cs_err_t *err)
+{
+    for (;;) {
+        cs_db_res_t *r = cs_db_query(db, "FETCH 5000 FROM audit_walk", 0, NULL, err);
+        int n;
+
+        if (!r)
+            return -1;
+        n = cs_db_res_rows(r);
+        if (n == 0) {
+            cs_db_res_free(r);
+            return 0;
+        }
+        for (int i = 0; i < n; i++) {
+            const char *key = cs_db_res_get(r, i, 0);
+            long long seq = atoll(cs_db_res_get(r, i, 1));
+            long long log_id = atoll(cs_db_res_get(r, i, 2));
+            int v = atoi(cs_db_res_get(r, i, 18));
+
+            rep->rows++;
+            if (v < CS_AUDIT_HASH_V2)
+                rep->legacy++;
+            if ((!w->in_chain || strcmp(key, w->chain) != 0) &&
+                walk_chain_start(db, w, key, seq, log_id, to_ms, rep, err) < 0) {
+                cs_db_res_free(r);
+                return -1;
+            }
+            if (!w->skip)
+                walk_check(w, r, i, seq, log_id, v, rep);
+        }
+        cs_db_res_free(r);
+    }
+}
+
 int cs_audit_verify(cs_db_t *db, int64_t from_ms, int64_t to_ms, cs_audit_report_t *rep,
                     cs_err_t *err)
 {
     char from[32], to[32];
     const char *params[] = {from, to};
-    char chain[128] = "";
-    unsigned char prev_hash[32];
-    long long prev_seq = 0;
-    int rc = -1, in_tx = 0, version = 0;
-    bool in_chain = false, skip = false;
-    cs_db_res_t *r = NULL;
+    walk_t w = {.in_chain = false};
+    int rc = -1;
+    cs_err_t ignore;
 
     memset(rep, 0, sizeof(*rep));
     rep->ok = true;
@@ -399,7 +506,6 @@ int cs_audit_verify(cs_db_t *db, int64_t from_ms, int64_t to_ms, cs_audit_report
      * a cursor so a range of millions of rows does not sit in memory at once. */
     if (cs_db_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err) < 0)
         return -1;
-    in_tx = 1;
     if (check_heads(db, rep, err) < 0)
         goto out;
     if (cs_db_execp(db,
@@ -409,91 +515,14 @@ int cs_audit_verify(cs_db_t *db, int64_t from_ms, int64_t to_ms, cs_audit_report
                     "ORDER BY chain_key, chain_seq",
                     2, params, err) < 0)
         goto out;
-    for (;;) {
-        int n;
-
-        cs_db_res_free(r);
-        r = cs_db_query(db, "FETCH 5000 FROM audit_walk", 0, NULL, err);
-        if (!r)
-            goto out;
-        n = cs_db_res_rows(r);
-        if (n == 0)
-            break;
-        for (int i = 0; i < n; i++) {
-            const char *key = cs_db_res_get(r, i, 0);
-            long long seq = atoll(cs_db_res_get(r, i, 1));
-            long long log_id = atoll(cs_db_res_get(r, i, 2));
-            int v = atoi(cs_db_res_get(r, i, 18));
-            unsigned char hash[32];
-            bool redacted;
-            const char *why = NULL;
-
-            rep->rows++;
-            if (v < CS_AUDIT_HASH_V2)
-                rep->legacy++;
-            if (!in_chain || strcmp(key, chain) != 0) {
-                /* The end of the previous chain, then the first row of this one in the range:
-                 * link it to the row before the range. */
-                if (in_chain && !skip &&
-                    chain_end(db, chain, prev_seq, prev_hash, to_ms, rep, err) < 0)
-                    goto out;
-                in_chain = true;
-                skip = false;
-                version = 0;
-                rep->chains++;
-                snprintf(chain, sizeof(chain), "%s", key);
-                if (seq == 1) {
-                    memset(prev_hash, 0, sizeof(prev_hash));
-                } else {
-                    int pr = predecessor(db, chain, seq - 1, prev_hash, err);
-
-                    if (pr == -2)
-                        goto out;
-                    if (pr < 0) {
-                        broken(rep, chain, seq, log_id, "the previous row of the chain is missing");
-                        skip = true;
-                    }
-                }
-                prev_seq = seq - 1;
-            }
-            if (skip)
-                continue; /* this chain's first problem is recorded: on to the next chain */
-            if (seq != prev_seq + 1) {
-                char gap[128];
-
-                snprintf(gap, sizeof(gap), "rows %lld..%lld of the chain are missing", prev_seq + 1,
-                         seq - 1);
-                broken(rep, chain, seq, log_id, gap);
-                skip = true;
-                continue;
-            }
-            if (v < version) {
-                broken(rep, chain, seq, log_id, "its hash version goes back to 1");
-                skip = true;
-                continue;
-            }
-            version = v;
-            if (check_row(r, i, 0, prev_hash, hash, &redacted, &why) < 0) {
-                broken(rep, chain, seq, log_id, why);
-                skip = true;
-                continue;
-            }
-            if (redacted)
-                rep->redacted++;
-            memcpy(prev_hash, hash, 32);
-            prev_seq = seq;
-        }
-    }
-    if (in_chain && !skip && chain_end(db, chain, prev_seq, prev_hash, to_ms, rep, err) < 0)
+    if (walk_rows(db, &w, to_ms, rep, err) < 0)
+        goto out;
+    if (w.in_chain && !w.skip &&
+        chain_end(db, w.chain, w.prev_seq, w.prev_hash, to_ms, rep, err) < 0)
         goto out;
     rc = 0;
 out:
-    cs_db_res_free(r);
-    if (in_tx) {
-        cs_err_t ignore;
-
-        cs_db_exec(db, "ROLLBACK", &ignore);
-    }
+    cs_db_exec(db, "ROLLBACK", &ignore);
     return rc;
 }
 
@@ -651,6 +680,7 @@ cs_audit_anchorer_t *cs_audit_anchorer_new(const char *brokers, const char *kafk
         {"acks", "all"},
         {"linger.ms", "5"},
         {"message.timeout.ms", "30000"},
+        {"client.id", "careerstream-audit-anchor"}, /* names it in librdkafka's log lines */
     };
     cs_audit_anchorer_t *an = cs_mem_calloc(1, sizeof *an);
 
@@ -823,6 +853,7 @@ int cs_audit_anchors_read(const char *brokers, const char *kafka_props, const ch
         {"enable.auto.commit", "false"},
         {"enable.partition.eof", "true"},
         {"group.id", "cs-audit-verify"}, /* never joins: partitions are assigned, not subscribed */
+        {"client.id", "careerstream-audit-verify"},
     };
     rd_kafka_t *rk = NULL;
     const rd_kafka_metadata_t *md = NULL;

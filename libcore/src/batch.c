@@ -525,6 +525,71 @@ int cs_batch_row(cs_batch_t *b, int table, int n, const char *const *values, cs_
     return cs_batch_row_end(b, err);
 }
 
+/* Fails a row of t for giving no value for its staged column c, naming the column. */
+static int unset_column(const tbl_t *t, int c, cs_err_t *err)
+{
+    int n;
+    char **names = split_cols(staged_cols(t->def), &n);
+    char name[64];
+    snprintf(name, sizeof name, "%s", c < n ? names[c] : "?");
+    free_names(names, n);
+    return cs_err_set_field(err, CS_ERR_FATAL, name,
+                            "batch row for %s gives no value for column %s", t->def->table, name);
+}
+
+static void put_val(cs_batch_t *b, const cs_val_t *v)
+{
+    switch (v->kind) {
+    case CS_VAL_STR:
+        if (v->n)
+            cs_batch_strn(b, v->u.s, v->n);
+        else
+            cs_batch_str(b, v->u.s);
+        break;
+    case CS_VAL_RAW:
+        if (v->u.s)
+            cs_batch_raw(b, v->u.s, v->n);
+        else
+            cs_batch_null(b);
+        break;
+    case CS_VAL_INT:
+        cs_batch_int(b, v->u.i);
+        break;
+    case CS_VAL_DOUBLE:
+        cs_batch_double(b, v->u.d);
+        break;
+    case CS_VAL_BOOL:
+        cs_batch_bool(b, v->u.b);
+        break;
+    case CS_VAL_TS_MS:
+        cs_batch_ts_ms(b, v->u.ms);
+        break;
+    case CS_VAL_NULL:
+    case CS_VAL_UNSET: /* refused by cs_batch_put before the row begins */
+        cs_batch_null(b);
+        break;
+    }
+}
+
+int cs_batch_put(cs_batch_t *b, int table, const cs_val_t *vals, int n, cs_err_t *err)
+{
+    if (table < 0 || table >= b->nt)
+        return cs_err_set(err, CS_ERR_FATAL, "batch row: no table %d (the worker has %d)", table,
+                          b->nt);
+    const tbl_t *t = &b->t[table];
+    if (n != t->ncols)
+        return cs_err_set_field(err, CS_ERR_FATAL, t->def->table,
+                                "batch row for %s has %d values, the table declares %d columns",
+                                t->def->table, n, t->ncols);
+    for (int c = 0; c < n; c++)
+        if (vals[c].kind == CS_VAL_UNSET)
+            return unset_column(t, c, err);
+    cs_batch_row_begin(b, table);
+    for (int c = 0; c < n; c++)
+        put_val(b, &vals[c]);
+    return cs_batch_row_end(b, err);
+}
+
 /* ---- the array path: COPY text rows to one text[] literal per column ---- */
 
 static int hexval(char c)

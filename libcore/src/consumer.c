@@ -218,19 +218,6 @@ static void waker_check(cs_consumer_t *c, size_t took_bytes)
     }
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    if (level <= 3)
-        cs_log_error("librdkafka", CS_LS("facility", fac), CS_LS("detail", buf));
-    else if (level <= 4)
-        cs_log_warn("librdkafka", CS_LS("facility", fac), CS_LS("detail", buf));
-    else if (level <= 6)
-        cs_log_info("librdkafka", CS_LS("facility", fac), CS_LS("detail", buf));
-    else
-        cs_log_debug("librdkafka", CS_LS("facility", fac), CS_LS("detail", buf));
-}
-
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
     (void)rk;
@@ -331,68 +318,99 @@ static void clear_pause(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
         rd_kafka_resume_partitions(rk, parts);
 }
 
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+/* Logs a failed (incremental) assign or unassign; takes error. */
+static void assign_result(rd_kafka_error_t *error, rd_kafka_resp_err_t rerr)
 {
-    cs_consumer_t *c = opaque;
-    rd_kafka_error_t *error = NULL;
-    rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
-    cs_tp_t *tps = tps_from(parts);
-
-    c->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
-    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        if (c->cbs.assign && parts->cnt > 0)
-            c->cbs.assign(c->cbs.ud, tps, parts->cnt);
-        for (int i = 0; i < parts->cnt; i++)
-            parts->elems[i].offset =
-                tps[i].offset == CS_OFFSET_DEFAULT ? RD_KAFKA_OFFSET_INVALID : tps[i].offset;
-        if (c->cooperative)
-            error = rd_kafka_incremental_assign(rk, parts);
-        else
-            rerr = rd_kafka_assign(rk, parts);
-        /* Partitions whose start offset is not known yet stay paused until it is. */
-        rd_kafka_topic_partition_list_t *p = rd_kafka_topic_partition_list_new(parts->cnt);
-        for (int i = 0; i < parts->cnt; i++)
-            if (tps[i].pause)
-                rd_kafka_topic_partition_list_add(p, tps[i].topic, tps[i].partition);
-        if (p->cnt)
-            rd_kafka_pause_partitions(rk, p);
-        rd_kafka_topic_partition_list_destroy(p);
-        if (c->hold_assigns > 0 && --c->hold_assigns == 0)
-            held_release(c, true);
-    } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-        bool lost = rd_kafka_assignment_lost(rk) != 0;
-        if (c->cbs.revoke && parts->cnt > 0)
-            c->cbs.revoke(c->cbs.ud, tps, parts->cnt, lost);
-        if (lost || c->closing || !c->cooperative) {
-            held_release(c, false);
-        } else {
-            c->hold_assigns = 2; /* this generation's assign, then the next one's */
-            c->hold_until = mono_s() + HOLD_MAX_S;
-        }
-        /* Never handed out after the revoke: what the reservoir read of them goes now. */
-        reservoir_drop(c, parts);
-        clear_pause(rk, parts);
-        if (c->cooperative)
-            error = rd_kafka_incremental_unassign(rk, parts);
-        else
-            rerr = rd_kafka_assign(rk, NULL);
-    } else {
-        cs_log_error("kafka rebalance failed", CS_LS("error", rd_kafka_err2name(err)));
-        if (c->cbs.revoke && parts && parts->cnt > 0)
-            c->cbs.revoke(c->cbs.ud, tps, parts->cnt, true);
-        reservoir_drop(c, NULL);
-        held_release(c, false);
-        if (parts)
-            clear_pause(rk, parts);
-        rerr = rd_kafka_assign(rk, NULL);
-    }
     if (error) {
         cs_log_error("kafka assignment failed", CS_LS("error", rd_kafka_error_string(error)));
         rd_kafka_error_destroy(error);
     }
     if (rerr)
         cs_log_error("kafka assignment failed", CS_LS("error", rd_kafka_err2str(rerr)));
+}
+
+/* Partitions assigned: the caller gives their start offsets (and which wait paused for one). */
+static void on_assign(cs_consumer_t *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                      cs_tp_t *tps)
+{
+    rd_kafka_error_t *error = NULL;
+    rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+
+    if (c->cbs.assign && parts->cnt > 0)
+        c->cbs.assign(c->cbs.ud, tps, parts->cnt);
+    for (int i = 0; i < parts->cnt; i++)
+        parts->elems[i].offset =
+            tps[i].offset == CS_OFFSET_DEFAULT ? RD_KAFKA_OFFSET_INVALID : tps[i].offset;
+    if (c->cooperative)
+        error = rd_kafka_incremental_assign(rk, parts);
+    else
+        rerr = rd_kafka_assign(rk, parts);
+    /* Partitions whose start offset is not known yet stay paused until it is. */
+    rd_kafka_topic_partition_list_t *p = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++)
+        if (tps[i].pause)
+            rd_kafka_topic_partition_list_add(p, tps[i].topic, tps[i].partition);
+    if (p->cnt)
+        rd_kafka_pause_partitions(rk, p);
+    rd_kafka_topic_partition_list_destroy(p);
+    if (c->hold_assigns > 0 && --c->hold_assigns == 0)
+        held_release(c, true);
+    assign_result(error, rerr);
+}
+
+/* Partitions revoked (or lost): the caller lets them go, then the reservoir and the pauses. */
+static void on_revoke(cs_consumer_t *c, rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts,
+                      cs_tp_t *tps)
+{
+    rd_kafka_error_t *error = NULL;
+    rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+    bool lost = rd_kafka_assignment_lost(rk) != 0;
+
+    if (c->cbs.revoke && parts->cnt > 0)
+        c->cbs.revoke(c->cbs.ud, tps, parts->cnt, lost);
+    if (lost || c->closing || !c->cooperative) {
+        held_release(c, false);
+    } else {
+        c->hold_assigns = 2; /* this generation's assign, then the next one's */
+        c->hold_until = mono_s() + HOLD_MAX_S;
+    }
+    /* Never handed out after the revoke: what the reservoir read of them goes now. */
+    reservoir_drop(c, parts);
+    clear_pause(rk, parts);
+    if (c->cooperative)
+        error = rd_kafka_incremental_unassign(rk, parts);
+    else
+        rerr = rd_kafka_assign(rk, NULL);
+    assign_result(error, rerr);
+}
+
+/* The rebalance failed: everything held is let go as lost. */
+static void on_rebalance_error(cs_consumer_t *c, rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                               rd_kafka_topic_partition_list_t *parts, cs_tp_t *tps)
+{
+    cs_log_error("kafka rebalance failed", CS_LS("error", rd_kafka_err2name(err)));
+    if (c->cbs.revoke && parts && parts->cnt > 0)
+        c->cbs.revoke(c->cbs.ud, tps, parts->cnt, true);
+    reservoir_drop(c, NULL);
+    held_release(c, false);
+    if (parts)
+        clear_pause(rk, parts);
+    assign_result(NULL, rd_kafka_assign(rk, NULL));
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    cs_consumer_t *c = opaque;
+    cs_tp_t *tps = tps_from(parts);
+
+    c->cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS)
+        on_assign(c, rk, parts, tps);
+    else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
+        on_revoke(c, rk, parts, tps);
+    else
+        on_rebalance_error(c, rk, err, parts, tps);
     free(tps);
 }
 
@@ -604,7 +622,6 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
     if (conf_base(conf, cf, err) < 0 || conf_tuning(conf, cf, err) < 0)
         goto fail;
     conf_effective(c, conf, &queued_min, &queued_kbytes);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
     rd_kafka_conf_set_opaque(conf, c);

@@ -29,6 +29,7 @@
 #include "cs/db.h"
 #include "cs/log.h"
 #include "cs/mem.h"
+#include "cs/text.h"
 #include "internal.h"
 
 /* A dead letter produced and not yet known acknowledged by a publish call (see the top). */
@@ -65,17 +66,6 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    if (level <= 4)
-        cs_log_warn("librdkafka dead-letter producer", CS_LS("facility", fac),
-                    CS_LS("detail", buf));
-    else
-        cs_log_debug("librdkafka dead-letter producer", CS_LS("facility", fac),
-                     CS_LS("detail", buf));
-}
-
 cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *worker,
                      const char *group, cs_err_t *err)
 {
@@ -88,6 +78,7 @@ cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *w
         {"linger.ms", "5"},
         {"message.timeout.ms", "30000"},
         {"queue.buffering.max.kbytes", "8192"},
+        {"client.id", "careerstream-dead-letters"}, /* names it in librdkafka's log lines */
     };
 
     q->worker = cs_mem_strdup(worker);
@@ -97,7 +88,6 @@ cs_dlq_t *cs_dlq_new(const char *brokers, const char *kafka_props, const char *w
     if (!conf)
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_opaque(conf, q);
     q->conf = rd_kafka_conf_dup(conf);
     q->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
@@ -221,6 +211,37 @@ static void hdri(rd_kafka_headers_t *h, const char *name, long long v)
     rd_kafka_header_add(h, name, -1, s, -1);
 }
 
+rd_kafka_headers_t *cs__dlq_headers(const char *worker, const char *group,
+                                    const cs_dead_letter_t *d)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+    hdr(h, "cs-error-class", d->error_class);
+    hdr(h, "cs-error-reason", d->reason);
+    hdr(h, "cs-error-field", d->field);
+    hdr(h, "cs-error-sqlstate", d->sqlstate);
+    hdr(h, "cs-original-topic", d->topic);
+    hdri(h, "cs-original-partition", d->partition);
+    hdri(h, "cs-original-offset", d->offset);
+    hdri(h, "cs-original-timestamp", d->timestamp_ms);
+    hdr(h, "cs-worker", worker);
+    hdr(h, "cs-group", group);
+    hdri(h, "cs-attempt", d->attempt);
+    hdr(h, "cs-event-id", d->event_id);
+    hdr(h, "cs-event-type", d->event_type);
+    hdr(h, "cs-user-id", d->user_id);
+    if (d->schema_version > 0)
+        hdri(h, "cs-schema-version", d->schema_version);
+    hdr(h, "traceparent", d->traceparent);
+    return h;
+}
+
+int cs__dlq_in_flight(const cs_dlq_t *q, int *queued)
+{
+    if (queued)
+        *queued = rd_kafka_outq_len(q->rk);
+    return q->nsent;
+}
+
 static double mono_ms(void)
 {
     struct timespec ts;
@@ -273,24 +294,7 @@ int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_m
         if (!s)
             s = sent_add(q, d);
         s->state = SENT_FLIGHT;
-        rd_kafka_headers_t *h = rd_kafka_headers_new(16);
-        hdr(h, "cs-error-class", d->error_class);
-        hdr(h, "cs-error-reason", d->reason);
-        hdr(h, "cs-error-field", d->field);
-        hdr(h, "cs-error-sqlstate", d->sqlstate);
-        hdr(h, "cs-original-topic", d->topic);
-        hdri(h, "cs-original-partition", d->partition);
-        hdri(h, "cs-original-offset", d->offset);
-        hdri(h, "cs-original-timestamp", d->timestamp_ms);
-        hdr(h, "cs-worker", q->worker);
-        hdr(h, "cs-group", q->group);
-        hdri(h, "cs-attempt", d->attempt);
-        hdr(h, "cs-event-id", d->event_id);
-        hdr(h, "cs-event-type", d->event_type);
-        hdr(h, "cs-user-id", d->user_id);
-        if (d->schema_version > 0)
-            hdri(h, "cs-schema-version", d->schema_version);
-        hdr(h, "traceparent", d->traceparent);
+        rd_kafka_headers_t *h = cs__dlq_headers(q->worker, q->group, d);
         rd_kafka_resp_err_t e = rd_kafka_producev(
             q->rk, RD_KAFKA_V_TOPIC(cs_dlq_topic(d->topic, topic, sizeof topic)),
             RD_KAFKA_V_KEY((void *)d->key, d->key_len),
@@ -368,31 +372,25 @@ static void put_bytea(cs_buf_t *b, const void *data, size_t len)
     cs_buf_advance(b, 3 + 2 * len);
 }
 
+/* A timestamptz, or NULL for a message without a timestamp (-1). */
 static void put_ts(cs_buf_t *b, int64_t ms)
 {
-    if (ms < 0) {
+    char t[CS_TEXT_TIME_BYTES];
+    if (ms < 0)
         cs_buf_puts(b, "\\N");
-        return;
-    }
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    cs_buf_printf(b, "%04d-%02d-%02d %02d:%02d:%02d.%03d+00", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    else
+        cs_buf_append(b, t, cs_text_time_ms(t, ms, CS_TEXT_PG));
 }
 
-int cs_dlq_record(cs_dlq_t *q, cs_db_t *db, const cs_dead_letter_t *dl, int n, cs_err_t *err)
+void cs__dlq_copy_rows(cs_buf_t *b, const char *group, const char *worker,
+                       const cs_dead_letter_t *dl, int n)
 {
     char topic[300];
-    cs_buf_t *b = &q->copy;
-    if (n == 0)
-        return 0;
-    cs_buf_reset(b);
     for (int i = 0; i < n; i++) {
         const cs_dead_letter_t *d = &dl[i];
-        put_text(b, q->group);
+        put_text(b, group);
         cs_buf_putc(b, '\t');
-        put_text(b, q->worker);
+        put_text(b, worker);
         cs_buf_putc(b, '\t');
         put_text(b, d->topic);
         cs_buf_printf(b, "\t%d\t%lld\t", d->partition, (long long)d->offset);
@@ -419,6 +417,15 @@ int cs_dlq_record(cs_dlq_t *q, cs_db_t *db, const cs_dead_letter_t *dl, int n, c
         put_bytea(b, d->payload, d->len);
         cs_buf_putc(b, '\n');
     }
+}
+
+int cs_dlq_record(cs_dlq_t *q, cs_db_t *db, const cs_dead_letter_t *dl, int n, cs_err_t *err)
+{
+    cs_buf_t *b = &q->copy;
+    if (n == 0)
+        return 0;
+    cs_buf_reset(b);
+    cs__dlq_copy_rows(b, q->group, q->worker, dl, n);
     if (cs_db_copy_begin(db,
                          "COPY dead_letters (consumer_group, worker, topic, kafka_partition, "
                          "kafka_offset, msg_timestamp, dlq_topic, error_class, reason, field, "

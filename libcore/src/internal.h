@@ -11,6 +11,8 @@
  *   kafka.c  librdkafka configuration shared by every client libcore makes (the consumer, the
  *            dead-letter producer, the audit anchorer): the operator's --kafka-props, and a
  *            configuration with bootstrap servers and a client's fixed settings.
+ *   dlq.c    a dead letter's Kafka headers and its dead_letters COPY rows, and the count of
+ *            dead letters in flight: apart from the broker and the database, for test_dlq.
  *
  * librdkafka's types stay out of this header too (its functions take the configuration as a
  * struct rd_kafka_conf_s *, librdkafka's own tag), so a module that does not talk to Kafka need
@@ -40,5 +42,30 @@ int cs__kafka_conf_props(struct rd_kafka_conf_s *conf, const char *kafka_props, 
  */
 struct rd_kafka_conf_s *cs__kafka_conf_new(const char *brokers, const char *const (*kv)[2],
                                            size_t nkv, const char *kafka_props, cs_err_t *err);
+/*
+ * librdkafka's log lines as careerstream's (it would print raw text on stderr): message
+ * "librdkafka", fields client (the client's name: its client.id and type), facility and detail,
+ * at the level matching librdkafka's syslog level. Every configuration cs__kafka_conf_new makes
+ * has it; a client configured otherwise sets it with rd_kafka_conf_set_log_cb.
+ */
+struct rd_kafka_s;
+void cs__kafka_log_cb(const struct rd_kafka_s *rk, int level, const char *fac, const char *buf);
+
+/* ---- dlq.c ---- */
+struct rd_kafka_headers_s;
+struct cs_dead_letter;
+struct cs_dlq;
+struct cs_buf;
+/* The headers dead letter d carries to its .dlq topic (a new list: the message takes it). */
+struct rd_kafka_headers_s *cs__dlq_headers(const char *worker, const char *group,
+                                           const struct cs_dead_letter *d);
+/* Appends the dead_letters COPY text rows (columns as cs_dlq_record copies them) of dl[0..n). */
+void cs__dlq_copy_rows(struct cs_buf *b, const char *group, const char *worker,
+                       const struct cs_dead_letter *dl, int n);
+/*
+ * Dead letters produced and not yet known acknowledged by a publish call; *queued (when not
+ * NULL): the messages and requests the producer still holds (rd_kafka_outq_len).
+ */
+int cs__dlq_in_flight(const struct cs_dlq *q, int *queued);
 
 #endif /* CS_INTERNAL_H */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs/log.h"
 #include "cs/mem.h"
 #include "internal.h"
 
@@ -50,6 +51,24 @@ int cs__kafka_conf_props(rd_kafka_conf_t *conf, const char *kafka_props, cs_err_
     return rc;
 }
 
+void cs__kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    /* syslog levels: 0-3 emergency..error, 4 warning, 5-6 notice and info, 7 debug */
+    cs_log_level_t at = level <= 3   ? CS_LOG_ERROR
+                        : level <= 4 ? CS_LOG_WARN
+                        : level <= 6 ? CS_LOG_INFO
+                                     : CS_LOG_DEBUG;
+    /*
+     * A client without an error callback gets librdkafka's error events as log lines of facility
+     * ERROR (a broker gone, a connection refused): errors it recovers from, which the consumer's
+     * error callback logs as warnings, so they are warnings here too.
+     */
+    if (at == CS_LOG_ERROR && strcmp(fac, "ERROR") == 0)
+        at = CS_LOG_WARN;
+    CS_LOG_AT(at, "librdkafka", CS_LS("client", rd_kafka_name(rk)), CS_LS("facility", fac),
+              CS_LS("detail", buf), CS_LOG_END);
+}
+
 rd_kafka_conf_t *cs__kafka_conf_new(const char *brokers, const char *const (*kv)[2], size_t nkv,
                                     const char *kafka_props, cs_err_t *err)
 {
@@ -61,6 +80,7 @@ rd_kafka_conf_t *cs__kafka_conf_new(const char *brokers, const char *const (*kv)
         return NULL;
     }
     conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, cs__kafka_log_cb);
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, sizeof errstr)) {
         cs_err_set_field(err, CS_ERR_FATAL, "kafka-brokers", "%s", errstr);
         goto fail;

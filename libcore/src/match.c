@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs/mem.h"
 #include "tune.h"
 
 /* ---- config -------------------------------------------------------------------------------- */
@@ -387,8 +388,7 @@ static void prep_free(prep_t *pp)
     free(pp->mh);
 }
 
-static int prep_build(prep_t *pp, const cs_match_config_t *cfg, const cs_match_problem_t *p,
-                      cs_err_t *err)
+static void prep_build(prep_t *pp, const cs_match_config_t *cfg, const cs_match_problem_t *p)
 {
     const int L = p->n_learners, M = p->n_mentors;
     size_t total = 0;
@@ -403,20 +403,14 @@ static int prep_build(prep_t *pp, const cs_match_config_t *cfg, const cs_match_p
     pp->floor_w = llround(cfg->score_floor * CS_MATCH_SCALE);
     for (int m = 0; m < M; m++)
         total += (size_t)p->mentors[m].n_expertise;
-    pp->bits = calloc((size_t)(L > 0 ? L : 1) * (size_t)pp->words, sizeof(uint64_t));
-    pp->lf = calloc((size_t)(L > 0 ? L : 1), sizeof(lfacts_t));
-    pp->mf = calloc((size_t)(M > 0 ? M : 1), sizeof(mfacts_t));
-    pp->mskills = calloc(total > 0 ? total : 1, sizeof(uint32_t));
-    pp->moff = calloc((size_t)M + 1, sizeof(int));
-    pp->stamp = calloc((size_t)(M > 0 ? M : 1), sizeof(int32_t));
-    pp->mh = calloc((size_t)(M > 0 ? M : 1), sizeof(mhot_t));
-    seen = calloc((size_t)pp->words, sizeof(uint64_t));
-    if (!pp->bits || !pp->lf || !pp->mf || !pp->mskills || !pp->moff || !pp->stamp || !pp->mh ||
-        !seen) {
-        free(seen);
-        prep_free(pp);
-        return cs_err_set(err, CS_ERR_FATAL, "match: out of memory");
-    }
+    pp->bits = cs_mem_calloc((size_t)L * (size_t)pp->words, sizeof(uint64_t));
+    pp->lf = cs_mem_calloc((size_t)L, sizeof(lfacts_t));
+    pp->mf = cs_mem_calloc((size_t)M, sizeof(mfacts_t));
+    pp->mskills = cs_mem_calloc(total, sizeof(uint32_t));
+    pp->moff = cs_mem_calloc((size_t)M + 1, sizeof(int));
+    pp->stamp = cs_mem_calloc((size_t)M, sizeof(int32_t));
+    pp->mh = cs_mem_calloc((size_t)M, sizeof(mhot_t));
+    seen = cs_mem_calloc((size_t)pp->words, sizeof(uint64_t));
     for (int l = 0; l < L; l++) {
         uint64_t *b = pp->bits + (size_t)l * pp->words;
         int n = 0;
@@ -451,7 +445,6 @@ static int prep_build(prep_t *pp, const cs_match_config_t *cfg, const cs_match_p
     }
     pp->moff[M] = (int)total;
     free(seen);
-    return 0;
 }
 
 static int overlap_of(const prep_t *pp, int l, int m)
@@ -580,8 +573,7 @@ int cs_match_pair_score(const cs_match_config_t *cfg, const cs_match_problem_t *
     one.n_learners = 1;
     one.mentors = &p->mentors[mentor];
     one.n_mentors = 1;
-    if (prep_build(&pp, cfg, &one, err) < 0)
-        return -1;
+    prep_build(&pp, cfg, &one);
     memset(d, 0, sizeof(*d));
     d->overlap = overlap_of(&pp, 0, 0);
     num = pair_num(cfg, &pp.lf[0], pair_rest(cfg, &pp.lf[0], &pp.mf[0], &pt), d->overlap);
@@ -655,20 +647,15 @@ typedef struct cands {
     int n, cap;
 } cands_t;
 
-static int cands_push(cands_t *cs, int32_t m, int64_t w)
+static void cands_push(cands_t *cs, int32_t m, int64_t w)
 {
     if (cs->n == cs->cap) {
-        int ncap = cs->cap ? cs->cap * 2 : 8;
-        cand_t *nc = realloc(cs->c, (size_t)ncap * sizeof(cand_t));
-        if (!nc)
-            return -1;
-        cs->c = nc;
-        cs->cap = ncap;
+        cs->cap = cs->cap ? cs->cap * 2 : 8;
+        cs->c = cs_mem_reallocarray(cs->c, (size_t)cs->cap, sizeof(cand_t));
     }
     cs->c[cs->n].w = w;
     cs->c[cs->n].m = m;
     cs->n++;
-    return 0;
 }
 
 /* Best first: weight descending, then mentor ascending. */
@@ -796,19 +783,14 @@ static int offer(prep_t *pp, int l, int m, cand_t *heap, int n, int64_t *maxout,
  * the weight of every edge left out (-1 when none is). The learner's industry is visited first,
  * so the heap fills with good pairs early and the bounds rule out most of the rest.
  */
-static int build_candidates(prep_t *pp, cands_t *cs, int64_t *maxout, cs_match_stats_t *st)
+static void build_candidates(prep_t *pp, cands_t *cs, int64_t *maxout, cs_match_stats_t *st)
 {
     const cs_match_problem_t *p = pp->p;
     const int K = pp->cfg->top_k, M = p->n_mentors;
-    cand_t *heap = malloc((size_t)K * sizeof(cand_t));
-    ind_m_t *order = malloc((size_t)(M > 0 ? M : 1) * sizeof(ind_m_t));
+    cand_t *heap = cs_mem_calloc((size_t)K, sizeof(cand_t));
+    ind_m_t *order = cs_mem_calloc((size_t)M, sizeof(ind_m_t));
     int n_order = 0;
 
-    if (!heap || !order) {
-        free(heap);
-        free(order);
-        return -1;
-    }
     for (int m = 0; m < M; m++)
         if (p->mentors[m].capacity > 0)
             order[n_order++] = (ind_m_t){p->mentors[m].industry, m};
@@ -840,17 +822,12 @@ static int build_candidates(prep_t *pp, cands_t *cs, int64_t *maxout, cs_match_s
                 n = offer(pp, l, order[i].m, heap, n, maxout, st);
         cs[l].n = 0;
         for (int i = 0; i < n; i++)
-            if (cands_push(&cs[l], heap[i].m, heap[i].w) < 0) {
-                free(heap);
-                free(order);
-                return -1;
-            }
+            cands_push(&cs[l], heap[i].m, heap[i].w);
         if (cs[l].n > 1)
             qsort(cs[l].c, (size_t)cs[l].n, sizeof(cand_t), cand_cmp);
     }
     free(heap);
     free(order);
-    return 0;
 }
 
 /* ---- successive shortest paths ------------------------------------------------------------- */
@@ -876,15 +853,11 @@ static bool hless(const hnode_t *a, const hnode_t *b)
     return a->d < b->d || (a->d == b->d && a->x < b->x);
 }
 
-static int hpush(ssp_t *s, int64_t d, int32_t x)
+static void hpush(ssp_t *s, int64_t d, int32_t x)
 {
     if (s->hn == s->hcap) {
-        int ncap = s->hcap ? s->hcap * 2 : 1024;
-        hnode_t *nh = realloc(s->heap, (size_t)ncap * sizeof(hnode_t));
-        if (!nh)
-            return -1;
-        s->heap = nh;
-        s->hcap = ncap;
+        s->hcap = s->hcap ? s->hcap * 2 : 1024;
+        s->heap = cs_mem_reallocarray(s->heap, (size_t)s->hcap, sizeof(hnode_t));
     }
     int i = s->hn++;
     s->heap[i] = (hnode_t){d, x};
@@ -897,7 +870,6 @@ static int hpush(ssp_t *s, int64_t d, int32_t x)
         s->heap[par] = t;
         i = par;
     }
-    return 0;
 }
 
 static hnode_t hpop(ssp_t *s)
@@ -939,30 +911,26 @@ static void ssp_free(ssp_t *s)
     free(s->heap);
 }
 
-static int ssp_alloc(ssp_t *s, int L, int M)
+static void ssp_alloc(ssp_t *s, int L, int M)
 {
     size_t n = (size_t)L + (size_t)M + 1;
     memset(s, 0, sizeof(*s));
     s->L = L;
     s->M = M;
     s->T = L + M;
-    s->h = calloc(n, sizeof(int64_t));
-    s->dist = calloc(n, sizeof(int64_t));
-    s->predw = calloc(n, sizeof(int64_t));
-    s->pred = calloc(n, sizeof(int32_t));
-    s->seen = calloc(n, sizeof(int32_t));
-    s->done = calloc(n, sizeof(int32_t));
-    s->settled = calloc(n, sizeof(int32_t));
-    s->mentor_of = calloc((size_t)L + 1, sizeof(int32_t));
-    s->load = calloc((size_t)M + 1, sizeof(int32_t));
-    s->head = calloc((size_t)M + 1, sizeof(int32_t));
-    s->nxt = calloc((size_t)L + 1, sizeof(int32_t));
-    s->prv = calloc((size_t)L + 1, sizeof(int32_t));
-    s->wof = calloc((size_t)L + 1, sizeof(int64_t));
-    if (!s->h || !s->dist || !s->predw || !s->pred || !s->seen || !s->done || !s->settled ||
-        !s->mentor_of || !s->load || !s->head || !s->nxt || !s->prv || !s->wof)
-        return -1;
-    return 0;
+    s->h = cs_mem_calloc(n, sizeof(int64_t));
+    s->dist = cs_mem_calloc(n, sizeof(int64_t));
+    s->predw = cs_mem_calloc(n, sizeof(int64_t));
+    s->pred = cs_mem_calloc(n, sizeof(int32_t));
+    s->seen = cs_mem_calloc(n, sizeof(int32_t));
+    s->done = cs_mem_calloc(n, sizeof(int32_t));
+    s->settled = cs_mem_calloc(n, sizeof(int32_t));
+    s->mentor_of = cs_mem_calloc((size_t)L + 1, sizeof(int32_t));
+    s->load = cs_mem_calloc((size_t)M + 1, sizeof(int32_t));
+    s->head = cs_mem_calloc((size_t)M + 1, sizeof(int32_t));
+    s->nxt = cs_mem_calloc((size_t)L + 1, sizeof(int32_t));
+    s->prv = cs_mem_calloc((size_t)L + 1, sizeof(int32_t));
+    s->wof = cs_mem_calloc((size_t)L + 1, sizeof(int64_t));
 }
 
 static void member_add(ssp_t *s, int m, int l)
@@ -1017,8 +985,7 @@ static int ssp_run(ssp_t *s, const cs_match_problem_t *p, const cands_t *cs, int
             s->dist[node] = (nd);                                                                  \
             s->pred[node] = (from);                                                                \
             s->predw[node] = (fw);                                                                 \
-            if (hpush(s, (nd), (node)) < 0)                                                        \
-                return cs_err_set(err, CS_ERR_FATAL, "match: out of memory");                      \
+            hpush(s, (nd), (node));                                                                \
         }                                                                                          \
     } while (0)
 
@@ -1132,26 +1099,18 @@ cs_match_result_t *cs_match_solve(const cs_match_config_t *cfg, const cs_match_p
     int64_t *maxout = NULL;
     int32_t *cstamp = NULL;
     cs_match_result_t *r = NULL;
-    bool ok = false, prepared = false;
+    bool ok = false;
 
     memset(&s, 0, sizeof(s));
     if (validate(cfg, p, err) < 0)
         return NULL;
-    if (prep_build(&pp, cfg, p, err) < 0)
-        return NULL;
-    prepared = true;
-    r = calloc(1, sizeof(*r));
-    cs = calloc((size_t)L + 1, sizeof(cands_t));
-    maxout = calloc((size_t)L + 1, sizeof(int64_t));
-    cstamp = calloc((size_t)M + 1, sizeof(int32_t));
-    if (!r || !cs || !maxout || !cstamp || ssp_alloc(&s, L, M) < 0) {
-        cs_err_set(err, CS_ERR_FATAL, "match: out of memory");
-        goto out;
-    }
-    if (build_candidates(&pp, cs, maxout, &r->stats) < 0) {
-        cs_err_set(err, CS_ERR_FATAL, "match: out of memory");
-        goto out;
-    }
+    prep_build(&pp, cfg, p);
+    r = cs_mem_calloc(1, sizeof(*r));
+    cs = cs_mem_calloc((size_t)L + 1, sizeof(cands_t));
+    maxout = cs_mem_calloc((size_t)L + 1, sizeof(int64_t));
+    cstamp = cs_mem_calloc((size_t)M + 1, sizeof(int32_t));
+    ssp_alloc(&s, L, M);
+    build_candidates(&pp, cs, maxout, &r->stats);
     for (int round = 1;; round++) {
         int added = 0;
         r->stats.rounds = round;
@@ -1182,10 +1141,7 @@ cs_match_result_t *cs_match_solve(const cs_match_config_t *cfg, const cs_match_p
                 if (w == -2)
                     w = weight_of_pair(&pp, l, m, NULL, &r->stats.pairs_scored);
                 if (w >= pp.floor_w && u + v < w) {
-                    if (cands_push(&cs[l], m, w) < 0) {
-                        cs_err_set(err, CS_ERR_FATAL, "match: out of memory");
-                        goto out;
-                    }
+                    cands_push(&cs[l], m, w);
                     added++;
                 }
             }
@@ -1206,15 +1162,11 @@ cs_match_result_t *cs_match_solve(const cs_match_config_t *cfg, const cs_match_p
     }
     r->n_learners = L;
     r->n_mentors = M;
-    r->mentor_of = calloc((size_t)L + 1, sizeof(int32_t));
-    r->weight_of = calloc((size_t)L + 1, sizeof(int64_t));
-    r->u = calloc((size_t)L + 1, sizeof(int64_t));
-    r->load = calloc((size_t)M + 1, sizeof(int32_t));
-    r->v = calloc((size_t)M + 1, sizeof(int64_t));
-    if (!r->mentor_of || !r->weight_of || !r->u || !r->load || !r->v) {
-        cs_err_set(err, CS_ERR_FATAL, "match: out of memory");
-        goto out;
-    }
+    r->mentor_of = cs_mem_calloc((size_t)L + 1, sizeof(int32_t));
+    r->weight_of = cs_mem_calloc((size_t)L + 1, sizeof(int64_t));
+    r->u = cs_mem_calloc((size_t)L + 1, sizeof(int64_t));
+    r->load = cs_mem_calloc((size_t)M + 1, sizeof(int32_t));
+    r->v = cs_mem_calloc((size_t)M + 1, sizeof(int64_t));
     for (int l = 0; l < L; l++) {
         r->mentor_of[l] = s.mentor_of[l];
         r->weight_of[l] = s.mentor_of[l] >= 0 ? s.wof[l] : 0;
@@ -1236,8 +1188,7 @@ out:
     free(maxout);
     free(cstamp);
     ssp_free(&s);
-    if (prepared)
-        prep_free(&pp);
+    prep_free(&pp);
     if (!ok) {
         cs_match_result_destroy(r);
         return NULL;
@@ -1260,13 +1211,8 @@ int cs_match_verify(const cs_match_config_t *cfg, const cs_match_problem_t *p,
         return -1;
     if (!r || r->n_learners != L || r->n_mentors != M)
         return cs_err_set(err, CS_ERR_FATAL, "match verify: the result is not of this problem");
-    if (prep_build(&pp, cfg, p, err) < 0)
-        return -1;
-    load = calloc((size_t)M + 1, sizeof(int32_t));
-    if (!load) {
-        cs_err_set(err, CS_ERR_FATAL, "match: out of memory");
-        goto out;
-    }
+    prep_build(&pp, cfg, p);
+    load = cs_mem_calloc((size_t)M + 1, sizeof(int32_t));
     /* Primal feasibility and the assigned pairs' tightness. */
     for (int l = 0; l < L; l++) {
         int m = r->mentor_of[l];

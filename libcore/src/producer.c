@@ -20,6 +20,7 @@
 
 #include "cs/log.h"
 #include "cs/mem.h"
+#include "internal.h"
 
 struct cs_producer {
     rd_kafka_t *rk;
@@ -89,16 +90,6 @@ static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
     }
 }
 
-/* librdkafka's own log lines, as structured careerstream log lines (it would print raw text). */
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    (void)rk;
-    if (level <= 4)
-        cs_log_warn("kafka producer", CS_LS("facility", fac), CS_LS("detail", buf));
-    else
-        cs_log_debug("kafka producer", CS_LS("facility", fac), CS_LS("detail", buf));
-}
-
 static int set(rd_kafka_conf_t *conf, const char *name, const char *value, cs_err_t *err)
 {
     char errstr[256];
@@ -155,7 +146,8 @@ cs_producer_t *cs_producer_new_opts(const cs_producer_opts_t *o, cs_err_t *err)
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
-    rd_kafka_conf_set_log_cb(conf, log_cb);
+    /* librdkafka's own log lines, as careerstream's (it would print raw text). */
+    rd_kafka_conf_set_log_cb(conf, cs__kafka_log_cb);
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
     if (!p->rk) {
         cs_err_set(err, CS_ERR_FATAL, "cannot create the Kafka producer: %s", errstr);

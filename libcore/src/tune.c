@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cs/mem.h"
+
 double cs__tune_get(const void *cfg, const cs__tune_key_t *k)
 {
     const char *p = (const char *)cfg + k->offset;
@@ -80,15 +82,11 @@ int cs__tune_set(const char *what, const cs__tune_key_t *keys, size_t n_keys, vo
 int cs__tune_parse(const char *what, const cs__tune_key_t *keys, size_t n_keys, void *cfg,
                    size_t cfg_size, const char *spec, cs_err_t *err)
 {
-    void *work = malloc(cfg_size);
-    char *copy = strdup(spec ? spec : "");
+    void *work = cs_mem_alloc(cfg_size);
+    char *copy = cs_mem_strdup(spec); /* NULL: "" */
     char *save = NULL;
     int rc = -1;
 
-    if (!work || !copy) {
-        cs_err_set(err, CS_ERR_FATAL, "out of memory");
-        goto out;
-    }
     memcpy(work, cfg, cfg_size);
     for (char *tok = strtok_r(copy, ",; \t\n", &save); tok;
          tok = strtok_r(NULL, ",; \t\n", &save)) {

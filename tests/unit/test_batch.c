@@ -124,6 +124,93 @@ START_TEST(all_bytes)
 }
 END_TEST
 
+/* ---- rows by column name (CS_COLUMNS, CS_ROW, CS_BATCH_PUT) ---- */
+
+#define PAIR_COLUMNS(C) C(user_id) C(score) C(note)
+#define AGG_STAGED(C)   C(user_id) C(at)
+typedef CS_ROW(PAIR_COLUMNS) pair_row_t;
+typedef CS_ROW(AGG_STAGED) agg_row_t;
+enum { T_PAIR, T_AGG, T_THREE };
+static const cs_table_def_t put_tables[] = {
+    [T_PAIR] = {.table = "pair", .columns = CS_COLUMNS(PAIR_COLUMNS)},
+    [T_AGG] = {.table = "agg",
+               .columns = "user_id, first_at, last_at",
+               .staged = CS_COLUMNS(AGG_STAGED),
+               .conflict = "user_id",
+               .merge = CS_MERGE_AGGREGATE,
+               .aggregate = "user_id, min(at), max(at)"},
+    [T_THREE] = {.table = "three", .columns = "a, b, c, d"},
+};
+
+START_TEST(columns_string)
+{
+    ck_assert_str_eq(CS_COLUMNS(PAIR_COLUMNS), "user_id, score, note");
+    ck_assert_int_eq(sizeof(pair_row_t) / sizeof(cs_val_t), 3);
+    /* The names and the array are the same storage, in the list's order. */
+    pair_row_t r = {.score = cs_val_int(7)};
+    ck_assert_int_eq(r.v[1].kind, CS_VAL_INT);
+    ck_assert_int_eq(r.v[1].u.i, 7);
+    ck_assert_int_eq(r.v[0].kind, CS_VAL_UNSET);
+}
+END_TEST
+
+START_TEST(put_rows)
+{
+    cs_batch_t *b = cs_batch_new(put_tables, 3);
+    cs_err_t err = {0};
+    cs_batch_mark_event(b, 0);
+    ck_assert_int_eq(CS_BATCH_PUT(b, T_PAIR, pair_row_t, &err, .user_id = cs_val_raw("u", 1),
+                                  .score = cs_val_double(0.5), .note = cs_val_str(NULL)),
+                     0);
+    ck_assert_int_eq(CS_BATCH_PUT(b, T_PAIR, pair_row_t, &err, .note = cs_val_strn("a\tb", 3),
+                                  .score = cs_val_int_if(false, 1), .user_id = cs_val_null()),
+                     0);
+    /* An aggregate table's rows give its staged columns. */
+    ck_assert_int_eq(
+        CS_BATCH_PUT(b, T_AGG, agg_row_t, &err, .user_id = cs_val_str("u"), .at = cs_val_ts_ms(0)),
+        0);
+    ck_assert_uint_eq(cs_batch_rows(b, T_PAIR), 2);
+    ck_assert_uint_eq(cs_batch_rows(b, T_AGG), 1);
+    cs_batch_destroy(b);
+}
+END_TEST
+
+START_TEST(put_refusals)
+{
+    cs_batch_t *b = cs_batch_new(put_tables, 3);
+    cs_err_t err = {0};
+    cs_batch_mark_event(b, 0);
+    /* A column not named: refused, naming it, and nothing appended. */
+    ck_assert_int_eq(CS_BATCH_PUT(b, T_PAIR, pair_row_t, &err, .user_id = cs_val_str("u"),
+                                  .note = cs_val_bool(1)),
+                     -1);
+    ck_assert_int_eq(err.kind, CS_ERR_FATAL);
+    ck_assert_str_eq(err.field, "score");
+    ck_assert_ptr_nonnull(strstr(err.msg, "pair gives no value for column score"));
+    ck_assert_uint_eq(cs_batch_rows(b, T_PAIR), 0);
+    /* A row type of another column list: the count differs. */
+    ck_assert_int_eq(CS_BATCH_PUT(b, T_THREE, pair_row_t, &err, .user_id = cs_val_str("u"),
+                                  .score = cs_val_int(1), .note = cs_val_str("n")),
+                     -1);
+    ck_assert_int_eq(err.kind, CS_ERR_FATAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "has 3 values, the table declares 4 columns"));
+    ck_assert_uint_eq(cs_batch_rows(b, T_THREE), 0);
+    /* The aggregate table counts its staged columns, not its declared ones. */
+    ck_assert_int_eq(CS_BATCH_PUT(b, T_AGG, pair_row_t, &err, .user_id = cs_val_str("u"),
+                                  .score = cs_val_int(1), .note = cs_val_str("n")),
+                     -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "has 3 values, the table declares 2 columns"));
+    ck_assert_int_eq(cs_batch_put(b, 9, NULL, 0, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no table 9"));
+    /* The batch still takes good rows after the refusals. */
+    ck_assert_int_eq(
+        CS_BATCH_PUT(b, T_AGG, agg_row_t, &err, .user_id = cs_val_str("u"), .at = cs_val_ts_ms(1)),
+        0);
+    ck_assert_uint_eq(cs_batch_rows(b, T_AGG), 1);
+    cs_batch_destroy(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("batch");
@@ -132,6 +219,11 @@ int main(void)
     tcase_add_test(tc, copy_escapes);
     tcase_add_test(tc, all_bytes);
     suite_add_tcase(s, tc);
+    TCase *tp = tcase_create("put");
+    tcase_add_test(tp, columns_string);
+    tcase_add_test(tp, put_rows);
+    tcase_add_test(tp, put_refusals);
+    suite_add_tcase(s, tp);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

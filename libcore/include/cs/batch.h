@@ -127,6 +127,109 @@ CS_API int cs_batch_row_end(cs_batch_t *b, cs_err_t *err);
 /* Shorthand: one row from n text values (NULL entries are SQL NULL). */
 CS_API int cs_batch_row(cs_batch_t *b, int table, int n, const char *const *values, cs_err_t *err);
 
+/*
+ * Rows by column name. A worker names each column of a table once, in a column list macro, and
+ * derives from it both the definition's column list and the row its handler fills by name:
+ *
+ *     #define SKILL_COLUMNS(C) C(user_id) C(skill_id) C(score)
+ *     [T_SKILL] = {.table = "user_skill_assessments", .columns = CS_COLUMNS(SKILL_COLUMNS)},
+ *     typedef CS_ROW(SKILL_COLUMNS) skill_row_t;
+ *     return CS_BATCH_PUT(b, T_SKILL, skill_row_t, err, .user_id = cs_val_raw(id, 36),
+ *                         .skill_id = cs_val_raw(skill, 36), .score = cs_val_double(s));
+ *
+ * The column order lives in the list alone, so the values cannot drift from the columns; a
+ * column the handler does not name fails the row with a FATAL error naming the column, and a
+ * name the list lacks does not compile. (An aggregate table whose rows give fewer columns than
+ * it declares uses the list for .staged, the columns its rows give.)
+ */
+typedef enum cs_val_kind {
+    CS_VAL_UNSET = 0, /* not given: cs_batch_put refuses the row */
+    CS_VAL_NULL,
+    CS_VAL_STR, /* text, escaped for COPY; s == NULL is SQL NULL */
+    CS_VAL_RAW, /* n bytes already in COPY text (cs_batch_raw); s == NULL is SQL NULL */
+    CS_VAL_INT,
+    CS_VAL_DOUBLE,
+    CS_VAL_BOOL,
+    CS_VAL_TS_MS /* a timestamptz from ms since the Unix epoch */
+} cs_val_kind_t;
+
+typedef struct cs_val {
+    cs_val_kind_t kind;
+    unsigned n; /* CS_VAL_STR (when not 0: the length, for strings that are not terminated) and
+                   CS_VAL_RAW: bytes */
+    union {
+        const char *s;
+        long long i;
+        double d;
+        bool b;
+        int64_t ms;
+    } u;
+} cs_val_t;
+
+static inline cs_val_t cs_val_null(void)
+{
+    return (cs_val_t){.kind = CS_VAL_NULL};
+}
+static inline cs_val_t cs_val_str(const char *s)
+{
+    return (cs_val_t){.kind = CS_VAL_STR, .u.s = s};
+}
+static inline cs_val_t cs_val_strn(const char *s, size_t n)
+{
+    return (cs_val_t){.kind = CS_VAL_STR, .n = (unsigned)n, .u.s = s};
+}
+static inline cs_val_t cs_val_raw(const char *s, size_t n)
+{
+    return (cs_val_t){.kind = CS_VAL_RAW, .n = (unsigned)n, .u.s = s};
+}
+static inline cs_val_t cs_val_int(long long v)
+{
+    return (cs_val_t){.kind = CS_VAL_INT, .u.i = v};
+}
+/* v when has, else SQL NULL (an optional field). */
+static inline cs_val_t cs_val_int_if(bool has, long long v)
+{
+    return has ? cs_val_int(v) : cs_val_null();
+}
+static inline cs_val_t cs_val_double(double v)
+{
+    return (cs_val_t){.kind = CS_VAL_DOUBLE, .u.d = v};
+}
+static inline cs_val_t cs_val_bool(bool v)
+{
+    return (cs_val_t){.kind = CS_VAL_BOOL, .u.b = v};
+}
+static inline cs_val_t cs_val_ts_ms(int64_t ms)
+{
+    return (cs_val_t){.kind = CS_VAL_TS_MS, .u.ms = ms};
+}
+
+#define CS__COLUMN_NAME(name)  ", " #name
+#define CS__COLUMN_FIELD(name) cs_val_t name;
+#define CS__COLUMN_ONE(name)   +1
+/* "a, b, c" from a column list macro (a string constant: usable in a static initializer). */
+#define CS_COLUMNS(LIST) (LIST(CS__COLUMN_NAME) + 2)
+/* The row type of a column list: one cs_val_t per column, by name (and as the array v). */
+#define CS_ROW(LIST)                                                                               \
+    union {                                                                                        \
+        struct {                                                                                   \
+            LIST(CS__COLUMN_FIELD)                                                                 \
+        };                                                                                         \
+        cs_val_t v[0 LIST(CS__COLUMN_ONE)];                                                        \
+    }
+/* Appends one row of `table` from designated values (.column = cs_val_...(...), ...). */
+#define CS_BATCH_PUT(b, table, row_type, err, ...)                                                 \
+    cs_batch_put((b), (table), (row_type){__VA_ARGS__}.v,                                          \
+                 (int)(sizeof(row_type) / sizeof(cs_val_t)), (err))
+
+/*
+ * Appends one row of the table with index `table` from n values in column order (what
+ * CS_BATCH_PUT passes). Returns -1 with a FATAL err, appending nothing, when the table index is
+ * out of range, when n is not the table's column count, or when a value is CS_VAL_UNSET (the
+ * message names the column).
+ */
+CS_API int cs_batch_put(cs_batch_t *b, int table, const cs_val_t *vals, int n, cs_err_t *err);
+
 /* Scratch memory for handlers, valid until the batch is done. */
 CS_API cs_arena_t *cs_batch_arena(cs_batch_t *b);
 
