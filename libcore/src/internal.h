@@ -41,4 +41,12 @@ int cs__kafka_conf_props(struct rd_kafka_conf_s *conf, const char *kafka_props, 
 struct rd_kafka_conf_s *cs__kafka_conf_new(const char *brokers, const char *const (*kv)[2],
                                            size_t nkv, const char *kafka_props, cs_err_t *err);
 
+/*
+ * batch.c: the context cs_batch_emit (worker_outbox.c) appends a batch's derived events with,
+ * set by the runtime on each stage's batch of a worker that has an outbox; NULL otherwise.
+ */
+struct cs_batch;
+void cs__batch_set_emitter(struct cs_batch *b, void *emitter);
+void *cs__batch_emitter(const struct cs_batch *b);
+
 #endif /* CS_INTERNAL_H */

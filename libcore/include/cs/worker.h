@@ -127,6 +127,13 @@ typedef struct cs_worker_def {
     int tick_ms;
     void *ud;
     bool no_dedupe; /* skip processed_events: every handler is idempotent by itself */
+    /*
+     * Handlers emit derived events (cs_batch_emit, cs/batch.h): the runtime writes them to the
+     * outbox table (migration 0065) in each batch's transaction, and a relay thread publishes
+     * the group's pending rows with the idempotent producer, deleting each after Kafka's
+     * acknowledgement; rows a crash left behind are published when the worker starts again.
+     */
+    bool outbox;
     cs_decode_fn decode;
 } cs_worker_def_t;
 
