@@ -119,6 +119,15 @@ typedef struct cs_worker_def {
      * it from committed rows afterwards. May be NULL.
      */
     void (*forget)(void *ud);
+    /*
+     * Called once per batch attempt, before its handlers, with the events the handlers will see
+     * (decoded, not erased, not dead; duplicates included: CS_HANDLER_ALWAYS handlers run for
+     * them), borrowed until the batch is done. A worker whose handlers need a set-based read of
+     * current state makes it here, once per batch (cs-readiness reads the inputs of every
+     * learner the batch touches). Return -1 with err: TRANSIENT retries the batch, anything
+     * else stops the worker (a whole batch cannot be dead-lettered). May be NULL.
+     */
+    int (*batch_begin)(void *ud, const cs_event_t *const *evs, int n, cs_err_t *err);
     /* Called after every committed batch with its number of events (progress, benchmarks). */
     void (*committed)(void *ud, int nevents);
     /* Called on the loop every tick_ms while running (0: never), between batches: periodic work
