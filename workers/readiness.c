@@ -292,10 +292,9 @@ static int row_input(rd_t *rd, cs_db_res_t *res, int r, cs_readiness_input_t *in
     for (int k = 0; k < n; k++) {
         rd->skill_ids[k] = ids[k];
         ids[k] = NULL;
-        rd->skills[k] = (cs_readiness_skill_t){rd->skill_ids[k],
-                                               strcmp(dem[k], "NULL") ? strtod(dem[k], NULL) : NAN,
-                                               strcmp(prof[k], "NULL") ? strtod(prof[k], NULL)
-                                                                       : NAN};
+        rd->skills[k] = (cs_readiness_skill_t){
+            rd->skill_ids[k], strcmp(dem[k], "NULL") ? strtod(dem[k], NULL) : NAN,
+            strcmp(prof[k], "NULL") ? strtod(prof[k], NULL) : NAN};
     }
     for (int k = 0; k < ni; k++)
         free(ids[k]);
@@ -319,8 +318,8 @@ static stored_t row_stored(rd_t *rd, cs_db_res_t *res, int r, const char *uid)
     const char *v = cs_db_res_get(res, r, C_SCORE);
     s.has_score = v != NULL;
     s.score = num(v);
-    static const int dims[] = {CS_READINESS_SKILLS,   CS_READINESS_PORTFOLIO,
-                               CS_READINESS_INTERVIEW, CS_READINESS_LEARNING,
+    static const int dims[] = {CS_READINESS_SKILLS,     CS_READINESS_PORTFOLIO,
+                               CS_READINESS_INTERVIEW,  CS_READINESS_LEARNING,
                                CS_READINESS_JOB_SEARCH, CS_READINESS_MENTORING};
     for (int k = 0; k < 6; k++)
         s.dim[dims[k]] = num(cs_db_res_get(res, r, C_DIMS + k));
@@ -420,7 +419,8 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
         cs_readiness_input_t in;
         cs_err_t e;
         cs_err_clear(&e);
-        if (row_input(rd, res, r, &in, &e) < 0 || cs_readiness_score(&rd->cfg, &in, &l->sc, &e) < 0) {
+        if (row_input(rd, res, r, &in, &e) < 0 ||
+            cs_readiness_score(&rd->cfg, &in, &l->sc, &e) < 0) {
             cs_log_warn("readiness inputs out of range; learner not scored", CS_LS("user_id", uid),
                         CS_LS("field", e.field), CS_LS("reason", e.msg));
             continue;
@@ -489,9 +489,9 @@ static int emit(rd_t *rd, cs_batch_t *b, const learner_t *l, cs_err_t *err)
     };
     memcpy(ev.user_id, l->uid, 37);
     char what[256];
-    int n = snprintf(what, sizeof what, "readiness_score_changed|%s|%s|%.2f|%s|%s", l->uid,
-                     l->trigger->event_id, sc->overall, cs_readiness_stage_name(sc->stage),
-                     rd->model);
+    int n =
+        snprintf(what, sizeof what, "readiness_score_changed|%s|%s|%.2f|%s|%s", l->uid,
+                 l->trigger->event_id, sc->overall, cs_readiness_stage_name(sc->stage), rd->model);
     cs_batch_derived_id(what, (size_t)n, ev.event_id);
     if (cs_batch_emit(b, rd->topic, NULL, &ev, err) < 0)
         return -1;

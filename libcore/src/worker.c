@@ -79,8 +79,7 @@ const cs_opt_t cs_worker_opts[] = {
      "extra librdkafka consumer properties, name=value[,name=value] (e.g. security.protocol)", 0, 0,
      NULL, CS_OPT_SECRET},
     {"outbox-batch-rows", CS_OPT_INT, "1000",
-     "derived events the outbox relay publishes per round (workers that emit events)", 1,
-     100000},
+     "derived events the outbox relay publishes per round (workers that emit events)", 1, 100000},
     {"outbox-poll-ms", CS_OPT_INT, "1000",
      "how often the outbox relay looks for pending derived events besides the wake-up after "
      "each committed batch (rows left by a crash, failed deliveries)",

@@ -237,9 +237,8 @@ static int relay_round(round_t *r, cs_err_t *err)
         cs_header_t h[3] = {{"cs.event_type", type, strlen(type)},
                             {"cs.schema_fingerprint", fp, strlen(fp)},
                             {"traceparent", tp, strlen(tp)}};
-        if (cs_producer_send_raw(r->prod, cs_db_res_get(res, i, 1), key, strlen(key),
-                                 payload.data, payload.len, h, *tp ? 3 : 2,
-                                 (void *)(intptr_t)(i + 1), err) < 0)
+        if (cs_producer_send_raw(r->prod, cs_db_res_get(res, i, 1), key, strlen(key), payload.data,
+                                 payload.len, h, *tp ? 3 : 2, (void *)(intptr_t)(i + 1), err) < 0)
             break; /* what was queued is still waited for below */
         queued++;
     }
@@ -433,14 +432,14 @@ static void collect(cs_metrics_t *m, void *ud)
 void cs__worker_outbox_metrics(cs_worker_t *w)
 {
     /* Registered by every worker, so dashboards find the families; only an outbox fills them. */
-    cs_metric_t *pending = cs_metrics_gauge(
-        w->metrics, "cs_outbox_pending", "derived events committed but not yet published", NULL);
+    cs_metric_t *pending = cs_metrics_gauge(w->metrics, "cs_outbox_pending",
+                                            "derived events committed but not yet published", NULL);
     cs_metric_t *oldest =
         cs_metrics_gauge(w->metrics, "cs_outbox_oldest_age_seconds",
                          "age of the oldest derived event waiting in the outbox (0: none)", NULL);
-    cs_metric_t *published = cs_metrics_counter(
-        w->metrics, "cs_outbox_published_total",
-        "derived events the relay published and removed from the outbox", NULL);
+    cs_metric_t *published =
+        cs_metrics_counter(w->metrics, "cs_outbox_published_total",
+                           "derived events the relay published and removed from the outbox", NULL);
     if (!w->outbox)
         return;
     w->outbox->m_pending = pending;

@@ -80,11 +80,29 @@ START_TEST(outbox_kill9)
     rt_producer_destroy(p);
     ck_assert_int_eq(rt_topic_end(topic), N);
 
-    const char *args[] = {"--format", "text", "--topics", topic, "--group", "rt-outbox9",
-                          "--emit-topic", derived, "--batch-size", "500", "--batch-ms", "20",
-                          "--session-timeout-ms", "6000", "--group-instance-id", "rt-outbox9-1",
-                          "--metrics-port", "-1", "--handler-delay-us", "200", "--log-level",
-                          "warn", NULL};
+    const char *args[] = {"--format",
+                          "text",
+                          "--topics",
+                          topic,
+                          "--group",
+                          "rt-outbox9",
+                          "--emit-topic",
+                          derived,
+                          "--batch-size",
+                          "500",
+                          "--batch-ms",
+                          "20",
+                          "--session-timeout-ms",
+                          "6000",
+                          "--group-instance-id",
+                          "rt-outbox9-1",
+                          "--metrics-port",
+                          "-1",
+                          "--handler-delay-us",
+                          "200",
+                          "--log-level",
+                          "warn",
+                          NULL};
     rt_exec(dsn, "CREATE TABLE t_replay (LIKE outbox_events); "
                  "ALTER TABLE t_replay ADD UNIQUE (event_id)");
     unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
@@ -112,10 +130,28 @@ START_TEST(outbox_kill9)
     }
     ck_assert_msg(kills >= 3, "only %d kills landed before the end", kills);
 
-    const char *dargs[] = {"--format", "text", "--topics", topic, "--group", "rt-outbox9",
-                           "--emit-topic", derived, "--batch-size", "500", "--batch-ms", "20",
-                           "--session-timeout-ms", "6000", "--group-instance-id", "rt-outbox9-1",
-                           "--metrics-port", "-1", "--log-level", "warn", "--drain", NULL};
+    const char *dargs[] = {"--format",
+                           "text",
+                           "--topics",
+                           topic,
+                           "--group",
+                           "rt-outbox9",
+                           "--emit-topic",
+                           derived,
+                           "--batch-size",
+                           "500",
+                           "--batch-ms",
+                           "20",
+                           "--session-timeout-ms",
+                           "6000",
+                           "--group-instance-id",
+                           "rt-outbox9-1",
+                           "--metrics-port",
+                           "-1",
+                           "--log-level",
+                           "warn",
+                           "--drain",
+                           NULL};
     pid_t pid = rt_spawn(dsn, logf, dargs);
     int st = rt_wait(pid, 180000 * cs_test_timeout_mult());
     if (st == -1)
@@ -168,9 +204,9 @@ START_TEST(outbox_kill9)
     free(lit);
 
     /* Downstream: a deduplicating consumer applies each change once. */
-    const char *down[] = {"--topics", derived, "--group", "rt-outbox9-down", "--drain",
-                          "--metrics-port", "-1", "--log-level", "warn", "--session-timeout-ms",
-                          "6000", NULL};
+    const char *down[] = {
+        "--topics", derived,       "--group", "rt-outbox9-down",      "--drain", "--metrics-port",
+        "-1",       "--log-level", "warn",    "--session-timeout-ms", "6000",    NULL};
     pid = rt_spawn(dsn, logf, down);
     st = rt_wait(pid, 120000 * cs_test_timeout_mult());
     if (st == -1)

@@ -182,8 +182,7 @@ static int emit_derived(tw_t *tw, cs_batch_t *b, const cs_event_t *ev, const cs_
         .payload = &pl,
     };
     memcpy(d.user_id, ev->user_id, 37);
-    int n = snprintf(what, sizeof what, "rt_derived|%s|%s|%lld", ev->user_id, ev->event_id,
-                     amount);
+    int n = snprintf(what, sizeof what, "rt_derived|%s|%s|%lld", ev->user_id, ev->event_id, amount);
     cs_batch_derived_id(what, (size_t)n, d.event_id);
     return cs_batch_emit(b, tw->emit_topic, NULL, &d, err);
 }
