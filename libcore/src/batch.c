@@ -28,6 +28,7 @@
 #include "cs/db.h"
 #include "cs/mem.h"
 #include "cs/text.h"
+#include "internal.h"
 
 typedef struct tbl {
     const cs_table_def_t *def;
@@ -64,6 +65,7 @@ struct cs_batch {
     int row_err;      /* a value was given outside a row */
     size_t array_max; /* ranges of at most this many rows per table take the array path */
     cs_arena_t *arena;
+    void *emitter; /* the runtime's outbox for cs_batch_emit (worker_outbox.c), or NULL */
 };
 
 static char *xprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -334,6 +336,16 @@ void cs_batch_clear(cs_batch_t *b)
     b->row_tbl = -1;
     b->row_err = 0;
     cs_arena_reset(b->arena);
+}
+
+void cs__batch_set_emitter(cs_batch_t *b, void *emitter)
+{
+    b->emitter = emitter;
+}
+
+void *cs__batch_emitter(const cs_batch_t *b)
+{
+    return b->emitter;
 }
 
 cs_arena_t *cs_batch_arena(cs_batch_t *b)

@@ -68,4 +68,12 @@ void cs__dlq_copy_rows(struct cs_buf *b, const char *group, const char *worker,
  */
 int cs__dlq_in_flight(const struct cs_dlq *q, int *queued);
 
+/*
+ * batch.c: the context cs_batch_emit (worker_outbox.c) appends a batch's derived events with,
+ * set by the runtime on each stage's batch of a worker that has an outbox; NULL otherwise.
+ */
+struct cs_batch;
+void cs__batch_set_emitter(struct cs_batch *b, void *emitter);
+void *cs__batch_emitter(const struct cs_batch *b);
+
 #endif /* CS_INTERNAL_H */

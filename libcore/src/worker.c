@@ -79,6 +79,12 @@ const cs_opt_t cs_worker_opts[] = {
     {"kafka-props", CS_OPT_STRING, NULL,
      "extra librdkafka consumer properties, name=value[,name=value] (e.g. security.protocol)", 0, 0,
      NULL, CS_OPT_SECRET},
+    {"outbox-batch-rows", CS_OPT_INT, "1000",
+     "derived events the outbox relay publishes per round (workers that emit events)", 1, 100000},
+    {"outbox-poll-ms", CS_OPT_INT, "1000",
+     "how often the outbox relay looks for pending derived events besides the wake-up after "
+     "each committed batch (rows left by a crash, failed deliveries)",
+     10, 600000},
     {"metrics-port", CS_OPT_INT, "0",
      "port of /healthz, /readyz and /metrics (0: any free port, -1: disabled)", -1, 65535},
     {"metrics-addr", CS_OPT_STRING, "0.0.0.0",
@@ -296,6 +302,8 @@ static void worker_free(cs_worker_t *w)
         for (int k = 0; k < TP_COUNT; k++)
             cs_buf_fini(&s->p[k]);
     }
+    cs__worker_outbox_destroy(w);
+    free(w->outbox_tables);
     cs_codec_destroy(w->codec);
     cs_metrics_destroy(w->metrics);
     for (int i = 0; i < w->nparts; i++) {
@@ -425,8 +433,12 @@ static void stages_init(cs_worker_t *w)
     const cs_worker_def_t *def = w->def;
     for (w->ntables = 0; def->tables && def->tables[w->ntables].table; w->ntables++)
         ;
+    /* An outbox is one more table, after the worker's (handlers never name it). */
+    if (def->outbox)
+        w->outbox_tables = cs__worker_outbox_tables(def, w->ntables);
     for (int i = 0; i < 2; i++) {
-        w->st[i].batch = cs_batch_new(def->tables, w->ntables);
+        w->st[i].batch = def->outbox ? cs_batch_new(w->outbox_tables, w->ntables + 1)
+                                     : cs_batch_new(def->tables, w->ntables);
         cs_batch_set_array_max(w->st[i].batch, (size_t)cs_config_int(w->cfg, "batch-array-rows"));
         w->st[i].arena = cs_arena_new(256 * 1024);
         for (int k = 0; k < TP_COUNT; k++)
@@ -547,6 +559,8 @@ static void watchers_stop(cs_worker_t *w)
     ev_signal_stop(w->loop, &w->sigint);
     committer_stop(w);
     ev_async_stop(w->loop, &w->done_async);
+    /* After the last commit: what it derived is published before the process ends. */
+    cs__worker_outbox_stop(w);
 }
 
 /* Everything between the configuration and the loop; -1 with err when the worker cannot start. */
@@ -557,13 +571,19 @@ static int worker_open(cs_worker_t *w, cs_err_t *err)
     if (w->def->init && w->def->init(w->cfg, &w->ud, err) < 0)
         return -1;
     stages_init(w);
+    if (w->def->outbox && cs__worker_outbox_new(w, err) < 0)
+        return -1;
     w->pipeline = cs_config_bool(w->cfg, "pipeline");
     w->commit_pipeline = cs_config_bool(w->cfg, "commit-pipeline");
     cs__worker_metrics_init(w);
+    cs__worker_outbox_metrics(w);
     w->loop = ev_default_loop(EVFLAG_AUTO);
     if (open_io(w, err) < 0)
         return -1;
-    return watchers_start(w, err);
+    if (watchers_start(w, err) < 0)
+        return -1;
+    /* The relay publishes at once what a previous run left pending. */
+    return cs__worker_outbox_start(w, err);
 }
 
 /* Runs the loop until the worker stops; returns its exit code. */

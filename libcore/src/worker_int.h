@@ -18,6 +18,7 @@
  *   worker_committer.c  the committer thread: takes a job, runs its transaction, hands it back
  *   worker_pipeline.c   the loop's side of the pipeline: prepare, hand over, complete
  *   worker_metrics.c    metrics, lag, /healthz, /readyz, /metrics
+ *   worker_outbox.c     the transactional outbox: cs_batch_emit and the relay thread
  *
  * Everything here runs on the loop thread except the committer (worker_committer.c), which sees
  * a job (cs__worker_job_t) and the stage it commits, never the cs_worker_t.
@@ -151,6 +152,7 @@ enum {
 
 typedef struct stage stage_t;
 typedef struct cs__worker_committer cs__worker_committer_t;
+typedef struct cs__worker_outbox cs__worker_outbox_t;
 
 /*
  * One batch's transaction as its senders see it (worker_txn.c): the stage to commit, the main
@@ -232,6 +234,8 @@ struct cs_worker {
     cs_http_t *http;
     cs_db_t *rdb; /* pipeline pre-checks: autocommit, read-only */
     int ntables;
+    cs_table_def_t *outbox_tables; /* the worker's tables and outbox_events (def->outbox) */
+    cs__worker_outbox_t *outbox;   /* def->outbox: cs_batch_emit's context and the relay */
 
     /* stages: st[0] and st[1]; the synchronous path uses whichever is free */
     stage_t st[2];
@@ -479,5 +483,24 @@ void cs__worker_count_batch(cs_worker_t *w, const stage_t *s);
 void cs__worker_on_wm_timer(struct ev_loop *loop, ev_timer *t, int revents);
 int cs__worker_on_http(void *ud, const char *path, cs_buf_t *body, const char **ctype);
 void cs__worker_metrics_init(cs_worker_t *w);
+
+/* ---- worker_outbox.c: the transactional outbox ---- */
+
+/* The worker's table definitions followed by outbox_events; the caller frees the array. */
+cs_table_def_t *cs__worker_outbox_tables(const cs_worker_def_t *def, int ntables);
+/* After stages_init and read_config: the emit context on both stages' batches (w->outbox). */
+int cs__worker_outbox_new(cs_worker_t *w, cs_err_t *err);
+/* Registers the outbox metrics (every worker) and, with an outbox, their collect hook. */
+void cs__worker_outbox_metrics(cs_worker_t *w);
+/* Starts the relay thread (no outbox: nothing). */
+int cs__worker_outbox_start(cs_worker_t *w, cs_err_t *err);
+/* Wakes the relay: a batch with derived events committed. */
+void cs__worker_outbox_kick(cs_worker_t *w);
+/* Whether stage s holds derived events. */
+bool cs__worker_outbox_rows(const cs_worker_t *w, const stage_t *s);
+/* Relays what is pending (up to the shutdown timeout) and ends the thread. */
+void cs__worker_outbox_stop(cs_worker_t *w);
+/* Stops the relay if it runs and frees the outbox; accepts a worker without one. */
+void cs__worker_outbox_destroy(cs_worker_t *w);
 
 #endif

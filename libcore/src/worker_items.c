@@ -109,6 +109,19 @@ int cs__worker_run_handlers(cs_worker_t *w, stage_t *s, cs_err_t *err)
 {
     hlist_t tmp;
     cs_msg_meta_t meta;
+    if (w->def->batch_begin) {
+        const cs_event_t **evs = cs_arena_alloc(s->arena, (size_t)(s->n + 1) * sizeof *evs);
+        int k = 0;
+        for (int i = 0; i < s->n; i++)
+            if (s->items[i].state == IT_NEW || s->items[i].state == IT_DUP)
+                evs[k++] = &s->items[i].ev;
+        cs_err_clear(err);
+        if (w->def->batch_begin(w->ud, evs, k, err) < 0) {
+            if (err->kind != CS_ERR_TRANSIENT)
+                err->kind = CS_ERR_FATAL;
+            return cs_err_wrap(err, "batch_begin");
+        }
+    }
     for (int i = 0; i < s->n; i++) {
         item_t *it = &s->items[i];
         cs_batch_mark_event(s->batch, i);

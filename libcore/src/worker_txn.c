@@ -16,6 +16,8 @@
  *     the array path): the same statements, with the checks done by the server.
  * txn_exec sends a list step by step, txn_send in one libpq pipeline. Both take a job
  * (cs__worker_job_t) and nothing of the cs_worker_t, so the committer thread can run them.
+ * Derived events (cs_batch_emit, worker_outbox.c) are rows of the batch's last table,
+ * outbox_events, so every form writes them with the tables, in the same transaction.
  * Outcomes are APPLY_* (worker_int.h); the synchronous driver (apply_batch) and the batch's
  * completion on the loop (batch_committed) live here too.
  */
@@ -504,6 +506,8 @@ void cs__worker_batch_committed(cs_worker_t *w, stage_t *s)
                  CS_LD("dedupe_s", s->t_phase[1]), CS_LD("handlers_s", s->t_phase[2]),
                  CS_LD("tables_s", s->t_phase[3]), CS_LD("offsets_s", s->t_phase[4]),
                  CS_LD("commit_s", s->t_phase[5]));
+    if (cs__worker_outbox_rows(w, s))
+        cs__worker_outbox_kick(w); /* its derived events are committed: publish them */
     if (w->def->committed)
         w->def->committed(w->ud, n);
     cs__worker_pending_consume(w, n);

@@ -41,7 +41,17 @@ CREATE OR REPLACE FUNCTION career_readiness_inputs(p_user_id uuid)
         last_activity_at             timestamptz)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
-AS $$ SELECT * FROM public.career_readiness_inputs_batch(ARRAY[p_user_id]) $$;
+AS $$
+    SELECT user_id, career_stage, target_industry_id, target_industry_demand_index,
+           available_study_hours_week, days_in_program, content_started, content_completed,
+           career_critical_completed, avg_content_score, study_seconds_30d, skills_assessed,
+           skills_proficient, target_skills_total, target_skills_proficient, avg_skill_proficiency,
+           projects_total, projects_completed, projects_showcase_ready, avg_project_review_score,
+           mock_interviews_completed, avg_mock_interview_score, latest_mock_readiness,
+           coaching_sessions_completed, avg_session_rating, has_active_mentor,
+           applications_submitted, applications_interviewing, offers_received, last_activity_at
+      FROM public.career_readiness_inputs_batch(ARRAY[p_user_id], now())
+$$;
 
 REVOKE EXECUTE ON FUNCTION career_readiness_inputs(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION career_readiness_inputs(uuid) TO cs_worker_readiness, cs_app_admin;

@@ -5,13 +5,30 @@
 -- of it planning (the query touches every partition of four partitioned tables); a batch pays
 -- the planning once. cs-readiness recomputes the learners of a consumed batch, so it calls
 --     SELECT * FROM career_readiness_inputs_batch($1::uuid[])
--- once per batch. Learners without a profile are left out; every count is 0 (never NULL) for a
+-- once per batch.
+--
+-- Time: p_as_of replaces now() wherever the inputs depend on the clock (the 30-day study window,
+-- days in the programme), so that the same rows give the same inputs however late they are read.
+-- NULL (the default, what cs-readiness passes) means each learner's own last activity
+-- (last_activity_at below): the inputs are then a function of the stored rows alone, and a replay
+-- recomputes exactly the score it stored. (A learner without any activity falls back to now().)
+--
+-- Per target skill (aligned with target_skill_ids, in its order): the market demand
+-- (skill_taxonomy.industry_demand_score, NULL when unknown) and the learner's latest proficiency
+-- (NULL when never assessed), for the demand-weighted skills dimension. career_critical_total:
+-- the career-critical content items of the learner's target industry (content_chunks whose
+-- industry_relevance holds it; 0 without a target industry, and the worker then uses its
+-- configured default). Learners without a profile are left out; every count is 0 (never NULL) for a
 -- learner with no rows, averages are NULL when there is nothing to average. (A separate name, not
 -- an overload: career_readiness_inputs('...') with an untyped literal or parameter must stay
 -- unambiguous.) One place per formula: the function gathers raw counts and averages, the
 -- weighting lives in the worker.
 
-CREATE OR REPLACE FUNCTION career_readiness_inputs_batch(p_user_ids uuid[])
+-- The signature and the columns changed (p_as_of, the per-skill arrays): drop the old forms.
+DROP FUNCTION IF EXISTS career_readiness_inputs_batch(uuid[]);
+DROP FUNCTION IF EXISTS career_readiness_inputs_batch(uuid[], timestamptz);
+
+CREATE OR REPLACE FUNCTION career_readiness_inputs_batch(p_user_ids uuid[], p_as_of timestamptz DEFAULT NULL)
     RETURNS TABLE (
         user_id                      uuid,
         career_stage                 text,
@@ -42,21 +59,35 @@ CREATE OR REPLACE FUNCTION career_readiness_inputs_batch(p_user_ids uuid[])
         applications_submitted       integer,
         applications_interviewing    integer,
         offers_received              integer,
-        last_activity_at             timestamptz)
+        last_activity_at             timestamptz,
+        target_skill_ids             uuid[],
+        target_skill_demand          numeric[],
+        target_skill_proficiency     numeric[],
+        career_critical_total        integer)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH p AS (
+    WITH p0 AS (
         SELECT ucp.* FROM public.user_career_profiles ucp WHERE ucp.user_id = ANY (p_user_ids)
+    ), last_prog AS (
+        SELECT up.user_id, max(up.last_event_at) AS last_at
+          FROM public.user_progress up
+         WHERE up.user_id = ANY (p_user_ids)
+         GROUP BY up.user_id
+    ), p AS (
+        SELECT p0.*, greatest(lp.last_at, p0.last_active_at) AS last_at,
+               coalesce(p_as_of, greatest(lp.last_at, p0.last_active_at), now()) AS as_of
+          FROM p0 LEFT JOIN last_prog lp ON lp.user_id = p0.user_id
     ), prog AS (
         SELECT up.user_id,
                count(*)::int AS started,
                count(*) FILTER (WHERE up.status IN ('completed', 'mastered'))::int AS completed,
                count(*) FILTER (WHERE up.status IN ('completed', 'mastered') AND cc.is_career_critical)::int AS critical,
                round(avg(up.best_score), 2) AS avg_score,
-               coalesce(sum(up.time_spent_seconds) FILTER (WHERE up.last_accessed_at > now() - interval '30 days'), 0)::bigint AS secs_30d,
-               max(up.last_event_at) AS last_at
+               coalesce(sum(up.time_spent_seconds) FILTER (WHERE up.last_accessed_at > p.as_of - interval '30 days'
+                                                             AND up.last_accessed_at <= p.as_of), 0)::bigint AS secs_30d
           FROM public.user_progress up
+          JOIN p ON p.user_id = up.user_id
           LEFT JOIN public.content_chunks cc ON cc.content_id = up.content_id
          WHERE up.user_id = ANY (p_user_ids)
          GROUP BY up.user_id
@@ -101,13 +132,29 @@ AS $$
           FROM public.job_applications ja
          WHERE ja.user_id = ANY (p_user_ids)
          GROUP BY ja.user_id
+    ), tskills AS (
+        SELECT p.user_id,
+               array_agg(st.industry_demand_score ORDER BY t.ord) AS demand,
+               array_agg(l.proficiency_score ORDER BY t.ord) AS prof
+          FROM p
+         CROSS JOIN LATERAL unnest(p.target_skill_ids) WITH ORDINALITY AS t(skill_id, ord)
+          LEFT JOIN public.skill_taxonomy st ON st.skill_id = t.skill_id
+          LEFT JOIN latest_skill l ON l.user_id = p.user_id AND l.skill_id = t.skill_id
+         GROUP BY p.user_id
+    ), critical AS (
+        SELECT ind.industry_id, count(*)::int AS n
+          FROM (SELECT DISTINCT p.target_industry_id AS industry_id FROM p
+                 WHERE p.target_industry_id IS NOT NULL) ind
+          JOIN public.content_chunks cc ON cc.is_career_critical
+                                       AND cc.industry_relevance @> ARRAY[ind.industry_id]
+         GROUP BY ind.industry_id
     ), mentored AS (
         SELECT DISTINCT r.mentee_id AS user_id
           FROM public.mentorship_relationships r
          WHERE r.mentee_id = ANY (p_user_ids) AND r.status = 'active'
     )
     SELECT p.user_id, p.career_stage, p.target_industry_id, i.demand_index, p.available_study_hours_week,
-           (current_date - coalesce(p.program_start_date, p.created_at::date))::int,
+           greatest(p.as_of::date - coalesce(p.program_start_date, p.created_at::date), 0)::int,
            coalesce(prog.started, 0), coalesce(prog.completed, 0), coalesce(prog.critical, 0), prog.avg_score,
            coalesce(prog.secs_30d, 0),
            coalesce(skills.assessed, 0), coalesce(skills.proficient, 0), cardinality(p.target_skill_ids),
@@ -117,7 +164,10 @@ AS $$
            coalesce(coach.n, 0), coach.avg_rating,
            mentored.user_id IS NOT NULL,
            coalesce(jobs.submitted, 0), coalesce(jobs.interviewing, 0), coalesce(jobs.offers, 0),
-           greatest(prog.last_at, p.last_active_at)
+           p.last_at,
+           p.target_skill_ids,
+           coalesce(tskills.demand, '{}'), coalesce(tskills.prof, '{}'),
+           coalesce(critical.n, 0)
       FROM p
       LEFT JOIN public.industry_sectors i ON i.industry_id = p.target_industry_id
       LEFT JOIN prog ON prog.user_id = p.user_id
@@ -127,7 +177,9 @@ AS $$
       LEFT JOIN coach ON coach.user_id = p.user_id
       LEFT JOIN jobs ON jobs.user_id = p.user_id
       LEFT JOIN mentored ON mentored.user_id = p.user_id
+      LEFT JOIN tskills ON tskills.user_id = p.user_id
+      LEFT JOIN critical ON critical.industry_id = p.target_industry_id
 $$;
 
-REVOKE EXECUTE ON FUNCTION career_readiness_inputs_batch(uuid[]) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION career_readiness_inputs_batch(uuid[]) TO cs_worker_readiness, cs_app_admin;
+REVOKE EXECUTE ON FUNCTION career_readiness_inputs_batch(uuid[], timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION career_readiness_inputs_batch(uuid[], timestamptz) TO cs_worker_readiness, cs_app_admin;

@@ -12,6 +12,11 @@
  * depend on the schemas). In both, a negative amount is a handler error (PERMANENT) and an
  * amount beyond int range a database error (22003), which the runtime isolates.
  *
+ * --emit-topic T turns the outbox on (cs_worker_def_t.outbox): every event also derives one
+ * readiness_score_changed for its learner (score = amount % 101, trigger = the event), emitted
+ * with cs_batch_emit to topic T with an event_id derived from what it states, so a test can
+ * check that each derived event reaches T at least once and is applied once downstream.
+ *
  * --chain adds state kept across events, like cs-audit's hash-chain heads: each key's events are
  * numbered 1, 2, 3... in rt_chain (primary key (k, seq)) from a counter held in memory, loaded
  * from the committed rows on first use and dropped by forget(). A counter that survived a
@@ -42,6 +47,7 @@ typedef struct tw {
     cs_db_t *db; /* --chain: reads committed counters; never writes */
     tw_key_t keys[TW_MAX_KEYS];
     int nkeys;
+    const char *emit_topic; /* --emit-topic: derive an event from each event (the outbox) */
 } tw_t;
 
 static const cs_table_def_t tables[] = {
@@ -151,6 +157,36 @@ static void forget(void *ud)
     tw->nkeys = 0;
 }
 
+/* The derived event of a source event: everything in it follows from the source. */
+static int emit_derived(tw_t *tw, cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                        long long amount, cs_err_t *err)
+{
+    char what[160];
+    cs_ev_readiness_score_changed_t pl = {
+        .score = (double)(amount % 101),
+        .skills_score = 0,
+        .learning_score = 0,
+        .portfolio_score = 0,
+        .interview_score = 0,
+        .mentoring_score = 0,
+        .model_version = "rt-1",
+        .trigger_event_id = ev->event_id,
+        .trigger_event_type = "rt_add",
+    };
+    cs_event_t d = {
+        .type = cs_codec_type_by_name("readiness_score_changed"),
+        .user_id = "",
+        .occurred_at_ms = meta->timestamp_ms > 0 ? meta->timestamp_ms : INT64_C(1700000000000),
+        .producer = "cs-testworker",
+        .traceparent = "",
+        .payload = &pl,
+    };
+    memcpy(d.user_id, ev->user_id, 37);
+    int n = snprintf(what, sizeof what, "rt_derived|%s|%s|%lld", ev->user_id, ev->event_id, amount);
+    cs_batch_derived_id(what, (size_t)n, d.event_id);
+    return cs_batch_emit(b, tw->emit_topic, NULL, &d, err);
+}
+
 static int on_event(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta, cs_err_t *err)
 {
     tw_t *tw = meta->ud;
@@ -193,8 +229,11 @@ static int on_event(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *me
         cs_batch_str(b, key);
         cs_batch_int(b, seq);
         cs_batch_str(b, ev->event_id);
-        return cs_batch_row_end(b, err);
+        if (cs_batch_row_end(b, err) < 0)
+            return -1;
     }
+    if (tw && tw->emit_topic)
+        return emit_derived(tw, b, ev, meta, amount, err);
     return 0;
 }
 
@@ -210,6 +249,8 @@ static const cs_opt_t opts[] = {
     {"handler-delay-us", CS_OPT_INT, "0", "sleep this long in the handler of every event", 0,
      1000000},
     {"chain", CS_OPT_BOOL, "false", "number each key's events in rt_chain (state across events)"},
+    {"emit-topic", CS_OPT_STRING, NULL,
+     "derive a readiness_score_changed from each event through the outbox, to this topic"},
     {NULL},
 };
 
@@ -220,6 +261,8 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
         abort();
     tw->delay_us = cs_config_int(cfg, "handler-delay-us");
     tw->chain = cs_config_bool(cfg, "chain");
+    const char *et = cs_config_str(cfg, "emit-topic");
+    tw->emit_topic = et && *et ? et : NULL;
     *ud = tw;
     if (tw->chain) {
         tw->db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-testworker-chain", err);
@@ -255,6 +298,9 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--format=text") == 0 ||
             (strcmp(argv[i], "--format") == 0 && i + 1 < argc && strcmp(argv[i + 1], "text") == 0))
             def.decode = text_decode;
+    for (int i = 1; i < argc; i++)
+        if (strncmp(argv[i], "--emit-topic", 12) == 0)
+            def.outbox = true;
     const char *env = getenv("CS_FORMAT");
     if (env && strcmp(env, "text") == 0)
         def.decode = text_decode;

@@ -49,9 +49,17 @@ SELECT results_eq(
     'career_readiness_inputs gathers progress, the latest score per skill, mock interviews and applications');
 SELECT is((SELECT count(*)::int FROM career_readiness_inputs('99999999-0000-0000-0000-000000000099')), 0,
           'no row for an unknown learner');
-SELECT results_eq($$SELECT * FROM career_readiness_inputs_batch(ARRAY['aaaaaaaa-0000-0000-0000-00000000000a',
+SELECT results_eq($$SELECT user_id, career_stage, target_industry_id, target_industry_demand_index,
+                           available_study_hours_week, days_in_program, content_started, content_completed,
+                           career_critical_completed, avg_content_score, study_seconds_30d, skills_assessed,
+                           skills_proficient, target_skills_total, target_skills_proficient, avg_skill_proficiency,
+                           projects_total, projects_completed, projects_showcase_ready, avg_project_review_score,
+                           mock_interviews_completed, avg_mock_interview_score, latest_mock_readiness,
+                           coaching_sessions_completed, avg_session_rating, has_active_mentor,
+                           applications_submitted, applications_interviewing, offers_received, last_activity_at
+                      FROM career_readiness_inputs_batch(ARRAY['aaaaaaaa-0000-0000-0000-00000000000a',
                                                                   '99999999-0000-0000-0000-000000000099',
-                                                                  'bbbbbbbb-0000-0000-0000-00000000000b']::uuid[])
+                                                                  'bbbbbbbb-0000-0000-0000-00000000000b']::uuid[], now())
                      ORDER BY user_id$$,
                   $$SELECT * FROM career_readiness_inputs('aaaaaaaa-0000-0000-0000-00000000000a'::uuid)
                     UNION ALL SELECT * FROM career_readiness_inputs('bbbbbbbb-0000-0000-0000-00000000000b'::uuid)$$,

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cs/batch.h"
+#include "cs/codec.h"
 #include "cs/db.h"
 
 static const struct {
@@ -211,6 +212,42 @@ START_TEST(put_refusals)
 }
 END_TEST
 
+/*
+ * Derived event ids are RFC 4122 version-5 UUIDs in careerstream's namespace; the expected values
+ * come from Python's uuid.uuid5(uuid.uuid5(uuid.NAMESPACE_URL,
+ * "https://careerstream/derived-event"), what), an implementation independent of ours.
+ */
+START_TEST(derived_ids)
+{
+    char id[37], again[37], other[37];
+    const char *what = "readiness_score_changed|u|e|67.50|job_searching";
+    cs_batch_derived_id(what, strlen(what), id);
+    ck_assert_str_eq(id, "730c621b-3c03-5975-b431-41f032bc42d1");
+    cs_batch_derived_id("", 0, id);
+    ck_assert_str_eq(id, "13e8fefc-fa75-52f9-835a-a4a78460f12b");
+    /* same statement, same id; one character more, another id */
+    cs_batch_derived_id(what, strlen(what), again);
+    cs_batch_derived_id(what, strlen(what) - 1, other);
+    ck_assert_str_eq(again, "730c621b-3c03-5975-b431-41f032bc42d1");
+    ck_assert_str_ne(other, again);
+}
+END_TEST
+
+/* A batch that is not a worker's with an outbox refuses to emit (FATAL: a programming error). */
+START_TEST(emit_without_outbox)
+{
+    cs_table_def_t t[] = {{.table = "x", .columns = "a"}, {NULL}};
+    cs_batch_t *b = cs_batch_new(t, 1);
+    cs_event_t ev = {0};
+    cs_err_t err;
+    cs_err_clear(&err);
+    ck_assert_int_eq(cs_batch_emit(b, NULL, NULL, &ev, &err), -1);
+    ck_assert_int_eq(err.kind, CS_ERR_FATAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "no outbox"));
+    cs_batch_destroy(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("batch");
@@ -218,6 +255,8 @@ int main(void)
     tcase_add_loop_test(tc, elements, 0, (int)(sizeof cases / sizeof *cases));
     tcase_add_test(tc, copy_escapes);
     tcase_add_test(tc, all_bytes);
+    tcase_add_test(tc, derived_ids);
+    tcase_add_test(tc, emit_without_outbox);
     suite_add_tcase(s, tc);
     TCase *tp = tcase_create("put");
     tcase_add_test(tp, columns_string);

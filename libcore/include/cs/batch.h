@@ -236,6 +236,37 @@ CS_API cs_arena_t *cs_batch_arena(cs_batch_t *b);
 /* Rows appended to a table in the current batch (for tests and handlers' own accounting). */
 CS_API size_t cs_batch_rows(const cs_batch_t *b, int table);
 
+/*
+ * Derived events: the transactional outbox (worker.h, "outbox").
+ *
+ * Emits ev as part of the batch: the runtime writes it to the outbox table (outbox_events,
+ * migration 0065) in the batch's transaction, with the batch's other rows, processed ids and
+ * offsets, and the worker's relay publishes it once that transaction has committed (at least
+ * once: after a crash between Kafka's acknowledgement and the row's deletion it is published
+ * again, with the same event_id, and consumers skip the duplicate). Give ev a deterministic
+ * event_id (cs_batch_derived_id), so that every publication of one change carries one id.
+ * The event belongs to the handler's event: if that event is dead-lettered, or the batch rolled
+ * back, the derived event goes with it.
+ *
+ * ev is validated and encoded with the codec now (its current schema version, the contract's
+ * wire format) and copied: the caller keeps ownership. topic NULL: the event type's topic
+ * (cs_codec_type_topic); key NULL: ev->user_id in lower case (the key cs_producer_send uses).
+ * Returns 0, or -1 with err: PERMANENT when ev is invalid (err->field names the field), FATAL
+ * when the worker declares no outbox (cs_worker_def_t.outbox) or the batch is not a runtime's.
+ */
+struct cs_event;
+CS_API int cs_batch_emit(cs_batch_t *b, const char *topic, const char *key,
+                         const struct cs_event *ev, cs_err_t *err);
+
+/*
+ * A derived event's id, a function of what the event states: a UUID version 5 (SHA-1, RFC 4122)
+ * of `what` (len bytes) in careerstream's namespace. Build `what` from everything the event says
+ * that identifies the change: its kind, the source event id(s), the learner, the new values
+ * (e.g. "readiness_score_changed|<user>|<trigger event id>|67.50|job_searching"). Equal text,
+ * equal id. Writes 36 lower-case characters and a NUL.
+ */
+CS_API void cs_batch_derived_id(const void *what, size_t len, char out[37]);
+
 /* ---- For the runtime (worker.c) and benchmarks; workers do not call these. ---- */
 
 /* Builds a batch for ntables table definitions (borrowed; must outlive the batch). */

@@ -119,6 +119,15 @@ typedef struct cs_worker_def {
      * it from committed rows afterwards. May be NULL.
      */
     void (*forget)(void *ud);
+    /*
+     * Called once per batch attempt, before its handlers, with the events the handlers will see
+     * (decoded, not erased, not dead; duplicates included: CS_HANDLER_ALWAYS handlers run for
+     * them), borrowed until the batch is done. A worker whose handlers need a set-based read of
+     * current state makes it here, once per batch (cs-readiness reads the inputs of every
+     * learner the batch touches). Return -1 with err: TRANSIENT retries the batch, anything
+     * else stops the worker (a whole batch cannot be dead-lettered). May be NULL.
+     */
+    int (*batch_begin)(void *ud, const cs_event_t *const *evs, int n, cs_err_t *err);
     /* Called after every committed batch with its number of events (progress, benchmarks). */
     void (*committed)(void *ud, int nevents);
     /* Called on the loop every tick_ms while running (0: never), between batches: periodic work
@@ -127,6 +136,13 @@ typedef struct cs_worker_def {
     int tick_ms;
     void *ud;
     bool no_dedupe; /* skip processed_events: every handler is idempotent by itself */
+    /*
+     * Handlers emit derived events (cs_batch_emit, cs/batch.h): the runtime writes them to the
+     * outbox table (migration 0065) in each batch's transaction, and a relay thread publishes
+     * the group's pending rows with the idempotent producer, deleting each after Kafka's
+     * acknowledgement; rows a crash left behind are published when the worker starts again.
+     */
+    bool outbox;
     cs_decode_fn decode;
 } cs_worker_def_t;
 

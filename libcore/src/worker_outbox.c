@@ -1,0 +1,549 @@
+/*
+ * libcore/src/worker_outbox.c
+ *      The transactional outbox: derived events written with the batch, published by a relay.
+ *
+ * A worker whose cs_worker_def_t sets .outbox has one more table in its batches, after its own:
+ * outbox_events (migration 0065). cs_batch_emit encodes a derived event with the codec (the
+ * contract's wire format) and appends it there as a row of the handler's event, so the runtime's
+ * one transaction per batch (worker_txn.c, all three forms: the rows go with the tables) commits
+ * the derived events with the effects, processed ids and offsets, or none of them; a handler
+ * that fails, an event isolated as poison, a rolled-back attempt drop their derived events too.
+ *
+ * The relay is a thread of its own with its own PostgreSQL connection and its own idempotent
+ * producer (cs/producer.h); the loop never waits for it. One round:
+ *     BEGIN; SELECT the group's oldest rows (outbox-batch-rows) FOR UPDATE SKIP LOCKED;
+ *     produce each (key, headers cs.event_type, cs.schema_fingerprint, traceparent);
+ *     wait for every delivery report; DELETE the rows Kafka acknowledged; COMMIT.
+ * A row is deleted only after its acknowledgement, so a crash anywhere leaves it pending: it is
+ * published again when a relay of the group runs next (at once on start), with the same bytes and
+ * the same event_id, a duplicate that every consumer's processed_events ledger skips. Rows whose
+ * delivery failed stay locked until the COMMIT and are tried again after outbox-poll-ms. SKIP
+ * LOCKED keeps two instances of a group from publishing one row at the same time.
+ * The loop kicks the relay after every batch that committed derived events; the relay also looks
+ * every outbox-poll-ms (rows left by a crashed instance, a failed round). On stop it relays
+ * until the outbox is empty or the shutdown deadline passes.
+ *
+ * Metrics (cs_outbox_pending, cs_outbox_oldest_age_seconds, cs_outbox_published_total) are
+ * measured by the relay after every round and copied into the registry on the loop (a collect
+ * hook): the registry is the loop's (cs/metrics.h).
+ */
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+#include "cs/producer.h"
+#include "internal.h"
+#include "worker_int.h"
+
+/* The table every outbox batch ends with; its index is the worker's table count. */
+static const char outbox_columns[] =
+    "consumer_group, event_id, event_type, topic, msg_key, payload, fingerprint, traceparent";
+
+struct cs__worker_outbox {
+    /* the loop's side: what cs_batch_emit needs (loop thread only) */
+    cs_codec_t *codec;
+    cs_buf_t enc, hex;
+    int table;
+    char *group;
+
+    /* the relay thread */
+    char *dsn, *app_name, *brokers, *kafka_props;
+    long long batch_rows, poll_ms, stop_timeout_ms;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool kicked, stopping;
+
+    /* measured by the relay, read by the loop's collect hook */
+    atomic_llong pending, published, oldest_ms;
+    atomic_bool measured;
+    long long published_seen; /* loop: what the counter already shows */
+    cs_metric_t *m_pending, *m_oldest, *m_published;
+};
+
+/* ---- the derived event's id ---- */
+
+void cs_batch_derived_id(const void *what, size_t len, char out[37])
+{
+    /* careerstream's namespace: uuid5(NAMESPACE_URL, "https://careerstream/derived-event"),
+     * b9fbbf09-dced-53ee-abdb-7e6194bc96c6 */
+    static const unsigned char ns[16] = {0xb9, 0xfb, 0xbf, 0x09, 0xdc, 0xed, 0x53, 0xee,
+                                         0xab, 0xdb, 0x7e, 0x61, 0x94, 0xbc, 0x96, 0xc6};
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha1(), NULL) != 1 ||
+        EVP_DigestUpdate(ctx, ns, sizeof ns) != 1 || EVP_DigestUpdate(ctx, what, len) != 1 ||
+        EVP_DigestFinal_ex(ctx, md, &n) != 1 || n < 16)
+        cs_mem_fail(sizeof *md); /* SHA-1 never fails but for want of memory */
+    EVP_MD_CTX_free(ctx);
+    md[6] = (unsigned char)((md[6] & 0x0f) | 0x50); /* version 5 */
+    md[8] = (unsigned char)((md[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+    static const char hx[] = "0123456789abcdef";
+    int k = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[k++] = '-';
+        out[k++] = hx[md[i] >> 4];
+        out[k++] = hx[md[i] & 15];
+    }
+    out[k] = '\0';
+}
+
+/* ---- emitting (loop thread, inside a handler) ---- */
+
+int cs_batch_emit(cs_batch_t *b, const char *topic, const char *key, const cs_event_t *ev,
+                  cs_err_t *err)
+{
+    cs__worker_outbox_t *o = b ? cs__batch_emitter(b) : NULL;
+    char fp[17], lkey[37];
+    if (!o)
+        return cs_err_set(err, CS_ERR_FATAL,
+                          "cs_batch_emit: this worker has no outbox (set .outbox in its "
+                          "cs_worker_def_t)");
+    cs_buf_reset(&o->enc);
+    if (cs_codec_encode(o->codec, ev, &o->enc, err) < 0)
+        return -1;
+    if (!topic)
+        topic = cs_codec_type_topic(ev->type);
+    if (!key) {
+        for (int i = 0; i < 36; i++) {
+            char c = ev->user_id[i];
+            lkey[i] = (char)(c >= 'A' && c <= 'F' ? c + ('a' - 'A') : c);
+        }
+        lkey[36] = '\0';
+        key = lkey;
+    }
+    if (!*key)
+        return cs_err_set_field(err, CS_ERR_PERMANENT, "key", "a derived event needs a key");
+    /* bytea in its hex text form: \x and two digits per byte (cs_batch_str escapes for COPY). */
+    static const char hx[] = "0123456789abcdef";
+    cs_buf_reset(&o->hex);
+    cs_buf_puts(&o->hex, "\\x");
+    const unsigned char *p = (const unsigned char *)o->enc.data;
+    for (size_t i = 0; i < o->enc.len; i++) {
+        cs_buf_putc(&o->hex, hx[p[i] >> 4]);
+        cs_buf_putc(&o->hex, hx[p[i] & 15]);
+    }
+    cs_codec_fingerprint_hex(cs_codec_type_fingerprint(ev->type, 0), fp);
+    cs_batch_row_begin(b, o->table);
+    cs_batch_str(b, o->group);
+    cs_batch_str(b, ev->event_id);
+    cs_batch_str(b, cs_codec_type_name(ev->type));
+    cs_batch_str(b, topic);
+    cs_batch_str(b, key);
+    cs_batch_strn(b, o->hex.data, o->hex.len);
+    cs_batch_str(b, fp);
+    cs_batch_str(b, ev->traceparent && ev->traceparent[0] ? ev->traceparent : NULL);
+    return cs_batch_row_end(b, err);
+}
+
+/* ---- the relay (its own thread) ---- */
+
+typedef struct round {
+    cs__worker_outbox_t *o;
+    cs_db_t *db;
+    cs_producer_t *prod;
+    char *acked; /* per row of the round: delivered */
+    int nfailed;
+    cs_err_t fail; /* the first delivery failure */
+    cs_buf_t ids;
+} round_t;
+
+static void on_delivery(const cs_delivery_t *d, void *ctx)
+{
+    round_t *r = ctx;
+    intptr_t i = (intptr_t)d->opaque - 1;
+    if (!d->err) {
+        r->acked[i] = 1;
+    } else if (r->nfailed++ == 0) {
+        r->fail = *d->err;
+    }
+}
+
+static int hexv(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Decodes bytea hex output (\x...) into out; -1 when it is not that. */
+static int unhex(const char *s, cs_buf_t *out)
+{
+    cs_buf_reset(out);
+    if (s[0] != '\\' || s[1] != 'x')
+        return -1;
+    for (s += 2; s[0] && s[1]; s += 2) {
+        int a = hexv(s[0]), b = hexv(s[1]);
+        if (a < 0 || b < 0)
+            return -1;
+        cs_buf_putc(out, (char)(a << 4 | b));
+    }
+    return *s ? -1 : 0;
+}
+
+static bool stopping(cs__worker_outbox_t *o)
+{
+    pthread_mutex_lock(&o->mu);
+    bool s = o->stopping;
+    pthread_mutex_unlock(&o->mu);
+    return s;
+}
+
+/* How long one round waits for its delivery reports before it gives up on the rest. */
+#define ROUND_DELIVERY_WAIT_MS 30000
+
+/*
+ * One round (see the top of the file). Returns the rows published and deleted, or -1 with err
+ * (the transaction rolled back: every row stays pending).
+ */
+static int relay_round(round_t *r, cs_err_t *err)
+{
+    cs__worker_outbox_t *o = r->o;
+    char lim[24];
+    cs_buf_t payload = CS_BUF_INIT;
+    cs_db_res_t *res = NULL;
+    int n = 0, published = 0, rc = -1;
+    snprintf(lim, sizeof lim, "%lld", o->batch_rows);
+    const char *params[] = {o->group, lim};
+    if (cs_db_exec(r->db, "BEGIN", err) < 0)
+        goto out;
+    res = cs_db_query(r->db,
+                      "SELECT id, topic, msg_key, payload, event_type, fingerprint, "
+                      "coalesce(traceparent, '') FROM outbox_events WHERE consumer_group = $1 "
+                      "ORDER BY id LIMIT $2::int FOR UPDATE SKIP LOCKED",
+                      2, params, err);
+    if (!res)
+        goto rollback;
+    n = cs_db_res_rows(res);
+    if (n == 0) {
+        rc = cs_db_exec(r->db, "COMMIT", err) < 0 ? -1 : 0;
+        goto out;
+    }
+    r->acked = cs_mem_realloc(r->acked, (size_t)n);
+    memset(r->acked, 0, (size_t)n);
+    r->nfailed = 0;
+    int queued = 0;
+    for (int i = 0; i < n; i++) {
+        const char *key = cs_db_res_get(res, i, 2), *type = cs_db_res_get(res, i, 4);
+        const char *fp = cs_db_res_get(res, i, 5), *tp = cs_db_res_get(res, i, 6);
+        if (unhex(cs_db_res_get(res, i, 3), &payload) < 0) {
+            cs_err_set(err, CS_ERR_FATAL, "outbox row %s: payload is not bytea hex output",
+                       cs_db_res_get(res, i, 0));
+            break;
+        }
+        cs_header_t h[3] = {{"cs.event_type", type, strlen(type)},
+                            {"cs.schema_fingerprint", fp, strlen(fp)},
+                            {"traceparent", tp, strlen(tp)}};
+        if (cs_producer_send_raw(r->prod, cs_db_res_get(res, i, 1), key, strlen(key), payload.data,
+                                 payload.len, h, *tp ? 3 : 2, (void *)(intptr_t)(i + 1), err) < 0)
+            break; /* what was queued is still waited for below */
+        queued++;
+    }
+    /* Every queued message's report, or the deadline (a broker away for longer). */
+    for (int waited = 0; cs_producer_outstanding(r->prod) > 0 && waited < ROUND_DELIVERY_WAIT_MS;
+         waited += 200) {
+        cs_err_t e;
+        cs_producer_flush(r->prod, 200, &e);
+    }
+    arr_begin(&r->ids);
+    for (int i = 0; i < queued; i++)
+        if (r->acked[i]) {
+            arr_sep(&r->ids);
+            cs_buf_puts(&r->ids, cs_db_res_get(res, i, 0));
+            published++;
+        }
+    arr_end(&r->ids);
+    if (published > 0) {
+        const char *dp[] = {r->ids.data};
+        if (cs_db_execp(r->db, "DELETE FROM outbox_events WHERE id = ANY ($1::bigint[])", 1, dp,
+                        err) < 0)
+            goto rollback;
+    }
+    if (cs_db_exec(r->db, "COMMIT", err) < 0)
+        goto out;
+    atomic_fetch_add(&o->published, published);
+    if (published < n) {
+        /* Queued and unacknowledged, failed, or never queued: pending, tried again later. */
+        if (queued == n && r->nfailed)
+            *err = r->fail;
+        else if (queued == n)
+            cs_err_set(err, CS_ERR_TRANSIENT, "%d derived events not acknowledged within %d ms",
+                       n - published, ROUND_DELIVERY_WAIT_MS);
+        rc = -1;
+        goto out;
+    }
+    rc = published;
+    goto out;
+rollback:
+    if (cs_db_ok(r->db)) {
+        cs_err_t e;
+        cs_db_exec(r->db, "ROLLBACK", &e);
+    }
+out:
+    cs_db_res_free(res);
+    cs_buf_fini(&payload);
+    return rc;
+}
+
+/* Counts the group's pending rows and the age of the oldest, for the metrics. */
+static void measure(round_t *r)
+{
+    cs_err_t err;
+    const char *params[] = {r->o->group};
+    cs_db_res_t *res = cs_db_query(
+        r->db,
+        "SELECT count(*), coalesce((extract(epoch FROM clock_timestamp() - min(created_at)) * "
+        "1000)::bigint, 0) FROM outbox_events WHERE consumer_group = $1",
+        1, params, &err);
+    if (!res)
+        return;
+    atomic_store(&r->o->pending, strtoll(cs_db_res_get(res, 0, 0), NULL, 10));
+    atomic_store(&r->o->oldest_ms, strtoll(cs_db_res_get(res, 0, 1), NULL, 10));
+    atomic_store(&r->o->measured, true);
+    cs_db_res_free(res);
+}
+
+/* Waits until kicked, stopped or ms elapsed. */
+static void relay_wait(cs__worker_outbox_t *o, long long ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L)
+        ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    pthread_mutex_lock(&o->mu);
+    while (!o->kicked && !o->stopping)
+        if (pthread_cond_timedwait(&o->cv, &o->mu, &ts) == ETIMEDOUT)
+            break;
+    o->kicked = false;
+    pthread_mutex_unlock(&o->mu);
+}
+
+static char **split_props(const char *s)
+{
+    char **v = cs_mem_calloc(1, sizeof *v);
+    int n = 0;
+    while (s && *s) {
+        const char *e = strchr(s, ',');
+        size_t len = e ? (size_t)(e - s) : strlen(s);
+        if (len) {
+            v = cs_mem_realloc(v, (size_t)(n + 2) * sizeof *v);
+            v[n++] = cs_mem_strndup(s, len);
+            v[n] = NULL;
+        }
+        s = e ? e + 1 : NULL;
+    }
+    return v;
+}
+
+static void *relay_main(void *arg)
+{
+    cs__worker_outbox_t *o = arg;
+    round_t r = {.o = o};
+    char **props = split_props(o->kafka_props);
+    cs_err_t err;
+    double deadline = 0;
+    long long backoff_ms = 200;
+    cs_buf_init(&r.ids);
+    cs_producer_opts_t po = {.brokers = o->brokers,
+                             .client_id = o->app_name,
+                             .linger_ms = 5,
+                             .kafka_props = (const char *const *)props,
+                             .close_timeout_ms = 2000,
+                             .on_delivery = on_delivery,
+                             .cb_ctx = &r};
+    cs_err_clear(&err);
+    r.prod = cs_producer_new_opts(&po, &err);
+    if (!r.prod) {
+        /* The worker's own producer (dead letters) took the same settings: not expected. */
+        cs_log_error("outbox relay cannot create its producer; derived events stay pending",
+                     CS_LS("reason", err.msg));
+        goto out;
+    }
+    for (;;) {
+        bool stop = stopping(o);
+        if (stop && deadline == 0)
+            deadline = mono_s() + (double)o->stop_timeout_ms / 1000.0;
+        if (stop && mono_s() >= deadline) {
+            cs_log_warn("outbox relay stopping with rows pending; the next start publishes them",
+                        CS_LI("pending", (long long)atomic_load(&o->pending)));
+            break;
+        }
+        if (!r.db || !cs_db_ok(r.db)) {
+            cs_db_destroy(r.db);
+            r.db = cs_db_connect(o->dsn, o->app_name, &err);
+            if (!r.db) {
+                cs_log_debug("outbox relay waiting for postgresql", CS_LS("reason", err.msg));
+                relay_wait(o, stop ? 200 : backoff_ms);
+                backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
+                continue;
+            }
+        }
+        cs_err_clear(&err);
+        int n = relay_round(&r, &err);
+        measure(&r);
+        if (n < 0) {
+            cs_log_warn("outbox relay round failed; rows stay pending",
+                        CS_LS("kind", cs_err_kind_name(err.kind)), CS_LS("reason", err.msg),
+                        CS_LS("sqlstate", err.sqlstate));
+            relay_wait(o, stop ? 200 : backoff_ms);
+            backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
+            continue;
+        }
+        backoff_ms = 200;
+        if (n > 0)
+            cs_log_debug("outbox relayed", CS_LI("events", n));
+        if (n >= o->batch_rows)
+            continue; /* more are waiting */
+        if (stop && atomic_load(&o->pending) == 0)
+            break;
+        relay_wait(o, stop ? 50 : o->poll_ms);
+    }
+out:
+    cs_producer_destroy(r.prod);
+    cs_db_destroy(r.db);
+    free(r.acked);
+    cs_buf_fini(&r.ids);
+    for (int i = 0; props[i]; i++)
+        free(props[i]);
+    free(props);
+    return NULL;
+}
+
+/* ---- the loop's side ---- */
+
+static void collect(cs_metrics_t *m, void *ud)
+{
+    (void)m;
+    cs__worker_outbox_t *o = ud;
+    if (!atomic_load(&o->measured))
+        return;
+    cs_metric_set(o->m_pending, NULL, (double)atomic_load(&o->pending));
+    cs_metric_set(o->m_oldest, NULL, (double)atomic_load(&o->oldest_ms) / 1000.0);
+    long long p = atomic_load(&o->published);
+    cs_metric_inc(o->m_published, NULL, (double)(p - o->published_seen));
+    o->published_seen = p;
+}
+
+void cs__worker_outbox_metrics(cs_worker_t *w)
+{
+    /* Registered by every worker, so dashboards find the families; only an outbox fills them. */
+    cs_metric_t *pending = cs_metrics_gauge(w->metrics, "cs_outbox_pending",
+                                            "derived events committed but not yet published", NULL);
+    cs_metric_t *oldest =
+        cs_metrics_gauge(w->metrics, "cs_outbox_oldest_age_seconds",
+                         "age of the oldest derived event waiting in the outbox (0: none)", NULL);
+    cs_metric_t *published =
+        cs_metrics_counter(w->metrics, "cs_outbox_published_total",
+                           "derived events the relay published and removed from the outbox", NULL);
+    if (!w->outbox)
+        return;
+    w->outbox->m_pending = pending;
+    w->outbox->m_oldest = oldest;
+    w->outbox->m_published = published;
+    cs_metrics_on_collect(w->metrics, collect, w->outbox);
+}
+
+cs_table_def_t *cs__worker_outbox_tables(const cs_worker_def_t *def, int ntables)
+{
+    cs_table_def_t *t = cs_mem_calloc((size_t)ntables + 2, sizeof *t);
+    for (int i = 0; i < ntables; i++)
+        t[i] = def->tables[i];
+    t[ntables] = (cs_table_def_t){.table = "outbox_events", .columns = outbox_columns};
+    return t;
+}
+
+int cs__worker_outbox_new(cs_worker_t *w, cs_err_t *err)
+{
+    cs__worker_outbox_t *o = cs_mem_calloc(1, sizeof *o);
+    char app[128];
+    o->codec = cs_codec_new(err);
+    if (!o->codec) {
+        free(o);
+        return -1;
+    }
+    cs_buf_init(&o->enc);
+    cs_buf_init(&o->hex);
+    o->table = w->ntables;
+    o->group = cs_mem_strdup(w->group);
+    snprintf(app, sizeof app, "%s-outbox", w->def->name);
+    o->app_name = cs_mem_strdup(app);
+    o->dsn = cs_mem_strdup(cs__worker_dsn_of(w));
+    o->brokers = cs_mem_strdup(cs_config_str(w->cfg, "kafka-brokers"));
+    const char *props = cs_config_str(w->cfg, "kafka-props");
+    o->kafka_props = props ? cs_mem_strdup(props) : NULL;
+    o->batch_rows = cs_config_int(w->cfg, "outbox-batch-rows");
+    o->poll_ms = cs_config_int(w->cfg, "outbox-poll-ms");
+    o->stop_timeout_ms = w->shutdown_timeout_ms;
+    pthread_mutex_init(&o->mu, NULL);
+    pthread_cond_init(&o->cv, NULL);
+    w->outbox = o;
+    for (int i = 0; i < 2; i++)
+        cs__batch_set_emitter(w->st[i].batch, o);
+    return 0;
+}
+
+int cs__worker_outbox_start(cs_worker_t *w, cs_err_t *err)
+{
+    cs__worker_outbox_t *o = w->outbox;
+    if (!o)
+        return 0;
+    int rc = pthread_create(&o->thread, NULL, relay_main, o);
+    if (rc != 0)
+        return cs_err_set(err, CS_ERR_FATAL, "cannot start the outbox relay: %s", strerror(rc));
+    o->started = true;
+    return 0;
+}
+
+void cs__worker_outbox_kick(cs_worker_t *w)
+{
+    cs__worker_outbox_t *o = w->outbox;
+    if (!o)
+        return;
+    pthread_mutex_lock(&o->mu);
+    o->kicked = true;
+    pthread_cond_signal(&o->cv);
+    pthread_mutex_unlock(&o->mu);
+}
+
+bool cs__worker_outbox_rows(const cs_worker_t *w, const stage_t *s)
+{
+    return w->outbox && cs_batch_rows(s->batch, w->outbox->table) > 0;
+}
+
+void cs__worker_outbox_stop(cs_worker_t *w)
+{
+    cs__worker_outbox_t *o = w->outbox;
+    if (!o || !o->started)
+        return;
+    pthread_mutex_lock(&o->mu);
+    o->stopping = true;
+    pthread_cond_signal(&o->cv);
+    pthread_mutex_unlock(&o->mu);
+    pthread_join(o->thread, NULL);
+    o->started = false;
+}
+
+void cs__worker_outbox_destroy(cs_worker_t *w)
+{
+    cs__worker_outbox_t *o = w->outbox;
+    if (!o)
+        return;
+    cs__worker_outbox_stop(w);
+    pthread_mutex_destroy(&o->mu);
+    pthread_cond_destroy(&o->cv);
+    cs_codec_destroy(o->codec);
+    cs_buf_fini(&o->enc);
+    cs_buf_fini(&o->hex);
+    free(o->group);
+    free(o->app_name);
+    free(o->dsn);
+    free(o->brokers);
+    free(o->kafka_props);
+    free(o);
+    w->outbox = NULL;
+}

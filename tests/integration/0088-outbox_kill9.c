@@ -1,0 +1,257 @@
+/*
+ * tests/integration/0088-outbox_kill9.c
+ *      The transactional outbox under kill -9: every derived event published at least once and
+ *      applied once downstream.
+ *
+ * 20,000 events are consumed by cs-testworker --emit-topic, which derives one
+ * readiness_score_changed from each (cs_batch_emit: a row of outbox_events in the batch's
+ * transaction, published by the relay thread, deleted after Kafka's acknowledgement). The worker
+ * is killed with SIGKILL four times at random moments after it made progress (mid-batch,
+ * mid-commit, between an acknowledgement and the deletion: wherever it is), then drained. Then:
+ *  - the outbox is empty (the restarted relays published what the killed ones left);
+ *  - the derived topic holds at least one message per change (duplicates allowed: a row whose
+ *    acknowledgement came just before a kill is published again, with the same event_id);
+ *  - a crash between Kafka's acknowledgement and the row's deletion is made certain once: rows
+ *    seen pending at the kills are put back into the outbox after the drain (the very bytes, as
+ *    if their deletion had never committed) and a restarted worker publishes them again;
+ *  - downstream, a deduplicating consumer (cs-testworker in avro mode, group rt-outbox9-down,
+ *    whose rt_events has the event id as primary key) applies exactly the expected event ids
+ *    (computed here with cs_batch_derived_id from the source events), each once: a
+ *    re-publication is a duplicate its processed_events ledger skips;
+ *  - cs-audit, draining the derived topic, logs every expected event id and one row per
+ *    delivery: by design (workers/audit.c, no_dedupe) it logs a re-publication at another offset
+ *    as a delivery of its own, so its rows equal the topic's messages, its distinct ids the
+ *    changes.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cs/batch.h"
+#include "harness.h"
+#include "rt_util.h"
+
+#define N      20000
+#define NKEYS  997
+#define NKILLS 4
+
+static pid_t spawn_audit(const char *dsn, const char *logf, const char *topic, const char *anchor)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            close(fd);
+        }
+        setenv("CS_PG_DSN", dsn, 1);
+        setenv("CS_KAFKA_BROKERS", cs_test_brokers(), 1);
+        execl(CS_AUDIT_PATH, CS_AUDIT_PATH, "--topics", topic, "--group", "cs-audit-0088",
+              "--anchor-topic", anchor, "--drain", "--metrics-port", "-1", "--log-level", "warn",
+              "--session-timeout-ms", "6000", (char *)NULL);
+        fprintf(stderr, "exec %s: %s\n", CS_AUDIT_PATH, strerror(errno));
+        _exit(127);
+    }
+    ck_assert_int_gt(pid, 0);
+    return pid;
+}
+
+START_TEST(outbox_kill9)
+{
+    char dsn[1024], topic[128], derived[128], anchor[128], logf[256];
+    rt_db("outbox9", dsn, sizeof dsn);
+    cs_test_topic("outbox9", topic, sizeof topic);
+    cs_test_topic("outbox9d", derived, sizeof derived);
+    cs_test_topic("outbox9a", anchor, sizeof anchor);
+    snprintf(logf, sizeof logf, "/tmp/cs-rt-outbox9-%d.log", (int)getpid());
+    unlink(logf);
+
+    rt_producer_t *p = rt_producer_new();
+    for (long long i = 0; i < N; i++)
+        rt_produce_text(p, topic, i, NKEYS, i % 1000);
+    rt_producer_flush(p);
+    rt_producer_destroy(p);
+    ck_assert_int_eq(rt_topic_end(topic), N);
+
+    const char *args[] = {"--format",
+                          "text",
+                          "--topics",
+                          topic,
+                          "--group",
+                          "rt-outbox9",
+                          "--emit-topic",
+                          derived,
+                          "--batch-size",
+                          "500",
+                          "--batch-ms",
+                          "20",
+                          "--session-timeout-ms",
+                          "6000",
+                          "--group-instance-id",
+                          "rt-outbox9-1",
+                          "--metrics-port",
+                          "-1",
+                          "--handler-delay-us",
+                          "200",
+                          "--log-level",
+                          "warn",
+                          NULL};
+    rt_exec(dsn, "CREATE TABLE t_replay (LIKE outbox_events); "
+                 "ALTER TABLE t_replay ADD UNIQUE (event_id)");
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    srand(seed);
+    fprintf(stderr, "outbox9: seed %u, log %s\n", seed, logf);
+    int kills = 0;
+    for (int k = 0; k < NKILLS; k++) {
+        long long before = rt_committed(dsn, "rt-outbox9");
+        if (before >= N)
+            break;
+        pid_t pid = rt_spawn(dsn, logf, args);
+        long long target = before + 1 + rand() % 3000;
+        if (target > N - 500)
+            target = before + 1;
+        int progressed =
+            rt_wait_committed(dsn, "rt-outbox9", target, 60000 * cs_test_timeout_mult());
+        ck_assert_msg(progressed == 0, "worker made no progress within 60 s (see %s)", logf);
+        rt_sleep_ms(rand() % 1500);
+        kill(pid, SIGKILL);
+        ck_assert_int_ne(rt_wait(pid, 10000), -1);
+        kills++;
+        rt_exec(dsn, "INSERT INTO t_replay SELECT * FROM outbox_events ON CONFLICT DO NOTHING");
+        fprintf(stderr, "outbox9: killed run %d after %lld committed, %lld rows pending\n", k + 1,
+                rt_committed(dsn, "rt-outbox9"), rt_ll(dsn, "SELECT count(*) FROM outbox_events"));
+    }
+    ck_assert_msg(kills >= 3, "only %d kills landed before the end", kills);
+
+    const char *dargs[] = {"--format",
+                           "text",
+                           "--topics",
+                           topic,
+                           "--group",
+                           "rt-outbox9",
+                           "--emit-topic",
+                           derived,
+                           "--batch-size",
+                           "500",
+                           "--batch-ms",
+                           "20",
+                           "--session-timeout-ms",
+                           "6000",
+                           "--group-instance-id",
+                           "rt-outbox9-1",
+                           "--metrics-port",
+                           "-1",
+                           "--log-level",
+                           "warn",
+                           "--drain",
+                           NULL};
+    pid_t pid = rt_spawn(dsn, logf, dargs);
+    int st = rt_wait(pid, 180000 * cs_test_timeout_mult());
+    if (st == -1)
+        kill(pid, SIGKILL);
+    ck_assert_msg(st != -1, "the draining worker did not finish (see %s)", logf);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "drain exit status %d (see %s)", st, logf);
+
+    /* The effects: exactly once, as without an outbox. */
+    ck_assert_int_eq(rt_committed(dsn, "rt-outbox9"), N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters"), 0);
+    /* The outbox: empty once the last run stopped (its relay publishes before exiting). */
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM outbox_events"), 0);
+    long long published = rt_topic_end(derived);
+    fprintf(stderr, "outbox9: %lld derived messages for %d changes (%lld re-published)\n",
+            published, N, published - N);
+    ck_assert_int_ge(published, N);
+
+    /* Rows whose deletion "never committed": put back, published again on the next start. */
+    long long nreplay = rt_ll(dsn, "SELECT count(*) FROM t_replay");
+    ck_assert_msg(nreplay > 0, "no row was pending at any kill");
+    rt_exec(dsn, "INSERT INTO outbox_events (consumer_group, event_id, event_type, topic, msg_key, "
+                 "payload, fingerprint, traceparent) SELECT consumer_group, event_id, event_type, "
+                 "topic, msg_key, payload, fingerprint, traceparent FROM t_replay ORDER BY id");
+    pid = rt_spawn(dsn, logf, dargs);
+    st = rt_wait(pid, 60000 * cs_test_timeout_mult());
+    if (st == -1)
+        kill(pid, SIGKILL);
+    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "the restarted worker did not finish (status %d, see %s)", st, logf);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM outbox_events"), 0);
+    ck_assert_int_eq(rt_topic_end(derived), published + nreplay);
+    fprintf(stderr, "outbox9: %lld rows re-published after the restart\n", nreplay);
+
+    /* The expected derived ids, computed from the source events as the worker states them. */
+    char *lit = malloc((size_t)N * 40 + 64);
+    size_t len = 0;
+    len += (size_t)sprintf(lit, "INSERT INTO t_expected SELECT unnest('{");
+    for (long long i = 0; i < N; i++) {
+        char eid[37], uid[37], what[160], id[37];
+        rt_event_id(i, eid);
+        snprintf(uid, sizeof uid, "00000000-0000-4000-9000-%012llx", i % NKEYS);
+        int n = snprintf(what, sizeof what, "rt_derived|%s|%s|%lld", uid, eid, i % 1000);
+        cs_batch_derived_id(what, (size_t)n, id);
+        len += (size_t)sprintf(lit + len, "%s%s", i ? "," : "", id);
+    }
+    sprintf(lit + len, "}'::uuid[])");
+    rt_exec(dsn, "CREATE TABLE t_expected (event_id uuid PRIMARY KEY)");
+    rt_exec(dsn, lit);
+    free(lit);
+
+    /* Downstream: a deduplicating consumer applies each change once. */
+    const char *down[] = {
+        "--topics", derived,       "--group", "rt-outbox9-down",      "--drain", "--metrics-port",
+        "-1",       "--log-level", "warn",    "--session-timeout-ms", "6000",    NULL};
+    pid = rt_spawn(dsn, logf, down);
+    st = rt_wait(pid, 120000 * cs_test_timeout_mult());
+    if (st == -1)
+        kill(pid, SIGKILL);
+    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "the downstream consumer did not drain (status %d, see %s)", st, logf);
+    ck_assert_int_eq(rt_committed(dsn, "rt-outbox9-down"), published + nreplay);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events e JOIN t_expected x USING "
+                                "(event_id)"),
+                     N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), 2 * N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM processed_events WHERE consumer_group = "
+                                "'rt-outbox9-down'"),
+                     N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters"), 0);
+
+    /* cs-audit: every change logged, one row per delivery. */
+    pid = spawn_audit(dsn, logf, derived, anchor);
+    st = rt_wait(pid, 180000 * cs_test_timeout_mult());
+    if (st == -1)
+        kill(pid, SIGKILL);
+    ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "cs-audit did not drain the derived topic (status %d, see %s)", st, logf);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM system_logs"), published + nreplay);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(DISTINCT event_id) FROM system_logs"), N);
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(DISTINCT event_id) FROM system_logs l JOIN "
+                                "t_expected e USING (event_id) WHERE l.event_type = "
+                                "'readiness_score_changed'"),
+                     N);
+    cs_test_drop_db(dsn);
+    unlink(logf);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("outbox_kill9");
+    TCase *tc = tcase_create("outbox_kill9");
+    tcase_set_timeout(tc, 400 * cs_test_timeout_mult());
+    tcase_add_test(tc, outbox_kill9);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
