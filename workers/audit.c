@@ -495,11 +495,12 @@ static int audit_erasure(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_
 {
     (void)meta;
     /* erased_users.reason: the contract's ErasureReason symbols (schemas/), as cs-progress. */
-    static const char *const reasons[CS_ERASURE_REASON__COUNT] = {
-        "user_request", "account_closed", "legal_obligation"};
+    static const char *const reasons[CS_ERASURE_REASON__COUNT] = {"user_request", "account_closed",
+                                                                  "legal_obligation"};
     const cs_ev_user_erasure_requested_t *p = ev->payload;
     if ((unsigned)p->reason >= CS_ERASURE_REASON__COUNT)
-        return cs_err_set(err, CS_ERR_PERMANENT, "payload.reason: unknown value %d", (int)p->reason);
+        return cs_err_set(err, CS_ERR_PERMANENT, "payload.reason: unknown value %d",
+                          (int)p->reason);
     cs_batch_row_begin(b, T_ERASURE);
     cs_batch_str(b, "audit");
     cs_batch_str(b, ev->event_id);

@@ -887,8 +887,7 @@ static int on_profile_updated(cs_batch_t *b, const cs_event_t *ev, const cs_msg_
  * learner before is erased too; from then on the runtime skips the learner's events, in every
  * group (erased_users). No learner row: the learner is being erased.
  */
-static int on_erasure(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
-                      cs_err_t *err)
+static int on_erasure(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta, cs_err_t *err)
 {
     (void)meta;
     const cs_ev_user_erasure_requested_t *p = ev->payload;

@@ -302,8 +302,8 @@ int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_m
             q->rk, RD_KAFKA_V_TOPIC(cs_dlq_topic(d->topic, topic, sizeof topic)),
             RD_KAFKA_V_KEY(d->erased ? NULL : (void *)d->key, d->erased ? 0 : d->key_len),
             RD_KAFKA_V_VALUE(d->erased ? NULL : (void *)d->payload, d->erased ? 0 : d->len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(s), RD_KAFKA_V_END);
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(s),
+            RD_KAFKA_V_END);
         if (e) {
             rd_kafka_headers_destroy(h);
             if (reset_producer(q, err) < 0)

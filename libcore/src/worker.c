@@ -539,9 +539,10 @@ static int worker_open(cs_worker_t *w, cs_err_t *err)
 static int worker_run(cs_worker_t *w)
 {
     const char *topics = cs_config_str(w->cfg, "topics");
-    cs_log_info("worker started", CS_LS("group", w->group), CS_LS("effect_scope", w->scope), CS_LS("topics", topics ? topics : ""),
-                CS_LI("batch_size", w->batch_size), CS_LI("batch_ms", w->batch_ms),
-                CS_LI("drain", w->drain), CS_LI("pipeline", w->pipeline));
+    cs_log_info("worker started", CS_LS("group", w->group), CS_LS("effect_scope", w->scope),
+                CS_LS("topics", topics ? topics : ""), CS_LI("batch_size", w->batch_size),
+                CS_LI("batch_ms", w->batch_ms), CS_LI("drain", w->drain),
+                CS_LI("pipeline", w->pipeline));
     /* The queue may have filled before the watcher existed: look once. */
     cs__worker_drain_queue(w);
     if (!w->closed)

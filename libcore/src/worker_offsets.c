@@ -378,17 +378,16 @@ static int precheck_query(cs_worker_t *w, stage_t *s, idset_t *done, idset_t *er
     if (nd == 0)
         return 0;
     const char *params[] = {w->a1.data, w->scope, w->a2.data};
-    cs_db_res_t *res =
-        ids ? rdb_query(w,
-                        "SELECT 'e', u.user_id::text FROM erased_users u "
-                        "WHERE u.user_id = ANY($1::uuid[]) UNION ALL "
-                        "SELECT 'd', p.event_id::text FROM processed_events p "
-                        "WHERE p.effect_scope = $2 AND p.event_id = ANY($3::uuid[])",
-                        3, params, err)
-            : rdb_query(w,
-                        "SELECT 'e', u.user_id::text FROM erased_users u "
-                        "WHERE u.user_id = ANY($1::uuid[])",
-                        1, params, err);
+    cs_db_res_t *res = ids ? rdb_query(w,
+                                       "SELECT 'e', u.user_id::text FROM erased_users u "
+                                       "WHERE u.user_id = ANY($1::uuid[]) UNION ALL "
+                                       "SELECT 'd', p.event_id::text FROM processed_events p "
+                                       "WHERE p.effect_scope = $2 AND p.event_id = ANY($3::uuid[])",
+                                       3, params, err)
+                           : rdb_query(w,
+                                       "SELECT 'e', u.user_id::text FROM erased_users u "
+                                       "WHERE u.user_id = ANY($1::uuid[])",
+                                       1, params, err);
     if (!res)
         return cs_err_wrap(err, "checking erased learners and processed events");
     res_sets(s, res, 'd', done, erased);

@@ -101,8 +101,7 @@ struct cs_db;
  * reading erased_users there for their learners: the dead letters of erased learners are
  * scrubbed in place (see the top) before they are recorded, so publish them after this call.
  */
-CS_API int cs_dlq_record(cs_dlq_t *q, struct cs_db *db, cs_dead_letter_t *dl, int n,
-                         cs_err_t *err);
+CS_API int cs_dlq_record(cs_dlq_t *q, struct cs_db *db, cs_dead_letter_t *dl, int n, cs_err_t *err);
 
 /* The reason an erased learner's dead letter carries instead of its own. */
 #define CS_DLQ_ERASED_REASON "learner erased: payload, key and reason not kept"

@@ -41,10 +41,11 @@
  * discarded, the batch goes on), TRANSIENT retries the whole batch later, FATAL stops the worker.
  *
  * Idempotency rule: a handler without CS_HANDLER_ALWAYS runs once per (effect scope, event_id),
- * however often and by whichever consumer group the event is delivered; use it for effects that accumulate (counters, appends). A handler
- * with CS_HANDLER_ALWAYS also runs for duplicates (meta->duplicate is set): it must only write
- * values it derives from the event and current state (overwriting upserts), so that replaying
- * events recomputes derived values with the current code and never double-counts.
+ * however often and by whichever consumer group the event is delivered; use it for effects that
+ * accumulate (counters, appends). A handler with CS_HANDLER_ALWAYS also runs for duplicates
+ * (meta->duplicate is set): it must only write values it derives from the event and current state
+ * (overwriting upserts), so that replaying events recomputes derived values with the current code
+ * and never double-counts.
  */
 #ifndef CS_WORKER_H
 #define CS_WORKER_H
@@ -102,8 +103,8 @@ typedef int (*cs_decode_fn)(void *ud, const void *data, size_t len, cs_arena_t *
 typedef struct cs_worker cs_worker_t;
 
 typedef struct cs_worker_def {
-    const char *name;             /* program name in logs and metrics, "audit" */
-    const char *group;            /* default consumer group (option --group overrides) */
+    const char *name;  /* program name in logs and metrics, "audit" */
+    const char *group; /* default consumer group (option --group overrides) */
     /*
      * The effect ledger's scope (processed_events.effect_scope): once-only handlers run once per
      * (scope, event_id), whichever consumer group delivers the event (the live group, a replay
