@@ -46,7 +46,7 @@
 #include "cs/mem.h"
 #include "cs/worker.h"
 
-enum { T_LOGS, T_HEADS };
+enum { T_LOGS, T_HEADS, T_ERASURE };
 
 /* The columns each table's rows give, in order, named once (CS_COLUMNS and CS_ROW, cs/batch.h). */
 /* clang-format off */
@@ -80,6 +80,11 @@ static const cs_table_def_t tables[] = {
                      "AND l.chain_seq >= EXCLUDED.chain_seq ORDER BY l.chain_seq DESC LIMIT 1)",
                  .update_where = "EXCLUDED.chain_seq > t.chain_seq",
                  .merge = CS_MERGE_LAST},
+    /* After the log: the trigger's gdpr_erase_user redacts the rows just appended too. */
+    [T_ERASURE] = {.table = "erasures_applied",
+                   .columns = "worker, request_event_id, user_id, request_id, reason",
+                   .conflict = "worker, request_event_id",
+                   .merge = CS_MERGE_LAST},
     {NULL},
 };
 
@@ -449,8 +454,38 @@ static void tick(void *ud)
         anchor(a);
 }
 
+/*
+ * user_erasure_requested (logged by audit_append first, like every event): the learner's audit
+ * rows are redacted in this transaction, by erasures_applied's trigger (gdpr_erase_user, whose
+ * audit_redact_user replaces payloads with the redaction marker; the chain covers payload_sha256,
+ * so it still verifies). cs-progress applies the same request; whichever worker comes first
+ * erases, and cs-audit redacting itself covers the rows it logged before the erasure was
+ * committed elsewhere. When the learner is already erased (cs-progress came first) the runtime
+ * skips the event, as every event of an erased learner.
+ */
+static int audit_erasure(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                         cs_err_t *err)
+{
+    (void)meta;
+    /* erased_users.reason: the contract's ErasureReason symbols (schemas/), as cs-progress. */
+    static const char *const reasons[CS_ERASURE_REASON__COUNT] = {"user_request", "account_closed",
+                                                                  "legal_obligation"};
+    const cs_ev_user_erasure_requested_t *p = ev->payload;
+    if ((unsigned)p->reason >= CS_ERASURE_REASON__COUNT)
+        return cs_err_set(err, CS_ERR_PERMANENT, "payload.reason: unknown value %d",
+                          (int)p->reason);
+    cs_batch_row_begin(b, T_ERASURE);
+    cs_batch_str(b, "audit");
+    cs_batch_str(b, ev->event_id);
+    cs_batch_str(b, ev->user_id);
+    cs_batch_str(b, p->request_id);
+    cs_batch_str(b, reasons[p->reason]);
+    return cs_batch_row_end(b, err);
+}
+
 static const cs_handler_t handlers[] = {
     {CS_EVENT_ANY, audit_append, CS_HANDLER_ALWAYS},
+    {"user_erasure_requested", audit_erasure, CS_HANDLER_ALWAYS},
     {NULL},
 };
 

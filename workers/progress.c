@@ -66,6 +66,7 @@ enum {
     T_PROJECT,         /* user_portfolio_projects from submissions */
     T_PROJECT_PENDING, /* user_portfolio_projects placeholders from reviews */
     T_REVIEW,          /* project_reviews (after the projects they reference) */
+    T_ERASURE,         /* erasures_applied: its trigger erases the learner; last (see on_erasure) */
     T__COUNT
 };
 
@@ -149,6 +150,7 @@ enum {
     C(overall_score) C(code_quality_score) C(improvements) C(recommends_showcase)                  \
     C(submitted_at)
 /* clang-format on */
+#define ERASURE_COLUMNS(C) C(worker) C(request_event_id) C(user_id) C(request_id) C(reason)
 
 typedef CS_ROW(JOURNEY_COLUMNS) journey_row_t;
 typedef CS_ROW(PROFILE_COLUMNS) profile_row_t;
@@ -164,6 +166,7 @@ typedef CS_ROW(JOB_COLUMNS) job_row_t;
 typedef CS_ROW(PROJECT_COLUMNS) project_row_t;
 typedef CS_ROW(PROJECT_PENDING_COLUMNS) project_pending_row_t;
 typedef CS_ROW(REVIEW_COLUMNS) review_row_t;
+typedef CS_ROW(ERASURE_COLUMNS) erasure_row_t;
 
 static const cs_table_def_t tables[] = {
     /*
@@ -360,6 +363,10 @@ static const cs_table_def_t tables[] = {
     [T_REVIEW] = {.table = "project_reviews",
                   .columns = CS_COLUMNS(REVIEW_COLUMNS),
                   .conflict = "review_id"},
+    [T_ERASURE] = {.table = "erasures_applied",
+                   .columns = CS_COLUMNS(ERASURE_COLUMNS),
+                   .conflict = "worker, request_event_id",
+                   .merge = CS_MERGE_LAST},
     [T__COUNT] = {NULL},
 };
 
@@ -413,6 +420,9 @@ VOCAB(interview_type_db, CS_INTERVIEW_TYPE__COUNT, "behavioral", "technical", "s
       "case", "panel");
 /* project_reviews.reviewer_type */
 VOCAB(reviewer_db, CS_REVIEWER_ROLE__COUNT, "mentor", "peer", "mentor", "industry_expert");
+/* erasures_applied.reason (erased_users.reason) */
+VOCAB(erasure_reason_db, CS_ERASURE_REASON__COUNT, "user_request", "account_closed",
+      "legal_obligation");
 
 /* The codec validates enums, but a table lookup never trusts an index it did not check. */
 #define SYM(arr, v) ((unsigned)(v) < sizeof(arr) / sizeof((arr)[0]) ? (arr)[(v)] : NULL)
@@ -840,6 +850,24 @@ static int on_profile_updated(cs_batch_t *b, const cs_event_t *ev, const cs_msg_
                         .last_active_at = at);
 }
 
+/*
+ * user_erasure_requested -> erasures_applied, whose trigger runs gdpr_erase_user in this
+ * transaction (migration 0068). The table is flushed last, so what this batch wrote for the
+ * learner before is erased too; from then on the runtime skips the learner's events, in every
+ * group (erased_users). No learner row: the learner is being erased.
+ */
+static int on_erasure(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta, cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_user_erasure_requested_t *p = ev->payload;
+    const char *reason = SYM(erasure_reason_db, p->reason);
+    if (!reason)
+        return bad_enum(err, "payload.reason", (int)p->reason);
+    return CS_BATCH_PUT(b, T_ERASURE, erasure_row_t, err, .worker = cs_val_str("progress"),
+                        .request_event_id = uuid(ev->event_id), .user_id = uuid(ev->user_id),
+                        .request_id = cs_val_str(p->request_id), .reason = cs_val_str(reason));
+}
+
 /* ---- the worker ---------------------------------------------------------------------------- */
 
 /* Every handler accumulates (counters, appends): once per event_id, the runtime's default. */
@@ -857,6 +885,7 @@ static const cs_handler_t handlers[] = {
     {"portfolio_project_submitted", on_project_submitted, CS_HANDLER_ONCE},
     {"project_reviewed", on_project_reviewed, CS_HANDLER_ONCE},
     {"learner_profile_updated", on_profile_updated, CS_HANDLER_ONCE},
+    {"user_erasure_requested", on_erasure, CS_HANDLER_ONCE},
     {NULL, NULL, 0},
 };
 

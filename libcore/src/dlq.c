@@ -15,6 +15,10 @@
  * duplicate piled up per retry. Only a delivery that failed (message.timeout.ms passed, or an
  * error) abandons what the producer holds and starts a new producer (reset_producer); the
  * batch's next attempt publishes again.
+ *
+ * Recording reads the erasure ledger first, in the caller's transaction, and scrubs the dead
+ * letters of erased learners (cs/dlq.h): the same transaction commits the row without payload
+ * and the offsets past the event, and the publish that follows sends no payload either.
  */
 #include "cs/dlq.h"
 
@@ -228,7 +232,8 @@ rd_kafka_headers_t *cs__dlq_headers(const char *worker, const char *group,
     hdri(h, "cs-attempt", d->attempt);
     hdr(h, "cs-event-id", d->event_id);
     hdr(h, "cs-event-type", d->event_type);
-    hdr(h, "cs-user-id", d->user_id);
+    if (!d->erased)
+        hdr(h, "cs-user-id", d->user_id);
     if (d->schema_version > 0)
         hdri(h, "cs-schema-version", d->schema_version);
     hdr(h, "traceparent", d->traceparent);
@@ -297,9 +302,10 @@ int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_m
         rd_kafka_headers_t *h = cs__dlq_headers(q->worker, q->group, d);
         rd_kafka_resp_err_t e = rd_kafka_producev(
             q->rk, RD_KAFKA_V_TOPIC(cs_dlq_topic(d->topic, topic, sizeof topic)),
-            RD_KAFKA_V_KEY((void *)d->key, d->key_len),
-            RD_KAFKA_V_VALUE((void *)d->payload, d->len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(s), RD_KAFKA_V_END);
+            RD_KAFKA_V_KEY(d->erased ? NULL : (void *)d->key, d->erased ? 0 : d->key_len),
+            RD_KAFKA_V_VALUE(d->erased ? NULL : (void *)d->payload, d->erased ? 0 : d->len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(s),
+            RD_KAFKA_V_END);
         if (e) {
             rd_kafka_headers_destroy(h);
             if (reset_producer(q, err) < 0)
@@ -382,8 +388,84 @@ static void put_ts(cs_buf_t *b, int64_t ms)
         cs_buf_append(b, t, cs_text_time_ms(t, ms, CS_TEXT_PG));
 }
 
+/* Whether s[0..n) is a uuid in text form (8-4-4-4-12 hex digits). */
+static bool is_uuid(const char *s, size_t n)
+{
+    if (n != 36)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        char c = s[i];
+        if (dash ? c != '-'
+                 : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * The dead letter's learner into out (lower-case uuid): the envelope's, else the key when it is
+ * a uuid (every careerstream event is keyed by its learner). "" when unknown.
+ */
+static const char *dl_user(const cs_dead_letter_t *d, char out[37])
+{
+    const char *u = d->user_id;
+    size_t n = u ? strlen(u) : 0;
+    if (!is_uuid(u, n)) {
+        u = d->key;
+        n = d->key_len;
+    }
+    out[0] = '\0';
+    if (!u || !is_uuid(u, n))
+        return out;
+    for (size_t i = 0; i < 36; i++)
+        out[i] = (char)(u[i] >= 'A' && u[i] <= 'F' ? u[i] - 'A' + 'a' : u[i]);
+    out[36] = '\0';
+    return out;
+}
+
+/*
+ * Reads erased_users for the dead letters' learners (users[i], from dl_user: the key is gone
+ * once scrubbed) and scrubs those erased (cs/dlq.h).
+ */
+static int scrub_erased(cs_dlq_t *q, cs_db_t *db, cs_dead_letter_t *dl, char (*users)[37], int n,
+                        cs_err_t *err)
+{
+    cs_buf_t *b = &q->copy;
+    int known = 0;
+    cs_buf_reset(b);
+    cs_buf_putc(b, '{');
+    for (int i = 0; i < n; i++)
+        if (users[i][0])
+            cs_buf_printf(b, "%s%s", known++ ? "," : "", users[i]);
+    cs_buf_putc(b, '}');
+    if (known == 0)
+        return 0;
+    const char *params[] = {b->data};
+    cs_db_res_t *res = cs_db_query(db,
+                                   "SELECT user_id::text FROM erased_users "
+                                   "WHERE user_id = ANY($1::uuid[])",
+                                   1, params, err);
+    if (!res)
+        return cs_err_wrap(err, "checking the dead letters' learners against erased_users");
+    for (int r = 0; r < cs_db_res_rows(res); r++) {
+        const char *e = cs_db_res_get(res, r, 0);
+        for (int i = 0; i < n; i++) {
+            cs_dead_letter_t *d = &dl[i];
+            if (d->erased || strcmp(users[i], e) != 0)
+                continue;
+            d->erased = true;
+            d->key = NULL, d->key_len = 0;
+            d->payload = NULL, d->len = 0;
+            d->reason = CS_DLQ_ERASED_REASON;
+        }
+    }
+    cs_db_res_free(res);
+    return 0;
+}
+
 void cs__dlq_copy_rows(cs_buf_t *b, const char *group, const char *worker,
-                       const cs_dead_letter_t *dl, int n)
+                       const cs_dead_letter_t *dl, const char (*users)[37], int n)
 {
     char topic[300];
     for (int i = 0; i < n; i++) {
@@ -415,21 +497,39 @@ void cs__dlq_copy_rows(cs_buf_t *b, const char *group, const char *worker,
         put_bytea(b, d->key, d->key_len);
         cs_buf_putc(b, '\t');
         put_bytea(b, d->payload, d->len);
-        cs_buf_putc(b, '\n');
+        cs_buf_putc(b, '\t');
+        char user[37];
+        put_text(b, users ? users[i] : dl_user(d, user));
+        cs_buf_putc(b, '\t');
+        if (d->schema_version > 0)
+            cs_buf_printf(b, "%d", d->schema_version);
+        else
+            cs_buf_puts(b, "\\N");
+        cs_buf_puts(b, d->erased ? "\tt\n" : "\tf\n");
     }
 }
 
-int cs_dlq_record(cs_dlq_t *q, cs_db_t *db, const cs_dead_letter_t *dl, int n, cs_err_t *err)
+int cs_dlq_record(cs_dlq_t *q, cs_db_t *db, cs_dead_letter_t *dl, int n, cs_err_t *err)
 {
     cs_buf_t *b = &q->copy;
     if (n == 0)
         return 0;
-    cs_buf_reset(b);
-    cs__dlq_copy_rows(b, q->group, q->worker, dl, n);
+    char(*users)[37] = cs_mem_alloc((size_t)n * sizeof *users);
+    for (int i = 0; i < n; i++)
+        dl_user(&dl[i], users[i]);
+    int rc = scrub_erased(q, db, dl, users, n, err);
+    if (rc == 0) {
+        cs_buf_reset(b);
+        cs__dlq_copy_rows(b, q->group, q->worker, dl, (const char(*)[37])users, n);
+    }
+    free(users);
+    if (rc < 0)
+        return -1;
     if (cs_db_copy_begin(db,
                          "COPY dead_letters (consumer_group, worker, topic, kafka_partition, "
                          "kafka_offset, msg_timestamp, dlq_topic, error_class, reason, field, "
-                         "sqlstate, event_id, event_type, traceparent, attempt, msg_key, payload) "
+                         "sqlstate, event_id, event_type, traceparent, attempt, msg_key, payload, "
+                         "user_id, schema_version, erased) "
                          "FROM STDIN",
                          err) < 0)
         return cs_err_wrap(err, "recording dead letters");

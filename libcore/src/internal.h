@@ -59,9 +59,13 @@ struct cs_buf;
 /* The headers dead letter d carries to its .dlq topic (a new list: the message takes it). */
 struct rd_kafka_headers_s *cs__dlq_headers(const char *worker, const char *group,
                                            const struct cs_dead_letter *d);
-/* Appends the dead_letters COPY text rows (columns as cs_dlq_record copies them) of dl[0..n). */
+/*
+ * Appends the dead_letters COPY text rows (columns as cs_dlq_record copies them) of dl[0..n);
+ * users[i], when users is not NULL, is the learner of dl[i] (as read before scrubbing: an erased
+ * dead letter keeps no key); NULL: each learner from its dead letter.
+ */
 void cs__dlq_copy_rows(struct cs_buf *b, const char *group, const char *worker,
-                       const struct cs_dead_letter *dl, int n);
+                       const struct cs_dead_letter *dl, const char (*users)[37], int n);
 /*
  * Dead letters produced and not yet known acknowledged by a publish call; *queued (when not
  * NULL): the messages and requests the producer still holds (rd_kafka_outq_len).

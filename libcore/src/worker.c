@@ -315,6 +315,7 @@ static void worker_free(cs_worker_t *w)
         free(w->topics[i]);
     free(w->topics);
     free(w->group);
+    free(w->scope);
     cs_buf_fini(&w->a1);
     cs_buf_fini(&w->a2);
     cs_buf_fini(&w->a3);
@@ -369,6 +370,7 @@ static void read_config(cs_worker_t *w)
     const cs_worker_def_t *def = w->def;
     const char *group = cs_config_str(w->cfg, "group");
     w->group = cs_mem_strdup(group && *group ? group : (def->group ? def->group : def->name));
+    w->scope = cs_mem_strdup(def->effect_scope ? def->effect_scope : def->name);
     const char *topics = cs_config_str(w->cfg, "topics");
     if (topics && *topics) {
         w->topics = split_topics(topics, &w->ntopics);
@@ -590,9 +592,10 @@ static int worker_open(cs_worker_t *w, cs_err_t *err)
 static int worker_run(cs_worker_t *w)
 {
     const char *topics = cs_config_str(w->cfg, "topics");
-    cs_log_info("worker started", CS_LS("group", w->group), CS_LS("topics", topics ? topics : ""),
-                CS_LI("batch_size", w->batch_size), CS_LI("batch_ms", w->batch_ms),
-                CS_LI("drain", w->drain), CS_LI("pipeline", w->pipeline));
+    cs_log_info("worker started", CS_LS("group", w->group), CS_LS("effect_scope", w->scope),
+                CS_LS("topics", topics ? topics : ""), CS_LI("batch_size", w->batch_size),
+                CS_LI("batch_ms", w->batch_ms), CS_LI("drain", w->drain),
+                CS_LI("pipeline", w->pipeline));
     /* The queue may have filled before the watcher existed: look once. */
     cs__worker_drain_queue(w);
     if (!w->closed)

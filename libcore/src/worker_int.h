@@ -165,6 +165,7 @@ typedef struct cs__worker_job {
     cs_db_t *db;
     cs_dlq_t *dlq;
     const char *group;
+    const char *scope; /* the effect ledger's (processed_events.effect_scope) */
     int dlq_timeout_ms;
     bool commit_pipeline; /* a small batch may go in one round trip (libpq pipeline mode) */
     /* the outcome, set by whoever ran the transaction */
@@ -223,6 +224,7 @@ struct cs_worker {
     struct ev_loop *loop;
     void *ud;
     char *group;
+    char *scope; /* effect scope: def->effect_scope, else def->name (processed_events) */
     char **topics;
     int ntopics;
 

@@ -37,15 +37,21 @@ static const char TAIL_CHECK_SQL[] = OFFSETS_CAS_WITH
     "cs_require(NOT EXISTS (SELECT 1 FROM erased_users WHERE user_id = ANY($6::uuid[])), "
     "'" SQLSTATE_REDO "', 'a learner of the batch was erased since its pre-check')";
 
-/* The batch's new event ids ($2..$6) marked processed; RETURNING the outcome of each new one. */
+/*
+ * The batch's new event ids ($2..$6) marked processed in the effect scope $1 by the group $7;
+ * RETURNING the outcome of each new one. The ledger row is where two groups of one scope meet
+ * (a replay beside the live worker): the second to insert an id waits for the first's
+ * transaction and, once it commits, finds the conflict. Ids go in in sorted order, as in the
+ * synchronous dedupe, so that two such batches wait for each other without a deadlock.
+ */
 #define PROCESSED_WITH                                                                             \
-    "WITH pe AS (INSERT INTO processed_events (consumer_group, event_id, outcome, topic, "         \
-    "kafka_partition, kafka_offset) SELECT $1, e, o::\"char\", t, kp, ko FROM "                    \
-    "unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[]) "                         \
-    "AS x(e, o, t, kp, ko) ON CONFLICT DO NOTHING RETURNING outcome) "
-/* $7: the number of applied ids the pre-check found new. */
+    "WITH pe AS (INSERT INTO processed_events (effect_scope, event_id, outcome, topic, "           \
+    "kafka_partition, kafka_offset, consumer_group) SELECT $1, e, o::\"char\", t, kp, ko, $7 "     \
+    "FROM unnest($2::uuid[], $3::text[], $4::text[], $5::int[], $6::bigint[]) "                    \
+    "AS x(e, o, t, kp, ko) ORDER BY e ON CONFLICT DO NOTHING RETURNING outcome) "
+/* $8: the number of applied ids the pre-check found new. */
 static const char PROCESSED_CHECK_SQL[] =
-    PROCESSED_WITH "SELECT cs_require(count(*) = $7::bigint, '" SQLSTATE_REDO "', "
+    PROCESSED_WITH "SELECT cs_require(count(*) = $8::bigint, '" SQLSTATE_REDO "', "
                    "'an event of the batch was applied since its pre-check') "
                    "FROM pe WHERE outcome = 'a'";
 
@@ -149,10 +155,10 @@ int cs__worker_load_offsets(cs_worker_t *w, part_t **ps, int n, cs_err_t *err)
 
 /*
  * The synchronous path's: the event ids its dedupe marked processed in this transaction but that
- * were dead-lettered since ($1 group, $2 ids), so that a replay of them is not taken for a
+ * were dead-lettered since ($1 effect scope, $2 ids), so that a replay of them is not taken for a
  * duplicate.
  */
-const char cs__worker_forget_sql[] = "DELETE FROM processed_events WHERE consumer_group = $1 "
+const char cs__worker_forget_sql[] = "DELETE FROM processed_events WHERE effect_scope = $1 "
                                      "AND event_id = ANY($2::uuid[])";
 
 static int cmp_str(const void *a, const void *b)
@@ -249,27 +255,32 @@ static void dedupe_states(cs_worker_t *w, stage_t *s, const idset_t *news, const
     }
 }
 
-/* Step 2 (synchronous path): one statement marks the event ids processed and finds erased learners.
+/*
+ * Step 2 (synchronous path): one statement marks the event ids processed in the worker's effect
+ * scope and finds erased learners. An id another group of the scope has inserted and not yet
+ * committed (a replay beside the live worker) makes the statement wait for that transaction:
+ * committed, the id is a duplicate here; rolled back, it is new here. Never an error, never both.
  */
 int cs__worker_dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
 {
     bool ids = !w->def->no_dedupe; /* without dedupe only the learners are needed */
     if (dedupe_params(w, s, ids) == 0)
         return 0;
-    const char *params[] = {w->group, w->a1.data, w->a2.data, w->a3.data, w->a4.data, w->a5.data};
+    const char *params[] = {w->scope,   w->a1.data, w->a2.data, w->a3.data,
+                            w->a4.data, w->a5.data, w->group};
     const char *sql_dedupe =
         "WITH ev AS (SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::int[], "
         "$6::bigint[]) AS e(event_id, user_id, topic, kp, ko)), "
         "er AS (SELECT DISTINCT e.user_id FROM ev e JOIN erased_users u ON u.user_id = e.user_id), "
-        "ins AS (INSERT INTO processed_events (consumer_group, event_id, outcome, topic, "
-        "kafka_partition, kafka_offset) SELECT DISTINCT ON (event_id) $1, event_id, "
-        "CASE WHEN user_id IN (SELECT user_id FROM er) THEN 's' ELSE 'a' END, topic, kp, ko "
-        "FROM ev ORDER BY event_id, ko ON CONFLICT DO NOTHING RETURNING event_id) "
+        "ins AS (INSERT INTO processed_events (effect_scope, event_id, outcome, topic, "
+        "kafka_partition, kafka_offset, consumer_group) SELECT DISTINCT ON (event_id) $1, "
+        "event_id, CASE WHEN user_id IN (SELECT user_id FROM er) THEN 's' ELSE 'a' END, topic, "
+        "kp, ko, $7 FROM ev ORDER BY event_id, ko ON CONFLICT DO NOTHING RETURNING event_id) "
         "SELECT 'n', event_id::text FROM ins UNION ALL SELECT 'e', user_id::text FROM er";
     const char *sql_erased = "SELECT DISTINCT 'e', u.user_id::text FROM erased_users u "
                              "WHERE u.user_id = ANY($1::uuid[])";
     const char *erased_params[] = {w->a2.data};
-    cs_db_res_t *res = ids ? cs_db_query(w->db, sql_dedupe, 6, params, err)
+    cs_db_res_t *res = ids ? cs_db_query(w->db, sql_dedupe, 7, params, err)
                            : cs_db_query(w->db, sql_erased, 1, erased_params, err);
     if (!res)
         return cs_err_wrap(err, "marking events processed");
@@ -344,7 +355,7 @@ static void precheck_optimistic(cs_worker_t *w, stage_t *s)
 }
 
 /*
- * Asks R for the erased learners and (with dedupe) the event ids this group applied among the
+ * Asks R for the erased learners and (with dedupe) the event ids this scope applied among the
  * decoded items. Returns the number of items asked about (0: nothing asked), -1 with err.
  */
 static int precheck_query(cs_worker_t *w, stage_t *s, idset_t *done, idset_t *erased, cs_err_t *err)
@@ -366,18 +377,17 @@ static int precheck_query(cs_worker_t *w, stage_t *s, idset_t *done, idset_t *er
     arr_end(&w->a2);
     if (nd == 0)
         return 0;
-    const char *params[] = {w->a1.data, w->group, w->a2.data};
-    cs_db_res_t *res =
-        ids ? rdb_query(w,
-                        "SELECT 'e', u.user_id::text FROM erased_users u "
-                        "WHERE u.user_id = ANY($1::uuid[]) UNION ALL "
-                        "SELECT 'd', p.event_id::text FROM processed_events p "
-                        "WHERE p.consumer_group = $2 AND p.event_id = ANY($3::uuid[])",
-                        3, params, err)
-            : rdb_query(w,
-                        "SELECT 'e', u.user_id::text FROM erased_users u "
-                        "WHERE u.user_id = ANY($1::uuid[])",
-                        1, params, err);
+    const char *params[] = {w->a1.data, w->scope, w->a2.data};
+    cs_db_res_t *res = ids ? rdb_query(w,
+                                       "SELECT 'e', u.user_id::text FROM erased_users u "
+                                       "WHERE u.user_id = ANY($1::uuid[]) UNION ALL "
+                                       "SELECT 'd', p.event_id::text FROM processed_events p "
+                                       "WHERE p.effect_scope = $2 AND p.event_id = ANY($3::uuid[])",
+                                       3, params, err)
+                           : rdb_query(w,
+                                       "SELECT 'e', u.user_id::text FROM erased_users u "
+                                       "WHERE u.user_id = ANY($1::uuid[])",
+                                       1, params, err);
     if (!res)
         return cs_err_wrap(err, "checking erased learners and processed events");
     res_sets(s, res, 'd', done, erased);
@@ -428,7 +438,7 @@ static void precheck_states(cs_worker_t *w, stage_t *s, int nd, const idset_t *d
  * (processed ids inserted first, erased_users read again in the tail) and a batch that was wrong
  * is redone synchronously. After such a redo (a replay, duplicates, erasures under way), the
  * next batches ask first, outside any transaction, on R: the erased learners and (with dedupe)
- * the event ids this group already applied.
+ * the event ids this worker's effect scope already applied.
  */
 int cs__worker_precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
 {
@@ -437,7 +447,7 @@ int cs__worker_precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err)
         return 0;
     }
     w->precheck_left--;
-    idset_t done, erased; /* event ids this group applied, erased learners */
+    idset_t done, erased; /* event ids this scope applied, erased learners */
     int nd = precheck_query(w, s, &done, &erased, err);
     if (nd <= 0)
         return nd;

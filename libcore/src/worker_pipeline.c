@@ -110,6 +110,7 @@ void cs__worker_handover(cs_worker_t *w, stage_t *s)
                                 .db = w->db,
                                 .dlq = w->dlq,
                                 .group = w->group,
+                                .scope = w->scope,
                                 .dlq_timeout_ms = (int)w->dlq_timeout_ms,
                                 .commit_pipeline = w->commit_pipeline,
                                 .rc = APPLY_FAILED};

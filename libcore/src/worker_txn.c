@@ -47,7 +47,7 @@ typedef struct step {
     const char *sql;
     bool prepared;
     int nparams;
-    const char *params[7];
+    const char *params[8];
     enum step_check check;
     long long expect;
     const char *what; /* wraps the error of a failed statement, when set */
@@ -72,7 +72,7 @@ static step_t *txn_add(txn_t *t, enum step_kind kind, const char *sql, int phase
     return st;
 }
 
-/* A prepared statement of the commit, its parameters $1 (the group) and the stage's arrays. */
+/* A prepared statement of the commit, its parameters $1 (group or scope) and the stage's arrays. */
 static step_t *txn_add_stmt(txn_t *t, const char *name, const char *group, const cs_buf_t *p,
                             const int *idx, int nidx, int phase)
 {
@@ -106,8 +106,9 @@ static void txn_build(txn_t *t, const cs__worker_job_t *job, enum txn_form form)
     if (!begun && s->nmark > 0) {
         /* First, before any row: an id applied since the pre-check (by the batch before, or by
          * another consumer) must not reach the tables, where it could even fail a unique key. */
-        st = txn_add_stmt(t, pipelined ? PROCESSED_CHECK_STMT : PROCESSED_STMT, job->group, s->p,
+        st = txn_add_stmt(t, pipelined ? PROCESSED_CHECK_STMT : PROCESSED_STMT, job->scope, s->p,
                           processed, 5, 1);
+        st->params[st->nparams++] = job->group;
         if (pipelined)
             st->params[st->nparams++] = t->nnew;
         st->check = CHECK_PROCESSED, st->expect = s->nnew, st->what = "marking events processed";
@@ -115,7 +116,7 @@ static void txn_build(txn_t *t, const cs__worker_job_t *job, enum txn_form form)
     if (!begun)
         txn_add(t, STEP_TABLES, NULL, 3);
     if (begun && s->nforget > 0) {
-        st = txn_add_stmt(t, cs__worker_forget_sql, job->group, s->p, forget, 1, -1);
+        st = txn_add_stmt(t, cs__worker_forget_sql, job->scope, s->p, forget, 1, -1);
         st->prepared = false, st->what = "forgetting dead-lettered event ids";
     }
     if (s->ndead)
@@ -361,6 +362,7 @@ static int apply_tail(cs_worker_t *w, stage_t *s, cs_err_t *err)
                             .db = w->db,
                             .dlq = w->dlq,
                             .group = w->group,
+                            .scope = w->scope,
                             /* On the event loop: a bounded wait (the dead letters stay in
                              * flight for the retry). */
                             .dlq_timeout_ms = w->dlq_timeout_ms < CS__WORKER_DLQ_LOOP_WAIT_MS

@@ -4,8 +4,10 @@
 -- The worker runtime keeps every event it could not apply in dead_letters, payload and Kafka key
 -- included; the key of every careerstream event is the learner's user_id, so an erased learner's
 -- personal data would survive there, and an operator re-publishing dead letters would bring the
--- learner back into the topics. Erasure deletes those rows too (they must never be re-published).
--- dead_letters is reached with dynamic SQL and skipped when absent. The copies in the Kafka
+-- learner back into the topics. Erasure deletes those rows too (they must never be re-published):
+-- by the learner (dead_letters.user_id, 0067) and, for rows recorded before it, by the key.
+-- dead_letters is reached with dynamic SQL and skipped when absent. Dead letters recorded after
+-- the erasure keep no payload, key nor reason (cs/dlq.h). The copies in the Kafka
 -- dead-letter topics age out with the topics' retention (7 days); consumers skip them through the
 -- erasure ledger meanwhile.
 --
@@ -35,7 +37,8 @@ BEGIN
     GET DIAGNOSTICS n_profile = ROW_COUNT;
     n_audit := public.audit_redact_user(p_user_id);
     IF to_regclass('public.dead_letters') IS NOT NULL THEN
-        EXECUTE 'DELETE FROM public.dead_letters WHERE msg_key = convert_to($1::text, ''UTF8'')' USING p_user_id;
+        EXECUTE 'DELETE FROM public.dead_letters WHERE user_id = $1 OR msg_key = convert_to($1::text, ''UTF8'')'
+            USING p_user_id;
         GET DIAGNOSTICS n_dead = ROW_COUNT;
     END IF;
     RETURN jsonb_build_object('user_id', p_user_id, 'newly_erased', newly, 'profiles_deleted', n_profile,

@@ -3,18 +3,20 @@
 --      processed_events, dead_letters) of its own consumer groups only (worker_roles, 0064):
 --      cs_worker_audit owns 'cs-audit' and its replay groups 'cs-audit-replay-<job>', not
 --      cs-progress's groups; the runtime's own statements still work for the owner of a group.
+--      Issue 16: processed_events is keyed by effect scope (the worker: 'progress', 'audit',
+--      worker_scopes, 0066) and isolated by scope; the row names the group that wrote it.
 BEGIN;
-SELECT plan(44);
+SELECT plan(49);
 
 -- Bookkeeping of cs-progress (P), cs-audit (A) and an audit replay group (R), as the superuser.
 INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) VALUES
     ('cs-progress', 'cs.learning', 0, 100), ('cs-progress', 'cs.learning', 1, 200),
     ('cs-audit', 'cs.learning', 0, 50), ('cs-audit-replay-job1', 'cs.learning', 0, 7),
     ('cs-auditor', 'cs.learning', 0, 9);
-INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset) VALUES
-    ('cs-progress', '11111111-0000-0000-0000-000000000001', 'cs.learning', 0, 1),
-    ('cs-progress', '11111111-0000-0000-0000-000000000002', 'cs.learning', 0, 2),
-    ('cs-audit', '22222222-0000-0000-0000-000000000001', 'cs.learning', 0, 1);
+INSERT INTO processed_events (effect_scope, consumer_group, event_id, topic, kafka_partition, kafka_offset) VALUES
+    ('progress', 'cs-progress', '11111111-0000-0000-0000-000000000001', 'cs.learning', 0, 1),
+    ('progress', 'cs-progress', '11111111-0000-0000-0000-000000000002', 'cs.learning', 0, 2),
+    ('audit', 'cs-audit', '22222222-0000-0000-0000-000000000001', 'cs.learning', 0, 1);
 INSERT INTO dead_letters (consumer_group, worker, topic, kafka_partition, kafka_offset, dlq_topic, error_class,
                           reason, attempt, msg_key, payload) VALUES
     ('cs-progress', 'cs-progress', 'cs.learning', 0, 3, 'cs.learning.dlq', 'validation', 'bad', 1,
@@ -77,7 +79,7 @@ SELECT is((SELECT array_agg(next_offset ORDER BY consumer_group, kafka_partition
 -- processed_events
 SELECT is(tap.run_as('cs_worker_audit', NULL, 'SELECT * FROM processed_events'), 1::bigint,
           'cs_worker_audit sees its own processed event id only');
-SELECT is(tap.run_as('cs_worker_audit', NULL, $$DELETE FROM processed_events WHERE consumer_group = 'cs-progress'$$),
+SELECT is(tap.run_as('cs_worker_audit', NULL, $$DELETE FROM processed_events WHERE effect_scope = 'progress'$$),
           0::bigint, 'cs_worker_audit cannot delete cs-progress''s processed ids (they would apply twice)');
 SELECT is(tap.run_as('cs_worker_audit', NULL, $$SELECT cs_prune_processed_events('-1 day')$$), 1::bigint,
           'cs_prune_processed_events as cs_worker_audit ...');
@@ -86,30 +88,48 @@ SELECT is((SELECT count(*) FROM processed_events WHERE consumer_group = 'cs-prog
 SELECT is((SELECT count(*) FROM processed_events WHERE consumer_group = 'cs-audit'), 0::bigint,
           '... only its own ids');
 SELECT throws_ok($$SELECT tap.run_as('cs_worker_audit', NULL,
-                     'INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)
-                      VALUES (''cs-progress'', ''11111111-0000-0000-0000-000000000009'', ''cs.learning'', 0, 9)')$$,
+                     'INSERT INTO processed_events (effect_scope, consumer_group, event_id, topic, kafka_partition, kafka_offset)
+                      VALUES (''progress'', ''cs-progress'', ''11111111-0000-0000-0000-000000000009'', ''cs.learning'', 0, 9)')$$,
                  '42501', NULL, 'cs_worker_audit cannot mark an event processed for cs-progress (it would be skipped)');
+SELECT throws_ok($$SELECT tap.run_as('cs_worker_audit', NULL,
+                     'INSERT INTO processed_events (effect_scope, consumer_group, event_id, topic, kafka_partition, kafka_offset)
+                      VALUES (''progress'', ''cs-audit'', ''11111111-0000-0000-0000-000000000009'', ''cs.learning'', 0, 9)')$$,
+                 '42501', NULL, '... not even under its own group (the scope is cs-progress''s)');
+SELECT throws_ok($$SELECT tap.run_as('cs_worker_audit', NULL,
+                     'INSERT INTO processed_events (effect_scope, consumer_group, event_id, topic, kafka_partition, kafka_offset)
+                      VALUES (''audit'', ''cs-progress'', ''22222222-0000-0000-0000-000000000009'', ''cs.learning'', 0, 9)')$$,
+                 '42501', NULL, 'cs_worker_audit cannot write its scope''s rows under a group it does not own');
 SELECT throws_ok($$SELECT tap.run_as('cs_worker_audit', NULL,
                      'UPDATE processed_events SET outcome = ''s''')$$,
                  '42501', NULL, 'no worker role updates processed ids (no grant)');
 SELECT is(tap.run_as('cs_worker_progress', NULL,
-                     $$INSERT INTO processed_events (consumer_group, event_id, outcome, topic, kafka_partition, kafka_offset)
-                       SELECT 'cs-progress', e, 'a', 'cs.learning', 0, 5
+                     $$INSERT INTO processed_events (effect_scope, consumer_group, event_id, outcome, topic, kafka_partition, kafka_offset)
+                       SELECT 'progress', 'cs-progress', e, 'a', 'cs.learning', 0, 5
                          FROM unnest('{11111111-0000-0000-0000-000000000002,11111111-0000-0000-0000-000000000003}'::uuid[]) e
                        ON CONFLICT DO NOTHING RETURNING event_id$$), 1::bigint,
           'cs_worker_progress marks its ids with the runtime''s INSERT ... ON CONFLICT DO NOTHING (one new, one known)');
 SELECT is(tap.run_as('cs_worker_progress', NULL,
-                     $$DELETE FROM processed_events WHERE consumer_group = 'cs-progress'
+                     $$DELETE FROM processed_events WHERE effect_scope = 'progress'
                           AND event_id = ANY('{11111111-0000-0000-0000-000000000003}'::uuid[])$$), 1::bigint,
           'cs_worker_progress forgets its own dead-lettered id (the runtime''s DELETE)');
 SELECT is(tap.run_as('cs_worker_progress', NULL,
                      $$SELECT 'd', p.event_id::text FROM processed_events p
-                        WHERE p.consumer_group = 'cs-progress' AND p.event_id = ANY('{11111111-0000-0000-0000-000000000001}'::uuid[])$$),
+                        WHERE p.effect_scope = 'progress' AND p.event_id = ANY('{11111111-0000-0000-0000-000000000001}'::uuid[])$$),
           1::bigint, 'cs_worker_progress reads its own ids (the runtime''s pre-check)');
 SELECT is(tap.run_as('cs_worker_progress', NULL,
-                     $$INSERT INTO processed_events (consumer_group, event_id, topic, kafka_partition, kafka_offset)
-                       VALUES ('cs-progress-replay-j7', '11111111-0000-0000-0000-000000000001', 'cs.learning', 0, 1)$$),
-          1::bigint, 'cs_worker_progress marks ids for its replay group');
+                     $$INSERT INTO processed_events (effect_scope, consumer_group, event_id, topic, kafka_partition, kafka_offset)
+                       VALUES ('progress', 'cs-progress-replay-j7', '11111111-0000-0000-0000-000000000001', 'cs.learning', 0, 1)
+                       ON CONFLICT DO NOTHING RETURNING 1$$),
+          0::bigint, 'an id the live group applied is a duplicate for its replay group (one ledger per scope)');
+SELECT is(tap.run_as('cs_worker_progress', NULL,
+                     $$INSERT INTO processed_events (effect_scope, consumer_group, event_id, topic, kafka_partition, kafka_offset)
+                       VALUES ('progress', 'cs-progress-replay-j7', '11111111-0000-0000-0000-000000000004', 'cs.learning', 0, 4)$$),
+          1::bigint, 'cs_worker_progress marks ids from its replay group');
+SELECT is((SELECT consumer_group FROM processed_events WHERE event_id = '11111111-0000-0000-0000-000000000004'),
+          'cs-progress-replay-j7', '... and the row names the group that applied it');
+SELECT is((SELECT array_agg(effect_scope ORDER BY effect_scope) FROM worker_scopes
+            WHERE role IN ('cs_worker_progress', 'cs_worker_audit')), '{audit,progress}'::text[],
+          'worker_scopes maps the default workers'' scopes to their roles');
 
 -- dead_letters
 SELECT throws_ok($$SELECT tap.run_as('cs_worker_audit', NULL, 'SELECT * FROM dead_letters')$$,

@@ -143,7 +143,7 @@ START_TEST(copy_rows)
                                 .error_class = "decode",
                                 .attempt = 1}};
     cs_buf_t b = CS_BUF_INIT;
-    cs__dlq_copy_rows(&b, "cs-progress", "progress", two, 2);
+    cs__dlq_copy_rows(&b, "cs-progress", "progress", two, NULL, 2);
     cs_buf_putc(&b, '\0');
     ck_assert_str_eq(
         b.data,
@@ -151,10 +151,10 @@ START_TEST(copy_rows)
         "cs.learning.dlq\tdatabase\tvalue too long\\tfor column\\n\"title\" \\\\ x\t"
         "payload.title\t22001\t0b6a2c52-0000-4000-8000-000000000001\tcontent_progress\t"
         "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\t4\t\\\\x757365722d31\t"
-        "\\\\x0001ff\n"
-        /* no timestamp, reason, key or payload: NULL, "unknown", NULL, NULL */
+        "\\\\x0001ff\t0b6a2c52-0000-4000-8000-0000000000aa\t2\tf\n"
+        /* no timestamp, reason, key, payload, learner or version: NULL, "unknown", NULL... */
         "cs-progress\tprogress\tcs.profile\t1\t7\t\\N\tcs.profile.dlq\tdecode\tunknown\t\\N\t\\N\t"
-        "\\N\t\\N\t\\N\t1\t\\N\t\\N\n");
+        "\\N\t\\N\t\\N\t1\t\\N\t\\N\t\\N\t\\N\tf\n");
     cs_buf_fini(&b);
 }
 END_TEST

@@ -16,10 +16,22 @@
  * cs-event-id, cs-event-type, cs-user-id, cs-schema-version, traceparent (W3C). The event's
  * headers are set whenever its envelope was readable and valid, even when its payload failed
  * validation (cs/codec.h), and left out when unknown. The key is the original key.
+ *
+ * Erased learners: nothing of a learner in the erasure ledger (erased_users) is kept or sent
+ * again, even when a replay brings their events back. cs_dlq_record reads the ledger in the
+ * caller's transaction for the dead letters' learners (the envelope's user_id, else the key
+ * when it is a uuid: every careerstream event is keyed by its learner) and scrubs those dead
+ * letters in place (erased set; no key, no payload, the reason replaced, since a reason may
+ * quote the payload): the row keeps where the event was and why it was not applied, the
+ * learner's id (as the ledger does) and erased = true. cs_dlq_publish then sends such a dead
+ * letter as a record without key and value, headers cs-erased: true and the reason, without
+ * cs-user-id: the dead-letter topic keeps one record per dead letter (monitoring and
+ * reconciliation with the table still add up) and nothing of the learner.
  */
 #ifndef CS_DLQ_H
 #define CS_DLQ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -49,6 +61,7 @@ typedef struct cs_dead_letter {
     int schema_version;      /* the writer's schema version; 0 when unknown */
     const char *traceparent; /* NULL or "" when unknown */
     int attempt;             /* 1 for the first try of the batch, +1 per retry */
+    bool erased;             /* set by cs_dlq_record: the learner is erased (scrubbed) */
 } cs_dead_letter_t;
 
 typedef struct cs_dlq cs_dlq_t;
@@ -83,9 +96,15 @@ CS_API int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int ti
                           cs_err_t *err);
 
 struct cs_db;
-/* Records n dead letters in the dead_letters table inside the caller's transaction (COPY). */
-CS_API int cs_dlq_record(cs_dlq_t *q, struct cs_db *db, const cs_dead_letter_t *dl, int n,
-                         cs_err_t *err);
+/*
+ * Records n dead letters in the dead_letters table inside the caller's transaction (COPY), after
+ * reading erased_users there for their learners: the dead letters of erased learners are
+ * scrubbed in place (see the top) before they are recorded, so publish them after this call.
+ */
+CS_API int cs_dlq_record(cs_dlq_t *q, struct cs_db *db, cs_dead_letter_t *dl, int n, cs_err_t *err);
+
+/* The reason an erased learner's dead letter carries instead of its own. */
+#define CS_DLQ_ERASED_REASON "learner erased: payload, key and reason not kept"
 
 #ifdef __cplusplus
 }

@@ -40,11 +40,12 @@
  * from cs_batch_arena(). Return 0, or -1 with err: PERMANENT dead-letters this event (its rows are
  * discarded, the batch goes on), TRANSIENT retries the whole batch later, FATAL stops the worker.
  *
- * Idempotency rule: a handler without CS_HANDLER_ALWAYS runs once per (group, event_id), however
- * often the event is delivered; use it for effects that accumulate (counters, appends). A handler
- * with CS_HANDLER_ALWAYS also runs for duplicates (meta->duplicate is set): it must only write
- * values it derives from the event and current state (overwriting upserts), so that replaying
- * events recomputes derived values with the current code and never double-counts.
+ * Idempotency rule: a handler without CS_HANDLER_ALWAYS runs once per (effect scope, event_id),
+ * however often and by whichever consumer group the event is delivered; use it for effects that
+ * accumulate (counters, appends). A handler with CS_HANDLER_ALWAYS also runs for duplicates
+ * (meta->duplicate is set): it must only write values it derives from the event and current state
+ * (overwriting upserts), so that replaying events recomputes derived values with the current code
+ * and never double-counts.
  */
 #ifndef CS_WORKER_H
 #define CS_WORKER_H
@@ -67,7 +68,7 @@ extern "C" {
 #define CS_EVENT_ANY "*"
 
 enum {
-    CS_HANDLER_ONCE = 0,  /* default: once per event_id and consumer group */
+    CS_HANDLER_ONCE = 0,  /* default: once per event_id and effect scope (the worker) */
     CS_HANDLER_ALWAYS = 1 /* also for duplicate deliveries (idempotent, derived values) */
 };
 
@@ -78,7 +79,7 @@ typedef struct cs_msg_meta {
     int64_t timestamp_ms; /* Kafka message timestamp, -1 when none */
     const void *key;
     size_t key_len;
-    bool duplicate; /* this event_id was already applied by this group */
+    bool duplicate; /* this event_id was already applied in this effect scope */
     int attempt;    /* 1, then +1 for every retry of the batch */
     void *ud;       /* the worker's user data (cs_worker_def_t.ud or set by init) */
 } cs_msg_meta_t;
@@ -102,8 +103,14 @@ typedef int (*cs_decode_fn)(void *ud, const void *data, size_t len, cs_arena_t *
 typedef struct cs_worker cs_worker_t;
 
 typedef struct cs_worker_def {
-    const char *name;             /* program name in logs and metrics, "audit" */
-    const char *group;            /* default consumer group (option --group overrides) */
+    const char *name;  /* program name in logs and metrics, "audit" */
+    const char *group; /* default consumer group (option --group overrides) */
+    /*
+     * The effect ledger's scope (processed_events.effect_scope): once-only handlers run once per
+     * (scope, event_id), whichever consumer group delivers the event (the live group, a replay
+     * group). NULL: name. Give two workers the same scope only if they are one worker.
+     */
+    const char *effect_scope;
     const char *const *topics;    /* default topics, NULL-terminated (--topics overrides) */
     const cs_handler_t *handlers; /* ends with an entry whose event_type is NULL */
     const cs_table_def_t *tables; /* ends with an entry whose table is NULL; may be NULL */
