@@ -30,11 +30,7 @@ START_TEST(rebalance_1_3_1)
     snprintf(logc, sizeof logc, "/tmp/cs-rt-rebal-c-%d.log", (int)getpid());
     unlink(loga), unlink(logb), unlink(logc);
 
-    rt_producer_t *p = rt_producer_new();
-    for (long long i = 0; i < N; i++)
-        rt_produce_text(p, topic, i, 501, 1);
-    rt_producer_flush(p);
-    rt_producer_destroy(p);
+    rt_produce_many(topic, N, 501);
     long long total = rt_topic_end(topic);
     ck_assert_int_eq(total, N);
 

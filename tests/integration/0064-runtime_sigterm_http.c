@@ -31,11 +31,7 @@ START_TEST(http_and_sigterm)
     int port = rt_free_port();
     snprintf(port_s, sizeof port_s, "%d", port);
 
-    rt_producer_t *p = rt_producer_new();
-    for (long long i = 0; i < N; i++)
-        rt_produce_text(p, topic, i, 100, 1);
-    rt_producer_flush(p);
-    rt_producer_destroy(p);
+    rt_produce_many(topic, N, 100);
 
     int mult = cs_test_timeout_mult();
     const char *args[] = {"--format",

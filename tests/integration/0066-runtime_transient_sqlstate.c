@@ -39,11 +39,7 @@ START_TEST(serialization_and_deadlock_are_retried)
                  "CREATE TRIGGER rt_fail BEFORE INSERT ON rt_events "
                  "FOR EACH STATEMENT EXECUTE FUNCTION rt_fail()");
 
-    rt_producer_t *p = rt_producer_new();
-    for (long long i = 0; i < N; i++)
-        rt_produce_text(p, topic, i, 50, 1);
-    rt_producer_flush(p);
-    rt_producer_destroy(p);
+    rt_produce_many(topic, N, 50);
 
     int port = rt_free_port();
     snprintf(port_s, sizeof port_s, "%d", port);

@@ -197,11 +197,7 @@ START_TEST(fresh_database_starts_at_beginning)
     snprintf(logf, sizeof logf, "/tmp/cs-rt-fresh-%d.log", (int)getpid());
     unlink(logf);
 
-    rt_producer_t *p = rt_producer_new();
-    for (long long i = 0; i < N; i++)
-        rt_produce_text(p, topic, i, NKEYS, 1);
-    rt_producer_flush(p);
-    rt_producer_destroy(p);
+    rt_produce_many(topic, N, NKEYS);
 
     const char *args[] = {"--format",
                           "text",

@@ -222,11 +222,7 @@ START_TEST(wait_unknown_topic)
             rt_sleep_ms(100);
     }
     /* the topic appears (the test producer's broker creates it) and its events are consumed */
-    rt_producer_t *p = rt_producer_new();
-    for (long long i = 0; i < 10; i++)
-        rt_produce_text(p, topic, i, 2, 1);
-    rt_producer_flush(p);
-    rt_producer_destroy(p);
+    rt_produce_many(topic, 10, 2);
     /* within seconds, not at librdkafka's 5-minute metadata refresh */
     int rc = rt_wait_committed(dsn, "rt-wait-topic", 10, 60000 * cs_test_timeout_mult());
     int st = cs_test_stop(pid, SIGTERM, 30000 * cs_test_timeout_mult());

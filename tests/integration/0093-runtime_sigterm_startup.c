@@ -67,11 +67,7 @@ START_TEST(sigterm_during_startup)
     snprintf(logf, sizeof logf, "/tmp/cs-rt-sigstart-%d.log", (int)getpid());
     unlink(logf);
 
-    rt_producer_t *p = rt_producer_new();
-    for (long long i = 0; i < N; i++)
-        rt_produce_text(p, topic, i, 50, 1);
-    rt_producer_flush(p);
-    rt_producer_destroy(p);
+    rt_produce_many(topic, N, 50);
 
     int mult = cs_test_timeout_mult();
     const char *args[] = {"--format",

@@ -202,6 +202,15 @@ void rt_producer_destroy(rt_producer_t *p)
     free(p);
 }
 
+void rt_produce_many(const char *topic, long long n, int nkeys)
+{
+    rt_producer_t *p = rt_producer_new();
+    for (long long i = 0; i < n; i++)
+        rt_produce_text(p, topic, i, nkeys, 1);
+    rt_producer_flush(p);
+    rt_producer_destroy(p);
+}
+
 long long rt_topic_end(const char *topic)
 {
     char errstr[512];
@@ -317,6 +326,19 @@ int rt_wait_committed(const char *dsn, const char *group, long long target, int 
         rt_sleep_ms(50);
     }
     return -1;
+}
+
+int rt_effects(const char *dsn, long long n, long long dead, char *why, size_t size)
+{
+    long long events = rt_ll(dsn, "SELECT count(*) FROM rt_events");
+    long long counted = rt_ll(dsn, "SELECT coalesce(sum(n), 0) FROM rt_counts");
+    long long processed = rt_ll(dsn, "SELECT count(*) FROM processed_events");
+    long long dl = rt_ll(dsn, "SELECT count(*) FROM dead_letters");
+    snprintf(why, size,
+             "want %lld events applied once and %lld dead letters; rt_events %lld, rt_counts sum "
+             "%lld, processed_events %lld, dead_letters %lld",
+             n, dead, events, counted, processed, dl);
+    return events == n && counted == n && processed == n && dl == dead ? 0 : -1;
 }
 
 int rt_file_has(const char *path, const char *needle)

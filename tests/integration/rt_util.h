@@ -38,6 +38,10 @@ void rt_producer_destroy(rt_producer_t *p);
 void rt_produce_text_to(rt_producer_t *p, const char *topic, int partition, long long i, int nkeys,
                         long long amount);
 
+/* Produces text events 0..n-1 (rt_produce_text, amount 1, keys k0..k<nkeys-1>) and waits for
+ * every acknowledgement. */
+void rt_produce_many(const char *topic, long long n, int nkeys);
+
 /* Sum of the offsets group committed to Kafka for topic's partitions (none: 0). */
 long long rt_kafka_committed(const char *group, const char *topic);
 
@@ -60,6 +64,13 @@ int rt_run(const char *dsn, const char *logfile, const char *const *args, int ti
 long long rt_committed(const char *dsn, const char *group);
 /* Waits until rt_committed >= target; returns 0, or -1 on timeout. */
 int rt_wait_committed(const char *dsn, const char *group, long long target, int timeout_ms);
+/*
+ * Every one of n events applied exactly once, as the test worker applies them: n rows in
+ * rt_events and processed_events, rt_counts summing to n, and `dead` dead letters. Returns 0, or
+ * -1 with what differs in why (for the caller's assertion).
+ */
+int rt_effects(const char *dsn, long long n, long long dead, char *why, size_t size);
+
 /* Does the file contain the string? */
 int rt_file_has(const char *path, const char *needle);
 void rt_sleep_ms(int ms);
