@@ -64,7 +64,7 @@ typedef struct waker {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool started, pending, stop;
-    bool refresh;   /* cs_consumer_refresh_watermarks asked for the watermarks */
+    bool refresh;    /* cs_consumer_refresh_watermarks asked for the watermarks */
     bool fetch_wake; /* the queue thresholds are known: waker_check wakes the fetchers */
     /* what the thread's ListOffsets requests answered, under mu */
     wm_entry_t *wm;

@@ -28,7 +28,8 @@
  * consumer queue's io-event pipe (messages and rebalances), the batch timer (batch-ms after the
  * first message of a batch), the retry timer (backoff while a dependency is down), the upkeep
  * timer (watermarks for lag, group membership while holding back, Kafka's copy of the stored
- * offsets), the committer's completion (ev_async), SIGTERM/SIGINT, and the HTTP endpoint. Every callback runs to completion.
+ * offsets), the committer's completion (ev_async), SIGTERM/SIGINT, and the HTTP endpoint. Every
+ * callback runs to completion.
  *
  * Messages wait in `pending` (kept in offset order per partition) until a batch is applied. A batch
  * is at most batch-size pending messages. The synchronous path (--pipeline=false, and the slow
@@ -101,14 +102,14 @@ typedef struct part {
     char *topic;
     int partition;
     char pstr[12];
-    int64_t committed;   /* next offset in consumer_offsets; -1: no row */
-    int64_t recv_pos;    /* next offset expected from Kafka; -1: any */
-    int64_t last_ts_ms;  /* timestamp of the last message committed since assigned; -1: none */
+    int64_t committed;  /* next offset in consumer_offsets; -1: no row */
+    int64_t recv_pos;   /* next offset expected from Kafka; -1: any */
+    int64_t last_ts_ms; /* timestamp of the last message committed since assigned; -1: none */
     /* lag in seconds (worker_metrics.c) */
-    int64_t head_ts_ms;    /* scratch: timestamp of the oldest message held; -1: none held */
-    double lag_seen_at;    /* wall time lag was first seen at lag_seen_pos, nothing held; 0 */
-    int64_t lag_seen_pos;  /* the stored offset then */
-    int64_t flight_next; /* next offset once the batch in flight commits; -1: not in it */
+    int64_t head_ts_ms;   /* scratch: timestamp of the oldest message held; -1: none held */
+    double lag_seen_at;   /* wall time lag was first seen at lag_seen_pos, nothing held; 0 */
+    int64_t lag_seen_pos; /* the stored offset then */
+    int64_t flight_next;  /* next offset once the batch in flight commits; -1: not in it */
     bool active;
     bool need_offset; /* assigned while PostgreSQL was unreachable: waiting to seek */
     bool eof;
@@ -287,10 +288,10 @@ struct cs_worker {
     ev_idle consumer_idle;
     ev_timer batch_timer;
     ev_timer retry_timer;
-    ev_timer wm_timer;       /* lag and membership upkeep: cs__worker_on_wm_timer */
-    int wm_period_ms;        /* its period: 5 s, or a third of max.poll.interval.ms */
-    double kafka_sync_at;    /* ev_now when the stored offsets are next committed to Kafka again */
-    ev_timer tick_timer; /* def->tick, when the worker has one */
+    ev_timer wm_timer;    /* lag and membership upkeep: cs__worker_on_wm_timer */
+    int wm_period_ms;     /* its period: 5 s, or a third of max.poll.interval.ms */
+    double kafka_sync_at; /* ev_now when the stored offsets are next committed to Kafka again */
+    ev_timer tick_timer;  /* def->tick, when the worker has one */
     ev_timer deadline_timer;
     ev_timer topic_timer; /* start-up: until every topic exists (on_topic_timer) */
     double topic_missing_since, topic_warned_at;
