@@ -52,11 +52,23 @@
  * idles the fetchers until it is half empty (tried first) starved the worker for 14 s of a 40 s
  * drain. dry_s (logged at exit) is the time the caller found the queue empty between messages.
  */
+/* A partition's high watermark as the last watermark refresh found it (cs_consumer_watermarks). */
+typedef struct wm_entry {
+    char *topic;
+    int partition;
+    int64_t hi;
+} wm_entry_t;
+
 typedef struct waker {
     pthread_t thread;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool started, pending, stop;
+    bool refresh;    /* cs_consumer_refresh_watermarks asked for the watermarks */
+    bool fetch_wake; /* the queue thresholds are known: waker_check wakes the fetchers */
+    /* what the thread's ListOffsets requests answered, under mu */
+    wm_entry_t *wm;
+    int nwm, capwm;
     /* poll side (the caller's thread only) */
     bool armed;        /* the queue was full since the last wake */
     int queued_min;    /* queued.min.messages */
@@ -99,11 +111,33 @@ struct cs_consumer {
     rd_kafka_topic_partition_list_t *held; /* the latest offset of each partition held */
     waker_t wk;
     reservoir_t rv;
+    double polled_at; /* monotonic seconds of the last rd_kafka_consumer_poll (keepalive) */
 };
 
 static void reservoir_drop(cs_consumer_t *c, const rd_kafka_topic_partition_list_t *parts);
 
-/* Asks each leader of the assigned partitions for their end offsets (answer unused). */
+/* Records a partition's high watermark as a ListOffsets request answered it; under wk->mu. */
+static void wm_store(waker_t *wk, const char *topic, int partition, int64_t hi)
+{
+    for (int i = 0; i < wk->nwm; i++) {
+        if (wk->wm[i].partition == partition && strcmp(wk->wm[i].topic, topic) == 0) {
+            wk->wm[i].hi = hi;
+            return;
+        }
+    }
+    if (wk->nwm == wk->capwm) {
+        wk->capwm = wk->capwm ? 2 * wk->capwm : 16;
+        wk->wm = cs_mem_realloc(wk->wm, (size_t)wk->capwm * sizeof *wk->wm);
+    }
+    wk->wm[wk->nwm++] = (wm_entry_t){cs_mem_strdup(topic), partition, hi};
+}
+
+/*
+ * The waker thread: asks each leader of the assigned partitions for their end offsets, when the
+ * fetchers need waking (waker_check) or the caller wants fresh watermarks
+ * (cs_consumer_refresh_watermarks), and keeps the answers for cs_consumer_watermarks. The same
+ * request serves both: any request wakes a broker thread, and its answer is the high watermark.
+ */
 static void *waker_main(void *arg)
 {
     cs_consumer_t *c = arg;
@@ -111,24 +145,30 @@ static void *waker_main(void *arg)
 
     pthread_mutex_lock(&wk->mu);
     for (;;) {
-        while (!wk->pending && !wk->stop)
+        while (!wk->pending && !wk->refresh && !wk->stop)
             pthread_cond_wait(&wk->cv, &wk->mu);
         if (wk->stop)
             break;
-        wk->pending = false;
+        wk->pending = wk->refresh = false;
         pthread_mutex_unlock(&wk->mu);
 
         rd_kafka_topic_partition_list_t *parts = NULL;
+        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR__STATE;
         if (rd_kafka_assignment(c->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt > 0) {
             for (int i = 0; i < parts->cnt; i++)
                 parts->elems[i].offset = RD_KAFKA_OFFSET_END; /* "latest": cheap everywhere */
             /* One request per leader; waits for the answers (short: the loopback broker and
-             * real brokers answer from memory), so wakes never pile up. */
-            rd_kafka_offsets_for_times(c->rk, parts, 1000);
+             * real brokers answer from memory; at most a second against a broker that does
+             * not answer), so requests never pile up, and nobody else waits for them. */
+            e = rd_kafka_offsets_for_times(c->rk, parts, 1000);
         }
+        pthread_mutex_lock(&wk->mu);
+        for (int i = 0; !e && parts && i < parts->cnt; i++)
+            if (!parts->elems[i].err && parts->elems[i].offset >= 0)
+                wm_store(wk, parts->elems[i].topic, parts->elems[i].partition,
+                         parts->elems[i].offset);
         if (parts)
             rd_kafka_topic_partition_list_destroy(parts);
-        pthread_mutex_lock(&wk->mu);
     }
     pthread_mutex_unlock(&wk->mu);
     return NULL;
@@ -141,12 +181,14 @@ static void waker_start(cs_consumer_t *c, int queued_min, int queued_max_kbytes)
     pthread_cond_init(&wk->cv, NULL);
     wk->queued_min = queued_min;
     wk->queued_max = (double)queued_max_kbytes * 1024.0;
+    wk->fetch_wake = queued_min > 0 && queued_max_kbytes > 0;
     wk->avg_bytes = 256;
     int rc = pthread_create(&wk->thread, NULL, waker_main, c);
     if (rc == 0)
         wk->started = true;
     else
-        cs_log_warn("cannot start the kafka fetch waker; prefetching may stall",
+        cs_log_warn("cannot start the kafka fetch waker; prefetching may stall and watermarks "
+                    "come from fetches only",
                     CS_LS("reason", strerror(rc)));
 }
 
@@ -163,6 +205,11 @@ static void waker_stop(cs_consumer_t *c)
     wk->started = false;
     pthread_cond_destroy(&wk->cv);
     pthread_mutex_destroy(&wk->mu);
+    for (int i = 0; i < wk->nwm; i++)
+        free(wk->wm[i].topic);
+    free(wk->wm);
+    wk->wm = NULL;
+    wk->nwm = wk->capwm = 0;
 }
 
 static double mono_s(void)
@@ -197,7 +244,7 @@ static void dry_note(cs_consumer_t *c, bool took)
 static void waker_check(cs_consumer_t *c, size_t took_bytes)
 {
     waker_t *wk = &c->wk;
-    if (!wk->started)
+    if (!wk->started || !wk->fetch_wake)
         return;
     if (took_bytes)
         wk->avg_bytes += ((double)took_bytes - wk->avg_bytes) / 64.0;
@@ -318,6 +365,28 @@ static void clear_pause(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *parts)
         rd_kafka_resume_partitions(rk, parts);
 }
 
+/*
+ * Kafka's committed offsets follow the caller's from the start: the offsets an assignment starts
+ * at (the caller's stored ones) are committed to Kafka too, so that lag tools reading Kafka
+ * (kafka-consumer-groups, Burrow, KMinion) agree with the caller as soon as it owns a partition,
+ * not only after its next commit: the caller's store may be ahead of Kafka (a commit to Kafka
+ * lost to a crash or a rebalance) or behind it (a new store for an old group). Partitions
+ * without an explicit start offset are left alone. Through cs_consumer_commit, so a hold
+ * ("Holding Kafka commits") applies.
+ */
+static void commit_start_offsets(cs_consumer_t *c, const cs_tp_t *tps, int n)
+{
+    cs_tp_t *l = cs_mem_calloc((size_t)(n ? n : 1), sizeof *l);
+    cs_err_t err;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (tps[i].offset >= 0)
+            l[k++] = tps[i];
+    if (k && cs_consumer_commit(c, l, k, &err) < 0)
+        cs_log_debug("kafka commit of the start offsets failed", CS_LS("error", err.msg));
+    free(l);
+}
+
 /* Logs a failed (incremental) assign or unassign; takes error. */
 static void assign_result(rd_kafka_error_t *error, rd_kafka_resp_err_t rerr)
 {
@@ -353,6 +422,7 @@ static void on_assign(cs_consumer_t *c, rd_kafka_t *rk, rd_kafka_topic_partition
     if (p->cnt)
         rd_kafka_pause_partitions(rk, p);
     rd_kafka_topic_partition_list_destroy(p);
+    commit_start_offsets(c, tps, parts->cnt);
     if (c->hold_assigns > 0 && --c->hold_assigns == 0)
         held_release(c, true);
     assign_result(error, rerr);
@@ -634,8 +704,7 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
     conf = NULL; /* owned by rk */
     if (open_queue(c, err) < 0)
         goto fail;
-    if (queued_min > 0 && queued_kbytes > 0)
-        waker_start(c, queued_min, queued_kbytes);
+    waker_start(c, queued_min, queued_kbytes);
     if (subscribe(c, cf, err) < 0)
         goto fail;
     return c;
@@ -793,6 +862,7 @@ static msg_copy_t *take(cs_consumer_t *c, rd_kafka_message_t *rkm)
 /* The next message from librdkafka's queue, copied out; NULL when it is empty. */
 static msg_copy_t *poll_rk(cs_consumer_t *c)
 {
+    c->polled_at = mono_s();
     rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 0);
     if (!rkm) {
         waker_check(c, 0);
@@ -877,6 +947,32 @@ void cs_consumer_reservoir(const cs_consumer_t *c, size_t *msgs, size_t *bytes, 
         *bytes = c->rv.bytes;
     if (bound)
         *bound = c->rv.bound;
+}
+
+void cs_consumer_reservoir_each(const cs_consumer_t *c, void (*fn)(void *ud, const cs_msg_t *m),
+                                void *ud)
+{
+    const reservoir_t *rv = &c->rv;
+    for (size_t i = 0; i < rv->n; i++)
+        fn(ud, &rv->ring[(rv->head + i) & (rv->cap - 1)]->m);
+}
+
+/*
+ * librdkafka counts max.poll.interval.ms from the application's last rd_kafka_consumer_poll, and
+ * a consumer that exceeds it leaves the group (its partitions are revoked as lost, and it rejoins
+ * at its next poll). A caller that holds back with a full reservoir polls nothing: a worker whose
+ * batch waits on PostgreSQL (a lock, a slow commit) for longer than that lost its membership
+ * (test 0087). So when nothing was polled for idle_ms, one poll goes to librdkafka, and what it
+ * returns joins the reservoir beyond its bound: at most one message per call.
+ */
+int cs_consumer_keepalive(cs_consumer_t *c, int idle_ms)
+{
+    if (mono_s() - c->polled_at < idle_ms / 1000.0)
+        return 0;
+    msg_copy_t *mc = poll_rk(c); /* rebalance callbacks may run in here */
+    if (mc)
+        reservoir_push(&c->rv, mc);
+    return 1;
 }
 
 cs_msg_t *cs_consumer_poll(cs_consumer_t *c)
@@ -984,8 +1080,31 @@ void cs_consumer_watermarks(cs_consumer_t *c, const char *topic, int partition, 
     int64_t l = -1, h = -1;
     if (rd_kafka_get_watermark_offsets(c->rk, topic, partition, &l, &h) != 0)
         l = h = -1;
+    /* Fetches keep librdkafka's copy current; a paused partition (or one whose fetcher waits for
+     * the queue to drain) is not fetched, and then the last refresh knows better. High
+     * watermarks only grow: the larger is the newer. */
+    waker_t *wk = &c->wk;
+    if (wk->started) {
+        pthread_mutex_lock(&wk->mu);
+        for (int i = 0; i < wk->nwm; i++)
+            if (wk->wm[i].partition == partition && strcmp(wk->wm[i].topic, topic) == 0 &&
+                wk->wm[i].hi > h)
+                h = wk->wm[i].hi;
+        pthread_mutex_unlock(&wk->mu);
+    }
     *lo = l;
     *hi = h;
+}
+
+void cs_consumer_refresh_watermarks(cs_consumer_t *c)
+{
+    waker_t *wk = &c->wk;
+    if (!wk->started)
+        return;
+    pthread_mutex_lock(&wk->mu);
+    wk->refresh = true;
+    pthread_cond_signal(&wk->cv);
+    pthread_mutex_unlock(&wk->mu);
 }
 
 int cs_consumer_query_watermarks(cs_consumer_t *c, const char *topic, int partition, int timeout_ms,

@@ -526,7 +526,12 @@ static int watchers_start(cs_worker_t *w, cs_err_t *err)
     ev_timer_init(&w->topic_timer, on_topic_timer, 0., 0.);
     w->topic_timer.data = w;
     ev_timer_start(w->loop, &w->topic_timer);
-    ev_timer_init(&w->wm_timer, cs__worker_on_wm_timer, 5., 5.);
+    /* The upkeep timer must poll well within max.poll.interval.ms (cs_consumer_keepalive). */
+    long long max_poll_ms = cs_config_int(w->cfg, "max-poll-interval-ms");
+    w->wm_period_ms = max_poll_ms / 3 < 5000 ? (int)(max_poll_ms / 3) : 5000;
+    w->kafka_sync_at = ev_now(w->loop) + 30.;
+    ev_timer_init(&w->wm_timer, cs__worker_on_wm_timer, w->wm_period_ms / 1000.,
+                  w->wm_period_ms / 1000.);
     w->wm_timer.data = w;
     ev_timer_start(w->loop, &w->wm_timer);
     if (w->def->tick && w->def->tick_ms > 0) {

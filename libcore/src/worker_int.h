@@ -27,9 +27,10 @@
  *
  * One loop thread runs everything but the database part of a pipelined batch. Watchers: the
  * consumer queue's io-event pipe (messages and rebalances), the batch timer (batch-ms after the
- * first message of a batch), the retry timer (backoff while a dependency is down), a watermark
- * timer (lag of paused partitions), the committer's completion (ev_async), SIGTERM/SIGINT, and the
- * HTTP endpoint. Every callback runs to completion.
+ * first message of a batch), the retry timer (backoff while a dependency is down), the upkeep
+ * timer (watermarks for lag, group membership while holding back, Kafka's copy of the stored
+ * offsets), the committer's completion (ev_async), SIGTERM/SIGINT, and the HTTP endpoint. Every
+ * callback runs to completion.
  *
  * Messages wait in `pending` (kept in offset order per partition) until a batch is applied. A batch
  * is at most batch-size pending messages. The synchronous path (--pipeline=false, and the slow
@@ -102,11 +103,14 @@ typedef struct part {
     char *topic;
     int partition;
     char pstr[12];
-    int64_t committed;   /* next offset in consumer_offsets; -1: no row */
-    int64_t recv_pos;    /* next offset expected from Kafka; -1: any */
-    int64_t hi_queried;  /* high watermark asked for while paused; -1 unknown */
-    int64_t last_ts_ms;  /* timestamp of the last committed message */
-    int64_t flight_next; /* next offset once the batch in flight commits; -1: not in it */
+    int64_t committed;  /* next offset in consumer_offsets; -1: no row */
+    int64_t recv_pos;   /* next offset expected from Kafka; -1: any */
+    int64_t last_ts_ms; /* timestamp of the last message committed since assigned; -1: none */
+    /* lag in seconds (worker_metrics.c) */
+    int64_t head_ts_ms;   /* scratch: timestamp of the oldest message held; -1: none held */
+    double lag_seen_at;   /* wall time lag was first seen at lag_seen_pos, nothing held; 0 */
+    int64_t lag_seen_pos; /* the stored offset then */
+    int64_t flight_next;  /* next offset once the batch in flight commits; -1: not in it */
     bool active;
     bool need_offset; /* assigned while PostgreSQL was unreachable: waiting to seek */
     bool eof;
@@ -296,8 +300,10 @@ struct cs_worker {
     ev_idle consumer_idle;
     ev_timer batch_timer;
     ev_timer retry_timer;
-    ev_timer wm_timer;
-    ev_timer tick_timer; /* def->tick, when the worker has one */
+    ev_timer wm_timer;    /* lag and membership upkeep: cs__worker_on_wm_timer */
+    int wm_period_ms;     /* its period: 5 s, or a third of max.poll.interval.ms */
+    double kafka_sync_at; /* ev_now when the stored offsets are next committed to Kafka again */
+    ev_timer tick_timer;  /* def->tick, when the worker has one */
     ev_timer deadline_timer;
     ev_timer topic_timer; /* start-up: until every topic exists (on_topic_timer) */
     double topic_missing_since, topic_warned_at;
@@ -308,7 +314,8 @@ struct cs_worker {
     cs_metric_t *m_received, *m_consumed, *m_applied, *m_dead, *m_skipped;
     cs_metric_t *m_batch_size, *m_batch_seconds, *m_batches, *m_db_errors, *m_retries;
     cs_metric_t *m_e2e; /* produce time (message timestamp) to commit, per event */
-    cs_metric_t *m_lag_msgs, *m_lag_secs, *m_assigned, *m_ready, *m_fenced;
+    cs_metric_t *m_lag_msgs, *m_lag_secs, *m_stored, *m_high, *m_assigned, *m_ready, *m_fenced;
+    cs_metric_t *m_rebalances;
     double type_counts[4][MAX_TYPES + 1];
 
     cs_buf_t a1, a2, a3, a4, a5; /* array parameters */
@@ -482,6 +489,8 @@ void cs__worker_on_committed(struct ev_loop *loop, ev_async *a, int revents);
 /* ---- worker_metrics.c: metrics and health ---- */
 
 void cs__worker_count_batch(cs_worker_t *w, const stage_t *s);
+void cs__worker_kafka_commit(cs_worker_t *w, part_t **ps, int n);
+void cs__worker_part_forget(cs_worker_t *w, part_t *p);
 void cs__worker_on_wm_timer(struct ev_loop *loop, ev_timer *t, int revents);
 int cs__worker_on_http(void *ud, const char *path, cs_buf_t *body, const char **ctype);
 void cs__worker_metrics_init(cs_worker_t *w);

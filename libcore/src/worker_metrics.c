@@ -3,8 +3,10 @@
  *      The runtime's metrics, lag and health endpoints.
  *
  * Defines every cs_* metric the runtime exports, counts committed batches by event type and
- * outcome, computes lag per partition when /metrics is scraped (asking the leader for paused
- * partitions' watermarks every 5 s), and answers /healthz and /readyz. Loop thread only.
+ * outcome, computes each assigned partition's stored offset, high watermark and lag (messages
+ * and seconds) when /metrics is scraped, runs the upkeep timer (background watermark refreshes,
+ * group membership while holding back, Kafka's copy of the stored offsets), and answers
+ * /healthz and /readyz. Loop thread only.
  */
 #include <stdlib.h>
 
@@ -55,31 +57,110 @@ void cs__worker_count_batch(cs_worker_t *w, const stage_t *s)
     }
 }
 
-/* ---- lag, health, metrics ---- */
+/* ---- Kafka's copy of the stored offsets ---- */
 
+/*
+ * Commits the stored offsets of ps to Kafka, for lag tools (kafka-consumer-groups, Burrow,
+ * KMinion) that read Kafka's committed offsets: asynchronously, and a failure costs nothing but
+ * a stale figure there until the next commit. Partitions without a stored offset are skipped.
+ */
+void cs__worker_kafka_commit(cs_worker_t *w, part_t **ps, int n)
+{
+    cs_tp_t *tps = cs_mem_calloc((size_t)(n ? n : 1), sizeof *tps);
+    cs_err_t err;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (ps[i]->active && !ps[i]->need_offset && ps[i]->committed >= 0)
+            tps[k++] = (cs_tp_t){ps[i]->topic, ps[i]->partition, ps[i]->committed, false};
+    if (k && cs_consumer_commit(w->consumer, tps, k, &err) < 0)
+        cs_log_debug("kafka commit failed", CS_LS("error", err.msg));
+    free(tps);
+}
+
+/* A partition leaves this worker (revoked or lost): its series go, and what lag knew of it. */
+void cs__worker_part_forget(cs_worker_t *w, part_t *p)
+{
+    const char *lv[] = {p->topic, p->pstr};
+    cs_metric_remove(w->m_lag_msgs, lv);
+    cs_metric_remove(w->m_lag_secs, lv);
+    cs_metric_remove(w->m_stored, lv);
+    cs_metric_remove(w->m_high, lv);
+    p->last_ts_ms = -1;
+    p->lag_seen_at = 0;
+}
+
+/* Stored offsets are committed to Kafka again this often, whatever happened to earlier commits. */
+#define KAFKA_SYNC_S 30.0
+
+/*
+ * The upkeep timer (every wm_period_ms: 5 s, or a third of max.poll.interval.ms if that is
+ * shorter). It never blocks the loop, so lag stays live whatever the worker waits for:
+ *   - a consumer poll, even an empty one, resets librdkafka's max.poll.interval.ms clock: without
+ *     one, a worker whose topics stay quiet for that long would be taken for stuck; and while two
+ *     batches are taken and the reservoir is full (a batch waiting on a lock, a slow commit),
+ *     cs_consumer_keepalive polls librdkafka once, or the worker would leave the group;
+ *   - the high watermarks of every assigned partition are asked for in the background: paused
+ *     partitions (a database outage) and partitions whose fetchers wait for the queue to drain
+ *     are not fetched, so fetches alone would leave them stale;
+ *   - every KAFKA_SYNC_S the stored offsets are committed to Kafka again: an asynchronous commit
+ *     lost to a rebalance or a coordinator move would otherwise leave Kafka's lag stale until the
+ *     partition's next batch, for ever on a quiet partition.
+ */
 void cs__worker_on_wm_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
-    (void)loop, (void)revents;
+    (void)revents;
     cs_worker_t *w = t->data;
-    /* A consumer poll, even an empty one, resets librdkafka's max.poll.interval.ms clock: without
-     * one, a worker whose topics stay quiet for that long would be taken for stuck, lose its
-     * partitions and rejoin. */
-    if (!w->closed)
-        cs__worker_drain_queue(w);
-    /* Paused partitions are not fetched, so their cached watermarks go stale: ask the leader. */
-    for (int i = 0; i < w->nparts; i++) {
-        part_t *p = w->parts[i];
-        if (!p->active)
-            continue;
-        if (!w->paused_all && !p->need_offset) {
-            p->hi_queried = -1;
-            continue;
-        }
-        int64_t lo, hi;
-        if (cs_consumer_query_watermarks(w->consumer, p->topic, p->partition, 500, &lo, &hi) < 0)
-            break; /* the broker is down too; try again next tick */
-        p->hi_queried = hi;
+    if (w->closed)
+        return;
+    cs__worker_drain_queue(w);
+    if (w->closed)
+        return;
+    cs_consumer_keepalive(w->consumer, w->wm_period_ms);
+    cs_consumer_refresh_watermarks(w->consumer);
+    if (ev_now(loop) >= w->kafka_sync_at) {
+        w->kafka_sync_at = ev_now(loop) + KAFKA_SYNC_S;
+        cs__worker_kafka_commit(w, w->parts, w->nparts);
     }
+}
+
+/* ---- lag ---- */
+
+/* The oldest timestamp of each partition's messages held, pending first (they are older). */
+static void note_head(void *ud, const cs_msg_t *m)
+{
+    cs_worker_t *w = ud;
+    if (m->event != CS_MSG_DATA || m->timestamp_ms < 0)
+        return;
+    part_t *p = cs__worker_part_find(w, m->topic, m->partition);
+    if (p && p->head_ts_ms < 0 && (p->committed < 0 || m->offset >= p->committed))
+        p->head_ts_ms = m->timestamp_ms;
+}
+
+/*
+ * Lag in seconds: the age of the oldest message not yet applied (the one at the stored offset),
+ * 0 when caught up. Exact when the worker holds that message (pending, in flight, or in the
+ * consumer's reservoir). When it holds none of the partition's unapplied messages (just assigned,
+ * paused since before they were fetched, or still in librdkafka's queue):
+ *   - the age of the last message it committed from the partition since it was assigned: an
+ *     upper bound, as the oldest unapplied message was produced after it;
+ *   - else the time since the worker first saw lag at this stored offset: a lower bound (that
+ *     message existed then and is still not applied).
+ */
+static double lag_seconds(part_t *p, int64_t pos, double now)
+{
+    double secs;
+    if (p->head_ts_ms >= 0) {
+        secs = now - (double)p->head_ts_ms / 1000.0;
+    } else if (p->last_ts_ms >= 0) {
+        secs = now - (double)p->last_ts_ms / 1000.0;
+    } else {
+        if (p->lag_seen_at == 0 || p->lag_seen_pos != pos) {
+            p->lag_seen_at = now;
+            p->lag_seen_pos = pos;
+        }
+        secs = now - p->lag_seen_at;
+    }
+    return secs > 0 ? secs : 0;
 }
 
 static void collect(cs_metrics_t *m, void *ud)
@@ -87,42 +168,37 @@ static void collect(cs_metrics_t *m, void *ud)
     (void)m;
     cs_worker_t *w = ud;
     double now = now_s();
+    for (int i = 0; i < w->nparts; i++)
+        w->parts[i]->head_ts_ms = -1;
+    for (int j = 0; j < w->npending; j++)
+        note_head(w, w->pending[j]);
+    cs_consumer_reservoir_each(w->consumer, note_head, w);
     for (int i = 0; i < w->nparts; i++) {
         part_t *p = w->parts[i];
         if (!p->active)
             continue;
         int64_t lo, hi;
         cs_consumer_watermarks(w->consumer, p->topic, p->partition, &lo, &hi);
-        if (p->hi_queried > hi)
-            hi = p->hi_queried;
+        /* No row in PostgreSQL: the partition is read from its beginning. */
         int64_t pos = p->committed >= 0 ? p->committed : lo;
         if (hi < 0 || pos < 0)
             continue;
-        double lag = hi > pos ? (double)(hi - pos) : 0;
+        int64_t lag = hi > pos ? hi - pos : 0;
         double secs = 0;
-        if (lag > 0) {
-            /* Age of the oldest event not yet applied: pending ones are known exactly. */
-            int64_t oldest = -1;
-            for (int j = 0; j < w->npending; j++) {
-                cs_msg_t *msg = w->pending[j];
-                if (msg->partition == p->partition && strcmp(msg->topic, p->topic) == 0) {
-                    oldest = msg->timestamp_ms;
-                    break;
-                }
-            }
-            if (oldest < 0)
-                oldest = p->last_ts_ms;
-            if (oldest >= 0)
-                secs = now - (double)oldest / 1000.0;
-            if (secs < 0)
-                secs = 0;
-        }
+        if (lag > 0)
+            secs = lag_seconds(p, pos, now);
+        else
+            p->lag_seen_at = 0;
         const char *lv[] = {p->topic, p->pstr};
-        cs_metric_set(w->m_lag_msgs, lv, lag);
+        cs_metric_set(w->m_stored, lv, (double)pos);
+        cs_metric_set(w->m_high, lv, (double)hi);
+        cs_metric_set(w->m_lag_msgs, lv, (double)lag);
         cs_metric_set(w->m_lag_secs, lv, secs);
     }
     cs_metric_set(w->m_assigned, NULL, cs__worker_nactive(w));
 }
+
+/* ---- health, metrics ---- */
 
 static bool is_ready(cs_worker_t *w, const char **why)
 {
@@ -202,15 +278,34 @@ void cs__worker_metrics_init(cs_worker_t *w)
                                      "batches rolled back because another consumer committed "
                                      "their partitions",
                                      NULL);
-    w->m_lag_msgs = cs_metrics_gauge(m, "cs_consumer_lag_messages",
-                                     "messages not yet applied, per partition", "topic,partition");
-    w->m_lag_secs = cs_metrics_gauge(m, "cs_consumer_lag_seconds",
-                                     "age of the oldest event not yet applied, per partition",
+    /* Per assigned partition (worker_metrics.c, collect), computed when /metrics is read. */
+    w->m_stored = cs_metrics_gauge(m, "cs_partition_stored_offset",
+                                   "next offset to apply, as stored in PostgreSQL (the low "
+                                   "watermark while PostgreSQL has no row), per assigned partition",
+                                   "topic,partition");
+    w->m_high = cs_metrics_gauge(m, "cs_partition_high_watermark",
+                                 "offset the partition's next message will get, per assigned "
+                                 "partition",
+                                 "topic,partition");
+    w->m_lag_msgs = cs_metrics_gauge(m, "cs_partition_lag_messages",
+                                     "messages not yet applied (high watermark minus stored "
+                                     "offset), per assigned partition",
                                      "topic,partition");
+    w->m_lag_secs = cs_metrics_gauge(m, "cs_partition_lag_seconds",
+                                     "age of the oldest message not yet applied, 0 when caught "
+                                     "up, per assigned partition",
+                                     "topic,partition");
+    w->m_rebalances = cs_metrics_counter(m, "cs_rebalances_total",
+                                         "rebalance callbacks: partitions assigned, revoked, or "
+                                         "lost (another member may own them already)",
+                                         "kind");
     w->m_assigned = cs_metrics_gauge(m, "cs_partitions_assigned", "partitions assigned", NULL);
     w->m_ready = cs_metrics_gauge(m, "cs_ready", "1 when assigned and connected", NULL);
     cs_metrics_on_collect(m, collect, w);
     cs_metric_set(w->m_assigned, NULL, 0);
     cs_metric_inc(w->m_retries, NULL, 0);
     cs_metric_inc(w->m_fenced, NULL, 0);
+    static const char *const kinds[] = {"assign", "revoke", "lost"};
+    for (int i = 0; i < 3; i++)
+        cs_metric_inc(w->m_rebalances, &kinds[i], 0);
 }

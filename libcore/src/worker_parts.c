@@ -40,8 +40,8 @@ part_t *cs__worker_part_get(cs_worker_t *w, const char *topic, int partition)
     p->topic = cs_mem_strdup(topic);
     p->partition = partition;
     snprintf(p->pstr, sizeof p->pstr, "%d", partition);
-    p->committed = p->recv_pos = p->hi_queried = p->flight_next = -1;
-    p->last_ts_ms = -1;
+    p->committed = p->recv_pos = p->flight_next = -1;
+    p->last_ts_ms = p->head_ts_ms = -1;
     w->parts[w->nparts++] = p;
     return p;
 }
@@ -201,6 +201,7 @@ int cs__worker_settle_offsets(cs_worker_t *w, cs_err_t *err)
                     CS_LI("partition", ps[i]->partition), CS_LI("offset", ps[i]->committed));
     }
     reposition(w, ps, n);
+    cs__worker_kafka_commit(w, ps, n); /* Kafka follows the offsets just loaded */
     cs_err_t e;
     if (!w->backoff) {
         /* resume the partitions that were paused for want of an offset */
@@ -249,6 +250,9 @@ void cs__worker_after_fence(cs_worker_t *w)
         free(tps);
     } else {
         reposition(w, ps, n);
+        for (int i = 0; i < n; i++)
+            ps[i]->last_ts_ms = -1; /* committed by someone else since */
+        cs__worker_kafka_commit(w, ps, n);
     }
     free(ps);
 }

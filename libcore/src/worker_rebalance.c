@@ -3,7 +3,8 @@
  *      The consumer's rebalance callbacks: partitions assigned and revoked.
  *
  * consumer.c calls these from inside a consumer poll, on the loop thread. An assignment reads the
- * partitions' offsets from PostgreSQL (the source of truth) and starts them there; a revocation
+ * partitions' offsets from PostgreSQL (the source of truth) and starts them there (consumer.c
+ * then commits those offsets to Kafka too, for lag tools); a revocation
  * commits what is in flight first (or, when the partitions are lost, commits nothing more for
  * them) and drops what is pending for them. Both wait for the committer, which owns the main
  * connection while a batch is in flight.
@@ -27,9 +28,12 @@ void cs__worker_on_assign(void *ud, cs_tp_t *tps, int n)
         p->active = true;
         p->eof = false;
         p->need_offset = false;
-        p->hi_queried = -1;
+        p->last_ts_ms = -1; /* another member may have committed it meanwhile */
+        p->lag_seen_at = 0;
         ps[i] = p;
     }
+    static const char *const kind[] = {"assign"};
+    cs_metric_inc(w->m_rebalances, kind, 1);
     if (cs__worker_load_offsets(w, ps, n, &err) == 0) {
         for (int i = 0; i < n; i++) {
             ps[i]->recv_pos = ps[i]->committed;
@@ -94,10 +98,10 @@ void cs__worker_on_revoke(void *ud, const cs_tp_t *tps, int n, bool lost)
                         "to the new owner",
                         CS_LI("dropped", d), CS_LS("waiting_for", w->waiting_for));
     }
+    const char *kind[] = {lost ? "lost" : "revoke"};
+    cs_metric_inc(w->m_rebalances, kind, 1);
     for (int i = 0; i < k; i++) {
-        const char *lv[] = {ps[i]->topic, ps[i]->pstr};
-        cs_metric_remove(w->m_lag_msgs, lv);
-        cs_metric_remove(w->m_lag_secs, lv);
+        cs__worker_part_forget(w, ps[i]);
         cs_log_info("partition revoked", CS_LS("topic", ps[i]->topic),
                     CS_LI("partition", ps[i]->partition), CS_LI("offset", ps[i]->committed),
                     CS_LI("lost", lost));

@@ -59,9 +59,9 @@ static void scrape(const char *body, double *lag, double *age, double *retries)
         if (!sp || (nl && sp > nl) || *l == '#')
             continue;
         double v = strtod(sp + 1, NULL);
-        if (strncmp(l, "cs_consumer_lag_messages{", 25) == 0)
+        if (strncmp(l, "cs_partition_lag_messages{", 26) == 0)
             *lag += v;
-        else if (strncmp(l, "cs_consumer_lag_seconds{", 24) == 0 && v > *age)
+        else if (strncmp(l, "cs_partition_lag_seconds{", 25) == 0 && v > *age)
             *age = v;
         else if (strncmp(l, "cs_retries_total ", 17) == 0)
             *retries = v;

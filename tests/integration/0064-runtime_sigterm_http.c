@@ -69,7 +69,7 @@ START_TEST(http_and_sigterm)
     ck_assert_ptr_nonnull(strstr(buf, "# TYPE cs_events_applied_total counter"));
     ck_assert_ptr_nonnull(strstr(buf, "cs_events_applied_total{type=\"rt_add\"} "));
     ck_assert_ptr_nonnull(strstr(buf, "cs_batch_duration_seconds_bucket{le=\"+Inf\"} "));
-    snprintf(needle, sizeof needle, "cs_consumer_lag_messages{topic=\"%s\",partition=\"", topic);
+    snprintf(needle, sizeof needle, "cs_partition_lag_messages{topic=\"%s\",partition=\"", topic);
     ck_assert_msg(strstr(buf, needle) != NULL, "no lag series in:\n%s", buf);
     ck_assert_int_eq(rt_http_get(port, "/nope", buf, sizeof buf), 404);
 

@@ -147,6 +147,20 @@ CS_API int cs_consumer_prefetch(cs_consumer_t *c);
 /* What the reservoir holds now: messages (and events) and their bytes; its bound in bytes. */
 CS_API void cs_consumer_reservoir(const cs_consumer_t *c, size_t *msgs, size_t *bytes,
                                   size_t *bound);
+/* Calls fn for each message (and event) the reservoir holds, in the order cs_consumer_poll would
+ * hand them out; m is borrowed for the call. fn must not call into the consumer. */
+CS_API void cs_consumer_reservoir_each(const cs_consumer_t *c,
+                                       void (*fn)(void *ud, const cs_msg_t *m), void *ud);
+/*
+ * Keeps the group membership of a caller that holds back. librdkafka takes a consumer that has
+ * not polled for max.poll.interval.ms for stuck: it leaves the group, and its partitions are lost.
+ * When librdkafka was not polled for idle_ms (cs_consumer_poll and cs_consumer_prefetch poll it
+ * only while the reservoir has room), this polls it once and keeps what that returns in the
+ * reservoir, beyond its bound if need be (one message per call at most). Call it at least every
+ * third of max.poll.interval.ms while holding back. Never blocks; rebalance callbacks may run in
+ * here. Returns 1 when it polled, 0 when a poll was recent enough.
+ */
+CS_API int cs_consumer_keepalive(cs_consumer_t *c, int idle_ms);
 CS_API void cs_consumer_msg_free(cs_msg_t *m);
 /* A Kafka header of m, or NULL; *len receives its length. Borrowed from m. */
 CS_API const void *cs_consumer_msg_header(const cs_msg_t *m, const char *name, size_t *len);
@@ -157,11 +171,25 @@ CS_API int cs_consumer_resume(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_er
 /* Moves the fetch position of assigned partitions to tps[i].offset; what the reservoir held for
  * them is dropped (the next message of each is the one at its new position). */
 CS_API int cs_consumer_seek(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
-/* Commits tps[i].offset (the next offset to consume) to Kafka, asynchronously, for lag tools. */
+/*
+ * Commits tps[i].offset (the next offset to consume) to Kafka, asynchronously, for lag tools.
+ * The start offsets an assign callback sets (>= 0) are committed the same way right after the
+ * assignment, so Kafka's committed offsets equal the caller's from the moment it owns a partition.
+ */
 CS_API int cs_consumer_commit(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err);
-/* Cached low/high watermarks; -1 when unknown. Never blocks. */
+/*
+ * Known low/high watermarks; -1 when unknown. The high watermark is the newer of what fetches
+ * reported and what the last cs_consumer_refresh_watermarks found, so it stays current for
+ * partitions that are not fetched (paused, or waiting for the caller to poll). Never blocks.
+ */
 CS_API void cs_consumer_watermarks(cs_consumer_t *c, const char *topic, int partition, int64_t *lo,
                                    int64_t *hi);
+/*
+ * Asks the leaders of the assigned partitions for their high watermarks in the background (the
+ * consumer's own thread; one ListOffsets request per leader, abandoned after a second when a
+ * broker does not answer). Never blocks; the answers show in cs_consumer_watermarks.
+ */
+CS_API void cs_consumer_refresh_watermarks(cs_consumer_t *c);
 /*
  * Asks the partition leader for the watermarks (blocks up to timeout_ms; used for lag of paused
  * partitions, whose cached watermarks no fetch refreshes). Returns -1 on failure or timeout.
