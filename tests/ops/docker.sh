@@ -6,11 +6,15 @@
 # workers/ with two replicas and a unique, stable group instance id; Prometheus with ops/prometheus
 # scraping exactly the worker replicas), its topics are those of schemas/topics.json, and
 # docker/Dockerfile builds with scripts/build (the commands scripts/test builds with), installs
-# only packages scripts/bootstrap installs, and runs as a non-root user.
+# only packages scripts/bootstrap installs, and runs as a non-root user. First of all the compose
+# file is validated against the Compose Specification's JSON schema, as vendored by the pinned
+# check-jsonschema (tests/interop/requirements.txt; offline, --builtin-schema).
 set -euo pipefail
 src=${1:?usage: docker.sh SOURCE_DIR}
 PY=$src/.cache/venv/bin/python
 [ -x "$PY" ] || { echo "FAIL: no $PY (scripts/bootstrap)"; exit 1; }
+"$src/.cache/venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$src/docker/compose.yaml" ||
+  { echo "FAIL: docker/compose.yaml does not follow the Compose Specification's schema"; exit 1; }
 exec "$PY" - "$src" <<'PYEOF'
 import json, re, shlex, sys, yaml
 src = sys.argv[1]
