@@ -219,6 +219,8 @@ rd_kafka_headers_t *cs__dlq_headers(const char *worker, const char *group,
                                     const cs_dead_letter_t *d)
 {
     rd_kafka_headers_t *h = rd_kafka_headers_new(16);
+    if (d->erased)
+        hdr(h, "cs-erased", "true");
     hdr(h, "cs-error-class", d->error_class);
     hdr(h, "cs-error-reason", d->reason);
     hdr(h, "cs-error-field", d->field);

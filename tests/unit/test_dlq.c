@@ -133,6 +133,22 @@ START_TEST(headers_sparse)
 }
 END_TEST
 
+/* An erased learner's dead letter says so and names no learner (cs/dlq.h). */
+START_TEST(headers_erased)
+{
+    cs_dead_letter_t d = full;
+    d.erased = true;
+    rd_kafka_headers_t *h = cs__dlq_headers("progress", "cs-progress", &d);
+    ck_assert_str_eq(header(h, "cs-erased"), "true");
+    ck_assert_msg(header(h, "cs-user-id") == NULL, "an erased dead letter names its learner");
+    rd_kafka_headers_destroy(h);
+    h = cs__dlq_headers("progress", "cs-progress", &full);
+    ck_assert_msg(header(h, "cs-erased") == NULL, "cs-erased on a live learner's dead letter");
+    ck_assert_ptr_nonnull(header(h, "cs-user-id"));
+    rd_kafka_headers_destroy(h);
+}
+END_TEST
+
 START_TEST(copy_rows)
 {
     cs_dead_letter_t two[2] = {full,
@@ -223,6 +239,7 @@ int main(void)
     tcase_add_test(tc, names);
     tcase_add_test(tc, headers_full);
     tcase_add_test(tc, headers_sparse);
+    tcase_add_test(tc, headers_erased);
     tcase_add_test(tc, copy_rows);
     tcase_add_test(tc, in_flight);
     tcase_add_test(tc, refusals);
