@@ -160,182 +160,263 @@ static int parse_date(const char *s, int64_t *ms)
     return 0;
 }
 
+/* One run: the options read once, what is open, and the counts the report gives. */
+struct run {
+    cs_config_t *cfg;
+    cs_sim_opts_t so;
+    long long limit, rate, n, bad;
+    double malformed;
+    FILE *out;
+    cs_sim_t *sim;
+    cs_buf_t line;
+    int64_t t0, last;
+    struct pub pub;
+};
+
+/* Reads the simulation options and checks the ones that can be wrong together: 0, or the exit
+ * status (2) after telling why. */
+static int read_options(struct run *r)
+{
+    cs_config_t *cfg = r->cfg;
+
+    r->so.seed = (uint64_t)cs_config_int(cfg, "seed");
+    r->so.learners = (int)cs_config_int(cfg, "learners");
+    r->so.mentors = (int)cs_config_int(cfg, "mentors");
+    r->so.days = (int)cs_config_int(cfg, "days");
+    r->so.realtime = cs_config_bool(cfg, "realtime");
+    r->so.producer = cs_config_str(cfg, "producer");
+    r->limit = cs_config_int(cfg, "events");
+    if (parse_date(cs_config_str(cfg, "start-date"), &r->so.start_ms) < 0) {
+        fprintf(stderr, "cs-loadgen: --start-date: '%s' is not a date (YYYY-MM-DD)\n",
+                cs_config_str(cfg, "start-date"));
+        return 2;
+    }
+    if (r->so.days == 0 && r->limit == 0) {
+        fprintf(stderr, "cs-loadgen: --days=0 needs --events to end the stream\n");
+        return 2;
+    }
+    r->rate = cs_config_int(cfg, "rate");
+    r->malformed = cs_config_double(cfg, "malformed");
+    mrng = r->so.seed * 2654435761ULL + 1;
+    return 0;
+}
+
+/* Opens the JSON Lines output when there is one (stdout unless --jsonl names a file, and none when
+ * only publishing). */
+static int open_output(struct run *r)
+{
+    const char *path = cs_config_str(r->cfg, "jsonl");
+
+    if (!path && !cs_config_bool(r->cfg, "publish"))
+        path = "-";
+    if (path && !(r->out = strcmp(path, "-") ? fopen(path, "w") : stdout)) {
+        cs_log_error("cannot open output", CS_LS("path", path), CS_LS("error", strerror(errno)));
+        return -1;
+    }
+    return 0;
+}
+
+/* Starts the codec and the producer when --publish: 0, or the exit status after telling why. */
+static int start_publishing(struct run *r)
+{
+    cs_config_t *cfg = r->cfg;
+    struct pub *pub = &r->pub;
+    cs_err_t err;
+
+    if (!cs_config_bool(cfg, "publish"))
+        return 0;
+
+    cs_producer_opts_t po = {
+        .brokers = cs_config_str(cfg, "kafka-brokers"),
+        .client_id = "cs-loadgen",
+        .kafka_props = cs_config_kafka_props(cfg),
+        .linger_ms = cs_config_int(cfg, "linger-ms") ? (int)cs_config_int(cfg, "linger-ms") : -1,
+        .on_delivery = on_delivery,
+        .cb_ctx = pub};
+
+    if (!po.brokers) {
+        fprintf(stderr, "cs-loadgen: --publish needs --kafka-brokers (or CS_KAFKA_BROKERS)\n");
+        return 2;
+    }
+    pub->prefix = cs_config_str(cfg, "topic-prefix");
+    pub->arena = cs_arena_new(0);
+    if (!(pub->codec = cs_codec_new(&err)) || !(pub->producer = cs_producer_new_opts(&po, &err))) {
+        cs_log_error("cannot start publishing", CS_LS("error", err.msg));
+        return 1;
+    }
+    return 0;
+}
+
+static void log_progress(struct run *r)
+{
+    cs_log_info("progress", CS_LI("events", r->n), CS_LI("day", cs_sim_day(r->sim)),
+                CS_LD("events_per_s", r->n * 1000.0 / (double)(r->last - r->t0 + 1)),
+                CS_LI("delivered", r->pub.producer ? cs_producer_delivered(r->pub.producer) : 0));
+}
+
+/* Sleeps until the --rate schedule allows the next event: paced against the schedule, not per
+ * event, so sleeps stay coarse. */
+static void pace(struct run *r)
+{
+    int64_t due = r->t0 + (int64_t)(r->n * 1000 / r->rate);
+    int64_t now = mono_ms();
+
+    if (due > now) {
+        struct timespec ts = {(due - now) / 1000, ((due - now) % 1000) * 1000000};
+
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Publishes and/or buffers the event just appended to r->line (malformed if the seed says so). */
+static int emit_event(struct run *r)
+{
+    cs_buf_t *line = &r->line;
+    /* the event just appended starts after the previous complete lines */
+    size_t start = line->len;
+    int bad_kind = -1;
+    cs_err_t err;
+
+    while (start > 0 && line->data[start - 1] != '\n')
+        start--;
+    if (r->malformed > 0 && munif() < r->malformed) {
+        bad_kind = (int)(munif() * 3);
+        r->bad++;
+    }
+    if (r->pub.producer &&
+        publish(&r->pub, line->data + start, line->len - start, bad_kind, &err) < 0) {
+        cs_log_error("cannot publish", CS_LS("error", err.msg), CS_LS("field", err.field),
+                     CS_LI("event", r->n + 1));
+        return -1;
+    }
+    if (r->out) {
+        if (bad_kind >= 0)
+            malform_json(line, start, bad_kind);
+        cs_buf_putc(line, '\n');
+        if (line->len >= 1 << 16) {
+            fwrite(line->data, 1, line->len, r->out);
+            cs_buf_reset(line);
+        }
+    } else {
+        cs_buf_reset(line);
+    }
+    return 0;
+}
+
+/* The simulation loop: every event until --events or the last day, paced and reported. */
+static int generate(struct run *r)
+{
+    const char *type, *user;
+
+    r->sim = cs_sim_new(&r->so);
+    r->t0 = r->last = mono_ms();
+    while ((r->limit == 0 || r->n < r->limit) && cs_sim_next(r->sim, &r->line, &type, &user)) {
+        if (emit_event(r) < 0)
+            return -1;
+        r->n++;
+        if (r->pub.producer)
+            cs_producer_poll(r->pub.producer, 0);
+        if (r->rate > 0)
+            pace(r);
+        if ((r->n & 255) == 0 && mono_ms() - r->last >= 1000) {
+            r->last = mono_ms();
+            log_progress(r);
+        }
+    }
+    return 0;
+}
+
+/* Writes what is left of the JSON Lines and closes the output. */
+static int finish_output(struct run *r)
+{
+    if (!r->out)
+        return 0;
+    fwrite(r->line.data, 1, r->line.len, r->out);
+    if (fflush(r->out) != 0 || (r->out != stdout && fclose(r->out) != 0)) {
+        r->out = NULL;
+        cs_log_error("cannot write output", CS_LS("error", strerror(errno)));
+        return -1;
+    }
+    r->out = NULL;
+    return 0;
+}
+
+/* The rest is acknowledged at the brokers' pace (a broker may be failing over): wait as long as
+ * acknowledgements keep coming, with the progress line every second. librdkafka reports every
+ * message within message.timeout.ms, so the wait ends. */
+static int await_acknowledgements(struct run *r)
+{
+    cs_producer_t *p = r->pub.producer;
+    uint64_t seen;
+    int64_t moved;
+    cs_err_t err;
+
+    if (!p)
+        return 0;
+    seen = cs_producer_delivered(p) + cs_producer_failed(p);
+    moved = mono_ms();
+    while (cs_producer_flush(p, 1000, &err) < 0) {
+        uint64_t now_seen = cs_producer_delivered(p) + cs_producer_failed(p);
+
+        r->last = mono_ms();
+        if (now_seen != seen) {
+            seen = now_seen;
+            moved = r->last;
+        } else if (r->last - moved >= FLUSH_STALL_MS) {
+            cs_log_error("not every event was delivered", CS_LS("error", err.msg),
+                         CS_LI("no_acknowledgement_for_ms", r->last - moved));
+            return -1;
+        }
+        log_progress(r);
+    }
+    return 0;
+}
+
+/* The final line: failed deliveries (non-zero exit) or the run's counts. */
+static int report(struct run *r)
+{
+    if (r->pub.failed_reports) {
+        cs_log_error("some events were not delivered", CS_LI("failed", r->pub.failed_reports),
+                     CS_LS("first", r->pub.first_failure));
+        return -1;
+    }
+    cs_log_info("done", CS_LI("events", r->n), CS_LI("malformed", r->bad),
+                CS_LI("days", cs_sim_day(r->sim)), CS_LI("ms", mono_ms() - r->t0),
+                CS_LI("delivered", r->pub.producer ? cs_producer_delivered(r->pub.producer) : 0));
+    return 0;
+}
+
+static void run_fini(struct run *r)
+{
+    if (r->out && r->out != stdout)
+        fclose(r->out);
+    cs_producer_destroy(r->pub.producer);
+    cs_codec_destroy(r->pub.codec);
+    cs_arena_destroy(r->pub.arena);
+    cs_buf_fini(&r->pub.enc);
+    cs_sim_destroy(r->sim);
+    cs_buf_fini(&r->line);
+    cs_config_destroy(r->cfg);
+}
+
 int main(int argc, char **argv)
 {
     int code;
-    cs_config_t *cfg = cs_config_start(
+    struct run r = {.line = CS_BUF_INIT};
+
+    r.cfg = cs_config_start(
         "cs-loadgen",
         "Generate a realistic, deterministic stream of careerstream events as JSON Lines.", opts,
         argc, argv, &code);
-    cs_sim_opts_t so = {0};
-    cs_sim_t *sim = NULL;
-    cs_buf_t line = CS_BUF_INIT;
-    const char *path, *type, *user;
-    long long limit, n = 0, rate, bad = 0;
-    double malformed;
-    FILE *out = NULL;
-    int64_t t0, last;
-    struct pub pub = {0};
-    cs_err_t err;
-
-    if (!cfg)
+    if (!r.cfg)
         return code;
-    code = 1;
-    so.seed = (uint64_t)cs_config_int(cfg, "seed");
-    so.learners = (int)cs_config_int(cfg, "learners");
-    so.mentors = (int)cs_config_int(cfg, "mentors");
-    so.days = (int)cs_config_int(cfg, "days");
-    so.realtime = cs_config_bool(cfg, "realtime");
-    so.producer = cs_config_str(cfg, "producer");
-    limit = cs_config_int(cfg, "events");
-    if (parse_date(cs_config_str(cfg, "start-date"), &so.start_ms) < 0) {
-        fprintf(stderr, "cs-loadgen: --start-date: '%s' is not a date (YYYY-MM-DD)\n",
-                cs_config_str(cfg, "start-date"));
-        code = 2;
-        goto out;
-    }
-    if (so.days == 0 && limit == 0) {
-        fprintf(stderr, "cs-loadgen: --days=0 needs --events to end the stream\n");
-        code = 2;
-        goto out;
-    }
-    rate = cs_config_int(cfg, "rate");
-    malformed = cs_config_double(cfg, "malformed");
-    mrng = so.seed * 2654435761ULL + 1;
-    path = cs_config_str(cfg, "jsonl");
-    if (!path && !cs_config_bool(cfg, "publish"))
-        path = "-";
-    if (path && !(out = strcmp(path, "-") ? fopen(path, "w") : stdout)) {
-        cs_log_error("cannot open output", CS_LS("path", path), CS_LS("error", strerror(errno)));
-        goto out;
-    }
-    if (cs_config_bool(cfg, "publish")) {
-        cs_producer_opts_t po = {.brokers = cs_config_str(cfg, "kafka-brokers"),
-                                 .client_id = "cs-loadgen",
-                                 .kafka_props = cs_config_kafka_props(cfg),
-                                 .linger_ms = cs_config_int(cfg, "linger-ms")
-                                                  ? (int)cs_config_int(cfg, "linger-ms")
-                                                  : -1,
-                                 .on_delivery = on_delivery,
-                                 .cb_ctx = &pub};
-
-        if (!po.brokers) {
-            fprintf(stderr, "cs-loadgen: --publish needs --kafka-brokers (or CS_KAFKA_BROKERS)\n");
-            code = 2;
-            goto out;
-        }
-        pub.prefix = cs_config_str(cfg, "topic-prefix");
-        pub.arena = cs_arena_new(0);
-        if (!(pub.codec = cs_codec_new(&err)) ||
-            !(pub.producer = cs_producer_new_opts(&po, &err))) {
-            cs_log_error("cannot start publishing", CS_LS("error", err.msg));
-            goto out;
-        }
-    }
-
-    sim = cs_sim_new(&so);
-    t0 = last = mono_ms();
-    while ((limit == 0 || n < limit) && cs_sim_next(sim, &line, &type, &user)) {
-        /* the event just appended starts after the previous complete lines */
-        size_t start = line.len;
-        int bad_kind = -1;
-
-        while (start > 0 && line.data[start - 1] != '\n')
-            start--;
-        if (malformed > 0 && munif() < malformed) {
-            bad_kind = (int)(munif() * 3);
-            bad++;
-        }
-        if (pub.producer &&
-            publish(&pub, line.data + start, line.len - start, bad_kind, &err) < 0) {
-            cs_log_error("cannot publish", CS_LS("error", err.msg), CS_LS("field", err.field),
-                         CS_LI("event", n + 1));
-            goto out;
-        }
-        if (out) {
-            if (bad_kind >= 0)
-                malform_json(&line, start, bad_kind);
-            cs_buf_putc(&line, '\n');
-            if (line.len >= 1 << 16) {
-                fwrite(line.data, 1, line.len, out);
-                cs_buf_reset(&line);
-            }
-        } else {
-            cs_buf_reset(&line);
-        }
-        n++;
-        if (pub.producer)
-            cs_producer_poll(pub.producer, 0);
-        if (rate > 0) {
-            /* Pace against the schedule, not per event, so sleeps stay coarse. */
-            int64_t due = t0 + (int64_t)(n * 1000 / rate);
-            int64_t now = mono_ms();
-
-            if (due > now) {
-                struct timespec ts = {(due - now) / 1000, ((due - now) % 1000) * 1000000};
-
-                nanosleep(&ts, NULL);
-            }
-        }
-        if ((n & 255) == 0 && mono_ms() - last >= 1000) {
-            last = mono_ms();
-            cs_log_info("progress", CS_LI("events", n), CS_LI("day", cs_sim_day(sim)),
-                        CS_LD("events_per_s", n * 1000.0 / (double)(last - t0 + 1)),
-                        CS_LI("delivered", pub.producer ? cs_producer_delivered(pub.producer) : 0));
-        }
-    }
-    if (out) {
-        fwrite(line.data, 1, line.len, out);
-        if (fflush(out) != 0 || (out != stdout && fclose(out) != 0)) {
-            out = NULL;
-            cs_log_error("cannot write output", CS_LS("error", strerror(errno)));
-            goto out;
-        }
-        out = NULL;
-    }
-    /* The rest is acknowledged at the brokers' pace (a broker may be failing over): wait as long
-     * as acknowledgements keep coming, with the progress line every second. librdkafka reports
-     * every message within message.timeout.ms, so the wait ends. */
-    if (pub.producer) {
-        uint64_t seen = cs_producer_delivered(pub.producer) + cs_producer_failed(pub.producer);
-        int64_t moved = mono_ms();
-
-        while (cs_producer_flush(pub.producer, 1000, &err) < 0) {
-            uint64_t now_seen =
-                cs_producer_delivered(pub.producer) + cs_producer_failed(pub.producer);
-
-            last = mono_ms();
-            if (now_seen != seen) {
-                seen = now_seen;
-                moved = last;
-            } else if (last - moved >= FLUSH_STALL_MS) {
-                cs_log_error("not every event was delivered", CS_LS("error", err.msg),
-                             CS_LI("no_acknowledgement_for_ms", last - moved));
-                goto out;
-            }
-            cs_log_info("progress", CS_LI("events", n), CS_LI("day", cs_sim_day(sim)),
-                        CS_LD("events_per_s", n * 1000.0 / (double)(last - t0 + 1)),
-                        CS_LI("delivered", cs_producer_delivered(pub.producer)));
-        }
-    }
-    if (pub.failed_reports) {
-        cs_log_error("some events were not delivered", CS_LI("failed", pub.failed_reports),
-                     CS_LS("first", pub.first_failure));
-        goto out;
-    }
-    cs_log_info("done", CS_LI("events", n), CS_LI("malformed", bad), CS_LI("days", cs_sim_day(sim)),
-                CS_LI("ms", mono_ms() - t0),
-                CS_LI("delivered", pub.producer ? cs_producer_delivered(pub.producer) : 0));
-    code = 0;
-out:
-    if (out && out != stdout)
-        fclose(out);
-    cs_producer_destroy(pub.producer);
-    cs_codec_destroy(pub.codec);
-    cs_arena_destroy(pub.arena);
-    cs_buf_fini(&pub.enc);
-    cs_sim_destroy(sim);
-    cs_buf_fini(&line);
-    cs_config_destroy(cfg);
+    /* 2: the options do not go together; 1: the run failed (logged); 0: every event delivered */
+    code = read_options(&r);
+    if (code == 0)
+        code = open_output(&r) < 0 ? 1 : start_publishing(&r);
+    if (code == 0 && (generate(&r) < 0 || finish_output(&r) < 0 || await_acknowledgements(&r) < 0 ||
+                      report(&r) < 0))
+        code = 1;
+    run_fini(&r);
     return code;
 }

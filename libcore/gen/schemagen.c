@@ -357,16 +357,9 @@ static double num_attr(json_t *o, const char *key, const char *path)
     return json_number_value(v);
 }
 
-static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **local, int *nlocal)
+/* Known attributes only: a typo in a limit must not silently disable it. */
+static void check_field_attrs(json_t *fj, const char *path)
 {
-    const char *name = str_attr(fj, "name", prefix, true);
-    char *path = xasprintf("%s%s", prefix, name);
-    if (!is_snake(name) || strlen(name) > 48)
-        die(path, "field names must be lower_snake_case identifiers of at most 48 bytes");
-    f->name = xstrdup(name);
-    f->doc = xstrdup(str_attr(fj, "doc", path, true));
-
-    /* Known attributes only: a typo in a limit must not silently disable it. */
     const char *key;
     json_t *val;
     json_object_foreach(fj, key, val)
@@ -391,7 +384,12 @@ static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **l
             die(path, "unknown attribute \"%s\"", key);
         (void)val;
     }
+}
 
+/* "type": a base type, or the optional union ["null", T] / [T, "null"]. */
+static void parse_field_type(json_t *fj, gfield_t *f, const char *path, genum_t **local,
+                             int *nlocal)
+{
     json_t *t = json_object_get(fj, "type");
     if (json_is_array(t)) {
         if (json_array_size(t) != 2)
@@ -409,7 +407,11 @@ static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **l
     } else {
         parse_base_type(t, f, path, local, nlocal);
     }
+}
 
+/* "cs.format": a string format, which must agree with the logical type. */
+static void parse_field_format(json_t *fj, gfield_t *f, const char *path)
+{
     const char *fmt = str_attr(fj, "cs.format", path, false);
     if (fmt) {
         int want = -1;
@@ -424,6 +426,11 @@ static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **l
             die(path, "cs.format applies to strings only");
         f->format = want;
     }
+}
+
+/* "cs.min"/"cs.max": numeric bounds, integers within the range of int and long. */
+static void parse_field_bounds(json_t *fj, gfield_t *f, const char *path)
+{
     if (json_object_get(fj, "cs.min")) {
         f->has_min = true;
         f->min = num_attr(fj, "cs.min", path);
@@ -446,6 +453,11 @@ static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **l
             (f->has_max && (f->max < lo || f->max > hi)))
             die(path, "bounds outside the range of %s", tnames[f->type]);
     }
+}
+
+/* "cs.min_length"/"cs.max_length" of strings and "cs.max_items" of arrays. */
+static void parse_field_sizes(json_t *fj, gfield_t *f, const char *path)
+{
     if (f->format == CS__FMT_UUID) {
         f->min_len = f->max_len = 36;
     } else if (f->type == CS__F_STRING || f->type == CS__F_STRV) {
@@ -471,7 +483,11 @@ static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **l
     } else if (json_object_get(fj, "cs.max_items")) {
         die(path, "cs.max_items applies to arrays only");
     }
+}
 
+/* "default": must match the type (null for ["null", T]) and the bounds. */
+static void parse_field_default(json_t *fj, gfield_t *f, const char *path)
+{
     json_t *def = json_object_get(fj, "default");
     if (def) {
         f->has_default = true;
@@ -502,7 +518,11 @@ static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **l
             die(path, "the default does not match the type");
         }
     }
+}
 
+/* "cs.required_if": when an optional field becomes required. */
+static void parse_field_required_if(json_t *fj, gfield_t *f, const char *path)
+{
     json_t *req = json_object_get(fj, "cs.required_if");
     if (req) {
         if (!f->optional)
@@ -513,6 +533,24 @@ static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **l
         if (!f->req_present && !json_is_array(f->req_in))
             die(path, "cs.required_if needs \"present\": true or \"in\": [symbols]");
     }
+}
+
+static void parse_field(json_t *fj, gfield_t *f, const char *prefix, genum_t **local, int *nlocal)
+{
+    const char *name = str_attr(fj, "name", prefix, true);
+    char *path = xasprintf("%s%s", prefix, name);
+    if (!is_snake(name) || strlen(name) > 48)
+        die(path, "field names must be lower_snake_case identifiers of at most 48 bytes");
+    f->name = xstrdup(name);
+    f->doc = xstrdup(str_attr(fj, "doc", path, true));
+
+    check_field_attrs(fj, path);
+    parse_field_type(fj, f, path, local, nlocal);
+    parse_field_format(fj, f, path);
+    parse_field_bounds(fj, f, path);
+    parse_field_sizes(fj, f, path);
+    parse_field_default(fj, f, path);
+    parse_field_required_if(fj, f, path);
 
     json_t *ex = json_object_get(fj, "cs.example");
     if (ex)

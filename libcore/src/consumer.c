@@ -775,17 +775,16 @@ struct msg_copy {
     msg_hdr_t hdrs[];
 };
 
-static msg_copy_t *msg_copy(const rd_kafka_message_t *rkm, const char *errmsg)
+static msg_copy_t *msg_copy(const rd_kafka_message_t *rkm, const rd_kafka_headers_t *hdrs,
+                            int64_t timestamp_ms, const char *errmsg)
 {
-    rd_kafka_headers_t *hdrs = NULL;
     const char *topic = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "";
     size_t topic_len = strlen(topic), err_len = strlen(errmsg), nhdrs = 0, size;
     const char *name;
     const void *val;
     size_t len;
 
-    if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-        rd_kafka_message_headers(rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs)
         nhdrs = rd_kafka_header_cnt(hdrs);
     size = sizeof(msg_copy_t) + nhdrs * sizeof(msg_hdr_t) + topic_len + 1 + err_len + 1;
     if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -806,7 +805,7 @@ static msg_copy_t *msg_copy(const rd_kafka_message_t *rkm, const char *errmsg)
     p += err_len + 1;
     m->partition = rkm->partition;
     m->offset = rkm->offset;
-    m->timestamp_ms = rd_kafka_message_timestamp(rkm, NULL);
+    m->timestamp_ms = timestamp_ms;
     if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (rkm->payload) {
             m->payload = memcpy(p, rkm->payload, rkm->len);
@@ -833,14 +832,15 @@ static msg_copy_t *msg_copy(const rd_kafka_message_t *rkm, const char *errmsg)
     return mc;
 }
 
-/* Copies what rd_kafka_consumer_poll returned and gives librdkafka's message back. */
-static msg_copy_t *take(cs_consumer_t *c, rd_kafka_message_t *rkm)
+/* The compact copy of rkm, with its event and error kind (internal.h). */
+cs_msg_t *cs__consumer_msg_copy(const rd_kafka_message_t *rkm, const rd_kafka_headers_t *hdrs,
+                                int64_t timestamp_ms)
 {
     char errmsg[CS_ERR_MSG_SIZE] = "";
     if (rkm->err && rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
         snprintf(errmsg, sizeof errmsg, "%s: %s", rd_kafka_err2name(rkm->err),
                  rd_kafka_message_errstr(rkm));
-    msg_copy_t *mc = msg_copy(rkm, errmsg);
+    msg_copy_t *mc = msg_copy(rkm, hdrs, timestamp_ms, errmsg);
     cs_msg_t *m = &mc->m;
     m->err.kind = CS_ERR_NONE;
     if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -852,9 +852,21 @@ static msg_copy_t *take(cs_consumer_t *c, rd_kafka_message_t *rkm)
             rkm->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
             rkm->err == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED)
             m->err.kind = CS_ERR_FATAL;
-    } else {
-        c->all_down = false; /* a message arrived: at least one broker is up */
     }
+    return m;
+}
+
+/* Copies what rd_kafka_consumer_poll returned and gives librdkafka's message back. */
+static msg_copy_t *take(cs_consumer_t *c, rd_kafka_message_t *rkm)
+{
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        hdrs = NULL;
+    msg_copy_t *mc =
+        (msg_copy_t *)cs__consumer_msg_copy(rkm, hdrs, rd_kafka_message_timestamp(rkm, NULL));
+    if (!rkm->err)
+        c->all_down = false; /* a message arrived: at least one broker is up */
     rd_kafka_message_destroy(rkm);
     return mc;
 }
@@ -1257,4 +1269,31 @@ int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err)
     }
     rd_kafka_queue_destroy(q);
     return rc;
+}
+
+/* ---- for the unit tests (internal.h) ---- */
+
+void cs__consumer_reservoir_push(cs_consumer_t *c, cs_msg_t *m)
+{
+    reservoir_push(&c->rv, (msg_copy_t *)m);
+}
+
+void cs__consumer_reservoir_drop(cs_consumer_t *c, const rd_kafka_topic_partition_list_t *parts)
+{
+    reservoir_drop(c, parts);
+}
+
+cs_tp_t *cs__consumer_tps_from(const rd_kafka_topic_partition_list_t *parts)
+{
+    return tps_from(parts);
+}
+
+rd_kafka_topic_partition_list_t *cs__consumer_list_from(const cs_tp_t *tps, int n, bool offsets)
+{
+    return list_from(tps, n, offsets);
+}
+
+rd_kafka_t *cs__consumer_rk(cs_consumer_t *c)
+{
+    return c->rk;
 }

@@ -11,6 +11,9 @@
  *   kafka.c  librdkafka configuration shared by every client libcore makes (the consumer, the
  *            dead-letter producer, the audit anchorer): the operator's --kafka-props, and a
  *            configuration with bootstrap servers and a client's fixed settings.
+ *   consumer.c  the consumer's logic that runs without a broker, for test_consumer: the compact
+ *            copy of a polled message, the reservoir, cs_tp_t <-> partition list conversions,
+ *            and the librdkafka handle (to read the configuration cs_consumer_new made).
  *   dlq.c    a dead letter's Kafka headers and its dead_letters COPY rows, and the count of
  *            dead letters in flight: apart from the broker and the database, for test_dlq.
  *
@@ -21,7 +24,9 @@
 #ifndef CS_INTERNAL_H
 #define CS_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cs/err.h"
 
@@ -50,6 +55,34 @@ struct rd_kafka_conf_s *cs__kafka_conf_new(const char *brokers, const char *cons
  */
 struct rd_kafka_s;
 void cs__kafka_log_cb(const struct rd_kafka_s *rk, int level, const char *fac, const char *buf);
+
+/* ---- consumer.c ---- */
+struct rd_kafka_message_s;
+struct rd_kafka_headers_s;
+struct rd_kafka_topic_partition_list_s;
+struct cs_consumer;
+struct cs_msg;
+struct cs_tp;
+/*
+ * The compact copy of a polled message (one allocation, freed with cs_consumer_msg_free): topic,
+ * payload, key and hdrs (NULL: none; ignored for an error message) copied, timestamp_ms as given,
+ * the event (message, EOF, error) and error kind (FATAL or TRANSIENT) from rkm->err. rkm is not
+ * destroyed.
+ */
+struct cs_msg *cs__consumer_msg_copy(const struct rd_kafka_message_s *rkm,
+                                     const struct rd_kafka_headers_s *hdrs, int64_t timestamp_ms);
+/* Appends m (from cs__consumer_msg_copy; the reservoir takes it) to c's reservoir. */
+void cs__consumer_reservoir_push(struct cs_consumer *c, struct cs_msg *m);
+/* Drops the reservoir's messages of parts (NULL: all), keeping the others' order. */
+void cs__consumer_reservoir_drop(struct cs_consumer *c,
+                                 const struct rd_kafka_topic_partition_list_s *parts);
+/* The partitions of parts as cs_tp_t (topics borrowed, offsets CS_OFFSET_DEFAULT); free() it. */
+struct cs_tp *cs__consumer_tps_from(const struct rd_kafka_topic_partition_list_s *parts);
+/* A new partition list of tps[0..n), with their offsets when offsets is true. */
+struct rd_kafka_topic_partition_list_s *cs__consumer_list_from(const struct cs_tp *tps, int n,
+                                                               bool offsets);
+/* c's librdkafka handle. */
+struct rd_kafka_s *cs__consumer_rk(struct cs_consumer *c);
 
 /* ---- dlq.c ---- */
 struct rd_kafka_headers_s;
