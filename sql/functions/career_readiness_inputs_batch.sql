@@ -89,7 +89,6 @@ AS $$
           FROM public.user_progress up
           JOIN p ON p.user_id = up.user_id
           LEFT JOIN public.content_chunks cc ON cc.content_id = up.content_id
-         WHERE up.user_id = ANY (p_user_ids)
          GROUP BY up.user_id
     ), latest_skill AS (
         SELECT DISTINCT ON (usa.user_id, usa.skill_id) usa.user_id, usa.skill_id, usa.proficiency_score
