@@ -69,6 +69,7 @@ static const char *const outcome_names[] = {"applied", "duplicate", "still_faili
 struct cs__worker_redrive {
     cs__worker_redrive_filter_t f;
     bool dry_run, json;
+    char started[64]; /* the database's clock when the run started */
     /* the batch in hand: dead_letters.id of pending[i], and whether another holds the row */
     int64_t *ids;
     bool *busy;
@@ -243,7 +244,7 @@ static void arr_text(cs_buf_t *b, const char *s)
 
 static const char SETTLE_SQL[] =
     "UPDATE worker_dead_letters d SET redrive_attempts = d.redrive_attempts + 1, "
-    "last_redrive_at = now(), "
+    "last_redrive_at = clock_timestamp(), "
     "resolved_at = CASE WHEN r.outcome = 'failed' THEN NULL ELSE now() END, "
     "resolved_by = CASE WHEN r.outcome = 'failed' THEN NULL ELSE 'redrive' END, "
     "resolution = NULLIF(r.outcome, 'failed'), "
@@ -585,6 +586,11 @@ static int redrive_open(cs_worker_t *w, cs__worker_redrive_t *r, cs_err_t *err)
     }
     if (cs__worker_open_offline(w, err) < 0 || cs__worker_db_ensure(w, err) < 0)
         return 1;
+    cs_db_res_t *res = cs_db_query(w->db, "SELECT clock_timestamp()::text", 0, NULL, err);
+    if (!res)
+        return 1;
+    snprintf(r->started, sizeof r->started, "%s", cs_db_res_get(res, 0, 0));
+    cs_db_res_free(res);
     if (check_times(w, &r->f, err) < 0) {
         fprintf(stderr, "%s redrive: %s\n", w->def->name, err->msg);
         return 2;
