@@ -448,6 +448,9 @@ static int batch_apply(cs_worker_t *w, cs__worker_redrive_t *r, cs_err_t *err)
     }
     if (cs__worker_outbox_rows(w, s))
         cs__worker_outbox_kick(w);
+    /* The worker's own bookkeeping after a commit (cs-audit: chain heads written, anchors). */
+    if (w->def->committed)
+        w->def->committed(w->ud, s->n);
     return 0;
 }
 

@@ -16,7 +16,9 @@
 #          skips it as exhausted; `--id N --force` re-drives it (still failing), and once M3
 #          exists it applies. A resolved row made unresolved again is re-driven as a duplicate
 #          (the effect ledger): nothing applies twice.
-#       4. Option errors: --force without --id, a bad --id, a bad --since: exit 2 naming it.
+#       4. Another worker's handlers: an audit dead letter whose cause is gone is re-driven by
+#          `cs-audit redrive` (as cs_worker_audit): logged once, chained, anchored (verify).
+#       5. Option errors: --force without --id, a bad --id, a bad --since: exit 2 naming it.
 set -euo pipefail
 BIN=${1:?usage: 0096-dead_letter_redrive.sh BUILD_BIN_DIR}
 : "${CS_PG_DSN:?run through scripts/test}" "${CS_KAFKA_BROKERS:?run through scripts/test}"
@@ -183,7 +185,29 @@ out=$(redrive --id "$one")
 [ "$(dlq_count)" -eq "$ndlq" ] || fail "a re-drive published to the .dlq topic"
 echo "3. loop guard at 3 attempts, --id --force, applied once M3 exists, a duplicate applies nothing"
 
-# ---- 4. option errors ------------------------------------------------------------------------
+# ---- 4. another worker's handlers: cs-audit -----------------------------------------------------
+# An audit dead letter whose cause is gone (made from L's valid event: its decoder and handler
+# accept it): `cs-audit redrive`, as cs_worker_audit, appends it to the log once, chained and
+# anchored (cs-audit verify), and resolves the row.
+export CS_ANCHOR_TOPIC="${prefix}anchors"
+AID=$(q "INSERT INTO dead_letters (consumer_group, worker, topic, kafka_partition, kafka_offset, dlq_topic,
+           error_class, reason, attempt, msg_key, payload, event_id, event_type, user_id)
+         SELECT 'cs-audit-r$$', 'audit', topic, kafka_partition, kafka_offset, dlq_topic, 'handler',
+           'a handler bug, fixed since', 1, msg_key, payload, event_id, event_type, user_id
+           FROM dead_letters WHERE id = $one RETURNING id" | head -n 1)
+AEV=$(q "SELECT event_id FROM dead_letters WHERE id = $AID")
+audit_redrive() { "$BIN/cs-audit" redrive --pg-dsn "$DSN?options=-c%20role%3Dcs_worker_audit" --json --log-level warn 2>"$T/ar.err" || { cat "$T/ar.err" >&2; fail "cs-audit redrive exited $?"; }; }
+out=$(audit_redrive)
+[ "$(echo "$out" | field applied)" -eq 1 ] && [ "$(echo "$out" | field selected)" -eq 1 ] || fail "cs-audit redrive: $out"
+[ "$(q "SELECT count(*) FROM system_logs WHERE event_id = '$AEV'")" -eq 1 ] || fail "the audit row is not in system_logs once"
+[ "$(q "SELECT resolution FROM dead_letters WHERE id = $AID")" = applied ] || fail "the audit dead letter is not resolved"
+out=$(audit_redrive)
+[ "$(echo "$out" | field selected)" -eq 0 ] || fail "cs-audit redrive again: $out"
+[ "$(q "SELECT count(*) FROM system_logs")" -eq 1 ] || fail "the audit log has not exactly 1 row"
+"$BIN/cs-audit" verify --pg-dsn "$DSN" --anchors yes --log-level warn >"$T/verify" 2>&1 || { cat "$T/verify" >&2; fail "cs-audit verify after the re-drive"; }
+echo "4. cs-audit redrive: the fixed audit dead letter logged once, chained and anchored"
+
+# ---- 5. option errors ------------------------------------------------------------------------
 refuse() { # refuse WORD ARGS...: exit 2, WORD in the message
   local word=$1 rc=0
   shift
@@ -194,5 +218,5 @@ refuse --force --force
 refuse --id --id 3,x
 refuse --since --since yesterday-ish
 refuse error-class --error-class nonsense
-echo "4. option errors refused"
+echo "5. option errors refused"
 echo "ok"
