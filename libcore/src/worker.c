@@ -575,8 +575,8 @@ static void watchers_stop(cs_worker_t *w)
     cs__worker_outbox_stop(w);
 }
 
-/* Everything between the configuration and the loop; -1 with err when the worker cannot start. */
-static int worker_open(cs_worker_t *w, cs_err_t *err)
+/* The codec, the worker's init, the stages and the outbox: what any mode of the runtime needs. */
+int cs__worker_open_offline(cs_worker_t *w, cs_err_t *err)
 {
     if (open_codec(w, err) < 0)
         return -1;
@@ -584,6 +584,14 @@ static int worker_open(cs_worker_t *w, cs_err_t *err)
         return -1;
     stages_init(w);
     if (w->def->outbox && cs__worker_outbox_new(w, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Everything between the configuration and the loop; -1 with err when the worker cannot start. */
+static int worker_open(cs_worker_t *w, cs_err_t *err)
+{
+    if (cs__worker_open_offline(w, err) < 0)
         return -1;
     w->pipeline = cs_config_bool(w->cfg, "pipeline");
     w->commit_pipeline = cs_config_bool(w->cfg, "commit-pipeline");
@@ -637,18 +645,6 @@ cs_worker_t *cs__worker_configure(const cs_worker_def_t *def, const cs_opt_t *ex
     process_setup();
     read_config(w);
     return w;
-}
-
-int cs__worker_open_offline(cs_worker_t *w, cs_err_t *err)
-{
-    if (open_codec(w, err) < 0)
-        return -1;
-    if (w->def->init && w->def->init(w->cfg, &w->ud, err) < 0)
-        return -1;
-    stages_init(w);
-    if (w->def->outbox && cs__worker_outbox_new(w, err) < 0)
-        return -1;
-    return 0;
 }
 
 int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)

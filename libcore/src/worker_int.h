@@ -19,6 +19,7 @@
  *   worker_pipeline.c   the loop's side of the pipeline: prepare, hand over, complete
  *   worker_metrics.c    metrics, lag, /healthz, /readyz, /metrics
  *   worker_outbox.c     the transactional outbox: cs_batch_emit and the relay thread
+ *   worker_redrive.c    `<worker> redrive`: dead letters through the synchronous path again
  *
  * Everything here runs on the loop thread except the committer (worker_committer.c), which sees
  * a job (cs__worker_job_t) and the stage it commits, never the cs_worker_t.

@@ -16,6 +16,9 @@
  *     the array path): the same statements, with the checks done by the server.
  * txn_exec sends a list step by step, txn_send in one libpq pipeline. Both take a job
  * (cs__worker_job_t) and nothing of the cs_worker_t, so the committer thread can run them.
+ * In re-drive mode (w->redrive, worker_redrive.c) the synchronous path locks the dead letters'
+ * rows after BEGIN and, instead of recording dead letters and moving offsets, records each row's
+ * outcome (STEP_REDRIVE) before COMMIT.
  * Derived events (cs_batch_emit, worker_outbox.c) are rows of the batch's last table,
  * outbox_events, so every form writes them with the tables, in the same transaction.
  * Outcomes are APPLY_* (worker_int.h); the synchronous driver (apply_batch) and the batch's
