@@ -15,7 +15,8 @@
 #       3. Again and again: only M3's row is re-driven, up to --max-attempts 3; the next run
 #          skips it as exhausted; `--id N --force` re-drives it (still failing), and once M3
 #          exists it applies. A resolved row made unresolved again is re-driven as a duplicate
-#          (the effect ledger): nothing applies twice.
+#          (the effect ledger): nothing applies twice. A dead letter re-driven while the live
+#          worker consumes the same event again applies once.
 #       4. Another worker's handlers: an audit dead letter whose cause is gone is re-driven by
 #          `cs-audit redrive` (as cs_worker_audit): logged once, chained, anchored (verify).
 #       5. Option errors: --force without --id, a bad --id, a bad --since: exit 2 naming it.
@@ -184,6 +185,28 @@ out=$(redrive --id "$one")
 [ "$(q "SELECT resolution FROM dead_letters WHERE id = $one")" = duplicate ] || fail "the duplicate is not resolved as such"
 [ "$(dlq_count)" -eq "$ndlq" ] || fail "a re-drive published to the .dlq topic"
 echo "3. loop guard at 3 attempts, --id --force, applied once M3 exists, a duplicate applies nothing"
+
+# Beside the live worker: a session with M4 (missing) is dead-lettered; M4 is created; the same
+# event is published again and the live worker drains it while a re-drive runs: whichever comes
+# second finds it applied (the effect ledger), so it applies once.
+M4=a4000000-0000-4000-8000-000000000004
+printf '%s %s\n' "$L" "$M4" | sessions | tail -n 1 >"$T/s4.jsonl"
+"$BIN/cs-produce" --topic "$TOPIC" --log-level warn "$T/s4.jsonl" || fail "cs-produce S4"
+drain "$DSN" cs-progress-r$$ "$T/d3.log"
+S4ID=$(q "SELECT id FROM dead_letters WHERE event_id = '$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["event_id"])' "$T/s4.jsonl")'")
+[ -n "$S4ID" ] || fail "S4 was not dead-lettered"
+mentors q "$M4"
+"$BIN/cs-produce" --topic "$TOPIC" --log-level warn "$T/s4.jsonl" || fail "cs-produce S4 again"
+drain "$DSN" cs-progress-r$$ "$T/d4.log" &
+live=$!
+out=$(redrive --id "$S4ID")
+wait "$live" || fail "the live worker beside the re-drive failed"
+[ "$(echo "$out" | field applied)" -eq 1 ] || [ "$(echo "$out" | field duplicate)" -eq 1 ] || fail "S4's re-drive: $out"
+[ "$(q "SELECT count(*) FROM career_coaching_sessions WHERE user_id = '$L'")" -eq 5 ] || fail "expected L's 5 sessions"
+[ "$(q "SELECT coaching_sessions_completed FROM career_transformation_progress WHERE user_id = '$L'")" -eq $(($(cut -d'|' -f2 "$T/ref.jour") + 2)) ] \
+  || fail "S4 applied twice (or not at all) beside the live worker"
+[ "$(q "SELECT resolution IS NOT NULL FROM dead_letters WHERE id = $S4ID")" = t ] || fail "S4's dead letter is not resolved"
+echo "   beside the live worker: S4 applied once ($(echo "$out" | field applied) by the re-drive)"
 
 # ---- 4. another worker's handlers: cs-audit -----------------------------------------------------
 # An audit dead letter whose cause is gone (made from L's valid event: its decoder and handler
