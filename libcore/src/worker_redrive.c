@@ -206,13 +206,15 @@ int cs__worker_redrive_lock(cs_worker_t *w, stage_t *s, cs_err_t *err)
     for (int i = 0; i < s->n; i++)
         arr_int(ids, r->ids[i]);
     arr_end(ids);
-    const char *params[] = {ids->data, force, max};
+    const char *params[] = {ids->data, force, max, r->started};
+    /* A row another re-drive holds, resolved or re-driven since this run started, is left. */
     cs_db_res_t *res =
         cs_db_query(w->db,
                     "SELECT id FROM worker_dead_letters WHERE id = ANY($1::bigint[]) "
-                    "AND resolved_at IS NULL AND ($2::boolean OR redrive_attempts < "
-                    "$3::int) FOR UPDATE SKIP LOCKED",
-                    3, params, err);
+                    "AND resolved_at IS NULL AND ($2::boolean OR redrive_attempts < $3::int) "
+                    "AND (last_redrive_at IS NULL OR last_redrive_at < $4::timestamptz) "
+                    "FOR UPDATE SKIP LOCKED",
+                    4, params, err);
     if (!res)
         return cs_err_wrap(err, "locking the dead letters to re-drive");
     for (int i = 0; i < s->n; i++)
@@ -225,7 +227,8 @@ int cs__worker_redrive_lock(cs_worker_t *w, stage_t *s, cs_err_t *err)
     }
     cs_db_res_free(res);
     cs_err_t taken;
-    cs_err_set(&taken, CS_ERR_PERMANENT, "taken by another re-drive, or resolved meanwhile");
+    cs_err_set(&taken, CS_ERR_PERMANENT,
+               "taken by another re-drive, or resolved or re-driven since this run started");
     for (int i = 0; i < s->n; i++)
         if (r->busy[i] && s->items[i].state != IT_DEAD)
             cs__worker_item_dead(s, &s->items[i], "busy", &taken);

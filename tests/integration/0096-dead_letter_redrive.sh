@@ -7,9 +7,11 @@
 #          E one with M1; then E is erased and an undecodable message keyed by E arrives (a dead
 #          letter without payload nor key). 6 dead letters, 6 .dlq records.
 #       2. M1 and M2 are created. `cs-progress redrive --dry-run` lists the 6 rows and changes
-#          nothing. Two `cs-progress redrive` run at once: together they apply L's three sessions
-#          once, resolve E's two rows as erased (E's session is not applied, its payload is
-#          dropped) and keep M3's row failing (attempts 1, the new reason, the first kept).
+#          nothing. Two `cs-progress redrive` run at once while another session holds the row of
+#          the M2 session: both leave that row (busy); together they apply L's two other sessions
+#          once (the held one once released), resolve E's two rows as erased (E's session is not
+#          applied, its payload is dropped) and keep M3's row failing (attempts counted, the new
+#          reason, the first kept).
 #          L's sessions and journey equal those of a database where M1 and M2 existed from the
 #          start (computed by cs-progress draining the same topic there). No new .dlq record.
 #       3. Again and again: only M3's row is re-driven, up to --max-attempts 3; the next run
@@ -126,20 +128,42 @@ grep -q "selected 6, would re-drive 5, exhausted (skipped) 0, erased 1" "$T/dry"
 [ "$(q "SELECT count(*) FROM career_coaching_sessions")" -eq 0 ] || fail "the dry run applied sessions"
 # (5: E's session still has its payload; a re-drive finds E erased in its transaction.)
 
+# Another session holds the row of L's session with M2 (FOR UPDATE) while two re-drives run at
+# once: both leave it (busy), neither waits for it; it is re-driven once the lock is gone.
+M2EV=$(python3 -c 'import json, sys
+print(*[e["event_id"] for e in map(json.loads, open(sys.argv[1])) if e["payload"].get("mentor_id") == sys.argv[2]])' "$T/ev.jsonl" "$M2")
+M2ID=$(q "SELECT id FROM dead_letters WHERE event_id = '$M2EV'")
+mkfifo "$T/hold"
+psql "$DSN" -qAt -v ON_ERROR_STOP=1 <"$T/hold" >"$T/hold.out" 2>&1 &
+holder=$!
+exec 3>"$T/hold"
+echo "BEGIN; SELECT 'held', id FROM dead_letters WHERE id = $M2ID FOR UPDATE;" >&3
+for _ in $(seq 100); do grep -q '^held' "$T/hold.out" && break; sleep 0.1; done
+grep -q '^held' "$T/hold.out" || fail "could not lock M2's row: $(cat "$T/hold.out")"
 for i in 1 2; do
   "$BIN/cs-progress" redrive --pg-dsn "$ROLE_DSN" --json --batch-size 2 --log-level warn >"$T/r$i.json" 2>"$T/r$i.err" &
   eval "pid$i=$!"
 done
 wait "$pid1" || { cat "$T/r1.err" >&2; fail "re-drive 1 exited $?"; }
 wait "$pid2" || { cat "$T/r2.err" >&2; fail "re-drive 2 exited $?"; }
+echo "COMMIT;" >&3
+exec 3>&-
+wait "$holder" || fail "the session holding M2's row failed"
 sum() { python3 -c 'import json, sys; print(sum(json.load(open(f))[sys.argv[1]] for f in sys.argv[2:]))' "$1" "$T/r1.json" "$T/r2.json"; }
-[ "$(sum applied)" -eq 3 ] || { cat "$T/r1.json" "$T/r2.json" >&2; fail "the two re-drives applied $(sum applied), expected 3"; }
+[ "$(sum applied)" -eq 2 ] || { cat "$T/r1.json" "$T/r2.json" >&2; fail "the two re-drives applied $(sum applied), expected 2 (M2's row held)"; }
 [ "$(sum erased)" -eq 2 ] || { cat "$T/r1.json" "$T/r2.json" >&2; fail "expected E's 2 rows resolved as erased"; }
+for i in 1 2; do
+  python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); sys.exit(not any(x["id"] == int(sys.argv[2]) and x["outcome"] == "busy" for x in r["rows"]))' \
+    "$T/r$i.json" "$M2ID" || { cat "$T/r$i.json" >&2; fail "re-drive $i did not leave the held row as busy"; }
+done
+[ "$(q "SELECT redrive_attempts || ':' || (resolved_at IS NULL) FROM dead_letters WHERE id = $M2ID")" = "0:true" ] || fail "the held row was changed"
 # M3's row fails in each run that takes it: once, or twice when one run took it after the other
 # had committed its attempt (a row re-driven since a run started is left alone).
 fails=$(sum still_failing)
 [ "$fails" -ge 1 ] && [ "$fails" -le 2 ] || fail "M3's row failed $fails times"
 [ "$(sum duplicate)" -eq 0 ] || fail "a duplicate in the first re-drive"
+out=$("$BIN/cs-progress" redrive --pg-dsn "$ROLE_DSN" --json --log-level warn --id "$M2ID") || fail "re-drive of M2's row"
+[ "$(echo "$out" | python3 -c 'import json, sys; print(json.load(sys.stdin)["applied"])')" -eq 1 ] || fail "M2's row, released, did not apply: $out"
 [ "$(q "$SESS")" = "$(cat "$T/ref.sess")" ] || { q "$SESS" >&2; fail "L's sessions differ from the reference"; }
 [ "$(q "$JOUR")" = "$(cat "$T/ref.jour")" ] || { q "$JOUR"; cat "$T/ref.jour"; fail "L's journey differs from the reference"; } >&2
 [ "$(q "SELECT count(*) FROM career_coaching_sessions WHERE user_id = '$E'")" -eq 0 ] || fail "E's session was applied"
@@ -151,7 +175,7 @@ fails=$(sum still_failing)
   || { q "SELECT * FROM dead_letters WHERE id = $M3ID" >&2; fail "M3's row: expected $fails attempts, unresolved, the new reason and the first kept"; }
 [ "$(dlq_count)" -eq "$ndlq" ] || fail "the re-drive published to the .dlq topic"
 [ "$(q "SELECT count(*) FROM dead_letters")" -eq 6 ] || fail "the re-drive recorded new dead letters"
-echo "2. dry run wrote nothing; two re-drives at once applied L's 3 sessions once (= the reference), E's 2 rows erased, M3 failing"
+echo "2. dry run wrote nothing; two re-drives at once beside a held row applied L's sessions once (= the reference), E's 2 rows erased, M3 failing"
 
 # ---- 3. the loop guard, --force, a duplicate --------------------------------------------------
 redrive() { "$BIN/cs-progress" redrive --pg-dsn "$ROLE_DSN" --json --log-level warn "$@" 2>"$T/rr.err" || { cat "$T/rr.err" >&2; fail "redrive $* exited $?"; }; }
