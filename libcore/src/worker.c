@@ -241,12 +241,15 @@ static bool common_has(const char *name)
     return false;
 }
 
-static cs_opt_t *merge_opts(const cs_opt_t *own)
+/* The runtime's options, the worker's own, then extra's (a mode's: worker_redrive.c). */
+static cs_opt_t *merge_opts(const cs_opt_t *own, const cs_opt_t *extra)
 {
     int n = 0, k = 0;
     for (int i = 0; cs_worker_opts[i].name; i++)
         n++;
     for (int i = 0; own && own[i].name; i++)
+        n++;
+    for (int i = 0; extra && extra[i].name; i++)
         n++;
     cs_opt_t *v = cs_mem_calloc((size_t)n + 1, sizeof *v);
     for (int i = 0; cs_worker_opts[i].name; i++)
@@ -254,6 +257,8 @@ static cs_opt_t *merge_opts(const cs_opt_t *own)
             v[k++] = cs_worker_opts[i];
     for (int i = 0; own && own[i].name; i++)
         v[k++] = own[i];
+    for (int i = 0; extra && extra[i].name; i++)
+        v[k++] = extra[i];
     return v;
 }
 
@@ -277,7 +282,7 @@ static void committer_stop(cs_worker_t *w)
     w->committer = NULL;
 }
 
-static void worker_free(cs_worker_t *w)
+void cs__worker_free(cs_worker_t *w)
 {
     committer_stop(w);
     if (w->def->fini && w->ud)
@@ -570,8 +575,8 @@ static void watchers_stop(cs_worker_t *w)
     cs__worker_outbox_stop(w);
 }
 
-/* Everything between the configuration and the loop; -1 with err when the worker cannot start. */
-static int worker_open(cs_worker_t *w, cs_err_t *err)
+/* The codec, the worker's init, the stages and the outbox: what any mode of the runtime needs. */
+int cs__worker_open_offline(cs_worker_t *w, cs_err_t *err)
 {
     if (open_codec(w, err) < 0)
         return -1;
@@ -579,6 +584,14 @@ static int worker_open(cs_worker_t *w, cs_err_t *err)
         return -1;
     stages_init(w);
     if (w->def->outbox && cs__worker_outbox_new(w, err) < 0)
+        return -1;
+    return 0;
+}
+
+/* Everything between the configuration and the loop; -1 with err when the worker cannot start. */
+static int worker_open(cs_worker_t *w, cs_err_t *err)
+{
+    if (cs__worker_open_offline(w, err) < 0)
         return -1;
     w->pipeline = cs_config_bool(w->cfg, "pipeline");
     w->commit_pipeline = cs_config_bool(w->cfg, "commit-pipeline");
@@ -614,12 +627,36 @@ static int worker_run(cs_worker_t *w)
     return w->exit_code;
 }
 
+/* ---- a mode without the consumer loop (worker_redrive.c) ---- */
+
+cs_worker_t *cs__worker_configure(const cs_worker_def_t *def, const cs_opt_t *extra,
+                                  const char *usage, int argc, char **argv, int *code)
+{
+    cs_worker_t *w = cs_mem_calloc(1, sizeof *w);
+    w->def = def;
+    w->ud = def->ud;
+    w->opts = merge_opts(def->opts, extra);
+    w->cfg = cs_config_start(def->name, usage, w->opts, argc, argv, code);
+    if (!w->cfg) {
+        free(w->opts);
+        free(w);
+        return NULL;
+    }
+    process_setup();
+    read_config(w);
+    return w;
+}
+
 int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 {
     cs_worker_t *w;
     cs_err_t err;
     int code = 0;
     sigset_t stop_set, old_mask;
+
+    /* Modes of the runtime other than the live loop, each with the worker's handlers. */
+    if (argc > 1 && argv[1] && strcmp(argv[1], "redrive") == 0)
+        return cs__worker_redrive_main(def, argc - 1, argv + 1);
 
     /* First of all: a SIGTERM from now on is a clean stop, however early it comes. */
     stop_signals(&stop_set);
@@ -628,7 +665,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     cs_err_clear(&err);
     w->def = def;
     w->ud = def->ud;
-    w->opts = merge_opts(def->opts);
+    w->opts = merge_opts(def->opts, NULL);
     w->cfg = cs_config_start(def->name, def->usage ? def->usage : "a careerstream worker", w->opts,
                              argc, argv, &code);
     if (!w->cfg) {
@@ -654,7 +691,7 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         cs_http_destroy(w->http);
         w->http = NULL;
     }
-    worker_free(w);
+    cs__worker_free(w);
     restore_signals(&old_mask);
     return code;
 }

@@ -19,6 +19,7 @@
  *   worker_pipeline.c   the loop's side of the pipeline: prepare, hand over, complete
  *   worker_metrics.c    metrics, lag, /healthz, /readyz, /metrics
  *   worker_outbox.c     the transactional outbox: cs_batch_emit and the relay thread
+ *   worker_redrive.c    `<worker> redrive`: dead letters through the synchronous path again
  *
  * Everything here runs on the loop thread except the committer (worker_committer.c), which sees
  * a job (cs__worker_job_t) and the stage it commits, never the cs_worker_t.
@@ -157,6 +158,7 @@ enum {
 typedef struct stage stage_t;
 typedef struct cs__worker_committer cs__worker_committer_t;
 typedef struct cs__worker_outbox cs__worker_outbox_t;
+typedef struct cs__worker_redrive cs__worker_redrive_t;
 
 /*
  * One batch's transaction as its senders see it (worker_txn.c): the stage to commit, the main
@@ -172,6 +174,8 @@ typedef struct cs__worker_job {
     const char *scope; /* the effect ledger's (processed_events.effect_scope) */
     int dlq_timeout_ms;
     bool commit_pipeline; /* a small batch may go in one round trip (libpq pipeline mode) */
+    /* re-drive mode (worker_redrive.c): no dead letters, no offsets; the rows' outcome instead */
+    cs__worker_redrive_t *redrive;
     /* the outcome, set by whoever ran the transaction */
     int rc; /* APPLY_* */
     cs_err_t err;
@@ -242,6 +246,10 @@ struct cs_worker {
     int ntables;
     cs_table_def_t *outbox_tables; /* the worker's tables and outbox_events (def->outbox) */
     cs__worker_outbox_t *outbox;   /* def->outbox: cs_batch_emit's context and the relay */
+    /* Re-drive mode (worker_redrive.c): pending holds dead letters, not consumed messages; the
+     * synchronous path's transaction locks their rows, records their outcome and moves no
+     * offsets. NULL in the live loop. */
+    cs__worker_redrive_t *redrive;
 
     /* stages: st[0] and st[1]; the synchronous path uses whichever is free */
     stage_t st[2];
@@ -399,6 +407,13 @@ static inline void arr_end(cs_buf_t *b)
 
 void cs__worker_finish_stop(cs_worker_t *w);
 void cs__worker_stop_now(cs_worker_t *w, int code);
+/* A mode without the consumer loop: options (the runtime's, the worker's, then extra), config
+ * and the numbers read from it; NULL with *code (0 after --help, 2 on a bad option). */
+cs_worker_t *cs__worker_configure(const cs_worker_def_t *def, const cs_opt_t *extra,
+                                  const char *usage, int argc, char **argv, int *code);
+/* Its codec, the worker's init, the stages and the outbox (no Kafka consumer, no loop). */
+int cs__worker_open_offline(cs_worker_t *w, cs_err_t *err);
+void cs__worker_free(cs_worker_t *w);
 
 /* ---- worker_loop.c: the consumer queue and the batch drivers ---- */
 
@@ -460,6 +475,7 @@ void cs__worker_tail_params(cs_worker_t *w, stage_t *s);
 /* ---- worker_txn.c: the batch transaction ---- */
 
 int cs__worker_apply_batch(cs_worker_t *w, stage_t *s, int n, bool isolate);
+int cs__worker_apply_isolating(cs_worker_t *w, stage_t *s, int n, bool isolate, cs_err_t *err);
 void cs__worker_batch_committed(cs_worker_t *w, stage_t *s);
 int cs__worker_txn_commit(cs__worker_job_t *job);
 
@@ -513,5 +529,30 @@ bool cs__worker_outbox_rows(const cs_worker_t *w, const stage_t *s);
 void cs__worker_outbox_stop(cs_worker_t *w);
 /* Stops the relay if it runs and frees the outbox; accepts a worker without one. */
 void cs__worker_outbox_destroy(cs_worker_t *w);
+
+/* ---- worker_redrive.c: dead-letter re-drive, `<worker> redrive` ---- */
+
+int cs__worker_redrive_main(const cs_worker_def_t *def, int argc, char **argv);
+/* Which dead letters: the options' values (borrowed), ids from --id. */
+typedef struct cs__worker_redrive_filter {
+    const char *error_class, *topic, *event_type, *since, *until;
+    int64_t *ids; /* --id, owned */
+    int nids;
+    long long limit, max_attempts;
+    bool force;
+} cs__worker_redrive_filter_t;
+/* --id's list N[,M...] (each > 0) into a new array; -1 with a FATAL err naming --id. */
+int cs__worker_redrive_parse_ids(const char *s, int64_t **ids, int *n, cs_err_t *err);
+/* Parses ids (NULL: none) into f and checks the options together; -1 with err naming one. */
+int cs__worker_redrive_check(cs__worker_redrive_filter_t *f, const char *ids, cs_err_t *err);
+/* The selection's SQL into sql; values[0..3) are the caller's, the filters' are set from 3 on
+ * (ids holds --id's array text). Returns the number of parameters. */
+int cs__worker_redrive_select_sql(const cs__worker_redrive_filter_t *f, cs_buf_t *sql,
+                                  cs_buf_t *ids, const char **values);
+/* After BEGIN (synchronous path): locks the stage's rows; those it cannot take are set aside. */
+int cs__worker_redrive_lock(cs_worker_t *w, stage_t *s, cs_err_t *err);
+/* In the transaction, instead of dead letters and offsets: each row's outcome. */
+int cs__worker_redrive_settle(cs__worker_redrive_t *r, cs_db_t *db, const stage_t *s,
+                              cs_err_t *err);
 
 #endif

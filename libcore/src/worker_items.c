@@ -151,11 +151,12 @@ int cs__worker_run_handlers(cs_worker_t *w, stage_t *s, cs_err_t *err)
         }
         if (cs_log_level_ <= CS_LOG_DEBUG && it->state != IT_DEAD) {
             char tp[64];
-            cs_log_debug("event applied", CS_LS("event_id", it->ev.event_id),
-                         CS_LS("type", it->ev.type_name), CS_LS("topic", it->msg->topic),
-                         CS_LI("partition", it->msg->partition), CS_LI("offset", it->msg->offset),
-                         CS_LS("traceparent", item_traceparent(it, tp, sizeof tp)),
-                         CS_LI("duplicate", it->state == IT_DUP));
+            cs_log_debug(
+                "event applied", CS_LS("event_id", it->ev.event_id),
+                CS_LS("type", it->ev.type_name), CS_LS("topic", it->msg->topic),
+                CS_LI("partition", it->msg->partition), CS_LI("offset", it->msg->offset),
+                CS_LS("traceparent", w->redrive ? "" : item_traceparent(it, tp, sizeof tp)),
+                CS_LI("duplicate", it->state == IT_DUP));
         }
     }
     cs_batch_seal(s->batch, s->n);

@@ -16,6 +16,9 @@
  *     the array path): the same statements, with the checks done by the server.
  * txn_exec sends a list step by step, txn_send in one libpq pipeline. Both take a job
  * (cs__worker_job_t) and nothing of the cs_worker_t, so the committer thread can run them.
+ * In re-drive mode (w->redrive, worker_redrive.c) the synchronous path locks the dead letters'
+ * rows after BEGIN and, instead of recording dead letters and moving offsets, records each row's
+ * outcome (STEP_REDRIVE) before COMMIT.
  * Derived events (cs_batch_emit, worker_outbox.c) are rows of the batch's last table,
  * outbox_events, so every form writes them with the tables, in the same transaction.
  * Outcomes are APPLY_* (worker_int.h); the synchronous driver (apply_batch) and the batch's
@@ -31,7 +34,8 @@ enum step_kind {
     STEP_SQL,          /* a statement: SQL text or, with prepared, a prepared statement's name */
     STEP_TABLES,       /* the batch's rows (cs_batch_flush) */
     STEP_DEAD_LETTERS, /* the dead letters' rows (cs_dlq_record) */
-    STEP_PUBLISH       /* the dead letters to Kafka, before COMMIT so that a failure rolls back */
+    STEP_PUBLISH,      /* the dead letters to Kafka, before COMMIT so that a failure rolls back */
+    STEP_REDRIVE /* re-drive mode: the dead-letter rows' outcome (cs__worker_redrive_settle) */
 };
 
 /* How the step-by-step sender checks a statement's first row. */
@@ -119,6 +123,13 @@ static void txn_build(txn_t *t, const cs__worker_job_t *job, enum txn_form form)
         st = txn_add_stmt(t, cs__worker_forget_sql, job->scope, s->p, forget, 1, -1);
         st->prepared = false, st->what = "forgetting dead-lettered event ids";
     }
+    if (begun && job->redrive) {
+        /* A re-drive moves no offsets (a dead letter's were committed long ago) and records no
+         * dead letter: each row taken says its outcome, in this transaction. */
+        txn_add(t, STEP_REDRIVE, NULL, 4);
+        txn_add(t, STEP_SQL, "COMMIT", 5);
+        return;
+    }
     if (s->ndead)
         txn_add(t, STEP_DEAD_LETTERS, NULL, -1);
     /* The tail: offsets compare-and-set (expecting the batch before's next offsets) and, on the
@@ -190,6 +201,9 @@ static int step_exec(cs__worker_job_t *job, const step_t *st)
             return APPLY_FAILED;
         job->waiting = "postgresql";
         return APPLY_OK;
+    case STEP_REDRIVE:
+        return cs__worker_redrive_settle(job->redrive, job->db, s, err) < 0 ? APPLY_FAILED
+                                                                            : APPLY_OK;
     }
     return cs_err_set(err, CS_ERR_FATAL, "unknown transaction step %d", (int)st->kind);
 }
@@ -355,7 +369,8 @@ static int apply_tables(cs_worker_t *w, stage_t *s, int n, bool isolate, cs_err_
  */
 static int apply_tail(cs_worker_t *w, stage_t *s, cs_err_t *err)
 {
-    cs__worker_build_dead_letters(w, s);
+    if (!w->redrive)
+        cs__worker_build_dead_letters(w, s);
     cs__worker_stage_parts(w, s);
     cs__worker_tail_params(w, s);
     cs__worker_job_t job = {.stage = s,
@@ -368,6 +383,7 @@ static int apply_tail(cs_worker_t *w, stage_t *s, cs_err_t *err)
                             .dlq_timeout_ms = w->dlq_timeout_ms < CS__WORKER_DLQ_LOOP_WAIT_MS
                                                   ? (int)w->dlq_timeout_ms
                                                   : CS__WORKER_DLQ_LOOP_WAIT_MS,
+                            .redrive = w->redrive,
                             .waiting = "postgresql"};
     txn_t t;
     cs_err_clear(&job.err);
@@ -402,6 +418,8 @@ static int apply_once(cs_worker_t *w, stage_t *s, int n, bool isolate, cs_err_t 
     cs__worker_set_waiting(w, "postgresql");
     if (cs_db_exec(w->db, "BEGIN", err) < 0)
         return APPLY_FAILED;
+    if (w->redrive && cs__worker_redrive_lock(w, s, err) < 0)
+        goto fail;
     if (cs__worker_dedupe_items(w, s, err) < 0)
         goto fail;
     s->t_phase[1] = (t2 = mono_s()) - t, t = t2;
@@ -428,31 +446,7 @@ fail:
 int cs__worker_apply_batch(cs_worker_t *w, stage_t *s, int n, bool isolate)
 {
     cs_err_t err;
-    s->t0 = mono_s();
-    if (s->caprefused < n) {
-        s->caprefused = n;
-        s->refused = cs_mem_realloc(s->refused, (size_t)n * sizeof *s->refused);
-    }
-    memset(s->refused, 0, (size_t)n * sizeof *s->refused);
-    cs_err_clear(&err);
-    int rc = apply_once(w, s, n, isolate, &err);
-    /* Every rerun has one more refused event than the last: at most n rounds. */
-    for (;;) {
-        if (rc == APPLY_FAILED && err.kind == CS_ERR_PERMANENT && !isolate) {
-            cs_log_warn("batch failed on an event's rows; isolating it", CS_LS("reason", err.msg),
-                        CS_LS("sqlstate", err.sqlstate), CS_LI("events", n));
-            isolate = true;
-        } else if (rc == APPLY_RERUN) {
-            cs_log_info("running the batch again without the events the database refused (state "
-                        "kept across events is derived again)",
-                        CS_LI("events", n));
-            isolate = false;
-        } else {
-            break;
-        }
-        cs_err_clear(&err);
-        rc = apply_once(w, s, n, isolate, &err);
-    }
+    int rc = cs__worker_apply_isolating(w, s, n, isolate, &err);
     if (rc == APPLY_OK) {
         cs__worker_batch_committed(w, s);
         return rc;
@@ -463,6 +457,41 @@ int cs__worker_apply_batch(cs_worker_t *w, stage_t *s, int n, bool isolate)
         return rc;
     }
     cs__worker_attempt_failed(w, &err);
+    return rc;
+}
+
+/*
+ * The synchronous attempt at the first n pending messages with stage s, isolating the events the
+ * database refuses (dead-lettered) until the rest commits or the attempt fails. Returns APPLY_*,
+ * with err on failure; nothing of the worker's state is moved (the caller's part).
+ */
+int cs__worker_apply_isolating(cs_worker_t *w, stage_t *s, int n, bool isolate, cs_err_t *err)
+{
+    s->t0 = mono_s();
+    if (s->caprefused < n) {
+        s->caprefused = n;
+        s->refused = cs_mem_realloc(s->refused, (size_t)n * sizeof *s->refused);
+    }
+    memset(s->refused, 0, (size_t)n * sizeof *s->refused);
+    cs_err_clear(err);
+    int rc = apply_once(w, s, n, isolate, err);
+    /* Every rerun has one more refused event than the last: at most n rounds. */
+    for (;;) {
+        if (rc == APPLY_FAILED && err->kind == CS_ERR_PERMANENT && !isolate) {
+            cs_log_warn("batch failed on an event's rows; isolating it", CS_LS("reason", err->msg),
+                        CS_LS("sqlstate", err->sqlstate), CS_LI("events", n));
+            isolate = true;
+        } else if (rc == APPLY_RERUN) {
+            cs_log_info("running the batch again without the events the database refused (state "
+                        "kept across events is derived again)",
+                        CS_LI("events", n));
+            isolate = false;
+        } else {
+            break;
+        }
+        cs_err_clear(err);
+        rc = apply_once(w, s, n, isolate, err);
+    }
     return rc;
 }
 

@@ -38,7 +38,12 @@ import urllib.parse
 
 # Shipped programs whose every option docs/operations.md must document ("cs-audit verify" is the
 # subcommand). Test and benchmark helpers (cs-testworker, cs-bench-*) are documented where used.
-SHIPPED = ["cs-audit", "cs-audit verify", "cs-progress", "cs-produce", "cs-loadgen", "cs-migrate", "cs-seed", "cs-lag", "cs-readiness"]
+SHIPPED = ["cs-audit", "cs-audit verify", "cs-progress", "cs-produce", "cs-loadgen", "cs-migrate", "cs-seed", "cs-lag", "cs-readiness",
+           "cs-progress redrive", "cs-audit redrive", "cs-readiness redrive"]
+
+# Subcommands with options of their own: "PROGRAM WORD --help" is their help.
+SUBCOMMANDS = [("cs-audit", "verify"), ("cs-progress", "redrive"), ("cs-audit", "redrive"),
+               ("cs-readiness", "redrive")]
 
 # Options of other tools that the pages name, and where each is defined: a path in the tree (the
 # option must appear in that file) or None for a tool outside the tree.
@@ -190,7 +195,7 @@ def check_links(src, bindir, extra):
 
 
 def helps(bindir):
-    """{program: help text} for every cs-* program, and 'cs-audit verify'."""
+    """{program: help text} for every cs-* program, and the SUBCOMMANDS ('cs-audit verify')."""
     out = {}
     for name in sorted(os.listdir(bindir)):
         path = os.path.join(bindir, name)
@@ -199,10 +204,11 @@ def helps(bindir):
         r = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=30,
                            stdin=subprocess.DEVNULL)
         out[name] = r.stdout + r.stderr
-    if "cs-audit" in out:
-        r = subprocess.run([os.path.join(bindir, "cs-audit"), "verify", "--help"], capture_output=True,
-                           text=True, timeout=30, stdin=subprocess.DEVNULL)
-        out["cs-audit verify"] = r.stdout + r.stderr
+    for prog, sub in SUBCOMMANDS:
+        if prog in out:
+            r = subprocess.run([os.path.join(bindir, prog), sub, "--help"], capture_output=True,
+                               text=True, timeout=30, stdin=subprocess.DEVNULL)
+            out[f"{prog} {sub}"] = r.stdout + r.stderr
     return out
 
 
@@ -267,8 +273,8 @@ def check_options(src, bindir, extra):
                 if prog is None and re.fullmatch(r"cs-[a-z-]+", base) and base in h:
                     prog = base
                     continue
-                if prog == "cs-audit" and w == "verify":
-                    prog = "cs-audit verify"
+                if prog is not None and (prog, w) in SUBCOMMANDS:
+                    prog = f"{prog} {w}"
                     continue
                 if prog is not None:
                     m = re.match(r"^--([a-z][a-z0-9-]*)", w)
