@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cs/codec.h"
 #include "cs/db.h"
@@ -128,8 +129,16 @@ typedef struct rd {
     size_t capskills;
     char **skill_ids;
     const char *topic; /* --derived-topic, NULL: the contract's */
-    long long learners_scored, events_emitted;
+    long long learners_scored, events_emitted, batches;
+    double read_s, score_s; /* time batch_begin spent reading, then scoring (totals) */
 } rd_t;
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* ---- the maps ---- */
 
@@ -355,6 +364,51 @@ static learner_t *learner_of(rd_t *rd, const char *uid)
     return e ? &rd->ls[(int)e->score] : NULL;
 }
 
+/* Scores row r of the read: the learner's decision, its explanation when it is written (appended
+ * to rd->json, its offset + 1 in off), and what the batch leaves stored. */
+static void score_row(rd_t *rd, cs_db_res_t *res, int r, size_t *off)
+{
+    const char *uid = cs_db_res_get(res, r, C_UID);
+    learner_t *l = learner_of(rd, uid);
+    if (!l)
+        return;
+    cs_readiness_input_t in;
+    cs_err_t e;
+    cs_err_clear(&e);
+    if (row_input(rd, res, r, &in, &e) < 0 || cs_readiness_score(&rd->cfg, &in, &l->sc, &e) < 0) {
+        cs_log_warn("readiness inputs out of range; learner not scored", CS_LS("user_id", uid),
+                    CS_LS("field", e.field), CS_LS("reason", e.msg));
+        return;
+    }
+    l->scored = true;
+    stored_t s = row_stored(rd, res, r, uid);
+    cs_readiness_last_t last = {s.emitted_score, s.emitted_stage};
+    l->emit = cs_readiness_should_emit(&rd->cfg, s.has_emitted ? &last : NULL, &l->sc);
+    l->had_emitted = s.has_emitted;
+    l->prev_emitted = s.emitted_score;
+    l->write = changed(&s, &l->sc) || l->emit != CS_READINESS_EMIT_NONE;
+    /* The explanation only for what is written (rendering costs ~10x the score); skill ids
+     * in it are borrowed from rd->skill_ids: render now, before the next row. */
+    if (l->write) {
+        off[l - rd->ls] = rd->json.len + 1;
+        cs_readiness_explain_json(&rd->cfg, &l->sc, &rd->json, &e);
+        cs_buf_putc(&rd->json, '\0');
+    }
+    for (int k = 0; k < CS_READINESS_NDIMS; k++)
+        l->sc.gaps[k].change.skill_id = NULL; /* not valid past this row */
+    l->sc.best.skill_id = NULL;
+    /* What this batch leaves stored, for the next batch prepared before it commits. */
+    stored_t *c = gen_find(&rd->cur, uid, true);
+    c->has_score = true;
+    c->score = l->sc.overall;
+    memcpy(c->dim, l->sc.dim, sizeof c->dim);
+    c->stage = l->sc.stage;
+    c->has_emitted = s.has_emitted || l->emit != CS_READINESS_EMIT_NONE;
+    c->emitted_score = l->emit != CS_READINESS_EMIT_NONE ? l->sc.overall : s.emitted_score;
+    c->emitted_stage = l->emit != CS_READINESS_EMIT_NONE ? l->sc.stage : s.emitted_stage;
+    rd->learners_scored++;
+}
+
 static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *err)
 {
     rd_t *rd = ud;
@@ -396,6 +450,7 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
     if (!cs_db_ok(rd->db) && cs_db_reset(rd->db, err) < 0)
         return -1;
     const char *params[] = {rd->arr.data};
+    double t0 = mono_s();
     cs_db_res_t *res = cs_db_query(rd->db, read_sql, 1, params, err);
     if (!res) {
         if (err->kind != CS_ERR_FATAL)
@@ -409,51 +464,18 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
                           "ones, expected %d (migrations 0070 and the function's file applied?)",
                           cs_db_res_cols(res), C_COUNT);
     }
+    double t1 = mono_s();
+    rd->read_s += t1 - t0;
+    rd->batches++;
     /* Explanations go into one buffer; offsets first, pointers once it stops growing. */
     size_t *off = cs_mem_calloc((size_t)rd->nls, sizeof *off);
-    for (int r = 0; r < cs_db_res_rows(res); r++) {
-        const char *uid = cs_db_res_get(res, r, C_UID);
-        learner_t *l = learner_of(rd, uid);
-        if (!l)
-            continue;
-        cs_readiness_input_t in;
-        cs_err_t e;
-        cs_err_clear(&e);
-        if (row_input(rd, res, r, &in, &e) < 0 ||
-            cs_readiness_score(&rd->cfg, &in, &l->sc, &e) < 0) {
-            cs_log_warn("readiness inputs out of range; learner not scored", CS_LS("user_id", uid),
-                        CS_LS("field", e.field), CS_LS("reason", e.msg));
-            continue;
-        }
-        /* skill ids in the explanation are borrowed from rd->skill_ids: render now */
-        off[l - rd->ls] = rd->json.len + 1;
-        cs_readiness_explain_json(&rd->cfg, &l->sc, &rd->json, &e);
-        cs_buf_putc(&rd->json, '\0');
-        for (int k = 0; k < CS_READINESS_NDIMS; k++)
-            l->sc.gaps[k].change.skill_id = NULL; /* not valid past this row */
-        l->sc.best.skill_id = NULL;
-        l->scored = true;
-        stored_t s = row_stored(rd, res, r, uid);
-        cs_readiness_last_t last = {s.emitted_score, s.emitted_stage};
-        l->emit = cs_readiness_should_emit(&rd->cfg, s.has_emitted ? &last : NULL, &l->sc);
-        l->had_emitted = s.has_emitted;
-        l->prev_emitted = s.emitted_score;
-        l->write = changed(&s, &l->sc) || l->emit != CS_READINESS_EMIT_NONE;
-        /* What this batch leaves stored, for the next batch prepared before it commits. */
-        stored_t *c = gen_find(&rd->cur, uid, true);
-        c->has_score = true;
-        c->score = l->sc.overall;
-        memcpy(c->dim, l->sc.dim, sizeof c->dim);
-        c->stage = l->sc.stage;
-        c->has_emitted = s.has_emitted || l->emit != CS_READINESS_EMIT_NONE;
-        c->emitted_score = l->emit != CS_READINESS_EMIT_NONE ? l->sc.overall : s.emitted_score;
-        c->emitted_stage = l->emit != CS_READINESS_EMIT_NONE ? l->sc.stage : s.emitted_stage;
-        rd->learners_scored++;
-    }
+    for (int r = 0; r < cs_db_res_rows(res); r++)
+        score_row(rd, res, r, off);
     for (int i = 0; i < rd->nls; i++)
         rd->ls[i].explain = off[i] ? rd->json.data + off[i] - 1 : NULL;
     free(off);
     cs_db_res_free(res);
+    rd->score_s += mono_s() - t1;
     return 0;
 }
 
@@ -598,7 +620,8 @@ static void fini(void *ud)
 {
     rd_t *rd = ud;
     cs_log_info("readiness totals", CS_LI("learners_scored", rd->learners_scored),
-                CS_LI("events_emitted", rd->events_emitted));
+                CS_LI("events_emitted", rd->events_emitted), CS_LI("batches", rd->batches),
+                CS_LD("read_s", rd->read_s), CS_LD("score_s", rd->score_s));
     cs_db_destroy(rd->db);
     free(rd->cur.v);
     free(rd->prev.v);
