@@ -129,6 +129,7 @@ typedef struct rd {
     size_t capskills;
     char **skill_ids;
     const char *topic; /* --derived-topic, NULL: the contract's */
+    char *read_sql;    /* SELECT read_columns read_from */
     long long learners_scored, events_emitted, batches;
     double read_s, score_s; /* time batch_begin spent reading, then scoring (totals) */
 } rd_t;
@@ -221,74 +222,50 @@ static int parse_array(const char *s, char **out, int max)
 
 #define MAX_SKILLS 64
 
-/* Columns of the read (career_readiness_inputs_batch, then what is stored). */
-enum {
-    C_UID = 0,
-    C_STAGE = 1,
-    C_TARGET_IND = 2,
-    C_LAST_ACTIVITY = 29,
-    C_SKILL_IDS = 30,
-    C_SKILL_DEMAND,
-    C_SKILL_PROF,
-    C_CRITICAL_TOTAL,
-    C_SCORE,
-    C_DIMS, /* six: technical(skills), portfolio, interview, learning, job_search, mentoring */
-    C_RSTAGE = C_DIMS + 6,
-    C_EMITTED_SCORE,
-    C_EMITTED_STAGE,
-    C_COUNT
-};
+/*
+ * The columns of the read, each named once: career_readiness_inputs_batch's (I) then what is
+ * stored for the learner (S). The list generates both the statement's select list (every column
+ * by name: a renamed or missing column fails the statement, naming it) and the index of each
+ * value in a row, so the two cannot drift apart.
+ */
+#define READ_COLUMNS(I, S)                                                                         \
+    I(user_id)                                                                                     \
+    I(career_stage) I(target_industry_id) I(target_industry_demand_index) I(                       \
+        available_study_hours_week) I(content_started) I(content_completed)                        \
+        I(career_critical_completed) I(avg_content_score) I(study_seconds_30d) I(skills_assessed)  \
+            I(skills_proficient) I(target_skills_total) I(target_skills_proficient)                \
+                I(avg_skill_proficiency) I(projects_total) I(projects_completed)                   \
+                    I(projects_showcase_ready) I(avg_project_review_score)                         \
+                        I(mock_interviews_completed) I(avg_mock_interview_score)                   \
+                            I(latest_mock_readiness) I(coaching_sessions_completed) I(             \
+                                avg_session_rating) I(has_active_mentor) I(applications_submitted) \
+                                I(applications_interviewing) I(offers_received)                    \
+                                    I(target_skill_ids) I(target_skill_demand)                     \
+                                        I(target_skill_proficiency) I(career_critical_total)       \
+                                            S(readiness_score) S(readiness_technical)              \
+                                                S(readiness_portfolio) S(readiness_interview)      \
+                                                    S(readiness_learning) S(readiness_job_search)  \
+                                                        S(readiness_mentoring) S(readiness_stage)  \
+                                                            S(readiness_emitted_score)             \
+                                                                S(readiness_emitted_stage)
 
-static const char read_sql[] =
-    "SELECT i.*, p.readiness_score, p.readiness_technical, p.readiness_portfolio, "
-    "p.readiness_interview, p.readiness_learning, p.readiness_job_search, p.readiness_mentoring, "
-    "p.readiness_stage, p.readiness_emitted_score, p.readiness_emitted_stage "
-    "FROM career_readiness_inputs_batch($1::uuid[]) i "
+#define COL_ENUM(name) C_##name,
+enum { READ_COLUMNS(COL_ENUM, COL_ENUM) C_COUNT };
+#define COL_INPUT(name)  ", i." #name
+#define COL_STORED(name) ", p." #name
+/* ", i.user_id, ..., p.readiness_emitted_stage": the select list after its first two bytes. */
+static const char read_columns[] = READ_COLUMNS(COL_INPUT, COL_STORED);
+static const char read_from[] =
+    " FROM career_readiness_inputs_batch($1::uuid[]) i "
     "LEFT JOIN career_transformation_progress p ON p.user_id = i.user_id";
 
-/* One row's inputs; the skill arrays stay in rd->skills/skill_ids until the next row. */
-static int row_input(rd_t *rd, cs_db_res_t *res, int r, cs_readiness_input_t *in, cs_err_t *err)
+/* The skills of the row: ids, demand and proficiency, aligned; kept in rd until the next row. */
+static int row_skills(rd_t *rd, cs_db_res_t *res, int r)
 {
-#define G(c) cs_db_res_get(res, r, (c))
-    memset(in, 0, sizeof *in);
-    const char *stage = G(C_STAGE);
-    if (!stage || cs_readiness_stage_parse(stage, &in->declared_stage) < 0)
-        in->declared_stage = CS_STAGE_EXPLORING;
-    in->has_target_industry = G(C_TARGET_IND) != NULL;
-    in->target_industry_demand_index = num(G(3));
-    in->available_study_hours_week = num(G(4));
-    in->days_in_program = inum(G(5));
-    in->content_started = inum(G(6));
-    in->content_completed = inum(G(7));
-    in->career_critical_completed = inum(G(8));
-    in->avg_content_score = num(G(9));
-    in->study_seconds_30d = G(10) ? strtoll(G(10), NULL, 10) : 0;
-    in->skills_assessed = inum(G(11));
-    in->skills_proficient = inum(G(12));
-    in->target_skills_total = inum(G(13));
-    in->target_skills_proficient = inum(G(14));
-    in->avg_skill_proficiency = num(G(15));
-    in->projects_total = inum(G(16));
-    in->projects_completed = inum(G(17));
-    in->projects_showcase_ready = inum(G(18));
-    in->avg_project_review_score = num(G(19));
-    in->mock_interviews_completed = inum(G(20));
-    in->avg_mock_interview_score = num(G(21));
-    if (cs_readiness_mock_rating_parse(G(22), &in->latest_mock_readiness) < 0)
-        return cs_err_set_field(err, CS_ERR_PERMANENT, "latest_mock_readiness",
-                                "unknown mock interview rating '%s'", G(22));
-    in->coaching_sessions_completed = inum(G(23));
-    in->avg_session_rating = num(G(24));
-    in->has_active_mentor = G(25) && G(25)[0] == 't';
-    in->applications_submitted = inum(G(26));
-    in->applications_interviewing = inum(G(27));
-    in->offers_received = inum(G(28));
-    in->career_critical_total = inum(G(C_CRITICAL_TOTAL));
-    /* Per target skill: ids, demand and proficiency, aligned. */
     char *ids[MAX_SKILLS], *dem[MAX_SKILLS], *prof[MAX_SKILLS];
-    int ni = parse_array(G(C_SKILL_IDS), ids, MAX_SKILLS);
-    int nd = parse_array(G(C_SKILL_DEMAND), dem, MAX_SKILLS);
-    int np = parse_array(G(C_SKILL_PROF), prof, MAX_SKILLS);
+    int ni = parse_array(cs_db_res_get(res, r, C_target_skill_ids), ids, MAX_SKILLS);
+    int nd = parse_array(cs_db_res_get(res, r, C_target_skill_demand), dem, MAX_SKILLS);
+    int np = parse_array(cs_db_res_get(res, r, C_target_skill_proficiency), prof, MAX_SKILLS);
     for (int k = 0; rd->skill_ids && rd->skill_ids[k]; k++)
         free(rd->skill_ids[k]);
     free(rd->skill_ids);
@@ -311,10 +288,54 @@ static int row_input(rd_t *rd, cs_db_res_t *res, int r, cs_readiness_input_t *in
         free(dem[k]);
     for (int k = 0; k < np; k++)
         free(prof[k]);
-    in->target_skills = n ? rd->skills : NULL;
-    in->n_target_skills = n;
+    return n;
+}
+
+/* One row's inputs; the skill arrays stay in rd->skills/skill_ids until the next row. */
+static int row_input(rd_t *rd, cs_db_res_t *res, int r, cs_readiness_input_t *in, cs_err_t *err)
+{
+#define G(name)   cs_db_res_get(res, r, C_##name)
+#define NUM(name) num(G(name))
+#define INT(name) inum(G(name))
+    memset(in, 0, sizeof *in);
+    const char *stage = G(career_stage);
+    if (!stage || cs_readiness_stage_parse(stage, &in->declared_stage) < 0)
+        in->declared_stage = CS_STAGE_EXPLORING;
+    in->has_target_industry = G(target_industry_id) != NULL;
+    in->target_industry_demand_index = NUM(target_industry_demand_index);
+    in->available_study_hours_week = NUM(available_study_hours_week);
+    in->content_started = INT(content_started);
+    in->content_completed = INT(content_completed);
+    in->career_critical_completed = INT(career_critical_completed);
+    in->avg_content_score = NUM(avg_content_score);
+    in->study_seconds_30d = G(study_seconds_30d) ? strtoll(G(study_seconds_30d), NULL, 10) : 0;
+    in->skills_assessed = INT(skills_assessed);
+    in->skills_proficient = INT(skills_proficient);
+    in->target_skills_total = INT(target_skills_total);
+    in->target_skills_proficient = INT(target_skills_proficient);
+    in->avg_skill_proficiency = NUM(avg_skill_proficiency);
+    in->projects_total = INT(projects_total);
+    in->projects_completed = INT(projects_completed);
+    in->projects_showcase_ready = INT(projects_showcase_ready);
+    in->avg_project_review_score = NUM(avg_project_review_score);
+    in->mock_interviews_completed = INT(mock_interviews_completed);
+    in->avg_mock_interview_score = NUM(avg_mock_interview_score);
+    if (cs_readiness_mock_rating_parse(G(latest_mock_readiness), &in->latest_mock_readiness) < 0)
+        return cs_err_set_field(err, CS_ERR_PERMANENT, "latest_mock_readiness",
+                                "unknown mock interview rating '%s'", G(latest_mock_readiness));
+    in->coaching_sessions_completed = INT(coaching_sessions_completed);
+    in->avg_session_rating = NUM(avg_session_rating);
+    in->has_active_mentor = G(has_active_mentor) && G(has_active_mentor)[0] == 't';
+    in->applications_submitted = INT(applications_submitted);
+    in->applications_interviewing = INT(applications_interviewing);
+    in->offers_received = INT(offers_received);
+    in->career_critical_total = INT(career_critical_total);
+    in->n_target_skills = row_skills(rd, res, r);
+    in->target_skills = in->n_target_skills ? rd->skills : NULL;
     return 0;
 #undef G
+#undef NUM
+#undef INT
 }
 
 /* What is stored for row r (PostgreSQL), unless a batch not yet committed decided later. */
@@ -324,19 +345,20 @@ static stored_t row_stored(rd_t *rd, cs_db_res_t *res, int r, const char *uid)
     if (mem)
         return *mem;
     stored_t s = {0};
-    const char *v = cs_db_res_get(res, r, C_SCORE);
+    const char *v = cs_db_res_get(res, r, C_readiness_score);
     s.has_score = v != NULL;
     s.score = num(v);
-    static const int dims[] = {CS_READINESS_SKILLS,     CS_READINESS_PORTFOLIO,
-                               CS_READINESS_INTERVIEW,  CS_READINESS_LEARNING,
-                               CS_READINESS_JOB_SEARCH, CS_READINESS_MENTORING};
-    for (int k = 0; k < 6; k++)
-        s.dim[dims[k]] = num(cs_db_res_get(res, r, C_DIMS + k));
-    const char *st = cs_db_res_get(res, r, C_RSTAGE);
+    s.dim[CS_READINESS_SKILLS] = num(cs_db_res_get(res, r, C_readiness_technical));
+    s.dim[CS_READINESS_PORTFOLIO] = num(cs_db_res_get(res, r, C_readiness_portfolio));
+    s.dim[CS_READINESS_INTERVIEW] = num(cs_db_res_get(res, r, C_readiness_interview));
+    s.dim[CS_READINESS_LEARNING] = num(cs_db_res_get(res, r, C_readiness_learning));
+    s.dim[CS_READINESS_JOB_SEARCH] = num(cs_db_res_get(res, r, C_readiness_job_search));
+    s.dim[CS_READINESS_MENTORING] = num(cs_db_res_get(res, r, C_readiness_mentoring));
+    const char *st = cs_db_res_get(res, r, C_readiness_stage);
     if (!st || cs_readiness_stage_parse(st, &s.stage) < 0)
         s.has_score = false;
-    v = cs_db_res_get(res, r, C_EMITTED_SCORE);
-    st = cs_db_res_get(res, r, C_EMITTED_STAGE);
+    v = cs_db_res_get(res, r, C_readiness_emitted_score);
+    st = cs_db_res_get(res, r, C_readiness_emitted_stage);
     s.has_emitted = v && st && cs_readiness_stage_parse(st, &s.emitted_stage) == 0;
     s.emitted_score = num(v);
     return s;
@@ -368,7 +390,7 @@ static learner_t *learner_of(rd_t *rd, const char *uid)
  * to rd->json, its offset + 1 in off), and what the batch leaves stored. */
 static void score_row(rd_t *rd, cs_db_res_t *res, int r, size_t *off)
 {
-    const char *uid = cs_db_res_get(res, r, C_UID);
+    const char *uid = cs_db_res_get(res, r, C_user_id);
     learner_t *l = learner_of(rd, uid);
     if (!l)
         return;
@@ -451,18 +473,11 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
         return -1;
     const char *params[] = {rd->arr.data};
     double t0 = mono_s();
-    cs_db_res_t *res = cs_db_query(rd->db, read_sql, 1, params, err);
+    cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 1, params, err);
     if (!res) {
         if (err->kind != CS_ERR_FATAL)
             err->kind = CS_ERR_TRANSIENT;
         return -1;
-    }
-    if (cs_db_res_cols(res) != C_COUNT) {
-        cs_db_res_free(res);
-        return cs_err_set(err, CS_ERR_FATAL,
-                          "career_readiness_inputs_batch returns %d columns with the stored "
-                          "ones, expected %d (migrations 0070 and the function's file applied?)",
-                          cs_db_res_cols(res), C_COUNT);
     }
     double t1 = mono_s();
     rd->read_s += t1 - t0;
@@ -606,7 +621,21 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     rd->topic = topic && *topic ? topic : NULL;
     /* Reads only (inputs and what is stored), outside the batch's transaction. */
     rd->db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-readiness-inputs", err);
-    return rd->db ? 0 : -1;
+    if (!rd->db)
+        return -1;
+    size_t n = sizeof read_columns + sizeof read_from + 8;
+    rd->read_sql = cs_mem_alloc(n);
+    snprintf(rd->read_sql, n, "SELECT %s%s", read_columns + 2, read_from);
+    /* Every column by name now, not at the first batch: a schema without one is a FATAL error. */
+    const char *none[] = {"{}"};
+    cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 1, none, err);
+    if (!res) {
+        err->kind = CS_ERR_FATAL;
+        return cs_err_wrap(err, "reading the readiness inputs (migrations 0070 and "
+                                "career_readiness_inputs_batch applied?)");
+    }
+    cs_db_res_free(res);
+    return 0;
 }
 
 static void forget(void *ud)
@@ -633,6 +662,7 @@ static void fini(void *ud)
     free(rd->skill_ids);
     cs_buf_fini(&rd->arr);
     cs_buf_fini(&rd->json);
+    free(rd->read_sql);
     free(rd);
 }
 
