@@ -111,6 +111,7 @@ typedef struct learner {
     cs_readiness_emit_t emit;
     bool had_emitted;
     double prev_emitted;
+    cs_readiness_stage_t prev_stage; /* of the last emitted event, when had_emitted */
     cs_readiness_score_t sc;
     char *explain; /* JSON, in the learner buffer */
 } learner_t;
@@ -230,12 +231,12 @@ static int parse_array(const char *s, char **out, int max)
  */
 #define READ_COLUMNS(I, S)                                                                         \
     I(user_id)                                                                                     \
-    I(career_stage) I(target_industry_id) I(target_industry_demand_index) I(                       \
-        available_study_hours_week) I(content_started) I(content_completed)                        \
-        I(career_critical_completed) I(avg_content_score) I(study_seconds_30d) I(skills_assessed)  \
-            I(skills_proficient) I(target_skills_total) I(target_skills_proficient)                \
-                I(avg_skill_proficiency) I(projects_total) I(projects_completed)                   \
-                    I(projects_showcase_ready) I(avg_project_review_score)                         \
+    I(career_stage)                                                                                \
+    I(target_industry_id) I(target_industry_demand_index) I(available_study_hours_week)            \
+        I(content_started) I(content_completed) I(career_critical_completed) I(avg_content_score)  \
+            I(study_seconds_30d) I(skills_assessed) I(skills_proficient) I(target_skills_total)    \
+                I(target_skills_proficient) I(avg_skill_proficiency) I(projects_total)             \
+                    I(projects_completed) I(projects_showcase_ready) I(avg_project_review_score)   \
                         I(mock_interviews_completed) I(avg_mock_interview_score)                   \
                             I(latest_mock_readiness) I(coaching_sessions_completed) I(             \
                                 avg_session_rating) I(has_active_mentor) I(applications_submitted) \
@@ -408,6 +409,7 @@ static void score_row(rd_t *rd, cs_db_res_t *res, int r, size_t *off)
     l->emit = cs_readiness_should_emit(&rd->cfg, s.has_emitted ? &last : NULL, &l->sc);
     l->had_emitted = s.has_emitted;
     l->prev_emitted = s.emitted_score;
+    l->prev_stage = s.emitted_stage;
     l->write = changed(&s, &l->sc) || l->emit != CS_READINESS_EMIT_NONE;
     /* The explanation only for what is written (rendering costs ~10x the score); skill ids
      * in it are borrowed from rd->skill_ids: render now, before the next row. */
@@ -501,9 +503,38 @@ static void put_dim(cs_batch_t *b, double v)
     cs_batch_str(b, s);
 }
 
+/* The contract's stage (schemas/: CareerStage) of a readiness stage. */
+static cs_career_stage_t contract_stage(cs_readiness_stage_t s)
+{
+    switch (s) {
+    case CS_STAGE_LEARNING:
+        return CS_CAREER_STAGE_LEARNING;
+    case CS_STAGE_BUILDING_PORTFOLIO:
+        return CS_CAREER_STAGE_BUILDING_PORTFOLIO;
+    case CS_STAGE_JOB_SEARCHING:
+        return CS_CAREER_STAGE_JOB_SEARCHING;
+    case CS_STAGE_INTERVIEWING:
+        return CS_CAREER_STAGE_INTERVIEWING;
+    case CS_STAGE_PLACED:
+        return CS_CAREER_STAGE_PLACED;
+    default:
+        return CS_CAREER_STAGE_EXPLORING;
+    }
+}
+
+static cs_score_change_reason_t contract_reason(cs_readiness_emit_t e)
+{
+    return e == CS_READINESS_EMIT_FIRST   ? CS_SCORE_CHANGE_REASON_FIRST
+           : e == CS_READINESS_EMIT_STAGE ? CS_SCORE_CHANGE_REASON_STAGE
+                                          : CS_SCORE_CHANGE_REASON_MOVED;
+}
+
+/* readiness_score_changed (v2: with the stage, the previous one, job search, why, the best change).
+ */
 static int emit(rd_t *rd, cs_batch_t *b, const learner_t *l, cs_err_t *err)
 {
     const cs_readiness_score_t *sc = &l->sc;
+    bool best = sc->best.action != CS_ACTION_NONE;
     cs_ev_readiness_score_changed_t pl = {
         .score = sc->overall,
         .has_previous_score = l->had_emitted,
@@ -516,6 +547,17 @@ static int emit(rd_t *rd, cs_batch_t *b, const learner_t *l, cs_err_t *err)
         .model_version = rd->model,
         .trigger_event_id = l->trigger->event_id,
         .trigger_event_type = l->trigger->type_name,
+        .has_job_search_score = true,
+        .job_search_score = sc->dim[CS_READINESS_JOB_SEARCH],
+        .has_stage = true,
+        .stage = contract_stage(sc->stage),
+        .has_previous_stage = l->had_emitted,
+        .previous_stage = contract_stage(l->prev_stage),
+        .has_reason = true,
+        .reason = contract_reason(l->emit),
+        .best_change = best ? cs_readiness_action_name(sc->best.action) : NULL,
+        .has_best_change_gain = best,
+        .best_change_gain = sc->best.gain,
     };
     cs_event_t ev = {
         .type = cs_codec_type_by_name("readiness_score_changed"),
