@@ -23,6 +23,14 @@
  * writes nothing and emits nothing. The handler runs for duplicates too (CS_HANDLER_ALWAYS): what
  * it writes is derived from current state, never accumulated.
  *
+ * No effect ledger (no_dedupe): with every handler CS_HANDLER_ALWAYS the ledger changed nothing the
+ * handler does (a duplicate ran like a new event) and cost one processed_events row per event.
+ * "Never emitted twice" rests on the stored state instead: the emit rule compares with
+ * readiness_emitted_score/stage, written in the same transaction as the outbox row, and the event
+ * id is derived from what it states. (Two consumers recomputing one learner at the same moment, a
+ * replay group beside the live one, can both decide an emit; the ledger did not prevent that
+ * either, except when the very same event was in both batches.)
+ *
  * Pipelining: batch N+1 is prepared while N commits, so what batch_begin reads from PostgreSQL may
  * miss N's writes. What each batch decided is kept in memory for the next one (two generations:
  * when N+1 is prepared, N-1 has committed), and forget() drops it whenever the runtime drops
@@ -232,8 +240,9 @@ static int parse_array(const char *s, char **out, int max)
 #define READ_COLUMNS(I, S)                                                                         \
     I(user_id)                                                                                     \
     I(career_stage)                                                                                \
-    I(target_industry_id) I(target_industry_demand_index) I(available_study_hours_week)            \
-        I(content_started) I(content_completed) I(career_critical_completed) I(avg_content_score)  \
+    I(target_industry_id)                                                                          \
+    I(target_industry_demand_index) I(available_study_hours_week) I(content_started)               \
+        I(content_completed) I(career_critical_completed) I(avg_content_score)                     \
             I(study_seconds_30d) I(skills_assessed) I(skills_proficient) I(target_skills_total)    \
                 I(target_skills_proficient) I(avg_skill_proficiency) I(projects_total)             \
                     I(projects_completed) I(projects_showcase_ready) I(avg_project_review_score)   \
@@ -724,6 +733,7 @@ static const cs_worker_def_t def = {
     .forget = forget,
     .batch_begin = batch_begin,
     .outbox = true,
+    .no_dedupe = true,
 };
 
 int main(int argc, char **argv)
