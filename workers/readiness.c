@@ -237,27 +237,21 @@ static int parse_array(const char *s, char **out, int max)
  * by name: a renamed or missing column fails the statement, naming it) and the index of each
  * value in a row, so the two cannot drift apart.
  */
-#define READ_COLUMNS(I, S)                                                                         \
-    I(user_id)                                                                                     \
-    I(career_stage)                                                                                \
-    I(target_industry_id)                                                                          \
-    I(target_industry_demand_index) I(available_study_hours_week) I(content_started)               \
-        I(content_completed) I(career_critical_completed) I(avg_content_score)                     \
-            I(study_seconds_30d) I(skills_assessed) I(skills_proficient) I(target_skills_total)    \
-                I(target_skills_proficient) I(avg_skill_proficiency) I(projects_total)             \
-                    I(projects_completed) I(projects_showcase_ready) I(avg_project_review_score)   \
-                        I(mock_interviews_completed) I(avg_mock_interview_score)                   \
-                            I(latest_mock_readiness) I(coaching_sessions_completed) I(             \
-                                avg_session_rating) I(has_active_mentor) I(applications_submitted) \
-                                I(applications_interviewing) I(offers_received)                    \
-                                    I(target_skill_ids) I(target_skill_demand)                     \
-                                        I(target_skill_proficiency) I(career_critical_total)       \
-                                            S(readiness_score) S(readiness_technical)              \
-                                                S(readiness_portfolio) S(readiness_interview)      \
-                                                    S(readiness_learning) S(readiness_job_search)  \
-                                                        S(readiness_mentoring) S(readiness_stage)  \
-                                                            S(readiness_emitted_score)             \
-                                                                S(readiness_emitted_stage)
+/* clang-format off */
+#define READ_COLUMNS(I, S) \
+    I(user_id) I(career_stage) I(target_industry_id) I(target_industry_demand_index) \
+    I(available_study_hours_week) I(content_started) I(content_completed) \
+    I(career_critical_completed) I(avg_content_score) I(study_seconds_30d) I(skills_assessed) \
+    I(skills_proficient) I(target_skills_total) I(target_skills_proficient) \
+    I(avg_skill_proficiency) I(projects_total) I(projects_completed) I(projects_showcase_ready) \
+    I(avg_project_review_score) I(mock_interviews_completed) I(avg_mock_interview_score) \
+    I(latest_mock_readiness) I(coaching_sessions_completed) I(avg_session_rating) \
+    I(has_active_mentor) I(applications_submitted) I(applications_interviewing) \
+    I(offers_received) I(target_skill_ids) I(target_skill_demand) I(target_skill_proficiency) \
+    I(career_critical_total) S(readiness_score) S(readiness_technical) S(readiness_portfolio) \
+    S(readiness_interview) S(readiness_learning) S(readiness_job_search) S(readiness_mentoring) \
+    S(readiness_stage) S(readiness_emitted_score) S(readiness_emitted_stage)
+/* clang-format on */
 
 #define COL_ENUM(name) C_##name,
 enum { READ_COLUMNS(COL_ENUM, COL_ENUM) C_COUNT };
