@@ -43,6 +43,7 @@ started_db=0
 export CS_KAFKA_DIR=$RUN/kafka
 cleanup() {
   CS_KAFKA_DIR=$RUN/kafka scripts/kafka destroy >/dev/null 2>&1 || true
+  [ -n "${ADMIN:-}" ] && psql "$ADMIN" -qc "DROP DATABASE IF EXISTS bench_rd_tpl WITH (FORCE)" >/dev/null 2>&1
   [ "$started_db" = 1 ] && scripts/devdb stop
   true
 }
