@@ -17,6 +17,7 @@ set(CS_SCHEMA_FILES
   events/portfolio_project_submitted/v1.avsc
   events/project_reviewed/v1.avsc
   events/readiness_score_changed/v1.avsc
+  events/readiness_score_changed/v2.avsc
   events/skill_assessed/v1.avsc
   events/user_erasure_requested/v1.avsc
 )

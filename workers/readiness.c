@@ -23,6 +23,14 @@
  * writes nothing and emits nothing. The handler runs for duplicates too (CS_HANDLER_ALWAYS): what
  * it writes is derived from current state, never accumulated.
  *
+ * No effect ledger (no_dedupe): with every handler CS_HANDLER_ALWAYS the ledger changed nothing the
+ * handler does (a duplicate ran like a new event) and cost one processed_events row per event.
+ * "Never emitted twice" rests on the stored state instead: the emit rule compares with
+ * readiness_emitted_score/stage, written in the same transaction as the outbox row, and the event
+ * id is derived from what it states. (Two consumers recomputing one learner at the same moment, a
+ * replay group beside the live one, can both decide an emit; the ledger did not prevent that
+ * either, except when the very same event was in both batches.)
+ *
  * Pipelining: batch N+1 is prepared while N commits, so what batch_begin reads from PostgreSQL may
  * miss N's writes. What each batch decided is kept in memory for the next one (two generations:
  * when N+1 is prepared, N-1 has committed), and forget() drops it whenever the runtime drops
@@ -36,6 +44,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cs/codec.h"
 #include "cs/db.h"
@@ -110,6 +119,7 @@ typedef struct learner {
     cs_readiness_emit_t emit;
     bool had_emitted;
     double prev_emitted;
+    cs_readiness_stage_t prev_stage; /* of the last emitted event, when had_emitted */
     cs_readiness_score_t sc;
     char *explain; /* JSON, in the learner buffer */
 } learner_t;
@@ -128,8 +138,17 @@ typedef struct rd {
     size_t capskills;
     char **skill_ids;
     const char *topic; /* --derived-topic, NULL: the contract's */
-    long long learners_scored, events_emitted;
+    char *read_sql;    /* SELECT read_columns read_from */
+    long long learners_scored, events_emitted, batches;
+    double read_s, score_s; /* time batch_begin spent reading, then scoring (totals) */
 } rd_t;
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 /* ---- the maps ---- */
 
@@ -212,74 +231,45 @@ static int parse_array(const char *s, char **out, int max)
 
 #define MAX_SKILLS 64
 
-/* Columns of the read (career_readiness_inputs_batch, then what is stored). */
-enum {
-    C_UID = 0,
-    C_STAGE = 1,
-    C_TARGET_IND = 2,
-    C_LAST_ACTIVITY = 29,
-    C_SKILL_IDS = 30,
-    C_SKILL_DEMAND,
-    C_SKILL_PROF,
-    C_CRITICAL_TOTAL,
-    C_SCORE,
-    C_DIMS, /* six: technical(skills), portfolio, interview, learning, job_search, mentoring */
-    C_RSTAGE = C_DIMS + 6,
-    C_EMITTED_SCORE,
-    C_EMITTED_STAGE,
-    C_COUNT
-};
+/*
+ * The columns of the read, each named once: career_readiness_inputs_batch's (I) then what is
+ * stored for the learner (S). The list generates both the statement's select list (every column
+ * by name: a renamed or missing column fails the statement, naming it) and the index of each
+ * value in a row, so the two cannot drift apart.
+ */
+/* clang-format off */
+#define READ_COLUMNS(I, S) \
+    I(user_id) I(career_stage) I(target_industry_id) I(target_industry_demand_index) \
+    I(available_study_hours_week) I(content_started) I(content_completed) \
+    I(career_critical_completed) I(avg_content_score) I(study_seconds_30d) I(skills_assessed) \
+    I(skills_proficient) I(target_skills_total) I(target_skills_proficient) \
+    I(avg_skill_proficiency) I(projects_total) I(projects_completed) I(projects_showcase_ready) \
+    I(avg_project_review_score) I(mock_interviews_completed) I(avg_mock_interview_score) \
+    I(latest_mock_readiness) I(coaching_sessions_completed) I(avg_session_rating) \
+    I(has_active_mentor) I(applications_submitted) I(applications_interviewing) \
+    I(offers_received) I(target_skill_ids) I(target_skill_demand) I(target_skill_proficiency) \
+    I(career_critical_total) S(readiness_score) S(readiness_technical) S(readiness_portfolio) \
+    S(readiness_interview) S(readiness_learning) S(readiness_job_search) S(readiness_mentoring) \
+    S(readiness_stage) S(readiness_emitted_score) S(readiness_emitted_stage)
+/* clang-format on */
 
-static const char read_sql[] =
-    "SELECT i.*, p.readiness_score, p.readiness_technical, p.readiness_portfolio, "
-    "p.readiness_interview, p.readiness_learning, p.readiness_job_search, p.readiness_mentoring, "
-    "p.readiness_stage, p.readiness_emitted_score, p.readiness_emitted_stage "
-    "FROM career_readiness_inputs_batch($1::uuid[]) i "
+#define COL_ENUM(name) C_##name,
+enum { READ_COLUMNS(COL_ENUM, COL_ENUM) C_COUNT };
+#define COL_INPUT(name)  ", i." #name
+#define COL_STORED(name) ", p." #name
+/* ", i.user_id, ..., p.readiness_emitted_stage": the select list after its first two bytes. */
+static const char read_columns[] = READ_COLUMNS(COL_INPUT, COL_STORED);
+static const char read_from[] =
+    " FROM career_readiness_inputs_batch($1::uuid[]) i "
     "LEFT JOIN career_transformation_progress p ON p.user_id = i.user_id";
 
-/* One row's inputs; the skill arrays stay in rd->skills/skill_ids until the next row. */
-static int row_input(rd_t *rd, cs_db_res_t *res, int r, cs_readiness_input_t *in, cs_err_t *err)
+/* The skills of the row: ids, demand and proficiency, aligned; kept in rd until the next row. */
+static int row_skills(rd_t *rd, cs_db_res_t *res, int r)
 {
-#define G(c) cs_db_res_get(res, r, (c))
-    memset(in, 0, sizeof *in);
-    const char *stage = G(C_STAGE);
-    if (!stage || cs_readiness_stage_parse(stage, &in->declared_stage) < 0)
-        in->declared_stage = CS_STAGE_EXPLORING;
-    in->has_target_industry = G(C_TARGET_IND) != NULL;
-    in->target_industry_demand_index = num(G(3));
-    in->available_study_hours_week = num(G(4));
-    in->days_in_program = inum(G(5));
-    in->content_started = inum(G(6));
-    in->content_completed = inum(G(7));
-    in->career_critical_completed = inum(G(8));
-    in->avg_content_score = num(G(9));
-    in->study_seconds_30d = G(10) ? strtoll(G(10), NULL, 10) : 0;
-    in->skills_assessed = inum(G(11));
-    in->skills_proficient = inum(G(12));
-    in->target_skills_total = inum(G(13));
-    in->target_skills_proficient = inum(G(14));
-    in->avg_skill_proficiency = num(G(15));
-    in->projects_total = inum(G(16));
-    in->projects_completed = inum(G(17));
-    in->projects_showcase_ready = inum(G(18));
-    in->avg_project_review_score = num(G(19));
-    in->mock_interviews_completed = inum(G(20));
-    in->avg_mock_interview_score = num(G(21));
-    if (cs_readiness_mock_rating_parse(G(22), &in->latest_mock_readiness) < 0)
-        return cs_err_set_field(err, CS_ERR_PERMANENT, "latest_mock_readiness",
-                                "unknown mock interview rating '%s'", G(22));
-    in->coaching_sessions_completed = inum(G(23));
-    in->avg_session_rating = num(G(24));
-    in->has_active_mentor = G(25) && G(25)[0] == 't';
-    in->applications_submitted = inum(G(26));
-    in->applications_interviewing = inum(G(27));
-    in->offers_received = inum(G(28));
-    in->career_critical_total = inum(G(C_CRITICAL_TOTAL));
-    /* Per target skill: ids, demand and proficiency, aligned. */
     char *ids[MAX_SKILLS], *dem[MAX_SKILLS], *prof[MAX_SKILLS];
-    int ni = parse_array(G(C_SKILL_IDS), ids, MAX_SKILLS);
-    int nd = parse_array(G(C_SKILL_DEMAND), dem, MAX_SKILLS);
-    int np = parse_array(G(C_SKILL_PROF), prof, MAX_SKILLS);
+    int ni = parse_array(cs_db_res_get(res, r, C_target_skill_ids), ids, MAX_SKILLS);
+    int nd = parse_array(cs_db_res_get(res, r, C_target_skill_demand), dem, MAX_SKILLS);
+    int np = parse_array(cs_db_res_get(res, r, C_target_skill_proficiency), prof, MAX_SKILLS);
     for (int k = 0; rd->skill_ids && rd->skill_ids[k]; k++)
         free(rd->skill_ids[k]);
     free(rd->skill_ids);
@@ -302,10 +292,54 @@ static int row_input(rd_t *rd, cs_db_res_t *res, int r, cs_readiness_input_t *in
         free(dem[k]);
     for (int k = 0; k < np; k++)
         free(prof[k]);
-    in->target_skills = n ? rd->skills : NULL;
-    in->n_target_skills = n;
+    return n;
+}
+
+/* One row's inputs; the skill arrays stay in rd->skills/skill_ids until the next row. */
+static int row_input(rd_t *rd, cs_db_res_t *res, int r, cs_readiness_input_t *in, cs_err_t *err)
+{
+#define G(name)   cs_db_res_get(res, r, C_##name)
+#define NUM(name) num(G(name))
+#define INT(name) inum(G(name))
+    memset(in, 0, sizeof *in);
+    const char *stage = G(career_stage);
+    if (!stage || cs_readiness_stage_parse(stage, &in->declared_stage) < 0)
+        in->declared_stage = CS_STAGE_EXPLORING;
+    in->has_target_industry = G(target_industry_id) != NULL;
+    in->target_industry_demand_index = NUM(target_industry_demand_index);
+    in->available_study_hours_week = NUM(available_study_hours_week);
+    in->content_started = INT(content_started);
+    in->content_completed = INT(content_completed);
+    in->career_critical_completed = INT(career_critical_completed);
+    in->avg_content_score = NUM(avg_content_score);
+    in->study_seconds_30d = G(study_seconds_30d) ? strtoll(G(study_seconds_30d), NULL, 10) : 0;
+    in->skills_assessed = INT(skills_assessed);
+    in->skills_proficient = INT(skills_proficient);
+    in->target_skills_total = INT(target_skills_total);
+    in->target_skills_proficient = INT(target_skills_proficient);
+    in->avg_skill_proficiency = NUM(avg_skill_proficiency);
+    in->projects_total = INT(projects_total);
+    in->projects_completed = INT(projects_completed);
+    in->projects_showcase_ready = INT(projects_showcase_ready);
+    in->avg_project_review_score = NUM(avg_project_review_score);
+    in->mock_interviews_completed = INT(mock_interviews_completed);
+    in->avg_mock_interview_score = NUM(avg_mock_interview_score);
+    if (cs_readiness_mock_rating_parse(G(latest_mock_readiness), &in->latest_mock_readiness) < 0)
+        return cs_err_set_field(err, CS_ERR_PERMANENT, "latest_mock_readiness",
+                                "unknown mock interview rating '%s'", G(latest_mock_readiness));
+    in->coaching_sessions_completed = INT(coaching_sessions_completed);
+    in->avg_session_rating = NUM(avg_session_rating);
+    in->has_active_mentor = G(has_active_mentor) && G(has_active_mentor)[0] == 't';
+    in->applications_submitted = INT(applications_submitted);
+    in->applications_interviewing = INT(applications_interviewing);
+    in->offers_received = INT(offers_received);
+    in->career_critical_total = INT(career_critical_total);
+    in->n_target_skills = row_skills(rd, res, r);
+    in->target_skills = in->n_target_skills ? rd->skills : NULL;
     return 0;
 #undef G
+#undef NUM
+#undef INT
 }
 
 /* What is stored for row r (PostgreSQL), unless a batch not yet committed decided later. */
@@ -315,19 +349,20 @@ static stored_t row_stored(rd_t *rd, cs_db_res_t *res, int r, const char *uid)
     if (mem)
         return *mem;
     stored_t s = {0};
-    const char *v = cs_db_res_get(res, r, C_SCORE);
+    const char *v = cs_db_res_get(res, r, C_readiness_score);
     s.has_score = v != NULL;
     s.score = num(v);
-    static const int dims[] = {CS_READINESS_SKILLS,     CS_READINESS_PORTFOLIO,
-                               CS_READINESS_INTERVIEW,  CS_READINESS_LEARNING,
-                               CS_READINESS_JOB_SEARCH, CS_READINESS_MENTORING};
-    for (int k = 0; k < 6; k++)
-        s.dim[dims[k]] = num(cs_db_res_get(res, r, C_DIMS + k));
-    const char *st = cs_db_res_get(res, r, C_RSTAGE);
+    s.dim[CS_READINESS_SKILLS] = num(cs_db_res_get(res, r, C_readiness_technical));
+    s.dim[CS_READINESS_PORTFOLIO] = num(cs_db_res_get(res, r, C_readiness_portfolio));
+    s.dim[CS_READINESS_INTERVIEW] = num(cs_db_res_get(res, r, C_readiness_interview));
+    s.dim[CS_READINESS_LEARNING] = num(cs_db_res_get(res, r, C_readiness_learning));
+    s.dim[CS_READINESS_JOB_SEARCH] = num(cs_db_res_get(res, r, C_readiness_job_search));
+    s.dim[CS_READINESS_MENTORING] = num(cs_db_res_get(res, r, C_readiness_mentoring));
+    const char *st = cs_db_res_get(res, r, C_readiness_stage);
     if (!st || cs_readiness_stage_parse(st, &s.stage) < 0)
         s.has_score = false;
-    v = cs_db_res_get(res, r, C_EMITTED_SCORE);
-    st = cs_db_res_get(res, r, C_EMITTED_STAGE);
+    v = cs_db_res_get(res, r, C_readiness_emitted_score);
+    st = cs_db_res_get(res, r, C_readiness_emitted_stage);
     s.has_emitted = v && st && cs_readiness_stage_parse(st, &s.emitted_stage) == 0;
     s.emitted_score = num(v);
     return s;
@@ -353,6 +388,52 @@ static learner_t *learner_of(rd_t *rd, const char *uid)
 {
     stored_t *e = gen_find(&rd->idx, uid, false);
     return e ? &rd->ls[(int)e->score] : NULL;
+}
+
+/* Scores row r of the read: the learner's decision, its explanation when it is written (appended
+ * to rd->json, its offset + 1 in off), and what the batch leaves stored. */
+static void score_row(rd_t *rd, cs_db_res_t *res, int r, size_t *off)
+{
+    const char *uid = cs_db_res_get(res, r, C_user_id);
+    learner_t *l = learner_of(rd, uid);
+    if (!l)
+        return;
+    cs_readiness_input_t in;
+    cs_err_t e;
+    cs_err_clear(&e);
+    if (row_input(rd, res, r, &in, &e) < 0 || cs_readiness_score(&rd->cfg, &in, &l->sc, &e) < 0) {
+        cs_log_warn("readiness inputs out of range; learner not scored", CS_LS("user_id", uid),
+                    CS_LS("field", e.field), CS_LS("reason", e.msg));
+        return;
+    }
+    l->scored = true;
+    stored_t s = row_stored(rd, res, r, uid);
+    cs_readiness_last_t last = {s.emitted_score, s.emitted_stage};
+    l->emit = cs_readiness_should_emit(&rd->cfg, s.has_emitted ? &last : NULL, &l->sc);
+    l->had_emitted = s.has_emitted;
+    l->prev_emitted = s.emitted_score;
+    l->prev_stage = s.emitted_stage;
+    l->write = changed(&s, &l->sc) || l->emit != CS_READINESS_EMIT_NONE;
+    /* The explanation only for what is written (rendering costs ~10x the score); skill ids
+     * in it are borrowed from rd->skill_ids: render now, before the next row. */
+    if (l->write) {
+        off[l - rd->ls] = rd->json.len + 1;
+        cs_readiness_explain_json(&rd->cfg, &l->sc, &rd->json, &e);
+        cs_buf_putc(&rd->json, '\0');
+    }
+    for (int k = 0; k < CS_READINESS_NDIMS; k++)
+        l->sc.gaps[k].change.skill_id = NULL; /* not valid past this row */
+    l->sc.best.skill_id = NULL;
+    /* What this batch leaves stored, for the next batch prepared before it commits. */
+    stored_t *c = gen_find(&rd->cur, uid, true);
+    c->has_score = true;
+    c->score = l->sc.overall;
+    memcpy(c->dim, l->sc.dim, sizeof c->dim);
+    c->stage = l->sc.stage;
+    c->has_emitted = s.has_emitted || l->emit != CS_READINESS_EMIT_NONE;
+    c->emitted_score = l->emit != CS_READINESS_EMIT_NONE ? l->sc.overall : s.emitted_score;
+    c->emitted_stage = l->emit != CS_READINESS_EMIT_NONE ? l->sc.stage : s.emitted_stage;
+    rd->learners_scored++;
 }
 
 static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *err)
@@ -396,64 +477,25 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
     if (!cs_db_ok(rd->db) && cs_db_reset(rd->db, err) < 0)
         return -1;
     const char *params[] = {rd->arr.data};
-    cs_db_res_t *res = cs_db_query(rd->db, read_sql, 1, params, err);
+    double t0 = mono_s();
+    cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 1, params, err);
     if (!res) {
         if (err->kind != CS_ERR_FATAL)
             err->kind = CS_ERR_TRANSIENT;
         return -1;
     }
-    if (cs_db_res_cols(res) != C_COUNT) {
-        cs_db_res_free(res);
-        return cs_err_set(err, CS_ERR_FATAL,
-                          "career_readiness_inputs_batch returns %d columns with the stored "
-                          "ones, expected %d (migrations 0070 and the function's file applied?)",
-                          cs_db_res_cols(res), C_COUNT);
-    }
+    double t1 = mono_s();
+    rd->read_s += t1 - t0;
+    rd->batches++;
     /* Explanations go into one buffer; offsets first, pointers once it stops growing. */
     size_t *off = cs_mem_calloc((size_t)rd->nls, sizeof *off);
-    for (int r = 0; r < cs_db_res_rows(res); r++) {
-        const char *uid = cs_db_res_get(res, r, C_UID);
-        learner_t *l = learner_of(rd, uid);
-        if (!l)
-            continue;
-        cs_readiness_input_t in;
-        cs_err_t e;
-        cs_err_clear(&e);
-        if (row_input(rd, res, r, &in, &e) < 0 ||
-            cs_readiness_score(&rd->cfg, &in, &l->sc, &e) < 0) {
-            cs_log_warn("readiness inputs out of range; learner not scored", CS_LS("user_id", uid),
-                        CS_LS("field", e.field), CS_LS("reason", e.msg));
-            continue;
-        }
-        /* skill ids in the explanation are borrowed from rd->skill_ids: render now */
-        off[l - rd->ls] = rd->json.len + 1;
-        cs_readiness_explain_json(&rd->cfg, &l->sc, &rd->json, &e);
-        cs_buf_putc(&rd->json, '\0');
-        for (int k = 0; k < CS_READINESS_NDIMS; k++)
-            l->sc.gaps[k].change.skill_id = NULL; /* not valid past this row */
-        l->sc.best.skill_id = NULL;
-        l->scored = true;
-        stored_t s = row_stored(rd, res, r, uid);
-        cs_readiness_last_t last = {s.emitted_score, s.emitted_stage};
-        l->emit = cs_readiness_should_emit(&rd->cfg, s.has_emitted ? &last : NULL, &l->sc);
-        l->had_emitted = s.has_emitted;
-        l->prev_emitted = s.emitted_score;
-        l->write = changed(&s, &l->sc) || l->emit != CS_READINESS_EMIT_NONE;
-        /* What this batch leaves stored, for the next batch prepared before it commits. */
-        stored_t *c = gen_find(&rd->cur, uid, true);
-        c->has_score = true;
-        c->score = l->sc.overall;
-        memcpy(c->dim, l->sc.dim, sizeof c->dim);
-        c->stage = l->sc.stage;
-        c->has_emitted = s.has_emitted || l->emit != CS_READINESS_EMIT_NONE;
-        c->emitted_score = l->emit != CS_READINESS_EMIT_NONE ? l->sc.overall : s.emitted_score;
-        c->emitted_stage = l->emit != CS_READINESS_EMIT_NONE ? l->sc.stage : s.emitted_stage;
-        rd->learners_scored++;
-    }
+    for (int r = 0; r < cs_db_res_rows(res); r++)
+        score_row(rd, res, r, off);
     for (int i = 0; i < rd->nls; i++)
         rd->ls[i].explain = off[i] ? rd->json.data + off[i] - 1 : NULL;
     free(off);
     cs_db_res_free(res);
+    rd->score_s += mono_s() - t1;
     return 0;
 }
 
@@ -464,9 +506,38 @@ static void put_dim(cs_batch_t *b, double v)
     cs_batch_str(b, s);
 }
 
+/* The contract's stage (schemas/: CareerStage) of a readiness stage. */
+static cs_career_stage_t contract_stage(cs_readiness_stage_t s)
+{
+    switch (s) {
+    case CS_STAGE_LEARNING:
+        return CS_CAREER_STAGE_LEARNING;
+    case CS_STAGE_BUILDING_PORTFOLIO:
+        return CS_CAREER_STAGE_BUILDING_PORTFOLIO;
+    case CS_STAGE_JOB_SEARCHING:
+        return CS_CAREER_STAGE_JOB_SEARCHING;
+    case CS_STAGE_INTERVIEWING:
+        return CS_CAREER_STAGE_INTERVIEWING;
+    case CS_STAGE_PLACED:
+        return CS_CAREER_STAGE_PLACED;
+    default:
+        return CS_CAREER_STAGE_EXPLORING;
+    }
+}
+
+static cs_score_change_reason_t contract_reason(cs_readiness_emit_t e)
+{
+    return e == CS_READINESS_EMIT_FIRST   ? CS_SCORE_CHANGE_REASON_FIRST
+           : e == CS_READINESS_EMIT_STAGE ? CS_SCORE_CHANGE_REASON_STAGE
+                                          : CS_SCORE_CHANGE_REASON_MOVED;
+}
+
+/* readiness_score_changed (v2: with the stage, the previous one, job search, why, the best change).
+ */
 static int emit(rd_t *rd, cs_batch_t *b, const learner_t *l, cs_err_t *err)
 {
     const cs_readiness_score_t *sc = &l->sc;
+    bool best = sc->best.action != CS_ACTION_NONE;
     cs_ev_readiness_score_changed_t pl = {
         .score = sc->overall,
         .has_previous_score = l->had_emitted,
@@ -479,6 +550,17 @@ static int emit(rd_t *rd, cs_batch_t *b, const learner_t *l, cs_err_t *err)
         .model_version = rd->model,
         .trigger_event_id = l->trigger->event_id,
         .trigger_event_type = l->trigger->type_name,
+        .has_job_search_score = true,
+        .job_search_score = sc->dim[CS_READINESS_JOB_SEARCH],
+        .has_stage = true,
+        .stage = contract_stage(sc->stage),
+        .has_previous_stage = l->had_emitted,
+        .previous_stage = contract_stage(l->prev_stage),
+        .has_reason = true,
+        .reason = contract_reason(l->emit),
+        .best_change = best ? cs_readiness_action_name(sc->best.action) : NULL,
+        .has_best_change_gain = best,
+        .best_change_gain = sc->best.gain,
     };
     cs_event_t ev = {
         .type = cs_codec_type_by_name("readiness_score_changed"),
@@ -584,7 +666,21 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     rd->topic = topic && *topic ? topic : NULL;
     /* Reads only (inputs and what is stored), outside the batch's transaction. */
     rd->db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-readiness-inputs", err);
-    return rd->db ? 0 : -1;
+    if (!rd->db)
+        return -1;
+    size_t n = sizeof read_columns + sizeof read_from + 8;
+    rd->read_sql = cs_mem_alloc(n);
+    snprintf(rd->read_sql, n, "SELECT %s%s", read_columns + 2, read_from);
+    /* Every column by name now, not at the first batch: a schema without one is a FATAL error. */
+    const char *none[] = {"{}"};
+    cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 1, none, err);
+    if (!res) {
+        err->kind = CS_ERR_FATAL;
+        return cs_err_wrap(err, "reading the readiness inputs (migrations 0070 and "
+                                "career_readiness_inputs_batch applied?)");
+    }
+    cs_db_res_free(res);
+    return 0;
 }
 
 static void forget(void *ud)
@@ -598,7 +694,8 @@ static void fini(void *ud)
 {
     rd_t *rd = ud;
     cs_log_info("readiness totals", CS_LI("learners_scored", rd->learners_scored),
-                CS_LI("events_emitted", rd->events_emitted));
+                CS_LI("events_emitted", rd->events_emitted), CS_LI("batches", rd->batches),
+                CS_LD("read_s", rd->read_s), CS_LD("score_s", rd->score_s));
     cs_db_destroy(rd->db);
     free(rd->cur.v);
     free(rd->prev.v);
@@ -610,6 +707,7 @@ static void fini(void *ud)
     free(rd->skill_ids);
     cs_buf_fini(&rd->arr);
     cs_buf_fini(&rd->json);
+    free(rd->read_sql);
     free(rd);
 }
 
@@ -629,6 +727,7 @@ static const cs_worker_def_t def = {
     .forget = forget,
     .batch_begin = batch_begin,
     .outbox = true,
+    .no_dedupe = true,
 };
 
 int main(int argc, char **argv)

@@ -2,12 +2,18 @@
 --      The readiness inputs of one learner: a thin call of career_readiness_inputs_batch().
 --
 -- cs-readiness computes the score in C from these raw inputs; the query itself exists once, in the
--- batch form.
+-- batch form, which this one selects from (as of p_as_of, now() by default; NULL: the learner's
+-- own last activity, as cs-readiness reads it). It returns the batch form's first 30 columns (the
+-- per-skill arrays and career_critical_total are the batch form's only), so the column list below
+-- is the single-learner contract, not a copy of the query.
 --
 -- depends: career_readiness_inputs_batch
 
--- The single-learner form now calls the batch form: the query exists once.
-CREATE OR REPLACE FUNCTION career_readiness_inputs(p_user_id uuid)
+-- The signature gained p_as_of: drop the one-argument form (a call with one argument would be
+-- ambiguous beside it).
+DROP FUNCTION IF EXISTS career_readiness_inputs(uuid);
+
+CREATE OR REPLACE FUNCTION career_readiness_inputs(p_user_id uuid, p_as_of timestamptz DEFAULT now())
     RETURNS TABLE (
         user_id                      uuid,
         career_stage                 text,
@@ -50,8 +56,8 @@ AS $$
            mock_interviews_completed, avg_mock_interview_score, latest_mock_readiness,
            coaching_sessions_completed, avg_session_rating, has_active_mentor,
            applications_submitted, applications_interviewing, offers_received, last_activity_at
-      FROM public.career_readiness_inputs_batch(ARRAY[p_user_id], now())
+      FROM public.career_readiness_inputs_batch(ARRAY[p_user_id], p_as_of)
 $$;
 
-REVOKE EXECUTE ON FUNCTION career_readiness_inputs(uuid) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION career_readiness_inputs(uuid) TO cs_worker_readiness, cs_app_admin;
+REVOKE EXECUTE ON FUNCTION career_readiness_inputs(uuid, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION career_readiness_inputs(uuid, timestamptz) TO cs_worker_readiness, cs_app_admin;

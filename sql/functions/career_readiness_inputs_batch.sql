@@ -7,6 +7,12 @@
 --     SELECT * FROM career_readiness_inputs_batch($1::uuid[])
 -- once per batch.
 --
+-- PL/pgSQL, not SQL, for its plan cache: a SQL function that is not inlined (this one: SECURITY
+-- DEFINER, SET) plans its query on every call, 50-100 ms of a 1,500-learner read of ~90 ms
+-- execution; PL/pgSQL plans it once per session. Always the generic plan (plan_cache_mode): with
+-- the batch's actual ids the planner's estimates (1,500 learners instead of ~10) chose hash and
+-- merge joins whose execution took 4.4 s instead of 0.09 s.
+--
 -- Time: p_as_of replaces now() wherever the inputs depend on the clock (the 30-day study window,
 -- days in the programme), so that the same rows give the same inputs however late they are read.
 -- NULL (the default, what cs-readiness passes) means each learner's own last activity
@@ -64,16 +70,21 @@ CREATE OR REPLACE FUNCTION career_readiness_inputs_batch(p_user_ids uuid[], p_as
         target_skill_demand          numeric[],
         target_skill_proficiency     numeric[],
         career_critical_total        integer)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
 AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     WITH p0 AS (
         SELECT ucp.* FROM public.user_career_profiles ucp WHERE ucp.user_id = ANY (p_user_ids)
+    ), upr AS MATERIALIZED (
+        SELECT up.user_id, up.content_id, up.status, up.best_score, up.time_spent_seconds,
+               up.last_accessed_at, up.last_event_at
+          FROM p0 JOIN public.user_progress up ON up.user_id = p0.user_id
     ), last_prog AS (
-        SELECT up.user_id, max(up.last_event_at) AS last_at
-          FROM public.user_progress up
-         WHERE up.user_id = ANY (p_user_ids)
-         GROUP BY up.user_id
+        SELECT upr.user_id, max(upr.last_event_at) AS last_at FROM upr GROUP BY upr.user_id
     ), p AS (
         SELECT p0.*, greatest(lp.last_at, p0.last_active_at) AS last_at,
                coalesce(p_as_of, greatest(lp.last_at, p0.last_active_at), now()) AS as_of
@@ -86,7 +97,7 @@ AS $$
                round(avg(up.best_score), 2) AS avg_score,
                coalesce(sum(up.time_spent_seconds) FILTER (WHERE up.last_accessed_at > p.as_of - interval '30 days'
                                                              AND up.last_accessed_at <= p.as_of), 0)::bigint AS secs_30d
-          FROM public.user_progress up
+          FROM upr up
           JOIN p ON p.user_id = up.user_id
           LEFT JOIN public.content_chunks cc ON cc.content_id = up.content_id
          GROUP BY up.user_id
@@ -109,8 +120,8 @@ AS $$
                count(*) FILTER (WHERE upp.status IN ('completed', 'showcased'))::int AS completed,
                count(*) FILTER (WHERE upp.showcase_ready)::int AS showcase,
                round(avg(upp.avg_review_score), 2) AS avg_review
-          FROM public.user_portfolio_projects upp
-         WHERE upp.user_id = ANY (p_user_ids) AND upp.status <> 'abandoned'
+          FROM p0 JOIN public.user_portfolio_projects upp ON upp.user_id = p0.user_id
+         WHERE upp.status <> 'abandoned'
          GROUP BY upp.user_id
     ), mock AS (
         SELECT ip.user_id, count(*)::int AS n, round(avg(ip.overall_score), 2) AS avg_score,
@@ -141,12 +152,12 @@ AS $$
           LEFT JOIN latest_skill l ON l.user_id = p.user_id AND l.skill_id = t.skill_id
          GROUP BY p.user_id
     ), critical AS (
-        SELECT ind.industry_id, count(*)::int AS n
-          FROM (SELECT DISTINCT p.target_industry_id AS industry_id FROM p
-                 WHERE p.target_industry_id IS NOT NULL) ind
-          JOIN public.content_chunks cc ON cc.is_career_critical
-                                       AND cc.industry_relevance @> ARRAY[ind.industry_id]
-         GROUP BY ind.industry_id
+        SELECT x.industry_id, count(DISTINCT cc.content_id)::int AS n
+          FROM public.content_chunks cc
+         CROSS JOIN LATERAL unnest(cc.industry_relevance) AS x(industry_id)
+         WHERE cc.is_career_critical
+           AND x.industry_id IN (SELECT p.target_industry_id FROM p)
+         GROUP BY x.industry_id
     ), mentored AS (
         SELECT DISTINCT r.mentee_id AS user_id
           FROM public.mentorship_relationships r
@@ -177,7 +188,8 @@ AS $$
       LEFT JOIN jobs ON jobs.user_id = p.user_id
       LEFT JOIN mentored ON mentored.user_id = p.user_id
       LEFT JOIN tskills ON tskills.user_id = p.user_id
-      LEFT JOIN critical ON critical.industry_id = p.target_industry_id
+      LEFT JOIN critical ON critical.industry_id = p.target_industry_id;
+END
 $$;
 
 REVOKE EXECUTE ON FUNCTION career_readiness_inputs_batch(uuid[], timestamptz) FROM PUBLIC;
