@@ -44,7 +44,7 @@
 #include "cs/text.h"
 #include "cs/worker.h"
 
-enum { T_REL };
+enum { T_REL, T_RESP };
 
 static const cs_table_def_t tables[] = {
     [T_REL] = {.table = "mentorship_relationships",
@@ -52,6 +52,11 @@ static const cs_table_def_t tables[] = {
                           "match_score, match_reasons, requested_at",
                .conflict = "relationship_id",
                .merge = CS_MERGE_LAST},
+    /* A BEFORE INSERT trigger applies each response (mentor_rematch_response_apply.sql). */
+    [T_RESP] = {.table = "mentor_rematch_responses",
+                .columns = "event_id, proposal_id, user_id, response, comment, responded_at",
+                .conflict = "event_id",
+                .merge = CS_MERGE_LAST},
     {NULL},
 };
 
@@ -124,7 +129,7 @@ static void um_clear(umap_t *m)
 typedef struct req {
     char uid[37];
     const cs_event_t *ev; /* the learner's last triggering event in the batch */
-    bool rated, goals, stage, recommended;
+    bool rated, goals, stage, recommended, requested;
 } req_t;
 
 /* The last availability change of one mentor in the batch. */
@@ -243,6 +248,8 @@ static void collect(mt_t *m, const cs_event_t *const *evs, int n)
             const cs_ev_mentor_feedback_given_t *p = ev->payload;
             if (p->recommends_rematch)
                 req_of(m, ev)->recommended = true;
+        } else if (!strcmp(t, "mentor_rematch_requested")) {
+            req_of(m, ev)->requested = true;
         } else if (!strcmp(t, "mentor_availability_changed")) {
             on_availability(m, ev);
         }
@@ -427,12 +434,12 @@ static bool decide(mt_t *m, lrn_t *l, cs_db_res_t *res, int r, int64_t last_s)
     in.n_recent_ratings = ratings[0];
     in.industry_changed = q && q->goals;
     in.stage_changed = q && q->stage && G(C_STAGE) && G(C_STAGE)[0] == 't';
-    in.explicit_request = q && q->recommended;
+    in.explicit_request = q && (q->recommended || q->requested);
     in.mentor_unavailable = av && av->unavailable;
     in.mentor_over_capacity = av && av->excess > 0 && l->rank > 0 && l->rank <= av->excess;
     l->ev = in.mentor_unavailable || in.mentor_over_capacity ? av->ev : q ? q->ev : NULL;
-    if (!l->ev || !l->has_mentor)
-        return false;
+    if (!l->ev || (!l->has_mentor && !(q && q->requested)))
+        return false; /* only an explicit request matches a learner without a mentor */
     in.now_s = l->ev->occurred_at_ms / 1000;
     cs_err_t e;
     cs_err_clear(&e);
@@ -443,7 +450,7 @@ static bool decide(mt_t *m, lrn_t *l, cs_db_res_t *res, int r, int64_t last_s)
     }
     if (l->dec.suppressed != CS_TRIGGER_NONE)
         m->suppressed++;
-    l->recommended = l->dec.trigger == CS_TRIGGER_EXPLICIT_REQUEST;
+    l->recommended = l->dec.trigger == CS_TRIGGER_EXPLICIT_REQUEST && !q->requested;
     return l->dec.trigger != CS_TRIGGER_NONE;
 #undef G
 }
@@ -664,8 +671,9 @@ static cs_rematch_reason_t reason_of(const lrn_t *l)
     case CS_TRIGGER_MENTOR_UNAVAILABLE:
     case CS_TRIGGER_MENTOR_OVER_CAPACITY:
         return CS_REMATCH_REASON_MENTOR_UNAVAILABLE;
-    case CS_TRIGGER_EXPLICIT_REQUEST: /* in this version only a mentor's recommendation */
-        return CS_REMATCH_REASON_MENTOR_RECOMMENDED;
+    case CS_TRIGGER_EXPLICIT_REQUEST: /* the learner's request, or the mentor's recommendation */
+        return l->recommended ? CS_REMATCH_REASON_MENTOR_RECOMMENDED
+                              : CS_REMATCH_REASON_LEARNER_REQUESTED;
     default:
         return CS_REMATCH_REASON_GOALS_CHANGED; /* goals or readiness stage */
     }
@@ -754,12 +762,33 @@ static int on_event(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *me
     return 0;
 }
 
+/* Accepting or declining a proposal: one row; its trigger applies it in the same statement. */
+static int on_response(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                       cs_err_t *err)
+{
+    (void)meta;
+    const cs_ev_mentor_rematch_responded_t *p = ev->payload;
+    cs_batch_row_begin(b, T_RESP);
+    cs_batch_str(b, ev->event_id);
+    cs_batch_str(b, p->proposal_id);
+    cs_batch_str(b, ev->user_id);
+    cs_batch_str(b, p->response == CS_REMATCH_RESPONSE_ACCEPTED ? "accepted" : "declined");
+    if (p->comment)
+        cs_batch_str(b, p->comment);
+    else
+        cs_batch_null(b);
+    cs_batch_ts_ms(b, ev->occurred_at_ms);
+    return cs_batch_row_end(b, err);
+}
+
 static const cs_handler_t handlers[] = {
     {"coaching_session_logged", on_event, CS_HANDLER_ONCE},
     {"learner_profile_updated", on_event, CS_HANDLER_ONCE},
     {"readiness_score_changed", on_event, CS_HANDLER_ONCE},
     {"mentor_feedback_given", on_event, CS_HANDLER_ONCE},
     {"mentor_availability_changed", on_event, CS_HANDLER_ONCE},
+    {"mentor_rematch_requested", on_event, CS_HANDLER_ONCE},
+    {"mentor_rematch_responded", on_response, CS_HANDLER_ONCE},
     {NULL},
 };
 
