@@ -164,6 +164,7 @@ typedef struct mt {
     const char *topic;
     cs_match_config_t mcfg;
     cs_match_trigger_config_t tcfg;
+    bool on_availability, on_recommendation, on_request;
     /* per batch */
     umap_t reqmap, availmap, learnmap, mentormap, skillmap, indmap, evmap;
     req_t *reqs;
@@ -235,22 +236,22 @@ static void collect(mt_t *m, const cs_event_t *const *evs, int n)
             const cs_ev_coaching_session_logged_t *p = ev->payload;
             if (p->has_learner_rating)
                 req_of(m, ev)->rated = true;
-        } else if (!strcmp(t, "learner_profile_updated")) {
+        } else if (!strcmp(t, "learner_profile_updated") && m->tcfg.on_goals_change) {
             const cs_ev_learner_profile_updated_t *p = ev->payload;
             if (p->target_industry || p->target_role)
                 req_of(m, ev)->goals = true;
-        } else if (!strcmp(t, "readiness_score_changed")) {
+        } else if (!strcmp(t, "readiness_score_changed") && m->tcfg.on_stage_change) {
             req_of(m, ev)->stage = true;
             const cs_ev_readiness_score_changed_t *p = ev->payload;
             cs_buf_puts(&m->a_stage, m->a_stage.len > 1 ? "," : "");
             cs_buf_puts(&m->a_stage, p->trigger_event_id);
         } else if (!strcmp(t, "mentor_feedback_given")) {
             const cs_ev_mentor_feedback_given_t *p = ev->payload;
-            if (p->recommends_rematch)
+            if (p->recommends_rematch && m->on_recommendation)
                 req_of(m, ev)->recommended = true;
-        } else if (!strcmp(t, "mentor_rematch_requested")) {
+        } else if (!strcmp(t, "mentor_rematch_requested") && m->on_request) {
             req_of(m, ev)->requested = true;
-        } else if (!strcmp(t, "mentor_availability_changed")) {
+        } else if (!strcmp(t, "mentor_availability_changed") && m->on_availability) {
             on_availability(m, ev);
         }
     }
@@ -806,16 +807,45 @@ static const cs_opt_t opts[] = {
      "a learner_profile_updated setting target_industry or target_role triggers a rematch"},
     {"rematch-on-stage", CS_OPT_BOOL, "true",
      "a readiness_score_changed that moved the readiness stage triggers a rematch"},
+    {"rematch-on-availability", CS_OPT_BOOL, "true",
+     "a mentor_availability_changed putting a mentor on leave (or at 0 hours) rematches all "
+     "their mentees, over capacity the newest excess ones"},
+    {"rematch-on-recommendation", CS_OPT_BOOL, "true",
+     "a mentor_feedback_given with recommends_rematch triggers a rematch"},
+    {"rematch-on-request", CS_OPT_BOOL, "true",
+     "a mentor_rematch_requested triggers a (re)match, also for a learner without a mentor"},
     {"cooldown", CS_OPT_INT, "604800",
      "seconds after a learner's last proposal during which the rating, goals and stage "
      "triggers are held back",
      0, 31536000},
+    {"cooldown-unavailable", CS_OPT_BOOL, "false",
+     "the cooldown also holds back the rematch of a learner whose mentor became unavailable or "
+     "over capacity"},
+    {"cooldown-explicit", CS_OPT_BOOL, "false",
+     "the cooldown also holds back a learner's request and a mentor's recommendation"},
     {"match-model", CS_OPT_STRING, "",
      "overrides of the pair score and solver, key=value[ key=value] (weight.expertise, floor, "
      "top_k, ...: docs/matcher.md)",
      .flags = CS_OPT_EMPTY_OK},
     {NULL},
 };
+
+/* The trigger options (each documented in docs/operations.md, "cs-matcher"). */
+static void triggers_from(mt_t *m, const cs_config_t *cfg)
+{
+    cs_match_trigger_config_defaults(&m->tcfg);
+    m->tcfg.low_rating_sessions = (int)cs_config_int(cfg, "low-rating-sessions");
+    m->tcfg.low_rating_max_avg = cs_config_double(cfg, "low-rating-threshold");
+    m->tcfg.on_goals_change = cs_config_bool(cfg, "rematch-on-goals");
+    m->tcfg.on_stage_change = cs_config_bool(cfg, "rematch-on-stage");
+    m->tcfg.cooldown_s = cs_config_int(cfg, "cooldown");
+    /* A mentor's recommendation goes through the engine's explicit-request rule. */
+    m->tcfg.cooldown_unavailable = cs_config_bool(cfg, "cooldown-unavailable");
+    m->tcfg.cooldown_explicit = cs_config_bool(cfg, "cooldown-explicit");
+    m->on_availability = cs_config_bool(cfg, "rematch-on-availability");
+    m->on_recommendation = cs_config_bool(cfg, "rematch-on-recommendation");
+    m->on_request = cs_config_bool(cfg, "rematch-on-request");
+}
 
 static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
 {
@@ -832,13 +862,7 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     cs_match_config_defaults(&m->mcfg);
     if (cs_match_config_parse(&m->mcfg, cs_config_str(cfg, "match-model"), err) < 0)
         return cs_err_set_field(err, CS_ERR_FATAL, "match-model", "%s", err->msg);
-    cs_match_trigger_config_defaults(&m->tcfg);
-    m->tcfg.low_rating_sessions = (int)cs_config_int(cfg, "low-rating-sessions");
-    m->tcfg.low_rating_max_avg = cs_config_double(cfg, "low-rating-threshold");
-    m->tcfg.on_goals_change = cs_config_bool(cfg, "rematch-on-goals");
-    m->tcfg.on_stage_change = cs_config_bool(cfg, "rematch-on-stage");
-    m->tcfg.cooldown_s = cs_config_int(cfg, "cooldown");
-    /* A mentor's recommendation goes through the engine's explicit-request rule. */
+    triggers_from(m, cfg);
     const char *topic = cs_config_str(cfg, "derived-topic");
     m->topic = topic && *topic ? topic : NULL;
     m->db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-matcher-inputs", err);
