@@ -24,8 +24,9 @@
  * reasons; relationship_id is the proposal id, a UUIDv5 of learner and trigger event) and the
  * mentor_rematch_proposed event through the outbox with an id derived from what it states. A
  * learner with no mentor scoring at least the floor gets the event with proposed_mentor_id null
- * and no row. Handlers are once-only: a replay (offsets rewound) proposes nothing and emits
- * nothing.
+ * and no row. A replay (offsets rewound) proposes nothing and emits nothing: the read also
+ * returns the batch's events already in the scope's ledger (processed_events), which request
+ * nothing (so they take no place from new events in the same batch); handlers are once-only too.
  *
  * The read must see the previous batch's proposals (capacity, exclusions, cooldown), so the
  * runtime's pipeline (which prepares batch N+1 while N commits) is off: --pipeline=false is the
@@ -162,11 +163,12 @@ typedef struct mentor {
 typedef struct mt {
     cs_db_t *db;
     const char *topic;
+    const char *scope; /* the effect scope (def.effect_scope) */
     cs_match_config_t mcfg;
     cs_match_trigger_config_t tcfg;
     bool on_availability, on_recommendation, on_request;
     /* per batch */
-    umap_t reqmap, availmap, learnmap, mentormap, skillmap, indmap, evmap;
+    umap_t reqmap, availmap, seen, mentormap, skillmap, indmap, evmap;
     req_t *reqs;
     int nreqs, capreqs;
     avail_t *avs;
@@ -183,7 +185,7 @@ typedef struct mt {
     float *emb;
     size_t nskills, capskills, nexcl, capexcl, nemb, capemb;
     int emb_dim;
-    cs_buf_t a_users, a_mentors, a_stage, reasons;
+    cs_buf_t a_users, a_mentors, a_stage, a_events, reasons;
     long long proposals, unassigned, suppressed, events_emitted;
 } mt_t;
 
@@ -226,12 +228,14 @@ static void on_availability(mt_t *m, const cs_event_t *ev)
     a->closed = a->unavailable || !p->accepting_mentees || p->current_mentees >= p->max_mentees;
 }
 
-/* Sorts the batch's events into learner requests and mentor availability changes. */
-static void collect(mt_t *m, const cs_event_t *const *evs, int n)
+/* Sorts the batch's events (but those in seen) into learner requests and mentor changes. */
+static void collect(mt_t *m, const cs_event_t *const *evs, int n, umap_t *seen)
 {
     for (int i = 0; i < n; i++) {
         const cs_event_t *ev = evs[i];
         const char *t = ev->type_name;
+        if (seen && um_get(seen, ev->event_id, -1) >= 0)
+            continue;
         if (!strcmp(t, "coaching_session_logged")) {
             const cs_ev_coaching_session_logged_t *p = ev->payload;
             if (p->has_learner_rating)
@@ -373,7 +377,11 @@ static const char read_sql[] =
     "utc_offset_minutes, hours, skill_ids, embedding, excluded, recent_ratings, "
     "extract(epoch FROM last_proposal_at)::bigint, stage_changed, max_mentees, capacity, "
     "avg_rating, rating_count, past_mentees, successful_placements "
-    "FROM mentor_rematch_inputs($1::uuid[], $2::uuid[], $3::uuid[], $4)";
+    "FROM mentor_rematch_inputs($1::uuid[], $2::uuid[], $3::uuid[], $4) "
+    /* the batch's events this worker's scope already applied (a replay): they request nothing */
+    "UNION ALL SELECT 'seen', event_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+    "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM processed_events "
+    "WHERE effect_scope = $5 AND event_id = ANY ($6::uuid[])";
 
 /* Offsets into the pools while they grow; pointers once the read is parsed. */
 typedef struct span {
@@ -495,8 +503,16 @@ static void learner_row(mt_t *m, cs_db_res_t *res, int r, cs_match_learner_t *pl
 }
 
 /* The uuid[] literals of the read's parameters. */
-static void params(mt_t *m)
+static void params(mt_t *m, const cs_event_t *const *evs, int n)
 {
+    cs_buf_reset(&m->a_events);
+    cs_buf_putc(&m->a_events, '{');
+    for (int i = 0; i < n; i++) {
+        if (i)
+            cs_buf_putc(&m->a_events, ',');
+        cs_buf_puts(&m->a_events, evs[i]->event_id);
+    }
+    cs_buf_putc(&m->a_events, '}');
     cs_buf_reset(&m->a_users);
     cs_buf_reset(&m->a_mentors);
     cs_buf_putc(&m->a_users, '{');
@@ -524,9 +540,10 @@ static void parse(mt_t *m, cs_db_res_t *res, cs_match_problem_t *p, cs_match_lea
     cs_match_learner_t *pl = cs_mem_calloc((size_t)rows + 1, sizeof *pl);
     int *lrow = cs_mem_calloc((size_t)rows + 1, sizeof *lrow);
     for (int r = 0; r < rows; r++) {
-        if (!strcmp(cs_db_res_get(res, r, C_KIND), "mentor"))
+        const char *kind = cs_db_res_get(res, r, C_KIND);
+        if (!strcmp(kind, "mentor"))
             mentor_row(m, res, r, &sp[m->nms]);
-        else {
+        else if (!strcmp(kind, "learner")) {
             int before = npl;
             learner_row(m, res, r, pl, &sp[m->nms + npl], &npl);
             if (npl > before)
@@ -610,7 +627,7 @@ static void reset(mt_t *m)
 {
     um_clear(&m->reqmap);
     um_clear(&m->availmap);
-    um_clear(&m->learnmap);
+    um_clear(&m->seen);
     um_clear(&m->mentormap);
     um_clear(&m->skillmap);
     um_clear(&m->indmap);
@@ -621,32 +638,54 @@ static void reset(mt_t *m)
     cs_buf_putc(&m->a_stage, '{');
 }
 
+/* The batch's one read; fills m->seen with the batch's events already applied. */
+static cs_db_res_t *read_inputs(mt_t *m, const cs_event_t *const *evs, int n, cs_err_t *err)
+{
+    params(m, evs, n);
+    char nr[16];
+    snprintf(nr, sizeof nr, "%d", m->tcfg.low_rating_sessions);
+    if (!cs_db_ok(m->db) && cs_db_reset(m->db, err) < 0)
+        return NULL;
+    const char *pv[] = {m->a_users.data, m->a_mentors.data, m->a_stage.data, nr,
+                        m->scope,        m->a_events.data};
+    cs_db_res_t *res = cs_db_query(m->db, read_sql, 6, pv, err);
+    if (!res) {
+        if (err->kind != CS_ERR_FATAL)
+            err->kind = CS_ERR_TRANSIENT;
+        return NULL;
+    }
+    int cols = cs_db_res_cols(res);
+    if (cols != C_COUNT) {
+        cs_db_res_free(res);
+        cs_err_set(err, CS_ERR_FATAL,
+                   "mentor_rematch_inputs returns %d columns, expected %d (its function file "
+                   "applied?)",
+                   cols, C_COUNT);
+        return NULL;
+    }
+    for (int r = 0; r < cs_db_res_rows(res); r++)
+        if (!strcmp(cs_db_res_get(res, r, C_KIND), "seen"))
+            um_get(&m->seen, cs_db_res_get(res, r, C_ID), 0);
+    return res;
+}
+
 static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *err)
 {
     mt_t *m = ud;
     reset(m);
-    collect(m, evs, n);
+    collect(m, evs, n, NULL);
     link(m, evs, 0);
     if (m->nreqs == 0 && m->navs == 0)
         return 0;
-    params(m);
-    char nr[16];
-    snprintf(nr, sizeof nr, "%d", m->tcfg.low_rating_sessions);
-    if (!cs_db_ok(m->db) && cs_db_reset(m->db, err) < 0)
+    cs_db_res_t *res = read_inputs(m, evs, n, err);
+    if (!res)
         return -1;
-    const char *pv[] = {m->a_users.data, m->a_mentors.data, m->a_stage.data, nr};
-    cs_db_res_t *res = cs_db_query(m->db, read_sql, 4, pv, err);
-    if (!res) {
-        if (err->kind != CS_ERR_FATAL)
-            err->kind = CS_ERR_TRANSIENT;
-        return -1;
-    }
-    if (cs_db_res_cols(res) != C_COUNT) {
-        cs_db_res_free(res);
-        return cs_err_set(err, CS_ERR_FATAL,
-                          "mentor_rematch_inputs returns %d columns, expected "
-                          "%d (its function file applied?)",
-                          cs_db_res_cols(res), C_COUNT);
+    if (m->seen.n) { /* replayed events: their learners are read, but request nothing */
+        um_clear(&m->reqmap);
+        um_clear(&m->availmap);
+        m->nreqs = m->navs = 0;
+        cs_buf_reset(&m->a_stage);
+        collect(m, evs, n, &m->seen);
     }
     cs_match_problem_t p;
     cs_match_learner_t *pl = NULL;
@@ -858,6 +897,7 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     cs_buf_init(&m->a_users);
     cs_buf_init(&m->a_mentors);
     cs_buf_init(&m->a_stage);
+    cs_buf_init(&m->a_events);
     cs_buf_init(&m->reasons);
     cs_match_config_defaults(&m->mcfg);
     if (cs_match_config_parse(&m->mcfg, cs_config_str(cfg, "match-model"), err) < 0)
@@ -865,6 +905,7 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     triggers_from(m, cfg);
     const char *topic = cs_config_str(cfg, "derived-topic");
     m->topic = topic && *topic ? topic : NULL;
+    m->scope = "matching";
     m->db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-matcher-inputs", err);
     return m->db ? 0 : -1;
 }
@@ -882,7 +923,7 @@ static void fini(void *ud)
                 CS_LI("unassigned", m->unassigned), CS_LI("suppressed", m->suppressed),
                 CS_LI("events_emitted", m->events_emitted));
     cs_db_destroy(m->db);
-    umap_t *maps[] = {&m->reqmap,   &m->availmap, &m->learnmap, &m->mentormap,
+    umap_t *maps[] = {&m->reqmap,   &m->availmap, &m->seen, &m->mentormap,
                       &m->skillmap, &m->indmap,   &m->evmap};
     for (size_t i = 0; i < sizeof maps / sizeof *maps; i++)
         um_free(maps[i]);
@@ -898,6 +939,7 @@ static void fini(void *ud)
     cs_buf_fini(&m->a_users);
     cs_buf_fini(&m->a_mentors);
     cs_buf_fini(&m->a_stage);
+    cs_buf_fini(&m->a_events);
     cs_buf_fini(&m->reasons);
     free(m);
 }

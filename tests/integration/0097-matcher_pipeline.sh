@@ -117,3 +117,20 @@ mt 2>"$T/m3.err" || { cat "$T/m3.err"; fail "cs-matcher (answers)"; }
 [ "$(q "SELECT current_mentee_count FROM mentor_profiles WHERE mentor_id = '$M1'")" -eq $((n1 + 1)) ] || fail "the new mentor's count did not move"
 [ "$(msgs "$derived")" -eq 9 ] || fail "answers emitted events"
 echo "answers: ok (accepted, declined, a second answer and an unknown proposal ignored)"
+
+# A replay beside a new event: offsets rewound once more, G (kept by over-capacity M6) now asks for
+# a mentor. The replayed events request nothing (their ids are in the ledger), so they take no
+# place from G: G alone is proposed, to a mentor with room. (M5's leave is in its profile by now,
+# as the mentoring app keeps it.)
+q "UPDATE mentor_profiles SET availability_status = 'on_leave' WHERE mentor_id = '$M5'"
+evt mentor_rematch_requested $G "$(u 651)" 03 "{\"request_id\":\"$(u 751)\"}" >"$T/g.jsonl"
+pub "${P}cs.mentoring" "$T/g.jsonl"
+q "DELETE FROM consumer_offsets WHERE consumer_group = 'cs-matcher-t$$'"
+mt 2>"$T/m4.err" || { cat "$T/m4.err"; fail "cs-matcher (replay beside a request)"; }
+[ "$(msgs "$derived")" -eq 10 ] || fail "expected one more event (G's), the derived topic holds $(msgs "$derived")"
+[ "$(q "SELECT count(*) FROM mentorship_relationships WHERE status = 'proposed' AND mentee_id = '$G'
+        AND match_reasons->>'trigger' = 'explicit_request'")" -eq 1 ] || fail "G was not proposed a mentor"
+[ "$(q "SELECT count(*) FROM (SELECT r.mentor_id FROM mentorship_relationships r JOIN mentor_profiles m USING (mentor_id)
+        WHERE r.status = 'proposed' GROUP BY r.mentor_id, m.max_mentees, m.current_mentee_count
+        HAVING count(*) > m.max_mentees - m.current_mentee_count) x")" -eq 0 ] || fail "a mentor is over capacity"
+echo "replay beside a request: ok (only G proposed)"
