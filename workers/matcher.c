@@ -36,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cs/codec.h"
 #include "cs/db.h"
@@ -187,6 +188,7 @@ typedef struct mt {
     int emb_dim;
     cs_buf_t a_users, a_mentors, a_stage, a_events, reasons;
     long long proposals, unassigned, suppressed, events_emitted;
+    double read_ms; /* the last batch's read */
 } mt_t;
 
 /* ---- reading the batch's events ---- */
@@ -574,14 +576,23 @@ static void parse(mt_t *m, cs_db_res_t *res, cs_match_problem_t *p, cs_match_lea
     free(sp);
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 /* Solves and verifies; records each requesting learner's mentor and pair detail. */
 static int assign(mt_t *m, const cs_match_problem_t *p, cs_err_t *err)
 {
     if (p->n_learners == 0)
         return 0;
+    double t0 = now_ms();
     cs_match_result_t *res = cs_match_solve(&m->mcfg, p, err);
     if (!res)
         return -1;
+    double t1 = now_ms();
     if (cs_match_verify(&m->mcfg, p, res, err) < 0) {
         cs_match_result_destroy(res);
         return -1;
@@ -597,7 +608,9 @@ static int assign(mt_t *m, const cs_match_problem_t *p, cs_err_t *err)
     }
     cs_log_debug("rematch batch assigned", CS_LI("requests", p->n_learners),
                  CS_LI("mentors", p->n_mentors), CS_LI("assigned", res->assigned),
-                 CS_LI("total_weight", res->total));
+                 CS_LI("total_weight", res->total), CS_LI("rounds", res->stats.rounds),
+                 CS_LI("dijkstra_pops", res->stats.dijkstra_pops), CS_LD("read_ms", m->read_ms),
+                 CS_LD("solve_ms", t1 - t0), CS_LD("verify_ms", now_ms() - t1));
     cs_match_result_destroy(res);
     return 0;
 }
@@ -648,7 +661,9 @@ static cs_db_res_t *read_inputs(mt_t *m, const cs_event_t *const *evs, int n, cs
         return NULL;
     const char *pv[] = {m->a_users.data, m->a_mentors.data, m->a_stage.data, nr,
                         m->scope,        m->a_events.data};
+    double t0 = now_ms();
     cs_db_res_t *res = cs_db_query(m->db, read_sql, 6, pv, err);
+    m->read_ms = now_ms() - t0;
     if (!res) {
         if (err->kind != CS_ERR_FATAL)
             err->kind = CS_ERR_TRANSIENT;

@@ -66,6 +66,12 @@ AS $$
         UNION SELECT user_id FROM mentees
     ), l AS (
         SELECT ucp.* FROM public.user_career_profiles ucp JOIN who ON who.user_id = ucp.user_id
+    ), rc AS (  -- per mentor: open proposals and ended relationships, one pass (not a probe per mentor)
+        SELECT r.mentor_id, count(*) FILTER (WHERE r.status = 'proposed') AS proposed,
+               count(*) FILTER (WHERE r.status = 'ended') AS ended
+          FROM public.mentorship_relationships r
+         WHERE r.status IN ('proposed', 'ended')
+         GROUP BY r.mentor_id
     ), cur AS (
         SELECT DISTINCT ON (r.mentee_id) r.mentee_id, r.mentor_id, r.relationship_id
           FROM public.mentorship_relationships r JOIN l ON l.user_id = r.mentee_id
@@ -111,15 +117,10 @@ AS $$
            NULL, NULL, NULL, NULL, m.max_mentees::int,
            CASE WHEN m.is_active AND m.accepting_new_mentees
                      AND m.availability_status NOT IN ('full', 'on_leave', 'inactive')
-                THEN greatest(m.max_mentees - m.current_mentee_count
-                              - (SELECT count(*) FROM public.mentorship_relationships r
-                                  WHERE r.mentor_id = m.mentor_id AND r.status = 'proposed'), 0)::int
+                THEN greatest(m.max_mentees - m.current_mentee_count - coalesce(rc.proposed, 0), 0)::int
                 ELSE 0 END,
-           m.avg_rating, m.rating_count,
-           (SELECT count(*) FROM public.mentorship_relationships r
-             WHERE r.mentor_id = m.mentor_id AND r.status = 'ended')::int,
-           m.successful_placements
-      FROM public.mentor_profiles m
+           m.avg_rating, m.rating_count, coalesce(rc.ended, 0)::int, m.successful_placements
+      FROM public.mentor_profiles m LEFT JOIN rc ON rc.mentor_id = m.mentor_id
      WHERE (m.is_active AND m.accepting_new_mentees AND m.current_mentee_count < m.max_mentees)
         OR m.mentor_id = ANY (p_mentor_ids)
      ORDER BY 1 DESC, 2
