@@ -16,6 +16,8 @@
  * their mentor and a mentor's recommendation are not held back by it (cs_match_trigger_decide).
  * Only a learner with an active mentor is rematched.
  *
+ * The rules of what each event asks for are in matcher_rules.c (unit-tested on their own).
+ *
  * Per batch (batch_begin): ONE read, mentor_rematch_inputs(), of the batch's learners (and the
  * mentees of the mentors whose availability changed) and of every mentor with room; triggers are
  * decided; the requesting learners are assigned together by cs_match_solve (exact, with its dual
@@ -45,6 +47,7 @@
 #include "cs/mem.h"
 #include "cs/text.h"
 #include "cs/worker.h"
+#include "matcher_rules.h"
 
 enum { T_REL, T_RESP };
 
@@ -131,16 +134,14 @@ static void um_clear(umap_t *m)
 typedef struct req {
     char uid[37];
     const cs_event_t *ev; /* the learner's last triggering event in the batch */
-    bool rated, goals, stage, recommended, requested;
+    mr_flags_t f;
 } req_t;
 
 /* The last availability change of one mentor in the batch. */
 typedef struct avail {
     char mentor[37];
     const cs_event_t *ev;
-    bool unavailable; /* on leave or no hours: every mentee */
-    int excess;       /* current - max mentees (> 0: over capacity) */
-    bool closed;      /* takes nobody new in this batch */
+    mr_avail_t r;
 } avail_t;
 
 /* A learner of the read, and what is decided for it. */
@@ -151,6 +152,7 @@ typedef struct lrn {
     const cs_event_t *ev;
     cs_match_decision_t dec;
     bool recommended; /* the mentor recommended it (reason mentor_recommended) */
+    bool requested;   /* the learner asked (reason learner_requested) */
     int pi;           /* index among the problem's learners, -1: not requesting */
     int next;         /* the next learner proposed for the same trigger event, -1 */
     cs_match_pair_detail_t det;
@@ -167,7 +169,7 @@ typedef struct mt {
     const char *scope; /* the effect scope (def.effect_scope) */
     cs_match_config_t mcfg;
     cs_match_trigger_config_t tcfg;
-    bool on_availability, on_recommendation, on_request;
+    mr_options_t on;
     /* per batch */
     umap_t reqmap, availmap, seen, mentormap, skillmap, indmap, evmap;
     req_t *reqs;
@@ -224,10 +226,7 @@ static void on_availability(mt_t *m, const cs_event_t *ev)
     memset(a, 0, sizeof *a);
     snprintf(a->mentor, sizeof a->mentor, "%s", p->mentor_id);
     a->ev = ev;
-    a->unavailable = p->weekly_hours == 0 ||
-                     (p->has_unavailable_until && p->unavailable_until > ev->occurred_at_ms);
-    a->excess = p->current_mentees - p->max_mentees;
-    a->closed = a->unavailable || !p->accepting_mentees || p->current_mentees >= p->max_mentees;
+    mr_availability(p, ev->occurred_at_ms, &a->r);
 }
 
 /* Sorts the batch's events (but those in seen) into learner requests and mentor changes. */
@@ -235,30 +234,29 @@ static void collect(mt_t *m, const cs_event_t *const *evs, int n, umap_t *seen)
 {
     for (int i = 0; i < n; i++) {
         const cs_event_t *ev = evs[i];
-        const char *t = ev->type_name;
         if (seen && um_get(seen, ev->event_id, -1) >= 0)
             continue;
-        if (!strcmp(t, "coaching_session_logged")) {
-            const cs_ev_coaching_session_logged_t *p = ev->payload;
-            if (p->has_learner_rating)
-                req_of(m, ev)->rated = true;
-        } else if (!strcmp(t, "learner_profile_updated") && m->tcfg.on_goals_change) {
-            const cs_ev_learner_profile_updated_t *p = ev->payload;
-            if (p->target_industry || p->target_role)
-                req_of(m, ev)->goals = true;
-        } else if (!strcmp(t, "readiness_score_changed") && m->tcfg.on_stage_change) {
-            req_of(m, ev)->stage = true;
-            const cs_ev_readiness_score_changed_t *p = ev->payload;
-            cs_buf_puts(&m->a_stage, m->a_stage.len > 1 ? "," : "");
-            cs_buf_puts(&m->a_stage, p->trigger_event_id);
-        } else if (!strcmp(t, "mentor_feedback_given")) {
-            const cs_ev_mentor_feedback_given_t *p = ev->payload;
-            if (p->recommends_rematch && m->on_recommendation)
-                req_of(m, ev)->recommended = true;
-        } else if (!strcmp(t, "mentor_rematch_requested") && m->on_request) {
-            req_of(m, ev)->requested = true;
-        } else if (!strcmp(t, "mentor_availability_changed") && m->on_availability) {
+        mr_flags_t f = {0};
+        switch (mr_classify(&m->on, ev, &f)) {
+        case MR_LEARNER: {
+            req_t *q = req_of(m, ev);
+            q->f.rated |= f.rated;
+            q->f.goals |= f.goals;
+            q->f.stage |= f.stage;
+            q->f.recommended |= f.recommended;
+            q->f.requested |= f.requested;
+            if (f.stage) { /* the read checks whether this change moved the stage */
+                const cs_ev_readiness_score_changed_t *p = ev->payload;
+                cs_buf_puts(&m->a_stage, m->a_stage.len > 1 ? "," : "");
+                cs_buf_puts(&m->a_stage, p->trigger_event_id);
+            }
+            break;
+        }
+        case MR_MENTOR:
             on_availability(m, ev);
+            break;
+        case MR_IGNORE:
+            break;
         }
     }
 }
@@ -418,7 +416,7 @@ static void mentor_row(mt_t *m, cs_db_res_t *res, int r, span_t *sp)
     mm->max_mentees = G(C_MAX) ? atoi(G(C_MAX)) : 0;
     mm->capacity = G(C_CAP) ? atoi(G(C_CAP)) : 0;
     int a = um_get(&m->availmap, m->ms[k].id, -1);
-    if (a >= 0 && m->avs[a].closed)
+    if (a >= 0 && m->avs[a].r.closed)
         mm->capacity = 0; /* the batch's own change is newer than mentor_profiles */
     mm->avg_rating = num(G(C_RATING));
     mm->rating_count = G(C_NRATING) ? atoi(G(C_NRATING)) : 0;
@@ -437,20 +435,18 @@ static bool decide(mt_t *m, lrn_t *l, cs_db_res_t *res, int r, int64_t last_s)
     const req_t *q = req >= 0 ? &m->reqs[req] : NULL;
     int a = l->has_mentor ? um_get(&m->availmap, l->cur, -1) : -1;
     const avail_t *av = a >= 0 ? &m->avs[a] : NULL;
-    cs_match_trigger_input_t in = {.has_mentor = l->has_mentor, .last_proposal_s = last_s};
+    cs_match_trigger_input_t in;
+    bool by_mentor;
+    if (!mr_trigger_input(q ? &q->f : NULL, av ? &av->r : NULL, l->has_mentor, l->rank,
+                          G(C_STAGE) && G(C_STAGE)[0] == 't', &in, &by_mentor))
+        return false;
     int ratings[64] = {0};
-    if (q && q->rated)
+    if (q && q->f.rated)
         each_elem(G(C_RATINGS), add_int, m, ratings);
     in.recent_ratings = ratings + 1;
     in.n_recent_ratings = ratings[0];
-    in.industry_changed = q && q->goals;
-    in.stage_changed = q && q->stage && G(C_STAGE) && G(C_STAGE)[0] == 't';
-    in.explicit_request = q && (q->recommended || q->requested);
-    in.mentor_unavailable = av && av->unavailable;
-    in.mentor_over_capacity = av && av->excess > 0 && l->rank > 0 && l->rank <= av->excess;
-    l->ev = in.mentor_unavailable || in.mentor_over_capacity ? av->ev : q ? q->ev : NULL;
-    if (!l->ev || (!l->has_mentor && !(q && q->requested)))
-        return false; /* only an explicit request matches a learner without a mentor */
+    in.last_proposal_s = last_s;
+    l->ev = by_mentor ? av->ev : q->ev;
     in.now_s = l->ev->occurred_at_ms / 1000;
     cs_err_t e;
     cs_err_clear(&e);
@@ -461,7 +457,8 @@ static bool decide(mt_t *m, lrn_t *l, cs_db_res_t *res, int r, int64_t last_s)
     }
     if (l->dec.suppressed != CS_TRIGGER_NONE)
         m->suppressed++;
-    l->recommended = l->dec.trigger == CS_TRIGGER_EXPLICIT_REQUEST && !q->requested;
+    l->requested = q && q->f.requested;
+    l->recommended = l->dec.trigger == CS_TRIGGER_EXPLICIT_REQUEST && !l->requested;
     return l->dec.trigger != CS_TRIGGER_NONE;
 #undef G
 }
@@ -719,22 +716,6 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
 
 /* ---- writing the proposals ---- */
 
-static cs_rematch_reason_t reason_of(const lrn_t *l)
-{
-    switch (l->dec.trigger) {
-    case CS_TRIGGER_LOW_RATINGS:
-        return CS_REMATCH_REASON_LOW_SESSION_RATINGS;
-    case CS_TRIGGER_MENTOR_UNAVAILABLE:
-    case CS_TRIGGER_MENTOR_OVER_CAPACITY:
-        return CS_REMATCH_REASON_MENTOR_UNAVAILABLE;
-    case CS_TRIGGER_EXPLICIT_REQUEST: /* the learner's request, or the mentor's recommendation */
-        return l->recommended ? CS_REMATCH_REASON_MENTOR_RECOMMENDED
-                              : CS_REMATCH_REASON_LEARNER_REQUESTED;
-    default:
-        return CS_REMATCH_REASON_GOALS_CHANGED; /* goals or readiness stage */
-    }
-}
-
 static void derived(const char *kind, const lrn_t *l, const char *mentor, char out[37])
 {
     char what[256];
@@ -781,7 +762,7 @@ static int propose(mt_t *m, cs_batch_t *b, const lrn_t *l, cs_err_t *err)
         .proposal_id = pid,
         .current_mentor_id = l->cur[0] ? l->cur : NULL,
         .proposed_mentor_id = mentor,
-        .reason = reason_of(l),
+        .reason = mr_reason(l->dec.trigger, l->requested),
         .has_avg_learner_rating = !isnan(l->dec.avg_rating),
         .avg_learner_rating = l->dec.avg_rating,
         .sessions_considered = l->dec.sessions_considered,
@@ -891,15 +872,15 @@ static void triggers_from(mt_t *m, const cs_config_t *cfg)
     cs_match_trigger_config_defaults(&m->tcfg);
     m->tcfg.low_rating_sessions = (int)cs_config_int(cfg, "low-rating-sessions");
     m->tcfg.low_rating_max_avg = cs_config_double(cfg, "low-rating-threshold");
-    m->tcfg.on_goals_change = cs_config_bool(cfg, "rematch-on-goals");
-    m->tcfg.on_stage_change = cs_config_bool(cfg, "rematch-on-stage");
+    m->tcfg.on_goals_change = m->on.goals = cs_config_bool(cfg, "rematch-on-goals");
+    m->tcfg.on_stage_change = m->on.stage = cs_config_bool(cfg, "rematch-on-stage");
     m->tcfg.cooldown_s = cs_config_int(cfg, "cooldown");
     /* A mentor's recommendation goes through the engine's explicit-request rule. */
     m->tcfg.cooldown_unavailable = cs_config_bool(cfg, "cooldown-unavailable");
     m->tcfg.cooldown_explicit = cs_config_bool(cfg, "cooldown-explicit");
-    m->on_availability = cs_config_bool(cfg, "rematch-on-availability");
-    m->on_recommendation = cs_config_bool(cfg, "rematch-on-recommendation");
-    m->on_request = cs_config_bool(cfg, "rematch-on-request");
+    m->on.availability = cs_config_bool(cfg, "rematch-on-availability");
+    m->on.recommendation = cs_config_bool(cfg, "rematch-on-recommendation");
+    m->on.request = cs_config_bool(cfg, "rematch-on-request");
 }
 
 static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
