@@ -14,6 +14,9 @@ set(CS_SCHEMA_FILES
   events/mentor_availability_changed/v1.avsc
   events/mentor_feedback_given/v1.avsc
   events/mentor_rematch_proposed/v1.avsc
+  events/mentor_rematch_proposed/v2.avsc
+  events/mentor_rematch_requested/v1.avsc
+  events/mentor_rematch_responded/v1.avsc
   events/portfolio_project_submitted/v1.avsc
   events/project_reviewed/v1.avsc
   events/readiness_score_changed/v1.avsc

@@ -38,12 +38,12 @@ import urllib.parse
 
 # Shipped programs whose every option docs/operations.md must document ("cs-audit verify" is the
 # subcommand). Test and benchmark helpers (cs-testworker, cs-bench-*) are documented where used.
-SHIPPED = ["cs-audit", "cs-audit verify", "cs-progress", "cs-produce", "cs-loadgen", "cs-migrate", "cs-seed", "cs-lag", "cs-readiness",
-           "cs-progress redrive", "cs-audit redrive", "cs-readiness redrive"]
+SHIPPED = ["cs-audit", "cs-audit verify", "cs-progress", "cs-produce", "cs-loadgen", "cs-migrate", "cs-seed", "cs-lag", "cs-readiness", "cs-matcher",
+           "cs-progress redrive", "cs-audit redrive", "cs-readiness redrive", "cs-matcher redrive"]
 
 # Subcommands with options of their own: "PROGRAM WORD --help" is their help.
 SUBCOMMANDS = [("cs-audit", "verify"), ("cs-progress", "redrive"), ("cs-audit", "redrive"),
-               ("cs-readiness", "redrive")]
+               ("cs-readiness", "redrive"), ("cs-matcher", "redrive")]
 
 # Options of other tools that the pages name, and where each is defined: a path in the tree (the
 # option must appear in that file) or None for a tool outside the tree.
