@@ -241,12 +241,14 @@ static bool common_has(const char *name)
     return false;
 }
 
-static cs_opt_t *merge_opts(const cs_opt_t *own)
+static cs_opt_t *merge_opts(const cs_opt_t *own, const cs_opt_t *mode)
 {
     int n = 0, k = 0;
     for (int i = 0; cs_worker_opts[i].name; i++)
         n++;
     for (int i = 0; own && own[i].name; i++)
+        n++;
+    for (int i = 0; mode && mode[i].name; i++)
         n++;
     cs_opt_t *v = cs_mem_calloc((size_t)n + 1, sizeof *v);
     for (int i = 0; cs_worker_opts[i].name; i++)
@@ -254,6 +256,8 @@ static cs_opt_t *merge_opts(const cs_opt_t *own)
             v[k++] = cs_worker_opts[i];
     for (int i = 0; own && own[i].name; i++)
         v[k++] = own[i];
+    for (int i = 0; mode && mode[i].name; i++)
+        v[k++] = mode[i];
     return v;
 }
 
@@ -316,6 +320,9 @@ static void worker_free(cs_worker_t *w)
     free(w->topics);
     free(w->group);
     free(w->scope);
+    free(w->assign);
+    free(w->assign_end);
+    free(w->replay_job);
     cs_buf_fini(&w->a1);
     cs_buf_fini(&w->a2);
     cs_buf_fini(&w->a3);
@@ -466,6 +473,10 @@ static int open_consumer(cs_worker_t *w, cs_err_t *err)
         .fetch_wait_max_ms = (int)cs_config_int(w->cfg, "fetch-wait-ms"),
         .kafka_props = cs_config_str(w->cfg, "kafka-props"),
         .reservoir_kbytes = reservoir_kb > 0 ? (int)reservoir_kb : -1,
+        /* a mode (replay) may fix the partitions and their ends: assign, never subscribe */
+        .assign = w->assign,
+        .assign_end = w->assign_end,
+        .nassign = w->nassign,
     };
     cs_consumer_cbs_t cbs = {cs__worker_on_assign, cs__worker_on_revoke, w};
     if (cs_consumer_conf_check(&cc, err) < 0)
@@ -616,6 +627,14 @@ static int worker_run(cs_worker_t *w)
 
 int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "replay") == 0)
+        return cs__worker_replay_main(def, argc - 1, argv + 1);
+    return cs__worker_main_mode(def, argc, argv, NULL);
+}
+
+int cs__worker_main_mode(const cs_worker_def_t *def, int argc, char **argv,
+                         const cs__worker_mode_t *mode)
+{
     cs_worker_t *w;
     cs_err_t err;
     int code = 0;
@@ -628,9 +647,12 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     cs_err_clear(&err);
     w->def = def;
     w->ud = def->ud;
-    w->opts = merge_opts(def->opts);
-    w->cfg = cs_config_start(def->name, def->usage ? def->usage : "a careerstream worker", w->opts,
-                             argc, argv, &code);
+    w->mode = mode;
+    w->opts = merge_opts(def->opts, mode ? mode->opts : NULL);
+    w->cfg =
+        cs_config_start(mode ? mode->program : def->name,
+                        mode ? mode->usage : (def->usage ? def->usage : "a careerstream worker"),
+                        w->opts, argc, argv, &code);
     if (!w->cfg) {
         free(w->opts);
         free(w);
@@ -640,8 +662,12 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     process_setup();
     read_config(w);
     code = check_required(w);
-    if (code == 0) {
+    if (code == 0 && mode)
+        code = mode->prepare(w); /* may end here: 0 with w->mode_done, or an exit code */
+    if (code == 0 && !w->mode_done) {
         if (worker_open(w, &err) == 0) {
+            if (mode && mode->started)
+                mode->started(w);
             code = worker_run(w);
         } else {
             cs_log_error("worker cannot start", CS_LS("kind", cs_err_kind_name(err.kind)),
@@ -654,6 +680,8 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         cs_http_destroy(w->http);
         w->http = NULL;
     }
+    if (mode && mode->finish)
+        code = mode->finish(w, code);
     worker_free(w);
     restore_signals(&old_mask);
     return code;

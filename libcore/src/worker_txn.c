@@ -56,13 +56,14 @@ typedef struct step {
 
 enum txn_form { TXN_BEGUN, TXN_STEPS, TXN_PIPELINED };
 
-#define MAX_STEPS 8
+#define MAX_STEPS 10
 
 typedef struct txn {
     enum txn_form form;
     step_t v[MAX_STEPS];
     int n;
     char nnew[24], nparts[24]; /* text parameters of the server-side checks */
+    char counts[5][24];        /* a replay's counters: read, applied, dup, erased, dead */
 } txn_t;
 
 static step_t *txn_add(txn_t *t, enum step_kind kind, const char *sql, int phase)
@@ -82,6 +83,37 @@ static step_t *txn_add_stmt(txn_t *t, const char *name, const char *group, const
     for (int i = 0; i < nidx; i++)
         st->params[st->nparams++] = p[idx[i]].data;
     return st;
+}
+
+/*
+ * A replay's counters move in the batch's own transaction, so that they are exact whatever
+ * happens to the process (kill -9 and --resume included): what the batch read, applied, skipped
+ * as duplicates or as erased, and dead-lettered, from its events' states at commit time.
+ */
+static const char replay_counts_sql[] =
+    "UPDATE replay_jobs SET events_read = events_read + $2::bigint, "
+    "applied = applied + $3::bigint, skipped_duplicate = skipped_duplicate + $4::bigint, "
+    "skipped_erased = skipped_erased + $5::bigint, dead_lettered = dead_lettered + $6::bigint, "
+    "updated_at = now() WHERE job_id = $1::bigint";
+
+static void txn_add_replay_counts(txn_t *t, const cs__worker_job_t *job)
+{
+    const stage_t *s = job->stage;
+    long long c[5] = {s->n, 0, 0, 0, 0};
+    for (int i = 0; i < s->n; i++) {
+        int st = s->items[i].state;
+        c[1] += st == IT_NEW;
+        c[2] += st == IT_DUP;
+        c[3] += st == IT_ERASED;
+        c[4] += st == IT_DEAD;
+    }
+    step_t *st = txn_add(t, STEP_SQL, replay_counts_sql, -1);
+    st->params[st->nparams++] = job->replay_job;
+    for (int k = 0; k < 5; k++) {
+        snprintf(t->counts[k], sizeof t->counts[k], "%lld", c[k]);
+        st->params[st->nparams++] = t->counts[k];
+    }
+    st->what = "counting the replay's events";
 }
 
 /*
@@ -132,6 +164,8 @@ static void txn_build(txn_t *t, const cs__worker_job_t *job, enum txn_form form)
         st->params[st->nparams++] = t->nparts;
     st->check = begun ? CHECK_OFFSETS : CHECK_TAIL, st->expect = s->nbparts;
     st->what = "storing offsets";
+    if (job->replay_job)
+        txn_add_replay_counts(t, job);
     if (s->ndead)
         txn_add(t, STEP_PUBLISH, NULL, 4);
     txn_add(t, STEP_SQL, "COMMIT", 5);
@@ -363,6 +397,7 @@ static int apply_tail(cs_worker_t *w, stage_t *s, cs_err_t *err)
                             .dlq = w->dlq,
                             .group = w->group,
                             .scope = w->scope,
+                            .replay_job = w->replay_job,
                             /* On the event loop: a bounded wait (the dead letters stay in
                              * flight for the retry). */
                             .dlq_timeout_ms = w->dlq_timeout_ms < CS__WORKER_DLQ_LOOP_WAIT_MS
