@@ -116,6 +116,7 @@ struct cs_consumer {
     struct fixed_tp {
         char *topic;
         int partition;
+        int64_t start; /* where it starts when the callback leaves it at the beginning; -1 */
         int64_t end;
         bool ended;
     } * fixed;
@@ -124,6 +125,7 @@ struct cs_consumer {
 };
 
 static void reservoir_drop(cs_consumer_t *c, const rd_kafka_topic_partition_list_t *parts);
+static struct fixed_tp *fixed_find(cs_consumer_t *c, const char *topic, int partition);
 
 /* Records a partition's high watermark as a ListOffsets request answered it; under wk->mu. */
 static void wm_store(waker_t *wk, const char *topic, int partition, int64_t hi)
@@ -416,6 +418,12 @@ static void on_assign(cs_consumer_t *c, rd_kafka_t *rk, rd_kafka_topic_partition
 
     if (c->cbs.assign && parts->cnt > 0)
         c->cbs.assign(c->cbs.ud, tps, parts->cnt);
+    /* Assign mode: a partition the caller starts at its beginning starts at its fixed start. */
+    for (int i = 0; i < parts->cnt && c->nfixed > 0; i++) {
+        struct fixed_tp *f = fixed_find(c, tps[i].topic, tps[i].partition);
+        if (f && f->start >= 0 && tps[i].offset == RD_KAFKA_OFFSET_BEGINNING)
+            tps[i].offset = f->start;
+    }
     for (int i = 0; i < parts->cnt; i++)
         parts->elems[i].offset =
             tps[i].offset == CS_OFFSET_DEFAULT ? RD_KAFKA_OFFSET_INVALID : tps[i].offset;
@@ -751,9 +759,9 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
     if (cf->nassign > 0) {
         c->fixed = cs_mem_calloc((size_t)cf->nassign, sizeof *c->fixed);
         for (int i = 0; i < cf->nassign; i++)
-            c->fixed[i] =
-                (struct fixed_tp){cs_mem_strdup(cf->assign[i].topic), cf->assign[i].partition,
-                                  cf->assign_end ? cf->assign_end[i] : -1, false};
+            c->fixed[i] = (struct fixed_tp){cs_mem_strdup(cf->assign[i].topic),
+                                            cf->assign[i].partition, cf->assign[i].offset,
+                                            cf->assign_end ? cf->assign_end[i] : -1, false};
         c->nfixed = cf->nassign;
         c->assign_pending = true;
         return c;

@@ -167,6 +167,7 @@ typedef struct cs__worker_outbox cs__worker_outbox_t;
 typedef struct cs__worker_job {
     stage_t *stage;
     const char *replay_job; /* a replay's job id: its counters move in the transaction; or NULL */
+    bool dry_run;           /* a replay's --dry-run: ROLLBACK, no offsets, nothing published */
     cs_db_t *db;
     cs_dlq_t *dlq;
     const char *group;
@@ -235,6 +236,8 @@ typedef struct cs__worker_mode {
     int (*prepare)(cs_worker_t *w);
     void (*started)(cs_worker_t *w);
     int (*finish)(cs_worker_t *w, int code);
+    /* after each batch's transaction ended well (committed, or rolled back by --dry-run) */
+    void (*batch_done)(cs_worker_t *w, const stage_t *s);
 } cs__worker_mode_t;
 
 struct cs_worker {
@@ -243,6 +246,7 @@ struct cs_worker {
     void *mode_ud;                 /* the mode's state */
     bool mode_done;                /* prepare had nothing to run */
     char *replay_job;              /* a replay's job id (its counters, worker_txn.c) */
+    bool dry_run;                  /* a replay's --dry-run (worker_txn.c rolls back) */
     cs_tp_t *assign;               /* a mode's fixed partitions (assign mode, cs/consumer.h) */
     int64_t *assign_end;           /* their frozen ends */
     int nassign;

@@ -42,6 +42,9 @@ static const cs_opt_t replay_opts[] = {
     {"from", CS_OPT_STRING, NULL,
      "first event time, e.g. 2026-11-01T00:00Z, resolved by the broker's timestamp index"},
     {"to", CS_OPT_STRING, NULL, "end time, exclusive: the events before it (e.g. 2026-11-02)"},
+    {"dry-run", CS_OPT_BOOL, "false",
+     "run the handlers in each batch's transaction and roll it back: report what would change "
+     "(rows per table, events per type and outcome), write nothing (no job either)"},
     {"json", CS_OPT_BOOL, "false", "write the final report as one JSON object"},
     {"progress-interval", CS_OPT_INT, "10",
      "seconds between progress log lines when stderr is not a terminal", 1, 86400},
@@ -59,6 +62,15 @@ typedef struct replay {
     ev_timer progress; /* the progress line or log */
     bool tty;
     bool was_done; /* --resume of a job already done: nothing is changed */
+    bool ready;    /* prepared: a job (or a dry run's range) to report on */
+    /* --dry-run: what the batches would have done (no job row holds it) */
+    long long dry[5];    /* read, applied, skipped duplicate, skipped erased, dead-lettered */
+    long long *dry_rows; /* per table (the worker's, then outbox_events) */
+    struct dry_type {
+        char *name;
+        long long n[4]; /* applied, duplicate, erased, dead-lettered */
+    } * dry_types;
+    int ndry_types;
 } replay_t;
 
 static int usage_error(const cs_worker_t *w, const char *fmt, ...)
@@ -229,6 +241,13 @@ static int job_new(cs_worker_t *w, replay_t *r)
                            "--from %s: no event at or after this time in the partitions "
                            "replayed (the range is empty)",
                            from);
+    if (w->dry_run) {
+        char group[256];
+        snprintf(group, sizeof group, "%s-replay-dry-run", w->group); /* never written */
+        free(w->group);
+        w->group = cs_mem_strdup(group);
+        return 0;
+    }
     if (job_insert(w, r, &err) < 0) {
         fprintf(stderr, "cs-%s replay: creating the job: %s\n", w->def->name, err.msg);
         return 1;
@@ -359,29 +378,34 @@ static void assign_parts(cs_worker_t *w, replay_t *r)
         r->offsets0 += p->next - p->start;
         if (p->next >= p->end)
             continue;
-        w->assign[w->nassign] = (cs_tp_t){.topic = p->topic, .partition = p->partition};
+        w->assign[w->nassign] =
+            (cs_tp_t){.topic = p->topic, .partition = p->partition, .offset = p->start};
         w->assign_end[w->nassign++] = p->end;
     }
     if (w->nassign == 0)
         w->mode_done = true; /* every partition at its end already */
 }
 
-static int replay_prepare(cs_worker_t *w)
+static int prepare(cs_worker_t *w, replay_t *r)
 {
-    replay_t *r = cs_mem_calloc(1, sizeof *r);
     cs_err_t err;
-    w->mode_ud = r;
-    r->t0 = mono_s();
     r->db = cs_db_connect(cs__worker_dsn_of(w), "replay", &err);
     if (!r->db) {
         fprintf(stderr, "cs-%s replay: postgresql: %s\n", w->def->name, err.msg);
         return 1;
     }
     const char *resume = cs_config_str(w->cfg, "resume");
+    w->dry_run = cs_config_bool(w->cfg, "dry-run");
+    if (w->dry_run && resume && *resume)
+        return usage_error(w, "--dry-run cannot be given with --resume (a dry run has no job)");
     int code = resume && *resume ? job_resume(w, r, resume) : job_new(w, r);
     if (code != 0 || w->mode_done)
         return code;
     assign_parts(w, r);
+    if (w->dry_run) {
+        w->drain = true;
+        return 0;
+    }
     if (!w->mode_done && job_set_state(r, "running", &err) < 0) {
         fprintf(stderr, "cs-%s replay: %s\n", w->def->name, err.msg);
         return 1;
@@ -397,6 +421,115 @@ static int replay_prepare(cs_worker_t *w)
                 CS_LI("partitions", r->nparts), CS_LI("partitions_to_do", w->nassign),
                 CS_LI("offsets_left", left), CS_LI("resumed", resume && *resume));
     return 0;
+}
+
+static int replay_prepare(cs_worker_t *w)
+{
+    replay_t *r = cs_mem_calloc(1, sizeof *r);
+    w->mode_ud = r;
+    r->t0 = mono_s();
+    int code = prepare(w, r);
+    r->ready = code == 0;
+    return code;
+}
+
+/* ---- --dry-run: what the batches would have done ---- */
+
+static struct dry_type *dry_type(replay_t *r, const char *name)
+{
+    for (int i = 0; i < r->ndry_types; i++)
+        if (!strcmp(r->dry_types[i].name, name))
+            return &r->dry_types[i];
+    r->dry_types = cs_mem_realloc(r->dry_types, (size_t)(r->ndry_types + 1) * sizeof *r->dry_types);
+    struct dry_type *t = &r->dry_types[r->ndry_types++];
+    *t = (struct dry_type){.name = cs_mem_strdup(name)};
+    return t;
+}
+
+static int ntables(const cs_worker_t *w)
+{
+    return w->ntables + (w->def->outbox ? 1 : 0);
+}
+
+static const char *table_name(const cs_worker_t *w, int t)
+{
+    return t < w->ntables ? w->def->tables[t].table : "outbox_events";
+}
+
+/* A batch's transaction ended well (rolled back, in a dry run): what it would have done. */
+static void replay_batch_done(cs_worker_t *w, const stage_t *s)
+{
+    replay_t *r = w->mode_ud;
+    if (!w->dry_run)
+        return;
+    if (!r->dry_rows)
+        r->dry_rows = cs_mem_calloc((size_t)ntables(w) + 1, sizeof *r->dry_rows);
+    for (int t = 0; t < ntables(w); t++)
+        r->dry_rows[t] += (long long)cs_batch_rows(s->batch, t);
+    r->dry[0] += s->n;
+    for (int i = 0; i < s->n; i++) {
+        const item_t *it = &s->items[i];
+        int k = it->state == IT_NEW ? 0 : it->state == IT_DUP ? 1 : it->state == IT_ERASED ? 2 : 3;
+        r->dry[k + 1]++;
+        dry_type(r, it->ev.type_name ? it->ev.type_name : "(undecoded)")->n[k]++;
+    }
+}
+
+/* Rows of table t and of the later tables of the same name (a table may have several
+ * definitions, one per way of writing it); -1 for a name already counted. */
+static long long table_rows(const cs_worker_t *w, const replay_t *r, int t)
+{
+    long long n = 0;
+    for (int u = 0; u < t; u++)
+        if (!strcmp(table_name(w, u), table_name(w, t)))
+            return -1;
+    for (int u = t; u < ntables(w); u++)
+        if (!strcmp(table_name(w, u), table_name(w, t)))
+            n += r->dry_rows ? r->dry_rows[u] : 0;
+    return n;
+}
+
+static void dry_report_json(cs_worker_t *w, replay_t *r, const char *state, double s)
+{
+    printf("{\"dry_run\":true,\"worker\":\"%s\",\"state\":\"%s\",\"read\":%lld,"
+           "\"applied\":%lld,\"skipped_duplicate\":%lld,\"skipped_erased\":%lld,"
+           "\"dead_lettered\":%lld,\"seconds\":%.3f,\"tables\":{",
+           w->def->name, state, r->dry[0], r->dry[1], r->dry[2], r->dry[3], r->dry[4], s);
+    for (int t = 0, k = 0; t < ntables(w); t++)
+        if (table_rows(w, r, t) >= 0)
+            printf("%s\"%s\":%lld", k++ ? "," : "", table_name(w, t), table_rows(w, r, t));
+    printf("},\"types\":{");
+    for (int i = 0; i < r->ndry_types; i++) {
+        const struct dry_type *t = &r->dry_types[i];
+        printf("%s\"%s\":{\"applied\":%lld,\"skipped_duplicate\":%lld,\"skipped_erased\":%lld,"
+               "\"dead_lettered\":%lld}",
+               i ? "," : "", t->name, t->n[0], t->n[1], t->n[2], t->n[3]);
+    }
+    printf("}}\n");
+}
+
+static void dry_report(cs_worker_t *w, replay_t *r, const char *state)
+{
+    double s = mono_s() - r->t0;
+    if (cs_config_bool(w->cfg, "json")) {
+        dry_report_json(w, r, state, s);
+    } else {
+        printf("dry run of cs-%s replay (nothing written): %s\n"
+               "  read                 %lld\n  applied              %lld\n"
+               "  skipped (duplicate)  %lld\n  skipped (erased)     %lld\n"
+               "  dead-lettered        %lld\n  seconds              %.1f\n"
+               "rows written per table (inserted or upserted):\n",
+               w->def->name, state, r->dry[0], r->dry[1], r->dry[2], r->dry[3], r->dry[4], s);
+        for (int t = 0; t < ntables(w); t++)
+            if (table_rows(w, r, t) >= 0)
+                printf("  %-36s %lld\n", table_name(w, t), table_rows(w, r, t));
+        printf("events per type (applied / duplicate / erased / dead-lettered):\n");
+        for (int i = 0; i < r->ndry_types; i++)
+            printf("  %-36s %lld / %lld / %lld / %lld\n", r->dry_types[i].name,
+                   r->dry_types[i].n[0], r->dry_types[i].n[1], r->dry_types[i].n[2],
+                   r->dry_types[i].n[3]);
+    }
+    fflush(stdout);
 }
 
 /* Offsets behind the job now (the positions the runtime committed), and partitions done. */
@@ -490,34 +623,44 @@ static void report(cs_worker_t *w, replay_t *r, const char *state)
     cs_db_res_free(res);
 }
 
+/* The job's state and the report; the exit code. */
+static int finish_job(cs_worker_t *w, replay_t *r, int code)
+{
+    cs_err_t err;
+    int ndone;
+    if (w->loop)
+        ev_timer_stop(w->loop, &r->progress);
+    if (r->tty && w->loop)
+        fputc('\n', stderr);
+    offsets_done(w, r, &ndone);
+    bool done = code == 0 && ndone == r->nparts;
+    const char *state = done ? "done" : code == 0 ? "interrupted" : "failed";
+    if (w->dry_run) {
+        dry_report(w, r, state);
+        return done ? 0 : code == 0 ? EXIT_INTERRUPTED : code;
+    }
+    if (!r->was_done && job_set_state(r, state, &err) < 0)
+        cs_log_error("replay: the job's state cannot be stored", CS_LS("state", state),
+                     CS_LS("reason", err.msg));
+    report(w, r, state);
+    if (!done)
+        fprintf(stderr, "cs-%s replay: job %lld %s; continue it with: cs-replay --resume %lld\n",
+                w->def->name, r->job, state, r->job);
+    return done ? 0 : code == 0 ? EXIT_INTERRUPTED : code;
+}
+
 static int replay_finish(cs_worker_t *w, int code)
 {
     replay_t *r = w->mode_ud;
-    cs_err_t err;
     if (!r)
         return code;
-    int result = code;
-    if (r->job > 0) {
-        int ndone;
-        if (w->loop)
-            ev_timer_stop(w->loop, &r->progress);
-        if (r->tty && w->loop)
-            fputc('\n', stderr);
-        offsets_done(w, r, &ndone);
-        bool done = code == 0 && ndone == r->nparts;
-        const char *state = done ? "done" : code == 0 ? "interrupted" : "failed";
-        if (!r->was_done && job_set_state(r, state, &err) < 0)
-            cs_log_error("replay: the job's state cannot be stored", CS_LS("state", state),
-                         CS_LS("reason", err.msg));
-        report(w, r, state);
-        result = done ? 0 : code == 0 ? EXIT_INTERRUPTED : code;
-        if (!done)
-            fprintf(stderr,
-                    "cs-%s replay: job %lld %s; continue it with: cs-replay --resume %lld\n",
-                    w->def->name, r->job, state, r->job);
-    }
+    int result = r->ready ? finish_job(w, r, code) : code;
     cs_db_destroy(r->db);
     cs__replay_parts_free(r->parts, r->nparts);
+    for (int i = 0; i < r->ndry_types; i++)
+        free(r->dry_types[i].name);
+    free(r->dry_types);
+    free(r->dry_rows);
     free(r);
     w->mode_ud = NULL;
     return result;
@@ -532,6 +675,7 @@ static const cs__worker_mode_t replay_mode = {
     .prepare = replay_prepare,
     .started = replay_started,
     .finish = replay_finish,
+    .batch_done = replay_batch_done,
 };
 
 int cs__worker_replay_main(const cs_worker_def_t *def, int argc, char **argv)

@@ -153,6 +153,12 @@ static void txn_build(txn_t *t, const cs__worker_job_t *job, enum txn_form form)
     }
     if (s->ndead)
         txn_add(t, STEP_DEAD_LETTERS, NULL, -1);
+    if (job->dry_run) {
+        /* A replay's dry run: everything above ran; no offsets, nothing published, and the
+         * transaction is rolled back. */
+        txn_add(t, STEP_SQL, "ROLLBACK", 5);
+        return;
+    }
     /* The tail: offsets compare-and-set (expecting the batch before's next offsets) and, on the
      * committer, the learners of the applied events read again from erased_users. */
     st = txn_add_stmt(t,
@@ -398,6 +404,7 @@ static int apply_tail(cs_worker_t *w, stage_t *s, cs_err_t *err)
                             .group = w->group,
                             .scope = w->scope,
                             .replay_job = w->replay_job,
+                            .dry_run = w->dry_run,
                             /* On the event loop: a bounded wait (the dead letters stay in
                              * flight for the retry). */
                             .dlq_timeout_ms = w->dlq_timeout_ms < CS__WORKER_DLQ_LOOP_WAIT_MS
@@ -515,7 +522,7 @@ void cs__worker_batch_committed(cs_worker_t *w, stage_t *s)
         tps[k++] = (cs_tp_t){p->topic, p->partition, p->committed, false};
     }
     /* Kafka follows PostgreSQL, asynchronously, for lag tools; a failure here costs nothing. */
-    if (k && cs_consumer_commit(w->consumer, tps, k, &err) < 0)
+    if (k && !w->dry_run && cs_consumer_commit(w->consumer, tps, k, &err) < 0)
         cs_log_debug("kafka commit failed", CS_LS("error", err.msg));
     free(tps);
     double dt = mono_s() - s->t0;
@@ -533,6 +540,8 @@ void cs__worker_batch_committed(cs_worker_t *w, stage_t *s)
     }
     cs__worker_log_dead_letters(s);
     cs__worker_count_batch(w, s);
+    if (w->mode && w->mode->batch_done)
+        w->mode->batch_done(w, s);
     cs_metric_observe(w->m_batch_size, NULL, n);
     cs_metric_observe(w->m_batch_seconds, NULL, dt);
     const char *ok[] = {"committed"};

@@ -38,7 +38,11 @@ import urllib.parse
 
 # Shipped programs whose every option docs/operations.md must document ("cs-audit verify" is the
 # subcommand). Test and benchmark helpers (cs-testworker, cs-bench-*) are documented where used.
-SHIPPED = ["cs-audit", "cs-audit verify", "cs-progress", "cs-produce", "cs-loadgen", "cs-migrate", "cs-seed", "cs-lag", "cs-readiness"]
+SHIPPED = ["cs-audit", "cs-audit verify", "cs-progress", "cs-produce", "cs-loadgen", "cs-migrate", "cs-seed", "cs-lag", "cs-readiness",
+           "cs-replay", "cs-audit replay", "cs-progress replay", "cs-readiness replay"]
+
+# The workers: each has a `replay` subcommand (the runtime's replay mode, run by cs-replay WORKER).
+WORKERS = ["cs-audit", "cs-progress", "cs-readiness"]
 
 # Options of other tools that the pages name, and where each is defined: a path in the tree (the
 # option must appear in that file) or None for a tool outside the tree.
@@ -190,7 +194,7 @@ def check_links(src, bindir, extra):
 
 
 def helps(bindir):
-    """{program: help text} for every cs-* program, and 'cs-audit verify'."""
+    """{program: help text} for every cs-* program, 'cs-audit verify' and 'cs-WORKER replay'."""
     out = {}
     for name in sorted(os.listdir(bindir)):
         path = os.path.join(bindir, name)
@@ -203,6 +207,11 @@ def helps(bindir):
         r = subprocess.run([os.path.join(bindir, "cs-audit"), "verify", "--help"], capture_output=True,
                            text=True, timeout=30, stdin=subprocess.DEVNULL)
         out["cs-audit verify"] = r.stdout + r.stderr
+    for w in WORKERS:
+        if w in out:
+            r = subprocess.run([os.path.join(bindir, w), "replay", "--help"], capture_output=True,
+                               text=True, timeout=30, stdin=subprocess.DEVNULL)
+            out[w + " replay"] = r.stdout + r.stderr
     return out
 
 
@@ -269,6 +278,12 @@ def check_options(src, bindir, extra):
                     continue
                 if prog == "cs-audit" and w == "verify":
                     prog = "cs-audit verify"
+                    continue
+                if prog in WORKERS and w == "replay":
+                    prog = prog + " replay"
+                    continue
+                if prog == "cs-replay" and "cs-" + w + " replay" in h:
+                    prog = "cs-" + w + " replay"  # cs-replay WORKER runs cs-WORKER replay
                     continue
                 if prog is not None:
                     m = re.match(r"^--([a-z][a-z0-9-]*)", w)

@@ -6,8 +6,10 @@
 #      part is also published alone to topics Q. Live cs-progress runs (--drain) are the
 #      references: A1 over P after the first part only, A over all of P, C over Q. Then, each in a
 #      fresh database:
-#       - B: cs-replay of everything: A's rows; replayed a second time, nothing changes (the
-#         ledger skips every once-only effect: applied 0);
+#       - B: first a --dry-run of everything, which writes nothing (every table's row count, the
+#         ledger, offsets, dead letters and jobs unchanged) and reports the counts the real run
+#         then applies; then cs-replay of everything: A's rows; replayed a second time, nothing
+#         changes (the ledger skips every once-only effect: applied 0);
 #       - B1: an offset range, --to-offset topic:p=N,... with N the high watermarks after the
 #         first part (read independently with Kafka's get-offsets): A1's rows;
 #       - B2: a time range, --from / --to the instants between the parts (resolved by the broker's
@@ -64,7 +66,7 @@ replay() { # replay DSN NAME [options]
 log_ok() {
   if grep -E '"level":"(fatal|error)"' "$1" >"$T/errors"; then head -n 5 "$T/errors" >&2; fail "$(basename "$1"): error lines"; fi
 }
-field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$T/$1.json"; }
+field() { grep -o "\"$2\":[0-9]*" "$T/$1.json" | head -n 1 | cut -d: -f2; } # the first: the totals
 now_iso() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
 progress_state() {
   local sql="" t
@@ -105,10 +107,29 @@ live "$DSNA" "$TP" a
 live "$DSNC" "$TQ" c
 echo "stream: $N1 + $N2 + $N3 events on ${P}*, part 2 ($N2) alone on ${Q}*; t1 $t1, t2 $t2"
 
+# B: a dry run first: nothing written, the counts of the real run.
+counts() {
+  q "$1" "SELECT string_agg(format('%s=%s', c.relname,
+            (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I', c.relname), false, true, '')))[1]), ' ' ORDER BY c.relname)
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')"
+}
+counts "$DSNB" >"$T/counts-before"
+replay "$DSNB" dry --dry-run
+counts "$DSNB" >"$T/counts-after"
+cmp -s "$T/counts-before" "$T/counts-after" || { diff <(tr ' ' '\n' <"$T/counts-before") <(tr ' ' '\n' <"$T/counts-after") >&2; fail "the dry run wrote rows"; }
+grep -q '"dry_run":true' "$T/dry.json" || { cat "$T/dry.json" >&2; fail "the dry run's report"; }
+grep -q '"tables":{.*"user_progress":[1-9]' "$T/dry.json" || { cat "$T/dry.json" >&2; fail "the dry run reports no rows per table"; }
+grep -q '"types":{.*"content_progress":{"applied":[1-9]' "$T/dry.json" || { cat "$T/dry.json" >&2; fail "the dry run reports no events per type"; }
+echo "B: --dry-run wrote nothing ($(wc -w <"$T/counts-after") tables' row counts unchanged)"
+
 # B: everything, twice.
 replay "$DSNB" b
 [ "$(field b read)" -eq $((N1 + N2 + N3)) ] || { cat "$T/b.json" >&2; fail "B read $(field b read)"; }
 same B "$DSNB" A "$DSNA"
+for f in read applied skipped_duplicate skipped_erased dead_lettered; do
+  [ "$(field dry $f)" = "$(field b $f)" ] || fail "the dry run reported $f $(field dry $f); the replay's is $(field b $f)"
+done
 echo "B: replay of everything: A's rows ($(wc -l <"$T/state-A") rows), $(field b applied) events applied"
 replay "$DSNB" b2nd
 [ "$(field b2nd read)" -eq $((N1 + N2 + N3)) ] && [ "$(field b2nd applied)" -eq 0 ] \

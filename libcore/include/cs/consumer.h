@@ -95,7 +95,9 @@ typedef struct cs_consumer_conf {
      * rebalance would. assign_end[i] (>= 0; -1: none) is the frozen end of partition i, exclusive:
      * the first message at or beyond it is not handed out but turned into a CS_MSG_EOF event at
      * offset assign_end[i], and the partition is paused; later ones are dropped (a seek of the
-     * partition makes its end reachable again). The arrays are copied.
+     * partition makes its end reachable again). assign[i].offset (>= 0; -1: none) is where
+     * partition i starts when the callback leaves it at its beginning (the caller has no stored
+     * position for it). The arrays are copied.
      */
     const cs_tp_t *assign;
     const int64_t *assign_end;
