@@ -33,10 +33,12 @@ static const char usage_text[] =
     "  --partitions 0,2|t:p    partitions (default: all)\n"
     "  --from-offset N|t:p=N,...  --to-offset N|t:p=N,...   offsets, the end exclusive\n"
     "  --from TIME --to TIME   times (2026-11-01T00:00Z), resolved by the broker's index\n"
-    "  --json                  the final report as JSON\n"
+    "  --dry-run               run the handlers, roll back: what would change, nothing written\n"
+    "  --json                  the final report (or --list) as JSON\n"
     "  --progress-interval S   seconds between progress log lines off a terminal\n"
     "\n"
-    "Dead letters:\n"
+    /* ---- cs-replay --dead-letters (dead-letter re-drive): its usage lines go here ---- */
+    "--list and --resume read the jobs with --pg-dsn (or --pg-dsn-file, CS_PG_DSN).\n"
     "\n"
     "Exit status: 0 done, 1 failed, 2 bad usage, 3 interrupted (resumable). See docs/replay.md.\n";
 

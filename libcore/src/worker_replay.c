@@ -115,18 +115,21 @@ static void options_json(const cs_worker_t *w, cs_buf_t *b)
     cs_buf_putc(b, '}');
 }
 
-/* The job's partitions as text arrays for unnest: topics, partitions, starts, ends. */
-static void parts_arrays(const replay_t *r, cs_buf_t a[4])
+/* The job's partitions as text arrays for unnest: topics, partitions, starts, ends; then the
+ * worker's topics. */
+static void parts_arrays(const cs_worker_t *w, const replay_t *r, cs_buf_t a[5])
 {
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         arr_begin(&a[k]);
+    for (int i = 0; i < w->ntopics; i++)
+        arr_str(&a[4], w->topics[i]);
     for (int i = 0; i < r->nparts; i++) {
         arr_str(&a[0], r->parts[i].topic);
         arr_int(&a[1], r->parts[i].partition);
         arr_int(&a[2], r->parts[i].start);
         arr_int(&a[3], r->parts[i].end);
     }
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         arr_end(&a[k]);
 }
 
@@ -136,22 +139,17 @@ static void parts_arrays(const replay_t *r, cs_buf_t a[4])
  */
 static int job_insert(cs_worker_t *w, replay_t *r, cs_err_t *err)
 {
-    cs_buf_t opts, topics, a[4];
+    cs_buf_t opts, a[5];
     cs_buf_init(&opts);
-    cs_buf_init(&topics);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         cs_buf_init(&a[k]);
     options_json(w, &opts);
-    arr_begin(&topics);
-    for (int i = 0; i < w->ntopics; i++)
-        arr_str(&topics, w->topics[i]);
-    arr_end(&topics);
-    parts_arrays(r, a);
+    parts_arrays(w, r, a);
     int rc = -1;
     cs_db_res_t *res = NULL;
+    const char *p1[] = {w->def->name, w->scope, w->group, a[4].data, opts.data};
     if (cs_db_exec(r->db, "BEGIN", err) < 0)
         goto out;
-    const char *p1[] = {w->def->name, w->scope, w->group, topics.data, opts.data};
     /* The group names the job: a placeholder first (unique: this transaction's id). */
     res = cs_db_query(r->db,
                       "INSERT INTO replay_jobs (worker, effect_scope, consumer_group, topics, "
@@ -190,8 +188,7 @@ fail:
 out:
     cs_db_res_free(res);
     cs_buf_fini(&opts);
-    cs_buf_fini(&topics);
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         cs_buf_fini(&a[k]);
     return rc;
 }
