@@ -96,7 +96,7 @@ grep -q "\"job\":$ja,.*\"state\":\"done\",\"read\":$read," "$T/a.json" || { cat 
 # interrupt DSN LOG SIGNAL: a replay stopped by SIGNAL once a part of the range is committed.
 interrupt() {
   local dsn=$1 log=$2 sig=$3 p rc=0
-  replay "$dsn" "$log" --batch-size 50 --pipeline=false >"$log.out" &
+  replay "$dsn" "$log" --batch-size 50 >"$log.out" &
   p=$!; PIDS+=($p)
   local deadline=$((SECONDS + 60)) j=""
   while :; do
