@@ -541,7 +541,9 @@ static int64_t offsets_done(cs_worker_t *w, replay_t *r, int *ndone)
         if (pos > rp->end)
             pos = rp->end;
         done += pos - rp->start;
-        *ndone += pos >= rp->end || (p && p->eof) || rp->next >= rp->end;
+        /* at its end: committed there, or read to its end with everything read committed */
+        *ndone += pos >= rp->end || rp->next >= rp->end ||
+                  (p && p->eof && p->committed >= 0 && p->committed >= p->recv_pos);
     }
     return done;
 }
@@ -558,11 +560,14 @@ static void on_progress(struct ev_loop *loop, ev_timer *t, int revents)
     double s = mono_s() - r->t0, rate = s > 0 ? (double)(done - r->offsets0) / s : 0;
     double eta = rate > 0 ? (double)(total - done) / rate : -1;
     if (r->tty) {
+        char etas[32] = "-";
+        if (eta >= 0)
+            snprintf(etas, sizeof etas, "%.0f s", eta);
         fprintf(stderr,
                 "\r\033[Kreplay %lld: %d/%d partitions done, %lld/%lld events (%.0f%%), "
-                "%.0f events/s, ETA %.0f s",
+                "%.0f events/s, ETA %s",
                 r->job, ndone, r->nparts, (long long)done, (long long)total,
-                total ? 100.0 * (double)done / (double)total : 100.0, rate, eta < 0 ? 0 : eta);
+                total ? 100.0 * (double)done / (double)total : 100.0, rate, etas);
         fflush(stderr);
     } else {
         cs_log_info("replay progress", CS_LI("job", r->job), CS_LI("partitions_done", ndone),
