@@ -1163,8 +1163,13 @@ int cs_consumer_seek(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err)
     reservoir_drop(c, l);
     for (int i = 0; i < n && c->nfixed > 0; i++) {
         struct fixed_tp *f = fixed_find(c, tps[i].topic, tps[i].partition);
-        if (f && tps[i].offset < f->end)
-            f->ended = false; /* its end is ahead again */
+        if (f && f->ended && tps[i].offset >= 0 && tps[i].offset < f->end) {
+            f->ended = false; /* its end is ahead again: the pause at the end is lifted */
+            rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(one, f->topic, f->partition);
+            rd_kafka_resume_partitions(c->rk, one);
+            rd_kafka_topic_partition_list_destroy(one);
+        }
     }
     rd_kafka_topic_partition_list_destroy(l);
     if (e) {

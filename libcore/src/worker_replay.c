@@ -20,6 +20,7 @@
  * 2 bad usage, 3 interrupted by a signal (job 'interrupted', resumable).
  */
 #include <ctype.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -61,8 +62,10 @@ typedef struct replay {
     int64_t offsets0;  /* offsets already behind the job when this run started */
     ev_timer progress; /* the progress line or log */
     bool tty;
-    bool was_done; /* --resume of a job already done: nothing is changed */
-    bool ready;    /* prepared: a job (or a dry run's range) to report on */
+    bool was_done;  /* --resume of a job already done: nothing is changed */
+    bool ready;     /* prepared: a job (or a dry run's range) to report on */
+    bool signalled; /* SIGINT or SIGTERM came: the loop stopped before the ends */
+    ev_signal sigint, sigterm;
     /* --dry-run: what the batches would have done (no job row holds it) */
     long long dry[5];    /* read, applied, skipped duplicate, skipped erased, dead-lettered */
     long long *dry_rows; /* per table (the worker's, then outbox_events) */
@@ -541,9 +544,12 @@ static int64_t offsets_done(cs_worker_t *w, replay_t *r, int *ndone)
         if (pos > rp->end)
             pos = rp->end;
         done += pos - rp->start;
-        /* at its end: committed there, or read to its end with everything read committed */
-        *ndone += pos >= rp->end || rp->next >= rp->end ||
-                  (p && p->eof && p->committed >= 0 && p->committed >= p->recv_pos);
+        /* At its end: committed there, or read to its end (a gap before the end: transaction
+         * markers) with everything read committed; not after a signal, once the runtime drops
+         * what it reads but still takes the partitions' end events. */
+        *ndone +=
+            pos >= rp->end || rp->next >= rp->end ||
+            (!r->signalled && p && p->eof && p->committed >= 0 && p->committed >= p->recv_pos);
     }
     return done;
 }
@@ -576,9 +582,21 @@ static void on_progress(struct ev_loop *loop, ev_timer *t, int revents)
     }
 }
 
+/* Beside the runtime's own watchers of the same signals: this replay did not reach its ends. */
+static void on_signal(struct ev_loop *loop, ev_signal *sg, int revents)
+{
+    (void)loop, (void)revents;
+    ((replay_t *)sg->data)->signalled = true;
+}
+
 static void replay_started(cs_worker_t *w)
 {
     replay_t *r = w->mode_ud;
+    ev_signal_init(&r->sigint, on_signal, SIGINT);
+    ev_signal_init(&r->sigterm, on_signal, SIGTERM);
+    r->sigint.data = r->sigterm.data = r;
+    ev_signal_start(w->loop, &r->sigint);
+    ev_signal_start(w->loop, &r->sigterm);
     r->tty = isatty(STDERR_FILENO) == 1;
     double every = r->tty ? 0.5 : (double)cs_config_int(w->cfg, "progress-interval");
     ev_timer_init(&r->progress, on_progress, every, every);
@@ -630,8 +648,11 @@ static int finish_job(cs_worker_t *w, replay_t *r, int code)
 {
     cs_err_t err;
     int ndone;
-    if (w->loop)
+    if (w->loop) {
         ev_timer_stop(w->loop, &r->progress);
+        ev_signal_stop(w->loop, &r->sigint);
+        ev_signal_stop(w->loop, &r->sigterm);
+    }
     if (r->tty && w->loop)
         fputc('\n', stderr);
     offsets_done(w, r, &ndone);
