@@ -148,4 +148,23 @@ replay "$DSNB2" b2 --from "$t1" --to "$t2"
 [ "$(field b2 read)" -eq "$N2" ] || { cat "$T/b2.json" >&2; fail "B2 read $(field b2 read), not $N2"; }
 same B2 "$DSNB2" C "$DSNC"
 echo "B2: --from $t1 --to $t2: C's rows ($(wc -l <"$T/state-C") rows), $N2 events read"
+
+# Errors are named, exit 2, and make no job.
+refused() { # refused MESSAGE ARGS...: cs-replay ARGS exits 2 saying MESSAGE
+  local msg=$1 rc=0
+  shift
+  "$BIN/cs-replay" "$@" --pg-dsn "$DSNB2" --metrics-port -1 >"$T/refused.out" 2>"$T/refused.err" || rc=$?
+  [ "$rc" -eq 2 ] && grep -qF -e "$msg" "$T/refused.err" || { cat "$T/refused.err" >&2; fail "cs-replay $* exited $rc without saying '$msg'"; }
+}
+jobs_before=$(q "$DSNB2" "SELECT count(*) FROM replay_jobs")
+refused "unknown worker 'nosuch'" nosuch --topics "$TP"
+refused "unknown topic '${P}cs.nope'" progress --topics "$TP,${P}cs.nope"
+refused "no topic has partition 9" progress --topics "$TP" --partitions 9
+refused "unknown partition '${P}cs.learning:9'" progress --topics "$TP" --to-offset "${P}cs.learning:9=5"
+refused "--from $t2 is not before --to $t1" progress --topics "$TP" --from "$t2" --to "$t1"
+refused "--from-offset 9 is after --to-offset 3" progress --topics "$TP" --from-offset 9 --to-offset 3
+refused "no event at or after this time" progress --topics "$TP" --from 2099-01-01T00:00Z
+refused "'yesterday' is not a time" progress --topics "$TP" --from yesterday
+[ "$(q "$DSNB2" "SELECT count(*) FROM replay_jobs")" -eq "$jobs_before" ] || fail "a refused replay made a job"
+echo "refusals: unknown worker, topic and partitions, --from not before --to, offsets reversed, an empty --from, a bad time"
 echo "ok"
