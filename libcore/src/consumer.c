@@ -112,9 +112,20 @@ struct cs_consumer {
     waker_t wk;
     reservoir_t rv;
     double polled_at; /* monotonic seconds of the last rd_kafka_consumer_poll (keepalive) */
+    /* assign mode (consumer.h): the partitions, their frozen ends, whether each reached it */
+    struct fixed_tp {
+        char *topic;
+        int partition;
+        int64_t start; /* where it starts when the callback leaves it at the beginning; -1 */
+        int64_t end;
+        bool ended;
+    } * fixed;
+    int nfixed;
+    bool assign_pending; /* the assign callback is still to run (at the first poll) */
 };
 
 static void reservoir_drop(cs_consumer_t *c, const rd_kafka_topic_partition_list_t *parts);
+static struct fixed_tp *fixed_find(cs_consumer_t *c, const char *topic, int partition);
 
 /* Records a partition's high watermark as a ListOffsets request answered it; under wk->mu. */
 static void wm_store(waker_t *wk, const char *topic, int partition, int64_t hi)
@@ -407,6 +418,12 @@ static void on_assign(cs_consumer_t *c, rd_kafka_t *rk, rd_kafka_topic_partition
 
     if (c->cbs.assign && parts->cnt > 0)
         c->cbs.assign(c->cbs.ud, tps, parts->cnt);
+    /* Assign mode: a partition the caller starts at its beginning starts at its fixed start. */
+    for (int i = 0; i < parts->cnt && c->nfixed > 0; i++) {
+        struct fixed_tp *f = fixed_find(c, tps[i].topic, tps[i].partition);
+        if (f && f->start >= 0 && tps[i].offset == RD_KAFKA_OFFSET_BEGINNING)
+            tps[i].offset = f->start;
+    }
     for (int i = 0; i < parts->cnt; i++)
         parts->elems[i].offset =
             tps[i].offset == CS_OFFSET_DEFAULT ? RD_KAFKA_OFFSET_INVALID : tps[i].offset;
@@ -482,6 +499,40 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     else
         on_rebalance_error(c, rk, err, parts, tps);
     free(tps);
+}
+
+/*
+ * Assign mode: the fixed partitions are assigned once, from the first poll (so the callback runs
+ * where a rebalance's would, on the caller's thread, with the consumer fully made), eagerly.
+ */
+static void assign_fixed(cs_consumer_t *c)
+{
+    c->assign_pending = false;
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(c->nfixed);
+    for (int i = 0; i < c->nfixed; i++)
+        rd_kafka_topic_partition_list_add(parts, c->fixed[i].topic, c->fixed[i].partition);
+    cs_tp_t *tps = tps_from(parts);
+    c->cooperative = false;
+    on_assign(c, c->rk, parts, tps);
+    free(tps);
+    rd_kafka_topic_partition_list_destroy(parts);
+}
+
+/* Assign mode's close: the callback lets the partitions go, then they are unassigned. */
+static void unassign_fixed(cs_consumer_t *c)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(c->rk, &parts) == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt > 0) {
+        cs_tp_t *tps = tps_from(parts);
+        if (c->cbs.revoke)
+            c->cbs.revoke(c->cbs.ud, tps, parts->cnt, false);
+        free(tps);
+        reservoir_drop(c, parts);
+        clear_pause(c->rk, parts);
+    }
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    assign_result(NULL, rd_kafka_assign(c->rk, NULL));
 }
 
 /* What the broker accepts as a group.instance.id (Kafka's JoinGroupRequest validation). */
@@ -705,6 +756,16 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
     if (open_queue(c, err) < 0)
         goto fail;
     waker_start(c, queued_min, queued_kbytes);
+    if (cf->nassign > 0) {
+        c->fixed = cs_mem_calloc((size_t)cf->nassign, sizeof *c->fixed);
+        for (int i = 0; i < cf->nassign; i++)
+            c->fixed[i] = (struct fixed_tp){cs_mem_strdup(cf->assign[i].topic),
+                                            cf->assign[i].partition, cf->assign[i].offset,
+                                            cf->assign_end ? cf->assign_end[i] : -1, false};
+        c->nfixed = cf->nassign;
+        c->assign_pending = true;
+        return c;
+    }
     if (subscribe(c, cf, err) < 0)
         goto fail;
     return c;
@@ -740,6 +801,9 @@ void cs_consumer_destroy(cs_consumer_t *c)
     for (int i = 0; i < 2; i++)
         if (c->pipefd[i] >= 0)
             close(c->pipefd[i]);
+    for (int i = 0; i < c->nfixed; i++)
+        free(c->fixed[i].topic);
+    free(c->fixed);
     free(c);
 }
 
@@ -856,9 +920,47 @@ cs_msg_t *cs__consumer_msg_copy(const rd_kafka_message_t *rkm, const rd_kafka_he
     return m;
 }
 
+static struct fixed_tp *fixed_find(cs_consumer_t *c, const char *topic, int partition)
+{
+    for (int i = 0; i < c->nfixed; i++)
+        if (c->fixed[i].partition == partition && strcmp(c->fixed[i].topic, topic) == 0)
+            return &c->fixed[i];
+    return NULL;
+}
+
+/*
+ * Assign mode: a message at or beyond its partition's frozen end. The first becomes the
+ * partition's end event (CS_MSG_EOF at the end offset) and pauses it; later ones (fetched before
+ * the pause took effect) are dropped: returns NULL then. Takes rkm.
+ */
+static msg_copy_t *take_beyond_end(cs_consumer_t *c, rd_kafka_message_t *rkm, struct fixed_tp *f)
+{
+    if (f->ended) {
+        rd_kafka_message_destroy(rkm);
+        return NULL;
+    }
+    f->ended = true;
+    msg_copy_t *mc = (msg_copy_t *)cs__consumer_msg_copy(rkm, NULL, -1);
+    mc->m.event = CS_MSG_EOF;
+    mc->m.offset = f->end;
+    mc->m.payload = mc->m.key = NULL;
+    mc->m.len = mc->m.key_len = 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, f->topic, f->partition);
+    rd_kafka_pause_partitions(c->rk, l);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_message_destroy(rkm);
+    return mc;
+}
+
 /* Copies what rd_kafka_consumer_poll returned and gives librdkafka's message back. */
 static msg_copy_t *take(cs_consumer_t *c, rd_kafka_message_t *rkm)
 {
+    if (c->nfixed > 0 && rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR && rkm->rkt) {
+        struct fixed_tp *f = fixed_find(c, rd_kafka_topic_name(rkm->rkt), rkm->partition);
+        if (f && f->end >= 0 && rkm->offset >= f->end)
+            return take_beyond_end(c, rkm, f);
+    }
     rd_kafka_headers_t *hdrs = NULL;
     if (rkm->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
         rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR)
@@ -874,14 +976,20 @@ static msg_copy_t *take(cs_consumer_t *c, rd_kafka_message_t *rkm)
 /* The next message from librdkafka's queue, copied out; NULL when it is empty. */
 static msg_copy_t *poll_rk(cs_consumer_t *c)
 {
-    c->polled_at = mono_s();
-    rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 0);
-    if (!rkm) {
-        waker_check(c, 0);
-        return NULL;
+    if (c->assign_pending)
+        assign_fixed(c);
+    for (;;) {
+        c->polled_at = mono_s();
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 0);
+        if (!rkm) {
+            waker_check(c, 0);
+            return NULL;
+        }
+        waker_check(c, rkm->len + rkm->key_len + 1);
+        msg_copy_t *mc = take(c, rkm);
+        if (mc)
+            return mc; /* else: beyond a frozen end, dropped */
     }
-    waker_check(c, rkm->len + rkm->key_len + 1);
-    return take(c, rkm);
 }
 
 /* ---- the reservoir ---- */
@@ -1053,6 +1161,16 @@ int cs_consumer_seek(cs_consumer_t *c, const cs_tp_t *tps, int n, cs_err_t *err)
      * them is never handed out); the reservoir's copies of them are dropped here. */
     rd_kafka_error_t *e = rd_kafka_seek_partitions(c->rk, l, 0);
     reservoir_drop(c, l);
+    for (int i = 0; i < n && c->nfixed > 0; i++) {
+        struct fixed_tp *f = fixed_find(c, tps[i].topic, tps[i].partition);
+        if (f && f->ended && tps[i].offset >= 0 && tps[i].offset < f->end) {
+            f->ended = false; /* its end is ahead again: the pause at the end is lifted */
+            rd_kafka_topic_partition_list_t *one = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(one, f->topic, f->partition);
+            rd_kafka_resume_partitions(c->rk, one);
+            rd_kafka_topic_partition_list_destroy(one);
+        }
+    }
     rd_kafka_topic_partition_list_destroy(l);
     if (e) {
         cs_err_set(err, CS_ERR_TRANSIENT, "kafka seek: %s", rd_kafka_error_string(e));
@@ -1230,7 +1348,9 @@ int cs_consumer_close(cs_consumer_t *c, int timeout_ms, cs_err_t *err)
 {
     double t0 = mono_s(), deadline = t0 + timeout_ms / 1000.0;
     c->closing = true;
-    bool left = leave_group(c, deadline);
+    if (c->nfixed > 0)
+        unassign_fixed(c); /* never a member: nothing to leave */
+    bool left = c->nfixed > 0 || leave_group(c, deadline);
 
     cs_log_info(left ? "left the consumer group" : "leaving the consumer group is taking long",
                 CS_LI("static", c->static_member), CS_LD("leave_s", mono_s() - t0));

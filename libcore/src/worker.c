@@ -321,6 +321,9 @@ void cs__worker_free(cs_worker_t *w)
     free(w->topics);
     free(w->group);
     free(w->scope);
+    free(w->assign);
+    free(w->assign_end);
+    free(w->replay_job);
     cs_buf_fini(&w->a1);
     cs_buf_fini(&w->a2);
     cs_buf_fini(&w->a3);
@@ -471,6 +474,10 @@ static int open_consumer(cs_worker_t *w, cs_err_t *err)
         .fetch_wait_max_ms = (int)cs_config_int(w->cfg, "fetch-wait-ms"),
         .kafka_props = cs_config_str(w->cfg, "kafka-props"),
         .reservoir_kbytes = reservoir_kb > 0 ? (int)reservoir_kb : -1,
+        /* a mode (replay) may fix the partitions and their ends: assign, never subscribe */
+        .assign = w->assign,
+        .assign_end = w->assign_end,
+        .nassign = w->nassign,
     };
     cs_consumer_cbs_t cbs = {cs__worker_on_assign, cs__worker_on_revoke, w};
     if (cs_consumer_conf_check(&cc, err) < 0)
@@ -649,14 +656,21 @@ cs_worker_t *cs__worker_configure(const cs_worker_def_t *def, const cs_opt_t *ex
 
 int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 {
+    /* Modes of the runtime other than the live loop, each with the worker's handlers. */
+    if (argc > 1 && argv[1] && strcmp(argv[1], "replay") == 0)
+        return cs__worker_replay_main(def, argc - 1, argv + 1);
+    if (argc > 1 && argv[1] && strcmp(argv[1], "redrive") == 0)
+        return cs__worker_redrive_main(def, argc - 1, argv + 1);
+    return cs__worker_main_mode(def, argc, argv, NULL);
+}
+
+int cs__worker_main_mode(const cs_worker_def_t *def, int argc, char **argv,
+                         const cs__worker_mode_t *mode)
+{
     cs_worker_t *w;
     cs_err_t err;
     int code = 0;
     sigset_t stop_set, old_mask;
-
-    /* Modes of the runtime other than the live loop, each with the worker's handlers. */
-    if (argc > 1 && argv[1] && strcmp(argv[1], "redrive") == 0)
-        return cs__worker_redrive_main(def, argc - 1, argv + 1);
 
     /* First of all: a SIGTERM from now on is a clean stop, however early it comes. */
     stop_signals(&stop_set);
@@ -665,9 +679,12 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     cs_err_clear(&err);
     w->def = def;
     w->ud = def->ud;
-    w->opts = merge_opts(def->opts, NULL);
-    w->cfg = cs_config_start(def->name, def->usage ? def->usage : "a careerstream worker", w->opts,
-                             argc, argv, &code);
+    w->mode = mode;
+    w->opts = merge_opts(def->opts, mode ? mode->opts : NULL);
+    w->cfg =
+        cs_config_start(mode ? mode->program : def->name,
+                        mode ? mode->usage : (def->usage ? def->usage : "a careerstream worker"),
+                        w->opts, argc, argv, &code);
     if (!w->cfg) {
         free(w->opts);
         free(w);
@@ -677,8 +694,12 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     process_setup();
     read_config(w);
     code = check_required(w);
-    if (code == 0) {
+    if (code == 0 && mode)
+        code = mode->prepare(w); /* may end here: 0 with w->mode_done, or an exit code */
+    if (code == 0 && !w->mode_done) {
         if (worker_open(w, &err) == 0) {
+            if (mode && mode->started)
+                mode->started(w);
             code = worker_run(w);
         } else {
             cs_log_error("worker cannot start", CS_LS("kind", cs_err_kind_name(err.kind)),
@@ -691,6 +712,8 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
         cs_http_destroy(w->http);
         w->http = NULL;
     }
+    if (mode && mode->finish)
+        code = mode->finish(w, code);
     cs__worker_free(w);
     restore_signals(&old_mask);
     return code;

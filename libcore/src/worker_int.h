@@ -168,6 +168,8 @@ typedef struct cs__worker_redrive cs__worker_redrive_t;
  */
 typedef struct cs__worker_job {
     stage_t *stage;
+    const char *replay_job; /* a replay's job id: its counters move in the transaction; or NULL */
+    bool dry_run;           /* a replay's --dry-run: ROLLBACK, no offsets, nothing published */
     cs_db_t *db;
     cs_dlq_t *dlq;
     const char *group;
@@ -225,8 +227,33 @@ typedef struct hlist {
 
 #define MAX_TYPES 256
 
+/*
+ * A mode of the runtime (worker_replay.c): the program runs the same loop and handlers with its
+ * own options, a prepare step after the configuration is read (it may fix the group, the
+ * partitions, their ends), a hook once the loop is made and a last word on the exit code.
+ */
+typedef struct cs__worker_mode {
+    const char *program; /* for --help and errors: "progress replay" */
+    const char *usage;
+    const cs_opt_t *opts;
+    /* 0 to run (or to end at once with w->mode_done), or an exit code */
+    int (*prepare)(cs_worker_t *w);
+    void (*started)(cs_worker_t *w);
+    int (*finish)(cs_worker_t *w, int code);
+    /* after each batch's transaction ended well (committed, or rolled back by --dry-run) */
+    void (*batch_done)(cs_worker_t *w, const stage_t *s);
+} cs__worker_mode_t;
+
 struct cs_worker {
     const cs_worker_def_t *def;
+    const cs__worker_mode_t *mode; /* NULL: the live worker */
+    void *mode_ud;                 /* the mode's state */
+    bool mode_done;                /* prepare had nothing to run */
+    char *replay_job;              /* a replay's job id (its counters, worker_txn.c) */
+    bool dry_run;                  /* a replay's --dry-run (worker_txn.c rolls back) */
+    cs_tp_t *assign;               /* a mode's fixed partitions (assign mode, cs/consumer.h) */
+    int64_t *assign_end;           /* their frozen ends */
+    int nassign;
     cs_config_t *cfg;
     cs_opt_t *opts;
     struct ev_loop *loop;
@@ -404,6 +431,55 @@ static inline void arr_end(cs_buf_t *b)
 }
 
 /* ---- worker.c: lifecycle ---- */
+
+/* cs_worker_main with a mode (NULL: the live worker). */
+int cs__worker_main_mode(const cs_worker_def_t *def, int argc, char **argv,
+                         const cs__worker_mode_t *mode);
+
+/* ---- worker_replay.c: `<worker> replay` ---- */
+
+int cs__worker_replay_main(const cs_worker_def_t *def, int argc, char **argv);
+
+/* ---- worker_replay_range.c: a replay's range ---- */
+
+/* One partition of a replay's topics and its range. */
+typedef struct cs__replay_part {
+    char *topic;
+    int partition;
+    bool selected;       /* in the replay (--partitions, or all) */
+    int64_t lo, hi;      /* watermarks when the job started */
+    int64_t from_off;    /* --from-offset; -1: not given */
+    int64_t to_off;      /* --to-offset; -1: not given */
+    int64_t from_ts_off; /* first offset at or after --from (hi: none); -1: not asked */
+    int64_t to_ts_off;   /* first offset at or after --to (hi: none); -1: not asked */
+    int64_t start, end;  /* the range: [start, end) */
+    int64_t next;        /* the position stored for the replay's group (resume), else start */
+} cs__replay_part_t;
+
+/* What the options ask for (borrowed strings; NULL or "": not given). */
+typedef struct cs__replay_spec {
+    const char *brokers, *kafka_props;
+    char **topics;
+    int ntopics;
+    const char *partitions;  /* "0,2" or "topic:p,..." */
+    const char *from_offset; /* "123" or "topic:p=123,..." */
+    const char *to_offset;
+    int64_t from_ms, to_ms; /* -1: not given */
+} cs__replay_spec_t;
+
+/* 2026-11-01, 2026-11-01T00:00Z, 2026-11-01T00:00:00.5+01:00 (no zone: UTC); -1 if not. */
+int cs__replay_parse_time(const char *s, int64_t *ms);
+/* Marks the partitions spec names (NULL or "": all); -1 with err naming an unknown one. */
+int cs__replay_select(cs__replay_part_t *parts, int n, const char *spec, cs_err_t *err);
+/* Sets from_off (to: to_off) of the partitions spec names (one number: all). */
+int cs__replay_offsets(cs__replay_part_t *parts, int n, const char *spec, bool to, cs_err_t *err);
+/* Computes [start, end) of each selected partition; -1 with err when --from-offset > --to-offset.
+ */
+int cs__replay_ranges(cs__replay_part_t *parts, int n, cs_err_t *err);
+/* Asks the broker: the partitions, their watermarks and time lookups, then the ranges. */
+int cs__replay_resolve(const cs__replay_spec_t *spec, cs__replay_part_t **parts, int *n,
+                       cs_err_t *err);
+void cs__replay_parts_free(cs__replay_part_t *parts, int n);
 
 void cs__worker_finish_stop(cs_worker_t *w);
 void cs__worker_stop_now(cs_worker_t *w, int code);

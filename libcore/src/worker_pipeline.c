@@ -111,6 +111,8 @@ void cs__worker_handover(cs_worker_t *w, stage_t *s)
                                 .dlq = w->dlq,
                                 .group = w->group,
                                 .scope = w->scope,
+                                .replay_job = w->replay_job,
+                                .dry_run = w->dry_run,
                                 .dlq_timeout_ms = (int)w->dlq_timeout_ms,
                                 .commit_pipeline = w->commit_pipeline,
                                 .rc = APPLY_FAILED};

@@ -60,13 +60,14 @@ typedef struct step {
 
 enum txn_form { TXN_BEGUN, TXN_STEPS, TXN_PIPELINED };
 
-#define MAX_STEPS 8
+#define MAX_STEPS 10
 
 typedef struct txn {
     enum txn_form form;
     step_t v[MAX_STEPS];
     int n;
     char nnew[24], nparts[24]; /* text parameters of the server-side checks */
+    char counts[5][24];        /* a replay's counters: read, applied, dup, erased, dead */
 } txn_t;
 
 static step_t *txn_add(txn_t *t, enum step_kind kind, const char *sql, int phase)
@@ -86,6 +87,37 @@ static step_t *txn_add_stmt(txn_t *t, const char *name, const char *group, const
     for (int i = 0; i < nidx; i++)
         st->params[st->nparams++] = p[idx[i]].data;
     return st;
+}
+
+/*
+ * A replay's counters move in the batch's own transaction, so that they are exact whatever
+ * happens to the process (kill -9 and --resume included): what the batch read, applied, skipped
+ * as duplicates or as erased, and dead-lettered, from its events' states at commit time.
+ */
+static const char replay_counts_sql[] =
+    "UPDATE replay_jobs SET events_read = events_read + $2::bigint, "
+    "applied = applied + $3::bigint, skipped_duplicate = skipped_duplicate + $4::bigint, "
+    "skipped_erased = skipped_erased + $5::bigint, dead_lettered = dead_lettered + $6::bigint, "
+    "updated_at = now() WHERE job_id = $1::bigint";
+
+static void txn_add_replay_counts(txn_t *t, const cs__worker_job_t *job)
+{
+    const stage_t *s = job->stage;
+    long long c[5] = {s->n, 0, 0, 0, 0};
+    for (int i = 0; i < s->n; i++) {
+        int st = s->items[i].state;
+        c[1] += st == IT_NEW;
+        c[2] += st == IT_DUP;
+        c[3] += st == IT_ERASED;
+        c[4] += st == IT_DEAD;
+    }
+    step_t *st = txn_add(t, STEP_SQL, replay_counts_sql, -1);
+    st->params[st->nparams++] = job->replay_job;
+    for (int k = 0; k < 5; k++) {
+        snprintf(t->counts[k], sizeof t->counts[k], "%lld", c[k]);
+        st->params[st->nparams++] = t->counts[k];
+    }
+    st->what = "counting the replay's events";
 }
 
 /*
@@ -132,6 +164,12 @@ static void txn_build(txn_t *t, const cs__worker_job_t *job, enum txn_form form)
     }
     if (s->ndead)
         txn_add(t, STEP_DEAD_LETTERS, NULL, -1);
+    if (job->dry_run) {
+        /* A replay's dry run: everything above ran; no offsets, nothing published, and the
+         * transaction is rolled back. */
+        txn_add(t, STEP_SQL, "ROLLBACK", 5);
+        return;
+    }
     /* The tail: offsets compare-and-set (expecting the batch before's next offsets) and, on the
      * committer, the learners of the applied events read again from erased_users. */
     st = txn_add_stmt(t,
@@ -143,6 +181,8 @@ static void txn_build(txn_t *t, const cs__worker_job_t *job, enum txn_form form)
         st->params[st->nparams++] = t->nparts;
     st->check = begun ? CHECK_OFFSETS : CHECK_TAIL, st->expect = s->nbparts;
     st->what = "storing offsets";
+    if (job->replay_job)
+        txn_add_replay_counts(t, job);
     if (s->ndead)
         txn_add(t, STEP_PUBLISH, NULL, 4);
     txn_add(t, STEP_SQL, "COMMIT", 5);
@@ -378,6 +418,8 @@ static int apply_tail(cs_worker_t *w, stage_t *s, cs_err_t *err)
                             .dlq = w->dlq,
                             .group = w->group,
                             .scope = w->scope,
+                            .replay_job = w->replay_job,
+                            .dry_run = w->dry_run,
                             /* On the event loop: a bounded wait (the dead letters stay in
                              * flight for the retry). */
                             .dlq_timeout_ms = w->dlq_timeout_ms < CS__WORKER_DLQ_LOOP_WAIT_MS
@@ -509,7 +551,7 @@ void cs__worker_batch_committed(cs_worker_t *w, stage_t *s)
         tps[k++] = (cs_tp_t){p->topic, p->partition, p->committed, false};
     }
     /* Kafka follows PostgreSQL, asynchronously, for lag tools; a failure here costs nothing. */
-    if (k && cs_consumer_commit(w->consumer, tps, k, &err) < 0)
+    if (k && !w->dry_run && cs_consumer_commit(w->consumer, tps, k, &err) < 0)
         cs_log_debug("kafka commit failed", CS_LS("error", err.msg));
     free(tps);
     double dt = mono_s() - s->t0;
@@ -527,6 +569,8 @@ void cs__worker_batch_committed(cs_worker_t *w, stage_t *s)
     }
     cs__worker_log_dead_letters(s);
     cs__worker_count_batch(w, s);
+    if (w->mode && w->mode->batch_done)
+        w->mode->batch_done(w, s);
     cs_metric_observe(w->m_batch_size, NULL, n);
     cs_metric_observe(w->m_batch_seconds, NULL, dt);
     const char *ok[] = {"committed"};

@@ -38,12 +38,15 @@ import urllib.parse
 
 # Shipped programs whose every option docs/operations.md must document ("cs-audit verify" is the
 # subcommand). Test and benchmark helpers (cs-testworker, cs-bench-*) are documented where used.
-SHIPPED = ["cs-audit", "cs-audit verify", "cs-progress", "cs-produce", "cs-loadgen", "cs-migrate", "cs-seed", "cs-lag", "cs-readiness", "cs-matcher",
-           "cs-progress redrive", "cs-audit redrive", "cs-readiness redrive", "cs-matcher redrive"]
+SHIPPED_BASE = ["cs-audit", "cs-progress", "cs-produce", "cs-loadgen", "cs-migrate", "cs-seed", "cs-lag",
+                "cs-readiness", "cs-matcher", "cs-replay"]
+
+# The workers: each has the runtime's `replay` (run by cs-replay WORKER) and `redrive` modes.
+WORKERS = ["cs-audit", "cs-progress", "cs-readiness", "cs-matcher"]
 
 # Subcommands with options of their own: "PROGRAM WORD --help" is their help.
-SUBCOMMANDS = [("cs-audit", "verify"), ("cs-progress", "redrive"), ("cs-audit", "redrive"),
-               ("cs-readiness", "redrive"), ("cs-matcher", "redrive")]
+SUBCOMMANDS = [("cs-audit", "verify")] + [(w, m) for w in WORKERS for m in ("replay", "redrive")]
+SHIPPED = SHIPPED_BASE + [f"{p} {w}" for p, w in SUBCOMMANDS]
 
 # Options of other tools that the pages name, and where each is defined: a path in the tree (the
 # option must appear in that file) or None for a tool outside the tree.
@@ -275,6 +278,9 @@ def check_options(src, bindir, extra):
                     continue
                 if prog is not None and (prog, w) in SUBCOMMANDS:
                     prog = f"{prog} {w}"
+                    continue
+                if prog == "cs-replay" and "cs-" + w + " replay" in h:
+                    prog = "cs-" + w + " replay"  # cs-replay WORKER runs cs-WORKER replay
                     continue
                 if prog is not None:
                     m = re.match(r"^--([a-z][a-z0-9-]*)", w)

@@ -88,6 +88,20 @@ typedef struct cs_consumer_conf {
     /* Bound of the reservoir (cs_consumer_prefetch), in KiB of message copies; 0: the default
      * (CS_CONSUMER_RESERVOIR_KB), -1: no reservoir (cs_consumer_prefetch moves nothing). */
     int reservoir_kbytes;
+    /*
+     * Assign mode (replays): when nassign > 0 the consumer never subscribes nor joins the group
+     * (group names where Kafka keeps its committed offsets only): it assigns these partitions
+     * itself, calling the assign callback once for them from the first cs_consumer_poll, as a
+     * rebalance would. assign_end[i] (>= 0; -1: none) is the frozen end of partition i, exclusive:
+     * the first message at or beyond it is not handed out but turned into a CS_MSG_EOF event at
+     * offset assign_end[i], and the partition is paused; later ones are dropped (a seek of the
+     * partition makes its end reachable again). assign[i].offset (>= 0; -1: none) is where
+     * partition i starts when the callback leaves it at its beginning (the caller has no stored
+     * position for it). The arrays are copied.
+     */
+    const cs_tp_t *assign;
+    const int64_t *assign_end;
+    int nassign;
 } cs_consumer_conf_t;
 
 #define CS_CONSUMER_RESERVOIR_KB 2048
@@ -116,9 +130,9 @@ enum { CS_MSG_DATA = 0, CS_MSG_EOF = 1, CS_MSG_ERROR = 2 };
 typedef struct cs_consumer cs_consumer_t;
 
 /*
- * Creates the consumer and subscribes. Returns NULL with err (FATAL: bad configuration).
- * Process-wide side effect: pins glibc's mmap threshold at 128 KiB (mallopt), so that large
- * buffers are always given back to the system when freed.
+ * Creates the consumer and subscribes (or, in assign mode, assigns at the first poll). Returns NULL
+ * with err (FATAL: bad configuration). Process-wide side effect: pins glibc's mmap threshold at 128
+ * KiB (mallopt), so that large buffers are always given back to the system when freed.
  */
 CS_API cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *conf, const cs_consumer_cbs_t *cbs,
                                       cs_err_t *err);
