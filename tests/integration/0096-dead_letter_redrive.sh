@@ -6,7 +6,8 @@
 #          yet (a foreign key violation: dead letters of class database, sqlstate 23503), learner
 #          E one with M1; then E is erased and an undecodable message keyed by E arrives (a dead
 #          letter without payload nor key). 6 dead letters, 6 .dlq records.
-#       2. M1 and M2 are created. `cs-progress redrive --dry-run` lists the 6 rows and changes
+#       2. M1 and M2 are created. `cs-replay --dead-letters [progress] --dry-run` (which runs
+#          `cs-progress redrive --dry-run`) lists the 6 rows and changes
 #          nothing. Two `cs-progress redrive` run at once while another session holds the row of
 #          the M2 session: both leave that row (busy); together they apply L's two other sessions
 #          once (the held one once released), resolve E's two rows as erased (E's session is not
@@ -119,8 +120,15 @@ ndlq=$(dlq_count) # the reference's own dead letters (M3's session, E's message)
 mentors q "$M1" "$M2"
 STATE="SELECT md5(string_agg(d::text, ',' ORDER BY id)) FROM dead_letters d"
 before=$(q "$STATE")
-"$BIN/cs-progress" redrive --pg-dsn "$ROLE_DSN" --dry-run --log-level warn >"$T/dry" 2>"$T/dry.err" \
-  || { cat "$T/dry.err" >&2; fail "redrive --dry-run exited $?"; }
+# Through the front-end: cs-replay --dead-letters progress runs cs-progress redrive.
+"$BIN/cs-replay" --dead-letters progress --pg-dsn "$ROLE_DSN" --dry-run --log-level warn >"$T/dry" 2>"$T/dry.err" \
+  || { cat "$T/dry.err" >&2; fail "cs-replay --dead-letters progress --dry-run exited $?"; }
+# Without a worker: every worker with unresolved dead letters (here cs-progress alone), in turn.
+"$BIN/cs-replay" --dead-letters --pg-dsn "$DSN" --dry-run --log-level warn >"$T/dryall" 2>"$T/dryall.err" \
+  || { cat "$T/dryall.err" >&2; fail "cs-replay --dead-letters --dry-run exited $?"; }
+[ "$(head -n 1 "$T/dryall")" = "== progress" ] && [ "$(grep -c '^== ' "$T/dryall")" -eq 1 ] \
+  || { cat "$T/dryall" >&2; fail "cs-replay --dead-letters did not run exactly the progress worker's re-drive"; }
+[ "$(grep -c $'\twould_redrive$' "$T/dryall")" -eq 5 ] || { cat "$T/dryall" >&2; fail "cs-replay --dead-letters: not 5 rows to re-drive"; }
 [ "$(grep -c $'\twould_redrive$' "$T/dry")" -eq 5 ] || { cat "$T/dry" >&2; fail "the dry run does not list 5 rows to re-drive"; }
 [ "$(grep -c $'\terased$' "$T/dry")" -eq 1 ] || { cat "$T/dry" >&2; fail "the dry run does not list E's row without payload as erased"; }
 grep -q "selected 6, would re-drive 5, exhausted (skipped) 0, erased 1" "$T/dry" || { cat "$T/dry" >&2; fail "dry run summary"; }
