@@ -110,6 +110,120 @@ static const char *type_word(const cs_opt_t *o)
     }
 }
 
+/* A string option: empty only where the option says empty means something. */
+static int check_string(const cs_opt_t *o, const char *text, const char *where, cs_err_t *err)
+{
+    /* An empty value would quietly mean "unset" (--group= the default group) for most
+     * options: only those that say empty means something take it. */
+    if (!*text && !(o->flags & CS_OPT_EMPTY_OK) && !(o->def && !*o->def))
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                "%s: an empty value is not allowed (leave it unset for "
+                                "the default)",
+                                where);
+    return 0;
+}
+
+/* An integer option: text read into *out, within the option's range if it has one. shown is
+ * text as a message may show it ("***" for a secret). */
+static int parse_int(const cs_opt_t *o, const char *text, const char *shown, const char *where,
+                     long long *out, cs_err_t *err)
+{
+    bool ranged = !(o->min == 0 && o->max == 0);
+    char *end = NULL;
+    long long x;
+
+    errno = 0;
+    x = strtoll(text, &end, 10);
+    if (!*text || *end || errno)
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not an integer", where,
+                                shown);
+    if (ranged && ((double)x < o->min || (double)x > o->max)) {
+        char num[32];
+
+        snprintf(num, sizeof(num), "%lld", x);
+        return cs_err_set_field(
+            err, CS_ERR_FATAL, o->name, "%s: %s is out of range (allowed %.0f..%.0f)", where,
+            shown == text ? num : shown /* a secret stays "***" */, o->min, o->max);
+    }
+    *out = x;
+    return 0;
+}
+
+/* A number option: text read into *out, finite, not rounded to 0, within the option's range. */
+static int parse_double(const cs_opt_t *o, const char *text, const char *shown, const char *where,
+                        double *out, cs_err_t *err)
+{
+    bool ranged = !(o->min == 0 && o->max == 0);
+    char *end = NULL;
+    double x;
+    int e;
+
+    errno = 0;
+    x = strtod(text, &end);
+    e = errno;
+    if (!*text || *end || end == text)
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
+                                shown);
+    /* strtod reports ERANGE for overflow (±HUGE_VAL), for underflow to 0, and on glibc for
+     * every subnormal result too: a subnormal such as 1e-320 is a number, kept as read. */
+    if (e == ERANGE && isinf(x))
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                "%s: '%s' is too large for a number (the largest is %g)", where,
+                                shown, DBL_MAX);
+    if (!isfinite(x))
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a finite number",
+                                where, shown);
+    if (e == ERANGE && x == 0)
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                "%s: '%s' is too small for a number: it would be read as 0 "
+                                "(the smallest above 0 is %g)",
+                                where, shown, DBL_TRUE_MIN);
+    if (e && e != ERANGE)
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
+                                shown);
+    if (ranged && (x < o->min || x > o->max)) /* as given: %g rounds 1.0000001 to 1 */
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                "%s: %s is out of range (allowed %g..%g)", where, shown, o->min,
+                                o->max);
+    *out = x;
+    return 0;
+}
+
+/* A boolean option: true, false, 1, 0, yes, no, on, off, in any case. */
+static int parse_bool(const cs_opt_t *o, const char *text, const char *shown, const char *where,
+                      bool *out, cs_err_t *err)
+{
+    if (!strcasecmp(text, "true") || !strcmp(text, "1") || !strcasecmp(text, "yes") ||
+        !strcasecmp(text, "on"))
+        *out = true;
+    else if (!strcasecmp(text, "false") || !strcmp(text, "0") || !strcasecmp(text, "no") ||
+             !strcasecmp(text, "off"))
+        *out = false;
+    else
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                "%s: '%s' is not a boolean (allowed true, false, 1, 0, yes, "
+                                "no, on, off)",
+                                where, shown);
+    return 0;
+}
+
+/* A word option: one of the option's choices, in any case; the message lists them. */
+static int check_choice(const cs_opt_t *o, const char *text, const char *shown, const char *where,
+                        cs_err_t *err)
+{
+    char allowed[256] = "";
+    size_t n = 0;
+
+    for (const char *const *c = o->choices; c && *c; c++)
+        if (!strcasecmp(text, *c))
+            return 0;
+    for (const char *const *c = o->choices; c && *c && n < sizeof(allowed); c++)
+        n += (size_t)snprintf(allowed + n, sizeof(allowed) - n, "%s%s", c == o->choices ? "" : ", ",
+                              *c);
+    return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not one of %s", where, shown,
+                            allowed);
+}
+
 /*
  * Validates text for v's option and stores it. where names the source for the message
  * ("CS_LOG_LEVEL", "--log-level", "config file x.json: key 'log_level'").
@@ -118,108 +232,29 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
                      cs_err_t *err)
 {
     const cs_opt_t *o = v->opt;
-    bool ranged = !(o->min == 0 && o->max == 0);
-    char *end = NULL;
     /* A secret's value never reaches a message, however wrong it is. */
-    bool secret = o->flags & CS_OPT_SECRET;
-    const char *shown = secret ? "***" : text;
+    const char *shown = (o->flags & CS_OPT_SECRET) ? "***" : text;
+    int rc = 0;
 
     switch (o->type) {
     case CS_OPT_STRING:
-        /* An empty value would quietly mean "unset" (--group= the default group) for most
-         * options: only those that say empty means something take it. */
-        if (!*text && !(o->flags & CS_OPT_EMPTY_OK) && !(o->def && !*o->def))
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: an empty value is not allowed (leave it unset for "
-                                    "the default)",
-                                    where);
+        rc = check_string(o, text, where, err);
         break;
-    case CS_OPT_INT: {
-        long long x;
-
-        errno = 0;
-        x = strtoll(text, &end, 10);
-        if (!*text || *end || errno)
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not an integer", where,
-                                    shown);
-        if (ranged && ((double)x < o->min || (double)x > o->max)) {
-            char num[32];
-
-            snprintf(num, sizeof(num), "%lld", x);
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: %s is out of range (allowed %.0f..%.0f)", where,
-                                    secret ? shown : num, o->min, o->max);
-        }
-        v->i = x;
+    case CS_OPT_INT:
+        rc = parse_int(o, text, shown, where, &v->i, err);
         break;
-    }
-    case CS_OPT_DOUBLE: {
-        double x;
-
-        int e;
-
-        errno = 0;
-        x = strtod(text, &end);
-        e = errno;
-        if (!*text || *end || end == text)
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
-                                    shown);
-        /* strtod reports ERANGE for overflow (±HUGE_VAL), for underflow to 0, and on glibc for
-         * every subnormal result too: a subnormal such as 1e-320 is a number, kept as read. */
-        if (e == ERANGE && isinf(x))
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: '%s' is too large for a number (the largest is %g)", where,
-                                    shown, DBL_MAX);
-        if (!isfinite(x))
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a finite number",
-                                    where, shown);
-        if (e == ERANGE && x == 0)
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: '%s' is too small for a number: it would be read as 0 "
-                                    "(the smallest above 0 is %g)",
-                                    where, shown, DBL_TRUE_MIN);
-        if (e && e != ERANGE)
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
-                                    shown);
-        if (ranged && (x < o->min || x > o->max)) /* as given: %g rounds 1.0000001 to 1 */
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: %s is out of range (allowed %g..%g)", where, shown, o->min,
-                                    o->max);
-        v->d = x;
+    case CS_OPT_DOUBLE:
+        rc = parse_double(o, text, shown, where, &v->d, err);
         break;
-    }
     case CS_OPT_BOOL:
-        if (!strcasecmp(text, "true") || !strcmp(text, "1") || !strcasecmp(text, "yes") ||
-            !strcasecmp(text, "on"))
-            v->b = true;
-        else if (!strcasecmp(text, "false") || !strcmp(text, "0") || !strcasecmp(text, "no") ||
-                 !strcasecmp(text, "off"))
-            v->b = false;
-        else
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: '%s' is not a boolean (allowed true, false, 1, 0, yes, "
-                                    "no, on, off)",
-                                    where, shown);
+        rc = parse_bool(o, text, shown, where, &v->b, err);
         break;
-    case CS_OPT_ENUM: {
-        bool found = false;
-
-        for (const char *const *c = o->choices; c && *c; c++)
-            if (!strcasecmp(text, *c))
-                found = true;
-        if (!found) {
-            char allowed[256] = "";
-            size_t n = 0;
-
-            for (const char *const *c = o->choices; c && *c && n < sizeof(allowed); c++)
-                n += (size_t)snprintf(allowed + n, sizeof(allowed) - n, "%s%s",
-                                      c == o->choices ? "" : ", ", *c);
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not one of %s", where,
-                                    shown, allowed);
-        }
+    case CS_OPT_ENUM:
+        rc = check_choice(o, text, shown, where, err);
         break;
     }
-    }
+    if (rc < 0)
+        return -1;
     free(v->text);
     v->text = cs_mem_strdup(text);
     v->src = src;
@@ -756,14 +791,12 @@ static int add_arg(cs_config_t *cfg, const char *a, cs_err_t *err)
     return 0;
 }
 
-int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *envp, cs_err_t *err)
+/* Step 1 of cs_config_load: the defaults. A default that does not validate is a bug in the table.
+ */
+static int load_defaults(cs_config_t *cfg, cs_err_t *err)
 {
-    const char *file = NULL;
     char where[160];
 
-    cs_err_clear(err);
-
-    /* 1. Defaults. A default that does not validate is a bug in the table. */
     for (int i = 0; i < cfg->nvals; i++) {
         struct val *v = &cfg->vals[i];
 
@@ -773,40 +806,53 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
                 return -1;
         }
     }
+    return 0;
+}
 
-    /* 2. The config file, named by --config or CS_CONFIG (flags win). The flags are walked as
-     * step 4 walks them: a word another option takes as its value names no file
-     * ("--group --config=x" is the group "--config=x"), and neither ends the options ("--group --
-     * --config=x" names x). */
-    if (find(cfg, "config")) {
-        file = env_lookup(envp, "CS_CONFIG");
-        for (int i = 1; i < argc; i++) {
-            const char *a = argv[i];
-            const char *eq = strchr(a, '=');
-            const char *value;
-            char name[128];
-            struct val *v;
+/* Copies the option name of the flag a ("--name" or "--name=value") into name. */
+static void flag_name(const char *a, const char *eq, char *name, size_t size)
+{
+    snprintf(name, size, "%.*s", (int)(eq ? (size_t)(eq - a - 2) : strlen(a + 2)), a + 2);
+}
 
-            if (!strcmp(a, "--"))
-                break;
-            if (a[0] != '-' || a[1] != '-')
-                continue; /* a positional argument, or refused in step 4 */
-            snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - a - 2) : strlen(a + 2)),
-                     a + 2);
-            v = find(cfg, name);
-            if (!v)
-                continue; /* --no-<bool> takes no value; anything else is refused in step 4 */
-            value = eq ? eq + 1 : NULL;
-            if (!eq && v->opt->type != CS_OPT_BOOL && i + 1 < argc)
-                value = argv[++i];
-            if (value && !strcmp(name, "config"))
-                file = value;
-        }
-        if (file && *file && load_file(cfg, file, err) < 0)
-            return -1;
+/*
+ * The config file named by --config or CS_CONFIG (flags win), or NULL. The flags are walked as
+ * load_flags walks them: a word another option takes as its value names no file
+ * ("--group --config=x" is the group "--config=x"), and neither ends the options ("--group --
+ * --config=x" names x).
+ */
+static const char *config_file_named(const cs_config_t *cfg, int argc, char *const *argv,
+                                     char *const *envp)
+{
+    const char *file = env_lookup(envp, "CS_CONFIG");
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq = strchr(a, '=');
+        const char *value;
+        char name[128];
+        struct val *v;
+
+        if (!strcmp(a, "--"))
+            break;
+        if (a[0] != '-' || a[1] != '-')
+            continue; /* a positional argument, or refused in load_flags */
+        flag_name(a, eq, name, sizeof(name));
+        v = find(cfg, name);
+        if (!v)
+            continue; /* --no-<bool> takes no value; anything else is refused in load_flags */
+        value = eq ? eq + 1 : NULL;
+        if (!eq && v->opt->type != CS_OPT_BOOL && i + 1 < argc)
+            value = argv[++i];
+        if (value && !strcmp(name, "config"))
+            file = value;
     }
+    return file;
+}
 
-    /* 3. The environment. */
+/* Step 3 of cs_config_load: the environment. */
+static int load_env(cs_config_t *cfg, char *const *envp, cs_err_t *err)
+{
     for (int i = 0; i < cfg->nvals; i++) {
         struct val *v = &cfg->vals[i];
         char name[128];
@@ -817,14 +863,52 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
         if (text && set_value(v, text, SRC_ENV, name, err) < 0)
             return -1;
     }
+    return 0;
+}
 
-    /* 4. Flags. */
+/*
+ * Sets the option of the flag argv[*i] ("--name", "--name=value", "--name value" or
+ * "--no-<bool>"), advancing *i past a value taken from the next word.
+ */
+static int load_flag(cs_config_t *cfg, int argc, char *const *argv, int *i, cs_err_t *err)
+{
+    const char *a = argv[*i];
+    const char *eq = strchr(a, '=');
+    char name[128];
+    char where[160];
+    struct val *v;
+    const char *text;
+
+    flag_name(a, eq, name, sizeof(name));
+    v = find(cfg, name);
+    if (!v && !strncmp(name, "no-", 3) && !eq) {
+        v = find(cfg, name + 3);
+        if (v && v->opt->type == CS_OPT_BOOL) {
+            snprintf(where, sizeof(where), "--%s", name);
+            return set_value(v, "false", SRC_FLAG, where, err);
+        }
+        v = NULL;
+    }
+    if (!v)
+        return cs_err_set_field(err, CS_ERR_FATAL, name, "unknown option '--%s' (see --help)",
+                                name);
+    snprintf(where, sizeof(where), "--%s", name);
+    if (eq)
+        text = eq + 1;
+    else if (v->opt->type == CS_OPT_BOOL)
+        text = "true";
+    else if (*i + 1 < argc)
+        text = argv[++*i];
+    else
+        return cs_err_set_field(err, CS_ERR_FATAL, name, "%s: a value is required", where);
+    return set_value(v, text, SRC_FLAG, where, err);
+}
+
+/* Step 4 of cs_config_load: the flags and positional arguments; 1 after --help. */
+static int load_flags(cs_config_t *cfg, int argc, char *const *argv, cs_err_t *err)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *eq;
-        char name[128];
-        struct val *v;
-        const char *text;
 
         if (!strcmp(a, "--")) {
             for (i++; i < argc; i++)
@@ -843,43 +927,17 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
                 return -1;
             continue;
         }
-        eq = strchr(a, '=');
-        snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - a - 2) : strlen(a + 2)),
-                 a + 2);
-        v = find(cfg, name);
-        if (!v && !strncmp(name, "no-", 3) && !eq) {
-            v = find(cfg, name + 3);
-            if (v && v->opt->type == CS_OPT_BOOL) {
-                snprintf(where, sizeof(where), "--%s", name);
-                if (set_value(v, "false", SRC_FLAG, where, err) < 0)
-                    return -1;
-                continue;
-            }
-            v = NULL;
-        }
-        if (!v)
-            return cs_err_set_field(err, CS_ERR_FATAL, name, "unknown option '--%s' (see --help)",
-                                    name);
-        snprintf(where, sizeof(where), "--%s", name);
-        if (eq)
-            text = eq + 1;
-        else if (v->opt->type == CS_OPT_BOOL)
-            text = "true";
-        else if (i + 1 < argc)
-            text = argv[++i];
-        else
-            return cs_err_set_field(err, CS_ERR_FATAL, name, "%s: a value is required", where);
-        if (set_value(v, text, SRC_FLAG, where, err) < 0)
+        if (load_flag(cfg, argc, argv, &i, err) < 0)
             return -1;
     }
+    return 0;
+}
 
-    /* 5. The secrets files, which stand for pg-dsn and add to kafka-props. */
-    if (load_secret_files(cfg, err) < 0)
-        return -1;
-
-    /* 6. Required options. */
+/* Step 6 of cs_config_load: every required option has a value. */
+static int check_required(const cs_config_t *cfg, cs_err_t *err)
+{
     for (int i = 0; i < cfg->nvals; i++) {
-        struct val *v = &cfg->vals[i];
+        const struct val *v = &cfg->vals[i];
 
         if ((v->opt->flags & CS_OPT_REQUIRED) && !v->text) {
             char name[128];
@@ -891,6 +949,34 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
         }
     }
     return 0;
+}
+
+int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *envp, cs_err_t *err)
+{
+    int rc;
+
+    cs_err_clear(err);
+    /* 1. Defaults. */
+    if (load_defaults(cfg, err) < 0)
+        return -1;
+    /* 2. The config file. */
+    if (find(cfg, "config")) {
+        const char *file = config_file_named(cfg, argc, argv, envp);
+
+        if (file && *file && load_file(cfg, file, err) < 0)
+            return -1;
+    }
+    /* 3. The environment; 4. flags (which win over both). */
+    if (load_env(cfg, envp, err) < 0)
+        return -1;
+    rc = load_flags(cfg, argc, argv, err);
+    if (rc != 0)
+        return rc;
+    /* 5. The secrets files, which stand for pg-dsn and add to kafka-props. */
+    if (load_secret_files(cfg, err) < 0)
+        return -1;
+    /* 6. Required options. */
+    return check_required(cfg, err);
 }
 
 const char *const *cs_config_kafka_props(const cs_config_t *cfg)
