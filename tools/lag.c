@@ -908,11 +908,107 @@ static int split_groups(lag_t *l, const char *list)
     return 0;
 }
 
+/* How a run samples and reports, from the options. */
+typedef struct lag_run {
+    bool watch, json, tty;
+    double interval;
+    long long samples; /* one-shot: samples taken before the report */
+    long long count;   /* --watch: reports before exiting (0: until interrupted) */
+} lag_run_t;
+
+/* Reads and checks the options into l and run; 0, or -1 with the message printed. */
+static int lag_options(lag_t *l, lag_run_t *run, const char **dsn)
+{
+    *dsn = cs_config_str(l->cfg, "pg-dsn");
+    l->brokers = cs_config_str(l->cfg, "kafka-brokers");
+    if (!*dsn) {
+        fprintf(stderr, "cs-lag: no PostgreSQL DSN given (--pg-dsn or CS_PG_DSN)\n");
+        return -1;
+    }
+    if (!l->brokers) {
+        fprintf(stderr, "cs-lag: no Kafka broker given (--kafka-brokers or CS_KAFKA_BROKERS)\n");
+        return -1;
+    }
+    if (cs_config_str(l->cfg, "group") && split_groups(l, cs_config_str(l->cfg, "group")) < 0)
+        return -1;
+    run->watch = cs_config_bool(l->cfg, "watch");
+    run->json = cs_config_bool(l->cfg, "json");
+    if (run->watch && cs_config_is_set(l->cfg, "samples")) {
+        fprintf(stderr, "cs-lag: --samples is for one-shot runs; --watch samples every "
+                        "--interval-s until interrupted (or --count)\n");
+        return -1;
+    }
+    if (!run->watch && cs_config_is_set(l->cfg, "count")) {
+        fprintf(stderr, "cs-lag: --count needs --watch\n");
+        return -1;
+    }
+    l->window_s = cs_config_double(l->cfg, "window-s");
+    l->timeout_ms = (int)cs_config_int(l->cfg, "kafka-timeout-ms");
+    run->interval = cs_config_double(l->cfg, "interval-s");
+    run->samples = run->watch ? 0 : cs_config_int(l->cfg, "samples");
+    run->count = cs_config_int(l->cfg, "count");
+    run->tty = isatty(STDOUT_FILENO);
+    return 0;
+}
+
+/* Samples every interval and reports: each sample with --watch, else once after the last. The
+ * exit status: 0, or 1 (a failure, or a one-shot run interrupted). */
+static int lag_loop(lag_t *l, const lag_run_t *run)
+{
+    for (long long n = 0; !stopping; n++) {
+        if (sample(l) < 0)
+            return 1;
+        if (n == 0 && check_wanted(l) < 0)
+            return 1;
+        if (n == 0 && l->ngroups == 0 && !run->watch) {
+            fprintf(stderr, "cs-lag: consumer_offsets has no group this role can see\n");
+            return 1;
+        }
+        if (run->watch) {
+            report(l, run->json, true, run->tty);
+            if (run->count > 0 && n + 1 >= run->count)
+                break;
+        } else if (n + 1 >= run->samples) {
+            report(l, run->json, false, run->tty);
+            break;
+        }
+        sleep_s(run->interval);
+    }
+    return stopping && !run->watch ? 1 : 0;
+}
+
+static void lag_free(lag_t *l)
+{
+    if (l->q)
+        rd_kafka_queue_destroy(l->q);
+    if (l->rk) {
+        rd_kafka_consumer_close(l->rk);
+        rd_kafka_destroy(l->rk);
+    }
+    cs_db_destroy(l->db);
+    for (int i = 0; i < l->nparts; i++) {
+        free(l->parts[i]->topic);
+        free(l->parts[i]->ring);
+        free(l->parts[i]);
+    }
+    free(l->parts);
+    for (int i = 0; i < l->ngroups; i++)
+        free(l->groups[i].name);
+    free(l->groups);
+    for (int i = 0; i < l->nwanted; i++)
+        free(l->wanted[i]);
+    free(l->wanted);
+    cs_config_destroy(l->cfg);
+}
+
 int main(int argc, char **argv)
 {
     int rc = 2;
     lag_t l = {0};
+    lag_run_t run = {0};
+    const char *dsn = NULL;
     cs_err_t err;
+
     l.cfg = cs_config_start("cs-lag",
                             "[--group G[,G...]] [--watch | --samples N] [--json] "
                             "--pg-dsn DSN --kafka-brokers HOST:PORT",
@@ -920,35 +1016,8 @@ int main(int argc, char **argv)
     if (!l.cfg)
         return rc;
     rc = 2;
-    const char *dsn = cs_config_str(l.cfg, "pg-dsn");
-    l.brokers = cs_config_str(l.cfg, "kafka-brokers");
-    if (!dsn) {
-        fprintf(stderr, "cs-lag: no PostgreSQL DSN given (--pg-dsn or CS_PG_DSN)\n");
+    if (lag_options(&l, &run, &dsn) < 0)
         goto out;
-    }
-    if (!l.brokers) {
-        fprintf(stderr, "cs-lag: no Kafka broker given (--kafka-brokers or CS_KAFKA_BROKERS)\n");
-        goto out;
-    }
-    if (cs_config_str(l.cfg, "group") && split_groups(&l, cs_config_str(l.cfg, "group")) < 0)
-        goto out;
-    bool watch = cs_config_bool(l.cfg, "watch"), json = cs_config_bool(l.cfg, "json");
-    if (watch && cs_config_is_set(l.cfg, "samples")) {
-        fprintf(stderr, "cs-lag: --samples is for one-shot runs; --watch samples every "
-                        "--interval-s until interrupted (or --count)\n");
-        goto out;
-    }
-    if (!watch && cs_config_is_set(l.cfg, "count")) {
-        fprintf(stderr, "cs-lag: --count needs --watch\n");
-        goto out;
-    }
-    l.window_s = cs_config_double(l.cfg, "window-s");
-    l.timeout_ms = (int)cs_config_int(l.cfg, "kafka-timeout-ms");
-    double interval = cs_config_double(l.cfg, "interval-s");
-    long long samples = watch ? 0 : cs_config_int(l.cfg, "samples");
-    long long count = cs_config_int(l.cfg, "count");
-    bool tty = isatty(STDOUT_FILENO);
-
     rc = 1;
     l.db = cs_db_connect(dsn, "cs-lag", &err);
     if (!l.db) {
@@ -960,47 +1029,8 @@ int main(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-
-    for (long long n = 0; !stopping; n++) {
-        if (sample(&l) < 0)
-            goto out;
-        if (n == 0 && check_wanted(&l) < 0)
-            goto out;
-        if (n == 0 && l.ngroups == 0 && !watch) {
-            fprintf(stderr, "cs-lag: consumer_offsets has no group this role can see\n");
-            goto out;
-        }
-        if (watch) {
-            report(&l, json, true, tty);
-            if (count > 0 && n + 1 >= count)
-                break;
-        } else if (n + 1 >= samples) {
-            report(&l, json, false, tty);
-            break;
-        }
-        sleep_s(interval);
-    }
-    rc = stopping && !watch ? 1 : 0;
+    rc = lag_loop(&l, &run);
 out:
-    if (l.q)
-        rd_kafka_queue_destroy(l.q);
-    if (l.rk) {
-        rd_kafka_consumer_close(l.rk);
-        rd_kafka_destroy(l.rk);
-    }
-    cs_db_destroy(l.db);
-    for (int i = 0; i < l.nparts; i++) {
-        free(l.parts[i]->topic);
-        free(l.parts[i]->ring);
-        free(l.parts[i]);
-    }
-    free(l.parts);
-    for (int i = 0; i < l.ngroups; i++)
-        free(l.groups[i].name);
-    free(l.groups);
-    for (int i = 0; i < l.nwanted; i++)
-        free(l.wanted[i]);
-    free(l.wanted);
-    cs_config_destroy(l.cfg);
+    lag_free(&l);
     return rc;
 }
