@@ -485,9 +485,85 @@ static bool prop_name_char(int c)
     return isalnum(c) || c == '.' || c == '_' || c == '-';
 }
 
-char **cs_config_props_parse(const char *text, const char *origin, cs_err_t *err)
+static bool prop_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\f';
+}
+
+/*
+ * One line [b, e) of a properties file: 0 for a blank or comment line, 1 with *entry (allocated,
+ * "name=value", blanks around '=' and leading the value dropped) and *name_len, -1 on a line
+ * that is not name=value. Messages never show the line: it may be a password.
+ */
+static int prop_line(const char *b, const char *e, const char *origin, int lineno, char **entry,
+                     size_t *name_len, cs_err_t *err)
+{
+    const char *name, *name_end, *value;
+
+    if (e > b && e[-1] == '\r')
+        e--;
+    while (b < e && prop_space(*b))
+        b++;
+    if (b == e || *b == '#' || *b == '!')
+        return 0;
+    if (e[-1] == '\\')
+        return cs_err_set_field(err, CS_ERR_FATAL, "kafka-props-file",
+                                "%s:%d: a line ending in '\\' (a continuation) is not supported",
+                                origin, lineno);
+    name = b;
+    while (b < e && prop_name_char((unsigned char)*b))
+        b++;
+    name_end = b;
+    while (b < e && prop_space(*b))
+        b++;
+    if (name_end == name || b == e || *b != '=')
+        return cs_err_set_field(err, CS_ERR_FATAL, "kafka-props-file",
+                                "%s:%d: expected name=value (a name of letters, digits, '.', '_' "
+                                "and '-', then '=')",
+                                origin, lineno);
+    value = b + 1;
+    while (value < e && prop_space(*value))
+        value++;
+    *name_len = (size_t)(name_end - name);
+    *entry = cs_mem_alloc(*name_len + (size_t)(e - value) + 2);
+    sprintf(*entry, "%.*s=%.*s", (int)*name_len, name, (int)(e - value), value);
+    return 1;
+}
+
+/*
+ * Whether entry (its name name_len bytes) may join the n props read so far (read on lines[]):
+ * not a name set twice, a value librdkafka takes (checked on scratch). -1 with err otherwise;
+ * a secret's value never reaches the message.
+ */
+static int prop_check(rd_kafka_conf_t *scratch, char **props, const int *lines, int n, char *entry,
+                      size_t name_len, const char *origin, int lineno, cs_err_t *err)
 {
     const char *what = "kafka-props-file";
+    char errstr[512];
+    int rc = 0;
+
+    for (int i = 0; i < n; i++)
+        if (!strncmp(props[i], entry, name_len + 1))
+            return cs_err_set_field(err, CS_ERR_FATAL, what,
+                                    "%s:%d: '%.*s' is set twice (first on line %d)", origin, lineno,
+                                    (int)name_len, entry, lines[i]);
+    entry[name_len] = '\0';
+    if (rd_kafka_conf_set(scratch, entry, entry + name_len + 1, errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
+        if (cs_config_prop_is_secret(entry))
+            rc = cs_err_set_field(err, CS_ERR_FATAL, what,
+                                  "%s:%d: librdkafka refuses the value of '%s' (not shown)", origin,
+                                  lineno, entry);
+        else
+            rc = cs_err_set_field(err, CS_ERR_FATAL, what, "%s:%d: librdkafka refuses '%s': %s",
+                                  origin, lineno, entry, errstr);
+    }
+    entry[name_len] = '=';
+    return rc;
+}
+
+char **cs_config_props_parse(const char *text, const char *origin, cs_err_t *err)
+{
     rd_kafka_conf_t *scratch = rd_kafka_conf_new(); /* librdkafka checks each property */
     char **props = cs_mem_calloc(1, sizeof(*props));
     int *lines = NULL;
@@ -497,76 +573,24 @@ char **cs_config_props_parse(const char *text, const char *origin, cs_err_t *err
     while (*p) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        const char *b = p, *e = p + len;
-        const char *name, *name_end, *value;
-        char errstr[512];
-        char *entry;
-        char **grown;
-        int *glines;
+        char *entry = NULL;
+        size_t name_len = 0;
+        int rc;
 
         lineno++;
+        rc = prop_line(p, p + len, origin, lineno, &entry, &name_len, err);
         p = eol ? eol + 1 : p + len;
-        if (e > b && e[-1] == '\r')
-            e--;
-        while (b < e && (*b == ' ' || *b == '\t' || *b == '\f'))
-            b++;
-        if (b == e || *b == '#' || *b == '!')
+        if (rc == 0)
             continue;
-        if (e[-1] == '\\') {
-            cs_err_set_field(err, CS_ERR_FATAL, what,
-                             "%s:%d: a line ending in '\\' (a continuation) is not supported",
-                             origin, lineno);
+        if (rc < 0)
             goto fail;
-        }
-        name = b;
-        while (b < e && prop_name_char((unsigned char)*b))
-            b++;
-        name_end = b;
-        while (b < e && (*b == ' ' || *b == '\t' || *b == '\f'))
-            b++;
-        if (name_end == name || b == e || *b != '=') {
-            /* Nothing of the line is shown: it may be a password on a line of its own. */
-            cs_err_set_field(err, CS_ERR_FATAL, what,
-                             "%s:%d: expected name=value (a name of letters, digits, '.', '_' and "
-                             "'-', then '=')",
-                             origin, lineno);
-            goto fail;
-        }
-        value = b + 1;
-        while (value < e && (*value == ' ' || *value == '\t' || *value == '\f'))
-            value++;
-        entry = cs_mem_alloc((size_t)(name_end - name) + (size_t)(e - value) + 2);
-        sprintf(entry, "%.*s=%.*s", (int)(name_end - name), name, (int)(e - value), value);
-        for (int i = 0; i < n; i++) {
-            if (!strncmp(props[i], entry, (size_t)(name_end - name) + 1)) {
-                cs_err_set_field(err, CS_ERR_FATAL, what,
-                                 "%s:%d: '%.*s' is set twice (first on "
-                                 "line %d)",
-                                 origin, lineno, (int)(name_end - name), name, lines[i]);
-                memset(entry, 0, strlen(entry));
-                free(entry);
-                goto fail;
-            }
-        }
-        entry[name_end - name] = '\0';
-        if (rd_kafka_conf_set(scratch, entry, entry + (name_end - name) + 1, errstr,
-                              sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-            if (cs_config_prop_is_secret(entry))
-                cs_err_set_field(err, CS_ERR_FATAL, what,
-                                 "%s:%d: librdkafka refuses the value of '%s' (not shown)", origin,
-                                 lineno, entry);
-            else
-                cs_err_set_field(err, CS_ERR_FATAL, what, "%s:%d: librdkafka refuses '%s': %s",
-                                 origin, lineno, entry, errstr);
-            memset(entry, 0, strlen(entry + (name_end - name) + 1) + (size_t)(name_end - name) + 1);
+        if (prop_check(scratch, props, lines, n, entry, name_len, origin, lineno, err) < 0) {
+            memset(entry, 0, strlen(entry)); /* it may hold a secret */
             free(entry);
             goto fail;
         }
-        entry[name_end - name] = '=';
-        grown = cs_mem_realloc(props, sizeof(*props) * ((size_t)n + 2));
-        glines = cs_mem_realloc(lines, sizeof(*lines) * ((size_t)n + 1));
-        props = grown;
-        lines = glines;
+        props = cs_mem_realloc(props, sizeof(*props) * ((size_t)n + 2));
+        lines = cs_mem_realloc(lines, sizeof(*lines) * ((size_t)n + 1));
         lines[n] = lineno;
         props[n++] = entry;
         props[n] = NULL;
