@@ -708,6 +708,50 @@ static struct anchored *anchored_get(cs_audit_anchorer_t *an, const char *key)
     return &an->sent[an->nsent++];
 }
 
+/* A text[] literal of the n keys into arr (NUL-terminated); chain keys are topic/partition: no
+ * quotes or backslashes, but they are quoted anyway. */
+static void keys_literal(cs_buf_t *arr, const char *const *keys, int n)
+{
+    cs_buf_putc(arr, '{');
+    for (int i = 0; i < n; i++) {
+        if (i)
+            cs_buf_putc(arr, ',');
+        cs_buf_putc(arr, '"');
+        for (const char *c = keys[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                cs_buf_putc(arr, '\\');
+            cs_buf_putc(arr, *c);
+        }
+        cs_buf_putc(arr, '"');
+    }
+    cs_buf_putc(arr, '}');
+    cs_buf_putc(arr, '\0');
+}
+
+/* Queues the anchor of a chain's head (chain key, seq, row hash in hex, last offset), keyed by
+ * the chain. */
+static int anchor_queue(cs_audit_anchorer_t *an, const char *key, long long seq, const char *hash,
+                        long long last_offset, long long now_ms, cs_err_t *err)
+{
+    json_t *v = json_pack("{s:s, s:I, s:s, s:I, s:I}", "chain_key", key, "chain_seq",
+                          (json_int_t)seq, "row_hash", hash, "last_offset", (json_int_t)last_offset,
+                          "anchored_at_ms", (json_int_t)now_ms);
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    rd_kafka_resp_err_t e;
+
+    json_decref(v);
+    if (!text)
+        cs_mem_fail(0); /* the values are ours and valid: only memory can be missing */
+    e = rd_kafka_producev(an->rk, RD_KAFKA_V_TOPIC(an->topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                          RD_KAFKA_V_VALUE(text, strlen(text)),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    free(text);
+    if (e)
+        return cs_err_set(err, CS_ERR_TRANSIENT, "queueing an audit anchor: %s",
+                          rd_kafka_err2str(e));
+    return 0;
+}
+
 int cs_audit_anchorer_publish(cs_audit_anchorer_t *an, cs_db_t *db, const char *const *chain_keys,
                               int n, cs_err_t *err)
 {
@@ -725,22 +769,7 @@ int cs_audit_anchorer_publish(cs_audit_anchorer_t *an, cs_db_t *db, const char *
             return -1;
         an->ready = true;
     }
-    /* A text[] literal of the keys; chain keys are topic/partition: no quotes or backslashes,
-     * but they are quoted anyway. */
-    cs_buf_putc(&arr, '{');
-    for (int i = 0; i < n; i++) {
-        if (i)
-            cs_buf_putc(&arr, ',');
-        cs_buf_putc(&arr, '"');
-        for (const char *c = chain_keys[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                cs_buf_putc(&arr, '\\');
-            cs_buf_putc(&arr, *c);
-        }
-        cs_buf_putc(&arr, '"');
-    }
-    cs_buf_putc(&arr, '}');
-    cs_buf_putc(&arr, '\0');
+    keys_literal(&arr, chain_keys, n);
     params[0] = arr.data;
     if (!cs_db_ok(db) && cs_db_reset(db, err) < 0) {
         cs_buf_fini(&arr);
@@ -755,32 +784,18 @@ int cs_audit_anchorer_publish(cs_audit_anchorer_t *an, cs_db_t *db, const char *
         return -1;
     clock_gettime(CLOCK_REALTIME, &ts);
     now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    /* A head already anchored at its seq is not sent again. */
     for (int i = 0; i < cs_db_res_rows(r); i++) {
         const char *key = cs_db_res_get(r, i, 0);
         long long seq = atoll(cs_db_res_get(r, i, 1));
         struct anchored *a = anchored_get(an, key);
-        json_t *v;
-        char *text;
-        rd_kafka_resp_err_t e;
 
         if (seq <= a->seq)
             continue;
-        v = json_pack("{s:s, s:I, s:s, s:I, s:I}", "chain_key", key, "chain_seq", (json_int_t)seq,
-                      "row_hash", cs_db_res_get(r, i, 2), "last_offset",
-                      (json_int_t)atoll(cs_db_res_get(r, i, 3)), "anchored_at_ms",
-                      (json_int_t)now_ms);
-        text = v ? json_dumps(v, JSON_COMPACT) : NULL;
-        json_decref(v);
-        if (!text)
-            cs_mem_fail(0); /* the values are ours and valid: only memory can be missing */
-        e = rd_kafka_producev(an->rk, RD_KAFKA_V_TOPIC(an->topic), RD_KAFKA_V_KEY(key, strlen(key)),
-                              RD_KAFKA_V_VALUE(text, strlen(text)),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        free(text);
-        if (e) {
+        if (anchor_queue(an, key, seq, cs_db_res_get(r, i, 2), atoll(cs_db_res_get(r, i, 3)),
+                         now_ms, err) < 0) {
             cs_db_res_free(r);
-            return cs_err_set(err, CS_ERR_TRANSIENT, "queueing an audit anchor: %s",
-                              rd_kafka_err2str(e));
+            return -1;
         }
         a->seq = seq;
         queued++;
