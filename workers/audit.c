@@ -627,6 +627,56 @@ static int parse_time(const char *s, int64_t *ms)
     return 0;
 }
 
+/*
+ * The anchors, read before the walk starts (what was anchored before it must be in the log),
+ * when --anchors says so: yes, or auto with --kafka-brokers. -1 (printed) when they cannot be
+ * read, or with --anchors yes when the topic does not exist.
+ */
+static int verify_read_anchors(cs_config_t *cfg, cs_audit_anchor_t **anchors, size_t *n)
+{
+    const char *mode = cs_config_str(cfg, "anchors");
+    const char *topic = cs_config_str(cfg, "anchor-topic");
+    cs_err_t err;
+    int arc;
+
+    if (strcmp(mode, "yes") && !(!strcmp(mode, "auto") && cs_config_is_set(cfg, "kafka-brokers")))
+        return 0;
+    arc = cs_audit_anchors_read(cs_config_str(cfg, "kafka-brokers"),
+                                cs_config_str(cfg, "kafka-props"), topic,
+                                (int)cs_config_int(cfg, "anchor-timeout-ms"), anchors, n, &err);
+    if (arc < 0) {
+        fprintf(stderr, "cs-audit verify: %s\n", err.msg);
+        return -1;
+    }
+    if (arc == 1 && !strcmp(mode, "yes")) {
+        fprintf(stderr, "cs-audit verify: anchor topic '%s' does not exist\n", topic);
+        return -1;
+    }
+    if (arc == 1)
+        printf("no anchor topic '%s': heads not checked against anchors\n", topic);
+    return 0;
+}
+
+/* Prints the verdict; the exit status: 0 intact, 1 broken. */
+static int verify_report(const cs_audit_report_t *rep)
+{
+    if (rep->ok) {
+        printf("audit log intact: %lld rows in %lld chains verified (%lld redacted payloads); "
+               "%lld heads and %lld anchors match; %lld rows of hash version 1\n",
+               rep->rows, rep->chains, rep->redacted, rep->heads, rep->anchors, rep->legacy);
+        return 0;
+    }
+    printf("audit log BROKEN at chain %s seq %lld (log_id %lld): %s\n", rep->chain_key,
+           rep->chain_seq, rep->log_id, rep->reason);
+    for (long long i = 0; i < rep->nproblems && i < CS_AUDIT_MAX_PROBLEMS; i++)
+        printf("  %s\n", rep->problems[i]);
+    if (rep->nproblems > CS_AUDIT_MAX_PROBLEMS)
+        printf("  ... and %lld more chains\n", rep->nproblems - CS_AUDIT_MAX_PROBLEMS);
+    printf("%lld rows, %lld heads and %lld anchors checked; %lld chains with problems\n", rep->rows,
+           rep->heads, rep->anchors, rep->nproblems);
+    return 1;
+}
+
 static int verify_main(int argc, char **argv)
 {
     int code;
@@ -643,8 +693,6 @@ static int verify_main(int argc, char **argv)
     cs_db_t *db = NULL;
     cs_err_t err;
     int64_t from, to;
-    const char *mode;
-    bool use_anchors;
 
     if (!cfg)
         return code;
@@ -656,51 +704,15 @@ static int verify_main(int argc, char **argv)
         goto out;
     }
     code = 3;
-    mode = cs_config_str(cfg, "anchors");
-    use_anchors =
-        !strcmp(mode, "yes") || (!strcmp(mode, "auto") && cs_config_is_set(cfg, "kafka-brokers"));
-    if (use_anchors) {
-        /* The anchors first: what was anchored before the walk starts must be in the log. */
-        int arc = cs_audit_anchors_read(
-            cs_config_str(cfg, "kafka-brokers"), cs_config_str(cfg, "kafka-props"),
-            cs_config_str(cfg, "anchor-topic"), (int)cs_config_int(cfg, "anchor-timeout-ms"),
-            &anchors, &nanchors, &err);
-
-        if (arc < 0) {
-            fprintf(stderr, "cs-audit verify: %s\n", err.msg);
-            goto out;
-        }
-        if (arc == 1 && !strcmp(mode, "yes")) {
-            fprintf(stderr, "cs-audit verify: anchor topic '%s' does not exist\n",
-                    cs_config_str(cfg, "anchor-topic"));
-            goto out;
-        }
-        if (arc == 1)
-            printf("no anchor topic '%s': heads not checked against anchors\n",
-                   cs_config_str(cfg, "anchor-topic"));
-    }
+    if (verify_read_anchors(cfg, &anchors, &nanchors) < 0)
+        goto out;
     db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-audit-verify", &err);
     if (!db || cs_audit_verify(db, from, to, &rep, &err) < 0 ||
         cs_audit_verify_anchors(db, anchors, nanchors, &rep, &err) < 0) {
         fprintf(stderr, "cs-audit verify: %s\n", err.msg);
         goto out;
     }
-    if (rep.ok) {
-        printf("audit log intact: %lld rows in %lld chains verified (%lld redacted payloads); "
-               "%lld heads and %lld anchors match; %lld rows of hash version 1\n",
-               rep.rows, rep.chains, rep.redacted, rep.heads, rep.anchors, rep.legacy);
-        code = 0;
-    } else {
-        printf("audit log BROKEN at chain %s seq %lld (log_id %lld): %s\n", rep.chain_key,
-               rep.chain_seq, rep.log_id, rep.reason);
-        for (long long i = 0; i < rep.nproblems && i < CS_AUDIT_MAX_PROBLEMS; i++)
-            printf("  %s\n", rep.problems[i]);
-        if (rep.nproblems > CS_AUDIT_MAX_PROBLEMS)
-            printf("  ... and %lld more chains\n", rep.nproblems - CS_AUDIT_MAX_PROBLEMS);
-        printf("%lld rows, %lld heads and %lld anchors checked; %lld chains with problems\n",
-               rep.rows, rep.heads, rep.anchors, rep.nproblems);
-        code = 1;
-    }
+    code = verify_report(&rep);
 out:
     free(anchors);
     cs_db_destroy(db);
