@@ -1284,6 +1284,65 @@ static const char usage[] =
     "fingerprint lines of a lock file instead. The build runs it; exit status 0, or 1 with a\n"
     "message naming the file and field it refuses, 2 on bad usage.\n";
 
+/* Event e (index i) has versions 1..N without gaps, and each of its enums means what an earlier
+ * event's enum of the same name means (one C enum per Avro enum name). */
+static void check_event(int i)
+{
+    gevent_t *e = &events[i];
+    cur_file = "topics.json";
+    if (e->nversions == 0)
+        die(e->name, "listed in topics.json but has no schema file (events/%s/v1.avsc)", e->name);
+    for (int n = 0; n < e->nversions; n++)
+        if (!e->versions[n])
+            die(e->name, "version %d is missing; versions must be 1..%d without gaps", n + 1,
+                e->nversions);
+    gversion_t *v = e->versions[e->nversions - 1];
+    for (int k = 0; k < v->nfields; k++) {
+        if (!v->fields[k].enm)
+            continue;
+        for (int j = 0; j < i; j++) {
+            gversion_t *w = events[j].versions[events[j].nversions - 1];
+            for (int m = 0; m < w->nfields; m++)
+                if (w->fields[m].enm &&
+                    strcmp(w->fields[m].enm->name, v->fields[k].enm->name) == 0 &&
+                    w->fields[m].enm != v->fields[k].enm) {
+                    cur_file = v->file;
+                    die(v->fields[k].name, "enum %s differs from its definition in %s",
+                        v->fields[k].enm->name, events[j].name);
+                }
+        }
+    }
+}
+
+/* Fingerprints must tell every writer schema apart. */
+static void check_fingerprints_distinct(void)
+{
+    for (int i = 0; i < nevents; i++)
+        for (int n = 0; n < events[i].nversions; n++)
+            for (int j = 0; j < nevents; j++)
+                for (int m = 0; m < events[j].nversions; m++)
+                    if ((i != j || n != m) &&
+                        events[i].versions[n]->fingerprint == events[j].versions[m]->fingerprint) {
+                        cur_file = events[i].versions[n]->file;
+                        die(NULL,
+                            "same canonical form and fingerprint as %s; a new version must change "
+                            "the schema's parsing form (field names or types), not only docs or "
+                            "defaults",
+                            events[j].versions[m]->file);
+                    }
+}
+
+/* --lock: the pins of what was loaded, to start a lock file. */
+static void print_lock(void)
+{
+    for (int i = 0; i < nevents; i++)
+        for (int n = 0; n < events[i].nversions; n++) {
+            char hex[17];
+            fp_hex(events[i].versions[n]->fingerprint, hex);
+            printf("%s v%d %s\n", events[i].name, n + 1, hex);
+        }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -1299,59 +1358,13 @@ int main(int argc, char **argv)
     load_envelope(dir);
     for (int i = 3; i < argc; i++)
         load_version(argv[i]);
-
     for (int i = 0; i < nevents; i++) {
-        gevent_t *e = &events[i];
-        cur_file = "topics.json";
-        if (e->nversions == 0)
-            die(e->name, "listed in topics.json but has no schema file (events/%s/v1.avsc)",
-                e->name);
-        for (int n = 0; n < e->nversions; n++)
-            if (!e->versions[n])
-                die(e->name, "version %d is missing; versions must be 1..%d without gaps", n + 1,
-                    e->nversions);
-        /* Every Avro enum name has one current definition across events, for the C enums. */
-        gversion_t *v = e->versions[e->nversions - 1];
-        for (int k = 0; k < v->nfields; k++) {
-            if (!v->fields[k].enm)
-                continue;
-            for (int j = 0; j < i; j++) {
-                gversion_t *w = events[j].versions[events[j].nversions - 1];
-                for (int m = 0; m < w->nfields; m++)
-                    if (w->fields[m].enm &&
-                        strcmp(w->fields[m].enm->name, v->fields[k].enm->name) == 0 &&
-                        w->fields[m].enm != v->fields[k].enm) {
-                        cur_file = v->file;
-                        die(v->fields[k].name, "enum %s differs from its definition in %s",
-                            v->fields[k].enm->name, events[j].name);
-                    }
-            }
-        }
-        e->example = example_of(e);
+        check_event(i);
+        events[i].example = example_of(&events[i]);
     }
-    /* Fingerprints must tell every writer schema apart. */
-    for (int i = 0; i < nevents; i++)
-        for (int n = 0; n < events[i].nversions; n++)
-            for (int j = 0; j < nevents; j++)
-                for (int m = 0; m < events[j].nversions; m++)
-                    if ((i != j || n != m) &&
-                        events[i].versions[n]->fingerprint == events[j].versions[m]->fingerprint) {
-                        cur_file = events[i].versions[n]->file;
-                        die(NULL,
-                            "same canonical form and fingerprint as %s; a new version must change "
-                            "the schema's parsing form (field names or types), not only docs or "
-                            "defaults",
-                            events[j].versions[m]->file);
-                    }
-
-    if (strcmp(outdir, "--lock") ==
-        0) { /* print the pins of what was loaded, to start a lock file */
-        for (int i = 0; i < nevents; i++)
-            for (int n = 0; n < events[i].nversions; n++) {
-                char hex[17];
-                fp_hex(events[i].versions[n]->fingerprint, hex);
-                printf("%s v%d %s\n", events[i].name, n + 1, hex);
-            }
+    check_fingerprints_distinct();
+    if (strcmp(outdir, "--lock") == 0) {
+        print_lock();
         return 0;
     }
     check_lock(dir);
