@@ -715,84 +715,109 @@ static int load_secret_files(cs_config_t *cfg, cs_err_t *err)
  * (a list from a properties file), else at a blank, ',' or '&' (inline lists, key/value DSNs, URI
  * query strings); a quoted DSN value ends at its closing quote.
  */
+/* The password of a URI's userinfo (scheme://user:password@host) in text: [*pw, *pw_end), or
+ * both NULL. */
+static void uri_password(const char *text, const char **pw, const char **pw_end)
+{
+    const char *scheme = strstr(text, "://");
+    const char *at = NULL;
+
+    *pw = *pw_end = NULL;
+    if (!scheme)
+        return;
+    for (const char *q = scheme + 3; *q && *q != '/' && *q != '?' && !isspace((unsigned char)*q);
+         q++)
+        if (*q == '@')
+            at = q; /* the last '@' before the path ends the userinfo */
+    if (at) {
+        const char *colon = memchr(scheme + 3, ':', (size_t)(at - (scheme + 3)));
+
+        if (colon) {
+            *pw = colon + 1;
+            *pw_end = at;
+        }
+    }
+}
+
+/*
+ * When p starts "name=" (blanks allowed before '=') for a secret name: the end of its value
+ * (one line in a multi-line text; else up to a blank, ',' or '&', or a quoted 'value'), with
+ * *eq on the '='. NULL otherwise.
+ */
+static const char *secret_value_end(const char *p, bool lines, const char **eq)
+{
+    const char *b = p, *e, *v;
+    char name[128];
+
+    while (*b && prop_name_char((unsigned char)*b))
+        b++;
+    e = b;
+    while (*e == ' ' || *e == '\t')
+        e++;
+    if (b == p || *e != '=')
+        return NULL;
+    snprintf(name, sizeof(name), "%.*s", (int)(b - p), p);
+    if (!cs_config_prop_is_secret(name))
+        return NULL;
+    *eq = e;
+    v = e + 1;
+    while (!lines && (*v == ' ' || *v == '\t'))
+        v++;
+    if (!lines && *v == '\'') {
+        for (v++; *v && *v != '\''; v++)
+            if (*v == '\\' && v[1])
+                v++;
+        if (*v)
+            v++;
+    } else {
+        while (*v && (lines ? *v != '\n' : !strchr(" \t\n,&", *v)))
+            v++;
+    }
+    return v;
+}
+
+/* Appends c to out[size] at *o when there is room (one byte kept for the NUL). */
+static void put_char(char *out, size_t size, size_t *o, char c)
+{
+    if (*o + 1 < size)
+        out[(*o)++] = c;
+}
+
+static void put_stars(char *out, size_t size, size_t *o)
+{
+    for (const char *r = "***"; *r; r++)
+        put_char(out, size, o, *r);
+}
+
 char *cs_config_redact(const char *text, char *out, size_t size)
 {
     bool lines = strchr(text, '\n') != NULL;
-    const char *scheme = strstr(text, "://");
-    const char *pw = NULL, *pw_end = NULL;
+    const char *pw, *pw_end;
     size_t o = 0;
 
     if (!size)
         return out;
-    /* URI userinfo: scheme://user:password@host */
-    if (scheme) {
-        const char *auth = scheme + 3;
-        const char *at = NULL;
-
-        for (const char *q = auth; *q && *q != '/' && *q != '?' && !isspace((unsigned char)*q); q++)
-            if (*q == '@')
-                at = q; /* the last '@' before the path ends the userinfo */
-        if (at) {
-            const char *colon = memchr(auth, ':', (size_t)(at - auth));
-
-            if (colon) {
-                pw = colon + 1;
-                pw_end = at;
-            }
-        }
-    }
-#define PUT(c)                                                                                     \
-    do {                                                                                           \
-        if (o + 1 < size)                                                                          \
-            out[o++] = (c);                                                                        \
-    } while (0)
+    uri_password(text, &pw, &pw_end);
     for (const char *p = text; *p;) {
+        const char *eq = NULL, *v;
+
         if (p == pw) {
-            for (const char *r = "***"; *r; r++)
-                PUT(*r);
+            put_stars(out, size, &o);
             p = pw_end;
             continue;
         }
-        if (p == text || strchr(" \t\n,&?;", p[-1])) {
-            const char *b = p, *e;
-
-            while (*b && prop_name_char((unsigned char)*b))
-                b++;
-            e = b;
-            while (*e == ' ' || *e == '\t')
-                e++;
-            if (b > p && *e == '=') {
-                char name[128];
-
-                snprintf(name, sizeof(name), "%.*s", (int)(b - p), p);
-                if (cs_config_prop_is_secret(name)) {
-                    const char *v = e + 1;
-
-                    for (const char *q = p; q <= e; q++)
-                        PUT(*q);
-                    while (!lines && (*v == ' ' || *v == '\t'))
-                        v++;
-                    if (!lines && *v == '\'') {
-                        for (v++; *v && *v != '\''; v++)
-                            if (*v == '\\' && v[1])
-                                v++;
-                        if (*v)
-                            v++;
-                    } else {
-                        while (*v && (lines ? *v != '\n' : !strchr(" \t\n,&", *v)))
-                            v++;
-                    }
-                    for (const char *r = "***"; *r; r++)
-                        PUT(*r);
-                    p = v;
-                    continue;
-                }
-            }
+        /* A secret property where a name may start: the name and '=' kept, the value not. */
+        if ((p == text || strchr(" \t\n,&?;", p[-1])) &&
+            (v = secret_value_end(p, lines, &eq)) != NULL) {
+            for (const char *q = p; q <= eq; q++)
+                put_char(out, size, &o, *q);
+            put_stars(out, size, &o);
+            p = v;
+            continue;
         }
-        PUT(*p);
+        put_char(out, size, &o, *p);
         p++;
     }
-#undef PUT
     out[o] = '\0';
     return out;
 }
