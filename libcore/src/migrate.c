@@ -1051,50 +1051,55 @@ int cs_migrate_apply(cs_db_t *db, const char *dir, cs_migrate_applied_cb on_appl
     return cs_migrate_apply_dirs(db, &dirs, on_applied, ud, err);
 }
 
-int cs_migrate_status_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs, cs_migrate_status_cb cb,
-                           void *ud, cs_err_t *err)
+/* The versioned migrations' states through cb: pending, applied, edited, and applied ones whose
+ * file is missing. Returns how many are edited or missing. */
+static int status_migrations(plan_t *p, cs_migrate_status_cb cb, void *ud)
 {
-    plan_t p = {0};
-    char *fdir = NULL;
-    int bad = 0, rc = -1;
+    int bad = 0;
 
-    cs_err_clear(err);
-    if (prepare(db, dirs, &p, false, &fdir, err) < 0)
-        goto out;
-    for (int i = 0; i < p.nfiles; i++) {
-        applied_t *a = find_applied(&p, p.files[i].version);
-        cs_migration_info_t m = {.version = p.files[i].version,
-                                 .file = p.files[i].name,
-                                 .checksum = p.files[i].sum,
+    for (int i = 0; i < p->nfiles; i++) {
+        applied_t *a = find_applied(p, p->files[i].version);
+        cs_migration_info_t m = {.version = p->files[i].version,
+                                 .file = p->files[i].name,
+                                 .checksum = p->files[i].sum,
                                  .state = CS_MIGRATION_PENDING};
 
         if (a) {
             a->seen = true;
             m.applied_at = a->applied_at;
             m.applied_checksum = a->checksum;
-            m.state = strcmp(a->checksum, p.files[i].sum) == 0 ? CS_MIGRATION_APPLIED
-                                                               : CS_MIGRATION_EDITED;
+            m.state = strcmp(a->checksum, p->files[i].sum) == 0 ? CS_MIGRATION_APPLIED
+                                                                : CS_MIGRATION_EDITED;
             bad += m.state == CS_MIGRATION_EDITED;
         }
         if (cb)
             cb(&m, ud);
     }
-    for (int j = 0; j < p.ndone; j++) {
-        cs_migration_info_t m = {.version = p.done[j].version,
-                                 .file = p.done[j].file,
+    for (int j = 0; j < p->ndone; j++) {
+        cs_migration_info_t m = {.version = p->done[j].version,
+                                 .file = p->done[j].file,
                                  .state = CS_MIGRATION_MISSING,
-                                 .applied_at = p.done[j].applied_at,
-                                 .applied_checksum = p.done[j].checksum};
+                                 .applied_at = p->done[j].applied_at,
+                                 .applied_checksum = p->done[j].checksum};
 
-        if (p.done[j].seen)
+        if (p->done[j].seen)
             continue;
         bad++;
         if (cb)
             cb(&m, ud);
     }
-    for (int o = 0; o < p.nfns; o++) {
-        mfile_t *fn = &p.fns[p.fn_order[o]];
-        applied_t *a = find_fn_applied(&p, fn->key);
+    return bad;
+}
+
+/* The function files' states through cb, in dependency order: pending, applied, changed (to be
+ * applied again), and applied ones whose file is missing. Returns how many are missing. */
+static int status_functions(plan_t *p, cs_migrate_status_cb cb, void *ud)
+{
+    int bad = 0;
+
+    for (int o = 0; o < p->nfns; o++) {
+        mfile_t *fn = &p->fns[p->fn_order[o]];
+        applied_t *a = find_fn_applied(p, fn->key);
         cs_migration_info_t m = {
             .version = 0, .file = fn->label, .checksum = fn->sum, .state = CS_MIGRATION_PENDING};
 
@@ -1108,23 +1113,36 @@ int cs_migrate_status_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs, cs_migrat
         if (cb)
             cb(&m, ud);
     }
-    for (int j = 0; j < p.nfdone; j++) {
+    for (int j = 0; j < p->nfdone; j++) {
         char label[CS__MIGRATE_NAME_MAX + 32];
         cs_migration_info_t m = {.version = 0,
                                  .file = label,
                                  .state = CS_MIGRATION_MISSING,
-                                 .applied_at = p.fdone[j].applied_at,
-                                 .applied_checksum = p.fdone[j].checksum};
+                                 .applied_at = p->fdone[j].applied_at,
+                                 .applied_checksum = p->fdone[j].checksum};
 
-        if (p.fdone[j].seen)
+        if (p->fdone[j].seen)
             continue;
-        snprintf(label, sizeof(label), "functions/%s.sql", p.fdone[j].file);
+        snprintf(label, sizeof(label), "functions/%s.sql", p->fdone[j].file);
         bad++;
         if (cb)
             cb(&m, ud);
     }
-    rc = bad;
-out:
+    return bad;
+}
+
+int cs_migrate_status_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs, cs_migrate_status_cb cb,
+                           void *ud, cs_err_t *err)
+{
+    plan_t p = {0};
+    char *fdir = NULL;
+    int rc = -1;
+
+    cs_err_clear(err);
+    if (prepare(db, dirs, &p, false, &fdir, err) == 0) {
+        rc = status_migrations(&p, cb, ud);
+        rc += status_functions(&p, cb, ud);
+    }
     finish(db, &p, fdir);
     return rc;
 }
