@@ -630,49 +630,82 @@ static void props_append_inline(char ***props, const char *text)
  * source setting both is refused); kafka-props-file's entries go before --kafka-props' in
  * cfg->kprops and, for a program that declares kafka-props, in its text.
  */
+/*
+ * pg-dsn-file, when set (not by default) by a source that beats pg-dsn's: its one line becomes
+ * pg-dsn. Both set by one source is refused. The text read is wiped after use.
+ */
+static int load_dsn_file(struct val *dsn, const struct val *dsn_file, cs_err_t *err)
+{
+    char where[600];
+    char *text = NULL;
+    size_t len;
+    int rc;
+
+    if (!dsn || !dsn_file || !dsn_file->text || dsn_file->src <= SRC_DEFAULT)
+        return 0;
+    if (dsn->src == dsn_file->src)
+        return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn-file",
+                                "pg-dsn and pg-dsn-file are both set (by the same source): "
+                                "set one");
+    if (dsn_file->src <= dsn->src)
+        return 0;
+    if (cs_config_secret_file_read(dsn_file->text, "pg-dsn-file", &text, err) < 0)
+        return -1;
+    len = strlen(text);
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        text[--len] = '\0';
+    if (strchr(text, '\n')) {
+        memset(text, 0, len);
+        free(text);
+        return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn-file",
+                                "pg-dsn-file %s: holds more than one line (the DSN is "
+                                "one line)",
+                                dsn_file->text);
+    }
+    snprintf(where, sizeof(where), "pg-dsn-file %s", dsn_file->text);
+    rc = set_value(dsn, text, dsn_file->src, where, err);
+    memset(text, 0, len);
+    free(text);
+    return rc < 0 ? -1 : 0;
+}
+
+/*
+ * kafka-props as what the consumer, the dead-letter producer and the anchorer read: props one
+ * entry a line, so that a value from the file may hold a ','. The old text is wiped.
+ */
+static void kafka_props_joined(struct val *kp, const struct val *kp_file, char **props)
+{
+    size_t size = 1;
+    char *joined, *o;
+
+    for (char **q = props; *q; q++)
+        size += strlen(*q) + 1;
+    joined = o = cs_mem_alloc(size);
+    *o = '\0';
+    for (char **q = props; *q; q++)
+        o += sprintf(o, "%s%s", q == props ? "" : "\n", *q);
+    if (kp->text) {
+        memset(kp->text, 0, strlen(kp->text));
+        free(kp->text);
+    }
+    kp->text = joined;
+    if (kp->src < kp_file->src)
+        kp->src = kp_file->src;
+}
+
 static int load_secret_files(cs_config_t *cfg, cs_err_t *err)
 {
-    struct val *dsn = find(cfg, "pg-dsn"), *dsn_file = find(cfg, "pg-dsn-file");
     struct val *kp = find(cfg, "kafka-props"), *kp_file = find(cfg, "kafka-props-file");
+    bool from_file = kp_file && kp_file->text && kp_file->src > SRC_DEFAULT;
     char *text = NULL;
     char **props = NULL;
 
     cs_config_props_free(cfg->kprops);
     cfg->kprops = NULL;
-
-    if (dsn && dsn_file && dsn_file->text && dsn_file->src > SRC_DEFAULT) {
-        if (dsn->src == dsn_file->src)
-            return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn-file",
-                                    "pg-dsn and pg-dsn-file are both set (by the same source): "
-                                    "set one");
-        if (dsn_file->src > dsn->src) {
-            char where[600];
-            size_t len;
-            int rc;
-
-            if (cs_config_secret_file_read(dsn_file->text, "pg-dsn-file", &text, err) < 0)
-                return -1;
-            len = strlen(text);
-            while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-                text[--len] = '\0';
-            if (strchr(text, '\n')) {
-                memset(text, 0, len);
-                free(text);
-                return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn-file",
-                                        "pg-dsn-file %s: holds more than one line (the DSN is "
-                                        "one line)",
-                                        dsn_file->text);
-            }
-            snprintf(where, sizeof(where), "pg-dsn-file %s", dsn_file->text);
-            rc = set_value(dsn, text, dsn_file->src, where, err);
-            memset(text, 0, len);
-            free(text);
-            if (rc < 0)
-                return -1;
-        }
-    }
-
-    if (kp_file && kp_file->text && kp_file->src > SRC_DEFAULT) {
+    if (load_dsn_file(find(cfg, "pg-dsn"), find(cfg, "pg-dsn-file"), err) < 0)
+        return -1;
+    /* kafka-props-file's entries, then kafka-props's inline ones. */
+    if (from_file) {
         if (cs_config_secret_file_read(kp_file->text, "kafka-props-file", &text, err) < 0)
             return -1;
         props = cs_config_props_parse(text, kp_file->text, err);
@@ -686,27 +719,8 @@ static int load_secret_files(cs_config_t *cfg, cs_err_t *err)
     if (kp && kp->text && *kp->text)
         props_append_inline(&props, kp->text);
     cfg->kprops = props;
-
-    /* What the consumer, the dead-letter producer and the anchorer read: one entry a line, so
-     * that a value from the file may hold a ','. */
-    if (kp && kp_file && kp_file->text && kp_file->src > SRC_DEFAULT) {
-        size_t size = 1;
-        char *joined, *o;
-
-        for (char **q = props; *q; q++)
-            size += strlen(*q) + 1;
-        joined = o = cs_mem_alloc(size);
-        *o = '\0';
-        for (char **q = props; *q; q++)
-            o += sprintf(o, "%s%s", q == props ? "" : "\n", *q);
-        if (kp->text) {
-            memset(kp->text, 0, strlen(kp->text));
-            free(kp->text);
-        }
-        kp->text = joined;
-        if (kp->src < kp_file->src)
-            kp->src = kp_file->src;
-    }
+    if (kp && from_file)
+        kafka_props_joined(kp, kp_file, props);
     return 0;
 }
 
