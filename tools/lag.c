@@ -605,11 +605,10 @@ static int64_t position(const part_t *p)
 }
 
 /*
- * Reads the timestamp of the message at the position of every lagging partition whose position
- * changed since the last read: one assign of them all, then messages until each partition gave
- * its first one (or its end: nothing consumable), or the timeout.
+ * Assigns l's consumer the position of every lagging partition whose position changed since the
+ * last read; returns how many (0: none, or the assign failed and they are tried next sample).
  */
-static void read_timestamps(lag_t *l)
+static int ts_assign(lag_t *l)
 {
     rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(8);
     int want = 0;
@@ -624,19 +623,55 @@ static void read_timestamps(lag_t *l)
         rd_kafka_topic_partition_list_add(tl, p->topic, p->partition)->offset = p->ts_pos;
         want++;
     }
-    if (want == 0) {
-        rd_kafka_topic_partition_list_destroy(tl);
-        return;
-    }
-    rd_kafka_resp_err_t e = rd_kafka_assign(l->rk, tl);
+    rd_kafka_resp_err_t e = want ? rd_kafka_assign(l->rk, tl) : RD_KAFKA_RESP_ERR_NO_ERROR;
     rd_kafka_topic_partition_list_destroy(tl);
     if (e) {
         cs_log_warn("assign for timestamps failed", CS_LS("error", rd_kafka_err2str(e)));
         for (int i = 0; i < l->nparts; i++)
             if (l->parts[i]->ts_wanted)
                 l->parts[i]->ts_pos = -1; /* try again next sample */
-        return;
+        return 0;
     }
+    return want;
+}
+
+/*
+ * The first message (or end: nothing consumable, timestamp -1) read at a wanted partition's
+ * position answers for every group reading it there; returns how many were answered.
+ */
+static int ts_record(lag_t *l, const rd_kafka_message_t *m)
+{
+    rd_kafka_timestamp_type_t tt;
+    const char *topic;
+    int64_t ts;
+    int done = 0;
+
+    if (!m->rkt || (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF))
+        return 0;
+    topic = rd_kafka_topic_name(m->rkt);
+    ts = m->err ? -1 : rd_kafka_message_timestamp(m, &tt);
+    for (int i = 0; i < l->nparts; i++) {
+        part_t *q = l->parts[i];
+        if (q->ts_wanted && !q->ts_done && q->partition == m->partition &&
+            strcmp(q->topic, topic) == 0) {
+            q->ts_done = true;
+            q->ts_ms = ts;
+            done++;
+        }
+    }
+    return done;
+}
+
+/*
+ * Reads the timestamp of the message at the position of every lagging partition whose position
+ * changed since the last read: one assign of them all, then messages until each partition gave
+ * its first one (or its end: nothing consumable), or the timeout.
+ */
+static void read_timestamps(lag_t *l)
+{
+    int want = ts_assign(l);
+    if (want == 0)
+        return;
     double deadline = mono_s() + (double)l->timeout_ms / 1000.0;
     while (want > 0 && mono_s() < deadline && !stopping) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(l->rk, 100);
@@ -645,30 +680,7 @@ static void read_timestamps(lag_t *l)
         cs_log_debug("timestamp fetch", CS_LS("topic", m->rkt ? rd_kafka_topic_name(m->rkt) : "-"),
                      CS_LI("partition", m->partition), CS_LI("offset", m->offset),
                      CS_LS("error", m->err ? rd_kafka_err2str(m->err) : ""));
-        if (m->rkt) {
-            part_t *p = NULL;
-            const char *topic = rd_kafka_topic_name(m->rkt);
-            for (int i = 0; i < l->nparts && !p; i++) {
-                part_t *q = l->parts[i];
-                if (q->ts_wanted && !q->ts_done && q->partition == m->partition &&
-                    strcmp(q->topic, topic) == 0)
-                    p = q;
-            }
-            if (p && (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)) {
-                rd_kafka_timestamp_type_t tt;
-                /* Every group reading this partition at this position gets the same answer. */
-                int64_t ts = m->err ? -1 : rd_kafka_message_timestamp(m, &tt);
-                for (int i = 0; i < l->nparts; i++) {
-                    part_t *q = l->parts[i];
-                    if (q->ts_wanted && !q->ts_done && q->partition == m->partition &&
-                        strcmp(q->topic, topic) == 0) {
-                        q->ts_done = true;
-                        q->ts_ms = ts;
-                        want--;
-                    }
-                }
-            }
-        }
+        want -= ts_record(l, m);
         rd_kafka_message_destroy(m);
     }
     rd_kafka_assign(l->rk, NULL);
