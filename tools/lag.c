@@ -331,6 +331,31 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     snprintf(l->kafka_err, sizeof l->kafka_err, "%s", reason);
 }
 
+/* The operator's security settings (--kafka-props-file) into conf; refused by name only, since
+ * a value may be a password. -1 with the message printed. */
+static int apply_kafka_props(lag_t *l, rd_kafka_conf_t *conf)
+{
+    char errstr[512];
+
+    for (const char *const *p = cs_config_kafka_props(l->cfg); *p; p++) {
+        const char *eq = strchr(*p, '=');
+        char name[256];
+        if (!eq || (size_t)(eq - *p) >= sizeof name) {
+            fprintf(stderr, "cs-lag: kafka-props-file: an entry is not name=value\n");
+            return -1;
+        }
+        memcpy(name, *p, (size_t)(eq - *p));
+        name[eq - *p] = '\0';
+        if (rd_kafka_conf_set(conf, name, eq + 1, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+            fprintf(stderr,
+                    "cs-lag: kafka-props-file: librdkafka refuses property '%s' or its value\n",
+                    name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int kafka_connect(lag_t *l)
 {
     char errstr[512];
@@ -360,25 +385,10 @@ static int kafka_connect(lag_t *l)
             return -1;
         }
     }
-    /* The operator's security settings (--kafka-props-file), applied last; refused by name only,
-     * since a value may be a password. */
-    for (const char *const *p = cs_config_kafka_props(l->cfg); *p; p++) {
-        const char *eq = strchr(*p, '=');
-        char name[256];
-        if (!eq || (size_t)(eq - *p) >= sizeof name) {
-            fprintf(stderr, "cs-lag: kafka-props-file: an entry is not name=value\n");
-            rd_kafka_conf_destroy(conf);
-            return -1;
-        }
-        memcpy(name, *p, (size_t)(eq - *p));
-        name[eq - *p] = '\0';
-        if (rd_kafka_conf_set(conf, name, eq + 1, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-            fprintf(stderr,
-                    "cs-lag: kafka-props-file: librdkafka refuses property '%s' or its value\n",
-                    name);
-            rd_kafka_conf_destroy(conf);
-            return -1;
-        }
+    /* The operator's settings, applied last. */
+    if (apply_kafka_props(l, conf) < 0) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
     }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
