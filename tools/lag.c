@@ -331,6 +331,31 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     snprintf(l->kafka_err, sizeof l->kafka_err, "%s", reason);
 }
 
+/* The operator's security settings (--kafka-props-file) into conf; refused by name only, since
+ * a value may be a password. -1 with the message printed. */
+static int apply_kafka_props(lag_t *l, rd_kafka_conf_t *conf)
+{
+    char errstr[512];
+
+    for (const char *const *p = cs_config_kafka_props(l->cfg); *p; p++) {
+        const char *eq = strchr(*p, '=');
+        char name[256];
+        if (!eq || (size_t)(eq - *p) >= sizeof name) {
+            fprintf(stderr, "cs-lag: kafka-props-file: an entry is not name=value\n");
+            return -1;
+        }
+        memcpy(name, *p, (size_t)(eq - *p));
+        name[eq - *p] = '\0';
+        if (rd_kafka_conf_set(conf, name, eq + 1, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
+            fprintf(stderr,
+                    "cs-lag: kafka-props-file: librdkafka refuses property '%s' or its value\n",
+                    name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int kafka_connect(lag_t *l)
 {
     char errstr[512];
@@ -360,25 +385,10 @@ static int kafka_connect(lag_t *l)
             return -1;
         }
     }
-    /* The operator's security settings (--kafka-props-file), applied last; refused by name only,
-     * since a value may be a password. */
-    for (const char *const *p = cs_config_kafka_props(l->cfg); *p; p++) {
-        const char *eq = strchr(*p, '=');
-        char name[256];
-        if (!eq || (size_t)(eq - *p) >= sizeof name) {
-            fprintf(stderr, "cs-lag: kafka-props-file: an entry is not name=value\n");
-            rd_kafka_conf_destroy(conf);
-            return -1;
-        }
-        memcpy(name, *p, (size_t)(eq - *p));
-        name[eq - *p] = '\0';
-        if (rd_kafka_conf_set(conf, name, eq + 1, errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-            fprintf(stderr,
-                    "cs-lag: kafka-props-file: librdkafka refuses property '%s' or its value\n",
-                    name);
-            rd_kafka_conf_destroy(conf);
-            return -1;
-        }
+    /* The operator's settings, applied last. */
+    if (apply_kafka_props(l, conf) < 0) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
     }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);
@@ -605,11 +615,10 @@ static int64_t position(const part_t *p)
 }
 
 /*
- * Reads the timestamp of the message at the position of every lagging partition whose position
- * changed since the last read: one assign of them all, then messages until each partition gave
- * its first one (or its end: nothing consumable), or the timeout.
+ * Assigns l's consumer the position of every lagging partition whose position changed since the
+ * last read; returns how many (0: none, or the assign failed and they are tried next sample).
  */
-static void read_timestamps(lag_t *l)
+static int ts_assign(lag_t *l)
 {
     rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(8);
     int want = 0;
@@ -624,19 +633,55 @@ static void read_timestamps(lag_t *l)
         rd_kafka_topic_partition_list_add(tl, p->topic, p->partition)->offset = p->ts_pos;
         want++;
     }
-    if (want == 0) {
-        rd_kafka_topic_partition_list_destroy(tl);
-        return;
-    }
-    rd_kafka_resp_err_t e = rd_kafka_assign(l->rk, tl);
+    rd_kafka_resp_err_t e = want ? rd_kafka_assign(l->rk, tl) : RD_KAFKA_RESP_ERR_NO_ERROR;
     rd_kafka_topic_partition_list_destroy(tl);
     if (e) {
         cs_log_warn("assign for timestamps failed", CS_LS("error", rd_kafka_err2str(e)));
         for (int i = 0; i < l->nparts; i++)
             if (l->parts[i]->ts_wanted)
                 l->parts[i]->ts_pos = -1; /* try again next sample */
-        return;
+        return 0;
     }
+    return want;
+}
+
+/*
+ * The first message (or end: nothing consumable, timestamp -1) read at a wanted partition's
+ * position answers for every group reading it there; returns how many were answered.
+ */
+static int ts_record(lag_t *l, const rd_kafka_message_t *m)
+{
+    rd_kafka_timestamp_type_t tt;
+    const char *topic;
+    int64_t ts;
+    int done = 0;
+
+    if (!m->rkt || (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF))
+        return 0;
+    topic = rd_kafka_topic_name(m->rkt);
+    ts = m->err ? -1 : rd_kafka_message_timestamp(m, &tt);
+    for (int i = 0; i < l->nparts; i++) {
+        part_t *q = l->parts[i];
+        if (q->ts_wanted && !q->ts_done && q->partition == m->partition &&
+            strcmp(q->topic, topic) == 0) {
+            q->ts_done = true;
+            q->ts_ms = ts;
+            done++;
+        }
+    }
+    return done;
+}
+
+/*
+ * Reads the timestamp of the message at the position of every lagging partition whose position
+ * changed since the last read: one assign of them all, then messages until each partition gave
+ * its first one (or its end: nothing consumable), or the timeout.
+ */
+static void read_timestamps(lag_t *l)
+{
+    int want = ts_assign(l);
+    if (want == 0)
+        return;
     double deadline = mono_s() + (double)l->timeout_ms / 1000.0;
     while (want > 0 && mono_s() < deadline && !stopping) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(l->rk, 100);
@@ -645,30 +690,7 @@ static void read_timestamps(lag_t *l)
         cs_log_debug("timestamp fetch", CS_LS("topic", m->rkt ? rd_kafka_topic_name(m->rkt) : "-"),
                      CS_LI("partition", m->partition), CS_LI("offset", m->offset),
                      CS_LS("error", m->err ? rd_kafka_err2str(m->err) : ""));
-        if (m->rkt) {
-            part_t *p = NULL;
-            const char *topic = rd_kafka_topic_name(m->rkt);
-            for (int i = 0; i < l->nparts && !p; i++) {
-                part_t *q = l->parts[i];
-                if (q->ts_wanted && !q->ts_done && q->partition == m->partition &&
-                    strcmp(q->topic, topic) == 0)
-                    p = q;
-            }
-            if (p && (!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)) {
-                rd_kafka_timestamp_type_t tt;
-                /* Every group reading this partition at this position gets the same answer. */
-                int64_t ts = m->err ? -1 : rd_kafka_message_timestamp(m, &tt);
-                for (int i = 0; i < l->nparts; i++) {
-                    part_t *q = l->parts[i];
-                    if (q->ts_wanted && !q->ts_done && q->partition == m->partition &&
-                        strcmp(q->topic, topic) == 0) {
-                        q->ts_done = true;
-                        q->ts_ms = ts;
-                        want--;
-                    }
-                }
-            }
-        }
+        want -= ts_record(l, m);
         rd_kafka_message_destroy(m);
     }
     rd_kafka_assign(l->rk, NULL);
@@ -908,11 +930,107 @@ static int split_groups(lag_t *l, const char *list)
     return 0;
 }
 
+/* How a run samples and reports, from the options. */
+typedef struct lag_run {
+    bool watch, json, tty;
+    double interval;
+    long long samples; /* one-shot: samples taken before the report */
+    long long count;   /* --watch: reports before exiting (0: until interrupted) */
+} lag_run_t;
+
+/* Reads and checks the options into l and run; 0, or -1 with the message printed. */
+static int lag_options(lag_t *l, lag_run_t *run, const char **dsn)
+{
+    *dsn = cs_config_str(l->cfg, "pg-dsn");
+    l->brokers = cs_config_str(l->cfg, "kafka-brokers");
+    if (!*dsn) {
+        fprintf(stderr, "cs-lag: no PostgreSQL DSN given (--pg-dsn or CS_PG_DSN)\n");
+        return -1;
+    }
+    if (!l->brokers) {
+        fprintf(stderr, "cs-lag: no Kafka broker given (--kafka-brokers or CS_KAFKA_BROKERS)\n");
+        return -1;
+    }
+    if (cs_config_str(l->cfg, "group") && split_groups(l, cs_config_str(l->cfg, "group")) < 0)
+        return -1;
+    run->watch = cs_config_bool(l->cfg, "watch");
+    run->json = cs_config_bool(l->cfg, "json");
+    if (run->watch && cs_config_is_set(l->cfg, "samples")) {
+        fprintf(stderr, "cs-lag: --samples is for one-shot runs; --watch samples every "
+                        "--interval-s until interrupted (or --count)\n");
+        return -1;
+    }
+    if (!run->watch && cs_config_is_set(l->cfg, "count")) {
+        fprintf(stderr, "cs-lag: --count needs --watch\n");
+        return -1;
+    }
+    l->window_s = cs_config_double(l->cfg, "window-s");
+    l->timeout_ms = (int)cs_config_int(l->cfg, "kafka-timeout-ms");
+    run->interval = cs_config_double(l->cfg, "interval-s");
+    run->samples = run->watch ? 0 : cs_config_int(l->cfg, "samples");
+    run->count = cs_config_int(l->cfg, "count");
+    run->tty = isatty(STDOUT_FILENO);
+    return 0;
+}
+
+/* Samples every interval and reports: each sample with --watch, else once after the last. The
+ * exit status: 0, or 1 (a failure, or a one-shot run interrupted). */
+static int lag_loop(lag_t *l, const lag_run_t *run)
+{
+    for (long long n = 0; !stopping; n++) {
+        if (sample(l) < 0)
+            return 1;
+        if (n == 0 && check_wanted(l) < 0)
+            return 1;
+        if (n == 0 && l->ngroups == 0 && !run->watch) {
+            fprintf(stderr, "cs-lag: consumer_offsets has no group this role can see\n");
+            return 1;
+        }
+        if (run->watch) {
+            report(l, run->json, true, run->tty);
+            if (run->count > 0 && n + 1 >= run->count)
+                break;
+        } else if (n + 1 >= run->samples) {
+            report(l, run->json, false, run->tty);
+            break;
+        }
+        sleep_s(run->interval);
+    }
+    return stopping && !run->watch ? 1 : 0;
+}
+
+static void lag_free(lag_t *l)
+{
+    if (l->q)
+        rd_kafka_queue_destroy(l->q);
+    if (l->rk) {
+        rd_kafka_consumer_close(l->rk);
+        rd_kafka_destroy(l->rk);
+    }
+    cs_db_destroy(l->db);
+    for (int i = 0; i < l->nparts; i++) {
+        free(l->parts[i]->topic);
+        free(l->parts[i]->ring);
+        free(l->parts[i]);
+    }
+    free(l->parts);
+    for (int i = 0; i < l->ngroups; i++)
+        free(l->groups[i].name);
+    free(l->groups);
+    for (int i = 0; i < l->nwanted; i++)
+        free(l->wanted[i]);
+    free(l->wanted);
+    cs_config_destroy(l->cfg);
+}
+
 int main(int argc, char **argv)
 {
     int rc = 2;
     lag_t l = {0};
+    lag_run_t run = {0};
+    const char *dsn = NULL;
     cs_err_t err;
+
     l.cfg = cs_config_start("cs-lag",
                             "[--group G[,G...]] [--watch | --samples N] [--json] "
                             "--pg-dsn DSN --kafka-brokers HOST:PORT",
@@ -920,35 +1038,8 @@ int main(int argc, char **argv)
     if (!l.cfg)
         return rc;
     rc = 2;
-    const char *dsn = cs_config_str(l.cfg, "pg-dsn");
-    l.brokers = cs_config_str(l.cfg, "kafka-brokers");
-    if (!dsn) {
-        fprintf(stderr, "cs-lag: no PostgreSQL DSN given (--pg-dsn or CS_PG_DSN)\n");
+    if (lag_options(&l, &run, &dsn) < 0)
         goto out;
-    }
-    if (!l.brokers) {
-        fprintf(stderr, "cs-lag: no Kafka broker given (--kafka-brokers or CS_KAFKA_BROKERS)\n");
-        goto out;
-    }
-    if (cs_config_str(l.cfg, "group") && split_groups(&l, cs_config_str(l.cfg, "group")) < 0)
-        goto out;
-    bool watch = cs_config_bool(l.cfg, "watch"), json = cs_config_bool(l.cfg, "json");
-    if (watch && cs_config_is_set(l.cfg, "samples")) {
-        fprintf(stderr, "cs-lag: --samples is for one-shot runs; --watch samples every "
-                        "--interval-s until interrupted (or --count)\n");
-        goto out;
-    }
-    if (!watch && cs_config_is_set(l.cfg, "count")) {
-        fprintf(stderr, "cs-lag: --count needs --watch\n");
-        goto out;
-    }
-    l.window_s = cs_config_double(l.cfg, "window-s");
-    l.timeout_ms = (int)cs_config_int(l.cfg, "kafka-timeout-ms");
-    double interval = cs_config_double(l.cfg, "interval-s");
-    long long samples = watch ? 0 : cs_config_int(l.cfg, "samples");
-    long long count = cs_config_int(l.cfg, "count");
-    bool tty = isatty(STDOUT_FILENO);
-
     rc = 1;
     l.db = cs_db_connect(dsn, "cs-lag", &err);
     if (!l.db) {
@@ -960,47 +1051,8 @@ int main(int argc, char **argv)
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-
-    for (long long n = 0; !stopping; n++) {
-        if (sample(&l) < 0)
-            goto out;
-        if (n == 0 && check_wanted(&l) < 0)
-            goto out;
-        if (n == 0 && l.ngroups == 0 && !watch) {
-            fprintf(stderr, "cs-lag: consumer_offsets has no group this role can see\n");
-            goto out;
-        }
-        if (watch) {
-            report(&l, json, true, tty);
-            if (count > 0 && n + 1 >= count)
-                break;
-        } else if (n + 1 >= samples) {
-            report(&l, json, false, tty);
-            break;
-        }
-        sleep_s(interval);
-    }
-    rc = stopping && !watch ? 1 : 0;
+    rc = lag_loop(&l, &run);
 out:
-    if (l.q)
-        rd_kafka_queue_destroy(l.q);
-    if (l.rk) {
-        rd_kafka_consumer_close(l.rk);
-        rd_kafka_destroy(l.rk);
-    }
-    cs_db_destroy(l.db);
-    for (int i = 0; i < l.nparts; i++) {
-        free(l.parts[i]->topic);
-        free(l.parts[i]->ring);
-        free(l.parts[i]);
-    }
-    free(l.parts);
-    for (int i = 0; i < l.ngroups; i++)
-        free(l.groups[i].name);
-    free(l.groups);
-    for (int i = 0; i < l.nwanted; i++)
-        free(l.wanted[i]);
-    free(l.wanted);
-    cs_config_destroy(l.cfg);
+    lag_free(&l);
     return rc;
 }

@@ -53,9 +53,54 @@ static void print_status(const cs_migration_info_t *m, void *ud)
                m->applied_at ? m->applied_at : "-");
 }
 
+/* --status: the table of migrations and function files; 1 when one applied is edited or missing. */
+static int run_status(cs_db_t *db, const cs_migrate_dirs_t *dirs)
+{
+    cs_err_t err;
+    int rc;
+
+    printf("%-4s  %-8s  %-44s  %s\n", "ver", "state", "file", "applied at");
+    rc = cs_migrate_status_dirs(db, dirs, print_status, NULL, &err);
+    if (rc < 0) {
+        fprintf(stderr, "cs-migrate: %s\n", err.msg);
+        return 1;
+    }
+    if (rc > 0) {
+        fprintf(stderr, "cs-migrate: %d applied file(s) edited or missing\n", rc);
+        return 1;
+    }
+    return 0;
+}
+
+/* Applies what is pending, then with maintain_partitions creates partitions ahead. */
+static int run_apply(cs_db_t *db, const cs_migrate_dirs_t *dirs, bool maintain_partitions)
+{
+    cs_err_t err;
+    int rc = cs_migrate_apply_dirs(db, dirs, print_applied, NULL, &err);
+
+    if (rc < 0) {
+        fprintf(stderr, "cs-migrate: %s\n", err.msg);
+        return 1;
+    }
+    if (rc == 0)
+        printf("schema is up to date\n");
+    else
+        printf("applied %d file(s)\n", rc);
+    if (maintain_partitions) {
+        cs_db_res_t *res = cs_db_query(db, "SELECT cs_partition_maintain()", 0, NULL, &err);
+        if (!res) {
+            fprintf(stderr, "cs-migrate: partition maintenance failed: %s\n", err.msg);
+            return 1;
+        }
+        printf("created %s partition(s) ahead\n", cs_db_res_get(res, 0, 0));
+        cs_db_res_free(res);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
-    int exit_code = 0, rc;
+    int exit_code = 0;
     cs_config_t *cfg;
     cs_db_t *db = NULL;
     cs_err_t err;
@@ -82,38 +127,9 @@ int main(int argc, char **argv)
         exit_code = 1;
         goto out;
     }
-    if (cs_config_bool(cfg, "status")) {
-        printf("%-4s  %-8s  %-44s  %s\n", "ver", "state", "file", "applied at");
-        rc = cs_migrate_status_dirs(db, &dirs, print_status, NULL, &err);
-        if (rc < 0) {
-            fprintf(stderr, "cs-migrate: %s\n", err.msg);
-            exit_code = 1;
-        } else if (rc > 0) {
-            fprintf(stderr, "cs-migrate: %d applied file(s) edited or missing\n", rc);
-            exit_code = 1;
-        }
-        goto out;
-    }
-    rc = cs_migrate_apply_dirs(db, &dirs, print_applied, NULL, &err);
-    if (rc < 0) {
-        fprintf(stderr, "cs-migrate: %s\n", err.msg);
-        exit_code = 1;
-        goto out;
-    }
-    if (rc == 0)
-        printf("schema is up to date\n");
-    else
-        printf("applied %d file(s)\n", rc);
-    if (cs_config_bool(cfg, "maintain-partitions")) {
-        cs_db_res_t *res = cs_db_query(db, "SELECT cs_partition_maintain()", 0, NULL, &err);
-        if (!res) {
-            fprintf(stderr, "cs-migrate: partition maintenance failed: %s\n", err.msg);
-            exit_code = 1;
-            goto out;
-        }
-        printf("created %s partition(s) ahead\n", cs_db_res_get(res, 0, 0));
-        cs_db_res_free(res);
-    }
+    exit_code = cs_config_bool(cfg, "status")
+                    ? run_status(db, &dirs)
+                    : run_apply(db, &dirs, cs_config_bool(cfg, "maintain-partitions"));
 out:
     cs_db_destroy(db);
     cs_config_destroy(cfg);

@@ -257,6 +257,31 @@ static cs_producer_t *open_producer(const cs_config_t *cfg, run_t *r)
     return prod;
 }
 
+/* The run's options into r: -1 (a usage error, printed) for --topic naming the derived topic
+ * without --allow-derived. files gets the FILE arguments (stdin_only: none given). */
+static int run_options(cs_config_t *cfg, run_t *r, char ***files, char **stdin_only)
+{
+    r->dry = cs_config_bool(cfg, "dry-run");
+    r->rate = cs_config_double(cfg, "rate");
+    r->topic = cs_config_str(cfg, "topic");
+    r->allow_derived = cs_config_bool(cfg, "allow-derived");
+    if (r->topic && !r->allow_derived && strcmp(r->topic, DERIVED_TOPIC) == 0) {
+        fprintf(stderr,
+                "cs-produce: --topic: %s carries the events careerstream's own workers derive; "
+                "only they publish to it (--allow-derived for careerstream's tools)\n",
+                DERIVED_TOPIC);
+        return -1;
+    }
+    r->nfiles = cs_config_argc(cfg);
+    *files = cs_mem_calloc((size_t)r->nfiles, sizeof **files);
+    for (int i = 0; i < r->nfiles; i++)
+        (*files)[i] = (char *)cs_config_arg(cfg, i);
+    r->files = r->nfiles ? *files : stdin_only;
+    if (!r->nfiles)
+        r->nfiles = 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int rc = 2;
@@ -278,25 +303,8 @@ int main(int argc, char **argv)
                                           : print_schema(cs_config_str(cfg, "avsc"), true);
         goto out;
     }
-    r.dry = cs_config_bool(cfg, "dry-run");
-    r.rate = cs_config_double(cfg, "rate");
-    r.topic = cs_config_str(cfg, "topic");
-    r.allow_derived = cs_config_bool(cfg, "allow-derived");
-    if (r.topic && !r.allow_derived && strcmp(r.topic, DERIVED_TOPIC) == 0) {
-        fprintf(stderr,
-                "cs-produce: --topic: %s carries the events careerstream's own workers derive; "
-                "only they publish to it (--allow-derived for careerstream's tools)\n",
-                DERIVED_TOPIC);
+    if (run_options(cfg, &r, &files, stdin_only) < 0)
         goto out;
-    }
-    r.nfiles = cs_config_argc(cfg);
-    files = cs_mem_calloc((size_t)r.nfiles, sizeof *files);
-    for (int i = 0; i < r.nfiles; i++)
-        files[i] = (char *)cs_config_arg(cfg, i);
-    r.files = r.nfiles ? files : stdin_only;
-    if (!r.nfiles)
-        r.nfiles = 1;
-
     r.codec = cs_codec_new(&err);
     if (!r.codec) {
         fprintf(stderr, "cs-produce: %s\n", err.msg);

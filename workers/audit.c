@@ -279,31 +279,11 @@ static struct chain *chain_get(struct audit *a, const char *topic, int partition
     return c;
 }
 
-static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
-                        cs_err_t *err)
+/* The audit row of ev, the next link of chain c, logged at logged_ms. */
+static cs_audit_row_t audit_row_of(const cs_event_t *ev, const cs_msg_meta_t *meta,
+                                   const struct chain *c, int64_t logged_ms)
 {
-    struct audit *a = meta->ud;
-    struct chain *c;
-    cs_audit_row_t row;
-    unsigned char hash[CS_AUDIT_HASH_BYTES];
-    char hx_payload[HEX_COPY_LEN], hx_row[HEX_COPY_LEN];
-    int64_t logged_ms;
-
-    /* A handler that finds the batch empty starts a new batch generation (see below). */
-    if (cs_batch_rows(b, T_LOGS) == 0)
-        a->gen++;
-    c = chain_get(a, meta->topic, meta->partition, err);
-    if (!c)
-        return -1;
-    /* A replay of offsets already logged (offsets reset, cs-replay) appends nothing. */
-    if (meta->offset <= c->last_offset)
-        return 0;
-    /* The payload as jsonb prints it, rendered from the decoded event in one pass. */
-    cs_buf_reset(&a->canon);
-    if (cs_codec_payload_to_jsonb(a->codec, ev, &a->canon, err) < 0)
-        return -1;
-
-    row = (cs_audit_row_t){
+    return (cs_audit_row_t){
         .event_id = ev->event_id,
         .event_type = ev->type_name,
         .schema_version = ev->schema_version,
@@ -319,54 +299,95 @@ static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t
         .hash_version = CS_AUDIT_HASH_V2,
         .occurred_at_us = ev->occurred_at_ms * 1000,
         .severity = "info",
+        .logged_at_us = logged_ms * 1000,
     };
+}
+
+/* Appends row to system_logs: its payload is a->canon, its hashes in COPY hex hx_payload and
+ * hx_row; c's current head is its prev_hash. */
+static int put_log_row(cs_batch_t *b, const struct audit *a, const struct chain *c,
+                       const cs_audit_row_t *row, const char *hx_payload, const char *hx_row,
+                       int64_t logged_ms, cs_err_t *err)
+{
+    /* Values go in as COPY text: what is already safe verbatim, the rest escaped. */
+    return CS_BATCH_PUT(
+        b, T_LOGS, logs_row_t, err,
+        /* The codec hands out canonical lower-case uuids: COPY text as they are. */
+        .event_id = cs_val_raw(row->event_id, strlen(row->event_id)),
+        .event_type = text(row->event_type), .schema_version = cs_val_int(row->schema_version),
+        .user_id = cs_val_raw(row->user_id, strlen(row->user_id)),
+        .occurred_at = cs_val_ts_ms(row->occurred_at_ms), .source_topic = text(row->source_topic),
+        .source_partition = cs_val_int(row->source_partition),
+        .source_offset = cs_val_int(row->source_offset), .producer = text(row->producer),
+        .traceparent = text(row->traceparent),
+        /* jsonb text escapes every control character, so only its backslashes need COPY's. */
+        .payload = memchr(a->canon.data, '\\', a->canon.len)
+                       ? cs_val_strn(a->canon.data, a->canon.len)
+                       : cs_val_raw(a->canon.data, a->canon.len),
+        .payload_sha256 = cs_val_raw(hx_payload, HEX_COPY_LEN), .chain_key = text(row->chain_key),
+        .chain_seq = cs_val_int(row->chain_seq),
+        .prev_hash = c->seq ? cs_val_raw(c->hash_copy, HEX_COPY_LEN) : cs_val_null(),
+        .row_hash = cs_val_raw(hx_row, HEX_COPY_LEN), .logged_at = cs_val_ts_ms(logged_ms),
+        .severity = cs_val_raw("info", 4), .hash_version = cs_val_int(CS_AUDIT_HASH_V2));
+}
+
+/*
+ * The chain's head row: once per chain and batch (the first of its events in the batch),
+ * since the upsert reads the head back from the rows the batch appended. A chain without a
+ * committed head row writes one per event instead, so that the insert of its first head
+ * carries the batch's last values; so does every event of a batch redone after forget(),
+ * because the runtime may then flush it in parts (isolating a poison event) and each part
+ * must move the heads of the rows it writes.
+ */
+static int put_head_row(cs_batch_t *b, const struct audit *a, struct chain *c,
+                        const cs_audit_row_t *row, const char *hx_row, int64_t offset,
+                        cs_err_t *err)
+{
+    if (!c->headless && !a->every_event_heads && c->head_gen == a->gen)
+        return 0;
+    if (CS_BATCH_PUT(b, T_HEADS, heads_row_t, err, .chain_key = text(row->chain_key),
+                     .chain_seq = cs_val_int(row->chain_seq),
+                     .row_hash = cs_val_raw(hx_row, HEX_COPY_LEN),
+                     .last_offset = cs_val_int(offset)) < 0)
+        return -1;
+    c->head_gen = a->gen;
+    c->wrote_head = true;
+    return 0;
+}
+
+static int audit_append(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *meta,
+                        cs_err_t *err)
+{
+    struct audit *a = meta->ud;
+    struct chain *c;
+    cs_audit_row_t row;
+    unsigned char hash[CS_AUDIT_HASH_BYTES];
+    char hx_payload[HEX_COPY_LEN], hx_row[HEX_COPY_LEN];
+    int64_t logged_ms;
+
+    /* A handler that finds the batch empty starts a new batch generation (see put_head_row). */
+    if (cs_batch_rows(b, T_LOGS) == 0)
+        a->gen++;
+    c = chain_get(a, meta->topic, meta->partition, err);
+    if (!c)
+        return -1;
+    /* A replay of offsets already logged (offsets reset, cs-replay) appends nothing. */
+    if (meta->offset <= c->last_offset)
+        return 0;
+    /* The payload as jsonb prints it, rendered from the decoded event in one pass. */
+    cs_buf_reset(&a->canon);
+    if (cs_codec_payload_to_jsonb(a->codec, ev, &a->canon, err) < 0)
+        return -1;
     /* logged_at is written by us, not defaulted by the server, so that the hash covers it. */
     logged_ms = now_ms();
-    row.logged_at_us = logged_ms * 1000;
+    row = audit_row_of(ev, meta, c, logged_ms);
     cs_audit_sha256(a->canon.data, a->canon.len, row.payload_sha256);
     cs_audit_row_hash(c->seq ? c->hash : NULL, &row, hash);
     hex_copy(row.payload_sha256, hx_payload);
     hex_copy(hash, hx_row);
-
-    /* Values go in as COPY text: what is already safe verbatim, the rest escaped. */
-    if (CS_BATCH_PUT(
-            b, T_LOGS, logs_row_t, err,
-            /* The codec hands out canonical lower-case uuids: COPY text as they are. */
-            .event_id = cs_val_raw(row.event_id, strlen(row.event_id)),
-            .event_type = text(row.event_type), .schema_version = cs_val_int(row.schema_version),
-            .user_id = cs_val_raw(row.user_id, strlen(row.user_id)),
-            .occurred_at = cs_val_ts_ms(row.occurred_at_ms), .source_topic = text(row.source_topic),
-            .source_partition = cs_val_int(row.source_partition),
-            .source_offset = cs_val_int(row.source_offset), .producer = text(row.producer),
-            .traceparent = text(row.traceparent),
-            /* jsonb text escapes every control character, so only its backslashes need COPY's. */
-            .payload = memchr(a->canon.data, '\\', a->canon.len)
-                           ? cs_val_strn(a->canon.data, a->canon.len)
-                           : cs_val_raw(a->canon.data, a->canon.len),
-            .payload_sha256 = cs_val_raw(hx_payload, HEX_COPY_LEN),
-            .chain_key = text(row.chain_key), .chain_seq = cs_val_int(row.chain_seq),
-            .prev_hash = c->seq ? cs_val_raw(c->hash_copy, HEX_COPY_LEN) : cs_val_null(),
-            .row_hash = cs_val_raw(hx_row, HEX_COPY_LEN), .logged_at = cs_val_ts_ms(logged_ms),
-            .severity = cs_val_raw("info", 4), .hash_version = cs_val_int(CS_AUDIT_HASH_V2)) < 0)
+    if (put_log_row(b, a, c, &row, hx_payload, hx_row, logged_ms, err) < 0 ||
+        put_head_row(b, a, c, &row, hx_row, meta->offset, err) < 0)
         return -1;
-
-    /*
-     * The chain's head row: once per chain and batch (the first of its events in the batch),
-     * since the upsert reads the head back from the rows the batch appended. A chain without a
-     * committed head row writes one per event instead, so that the insert of its first head
-     * carries the batch's last values; so does every event of a batch redone after forget(),
-     * because the runtime may then flush it in parts (isolating a poison event) and each part
-     * must move the heads of the rows it writes.
-     */
-    if (c->headless || a->every_event_heads || c->head_gen != a->gen) {
-        if (CS_BATCH_PUT(b, T_HEADS, heads_row_t, err, .chain_key = text(row.chain_key),
-                         .chain_seq = cs_val_int(row.chain_seq),
-                         .row_hash = cs_val_raw(hx_row, HEX_COPY_LEN),
-                         .last_offset = cs_val_int(meta->offset)) < 0)
-            return -1;
-        c->head_gen = a->gen;
-        c->wrote_head = true;
-    }
 
     /* The head moves in memory now; forget() puts it back if this batch does not commit. */
     c->seq = row.chain_seq;
@@ -606,6 +627,56 @@ static int parse_time(const char *s, int64_t *ms)
     return 0;
 }
 
+/*
+ * The anchors, read before the walk starts (what was anchored before it must be in the log),
+ * when --anchors says so: yes, or auto with --kafka-brokers. -1 (printed) when they cannot be
+ * read, or with --anchors yes when the topic does not exist.
+ */
+static int verify_read_anchors(cs_config_t *cfg, cs_audit_anchor_t **anchors, size_t *n)
+{
+    const char *mode = cs_config_str(cfg, "anchors");
+    const char *topic = cs_config_str(cfg, "anchor-topic");
+    cs_err_t err;
+    int arc;
+
+    if (strcmp(mode, "yes") && !(!strcmp(mode, "auto") && cs_config_is_set(cfg, "kafka-brokers")))
+        return 0;
+    arc = cs_audit_anchors_read(cs_config_str(cfg, "kafka-brokers"),
+                                cs_config_str(cfg, "kafka-props"), topic,
+                                (int)cs_config_int(cfg, "anchor-timeout-ms"), anchors, n, &err);
+    if (arc < 0) {
+        fprintf(stderr, "cs-audit verify: %s\n", err.msg);
+        return -1;
+    }
+    if (arc == 1 && !strcmp(mode, "yes")) {
+        fprintf(stderr, "cs-audit verify: anchor topic '%s' does not exist\n", topic);
+        return -1;
+    }
+    if (arc == 1)
+        printf("no anchor topic '%s': heads not checked against anchors\n", topic);
+    return 0;
+}
+
+/* Prints the verdict; the exit status: 0 intact, 1 broken. */
+static int verify_report(const cs_audit_report_t *rep)
+{
+    if (rep->ok) {
+        printf("audit log intact: %lld rows in %lld chains verified (%lld redacted payloads); "
+               "%lld heads and %lld anchors match; %lld rows of hash version 1\n",
+               rep->rows, rep->chains, rep->redacted, rep->heads, rep->anchors, rep->legacy);
+        return 0;
+    }
+    printf("audit log BROKEN at chain %s seq %lld (log_id %lld): %s\n", rep->chain_key,
+           rep->chain_seq, rep->log_id, rep->reason);
+    for (long long i = 0; i < rep->nproblems && i < CS_AUDIT_MAX_PROBLEMS; i++)
+        printf("  %s\n", rep->problems[i]);
+    if (rep->nproblems > CS_AUDIT_MAX_PROBLEMS)
+        printf("  ... and %lld more chains\n", rep->nproblems - CS_AUDIT_MAX_PROBLEMS);
+    printf("%lld rows, %lld heads and %lld anchors checked; %lld chains with problems\n", rep->rows,
+           rep->heads, rep->anchors, rep->nproblems);
+    return 1;
+}
+
 static int verify_main(int argc, char **argv)
 {
     int code;
@@ -622,8 +693,6 @@ static int verify_main(int argc, char **argv)
     cs_db_t *db = NULL;
     cs_err_t err;
     int64_t from, to;
-    const char *mode;
-    bool use_anchors;
 
     if (!cfg)
         return code;
@@ -635,51 +704,15 @@ static int verify_main(int argc, char **argv)
         goto out;
     }
     code = 3;
-    mode = cs_config_str(cfg, "anchors");
-    use_anchors =
-        !strcmp(mode, "yes") || (!strcmp(mode, "auto") && cs_config_is_set(cfg, "kafka-brokers"));
-    if (use_anchors) {
-        /* The anchors first: what was anchored before the walk starts must be in the log. */
-        int arc = cs_audit_anchors_read(
-            cs_config_str(cfg, "kafka-brokers"), cs_config_str(cfg, "kafka-props"),
-            cs_config_str(cfg, "anchor-topic"), (int)cs_config_int(cfg, "anchor-timeout-ms"),
-            &anchors, &nanchors, &err);
-
-        if (arc < 0) {
-            fprintf(stderr, "cs-audit verify: %s\n", err.msg);
-            goto out;
-        }
-        if (arc == 1 && !strcmp(mode, "yes")) {
-            fprintf(stderr, "cs-audit verify: anchor topic '%s' does not exist\n",
-                    cs_config_str(cfg, "anchor-topic"));
-            goto out;
-        }
-        if (arc == 1)
-            printf("no anchor topic '%s': heads not checked against anchors\n",
-                   cs_config_str(cfg, "anchor-topic"));
-    }
+    if (verify_read_anchors(cfg, &anchors, &nanchors) < 0)
+        goto out;
     db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-audit-verify", &err);
     if (!db || cs_audit_verify(db, from, to, &rep, &err) < 0 ||
         cs_audit_verify_anchors(db, anchors, nanchors, &rep, &err) < 0) {
         fprintf(stderr, "cs-audit verify: %s\n", err.msg);
         goto out;
     }
-    if (rep.ok) {
-        printf("audit log intact: %lld rows in %lld chains verified (%lld redacted payloads); "
-               "%lld heads and %lld anchors match; %lld rows of hash version 1\n",
-               rep.rows, rep.chains, rep.redacted, rep.heads, rep.anchors, rep.legacy);
-        code = 0;
-    } else {
-        printf("audit log BROKEN at chain %s seq %lld (log_id %lld): %s\n", rep.chain_key,
-               rep.chain_seq, rep.log_id, rep.reason);
-        for (long long i = 0; i < rep.nproblems && i < CS_AUDIT_MAX_PROBLEMS; i++)
-            printf("  %s\n", rep.problems[i]);
-        if (rep.nproblems > CS_AUDIT_MAX_PROBLEMS)
-            printf("  ... and %lld more chains\n", rep.nproblems - CS_AUDIT_MAX_PROBLEMS);
-        printf("%lld rows, %lld heads and %lld anchors checked; %lld chains with problems\n",
-               rep.rows, rep.heads, rep.anchors, rep.nproblems);
-        code = 1;
-    }
+    code = verify_report(&rep);
 out:
     free(anchors);
     cs_db_destroy(db);

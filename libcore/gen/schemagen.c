@@ -722,10 +722,9 @@ static json_t *compose(const gevent_t *e, json_t *payload)
     return full;
 }
 
-static void load_version(const char *file)
+/* The event and version a path .../events/<event>/v<N>.avsc names; dies on any other path. */
+static gevent_t *version_path(const char *file, int *version)
 {
-    /* .../events/<event>/v<N>.avsc */
-    cur_file = file;
     const char *base = strrchr(file, '/');
     if (!base || base == file)
         die(NULL, "expected a path ending in <event>/v<N>.avsc");
@@ -733,23 +732,23 @@ static void load_version(const char *file)
     while (dirstart > file && dirstart[-1] != '/')
         dirstart--;
     char *ename = xasprintf("%.*s", (int)(base - dirstart), dirstart);
-    int version = 0;
     char tail[16];
-    if (sscanf(base + 1, "v%d%15s", &version, tail) != 2 || strcmp(tail, ".avsc") != 0 ||
-        version < 1 || version > MAX_VERSIONS)
+    *version = 0;
+    if (sscanf(base + 1, "v%d%15s", version, tail) != 2 || strcmp(tail, ".avsc") != 0 ||
+        *version < 1 || *version > MAX_VERSIONS)
         die(NULL, "expected a path ending in <event>/v<N>.avsc with N in 1..%d", MAX_VERSIONS);
     gevent_t *e = event_named(ename);
     if (!e)
         die(NULL, "event %s is not listed under any topic in topics.json", ename);
-    if (e->versions[version - 1])
-        die(NULL, "version %d given twice", version);
+    if (e->versions[*version - 1])
+        die(NULL, "version %d given twice", *version);
+    return e;
+}
 
-    gversion_t *v = calloc(1, sizeof *v);
-    v->version = version;
-    v->file = xstrdup(file);
-    v->payload = load_json(file);
-    cur_file = file;
-    json_t *p = v->payload;
+/* The payload record p of event e: a record named <Event> in careerstream.events, with no
+ * attribute schemagen does not know; returns its doc. */
+static const char *check_record(const gevent_t *e, json_t *p)
+{
     const char *type = str_attr(p, "type", NULL, true);
     const char *name = str_attr(p, "name", NULL, true);
     const char *ns = str_attr(p, "namespace", NULL, false);
@@ -771,6 +770,12 @@ static void load_version(const char *file)
             die(NULL, "unknown record attribute \"%s\"", rkey);
         (void)rval;
     }
+    return doc;
+}
+
+/* The payload's fields into v: 1..MAX_FIELDS, no name twice. */
+static void load_fields(gversion_t *v, json_t *p)
+{
     json_t *fields = json_object_get(p, "fields");
     if (!json_is_array(fields) || json_array_size(fields) == 0 ||
         json_array_size(fields) > MAX_FIELDS)
@@ -788,16 +793,12 @@ static void load_version(const char *file)
                 die(f->name, "duplicate field");
     }
     link_required_if(v, "payload.");
-    if (version > e->nversions)
-        e->nversions = version;
-    e->versions[version - 1] = v;
-    /* The current (highest) version's documentation describes the event. */
-    if (version == e->nversions) {
-        e->doc = xstrdup(doc);
-        e->at_least_one = json_is_true(json_object_get(p, "cs.at_least_one"));
-    }
+}
 
-    json_t *full = compose(e, p);
+/* The full writer schema of v (envelope and payload): its JSON, canonical form and fingerprint. */
+static void fingerprint_version(const gevent_t *e, gversion_t *v)
+{
+    json_t *full = compose(e, v->payload);
     v->schema_json = json_dumps(full, JSON_COMPACT | JSON_PRESERVE_ORDER);
     char errbuf[256];
     v->canonical = cs__schema_canonical(full, errbuf, sizeof errbuf);
@@ -805,6 +806,30 @@ static void load_version(const char *file)
         die(NULL, "%s", errbuf);
     v->fingerprint = cs__schema_crc64(v->canonical, strlen(v->canonical));
     json_decref(full);
+}
+
+static void load_version(const char *file)
+{
+    int version;
+
+    cur_file = file;
+    gevent_t *e = version_path(file, &version);
+    gversion_t *v = calloc(1, sizeof *v);
+    v->version = version;
+    v->file = xstrdup(file);
+    v->payload = load_json(file);
+    cur_file = file;
+    const char *doc = check_record(e, v->payload);
+    load_fields(v, v->payload);
+    if (version > e->nversions)
+        e->nversions = version;
+    e->versions[version - 1] = v;
+    /* The current (highest) version's documentation describes the event. */
+    if (version == e->nversions) {
+        e->doc = xstrdup(doc);
+        e->at_least_one = json_is_true(json_object_get(v->payload, "cs.at_least_one"));
+    }
+    fingerprint_version(e, v);
 }
 
 /* Builds the example event of the current version in the documented JSON form. */
@@ -1259,6 +1284,65 @@ static const char usage[] =
     "fingerprint lines of a lock file instead. The build runs it; exit status 0, or 1 with a\n"
     "message naming the file and field it refuses, 2 on bad usage.\n";
 
+/* Event e (index i) has versions 1..N without gaps, and each of its enums means what an earlier
+ * event's enum of the same name means (one C enum per Avro enum name). */
+static void check_event(int i)
+{
+    gevent_t *e = &events[i];
+    cur_file = "topics.json";
+    if (e->nversions == 0)
+        die(e->name, "listed in topics.json but has no schema file (events/%s/v1.avsc)", e->name);
+    for (int n = 0; n < e->nversions; n++)
+        if (!e->versions[n])
+            die(e->name, "version %d is missing; versions must be 1..%d without gaps", n + 1,
+                e->nversions);
+    gversion_t *v = e->versions[e->nversions - 1];
+    for (int k = 0; k < v->nfields; k++) {
+        if (!v->fields[k].enm)
+            continue;
+        for (int j = 0; j < i; j++) {
+            gversion_t *w = events[j].versions[events[j].nversions - 1];
+            for (int m = 0; m < w->nfields; m++)
+                if (w->fields[m].enm &&
+                    strcmp(w->fields[m].enm->name, v->fields[k].enm->name) == 0 &&
+                    w->fields[m].enm != v->fields[k].enm) {
+                    cur_file = v->file;
+                    die(v->fields[k].name, "enum %s differs from its definition in %s",
+                        v->fields[k].enm->name, events[j].name);
+                }
+        }
+    }
+}
+
+/* Fingerprints must tell every writer schema apart. */
+static void check_fingerprints_distinct(void)
+{
+    for (int i = 0; i < nevents; i++)
+        for (int n = 0; n < events[i].nversions; n++)
+            for (int j = 0; j < nevents; j++)
+                for (int m = 0; m < events[j].nversions; m++)
+                    if ((i != j || n != m) &&
+                        events[i].versions[n]->fingerprint == events[j].versions[m]->fingerprint) {
+                        cur_file = events[i].versions[n]->file;
+                        die(NULL,
+                            "same canonical form and fingerprint as %s; a new version must change "
+                            "the schema's parsing form (field names or types), not only docs or "
+                            "defaults",
+                            events[j].versions[m]->file);
+                    }
+}
+
+/* --lock: the pins of what was loaded, to start a lock file. */
+static void print_lock(void)
+{
+    for (int i = 0; i < nevents; i++)
+        for (int n = 0; n < events[i].nversions; n++) {
+            char hex[17];
+            fp_hex(events[i].versions[n]->fingerprint, hex);
+            printf("%s v%d %s\n", events[i].name, n + 1, hex);
+        }
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -1274,59 +1358,13 @@ int main(int argc, char **argv)
     load_envelope(dir);
     for (int i = 3; i < argc; i++)
         load_version(argv[i]);
-
     for (int i = 0; i < nevents; i++) {
-        gevent_t *e = &events[i];
-        cur_file = "topics.json";
-        if (e->nversions == 0)
-            die(e->name, "listed in topics.json but has no schema file (events/%s/v1.avsc)",
-                e->name);
-        for (int n = 0; n < e->nversions; n++)
-            if (!e->versions[n])
-                die(e->name, "version %d is missing; versions must be 1..%d without gaps", n + 1,
-                    e->nversions);
-        /* Every Avro enum name has one current definition across events, for the C enums. */
-        gversion_t *v = e->versions[e->nversions - 1];
-        for (int k = 0; k < v->nfields; k++) {
-            if (!v->fields[k].enm)
-                continue;
-            for (int j = 0; j < i; j++) {
-                gversion_t *w = events[j].versions[events[j].nversions - 1];
-                for (int m = 0; m < w->nfields; m++)
-                    if (w->fields[m].enm &&
-                        strcmp(w->fields[m].enm->name, v->fields[k].enm->name) == 0 &&
-                        w->fields[m].enm != v->fields[k].enm) {
-                        cur_file = v->file;
-                        die(v->fields[k].name, "enum %s differs from its definition in %s",
-                            v->fields[k].enm->name, events[j].name);
-                    }
-            }
-        }
-        e->example = example_of(e);
+        check_event(i);
+        events[i].example = example_of(&events[i]);
     }
-    /* Fingerprints must tell every writer schema apart. */
-    for (int i = 0; i < nevents; i++)
-        for (int n = 0; n < events[i].nversions; n++)
-            for (int j = 0; j < nevents; j++)
-                for (int m = 0; m < events[j].nversions; m++)
-                    if ((i != j || n != m) &&
-                        events[i].versions[n]->fingerprint == events[j].versions[m]->fingerprint) {
-                        cur_file = events[i].versions[n]->file;
-                        die(NULL,
-                            "same canonical form and fingerprint as %s; a new version must change "
-                            "the schema's parsing form (field names or types), not only docs or "
-                            "defaults",
-                            events[j].versions[m]->file);
-                    }
-
-    if (strcmp(outdir, "--lock") ==
-        0) { /* print the pins of what was loaded, to start a lock file */
-        for (int i = 0; i < nevents; i++)
-            for (int n = 0; n < events[i].nversions; n++) {
-                char hex[17];
-                fp_hex(events[i].versions[n]->fingerprint, hex);
-                printf("%s v%d %s\n", events[i].name, n + 1, hex);
-            }
+    check_fingerprints_distinct();
+    if (strcmp(outdir, "--lock") == 0) {
+        print_lock();
         return 0;
     }
     check_lock(dir);

@@ -708,6 +708,50 @@ static struct anchored *anchored_get(cs_audit_anchorer_t *an, const char *key)
     return &an->sent[an->nsent++];
 }
 
+/* A text[] literal of the n keys into arr (NUL-terminated); chain keys are topic/partition: no
+ * quotes or backslashes, but they are quoted anyway. */
+static void keys_literal(cs_buf_t *arr, const char *const *keys, int n)
+{
+    cs_buf_putc(arr, '{');
+    for (int i = 0; i < n; i++) {
+        if (i)
+            cs_buf_putc(arr, ',');
+        cs_buf_putc(arr, '"');
+        for (const char *c = keys[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                cs_buf_putc(arr, '\\');
+            cs_buf_putc(arr, *c);
+        }
+        cs_buf_putc(arr, '"');
+    }
+    cs_buf_putc(arr, '}');
+    cs_buf_putc(arr, '\0');
+}
+
+/* Queues the anchor of a chain's head (chain key, seq, row hash in hex, last offset), keyed by
+ * the chain. */
+static int anchor_queue(cs_audit_anchorer_t *an, const char *key, long long seq, const char *hash,
+                        long long last_offset, long long now_ms, cs_err_t *err)
+{
+    json_t *v = json_pack("{s:s, s:I, s:s, s:I, s:I}", "chain_key", key, "chain_seq",
+                          (json_int_t)seq, "row_hash", hash, "last_offset", (json_int_t)last_offset,
+                          "anchored_at_ms", (json_int_t)now_ms);
+    char *text = v ? json_dumps(v, JSON_COMPACT) : NULL;
+    rd_kafka_resp_err_t e;
+
+    json_decref(v);
+    if (!text)
+        cs_mem_fail(0); /* the values are ours and valid: only memory can be missing */
+    e = rd_kafka_producev(an->rk, RD_KAFKA_V_TOPIC(an->topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                          RD_KAFKA_V_VALUE(text, strlen(text)),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    free(text);
+    if (e)
+        return cs_err_set(err, CS_ERR_TRANSIENT, "queueing an audit anchor: %s",
+                          rd_kafka_err2str(e));
+    return 0;
+}
+
 int cs_audit_anchorer_publish(cs_audit_anchorer_t *an, cs_db_t *db, const char *const *chain_keys,
                               int n, cs_err_t *err)
 {
@@ -725,22 +769,7 @@ int cs_audit_anchorer_publish(cs_audit_anchorer_t *an, cs_db_t *db, const char *
             return -1;
         an->ready = true;
     }
-    /* A text[] literal of the keys; chain keys are topic/partition: no quotes or backslashes,
-     * but they are quoted anyway. */
-    cs_buf_putc(&arr, '{');
-    for (int i = 0; i < n; i++) {
-        if (i)
-            cs_buf_putc(&arr, ',');
-        cs_buf_putc(&arr, '"');
-        for (const char *c = chain_keys[i]; *c; c++) {
-            if (*c == '"' || *c == '\\')
-                cs_buf_putc(&arr, '\\');
-            cs_buf_putc(&arr, *c);
-        }
-        cs_buf_putc(&arr, '"');
-    }
-    cs_buf_putc(&arr, '}');
-    cs_buf_putc(&arr, '\0');
+    keys_literal(&arr, chain_keys, n);
     params[0] = arr.data;
     if (!cs_db_ok(db) && cs_db_reset(db, err) < 0) {
         cs_buf_fini(&arr);
@@ -755,32 +784,18 @@ int cs_audit_anchorer_publish(cs_audit_anchorer_t *an, cs_db_t *db, const char *
         return -1;
     clock_gettime(CLOCK_REALTIME, &ts);
     now_ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    /* A head already anchored at its seq is not sent again. */
     for (int i = 0; i < cs_db_res_rows(r); i++) {
         const char *key = cs_db_res_get(r, i, 0);
         long long seq = atoll(cs_db_res_get(r, i, 1));
         struct anchored *a = anchored_get(an, key);
-        json_t *v;
-        char *text;
-        rd_kafka_resp_err_t e;
 
         if (seq <= a->seq)
             continue;
-        v = json_pack("{s:s, s:I, s:s, s:I, s:I}", "chain_key", key, "chain_seq", (json_int_t)seq,
-                      "row_hash", cs_db_res_get(r, i, 2), "last_offset",
-                      (json_int_t)atoll(cs_db_res_get(r, i, 3)), "anchored_at_ms",
-                      (json_int_t)now_ms);
-        text = v ? json_dumps(v, JSON_COMPACT) : NULL;
-        json_decref(v);
-        if (!text)
-            cs_mem_fail(0); /* the values are ours and valid: only memory can be missing */
-        e = rd_kafka_producev(an->rk, RD_KAFKA_V_TOPIC(an->topic), RD_KAFKA_V_KEY(key, strlen(key)),
-                              RD_KAFKA_V_VALUE(text, strlen(text)),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
-        free(text);
-        if (e) {
+        if (anchor_queue(an, key, seq, cs_db_res_get(r, i, 2), atoll(cs_db_res_get(r, i, 3)),
+                         now_ms, err) < 0) {
             cs_db_res_free(r);
-            return cs_err_set(err, CS_ERR_TRANSIENT, "queueing an audit anchor: %s",
-                              rd_kafka_err2str(e));
+            return -1;
         }
         a->seq = seq;
         queued++;
@@ -846,32 +861,44 @@ static int anchor_parse(const void *data, size_t len, cs_audit_anchor_t *a)
     return rc;
 }
 
-int cs_audit_anchors_read(const char *brokers, const char *kafka_props, const char *topic,
-                          int timeout_ms, cs_audit_anchor_t **anchors, size_t *n, cs_err_t *err)
+/* The latest anchor of each chain, as read so far. */
+struct anchor_set {
+    cs_audit_anchor_t *v;
+    size_t n, cap;
+};
+
+/* Keeps a in set unless its chain already has a later anchor: heads only move forward, so a
+ * chain's latest anchor is its highest seq. */
+static void anchor_keep_latest(struct anchor_set *set, const cs_audit_anchor_t *a)
 {
-    static const char *const kv[][2] = {
-        {"enable.auto.commit", "false"},
-        {"enable.partition.eof", "true"},
-        {"group.id", "cs-audit-verify"}, /* never joins: partitions are assigned, not subscribed */
-        {"client.id", "careerstream-audit-verify"},
-    };
-    rd_kafka_t *rk = NULL;
+    size_t i;
+
+    for (i = 0; i < set->n && strcmp(set->v[i].chain_key, a->chain_key) != 0; i++)
+        ;
+    if (i == set->n) {
+        if (set->n == set->cap) {
+            set->cap = set->cap ? 2 * set->cap : 64;
+            set->v = cs_mem_reallocarray(set->v, set->cap, sizeof *set->v);
+        }
+        set->v[set->n++] = *a;
+    } else if (a->chain_seq >= set->v[i].chain_seq) {
+        set->v[i] = *a;
+    }
+}
+
+/*
+ * Assigns rk every non-empty partition of topic from its beginning; *left is how many. 1 when
+ * the topic does not exist.
+ */
+static int anchors_assign(rd_kafka_t *rk, const char *topic, int timeout_ms, int *left,
+                          cs_err_t *err)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const rd_kafka_metadata_t *md = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
-    rd_kafka_topic_t *rkt = NULL;
-    cs_audit_anchor_t *out = NULL;
-    size_t nout = 0, cap = 0;
-    int rc = -1, left = 0, nparts = 0;
-    struct timespec t0, t;
+    int rc = -1;
 
-    *anchors = NULL;
-    *n = 0;
-    topic = topic && *topic ? topic : CS_AUDIT_ANCHOR_TOPIC;
-    rk =
-        kafka_new(RD_KAFKA_CONSUMER, brokers, kafka_props, kv, sizeof kv / sizeof kv[0], NULL, err);
-    if (!rk)
-        return -1;
-    rkt = rd_kafka_topic_new(rk, topic, NULL);
+    *left = 0;
     if (rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR ||
         md->topic_cnt != 1) {
         cs_err_set(err, CS_ERR_TRANSIENT, "anchor topic '%s': no metadata from the broker", topic);
@@ -886,9 +913,8 @@ int cs_audit_anchors_read(const char *brokers, const char *kafka_props, const ch
                    rd_kafka_err2str(md->topics[0].err));
         goto out;
     }
-    nparts = md->topics[0].partition_cnt;
-    parts = rd_kafka_topic_partition_list_new(nparts);
-    for (int p = 0; p < nparts; p++) {
+    parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (int p = 0; p < md->topics[0].partition_cnt; p++) {
         int64_t lo = 0, hi = 0;
 
         if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &hi, timeout_ms)) {
@@ -897,25 +923,41 @@ int cs_audit_anchors_read(const char *brokers, const char *kafka_props, const ch
         }
         if (hi > lo) {
             rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-            left++;
+            (*left)++;
         }
     }
-    if (left && rd_kafka_assign(rk, parts)) {
+    if (*left && rd_kafka_assign(rk, parts)) {
         cs_err_set(err, CS_ERR_TRANSIENT, "anchor topic '%s': cannot assign", topic);
         goto out;
     }
+    rc = 0;
+out:
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return rc;
+}
+
+/* Reads the left assigned partitions up to their ends (the partition EOF event says each is
+ * reached) into set, within timeout_ms. */
+static int anchors_consume(rd_kafka_t *rk, const char *topic, int left, int timeout_ms,
+                           struct anchor_set *set, cs_err_t *err)
+{
+    struct timespec t0, t;
+
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    /* Up to each partition's end: the partition EOF event says it is reached. */
     while (left > 0) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        cs_audit_anchor_t a;
 
         clock_gettime(CLOCK_MONOTONIC, &t);
         if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout_ms) {
             if (m)
                 rd_kafka_message_destroy(m);
-            cs_err_set(err, CS_ERR_TRANSIENT, "anchor topic '%s': not read to its end in %d ms",
-                       topic, timeout_ms);
-            goto out;
+            return cs_err_set(err, CS_ERR_TRANSIENT,
+                              "anchor topic '%s': not read to its end in %d ms", topic, timeout_ms);
         }
         if (!m)
             continue;
@@ -923,48 +965,51 @@ int cs_audit_anchors_read(const char *brokers, const char *kafka_props, const ch
             left--;
         } else if (m->err) {
             cs_log_warn("reading audit anchors", CS_LS("error", rd_kafka_message_errstr(m)));
+        } else if (anchor_parse(m->payload, m->len, &a) < 0) {
+            cs_err_set(err, CS_ERR_PERMANENT,
+                       "anchor topic '%s': the record at partition %d offset %lld is not an "
+                       "anchor",
+                       topic, (int)m->partition, (long long)m->offset);
+            rd_kafka_message_destroy(m);
+            return -1;
         } else {
-            cs_audit_anchor_t a;
-            size_t i;
-
-            if (anchor_parse(m->payload, m->len, &a) < 0) {
-                cs_err_set(err, CS_ERR_PERMANENT,
-                           "anchor topic '%s': the record at partition %d offset %lld is not an "
-                           "anchor",
-                           topic, (int)m->partition, (long long)m->offset);
-                rd_kafka_message_destroy(m);
-                goto out;
-            }
-            /* The latest anchor of a chain is its highest seq: heads only move forward. */
-            for (i = 0; i < nout && strcmp(out[i].chain_key, a.chain_key) != 0; i++)
-                ;
-            if (i == nout) {
-                if (nout == cap) {
-                    cap = cap ? 2 * cap : 64;
-                    out = cs_mem_reallocarray(out, cap, sizeof *out);
-                }
-                out[nout++] = a;
-            } else if (a.chain_seq >= out[i].chain_seq) {
-                out[i] = a;
-            }
+            anchor_keep_latest(set, &a);
         }
         rd_kafka_message_destroy(m);
     }
-    *anchors = out;
-    *n = nout;
-    out = NULL;
-    rc = 0;
-out:
-    free(out);
-    if (parts)
-        rd_kafka_topic_partition_list_destroy(parts);
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    if (rkt)
-        rd_kafka_topic_destroy(rkt);
-    if (rk) {
-        rd_kafka_consumer_close(rk);
-        rd_kafka_destroy(rk);
+    return 0;
+}
+
+int cs_audit_anchors_read(const char *brokers, const char *kafka_props, const char *topic,
+                          int timeout_ms, cs_audit_anchor_t **anchors, size_t *n, cs_err_t *err)
+{
+    static const char *const kv[][2] = {
+        {"enable.auto.commit", "false"},
+        {"enable.partition.eof", "true"},
+        {"group.id", "cs-audit-verify"}, /* never joins: partitions are assigned, not subscribed */
+        {"client.id", "careerstream-audit-verify"},
+    };
+    struct anchor_set set = {0};
+    rd_kafka_t *rk;
+    int rc, left = 0;
+
+    *anchors = NULL;
+    *n = 0;
+    topic = topic && *topic ? topic : CS_AUDIT_ANCHOR_TOPIC;
+    rk =
+        kafka_new(RD_KAFKA_CONSUMER, brokers, kafka_props, kv, sizeof kv / sizeof kv[0], NULL, err);
+    if (!rk)
+        return -1;
+    rc = anchors_assign(rk, topic, timeout_ms, &left, err);
+    if (rc == 0)
+        rc = anchors_consume(rk, topic, left, timeout_ms, &set, err);
+    if (rc == 0) {
+        *anchors = set.v;
+        *n = set.n;
+        set.v = NULL;
     }
+    free(set.v);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
     return rc;
 }

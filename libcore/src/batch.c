@@ -615,6 +615,47 @@ static int hexval(char c)
     return -1;
 }
 
+/*
+ * The character a COPY text escape stands for: f[*i] is the backslash, f[*i + 1] the escape
+ * (\b \f \n \r \t \v, \xH[H], \o[o[o]], or any other character standing for itself); *i is left
+ * on the escape's last character.
+ */
+static inline unsigned char copy_unescape(const char *f, size_t n, size_t *i)
+{
+    char e = f[++*i];
+
+    switch (e) {
+    case 'b':
+        return '\b';
+    case 'f':
+        return '\f';
+    case 'n':
+        return '\n';
+    case 'r':
+        return '\r';
+    case 't':
+        return '\t';
+    case 'v':
+        return '\v';
+    case 'x':
+        if (*i + 1 < n && hexval(f[*i + 1]) >= 0) {
+            int v = hexval(f[++*i]);
+            if (*i + 1 < n && hexval(f[*i + 1]) >= 0)
+                v = v * 16 + hexval(f[++*i]);
+            return (unsigned char)v;
+        }
+        return 'x';
+    default:
+        if (e >= '0' && e <= '7') {
+            int v = e - '0';
+            for (int k = 0; k < 2 && *i + 1 < n && f[*i + 1] >= '0' && f[*i + 1] <= '7'; k++)
+                v = v * 8 + (f[++*i] - '0');
+            return (unsigned char)(v & 0xff);
+        }
+        return (unsigned char)e; /* \\ and any other escaped character stand for it */
+    }
+}
+
 int cs_batch_array_elem(cs_buf_t *out, const char *f, size_t n)
 {
     if (n == 2 && f[0] == '\\' && f[1] == 'N') {
@@ -626,48 +667,8 @@ int cs_batch_array_elem(cs_buf_t *out, const char *f, size_t n)
     *o++ = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)f[i];
-        if (c == '\\' && i + 1 < n) {
-            char e = f[++i];
-            switch (e) {
-            case 'b':
-                c = '\b';
-                break;
-            case 'f':
-                c = '\f';
-                break;
-            case 'n':
-                c = '\n';
-                break;
-            case 'r':
-                c = '\r';
-                break;
-            case 't':
-                c = '\t';
-                break;
-            case 'v':
-                c = '\v';
-                break;
-            case 'x':
-                if (i + 1 < n && hexval(f[i + 1]) >= 0) {
-                    int v = hexval(f[++i]);
-                    if (i + 1 < n && hexval(f[i + 1]) >= 0)
-                        v = v * 16 + hexval(f[++i]);
-                    c = (unsigned char)v;
-                } else {
-                    c = 'x';
-                }
-                break;
-            default:
-                if (e >= '0' && e <= '7') {
-                    int v = e - '0';
-                    for (int k = 0; k < 2 && i + 1 < n && f[i + 1] >= '0' && f[i + 1] <= '7'; k++)
-                        v = v * 8 + (f[++i] - '0');
-                    c = (unsigned char)(v & 0xff);
-                } else {
-                    c = (unsigned char)e; /* \\ and any other escaped character stand for it */
-                }
-            }
-        }
+        if (c == '\\' && i + 1 < n)
+            c = copy_unescape(f, n, &i);
         if (c == '\0') {
             return -1; /* a NUL byte cannot travel in a text parameter (nor in text at all) */
         }
@@ -695,6 +696,49 @@ static int cmp_key(const void *a, const void *b)
 }
 
 /*
+ * Appends the COPY text row [p, nl) of t as element r of each column's array literal; fs and fn
+ * get each field's text and length. -1 with a PERMANENT err for a value PostgreSQL could not
+ * take as text (a NUL byte).
+ */
+static inline int row_to_elems(tbl_t *t, const char *p, const char *nl, size_t r, const char **fs,
+                               size_t *fn, cs_err_t *err)
+{
+    const char *f = p;
+
+    for (int c = 0; c < t->ncols; c++) {
+        const char *tab = c + 1 < t->ncols ? memchr(f, '\t', (size_t)(nl - f)) : NULL;
+        const char *fe = tab ? tab : nl;
+        fs[c] = f;
+        fn[c] = (size_t)(fe - f);
+        if (r > 0)
+            cs_buf_putc(&t->cols[c], ',');
+        if (cs_batch_array_elem(&t->cols[c], f, fn[c]) < 0)
+            return cs_err_set_field(err, CS_ERR_PERMANENT, t->def->table,
+                                    "a value for %s contains a NUL byte", t->def->table);
+        f = tab ? tab + 1 : nl;
+    }
+    return 0;
+}
+
+/* The most rows one key has among the nk key texts in kb (key i at koff[i]..koff[i + 1]). */
+static long long max_rows_per_key(const cs_buf_t *kb, const size_t *koff, size_t nk)
+{
+    keyref_t *keys = cs_mem_calloc(nk ? nk : 1, sizeof *keys);
+    long long run = 1, most = 1;
+
+    for (size_t i = 0; i < nk; i++)
+        keys[i] = (keyref_t){kb->data + koff[i], koff[i + 1] - koff[i]};
+    qsort(keys, nk, sizeof *keys, cmp_key);
+    for (size_t i = 1; i < nk; i++) {
+        run = cmp_key(&keys[i], &keys[i - 1]) == 0 ? run + 1 : 1;
+        if (run > most)
+            most = run;
+    }
+    free(keys);
+    return most;
+}
+
+/*
  * Turns the COPY text rows [a, z) of t into one array literal per column (t->cols) and counts,
  * for a sequential upsert, the most rows one key has by their key texts (*ranks). Returns -1 with
  * a PERMANENT err for a value PostgreSQL could not take as text (a NUL byte).
@@ -702,7 +746,6 @@ static int cmp_key(const void *a, const void *b)
 static int to_arrays(tbl_t *t, size_t a, size_t z, size_t nrows, long long *ranks, cs_err_t *err)
 {
     const char *p = t->rows.data + a, *end = t->rows.data + z;
-    keyref_t *keys = NULL;
     cs_buf_t kb = CS_BUF_INIT;
     size_t *koff = NULL;
     size_t r = 0;
@@ -714,32 +757,19 @@ static int to_arrays(tbl_t *t, size_t a, size_t z, size_t nrows, long long *rank
         cs_buf_putc(&t->cols[c], '{');
     }
     bool count = t->ranked && t->nkey > 0 && nrows > 1;
-    if (count) {
-        keys = cs_mem_calloc(nrows, sizeof *keys);
+    if (count)
         koff = cs_mem_calloc(nrows + 1, sizeof *koff);
-    }
     const char **fs = cs_mem_calloc((size_t)t->ncols, sizeof *fs);
     size_t *fn = cs_mem_calloc((size_t)t->ncols, sizeof *fn);
     while (p < end) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         if (!nl)
             nl = end;
-        int c = 0;
-        for (const char *f = p; c < t->ncols; c++) {
-            const char *tab = c + 1 < t->ncols ? memchr(f, '\t', (size_t)(nl - f)) : NULL;
-            const char *fe = tab ? tab : nl;
-            fs[c] = f;
-            fn[c] = (size_t)(fe - f);
-            if (r > 0)
-                cs_buf_putc(&t->cols[c], ',');
-            if (cs_batch_array_elem(&t->cols[c], f, fn[c]) < 0) {
-                rc = cs_err_set_field(err, CS_ERR_PERMANENT, t->def->table,
-                                      "a value for %s contains a NUL byte", t->def->table);
-                goto out;
-            }
-            f = tab ? tab + 1 : nl;
+        if (row_to_elems(t, p, nl, r, fs, fn, err) < 0) {
+            rc = -1;
+            goto out;
         }
-        if (count && r < nrows) {
+        if (count && r < nrows) { /* the row's key text: its key fields, tab-terminated */
             koff[r] = kb.len;
             for (int k = 0; k < t->nkey; k++) {
                 cs_buf_append(&kb, fs[t->key[k]], fn[t->key[k]]);
@@ -756,20 +786,11 @@ static int to_arrays(tbl_t *t, size_t a, size_t z, size_t nrows, long long *rank
     if (count) {
         size_t nk = r < nrows ? r : nrows;
         koff[nk] = kb.len;
-        for (size_t i = 0; i < nk; i++)
-            keys[i] = (keyref_t){kb.data + koff[i], koff[i + 1] - koff[i]};
-        qsort(keys, nk, sizeof *keys, cmp_key);
-        long long run = 1;
-        for (size_t i = 1; i < nk; i++) {
-            run = cmp_key(&keys[i], &keys[i - 1]) == 0 ? run + 1 : 1;
-            if (run > *ranks)
-                *ranks = run;
-        }
+        *ranks = max_rows_per_key(&kb, koff, nk);
     }
 out:
     free(fs);
     free(fn);
-    free(keys);
     free(koff);
     cs_buf_fini(&kb);
     return rc;
@@ -780,13 +801,98 @@ void cs_batch_set_array_max(cs_batch_t *b, size_t rows)
     b->array_max = rows;
 }
 
-/* Builds and prepares t's array statements; types maps the staged columns to their types. */
+/*
+ * w = "WITH _cs_in AS (...)": the staged columns of d (names sn[0..ns)) from one text[] parameter
+ * each, typed like the target's (types: rows of column name, type name), and _cs_seq (append
+ * order). The type is named without its modifier (pg_type's own name: bpchar, varchar, _text),
+ * as a staging table's value would be before the INSERT assigns it: an explicit cast to char(3)
+ * or varchar(n) would cut a longer value where assigning it fails.
+ */
+static int staged_input(cs_buf_t *w, const cs_table_def_t *d, char **sn, int ns, cs_db_res_t *types,
+                        cs_err_t *err)
+{
+    cs_buf_puts(w, "WITH _cs_in AS (SELECT ");
+    for (int c = 0; c < ns; c++) {
+        const char *type = NULL;
+        for (int r = 0; r < cs_db_res_rows(types) && !type; r++)
+            if (!strcmp(cs_db_res_get(types, r, 0), sn[c]))
+                type = cs_db_res_get(types, r, 1);
+        if (!type)
+            return cs_err_set_field(err, CS_ERR_FATAL, d->table, "column %s of %s does not exist",
+                                    sn[c], d->table);
+        if (!strcmp(type, "text"))
+            cs_buf_printf(w, "_cs_u.%s, ", sn[c]);
+        else
+            cs_buf_printf(w, "_cs_u.%s::%s AS %s, ", sn[c], type, sn[c]);
+    }
+    cs_buf_puts(w, "_cs_u._cs_seq FROM unnest(");
+    for (int c = 0; c < ns; c++)
+        cs_buf_printf(w, "%s$%d::text[]", c ? ", " : "", c + 1);
+    cs_buf_printf(w, ") WITH ORDINALITY AS _cs_u(%s, _cs_seq))", staged_cols(d));
+    return 0;
+}
+
+/* q = t's array statement over the input w: an insert, a merge, or one rank of an upsert. */
+static void array_statement(cs_buf_t *q, const tbl_t *t, const char *w, int ns)
+{
+    const cs_table_def_t *d = t->def;
+    cs_buf_t tail = CS_BUF_INIT;
+
+    if (!d->conflict) {
+        cs_buf_printf(q, "%s INSERT INTO %s (%s) SELECT %s FROM _cs_in ORDER BY _cs_seq", w,
+                      d->table, d->columns, d->columns);
+        return;
+    }
+    conflict_tail(&tail, d);
+    if (!t->ranked) {
+        cs_buf_printf(q, "%s ", w);
+        merge_body(q, d, "_cs_in", tail.data);
+    } else {
+        /*
+         * One rank per statement ($n+1), as the staged form's loop does; the statement
+         * returns the most rows of one key, so the caller knows how many ranks there are.
+         * $n+2, when given, is the ranks the caller applies in all: more rows for one key
+         * fail the statement (SQLSTATE CSR01, see migration 0060) rather than leave some
+         * unapplied.
+         */
+        cs_buf_printf(q,
+                      "%s, _cs_r AS (SELECT *, row_number() OVER (PARTITION BY %s ORDER BY "
+                      "_cs_seq) AS _cs_rank FROM _cs_in), _cs_w AS (INSERT INTO %s AS t (%s) "
+                      "SELECT %s FROM _cs_r WHERE _cs_rank = $%d::bigint ORDER BY _cs_seq%s) "
+                      "SELECT max(_cs_rank), cs_require(max(_cs_rank) <= $%d::bigint, "
+                      "'CSR01', 'more rows for one key of %s than ranks applied') FROM _cs_r",
+                      w, d->conflict, d->table, d->columns, d->columns, ns + 1, tail.data, ns + 2,
+                      d->table);
+    }
+    cs_buf_fini(&tail);
+}
+
+/* Prepares the insert of the parent rows an upsert of t needs first, over the input w. */
+static int prepare_parent_insert(const tbl_t *t, cs_db_t *db, const char *w, cs_err_t *err)
+{
+    const cs_table_def_t *d = t->def;
+    cs_buf_t pq = CS_BUF_INIT;
+    int rc;
+
+    cs_buf_printf(&pq,
+                  "%s INSERT INTO %s (%s) SELECT %s FROM _cs_in GROUP BY %s ORDER BY %s "
+                  "ON CONFLICT (%s) DO NOTHING",
+                  w, d->parent_table, d->parent_key, d->parent_key, d->parent_key, d->parent_key,
+                  d->parent_key);
+    rc = cs_db_prepare(db, t->arr_parent_name, pq.data, err);
+    cs_buf_fini(&pq);
+    if (rc < 0)
+        cs_err_wrap(err, "preparing the parent rows' insert into %s", d->parent_table);
+    return rc;
+}
+
+/* Builds and prepares t's array statements, with the target's column types read from db. */
 static int prepare_arrays(tbl_t *t, cs_db_t *db, cs_err_t *err)
 {
     const cs_table_def_t *d = t->def;
     int ns = 0, rc = -1;
     char **sn = split_cols(staged_cols(d), &ns);
-    cs_buf_t w = CS_BUF_INIT, q = CS_BUF_INIT, tail = CS_BUF_INIT;
+    cs_buf_t w = CS_BUF_INIT, q = CS_BUF_INIT;
     const char *params[] = {d->table};
     cs_db_res_t *res = cs_db_query(db,
                                    "SELECT a.attname::text, CASE WHEN ty.oid = 'text'::regtype "
@@ -800,73 +906,12 @@ static int prepare_arrays(tbl_t *t, cs_db_t *db, cs_err_t *err)
         cs_err_wrap(err, "reading the column types of %s", d->table);
         goto out;
     }
-    /*
-     * _cs_in: the staged columns typed like the target's, and _cs_seq (append order). The type
-     * is named without its modifier (pg_type's own name: bpchar, varchar, _text), as a staging
-     * table's value would be before the INSERT assigns it: an explicit cast to char(3) or
-     * varchar(n) would cut a longer value where assigning it fails.
-     */
-    cs_buf_puts(&w, "WITH _cs_in AS (SELECT ");
-    for (int c = 0; c < ns; c++) {
-        const char *type = NULL;
-        for (int r = 0; r < cs_db_res_rows(res) && !type; r++)
-            if (!strcmp(cs_db_res_get(res, r, 0), sn[c]))
-                type = cs_db_res_get(res, r, 1);
-        if (!type) {
-            cs_err_set_field(err, CS_ERR_FATAL, d->table, "column %s of %s does not exist", sn[c],
-                             d->table);
-            goto out;
-        }
-        if (!strcmp(type, "text"))
-            cs_buf_printf(&w, "_cs_u.%s, ", sn[c]);
-        else
-            cs_buf_printf(&w, "_cs_u.%s::%s AS %s, ", sn[c], type, sn[c]);
-    }
-    cs_buf_puts(&w, "_cs_u._cs_seq FROM unnest(");
-    for (int c = 0; c < ns; c++)
-        cs_buf_printf(&w, "%s$%d::text[]", c ? ", " : "", c + 1);
-    cs_buf_printf(&w, ") WITH ORDINALITY AS _cs_u(%s, _cs_seq))", staged_cols(d));
-
-    if (!d->conflict) {
-        cs_buf_printf(&q, "%s INSERT INTO %s (%s) SELECT %s FROM _cs_in ORDER BY _cs_seq", w.data,
-                      d->table, d->columns, d->columns);
-    } else {
-        conflict_tail(&tail, d);
-        if (!t->ranked) {
-            cs_buf_printf(&q, "%s ", w.data);
-            merge_body(&q, d, "_cs_in", tail.data);
-        } else {
-            /*
-             * One rank per statement ($n+1), as the staged form's loop does; the statement
-             * returns the most rows of one key, so the caller knows how many ranks there are.
-             * $n+2, when given, is the ranks the caller applies in all: more rows for one key
-             * fail the statement (SQLSTATE CSR01, see migration 0060) rather than leave some
-             * unapplied.
-             */
-            cs_buf_printf(&q,
-                          "%s, _cs_r AS (SELECT *, row_number() OVER (PARTITION BY %s ORDER BY "
-                          "_cs_seq) AS _cs_rank FROM _cs_in), _cs_w AS (INSERT INTO %s AS t (%s) "
-                          "SELECT %s FROM _cs_r WHERE _cs_rank = $%d::bigint ORDER BY _cs_seq%s) "
-                          "SELECT max(_cs_rank), cs_require(max(_cs_rank) <= $%d::bigint, "
-                          "'CSR01', 'more rows for one key of %s than ranks applied') FROM _cs_r",
-                          w.data, d->conflict, d->table, d->columns, d->columns, ns + 1, tail.data,
-                          ns + 2, d->table);
-        }
-        if (d->parent_table && d->parent_key) {
-            cs_buf_t pq = CS_BUF_INIT;
-            cs_buf_printf(&pq,
-                          "%s INSERT INTO %s (%s) SELECT %s FROM _cs_in GROUP BY %s ORDER BY %s "
-                          "ON CONFLICT (%s) DO NOTHING",
-                          w.data, d->parent_table, d->parent_key, d->parent_key, d->parent_key,
-                          d->parent_key, d->parent_key);
-            int prc = cs_db_prepare(db, t->arr_parent_name, pq.data, err);
-            cs_buf_fini(&pq);
-            if (prc < 0) {
-                cs_err_wrap(err, "preparing the parent rows' insert into %s", d->parent_table);
-                goto out;
-            }
-        }
-    }
+    if (staged_input(&w, d, sn, ns, res, err) < 0)
+        goto out;
+    array_statement(&q, t, w.data, ns);
+    if (d->conflict && d->parent_table && d->parent_key &&
+        prepare_parent_insert(t, db, w.data, err) < 0)
+        goto out;
     if (cs_db_prepare(db, t->arr_name, q.data, err) < 0) {
         cs_err_wrap(err, "preparing the array statement of %s", d->table);
         goto out;
@@ -877,7 +922,6 @@ out:
     free_names(sn, ns);
     cs_buf_fini(&w);
     cs_buf_fini(&q);
-    cs_buf_fini(&tail);
     return rc;
 }
 

@@ -277,12 +277,89 @@ static int json_time(const json_t *j, const char *path, int64_t *out, cs_err_t *
     return 0;
 }
 
+/* An int field: a JSON integer that fits in 32 bits. */
+static int json_int32(const cs__field_desc_t *f, const json_t *j, int32_t *out, cs_err_t *err)
+{
+    if (!json_is_integer(j))
+        return cs__codec_perr(err, f->path, "expected an integer, got %s", json_type_name(j));
+    if (json_integer_value(j) < INT32_MIN || json_integer_value(j) > INT32_MAX)
+        return cs__codec_perr(err, f->path, "%lld does not fit in a 32-bit int",
+                              (long long)json_integer_value(j));
+    *out = (int32_t)json_integer_value(j);
+    return 0;
+}
+
+/* A string field, kept in the arena; a uuid is lowered. */
+static int json_string_field(const cs__field_desc_t *f, const json_t *j, const char **out,
+                             cs_arena_t *arena, cs_err_t *err)
+{
+    const char *s;
+    size_t n;
+
+    if (json_string_arg(j, f->path, &s, &n, err) < 0)
+        return -1;
+    char *c = cs_arena_strndup(arena, s, n);
+    if (f->format == CS__FMT_UUID)
+        for (size_t i = 0; i < n; i++)
+            c[i] = (char)tolower((unsigned char)c[i]);
+    *out = c;
+    return 0;
+}
+
+/* An enum field: one of its symbols (the message lists them), stored as the symbol's index. */
+static int json_enum(const cs__field_desc_t *f, const json_t *j, int *out, cs_err_t *err)
+{
+    const char *s;
+    size_t n;
+    char list[256] = "";
+    size_t o = 0;
+
+    if (json_string_arg(j, f->path, &s, &n, err) < 0)
+        return -1;
+    for (int i = 0; i < f->enm->nsymbols; i++)
+        if (strcmp(f->enm->symbols[i], s) == 0) {
+            *out = i;
+            return 0;
+        }
+    for (int i = 0; i < f->enm->nsymbols && o < sizeof list; i++)
+        o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "", f->enm->symbols[i]);
+    return cs__codec_perr(err, f->path, "%s is not one of %s", QUOTE(s, n), list);
+}
+
+/* An array-of-strings field: at most max_items strings, kept in the arena. */
+static int json_strv(const cs__field_desc_t *f, const json_t *j, cs_strv_t *out, cs_arena_t *arena,
+                     cs_err_t *err)
+{
+    const char *s;
+    size_t n;
+
+    if (!json_is_array(j))
+        return cs__codec_perr(err, f->path, "expected an array of strings, got %s",
+                              json_type_name(j));
+    size_t count = json_array_size(j);
+    if (count > f->max_items)
+        return cs__codec_perr(err, f->path, "has %zu items, at most %u allowed", count,
+                              f->max_items);
+    const char **items = cs_arena_alloc(arena, (count ? count : 1) * sizeof *items);
+    for (size_t i = 0; i < count; i++) {
+        char ipath[80];
+        snprintf(ipath, sizeof ipath, "%s[%zu]", f->path, i);
+        if (json_string_arg(json_array_get(j, i), ipath, &s, &n, err) < 0)
+            return -1;
+        items[i] = cs_arena_strndup(arena, s, n);
+    }
+    out->items = items;
+    out->count = count;
+    return 0;
+}
+
+/* One payload field from its JSON value j (null: absent, when the field is optional). */
 static int json_field(const cs__field_desc_t *f, const json_t *j, void *payload, cs_arena_t *arena,
                       cs_err_t *err)
 {
     void *p = field_ptr(payload, f);
-    const char *s;
-    size_t n;
+    int rc = 0;
+
     if (json_is_null(j)) {
         if (!f->optional)
             return cs__codec_perr(err, f->path, "is null but required");
@@ -296,78 +373,33 @@ static int json_field(const cs__field_desc_t *f, const json_t *j, void *payload,
         *(bool *)p = json_is_true(j);
         break;
     case CS__F_INT:
-        if (!json_is_integer(j))
-            return cs__codec_perr(err, f->path, "expected an integer, got %s", json_type_name(j));
-        if (json_integer_value(j) < INT32_MIN || json_integer_value(j) > INT32_MAX)
-            return cs__codec_perr(err, f->path, "%lld does not fit in a 32-bit int",
-                                  (long long)json_integer_value(j));
-        *(int32_t *)p = (int32_t)json_integer_value(j);
+        rc = json_int32(f, j, (int32_t *)p, err);
         break;
     case CS__F_LONG:
-        if (f->format == CS__FMT_TIMESTAMP) {
-            if (json_time(j, f->path, (int64_t *)p, err) < 0)
-                return -1;
-        } else {
-            if (!json_is_integer(j))
-                return cs__codec_perr(err, f->path, "expected an integer, got %s",
-                                      json_type_name(j));
+        if (f->format == CS__FMT_TIMESTAMP)
+            rc = json_time(j, f->path, (int64_t *)p, err);
+        else if (!json_is_integer(j))
+            return cs__codec_perr(err, f->path, "expected an integer, got %s", json_type_name(j));
+        else
             *(int64_t *)p = json_integer_value(j);
-        }
         break;
     case CS__F_DOUBLE:
         if (!json_is_number(j))
             return cs__codec_perr(err, f->path, "expected a number, got %s", json_type_name(j));
         *(double *)p = json_number_value(j);
         break;
-    case CS__F_STRING: {
-        if (json_string_arg(j, f->path, &s, &n, err) < 0)
-            return -1;
-        char *c = cs_arena_strndup(arena, s, n);
-        if (f->format == CS__FMT_UUID)
-            for (size_t i = 0; i < n; i++)
-                c[i] = (char)tolower((unsigned char)c[i]);
-        *(const char **)p = c;
+    case CS__F_STRING:
+        rc = json_string_field(f, j, (const char **)p, arena, err);
+        break;
+    case CS__F_ENUM:
+        rc = json_enum(f, j, (int *)p, err);
+        break;
+    case CS__F_STRV:
+        rc = json_strv(f, j, (cs_strv_t *)p, arena, err);
         break;
     }
-    case CS__F_ENUM: {
-        if (json_string_arg(j, f->path, &s, &n, err) < 0)
-            return -1;
-        int sym = -1;
-        for (int i = 0; i < f->enm->nsymbols && sym < 0; i++)
-            if (strcmp(f->enm->symbols[i], s) == 0)
-                sym = i;
-        if (sym < 0) {
-            char list[256] = "";
-            size_t o = 0;
-            for (int i = 0; i < f->enm->nsymbols && o < sizeof list; i++)
-                o += (size_t)snprintf(list + o, sizeof list - o, "%s%s", i ? ", " : "",
-                                      f->enm->symbols[i]);
-            return cs__codec_perr(err, f->path, "%s is not one of %s", QUOTE(s, n), list);
-        }
-        *(int *)p = sym;
-        break;
-    }
-    case CS__F_STRV: {
-        if (!json_is_array(j))
-            return cs__codec_perr(err, f->path, "expected an array of strings, got %s",
-                                  json_type_name(j));
-        size_t count = json_array_size(j);
-        if (count > f->max_items)
-            return cs__codec_perr(err, f->path, "has %zu items, at most %u allowed", count,
-                                  f->max_items);
-        const char **items = cs_arena_alloc(arena, (count ? count : 1) * sizeof *items);
-        for (size_t i = 0; i < count; i++) {
-            char ipath[80];
-            snprintf(ipath, sizeof ipath, "%s[%zu]", f->path, i);
-            if (json_string_arg(json_array_get(j, i), ipath, &s, &n, err) < 0)
-                return -1;
-            items[i] = cs_arena_strndup(arena, s, n);
-        }
-        ((cs_strv_t *)p)->items = items;
-        ((cs_strv_t *)p)->count = count;
-        break;
-    }
-    }
+    if (rc < 0)
+        return -1;
     set_present(payload, f);
     return 0;
 }
@@ -389,17 +421,15 @@ static int json_uuid(const json_t *j, const char *path, char out[37], cs_err_t *
     return 0;
 }
 
-static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *err)
+/* An event object holds the envelope's keys and payload, nothing else. */
+static int json_known_keys(json_t *root, cs_err_t *err)
 {
     static const char *const env_keys[] = {"event_type",  "event_id", "occurred_at",
                                            "user_id",     "producer", "schema_version",
                                            "traceparent", "payload",  NULL};
-    const char *key, *s;
-    size_t n;
+    const char *key;
     json_t *val;
-    if (!json_is_object(root))
-        return cs__codec_perr(err, "json", "an event must be a JSON object, got %s",
-                              json_type_name(root));
+
     json_object_foreach(root, key, val)
     {
         bool known = false;
@@ -412,7 +442,16 @@ static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *
                 "user_id, producer, schema_version, traceparent, payload)",
                 QUOTE(key, strlen(key)));
     }
+    return 0;
+}
+
+/* The event type, named by event_type; sets ev's type, name, newest version and fingerprint. */
+static int json_event_type(json_t *root, cs_event_t *ev, cs_err_t *err)
+{
+    const char *s;
+    size_t n;
     json_t *jt = json_object_get(root, "event_type");
+
     if (!jt)
         return cs__codec_perr(err, "event_type", "is required but missing");
     if (json_string_arg(jt, "event_type", &s, &n, err) < 0)
@@ -425,6 +464,18 @@ static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *
     ev->type_name = ed->name;
     ev->schema_version = ed->versions[ed->nversions - 1].version;
     ev->fingerprint = ed->versions[ed->nversions - 1].fingerprint;
+    return 0;
+}
+
+/* The rest of the envelope: ids, occurred_at, producer, an optional schema_version (a known
+ * version of ed) and traceparent. */
+static int json_envelope(json_t *root, const cs__event_desc_t *ed, cs_arena_t *arena,
+                         cs_event_t *ev, cs_err_t *err)
+{
+    const char *s;
+    size_t n;
+    json_t *val;
+
     if (json_uuid(json_object_get(root, "event_id"), "event_id", ev->event_id, err) < 0 ||
         json_uuid(json_object_get(root, "user_id"), "user_id", ev->user_id, err) < 0)
         return -1;
@@ -456,8 +507,17 @@ static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *
             return -1;
         ev->traceparent = cs_arena_strndup(arena, s, n);
     }
+    return 0;
+}
 
+/* The payload object of an event of type ed: no unknown field, every field read or defaulted. */
+static int json_payload(json_t *root, const cs__event_desc_t *ed, cs_arena_t *arena, void **out,
+                        cs_err_t *err)
+{
+    const char *key;
+    json_t *val;
     json_t *jp = json_object_get(root, "payload");
+
     if (!jp)
         return cs__codec_perr(err, "payload", "is required but missing");
     if (!json_is_object(jp))
@@ -489,6 +549,24 @@ static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *
         if (json_field(f, val, payload, arena, err) < 0)
             return -1;
     }
+    *out = payload;
+    return 0;
+}
+
+static int from_json(json_t *root, cs_arena_t *arena, cs_event_t *ev, cs_err_t *err)
+{
+    const cs__event_desc_t *ed;
+    void *payload = NULL;
+
+    if (!json_is_object(root))
+        return cs__codec_perr(err, "json", "an event must be a JSON object, got %s",
+                              json_type_name(root));
+    if (json_known_keys(root, err) < 0 || json_event_type(root, ev, err) < 0)
+        return -1;
+    ed = &cs__events[ev->type];
+    if (json_envelope(root, ed, arena, ev, err) < 0 ||
+        json_payload(root, ed, arena, &payload, err) < 0)
+        return -1;
     ev->payload = payload;
     if (cs__codec_validate_envelope(ev, false, err) < 0 ||
         cs__codec_validate_payload(ed, payload, err) < 0)

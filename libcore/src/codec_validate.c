@@ -256,6 +256,51 @@ static const char *fmt_double(double d, char buf[32])
     return buf;
 }
 
+/* An int or long: a timestamp in the accepted years, within the field's range. */
+static inline int check_integer(const cs__field_desc_t *f, int64_t v, cs_err_t *err)
+{
+    if (f->format == CS__FMT_TIMESTAMP && check_time(f->path, v, err) < 0)
+        return -1;
+    if ((f->has_min && v < f->imin) || (f->has_max && v > f->imax))
+        return cs__codec_perr(err, f->path, "%lld is out of range %lld..%lld", (long long)v,
+                              (long long)f->imin, (long long)f->imax);
+    return 0;
+}
+
+/* A double: finite, within the field's range. */
+static inline int check_double(const cs__field_desc_t *f, double v, cs_err_t *err)
+{
+    if (!isfinite(v))
+        return cs__codec_perr(err, f->path, "is not a finite number");
+    if ((f->has_min && v < f->dmin) || (f->has_max && v > f->dmax)) {
+        char vb[32], lo[32], hi[32];
+        return cs__codec_perr(err, f->path, "%s is out of range %s..%s", fmt_double(v, vb),
+                              fmt_double(f->dmin, lo), fmt_double(f->dmax, hi));
+    }
+    return 0;
+}
+
+/* An array of strings: at most max_items, each a valid string of the field. */
+static inline int check_strv(const cs__field_desc_t *f, const cs_strv_t *sv, cs_err_t *err)
+{
+    if (sv->count > f->max_items)
+        return cs__codec_perr(err, f->path, "has %zu items, at most %u allowed", sv->count,
+                              f->max_items);
+    if (sv->count && !sv->items)
+        return cs__codec_perr(err, f->path, "has %zu items but no item array", sv->count);
+    for (size_t i = 0; i < sv->count; i++) {
+        if (!sv->items[i] || check_string(f, f->path, sv->items[i], err) < 0) {
+            char path[80]; /* formatted only on failure: this loop is hot */
+            snprintf(path, sizeof path, "%s[%zu]", f->path, i);
+            if (!sv->items[i])
+                return cs__codec_perr(err, path, "is NULL");
+            snprintf(err->field, sizeof err->field, "%s", path);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int check_value(const cs__field_desc_t *f, const void *payload, cs_err_t *err)
 {
     const void *p = field_cptr(payload, f);
@@ -263,26 +308,11 @@ static int check_value(const cs__field_desc_t *f, const void *payload, cs_err_t 
     case CS__F_BOOL:
         return 0;
     case CS__F_INT:
-    case CS__F_LONG: {
-        int64_t v = f->type == CS__F_INT ? *(const int32_t *)p : *(const int64_t *)p;
-        if (f->format == CS__FMT_TIMESTAMP && check_time(f->path, v, err) < 0)
-            return -1;
-        if ((f->has_min && v < f->imin) || (f->has_max && v > f->imax))
-            return cs__codec_perr(err, f->path, "%lld is out of range %lld..%lld", (long long)v,
-                                  (long long)f->imin, (long long)f->imax);
-        return 0;
-    }
-    case CS__F_DOUBLE: {
-        double v = *(const double *)p;
-        if (!isfinite(v))
-            return cs__codec_perr(err, f->path, "is not a finite number");
-        if ((f->has_min && v < f->dmin) || (f->has_max && v > f->dmax)) {
-            char vb[32], lo[32], hi[32];
-            return cs__codec_perr(err, f->path, "%s is out of range %s..%s", fmt_double(v, vb),
-                                  fmt_double(f->dmin, lo), fmt_double(f->dmax, hi));
-        }
-        return 0;
-    }
+        return check_integer(f, *(const int32_t *)p, err);
+    case CS__F_LONG:
+        return check_integer(f, *(const int64_t *)p, err);
+    case CS__F_DOUBLE:
+        return check_double(f, *(const double *)p, err);
     case CS__F_STRING: {
         const char *s = *(const char *const *)p;
         if (!s)
@@ -296,25 +326,8 @@ static int check_value(const cs__field_desc_t *f, const void *payload, cs_err_t 
                                   f->enm->name);
         return 0;
     }
-    case CS__F_STRV: {
-        const cs_strv_t *sv = p;
-        if (sv->count > f->max_items)
-            return cs__codec_perr(err, f->path, "has %zu items, at most %u allowed", sv->count,
-                                  f->max_items);
-        if (sv->count && !sv->items)
-            return cs__codec_perr(err, f->path, "has %zu items but no item array", sv->count);
-        for (size_t i = 0; i < sv->count; i++) {
-            if (!sv->items[i] || check_string(f, f->path, sv->items[i], err) < 0) {
-                char path[80]; /* formatted only on failure: this loop is hot */
-                snprintf(path, sizeof path, "%s[%zu]", f->path, i);
-                if (!sv->items[i])
-                    return cs__codec_perr(err, path, "is NULL");
-                snprintf(err->field, sizeof err->field, "%s", path);
-                return -1;
-            }
-        }
-        return 0;
-    }
+    case CS__F_STRV:
+        return check_strv(f, p, err);
     }
     return cs__codec_perr(err, f->path, "has an unknown type");
 }

@@ -311,16 +311,12 @@ static const plan_t *plan_for(const cs_codec_t *c, uint64_t fp)
 }
 
 /*
- * The body of cs_codec_decode. *env_read is set once the whole envelope (up to traceparent) has
- * been read; a failure after that point is in the payload or in the envelope's validation.
+ * The single-object header of a message of len bytes: its size within limits, the magic bytes,
+ * and a writer schema fingerprint this build knows. *pl is that schema's reading plan.
  */
-static int decode_event(cs_codec_t *codec, const void *data, size_t len, cs_arena_t *arena,
-                        cs_event_t *ev, bool *env_read, cs_err_t *err)
+static inline int decode_header(const cs_codec_t *codec, const uint8_t *b, size_t len,
+                                const plan_t **pl, uint64_t *fp_out, cs_err_t *err)
 {
-    const uint8_t *b = data;
-    const cs__field_desc_t *env = cs__envelope_fields;
-    memset(ev, 0, sizeof *ev);
-    ev->type = -1;
     if (len > CS_CODEC_MAX_MESSAGE_BYTES)
         return cs__codec_perr(err, "message", "%zu bytes exceeds the limit of %d bytes", len,
                               CS_CODEC_MAX_MESSAGE_BYTES);
@@ -336,8 +332,8 @@ static int decode_event(cs_codec_t *codec, const void *data, size_t len, cs_aren
     uint64_t fp = 0;
     for (int i = 9; i >= 2; i--)
         fp = (fp << 8) | b[i];
-    const plan_t *pl = plan_for(codec, fp);
-    if (!pl) {
+    *pl = plan_for(codec, fp);
+    if (!*pl) {
         char hex[17];
         cs_codec_fingerprint_hex(fp, hex);
         return cs__codec_perr(
@@ -346,30 +342,36 @@ static int decode_event(cs_codec_t *codec, const void *data, size_t len, cs_aren
             "this build knows",
             hex);
     }
+    *fp_out = fp;
+    return 0;
+}
 
-    rd_t r = {b + CS_CODEC_HEADER_BYTES, b + len, arena};
+/*
+ * The envelope, in the writer schema's order (event_id, event_type, occurred_at, user_id,
+ * producer, schema_version, traceparent); event_type and schema_version must be the plan's.
+ */
+static inline int decode_envelope(rd_t *r, const plan_t *pl, cs_event_t *ev, cs_err_t *err)
+{
+    const cs__field_desc_t *env = cs__envelope_fields;
     wval_t v;
     const char *s = NULL;
-    ev->type = pl->type;
-    ev->type_name = pl->ev->name;
-    ev->fingerprint = fp;
-
-    if (rd_uuid(&r, "event_id", ev->event_id, err) < 0)
-        return -1;
     size_t n = 0;
-    if (rd_bytes(&r, &s, &n, "event_type", err) < 0)
+
+    if (rd_uuid(r, "event_id", ev->event_id, err) < 0)
+        return -1;
+    if (rd_bytes(r, &s, &n, "event_type", err) < 0)
         return -1;
     if (n != strlen(pl->ev->name) || memcmp(s, pl->ev->name, n) != 0)
         return cs__codec_perr(err, "event_type", "%s does not match the writer schema's event %s",
                               QUOTE(s, n), pl->ev->name);
-    if (rd_field(&r, &env[CS__ENV_OCCURRED_AT], "occurred_at", &v, NULL, NULL, err) < 0)
+    if (rd_field(r, &env[CS__ENV_OCCURRED_AT], "occurred_at", &v, NULL, NULL, err) < 0)
         return -1;
     ev->occurred_at_ms = v.i;
-    if (rd_uuid(&r, "user_id", ev->user_id, err) < 0)
+    if (rd_uuid(r, "user_id", ev->user_id, err) < 0)
         return -1;
-    if (rd_field(&r, &env[CS__ENV_PRODUCER], "producer", &v, &ev->producer, NULL, err) < 0)
+    if (rd_field(r, &env[CS__ENV_PRODUCER], "producer", &v, &ev->producer, NULL, err) < 0)
         return -1;
-    if (rd_field(&r, &env[CS__ENV_SCHEMA_VERSION], "schema_version", &v, NULL, NULL, err) < 0)
+    if (rd_field(r, &env[CS__ENV_SCHEMA_VERSION], "schema_version", &v, NULL, NULL, err) < 0)
         return -1;
     if (v.i != pl->wv->version)
         return cs__codec_perr(err, "schema_version",
@@ -377,10 +379,35 @@ static int decode_event(cs_codec_t *codec, const void *data, size_t len, cs_aren
                               pl->wv->version);
     ev->schema_version = pl->wv->version;
     ev->traceparent = "";
-    if (rd_field(&r, &env[CS__ENV_TRACEPARENT], "traceparent", &v, &ev->traceparent, NULL, err) < 0)
+    if (rd_field(r, &env[CS__ENV_TRACEPARENT], "traceparent", &v, &ev->traceparent, NULL, err) < 0)
         return -1;
     if (!ev->traceparent)
         ev->traceparent = "";
+    return 0;
+}
+
+/*
+ * The body of cs_codec_decode. *env_read is set once the whole envelope (up to traceparent) has
+ * been read; a failure after that point is in the payload or in the envelope's validation.
+ */
+static int decode_event(cs_codec_t *codec, const void *data, size_t len, cs_arena_t *arena,
+                        cs_event_t *ev, bool *env_read, cs_err_t *err)
+{
+    const uint8_t *b = data;
+    const plan_t *pl = NULL;
+    uint64_t fp = 0;
+
+    memset(ev, 0, sizeof *ev);
+    ev->type = -1;
+    if (decode_header(codec, b, len, &pl, &fp, err) < 0)
+        return -1;
+
+    rd_t r = {b + CS_CODEC_HEADER_BYTES, b + len, arena};
+    ev->type = pl->type;
+    ev->type_name = pl->ev->name;
+    ev->fingerprint = fp;
+    if (decode_envelope(&r, pl, ev, err) < 0)
+        return -1;
     *env_read = true;
 
     void *payload = cs_arena_alloc(arena, pl->ev->payload_size);

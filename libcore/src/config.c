@@ -110,6 +110,120 @@ static const char *type_word(const cs_opt_t *o)
     }
 }
 
+/* A string option: empty only where the option says empty means something. */
+static int check_string(const cs_opt_t *o, const char *text, const char *where, cs_err_t *err)
+{
+    /* An empty value would quietly mean "unset" (--group= the default group) for most
+     * options: only those that say empty means something take it. */
+    if (!*text && !(o->flags & CS_OPT_EMPTY_OK) && !(o->def && !*o->def))
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                "%s: an empty value is not allowed (leave it unset for "
+                                "the default)",
+                                where);
+    return 0;
+}
+
+/* An integer option: text read into *out, within the option's range if it has one. shown is
+ * text as a message may show it ("***" for a secret). */
+static int parse_int(const cs_opt_t *o, const char *text, const char *shown, const char *where,
+                     long long *out, cs_err_t *err)
+{
+    bool ranged = !(o->min == 0 && o->max == 0);
+    char *end = NULL;
+    long long x;
+
+    errno = 0;
+    x = strtoll(text, &end, 10);
+    if (!*text || *end || errno)
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not an integer", where,
+                                shown);
+    if (ranged && ((double)x < o->min || (double)x > o->max)) {
+        char num[32];
+
+        snprintf(num, sizeof(num), "%lld", x);
+        return cs_err_set_field(
+            err, CS_ERR_FATAL, o->name, "%s: %s is out of range (allowed %.0f..%.0f)", where,
+            shown == text ? num : shown /* a secret stays "***" */, o->min, o->max);
+    }
+    *out = x;
+    return 0;
+}
+
+/* A number option: text read into *out, finite, not rounded to 0, within the option's range. */
+static int parse_double(const cs_opt_t *o, const char *text, const char *shown, const char *where,
+                        double *out, cs_err_t *err)
+{
+    bool ranged = !(o->min == 0 && o->max == 0);
+    char *end = NULL;
+    double x;
+    int e;
+
+    errno = 0;
+    x = strtod(text, &end);
+    e = errno;
+    if (!*text || *end || end == text)
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
+                                shown);
+    /* strtod reports ERANGE for overflow (±HUGE_VAL), for underflow to 0, and on glibc for
+     * every subnormal result too: a subnormal such as 1e-320 is a number, kept as read. */
+    if (e == ERANGE && isinf(x))
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                "%s: '%s' is too large for a number (the largest is %g)", where,
+                                shown, DBL_MAX);
+    if (!isfinite(x))
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a finite number",
+                                where, shown);
+    if (e == ERANGE && x == 0)
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                "%s: '%s' is too small for a number: it would be read as 0 "
+                                "(the smallest above 0 is %g)",
+                                where, shown, DBL_TRUE_MIN);
+    if (e && e != ERANGE)
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
+                                shown);
+    if (ranged && (x < o->min || x > o->max)) /* as given: %g rounds 1.0000001 to 1 */
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                "%s: %s is out of range (allowed %g..%g)", where, shown, o->min,
+                                o->max);
+    *out = x;
+    return 0;
+}
+
+/* A boolean option: true, false, 1, 0, yes, no, on, off, in any case. */
+static int parse_bool(const cs_opt_t *o, const char *text, const char *shown, const char *where,
+                      bool *out, cs_err_t *err)
+{
+    if (!strcasecmp(text, "true") || !strcmp(text, "1") || !strcasecmp(text, "yes") ||
+        !strcasecmp(text, "on"))
+        *out = true;
+    else if (!strcasecmp(text, "false") || !strcmp(text, "0") || !strcasecmp(text, "no") ||
+             !strcasecmp(text, "off"))
+        *out = false;
+    else
+        return cs_err_set_field(err, CS_ERR_FATAL, o->name,
+                                "%s: '%s' is not a boolean (allowed true, false, 1, 0, yes, "
+                                "no, on, off)",
+                                where, shown);
+    return 0;
+}
+
+/* A word option: one of the option's choices, in any case; the message lists them. */
+static int check_choice(const cs_opt_t *o, const char *text, const char *shown, const char *where,
+                        cs_err_t *err)
+{
+    char allowed[256] = "";
+    size_t n = 0;
+
+    for (const char *const *c = o->choices; c && *c; c++)
+        if (!strcasecmp(text, *c))
+            return 0;
+    for (const char *const *c = o->choices; c && *c && n < sizeof(allowed); c++)
+        n += (size_t)snprintf(allowed + n, sizeof(allowed) - n, "%s%s", c == o->choices ? "" : ", ",
+                              *c);
+    return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not one of %s", where, shown,
+                            allowed);
+}
+
 /*
  * Validates text for v's option and stores it. where names the source for the message
  * ("CS_LOG_LEVEL", "--log-level", "config file x.json: key 'log_level'").
@@ -118,108 +232,29 @@ static int set_value(struct val *v, const char *text, enum source src, const cha
                      cs_err_t *err)
 {
     const cs_opt_t *o = v->opt;
-    bool ranged = !(o->min == 0 && o->max == 0);
-    char *end = NULL;
     /* A secret's value never reaches a message, however wrong it is. */
-    bool secret = o->flags & CS_OPT_SECRET;
-    const char *shown = secret ? "***" : text;
+    const char *shown = (o->flags & CS_OPT_SECRET) ? "***" : text;
+    int rc = 0;
 
     switch (o->type) {
     case CS_OPT_STRING:
-        /* An empty value would quietly mean "unset" (--group= the default group) for most
-         * options: only those that say empty means something take it. */
-        if (!*text && !(o->flags & CS_OPT_EMPTY_OK) && !(o->def && !*o->def))
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: an empty value is not allowed (leave it unset for "
-                                    "the default)",
-                                    where);
+        rc = check_string(o, text, where, err);
         break;
-    case CS_OPT_INT: {
-        long long x;
-
-        errno = 0;
-        x = strtoll(text, &end, 10);
-        if (!*text || *end || errno)
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not an integer", where,
-                                    shown);
-        if (ranged && ((double)x < o->min || (double)x > o->max)) {
-            char num[32];
-
-            snprintf(num, sizeof(num), "%lld", x);
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: %s is out of range (allowed %.0f..%.0f)", where,
-                                    secret ? shown : num, o->min, o->max);
-        }
-        v->i = x;
+    case CS_OPT_INT:
+        rc = parse_int(o, text, shown, where, &v->i, err);
         break;
-    }
-    case CS_OPT_DOUBLE: {
-        double x;
-
-        int e;
-
-        errno = 0;
-        x = strtod(text, &end);
-        e = errno;
-        if (!*text || *end || end == text)
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
-                                    shown);
-        /* strtod reports ERANGE for overflow (±HUGE_VAL), for underflow to 0, and on glibc for
-         * every subnormal result too: a subnormal such as 1e-320 is a number, kept as read. */
-        if (e == ERANGE && isinf(x))
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: '%s' is too large for a number (the largest is %g)", where,
-                                    shown, DBL_MAX);
-        if (!isfinite(x))
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a finite number",
-                                    where, shown);
-        if (e == ERANGE && x == 0)
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: '%s' is too small for a number: it would be read as 0 "
-                                    "(the smallest above 0 is %g)",
-                                    where, shown, DBL_TRUE_MIN);
-        if (e && e != ERANGE)
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not a number", where,
-                                    shown);
-        if (ranged && (x < o->min || x > o->max)) /* as given: %g rounds 1.0000001 to 1 */
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: %s is out of range (allowed %g..%g)", where, shown, o->min,
-                                    o->max);
-        v->d = x;
+    case CS_OPT_DOUBLE:
+        rc = parse_double(o, text, shown, where, &v->d, err);
         break;
-    }
     case CS_OPT_BOOL:
-        if (!strcasecmp(text, "true") || !strcmp(text, "1") || !strcasecmp(text, "yes") ||
-            !strcasecmp(text, "on"))
-            v->b = true;
-        else if (!strcasecmp(text, "false") || !strcmp(text, "0") || !strcasecmp(text, "no") ||
-                 !strcasecmp(text, "off"))
-            v->b = false;
-        else
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name,
-                                    "%s: '%s' is not a boolean (allowed true, false, 1, 0, yes, "
-                                    "no, on, off)",
-                                    where, shown);
+        rc = parse_bool(o, text, shown, where, &v->b, err);
         break;
-    case CS_OPT_ENUM: {
-        bool found = false;
-
-        for (const char *const *c = o->choices; c && *c; c++)
-            if (!strcasecmp(text, *c))
-                found = true;
-        if (!found) {
-            char allowed[256] = "";
-            size_t n = 0;
-
-            for (const char *const *c = o->choices; c && *c && n < sizeof(allowed); c++)
-                n += (size_t)snprintf(allowed + n, sizeof(allowed) - n, "%s%s",
-                                      c == o->choices ? "" : ", ", *c);
-            return cs_err_set_field(err, CS_ERR_FATAL, o->name, "%s: '%s' is not one of %s", where,
-                                    shown, allowed);
-        }
+    case CS_OPT_ENUM:
+        rc = check_choice(o, text, shown, where, err);
         break;
     }
-    }
+    if (rc < 0)
+        return -1;
     free(v->text);
     v->text = cs_mem_strdup(text);
     v->src = src;
@@ -450,9 +485,85 @@ static bool prop_name_char(int c)
     return isalnum(c) || c == '.' || c == '_' || c == '-';
 }
 
-char **cs_config_props_parse(const char *text, const char *origin, cs_err_t *err)
+static bool prop_space(int c)
+{
+    return c == ' ' || c == '\t' || c == '\f';
+}
+
+/*
+ * One line [b, e) of a properties file: 0 for a blank or comment line, 1 with *entry (allocated,
+ * "name=value", blanks around '=' and leading the value dropped) and *name_len, -1 on a line
+ * that is not name=value. Messages never show the line: it may be a password.
+ */
+static int prop_line(const char *b, const char *e, const char *origin, int lineno, char **entry,
+                     size_t *name_len, cs_err_t *err)
+{
+    const char *name, *name_end, *value;
+
+    if (e > b && e[-1] == '\r')
+        e--;
+    while (b < e && prop_space(*b))
+        b++;
+    if (b == e || *b == '#' || *b == '!')
+        return 0;
+    if (e[-1] == '\\')
+        return cs_err_set_field(err, CS_ERR_FATAL, "kafka-props-file",
+                                "%s:%d: a line ending in '\\' (a continuation) is not supported",
+                                origin, lineno);
+    name = b;
+    while (b < e && prop_name_char((unsigned char)*b))
+        b++;
+    name_end = b;
+    while (b < e && prop_space(*b))
+        b++;
+    if (name_end == name || b == e || *b != '=')
+        return cs_err_set_field(err, CS_ERR_FATAL, "kafka-props-file",
+                                "%s:%d: expected name=value (a name of letters, digits, '.', '_' "
+                                "and '-', then '=')",
+                                origin, lineno);
+    value = b + 1;
+    while (value < e && prop_space(*value))
+        value++;
+    *name_len = (size_t)(name_end - name);
+    *entry = cs_mem_alloc(*name_len + (size_t)(e - value) + 2);
+    sprintf(*entry, "%.*s=%.*s", (int)*name_len, name, (int)(e - value), value);
+    return 1;
+}
+
+/*
+ * Whether entry (its name name_len bytes) may join the n props read so far (read on lines[]):
+ * not a name set twice, a value librdkafka takes (checked on scratch). -1 with err otherwise;
+ * a secret's value never reaches the message.
+ */
+static int prop_check(rd_kafka_conf_t *scratch, char **props, const int *lines, int n, char *entry,
+                      size_t name_len, const char *origin, int lineno, cs_err_t *err)
 {
     const char *what = "kafka-props-file";
+    char errstr[512];
+    int rc = 0;
+
+    for (int i = 0; i < n; i++)
+        if (!strncmp(props[i], entry, name_len + 1))
+            return cs_err_set_field(err, CS_ERR_FATAL, what,
+                                    "%s:%d: '%.*s' is set twice (first on line %d)", origin, lineno,
+                                    (int)name_len, entry, lines[i]);
+    entry[name_len] = '\0';
+    if (rd_kafka_conf_set(scratch, entry, entry + name_len + 1, errstr, sizeof(errstr)) !=
+        RD_KAFKA_CONF_OK) {
+        if (cs_config_prop_is_secret(entry))
+            rc = cs_err_set_field(err, CS_ERR_FATAL, what,
+                                  "%s:%d: librdkafka refuses the value of '%s' (not shown)", origin,
+                                  lineno, entry);
+        else
+            rc = cs_err_set_field(err, CS_ERR_FATAL, what, "%s:%d: librdkafka refuses '%s': %s",
+                                  origin, lineno, entry, errstr);
+    }
+    entry[name_len] = '=';
+    return rc;
+}
+
+char **cs_config_props_parse(const char *text, const char *origin, cs_err_t *err)
+{
     rd_kafka_conf_t *scratch = rd_kafka_conf_new(); /* librdkafka checks each property */
     char **props = cs_mem_calloc(1, sizeof(*props));
     int *lines = NULL;
@@ -462,76 +573,24 @@ char **cs_config_props_parse(const char *text, const char *origin, cs_err_t *err
     while (*p) {
         const char *eol = strchr(p, '\n');
         size_t len = eol ? (size_t)(eol - p) : strlen(p);
-        const char *b = p, *e = p + len;
-        const char *name, *name_end, *value;
-        char errstr[512];
-        char *entry;
-        char **grown;
-        int *glines;
+        char *entry = NULL;
+        size_t name_len = 0;
+        int rc;
 
         lineno++;
+        rc = prop_line(p, p + len, origin, lineno, &entry, &name_len, err);
         p = eol ? eol + 1 : p + len;
-        if (e > b && e[-1] == '\r')
-            e--;
-        while (b < e && (*b == ' ' || *b == '\t' || *b == '\f'))
-            b++;
-        if (b == e || *b == '#' || *b == '!')
+        if (rc == 0)
             continue;
-        if (e[-1] == '\\') {
-            cs_err_set_field(err, CS_ERR_FATAL, what,
-                             "%s:%d: a line ending in '\\' (a continuation) is not supported",
-                             origin, lineno);
+        if (rc < 0)
             goto fail;
-        }
-        name = b;
-        while (b < e && prop_name_char((unsigned char)*b))
-            b++;
-        name_end = b;
-        while (b < e && (*b == ' ' || *b == '\t' || *b == '\f'))
-            b++;
-        if (name_end == name || b == e || *b != '=') {
-            /* Nothing of the line is shown: it may be a password on a line of its own. */
-            cs_err_set_field(err, CS_ERR_FATAL, what,
-                             "%s:%d: expected name=value (a name of letters, digits, '.', '_' and "
-                             "'-', then '=')",
-                             origin, lineno);
-            goto fail;
-        }
-        value = b + 1;
-        while (value < e && (*value == ' ' || *value == '\t' || *value == '\f'))
-            value++;
-        entry = cs_mem_alloc((size_t)(name_end - name) + (size_t)(e - value) + 2);
-        sprintf(entry, "%.*s=%.*s", (int)(name_end - name), name, (int)(e - value), value);
-        for (int i = 0; i < n; i++) {
-            if (!strncmp(props[i], entry, (size_t)(name_end - name) + 1)) {
-                cs_err_set_field(err, CS_ERR_FATAL, what,
-                                 "%s:%d: '%.*s' is set twice (first on "
-                                 "line %d)",
-                                 origin, lineno, (int)(name_end - name), name, lines[i]);
-                memset(entry, 0, strlen(entry));
-                free(entry);
-                goto fail;
-            }
-        }
-        entry[name_end - name] = '\0';
-        if (rd_kafka_conf_set(scratch, entry, entry + (name_end - name) + 1, errstr,
-                              sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-            if (cs_config_prop_is_secret(entry))
-                cs_err_set_field(err, CS_ERR_FATAL, what,
-                                 "%s:%d: librdkafka refuses the value of '%s' (not shown)", origin,
-                                 lineno, entry);
-            else
-                cs_err_set_field(err, CS_ERR_FATAL, what, "%s:%d: librdkafka refuses '%s': %s",
-                                 origin, lineno, entry, errstr);
-            memset(entry, 0, strlen(entry + (name_end - name) + 1) + (size_t)(name_end - name) + 1);
+        if (prop_check(scratch, props, lines, n, entry, name_len, origin, lineno, err) < 0) {
+            memset(entry, 0, strlen(entry)); /* it may hold a secret */
             free(entry);
             goto fail;
         }
-        entry[name_end - name] = '=';
-        grown = cs_mem_realloc(props, sizeof(*props) * ((size_t)n + 2));
-        glines = cs_mem_realloc(lines, sizeof(*lines) * ((size_t)n + 1));
-        props = grown;
-        lines = glines;
+        props = cs_mem_realloc(props, sizeof(*props) * ((size_t)n + 2));
+        lines = cs_mem_realloc(lines, sizeof(*lines) * ((size_t)n + 1));
         lines[n] = lineno;
         props[n++] = entry;
         props[n] = NULL;
@@ -571,49 +630,82 @@ static void props_append_inline(char ***props, const char *text)
  * source setting both is refused); kafka-props-file's entries go before --kafka-props' in
  * cfg->kprops and, for a program that declares kafka-props, in its text.
  */
+/*
+ * pg-dsn-file, when set (not by default) by a source that beats pg-dsn's: its one line becomes
+ * pg-dsn. Both set by one source is refused. The text read is wiped after use.
+ */
+static int load_dsn_file(struct val *dsn, const struct val *dsn_file, cs_err_t *err)
+{
+    char where[600];
+    char *text = NULL;
+    size_t len;
+    int rc;
+
+    if (!dsn || !dsn_file || !dsn_file->text || dsn_file->src <= SRC_DEFAULT)
+        return 0;
+    if (dsn->src == dsn_file->src)
+        return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn-file",
+                                "pg-dsn and pg-dsn-file are both set (by the same source): "
+                                "set one");
+    if (dsn_file->src <= dsn->src)
+        return 0;
+    if (cs_config_secret_file_read(dsn_file->text, "pg-dsn-file", &text, err) < 0)
+        return -1;
+    len = strlen(text);
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        text[--len] = '\0';
+    if (strchr(text, '\n')) {
+        memset(text, 0, len);
+        free(text);
+        return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn-file",
+                                "pg-dsn-file %s: holds more than one line (the DSN is "
+                                "one line)",
+                                dsn_file->text);
+    }
+    snprintf(where, sizeof(where), "pg-dsn-file %s", dsn_file->text);
+    rc = set_value(dsn, text, dsn_file->src, where, err);
+    memset(text, 0, len);
+    free(text);
+    return rc < 0 ? -1 : 0;
+}
+
+/*
+ * kafka-props as what the consumer, the dead-letter producer and the anchorer read: props one
+ * entry a line, so that a value from the file may hold a ','. The old text is wiped.
+ */
+static void kafka_props_joined(struct val *kp, const struct val *kp_file, char **props)
+{
+    size_t size = 1;
+    char *joined, *o;
+
+    for (char **q = props; *q; q++)
+        size += strlen(*q) + 1;
+    joined = o = cs_mem_alloc(size);
+    *o = '\0';
+    for (char **q = props; *q; q++)
+        o += sprintf(o, "%s%s", q == props ? "" : "\n", *q);
+    if (kp->text) {
+        memset(kp->text, 0, strlen(kp->text));
+        free(kp->text);
+    }
+    kp->text = joined;
+    if (kp->src < kp_file->src)
+        kp->src = kp_file->src;
+}
+
 static int load_secret_files(cs_config_t *cfg, cs_err_t *err)
 {
-    struct val *dsn = find(cfg, "pg-dsn"), *dsn_file = find(cfg, "pg-dsn-file");
     struct val *kp = find(cfg, "kafka-props"), *kp_file = find(cfg, "kafka-props-file");
+    bool from_file = kp_file && kp_file->text && kp_file->src > SRC_DEFAULT;
     char *text = NULL;
     char **props = NULL;
 
     cs_config_props_free(cfg->kprops);
     cfg->kprops = NULL;
-
-    if (dsn && dsn_file && dsn_file->text && dsn_file->src > SRC_DEFAULT) {
-        if (dsn->src == dsn_file->src)
-            return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn-file",
-                                    "pg-dsn and pg-dsn-file are both set (by the same source): "
-                                    "set one");
-        if (dsn_file->src > dsn->src) {
-            char where[600];
-            size_t len;
-            int rc;
-
-            if (cs_config_secret_file_read(dsn_file->text, "pg-dsn-file", &text, err) < 0)
-                return -1;
-            len = strlen(text);
-            while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
-                text[--len] = '\0';
-            if (strchr(text, '\n')) {
-                memset(text, 0, len);
-                free(text);
-                return cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn-file",
-                                        "pg-dsn-file %s: holds more than one line (the DSN is "
-                                        "one line)",
-                                        dsn_file->text);
-            }
-            snprintf(where, sizeof(where), "pg-dsn-file %s", dsn_file->text);
-            rc = set_value(dsn, text, dsn_file->src, where, err);
-            memset(text, 0, len);
-            free(text);
-            if (rc < 0)
-                return -1;
-        }
-    }
-
-    if (kp_file && kp_file->text && kp_file->src > SRC_DEFAULT) {
+    if (load_dsn_file(find(cfg, "pg-dsn"), find(cfg, "pg-dsn-file"), err) < 0)
+        return -1;
+    /* kafka-props-file's entries, then kafka-props's inline ones. */
+    if (from_file) {
         if (cs_config_secret_file_read(kp_file->text, "kafka-props-file", &text, err) < 0)
             return -1;
         props = cs_config_props_parse(text, kp_file->text, err);
@@ -627,27 +719,8 @@ static int load_secret_files(cs_config_t *cfg, cs_err_t *err)
     if (kp && kp->text && *kp->text)
         props_append_inline(&props, kp->text);
     cfg->kprops = props;
-
-    /* What the consumer, the dead-letter producer and the anchorer read: one entry a line, so
-     * that a value from the file may hold a ','. */
-    if (kp && kp_file && kp_file->text && kp_file->src > SRC_DEFAULT) {
-        size_t size = 1;
-        char *joined, *o;
-
-        for (char **q = props; *q; q++)
-            size += strlen(*q) + 1;
-        joined = o = cs_mem_alloc(size);
-        *o = '\0';
-        for (char **q = props; *q; q++)
-            o += sprintf(o, "%s%s", q == props ? "" : "\n", *q);
-        if (kp->text) {
-            memset(kp->text, 0, strlen(kp->text));
-            free(kp->text);
-        }
-        kp->text = joined;
-        if (kp->src < kp_file->src)
-            kp->src = kp_file->src;
-    }
+    if (kp && from_file)
+        kafka_props_joined(kp, kp_file, props);
     return 0;
 }
 
@@ -656,84 +729,109 @@ static int load_secret_files(cs_config_t *cfg, cs_err_t *err)
  * (a list from a properties file), else at a blank, ',' or '&' (inline lists, key/value DSNs, URI
  * query strings); a quoted DSN value ends at its closing quote.
  */
+/* The password of a URI's userinfo (scheme://user:password@host) in text: [*pw, *pw_end), or
+ * both NULL. */
+static void uri_password(const char *text, const char **pw, const char **pw_end)
+{
+    const char *scheme = strstr(text, "://");
+    const char *at = NULL;
+
+    *pw = *pw_end = NULL;
+    if (!scheme)
+        return;
+    for (const char *q = scheme + 3; *q && *q != '/' && *q != '?' && !isspace((unsigned char)*q);
+         q++)
+        if (*q == '@')
+            at = q; /* the last '@' before the path ends the userinfo */
+    if (at) {
+        const char *colon = memchr(scheme + 3, ':', (size_t)(at - (scheme + 3)));
+
+        if (colon) {
+            *pw = colon + 1;
+            *pw_end = at;
+        }
+    }
+}
+
+/*
+ * When p starts "name=" (blanks allowed before '=') for a secret name: the end of its value
+ * (one line in a multi-line text; else up to a blank, ',' or '&', or a quoted 'value'), with
+ * *eq on the '='. NULL otherwise.
+ */
+static const char *secret_value_end(const char *p, bool lines, const char **eq)
+{
+    const char *b = p, *e, *v;
+    char name[128];
+
+    while (*b && prop_name_char((unsigned char)*b))
+        b++;
+    e = b;
+    while (*e == ' ' || *e == '\t')
+        e++;
+    if (b == p || *e != '=')
+        return NULL;
+    snprintf(name, sizeof(name), "%.*s", (int)(b - p), p);
+    if (!cs_config_prop_is_secret(name))
+        return NULL;
+    *eq = e;
+    v = e + 1;
+    while (!lines && (*v == ' ' || *v == '\t'))
+        v++;
+    if (!lines && *v == '\'') {
+        for (v++; *v && *v != '\''; v++)
+            if (*v == '\\' && v[1])
+                v++;
+        if (*v)
+            v++;
+    } else {
+        while (*v && (lines ? *v != '\n' : !strchr(" \t\n,&", *v)))
+            v++;
+    }
+    return v;
+}
+
+/* Appends c to out[size] at *o when there is room (one byte kept for the NUL). */
+static void put_char(char *out, size_t size, size_t *o, char c)
+{
+    if (*o + 1 < size)
+        out[(*o)++] = c;
+}
+
+static void put_stars(char *out, size_t size, size_t *o)
+{
+    for (const char *r = "***"; *r; r++)
+        put_char(out, size, o, *r);
+}
+
 char *cs_config_redact(const char *text, char *out, size_t size)
 {
     bool lines = strchr(text, '\n') != NULL;
-    const char *scheme = strstr(text, "://");
-    const char *pw = NULL, *pw_end = NULL;
+    const char *pw, *pw_end;
     size_t o = 0;
 
     if (!size)
         return out;
-    /* URI userinfo: scheme://user:password@host */
-    if (scheme) {
-        const char *auth = scheme + 3;
-        const char *at = NULL;
-
-        for (const char *q = auth; *q && *q != '/' && *q != '?' && !isspace((unsigned char)*q); q++)
-            if (*q == '@')
-                at = q; /* the last '@' before the path ends the userinfo */
-        if (at) {
-            const char *colon = memchr(auth, ':', (size_t)(at - auth));
-
-            if (colon) {
-                pw = colon + 1;
-                pw_end = at;
-            }
-        }
-    }
-#define PUT(c)                                                                                     \
-    do {                                                                                           \
-        if (o + 1 < size)                                                                          \
-            out[o++] = (c);                                                                        \
-    } while (0)
+    uri_password(text, &pw, &pw_end);
     for (const char *p = text; *p;) {
+        const char *eq = NULL, *v;
+
         if (p == pw) {
-            for (const char *r = "***"; *r; r++)
-                PUT(*r);
+            put_stars(out, size, &o);
             p = pw_end;
             continue;
         }
-        if (p == text || strchr(" \t\n,&?;", p[-1])) {
-            const char *b = p, *e;
-
-            while (*b && prop_name_char((unsigned char)*b))
-                b++;
-            e = b;
-            while (*e == ' ' || *e == '\t')
-                e++;
-            if (b > p && *e == '=') {
-                char name[128];
-
-                snprintf(name, sizeof(name), "%.*s", (int)(b - p), p);
-                if (cs_config_prop_is_secret(name)) {
-                    const char *v = e + 1;
-
-                    for (const char *q = p; q <= e; q++)
-                        PUT(*q);
-                    while (!lines && (*v == ' ' || *v == '\t'))
-                        v++;
-                    if (!lines && *v == '\'') {
-                        for (v++; *v && *v != '\''; v++)
-                            if (*v == '\\' && v[1])
-                                v++;
-                        if (*v)
-                            v++;
-                    } else {
-                        while (*v && (lines ? *v != '\n' : !strchr(" \t\n,&", *v)))
-                            v++;
-                    }
-                    for (const char *r = "***"; *r; r++)
-                        PUT(*r);
-                    p = v;
-                    continue;
-                }
-            }
+        /* A secret property where a name may start: the name and '=' kept, the value not. */
+        if ((p == text || strchr(" \t\n,&?;", p[-1])) &&
+            (v = secret_value_end(p, lines, &eq)) != NULL) {
+            for (const char *q = p; q <= eq; q++)
+                put_char(out, size, &o, *q);
+            put_stars(out, size, &o);
+            p = v;
+            continue;
         }
-        PUT(*p);
+        put_char(out, size, &o, *p);
         p++;
     }
-#undef PUT
     out[o] = '\0';
     return out;
 }
@@ -756,14 +854,12 @@ static int add_arg(cs_config_t *cfg, const char *a, cs_err_t *err)
     return 0;
 }
 
-int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *envp, cs_err_t *err)
+/* Step 1 of cs_config_load: the defaults. A default that does not validate is a bug in the table.
+ */
+static int load_defaults(cs_config_t *cfg, cs_err_t *err)
 {
-    const char *file = NULL;
     char where[160];
 
-    cs_err_clear(err);
-
-    /* 1. Defaults. A default that does not validate is a bug in the table. */
     for (int i = 0; i < cfg->nvals; i++) {
         struct val *v = &cfg->vals[i];
 
@@ -773,40 +869,53 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
                 return -1;
         }
     }
+    return 0;
+}
 
-    /* 2. The config file, named by --config or CS_CONFIG (flags win). The flags are walked as
-     * step 4 walks them: a word another option takes as its value names no file
-     * ("--group --config=x" is the group "--config=x"), and neither ends the options ("--group --
-     * --config=x" names x). */
-    if (find(cfg, "config")) {
-        file = env_lookup(envp, "CS_CONFIG");
-        for (int i = 1; i < argc; i++) {
-            const char *a = argv[i];
-            const char *eq = strchr(a, '=');
-            const char *value;
-            char name[128];
-            struct val *v;
+/* Copies the option name of the flag a ("--name" or "--name=value") into name. */
+static void flag_name(const char *a, const char *eq, char *name, size_t size)
+{
+    snprintf(name, size, "%.*s", (int)(eq ? (size_t)(eq - a - 2) : strlen(a + 2)), a + 2);
+}
 
-            if (!strcmp(a, "--"))
-                break;
-            if (a[0] != '-' || a[1] != '-')
-                continue; /* a positional argument, or refused in step 4 */
-            snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - a - 2) : strlen(a + 2)),
-                     a + 2);
-            v = find(cfg, name);
-            if (!v)
-                continue; /* --no-<bool> takes no value; anything else is refused in step 4 */
-            value = eq ? eq + 1 : NULL;
-            if (!eq && v->opt->type != CS_OPT_BOOL && i + 1 < argc)
-                value = argv[++i];
-            if (value && !strcmp(name, "config"))
-                file = value;
-        }
-        if (file && *file && load_file(cfg, file, err) < 0)
-            return -1;
+/*
+ * The config file named by --config or CS_CONFIG (flags win), or NULL. The flags are walked as
+ * load_flags walks them: a word another option takes as its value names no file
+ * ("--group --config=x" is the group "--config=x"), and neither ends the options ("--group --
+ * --config=x" names x).
+ */
+static const char *config_file_named(const cs_config_t *cfg, int argc, char *const *argv,
+                                     char *const *envp)
+{
+    const char *file = env_lookup(envp, "CS_CONFIG");
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq = strchr(a, '=');
+        const char *value;
+        char name[128];
+        struct val *v;
+
+        if (!strcmp(a, "--"))
+            break;
+        if (a[0] != '-' || a[1] != '-')
+            continue; /* a positional argument, or refused in load_flags */
+        flag_name(a, eq, name, sizeof(name));
+        v = find(cfg, name);
+        if (!v)
+            continue; /* --no-<bool> takes no value; anything else is refused in load_flags */
+        value = eq ? eq + 1 : NULL;
+        if (!eq && v->opt->type != CS_OPT_BOOL && i + 1 < argc)
+            value = argv[++i];
+        if (value && !strcmp(name, "config"))
+            file = value;
     }
+    return file;
+}
 
-    /* 3. The environment. */
+/* Step 3 of cs_config_load: the environment. */
+static int load_env(cs_config_t *cfg, char *const *envp, cs_err_t *err)
+{
     for (int i = 0; i < cfg->nvals; i++) {
         struct val *v = &cfg->vals[i];
         char name[128];
@@ -817,14 +926,52 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
         if (text && set_value(v, text, SRC_ENV, name, err) < 0)
             return -1;
     }
+    return 0;
+}
 
-    /* 4. Flags. */
+/*
+ * Sets the option of the flag argv[*i] ("--name", "--name=value", "--name value" or
+ * "--no-<bool>"), advancing *i past a value taken from the next word.
+ */
+static int load_flag(cs_config_t *cfg, int argc, char *const *argv, int *i, cs_err_t *err)
+{
+    const char *a = argv[*i];
+    const char *eq = strchr(a, '=');
+    char name[128];
+    char where[160];
+    struct val *v;
+    const char *text;
+
+    flag_name(a, eq, name, sizeof(name));
+    v = find(cfg, name);
+    if (!v && !strncmp(name, "no-", 3) && !eq) {
+        v = find(cfg, name + 3);
+        if (v && v->opt->type == CS_OPT_BOOL) {
+            snprintf(where, sizeof(where), "--%s", name);
+            return set_value(v, "false", SRC_FLAG, where, err);
+        }
+        v = NULL;
+    }
+    if (!v)
+        return cs_err_set_field(err, CS_ERR_FATAL, name, "unknown option '--%s' (see --help)",
+                                name);
+    snprintf(where, sizeof(where), "--%s", name);
+    if (eq)
+        text = eq + 1;
+    else if (v->opt->type == CS_OPT_BOOL)
+        text = "true";
+    else if (*i + 1 < argc)
+        text = argv[++*i];
+    else
+        return cs_err_set_field(err, CS_ERR_FATAL, name, "%s: a value is required", where);
+    return set_value(v, text, SRC_FLAG, where, err);
+}
+
+/* Step 4 of cs_config_load: the flags and positional arguments; 1 after --help. */
+static int load_flags(cs_config_t *cfg, int argc, char *const *argv, cs_err_t *err)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        const char *eq;
-        char name[128];
-        struct val *v;
-        const char *text;
 
         if (!strcmp(a, "--")) {
             for (i++; i < argc; i++)
@@ -843,43 +990,17 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
                 return -1;
             continue;
         }
-        eq = strchr(a, '=');
-        snprintf(name, sizeof(name), "%.*s", (int)(eq ? (size_t)(eq - a - 2) : strlen(a + 2)),
-                 a + 2);
-        v = find(cfg, name);
-        if (!v && !strncmp(name, "no-", 3) && !eq) {
-            v = find(cfg, name + 3);
-            if (v && v->opt->type == CS_OPT_BOOL) {
-                snprintf(where, sizeof(where), "--%s", name);
-                if (set_value(v, "false", SRC_FLAG, where, err) < 0)
-                    return -1;
-                continue;
-            }
-            v = NULL;
-        }
-        if (!v)
-            return cs_err_set_field(err, CS_ERR_FATAL, name, "unknown option '--%s' (see --help)",
-                                    name);
-        snprintf(where, sizeof(where), "--%s", name);
-        if (eq)
-            text = eq + 1;
-        else if (v->opt->type == CS_OPT_BOOL)
-            text = "true";
-        else if (i + 1 < argc)
-            text = argv[++i];
-        else
-            return cs_err_set_field(err, CS_ERR_FATAL, name, "%s: a value is required", where);
-        if (set_value(v, text, SRC_FLAG, where, err) < 0)
+        if (load_flag(cfg, argc, argv, &i, err) < 0)
             return -1;
     }
+    return 0;
+}
 
-    /* 5. The secrets files, which stand for pg-dsn and add to kafka-props. */
-    if (load_secret_files(cfg, err) < 0)
-        return -1;
-
-    /* 6. Required options. */
+/* Step 6 of cs_config_load: every required option has a value. */
+static int check_required(const cs_config_t *cfg, cs_err_t *err)
+{
     for (int i = 0; i < cfg->nvals; i++) {
-        struct val *v = &cfg->vals[i];
+        const struct val *v = &cfg->vals[i];
 
         if ((v->opt->flags & CS_OPT_REQUIRED) && !v->text) {
             char name[128];
@@ -891,6 +1012,34 @@ int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *e
         }
     }
     return 0;
+}
+
+int cs_config_load(cs_config_t *cfg, int argc, char *const *argv, char *const *envp, cs_err_t *err)
+{
+    int rc;
+
+    cs_err_clear(err);
+    /* 1. Defaults. */
+    if (load_defaults(cfg, err) < 0)
+        return -1;
+    /* 2. The config file. */
+    if (find(cfg, "config")) {
+        const char *file = config_file_named(cfg, argc, argv, envp);
+
+        if (file && *file && load_file(cfg, file, err) < 0)
+            return -1;
+    }
+    /* 3. The environment; 4. flags (which win over both). */
+    if (load_env(cfg, envp, err) < 0)
+        return -1;
+    rc = load_flags(cfg, argc, argv, err);
+    if (rc != 0)
+        return rc;
+    /* 5. The secrets files, which stand for pg-dsn and add to kafka-props. */
+    if (load_secret_files(cfg, err) < 0)
+        return -1;
+    /* 6. Required options. */
+    return check_required(cfg, err);
 }
 
 const char *const *cs_config_kafka_props(const cs_config_t *cfg)

@@ -214,59 +214,94 @@ static bool is_option_error(const char *m)
 
 static void on_notice(void *arg, const PGresult *res);
 
+/*
+ * A malformed DSN, FATAL (configuration), not a retryable connect error. libpq's message may
+ * quote the DSN: it is taken from the redacted copy, which fails the same way unless the password
+ * itself was what broke it. parse_err is libpq's message for dsn (freed here).
+ */
+static void bad_dsn(const char *dsn, char *parse_err, cs_err_t *err)
+{
+    char *redacted = redact_dsn(dsn);
+    char *redacted_err = NULL;
+    PQconninfoOption *ropts = PQconninfoParse(redacted, &redacted_err);
+
+    if (!parse_err)
+        cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn", "invalid PostgreSQL DSN: out of memory");
+    else if (!ropts && redacted_err)
+        cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn", "invalid PostgreSQL DSN: %s", redacted_err);
+    else
+        cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn",
+                         "invalid PostgreSQL DSN (around its password, not shown)");
+    if (err) {
+        size_t len = strlen(err->msg);
+        while (len > 0 && err->msg[len - 1] == '\n')
+            err->msg[--len] = '\0';
+    }
+    PQconninfoFree(ropts);
+    PQfreemem(redacted_err);
+    PQfreemem(parse_err);
+    free(redacted);
+}
+
+/* Parses dsn first: -1 when it is malformed or names a bad port; else 0 with its password (to
+ * scrub from messages; NULL: none) in *password. */
+static int check_dsn(const char *dsn, char **password, cs_err_t *err)
+{
+    char *parse_err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(dsn, &parse_err);
+
+    *password = NULL;
+    if (!opts) {
+        bad_dsn(dsn, parse_err, err);
+        return -1;
+    }
+    for (PQconninfoOption *o = opts; o->keyword; o++) {
+        if (o->val && *o->val && !strcmp(o->keyword, "password") && !*password)
+            *password = cs_mem_strdup(o->val);
+        if (o->val && !strcmp(o->keyword, "port") && check_ports(o->val, err) < 0) {
+            PQconninfoFree(opts);
+            free(*password);
+            *password = NULL;
+            return -1;
+        }
+    }
+    PQconninfoFree(opts);
+    return 0;
+}
+
+/* A failed connection's error: FATAL when it will not fix itself (authentication, a missing
+ * database, a bad option), else TRANSIENT; the password scrubbed from libpq's message. */
+static void connect_failed(const cs_db_t *db, cs_err_t *err)
+{
+    const char *m = PQerrorMessage(db->conn);
+    cs_err_kind_t kind =
+        (strstr(m, "authentication failed") || strstr(m, "does not exist") ||
+         strstr(m, "no password supplied") || strstr(m, "not permitted") || is_option_error(m))
+            ? CS_ERR_FATAL
+            : CS_ERR_TRANSIENT;
+
+    cs_err_clear(err);
+    if (err) {
+        put_msg(err, "cannot connect to PostgreSQL", m, NULL);
+        scrub(err, db->password);
+        err->kind = kind;
+        snprintf(err->field, sizeof(err->field), "pg-dsn");
+    }
+}
+
 cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *err)
 {
     const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
     const char *vals[] = {dsn, application_name ? application_name : "careerstream", "10", NULL};
-    char *parse_err = NULL;
     char *password = NULL;
-    PQconninfoOption *opts;
     cs_db_t *db;
 
     if (!dsn || !*dsn) {
         cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn", "no PostgreSQL DSN given (set CS_PG_DSN)");
         return NULL;
     }
-    /* Parse first so a malformed DSN is FATAL (configuration), not a retryable connect error.
-     * libpq's message may quote the DSN: it is taken from the redacted copy, which fails the
-     * same way unless the password itself was what broke it. */
-    opts = PQconninfoParse(dsn, &parse_err);
-    if (!opts) {
-        char *redacted = redact_dsn(dsn);
-        char *redacted_err = NULL;
-        PQconninfoOption *ropts = PQconninfoParse(redacted, &redacted_err);
-
-        if (!parse_err)
-            cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn", "invalid PostgreSQL DSN: out of memory");
-        else if (!ropts && redacted_err)
-            cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn", "invalid PostgreSQL DSN: %s",
-                             redacted_err);
-        else
-            cs_err_set_field(err, CS_ERR_FATAL, "pg-dsn",
-                             "invalid PostgreSQL DSN (around its password, not shown)");
-        if (err) {
-            size_t len = strlen(err->msg);
-            while (len > 0 && err->msg[len - 1] == '\n')
-                err->msg[--len] = '\0';
-        }
-        PQconninfoFree(ropts);
-        PQfreemem(redacted_err);
-        PQfreemem(parse_err);
-        free(redacted);
+    if (check_dsn(dsn, &password, err) < 0)
         return NULL;
-    }
-    for (PQconninfoOption *o = opts; o->keyword; o++) {
-        if (o->val && *o->val && !strcmp(o->keyword, "password") && !password) {
-            password = cs_mem_strdup(o->val);
-        }
-        if (o->val && !strcmp(o->keyword, "port") && check_ports(o->val, err) < 0) {
-            PQconninfoFree(opts);
-            free(password);
-            return NULL;
-        }
-    }
-    PQconninfoFree(opts);
-
     db = cs_mem_calloc(1, sizeof(*db));
     db->password = password;
     /* expand_dbname=1: dsn is a full connection string; our application_name wins only when the
@@ -275,21 +310,7 @@ cs_db_t *cs_db_connect(const char *dsn, const char *application_name, cs_err_t *
     if (!db->conn)
         cs_mem_fail(0); /* libpq returns NULL only when it cannot allocate */
     if (PQstatus(db->conn) != CONNECTION_OK) {
-        const char *m = PQerrorMessage(db->conn);
-        /* Authentication and missing databases will not fix themselves. */
-        cs_err_kind_t kind =
-            (strstr(m, "authentication failed") || strstr(m, "does not exist") ||
-             strstr(m, "no password supplied") || strstr(m, "not permitted") || is_option_error(m))
-                ? CS_ERR_FATAL
-                : CS_ERR_TRANSIENT;
-
-        cs_err_clear(err);
-        if (err) {
-            put_msg(err, "cannot connect to PostgreSQL", m, NULL);
-            scrub(err, db->password);
-            err->kind = kind;
-            snprintf(err->field, sizeof(err->field), "pg-dsn");
-        }
+        connect_failed(db, err);
         cs_db_destroy(db);
         return NULL;
     }

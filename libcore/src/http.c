@@ -266,14 +266,57 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return ret;
 }
 
+/* The socket address of addr (numeric IPv4 or IPv6) and port, in *ss; *ipv6 says which. */
+static int listen_addr(const char *addr, int port, struct sockaddr_storage *ss, bool *ipv6,
+                       cs_err_t *err)
+{
+    struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+    memset(ss, 0, sizeof *ss);
+    if (port < 0 || port > 65535)
+        return cs_err_set_field(err, CS_ERR_FATAL, "metrics-port", "port %d is out of range", port);
+    if (inet_pton(AF_INET, addr, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        *ipv6 = false;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, addr, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        *ipv6 = true;
+        return 0;
+    }
+    return cs_err_set_field(err, CS_ERR_FATAL, "metrics-addr",
+                            "'%s' is not a numeric IPv4 or IPv6 address (e.g. 0.0.0.0, "
+                            "127.0.0.1, ::1)",
+                            addr);
+}
+
+/* Watches the daemon's epoll descriptor from loop, and its timer; the port it is bound to. */
+static int attach_loop(cs_http_t *h, struct ev_loop *loop, int port, cs_err_t *err)
+{
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+
+    if (!info)
+        return cs_err_set(err, CS_ERR_FATAL, "libmicrohttpd has no epoll descriptor");
+    ev_io_init(&h->io, on_io, info->epoll_fd, EV_READ);
+    h->io.data = h;
+    ev_io_start(loop, &h->io);
+    ev_init(&h->timer, on_timer);
+    h->timer.data = h;
+    info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    h->port = info ? info->port : port;
+    return 0;
+}
+
 cs_http_t *cs_http_new(struct ev_loop *loop, const char *addr, int port, cs_http_handler_fn fn,
                        void *ud, cs_err_t *err)
 {
     cs_http_t *h = cs_mem_calloc(1, sizeof *h);
-    const union MHD_DaemonInfo *info;
-    struct sockaddr_in sin = {.sin_family = AF_INET};
-    struct sockaddr_in6 sin6 = {.sin6_family = AF_INET6};
-    const struct sockaddr *sa;
+    struct sockaddr_storage ss;
+    bool ipv6 = false;
     unsigned flags = MHD_USE_EPOLL | MHD_USE_TURBO;
 
     h->loop = loop;
@@ -283,28 +326,15 @@ cs_http_t *cs_http_new(struct ev_loop *loop, const char *addr, int port, cs_http
     cs_buf_init(&h->body);
     if (!addr)
         addr = "0.0.0.0";
-    if (port < 0 || port > 65535) {
-        cs_err_set_field(err, CS_ERR_FATAL, "metrics-port", "port %d is out of range", port);
+    if (listen_addr(addr, port, &ss, &ipv6, err) < 0)
         goto fail;
-    }
-    if (inet_pton(AF_INET, addr, &sin.sin_addr) == 1) {
-        sin.sin_port = htons((uint16_t)port);
-        sa = (const struct sockaddr *)&sin;
-    } else if (inet_pton(AF_INET6, addr, &sin6.sin6_addr) == 1) {
-        sin6.sin6_port = htons((uint16_t)port);
-        sa = (const struct sockaddr *)&sin6;
+    if (ipv6)
         flags |= MHD_USE_IPv6;
-    } else {
-        cs_err_set_field(err, CS_ERR_FATAL, "metrics-addr",
-                         "'%s' is not a numeric IPv4 or IPv6 address (e.g. 0.0.0.0, 127.0.0.1, "
-                         "::1)",
-                         addr);
-        goto fail;
-    }
     h->d = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR,
-                            sa, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_REQUEST_S,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_MAX_CONNS,
-                            MHD_OPTION_NOTIFY_CONNECTION, on_conn, h, MHD_OPTION_END);
+                            (const struct sockaddr *)&ss, MHD_OPTION_CONNECTION_TIMEOUT,
+                            (unsigned)HTTP_REQUEST_S, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)HTTP_MAX_CONNS, MHD_OPTION_NOTIFY_CONNECTION, on_conn, h,
+                            MHD_OPTION_END);
     if (!h->d) {
         cs_err_set_field(err, CS_ERR_FATAL, "metrics-port",
                          "cannot listen on %s port %d (in use, not a local address, or not "
@@ -312,18 +342,8 @@ cs_http_t *cs_http_new(struct ev_loop *loop, const char *addr, int port, cs_http
                          addr, port);
         goto fail;
     }
-    info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
-    if (!info) {
-        cs_err_set(err, CS_ERR_FATAL, "libmicrohttpd has no epoll descriptor");
+    if (attach_loop(h, loop, port, err) < 0)
         goto fail;
-    }
-    ev_io_init(&h->io, on_io, info->epoll_fd, EV_READ);
-    h->io.data = h;
-    ev_io_start(loop, &h->io);
-    ev_init(&h->timer, on_timer);
-    h->timer.data = h;
-    info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = info ? info->port : port;
     run(h);
     return h;
 fail:

@@ -956,122 +956,173 @@ static void member_remove(ssp_t *s, int m, int l)
     s->mentor_of[l] = -1;
 }
 
+/* Empties the assignment; potentials start at h(l) = max(0, best edge), so that every reduced
+ * cost starts non-negative. */
+static void ssp_reset(ssp_t *s, const cands_t *cs)
+{
+    for (int i = 0; i <= s->T; i++) {
+        s->h[i] = 0;
+        s->seen[i] = s->done[i] = 0;
+    }
+    for (int l = 0; l < s->L; l++) {
+        s->mentor_of[l] = -1;
+        s->wof[l] = 0;
+        if (cs[l].n > 0 && cs[l].c[0].w > 0)
+            s->h[l] = cs[l].c[0].w;
+    }
+    for (int m = 0; m < s->M; m++) {
+        s->load[m] = 0;
+        s->head[m] = -1;
+    }
+}
+
+/* Dijkstra's step: node reached at distance nd from `from` (over an edge of weight fw). */
+static inline void relax(ssp_t *s, int32_t iter, int node, int64_t nd, int from, int64_t fw)
+{
+    if (s->seen[node] != iter || nd < s->dist[node]) {
+        s->seen[node] = iter;
+        s->dist[node] = nd;
+        s->pred[node] = from;
+        s->predw[node] = fw;
+        hpush(s, nd, node);
+    }
+}
+
+/* The edges out of learner x, settled at distance d: to its candidate mentors, and to the sink
+ * when x is the source or holds a place it may give up. -1 on a negative reduced cost. */
+static inline int expand_learner(ssp_t *s, const cands_t *cs, int x, int src, int64_t d,
+                                 int32_t iter)
+{
+    const int L = s->L, T = s->T;
+
+    for (int i = 0; i < cs[x].n; i++) {
+        int m = cs[x].c[i].m, node = L + m;
+        if (m == s->mentor_of[x] || s->done[node] == iter)
+            continue;
+        int64_t rc = -cs[x].c[i].w + s->h[x] - s->h[node];
+        if (rc < 0)
+            return -1;
+        relax(s, iter, node, d + rc, x, cs[x].c[i].w);
+    }
+    if (x == src || s->mentor_of[x] >= 0) {
+        int64_t rc = s->h[x] - s->h[T];
+        if (rc < 0)
+            return -1;
+        relax(s, iter, T, d + rc, x, 0);
+    }
+    return 0;
+}
+
+/* The edges out of mentor node x, settled at distance d: to the sink when it has room, and back
+ * to each learner it holds. -1 on a negative reduced cost. */
+static inline int expand_mentor(ssp_t *s, const cs_match_problem_t *p, int x, int64_t d,
+                                int32_t iter)
+{
+    const int T = s->T;
+    int m = x - s->L;
+
+    if (s->load[m] < p->mentors[m].capacity) {
+        int64_t rc = s->h[x] - s->h[T];
+        if (rc < 0)
+            return -1;
+        relax(s, iter, T, d + rc, x, 0);
+    }
+    for (int y = s->head[m]; y >= 0; y = s->nxt[y]) {
+        if (s->done[y] == iter)
+            continue;
+        int64_t rc = s->wof[y] + s->h[x] - s->h[y];
+        if (rc < 0)
+            return -1;
+        relax(s, iter, y, d + rc, x, 0);
+    }
+    return 0;
+}
+
+/* The shortest path (reduced costs) from learner src to the sink, as pred[]; the nodes settled
+ * on the way in settled[]. */
+static int ssp_search(ssp_t *s, const cs_match_problem_t *p, const cands_t *cs, int src,
+                      int32_t iter, int64_t *pops, cs_err_t *err)
+{
+    s->hn = 0;
+    s->n_settled = 0;
+    relax(s, iter, src, 0, -1, 0);
+    while (s->hn > 0) {
+        hnode_t top = hpop(s);
+        int x = top.x;
+        int64_t d = top.d;
+        int rc;
+
+        if (s->done[x] == iter || d > s->dist[x])
+            continue;
+        s->done[x] = iter;
+        s->settled[s->n_settled++] = x;
+        (*pops)++;
+        if (x == s->T)
+            break;
+        rc = x < s->L ? expand_learner(s, cs, x, src, d, iter) : expand_mentor(s, p, x, d, iter);
+        if (rc < 0)
+            return cs_err_set(err, CS_ERR_FATAL, "match: negative reduced cost");
+    }
+    if (s->done[s->T] != iter)
+        return cs_err_set(err, CS_ERR_FATAL, "match: the sink was not reached");
+    return 0;
+}
+
+/* New potentials for the settled nodes, keeping reduced costs non-negative. */
+static void ssp_reprice(ssp_t *s)
+{
+    int64_t dT = s->dist[s->T];
+
+    for (int i = 0; i < s->n_settled; i++) {
+        int x = s->settled[i];
+        s->h[x] += s->dist[x] - dT;
+    }
+}
+
+/* Moves the learners along the path found, from the sink back to the source. */
+static void ssp_augment(ssp_t *s, int src)
+{
+    const int L = s->L, T = s->T;
+
+    for (int x = T; x != src;) {
+        int px = s->pred[x];
+        if (x == T) {
+            /* px is a mentor with room (nothing to do: its new learner is added below) or a
+             * learner dropped to unassigned (removed when its mentor edge is walked). */
+        } else if (x >= L) {
+            /* learner px takes a place with mentor x - L (leaving its old one first) */
+            int m = x - L;
+            if (s->mentor_of[px] >= 0)
+                member_remove(s, s->mentor_of[px], px);
+            member_add(s, m, px);
+            s->wof[px] = s->predw[x];
+        } else {
+            /* learner x leaves mentor px - L (reverse edge) */
+            if (s->mentor_of[x] == px - L) {
+                member_remove(s, px - L, x);
+                s->wof[x] = 0;
+            }
+        }
+        x = px;
+    }
+}
+
 /* One solve on the candidate graph, from scratch. Returns -1 on memory or invariant failure. */
 static int ssp_run(ssp_t *s, const cs_match_problem_t *p, const cands_t *cs, int64_t *pops,
                    cs_err_t *err)
 {
-    const int L = s->L, M = s->M, T = s->T;
     int32_t iter = 0;
 
-    for (int i = 0; i <= T; i++) {
-        s->h[i] = 0;
-        s->seen[i] = s->done[i] = 0;
-    }
-    for (int l = 0; l < L; l++) {
-        s->mentor_of[l] = -1;
-        s->wof[l] = 0;
-        /* h(l) = max(0, best edge): every reduced cost starts non-negative. */
-        if (cs[l].n > 0 && cs[l].c[0].w > 0)
-            s->h[l] = cs[l].c[0].w;
-    }
-    for (int m = 0; m < M; m++) {
-        s->load[m] = 0;
-        s->head[m] = -1;
-    }
-#define RELAX(node, nd, from, fw)                                                                  \
-    do {                                                                                           \
-        if (s->seen[node] != iter || (nd) < s->dist[node]) {                                       \
-            s->seen[node] = iter;                                                                  \
-            s->dist[node] = (nd);                                                                  \
-            s->pred[node] = (from);                                                                \
-            s->predw[node] = (fw);                                                                 \
-            hpush(s, (nd), (node));                                                                \
-        }                                                                                          \
-    } while (0)
-
-    for (int src = 0; src < L; src++) {
+    ssp_reset(s, cs);
+    for (int src = 0; src < s->L; src++) {
         if (cs[src].n == 0)
             continue; /* no edge: stays unassigned with u = 0 */
         iter++;
-        s->hn = 0;
-        s->n_settled = 0;
-        RELAX(src, 0, -1, 0);
-        while (s->hn > 0) {
-            hnode_t top = hpop(s);
-            int x = top.x;
-            int64_t d = top.d;
-            if (s->done[x] == iter || d > s->dist[x])
-                continue;
-            s->done[x] = iter;
-            s->settled[s->n_settled++] = x;
-            (*pops)++;
-            if (x == T)
-                break;
-            if (x < L) {
-                for (int i = 0; i < cs[x].n; i++) {
-                    int m = cs[x].c[i].m, node = L + m;
-                    if (m == s->mentor_of[x] || s->done[node] == iter)
-                        continue;
-                    int64_t rc = -cs[x].c[i].w + s->h[x] - s->h[node];
-                    if (rc < 0)
-                        return cs_err_set(err, CS_ERR_FATAL, "match: negative reduced cost");
-                    RELAX(node, d + rc, x, cs[x].c[i].w);
-                }
-                if (x == src || s->mentor_of[x] >= 0) {
-                    int64_t rc = s->h[x] - s->h[T];
-                    if (rc < 0)
-                        return cs_err_set(err, CS_ERR_FATAL, "match: negative reduced cost");
-                    RELAX(T, d + rc, x, 0);
-                }
-            } else {
-                int m = x - L;
-                if (s->load[m] < p->mentors[m].capacity) {
-                    int64_t rc = s->h[x] - s->h[T];
-                    if (rc < 0)
-                        return cs_err_set(err, CS_ERR_FATAL, "match: negative reduced cost");
-                    RELAX(T, d + rc, x, 0);
-                }
-                for (int y = s->head[m]; y >= 0; y = s->nxt[y]) {
-                    if (s->done[y] == iter)
-                        continue;
-                    int64_t rc = s->wof[y] + s->h[x] - s->h[y];
-                    if (rc < 0)
-                        return cs_err_set(err, CS_ERR_FATAL, "match: negative reduced cost");
-                    RELAX(y, d + rc, x, 0);
-                }
-            }
-        }
-        if (s->done[T] != iter)
-            return cs_err_set(err, CS_ERR_FATAL, "match: the sink was not reached");
-        int64_t dT = s->dist[T];
-        for (int i = 0; i < s->n_settled; i++) {
-            int x = s->settled[i];
-            s->h[x] += s->dist[x] - dT;
-        }
-        /* Augment along the path, from the sink back to the source. */
-        for (int x = T; x != src;) {
-            int px = s->pred[x];
-            if (x == T) {
-                /* px is a mentor with room (nothing to do: its new learner is added below) or a
-                 * learner dropped to unassigned (removed when its mentor edge is walked). */
-            } else if (x >= L) {
-                /* learner px takes a place with mentor x - L (leaving its old one first) */
-                int m = x - L;
-                if (s->mentor_of[px] >= 0)
-                    member_remove(s, s->mentor_of[px], px);
-                member_add(s, m, px);
-                s->wof[px] = s->predw[x];
-            } else {
-                /* learner x leaves mentor px - L (reverse edge) */
-                if (s->mentor_of[x] == px - L) {
-                    member_remove(s, px - L, x);
-                    s->wof[x] = 0;
-                }
-            }
-            x = px;
-        }
+        if (ssp_search(s, p, cs, src, iter, pops, err) < 0)
+            return -1;
+        ssp_reprice(s);
+        ssp_augment(s, src);
     }
-#undef RELAX
     return 0;
 }
 
@@ -1087,6 +1138,73 @@ void cs_match_result_destroy(cs_match_result_t *r)
     free(r->u);
     free(r->v);
     free(r);
+}
+
+/*
+ * Pricing for learner l: adds to its candidates every pruned edge whose u_l + v_m < w_lm would
+ * make the duals infeasible. cstamp is scratch of M zeroes (left zero). Returns how many.
+ */
+static int price_learner(prep_t *pp, const cs_match_problem_t *p, const ssp_t *s, cands_t *c, int l,
+                         int32_t *cstamp, cs_match_stats_t *st)
+{
+    int64_t u = s->h[l] - s->h[s->T];
+    int n0 = c->n, added = 0;
+
+    mark_excluded(pp, l);
+    for (int i = 0; i < n0; i++)
+        cstamp[c->c[i].m] = l + 1;
+    for (int m = 0; m < s->M; m++) {
+        int64_t ub, w, v = s->h[s->T] - s->h[s->L + m];
+        if (p->mentors[m].capacity <= 0 || pp->stamp[m] == l + 1 || cstamp[m] == l + 1)
+            continue;
+        ub = coarse_bound(pp, l, m);
+        if (u + v >= ub || ub < pp->floor_w)
+            continue;
+        ub = quick_bound(pp, l, m);
+        if (u + v >= ub || ub < pp->floor_w)
+            continue;
+        w = weight_of_pair(pp, l, m, &ub, NULL);
+        if (u + v >= ub || ub < pp->floor_w)
+            continue;
+        if (w == -2)
+            w = weight_of_pair(pp, l, m, NULL, &st->pairs_scored);
+        if (w >= pp->floor_w && u + v < w) {
+            cands_push(c, m, w);
+            added++;
+        }
+    }
+    for (int i = 0; i < n0; i++)
+        cstamp[c->c[i].m] = 0;
+    if (c->n > n0)
+        qsort(c->c, (size_t)c->n, sizeof(cand_t), cand_cmp);
+    return added;
+}
+
+/* The assignment and the duals u = h(l) - h(T), v = h(T) - h(mentor) into r. */
+static void result_fill(cs_match_result_t *r, const ssp_t *s, const cands_t *cs)
+{
+    const int L = s->L, M = s->M;
+
+    r->n_learners = L;
+    r->n_mentors = M;
+    r->mentor_of = cs_mem_calloc((size_t)L + 1, sizeof(int32_t));
+    r->weight_of = cs_mem_calloc((size_t)L + 1, sizeof(int64_t));
+    r->u = cs_mem_calloc((size_t)L + 1, sizeof(int64_t));
+    r->load = cs_mem_calloc((size_t)M + 1, sizeof(int32_t));
+    r->v = cs_mem_calloc((size_t)M + 1, sizeof(int64_t));
+    for (int l = 0; l < L; l++) {
+        r->mentor_of[l] = s->mentor_of[l];
+        r->weight_of[l] = s->mentor_of[l] >= 0 ? s->wof[l] : 0;
+        r->u[l] = s->h[l] - s->h[s->T];
+        r->total += r->weight_of[l];
+        r->assigned += s->mentor_of[l] >= 0;
+    }
+    for (int m = 0; m < M; m++) {
+        r->load[m] = s->load[m];
+        r->v[m] = s->h[s->T] - s->h[L + m];
+    }
+    for (int l = 0; l < L; l++)
+        r->stats.candidates += cs[l].n;
 }
 
 cs_match_result_t *cs_match_solve(const cs_match_config_t *cfg, const cs_match_problem_t *p,
@@ -1111,45 +1229,15 @@ cs_match_result_t *cs_match_solve(const cs_match_config_t *cfg, const cs_match_p
     cstamp = cs_mem_calloc((size_t)M + 1, sizeof(int32_t));
     ssp_alloc(&s, L, M);
     build_candidates(&pp, cs, maxout, &r->stats);
+    /* Solve on the candidates, price the pruned edges, again until pricing adds none. */
     for (int round = 1;; round++) {
         int added = 0;
         r->stats.rounds = round;
         if (ssp_run(&s, p, cs, &r->stats.dijkstra_pops, err) < 0)
             goto out;
-        /* Pricing: a pruned edge with u_l + v_m < w_lm would make the duals infeasible. */
-        for (int l = 0; l < L; l++) {
-            int64_t u = s.h[l] - s.h[s.T];
-            int n0 = cs[l].n;
-            if (maxout[l] <= u)
-                continue; /* no pruned edge of l can violate: v >= 0 */
-            mark_excluded(&pp, l);
-            for (int i = 0; i < n0; i++)
-                cstamp[cs[l].c[i].m] = l + 1;
-            for (int m = 0; m < M; m++) {
-                int64_t ub, w, v = s.h[s.T] - s.h[L + m];
-                if (p->mentors[m].capacity <= 0 || pp.stamp[m] == l + 1 || cstamp[m] == l + 1)
-                    continue;
-                ub = coarse_bound(&pp, l, m);
-                if (u + v >= ub || ub < pp.floor_w)
-                    continue;
-                ub = quick_bound(&pp, l, m);
-                if (u + v >= ub || ub < pp.floor_w)
-                    continue;
-                w = weight_of_pair(&pp, l, m, &ub, NULL);
-                if (u + v >= ub || ub < pp.floor_w)
-                    continue;
-                if (w == -2)
-                    w = weight_of_pair(&pp, l, m, NULL, &r->stats.pairs_scored);
-                if (w >= pp.floor_w && u + v < w) {
-                    cands_push(&cs[l], m, w);
-                    added++;
-                }
-            }
-            for (int i = 0; i < n0; i++)
-                cstamp[cs[l].c[i].m] = 0;
-            if (cs[l].n > n0)
-                qsort(cs[l].c, (size_t)cs[l].n, sizeof(cand_t), cand_cmp);
-        }
+        for (int l = 0; l < L; l++)
+            if (maxout[l] > s.h[l] - s.h[s.T]) /* else no pruned edge can violate: v >= 0 */
+                added += price_learner(&pp, p, &s, &cs[l], l, cstamp, &r->stats);
         if (added == 0)
             break;
         if (round >= cfg->max_rounds) {
@@ -1160,26 +1248,7 @@ cs_match_result_t *cs_match_solve(const cs_match_config_t *cfg, const cs_match_p
             goto out;
         }
     }
-    r->n_learners = L;
-    r->n_mentors = M;
-    r->mentor_of = cs_mem_calloc((size_t)L + 1, sizeof(int32_t));
-    r->weight_of = cs_mem_calloc((size_t)L + 1, sizeof(int64_t));
-    r->u = cs_mem_calloc((size_t)L + 1, sizeof(int64_t));
-    r->load = cs_mem_calloc((size_t)M + 1, sizeof(int32_t));
-    r->v = cs_mem_calloc((size_t)M + 1, sizeof(int64_t));
-    for (int l = 0; l < L; l++) {
-        r->mentor_of[l] = s.mentor_of[l];
-        r->weight_of[l] = s.mentor_of[l] >= 0 ? s.wof[l] : 0;
-        r->u[l] = s.h[l] - s.h[s.T];
-        r->total += r->weight_of[l];
-        r->assigned += s.mentor_of[l] >= 0;
-    }
-    for (int m = 0; m < M; m++) {
-        r->load[m] = s.load[m];
-        r->v[m] = s.h[s.T] - s.h[L + m];
-    }
-    for (int l = 0; l < L; l++)
-        r->stats.candidates += cs[l].n;
+    result_fill(r, &s, cs);
     ok = true;
 out:
     for (int l = 0; cs && l < L; l++)
@@ -1198,107 +1267,123 @@ out:
 
 /* ---- verify -------------------------------------------------------------------------------- */
 
+/*
+ * Primal feasibility and the assigned pairs' tightness: every learner's u >= 0, an unassigned
+ * learner has u = 0, an assigned one an allowed mentor with the weight reported and u + v = w.
+ * Counts each mentor's learners into load and adds the weights to *total.
+ */
+static int verify_assigned(prep_t *pp, const cs_match_problem_t *p, const cs_match_result_t *r,
+                           int32_t *load, int64_t *total, cs_err_t *err)
+{
+    for (int l = 0; l < p->n_learners; l++) {
+        int m = r->mentor_of[l];
+        if (r->u[l] < 0)
+            return cs_err_set(err, CS_ERR_FATAL, "match verify: u[%d] = %lld < 0", l,
+                              (long long)r->u[l]);
+        if (m < 0) {
+            if (r->u[l] != 0 || r->weight_of[l] != 0)
+                return cs_err_set(err, CS_ERR_FATAL,
+                                  "match verify: learner %d is unassigned but u = %lld "
+                                  "(slackness)",
+                                  l, (long long)r->u[l]);
+            continue;
+        }
+        if (m >= p->n_mentors)
+            return cs_err_set(err, CS_ERR_FATAL,
+                              "match verify: learner %d has mentor %d out of range", l, m);
+        mark_excluded(pp, l);
+        int64_t w = weight_of_pair(pp, l, m, NULL, NULL);
+        if (pp->stamp[m] == l + 1 || p->mentors[m].capacity <= 0 || w < pp->floor_w)
+            return cs_err_set(err, CS_ERR_FATAL,
+                              "match verify: learner %d -> mentor %d is not allowed", l, m);
+        if (w != r->weight_of[l])
+            return cs_err_set(err, CS_ERR_FATAL,
+                              "match verify: learner %d -> mentor %d weighs %lld, not %lld", l, m,
+                              (long long)w, (long long)r->weight_of[l]);
+        if (r->u[l] + r->v[m] != w)
+            return cs_err_set(err, CS_ERR_FATAL,
+                              "match verify: assigned pair (%d, %d) not tight: u + v = %lld, w = "
+                              "%lld",
+                              l, m, (long long)(r->u[l] + r->v[m]), (long long)w);
+        load[m]++;
+        *total += w;
+    }
+    return 0;
+}
+
+/* Each mentor within capacity, with the load reported, v >= 0, and v = 0 when it has room
+ * (slackness). Adds capacity x v to *dual. */
+static int verify_mentors(const cs_match_problem_t *p, const cs_match_result_t *r,
+                          const int32_t *load, int64_t *dual, cs_err_t *err)
+{
+    for (int m = 0; m < p->n_mentors; m++) {
+        int cap = p->mentors[m].capacity;
+
+        if (load[m] > cap || load[m] != r->load[m])
+            return cs_err_set(err, CS_ERR_FATAL,
+                              "match verify: mentor %d has %d learners, capacity %d", m, load[m],
+                              cap);
+        if (cap > 0 && r->v[m] < 0)
+            return cs_err_set(err, CS_ERR_FATAL, "match verify: v[%d] = %lld < 0", m,
+                              (long long)r->v[m]);
+        if (cap > 0 && r->v[m] > 0 && load[m] < cap)
+            return cs_err_set(err, CS_ERR_FATAL,
+                              "match verify: mentor %d has room but v = %lld > 0 (slackness)", m,
+                              (long long)r->v[m]);
+        if (cap > 0)
+            *dual += (int64_t)cap * r->v[m];
+    }
+    return 0;
+}
+
+/* Dual feasibility over every allowed pair: u + v >= w. A mentor without capacity takes no pair:
+ * its constraint is met by any v at no cost (capacity x v = 0), so it is not checked. Adds the
+ * u's to *dual. */
+static int verify_dual(prep_t *pp, const cs_match_problem_t *p, const cs_match_result_t *r,
+                       int64_t *dual, cs_err_t *err)
+{
+    for (int l = 0; l < p->n_learners; l++) {
+        mark_excluded(pp, l);
+        *dual += r->u[l];
+        for (int m = 0; m < p->n_mentors; m++) {
+            int64_t ub, w, uv = r->u[l] + r->v[m];
+            if (p->mentors[m].capacity <= 0 || pp->stamp[m] == l + 1)
+                continue;
+            if (uv >= coarse_bound(pp, l, m) || uv >= quick_bound(pp, l, m))
+                continue;
+            w = weight_of_pair(pp, l, m, &ub, NULL);
+            if (uv >= ub)
+                continue;
+            if (w == -2)
+                w = weight_of_pair(pp, l, m, NULL, NULL);
+            if (w >= pp->floor_w && uv < w)
+                return cs_err_set(err, CS_ERR_FATAL,
+                                  "match verify: pair (%d, %d) violates the dual: u + v = %lld < "
+                                  "w = %lld",
+                                  l, m, (long long)uv, (long long)w);
+        }
+    }
+    return 0;
+}
+
 int cs_match_verify(const cs_match_config_t *cfg, const cs_match_problem_t *p,
                     const cs_match_result_t *r, cs_err_t *err)
 {
-    const int L = p->n_learners, M = p->n_mentors;
     prep_t pp;
-    int32_t *load = NULL;
+    int32_t *load;
     int64_t total = 0, dual = 0;
     int rc = -1;
 
     if (validate(cfg, p, err) < 0)
         return -1;
-    if (!r || r->n_learners != L || r->n_mentors != M)
+    if (!r || r->n_learners != p->n_learners || r->n_mentors != p->n_mentors)
         return cs_err_set(err, CS_ERR_FATAL, "match verify: the result is not of this problem");
     prep_build(&pp, cfg, p);
-    load = cs_mem_calloc((size_t)M + 1, sizeof(int32_t));
-    /* Primal feasibility and the assigned pairs' tightness. */
-    for (int l = 0; l < L; l++) {
-        int m = r->mentor_of[l];
-        if (r->u[l] < 0) {
-            cs_err_set(err, CS_ERR_FATAL, "match verify: u[%d] = %lld < 0", l, (long long)r->u[l]);
-            goto out;
-        }
-        if (m < 0) {
-            if (r->u[l] != 0 || r->weight_of[l] != 0) {
-                cs_err_set(err, CS_ERR_FATAL,
-                           "match verify: learner %d is unassigned but u = %lld (slackness)", l,
-                           (long long)r->u[l]);
-                goto out;
-            }
-            continue;
-        }
-        if (m >= M) {
-            cs_err_set(err, CS_ERR_FATAL, "match verify: learner %d has mentor %d out of range", l,
-                       m);
-            goto out;
-        }
-        mark_excluded(&pp, l);
-        int64_t w = weight_of_pair(&pp, l, m, NULL, NULL);
-        if (pp.stamp[m] == l + 1 || p->mentors[m].capacity <= 0 || w < pp.floor_w) {
-            cs_err_set(err, CS_ERR_FATAL, "match verify: learner %d -> mentor %d is not allowed", l,
-                       m);
-            goto out;
-        }
-        if (w != r->weight_of[l]) {
-            cs_err_set(err, CS_ERR_FATAL,
-                       "match verify: learner %d -> mentor %d weighs %lld, not %lld", l, m,
-                       (long long)w, (long long)r->weight_of[l]);
-            goto out;
-        }
-        if (r->u[l] + r->v[m] != w) {
-            cs_err_set(err, CS_ERR_FATAL,
-                       "match verify: assigned pair (%d, %d) not tight: u + v = %lld, w = %lld", l,
-                       m, (long long)(r->u[l] + r->v[m]), (long long)w);
-            goto out;
-        }
-        load[m]++;
-        total += w;
-    }
-    for (int m = 0; m < M; m++) {
-        if (load[m] > p->mentors[m].capacity || load[m] != r->load[m]) {
-            cs_err_set(err, CS_ERR_FATAL, "match verify: mentor %d has %d learners, capacity %d", m,
-                       load[m], p->mentors[m].capacity);
-            goto out;
-        }
-        if (p->mentors[m].capacity > 0 && r->v[m] < 0) {
-            cs_err_set(err, CS_ERR_FATAL, "match verify: v[%d] = %lld < 0", m, (long long)r->v[m]);
-            goto out;
-        }
-        if (p->mentors[m].capacity > 0 && r->v[m] > 0 && load[m] < p->mentors[m].capacity) {
-            cs_err_set(err, CS_ERR_FATAL,
-                       "match verify: mentor %d has room but v = %lld > 0 (slackness)", m,
-                       (long long)r->v[m]);
-            goto out;
-        }
-        if (p->mentors[m].capacity > 0)
-            dual += (int64_t)p->mentors[m].capacity * r->v[m];
-    }
-    /* Dual feasibility over every allowed pair. A mentor without capacity takes no pair: its
-     * constraint is met by any v at no cost (capacity x v = 0), so it is not checked. */
-    for (int l = 0; l < L; l++) {
-        mark_excluded(&pp, l);
-        dual += r->u[l];
-        for (int m = 0; m < M; m++) {
-            int64_t ub, w, uv = r->u[l] + r->v[m];
-            if (p->mentors[m].capacity <= 0 || pp.stamp[m] == l + 1)
-                continue;
-            if (uv >= coarse_bound(&pp, l, m) || uv >= quick_bound(&pp, l, m))
-                continue;
-            w = weight_of_pair(&pp, l, m, &ub, NULL);
-            if (uv >= ub)
-                continue;
-            if (w == -2)
-                w = weight_of_pair(&pp, l, m, NULL, NULL);
-            if (w >= pp.floor_w && uv < w) {
-                cs_err_set(err, CS_ERR_FATAL,
-                           "match verify: pair (%d, %d) violates the dual: u + v = %lld < w = %lld",
-                           l, m, (long long)uv, (long long)w);
-                goto out;
-            }
-        }
-    }
+    load = cs_mem_calloc((size_t)p->n_mentors + 1, sizeof(int32_t));
+    if (verify_assigned(&pp, p, r, load, &total, err) < 0 ||
+        verify_mentors(p, r, load, &dual, err) < 0 || verify_dual(&pp, p, r, &dual, err) < 0)
+        goto out;
+    /* Optimality: the primal (the weights assigned) equals the dual. */
     if (total != r->total || dual != total) {
         cs_err_set(err, CS_ERR_FATAL, "match verify: primal %lld, reported %lld, dual %lld",
                    (long long)total, (long long)r->total, (long long)dual);

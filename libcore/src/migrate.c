@@ -160,12 +160,64 @@ void cs__migrate_free_names(char **names, int n)
     free(names);
 }
 
+/* Names read from header lines so far. */
+typedef struct name_list {
+    char **v;
+    int n, cap;
+} name_list_t;
+
+/*
+ * The names listed on one header line after "key:", [p, end): separated by blanks or commas,
+ * each a function file name, none twice; at least one. -1 with err (or out of memory).
+ */
+static int line_names(const char *p, const char *end, const char *key, const char *file,
+                      name_list_t *l, cs_err_t *err)
+{
+    int on_line = 0;
+
+    while (p < end) {
+        const char *s;
+
+        while (p < end && (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r'))
+            p++;
+        if (p >= end)
+            break;
+        s = p;
+        while (p < end && *p != ' ' && *p != '\t' && *p != ',' && *p != '\r')
+            p++;
+        if (!is_ident(s, (size_t)(p - s)))
+            return cs_err_set(err, CS_ERR_FATAL,
+                              "%s: '-- %s:' names '%.*s', which is not a function file name "
+                              "(lower-case letters, digits, underscores)",
+                              file, key, (int)(p - s), s);
+        for (int i = 0; i < l->n; i++)
+            if (strlen(l->v[i]) == (size_t)(p - s) && strncmp(l->v[i], s, (size_t)(p - s)) == 0)
+                return cs_err_set(err, CS_ERR_FATAL, "%s: '-- %s:' names %s twice", file, key,
+                                  l->v[i]);
+        if (l->n == l->cap) {
+            int ncap = l->cap ? l->cap * 2 : 8;
+            char **nv = realloc(l->v, (size_t)ncap * sizeof(*nv));
+            if (!nv)
+                return cs_err_set(err, CS_ERR_FATAL, "out of memory reading %s", file);
+            l->v = nv;
+            l->cap = ncap;
+        }
+        l->v[l->n] = strndup(s, (size_t)(p - s));
+        if (!l->v[l->n])
+            return cs_err_set(err, CS_ERR_FATAL, "out of memory reading %s", file);
+        l->n++;
+        on_line++;
+    }
+    if (on_line == 0)
+        return cs_err_set(err, CS_ERR_FATAL, "%s: '-- %s:' lists no function", file, key);
+    return 0;
+}
+
 int cs__migrate_header_names(const char *sql, const char *key, const char *file, char ***names,
                              cs_err_t *err)
 {
     size_t klen = strlen(key);
-    char **out = NULL;
-    int n = 0, cap = 0;
+    name_list_t l = {0};
     const char *line = sql;
 
     *names = NULL;
@@ -185,64 +237,17 @@ int cs__migrate_header_names(const char *sql, const char *key, const char *file,
             while (p < end && *p == ' ')
                 p++;
         }
-        if (!blank && (size_t)(end - p) > klen && strncmp(p, key, klen) == 0 && p[klen] == ':') {
-            int on_line = 0;
-
-            p += klen + 1;
-            while (p < end) {
-                const char *s;
-
-                while (p < end && (*p == ' ' || *p == '\t' || *p == ',' || *p == '\r'))
-                    p++;
-                if (p >= end)
-                    break;
-                s = p;
-                while (p < end && *p != ' ' && *p != '\t' && *p != ',' && *p != '\r')
-                    p++;
-                if (!is_ident(s, (size_t)(p - s))) {
-                    cs_err_set(err, CS_ERR_FATAL,
-                               "%s: '-- %s:' names '%.*s', which is not a function file name "
-                               "(lower-case letters, digits, underscores)",
-                               file, key, (int)(p - s), s);
-                    goto fail;
-                }
-                for (int i = 0; i < n; i++)
-                    if (strlen(out[i]) == (size_t)(p - s) &&
-                        strncmp(out[i], s, (size_t)(p - s)) == 0) {
-                        cs_err_set(err, CS_ERR_FATAL, "%s: '-- %s:' names %s twice", file, key,
-                                   out[i]);
-                        goto fail;
-                    }
-                if (n == cap) {
-                    int ncap = cap ? cap * 2 : 8;
-                    char **nout = realloc(out, (size_t)ncap * sizeof(*nout));
-                    if (!nout)
-                        goto oom;
-                    out = nout;
-                    cap = ncap;
-                }
-                out[n] = strndup(s, (size_t)(p - s));
-                if (!out[n])
-                    goto oom;
-                n++;
-                on_line++;
-            }
-            if (on_line == 0) {
-                cs_err_set(err, CS_ERR_FATAL, "%s: '-- %s:' lists no function", file, key);
-                goto fail;
-            }
+        if (!blank && (size_t)(end - p) > klen && strncmp(p, key, klen) == 0 && p[klen] == ':' &&
+            line_names(p + klen + 1, end, key, file, &l, err) < 0) {
+            cs__migrate_free_names(l.v, l.n);
+            return -1;
         }
         if (!eol)
             break;
         line = eol + 1;
     }
-    *names = out;
-    return n;
-oom:
-    cs_err_set(err, CS_ERR_FATAL, "out of memory reading %s", file);
-fail:
-    cs__migrate_free_names(out, n);
-    return -1;
+    *names = l.v;
+    return l.n;
 }
 
 void cs__migrate_sha256_hex(const void *data, size_t len, char out[65])
@@ -422,6 +427,74 @@ out:
 }
 
 /*
+ * Adds the file name (n bytes, ending in .sql) of dir to *files (*cap allocated): a versioned
+ * migration NNNN_name.sql (functions false) or a function file <name>.sql, labelled for messages.
+ */
+static int add_file(const char *dir, const char *name, size_t n, bool functions, mfile_t **files,
+                    int *nfiles, int *cap, cs_err_t *err)
+{
+    char key[CS__MIGRATE_NAME_MAX + 1] = "";
+    int v = 0;
+    mfile_t *f;
+
+    if (functions ? cs__migrate_parse_function_file(name, key, sizeof(key)) < 0
+                  : (v = cs__migrate_parse_version(name)) < 0)
+        return cs_err_set(err, CS_ERR_FATAL,
+                          functions ? "function file name '%s' is not <function name>.sql "
+                                      "(lower-case letters, digits, underscores)"
+                                    : "migration file name '%s' does not match NNNN_name.sql "
+                                      "(lower-case name)",
+                          name);
+    if (*nfiles == *cap) {
+        int ncap = *cap ? *cap * 2 : 64;
+        mfile_t *nf = realloc(*files, (size_t)ncap * sizeof(*nf));
+        if (!nf)
+            return cs_err_set(err, CS_ERR_FATAL, "out of memory listing %s", dir);
+        *files = nf;
+        *cap = ncap;
+    }
+    f = &(*files)[(*nfiles)++];
+    memset(f, 0, sizeof(*f));
+    f->version = v;
+    memcpy(f->key, key, sizeof(key));
+    f->name = strdup(name);
+    if (f->name && functions) {
+        f->label = malloc(n + sizeof("functions/"));
+        if (f->label)
+            snprintf(f->label, n + sizeof("functions/"), "functions/%s", f->name);
+    } else if (f->name) {
+        f->label = strdup(f->name);
+    }
+    if (!f->name || !f->label)
+        return cs_err_set(err, CS_ERR_FATAL, "out of memory listing %s", dir);
+    return 0;
+}
+
+/* Sorts the files listed, refuses two migrations of one version, reads each with its header's
+ * requires (migrations) or depends (function files). */
+static int sort_and_read(const char *dir, bool functions, mfile_t *files, int nfiles, cs_err_t *err)
+{
+    if (nfiles)
+        qsort(files, (size_t)nfiles, sizeof(*files), cmp_files);
+    for (int i = 1; i < nfiles && !functions; i++)
+        if (files[i].version == files[i - 1].version)
+            return cs_err_set(err, CS_ERR_FATAL, "migrations %s and %s have the same version %04d",
+                              files[i - 1].name, files[i].name, files[i].version);
+    for (int i = 0; i < nfiles; i++) {
+        mfile_t *f = &files[i];
+        if (read_file(dir, f, err) < 0)
+            return -1;
+        f->nneeds = cs__migrate_header_names(f->sql, functions ? "depends" : "requires", f->label,
+                                             &f->needs, err);
+        if (f->nneeds < 0) {
+            f->nneeds = 0;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
  * Lists, validates, sorts and reads the .sql files of dir: versioned migrations (functions false)
  * or function files. Other files (READMEs) are skipped.
  */
@@ -437,73 +510,17 @@ static int load_dir(const char *dir, bool functions, mfile_t **files, int *nfile
                                 functions ? "functions" : "migrations", dir, strerror(errno));
     while ((e = readdir(d)) != NULL) {
         size_t n = strlen(e->d_name);
-        mfile_t *f;
-        char key[CS__MIGRATE_NAME_MAX + 1] = "";
-        int v = 0;
 
         if (n < 4 || strcmp(e->d_name + n - 4, ".sql") != 0)
             continue;
-        if (functions ? cs__migrate_parse_function_file(e->d_name, key, sizeof(key)) < 0
-                      : (v = cs__migrate_parse_version(e->d_name)) < 0) {
-            cs_err_set(err, CS_ERR_FATAL,
-                       functions ? "function file name '%s' is not <function name>.sql "
-                                   "(lower-case letters, digits, underscores)"
-                                 : "migration file name '%s' does not match NNNN_name.sql "
-                                   "(lower-case name)",
-                       e->d_name);
+        if (add_file(dir, e->d_name, n, functions, files, nfiles, &cap, err) < 0)
             goto out;
-        }
-        if (*nfiles == cap) {
-            int ncap = cap ? cap * 2 : 64;
-            mfile_t *nf = realloc(*files, (size_t)ncap * sizeof(*nf));
-            if (!nf) {
-                cs_err_set(err, CS_ERR_FATAL, "out of memory listing %s", dir);
-                goto out;
-            }
-            *files = nf;
-            cap = ncap;
-        }
-        f = &(*files)[(*nfiles)++];
-        memset(f, 0, sizeof(*f));
-        f->version = v;
-        memcpy(f->key, key, sizeof(key));
-        f->name = strdup(e->d_name);
-        if (f->name && functions) {
-            f->label = malloc(n + sizeof("functions/"));
-            if (f->label)
-                snprintf(f->label, n + sizeof("functions/"), "functions/%s", f->name);
-        } else if (f->name) {
-            f->label = strdup(f->name);
-        }
-        if (!f->name || !f->label) {
-            cs_err_set(err, CS_ERR_FATAL, "out of memory listing %s", dir);
-            goto out;
-        }
     }
     if (*nfiles == 0 && !functions) {
         cs_err_set_field(err, CS_ERR_FATAL, field, "no migrations (NNNN_name.sql) in %s", dir);
         goto out;
     }
-    if (*nfiles)
-        qsort(*files, (size_t)*nfiles, sizeof(**files), cmp_files);
-    for (int i = 1; i < *nfiles && !functions; i++)
-        if ((*files)[i].version == (*files)[i - 1].version) {
-            cs_err_set(err, CS_ERR_FATAL, "migrations %s and %s have the same version %04d",
-                       (*files)[i - 1].name, (*files)[i].name, (*files)[i].version);
-            goto out;
-        }
-    for (int i = 0; i < *nfiles; i++) {
-        mfile_t *f = &(*files)[i];
-        if (read_file(dir, f, err) < 0)
-            goto out;
-        f->nneeds = cs__migrate_header_names(f->sql, functions ? "depends" : "requires", f->label,
-                                             &f->needs, err);
-        if (f->nneeds < 0) {
-            f->nneeds = 0;
-            goto out;
-        }
-    }
-    rc = 0;
+    rc = sort_and_read(dir, functions, *files, *nfiles, err);
 out:
     closedir(d);
     return rc;
@@ -1034,50 +1051,55 @@ int cs_migrate_apply(cs_db_t *db, const char *dir, cs_migrate_applied_cb on_appl
     return cs_migrate_apply_dirs(db, &dirs, on_applied, ud, err);
 }
 
-int cs_migrate_status_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs, cs_migrate_status_cb cb,
-                           void *ud, cs_err_t *err)
+/* The versioned migrations' states through cb: pending, applied, edited, and applied ones whose
+ * file is missing. Returns how many are edited or missing. */
+static int status_migrations(plan_t *p, cs_migrate_status_cb cb, void *ud)
 {
-    plan_t p = {0};
-    char *fdir = NULL;
-    int bad = 0, rc = -1;
+    int bad = 0;
 
-    cs_err_clear(err);
-    if (prepare(db, dirs, &p, false, &fdir, err) < 0)
-        goto out;
-    for (int i = 0; i < p.nfiles; i++) {
-        applied_t *a = find_applied(&p, p.files[i].version);
-        cs_migration_info_t m = {.version = p.files[i].version,
-                                 .file = p.files[i].name,
-                                 .checksum = p.files[i].sum,
+    for (int i = 0; i < p->nfiles; i++) {
+        applied_t *a = find_applied(p, p->files[i].version);
+        cs_migration_info_t m = {.version = p->files[i].version,
+                                 .file = p->files[i].name,
+                                 .checksum = p->files[i].sum,
                                  .state = CS_MIGRATION_PENDING};
 
         if (a) {
             a->seen = true;
             m.applied_at = a->applied_at;
             m.applied_checksum = a->checksum;
-            m.state = strcmp(a->checksum, p.files[i].sum) == 0 ? CS_MIGRATION_APPLIED
-                                                               : CS_MIGRATION_EDITED;
+            m.state = strcmp(a->checksum, p->files[i].sum) == 0 ? CS_MIGRATION_APPLIED
+                                                                : CS_MIGRATION_EDITED;
             bad += m.state == CS_MIGRATION_EDITED;
         }
         if (cb)
             cb(&m, ud);
     }
-    for (int j = 0; j < p.ndone; j++) {
-        cs_migration_info_t m = {.version = p.done[j].version,
-                                 .file = p.done[j].file,
+    for (int j = 0; j < p->ndone; j++) {
+        cs_migration_info_t m = {.version = p->done[j].version,
+                                 .file = p->done[j].file,
                                  .state = CS_MIGRATION_MISSING,
-                                 .applied_at = p.done[j].applied_at,
-                                 .applied_checksum = p.done[j].checksum};
+                                 .applied_at = p->done[j].applied_at,
+                                 .applied_checksum = p->done[j].checksum};
 
-        if (p.done[j].seen)
+        if (p->done[j].seen)
             continue;
         bad++;
         if (cb)
             cb(&m, ud);
     }
-    for (int o = 0; o < p.nfns; o++) {
-        mfile_t *fn = &p.fns[p.fn_order[o]];
-        applied_t *a = find_fn_applied(&p, fn->key);
+    return bad;
+}
+
+/* The function files' states through cb, in dependency order: pending, applied, changed (to be
+ * applied again), and applied ones whose file is missing. Returns how many are missing. */
+static int status_functions(plan_t *p, cs_migrate_status_cb cb, void *ud)
+{
+    int bad = 0;
+
+    for (int o = 0; o < p->nfns; o++) {
+        mfile_t *fn = &p->fns[p->fn_order[o]];
+        applied_t *a = find_fn_applied(p, fn->key);
         cs_migration_info_t m = {
             .version = 0, .file = fn->label, .checksum = fn->sum, .state = CS_MIGRATION_PENDING};
 
@@ -1091,23 +1113,36 @@ int cs_migrate_status_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs, cs_migrat
         if (cb)
             cb(&m, ud);
     }
-    for (int j = 0; j < p.nfdone; j++) {
+    for (int j = 0; j < p->nfdone; j++) {
         char label[CS__MIGRATE_NAME_MAX + 32];
         cs_migration_info_t m = {.version = 0,
                                  .file = label,
                                  .state = CS_MIGRATION_MISSING,
-                                 .applied_at = p.fdone[j].applied_at,
-                                 .applied_checksum = p.fdone[j].checksum};
+                                 .applied_at = p->fdone[j].applied_at,
+                                 .applied_checksum = p->fdone[j].checksum};
 
-        if (p.fdone[j].seen)
+        if (p->fdone[j].seen)
             continue;
-        snprintf(label, sizeof(label), "functions/%s.sql", p.fdone[j].file);
+        snprintf(label, sizeof(label), "functions/%s.sql", p->fdone[j].file);
         bad++;
         if (cb)
             cb(&m, ud);
     }
-    rc = bad;
-out:
+    return bad;
+}
+
+int cs_migrate_status_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs, cs_migrate_status_cb cb,
+                           void *ud, cs_err_t *err)
+{
+    plan_t p = {0};
+    char *fdir = NULL;
+    int rc = -1;
+
+    cs_err_clear(err);
+    if (prepare(db, dirs, &p, false, &fdir, err) == 0) {
+        rc = status_migrations(&p, cb, ud);
+        rc += status_functions(&p, cb, ud);
+    }
     finish(db, &p, fdir);
     return rc;
 }

@@ -99,11 +99,44 @@ static int set(rd_kafka_conf_t *conf, const char *name, const char *value, cs_er
     return 0;
 }
 
+/*
+ * The producer's settings: idempotent with acks=all, lz4 unless o says otherwise, murmur2 keys
+ * as the Java client, then o's name=value properties, which override.
+ */
+static int producer_conf(rd_kafka_conf_t *conf, const cs_producer_opts_t *o, cs_err_t *err)
+{
+    char num[32];
+
+    snprintf(num, sizeof num, "%d", o->linger_ms == 0 ? 10 : o->linger_ms < 0 ? 0 : o->linger_ms);
+    if (set(conf, "bootstrap.servers", o->brokers, err) < 0 ||
+        set(conf, "client.id", o->client_id && *o->client_id ? o->client_id : "careerstream", err) <
+            0 ||
+        set(conf, "enable.idempotence", "true", err) < 0 || set(conf, "acks", "all", err) < 0 ||
+        set(conf, "linger.ms", num, err) < 0 ||
+        set(conf, "compression.type", o->compression && *o->compression ? o->compression : "lz4",
+            err) < 0 ||
+        set(conf, "partitioner", "murmur2_random", err) < 0 ||
+        set(conf, "batch.num.messages", "10000", err) < 0 ||
+        set(conf, "queue.buffering.max.messages", "500000", err) < 0)
+        return -1;
+    for (const char *const *kv = o->kafka_props; kv && *kv; kv++) {
+        const char *eq = strchr(*kv, '=');
+        char name[128];
+        if (!eq || eq == *kv || (size_t)(eq - *kv) >= sizeof name)
+            return cs_err_set(err, CS_ERR_FATAL, "producer property '%.40s' is not name=value",
+                              *kv);
+        snprintf(name, sizeof name, "%.*s", (int)(eq - *kv), *kv);
+        if (set(conf, name, eq + 1, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 cs_producer_t *cs_producer_new_opts(const cs_producer_opts_t *o, cs_err_t *err)
 {
     cs_producer_t *p = NULL;
     rd_kafka_conf_t *conf = NULL;
-    char errstr[512], num[32];
+    char errstr[512];
 
     if (!o || !o->brokers || !*o->brokers) {
         cs_err_set_field(err, CS_ERR_FATAL, "kafka-brokers", "no Kafka brokers configured");
@@ -120,29 +153,8 @@ cs_producer_t *cs_producer_new_opts(const cs_producer_opts_t *o, cs_err_t *err)
         goto fail;
 
     conf = rd_kafka_conf_new();
-    snprintf(num, sizeof num, "%d", o->linger_ms == 0 ? 10 : o->linger_ms < 0 ? 0 : o->linger_ms);
-    if (set(conf, "bootstrap.servers", o->brokers, err) < 0 ||
-        set(conf, "client.id", o->client_id && *o->client_id ? o->client_id : "careerstream", err) <
-            0 ||
-        set(conf, "enable.idempotence", "true", err) < 0 || set(conf, "acks", "all", err) < 0 ||
-        set(conf, "linger.ms", num, err) < 0 ||
-        set(conf, "compression.type", o->compression && *o->compression ? o->compression : "lz4",
-            err) < 0 ||
-        set(conf, "partitioner", "murmur2_random", err) < 0 ||
-        set(conf, "batch.num.messages", "10000", err) < 0 ||
-        set(conf, "queue.buffering.max.messages", "500000", err) < 0)
+    if (producer_conf(conf, o, err) < 0)
         goto fail;
-    for (const char *const *kv = o->kafka_props; kv && *kv; kv++) {
-        const char *eq = strchr(*kv, '=');
-        char name[128];
-        if (!eq || eq == *kv || (size_t)(eq - *kv) >= sizeof name) {
-            cs_err_set(err, CS_ERR_FATAL, "producer property '%.40s' is not name=value", *kv);
-            goto fail;
-        }
-        snprintf(name, sizeof name, "%.*s", (int)(eq - *kv), *kv);
-        if (set(conf, name, eq + 1, err) < 0)
-            goto fail;
-    }
     rd_kafka_conf_set_opaque(conf, p);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_error_cb(conf, error_cb);

@@ -132,34 +132,168 @@ static void full_name(sbuf_t *b, const char *name, const char *ns, char *defined
     }
 }
 
+/*
+ * pcf writes a schema's Parsing Canonical Form into b: the Avro specification's PCF, with names
+ * made full and attributes other than name, type, fields, symbols, items, values and size dropped.
+ * ns is the enclosing namespace; depth bounds the recursion.
+ */
+static int pcf(sbuf_t *b, const json_t *s, const char *ns, char *errbuf, size_t errlen, int depth);
+
+/* A union: its branches in order. */
+static int pcf_union(sbuf_t *b, const json_t *s, const char *ns, char *errbuf, size_t errlen,
+                     int depth)
+{
+    size_t i;
+    const json_t *branch;
+
+    sb_add(b, "[", 1);
+    json_array_foreach(s, i, branch)
+    {
+        if (i)
+            sb_add(b, ",", 1);
+        if (pcf(b, branch, ns, errbuf, errlen, depth + 1) < 0)
+            return -1;
+    }
+    sb_add(b, "]", 1);
+    return 0;
+}
+
+/* An enum's ",\"symbols\":[...]"; name is the enum's, for messages. */
+static int pcf_symbols(sbuf_t *b, const json_t *s, const char *name, char *errbuf, size_t errlen)
+{
+    const json_t *syms = json_object_get(s, "symbols");
+    size_t i;
+    const json_t *sym;
+
+    if (!json_is_array(syms))
+        return fail(errbuf, errlen, "enum without \"symbols\"", name);
+    sb_puts(b, ",\"symbols\":[");
+    json_array_foreach(syms, i, sym)
+    {
+        if (!json_is_string(sym))
+            return fail(errbuf, errlen, "enum symbol is not a string", name);
+        if (i)
+            sb_add(b, ",", 1);
+        sb_str(b, json_string_value(sym));
+    }
+    sb_add(b, "]", 1);
+    return 0;
+}
+
+/* A fixed's ",\"size\":N". */
+static int pcf_size(sbuf_t *b, const json_t *s, const char *name, char *errbuf, size_t errlen)
+{
+    const json_t *size = json_object_get(s, "size");
+    char num[32];
+
+    if (!json_is_integer(size) || json_integer_value(size) < 0)
+        return fail(errbuf, errlen, "fixed without a valid \"size\"", name);
+    snprintf(num, sizeof num, ",\"size\":%lld", (long long)json_integer_value(size));
+    sb_puts(b, num);
+    return 0;
+}
+
+/* A record's ",\"fields\":[...]"; defined is the record's namespace, which its fields inherit. */
+static int pcf_fields(sbuf_t *b, const json_t *s, const char *name, const char *defined,
+                      char *errbuf, size_t errlen, int depth)
+{
+    const json_t *fields = json_object_get(s, "fields");
+    size_t i;
+    const json_t *f;
+
+    if (!json_is_array(fields))
+        return fail(errbuf, errlen, "record without \"fields\"", name);
+    sb_puts(b, ",\"fields\":[");
+    json_array_foreach(fields, i, f)
+    {
+        const json_t *fname = json_object_get(f, "name");
+        const json_t *ftype = json_object_get(f, "type");
+
+        if (!json_is_string(fname) || !ftype)
+            return fail(errbuf, errlen, "record field without name or type", name);
+        if (i)
+            sb_add(b, ",", 1);
+        sb_puts(b, "{\"name\":");
+        sb_str(b, json_string_value(fname));
+        sb_puts(b, ",\"type\":");
+        if (pcf(b, ftype, defined, errbuf, errlen, depth + 1) < 0)
+            return -1;
+        sb_add(b, "}", 1);
+    }
+    sb_add(b, "]", 1);
+    return 0;
+}
+
+/* A named type t (record, error, enum, fixed): its full name, type and own attributes. */
+static int pcf_named(sbuf_t *b, const json_t *s, const char *t, const char *ns, char *errbuf,
+                     size_t errlen, int depth)
+{
+    const json_t *name = json_object_get(s, "name");
+    const json_t *nsj = json_object_get(s, "namespace");
+    char defined[512];
+    const char *own_ns;
+    const char *n;
+    int rc;
+
+    if (!json_is_string(name))
+        return fail(errbuf, errlen, "named type without a string \"name\"", t);
+    n = json_string_value(name);
+    if (nsj && !json_is_string(nsj) && !json_is_null(nsj))
+        return fail(errbuf, errlen, "\"namespace\" must be a string", n);
+    own_ns = json_is_string(nsj) ? json_string_value(nsj) : ns;
+    sb_puts(b, "{\"name\":");
+    full_name(b, n, own_ns, defined, sizeof defined);
+    sb_puts(b, ",\"type\":");
+    sb_str(b, t);
+    if (strcmp(t, "enum") == 0)
+        rc = pcf_symbols(b, s, n, errbuf, errlen);
+    else if (strcmp(t, "fixed") == 0)
+        rc = pcf_size(b, s, n, errbuf, errlen);
+    else
+        rc = pcf_fields(b, s, n, defined, errbuf, errlen, depth);
+    if (rc < 0)
+        return -1;
+    sb_add(b, "}", 1);
+    return 0;
+}
+
+/* An array (its items) or a map (its values). */
+static int pcf_container(sbuf_t *b, const json_t *s, const char *t, const char *ns, char *errbuf,
+                         size_t errlen, int depth)
+{
+    const char *key = t[0] == 'a' ? "items" : "values";
+    const json_t *inner = json_object_get(s, key);
+
+    if (!inner)
+        return fail(errbuf, errlen, "array or map without items or values", t);
+    sb_puts(b, "{\"type\":");
+    sb_str(b, t);
+    sb_puts(b, ",\"");
+    sb_puts(b, key);
+    sb_puts(b, "\":");
+    if (pcf(b, inner, ns, errbuf, errlen, depth + 1) < 0)
+        return -1;
+    sb_add(b, "}", 1);
+    return 0;
+}
+
 static int pcf(sbuf_t *b, const json_t *s, const char *ns, char *errbuf, size_t errlen, int depth)
 {
+    char defined[512];
+
     if (depth > 64)
         return fail(errbuf, errlen, "schema nested too deeply", NULL);
     if (json_is_string(s)) {
         const char *name = json_string_value(s);
-        if (is_primitive(name)) {
+
+        if (is_primitive(name))
             sb_str(b, name);
-        } else {
-            char defined[512];
+        else
             full_name(b, name, ns, defined, sizeof defined);
-        }
         return 0;
     }
-    if (json_is_array(s)) {
-        size_t i;
-        const json_t *branch;
-        sb_add(b, "[", 1);
-        json_array_foreach(s, i, branch)
-        {
-            if (i)
-                sb_add(b, ",", 1);
-            if (pcf(b, branch, ns, errbuf, errlen, depth + 1) < 0)
-                return -1;
-        }
-        sb_add(b, "]", 1);
-        return 0;
-    }
+    if (json_is_array(s))
+        return pcf_union(b, s, ns, errbuf, errlen, depth);
     if (!json_is_object(s))
         return fail(errbuf, errlen, "a schema must be a string, an array or an object", NULL);
 
@@ -174,89 +308,11 @@ static int pcf(sbuf_t *b, const json_t *s, const char *ns, char *errbuf, size_t 
         return 0;
     }
     if (strcmp(t, "record") == 0 || strcmp(t, "error") == 0 || strcmp(t, "enum") == 0 ||
-        strcmp(t, "fixed") == 0) {
-        const json_t *name = json_object_get(s, "name");
-        const json_t *nsj = json_object_get(s, "namespace");
-        char defined[512];
-        if (!json_is_string(name))
-            return fail(errbuf, errlen, "named type without a string \"name\"", t);
-        if (nsj && !json_is_string(nsj) && !json_is_null(nsj))
-            return fail(errbuf, errlen, "\"namespace\" must be a string", json_string_value(name));
-        const char *own_ns = json_is_string(nsj) ? json_string_value(nsj) : ns;
-        sb_puts(b, "{\"name\":");
-        full_name(b, json_string_value(name), own_ns, defined, sizeof defined);
-        sb_puts(b, ",\"type\":");
-        sb_str(b, t);
-        if (strcmp(t, "enum") == 0) {
-            const json_t *syms = json_object_get(s, "symbols");
-            size_t i;
-            const json_t *sym;
-            if (!json_is_array(syms))
-                return fail(errbuf, errlen, "enum without \"symbols\"", json_string_value(name));
-            sb_puts(b, ",\"symbols\":[");
-            json_array_foreach(syms, i, sym)
-            {
-                if (!json_is_string(sym))
-                    return fail(errbuf, errlen, "enum symbol is not a string",
-                                json_string_value(name));
-                if (i)
-                    sb_add(b, ",", 1);
-                sb_str(b, json_string_value(sym));
-            }
-            sb_add(b, "]", 1);
-        } else if (strcmp(t, "fixed") == 0) {
-            const json_t *size = json_object_get(s, "size");
-            char num[32];
-            if (!json_is_integer(size) || json_integer_value(size) < 0)
-                return fail(errbuf, errlen, "fixed without a valid \"size\"",
-                            json_string_value(name));
-            snprintf(num, sizeof num, ",\"size\":%lld", (long long)json_integer_value(size));
-            sb_puts(b, num);
-        } else {
-            const json_t *fields = json_object_get(s, "fields");
-            size_t i;
-            const json_t *f;
-            if (!json_is_array(fields))
-                return fail(errbuf, errlen, "record without \"fields\"", json_string_value(name));
-            sb_puts(b, ",\"fields\":[");
-            json_array_foreach(fields, i, f)
-            {
-                const json_t *fname = json_object_get(f, "name");
-                const json_t *ftype = json_object_get(f, "type");
-                if (!json_is_string(fname) || !ftype)
-                    return fail(errbuf, errlen, "record field without name or type",
-                                json_string_value(name));
-                if (i)
-                    sb_add(b, ",", 1);
-                sb_puts(b, "{\"name\":");
-                sb_str(b, json_string_value(fname));
-                sb_puts(b, ",\"type\":");
-                if (pcf(b, ftype, defined, errbuf, errlen, depth + 1) < 0)
-                    return -1;
-                sb_add(b, "}", 1);
-            }
-            sb_add(b, "]", 1);
-        }
-        sb_add(b, "}", 1);
-        return 0;
-    }
-    if (strcmp(t, "array") == 0 || strcmp(t, "map") == 0) {
-        const char *key = t[0] == 'a' ? "items" : "values";
-        const json_t *inner = json_object_get(s, key);
-        if (!inner)
-            return fail(errbuf, errlen, "array or map without items or values", t);
-        sb_puts(b, "{\"type\":");
-        sb_str(b, t);
-        sb_puts(b, ",\"");
-        sb_puts(b, key);
-        sb_puts(b, "\":");
-        if (pcf(b, inner, ns, errbuf, errlen, depth + 1) < 0)
-            return -1;
-        sb_add(b, "}", 1);
-        return 0;
-    }
+        strcmp(t, "fixed") == 0)
+        return pcf_named(b, s, t, ns, errbuf, errlen, depth);
+    if (strcmp(t, "array") == 0 || strcmp(t, "map") == 0)
+        return pcf_container(b, s, t, ns, errbuf, errlen, depth);
     /* A reference to a named type written as {"type": "Name"}. */
-    char defined[512];
     full_name(b, t, ns, defined, sizeof defined);
     return 0;
 }

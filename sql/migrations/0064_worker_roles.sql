@@ -27,7 +27,7 @@
 --    trigger (it fires for COPY too) refuses rows of a group the role does not own, and the
 --    view worker_dead_letters shows a worker role its own groups' rows only.
 -- Roles other than the worker roles have no grants on these tables (0040), so they need no policy.
--- requires: worker_roles_no_overlap, worker_roles_lock, cs_worker_group_patterns, dead_letters_own_group
+-- requires: worker_roles_no_overlap, worker_roles_lock, cs_worker_group_patterns, worker_own_group_only
 
 CREATE TABLE worker_roles (
     role         name NOT NULL,
@@ -66,7 +66,7 @@ END
 $rls$;
 
 CREATE TRIGGER trg_dead_letters_own_group BEFORE INSERT OR UPDATE OF consumer_group ON dead_letters
-    FOR EACH ROW EXECUTE FUNCTION dead_letters_own_group();
+    FOR EACH ROW EXECUTE FUNCTION worker_own_group_only('record dead letters');
 
 -- The view runs with its owner's rights on dead_letters and filters by the querying role's groups.
 CREATE VIEW worker_dead_letters WITH (security_barrier) AS

@@ -11,7 +11,7 @@
 -- deterministically from what the event states), and every consumer skips it as a duplicate
 -- (processed_events). payload is the event's Avro single-object encoding, ready to send;
 -- fingerprint is its cs.schema_fingerprint header.
--- requires: outbox_events_own_group
+-- requires: worker_own_group_only
 
 CREATE TABLE outbox_events (
     id             bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -31,7 +31,7 @@ COMMENT ON TABLE outbox_events IS
     'published them (deleted after the broker''s acknowledgement).';
 
 CREATE TRIGGER trg_outbox_events_own_group BEFORE INSERT OR UPDATE OF consumer_group ON outbox_events
-    FOR EACH ROW EXECUTE FUNCTION outbox_events_own_group();
+    FOR EACH ROW EXECUTE FUNCTION worker_own_group_only('write outbox rows');
 
 DO $grants$
 DECLARE

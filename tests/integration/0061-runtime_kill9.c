@@ -12,11 +12,9 @@
  * killed member's session to time out.
  */
 #include <check.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -65,28 +63,16 @@ START_TEST(kill9_exactly_once)
                           "--log-level",
                           "warn",
                           NULL};
-    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
-    srand(seed);
-    fprintf(stderr, "kill9: seed %u, log %s\n", seed, logf);
-    int kills = 0;
-    for (int k = 0; k < NKILLS; k++) {
-        long long before = rt_committed(dsn, "rt-kill9");
-        if (before >= total)
-            break;
-        pid_t pid = rt_spawn(dsn, logf, args);
-        /* kill somewhere in the next 1..15,000 events, then at a random instant */
-        long long target = before + 1 + rand() % 15000;
-        if (target > total - 1000)
-            target = before + 1;
-        int progressed = rt_wait_committed(dsn, "rt-kill9", target, 60000 * cs_test_timeout_mult());
-        ck_assert_msg(progressed == 0, "worker made no progress within 60 s (see %s)", logf);
-        rt_sleep_ms(rand() % 200);
-        kill(pid, SIGKILL);
-        ck_assert_int_ne(rt_wait(pid, 10000), -1);
-        kills++;
-        fprintf(stderr, "kill9: killed run %d after %lld committed\n", k + 1,
-                rt_committed(dsn, "rt-kill9"));
-    }
+    /* kill somewhere in the next 1..15,000 events, then at a random instant */
+    const rt_kills_t how = {.group = "rt-kill9",
+                            .total = total,
+                            .nkills = NKILLS,
+                            .max_step = 15000,
+                            .margin = 1000,
+                            .max_delay_ms = 200};
+    char why[256];
+    int kills = rt_kill9_runs(dsn, logf, args, &how, why, sizeof why);
+    ck_assert_msg(kills != -1, "%s", why);
     ck_assert_msg(kills >= 3, "only %d kills landed before the end", kills);
 
     const char *dargs[] = {"--format",

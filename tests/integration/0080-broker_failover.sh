@@ -31,9 +31,8 @@
 set -euo pipefail
 BIN=${1:?usage: 0080-broker_failover.sh BUILD_BIN_DIR}
 : "${CS_PG_DSN:?run through scripts/test}"
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KAFKA=$ROOT/scripts/kafka
-MULT=${CS_TEST_TIMEOUT_MULT:-1}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init 0080
 EVENTS=${CS_FAILOVER_EVENTS:-40000}
 RATE=${CS_FAILOVER_RATE:-2000}
 LEARNERS=2000
@@ -43,7 +42,6 @@ MALFORMED=0.002
 KILL_NODE=${CS_FAILOVER_NODE:-controller} # a node number, or the active controller's node
 DOWN_S=${CS_FAILOVER_DOWN_S:-4}
 
-T=$(mktemp -d /tmp/cs-it-0080-XXXXXX)
 export CS_KAFKA_DIR=$T/kafka CS_TOPICS_FILE=$T/topics.json
 DBA=t_failover_a_$$
 DBB=t_failover_b_$$
@@ -51,29 +49,15 @@ ADMIN=$CS_PG_DSN
 DSNA="${CS_PG_DSN%/*}/$DBA"
 DSNB="${CS_PG_DSN%/*}/$DBB"
 PIDS=()
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-say() { echo "[+$(( ($(now_ms) - T0) / 1000 )) s] $*"; }
-T0=$(now_ms)
 
 cleanup() {
   local rc=$? p i
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  if [ -f "$CS_KAFKA_DIR/nodes" ]; then
-    # A throwaway cluster: kill -9 is enough and does not wait for a controlled shutdown.
-    for i in 1 2 3; do "$KAFKA" kill "$i" >/dev/null 2>&1 & done
-    wait
-    if [ "$rc" -ne 0 ]; then
-      for i in 1 2 3; do
-        echo "--- node $i: last lines of server.log" >&2
-        tail -n 15 "$CS_KAFKA_DIR/node-$i/server.log" 2>/dev/null | cut -c1-300 >&2 || true
-      done
-    fi
-    if [ -n "${CS_FAILOVER_KEEP:-}" ]; then
-      for i in 1 2 3; do cp "$CS_KAFKA_DIR/node-$i/server.log" "$T/server-$i.log" 2>/dev/null || true; done
-    fi
-    "$KAFKA" destroy >/dev/null 2>&1 || true
+  if [ -n "${CS_FAILOVER_KEEP:-}" ]; then
+    for i in 1 2 3; do cp "$CS_KAFKA_DIR/node-$i/server.log" "$T/server-$i.log" 2>/dev/null || true; done
   fi
+  it_kafka_down 3 "$rc"
   psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DBA WITH (FORCE)" >/dev/null 2>&1 || true
   psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DBB WITH (FORCE)" >/dev/null 2>&1 || true
   if [ -n "${CS_FAILOVER_KEEP:-}" ]; then rm -rf "$CS_FAILOVER_KEEP"; cp -r "$T" "$CS_FAILOVER_KEEP"; fi
@@ -83,7 +67,6 @@ cleanup() {
 trap cleanup EXIT
 trap "exit 143" TERM
 trap "exit 130" INT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 q() { psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 
 # Two sets of the topics of schemas/topics.json, "ref." for the undisturbed run and "dis." for the
@@ -106,17 +89,7 @@ for prefix in ("ref.", "dis."):
 src["topics"] = out
 json.dump(src, open(sys.argv[2], "w"), indent=1)
 PY
-# scripts/kafka picks free ports, but in the kernel's ephemeral range (32768-60999): an outgoing
-# connection may take one before its node binds it. Then the cluster does not start; a second
-# try picks other ports.
-for try in 1 2; do
-  BROKERS=$("$KAFKA" start --brokers 3 2>"$T/kafka-start.log") && break
-  cat "$T/kafka-start.log" >&2
-  grep -h "Address already in use" "$CS_KAFKA_DIR"/node-*/server.log 2>/dev/null | head -n 1 | cut -c1-200 >&2 || true
-  [ "$try" -lt 2 ] || fail "the cluster did not start"
-  "$KAFKA" destroy >/dev/null 2>&1 || true
-  echo "cluster: did not start, trying again on other ports"
-done
+it_kafka_start --brokers 3
 export CS_KAFKA_BROKERS=$BROKERS
 say "cluster: 3 nodes at $BROKERS, up after $(( ($(now_ms) - T0) / 1000 )) s"
 

@@ -31,12 +31,10 @@
 set -euo pipefail
 BIN=${1:?usage: 0083-rejoin_after_stall.sh BUILD_BIN_DIR}
 : "${CS_PG_DSN:?run through scripts/test}"
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KAFKA=$ROOT/scripts/kafka
-MULT=${CS_TEST_TIMEOUT_MULT:-1}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init 0083
 SESSION_MS=6000 # the broker's group.min.session.timeout.ms
 
-T=$(mktemp -d /tmp/cs-it-0083-XXXXXX)
 export CS_KAFKA_DIR=$T/kafka CS_TOPICS_FILE=$T/topics.json
 DB=t_rejoin_$$
 DSN="${CS_PG_DSN%/*}/$DB"
@@ -44,9 +42,6 @@ TOPIC=rt.rejoin
 GROUP=rt-rejoin
 PIDS=()
 KPID=
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-T0=$(now_ms)
-say() { echo "[+$(( ($(now_ms) - T0) / 1000 )) s] $*"; }
 
 cleanup() {
   local rc=$? p
@@ -57,7 +52,7 @@ cleanup() {
     echo "--- worker log (last 30 lines)" >&2
     tail -n 30 "$T/worker.log" 2>/dev/null | cut -c1-400 >&2 || true
   fi
-  [ -f "$CS_KAFKA_DIR/nodes" ] && { "$KAFKA" kill 1 >/dev/null 2>&1 || true; "$KAFKA" destroy >/dev/null 2>&1 || true; }
+  it_kafka_down 1
   psql "$CS_PG_DSN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   if [ -n "${CS_REJOIN_KEEP:-}" ]; then rm -rf "$CS_REJOIN_KEEP"; cp -r "$T" "$CS_REJOIN_KEEP"; fi
   rm -rf "$T"
@@ -66,7 +61,6 @@ cleanup() {
 trap cleanup EXIT
 trap "exit 143" TERM
 trap "exit 130" INT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 q() { psql "$DSN" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 
 cat >"$CS_TOPICS_FILE" <<EOF
@@ -74,12 +68,7 @@ cat >"$CS_TOPICS_FILE" <<EOF
  {"name": "$TOPIC", "partitions": 4, "retention_ms": 86400000,
   "dead_letter": {"name": "$TOPIC.dlq", "partitions": 1}, "events": ["rt_add"]}]}
 EOF
-for try in 1 2; do
-  BROKERS=$("$KAFKA" start 2>"$T/kafka-start.log") && break
-  cat "$T/kafka-start.log" >&2
-  [ "$try" -lt 2 ] || fail "the broker did not start"
-  "$KAFKA" destroy >/dev/null 2>&1 || true
-done
+it_kafka_start
 KPID=$(cat "$CS_KAFKA_DIR/node-1/pid")
 say "broker up at $BROKERS"
 

@@ -19,12 +19,8 @@
 set -euo pipefail
 BIN=${1:?usage: 0086-lag_agreement.sh BUILD_BIN_DIR}
 : "${CS_PG_DSN:?run through scripts/test}" "${CS_KAFKA_BROKERS:?run through scripts/test}"
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KAFKA=$ROOT/scripts/kafka
-PY=$ROOT/.cache/venv/bin/python
-[ -x "$PY" ] || PY=python3
-MULT=${CS_TEST_TIMEOUT_MULT:-1}
-T=$(mktemp -d /tmp/cs-it-0086-XXXXXX)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init 0086
 DB=t_lagagree_$$
 ADMIN=$CS_PG_DSN
 DSN="${CS_PG_DSN%/*}/$DB"
@@ -32,21 +28,18 @@ TOPIC="t.lagagree.$$.events"
 GROUP="cs-audit-lagagree$$"
 LOCKER="cs_lock_0086_$$"
 export CS_ANCHOR_TOPIC="t.lagagree.$$.anchors"
-WORKER= LOCKPID=
+WORKER=
 cleanup() {
   [ -z "$WORKER" ] || kill "$WORKER" 2>/dev/null || true
   [ -z "$WORKER" ] || wait "$WORKER" 2>/dev/null || true
-  psql "$ADMIN" -qAt -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$LOCKER'" >/dev/null 2>&1 || true
-  [ -z "$LOCKPID" ] || wait "$LOCKPID" 2>/dev/null || true
+  unlock
   psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
   [ -n "${CS_0086_KEEP:-}" ] && cp -r "$T" "$CS_0086_KEEP" || true
   rm -rf "$T"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ ! -f "$T/audit.err" ] || tail -20 "$T/audit.err" >&2; exit 1; }
+it_fail_detail() { [ ! -f "$T/audit.err" ] || tail -20 "$T/audit.err" >&2; }
 q() { psql "$DSN" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
-now() { date +%s.%N; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 audit() { "$BIN/cs-audit" --pg-dsn "$DSN" --topics "$TOPIC" --group "$GROUP" --session-timeout-ms 6000 "$@"; }
 
 # snapshot NAME: every reading of the moment, each with the time it was taken.
@@ -163,13 +156,7 @@ while :; do
 done
 
 # --- 2. a backlog the worker holds: consumer_offsets locked ---
-psql "$DSN" -v ON_ERROR_STOP=1 -qc "SET application_name = '$LOCKER'" \
-  -c "BEGIN" -c "LOCK TABLE consumer_offsets IN EXCLUSIVE MODE" -c "SELECT pg_sleep(600)" >/dev/null 2>"$T/lock.err" &
-LOCKPID=$!
-for _ in $(seq 1 50); do
-  [ "$(psql "$ADMIN" -qAt -c "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = '$LOCKER' AND l.mode = 'ExclusiveLock' AND l.granted AND l.relation IS NOT NULL")" -ge 1 ] && break
-  sleep 0.1
-done
+lock_offsets
 "$BIN/cs-produce" --topic "$TOPIC" "$T/second.jsonl" 2>"$T/p2.log" || { cat "$T/p2.log"; fail "cs-produce (second)"; }
 "$KAFKA" tool get-offsets --topic "$TOPIC" --time -1 >"$T/high2" 2>/dev/null
 ok=0
@@ -194,9 +181,7 @@ snapshot backlog
 agree backlog backlog 300 || fail "with a backlog the readings disagree"
 
 # --- 3. the lock goes, the worker drains ---
-psql "$ADMIN" -qAt -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$LOCKER'" >/dev/null
-wait "$LOCKPID" 2>/dev/null || true
-LOCKPID=
+unlock
 for i in $(seq 1 $((30 * MULT))); do
   if [ "$(q "SELECT sum(next_offset) FROM consumer_offsets WHERE consumer_group = '$GROUP'")" -eq 900 ]; then
     snapshot drained

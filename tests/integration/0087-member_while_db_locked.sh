@@ -25,13 +25,9 @@
 set -euo pipefail
 BIN=${1:?usage: 0087-member_while_db_locked.sh BUILD_BIN_DIR}
 : "${CS_PG_DSN:?run through scripts/test}" "${CS_KAFKA_BROKERS:?run through scripts/test}"
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-KAFKA=$ROOT/scripts/kafka
-PY=$ROOT/.cache/venv/bin/python
-[ -x "$PY" ] || PY=python3
-MULT=${CS_TEST_TIMEOUT_MULT:-1}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init 0087
 MAX_POLL_S=10
-T=$(mktemp -d /tmp/cs-it-0087-XXXXXX)
 DB=t_memlock_$$
 ADMIN=$CS_PG_DSN
 DSN="${CS_PG_DSN%/*}/$DB"
@@ -39,12 +35,7 @@ TOPIC="t.memlock.$$.events"
 GROUP="cs-audit-memlock$$"
 LOCKER="cs_lock_0087_$$"
 export CS_ANCHOR_TOPIC="t.memlock.$$.anchors"
-WORKER= LOCKPID=
-unlock() {
-  psql "$ADMIN" -qAt -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$LOCKER'" >/dev/null 2>&1 || true
-  [ -z "$LOCKPID" ] || wait "$LOCKPID" 2>/dev/null || true
-  LOCKPID=
-}
+WORKER=
 cleanup() {
   [ -z "$WORKER" ] || kill "$WORKER" 2>/dev/null || true
   [ -z "$WORKER" ] || wait "$WORKER" 2>/dev/null || true
@@ -54,10 +45,8 @@ cleanup() {
   rm -rf "$T"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; [ ! -f "$T/audit.err" ] || grep -v '"debug"' "$T/audit.err" | tail -20 >&2; exit 1; }
+it_fail_detail() { [ ! -f "$T/audit.err" ] || grep -v '"debug"' "$T/audit.err" | tail -20 >&2; }
 q() { psql "$DSN" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
-now() { date +%s.%N; }
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 stored_sum() { q "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer_group = '$GROUP'"; }
 log_end() { "$KAFKA" tool get-offsets --topic "$TOPIC" --time -1 2>/dev/null | awk -F: -v t="$TOPIC" '$1 == t { s += $3 } END { print s + 0 }'; }
 # metric NAME [LABELS-REGEX]: the sum of a metric's series in $T/m.txt
@@ -97,13 +86,7 @@ for i in $(seq 1 $((60 * MULT))); do
 done
 echo "first round applied"
 
-psql "$DSN" -v ON_ERROR_STOP=1 -qc "SET application_name = '$LOCKER'" \
-  -c "BEGIN" -c "LOCK TABLE consumer_offsets IN EXCLUSIVE MODE" -c "SELECT pg_sleep(600)" >/dev/null 2>"$T/lock.err" &
-LOCKPID=$!
-for _ in $(seq 1 50); do
-  [ "$(psql "$ADMIN" -qAt -c "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.application_name = '$LOCKER' AND l.mode = 'ExclusiveLock' AND l.granted AND l.relation IS NOT NULL")" -ge 1 ] && break
-  sleep 0.1
-done
+lock_offsets
 t_lock=$(now)
 "$BIN/cs-produce" --topic "$TOPIC" "$T/w1.jsonl" 2>"$T/p1.log" || { cat "$T/p1.log"; fail "cs-produce (wave 1)"; }
 end1=$(log_end)

@@ -24,14 +24,9 @@
  *    changes.
  */
 #include <check.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cs/batch.h"
@@ -42,25 +37,13 @@
 #define NKEYS  997
 #define NKILLS 4
 
-static pid_t spawn_audit(const char *dsn, const char *logf, const char *topic, const char *anchor)
+/* After each kill: keep the rows then pending (t_replay), to put them back after the drain. */
+static void keep_pending(const char *dsn, void *arg)
 {
-    pid_t pid = fork();
-    if (pid == 0) {
-        int fd = open(logf, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd >= 0) {
-            dup2(fd, 2);
-            close(fd);
-        }
-        setenv("CS_PG_DSN", dsn, 1);
-        setenv("CS_KAFKA_BROKERS", cs_test_brokers(), 1);
-        execl(CS_AUDIT_PATH, CS_AUDIT_PATH, "--topics", topic, "--group", "cs-audit-0088",
-              "--anchor-topic", anchor, "--drain", "--metrics-port", "-1", "--log-level", "warn",
-              "--session-timeout-ms", "6000", (char *)NULL);
-        fprintf(stderr, "exec %s: %s\n", CS_AUDIT_PATH, strerror(errno));
-        _exit(127);
-    }
-    ck_assert_int_gt(pid, 0);
-    return pid;
+    (void)arg;
+    rt_exec(dsn, "INSERT INTO t_replay SELECT * FROM outbox_events ON CONFLICT DO NOTHING");
+    fprintf(stderr, "outbox9: %lld rows pending\n",
+            rt_ll(dsn, "SELECT count(*) FROM outbox_events"));
 }
 
 START_TEST(outbox_kill9)
@@ -105,29 +88,16 @@ START_TEST(outbox_kill9)
                           NULL};
     rt_exec(dsn, "CREATE TABLE t_replay (LIKE outbox_events); "
                  "ALTER TABLE t_replay ADD UNIQUE (event_id)");
-    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
-    srand(seed);
-    fprintf(stderr, "outbox9: seed %u, log %s\n", seed, logf);
-    int kills = 0;
-    for (int k = 0; k < NKILLS; k++) {
-        long long before = rt_committed(dsn, "rt-outbox9");
-        if (before >= N)
-            break;
-        pid_t pid = rt_spawn(dsn, logf, args);
-        long long target = before + 1 + rand() % 3000;
-        if (target > N - 500)
-            target = before + 1;
-        int progressed =
-            rt_wait_committed(dsn, "rt-outbox9", target, 60000 * cs_test_timeout_mult());
-        ck_assert_msg(progressed == 0, "worker made no progress within 60 s (see %s)", logf);
-        rt_sleep_ms(rand() % 1500);
-        kill(pid, SIGKILL);
-        ck_assert_int_ne(rt_wait(pid, 10000), -1);
-        kills++;
-        rt_exec(dsn, "INSERT INTO t_replay SELECT * FROM outbox_events ON CONFLICT DO NOTHING");
-        fprintf(stderr, "outbox9: killed run %d after %lld committed, %lld rows pending\n", k + 1,
-                rt_committed(dsn, "rt-outbox9"), rt_ll(dsn, "SELECT count(*) FROM outbox_events"));
-    }
+    const rt_kills_t how = {.group = "rt-outbox9",
+                            .total = N,
+                            .nkills = NKILLS,
+                            .max_step = 3000,
+                            .margin = 500,
+                            .max_delay_ms = 1500,
+                            .after_kill = keep_pending};
+    char why[256];
+    int kills = rt_kill9_runs(dsn, logf, args, &how, why, sizeof why);
+    ck_assert_msg(kills != -1, "%s", why);
     ck_assert_msg(kills >= 3, "only %d kills landed before the end", kills);
 
     const char *dargs[] = {"--format",
@@ -152,10 +122,7 @@ START_TEST(outbox_kill9)
                            "warn",
                            "--drain",
                            NULL};
-    pid_t pid = rt_spawn(dsn, logf, dargs);
-    int st = rt_wait(pid, 180000 * cs_test_timeout_mult());
-    if (st == -1)
-        kill(pid, SIGKILL);
+    int st = rt_run(dsn, logf, dargs, 180000);
     ck_assert_msg(st != -1, "the draining worker did not finish (see %s)", logf);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "drain exit status %d (see %s)", st, logf);
 
@@ -176,10 +143,7 @@ START_TEST(outbox_kill9)
     rt_exec(dsn, "INSERT INTO outbox_events (consumer_group, event_id, event_type, topic, msg_key, "
                  "payload, fingerprint, traceparent) SELECT consumer_group, event_id, event_type, "
                  "topic, msg_key, payload, fingerprint, traceparent FROM t_replay ORDER BY id");
-    pid = rt_spawn(dsn, logf, dargs);
-    st = rt_wait(pid, 60000 * cs_test_timeout_mult());
-    if (st == -1)
-        kill(pid, SIGKILL);
+    st = rt_run(dsn, logf, dargs, 60000);
     ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
                   "the restarted worker did not finish (status %d, see %s)", st, logf);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM outbox_events"), 0);
@@ -207,10 +171,7 @@ START_TEST(outbox_kill9)
     const char *down[] = {
         "--topics", derived,       "--group", "rt-outbox9-down",      "--drain", "--metrics-port",
         "-1",       "--log-level", "warn",    "--session-timeout-ms", "6000",    NULL};
-    pid = rt_spawn(dsn, logf, down);
-    st = rt_wait(pid, 120000 * cs_test_timeout_mult());
-    if (st == -1)
-        kill(pid, SIGKILL);
+    st = rt_run(dsn, logf, down, 120000);
     ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
                   "the downstream consumer did not drain (status %d, see %s)", st, logf);
     ck_assert_int_eq(rt_committed(dsn, "rt-outbox9-down"), published + nreplay);
@@ -224,10 +185,22 @@ START_TEST(outbox_kill9)
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM dead_letters"), 0);
 
     /* cs-audit: every change logged, one row per delivery. */
-    pid = spawn_audit(dsn, logf, derived, anchor);
-    st = rt_wait(pid, 180000 * cs_test_timeout_mult());
-    if (st == -1)
-        kill(pid, SIGKILL);
+    const char *audit[] = {CS_AUDIT_PATH,
+                           "--topics",
+                           derived,
+                           "--group",
+                           "cs-audit-0088",
+                           "--anchor-topic",
+                           anchor,
+                           "--drain",
+                           "--metrics-port",
+                           "-1",
+                           "--log-level",
+                           "warn",
+                           "--session-timeout-ms",
+                           "6000",
+                           NULL};
+    st = cs_test_run(audit, dsn, logf, 1, 180000 * cs_test_timeout_mult());
     ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
                   "cs-audit did not drain the derived topic (status %d, see %s)", st, logf);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM system_logs"), published + nreplay);

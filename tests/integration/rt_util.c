@@ -307,6 +307,42 @@ int rt_run(const char *dsn, const char *logfile, const char *const *args, int ti
     return cs_test_run(argv, dsn, logfile, 1, timeout_ms * cs_test_timeout_mult());
 }
 
+int rt_kill9_runs(const char *dsn, const char *logfile, const char *const *args,
+                  const rt_kills_t *k, char *why, size_t size)
+{
+    unsigned seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    int kills = 0;
+
+    srand(seed);
+    fprintf(stderr, "%s: kill -9 seed %u, log %s\n", k->group, seed, logfile);
+    for (int run = 0; run < k->nkills; run++) {
+        long long before = rt_committed(dsn, k->group);
+        if (before >= k->total)
+            break;
+        pid_t pid = rt_spawn(dsn, logfile, args);
+        long long target = before + 1 + rand() % k->max_step;
+        if (target > k->total - k->margin)
+            target = before + 1;
+        if (rt_wait_committed(dsn, k->group, target, 60000 * cs_test_timeout_mult()) < 0) {
+            cs_test_stop(pid, SIGKILL, 10000);
+            snprintf(why, size, "run %d made no progress within 60 s (see %s)", run + 1, logfile);
+            return -1;
+        }
+        rt_sleep_ms(rand() % (k->max_delay_ms + 1));
+        kill(pid, SIGKILL);
+        if (rt_wait(pid, 10000) == -1) {
+            snprintf(why, size, "run %d was not reaped 10 s after SIGKILL", run + 1);
+            return -1;
+        }
+        kills++;
+        fprintf(stderr, "%s: killed run %d after %lld committed\n", k->group, run + 1,
+                rt_committed(dsn, k->group));
+        if (k->after_kill)
+            k->after_kill(dsn, k->arg);
+    }
+    return kills;
+}
+
 long long rt_committed(const char *dsn, const char *group)
 {
     char sql[512];

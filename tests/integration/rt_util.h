@@ -60,6 +60,29 @@ int rt_wait(pid_t pid, int timeout_ms);
  * the worker had to be killed. cs_test_exited(st, 0) says whether it exited 0.
  */
 int rt_run(const char *dsn, const char *logfile, const char *const *args, int timeout_ms);
+/*
+ * kill -9 at random moments: what rt_kill9_runs does. Each run of the worker is killed once the
+ * group's committed offsets have moved 1..max_step events past where the run started (the next
+ * event when that would come within margin of total), after a further 0..max_delay_ms.
+ */
+typedef struct rt_kills {
+    const char *group; /* the worker's consumer group */
+    long long total;   /* the input's end offset: no run is started once the group is there */
+    int nkills;        /* runs to start and kill */
+    int max_step;
+    long long margin;
+    int max_delay_ms;
+    void (*after_kill)(const char *dsn, void *arg); /* after each kill, when not NULL */
+    void *arg;
+} rt_kills_t;
+/*
+ * Starts cs-testworker with args up to k->nkills times, killing each run with SIGKILL as k says
+ * (seeded from the time and pid, the seed printed with logfile). Returns the kills that landed,
+ * or -1 with why when a run made no progress within 60 s (times CS_TEST_TIMEOUT_MULT) or a killed
+ * worker was not reaped within 10 s.
+ */
+int rt_kill9_runs(const char *dsn, const char *logfile, const char *const *args,
+                  const rt_kills_t *k, char *why, size_t size);
 /* Sum of next_offset over the group's rows in consumer_offsets. */
 long long rt_committed(const char *dsn, const char *group);
 /* Waits until rt_committed >= target; returns 0, or -1 on timeout. */

@@ -6,7 +6,7 @@
 --      Issue 16: processed_events is keyed by effect scope (the worker: 'progress', 'audit',
 --      worker_scopes, 0066) and isolated by scope; the row names the group that wrote it.
 BEGIN;
-SELECT plan(49);
+SELECT plan(50);
 
 -- Bookkeeping of cs-progress (P), cs-audit (A) and an audit replay group (R), as the superuser.
 INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) VALUES
@@ -145,7 +145,13 @@ SELECT throws_ok($$SELECT tap.run_as('cs_worker_audit', NULL,
                      'INSERT INTO dead_letters (consumer_group, worker, topic, kafka_partition, kafka_offset, dlq_topic,
                                                 error_class, reason, attempt)
                       VALUES (''cs-progress'', ''cs-progress'', ''cs.learning'', 0, 99, ''cs.learning.dlq'', ''decode'', ''x'', 1)')$$,
-                 '42501', NULL, 'cs_worker_audit cannot record a dead letter for cs-progress');
+                 '42501', 'role cs_worker_audit may not record dead letters of consumer group cs-progress',
+                 'cs_worker_audit cannot record a dead letter for cs-progress');
+SELECT throws_ok($$SELECT tap.run_as('cs_worker_audit', NULL,
+                     'INSERT INTO outbox_events (consumer_group, event_id, event_type, topic, msg_key, payload, fingerprint)
+                      VALUES (''cs-progress'', gen_random_uuid(), ''x'', ''cs.learning'', ''k'', ''\x00'', ''f'')')$$,
+                 '42501', 'role cs_worker_audit may not write outbox rows of consumer group cs-progress',
+                 'cs_worker_audit cannot write an outbox row for cs-progress');
 SELECT is(tap.run_as('cs_worker_audit', NULL,
                      $$INSERT INTO dead_letters (consumer_group, worker, topic, kafka_partition, kafka_offset, dlq_topic,
                                                 error_class, reason, attempt)
