@@ -279,6 +279,16 @@ def check_options(src, bindir, extra):
                 if prog is not None and (prog, w) in SUBCOMMANDS:
                     prog = f"{prog} {w}"
                     continue
+                if prog == "cs-replay" and w == "--dead-letters":
+                    prog = "cs-replay --dead-letters"
+                    continue
+                if prog == "cs-replay --dead-letters":
+                    # cs-replay --dead-letters WORKER runs cs-WORKER redrive; without a worker,
+                    # every worker's: the options are the re-drive's (cs-progress redrive's).
+                    if "cs-" + w + " redrive" in h:
+                        prog = "cs-" + w + " redrive"
+                        continue
+                    prog = "cs-progress redrive"
                 if prog == "cs-replay" and "cs-" + w + " replay" in h:
                     prog = "cs-" + w + " replay"  # cs-replay WORKER runs cs-WORKER replay
                     continue
