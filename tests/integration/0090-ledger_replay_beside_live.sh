@@ -7,7 +7,8 @@
 #         (a live group and a replay group, both pipelined: the loser of a race redoes its batch
 #         on the synchronous path, whose ledger insert waits for the winner) on the same topics
 #         while cs-loadgen publishes at a rate, so that both deliver every event at about the
-#         same moment and race for its ledger row;
+#         same moment and race for its ledger row; and a cs-replay job of the same worker,
+#         started with them, racing them over the first part of the stream (its frozen end);
 #       - A: by one cs-progress alone (the reference, in a database of its own), afterwards.
 #      Then B's cs-progress tables equal A's row by row (every once-only effect applied once:
 #      counters and appends would differ otherwise), B's ledger holds each valid event once (scope
@@ -70,6 +71,12 @@ progress "$DSNB" "cs-progress-live-$$" "$T/live.log" &
 pl=$!; PIDS+=($pl)
 progress "$DSNB" "cs-progress-replay-$$" "$T/replay.log" &
 pr=$!; PIDS+=($pr)
+# And a cs-replay job of the same worker at the same time (assign mode, a group of its own,
+# cs-progress-live-$$-replay-<job>): its end frozen at the first part's 500 events, which it races
+# the two groups for.
+"$BIN/cs-replay" progress --pg-dsn "$DSNB" --topics "$topics" --group "cs-progress-live-$$" \
+  --metrics-port -1 --log-level info --json >"$T/cs-replay.json" 2>"$T/cs-replay.log" &
+crp=$!; PIDS+=($crp)
 for i in $(seq 1 300); do
   grep -q '"partition assigned"' "$T/live.log" 2>/dev/null && grep -q '"partition assigned"' "$T/replay.log" 2>/dev/null && break
   sleep 0.1
@@ -92,6 +99,12 @@ rc=0; wait "$pr" || rc=$?
 [ "$rc" -eq 0 ] || { tail -n 20 "$T/replay.log" >&2; fail "replay group exited $rc"; }
 log_ok "$T/live.log"
 log_ok "$T/replay.log"
+rc=0; wait "$crp" || rc=$?
+[ "$rc" -eq 0 ] || { tail -n 20 "$T/cs-replay.log" >&2; fail "cs-replay exited $rc"; }
+log_ok "$T/cs-replay.log"
+job=$(q "$DSNB" "SELECT state || ' ' || events_read || ' ' || (applied + skipped_duplicate + dead_lettered) FROM replay_jobs")
+[ "$job" = "done 500 500" ] || fail "the cs-replay job beside the groups: '$job' (expected: done, 500 read, 500 accounted for)"
+echo "cs-replay beside the groups: $(q "$DSNB" "SELECT applied || ' applied first, ' || skipped_duplicate || ' duplicates, ' || dead_lettered || ' dead-lettered' FROM replay_jobs")"
 
 # A: the reference, one group alone on the finished stream.
 progress "$DSNA" "cs-progress-ref-$$" "$T/a.log" --drain || { tail -n 20 "$T/a.log" >&2; fail "reference run exited $?"; }
