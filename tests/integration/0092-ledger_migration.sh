@@ -25,7 +25,8 @@ for f in "$ROOT"/sql/migrations/*.sql; do
   [[ $n < 0066 ]] && cp "$f" "$T/migrations/"
 done
 cp "$ROOT"/sql/functions/*.sql "$T/functions/"
-rm "$T/functions/cs_worker_effect_scopes.sql" "$T/functions/erasures_applied_apply.sql"
+rm "$T/functions/cs_worker_effect_scopes.sql" "$T/functions/erasures_applied_apply.sql" \
+  "$T/functions/mentor_rematch_inputs.sql" "$T/functions/mentor_rematch_response_apply.sql"
 # gdpr_erase_user as it was before 0067 (it names dead_letters.user_id now).
 sed -i 's/WHERE user_id = \$1 OR msg_key/WHERE msg_key/' "$T/functions/gdpr_erase_user.sql"
 psql "$CS_PG_DSN" -qc "CREATE DATABASE $DB TEMPLATE template0"
