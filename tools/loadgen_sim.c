@@ -572,6 +572,32 @@ static void ev_status(cs_sim_t *sim, struct learner *l, struct app *a, const cha
         a->status = APP_CLOSED;
 }
 
+/* A screened application reaches its first interview round (the learner's first interview: a
+ * milestone, and the interviewing stage). */
+static void first_round(cs_sim_t *sim, struct learner *l, struct app *a)
+{
+    a->round = 1;
+    ev_status(sim, l, a, "interview", 0);
+    a->status = APP_INTERVIEW;
+    if (!l->first_interview) {
+        l->first_interview = 1;
+        ev_milestone(sim, l, "first_interview", "First real interview", 10);
+        set_stage(sim, l, INTERVIEWING);
+    }
+}
+
+/* The learner accepts the offer: placed, and the other open applications are withdrawn. */
+static void accept_offer(cs_sim_t *sim, struct learner *l, struct app *a)
+{
+    ev_status(sim, l, a, "accepted", 1);
+    l->placed_day = (int16_t)sim->day;
+    set_stage(sim, l, PLACED);
+    ev_milestone(sim, l, "job_placed", "Placed in a new tech role", 30);
+    for (int i = 0; i < l->napps; i++)
+        if (&l->apps[i] != a && l->apps[i].status != APP_CLOSED)
+            ev_status(sim, l, &l->apps[i], "withdrawn", 1);
+}
+
 /* Moves one open application a step through the funnel. */
 static void advance_app(cs_sim_t *sim, struct learner *l, struct app *a)
 {
@@ -591,16 +617,8 @@ static void advance_app(cs_sim_t *sim, struct learner *l, struct app *a)
     case APP_SCREENING:
         if (u < 0.5)
             ev_status(sim, l, a, "rejected", 1);
-        else {
-            a->round = 1;
-            ev_status(sim, l, a, "interview", 0);
-            a->status = APP_INTERVIEW;
-            if (!l->first_interview) {
-                l->first_interview = 1;
-                ev_milestone(sim, l, "first_interview", "First real interview", 10);
-                set_stage(sim, l, INTERVIEWING);
-            }
-        }
+        else
+            first_round(sim, l, a);
         break;
     case APP_INTERVIEW:
         if (u < 0.35 && a->round < 3) {
@@ -618,18 +636,10 @@ static void advance_app(cs_sim_t *sim, struct learner *l, struct app *a)
         }
         break;
     case APP_OFFER:
-        if (l->stage != PLACED && u < 0.75) {
-            ev_status(sim, l, a, "accepted", 1);
-            l->placed_day = (int16_t)sim->day;
-            set_stage(sim, l, PLACED);
-            ev_milestone(sim, l, "job_placed", "Placed in a new tech role", 30);
-            /* The other open applications are withdrawn. */
-            for (int i = 0; i < l->napps; i++)
-                if (&l->apps[i] != a && l->apps[i].status != APP_CLOSED)
-                    ev_status(sim, l, &l->apps[i], "withdrawn", 1);
-        } else {
+        if (l->stage != PLACED && u < 0.75)
+            accept_offer(sim, l, a);
+        else
             ev_status(sim, l, a, "withdrawn", 1);
-        }
         break;
     default:
         break;

@@ -387,9 +387,54 @@ out:
 
 /* ---- secrets ---- */
 
-int cs_config_secret_file_read(const char *path, const char *what, char **text, cs_err_t *err)
+/* A secret file must be a file (not a directory) that nobody else can read or change: the mode of a
+ * regular file says who else can read the secret (a pipe's does not). */
+static int secret_file_check(int fd, const char *path, const char *what, cs_err_t *err)
 {
     struct stat st;
+
+    if (fstat(fd, &st) < 0)
+        return cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: %s", what, path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: is a directory", what, path);
+    if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXO | S_IWGRP)))
+        return cs_err_set_field(
+            err, CS_ERR_FATAL, what,
+            "%s %s: mode %04o lets %s it; chmod 600 (or 640 for a group of readers)", what, path,
+            (unsigned)(st.st_mode & 07777),
+            (st.st_mode & S_IRWXO) ? "other users read or change" : "its group change");
+    return 0;
+}
+
+/* Reads all of fd into buf (CS_CONFIG_SECRET_FILE_MAX + 1 bytes), *len bytes read so far: at most
+ * CS_CONFIG_SECRET_FILE_MAX bytes of text without a NUL byte. */
+static int secret_file_slurp(int fd, const char *path, const char *what, char *buf, size_t *len,
+                             cs_err_t *err)
+{
+    for (;;) {
+        ssize_t n = read(fd, buf + *len, CS_CONFIG_SECRET_FILE_MAX + 1 - *len);
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: cannot read: %s", what, path,
+                                    strerror(errno));
+        if (n == 0)
+            break;
+        *len += (size_t)n;
+        if (*len > CS_CONFIG_SECRET_FILE_MAX)
+            return cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: larger than %d bytes", what,
+                                    path, CS_CONFIG_SECRET_FILE_MAX);
+    }
+    if (memchr(buf, '\0', *len))
+        return cs_err_set_field(err, CS_ERR_FATAL, what,
+                                "%s %s: holds a NUL byte (not a text file)", what, path);
+    buf[*len] = '\0';
+    return 0;
+}
+
+int cs_config_secret_file_read(const char *path, const char *what, char **text, cs_err_t *err)
+{
     char *buf = NULL;
     size_t len = 0;
     int fd = -1;
@@ -402,49 +447,11 @@ int cs_config_secret_file_read(const char *path, const char *what, char **text, 
     if (fd < 0)
         return cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: cannot open: %s", what, path,
                                 strerror(errno));
-    if (fstat(fd, &st) < 0) {
-        cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: %s", what, path, strerror(errno));
+    if (secret_file_check(fd, path, what, err) < 0)
         goto out;
-    }
-    if (S_ISDIR(st.st_mode)) {
-        cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: is a directory", what, path);
-        goto out;
-    }
-    /* The mode of a regular file says who else can read the secret (a pipe's does not). */
-    if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXO | S_IWGRP))) {
-        cs_err_set_field(err, CS_ERR_FATAL, what,
-                         "%s %s: mode %04o lets %s it; chmod 600 (or 640 for a group of readers)",
-                         what, path, (unsigned)(st.st_mode & 07777),
-                         (st.st_mode & S_IRWXO) ? "other users read or change"
-                                                : "its group change");
-        goto out;
-    }
     buf = cs_mem_alloc(CS_CONFIG_SECRET_FILE_MAX + 1);
-    for (;;) {
-        ssize_t n = read(fd, buf + len, CS_CONFIG_SECRET_FILE_MAX + 1 - len);
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: cannot read: %s", what, path,
-                             strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-        if (len > CS_CONFIG_SECRET_FILE_MAX) {
-            cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: larger than %d bytes", what, path,
-                             CS_CONFIG_SECRET_FILE_MAX);
-            goto out;
-        }
-    }
-    if (memchr(buf, '\0', len)) {
-        cs_err_set_field(err, CS_ERR_FATAL, what, "%s %s: holds a NUL byte (not a text file)", what,
-                         path);
+    if (secret_file_slurp(fd, path, what, buf, &len, err) < 0)
         goto out;
-    }
-    buf[len] = '\0';
     *text = buf;
     buf = NULL;
     rc = 0;

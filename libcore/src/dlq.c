@@ -270,19 +270,10 @@ static int batch_state(cs_dlq_t *q, const cs_dead_letter_t *dl, int n)
     return rc;
 }
 
-int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_ms, cs_err_t *err)
+/* Forgets the entries of batches dropped meanwhile (partitions lost) that are settled now: every
+ * entry not in flight that is not one of dl[0..n). */
+static void forget_settled_others(cs_dlq_t *q, const cs_dead_letter_t *dl, int n)
 {
-    char topic[300];
-    /* A delivery that failed after an earlier call's wait: start afresh, as below. */
-    for (int i = 0; i < q->nsent; i++)
-        if (q->sent[i]->state == SENT_FAILED) {
-            if (reset_producer(q, err) < 0)
-                return -1;
-            break;
-        }
-    q->failed = 0;
-    q->last_error[0] = '\0';
-    /* Entries of batches that were dropped meanwhile (partitions lost) and are settled now. */
     for (int i = q->nsent; i-- > 0;)
         if (q->sent[i]->state != SENT_FLIGHT) {
             bool mine = false;
@@ -293,6 +284,13 @@ int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_m
             if (!mine)
                 sent_remove(q, i);
         }
+}
+
+/* Produces each dead letter of dl[0..n) not in flight or acknowledged already (new, or failed). */
+static int send_unsent(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, cs_err_t *err)
+{
+    char topic[300];
+
     for (int i = 0; i < n; i++) {
         const cs_dead_letter_t *d = &dl[i];
         sent_t *s = sent_find(q, d);
@@ -317,8 +315,13 @@ int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_m
         }
         /* h is owned by the message now */
     }
-    /* Serve the producer until this batch's dead letters are settled or the wait passes (a
-     * flush also sends at once what linger.ms would hold back). */
+    return 0;
+}
+
+/* Serves the producer until dl[0..n) are settled or timeout_ms passes (a flush also sends at once
+ * what linger.ms would hold back); the batch's state as batch_state says. */
+static int await_settled(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_ms)
+{
     double end = mono_ms() + timeout_ms;
     int st;
     while ((st = batch_state(q, dl, n)) == 0) {
@@ -327,15 +330,39 @@ int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_m
             break;
         rd_kafka_flush(q->rk, left < 50 ? (int)left + 1 : 50);
     }
-    if (st == 1) {
-        for (int i = 0; i < n; i++) {
-            sent_t *s = sent_find(q, &dl[i]);
-            for (int k = 0; s && k < q->nsent; k++)
-                if (q->sent[k] == s) {
-                    sent_remove(q, k);
-                    break;
-                }
+    return st;
+}
+
+/* Forgets the entries of dl[0..n), all acknowledged. */
+static void forget_batch(cs_dlq_t *q, const cs_dead_letter_t *dl, int n)
+{
+    for (int i = 0; i < n; i++) {
+        sent_t *s = sent_find(q, &dl[i]);
+        for (int k = 0; s && k < q->nsent; k++)
+            if (q->sent[k] == s) {
+                sent_remove(q, k);
+                break;
+            }
+    }
+}
+
+int cs_dlq_publish(cs_dlq_t *q, const cs_dead_letter_t *dl, int n, int timeout_ms, cs_err_t *err)
+{
+    /* A delivery that failed after an earlier call's wait: start afresh, as below. */
+    for (int i = 0; i < q->nsent; i++)
+        if (q->sent[i]->state == SENT_FAILED) {
+            if (reset_producer(q, err) < 0)
+                return -1;
+            break;
         }
+    q->failed = 0;
+    q->last_error[0] = '\0';
+    forget_settled_others(q, dl, n);
+    if (send_unsent(q, dl, n, err) < 0)
+        return -1;
+    int st = await_settled(q, dl, n, timeout_ms);
+    if (st == 1) {
+        forget_batch(q, dl, n);
         return 0;
     }
     if (st < 0) {

@@ -981,6 +981,50 @@ static void report(const char *label, double ms, cs_migrate_applied_cb cb, void 
         cb(label, ms, ud);
 }
 
+/* Applies each migration not applied yet, in order, with the functions it requires ahead of it;
+ * adds to *applied the files applied. */
+static int apply_new_migrations(cs_db_t *db, plan_t *p, bool *need, applied_list_t *ahead,
+                                cs_migrate_applied_cb on_applied, void *ud, int *applied,
+                                cs_err_t *err)
+{
+    for (int i = 0; i < p->nfiles; i++) {
+        double ms = 0;
+
+        if (find_applied(p, p->files[i].version))
+            continue;
+        if (apply_migration(db, p, &p->files[i], need, ahead, &ms, err) < 0)
+            return -1;
+        for (int k = 0; k < ahead->n; k++)
+            report(ahead->labels[k], ahead->ms[k], on_applied, ud);
+        *applied += ahead->n + 1;
+        report(p->files[i].label, ms, on_applied, ud);
+    }
+    return 0;
+}
+
+/* Then re-applies, in dependency order, each function file that is new or changed, and checks again
+ * those applied ahead of a migration; adds to *applied the files applied. */
+static int apply_changed_functions(cs_db_t *db, plan_t *p, cs_migrate_applied_cb on_applied,
+                                   void *ud, int *applied, cs_err_t *err)
+{
+    for (int o = 0; o < p->nfns; o++) {
+        mfile_t *fn = &p->fns[p->fn_order[o]];
+        bool recheck = fn->ahead;
+        double ms = 0;
+
+        if (!recheck && !fn_pending(fn))
+            continue;
+        fn->done = false;
+        if (apply_function(db, fn, recheck, &ms, err) < 0)
+            return -1;
+        if (!recheck) {
+            (*applied)++;
+            report(fn->label, ms, on_applied, ud);
+        }
+    }
+    return 0;
+}
+
 int cs_migrate_apply_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs,
                           cs_migrate_applied_cb on_applied, void *ud, cs_err_t *err)
 {
@@ -1005,33 +1049,9 @@ int cs_migrate_apply_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs,
     }
     if (run(db, CREATE_MIGRATIONS_SQL, err) < 0 || run(db, CREATE_FUNCTIONS_SQL, err) < 0)
         goto out;
-    for (int i = 0; i < p.nfiles; i++) {
-        double ms = 0;
-
-        if (find_applied(&p, p.files[i].version))
-            continue;
-        if (apply_migration(db, &p, &p.files[i], need, ahead, &ms, err) < 0)
-            goto out;
-        for (int k = 0; k < ahead->n; k++)
-            report(ahead->labels[k], ahead->ms[k], on_applied, ud);
-        applied += ahead->n + 1;
-        report(p.files[i].label, ms, on_applied, ud);
-    }
-    for (int o = 0; o < p.nfns; o++) {
-        mfile_t *fn = &p.fns[p.fn_order[o]];
-        bool recheck = fn->ahead;
-        double ms = 0;
-
-        if (!recheck && !fn_pending(fn))
-            continue;
-        fn->done = false;
-        if (apply_function(db, fn, recheck, &ms, err) < 0)
-            goto out;
-        if (!recheck) {
-            applied++;
-            report(fn->label, ms, on_applied, ud);
-        }
-    }
+    if (apply_new_migrations(db, &p, need, ahead, on_applied, ud, &applied, err) < 0 ||
+        apply_changed_functions(db, &p, on_applied, ud, &applied, err) < 0)
+        goto out;
     rc = applied;
 out:
     free(need);

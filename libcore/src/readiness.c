@@ -607,6 +607,54 @@ static void fill_evidence(const cs_readiness_config_t *cfg, const cs_readiness_i
 }
 
 /*
+ * Proving one more skill: with target skills listed, the best one to prove is the one with the
+ * largest demand x missing credit (the overall score is increasing in the coverage, which is linear
+ * in each credit), marked in the view; false when every one has full credit. Without the list, one
+ * more proficient skill (and target skill, unless all are).
+ */
+static inline bool prove_skill(const cs_readiness_config_t *cfg, cs_readiness_input_t *c, view_t *v)
+{
+    if (c->target_skills && c->n_target_skills > 0) {
+        double best = 0;
+        int bi = -1;
+        for (int i = 0; i < c->n_target_skills; i++) {
+            double gain = skill_demand(cfg, &c->target_skills[i]) * (1 - skill_credit(cfg, v, i));
+            if (gain > best) {
+                best = gain;
+                bi = i;
+            }
+        }
+        if (bi < 0)
+            return false;
+        v->bumped_skill = bi;
+        return true;
+    }
+    if (c->target_skills_total > 0) {
+        if (c->target_skills_proficient >= c->target_skills_total)
+            return false;
+        c->target_skills_proficient++;
+    }
+    c->skills_proficient++;
+    if (c->skills_proficient > c->skills_assessed)
+        c->skills_assessed = c->skills_proficient;
+    return true;
+}
+
+/* One more showcase-ready project: a new completed one when all are showcased already, else one
+ * more of them completed if it was not. */
+static inline void showcase_project(cs_readiness_input_t *c)
+{
+    if (c->projects_showcase_ready >= c->projects_total) {
+        c->projects_total++;
+        c->projects_completed++;
+    }
+    c->projects_showcase_ready++;
+    if (c->projects_completed < c->projects_showcase_ready &&
+        c->projects_completed < c->projects_total)
+        c->projects_completed++;
+}
+
+/*
  * Applies one action to a copy of the inputs (and the view). Returns false when the action does
  * not apply (already full, nothing to finish, ...), so it is not a candidate.
  */
@@ -615,33 +663,7 @@ static bool apply_action(const cs_readiness_config_t *cfg, cs_readiness_action_t
 {
     switch (a) {
     case CS_ACTION_PROVE_SKILL:
-        if (c->target_skills && c->n_target_skills > 0) {
-            /* The best skill to prove is the one with the largest demand x missing credit:
-             * the overall score is increasing in the coverage, which is linear in each credit. */
-            double best = 0;
-            int bi = -1;
-            for (int i = 0; i < c->n_target_skills; i++) {
-                double gain =
-                    skill_demand(cfg, &c->target_skills[i]) * (1 - skill_credit(cfg, v, i));
-                if (gain > best) {
-                    best = gain;
-                    bi = i;
-                }
-            }
-            if (bi < 0)
-                return false;
-            v->bumped_skill = bi;
-            return true;
-        }
-        if (c->target_skills_total > 0) {
-            if (c->target_skills_proficient >= c->target_skills_total)
-                return false;
-            c->target_skills_proficient++;
-        }
-        c->skills_proficient++;
-        if (c->skills_proficient > c->skills_assessed)
-            c->skills_assessed = c->skills_proficient;
-        return true;
+        return prove_skill(cfg, c, v);
     case CS_ACTION_COMPLETE_CRITICAL:
         if (c->career_critical_total > 0 &&
             c->career_critical_completed >= c->career_critical_total)
@@ -664,14 +686,7 @@ static bool apply_action(const cs_readiness_config_t *cfg, cs_readiness_action_t
         return true;
     }
     case CS_ACTION_SHOWCASE_PROJECT:
-        if (c->projects_showcase_ready >= c->projects_total) {
-            c->projects_total++;
-            c->projects_completed++;
-        }
-        c->projects_showcase_ready++;
-        if (c->projects_completed < c->projects_showcase_ready &&
-            c->projects_completed < c->projects_total)
-            c->projects_completed++;
+        showcase_project(c);
         return true;
     case CS_ACTION_COMPLETE_PROJECT:
         if (c->projects_completed >= c->projects_total)
@@ -704,29 +719,14 @@ static bool apply_action(const cs_readiness_config_t *cfg, cs_readiness_action_t
     }
 }
 
-int cs_readiness_score(const cs_readiness_config_t *cfg, const cs_readiness_input_t *in,
-                       cs_readiness_score_t *out, cs_err_t *err)
+/*
+ * Every single change, scored against out->overall: out->best, and best_in_dim[d] the best of
+ * those in each dimension (left as they are when none gains); strict > keeps the lower action on
+ * ties.
+ */
+static inline void score_changes(const cs_readiness_config_t *cfg, const cs_readiness_input_t *in,
+                                 cs_readiness_score_t *out, cs_readiness_change_t *best_in_dim)
 {
-    view_t v = {in, -1};
-    double wsum = 0;
-    cs_readiness_change_t best_in_dim[CS_READINESS_NDIMS];
-    int order[CS_READINESS_NDIMS];
-
-    if (check_cfg(cfg, err) < 0 || validate(in, err) < 0)
-        return -1;
-    memset(out, 0, sizeof(*out));
-    out->overall = evaluate(cfg, &v, out->dim);
-    out->stage = stage_of(cfg, in, out->overall);
-    for (int d = 0; d < CS_READINESS_NDIMS; d++)
-        wsum += cfg->weight[d];
-    for (int d = 0; d < CS_READINESS_NDIMS; d++) {
-        out->weight_share[d] = cfg->weight[d] / wsum;
-        best_in_dim[d] =
-            (cs_readiness_change_t){CS_ACTION_NONE, (cs_readiness_dim_t)d, -1, NULL, 0, 0};
-    }
-    fill_evidence(cfg, in, out);
-
-    /* Every single change, scored; strict > keeps the lower action on ties. */
     out->best =
         (cs_readiness_change_t){CS_ACTION_NONE, CS_READINESS_SKILLS, -1, NULL, 0, out->overall};
     for (int a = CS_ACTION_NONE + 1; a < CS_READINESS_NACTIONS; a++) {
@@ -751,8 +751,15 @@ int cs_readiness_score(const cs_readiness_config_t *cfg, const cs_readiness_inpu
         if (gain > out->best.gain)
             out->best = ch;
     }
+}
 
-    /* Gaps: the dimensions losing the most points, largest first (ties: dimension order). */
+/* Gaps: the dimensions losing the most points, largest first (ties: dimension order), at most
+ * cfg->max_gaps, each with the best change in it. */
+static inline void list_gaps(const cs_readiness_config_t *cfg, cs_readiness_score_t *out,
+                             const cs_readiness_change_t *best_in_dim)
+{
+    int order[CS_READINESS_NDIMS];
+
     for (int d = 0; d < CS_READINESS_NDIMS; d++)
         order[d] = d;
     for (int i = 1; i < CS_READINESS_NDIMS; i++)
@@ -773,6 +780,31 @@ int cs_readiness_score(const cs_readiness_config_t *cfg, const cs_readiness_inpu
         out->gaps[out->n_gaps++] =
             (cs_readiness_gap_t){(cs_readiness_dim_t)d, lost, best_in_dim[d]};
     }
+}
+
+int cs_readiness_score(const cs_readiness_config_t *cfg, const cs_readiness_input_t *in,
+                       cs_readiness_score_t *out, cs_err_t *err)
+{
+    view_t v = {in, -1};
+    double wsum = 0;
+    cs_readiness_change_t best_in_dim[CS_READINESS_NDIMS];
+
+    if (check_cfg(cfg, err) < 0 || validate(in, err) < 0)
+        return -1;
+    memset(out, 0, sizeof(*out));
+    out->overall = evaluate(cfg, &v, out->dim);
+    out->stage = stage_of(cfg, in, out->overall);
+    for (int d = 0; d < CS_READINESS_NDIMS; d++)
+        wsum += cfg->weight[d];
+    for (int d = 0; d < CS_READINESS_NDIMS; d++) {
+        out->weight_share[d] = cfg->weight[d] / wsum;
+        best_in_dim[d] =
+            (cs_readiness_change_t){CS_ACTION_NONE, (cs_readiness_dim_t)d, -1, NULL, 0, 0};
+    }
+    fill_evidence(cfg, in, out);
+
+    score_changes(cfg, in, out, best_in_dim);
+    list_gaps(cfg, out, best_in_dim);
     return 0;
 }
 

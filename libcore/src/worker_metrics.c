@@ -237,12 +237,9 @@ int cs__worker_on_http(void *ud, const char *path, cs_buf_t *body, const char **
     return 404;
 }
 
-void cs__worker_metrics_init(cs_worker_t *w)
+/* The events' counters: received, consumed, applied, dead-lettered, skipped. */
+static void metrics_add_events(cs_worker_t *w, cs_metrics_t *m)
 {
-    static const double size_buckets[] = {1, 10, 100, 500, 1000, 2500, 5000, 10000, 50000};
-    static const double sec_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                         0.25,  0.5,    1,     2.5,  5,     10};
-    cs_metrics_t *m = w->metrics = cs_metrics_new();
     w->m_received = cs_metrics_counter(m, "cs_messages_received_total",
                                        "Kafka messages received, by topic", "topic");
     w->m_consumed = cs_metrics_counter(m, "cs_events_consumed_total",
@@ -255,6 +252,14 @@ void cs__worker_metrics_init(cs_worker_t *w)
     w->m_skipped = cs_metrics_counter(
         m, "cs_events_skipped_total",
         "events not applied: duplicate event id or erased learner, by type", "type,reason");
+}
+
+/* The batches' histograms and counters, and the events' end-to-end latency. */
+static void metrics_add_batches(cs_worker_t *w, cs_metrics_t *m)
+{
+    static const double size_buckets[] = {1, 10, 100, 500, 1000, 2500, 5000, 10000, 50000};
+    static const double sec_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                         0.25,  0.5,    1,     2.5,  5,     10};
     w->m_batch_size = cs_metrics_histogram(m, "cs_batch_events", "events per committed batch", NULL,
                                            size_buckets, 9);
     w->m_batch_seconds = cs_metrics_histogram(
@@ -278,7 +283,12 @@ void cs__worker_metrics_init(cs_worker_t *w)
                                      "batches rolled back because another consumer committed "
                                      "their partitions",
                                      NULL);
-    /* Per assigned partition (worker_metrics.c, collect), computed when /metrics is read. */
+}
+
+/* The partitions' gauges (per assigned partition, worker_metrics.c, collect, computed when /metrics
+ * is read), the rebalances and readiness. */
+static void metrics_add_partitions(cs_worker_t *w, cs_metrics_t *m)
+{
     w->m_stored = cs_metrics_gauge(m, "cs_partition_stored_offset",
                                    "next offset to apply, as stored in PostgreSQL (the low "
                                    "watermark while PostgreSQL has no row), per assigned partition",
@@ -301,6 +311,14 @@ void cs__worker_metrics_init(cs_worker_t *w)
                                          "kind");
     w->m_assigned = cs_metrics_gauge(m, "cs_partitions_assigned", "partitions assigned", NULL);
     w->m_ready = cs_metrics_gauge(m, "cs_ready", "1 when assigned and connected", NULL);
+}
+
+void cs__worker_metrics_init(cs_worker_t *w)
+{
+    cs_metrics_t *m = w->metrics = cs_metrics_new();
+    metrics_add_events(w, m);
+    metrics_add_batches(w, m);
+    metrics_add_partitions(w, m);
     cs_metrics_on_collect(m, collect, w);
     cs_metric_set(w->m_assigned, NULL, 0);
     cs_metric_inc(w->m_retries, NULL, 0);

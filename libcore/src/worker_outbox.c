@@ -196,6 +196,79 @@ static bool stopping(cs__worker_outbox_t *o)
 #define ROUND_DELIVERY_WAIT_MS 30000
 
 /*
+ * Queues the round's n rows (res: id, topic, msg_key, payload, event_type, fingerprint,
+ * traceparent) to the producer, each with its row number + 1 as the delivery's opaque. Returns the
+ * rows queued: fewer than n with err when a row could not be (what was queued is still waited for).
+ */
+static int round_send(round_t *r, cs_db_res_t *res, int n, cs_err_t *err)
+{
+    cs_buf_t payload = CS_BUF_INIT;
+    int queued = 0;
+
+    r->acked = cs_mem_realloc(r->acked, (size_t)n);
+    memset(r->acked, 0, (size_t)n);
+    r->nfailed = 0;
+    for (int i = 0; i < n; i++) {
+        const char *key = cs_db_res_get(res, i, 2), *type = cs_db_res_get(res, i, 4);
+        const char *fp = cs_db_res_get(res, i, 5), *tp = cs_db_res_get(res, i, 6);
+        if (unhex(cs_db_res_get(res, i, 3), &payload) < 0) {
+            cs_err_set(err, CS_ERR_FATAL, "outbox row %s: payload is not bytea hex output",
+                       cs_db_res_get(res, i, 0));
+            break;
+        }
+        cs_header_t h[3] = {{"cs.event_type", type, strlen(type)},
+                            {"cs.schema_fingerprint", fp, strlen(fp)},
+                            {"traceparent", tp, strlen(tp)}};
+        if (cs_producer_send_raw(r->prod, cs_db_res_get(res, i, 1), key, strlen(key), payload.data,
+                                 payload.len, h, *tp ? 3 : 2, (void *)(intptr_t)(i + 1), err) < 0)
+            break;
+        queued++;
+    }
+    cs_buf_fini(&payload);
+    return queued;
+}
+
+/* Waits for every queued message's report, or the deadline (a broker away for longer). */
+static void round_await(round_t *r)
+{
+    for (int waited = 0; cs_producer_outstanding(r->prod) > 0 && waited < ROUND_DELIVERY_WAIT_MS;
+         waited += 200) {
+        cs_err_t e;
+        cs_producer_flush(r->prod, 200, &e);
+    }
+}
+
+/* Writes into r->ids the array of the ids of the acknowledged rows among the first queued; returns
+ * how many. */
+static int round_acked_ids(round_t *r, cs_db_res_t *res, int queued)
+{
+    int published = 0;
+
+    arr_begin(&r->ids);
+    for (int i = 0; i < queued; i++)
+        if (r->acked[i]) {
+            arr_sep(&r->ids);
+            cs_buf_puts(&r->ids, cs_db_res_get(res, i, 0));
+            published++;
+        }
+    arr_end(&r->ids);
+    return published;
+}
+
+/* A round that published fewer than its n rows: the rest (queued and unacknowledged, failed, or
+ * never queued) stay pending, tried again later. Sets err (unless set when queuing) and returns -1.
+ */
+static int round_shortfall(round_t *r, int n, int queued, int published, cs_err_t *err)
+{
+    if (queued == n && r->nfailed)
+        *err = r->fail;
+    else if (queued == n)
+        cs_err_set(err, CS_ERR_TRANSIENT, "%d derived events not acknowledged within %d ms",
+                   n - published, ROUND_DELIVERY_WAIT_MS);
+    return -1;
+}
+
+/*
  * One round (see the top of the file). Returns the rows published and deleted, or -1 with err
  * (the transaction rolled back: every row stays pending).
  */
@@ -203,7 +276,6 @@ static int relay_round(round_t *r, cs_err_t *err)
 {
     cs__worker_outbox_t *o = r->o;
     char lim[24];
-    cs_buf_t payload = CS_BUF_INIT;
     cs_db_res_t *res = NULL;
     int n = 0, published = 0, rc = -1;
     snprintf(lim, sizeof lim, "%lld", o->batch_rows);
@@ -222,40 +294,9 @@ static int relay_round(round_t *r, cs_err_t *err)
         rc = cs_db_exec(r->db, "COMMIT", err) < 0 ? -1 : 0;
         goto out;
     }
-    r->acked = cs_mem_realloc(r->acked, (size_t)n);
-    memset(r->acked, 0, (size_t)n);
-    r->nfailed = 0;
-    int queued = 0;
-    for (int i = 0; i < n; i++) {
-        const char *key = cs_db_res_get(res, i, 2), *type = cs_db_res_get(res, i, 4);
-        const char *fp = cs_db_res_get(res, i, 5), *tp = cs_db_res_get(res, i, 6);
-        if (unhex(cs_db_res_get(res, i, 3), &payload) < 0) {
-            cs_err_set(err, CS_ERR_FATAL, "outbox row %s: payload is not bytea hex output",
-                       cs_db_res_get(res, i, 0));
-            break;
-        }
-        cs_header_t h[3] = {{"cs.event_type", type, strlen(type)},
-                            {"cs.schema_fingerprint", fp, strlen(fp)},
-                            {"traceparent", tp, strlen(tp)}};
-        if (cs_producer_send_raw(r->prod, cs_db_res_get(res, i, 1), key, strlen(key), payload.data,
-                                 payload.len, h, *tp ? 3 : 2, (void *)(intptr_t)(i + 1), err) < 0)
-            break; /* what was queued is still waited for below */
-        queued++;
-    }
-    /* Every queued message's report, or the deadline (a broker away for longer). */
-    for (int waited = 0; cs_producer_outstanding(r->prod) > 0 && waited < ROUND_DELIVERY_WAIT_MS;
-         waited += 200) {
-        cs_err_t e;
-        cs_producer_flush(r->prod, 200, &e);
-    }
-    arr_begin(&r->ids);
-    for (int i = 0; i < queued; i++)
-        if (r->acked[i]) {
-            arr_sep(&r->ids);
-            cs_buf_puts(&r->ids, cs_db_res_get(res, i, 0));
-            published++;
-        }
-    arr_end(&r->ids);
+    int queued = round_send(r, res, n, err);
+    round_await(r);
+    published = round_acked_ids(r, res, queued);
     if (published > 0) {
         const char *dp[] = {r->ids.data};
         if (cs_db_execp(r->db, "DELETE FROM outbox_events WHERE id = ANY ($1::bigint[])", 1, dp,
@@ -265,17 +306,7 @@ static int relay_round(round_t *r, cs_err_t *err)
     if (cs_db_exec(r->db, "COMMIT", err) < 0)
         goto out;
     atomic_fetch_add(&o->published, published);
-    if (published < n) {
-        /* Queued and unacknowledged, failed, or never queued: pending, tried again later. */
-        if (queued == n && r->nfailed)
-            *err = r->fail;
-        else if (queued == n)
-            cs_err_set(err, CS_ERR_TRANSIENT, "%d derived events not acknowledged within %d ms",
-                       n - published, ROUND_DELIVERY_WAIT_MS);
-        rc = -1;
-        goto out;
-    }
-    rc = published;
+    rc = published < n ? round_shortfall(r, n, queued, published, err) : published;
     goto out;
 rollback:
     if (cs_db_ok(r->db)) {
@@ -284,7 +315,6 @@ rollback:
     }
 out:
     cs_db_res_free(res);
-    cs_buf_fini(&payload);
     return rc;
 }
 
@@ -340,6 +370,37 @@ static char **split_props(const char *s)
     return v;
 }
 
+/* The relay's own producer, its delivery reports going to the round r. */
+static cs_producer_t *relay_producer_new(round_t *r, char **props, cs_err_t *err)
+{
+    cs__worker_outbox_t *o = r->o;
+    cs_producer_opts_t po = {.brokers = o->brokers,
+                             .client_id = o->app_name,
+                             .linger_ms = 5,
+                             .kafka_props = (const char *const *)props,
+                             .close_timeout_ms = 2000,
+                             .on_delivery = on_delivery,
+                             .cb_ctx = r};
+    return cs_producer_new_opts(&po, err);
+}
+
+/* Whether r has a working connection to PostgreSQL, (re)connecting when it has none. */
+static bool relay_connected(round_t *r, cs_err_t *err)
+{
+    if (r->db && cs_db_ok(r->db))
+        return true;
+    cs_db_destroy(r->db);
+    r->db = cs_db_connect(r->o->dsn, r->o->app_name, err);
+    return r->db != NULL;
+}
+
+/* After a failure: waits the back-off (200 ms once stopping), then doubles it up to 5 s. */
+static void relay_back_off(cs__worker_outbox_t *o, bool stop, long long *backoff_ms)
+{
+    relay_wait(o, stop ? 200 : *backoff_ms);
+    *backoff_ms = *backoff_ms * 2 > 5000 ? 5000 : *backoff_ms * 2;
+}
+
 static void *relay_main(void *arg)
 {
     cs__worker_outbox_t *o = arg;
@@ -349,15 +410,8 @@ static void *relay_main(void *arg)
     double deadline = 0;
     long long backoff_ms = 200;
     cs_buf_init(&r.ids);
-    cs_producer_opts_t po = {.brokers = o->brokers,
-                             .client_id = o->app_name,
-                             .linger_ms = 5,
-                             .kafka_props = (const char *const *)props,
-                             .close_timeout_ms = 2000,
-                             .on_delivery = on_delivery,
-                             .cb_ctx = &r};
     cs_err_clear(&err);
-    r.prod = cs_producer_new_opts(&po, &err);
+    r.prod = relay_producer_new(&r, props, &err);
     if (!r.prod) {
         /* The worker's own producer (dead letters) took the same settings: not expected. */
         cs_log_error("outbox relay cannot create its producer; derived events stay pending",
@@ -373,15 +427,10 @@ static void *relay_main(void *arg)
                         CS_LI("pending", (long long)atomic_load(&o->pending)));
             break;
         }
-        if (!r.db || !cs_db_ok(r.db)) {
-            cs_db_destroy(r.db);
-            r.db = cs_db_connect(o->dsn, o->app_name, &err);
-            if (!r.db) {
-                cs_log_debug("outbox relay waiting for postgresql", CS_LS("reason", err.msg));
-                relay_wait(o, stop ? 200 : backoff_ms);
-                backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
-                continue;
-            }
+        if (!relay_connected(&r, &err)) {
+            cs_log_debug("outbox relay waiting for postgresql", CS_LS("reason", err.msg));
+            relay_back_off(o, stop, &backoff_ms);
+            continue;
         }
         cs_err_clear(&err);
         int n = relay_round(&r, &err);
@@ -390,8 +439,7 @@ static void *relay_main(void *arg)
             cs_log_warn("outbox relay round failed; rows stay pending",
                         CS_LS("kind", cs_err_kind_name(err.kind)), CS_LS("reason", err.msg),
                         CS_LS("sqlstate", err.sqlstate));
-            relay_wait(o, stop ? 200 : backoff_ms);
-            backoff_ms = backoff_ms * 2 > 5000 ? 5000 : backoff_ms * 2;
+            relay_back_off(o, stop, &backoff_ms);
             continue;
         }
         backoff_ms = 200;

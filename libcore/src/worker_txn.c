@@ -121,13 +121,41 @@ static void txn_add_replay_counts(txn_t *t, const cs__worker_job_t *job)
 }
 
 /*
+ * The end of a batch's transaction (not a re-drive's, not a dry run's): the offsets
+ * compare-and-set (expecting the batch before's next offsets) and, on the committer, the learners
+ * of the applied events read again from erased_users; a replay's counts; the dead letters'
+ * publication; COMMIT.
+ */
+static void txn_add_tail(txn_t *t, const cs__worker_job_t *job)
+{
+    static const int tail[] = {TP_TOPIC, TP_KP, TP_EXPECTED, TP_NEXT, TP_LEARNERS};
+    const stage_t *s = job->stage;
+    bool begun = t->form == TXN_BEGUN, pipelined = t->form == TXN_PIPELINED;
+    step_t *st;
+
+    st = txn_add_stmt(t,
+                      begun       ? OFFSETS_CAS_STMT
+                      : pipelined ? TAIL_CHECK_STMT
+                                  : TAIL_STMT,
+                      job->group, s->p, tail, begun ? 4 : 5, 4);
+    if (pipelined)
+        st->params[st->nparams++] = t->nparts;
+    st->check = begun ? CHECK_OFFSETS : CHECK_TAIL, st->expect = s->nbparts;
+    st->what = "storing offsets";
+    if (job->replay_job)
+        txn_add_replay_counts(t, job);
+    if (s->ndead)
+        txn_add(t, STEP_PUBLISH, NULL, 4);
+    txn_add(t, STEP_SQL, "COMMIT", 5);
+}
+
+/*
  * The batch's transaction, in order, in the given form (see the top of the file). The stage's
  * parameters (cs__worker_tail_params) and dead letters must be built.
  */
 static void txn_build(txn_t *t, const cs__worker_job_t *job, enum txn_form form)
 {
     static const int processed[] = {TP_EID, TP_OUTCOME, TP_ETOPIC, TP_EKP, TP_EKO};
-    static const int tail[] = {TP_TOPIC, TP_KP, TP_EXPECTED, TP_NEXT, TP_LEARNERS};
     static const int forget[] = {TP_FORGET};
     const stage_t *s = job->stage;
     bool begun = form == TXN_BEGUN, pipelined = form == TXN_PIPELINED;
@@ -170,22 +198,7 @@ static void txn_build(txn_t *t, const cs__worker_job_t *job, enum txn_form form)
         txn_add(t, STEP_SQL, "ROLLBACK", 5);
         return;
     }
-    /* The tail: offsets compare-and-set (expecting the batch before's next offsets) and, on the
-     * committer, the learners of the applied events read again from erased_users. */
-    st = txn_add_stmt(t,
-                      begun       ? OFFSETS_CAS_STMT
-                      : pipelined ? TAIL_CHECK_STMT
-                                  : TAIL_STMT,
-                      job->group, s->p, tail, begun ? 4 : 5, 4);
-    if (pipelined)
-        st->params[st->nparams++] = t->nparts;
-    st->check = begun ? CHECK_OFFSETS : CHECK_TAIL, st->expect = s->nbparts;
-    st->what = "storing offsets";
-    if (job->replay_job)
-        txn_add_replay_counts(t, job);
-    if (s->ndead)
-        txn_add(t, STEP_PUBLISH, NULL, 4);
-    txn_add(t, STEP_SQL, "COMMIT", 5);
+    txn_add_tail(t, job);
 }
 
 /* ---- the synchronous sender ---- */
