@@ -257,11 +257,23 @@ static int parse_array(const char *s, char **out, int max)
 enum { READ_COLUMNS(COL_ENUM, COL_ENUM) C_COUNT };
 #define COL_INPUT(name)  ", i." #name
 #define COL_STORED(name) ", p." #name
+#define COL_NONE(name)
+#define COL_BARE(name) ", " #name
 /* ", i.user_id, ..., p.readiness_emitted_stage": the select list after its first two bytes. */
 static const char read_columns[] = READ_COLUMNS(COL_INPUT, COL_STORED);
+/* ", readiness_score, ..., readiness_emitted_stage": the stored columns, bare. */
+#define STORED_COLUMNS READ_COLUMNS(COL_NONE, COL_BARE)
+/*
+ * What is stored is probed per learner of the batch (a lateral subquery that OFFSET 0 keeps from
+ * being flattened into a join): as a plain LEFT JOIN the planner hashed the whole
+ * career_transformation_progress table on every read (a sequential scan of every learner's row,
+ * growing with the learners stored, not with the batch); measured on the benchmark's database
+ * (15,641 rows), the read of 1,000 learners cost 39 ms of backend CPU instead of 50.
+ */
 static const char read_from[] =
     " FROM career_readiness_inputs_batch($1::uuid[]) i "
-    "LEFT JOIN career_transformation_progress p ON p.user_id = i.user_id";
+    "LEFT JOIN LATERAL (SELECT t.user_id" STORED_COLUMNS " FROM career_transformation_progress t "
+    "WHERE t.user_id = i.user_id OFFSET 0) p ON true";
 
 /* The skills of the row: ids, demand and proficiency, aligned; kept in rd until the next row. */
 static int row_skills(rd_t *rd, cs_db_res_t *res, int r)
