@@ -448,10 +448,13 @@ static void score_row(rd_t *rd, cs_db_res_t *res, int r, size_t *off)
     rd->learners_scored++;
 }
 
-static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *err)
+/*
+ * The batch's learners, once each in order of first appearance (rd->ls), each with the last of
+ * its events as the trigger. Rotates the generations first: the batch before last has committed;
+ * the last one's decisions are the reference.
+ */
+static void collect_learners(rd_t *rd, const cs_event_t *const *evs, int n)
 {
-    rd_t *rd = ud;
-    /* Rotate: the batch before last has committed; the last one's decisions are the reference. */
     gen_t t = rd->prev;
     rd->prev = rd->cur;
     rd->cur = t;
@@ -476,6 +479,12 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
         e->has_score = true;
         e->score = rd->nls++;
     }
+}
+
+static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *err)
+{
+    rd_t *rd = ud;
+    collect_learners(rd, evs, n);
     if (rd->nls == 0)
         return 0;
     cs_buf_reset(&rd->arr);
