@@ -90,7 +90,7 @@ produce() { # produce FROM TO [BAD_I]
   for ((i = $1; i < $2; i++)); do
     printf '%08x-0000-4000-8000-%012x|00000000-0000-4000-9000-%012x|rt_add|k%d|%d\n' \
       $((i >> 16)) "$i" $((i % 8)) $((i % 8)) $([ "$i" = "${3:-}" ] && echo -1 || echo 1)
-  done | kcat -P -b "$BROKERS" -t "$TOPIC" -X linger.ms=5 2>>"$T/kcat.err" \
+  done | kcat -P -b "$BROKERS" -t "$TOPIC" -X linger.ms=5 -X enable.idempotence=true 2>>"$T/kcat.err" \
     || fail "kcat could not produce events $1..$2"
 }
 committed() { q "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer_group = '$GROUP'"; }
