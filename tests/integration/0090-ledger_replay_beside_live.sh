@@ -36,6 +36,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 q() { psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # progress_state
 
 for db in "$DBA" "$DBB"; do
   psql "$ADMIN" -qc "CREATE DATABASE $db TEMPLATE cs_template"
@@ -110,17 +111,6 @@ echo "cs-replay beside the groups: $(q "$DSNB" "SELECT applied || ' applied firs
 progress "$DSNA" "cs-progress-ref-$$" "$T/a.log" --drain || { tail -n 20 "$T/a.log" >&2; fail "reference run exited $?"; }
 log_ok "$T/a.log"
 
-# cs-progress' tables, row by row: every column but the insert-time ones and generated keys.
-progress_state() {
-  local sql="" t
-  for t in user_career_profiles career_transformation_progress user_progress user_skill_assessments \
-    career_milestones career_coaching_sessions interview_preparation employer_feedback \
-    job_application_status_history job_applications user_portfolio_projects project_reviews; do
-    sql="$sql${sql:+ UNION ALL }SELECT '$t ' || (to_jsonb(x) - 'updated_at' - 'created_at' - 'history_id'
-      - 'milestone_id' - 'result_id' - 'showcase_ready_at')::text FROM $t x"
-  done
-  q "$1" "$sql ORDER BY 1"
-}
 progress_state "$DSNA" >"$T/state-a"
 progress_state "$DSNB" >"$T/state-b"
 [ "$(wc -l <"$T/state-a")" -gt 400 ] || fail "cs-progress wrote only $(wc -l <"$T/state-a") rows in A"

@@ -33,6 +33,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 q() { psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # progress_state
 
 for db in "${DBS[@]}"; do
   psql "$ADMIN" -qc "CREATE DATABASE $db TEMPLATE cs_template"
@@ -68,16 +69,6 @@ log_ok() {
 }
 field() { grep -o "\"$2\":[0-9]*" "$T/$1.json" | head -n 1 | cut -d: -f2; } # the first: the totals
 now_iso() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }
-progress_state() {
-  local sql="" t
-  for t in user_career_profiles career_transformation_progress user_progress user_skill_assessments \
-    career_milestones career_coaching_sessions interview_preparation employer_feedback \
-    job_application_status_history job_applications user_portfolio_projects project_reviews; do
-    sql="$sql${sql:+ UNION ALL }SELECT '$t ' || (to_jsonb(x) - 'updated_at' - 'created_at' - 'history_id'
-      - 'milestone_id' - 'result_id' - 'showcase_ready_at')::text FROM $t x"
-  done
-  q "$1" "$sql ORDER BY 1"
-}
 same() { # same NAME DSN REFNAME REFDSN
   progress_state "$2" >"$T/state-$1"
   progress_state "$4" >"$T/state-$3"

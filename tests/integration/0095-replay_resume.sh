@@ -34,6 +34,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 q() { psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # progress_state
 
 for db in "${DBS[@]}"; do
   psql "$ADMIN" -qc "CREATE DATABASE $db TEMPLATE cs_template"
@@ -140,16 +141,6 @@ echo "C: job $jc interrupted at $(done_offsets "$DSNC" "$jc") of $high offsets"
 log_ok "$T/c2.log"
 
 # Everything equal to A.
-progress_state() {
-  local sql="" t
-  for t in user_career_profiles career_transformation_progress user_progress user_skill_assessments \
-    career_milestones career_coaching_sessions interview_preparation employer_feedback \
-    job_application_status_history job_applications user_portfolio_projects project_reviews; do
-    sql="$sql${sql:+ UNION ALL }SELECT '$t ' || (to_jsonb(x) - 'updated_at' - 'created_at' - 'history_id'
-      - 'milestone_id' - 'result_id' - 'showcase_ready_at')::text FROM $t x"
-  done
-  q "$1" "$sql ORDER BY 1"
-}
 progress_state "$DSNA" >"$T/state-a"
 [ "$(wc -l <"$T/state-a")" -gt 400 ] || fail "the replay wrote only $(wc -l <"$T/state-a") rows in A"
 q "$DSNA" "SELECT event_id, outcome, effect_scope FROM processed_events ORDER BY 1" >"$T/ledger-a"

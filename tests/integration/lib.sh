@@ -21,6 +21,9 @@
 #                           consumer_offsets IN EXCLUSIVE MODE` in DSN until unlock; returns once
 #                           the lock is granted (or after 5 s); LOCKPID is the session
 #   unlock                  ends that session; harmless when none is running
+# Tests comparing cs-progress' results (0090, 0094, 0095):
+#   progress_state DSN      cs-progress' tables, row by row (every column but the insert-time
+#                           ones and generated keys), sorted: equal output, equal effects
 
 it_init() {
   ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -83,4 +86,15 @@ unlock() {
   psql "$ADMIN" -qAt -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$LOCKER'" >/dev/null 2>&1 || true
   [ -z "$LOCKPID" ] || wait "$LOCKPID" 2>/dev/null || true
   LOCKPID=
+}
+
+progress_state() {
+  local sql="" t
+  for t in user_career_profiles career_transformation_progress user_progress user_skill_assessments \
+    career_milestones career_coaching_sessions interview_preparation employer_feedback \
+    job_application_status_history job_applications user_portfolio_projects project_reviews; do
+    sql="$sql${sql:+ UNION ALL }SELECT '$t ' || (to_jsonb(x) - 'updated_at' - 'created_at' - 'history_id'
+      - 'milestone_id' - 'result_id' - 'showcase_ready_at')::text FROM $t x"
+  done
+  psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$sql ORDER BY 1"
 }
