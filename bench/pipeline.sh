@@ -26,6 +26,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 EVENTS=1000000
 LAT_EVENTS=30000
 RATE=1000
@@ -44,53 +45,20 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-scripts/bootstrap
-if [ -z "$BIN" ]; then
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build-bench -j"$(nproc)" >/dev/null
-  BIN=$ROOT/build-bench/bin
-fi
+bench_build
 if [ -z "$WORKERS" ]; then
   for w in audit progress readiness matcher; do [ -x "$BIN/cs-$w" ] && WORKERS="$WORKERS $w"; done
 fi
 WORKERS=$(echo $WORKERS)
 
-RUN=$ROOT/.run/bench
-mkdir -p "$RUN" bench/results
-started_db=0
-export CS_KAFKA_DIR=$RUN/kafka
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  scripts/kafka destroy || true
-  [ "$started_db" = 1 ] && scripts/devdb stop
-  true
-}
-trap cleanup EXIT
-scripts/devdb status >/dev/null 2>&1 || started_db=1
-ADMIN=$(scripts/devdb start)
-BASE=${ADMIN%/*}
-scripts/kafka destroy
-BROKERS=$(scripts/kafka start)
+bench_services bench
 BROKER_PID=$(cat "$CS_KAFKA_DIR/node-1/pid")
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka-dist/pom.xml)
-export CS_KAFKA_BROKERS=$BROKERS CS_LOG_LEVEL=warn
 TICK=$(getconf CLK_TCK)
 # CPU seconds (user + system) the broker's JVM has used so far.
 broker_cpu() { awk -v t="$TICK" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$BROKER_PID/stat"; }
 
-now() { date +%s.%N; }
-num() { printf '%.3f' "$1"; } # bc prints ".5": not JSON
-psqla() { psql "$ADMIN" -qAt -v ON_ERROR_STOP=1 "$@"; }
-fresh_db() { # name: a new database from the migrated and seeded template, checkpointed, so a
-  # step does not pay for the dirty buffers and WAL of the step before (the COPY limit alike)
-  psqla -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1 TEMPLATE bench_tpl" -c "CHECKPOINT"
-}
-
-echo "== template database (migrations + reference data)"
-psqla -c "DROP DATABASE IF EXISTS bench_tpl WITH (FORCE)" -c "CREATE DATABASE bench_tpl"
-"$BIN/cs-migrate" --pg-dsn "$BASE/bench_tpl" >/dev/null
-[ -x "$BIN/cs-seed" ] && "$BIN/cs-seed" --pg-dsn "$BASE/bench_tpl" >/dev/null
+bench_template bench_tpl
 
 echo "== publishing $EVENTS events"
 t0=$(now)
