@@ -7,7 +7,8 @@
 #      an unknown name, an edited versioned migration, a vanished applied function file, a file
 #      that defines no function of its name, a failing file as FILE:LINE); a function removed by a
 #      migration's "-- removes:" (dropped, its record deleted, --status consistent; refused while
-#      a trigger uses it); and two cs-migrate runs serialise on the advisory lock. Each case is reported; the test fails if any failed.
+#      a trigger uses it); cs_grant_workers (a migration's grants to every worker role, in one
+#      call); and two cs-migrate runs serialise on the advisory lock. Each case is reported; the test fails if any failed.
 set -uo pipefail
 BIN=${1:?usage: 0081-migrate_functions.sh BUILD_BIN_DIR SOURCE_DIR}
 SRC=${2:?usage: 0081-migrate_functions.sh BUILD_BIN_DIR SOURCE_DIR}
@@ -216,7 +217,34 @@ M "$T/required" --pg-dsn "$D" >/dev/null; rc=$?
 check "a function a migration requires cannot be removed (a fresh database runs that migration)" \
   test "$rc" != 0 -a "$(grep -c '0900_uses_helper.sql requires fy_helper, but there is no' "$T/err")" = 1
 
-# 7. Two cs-migrate runs serialise on the advisory lock.
+# 7. cs_grant_workers: a migration grants to every worker role (those of worker_roles) in one call.
+D4=$(fresh granted)
+cp -r "$T/sql" "$T/granted"
+cat >"$T/granted/migrations/0907_granted.sql" <<'SQL'
+-- requires: cs_grant_workers
+CREATE TABLE t_granted (id integer, note text);
+CREATE TABLE t_granted_to AS SELECT cs_grant_workers('SELECT, INSERT', 't_granted') AS roles;
+SELECT cs_grant_workers('UPDATE (note)', 't_granted');
+SQL
+M "$T/granted" --pg-dsn "$D4" >/dev/null; rc=$?
+workers="cs_worker_audit cs_worker_matching cs_worker_progress cs_worker_readiness"
+privs() { # privs ROLE: what ROLE may do on t_granted
+  q "$D4" "SELECT has_table_privilege('$1', 't_granted', 'SELECT')::text || has_table_privilege('$1', 't_granted', 'INSERT')::text
+             || has_column_privilege('$1', 't_granted', 'note', 'UPDATE')::text || has_column_privilege('$1', 't_granted', 'id', 'UPDATE')::text"
+}
+ok_all=true
+for r in $workers; do [ "$(privs "$r")" = truetruetruefalse ] || { ok_all=false; echo "$r: $(privs "$r")" >&2; }; done
+check "cs_grant_workers grants SELECT, INSERT and UPDATE (note) on t_granted to each of the four worker roles" \
+  test "$rc" = 0 -a "$ok_all" = true \
+       -a "$(q "$D4" "SELECT array_to_string(roles, ' ') FROM t_granted_to")" = "$workers"
+check "... and to no other role (cs_app_learner, cs_app_admin)" \
+  test "$(privs cs_app_learner)$(privs cs_app_admin)" = falsefalsefalsefalsefalsefalsefalsefalse
+out=$(psql "$D4" -qAtX -c "SELECT cs_grant_workers('SELECT', 't_granted; DROP TABLE t_granted')" 2>&1); rc=$?
+check "... and refuses a statement's text with ';' in it" \
+  test "$rc" != 0 -a "$(grep -c 'must be non-empty, without ";"' <<<"$out")" = 1 \
+       -a "$(q "$D4" "SELECT to_regclass('t_granted') IS NOT NULL")" = t
+
+# 8. Two cs-migrate runs serialise on the advisory lock.
 D2=$(fresh lock)
 PGAPPNAME=${DB}_holder psql "$D2" -qAtX -c "SELECT pg_advisory_lock(hashtextextended('careerstream:cs-migrate', 0))" -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
 holder=$!
