@@ -1,31 +1,38 @@
 #!/usr/bin/env bash
 # bench/pipeline.sh - the first pipeline's benchmark: drain rate, latency, memory, COPY limit.
 #
-#   bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers "audit progress"]
-#                     [--publish-linger-ms MS]
+#   bench/pipeline.sh [--events N] [--latency-events N] [--rate R]
+#                     [--workers "audit progress readiness matcher"] [--publish-linger-ms MS]
+#                     [--bin DIR]
 #
 # On its own throwaway Apache Kafka (scripts/kafka, one KRaft node in .run/bench/kafka, fresh each
 # run) and databases in the throwaway PostgreSQL cluster (scripts/devdb):
 #  1. publishes N events (default 1,000,000) from cs-loadgen to the real topics (partition
 #     counts from schemas/topics.json) with the load generator's default producer settings
 #     (--publish-linger-ms MS overrides its linger);
-#  2. drains them with each worker alone and with all of them together (--drain, fresh database
-#     and consumer group each time): events/s, peak RSS (VmHWM) per worker, and the broker's own
-#     CPU time during the drain (its share of the machine's two cores);
+#  2. drains them with each worker alone, with all of them together and with each scaled out to
+#     two consumers (fresh database and consumer group each time) until every worker's group has
+#     committed the end offsets of the topics it consumes (drain_run says how): events/s, each
+#     worker's finish time, peak RSS (VmHWM) and CPU time, and the CPU time of PostgreSQL and of
+#     the broker during the drain;
 #  3. measures the machine's own limit for the same rows: a plain COPY of the audit worker's rows
 #     into the same table of a fresh database, so the audit worker can be stated as a fraction;
 #  4. runs every worker at a steady R events/s (default 1,000) with realtime timestamps and reads
 #     p50/p99 end-to-end latency (produce time to commit) from their /metrics histograms.
-# Prints a table and writes bench/results/pipeline-<UTC timestamp>.json. Never part of the tests.
+# Prints a table and writes bench/results/pipeline-<UTC timestamp>.json. --workers defaults to
+# every worker built; --bin uses built programs (e.g. build/bin) instead of building build-bench
+# (Release). Never part of the tests.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 EVENTS=1000000
 LAT_EVENTS=30000
 RATE=1000
 PUB_LINGER=
 WORKERS=""
+BIN=
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=$2; shift 2 ;;
@@ -33,55 +40,25 @@ while [ $# -gt 0 ]; do
     --rate) RATE=$2; shift 2 ;;
     --workers) WORKERS=$2; shift 2 ;;
     --publish-linger-ms) PUB_LINGER=$2; shift 2 ;;
-    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--publish-linger-ms MS]" >&2; exit 2 ;;
+    --bin) BIN=$(cd "$2" && pwd); shift 2 ;;
+    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--publish-linger-ms MS] [--bin DIR]" >&2; exit 2 ;;
   esac
 done
 
-scripts/bootstrap
-cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build-bench -j"$(nproc)" >/dev/null
-BIN=$ROOT/build-bench/bin
+bench_build
 if [ -z "$WORKERS" ]; then
-  for w in audit progress; do [ -x "$BIN/cs-$w" ] && WORKERS="$WORKERS $w"; done
+  for w in audit progress readiness matcher; do [ -x "$BIN/cs-$w" ] && WORKERS="$WORKERS $w"; done
 fi
 WORKERS=$(echo $WORKERS)
 
-RUN=$ROOT/.run/bench
-mkdir -p "$RUN" bench/results
-started_db=0
-export CS_KAFKA_DIR=$RUN/kafka
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-  scripts/kafka destroy || true
-  [ "$started_db" = 1 ] && scripts/devdb stop
-  true
-}
-trap cleanup EXIT
-scripts/devdb status >/dev/null 2>&1 || started_db=1
-ADMIN=$(scripts/devdb start)
-BASE=${ADMIN%/*}
-scripts/kafka destroy
-BROKERS=$(scripts/kafka start)
+bench_services bench
 BROKER_PID=$(cat "$CS_KAFKA_DIR/node-1/pid")
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' scripts/kafka-dist/pom.xml)
-export CS_KAFKA_BROKERS=$BROKERS CS_LOG_LEVEL=warn
 TICK=$(getconf CLK_TCK)
 # CPU seconds (user + system) the broker's JVM has used so far.
 broker_cpu() { awk -v t="$TICK" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$BROKER_PID/stat"; }
 
-now() { date +%s.%N; }
-num() { printf '%.3f' "$1"; } # bc prints ".5": not JSON
-psqla() { psql "$ADMIN" -qAt -v ON_ERROR_STOP=1 "$@"; }
-fresh_db() { # name: a new database from the migrated and seeded template, checkpointed, so a
-  # step does not pay for the dirty buffers and WAL of the step before (the COPY limit alike)
-  psqla -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1 TEMPLATE bench_tpl" -c "CHECKPOINT"
-}
-
-echo "== template database (migrations + reference data)"
-psqla -c "DROP DATABASE IF EXISTS bench_tpl WITH (FORCE)" -c "CREATE DATABASE bench_tpl"
-"$BIN/cs-migrate" --pg-dsn "$BASE/bench_tpl" >/dev/null
-[ -x "$BIN/cs-seed" ] && "$BIN/cs-seed" --pg-dsn "$BASE/bench_tpl" >/dev/null
+bench_template bench_tpl
 
 echo "== publishing $EVENTS events"
 t0=$(now)
@@ -92,17 +69,82 @@ pub_cpu=$(echo "$(broker_cpu) - $c0" | bc -l)
 pub_rate=$(echo "$EVENTS / ($t1 - $t0)" | bc -l)
 printf 'published %d events in %.1f s (%.0f events/s), broker CPU %.1f s\n' "$EVENTS" "$(echo "$t1 - $t0" | bc -l)" "$pub_rate" "$pub_cpu"
 
-# Seconds since midnight of each JSON log line's "ts" (UTC).
-log_secs() { sed -E 's/.*"ts":"[0-9-]+T([0-9]+):([0-9]+):([0-9.]+)Z".*/\1 \2 \3/' | awk '{printf "%.3f\n", $1 * 3600 + $2 * 60 + $3}'; }
+# Epoch seconds of a JSON log line's "ts" (UTC).
+log_epoch() { date -u -d "$(sed -E 's/.*"ts":"([^"]+)".*/\1/')" +%s.%N; }
+# CPU seconds (user + system) of process $1 so far (0 once it is gone).
+pid_cpu() { awk -v t="$TICK" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# PostgreSQL's CPU: the postmaster and its children (the workers' backends, WAL writer,
+# checkpointer, ...), "pid cpu" lines; the benchmark's own short psql backends are gone by then.
+PG_PID=$(awk '{print $4}' "/proc/$(psqla -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")/stat")
+pg_cpus() {
+  echo "$PG_PID $(pid_cpu "$PG_PID")"
+  awk -v pp="$PG_PID" -v t="$TICK" '$4 == pp {printf "%s %.2f\n", $1, ($14 + $15) / t}' /proc/[0-9]*/stat 2>/dev/null || true
+}
+# CPU seconds PostgreSQL used since the snapshot $1 of pg_cpus (a process of the snapshot counts
+# from its value there, a new one from its start).
+pg_cpu_since() { pg_cpus | awk 'NR == FNR {b[$1] = $2; next} {s += $2 - b[$1]} END {printf "%.2f\n", s}' <(echo "$1") -; }
+# Partitions per topic ("topic count" lines), from the broker's metadata.
+kcat -b "$BROKERS" -L -J | jq -r '.topics[] | "\(.topic) \(.partitions | length)"' >"$RUN/partitions"
+# End offsets (high watermarks) of every partition of the topics given: "topic partition offset".
+partition_ends() {
+  local -a q=()
+  local t n p
+  for t in "$@"; do
+    n=$(awk -v t="$t" '$1 == t {print $2}' "$RUN/partitions")
+    for ((p = 0; p < n; p++)); do q+=(-t "$t:$p:-1"); done
+  done
+  kcat -b "$BROKERS" -Q "${q[@]}" | awk '$3 == "offset" {gsub(/[][]/, "", $2); print $1, $2, $4}'
+}
+# The same summed per topic: "topic sum".
+end_offsets() { partition_ends "$@" | awk '{s[$1] += $3} END {for (t in s) print t, s[t]}'; }
+# cs.derived holds the derived events of the drains before (cs-loadgen publishes none there): the
+# groups $2... start it at its end offsets of now, stored in database $1 as a worker resuming
+# there would have stored them (the runtime seeks to a partition's stored offset when assigned),
+# so that every drain reads the same events plus its own derived ones.
+start_derived_at_end() {
+  local db=$1; shift
+  local g rows=""
+  while read -r t p o; do
+    for g in "$@"; do rows="$rows${rows:+,}('$g','$t',$p,$o)"; done
+  done < <(partition_ends cs.derived)
+  psql "$BASE/$db" -qAt -v ON_ERROR_STOP=1 \
+    -c "INSERT INTO consumer_offsets (consumer_group, topic, kafka_partition, next_offset) VALUES $rows"
+}
 
-# Runs the given workers with --drain against database $1; prints
-# "<drain seconds> <wall seconds> <w>=<rss_kib> ...".
+# Runs the given workers against database $1 (tag $2) until every one is drained, and prints
+# "<drain s> <wall s> <postgres cpu s>", then per instance "name=<rss_kib>:<cpu s>", then per
+# worker "w@<finish s>:<events consumed>:<events in its topics>" (counted from where the drain
+# started: offset 0, cs.derived's end, see start_derived_at_end).
+#
+# Drained is measured the same way for every worker, from what it committed: the next offsets its
+# group stored in consumer_offsets (the runtime writes them in each batch's transaction, whatever
+# the worker does with the events: rows per event, a score per learner, nothing at all) against
+# the end offsets of every partition of the topics it consumes (the topics of its partition
+# assignments, logged by the runtime; every topic exists before the workers start, so the first
+# assignment names them all). Derived events (cs-readiness and cs-matcher publish them through
+# their outbox to cs.derived, which cs-matcher and cs-audit consume) keep arriving while the
+# others run, so --drain (the end of the partitions when a worker gets there) is not used: the
+# run is drained when, in one look, every group had committed the end offsets and the outbox was
+# empty; the look reads the offsets, then the outbox, then the broker's end offsets, so that an
+# event published after a group's read is either counted in the outbox or in the end offsets. A
+# worker's finish time is the look from which its group's offsets stayed at the end, unmoved
+# (0.25 s apart, one psql and one kcat each). Times count from the first partition assigned (the group join is not
+# the workers' work).
 drain_run() {
   local db=$1; shift
   local tag=$1; shift
-  local -A rss=()
-  local -a wp=() names=()
-  local start end w k=0
+  local -A rss=() fin=() cus=() topics=() tot_c=() tot_e=()
+  local -a names=()
+  wp=() # not local: the EXIT trap below reads it
+  local start w k=0 n pg0
+  # This runs in a command substitution: the script's cleanup does not see these workers.
+  trap 'for p in "${wp[@]}"; do kill -TERM "$p" 2>/dev/null || true; done' EXIT
+  local -a kinds
+  mapfile -t kinds < <(printf '%s\n' "$@" | sort -u)
+  start_derived_at_end "$db" $(printf "bench-$tag-%s-$$ " "${kinds[@]}")
+  local from
+  from=$(end_offsets cs.derived)
+  pg0=$(pg_cpus)
   start=$(now)
   for w in "$@"; do
     # Instances of the same worker share its consumer group (scale-out); name them w, w.2, ...
@@ -110,47 +152,88 @@ drain_run() {
     local name=$w
     for n in "${names[@]}"; do [ "${n%%.*}" = "$w" ] && name="$w.$k"; done
     names+=("$name")
-    "$BIN/cs-$w" --pg-dsn "$BASE/$db" --group "bench-$tag-$w-$$" --drain --metrics-port -1 \
+    "$BIN/cs-$w" --pg-dsn "$BASE/$db" --group "bench-$tag-$w-$$" --metrics-port -1 \
       --log-level info 2>"$RUN/$tag-$name.log" &
     wp+=($!)
     pids+=($!)
   done
-  set -- "${names[@]}"
-  while :; do
-    local alive=0 i=0
-    for w in "$@"; do
-      local p=${wp[$i]}
-      if [ -r "/proc/$p/status" ]; then
-        local h
-        h=$(awk '/^VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || true)
-        [ -n "$h" ] && rss[$w]=$h
-        alive=1
-      fi
+  local done_at="" t i p
+  while [ -z "$done_at" ]; do
+    sleep 0.25
+    t=$(now)
+    i=0
+    for name in "${names[@]}"; do
+      p=${wp[$i]}
+      [ -r "/proc/$p/status" ] || { echo "cs-${name%%.*} exited during the drain: see $RUN/$tag-$name.log" >&2; exit 1; }
+      rss[$name]=$(awk '/^VmHWM/ {print $2}' "/proc/$p/status" 2>/dev/null || echo "${rss[$name]:-0}")
       i=$((i + 1))
     done
-    [ "$alive" = 0 ] && break
-    sleep 0.2
+    if [ "$(echo "$t - $start > 3600" | bc)" = 1 ]; then
+      echo "not drained after an hour: see $RUN/$tag-*.log" >&2
+      exit 1
+    fi
+    local all_topics=() ready=1
+    for w in "${kinds[@]}"; do
+      if [ -z "${topics[$w]:-}" ]; then
+        topics[$w]=$(cat "$RUN/$tag-$w".log "$RUN/$tag-$w".*.log 2>/dev/null | grep '"partition assigned"' |
+          sed -E 's/.*"topic":"([^"]*)".*/\1/' | sort -u | tr '\n' ' ' || true)
+      fi
+      [ -n "${topics[$w]}" ] || ready=0
+      all_topics+=(${topics[$w]})
+    done
+    [ "$ready" = 1 ] || continue
+    local look ends
+    look=$(psql "$BASE/$db" -qAt -F ' ' -v ON_ERROR_STOP=1 \
+      -c "SELECT consumer_group, topic, sum(next_offset) FROM consumer_offsets GROUP BY 1, 2" \
+      -c "SELECT 'outbox', count(*) FROM outbox_events")
+    ends=$(end_offsets $(printf '%s\n' "${all_topics[@]}" | sort -u))
+    local all=1
+    for w in "${kinds[@]}"; do
+      local c e
+      read -r c e < <(awk -v g="bench-$tag-$w-$$" -v ts=" ${topics[$w]}" '
+        FILENAME == ARGV[1] { if ($1 == g) c[$2] = $3; next }
+        FILENAME == ARGV[2] { s[$1] = $2; next }
+        index(ts, " " $1 " ") { e += $2 - s[$1]; cc += c[$1] - s[$1] }
+        END { printf "%d %d\n", cc, e }' <(echo "$look") <(echo "$from") <(echo "$ends"))
+      # At the end: finished at this look, unless it was at the end at the look before and has
+      # not moved since (a worker may read what arrived between two looks).
+      if [ "$c" = "$e" ]; then
+        [ -n "${fin[$w]:-}" ] && [ "$c" = "${tot_c[$w]}" ] || fin[$w]=$t
+      else
+        fin[$w]="" all=0
+      fi
+      tot_c[$w]=$c tot_e[$w]=$e
+    done
+    [ "$all" = 1 ] && [ "$(echo "$look" | awk '$1 == "outbox" {print $2}')" = 0 ] && done_at=$t
   done
-  for p in "${wp[@]}"; do wait "$p" || { echo "a worker failed: see $RUN/$tag-*.log" >&2; exit 1; }; done
-  end=$(now)
-  # Drain time: from the first partition assignment (the consumer group join is not the workers'
-  # work) to the last worker's "drained" line.
-  local t_from t_to
-  t_from=$(for w in "$@"; do grep -m1 '"partition assigned"' "$RUN/$tag-$w.log"; done | log_secs | sort -n | head -1)
-  t_to=$(for w in "$@"; do grep -m1 '"drained' "$RUN/$tag-$w.log"; done | log_secs | sort -n | tail -1)
-  printf '%s %s' "$(echo "$t_to - $t_from" | bc -l)" "$(echo "$end - $start" | bc -l)"
-  for w in "$@"; do printf ' %s=%s' "$w" "${rss[$w]:-0}"; done
+  i=0
+  for name in "${names[@]}"; do
+    cus[$name]=$(pid_cpu "${wp[$i]}")
+    i=$((i + 1))
+  done
+  local pgc
+  pgc=$(pg_cpu_since "$pg0")
+  for p in "${wp[@]}"; do kill -TERM "$p"; done
+  for p in "${wp[@]}"; do wait "$p" || { echo "a worker failed to stop: see $RUN/$tag-*.log" >&2; exit 1; }; done
+  local t_from
+  t_from=$(for name in "${names[@]}"; do grep -m1 '"partition assigned"' "$RUN/$tag-$name.log"; done | sort | head -1 | log_epoch)
+  printf '%s %s %s' "$(echo "$done_at - $t_from" | bc -l)" "$(echo "$done_at - $start" | bc -l)" "$pgc"
+  for name in "${names[@]}"; do printf ' %s=%s:%s' "$name" "${rss[$name]:-0}" "${cus[$name]}"; done
+  for w in "${kinds[@]}"; do printf ' %s@%s:%s:%s' "$w" "$(echo "${fin[$w]} - $t_from" | bc -l)" "${tot_c[$w]}" "${tot_e[$w]}"; done
   echo
 }
 
-# Events a worker accounted for in database $1 under consumer group $3: cs-audit one system_logs
-# row per event it logged, the other workers one processed_events id per event; plus the dead
-# letters of the group. Equal to the events published when nothing was lost.
+# Events cs-audit and cs-progress accounted for in database $1 under consumer group $3: cs-audit
+# one system_logs row per event it logged, cs-progress one processed_events id per event; plus the
+# dead letters of the group. Equal to the events of their topics (the end offsets) when nothing was
+# lost. cs-readiness (no effect ledger) and cs-matcher (a shared effect scope) keep no row per
+# event: for them the drain's committed offsets are the whole account.
 accounted() {
   local db=$1 w=$2 group=$3 q
   case "$w" in
     audit) q="SELECT (SELECT count(*) FROM system_logs)" ;;
-    *) q="SELECT (SELECT count(*) FROM processed_events WHERE consumer_group = '$group')" ;;
+    progress) q="SELECT (SELECT count(*) FROM processed_events WHERE consumer_group = '$group')" ;;
+    *) return 0 ;;
   esac
   psql "$BASE/$db" -qAt -v ON_ERROR_STOP=1 -c "$q + (SELECT count(*) FROM dead_letters WHERE consumer_group = '$group')"
 }
@@ -173,27 +256,42 @@ for cfg in $configs; do
   c0=$(broker_cpu)
   out=$(drain_run bench_run "$cfg" "$@")
   bcpu=$(echo "$(broker_cpu) - $c0" | bc -l)
-  read -r secs wall rest <<<"$out"
+  read -r secs wall pgcpu rest <<<"$out"
   rate=$(echo "$EVENTS / $secs" | bc -l)
   drain_s[$cfg]=$secs
-  printf '%-10s %8.1f s %10.0f events/s (%.1f s with start and group join; broker CPU %.1f s = %.0f%% of one core)' \
-    "$cfg" "$secs" "$rate" "$wall" "$bcpu" "$(echo "100 * $bcpu / $wall" | bc -l)"
-  rss_json=""
+  printf '%-10s %8.1f s %10.0f events/s (%.1f s with start and group join; CPU: broker %.1f s = %.0f%% of one core, PostgreSQL %.1f s)\n' \
+    "$cfg" "$secs" "$rate" "$wall" "$bcpu" "$(echo "100 * $bcpu / $wall" | bc -l)" "$pgcpu"
+  rss_json="" cpu_json="" fin_json="" off_json="" acc_json="" wcpu=0
   for kv in $rest; do
-    printf '  %s %.1f MiB' "${kv%%=*}" "$(echo "${kv#*=} / 1024" | bc -l)"
-    rss_json="$rss_json${rss_json:+,}\"${kv%%=*}\":${kv#*=}"
+    case "$kv" in
+      *@*) # worker@finish:committed:end
+        w=${kv%%@*}
+        IFS=: read -r f c e <<<"${kv#*@}"
+        printf '   cs-%-10s drained at %6.1f s: committed the offsets of %d of the %d events of its topics' "$w" "$f" "$c" "$e"
+        fin_json="$fin_json${fin_json:+,}\"$w\":$(num "$f")"
+        off_json="$off_json${off_json:+,}\"$w\":{\"committed\":$c,\"end\":$e}"
+        n=$(accounted bench_run "$w" "bench-$cfg-$w-$$")
+        if [ -n "$n" ]; then
+          printf ', accounted for %d events' "$n"
+          acc_json="$acc_json${acc_json:+,}\"$w\":$n"
+          if [ "$n" -ne "$e" ]; then
+            printf '\n   LOSS: cs-%s accounted for %d of the %d events of its topics (%d missing)' "$w" "$n" "$e" "$((e - n))"
+            lost_total=$((lost_total + e - n))
+          fi
+        fi
+        echo ;;
+      *) # name=rss:cpu
+        name=${kv%%=*}
+        IFS=: read -r r cpu <<<"${kv#*=}"
+        printf '   %-14s peak RSS %6.1f MiB, CPU %6.1f s\n' "$name" "$(echo "$r / 1024" | bc -l)" "$cpu"
+        rss_json="$rss_json${rss_json:+,}\"$name\":$r"
+        cpu_json="$cpu_json${cpu_json:+,}\"$name\":$cpu"
+        wcpu=$(echo "$wcpu + $cpu" | bc -l) ;;
+    esac
   done
-  echo
-  acc_json=""
-  for w in $(printf '%s\n' "$@" | sort -u); do
-    n=$(accounted bench_run "$w" "bench-$cfg-$w-$$")
-    acc_json="$acc_json${acc_json:+,}\"$w\":$n"
-    if [ "$n" -ne "$EVENTS" ]; then
-      echo "   LOSS: cs-$w accounted for $n of $EVENTS published events ($((EVENTS - n)) missing)"
-      lost_total=$((lost_total + EVENTS - n))
-    fi
-  done
-  json_runs="$json_runs${json_runs:+,}{\"workers\":\"$cfg\",\"seconds\":$(num "$secs"),\"wall_seconds\":$(num "$wall"),\"broker_cpu_seconds\":$(num "$bcpu"),\"events_per_s\":$(num "$rate"),\"peak_rss_kib\":{$rss_json},\"accounted\":{$acc_json}}"
+  printf '   CPU of workers, PostgreSQL and broker: %.1f s in %.1f s (%.0f%% of the machine'"'"'s %d cores)\n' \
+    "$(echo "$wcpu + $pgcpu + $bcpu" | bc -l)" "$wall" "$(echo "100 * ($wcpu + $pgcpu + $bcpu) / $wall / $(nproc)" | bc -l)" "$(nproc)"
+  json_runs="$json_runs${json_runs:+,}{\"workers\":\"$cfg\",\"seconds\":$(num "$secs"),\"wall_seconds\":$(num "$wall"),\"broker_cpu_seconds\":$(num "$bcpu"),\"postgres_cpu_seconds\":$(num "$pgcpu"),\"events_per_s\":$(num "$rate"),\"finished_s\":{$fin_json},\"peak_rss_kib\":{$rss_json},\"cpu_seconds\":{$cpu_json},\"offsets\":{$off_json},\"accounted\":{$acc_json}}"
   if [ "$cfg" = audit ]; then
     audit_rows=$(psql "$BASE/bench_run" -qAt -c "SELECT count(*) FROM system_logs")
     cols="event_id, event_type, schema_version, user_id, occurred_at, source_topic, source_partition, source_offset, producer, traceparent, payload, payload_sha256, chain_key, chain_seq, prev_hash, row_hash"
@@ -220,8 +318,6 @@ fi
 echo "== latency at a steady $RATE events/s ($LAT_EVENTS events, all workers running)"
 fresh_db bench_lat
 prefix="lat.$$."
-topics=""
-for t in cs.learning cs.mentoring cs.jobsearch cs.portfolio cs.profile cs.derived; do topics="$topics${topics:+,}$prefix$t"; done
 # Create the topics before the workers subscribe (auto-created on first metadata request).
 "$BIN/cs-loadgen" --seed 7 --learners 1000 --days 0 --events 200 --publish --topic-prefix "$prefix" 2>/dev/null
 port=19300
@@ -230,7 +326,12 @@ lat_pids=()
 for w in $WORKERS; do
   port=$((port + 1))
   wport[$w]=$port
-  "$BIN/cs-$w" --pg-dsn "$BASE/bench_lat" --group "bench-lat-$w-$$" --topics "$topics" \
+  # Each worker its own topics (those of its drain alone), prefixed; derived events go to the
+  # prefixed cs.derived, where cs-matcher and cs-audit read them.
+  topics=$(grep '"partition assigned"' "$RUN/$w-$w.log" | sed -E 's/.*"topic":"([^"]*)".*/'"$prefix"'\1/' | sort -u | paste -sd,)
+  derived=()
+  "$BIN/cs-$w" --help 2>&1 | grep -q -- --derived-topic && derived=(--derived-topic "${prefix}cs.derived")
+  "$BIN/cs-$w" --pg-dsn "$BASE/bench_lat" --group "bench-lat-$w-$$" --topics "$topics" "${derived[@]}" \
     --metrics-port "$port" --batch-ms 5 2>"$RUN/lat-$w.log" &
   lat_pids+=($!)
   pids+=($!)

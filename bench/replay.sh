@@ -20,6 +20,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 EVENTS=200000
 WORKER=progress
 BIN=
@@ -32,38 +33,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-scripts/bootstrap
-if [ -z "$BIN" ]; then
-  cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build build-bench -j"$(nproc)" >/dev/null
-  BIN=$ROOT/build-bench/bin
-fi
-
-RUN=$ROOT/.run/bench-replay
-mkdir -p "$RUN" bench/results
-started_db=0
-export CS_KAFKA_DIR=$RUN/kafka
-cleanup() {
-  scripts/kafka destroy || true
-  [ "$started_db" = 1 ] && scripts/devdb stop
-  true
-}
-trap cleanup EXIT
-scripts/devdb status >/dev/null 2>&1 || started_db=1
-ADMIN=$(scripts/devdb start)
-BASE=${ADMIN%/*}
-scripts/kafka destroy
-BROKERS=$(scripts/kafka start)
-export CS_KAFKA_BROKERS=$BROKERS CS_LOG_LEVEL=warn
-
-now() { date +%s.%N; }
-num() { printf '%.3f' "$1"; }
-psqla() { psql "$ADMIN" -qAt -v ON_ERROR_STOP=1 "$@"; }
-fresh_db() {
-  psqla -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1 TEMPLATE bench_replay_tpl" -c "CHECKPOINT"
-}
-# Seconds since midnight of each JSON log line's "ts" (UTC).
-log_secs() { sed -E 's/.*"ts":"[0-9-]+T([0-9]+):([0-9]+):([0-9.]+)Z".*/\1 \2 \3/' | awk '{printf "%.3f\n", $1 * 3600 + $2 * 60 + $3}'; }
+bench_build
+bench_services bench-replay
 # From the first partition assigned to the drained line of a log.
 span() {
   local a b
@@ -76,10 +47,7 @@ accounted() { # events applied or dead-lettered in database $1 by group $2
     + (SELECT count(*) FROM dead_letters WHERE consumer_group = '$2')"
 }
 
-echo "== template database (migrations + reference data)"
-psqla -c "DROP DATABASE IF EXISTS bench_replay_tpl WITH (FORCE)" -c "CREATE DATABASE bench_replay_tpl"
-"$BIN/cs-migrate" --pg-dsn "$BASE/bench_replay_tpl" >/dev/null
-"$BIN/cs-seed" --pg-dsn "$BASE/bench_replay_tpl" >/dev/null
+bench_template bench_replay_tpl
 
 echo "== publishing $EVENTS events"
 "$BIN/cs-loadgen" --seed 2026 --learners 10000 --days 0 --events "$EVENTS" --publish 2>"$RUN/loadgen.log"

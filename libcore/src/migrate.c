@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "cs/log.h"
+#include "cs/mem.h"
 #include "db_int.h"
 #include "migrate_int.h"
 
@@ -75,7 +76,9 @@ typedef struct mfile {
     char sum[65]; /* hex SHA-256 */
     char **needs; /* "-- requires:" (migrations) or "-- depends:" (functions) names */
     int nneeds;
-    int *need_idx; /* the needed function files, indices into plan_t.fns */
+    int *need_idx;  /* the needed function files, indices into plan_t.fns */
+    char **removes; /* migrations: "-- removes:" names, functions it drops with their records */
+    int nremoves;
     /* function files only */
     const char *recorded; /* schema_functions checksum; NULL: never applied */
     bool done;            /* applied (and recorded) in this run */
@@ -168,7 +171,7 @@ typedef struct name_list {
 
 /*
  * The names listed on one header line after "key:", [p, end): separated by blanks or commas,
- * each a function file name, none twice; at least one. -1 with err (or out of memory).
+ * each a function file name, none twice; at least one. -1 with err.
  */
 static int line_names(const char *p, const char *end, const char *key, const char *file,
                       name_list_t *l, cs_err_t *err)
@@ -195,17 +198,10 @@ static int line_names(const char *p, const char *end, const char *key, const cha
                 return cs_err_set(err, CS_ERR_FATAL, "%s: '-- %s:' names %s twice", file, key,
                                   l->v[i]);
         if (l->n == l->cap) {
-            int ncap = l->cap ? l->cap * 2 : 8;
-            char **nv = realloc(l->v, (size_t)ncap * sizeof(*nv));
-            if (!nv)
-                return cs_err_set(err, CS_ERR_FATAL, "out of memory reading %s", file);
-            l->v = nv;
-            l->cap = ncap;
+            l->cap = l->cap ? l->cap * 2 : 8;
+            l->v = cs_mem_reallocarray(l->v, (size_t)l->cap, sizeof(*l->v));
         }
-        l->v[l->n] = strndup(s, (size_t)(p - s));
-        if (!l->v[l->n])
-            return cs_err_set(err, CS_ERR_FATAL, "out of memory reading %s", file);
-        l->n++;
+        l->v[l->n++] = cs_mem_strndup(s, (size_t)(p - s));
         on_line++;
     }
     if (on_line == 0)
@@ -311,15 +307,10 @@ int cs__migrate_order(int n, const char *const *names, const int *const *deps, c
     walk_t w = {.n = n, .names = names, .deps = deps, .ndeps = ndeps, .order = order, .err = err};
     int rc = 0;
 
-    w.state = calloc((size_t)(n ? n : 1), 1);
-    w.path = calloc((size_t)(n ? n : 1), sizeof(int));
-    if (!w.state || !w.path) {
-        rc = cs_err_set(err, CS_ERR_FATAL, "out of memory ordering function files");
-        goto out;
-    }
+    w.state = cs_mem_calloc((size_t)n, 1);
+    w.path = cs_mem_calloc((size_t)n, sizeof(int));
     for (int v = 0; v < n && rc == 0; v++)
         rc = visit(&w, v);
-out:
     free(w.state);
     free(w.path);
     return rc;
@@ -342,6 +333,8 @@ const char *cs_migrate_state_name(cs_migration_state_t state)
         return "missing";
     case CS_MIGRATION_CHANGED:
         return "changed";
+    case CS_MIGRATION_REMOVING:
+        return "removing";
     }
     return "unknown";
 }
@@ -353,6 +346,7 @@ static void free_files(mfile_t *f, int n)
         free(f[i].label);
         free(f[i].sql);
         cs__migrate_free_names(f[i].needs, f[i].nneeds);
+        cs__migrate_free_names(f[i].removes, f[i].nremoves);
         free(f[i].need_idx);
     }
     free(f);
@@ -403,11 +397,7 @@ static int read_file(const char *dir, mfile_t *f, cs_err_t *err)
         cs_err_set(err, CS_ERR_FATAL, "cannot read %s: %s", path, strerror(errno));
         goto out;
     }
-    f->sql = malloc((size_t)size + 1);
-    if (!f->sql) {
-        cs_err_set(err, CS_ERR_FATAL, "out of memory reading %s", path);
-        goto out;
-    }
+    f->sql = cs_mem_alloc((size_t)size + 1);
     if (fread(f->sql, 1, (size_t)size, fp) != (size_t)size) {
         cs_err_set(err, CS_ERR_FATAL, "cannot read %s: short read", path);
         goto out;
@@ -427,11 +417,11 @@ out:
 }
 
 /*
- * Adds the file name (n bytes, ending in .sql) of dir to *files (*cap allocated): a versioned
+ * Adds the file name (n bytes, ending in .sql) to *files (*cap allocated): a versioned
  * migration NNNN_name.sql (functions false) or a function file <name>.sql, labelled for messages.
  */
-static int add_file(const char *dir, const char *name, size_t n, bool functions, mfile_t **files,
-                    int *nfiles, int *cap, cs_err_t *err)
+static int add_file(const char *name, size_t n, bool functions, mfile_t **files, int *nfiles,
+                    int *cap, cs_err_t *err)
 {
     char key[CS__MIGRATE_NAME_MAX + 1] = "";
     int v = 0;
@@ -446,27 +436,20 @@ static int add_file(const char *dir, const char *name, size_t n, bool functions,
                                       "(lower-case name)",
                           name);
     if (*nfiles == *cap) {
-        int ncap = *cap ? *cap * 2 : 64;
-        mfile_t *nf = realloc(*files, (size_t)ncap * sizeof(*nf));
-        if (!nf)
-            return cs_err_set(err, CS_ERR_FATAL, "out of memory listing %s", dir);
-        *files = nf;
-        *cap = ncap;
+        *cap = *cap ? *cap * 2 : 64;
+        *files = cs_mem_reallocarray(*files, (size_t)*cap, sizeof(**files));
     }
     f = &(*files)[(*nfiles)++];
     memset(f, 0, sizeof(*f));
     f->version = v;
     memcpy(f->key, key, sizeof(key));
-    f->name = strdup(name);
-    if (f->name && functions) {
-        f->label = malloc(n + sizeof("functions/"));
-        if (f->label)
-            snprintf(f->label, n + sizeof("functions/"), "functions/%s", f->name);
-    } else if (f->name) {
-        f->label = strdup(f->name);
+    f->name = cs_mem_strdup(name);
+    if (functions) {
+        f->label = cs_mem_alloc(n + sizeof("functions/"));
+        snprintf(f->label, n + sizeof("functions/"), "functions/%s", f->name);
+    } else {
+        f->label = cs_mem_strdup(f->name);
     }
-    if (!f->name || !f->label)
-        return cs_err_set(err, CS_ERR_FATAL, "out of memory listing %s", dir);
     return 0;
 }
 
@@ -488,6 +471,11 @@ static int sort_and_read(const char *dir, bool functions, mfile_t *files, int nf
                                              &f->needs, err);
         if (f->nneeds < 0) {
             f->nneeds = 0;
+            return -1;
+        }
+        if (!functions && (f->nremoves = cs__migrate_header_names(f->sql, "removes", f->label,
+                                                                  &f->removes, err)) < 0) {
+            f->nremoves = 0;
             return -1;
         }
     }
@@ -513,7 +501,7 @@ static int load_dir(const char *dir, bool functions, mfile_t **files, int *nfile
 
         if (n < 4 || strcmp(e->d_name + n - 4, ".sql") != 0)
             continue;
-        if (add_file(dir, e->d_name, n, functions, files, nfiles, &cap, err) < 0)
+        if (add_file(e->d_name, n, functions, files, nfiles, &cap, err) < 0)
             goto out;
     }
     if (*nfiles == 0 && !functions) {
@@ -537,9 +525,7 @@ static int find_fn(const plan_t *p, const char *key)
 /* Resolves every requires/depends name to a function file; refuses unknown ones. */
 static int resolve(plan_t *p, mfile_t *f, cs_err_t *err)
 {
-    f->need_idx = calloc((size_t)(f->nneeds ? f->nneeds : 1), sizeof(int));
-    if (!f->need_idx)
-        return cs_err_set(err, CS_ERR_FATAL, "out of memory");
+    f->need_idx = cs_mem_calloc((size_t)f->nneeds, sizeof(int));
     for (int i = 0; i < f->nneeds; i++) {
         f->need_idx[i] = find_fn(p, f->needs[i]);
         if (f->need_idx[i] < 0)
@@ -554,23 +540,18 @@ static int resolve(plan_t *p, mfile_t *f, cs_err_t *err)
 
 static int order_functions(plan_t *p, cs_err_t *err)
 {
-    const char **names = calloc((size_t)(p->nfns ? p->nfns : 1), sizeof(*names));
-    const int **deps = calloc((size_t)(p->nfns ? p->nfns : 1), sizeof(*deps));
-    int *ndeps = calloc((size_t)(p->nfns ? p->nfns : 1), sizeof(*ndeps));
-    int rc = -1;
+    const char **names = cs_mem_calloc((size_t)p->nfns, sizeof(*names));
+    const int **deps = cs_mem_calloc((size_t)p->nfns, sizeof(*deps));
+    int *ndeps = cs_mem_calloc((size_t)p->nfns, sizeof(*ndeps));
+    int rc;
 
-    p->fn_order = calloc((size_t)(p->nfns ? p->nfns : 1), sizeof(int));
-    if (!names || !deps || !ndeps || !p->fn_order) {
-        cs_err_set(err, CS_ERR_FATAL, "out of memory");
-        goto out;
-    }
+    p->fn_order = cs_mem_calloc((size_t)p->nfns, sizeof(int));
     for (int i = 0; i < p->nfns; i++) {
         names[i] = p->fns[i].key;
         deps[i] = p->fns[i].need_idx;
         ndeps[i] = p->fns[i].nneeds;
     }
     rc = cs__migrate_order(p->nfns, names, deps, ndeps, p->fn_order, err);
-out:
     free(names);
     free(deps);
     free(ndeps);
@@ -601,7 +582,6 @@ static int load_applied(cs_db_t *db, const char *table, const char *sql, applied
     const char *params[1] = {table};
     cs_db_res_t *res = cs_db_query(db, "SELECT to_regclass($1) IS NOT NULL", 1, params, err);
     bool exists;
-    int rc = -1;
 
     if (!res)
         return fatal(err);
@@ -613,27 +593,16 @@ static int load_applied(cs_db_t *db, const char *table, const char *sql, applied
     if (!res)
         return fatal(err);
     *n = cs_db_res_rows(res);
-    *out = calloc((size_t)(*n ? *n : 1), sizeof(**out));
-    if (!*out) {
-        *n = 0;
-        cs_err_set(err, CS_ERR_FATAL, "out of memory");
-        goto out;
-    }
+    *out = cs_mem_calloc((size_t)*n, sizeof(**out));
     for (int i = 0; i < *n; i++) {
         applied_t *a = &(*out)[i];
         a->version = atoi(cs_db_res_get(res, i, 0));
-        a->file = strdup(cs_db_res_get(res, i, 1));
-        a->checksum = strdup(cs_db_res_get(res, i, 2));
-        a->applied_at = strdup(cs_db_res_get(res, i, 3));
-        if (!a->file || !a->checksum || !a->applied_at) {
-            cs_err_set(err, CS_ERR_FATAL, "out of memory");
-            goto out;
-        }
+        a->file = cs_mem_strdup(cs_db_res_get(res, i, 1));
+        a->checksum = cs_mem_strdup(cs_db_res_get(res, i, 2));
+        a->applied_at = cs_mem_strdup(cs_db_res_get(res, i, 3));
     }
-    rc = 0;
-out:
     cs_db_res_free(res);
-    return rc;
+    return 0;
 }
 
 static applied_t *find_applied(plan_t *p, int version)
@@ -652,9 +621,23 @@ static applied_t *find_fn_applied(plan_t *p, const char *key)
     return NULL;
 }
 
+/* Whether a migration not applied yet names the function on a "-- removes:" line. */
+static bool removal_pending(plan_t *p, const char *name)
+{
+    for (int i = 0; i < p->nfiles; i++) {
+        if (find_applied(p, p->files[i].version))
+            continue;
+        for (int k = 0; k < p->files[i].nremoves; k++)
+            if (strcmp(p->files[i].removes[k], name) == 0)
+                return true;
+    }
+    return false;
+}
+
 /*
- * The refusals: an edited or missing applied migration, a missing applied function file. A
- * changed function file is not one: it is what function files are for.
+ * The refusals: an edited or missing applied migration, a missing applied function file (unless
+ * a pending migration removes the function). A changed function file is not one: it is what
+ * function files are for.
  */
 static int verify(plan_t *p, cs_err_t *err)
 {
@@ -676,12 +659,12 @@ static int verify(plan_t *p, cs_err_t *err)
                               "applied migration %s (version %04d) is missing from %s",
                               p->done[i].file, p->done[i].version, p->dir);
     for (int i = 0; i < p->nfdone; i++)
-        if (find_fn(p, p->fdone[i].file) < 0)
+        if (find_fn(p, p->fdone[i].file) < 0 && !removal_pending(p, p->fdone[i].file))
             return cs_err_set(err, CS_ERR_FATAL,
                               "applied function file %s.sql is missing from %s; to remove a "
-                              "function, drop it in a new migration that also deletes its "
-                              "schema_functions row",
-                              p->fdone[i].file, p->fdir);
+                              "function, add a migration with the header line '-- removes: %s' "
+                              "(docs/schema.md)",
+                              p->fdone[i].file, p->fdir, p->fdone[i].file);
     return 0;
 }
 
@@ -798,6 +781,46 @@ static void rollback(cs_db_t *db)
     }
 }
 
+/*
+ * The functions migration f names on "-- removes:" lines, after its own statements, in its
+ * transaction: every function, procedure or aggregate of the name in the schema is dropped
+ * (without CASCADE: a trigger or view still using one fails the migration, which then changes
+ * nothing) and its schema_functions row deleted. A file of the name still there is applied again
+ * after the migrations, as a new one.
+ */
+static int remove_functions(cs_db_t *db, plan_t *p, mfile_t *f, cs_err_t *err)
+{
+    for (int k = 0; k < f->nremoves; k++) {
+        const char *params[1] = {f->removes[k]};
+        char sql[1024];
+        int i;
+
+        /* The name is a lower-case identifier (cs__migrate_header_names): safe in a literal. */
+        snprintf(sql, sizeof(sql),
+                 "DO $cs$ DECLARE r record; BEGIN FOR r IN SELECT p.oid::regprocedure AS sig,"
+                 " p.prokind FROM pg_catalog.pg_proc p WHERE p.proname = '%s'"
+                 " AND p.pronamespace = current_schema()::regnamespace LOOP"
+                 " EXECUTE format('DROP %%s %%s', CASE r.prokind WHEN 'p' THEN 'PROCEDURE'"
+                 " WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, r.sig); END LOOP; END $cs$",
+                 f->removes[k]);
+        if (cs_db_exec(db, sql, err) < 0) {
+            char why[CS_ERR_MSG_SIZE];
+            snprintf(why, sizeof(why), "%s", err->msg);
+            cs_err_set(err, err->kind, "%s: cannot remove function %s: %s", f->label, f->removes[k],
+                       why);
+            return fatal(err);
+        }
+        if (cs_db_execp(db, "DELETE FROM schema_functions WHERE name = $1", 1, params, err) < 0)
+            return fatal(err);
+        i = find_fn(p, f->removes[k]);
+        if (i >= 0) {
+            p->fns[i].recorded = NULL;
+            p->fns[i].done = false;
+        }
+    }
+    return 0;
+}
+
 /* The function files one migration's transaction applied ahead of it (reported after COMMIT). */
 typedef struct applied_list {
     const char **labels;
@@ -840,7 +863,7 @@ static int apply_migration(cs_db_t *db, plan_t *p, mfile_t *f, bool *need, appli
     }
     if (any && run(db, "RESET check_function_bodies", err) < 0)
         goto fail;
-    if (run_file(db, f, err) < 0)
+    if (run_file(db, f, err) < 0 || remove_functions(db, p, f, err) < 0)
         goto fail;
     *elapsed_ms = now_ms() - t0;
     snprintf(version, sizeof(version), "%d", f->version);
@@ -899,11 +922,9 @@ static char *sibling_functions(const char *dir)
         n--;
     while (n > 0 && dir[n - 1] != '/')
         n--;
-    out = malloc(n + sizeof("functions"));
-    if (out) {
-        memcpy(out, dir, n);
-        memcpy(out + n, "functions", sizeof("functions"));
-    }
+    out = cs_mem_alloc(n + sizeof("functions"));
+    memcpy(out, dir, n);
+    memcpy(out + n, "functions", sizeof("functions"));
     return out;
 }
 
@@ -921,8 +942,6 @@ static int prepare(cs_db_t *db, const cs_migrate_dirs_t *dirs, plan_t *p, bool l
         p->fdir = dirs->functions;
     } else {
         *fdir_owned = sibling_functions(dirs->migrations);
-        if (!*fdir_owned)
-            return cs_err_set(err, CS_ERR_FATAL, "out of memory");
         p->fdir = *fdir_owned;
     }
     p->old_notice = PQsetNoticeReceiver(cs__db_pgconn(db), log_notice, NULL);
@@ -1037,16 +1056,10 @@ int cs_migrate_apply_dirs(cs_db_t *db, const cs_migrate_dirs_t *dirs,
     cs_err_clear(err);
     if (prepare(db, dirs, &p, true, &fdir, err) < 0 || verify(&p, err) < 0)
         goto out;
-    need = calloc((size_t)(p.nfns ? p.nfns : 1), sizeof(*need));
-    ahead = calloc(1, sizeof(*ahead));
-    if (ahead) {
-        ahead->labels = calloc((size_t)(p.nfns ? p.nfns : 1), sizeof(*ahead->labels));
-        ahead->ms = calloc((size_t)(p.nfns ? p.nfns : 1), sizeof(*ahead->ms));
-    }
-    if (!need || !ahead || !ahead->labels || !ahead->ms) {
-        cs_err_set(err, CS_ERR_FATAL, "out of memory");
-        goto out;
-    }
+    need = cs_mem_calloc((size_t)p.nfns, sizeof(*need));
+    ahead = cs_mem_calloc(1, sizeof(*ahead));
+    ahead->labels = cs_mem_calloc((size_t)p.nfns, sizeof(*ahead->labels));
+    ahead->ms = cs_mem_calloc((size_t)p.nfns, sizeof(*ahead->ms));
     if (run(db, CREATE_MIGRATIONS_SQL, err) < 0 || run(db, CREATE_FUNCTIONS_SQL, err) < 0)
         goto out;
     if (apply_new_migrations(db, &p, need, ahead, on_applied, ud, &applied, err) < 0 ||
@@ -1112,7 +1125,8 @@ static int status_migrations(plan_t *p, cs_migrate_status_cb cb, void *ud)
 }
 
 /* The function files' states through cb, in dependency order: pending, applied, changed (to be
- * applied again), and applied ones whose file is missing. Returns how many are missing. */
+ * applied again), and applied ones whose file is gone: removing (a pending migration removes
+ * them), else missing. Returns how many are missing. */
 static int status_functions(plan_t *p, cs_migrate_status_cb cb, void *ud)
 {
     int bad = 0;
@@ -1144,7 +1158,10 @@ static int status_functions(plan_t *p, cs_migrate_status_cb cb, void *ud)
         if (p->fdone[j].seen)
             continue;
         snprintf(label, sizeof(label), "functions/%s.sql", p->fdone[j].file);
-        bad++;
+        if (removal_pending(p, p->fdone[j].file))
+            m.state = CS_MIGRATION_REMOVING;
+        else
+            bad++;
         if (cb)
             cb(&m, ud);
     }

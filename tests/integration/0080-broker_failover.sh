@@ -45,21 +45,17 @@ DOWN_S=${CS_FAILOVER_DOWN_S:-4}
 export CS_KAFKA_DIR=$T/kafka CS_TOPICS_FILE=$T/topics.json
 DBA=t_failover_a_$$
 DBB=t_failover_b_$$
-ADMIN=$CS_PG_DSN
-DSNA="${CS_PG_DSN%/*}/$DBA"
-DSNB="${CS_PG_DSN%/*}/$DBB"
-PIDS=()
+DSNA=$(it_dsn "$DBA")
+DSNB=$(it_dsn "$DBB")
 
 cleanup() {
-  local rc=$? p i
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  local rc=$? i
+  it_kill_pids
   if [ -n "${CS_FAILOVER_KEEP:-}" ]; then
     for i in 1 2 3; do cp "$CS_KAFKA_DIR/node-$i/server.log" "$T/server-$i.log" 2>/dev/null || true; done
   fi
   it_kafka_down 3 "$rc"
-  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DBA WITH (FORCE)" >/dev/null 2>&1 || true
-  psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $DBB WITH (FORCE)" >/dev/null 2>&1 || true
+  it_db_drop
   if [ -n "${CS_FAILOVER_KEEP:-}" ]; then rm -rf "$CS_FAILOVER_KEEP"; cp -r "$T" "$CS_FAILOVER_KEEP"; fi
   rm -rf "$T"
   echo "total: $(( ($(now_ms) - T0) / 1000 )) s" >&2
@@ -67,7 +63,6 @@ cleanup() {
 trap cleanup EXIT
 trap "exit 143" TERM
 trap "exit 130" INT
-q() { psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 
 # Two sets of the topics of schemas/topics.json, "ref." for the undisturbed run and "dis." for the
 # disturbed one, created when the cluster starts. With an eighth of the partitions (at least 4; 2
@@ -93,24 +88,14 @@ it_kafka_start --brokers 3
 export CS_KAFKA_BROKERS=$BROKERS
 say "cluster: 3 nodes at $BROKERS, up after $(( ($(now_ms) - T0) / 1000 )) s"
 
-for db in "$DBA" "$DBB"; do
-  psql "$ADMIN" -qc "CREATE DATABASE $db TEMPLATE cs_template"
-  # Coaching sessions and reviews reference mentors: the ones cs-loadgen names, as cs-seed derives them.
-  q "${CS_PG_DSN%/*}/$db" "INSERT INTO mentor_profiles (mentor_id, display_name)
-      SELECT md5('mentor-' || m)::uuid, 'Mentor ' || m FROM generate_series(1, $MENTORS) m"
-done
+it_db "$DBA" "$DBB"
 
-topics_of() {
-  local p=$1 out="" t
-  for t in cs.learning cs.mentoring cs.jobsearch cs.portfolio cs.profile cs.derived; do out="$out${out:+,}$p$t"; done
-  echo "$out"
-}
 # worker and loadgen are run with & (the job is then the program itself: they exec).
 worker() { # worker NAME DSN PREFIX LOG [options...]
   local name=$1 dsn=$2 prefix=$3 log=$4 topics
   shift 4
-  topics=$(topics_of "$prefix")
-  [ "$name" = progress ] && topics=${topics%,*} # cs-progress does not consume cs.derived
+  topics=$(progress_topics "$prefix")
+  [ "$name" = progress ] || topics=$(progress_topics "$prefix" cs.derived) # cs-audit's
   # Each run's audit anchors on a topic of its own (outside the run's prefix, whose topics are
   # counted): verify compares one database with them.
   # The default 10 s session: a member whose session expires during the coordinator's failover
@@ -278,7 +263,7 @@ say "logs: ok (each set of topics holds exactly $EVENTS messages)"
 # its dead letters' publication timed out may have put some there twice: at least once, counted).
 for p in ref dis; do
   kpids=()
-  for t in $(topics_of "$p." | tr , ' '); do
+  for t in $(progress_topics "$p." cs.derived | tr , ' '); do
     kcat -C -b "$BROKERS" -t "$t.dlq" -o beginning -e -q -f '%h\n' >"$T/dlq-$t" 2>/dev/null &
     kpids+=("$!")
   done
@@ -339,17 +324,7 @@ figures A "$T_START_A" "the start of run A"
 figures B "$T_KILL" "the kill"
 
 # ---- B's effects equal A's --------------------------------------------------------------------
-# cs-progress' tables, row by row: every column but the insert-time ones and generated keys.
-progress_state() {
-  local sql="" t
-  for t in user_career_profiles career_transformation_progress user_progress user_skill_assessments \
-    career_milestones career_coaching_sessions interview_preparation employer_feedback \
-    job_application_status_history job_applications user_portfolio_projects project_reviews; do
-    sql="$sql${sql:+ UNION ALL }SELECT '$t ' || (to_jsonb(x) - 'updated_at' - 'created_at' - 'history_id'
-      - 'milestone_id' - 'result_id' - 'showcase_ready_at')::text FROM $t x"
-  done
-  q "$1" "$sql ORDER BY 1"
-}
+# cs-progress' tables, row by row (progress_state, lib.sh).
 progress_state "$DSNA" >"$T/state-a"
 progress_state "$DSNB" >"$T/state-b"
 [ "$(wc -l <"$T/state-a")" -gt "$LEARNERS" ] || fail "cs-progress wrote only $(wc -l <"$T/state-a") rows in A"

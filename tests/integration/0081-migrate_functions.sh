@@ -5,8 +5,10 @@
 #      alone; new files go in dependency order ("-- depends:"); a versioned migration gets the
 #      function files it "-- requires:" in its own transaction; the refusals (a dependency cycle,
 #      an unknown name, an edited versioned migration, a vanished applied function file, a file
-#      that defines no function of its name, a failing file as FILE:LINE); and two cs-migrate
-#      runs serialise on the advisory lock. Each case is reported; the test fails if any failed.
+#      that defines no function of its name, a failing file as FILE:LINE); a function removed by a
+#      migration's "-- removes:" (dropped, its record deleted, --status consistent; refused while
+#      a trigger uses it); cs_grant_workers (a migration's grants to every worker role, in one
+#      call); and two cs-migrate runs serialise on the advisory lock. Each case is reported; the test fails if any failed.
 set -uo pipefail
 BIN=${1:?usage: 0081-migrate_functions.sh BUILD_BIN_DIR SOURCE_DIR}
 SRC=${2:?usage: 0081-migrate_functions.sh BUILD_BIN_DIR SOURCE_DIR}
@@ -160,7 +162,89 @@ M "$T/badname" --pg-dsn "$D" >/dev/null; rc=$?
 check "a badly named function file is refused by name" \
   test "$rc" != 0 -a "$(grep -c "function file name 'Bad-Name.sql' is not" "$T/err")" = 1
 
-# 6. Two cs-migrate runs serialise on the advisory lock.
+# 6. A function removed: its file deleted and a migration declaring "-- removes:". Before the
+#    run --status says removing (exit 0); the run drops the function (every signature, after the
+#    migration's own statements) and deletes its record; then everything is consistent. A
+#    trigger function still in use is not dropped: the migration fails and changes nothing.
+cp -r "$T/sql" "$T/removed"
+rm "$T/removed/functions/fa_outer.sql"
+cat >"$T/removed/migrations/0903_without_outer.sql" <<'SQL'
+-- removes: fa_outer
+CREATE TABLE t_removed_at AS SELECT to_regprocedure('fa_outer()') IS NOT NULL AS existed;
+SQL
+q "$D" "CREATE FUNCTION fa_outer(integer) RETURNS integer LANGUAGE sql AS \$\$ SELECT \$1 \$\$" # an overload
+out=$(M "$T/removed" --pg-dsn "$D" --status); rc=$?
+check "--status shows a function file removed by a pending migration as removing (exit 0)" \
+  test "$rc" = 0 -a "$(grep -cE '^fn +removing +functions/fa_outer.sql' <<<"$out")" = 1
+out=$(M "$T/removed" --pg-dsn "$D"); rc=$?
+check "a migration with '-- removes: fa_outer' is applied, its statements before the drop" \
+  test "$rc" = 0 -a "$(grep -c '^applied 0903_without_outer.sql' <<<"$out")" = 1 \
+       -a "$(q "$D" "SELECT existed FROM t_removed_at")" = t
+check "... every function fa_outer is dropped (both signatures), fz_inner kept" \
+  test "$(q "$D" "SELECT count(*) FROM pg_proc WHERE proname = 'fa_outer'")" = 0 \
+       -a "$(q "$D" "SELECT fz_inner()")" = 41
+check "... and its schema_functions row deleted, in the migration's transaction" \
+  test "$(q "$D" "SELECT count(*) FROM schema_functions WHERE name = 'fa_outer'")" = 0
+out=$(M "$T/removed" --pg-dsn "$D" --status); rc=$?
+check "then --status is consistent (exit 0, nothing missing) and a run applies nothing" \
+  test "$rc" = 0 -a "$(grep -cE 'missing|removing' <<<"$out")" = 0 \
+       -a "$(M "$T/removed" --pg-dsn "$D")" = "schema is up to date"
+D3=$(fresh removed)
+out=$(M "$T/removed" --pg-dsn "$D3"); rc=$?
+check "a fresh database migrates with the removal (nothing to drop there)" \
+  test "$rc" = 0 -a "$(q "$D3" "SELECT count(*) FROM pg_proc WHERE proname = 'fa_outer'")" = 0 \
+       -a "$(q "$D3" "SELECT count(*) FROM schema_migrations")" = "$((nfiles + 2))"
+cat >"$T/removed/functions/fv_stamp.sql" <<'SQL'
+CREATE OR REPLACE FUNCTION fv_stamp() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+SQL
+M "$T/removed" --pg-dsn "$D" >/dev/null || echo "applying fv_stamp.sql failed" >&2
+q "$D" "CREATE TABLE t_stamped (v integer); CREATE TRIGGER t_stamped_stamp BEFORE INSERT ON t_stamped FOR EACH ROW EXECUTE FUNCTION fv_stamp()"
+rm "$T/removed/functions/fv_stamp.sql"
+printf -- '-- removes: fv_stamp\nSELECT 1;\n' >"$T/removed/migrations/0905_unstamped.sql"
+M "$T/removed" --pg-dsn "$D" >/dev/null; rc=$?
+check "a trigger function still in use is not removed: the migration fails, naming it, and changes nothing" \
+  test "$rc" != 0 -a "$(grep -c '0905_unstamped.sql: cannot remove function fv_stamp: .*depend' "$T/err")" = 1 \
+       -a "$(q "$D" "SELECT count(*) FROM schema_functions WHERE name = 'fv_stamp'")" = 1 \
+       -a "$(q "$D" "SELECT count(*) FROM schema_migrations WHERE version = 905")" = 0
+rm "$T/removed/migrations/0905_unstamped.sql"
+M "$T/removed" --pg-dsn "$D" >/dev/null; rc=$?
+check "... and a removed file without a removing migration is still refused" \
+  test "$rc" != 0 -a "$(grep -c "applied function file fv_stamp.sql is missing from .*'-- removes: fv_stamp'" "$T/err")" = 1
+cp -r "$T/removed" "$T/required"
+rm "$T/required/functions/fy_helper.sql"
+printf -- '-- removes: fy_helper\nSELECT 1;\n' >"$T/required/migrations/0906_without_helper.sql"
+M "$T/required" --pg-dsn "$D" >/dev/null; rc=$?
+check "a function a migration requires cannot be removed (a fresh database runs that migration)" \
+  test "$rc" != 0 -a "$(grep -c '0900_uses_helper.sql requires fy_helper, but there is no' "$T/err")" = 1
+
+# 7. cs_grant_workers: a migration grants to every worker role (those of worker_roles) in one call.
+D4=$(fresh granted)
+cp -r "$T/sql" "$T/granted"
+cat >"$T/granted/migrations/0907_granted.sql" <<'SQL'
+-- requires: cs_grant_workers
+CREATE TABLE t_granted (id integer, note text);
+CREATE TABLE t_granted_to AS SELECT cs_grant_workers('SELECT, INSERT', 't_granted') AS roles;
+SELECT cs_grant_workers('UPDATE (note)', 't_granted');
+SQL
+M "$T/granted" --pg-dsn "$D4" >/dev/null; rc=$?
+workers="cs_worker_audit cs_worker_matching cs_worker_progress cs_worker_readiness"
+privs() { # privs ROLE: what ROLE may do on t_granted
+  q "$D4" "SELECT has_table_privilege('$1', 't_granted', 'SELECT')::text || has_table_privilege('$1', 't_granted', 'INSERT')::text
+             || has_column_privilege('$1', 't_granted', 'note', 'UPDATE')::text || has_column_privilege('$1', 't_granted', 'id', 'UPDATE')::text"
+}
+ok_all=true
+for r in $workers; do [ "$(privs "$r")" = truetruetruefalse ] || { ok_all=false; echo "$r: $(privs "$r")" >&2; }; done
+check "cs_grant_workers grants SELECT, INSERT and UPDATE (note) on t_granted to each of the four worker roles" \
+  test "$rc" = 0 -a "$ok_all" = true \
+       -a "$(q "$D4" "SELECT array_to_string(roles, ' ') FROM t_granted_to")" = "$workers"
+check "... and to no other role (cs_app_learner, cs_app_admin)" \
+  test "$(privs cs_app_learner)$(privs cs_app_admin)" = falsefalsefalsefalsefalsefalsefalsefalse
+out=$(psql "$D4" -qAtX -c "SELECT cs_grant_workers('SELECT', 't_granted; DROP TABLE t_granted')" 2>&1); rc=$?
+check "... and refuses a statement's text with ';' in it" \
+  test "$rc" != 0 -a "$(grep -c 'must be non-empty, without ";"' <<<"$out")" = 1 \
+       -a "$(q "$D4" "SELECT to_regclass('t_granted') IS NOT NULL")" = t
+
+# 8. Two cs-migrate runs serialise on the advisory lock.
 D2=$(fresh lock)
 PGAPPNAME=${DB}_holder psql "$D2" -qAtX -c "SELECT pg_advisory_lock(hashtextextended('careerstream:cs-migrate', 0))" -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
 holder=$!

@@ -17,37 +17,22 @@
 set -euo pipefail
 BIN=${1:?usage: 0094-replay_ranges.sh BUILD_BIN_DIR}
 : "${CS_PG_DSN:?run through scripts/test}" "${CS_KAFKA_BROKERS:?run through scripts/test}"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d)
-ADMIN=$CS_PG_DSN
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init 0094
 DBS=(t_rrng_a1_$$ t_rrng_a_$$ t_rrng_c_$$ t_rrng_b_$$ t_rrng_b1_$$ t_rrng_b2_$$)
-dsn() { echo "${CS_PG_DSN%/*}/$1"; }
-DSNA1=$(dsn "${DBS[0]}") DSNA=$(dsn "${DBS[1]}") DSNC=$(dsn "${DBS[2]}")
-DSNB=$(dsn "${DBS[3]}") DSNB1=$(dsn "${DBS[4]}") DSNB2=$(dsn "${DBS[5]}")
+DSNA1=$(it_dsn "${DBS[0]}") DSNA=$(it_dsn "${DBS[1]}") DSNC=$(it_dsn "${DBS[2]}")
+DSNB=$(it_dsn "${DBS[3]}") DSNB1=$(it_dsn "${DBS[4]}") DSNB2=$(it_dsn "${DBS[5]}")
 N1=${CS_REPLAY_N1:-2500} N2=${CS_REPLAY_N2:-2500} N3=${CS_REPLAY_N3:-1500}
 MENTORS=50
 cleanup() {
-  for db in "${DBS[@]}"; do psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true; done
+  it_db_drop
   rm -rf "$T"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-q() { psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # progress_state
-
-for db in "${DBS[@]}"; do
-  psql "$ADMIN" -qc "CREATE DATABASE $db TEMPLATE cs_template"
-  q "$(dsn "$db")" "INSERT INTO mentor_profiles (mentor_id, display_name)
-      SELECT md5('mentor-' || m)::uuid, 'Mentor ' || m FROM generate_series(1, $MENTORS) m"
-done
+it_db "${DBS[@]}"
 
 P="t.rrng.$$.p." Q="t.rrng.$$.q."
-topics_of() {
-  local s="" t
-  for t in cs.learning cs.mentoring cs.jobsearch cs.portfolio cs.profile; do s="$s${s:+,}$1$t"; done
-  echo "$s"
-}
-TP=$(topics_of "$P") TQ=$(topics_of "$Q")
+TP=$(progress_topics "$P") TQ=$(progress_topics "$Q")
 gen() { # gen PREFIX SEED EVENTS
   "$BIN/cs-loadgen" --learners 300 --mentors $MENTORS --days 0 --malformed 0.01 --publish \
     --topic-prefix "$1" --seed "$2" --events "$3" 2>"$T/gen.log" || { cat "$T/gen.log"; fail "cs-loadgen"; }
@@ -63,9 +48,6 @@ replay() { # replay DSN NAME [options]
   "$BIN/cs-replay" progress --pg-dsn "$d" --topics "$TP" --metrics-port -1 --log-level=info --json \
     "$@" >"$T/$name.json" 2>"$T/$name.log" || { tail -n 20 "$T/$name.log" >&2; fail "replay $name exited $?"; }
   log_ok "$T/$name.log"
-}
-log_ok() {
-  if grep -E '"level":"(fatal|error)"' "$1" >"$T/errors"; then head -n 5 "$T/errors" >&2; fail "$(basename "$1"): error lines"; fi
 }
 field() { grep -o "\"$2\":[0-9]*" "$T/$1.json" | head -n 1 | cut -d: -f2; } # the first: the totals
 now_iso() { date -u +%Y-%m-%dT%H:%M:%S.%3NZ; }

@@ -15,36 +15,22 @@
 set -euo pipefail
 BIN=${1:?usage: 0095-replay_resume.sh BUILD_BIN_DIR}
 : "${CS_PG_DSN:?run through scripts/test}" "${CS_KAFKA_BROKERS:?run through scripts/test}"
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-T=$(mktemp -d)
-ADMIN=$CS_PG_DSN
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init 0095
 DBS=(t_rres_a_$$ t_rres_b_$$ t_rres_c_$$)
-dsn() { echo "${CS_PG_DSN%/*}/$1"; }
-DSNA=$(dsn "${DBS[0]}") DSNB=$(dsn "${DBS[1]}") DSNC=$(dsn "${DBS[2]}")
+DSNA=$(it_dsn "${DBS[0]}") DSNB=$(it_dsn "${DBS[1]}") DSNC=$(it_dsn "${DBS[2]}")
 EVENTS=${CS_REPLAY_EVENTS:-8000}
 MENTORS=50
-PIDS=()
 cleanup() {
-  local p
-  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  for db in "${DBS[@]}"; do psql "$ADMIN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true; done
+  it_kill_pids
+  it_db_drop
   rm -rf "$T"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-q() { psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
-. "$(dirname "${BASH_SOURCE[0]}")/lib.sh" # progress_state
-
-for db in "${DBS[@]}"; do
-  psql "$ADMIN" -qc "CREATE DATABASE $db TEMPLATE cs_template"
-  q "$(dsn "$db")" "INSERT INTO mentor_profiles (mentor_id, display_name)
-      SELECT md5('mentor-' || m)::uuid, 'Mentor ' || m FROM generate_series(1, $MENTORS) m"
-done
+it_db "${DBS[@]}"
 
 prefix="t.rres.$$."
-topics=""
-for t in cs.learning cs.mentoring cs.jobsearch cs.portfolio cs.profile; do topics="$topics${topics:+,}$prefix$t"; done
+topics=$(progress_topics "$prefix")
 gen() {
   "$BIN/cs-loadgen" --learners 300 --mentors $MENTORS --days 0 --malformed 0.01 --publish \
     --topic-prefix "$prefix" "$@" 2>"$T/gen.log" || { cat "$T/gen.log"; fail "cs-loadgen"; }
@@ -65,9 +51,6 @@ replay() {
   [ "$BASHPID" = "$$" ] || run=exec
   $run "$BIN/cs-replay" progress --pg-dsn "$dsn" --topics "$topics" --log-level=info \
     --metrics-port -1 --json --progress-interval 1 "$@" 2>"$log"
-}
-log_ok() {
-  if grep -E '"level":"(fatal|error)"' "$1" >"$T/errors"; then head -n 5 "$T/errors" >&2; fail "$(basename "$1"): error lines"; fi
 }
 job_of() { q "$1" "SELECT max(job_id) FROM replay_jobs"; }
 done_offsets() { # offsets the job's group has committed beyond its starts

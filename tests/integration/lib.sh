@@ -21,7 +21,19 @@
 #                           consumer_offsets IN EXCLUSIVE MODE` in DSN until unlock; returns once
 #                           the lock is granted (or after 5 s); LOCKPID is the session
 #   unlock                  ends that session; harmless when none is running
-# Tests comparing cs-progress' results (0090, 0094, 0095):
+# Tests with databases of their own in CS_PG_DSN's cluster (0080, 0094, 0095):
+#   it_db NAME...           creates each database NAME from cs_template with the MENTORS mentors
+#                           cs-loadgen names (md5('mentor-N'), as cs-seed derives them: coaching
+#                           sessions and reviews reference them), and remembers it for it_db_drop
+#   it_dsn NAME             the DSN of database NAME
+#   it_db_drop              drops every database it_db made (for the EXIT trap; never fails)
+#   it_kill_pids            kill -9 every process of the array PIDS and reaps them (for the trap)
+#   q DSN SQL               the rows of SQL in DSN, unaligned, tuples only, stopping on an error
+#   log_ok LOG              fails when a program's JSON log LOG has an error or fatal line
+#   progress_topics PREFIX  cs-progress' topics (workers/progress.c), each prefixed with PREFIX,
+#                           comma-separated; `progress_topics PREFIX cs.derived` adds cs.derived
+#                           (cs-audit's topics: every source topic and the derived one)
+# Tests comparing cs-progress' results (0080, 0090, 0094, 0095):
 #   progress_state DSN      cs-progress' tables, row by row (every column but the insert-time
 #                           ones and generated keys), sorted: equal output, equal effects
 
@@ -34,6 +46,8 @@ it_init() {
   T=$(mktemp -d "/tmp/cs-it-$1-XXXXXX")
   T0=$(now_ms)
   LOCKPID=
+  IT_DBS=()
+  PIDS=()
 }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
@@ -86,6 +100,46 @@ unlock() {
   psql "$ADMIN" -qAt -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$LOCKER'" >/dev/null 2>&1 || true
   [ -z "$LOCKPID" ] || wait "$LOCKPID" 2>/dev/null || true
   LOCKPID=
+}
+
+it_dsn() { echo "${CS_PG_DSN%/*}/$1"; }
+
+it_db() {
+  local db
+  for db in "$@"; do
+    psql "$CS_PG_DSN" -qc "CREATE DATABASE $db TEMPLATE cs_template"
+    IT_DBS+=("$db")
+    psql "$(it_dsn "$db")" -qAt -v ON_ERROR_STOP=1 -c "INSERT INTO mentor_profiles (mentor_id, display_name)
+        SELECT md5('mentor-' || m)::uuid, 'Mentor ' || m FROM generate_series(1, ${MENTORS:?}) m"
+  done
+}
+
+it_db_drop() {
+  local db
+  for db in "${IT_DBS[@]}"; do
+    psql "$CS_PG_DSN" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+}
+
+it_kill_pids() {
+  local p
+  for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+
+q() { psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
+
+log_ok() {
+  if grep -E '"level":"(fatal|error)"' "$1" >"$T/errors"; then
+    head -n 5 "$T/errors" >&2
+    fail "$(basename "$1"): error lines"
+  fi
+}
+
+progress_topics() {
+  local out="" t
+  for t in cs.learning cs.mentoring cs.jobsearch cs.portfolio cs.profile ${2:-}; do out="$out${out:+,}$1$t"; done
+  echo "$out"
 }
 
 progress_state() {

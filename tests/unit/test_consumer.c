@@ -7,8 +7,8 @@
  * reservoir (FIFO across its ring's growth, bytes counted, dropping a partition's messages), the
  * options -> librdkafka configuration mapping cs_consumer_new makes (read back from the handle),
  * its refusals, and the cs_tp_t <-> partition list conversions. The consumers' bootstrap address
- * is 127.0.0.1 port 1, where nothing listens. Links the static libcore (cs__consumer_* is
- * internal); the integration tests run the same code against the real broker.
+ * is TEST_NO_BROKER, where nothing listens (tests/common/rk_unit.h). Links the static libcore
+ * (cs__consumer_* is internal); the integration tests run the same code against the real broker.
  */
 #include <check.h>
 #include <librdkafka/rdkafka.h>
@@ -17,6 +17,7 @@
 
 #include "cs/consumer.h"
 #include "internal.h"
+#include "rk_unit.h"
 
 static const char *const topics[] = {"cs.learning", NULL};
 
@@ -24,7 +25,7 @@ static cs_consumer_t *consumer(cs_consumer_conf_t *cf)
 {
     cs_err_t err = {0};
     if (!cf->brokers)
-        cf->brokers = "127.0.0.1:1";
+        cf->brokers = TEST_NO_BROKER;
     if (!cf->group)
         cf->group = "test-consumer";
     if (!cf->topics)
@@ -35,14 +36,7 @@ static cs_consumer_t *consumer(cs_consumer_conf_t *cf)
 }
 
 /* A configuration value of c's librdkafka handle ("" when unset). */
-static const char *conf_get(cs_consumer_t *c, const char *name)
-{
-    static char v[512];
-    size_t n = sizeof v;
-    if (rd_kafka_conf_get(rd_kafka_conf(cs__consumer_rk(c)), name, v, &n) != RD_KAFKA_CONF_OK)
-        return "";
-    return v;
-}
+#define conf_get(c, name) test_rk_conf(cs__consumer_rk(c), name)
 
 START_TEST(msg_copy_message)
 {
@@ -254,7 +248,7 @@ START_TEST(conf_defaults)
     cs_consumer_t *c = consumer(&(cs_consumer_conf_t){0});
     size_t bound;
 
-    ck_assert_str_eq(conf_get(c, "bootstrap.servers"), "127.0.0.1:1");
+    ck_assert_str_eq(conf_get(c, "bootstrap.servers"), TEST_NO_BROKER);
     ck_assert_str_eq(conf_get(c, "group.id"), "test-consumer");
     ck_assert_str_eq(conf_get(c, "client.id"), "careerstream");
     ck_assert_str_eq(conf_get(c, "enable.auto.commit"), "false");
@@ -336,10 +330,11 @@ START_TEST(refusals)
     ck_assert_int_eq(err.kind, CS_ERR_FATAL);
 
     ck_assert_ptr_null(cs_consumer_new(
-        &(cs_consumer_conf_t){.brokers = "127.0.0.1:1", .group = "g", .topics = none}, NULL, &err));
+        &(cs_consumer_conf_t){.brokers = TEST_NO_BROKER, .group = "g", .topics = none}, NULL,
+        &err));
     ck_assert_str_eq(err.field, "topics");
 
-    ck_assert_ptr_null(cs_consumer_new(&(cs_consumer_conf_t){.brokers = "127.0.0.1:1",
+    ck_assert_ptr_null(cs_consumer_new(&(cs_consumer_conf_t){.brokers = TEST_NO_BROKER,
                                                              .group = "g",
                                                              .topics = topics,
                                                              .kafka_props = "no.such.property=1"},
@@ -347,14 +342,14 @@ START_TEST(refusals)
     ck_assert_str_eq(err.field, "kafka-props");
     ck_assert_ptr_nonnull(strstr(err.msg, "no.such.property"));
 
-    ck_assert_ptr_null(cs_consumer_new(&(cs_consumer_conf_t){.brokers = "127.0.0.1:1",
+    ck_assert_ptr_null(cs_consumer_new(&(cs_consumer_conf_t){.brokers = TEST_NO_BROKER,
                                                              .group = "g",
                                                              .topics = topics,
                                                              .group_instance_id = "bad id!"},
                                        NULL, &err));
     ck_assert_str_eq(err.field, "group-instance-id");
 
-    ck_assert_ptr_null(cs_consumer_new(&(cs_consumer_conf_t){.brokers = "127.0.0.1:1",
+    ck_assert_ptr_null(cs_consumer_new(&(cs_consumer_conf_t){.brokers = TEST_NO_BROKER,
                                                              .group = "g",
                                                              .topics = topics,
                                                              .assignment_strategy = "nonsense"},
@@ -424,9 +419,5 @@ int main(void)
     tcase_add_test(tc, refusals);
     tcase_add_test(tc, tps_conversions);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

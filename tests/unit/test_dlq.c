@@ -4,7 +4,7 @@
  *
  * What a dead letter becomes: its .dlq topic name, its error class, the Kafka headers it carries
  * and the dead_letters COPY row it is recorded as (cs__dlq_headers, cs__dlq_copy_rows). Then the
- * in-flight rule against a producer whose broker does not answer (127.0.0.1 port 1, nothing
+ * in-flight rule against a producer whose broker does not answer (TEST_NO_BROKER, nothing
  * listens there): a wait that passes keeps the message in flight, a retry of the same dead
  * letter does not produce it again, and a delivery that fails (message.timeout.ms) is reported
  * and abandoned. Links the static libcore (cs__dlq_* is internal); integration tests
@@ -19,6 +19,7 @@
 #include "cs/buf.h"
 #include "cs/dlq.h"
 #include "internal.h"
+#include "rk_unit.h"
 
 static const cs_dead_letter_t full = {
     .topic = "cs.learning",
@@ -57,17 +58,6 @@ START_TEST(names)
     ck_assert_str_eq(cs_dlq_codec_class(&e), "validation");
 }
 END_TEST
-
-static const char *header(rd_kafka_headers_t *h, const char *name)
-{
-    const void *v;
-    size_t n;
-    static char out[256];
-    if (rd_kafka_header_get_last(h, name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR)
-        return NULL;
-    snprintf(out, sizeof out, "%.*s", (int)n, (const char *)v);
-    return out;
-}
 
 START_TEST(headers_full)
 {
@@ -119,16 +109,16 @@ START_TEST(headers_sparse)
                           .attempt = 1};
     rd_kafka_headers_t *h = cs__dlq_headers("audit", "", &d);
     ck_assert_uint_eq(rd_kafka_header_cnt(h), 8);
-    ck_assert_str_eq(header(h, "cs-error-class"), "decode");
-    ck_assert_str_eq(header(h, "cs-original-timestamp"), "-1");
-    ck_assert_str_eq(header(h, "cs-original-offset"), "0");
-    ck_assert_str_eq(header(h, "cs-worker"), "audit");
+    ck_assert_str_eq(test_rk_header(h, "cs-error-class"), "decode");
+    ck_assert_str_eq(test_rk_header(h, "cs-original-timestamp"), "-1");
+    ck_assert_str_eq(test_rk_header(h, "cs-original-offset"), "0");
+    ck_assert_str_eq(test_rk_header(h, "cs-worker"), "audit");
     for (const char *const *n =
              (const char *const[]){"cs-error-field", "cs-error-sqlstate", "cs-group", "cs-event-id",
                                    "cs-event-type", "cs-user-id", "cs-schema-version",
                                    "traceparent", NULL};
          *n; n++)
-        ck_assert_msg(header(h, *n) == NULL, "header %s present", *n);
+        ck_assert_msg(test_rk_header(h, *n) == NULL, "header %s present", *n);
     rd_kafka_headers_destroy(h);
 }
 END_TEST
@@ -139,12 +129,14 @@ START_TEST(headers_erased)
     cs_dead_letter_t d = full;
     d.erased = true;
     rd_kafka_headers_t *h = cs__dlq_headers("progress", "cs-progress", &d);
-    ck_assert_str_eq(header(h, "cs-erased"), "true");
-    ck_assert_msg(header(h, "cs-user-id") == NULL, "an erased dead letter names its learner");
+    ck_assert_str_eq(test_rk_header(h, "cs-erased"), "true");
+    ck_assert_msg(test_rk_header(h, "cs-user-id") == NULL,
+                  "an erased dead letter names its learner");
     rd_kafka_headers_destroy(h);
     h = cs__dlq_headers("progress", "cs-progress", &full);
-    ck_assert_msg(header(h, "cs-erased") == NULL, "cs-erased on a live learner's dead letter");
-    ck_assert_ptr_nonnull(header(h, "cs-user-id"));
+    ck_assert_msg(test_rk_header(h, "cs-erased") == NULL,
+                  "cs-erased on a live learner's dead letter");
+    ck_assert_ptr_nonnull(test_rk_header(h, "cs-user-id"));
     rd_kafka_headers_destroy(h);
 }
 END_TEST
@@ -181,7 +173,7 @@ START_TEST(in_flight)
 {
     cs_err_t err = {0};
     /* Nothing listens on port 1; the message times out 1.5 s after it was produced. */
-    cs_dlq_t *q = cs_dlq_new("127.0.0.1:1", "message.timeout.ms=1500,reconnect.backoff.max.ms=100",
+    cs_dlq_t *q = cs_dlq_new(TEST_NO_BROKER, "message.timeout.ms=1500,reconnect.backoff.max.ms=100",
                              "progress", "cs-progress", &err);
     ck_assert_msg(q != NULL, "%s", err.msg);
     cs_dead_letter_t d = full;
@@ -224,7 +216,7 @@ START_TEST(refusals)
     cs_err_t err = {0};
     ck_assert_ptr_null(cs_dlq_new("", NULL, "w", "g", &err));
     ck_assert_str_eq(err.field, "kafka-brokers");
-    ck_assert_ptr_null(cs_dlq_new("127.0.0.1:1", "no.such.property=1", "w", "g", &err));
+    ck_assert_ptr_null(cs_dlq_new(TEST_NO_BROKER, "no.such.property=1", "w", "g", &err));
     ck_assert_str_eq(err.field, "kafka-props");
     ck_assert_ptr_nonnull(strstr(err.msg, "no.such.property"));
     cs_dlq_destroy(NULL);
@@ -244,9 +236,5 @@ int main(void)
     tcase_add_test(tc, in_flight);
     tcase_add_test(tc, refusals);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run_suite(s);
 }

@@ -17,9 +17,12 @@
  * declared in the file's leading comment block: "-- depends: other_fn, ...". A versioned
  * migration that needs functions while it runs (a trigger it attaches, a policy or view calling
  * one, a function it calls) declares "-- requires: fn, ..."; those files (and what they depend
- * on) are applied first, when new or changed, in the migration's own transaction. Refused up
- * front: unknown names, a dependency cycle, a bad file name, an applied function file missing
- * from the directory. A function file must define a function named like the file.
+ * on) are applied first, when new or changed, in the migration's own transaction. A function is
+ * removed by deleting its file and adding a migration that declares "-- removes: fn, ...": after
+ * the migration's own statements, in its transaction, every function of that name in the schema
+ * is dropped (no CASCADE) and its schema_functions row deleted. Refused up front: unknown names,
+ * a dependency cycle, a bad file name, an applied function file missing from the directory that
+ * no pending migration removes. A function file must define a function named like the file.
  *
  * Concurrent migrators of one database queue on an advisory lock. The caller owns the
  * connection; these functions never close it. Not thread-safe (one cs_db_t is used by one thread).
@@ -42,7 +45,8 @@ typedef enum cs_migration_state {
     CS_MIGRATION_PENDING,     /* in the directory, not applied yet */
     CS_MIGRATION_EDITED,      /* applied, but the file's checksum differs now */
     CS_MIGRATION_MISSING,     /* applied, but no longer in the directory */
-    CS_MIGRATION_CHANGED      /* function file applied, changed since: the next run applies it */
+    CS_MIGRATION_CHANGED,     /* function file applied, changed since: the next run applies it */
+    CS_MIGRATION_REMOVING     /* function file applied, now gone: a pending migration removes it */
 } cs_migration_state_t;
 
 /* The two directories. functions NULL or "": the directory "functions" beside migrations. */
@@ -70,7 +74,7 @@ typedef void (*cs_migrate_status_cb)(const cs_migration_info_t *m, void *ud);
  */
 typedef void (*cs_migrate_applied_cb)(const char *file, double elapsed_ms, void *ud);
 
-/* "applied", "pending", "edited", "missing", "changed". Never NULL. */
+/* "applied", "pending", "edited", "missing", "changed", "removing". Never NULL. */
 CS_API const char *cs_migrate_state_name(cs_migration_state_t state);
 
 /*
@@ -91,7 +95,8 @@ CS_API int cs_migrate_apply(cs_db_t *db, const char *dir, cs_migrate_applied_cb 
 /*
  * Reports every file to cb: the migrations in version order (applied, pending, edited), applied
  * migrations missing from the directory, the function files in dependency order (applied,
- * pending, changed), then applied function files missing from their directory. Changes nothing
+ * pending, changed), then applied function files missing from their directory (removing when a
+ * pending migration removes them, else missing). Changes nothing
  * (a database without the bookkeeping tables has every file pending).
  * Returns the number of edited plus missing files (0 when consistent; a changed function file is
  * not an inconsistency), or -1 with err set.
