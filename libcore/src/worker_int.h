@@ -210,6 +210,10 @@ typedef struct stage {
     cs__worker_job_t job;
     double t0;
     double t_phase[6];
+    /* where a pipelined batch's time goes (debug "batch timing"): when it was handed over, when
+     * the committer finished (monotonic), and its oldest event's age when preparing began (ms) */
+    double t_hand, t_done;
+    double age0_ms;
     /* events of this batch the database refused, found by isolation (synchronous path only) */
     struct refused {
         bool on;
