@@ -2,12 +2,12 @@
 # bench/latency.sh - end-to-end latency of the workers at a steady rate, cheaply, with a floor.
 #
 #   bench/latency.sh [--workers "audit progress"] [--rate R] [--seconds S] [--bin DIR]
-#                    [--kcat] [--debug] [-- worker options...]
+#                    [--batch-ms MS] [--kcat] [--debug] [-- worker options...]
 #
 # The latency stage of bench/pipeline.sh on its own, to be run many times while changing the
 # runtime: on the broker named by CS_KAFKA_BROKERS (or its own single-node Apache Kafka in
 # .run/latency/kafka, fresh) and a fresh database of the scripts/devdb cluster, it starts each
-# worker (--batch-ms 5 and the options after --) on fresh topics, publishes R events/s for S
+# worker (--batch-ms 5 as bench/pipeline.sh, or MS, and the options after --) on fresh topics, publishes R events/s for S
 # seconds (cs-loadgen --rate R --linger-ms 1: the message timestamp is the producer's), and reads
 # p50/p99/max end-to-end latency (produce timestamp to commit, the runtime's
 # cs_event_e2e_latency_seconds histogram) of the events committed after the first 5 s. Also
@@ -25,16 +25,18 @@ SECS=25
 BIN=$ROOT/build/bin
 KCAT=0
 DEBUG=0
+BATCH_MS=5
 while [ $# -gt 0 ]; do
   case "$1" in
     --workers) WORKERS=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
     --seconds) SECS=$2; shift 2 ;;
     --bin) BIN=$2; shift 2 ;;
+    --batch-ms) BATCH_MS=$2; shift 2 ;;
     --kcat) KCAT=1; shift ;;
     --debug) DEBUG=1; shift ;;
     --) shift; break ;;
-    *) echo "usage: bench/latency.sh [--workers LIST] [--rate R] [--seconds S] [--bin DIR] [--kcat] [--debug] [-- worker options]" >&2; exit 2 ;;
+    *) echo "usage: bench/latency.sh [--workers LIST] [--rate R] [--seconds S] [--bin DIR] [--batch-ms MS] [--kcat] [--debug] [-- worker options]" >&2; exit 2 ;;
   esac
 done
 WOPTS=("$@")
@@ -88,7 +90,7 @@ for w in $WORKERS; do
   port=$((port + 1))
   wport[$w]=$port
   "$BIN/cs-$w" --pg-dsn "$BASE/lat_run" --group "lat-$w-$$" --topics "$topics" \
-    --metrics-port "$port" --batch-ms 5 --log-level "$level" "${WOPTS[@]}" 2>"$RUN/$w.log" &
+    --metrics-port "$port" --batch-ms "$BATCH_MS" --log-level "$level" "${WOPTS[@]}" 2>"$RUN/$w.log" &
   wpid[$w]=$!
   pids+=($!)
 done
@@ -126,7 +128,7 @@ for w in $WORKERS; do curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/$w.
 [ "$DEBUG" = 1 ] && for w in $WORKERS; do wc -l <"$RUN/$w.log" >"$RUN/$w.loglines"; done
 wait "$gen"
 sleep 1
-echo "rate $RATE events/s for $SECS s, workers: $WORKERS, options: ${WOPTS[*]:-(defaults)}"
+echo "rate $RATE events/s for $SECS s, workers: $WORKERS, --batch-ms $BATCH_MS ${WOPTS[*]:-}"
 for w in $WORKERS; do
   curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/$w.after"
   cpu=$(echo "$(cpu_s "${wpid[$w]}") - ${cpu0[$w]}" | bc -l)
