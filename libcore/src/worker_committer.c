@@ -39,6 +39,7 @@ static void *committer_main(void *arg)
         cs__worker_job_t *job = c->job;
         pthread_mutex_unlock(&c->mu);
         cs__worker_txn_commit(job);
+        job->stage->t_done = mono_s();
         pthread_mutex_lock(&c->mu);
         c->job = NULL;
         c->done = job;

@@ -115,6 +115,8 @@ typedef struct part {
     bool active;
     bool need_offset; /* assigned while PostgreSQL was unreachable: waiting to seek */
     bool eof;
+    bool stop_dropped; /* a message of it was dropped after the stop began: its end events no
+                        * longer mean that everything before them was taken */
     /* per-batch scratch */
     int64_t b_last;
     bool b_in;
@@ -210,6 +212,10 @@ typedef struct stage {
     cs__worker_job_t job;
     double t0;
     double t_phase[6];
+    /* where a pipelined batch's time goes (debug "batch timing"): when it was handed over, when
+     * the committer finished (monotonic), and its oldest event's age when preparing began (ms) */
+    double t_hand, t_done;
+    double age0_ms;
     /* events of this batch the database refused, found by isolation (synchronous path only) */
     struct refused {
         bool on;
@@ -496,6 +502,9 @@ void cs__worker_free(cs_worker_t *w);
 void cs__worker_flush_sync(cs_worker_t *w, bool all);
 void cs__worker_flush_ready(cs_worker_t *w, bool all);
 void cs__worker_drain_queue(cs_worker_t *w);
+/* Takes one message or consumer event from the consumer (its queue or a test); frees it or keeps
+ * it in `pending`. */
+void cs__worker_handle_msg(cs_worker_t *w, cs_msg_t *m);
 void cs__worker_on_consumer_io(struct ev_loop *loop, ev_io *io, int revents);
 void cs__worker_on_consumer_idle(struct ev_loop *loop, ev_idle *idle, int revents);
 void cs__worker_on_batch_timer(struct ev_loop *loop, ev_timer *t, int revents);

@@ -127,11 +127,13 @@ void cs__worker_flush_ready(cs_worker_t *w, bool all)
 
 /* ---- consumer events ---- */
 
-static void handle_msg(cs_worker_t *w, cs_msg_t *m)
+void cs__worker_handle_msg(cs_worker_t *w, cs_msg_t *m)
 {
     if (m->event == CS_MSG_EOF) {
+        /* At its end once everything before the end was taken: not when the stop dropped some
+         * (recv_pos stays before them, and the end event would still be at or after it). */
         part_t *p = cs__worker_part_find(w, m->topic, m->partition);
-        if (p && p->active && (p->recv_pos < 0 || m->offset >= p->recv_pos))
+        if (p && p->active && !p->stop_dropped && (p->recv_pos < 0 || m->offset >= p->recv_pos))
             p->eof = true;
         cs_consumer_msg_free(m);
         check_drain(w);
@@ -150,6 +152,11 @@ static void handle_msg(cs_worker_t *w, cs_msg_t *m)
     }
     part_t *p = cs__worker_part_find(w, m->topic, m->partition);
     if (!p || !p->active || p->need_offset || w->stopping) {
+        if (p && p->active && !p->need_offset && w->stopping &&
+            (p->recv_pos < 0 || m->offset >= p->recv_pos)) {
+            p->stop_dropped = true; /* not taken: the partition is not at its end */
+            p->eof = false;
+        }
         cs_consumer_msg_free(m);
         return;
     }
@@ -194,7 +201,7 @@ void cs__worker_drain_queue(cs_worker_t *w)
         }
         if ((m = cs_consumer_poll(w->consumer)) == NULL)
             break;
-        handle_msg(w, m);
+        cs__worker_handle_msg(w, m);
         if (++k >= POLL_BUDGET) {
             /* Let timers and HTTP run; the idle watcher comes back for the rest. */
             ev_idle_start(w->loop, &w->consumer_idle);

@@ -8,8 +8,42 @@
  * handles it as the synchronous path would. Loop thread only.
  */
 #include <stdlib.h>
+#include <time.h>
 
 #include "worker_int.h"
+
+static double real_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* The age (ms) of the oldest of pending[base..base+n) when its batch is prepared; -1: none. */
+static double oldest_age_ms(const cs_worker_t *w, int base, int n)
+{
+    int64_t oldest = -1;
+    for (int i = base; i < base + n; i++) {
+        int64_t ts = w->pending[i]->timestamp_ms;
+        if (ts > 0 && (oldest < 0 || ts < oldest))
+            oldest = ts;
+    }
+    return oldest > 0 ? real_ms() - (double)oldest : -1;
+}
+
+/*
+ * Debug: where a pipelined batch's time went, from its oldest event's age when preparing began
+ * (Kafka delivery, then waiting in `pending`) through preparing, waiting for the committer, the
+ * transaction, and the hop back to the loop.
+ */
+static void log_timing(const stage_t *s)
+{
+    double prep = s->t_phase[0] + s->t_phase[1] + s->t_phase[2];
+    cs_log_debug("batch timing", CS_LI("events", s->n), CS_LD("age_at_prepare_ms", s->age0_ms),
+                 CS_LD("prepare_s", prep), CS_LD("ready_wait_s", s->t_hand - s->t0 - prep),
+                 CS_LD("commit_s", s->t_done - s->t_hand),
+                 CS_LD("to_loop_s", mono_s() - s->t_done));
+}
 
 static stage_t *free_stage(cs_worker_t *w)
 {
@@ -51,6 +85,8 @@ void cs__worker_pipe_wait(cs_worker_t *w)
         return;
     w->inflight_done = s;
     if (s->job.rc == APPLY_OK) {
+        if (cs_log_level_ <= CS_LOG_DEBUG)
+            log_timing(s);
         cs__worker_batch_committed(w, s);
         w->inflight_done = NULL;
         return;
@@ -102,6 +138,7 @@ void cs__worker_handover(cs_worker_t *w, stage_t *s)
         return;
     }
     w->ready = NULL;
+    s->t_hand = mono_s();
     for (int k = 0; k < s->nbparts; k++)
         s->bparts[k]->flight_next = s->blast[k] + 1;
     cs__worker_set_waiting(w, "postgresql");
@@ -134,6 +171,7 @@ void cs__worker_prepare(cs_worker_t *w, int n)
     cs_arena_reset(s->arena);
     cs_batch_clear(s->batch);
     memset(s->t_phase, 0, sizeof s->t_phase);
+    s->age0_ms = cs_log_level_ <= CS_LOG_DEBUG ? oldest_age_ms(w, base, n) : -1;
     cs__worker_decode_items(w, s, base, n);
     s->t_phase[0] = (t2 = mono_s()) - t, t = t2;
     cs__worker_set_waiting(w, "postgresql");
