@@ -18,9 +18,8 @@
 #  4. prints per run the seconds, events/s, learner recomputations/s (the worker's learners_scored
 #     total: a learner counts once per batch that touches it), distinct learners scored/s, the
 #     recomputations and distinct learners, the CPU seconds (user + system) of the worker, of
-#     PostgreSQL (every process of the cluster: the worker's backends, autovacuum, the
-#     checkpointer...) and of the broker while it drained, their sum per event in microseconds,
-#     and the worker's peak RSS in MiB; then the medians. On a machine shared with other work
+#     its PostgreSQL backends (polled in /proc every 0.2 s) and of the broker while it drained,
+#     their sum per event in microseconds, and the worker's peak RSS in MiB; then the medians. On a machine shared with other work
 #     wall time is noisy; CPU seconds much less so. Arguments after -- go to cs-readiness
 #     (e.g. --batch-size 20000).
 # --compare DIR: a before/after comparison on a loaded machine. Each run also times DIR's
@@ -83,22 +82,33 @@ TICK=$(getconf CLK_TCK)
 
 psqla() { psql "$ADMIN" -qAt -v ON_ERROR_STOP=1 "$@"; }
 
-# CPU seconds (user + system) used so far: the broker's JVM; PostgreSQL's processes (the
-# postmaster's exited children, which it has waited for, plus every live child).
+# CPU seconds (user + system) used so far by the broker's JVM.
 broker_cpu() { awk -v t="$TICK" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$BROKER_PID/stat"; }
-pg_cpu() {
-  { cat "/proc/$PG_PID/stat"; for c in $(ps --ppid "$PG_PID" -o pid=); do cat "/proc/$c/stat" 2>/dev/null || true; done; } |
-    awk -v t="$TICK" -v pm="$PG_PID" '{ s += ($1 == pm) ? $16 + $17 : $14 + $15 } END { printf "%.2f\n", s / t }'
-}
-# After a worker exits, its backends take a moment to exit and be reaped (an exiting backend's
-# times read as 0 until the postmaster has waited for it): wait until no client backend is left
-# (at most 10 s).
-pg_quiet() {
-  for _ in $(seq 1 100); do
-    [ "$(psqla -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()")" = 0 ] && break
-    sleep 0.1
+# The CPU of the PostgreSQL backends serving database $1 (what a worker costs the server;
+# whatever else the cluster runs meanwhile, tests of the same checkout included, is left out):
+# pg_watch DB FILE polls them every 0.2 s until killed, pg_cpu FILE sums each backend's last
+# sample (what a backend spends after its last sample, its exit, is missed).
+pg_watch() {
+  while :; do
+    for c in $(ps --ppid "$PG_PID" -o pid=,args= | awk -v db="$1" '$4 == db {print $1}'); do
+      cut -d' ' -f1,14,15 "/proc/$c/stat" 2>/dev/null || true
+    done >>"$2"
+    sleep 0.2
   done
-  sleep 0.2
+}
+pg_cpu() { awk -v t="$TICK" '{ c[$1] = $2 + $3 } END { for (p in c) s += c[p]; printf "%.2f\n", s / t }' "$1"; }
+# Runs a drain ($1 database, then the command) with its backends watched; sets PGCPU.
+watched() {
+  local db=$1 f=$RUN/pgcpu.$1 wp rc=0
+  shift
+  : >"$f"
+  pg_watch "$db" "$f" &
+  wp=$!
+  "$@" || rc=$?
+  kill "$wp" 2>/dev/null || true
+  wait "$wp" 2>/dev/null || true
+  PGCPU=$(pg_cpu "$f")
+  return $rc
 }
 
 psqla -c "DROP DATABASE IF EXISTS bench_rd_tpl WITH (FORCE)" -c "CREATE DATABASE bench_rd_tpl"
@@ -113,13 +123,14 @@ median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 
 # cs-progress once; every run of cs-readiness gets a copy of what it wrote.
 psqla -c "DROP DATABASE IF EXISTS bench_rd_base WITH (FORCE)" -c "CREATE DATABASE bench_rd_base TEMPLATE bench_rd_tpl"
-c0=$(pg_cpu) b0=$(broker_cpu) t0=$(now)
-/usr/bin/time -f "%U %S %M" -o "$RUN/progress.time" "$BIN/cs-progress" --pg-dsn "$BASE/bench_rd_base" \
-  --topics "$TOPICS" --group "bp.$$" --drain --metrics-port -1 --log-level warn 2>"$RUN/progress.log"
-t1=$(now); pg_quiet; c1=$(pg_cpu) b1=$(broker_cpu)
+b0=$(broker_cpu) t0=$(now)
+watched bench_rd_base /usr/bin/time -f "%U %S %M" -o "$RUN/progress.time" "$BIN/cs-progress" \
+  --pg-dsn "$BASE/bench_rd_base" --topics "$TOPICS" --group "bp.$$" --drain --metrics-port -1 \
+  --log-level warn 2>"$RUN/progress.log"
+t1=$(now) b1=$(broker_cpu)
 read -r pu ps prss <"$RUN/progress.time"
 awk -v t="$(echo "$t1 - $t0" | bc -l)" -v n="$EVENTS" -v w="$(echo "$pu + $ps" | bc -l)" \
-  -v pg="$(echo "$c1 - $c0" | bc -l)" -v b="$(echo "$b1 - $b0" | bc -l)" -v m="$prss" 'BEGIN {
+  -v pg="$PGCPU" -v b="$(echo "$b1 - $b0" | bc -l)" -v m="$prss" 'BEGIN {
   printf "cs-progress: %.2f s, %.0f events/s, CPU worker %.2f s, PostgreSQL %.2f s, broker %.2f s (%.1f us/event), peak RSS %.1f MiB\n",
     t, n / t, w, pg, b, 1e6 * (w + pg + b) / n, m / 1024 }'
 psql "$BASE/bench_rd_base" -qc "ANALYZE" -c "CHECKPOINT"
@@ -133,16 +144,16 @@ for r in $(seq 1 "$RUNS"); do
     psqla -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE bench_rd_base"
     psql "$BASE/$DB" -qc "CHECKPOINT"
     if [ "$w" = a ]; then wbin=$BIN; else wbin=$CMP; fi
-    c0=$(pg_cpu) b0=$(broker_cpu) t0=$(now)
-    /usr/bin/time -f "%U %S %M" -o "$RUN/readiness.$r$w.time" "$wbin/cs-readiness" --pg-dsn "$BASE/$DB" \
-      --topics "$TOPICS" --group "br.$$.$r$w" --drain --metrics-port -1 --log-level info \
-      --derived-topic "bench.rd.$$.$r$w" "$@" 2>"$RUN/readiness.$r$w.log"
-    t1=$(now); pg_quiet; c1=$(pg_cpu) b1=$(broker_cpu)
+    b0=$(broker_cpu) t0=$(now)
+    watched "$DB" /usr/bin/time -f "%U %S %M" -o "$RUN/readiness.$r$w.time" "$wbin/cs-readiness" \
+      --pg-dsn "$BASE/$DB" --topics "$TOPICS" --group "br.$$.$r$w" --drain --metrics-port -1 \
+      --log-level info --derived-topic "bench.rd.$$.$r$w" "$@" 2>"$RUN/readiness.$r$w.log"
+    t1=$(now) b1=$(broker_cpu)
     read -r wu ws wrss <"$RUN/readiness.$r$w.time"
     scored=$(grep -o '"learners_scored":[0-9]*' "$RUN/readiness.$r$w.log" | tail -1 | cut -d: -f2)
     distinct=$(psql "$BASE/$DB" -qAt -c "SELECT count(readiness_score) FROM career_transformation_progress")
     awk -v t0="$t0" -v t1="$t1" -v n="$EVENTS" -v s="${scored:-0}" -v d="$distinct" -v r="$r" -v w="$w" \
-      -v wc="$(echo "$wu + $ws" | bc -l)" -v pg="$(echo "$c1 - $c0" | bc -l)" \
+      -v wc="$(echo "$wu + $ws" | bc -l)" -v pg="$PGCPU" \
       -v b="$(echo "$b1 - $b0" | bc -l)" -v m="$wrss" 'BEGIN {
       t = t1 - t0; printf "%s %.2f %.0f %.0f %.0f %d %d %.2f %.2f %.2f %.1f %.1f %s\n", r, t, n / t, s / t, d / t, s, d,
         wc, pg, b, 1e6 * (wc + pg + b) / n, m / 1024, w }' | tee -a "$RUN/results"
