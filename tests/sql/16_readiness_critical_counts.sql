@@ -12,20 +12,30 @@ SELECT x.industry_id, count(DISTINCT cc.content_id)::int AS n
  WHERE cc.is_career_critical
  GROUP BY x.industry_id;
 
-SELECT cmp_ok((SELECT count(*)::int FROM career_critical_content_counts), '>', 0,
-              'the seed has career-critical content');
+-- Two industries; three items: critical for both, critical for one, not critical.
+INSERT INTO industry_sectors (industry_id, industry_code, name)
+VALUES ('99999999-0000-0000-0000-0000000000d0', 'tap_a', 'Tap A'), ('99999999-0000-0000-0000-0000000000d1', 'tap_b', 'Tap B');
+INSERT INTO content_chunks (content_id, content_type, title, body, industry_relevance, is_career_critical)
+VALUES ('99999999-0000-0000-0000-0000000000c2', 'explanation', 'Both', 'body',
+        '{99999999-0000-0000-0000-0000000000d0,99999999-0000-0000-0000-0000000000d1}', true),
+       ('99999999-0000-0000-0000-0000000000c3', 'explanation', 'A', 'body', '{99999999-0000-0000-0000-0000000000d0}', true),
+       ('99999999-0000-0000-0000-0000000000c4', 'explanation', 'Not', 'body', '{99999999-0000-0000-0000-0000000000d0}', false);
+SELECT set_config('tap.ind', '99999999-0000-0000-0000-0000000000d0', true);
+SELECT results_eq($$SELECT industry_id, n FROM career_critical_content_counts
+                     WHERE industry_id::text LIKE '99999999-%' ORDER BY industry_id$$,
+                  $$VALUES ('99999999-0000-0000-0000-0000000000d0'::uuid, 2), ('99999999-0000-0000-0000-0000000000d1', 1)$$,
+                  'inserted content: 2 career-critical items for A, 1 for B, the other one not counted');
 SELECT set_eq('SELECT industry_id, n FROM career_critical_content_counts', 'SELECT industry_id, n FROM tap_critical_expected',
-              'the seeded content: the table holds the counts');
+              '... as counted from content_chunks');
 
--- An existing industry, a new one, and the new one repeated in the same array (counted once).
-SELECT set_config('tap.ind', (SELECT industry_id::text FROM career_critical_content_counts ORDER BY industry_id LIMIT 1), true);
+-- A and a new industry C, C repeated in the same array (counted once).
 INSERT INTO content_chunks (content_id, content_type, title, body, industry_relevance, is_career_critical)
 VALUES ('99999999-0000-0000-0000-0000000000c1', 'explanation', 'Critical', 'body',
-        ARRAY[current_setting('tap.ind')::uuid, '99999999-0000-0000-0000-0000000000d1', '99999999-0000-0000-0000-0000000000d1'],
+        ARRAY[current_setting('tap.ind')::uuid, '99999999-0000-0000-0000-0000000000d9', '99999999-0000-0000-0000-0000000000d9'],
         true);
 SELECT set_eq('SELECT industry_id, n FROM career_critical_content_counts', 'SELECT industry_id, n FROM tap_critical_expected',
               'an inserted career-critical item counts once per industry it names');
-SELECT is((SELECT n FROM career_critical_content_counts WHERE industry_id = '99999999-0000-0000-0000-0000000000d1'), 1,
+SELECT is((SELECT n FROM career_critical_content_counts WHERE industry_id = '99999999-0000-0000-0000-0000000000d9'), 1,
           '... a new industry gets its row');
 
 UPDATE content_chunks SET is_career_critical = false WHERE content_id = '99999999-0000-0000-0000-0000000000c1';
