@@ -681,18 +681,7 @@ static const cs_handler_t handlers[] = {
     {NULL},
 };
 
-/*
- * The runtime's batch-size with another default (cs/worker.h: a worker's own entry replaces the
- * runtime's). cs-readiness' cost is per learner of a batch (one read of its inputs each), not per
- * event, so bigger batches cost less: fewer recomputations of the same learner and fewer reads.
- * Measured on the 1,000,000-event benchmark (docs/readiness.md, "Performance"): batches are cut
- * by time more than by size in a drain (2,100-3,700 events on average), so 10,000 instead of 5,000
- * recomputed 4-15% fewer learners, for ~10 MiB more peak RSS; 20,000: ~20% fewer, ~40 MiB more.
- */
 static const cs_opt_t opts[] = {
-    {"batch-size", CS_OPT_INT, "10000",
-     "events per batch at most (cs-readiness: 10000; its cost is per learner of a batch)", 1,
-     1000000},
     {"derived-topic", CS_OPT_STRING, "",
      "topic of readiness_score_changed (empty: the contract's, cs.derived)"},
     {"readiness-model", CS_OPT_STRING, "",

@@ -241,19 +241,7 @@ static bool common_has(const char *name)
     return false;
 }
 
-static bool opts_have(const cs_opt_t *opts, const char *name)
-{
-    for (int i = 0; opts && opts[i].name; i++)
-        if (strcmp(opts[i].name, name) == 0)
-            return true;
-    return false;
-}
-
-/*
- * The runtime's options, the worker's own, then extra's (a mode's: worker_redrive.c). A worker
- * may name a runtime option in its own table to give it another default (cs-readiness: bigger
- * batches): its entry replaces the runtime's.
- */
+/* The runtime's options, the worker's own, then extra's (a mode's: worker_redrive.c). */
 static cs_opt_t *merge_opts(const cs_opt_t *own, const cs_opt_t *extra)
 {
     int n = 0, k = 0;
@@ -265,7 +253,7 @@ static cs_opt_t *merge_opts(const cs_opt_t *own, const cs_opt_t *extra)
         n++;
     cs_opt_t *v = cs_mem_calloc((size_t)n + 1, sizeof *v);
     for (int i = 0; cs_worker_opts[i].name; i++)
-        if (!common_has(cs_worker_opts[i].name) && !opts_have(own, cs_worker_opts[i].name))
+        if (!common_has(cs_worker_opts[i].name))
             v[k++] = cs_worker_opts[i];
     for (int i = 0; own && own[i].name; i++)
         v[k++] = own[i];

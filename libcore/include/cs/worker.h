@@ -115,9 +115,7 @@ typedef struct cs_worker_def {
     const cs_handler_t *handlers; /* ends with an entry whose event_type is NULL */
     const cs_table_def_t *tables; /* ends with an entry whose table is NULL; may be NULL */
     const char *usage;            /* one paragraph for --help */
-    /* The worker's own options (NULL-terminated) or NULL. One named like a runtime option
-     * (cs_worker_opts: "batch-size") replaces it: the worker's default and help. */
-    const cs_opt_t *opts;
+    const cs_opt_t *opts;         /* the worker's own options (NULL-terminated) or NULL */
     /* Called after configuration, before consuming; may set *ud. Return -1 with err to stop. */
     int (*init)(const cs_config_t *cfg, void **ud, cs_err_t *err);
     void (*fini)(void *ud);
