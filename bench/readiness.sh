@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# bench/readiness.sh - cs-readiness alone: how fast it recomputes what cs-progress committed.
+# bench/readiness.sh - cs-readiness alone: how fast, and at what CPU, it recomputes what
+# cs-progress committed.
 #
-#   bench/readiness.sh [--events N] [--learners L] [--runs R] [--bin DIR] [--compare DIR]
-#                      [-- cs-readiness options]
+#   bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR]
+#                      [--compare DIR] [-- cs-readiness options]
 #
 # On its own throwaway Apache Kafka (scripts/kafka in .run/bench-readiness/kafka, fresh each run)
 # and a database of the throwaway PostgreSQL cluster (scripts/devdb):
 #  1. publishes N events (default 200,000) of L learners (default 20,000) from cs-loadgen
-#     (--days 0 --seed 7) to the real topics;
-#  2. R times (default 3): a fresh database from the migrated and seeded template, cs-progress
-#     --drain, ANALYZE (figures must not depend on when autovacuum's statistics arrive), then
-#     cs-readiness --drain under a fresh consumer group, timed;
-#  3. prints per run the seconds, events/s, learner recomputations/s (the worker's learners_scored
-#     total: a learner counts once per batch that touches it), distinct learners scored/s, and
-#     the medians. Arguments after -- go to cs-readiness (e.g. --batch-size 20000).
+#     (--days 0 --seed S, default 7) to the real topics; --million is the pipeline benchmark's
+#     stream (bench/pipeline.sh: 1,000,000 events, 10,000 learners, seed 2026);
+#  2. once: a database from the migrated and seeded template, cs-progress --drain (its time and
+#     CPU are printed: a change of cs-progress shows there), ANALYZE (figures must not depend on
+#     when autovacuum's statistics arrive), CHECKPOINT;
+#  3. R times (default 3): cs-readiness --drain under a fresh consumer group on a fresh copy of
+#     that database, timed;
+#  4. prints per run the seconds, events/s, learner recomputations/s (the worker's learners_scored
+#     total: a learner counts once per batch that touches it), distinct learners scored/s, the
+#     recomputations and distinct learners, the CPU seconds (user + system) of the worker, of
+#     its PostgreSQL backends (polled in /proc every 0.2 s) and of the broker while it drained,
+#     their sum per event in microseconds, and the worker's peak RSS in MiB; then the medians. On a machine shared with other work
+#     wall time is noisy; CPU seconds much less so. Arguments after -- go to cs-readiness
+#     (e.g. --batch-size 20000).
 # --compare DIR: a before/after comparison on a loaded machine. Each run also times DIR's
 #     cs-readiness (the "before": e.g. a build of another commit; its SQL functions are the
-#     template's, migrated by --bin's cs-migrate) on a copy of the same database taken after
-#     cs-progress, the two alternating which goes first; the results and medians are printed
-#     per binary (column "bin": a is --bin, b is DIR).
+#     template's, migrated by --bin's cs-migrate) on its own copy of the same database, the two
+#     alternating which goes first; the results and medians are printed per binary (column "bin":
+#     a is --bin, b is DIR).
 # Builds nothing: --bin (default build/bin) must hold a build (a Release build gives the best
 # figures). Never part of the tests.
 set -euo pipefail
@@ -27,6 +35,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 EVENTS=200000
 LEARNERS=20000
+SEED=7
 RUNS=3
 BIN=$ROOT/build/bin
 CMP=
@@ -34,17 +43,20 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=$2; shift 2 ;;
     --learners) LEARNERS=$2; shift 2 ;;
+    --seed) SEED=$2; shift 2 ;;
+    --million) EVENTS=1000000 LEARNERS=10000 SEED=2026; shift ;;
     --runs) RUNS=$2; shift 2 ;;
     --bin) BIN=$(cd "$2" && pwd); shift 2 ;;
     --compare) CMP=$(cd "$2" && pwd); shift 2 ;;
     --) shift; break ;;
-    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--runs R] [--bin DIR] [--compare DIR] [-- cs-readiness options]" >&2; exit 2 ;;
+    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [-- cs-readiness options]" >&2; exit 2 ;;
   esac
 done
 for p in cs-migrate cs-seed cs-loadgen cs-progress cs-readiness; do
   [ -x "$BIN/$p" ] || { echo "bench/readiness.sh: $BIN/$p missing (build first)" >&2; exit 2; }
 done
 [ -z "$CMP" ] || [ -x "$CMP/cs-readiness" ] || { echo "bench/readiness.sh: $CMP/cs-readiness missing" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "bench/readiness.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 2; }
 
 RUN=$ROOT/.run/bench-readiness
 mkdir -p "$RUN"
@@ -52,7 +64,8 @@ started_db=0
 export CS_KAFKA_DIR=$RUN/kafka
 cleanup() {
   CS_KAFKA_DIR=$RUN/kafka scripts/kafka destroy >/dev/null 2>&1 || true
-  [ -n "${ADMIN:-}" ] && psql "$ADMIN" -qc "DROP DATABASE IF EXISTS bench_rd_tpl WITH (FORCE)" >/dev/null 2>&1
+  [ -n "${ADMIN:-}" ] && psql "$ADMIN" -qc "DROP DATABASE IF EXISTS bench_rd_tpl WITH (FORCE)" \
+    -c "DROP DATABASE IF EXISTS bench_rd_base WITH (FORCE)" >/dev/null 2>&1
   [ "$started_db" = 1 ] && scripts/devdb stop
   true
 }
@@ -62,55 +75,97 @@ ADMIN=$(scripts/devdb start)
 BASE=${ADMIN%/*}
 scripts/kafka destroy >/dev/null 2>&1 || true
 BROKERS=$(scripts/kafka start)
+BROKER_PID=$(cat "$CS_KAFKA_DIR/node-1/pid")
+PG_PID=$(head -1 "$ROOT/.devdb/data/postmaster.pid")
 export CS_KAFKA_BROKERS=$BROKERS CS_LOG_LEVEL=warn
+TICK=$(getconf CLK_TCK)
 
 psqla() { psql "$ADMIN" -qAt -v ON_ERROR_STOP=1 "$@"; }
+
+# CPU seconds (user + system) used so far by the broker's JVM.
+broker_cpu() { awk -v t="$TICK" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$BROKER_PID/stat"; }
+# The CPU of the PostgreSQL backends serving database $1 (what a worker costs the server;
+# whatever else the cluster runs meanwhile, tests of the same checkout included, is left out):
+# pg_watch DB FILE polls them every 0.2 s until killed, pg_cpu FILE sums each backend's last
+# sample (what a backend spends after its last sample, its exit, is missed).
+pg_watch() {
+  while :; do
+    for c in $(ps --ppid "$PG_PID" -o pid=,args= | awk -v db="$1" '$4 == db {print $1}'); do
+      cut -d' ' -f1,14,15 "/proc/$c/stat" 2>/dev/null || true
+    done >>"$2"
+    sleep 0.2
+  done
+}
+pg_cpu() { awk -v t="$TICK" '{ c[$1] = $2 + $3 } END { for (p in c) s += c[p]; printf "%.2f\n", s / t }' "$1"; }
+# Runs a drain ($1 database, then the command) with its backends watched; sets PGCPU.
+watched() {
+  local db=$1 f=$RUN/pgcpu.$1 wp rc=0
+  shift
+  : >"$f"
+  pg_watch "$db" "$f" &
+  wp=$!
+  "$@" || rc=$?
+  kill "$wp" 2>/dev/null || true
+  wait "$wp" 2>/dev/null || true
+  PGCPU=$(pg_cpu "$f")
+  return $rc
+}
+
 psqla -c "DROP DATABASE IF EXISTS bench_rd_tpl WITH (FORCE)" -c "CREATE DATABASE bench_rd_tpl"
 "$BIN/cs-migrate" --pg-dsn "$BASE/bench_rd_tpl" >/dev/null
 "$BIN/cs-seed" --pg-dsn "$BASE/bench_rd_tpl" >/dev/null
-"$BIN/cs-loadgen" --publish --learners "$LEARNERS" --events "$EVENTS" --days 0 --seed 7 \
+"$BIN/cs-loadgen" --publish --learners "$LEARNERS" --events "$EVENTS" --days 0 --seed "$SEED" \
   --log-level warn 2>"$RUN/loadgen.log"
 
 TOPICS=cs.learning,cs.mentoring,cs.jobsearch,cs.portfolio,cs.profile
 now() { date +%s.%N; }
 median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+
+# cs-progress once; every run of cs-readiness gets a copy of what it wrote.
+psqla -c "DROP DATABASE IF EXISTS bench_rd_base WITH (FORCE)" -c "CREATE DATABASE bench_rd_base TEMPLATE bench_rd_tpl"
+b0=$(broker_cpu) t0=$(now)
+watched bench_rd_base /usr/bin/time -f "%U %S %M" -o "$RUN/progress.time" "$BIN/cs-progress" \
+  --pg-dsn "$BASE/bench_rd_base" --topics "$TOPICS" --group "bp.$$" --drain --metrics-port -1 \
+  --log-level warn 2>"$RUN/progress.log"
+t1=$(now) b1=$(broker_cpu)
+read -r pu ps prss <"$RUN/progress.time"
+awk -v t="$(echo "$t1 - $t0" | bc -l)" -v n="$EVENTS" -v w="$(echo "$pu + $ps" | bc -l)" \
+  -v pg="$PGCPU" -v b="$(echo "$b1 - $b0" | bc -l)" -v m="$prss" 'BEGIN {
+  printf "cs-progress: %.2f s, %.0f events/s, CPU worker %.2f s, PostgreSQL %.2f s, broker %.2f s (%.1f us/event), peak RSS %.1f MiB\n",
+    t, n / t, w, pg, b, 1e6 * (w + pg + b) / n, m / 1024 }'
+psql "$BASE/bench_rd_base" -qc "ANALYZE" -c "CHECKPOINT"
+
 : >"$RUN/results"
 for r in $(seq 1 "$RUNS"); do
-  DB=bench_rd_$r
-  psqla -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE bench_rd_tpl"
-  DSN=$BASE/$DB
-  "$BIN/cs-progress" --pg-dsn "$DSN" --topics "$TOPICS" --group "bp.$$.$r" --drain \
-    --metrics-port -1 --log-level warn 2>"$RUN/progress.$r.log"
-  psql "$DSN" -qc "ANALYZE" -c "CHECKPOINT"
   order=a
-  if [ -n "$CMP" ]; then
-    # Both on copies: timed on the database cs-progress just wrote, a drain ran slower than on
-    # a copy of it (whichever binary), which biased the comparison.
-    for w in a b; do
-      psqla -c "DROP DATABASE IF EXISTS $DB$w WITH (FORCE)" -c "CREATE DATABASE $DB$w TEMPLATE $DB"
-    done
-    order=$([ $((r % 2)) = 1 ] && echo "a b" || echo "b a")
-  fi
+  [ -z "$CMP" ] || order=$([ $((r % 2)) = 1 ] && echo "a b" || echo "b a")
   for w in $order; do
-    if [ "$w" = a ]; then wbin=$BIN wdb=$DB; else wbin=$CMP wdb=${DB}b; fi
-    [ -z "$CMP" ] || wdb=$DB$w
-    t0=$(now)
-    "$wbin/cs-readiness" --pg-dsn "$BASE/$wdb" --topics "$TOPICS" --group "br.$$.$r$w" --drain \
-      --metrics-port -1 --log-level info --derived-topic "bench.rd.$$.$r$w" "$@" 2>"$RUN/readiness.$r$w.log"
-    t1=$(now)
+    DB=bench_rd_$r$w
+    psqla -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE bench_rd_base"
+    psql "$BASE/$DB" -qc "CHECKPOINT"
+    if [ "$w" = a ]; then wbin=$BIN; else wbin=$CMP; fi
+    b0=$(broker_cpu) t0=$(now)
+    watched "$DB" /usr/bin/time -f "%U %S %M" -o "$RUN/readiness.$r$w.time" "$wbin/cs-readiness" \
+      --pg-dsn "$BASE/$DB" --topics "$TOPICS" --group "br.$$.$r$w" --drain --metrics-port -1 \
+      --log-level info --derived-topic "bench.rd.$$.$r$w" "$@" 2>"$RUN/readiness.$r$w.log"
+    t1=$(now) b1=$(broker_cpu)
+    read -r wu ws wrss <"$RUN/readiness.$r$w.time"
     scored=$(grep -o '"learners_scored":[0-9]*' "$RUN/readiness.$r$w.log" | tail -1 | cut -d: -f2)
-    distinct=$(psql "$BASE/$wdb" -qAt -c "SELECT count(readiness_score) FROM career_transformation_progress")
-    awk -v t0="$t0" -v t1="$t1" -v n="$EVENTS" -v s="${scored:-0}" -v d="$distinct" -v r="$r" -v w="$w" 'BEGIN {
-      t = t1 - t0; printf "%s %.2f %.0f %.0f %.0f %d %d %s\n", r, t, n / t, s / t, d / t, s, d, w }' | tee -a "$RUN/results"
+    distinct=$(psql "$BASE/$DB" -qAt -c "SELECT count(readiness_score) FROM career_transformation_progress")
+    awk -v t0="$t0" -v t1="$t1" -v n="$EVENTS" -v s="${scored:-0}" -v d="$distinct" -v r="$r" -v w="$w" \
+      -v wc="$(echo "$wu + $ws" | bc -l)" -v pg="$PGCPU" \
+      -v b="$(echo "$b1 - $b0" | bc -l)" -v m="$wrss" 'BEGIN {
+      t = t1 - t0; printf "%s %.2f %.0f %.0f %.0f %d %d %.2f %.2f %.2f %.1f %.1f %s\n", r, t, n / t, s / t, d / t, s, d,
+        wc, pg, b, 1e6 * (wc + pg + b) / n, m / 1024, w }' | tee -a "$RUN/results"
+    psqla -c "DROP DATABASE $DB WITH (FORCE)"
   done
-  psqla -c "DROP DATABASE $DB WITH (FORCE)"
-  [ -z "$CMP" ] || psqla -c "DROP DATABASE ${DB}a WITH (FORCE)" -c "DROP DATABASE ${DB}b WITH (FORCE)"
 done
-echo "run seconds events/s recomputations/s distinct_learners/s recomputations distinct bin"
+echo "run seconds events/s recomputations/s distinct_learners/s recomputations distinct cpu_worker_s cpu_pg_s cpu_broker_s cpu_us/event rss_mib bin"
+col() { cut -d' ' -f"$1" "$RUN/results.$w" | median; }
 for w in a $([ -n "$CMP" ] && echo b); do
   grep " $w\$" "$RUN/results" >"$RUN/results.$w"
-  printf 'median%s: %ss %s events/s %s recomputations/s %s distinct learners/s (%s runs, %s events, %s learners)\n' \
+  printf 'median%s: %ss %s events/s %s recomputations/s %s distinct learners/s, CPU worker %ss PostgreSQL %ss broker %ss = %s us/event, RSS %s MiB (%s runs, %s events, %s learners, seed %s)\n' \
     "$([ -n "$CMP" ] && echo " $w ($([ "$w" = a ] && echo "$BIN" || echo "$CMP"))")" \
-    "$(cut -d' ' -f2 "$RUN/results.$w" | median)" "$(cut -d' ' -f3 "$RUN/results.$w" | median)" \
-    "$(cut -d' ' -f4 "$RUN/results.$w" | median)" "$(cut -d' ' -f5 "$RUN/results.$w" | median)" "$RUNS" "$EVENTS" "$LEARNERS"
+    "$(col 2)" "$(col 3)" "$(col 4)" "$(col 5)" "$(col 8)" "$(col 9)" "$(col 10)" "$(col 11)" "$(col 12)" \
+    "$RUNS" "$EVENTS" "$LEARNERS" "$SEED"
 done

@@ -24,11 +24,13 @@
 -- (NULL when never assessed), for the demand-weighted skills dimension. career_critical_total:
 -- the career-critical content items of the learner's target industry (content_chunks whose
 -- industry_relevance holds it; 0 without a target industry, and the worker then uses its
--- configured default). Learners without a profile are left out; every count is 0 (never NULL) for a
--- learner with no rows, averages are NULL when there is nothing to average. (A separate name, not
--- an overload: career_readiness_inputs('...') with an untyped literal or parameter must stay
--- unambiguous.) One place per formula: the function gathers raw counts and averages, the
--- weighting lives in the worker.
+-- configured default), from career_critical_content_counts (migration 0074: kept by a trigger on
+-- content_chunks; counting them here scanned all of content_chunks on every call, ~4 ms).
+-- Learners without a profile are left out; every count is 0 (never NULL) for a learner with no
+-- rows, averages are NULL when there is nothing to average. (A separate name, not an overload:
+-- career_readiness_inputs('...') with an untyped literal or parameter must stay unambiguous.)
+-- One place per formula: the function gathers raw counts and averages, the weighting lives in
+-- the worker.
 
 -- The signature and the columns changed (p_as_of, the per-skill arrays): drop the old forms.
 DROP FUNCTION IF EXISTS career_readiness_inputs_batch(uuid[]);
@@ -151,13 +153,6 @@ BEGIN
           LEFT JOIN public.skill_taxonomy st ON st.skill_id = t.skill_id
           LEFT JOIN latest_skill l ON l.user_id = p.user_id AND l.skill_id = t.skill_id
          GROUP BY p.user_id
-    ), critical AS (
-        SELECT x.industry_id, count(DISTINCT cc.content_id)::int AS n
-          FROM public.content_chunks cc
-         CROSS JOIN LATERAL unnest(cc.industry_relevance) AS x(industry_id)
-         WHERE cc.is_career_critical
-           AND x.industry_id IN (SELECT p.target_industry_id FROM p)
-         GROUP BY x.industry_id
     ), mentored AS (
         SELECT DISTINCT r.mentee_id AS user_id
           FROM public.mentorship_relationships r
@@ -177,7 +172,10 @@ BEGIN
            p.last_at,
            p.target_skill_ids,
            coalesce(tskills.demand, '{}'), coalesce(tskills.prof, '{}'),
-           coalesce(critical.n, 0)
+           -- a probe of at most 16 rows' table per learner: as a join, it changed the generic
+           -- plan's shape (nested loops over the CTEs) and made large batches slower
+           coalesce((SELECT c.n FROM public.career_critical_content_counts c
+                      WHERE c.industry_id = p.target_industry_id), 0)
       FROM p
       LEFT JOIN public.industry_sectors i ON i.industry_id = p.target_industry_id
       LEFT JOIN prog ON prog.user_id = p.user_id
@@ -187,8 +185,7 @@ BEGIN
       LEFT JOIN coach ON coach.user_id = p.user_id
       LEFT JOIN jobs ON jobs.user_id = p.user_id
       LEFT JOIN mentored ON mentored.user_id = p.user_id
-      LEFT JOIN tskills ON tskills.user_id = p.user_id
-      LEFT JOIN critical ON critical.industry_id = p.target_industry_id;
+      LEFT JOIN tskills ON tskills.user_id = p.user_id;
 END
 $$;
 
