@@ -23,7 +23,9 @@
 # drain cost: the worker, the PostgreSQL cluster (all its processes, the exited backends
 # included; the cluster must be this benchmark's alone, e.g. scripts/devdb's) and the broker when
 # CS_KAFKA_DIR names scripts/kafka's directory. LOG=debug keeps per-batch lines; KEEP=1 keeps the
-# database and copies the worker's log to /tmp/bench-matcher.err. Drops the database.
+# database and copies the worker's log to /tmp/bench-matcher.err; MATCHER=path times another
+# cs-matcher binary (a before/after comparison; its read function must be in the database).
+# Drops the database.
 set -euo pipefail
 PIPELINE=
 if [ "${1:-}" = --pipeline ]; then
@@ -39,6 +41,7 @@ else
 fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=$ROOT/build/bin
+MATCHER=${MATCHER:-$BIN/cs-matcher}
 : "${CS_PG_DSN:?set CS_PG_DSN to a superuser DSN}" "${CS_KAFKA_BROKERS:?set CS_KAFKA_BROKERS}"
 DB=bench_matcher_$$
 DSN="${CS_PG_DSN%/*}/$DB"
@@ -86,7 +89,7 @@ mentees=$(q "SELECT count(*) FROM mentorship_relationships WHERE status = 'activ
 pg0=$(pg_cpu)
 br0=$(broker_cpu)
 t0=$(date +%s%N)
-/usr/bin/time -f '%U %S' -o "$T/time" "$BIN/cs-matcher" --pg-dsn "$DSN" --group "cs-matcher-bench-$$" --drain \
+/usr/bin/time -f '%U %S' -o "$T/time" "$MATCHER" --pg-dsn "$DSN" --group "cs-matcher-bench-$$" --drain \
   --metrics-port -1 --log-level "${LOG:-info}" --topics "${P}cs.mentoring,${P}cs.profile" \
   --derived-topic "${P}cs.derived" 2>"$T/m.err"
 t1=$(date +%s%N)
