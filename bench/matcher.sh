@@ -24,7 +24,8 @@
 # included; the cluster must be this benchmark's alone, e.g. scripts/devdb's) and the broker when
 # CS_KAFKA_DIR names scripts/kafka's directory. LOG=debug keeps per-batch lines; KEEP=1 keeps the
 # database and copies the worker's log to /tmp/bench-matcher.err; MATCHER=path times another
-# cs-matcher binary (a before/after comparison; its read function must be in the database).
+# cs-matcher binary (a before/after comparison; its read function must be in the database);
+# MATCHER_ARGS adds options (e.g. "--batch-size 20000").
 # Drops the database.
 set -euo pipefail
 PIPELINE=
@@ -91,7 +92,7 @@ br0=$(broker_cpu)
 t0=$(date +%s%N)
 /usr/bin/time -f '%U %S' -o "$T/time" "$MATCHER" --pg-dsn "$DSN" --group "cs-matcher-bench-$$" --drain \
   --metrics-port -1 --log-level "${LOG:-info}" --topics "${P}cs.mentoring,${P}cs.profile" \
-  --derived-topic "${P}cs.derived" 2>"$T/m.err"
+  --derived-topic "${P}cs.derived" ${MATCHER_ARGS:-} 2>"$T/m.err"
 t1=$(date +%s%N)
 sleep 0.3 # the backends exit after the worker
 pg1=$(pg_cpu)
