@@ -25,7 +25,8 @@
 # CS_KAFKA_DIR names scripts/kafka's directory. LOG=debug keeps per-batch lines; KEEP=1 keeps the
 # database and copies the worker's log to /tmp/bench-matcher.err; MATCHER=path times another
 # cs-matcher binary (a before/after comparison; its read function must be in the database);
-# MATCHER_ARGS adds options (e.g. "--batch-size 20000").
+# MATCHER_ARGS adds options (e.g. "--batch-size 20000"); TEMPLATE=name copies another migrated
+# database than cs_template (the "before" schema of a comparison).
 # Drops the database.
 set -euo pipefail
 PIPELINE=
@@ -65,7 +66,7 @@ pg_cpu() {
 BROKER_PID=$(cat "${CS_KAFKA_DIR:-/nonexistent}/node-1/pid" 2>/dev/null || true)
 broker_cpu() { if [ -n "$BROKER_PID" ]; then cpu_of "$BROKER_PID"; else echo 0; fi; }
 
-psql "$CS_PG_DSN" -qX -c "CREATE DATABASE $DB TEMPLATE cs_template"
+psql "$CS_PG_DSN" -qX -c "CREATE DATABASE $DB TEMPLATE ${TEMPLATE:-cs_template}"
 if [ -n "$PIPELINE" ]; then
   "$BIN/cs-seed" --pg-dsn "$DSN" --log-level error >/dev/null
   "$BIN/cs-loadgen" --publish --topic-prefix "$P" --learners "$LEARNERS" --mentors "$MENTORS" --events "$EVENTS" \
