@@ -104,6 +104,97 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Times solve and verify of p RUNS times; prints each run and the medians. -1 on failure. */
+static int time_match(const cs_match_config_t *cfg_, const cs_match_problem_t *p_, int runs)
+{
+    cs_match_config_t cfg = *cfg_;
+    cs_match_problem_t p = *p_;
+    cs_err_t err;
+    double *t[6];
+    for (int k = 0; k < 6; k++)
+        t[k] = calloc((size_t)runs, sizeof(double));
+    for (int r = 0; r < runs; r++) {
+        double w0 = now_s(), c0 = cpu_s();
+        cs_match_result_t *res = cs_match_solve(&cfg, &p, &err);
+        double w1 = now_s(), c1 = cpu_s();
+        if (!res) {
+            fprintf(stderr, "cs-bench-match: solve: %s\n", err.msg);
+            return -1;
+        }
+        if (cs_match_verify(&cfg, &p, res, &err) < 0) {
+            fprintf(stderr, "cs-bench-match: verify: %s\n", err.msg);
+            return -1;
+        }
+        double w2 = now_s(), c2 = cpu_s();
+        t[0][r] = w1 - w0;
+        t[1][r] = w2 - w1;
+        t[2][r] = w2 - w0;
+        t[3][r] = c1 - c0;
+        t[4][r] = c2 - c1;
+        t[5][r] = c2 - c0;
+        printf("  run %d: solve %.3f s + verify %.3f s = %.3f s wall (%.3f + %.3f = %.3f s CPU); "
+               "assigned %d, total %.4f, rounds %d, candidates %lld, cosines in solve %lld, "
+               "pairs bounded %lld, dijkstra pops %lld\n",
+               r + 1, t[0][r], t[1][r], t[2][r], t[3][r], t[4][r], t[5][r], res->assigned,
+               (double)res->total / CS_MATCH_SCALE, res->stats.rounds,
+               (long long)res->stats.candidates, (long long)res->stats.pairs_scored,
+               (long long)res->stats.pairs_bounded, (long long)res->stats.dijkstra_pops);
+        cs_match_result_destroy(res);
+    }
+    printf("matching median of %d: solve %.3f s, verify %.3f s, solve + verify %.3f s wall; "
+           "CPU %.3f + %.3f = %.3f s (verified optimal every run)\n",
+           runs, median(t[0], runs), median(t[1], runs), median(t[2], runs), median(t[3], runs),
+           median(t[4], runs), median(t[5], runs));
+    for (int k = 0; k < 6; k++)
+        free(t[k]);
+
+    return 0;
+}
+
+/*
+ * The contended shape of issue 15 (a cs-matcher batch on bench/matcher.sh's default data): 1,433
+ * requests against 200 mentors of 50 places, 20 to 40 of them free, the mentors without
+ * expertise, industry or embedding, all at UTC+0 with 2 hours a week, the learners without gaps
+ * or target industry: every learner ranks the mentors alike (a learner's weight is its own part
+ * plus the mentor's), so they all compete for the same top_k mentors.
+ */
+static int contended(const cs_match_config_t *cfg, int runs)
+{
+    enum { NL = 1433, NM = 200 };
+    cs_match_learner_t *ls = calloc(NL, sizeof(*ls));
+    cs_match_mentor_t *ms = calloc(NM, sizeof(*ms));
+    long long places = 0;
+    if (!ls || !ms) {
+        fprintf(stderr, "cs-bench-match: out of memory\n");
+        return -1;
+    }
+    for (int m = 0; m < NM; m++) {
+        cs_match_mentor_t *x = &ms[m];
+        x->industry = -1;
+        x->hours_week = 2;
+        x->max_mentees = 50;
+        x->capacity = 20 + (int)rnd(21);
+        places += x->capacity;
+        x->rating_count = (m + 1) % 30;
+        x->avg_rating = x->rating_count ? 3 + ((m + 1) % 20) / 10.0 : NAN;
+        x->past_mentees = (int)rnd(3);
+    }
+    for (int l = 0; l < NL; l++) {
+        cs_match_learner_t *x = &ls[l];
+        x->industry = -1;
+        x->has_timezone = true;
+        x->utc_offset_minutes = tz_offset();
+        x->study_hours_week = 5 + rnd(26);
+    }
+    cs_match_problem_t p = {ls, NL, ms, NM, 1, 0};
+    printf("matching, contended: %d requests x %d mentors (%lld free places), alike preferences\n",
+           NL, NM, places);
+    int rc = time_match(cfg, &p, runs);
+    free(ls);
+    free(ms);
+    return rc;
+}
+
 static const char usage[] =
     "usage: cs-bench-match [RUNS]\n"
     "\n"
@@ -188,44 +279,10 @@ int main(int argc, char **argv)
     printf("matching: %d requests x %d mentors (%lld free places), %d skills, embeddings %d-d\n",
            N_LEARNERS, N_MENTORS, places, N_SKILLS, DIM);
 
-    /* wall and CPU seconds per run: solve, verify, both */
-    double *t[6];
-    for (int k = 0; k < 6; k++)
-        t[k] = calloc((size_t)runs, sizeof(double));
-    for (int r = 0; r < runs; r++) {
-        double w0 = now_s(), c0 = cpu_s();
-        cs_match_result_t *res = cs_match_solve(&cfg, &p, &err);
-        double w1 = now_s(), c1 = cpu_s();
-        if (!res) {
-            fprintf(stderr, "cs-bench-match: solve: %s\n", err.msg);
-            return 1;
-        }
-        if (cs_match_verify(&cfg, &p, res, &err) < 0) {
-            fprintf(stderr, "cs-bench-match: verify: %s\n", err.msg);
-            return 1;
-        }
-        double w2 = now_s(), c2 = cpu_s();
-        t[0][r] = w1 - w0;
-        t[1][r] = w2 - w1;
-        t[2][r] = w2 - w0;
-        t[3][r] = c1 - c0;
-        t[4][r] = c2 - c1;
-        t[5][r] = c2 - c0;
-        printf("  run %d: solve %.3f s + verify %.3f s = %.3f s wall (%.3f + %.3f = %.3f s CPU); "
-               "assigned %d, total %.4f, rounds %d, candidates %lld, cosines in solve %lld, "
-               "pairs bounded %lld, dijkstra pops %lld\n",
-               r + 1, t[0][r], t[1][r], t[2][r], t[3][r], t[4][r], t[5][r], res->assigned,
-               (double)res->total / CS_MATCH_SCALE, res->stats.rounds,
-               (long long)res->stats.candidates, (long long)res->stats.pairs_scored,
-               (long long)res->stats.pairs_bounded, (long long)res->stats.dijkstra_pops);
-        cs_match_result_destroy(res);
-    }
-    printf("matching median of %d: solve %.3f s, verify %.3f s, solve + verify %.3f s wall; "
-           "CPU %.3f + %.3f = %.3f s (verified optimal every run)\n",
-           runs, median(t[0], runs), median(t[1], runs), median(t[2], runs), median(t[3], runs),
-           median(t[4], runs), median(t[5], runs));
-    for (int k = 0; k < 6; k++)
-        free(t[k]);
+    if (time_match(&cfg, &p, runs) < 0)
+        return 1;
+    if (contended(&cfg, runs) < 0)
+        return 1;
 
     /* ---- readiness ---- */
     cs_readiness_input_t *in = calloc(N_READINESS, sizeof(*in));

@@ -188,7 +188,7 @@ typedef struct mt {
     float *emb;
     size_t nskills, capskills, nexcl, capexcl, nemb, capemb;
     int emb_dim;
-    cs_buf_t a_users, a_mentors, a_stage, a_events, reasons;
+    cs_buf_t a_users, a_req, a_rated, a_mentors, a_stage, a_events, reasons;
     long long proposals, unassigned, suppressed, events_emitted;
     double read_ms; /* the last batch's read */
 } mt_t;
@@ -377,11 +377,11 @@ static const char read_sql[] =
     "utc_offset_minutes, hours, skill_ids, embedding, excluded, recent_ratings, "
     "extract(epoch FROM last_proposal_at)::bigint, stage_changed, max_mentees, capacity, "
     "avg_rating, rating_count, past_mentees, successful_placements "
-    "FROM mentor_rematch_inputs($1::uuid[], $2::uuid[], $3::uuid[], $4) "
+    "FROM mentor_rematch_inputs($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6) "
     /* the batch's events this worker's scope already applied (a replay): they request nothing */
     "UNION ALL SELECT 'seen', event_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
     "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM processed_events "
-    "WHERE effect_scope = $5 AND event_id = ANY ($6::uuid[])";
+    "WHERE effect_scope = $7 AND event_id = ANY ($8::uuid[])";
 
 /* Offsets into the pools while they grow; pointers once the read is parsed. */
 typedef struct span {
@@ -512,15 +512,23 @@ static void params(mt_t *m, const cs_event_t *const *evs, int n)
         cs_buf_puts(&m->a_events, evs[i]->event_id);
     }
     cs_buf_putc(&m->a_events, '}');
-    cs_buf_reset(&m->a_users);
-    cs_buf_reset(&m->a_mentors);
-    cs_buf_putc(&m->a_users, '{');
-    for (int i = 0; i < m->nreqs; i++) {
-        if (i)
-            cs_buf_putc(&m->a_users, ',');
-        cs_buf_puts(&m->a_users, m->reqs[i].uid);
+    cs_buf_t *arr[] = {&m->a_users, &m->a_req, &m->a_rated};
+    for (int k = 0; k < 3; k++) {
+        cs_buf_reset(arr[k]);
+        cs_buf_putc(arr[k], '{');
     }
-    cs_buf_putc(&m->a_users, '}');
+    for (int i = 0; i < m->nreqs; i++) {
+        const req_t *q = &m->reqs[i];
+        bool in[] = {true, q->f.requested, q->f.rated};
+        for (int k = 0; k < 3; k++)
+            if (in[k]) {
+                cs_buf_puts(arr[k], arr[k]->len > 1 ? "," : "");
+                cs_buf_puts(arr[k], q->uid);
+            }
+    }
+    for (int k = 0; k < 3; k++)
+        cs_buf_putc(arr[k], '}');
+    cs_buf_reset(&m->a_mentors);
     cs_buf_putc(&m->a_mentors, '{');
     for (int i = 0; i < m->navs; i++) {
         if (i)
@@ -657,10 +665,11 @@ static cs_db_res_t *read_inputs(mt_t *m, const cs_event_t *const *evs, int n, cs
     snprintf(nr, sizeof nr, "%d", m->tcfg.low_rating_sessions);
     if (!cs_db_ok(m->db) && cs_db_reset(m->db, err) < 0)
         return NULL;
-    const char *pv[] = {m->a_users.data, m->a_mentors.data, m->a_stage.data, nr,
-                        m->scope,        m->a_events.data};
+    const char *pv[] = {m->a_users.data,   m->a_req.data,   m->a_rated.data,
+                        m->a_mentors.data, m->a_stage.data, nr,
+                        m->scope,          m->a_events.data};
     double t0 = now_ms();
-    cs_db_res_t *res = cs_db_query(m->db, read_sql, 6, pv, err);
+    cs_db_res_t *res = cs_db_query(m->db, read_sql, 8, pv, err);
     m->read_ms = now_ms() - t0;
     if (!res) {
         if (err->kind != CS_ERR_FATAL)
@@ -892,6 +901,8 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     mt_t *m = cs_mem_calloc(1, sizeof *m);
     *ud = m;
     cs_buf_init(&m->a_users);
+    cs_buf_init(&m->a_req);
+    cs_buf_init(&m->a_rated);
     cs_buf_init(&m->a_mentors);
     cs_buf_init(&m->a_stage);
     cs_buf_init(&m->a_events);
@@ -934,6 +945,8 @@ static void fini(void *ud)
     free(m->excl);
     free(m->emb);
     cs_buf_fini(&m->a_users);
+    cs_buf_fini(&m->a_req);
+    cs_buf_fini(&m->a_rated);
     cs_buf_fini(&m->a_mentors);
     cs_buf_fini(&m->a_stage);
     cs_buf_fini(&m->a_events);
@@ -962,12 +975,17 @@ static const cs_worker_def_t def = {
 
 int main(int argc, char **argv)
 {
-    /* The pipeline is off unless asked for (and then refused with the reason, by init). */
-    char **av = cs_mem_calloc((size_t)argc + 2, sizeof *av);
+    /* The pipeline is off unless asked for (and then refused with the reason, by init). Batches
+     * of up to 20,000 events: each batch pays one read of every mentor with room and its own
+     * commit, and its requests are assigned together (bench/matcher.sh --pipeline: 2.5 s of CPU
+     * instead of 4 at 5,000; docs/matcher.md). A flag or variable given wins. */
+    char **av = cs_mem_calloc((size_t)argc + 3, sizeof *av);
     av[0] = argv[0];
     int n = 1;
     if (!getenv("CS_PIPELINE"))
         av[n++] = "--pipeline=false";
+    if (!getenv("CS_BATCH_SIZE"))
+        av[n++] = "--batch-size=20000";
     for (int i = 1; i < argc; i++)
         av[n++] = argv[i];
     int rc = cs_worker_main(&def, n, av);

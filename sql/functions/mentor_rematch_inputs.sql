@@ -2,13 +2,18 @@
 --      Everything cs-matcher needs to decide and assign a batch's rematches, in one statement.
 --
 -- cs-matcher calls it once per batch (docs/matcher.md):
---     SELECT * FROM mentor_rematch_inputs($1::uuid[], $2::uuid[], $3::uuid[], $4)
--- with the learners the batch's events concern (p_user_ids), the mentors whose availability
--- changed (p_mentor_ids: their active mentees are added to the learners), the trigger_event_ids
--- of the batch's readiness_score_changed events (p_stage_events) and how many recent session
--- ratings the low-ratings trigger looks at (p_ratings).
+--     SELECT * FROM mentor_rematch_inputs($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[],
+--                                         $5::uuid[], $6)
+-- with the learners the batch's events concern (p_user_ids), those of them who asked for a mentor
+-- (p_requested: mentor_rematch_requested, the only trigger of a learner without a mentor), those
+-- with a rated session in the batch (p_rated: only they need their recent ratings), the mentors
+-- whose availability changed (p_mentor_ids: their active mentees are added to the learners), the
+-- trigger_event_ids of the batch's readiness_score_changed events (p_stage_events) and how many
+-- recent session ratings the low-ratings trigger looks at (p_ratings).
 --
--- Rows of kind 'learner' (one per learner with a profile, ordered by id):
+-- Rows of kind 'learner' (ordered by id): one per learner with a profile that can be rematched,
+-- i.e. with an active relationship or in p_requested (no other learner can request anything, so
+-- none other is read: most of a batch's learners have no mentor):
 --   current_mentor_id / current_relationship_id: the learner's active relationship (the newest);
 --   mentee_rank: for a mentee of a p_mentor_ids mentor, 1 for the newest active relationship of
 --     that mentor, 2 for the next... (over capacity, the newest mentees are rematched first);
@@ -17,8 +22,8 @@
 --     (goal_embedding as real[], NULL when none);
 --   excluded: mentors never proposed to the learner: every open (proposed, active, paused) or
 --     declined relationship's mentor;
---   recent_ratings: the learner's ratings (mentee_rating) of the last p_ratings rated completed
---     sessions with the current mentor, newest first;
+--   recent_ratings: for a learner of p_rated (else NULL), the learner's ratings (mentee_rating) of
+--     the last p_ratings rated completed sessions with the current mentor, newest first;
 --   last_proposal_at: the learner's last cs-matcher proposal (match_reasons.proposed_by), for the
 --     cooldown;
 --   stage_changed: one of p_stage_events is an emitted readiness change of this learner whose
@@ -27,9 +32,14 @@
 --   capacity = max_mentees - active mentees - open proposals, 0 when the mentor is inactive, not
 --   accepting, full, on leave or inactive; skill_ids = expertise_skill_ids; hours = available
 --   hours per week; past_mentees = ended relationships; successful_placements as stored.
--- SECURITY DEFINER: cs_worker_matching reads these rows through the function only.
+-- The per-learner reads are index probes of that learner's rows (idx_mentorship_by_mentee, the
+-- sessions' (user_id, scheduled_at), the assessments' (user_id, skill_id, assessed_at)); the
+-- learners come in by hash join, never by a scan of an array per row.
+-- SECURITY DEFINER: cs_worker_matching reads these rows through the function only. Migration
+-- 0076 dropped the four-argument version this one replaced.
 
-CREATE OR REPLACE FUNCTION mentor_rematch_inputs(p_user_ids uuid[], p_mentor_ids uuid[],
+CREATE OR REPLACE FUNCTION mentor_rematch_inputs(p_user_ids uuid[], p_requested uuid[],
+                                                 p_rated uuid[], p_mentor_ids uuid[],
                                                  p_stage_events uuid[], p_ratings integer)
     RETURNS TABLE (
         kind                    text,
@@ -64,22 +74,42 @@ AS $$
     ), who AS (
         SELECT u AS user_id FROM unnest(p_user_ids) u
         UNION SELECT user_id FROM mentees
-    ), l AS (
-        SELECT ucp.* FROM public.user_career_profiles ucp JOIN who ON who.user_id = ucp.user_id
+    ), req AS (
+        SELECT DISTINCT u AS user_id FROM unnest(p_requested) u
+    ), rated AS (
+        SELECT DISTINCT u AS user_id FROM unnest(p_rated) u
+    ), cur AS (  -- each learner's newest active relationship
+        SELECT DISTINCT ON (r.mentee_id) r.mentee_id, r.mentor_id, r.relationship_id
+          FROM public.mentorship_relationships r JOIN who ON who.user_id = r.mentee_id
+         WHERE r.status = 'active'
+         ORDER BY r.mentee_id, r.started_at DESC NULLS LAST, r.relationship_id DESC
+    ), l AS (  -- the learners who can be rematched: with a mentor, or asking
+        SELECT ucp.*, cur.mentor_id AS cur_mentor, cur.relationship_id AS cur_rel,
+               rated.user_id IS NOT NULL AS is_rated
+          FROM public.user_career_profiles ucp
+          JOIN who ON who.user_id = ucp.user_id
+          LEFT JOIN cur ON cur.mentee_id = ucp.user_id
+          LEFT JOIN req ON req.user_id = ucp.user_id
+          LEFT JOIN rated ON rated.user_id = ucp.user_id
+         WHERE cur.mentee_id IS NOT NULL OR req.user_id IS NOT NULL
+    ), rt AS (  -- the last p_ratings rated, completed sessions of each rated learner with its mentor
+        SELECT x.user_id, array_agg(x.mentee_rating::int ORDER BY x.scheduled_at DESC, x.session_id DESC) AS ratings
+          FROM (SELECT cs.user_id, cs.mentee_rating, cs.scheduled_at, cs.session_id,
+                       row_number() OVER (PARTITION BY cs.user_id
+                                          ORDER BY cs.scheduled_at DESC, cs.session_id DESC) AS n
+                  FROM l JOIN public.career_coaching_sessions cs
+                    ON cs.user_id = l.user_id AND cs.mentor_id = l.cur_mentor
+                 WHERE l.is_rated AND cs.mentee_rating IS NOT NULL AND cs.status = 'completed') x
+         WHERE x.n <= p_ratings
+         GROUP BY x.user_id
     ), rc AS (  -- per mentor: open proposals and ended relationships, one pass (not a probe per mentor)
         SELECT r.mentor_id, count(*) FILTER (WHERE r.status = 'proposed') AS proposed,
                count(*) FILTER (WHERE r.status = 'ended') AS ended
           FROM public.mentorship_relationships r
          WHERE r.status IN ('proposed', 'ended')
          GROUP BY r.mentor_id
-    ), cur AS (
-        SELECT DISTINCT ON (r.mentee_id) r.mentee_id, r.mentor_id, r.relationship_id
-          FROM public.mentorship_relationships r JOIN l ON l.user_id = r.mentee_id
-         WHERE r.status = 'active'
-         ORDER BY r.mentee_id, r.started_at DESC NULLS LAST, r.relationship_id DESC
     )
-    SELECT 'learner', l.user_id, cur.mentor_id, cur.relationship_id,
-           (SELECT min(m.rnk) FROM mentees m WHERE m.user_id = l.user_id AND m.mentor_id = cur.mentor_id),
+    SELECT 'learner', l.user_id, l.cur_mentor, l.cur_rel, mt.rnk,
            l.target_industry_id, l.utc_offset_minutes::int, l.available_study_hours_week,
            (SELECT coalesce(array_agg(t.s ORDER BY t.o), '{}')
               FROM unnest(l.target_skill_ids) WITH ORDINALITY t(s, o)
@@ -87,18 +117,10 @@ AS $$
                               WHERE a.user_id = l.user_id AND a.skill_id = t.s
                               ORDER BY a.assessed_at DESC LIMIT 1), 0) < 70),
            l.goal_embedding::real[],
-           (SELECT coalesce(array_agg(DISTINCT r.mentor_id ORDER BY r.mentor_id), '{}')
-              FROM public.mentorship_relationships r
-             WHERE r.mentee_id = l.user_id AND r.status IN ('proposed', 'active', 'paused', 'declined')),
-           (SELECT coalesce(array_agg(s.mentee_rating::int ORDER BY s.scheduled_at DESC, s.session_id DESC), '{}')
-              FROM (SELECT cs.mentee_rating, cs.scheduled_at, cs.session_id
-                      FROM public.career_coaching_sessions cs
-                     WHERE cs.user_id = l.user_id AND cs.mentor_id = cur.mentor_id
-                       AND cs.mentee_rating IS NOT NULL AND cs.status = 'completed'
-                     ORDER BY cs.scheduled_at DESC, cs.session_id DESC
-                     LIMIT greatest(p_ratings, 0)) s),
-           (SELECT max(r.requested_at) FROM public.mentorship_relationships r
-             WHERE r.mentee_id = l.user_id AND r.match_reasons ->> 'proposed_by' = 'cs-matcher'),
+           rel.excluded,
+           rt.ratings,
+           rel.last_proposal_at,
+           cardinality(p_stage_events) > 0 AND
            EXISTS (SELECT 1 FROM public.career_readiness_history h
                     WHERE h.user_id = l.user_id AND h.source_event_id = ANY (p_stage_events) AND h.emitted
                       AND h.stage IS DISTINCT FROM
@@ -110,7 +132,15 @@ AS $$
                                    WHERE h3.user_id = h.user_id AND h3.emitted
                                      AND (h3.computed_at, h3.source_event_id) < (h.computed_at, h.source_event_id))),
            NULL::int, NULL::int, NULL::numeric, NULL::int, NULL::int, NULL::int
-      FROM l LEFT JOIN cur ON cur.mentee_id = l.user_id
+      FROM l
+      LEFT JOIN mentees mt ON mt.user_id = l.user_id AND mt.mentor_id = l.cur_mentor
+      LEFT JOIN rt ON rt.user_id = l.user_id
+      CROSS JOIN LATERAL (  -- the learner's relationships, one probe: exclusions and cooldown
+          SELECT coalesce(array_agg(DISTINCT r.mentor_id ORDER BY r.mentor_id)
+                              FILTER (WHERE r.status IN ('proposed', 'active', 'paused', 'declined')), '{}') AS excluded,
+                 max(r.requested_at) FILTER (WHERE r.match_reasons ->> 'proposed_by' = 'cs-matcher') AS last_proposal_at
+            FROM public.mentorship_relationships r
+           WHERE r.mentee_id = l.user_id) rel
     UNION ALL
     SELECT 'mentor', m.mentor_id, NULL, NULL, NULL, m.industry_id, m.utc_offset_minutes::int,
            m.available_hours_per_week, m.expertise_skill_ids, m.expertise_embedding::real[],
@@ -126,5 +156,5 @@ AS $$
      ORDER BY 1 DESC, 2
 $$;
 
-REVOKE EXECUTE ON FUNCTION mentor_rematch_inputs(uuid[], uuid[], uuid[], integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION mentor_rematch_inputs(uuid[], uuid[], uuid[], integer) TO cs_worker_matching, cs_app_admin;
+REVOKE EXECUTE ON FUNCTION mentor_rematch_inputs(uuid[], uuid[], uuid[], uuid[], uuid[], integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mentor_rematch_inputs(uuid[], uuid[], uuid[], uuid[], uuid[], integer) TO cs_worker_matching, cs_app_admin;

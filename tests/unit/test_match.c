@@ -601,6 +601,61 @@ START_TEST(larger_with_pricing)
 }
 END_TEST
 
+START_TEST(contended_alike)
+{
+    /* Issue 15's slow shape, scaled down: 250 learners against 120 mentors of 50 places, 1 to 3
+     * free, no expertise, industry or embedding, all mentors at UTC+0: every learner ranks the
+     * mentors alike, so all compete for the same top_k mentors, whose places (about 64) cannot
+     * take them all (nor can all 220 places). Pricing must bring in the other mentors (a few edges
+     * per learner and round, not every violated one), the zero-cost plateaus must not stop the
+     * search, and the optimum is the unpruned solve's. */
+    enum { L = 250, M = 120 };
+    cs_match_config_t cfg;
+    inst_t *x = inst_new(L, M);
+    static const int tz[] = {-300, 0, 60, 330, 540};
+    cs_err_t err;
+
+    cs_match_config_defaults(&cfg);
+    rng_state = 0x1433020050ull;
+    for (int m = 0; m < M; m++) {
+        x->m[m].max_mentees = 50;
+        x->m[m].capacity = 1 + (int)rnd(3);
+        x->m[m].rating_count = m % 30;
+        x->m[m].avg_rating = m % 30 ? 3 + (m % 20) / 10.0 : NAN;
+    }
+    for (int l = 0; l < L; l++) {
+        x->l[l].has_timezone = true;
+        x->l[l].utc_offset_minutes = tz[rnd(5)];
+        x->l[l].study_hours_week = 5 + rnd(26);
+    }
+    cs_match_result_t *r = cs_match_solve(&cfg, &x->p, &err);
+    ck_assert_msg(r != NULL, "%s", err.msg);
+    check_feasible(&cfg, &x->p, r);
+    ck_assert_msg(cs_match_verify(&cfg, &x->p, r, &err) == 0, "%s", err.msg);
+    ck_assert_int_ge(r->stats.rounds, 2); /* the top_k mentors' places were not enough */
+    /* pricing adds at most top_k edges per learner and round (it added all 88 at once) */
+    ck_assert_int_le(r->stats.candidates, (int64_t)L * cfg.top_k * r->stats.rounds);
+    int places = 0;
+    for (int m = 0; m < M; m++)
+        places += x->m[m].capacity;
+    ck_assert_int_eq(r->assigned, places < L ? places : L);
+    cs_match_config_t wide = cfg;
+    wide.top_k = M; /* no pruning, no pricing: the same optimum */
+    cs_match_result_t *w = cs_match_solve(&wide, &x->p, &err);
+    ck_assert_ptr_nonnull(w);
+    ck_assert_int_eq(w->stats.rounds, 1);
+    ck_assert_int_eq(w->total, r->total);
+    ck_assert_msg(cs_match_verify(&wide, &x->p, w, &err) == 0, "%s", err.msg);
+    cs_match_result_t *r2 = cs_match_solve(&cfg, &x->p, &err);
+    ck_assert_int_eq(memcmp(r->mentor_of, r2->mentor_of, L * sizeof(int32_t)), 0);
+    ck_assert_int_eq(memcmp(r->u, r2->u, L * sizeof(int64_t)), 0);
+    cs_match_result_destroy(r);
+    cs_match_result_destroy(r2);
+    cs_match_result_destroy(w);
+    free(x);
+}
+END_TEST
+
 START_TEST(bad_problems)
 {
     cs_match_config_t cfg;
@@ -748,6 +803,7 @@ static Suite *suite(void)
     tcase_add_test(tc, random_vs_brute_force);
     tcase_add_test(tc, verifier_rejects);
     tcase_add_test(tc, larger_with_pricing);
+    tcase_add_test(tc, contended_alike);
     tcase_add_test(tc, bad_problems);
     tcase_add_test(tc, triggers);
     suite_add_tcase(s, tc);

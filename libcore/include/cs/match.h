@@ -153,7 +153,8 @@ typedef struct cs_match_result {
  * learner or mentor and field) or the config is (FATAL). Deterministic: the same problem and
  * config give the same result. Ties between optima are settled by the processing order: learners
  * in index order, candidates by weight then mentor index, the shortest-path search by distance
- * then node index (so equally good mentors go to the lower index, the earlier learner first).
+ * (the sink first among equal distances) then node index (so equally good mentors go to the
+ * lower index, the earlier learner first).
  */
 CS_API cs_match_result_t *cs_match_solve(const cs_match_config_t *cfg, const cs_match_problem_t *p,
                                          cs_err_t *err);
@@ -231,9 +232,12 @@ CS_API int cs_match_trigger_decide(const cs_match_trigger_config_t *cfg,
 CS_API const char *cs_match_trigger_name(cs_match_trigger_t t);
 
 /*
- * The RematchReason symbol of mentor_rematch_proposed v1 for a trigger: low_session_ratings,
- * mentor_unavailable (unavailable, over capacity), goals_changed (goals, stage). NULL for an
- * explicit request, which v1 cannot state (it needs a new symbol, see the report of issue 15).
+ * The RematchReason symbol of mentor_rematch_proposed for a trigger: low_session_ratings,
+ * mentor_unavailable (unavailable, over capacity), goals_changed (goals, and the stage: the
+ * contract has no stage reason). NULL for an explicit request: the reason then depends on who
+ * asked, which the trigger does not tell - learner_requested (v2) for a mentor_rematch_requested,
+ * mentor_recommended for a mentor_feedback_given recommending it; cs-matcher's mr_reason()
+ * (workers/matcher_rules.c) chooses by the event.
  */
 CS_API const char *cs_match_trigger_contract_reason(cs_match_trigger_t t);
 
