@@ -19,7 +19,7 @@
 # cs-progress drains only the mentoring and profile topics first (the sessions and ratings the
 # low-ratings trigger reads).
 #
-# Prints events/s of cs-matcher's topics, its proposals, and the CPU seconds (user + system) the
+# Prints events/s of cs-matcher's topics, its proposals, its peak RSS and the CPU seconds (user + system) the
 # drain cost: the worker, the PostgreSQL cluster (all its processes, the exited backends
 # included; the cluster must be this benchmark's alone, e.g. scripts/devdb's) and the broker when
 # CS_KAFKA_DIR names scripts/kafka's directory. LOG=debug keeps per-batch lines; KEEP=1 keeps the
@@ -91,7 +91,7 @@ mentees=$(q "SELECT count(*) FROM mentorship_relationships WHERE status = 'activ
 pg0=$(pg_cpu)
 br0=$(broker_cpu)
 t0=$(date +%s%N)
-/usr/bin/time -f '%U %S' -o "$T/time" "$MATCHER" --pg-dsn "$DSN" --group "cs-matcher-bench-$$" --drain \
+/usr/bin/time -f '%U %S %M' -o "$T/time" "$MATCHER" --pg-dsn "$DSN" --group "cs-matcher-bench-$$" --drain \
   --metrics-port -1 --log-level "${LOG:-info}" --topics "${P}cs.mentoring,${P}cs.profile" \
   --derived-topic "${P}cs.derived" ${MATCHER_ARGS:-} 2>"$T/m.err"
 t1=$(date +%s%N)
@@ -106,4 +106,5 @@ awk -v n="$n" -v ns=$((t1 - t0)) -v m="$mentees" -v t="$totals" -v w="$(cat "$T/
   split(w, c, " ")
   printf "cs-matcher: %d events in %.2f s = %.0f events/s (%d learners with a mentor); totals %s\n", n, ns / 1e9, n / (ns / 1e9), m, t
   printf "cpu s: worker %.2f (user %.2f, sys %.2f), postgres %.2f, broker %.2f, total %.2f%s\n",
-    c[1] + c[2], c[1], c[2], pg, br, c[1] + c[2] + pg + br, (b > 0) ? sprintf("; %d batches assigned (LOG=debug)", b) : "" }'
+    c[1] + c[2], c[1], c[2], pg, br, c[1] + c[2] + pg + br, (b > 0) ? sprintf("; %d batches assigned (LOG=debug)", b) : ""
+  printf "peak RSS of the worker: %.1f MiB\n", c[3] / 1024 }'
