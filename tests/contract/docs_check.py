@@ -53,6 +53,8 @@ SHIPPED = SHIPPED_BASE + [f"{p} {w}" for p, w in SUBCOMMANDS]
 FOREIGN_OPTIONS = {
     "--brokers": "scripts/kafka",                # scripts/kafka start --brokers N
     "--publish-linger-ms": "bench/pipeline.sh",  # the pipeline benchmark's own option
+    "--million": "bench/readiness.sh",           # bench/readiness.sh --million (the 1,000,000-event stream)
+    "--kcat": "bench/latency.sh",                # bench/latency.sh --kcat (Kafka's own delivery as the floor)
     "--tls": "scripts/kafka",                    # scripts/kafka start --tls
     "--sasl": "scripts/kafka",                   # scripts/kafka start --sasl
     "--ssl": "scripts/devdb",                    # scripts/devdb start --ssl
