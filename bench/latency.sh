@@ -19,6 +19,7 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 WORKERS="audit progress"
 RATE=1000
 SECS=25
@@ -66,7 +67,6 @@ fi
 export CS_KAFKA_BROKERS CS_LOG_LEVEL=warn
 TICK=$(getconf CLK_TCK)
 cpu_s() { awk -v t="$TICK" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$1/stat"; }
-psqla() { psql "$ADMIN" -qAt -v ON_ERROR_STOP=1 "$@"; }
 
 # The migrated and seeded template, once per cluster (kept: dropped by `scripts/devdb stop`).
 if [ "$(psqla -c "SELECT count(*) FROM pg_database WHERE datname = 'lat_tpl'")" = 0 ]; then
@@ -132,27 +132,8 @@ echo "rate $RATE events/s for $SECS s, workers: $WORKERS, --batch-ms $BATCH_MS $
 for w in $WORKERS; do
   curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/$w.after"
   cpu=$(echo "$(cpu_s "${wpid[$w]}") - ${cpu0[$w]}" | bc -l)
-  # p50/p99 of the events committed between the two scrapes, from the cumulative histogram,
-  # interpolating linearly inside the bucket (bench/pipeline.sh's method); max: the bucket's top.
-  read -r p50 p99 pmax n < <(awk '
-    FNR == 1 { f++ }
-    /^cs_event_e2e_latency_seconds_bucket/ {
-      match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
-      if (f == 1) { before[le] = $NF + 0; next }
-      n++; b[n] = (le == "+Inf") ? 1e9 : le + 0; c[n] = $NF - before[le] }
-    END {
-      total = c[n]
-      split("0.5 0.99 1", qs, " ")
-      for (k = 1; k <= 3; k++) {
-        want = qs[k] * total; prevb = 0; prevc = 0; v = 0
-        for (i = 1; i <= n; i++) {
-          if (c[i] >= want) { v = (c[i] == prevc || k == 3) ? b[i] : prevb + (b[i] - prevb) * (want - prevc) / (c[i] - prevc); break }
-          prevb = b[i]; prevc = c[i]
-        }
-        printf "%.2f ", v * 1000
-      }
-      print total
-    }' "$RUN/$w.before" "$RUN/$w.after")
+  # p50/p99 of the events committed between the two scrapes (bench/lib.sh).
+  read -r p50 p99 pmax n < <(e2e_quantiles "$RUN/$w.before" "$RUN/$w.after")
   printf '%-9s p50 %7.2f ms  p99 %7.2f ms  max <= %7.1f ms  (%d events)  CPU %.2f s\n' "$w" "$p50" "$p99" "$pmax" "$n" "$cpu"
   if [ "$DEBUG" = 1 ]; then
     tail -n +"$(($(cat "$RUN/$w.loglines") + 1))" "$RUN/$w.log" | grep -E '"batch (committed|timing)"' |

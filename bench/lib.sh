@@ -1,4 +1,5 @@
-# bench/lib.sh - the set-up the end-to-end benchmarks (bench/pipeline.sh, bench/replay.sh) share;
+# bench/lib.sh - the set-up the end-to-end benchmarks (bench/pipeline.sh, bench/replay.sh) share
+# (bench/latency.sh uses e2e_quantiles);
 # sourced, not run. After `set -euo pipefail`, the script's own options parsed:
 #
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,6 +19,10 @@
 #                           not JSON)
 #   psqla ARGS...           psql on ADMIN, unaligned, tuples only, stopping on an error
 #   log_secs                seconds since midnight (UTC) of each JSON log line's "ts" on stdin
+#   e2e_quantiles BEFORE AFTER  p50, p99 and max (ms) and the count of the events committed
+#                           between two /metrics scrapes (files), from the cumulative
+#                           cs_event_e2e_latency_seconds histogram, interpolating linearly inside
+#                           a bucket (max: the top of its bucket); "p50 p99 max n" on one line
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
@@ -70,3 +75,25 @@ fresh_db() {
 }
 
 log_secs() { sed -E 's/.*"ts":"[0-9-]+T([0-9]+):([0-9]+):([0-9.]+)Z".*/\1 \2 \3/' | awk '{printf "%.3f\n", $1 * 3600 + $2 * 60 + $3}'; }
+
+e2e_quantiles() {
+  awk '
+    FNR == 1 { f++ }
+    /^cs_event_e2e_latency_seconds_bucket/ {
+      match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
+      if (f == 1) { before[le] = $NF + 0; next }
+      n++; b[n] = (le == "+Inf") ? 1e9 : le + 0; c[n] = $NF - before[le] }
+    END {
+      total = c[n]
+      split("0.5 0.99 1", qs, " ")
+      for (k = 1; k <= 3; k++) {
+        want = qs[k] * total; prevb = 0; prevc = 0; v = 0
+        for (i = 1; i <= n; i++) {
+          if (c[i] >= want) { v = (c[i] == prevc || k == 3) ? b[i] : prevb + (b[i] - prevb) * (want - prevc) / (c[i] - prevc); break }
+          prevb = b[i]; prevc = c[i]
+        }
+        printf "%.2f ", v * 1000
+      }
+      print total + 0
+    }' "$1" "$2"
+}

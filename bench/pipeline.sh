@@ -350,27 +350,8 @@ sleep 1
 lat_json=""
 for w in $WORKERS; do
   curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/lat-$w.metrics"
-  # p50/p99 of the events committed between the two scrapes, from the cumulative histogram,
-  # interpolating linearly inside the bucket.
-  read -r p50 p99 n < <(awk '
-    FNR == 1 { f++ }
-    /^cs_event_e2e_latency_seconds_bucket/ {
-      match($0, /le="[^"]*"/); le = substr($0, RSTART + 4, RLENGTH - 5)
-      if (f == 1) { before[le] = $NF + 0; next }
-      n++; b[n] = (le == "+Inf") ? 1e9 : le + 0; c[n] = $NF - before[le] }
-    END {
-      total = c[n]
-      split("0.5 0.99", qs, " ")
-      for (k = 1; k <= 2; k++) {
-        want = qs[k] * total; prevb = 0; prevc = 0
-        for (i = 1; i <= n; i++) {
-          if (c[i] >= want) { v = (c[i] == prevc) ? b[i] : prevb + (b[i] - prevb) * (want - prevc) / (c[i] - prevc); break }
-          prevb = b[i]; prevc = c[i]
-        }
-        printf "%.2f ", v * 1000
-      }
-      print total
-    }' "$RUN/lat-$w.before" "$RUN/lat-$w.metrics")
+  # p50/p99 of the events committed between the two scrapes (bench/lib.sh).
+  read -r p50 p99 _ n < <(e2e_quantiles "$RUN/lat-$w.before" "$RUN/lat-$w.metrics")
   if [ "$n" -gt 0 ]; then
     printf '%-10s p50 %6.2f ms   p99 %6.2f ms   (%d events)\n' "$w" "$p50" "$p99" "$n"
     lat_json="$lat_json${lat_json:+,}\"$w\":{\"p50_ms\":$p50,\"p99_ms\":$p99,\"events\":$n}"
