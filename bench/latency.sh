@@ -7,7 +7,8 @@
 # The latency stage of bench/pipeline.sh on its own, to be run many times while changing the
 # runtime: on the broker named by CS_KAFKA_BROKERS (or its own single-node Apache Kafka in
 # .run/latency/kafka, fresh) and a fresh database of the scripts/devdb cluster, it starts each
-# worker (--batch-ms 5 as bench/pipeline.sh, or MS, and the options after --) on fresh topics, publishes R events/s for S
+# worker (--batch-ms 5 as bench/pipeline.sh, or MS, but cs-readiness and cs-matcher with their own
+# batch wait; and the options after --) on fresh topics, publishes R events/s for S
 # seconds (cs-loadgen --rate R --linger-ms 1: the message timestamp is the producer's), and reads
 # p50/p99/max end-to-end latency (produce timestamp to commit, the runtime's
 # cs_event_e2e_latency_seconds histogram) of the events committed after the first 5 s. Also
@@ -89,8 +90,11 @@ level=warn
 for w in $WORKERS; do
   port=$((port + 1))
   wport[$w]=$port
+  # cs-readiness and cs-matcher keep their own batch wait (a second: their cost is per batch).
+  bm=(--batch-ms "$BATCH_MS")
+  case $w in readiness | matcher) bm=() ;; esac
   "$BIN/cs-$w" --pg-dsn "$BASE/lat_run" --group "lat-$w-$$" --topics "$topics" \
-    --metrics-port "$port" --batch-ms "$BATCH_MS" --log-level "$level" "${WOPTS[@]}" 2>"$RUN/$w.log" &
+    --metrics-port "$port" "${bm[@]}" --log-level "$level" "${WOPTS[@]}" 2>"$RUN/$w.log" &
   wpid[$w]=$!
   pids+=($!)
 done

@@ -331,8 +331,11 @@ for w in $WORKERS; do
   topics=$(grep '"partition assigned"' "$RUN/$w-$w.log" | sed -E 's/.*"topic":"([^"]*)".*/'"$prefix"'\1/' | sort -u | paste -sd,)
   derived=()
   "$BIN/cs-$w" --help 2>&1 | grep -q -- --derived-topic && derived=(--derived-topic "${prefix}cs.derived")
+  # cs-readiness and cs-matcher keep their own batch wait (a second: their cost is per batch).
+  bm=(--batch-ms 5)
+  case $w in readiness | matcher) bm=() ;; esac
   "$BIN/cs-$w" --pg-dsn "$BASE/bench_lat" --group "bench-lat-$w-$$" --topics "$topics" "${derived[@]}" \
-    --metrics-port "$port" --batch-ms 5 2>"$RUN/lat-$w.log" &
+    --metrics-port "$port" "${bm[@]}" 2>"$RUN/lat-$w.log" &
   lat_pids+=($!)
   pids+=($!)
 done

@@ -65,6 +65,9 @@ const cs_opt_t cs_worker_opts[] = {
      100, 600000},
     {"pipeline", CS_OPT_BOOL, "true",
      "overlap PostgreSQL with preparing the next batch (false: one batch at a time, serially)"},
+    {"batch-linger", CS_OPT_BOOL, "false",
+     "a batch short of --batch-size waits --batch-ms to fill even when PostgreSQL is free (for "
+     "workers whose cost is per batch or per learner, not per event; false: group commit)"},
     {"batch-array-rows", CS_OPT_INT, "500",
      "rows per table up to which a batch writes it with one statement from array parameters "
      "instead of COPY and a staging table (0: always COPY)",
@@ -601,6 +604,7 @@ static int worker_open(cs_worker_t *w, cs_err_t *err)
     if (cs__worker_open_offline(w, err) < 0)
         return -1;
     w->pipeline = cs_config_bool(w->cfg, "pipeline");
+    w->batch_linger = cs_config_bool(w->cfg, "batch-linger");
     w->commit_pipeline = cs_config_bool(w->cfg, "commit-pipeline");
     cs__worker_metrics_init(w);
     cs__worker_outbox_metrics(w);
@@ -620,7 +624,7 @@ static int worker_run(cs_worker_t *w)
     cs_log_info("worker started", CS_LS("group", w->group), CS_LS("effect_scope", w->scope),
                 CS_LS("topics", topics ? topics : ""), CS_LI("batch_size", w->batch_size),
                 CS_LI("batch_ms", w->batch_ms), CS_LI("drain", w->drain),
-                CS_LI("pipeline", w->pipeline));
+                CS_LI("pipeline", w->pipeline), CS_LI("batch_linger", w->batch_linger));
     /* The queue may have filled before the watcher existed: look once. */
     cs__worker_drain_queue(w);
     if (!w->closed)
@@ -654,14 +658,37 @@ cs_worker_t *cs__worker_configure(const cs_worker_def_t *def, const cs_opt_t *ex
     return w;
 }
 
+/*
+ * The mode word's index: after the leading --name=value arguments, which a worker's main puts
+ * before the command line as its own defaults (cs-readiness, cs-matcher); argc when none.
+ */
+static int mode_word(int argc, char **argv)
+{
+    int i = 1;
+    while (i < argc && strncmp(argv[i], "--", 2) == 0 && strchr(argv[i], '='))
+        i++;
+    if (i < argc && (strcmp(argv[i], "replay") == 0 || strcmp(argv[i], "redrive") == 0))
+        return i;
+    return argc;
+}
+
 int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 {
-    /* Modes of the runtime other than the live loop, each with the worker's handlers. */
-    if (argc > 1 && argv[1] && strcmp(argv[1], "replay") == 0)
-        return cs__worker_replay_main(def, argc - 1, argv + 1);
-    if (argc > 1 && argv[1] && strcmp(argv[1], "redrive") == 0)
-        return cs__worker_redrive_main(def, argc - 1, argv + 1);
-    return cs__worker_main_mode(def, argc, argv, NULL);
+    /* Modes of the runtime other than the live loop, each with the worker's handlers; the mode
+     * sees the arguments before its word after it (argv[0] of the mode is the word). */
+    int m = mode_word(argc, argv);
+    if (m == argc)
+        return cs__worker_main_mode(def, argc, argv, NULL);
+    char **av = cs_mem_calloc((size_t)argc, sizeof *av);
+    int n = 0;
+    av[n++] = argv[m];
+    for (int i = 1; i < argc; i++)
+        if (i != m)
+            av[n++] = argv[i];
+    int rc = strcmp(argv[m], "replay") == 0 ? cs__worker_replay_main(def, n, av)
+                                            : cs__worker_redrive_main(def, n, av);
+    free(av);
+    return rc;
 }
 
 int cs__worker_main_mode(const cs_worker_def_t *def, int argc, char **argv,

@@ -287,6 +287,7 @@ struct cs_worker {
     /* stages: st[0] and st[1]; the synchronous path uses whichever is free */
     stage_t st[2];
     bool pipeline;
+    bool batch_linger;      /* --batch-linger: no group commit, a partial batch waits batch_ms */
     bool commit_pipeline;   /* commit small batches in one round trip (worker_txn.c) */
     stage_t *inflight;      /* handed to the committer; its events are pending[0..inflight->n) */
     stage_t *ready;         /* prepared, waiting for the committer; pending[nflight..+ready->n) */

@@ -210,8 +210,8 @@ void cs__worker_drain_queue(cs_worker_t *w)
     }
     ev_idle_stop(w->loop, &w->consumer_idle);
     /* The queue is empty: with the committer free, what is pending goes now (group commit;
-     * batch-ms only bounds the wait while a batch is in flight). */
-    if (w->pipeline && !w->closed && !w->inflight && !w->backoff && w->npending)
+     * batch-ms only bounds the wait while a batch is in flight), unless the worker lingers. */
+    if (w->pipeline && !w->batch_linger && !w->closed && !w->inflight && !w->backoff && w->npending)
         cs__worker_flush_ready(w, true);
 }
 

@@ -218,7 +218,8 @@ void cs__worker_on_committed(struct ev_loop *loop, ev_async *a, int revents)
     cs__worker_pipe_wait(w); /* returns at once: the batch is done (or was completed already) */
     if (w->closed)
         return;
-    cs__worker_flush_ready(w, true);
+    /* A lingering worker leaves a partial batch to the batch timer (which is armed). */
+    cs__worker_flush_ready(w, !w->batch_linger || w->stopping);
     if (w->throttled && !w->closed)
         cs__worker_drain_queue(w);
 }
