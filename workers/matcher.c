@@ -971,28 +971,17 @@ static const cs_worker_def_t def = {
     .fini = fini,
     .batch_begin = batch_begin,
     .outbox = true,
-};
-
-int main(int argc, char **argv)
-{
     /* The pipeline is off unless asked for (and then refused with the reason, by init). Batches
      * of up to 10,000 events: each batch pays one read of every mentor with room and its own
      * commit, and its requests are assigned together; 20,000 cost no less CPU and peaked at 70
      * MiB, over the 48 MiB target (bench/matcher.sh --pipeline; docs/matcher.md). A partial
      * batch waits up to a second to fill (--batch-ms 1000): a steady stream then pays the read
-     * once a second, not every 100 ms. A flag or variable given wins. */
-    char **av = cs_mem_calloc((size_t)argc + 4, sizeof *av);
-    av[0] = argv[0];
-    int n = 1;
-    if (!getenv("CS_PIPELINE"))
-        av[n++] = "--pipeline=false";
-    if (!getenv("CS_BATCH_SIZE"))
-        av[n++] = "--batch-size=10000";
-    if (!getenv("CS_BATCH_MS"))
-        av[n++] = "--batch-ms=1000";
-    for (int i = 1; i < argc; i++)
-        av[n++] = argv[i];
-    int rc = cs_worker_main(&def, n, av);
-    free(av);
-    return rc;
+     * once a second, not every 100 ms. */
+    .defaults =
+        (const char *const[]){"--pipeline=false", "--batch-size=10000", "--batch-ms=1000", NULL},
+};
+
+int main(int argc, char **argv)
+{
+    return cs_worker_main(&def, argc, argv);
 }

@@ -768,24 +768,14 @@ static const cs_worker_def_t def = {
     .batch_begin = batch_begin,
     .outbox = true,
     .no_dedupe = true,
+    /* A batch's cost is per learner, and a learner's events arrive over several: batches wait
+     * up to a second to fill (--batch-linger, --batch-ms 1000) instead of going as soon as
+     * PostgreSQL is free, so that a steady stream costs a read per second, not one per handful
+     * of events (docs/readiness.md). */
+    .defaults = (const char *const[]){"--batch-linger=true", "--batch-ms=1000", NULL},
 };
 
 int main(int argc, char **argv)
 {
-    /* A batch's cost is per learner, and a learner's events arrive over several: batches wait
-     * up to a second to fill (--batch-linger, --batch-ms 1000) instead of going as soon as
-     * PostgreSQL is free, so that a steady stream costs a read per second, not one per handful
-     * of events (docs/readiness.md). A flag or variable given wins. */
-    char **av = cs_mem_calloc((size_t)argc + 3, sizeof *av);
-    av[0] = argv[0];
-    int n = 1;
-    if (!getenv("CS_BATCH_LINGER"))
-        av[n++] = "--batch-linger=true";
-    if (!getenv("CS_BATCH_MS"))
-        av[n++] = "--batch-ms=1000";
-    for (int i = 1; i < argc; i++)
-        av[n++] = argv[i];
-    int rc = cs_worker_main(&def, n, av);
-    free(av);
-    return rc;
+    return cs_worker_main(&def, argc, argv);
 }

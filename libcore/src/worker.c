@@ -8,9 +8,12 @@
  * stops it. Everything the loop does between start and stop lives in the other worker_*.c files
  * (worker_int.h has the map). Loop thread only.
  */
+#include <ctype.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -659,8 +662,8 @@ cs_worker_t *cs__worker_configure(const cs_worker_def_t *def, const cs_opt_t *ex
 }
 
 /*
- * The mode word's index: after the leading --name=value arguments, which a worker's main puts
- * before the command line as its own defaults (cs-readiness, cs-matcher); argc when none.
+ * The mode word's index: after the leading --name=value arguments (the worker's defaults, put
+ * before the command line); argc when none.
  */
 static int mode_word(int argc, char **argv)
 {
@@ -672,23 +675,73 @@ static int mode_word(int argc, char **argv)
     return argc;
 }
 
+/* True when the environment sets the variable of "--name=value" (CS_NAME, '-' as '_'). */
+static bool default_overridden(const char *arg)
+{
+    char var[128] = "CS_";
+    size_t n = 3;
+    for (const char *c = arg + 2; *c && *c != '=' && n + 1 < sizeof var; c++)
+        var[n++] = *c == '-' ? '_' : (char)toupper((unsigned char)*c);
+    var[n] = '\0';
+    return getenv(var) != NULL;
+}
+
+/* argv with the worker's defaults first (those the environment does not override): av, ac. */
+static char **with_defaults(const cs_worker_def_t *def, int argc, char **argv, int *ac)
+{
+    int nd = 0;
+    while (def->defaults && def->defaults[nd])
+        nd++;
+    char **av = cs_mem_calloc((size_t)argc + (size_t)nd + 1, sizeof *av);
+    int n = 0;
+    av[n++] = argv[0];
+    for (int i = 0; i < nd; i++)
+        if (!default_overridden(def->defaults[i]))
+            av[n++] = (char *)def->defaults[i];
+    for (int i = 1; i < argc; i++)
+        av[n++] = argv[i];
+    *ac = n;
+    return av;
+}
+
 int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 {
+    int ac;
+    char **av = with_defaults(def, argc, argv, &ac);
     /* Modes of the runtime other than the live loop, each with the worker's handlers; the mode
      * sees the arguments before its word after it (argv[0] of the mode is the word). */
-    int m = mode_word(argc, argv);
-    if (m == argc)
-        return cs__worker_main_mode(def, argc, argv, NULL);
-    char **av = cs_mem_calloc((size_t)argc, sizeof *av);
-    int n = 0;
-    av[n++] = argv[m];
-    for (int i = 1; i < argc; i++)
-        if (i != m)
-            av[n++] = argv[i];
-    int rc = strcmp(argv[m], "replay") == 0 ? cs__worker_replay_main(def, n, av)
-                                            : cs__worker_redrive_main(def, n, av);
+    int m = mode_word(ac, av), rc;
+    if (m == ac) {
+        rc = cs__worker_main_mode(def, ac, av, NULL);
+    } else {
+        char *word = av[m];
+        memmove(av + 2, av + 1, (size_t)(m - 1) * sizeof *av);
+        av[1] = word; /* the word, then the arguments before it, then the rest */
+        rc = strcmp(word, "replay") == 0 ? cs__worker_replay_main(def, ac - 1, av + 1)
+                                         : cs__worker_redrive_main(def, ac - 1, av + 1);
+    }
     free(av);
     return rc;
+}
+
+/* The --help text: the mode's or worker's, and the worker's own defaults of runtime options. */
+static char *usage_text(const cs_worker_def_t *def, const cs__worker_mode_t *mode)
+{
+    const char *u = mode ? mode->usage : (def->usage ? def->usage : "a careerstream worker");
+    size_t len = strlen(u) + 160;
+    for (int i = 0; def->defaults && def->defaults[i]; i++)
+        len += strlen(def->defaults[i]) + 1;
+    char *t = cs_mem_alloc(len);
+    size_t n = (size_t)snprintf(t, len, "%s", u);
+    for (int i = 0; def->defaults && def->defaults[i]; i++)
+        n += (size_t)snprintf(t + n, len - n, "%s%s",
+                              i ? " "
+                                : " This worker's own defaults of "
+                                  "the options below: ",
+                              def->defaults[i]);
+    if (def->defaults && def->defaults[0])
+        snprintf(t + n, len - n, " (a flag or variable given wins).");
+    return t;
 }
 
 int cs__worker_main_mode(const cs_worker_def_t *def, int argc, char **argv,
@@ -708,10 +761,9 @@ int cs__worker_main_mode(const cs_worker_def_t *def, int argc, char **argv,
     w->ud = def->ud;
     w->mode = mode;
     w->opts = merge_opts(def->opts, mode ? mode->opts : NULL);
-    w->cfg =
-        cs_config_start(mode ? mode->program : def->name,
-                        mode ? mode->usage : (def->usage ? def->usage : "a careerstream worker"),
-                        w->opts, argc, argv, &code);
+    char *usage = usage_text(def, mode);
+    w->cfg = cs_config_start(mode ? mode->program : def->name, usage, w->opts, argc, argv, &code);
+    free(usage);
     if (!w->cfg) {
         free(w->opts);
         free(w);

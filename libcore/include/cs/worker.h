@@ -151,6 +151,13 @@ typedef struct cs_worker_def {
      */
     bool outbox;
     cs_decode_fn decode;
+    /*
+     * The worker's own defaults of runtime options, "--name=value" each, NULL-terminated (may be
+     * NULL): cs-matcher's serial loop and larger batches, cs-readiness' lingering batches. Each
+     * applies unless its variable (CS_NAME) is set or the command line gives the option (flags
+     * win); a --config file's value does not override it.
+     */
+    const char *const *defaults;
 } cs_worker_def_t;
 
 /*
