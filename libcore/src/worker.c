@@ -661,20 +661,6 @@ cs_worker_t *cs__worker_configure(const cs_worker_def_t *def, const cs_opt_t *ex
     return w;
 }
 
-/*
- * The mode word's index: after the leading --name=value arguments (the worker's defaults, put
- * before the command line); argc when none.
- */
-static int mode_word(int argc, char **argv)
-{
-    int i = 1;
-    while (i < argc && strncmp(argv[i], "--", 2) == 0 && strchr(argv[i], '='))
-        i++;
-    if (i < argc && (strcmp(argv[i], "replay") == 0 || strcmp(argv[i], "redrive") == 0))
-        return i;
-    return argc;
-}
-
 /* True when the environment sets the variable of "--name=value" (CS_NAME, '-' as '_'). */
 static bool default_overridden(const char *arg)
 {
@@ -706,20 +692,15 @@ static char **with_defaults(const cs_worker_def_t *def, int argc, char **argv, i
 
 int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
 {
-    int ac;
-    char **av = with_defaults(def, argc, argv, &ac);
-    /* Modes of the runtime other than the live loop, each with the worker's handlers; the mode
-     * sees the arguments before its word after it (argv[0] of the mode is the word). */
-    int m = mode_word(ac, av), rc;
-    if (m == ac) {
-        rc = cs__worker_main_mode(def, ac, av, NULL);
-    } else {
-        char *word = av[m];
-        memmove(av + 2, av + 1, (size_t)(m - 1) * sizeof *av);
-        av[1] = word; /* the word, then the arguments before it, then the rest */
-        rc = strcmp(word, "replay") == 0 ? cs__worker_replay_main(def, ac - 1, av + 1)
-                                         : cs__worker_redrive_main(def, ac - 1, av + 1);
-    }
+    /* Modes of the runtime other than the live loop, each with the worker's handlers: argv[1]
+     * names it, and the mode's argv[0] is that word. The worker's defaults follow argv[0]. */
+    bool replay = argc > 1 && strcmp(argv[1], "replay") == 0;
+    bool redrive = argc > 1 && strcmp(argv[1], "redrive") == 0;
+    int skip = replay || redrive, ac;
+    char **av = with_defaults(def, argc - skip, argv + skip, &ac);
+    int rc = replay    ? cs__worker_replay_main(def, ac, av)
+             : redrive ? cs__worker_redrive_main(def, ac, av)
+                       : cs__worker_main_mode(def, ac, av, NULL);
     free(av);
     return rc;
 }
