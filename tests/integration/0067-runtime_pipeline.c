@@ -15,6 +15,11 @@
  *      another offset): the copy is in the batch prepared while the first is in flight, so the
  *      pre-check cannot see it; the tail statement must notice and the batch be redone, applying
  *      nothing twice.
+ * linger_gathers_a_partial_batch: --batch-linger with --batch-ms 2000: events produced one at a
+ *      time, 100 ms apart, wait for the batch timer and commit in one or two transactions, none
+ *      earlier than 1.5 s after the first event was acknowledged; without --batch-linger the
+ *      same events go as soon as PostgreSQL is free (group commit), in many small transactions.
+ *      (A transaction is told by the xmin its rt_events rows share.)
  * fresh_database_starts_at_beginning: a group that committed everything to Kafka meets a fresh
  *      database: the worker must start from the beginning (PostgreSQL is the source of truth),
  *      not from Kafka's committed offsets.
@@ -28,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -187,6 +193,78 @@ START_TEST(duplicate_serial)
 }
 END_TEST
 
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Runs a worker (lingering or not), produces N events 100 ms apart once it is assigned; returns
+ * the number of transactions that applied them, and the ms from the first event to the last
+ * commit in *took_ms. */
+static long long linger_case(bool linger, double *took_ms)
+{
+    enum { N = 10 };
+    char dsn[1024], topic[128], logf[256], group[64];
+    rt_db(linger ? "linger" : "linger_off", dsn, sizeof dsn);
+    cs_test_topic(linger ? "linger" : "linger_off", topic, sizeof topic);
+    snprintf(group, sizeof group, "rt-%s", linger ? "linger" : "linger-off");
+    snprintf(logf, sizeof logf, "/tmp/cs-rt-linger-%d-%d.log", (int)getpid(), linger);
+    unlink(logf);
+    rt_topic_create(topic, 1, (const char *const[]){NULL});
+
+    const char *args[] = {"--format",
+                          "text",
+                          "--topics",
+                          topic,
+                          "--group",
+                          group,
+                          "--batch-size",
+                          "1000",
+                          "--batch-ms",
+                          "2000",
+                          "--metrics-port",
+                          "-1",
+                          linger ? "--batch-linger=true" : "--batch-linger=false",
+                          NULL};
+    pid_t pid = rt_spawn(dsn, logf, args);
+    ck_assert_msg(rt_wait_file_has(logf, "partition assigned", 60000 * cs_test_timeout_mult()) == 0,
+                  "the worker was not assigned its partition (see %s)", logf);
+    rt_producer_t *p = rt_producer_new();
+    double t0 = 0;
+    for (long long i = 0; i < N; i++) {
+        rt_produce_text_to(p, topic, 0, i, NKEYS, 1);
+        rt_producer_flush(p);
+        if (i == 0)
+            t0 = mono_ms();
+        rt_sleep_ms(100);
+    }
+    rt_producer_destroy(p);
+    ck_assert_msg(rt_wait_committed(dsn, group, N, 30000 * cs_test_timeout_mult()) == 0,
+                  "the events were not committed (see %s)", logf);
+    *took_ms = mono_ms() - t0;
+    kill(pid, SIGTERM);
+    ck_assert(cs_test_exited(rt_wait(pid, 30000), 0));
+    ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);
+    long long txns = rt_ll(dsn, "SELECT count(DISTINCT xmin::text) FROM rt_events");
+    cs_test_drop_db(dsn);
+    unlink(logf);
+    return txns;
+}
+
+START_TEST(linger_gathers_a_partial_batch)
+{
+    double took;
+    long long txns = linger_case(true, &took);
+    ck_assert_msg(txns <= 2, "lingering: %lld transactions for 10 events 100 ms apart", txns);
+    ck_assert_msg(took >= 1500, "lingering: committed %.0f ms after the first event", took);
+    txns = linger_case(false, &took);
+    ck_assert_msg(txns >= 5, "not lingering: only %lld transactions for 10 events 100 ms apart",
+                  txns);
+}
+END_TEST
+
 START_TEST(fresh_database_starts_at_beginning)
 {
     enum { N = 3000 };
@@ -241,6 +319,7 @@ int main(void)
     tcase_add_test(tc, failure_serial);
     tcase_add_test(tc, duplicate_in_next_batch);
     tcase_add_test(tc, duplicate_serial);
+    tcase_add_test(tc, linger_gathers_a_partial_batch);
     tcase_add_test(tc, fresh_database_starts_at_beginning);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
