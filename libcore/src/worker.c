@@ -648,14 +648,20 @@ static int worker_run(cs_worker_t *w)
 
 /* ---- a mode without the consumer loop (worker_redrive.c) ---- */
 
-cs_worker_t *cs__worker_configure(const cs_worker_def_t *def, const cs_opt_t *extra,
-                                  const char *usage, int argc, char **argv, int *code)
+static char *usage_text(const cs_worker_def_t *def, const char *u);
+
+cs_worker_t *cs__worker_configure(const cs_worker_def_t *def, const char *word,
+                                  const cs_opt_t *extra, const char *usage, int argc, char **argv,
+                                  int *code)
 {
     cs_worker_t *w = cs_mem_calloc(1, sizeof *w);
+    char program[128], *text = usage_text(def, usage);
+    snprintf(program, sizeof program, "%s %s", def->name, word);
     w->def = def;
     w->ud = def->ud;
     w->opts = merge_opts(def->opts, extra);
-    w->cfg = cs_config_start(def->name, usage, w->opts, argc, argv, code);
+    w->cfg = cs_config_start(program, text, w->opts, argc, argv, code);
+    free(text);
     if (!w->cfg) {
         free(w->opts);
         free(w);
@@ -710,10 +716,9 @@ int cs_worker_main(const cs_worker_def_t *def, int argc, char **argv)
     return rc;
 }
 
-/* The --help text: the mode's or worker's, and the worker's own defaults of runtime options. */
-static char *usage_text(const cs_worker_def_t *def, const cs__worker_mode_t *mode)
+/* The --help text: u (the mode's or worker's), and the worker's own defaults of runtime options. */
+static char *usage_text(const cs_worker_def_t *def, const char *u)
 {
-    const char *u = mode ? mode->usage : (def->usage ? def->usage : "a careerstream worker");
     size_t len = strlen(u) + 160;
     for (int i = 0; def->defaults && def->defaults[i]; i++)
         len += strlen(def->defaults[i]) + 1;
@@ -747,7 +752,8 @@ int cs__worker_main_mode(const cs_worker_def_t *def, int argc, char **argv,
     w->ud = def->ud;
     w->mode = mode;
     w->opts = merge_opts(def->opts, mode ? mode->opts : NULL);
-    char *usage = usage_text(def, mode);
+    char *usage =
+        usage_text(def, mode ? mode->usage : (def->usage ? def->usage : "a careerstream worker"));
     w->cfg = cs_config_start(mode ? mode->program : def->name, usage, w->opts, argc, argv, &code);
     free(usage);
     if (!w->cfg) {

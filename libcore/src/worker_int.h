@@ -490,10 +490,12 @@ void cs__replay_parts_free(cs__replay_part_t *parts, int n);
 
 void cs__worker_finish_stop(cs_worker_t *w);
 void cs__worker_stop_now(cs_worker_t *w, int code);
-/* A mode without the consumer loop: options (the runtime's, the worker's, then extra), config
- * and the numbers read from it; NULL with *code (0 after --help, 2 on a bad option). */
-cs_worker_t *cs__worker_configure(const cs_worker_def_t *def, const cs_opt_t *extra,
-                                  const char *usage, int argc, char **argv, int *code);
+/* A mode without the consumer loop, named by its word (cs-x WORD): options (the runtime's, the
+ * worker's, then extra), config and the numbers read from it; NULL with *code (0 after --help, 2
+ * on a bad option). */
+cs_worker_t *cs__worker_configure(const cs_worker_def_t *def, const char *word,
+                                  const cs_opt_t *extra, const char *usage, int argc, char **argv,
+                                  int *code);
 /* Its codec, the worker's init, the stages and the outbox (no Kafka consumer, no loop). */
 int cs__worker_open_offline(cs_worker_t *w, cs_err_t *err);
 void cs__worker_free(cs_worker_t *w);

@@ -610,7 +610,8 @@ int cs__worker_redrive_main(const cs_worker_def_t *def, int argc, char **argv)
 {
     int code = 0;
     cs_err_t err;
-    cs_worker_t *w = cs__worker_configure(def, redrive_opts, REDRIVE_USAGE, argc, argv, &code);
+    cs_worker_t *w =
+        cs__worker_configure(def, "redrive", redrive_opts, REDRIVE_USAGE, argc, argv, &code);
     if (!w)
         return code;
     cs__worker_redrive_t r = {.f = {0}};

@@ -40,5 +40,18 @@ else
   echo "not ok $n - cs-audit verify --help"
   failed=1
 fi
+# Every mode of a worker with defaults of its own names it and lists those defaults.
+for mode in "" replay redrive; do
+  n=$((n + 1))
+  if [ -x "$bin/cs-readiness" ] && "$bin/cs-readiness" $mode --help </dev/null >"$tmp/out" 2>&1 &&
+    grep -q "^usage: cs-readiness ${mode:+$mode }\[options\]" "$tmp/out" &&
+    grep -q 'own defaults of the options below: --batch-linger=true --batch-ms=1000' "$tmp/out"; then
+    echo "ok $n - cs-readiness ${mode:+$mode }--help lists the worker's defaults"
+  else
+    echo "not ok $n - cs-readiness ${mode:+$mode }--help: no usage line for the mode, or no defaults"
+    head -n 3 "$tmp/out" | sed 's/^/#   /'
+    failed=1
+  fi
+done
 echo "1..$n"
 exit $failed
