@@ -59,8 +59,12 @@ static const char PROCESSED_SQL[] =
 static const char TAIL_SQL[] =
     OFFSETS_CAS_SQL ", (SELECT count(*) FROM erased_users WHERE user_id = ANY($6::uuid[]))";
 
-/* The name of the ledger's key, as a unique violation's message quotes it in any language. */
-#define LEDGER_KEY "\"processed_events_pkey\""
+/*
+ * The name of the ledger's key, which a unique violation's message names in any language (the
+ * quotes around it are the translation's). No table of a handler has a key of that name, and a
+ * table's conflict taken for the ledger's would only cost a redo, which then fails the same way.
+ */
+#define LEDGER_KEY "processed_events_pkey"
 
 bool cs__worker_ledger_conflict(const cs_err_t *err)
 {
