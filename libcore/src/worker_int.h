@@ -364,11 +364,10 @@ struct cs_worker {
 };
 
 /* The prepared statements of a batch's commit (worker_offsets.c prepares them per session). */
-#define TAIL_CHECK_STMT      "cs_tail_check_v1"
-#define PROCESSED_CHECK_STMT "cs_processed_check_v1"
-#define PROCESSED_STMT       "cs_processed_v1"
-#define TAIL_STMT            "cs_tail_v1"
-#define OFFSETS_CAS_STMT     "cs_offsets_cas_v1"
+#define TAIL_CHECK_STMT  "cs_tail_check_v1"
+#define PROCESSED_STMT   "cs_processed_v2"
+#define TAIL_STMT        "cs_tail_v1"
+#define OFFSETS_CAS_STMT "cs_offsets_cas_v1"
 
 /*
  * The pipelined commit's checks run on the server (cs_require, migration 0060): a failed one
@@ -547,6 +546,8 @@ int cs__worker_load_offsets(cs_worker_t *w, part_t **ps, int n, cs_err_t *err);
 extern const char cs__worker_forget_sql[];
 int cs__worker_dedupe_items(cs_worker_t *w, stage_t *s, cs_err_t *err);
 int cs__worker_precheck_items(cs_worker_t *w, stage_t *s, cs_err_t *err);
+/* True when err is the committer's ledger insert meeting an id applied since the pre-check. */
+bool cs__worker_ledger_conflict(const cs_err_t *err);
 
 /* ---- worker_items.c: a batch's events ---- */
 

@@ -41,7 +41,7 @@ enum step_kind {
 /* How the step-by-step sender checks a statement's first row. */
 enum step_check {
     CHECK_NONE,
-    CHECK_PROCESSED, /* column 0 (ids inserted) == expect, else APPLY_REDO */
+    CHECK_PROCESSED, /* the ledger insert: rows == expect, a conflict on its key APPLY_REDO */
     CHECK_OFFSETS,   /* column 0 (partitions moved) == expect, else APPLY_FENCED */
     CHECK_TAIL       /* CHECK_OFFSETS, and column 1 (learners erased since) == 0, else APPLY_REDO */
 };
@@ -66,8 +66,8 @@ typedef struct txn {
     enum txn_form form;
     step_t v[MAX_STEPS];
     int n;
-    char nnew[24], nparts[24]; /* text parameters of the server-side checks */
-    char counts[5][24];        /* a replay's counters: read, applied, dup, erased, dead */
+    char nparts[24];    /* text parameter of the server-side check */
+    char counts[5][24]; /* a replay's counters: read, applied, dup, erased, dead */
 } txn_t;
 
 static step_t *txn_add(txn_t *t, enum step_kind kind, const char *sql, int phase)
@@ -158,24 +158,20 @@ static void txn_build(txn_t *t, const cs__worker_job_t *job, enum txn_form form)
     static const int processed[] = {TP_EID, TP_OUTCOME, TP_ETOPIC, TP_EKP, TP_EKO};
     static const int forget[] = {TP_FORGET};
     const stage_t *s = job->stage;
-    bool begun = form == TXN_BEGUN, pipelined = form == TXN_PIPELINED;
+    bool begun = form == TXN_BEGUN;
     step_t *st;
 
     t->form = form;
     t->n = 0;
-    snprintf(t->nnew, sizeof t->nnew, "%d", s->nnew);
     snprintf(t->nparts, sizeof t->nparts, "%d", s->nbparts);
     if (!begun)
         txn_add(t, STEP_SQL, "BEGIN", 1);
     if (!begun && s->nmark > 0) {
         /* First, before any row: an id applied since the pre-check (by the batch before, or by
          * another consumer) must not reach the tables, where it could even fail a unique key. */
-        st = txn_add_stmt(t, pipelined ? PROCESSED_CHECK_STMT : PROCESSED_STMT, job->scope, s->p,
-                          processed, 5, 1);
+        st = txn_add_stmt(t, PROCESSED_STMT, job->scope, s->p, processed, 5, 1);
         st->params[st->nparams++] = job->group;
-        if (pipelined)
-            st->params[st->nparams++] = t->nnew;
-        st->check = CHECK_PROCESSED, st->expect = s->nnew, st->what = "marking events processed";
+        st->check = CHECK_PROCESSED, st->expect = s->nmark, st->what = "marking events processed";
     }
     if (!begun)
         txn_add(t, STEP_TABLES, NULL, 3);
@@ -210,7 +206,7 @@ static int step_check(const step_t *st, cs_db_res_t *res)
     long long c1 = st->check == CHECK_TAIL ? strtoll(cs_db_res_get(res, 0, 1), NULL, 10) : 0;
     cs_db_res_free(res);
     if (c0 != st->expect)
-        return st->check == CHECK_PROCESSED ? APPLY_REDO : APPLY_FENCED;
+        return APPLY_FENCED;
     /* A learner was erased after the pre-check: redo synchronously (which skips them). */
     return c1 > 0 ? APPLY_REDO : APPLY_OK;
 }
@@ -218,6 +214,15 @@ static int step_check(const step_t *st, cs_db_res_t *res)
 static int step_sql(cs__worker_job_t *job, const step_t *st)
 {
     cs_err_t *err = &job->err;
+    if (st->check == CHECK_PROCESSED) {
+        /* All the ids in, or an id applied since the pre-check: redo synchronously. */
+        long long rc = cs_db_execp_prepared(job->db, st->sql, st->nparams, st->params, err);
+        if (rc < 0 && cs__worker_ledger_conflict(err))
+            return APPLY_REDO;
+        if (rc < 0)
+            cs_err_wrap(err, "%s", st->what);
+        return rc < 0 ? APPLY_FAILED : rc == st->expect ? APPLY_OK : APPLY_REDO;
+    }
     if (st->check == CHECK_NONE) {
         long long rc = st->nparams ? cs_db_execp(job->db, st->sql, st->nparams, st->params, err)
                                    : cs_db_exec(job->db, st->sql, err);
@@ -303,9 +308,9 @@ static int step_send(cs__worker_job_t *job, const step_t *st)
 
 /*
  * Sends the steps in one round trip (libpq pipeline mode): every statement, then one sync. The
- * checks run on the server (PROCESSED_CHECK_STMT, TAIL_CHECK_STMT, the ranks of a sequential
- * upsert): a failed one aborts the transaction with its own SQLSTATE, which maps back to
- * APPLY_REDO or APPLY_FENCED. COPY cannot run in a pipeline, nor can the dead letters' publish
+ * checks run on the server (the ledger's key under PROCESSED_STMT, TAIL_CHECK_STMT, the ranks of
+ * a sequential upsert): a failed one aborts the transaction with its own error, which maps back
+ * to APPLY_REDO or APPLY_FENCED. COPY cannot run in a pipeline, nor can the dead letters' publish
  * (between the tail and COMMIT, so that a failed publish rolls back): txn_build's pipelined
  * form is for batches without dead letters whose tables all fit the array path.
  */
@@ -323,7 +328,7 @@ static int txn_send(cs__worker_job_t *job, const txn_t *t)
     /* After a failed send, err already says why; the statements sent still run to the sync. */
     if (cs_db_pipeline_end(job->db, sent ? err : &end_err) < 0 || !sent) {
         int rc = APPLY_FAILED;
-        if (!strcmp(err->sqlstate, SQLSTATE_REDO))
+        if (!strcmp(err->sqlstate, SQLSTATE_REDO) || cs__worker_ledger_conflict(err))
             rc = APPLY_REDO;
         else if (!strcmp(err->sqlstate, SQLSTATE_FENCED))
             rc = APPLY_FENCED;
