@@ -79,30 +79,16 @@ AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    WITH p0 AS (
-        SELECT ucp.* FROM public.user_career_profiles ucp WHERE ucp.user_id = ANY (p_user_ids)
-    ), upr AS MATERIALIZED (
-        SELECT up.user_id, up.content_id, up.status, up.best_score, up.time_spent_seconds,
-               up.last_accessed_at, up.last_event_at
-          FROM p0 JOIN public.user_progress up ON up.user_id = p0.user_id
-    ), last_prog AS (
-        SELECT upr.user_id, max(upr.last_event_at) AS last_at FROM upr GROUP BY upr.user_id
-    ), p AS (
-        SELECT p0.*, greatest(lp.last_at, p0.last_active_at) AS last_at,
-               coalesce(p_as_of, greatest(lp.last_at, p0.last_active_at), now()) AS as_of
-          FROM p0 LEFT JOIN last_prog lp ON lp.user_id = p0.user_id
-    ), prog AS (
-        SELECT up.user_id,
-               count(*)::int AS started,
-               count(*) FILTER (WHERE up.status IN ('completed', 'mastered'))::int AS completed,
-               count(*) FILTER (WHERE up.status IN ('completed', 'mastered') AND cc.is_career_critical)::int AS critical,
-               round(avg(up.best_score), 2) AS avg_score,
-               coalesce(sum(up.time_spent_seconds) FILTER (WHERE up.last_accessed_at > p.as_of - interval '30 days'
-                                                             AND up.last_accessed_at <= p.as_of), 0)::bigint AS secs_30d
-          FROM upr up
-          JOIN p ON p.user_id = up.user_id
-          LEFT JOIN public.content_chunks cc ON cc.content_id = up.content_id
-         GROUP BY up.user_id
+    WITH p AS (
+        SELECT ucp.user_id, ucp.career_stage, ucp.target_industry_id, ucp.available_study_hours_week,
+               ucp.program_start_date, ucp.created_at, ucp.target_skill_ids,
+               r.started, r.completed, r.critical, r.score_sum, r.score_n, r.secs_sum,
+               r.accessed_lo, r.accessed_hi,
+               greatest(r.last_event_at, ucp.last_active_at) AS last_at,
+               coalesce(p_as_of, greatest(r.last_event_at, ucp.last_active_at), now()) AS as_of
+          FROM public.user_career_profiles ucp
+          LEFT JOIN public.readiness_progress_rollups r ON r.user_id = ucp.user_id
+         WHERE ucp.user_id = ANY (p_user_ids)
     ), latest_skill AS (
         SELECT DISTINCT ON (usa.user_id, usa.skill_id) usa.user_id, usa.skill_id, usa.proficiency_score
           FROM public.user_skill_assessments usa
@@ -122,7 +108,7 @@ BEGIN
                count(*) FILTER (WHERE upp.status IN ('completed', 'showcased'))::int AS completed,
                count(*) FILTER (WHERE upp.showcase_ready)::int AS showcase,
                round(avg(upp.avg_review_score), 2) AS avg_review
-          FROM p0 JOIN public.user_portfolio_projects upp ON upp.user_id = p0.user_id
+          FROM p JOIN public.user_portfolio_projects upp ON upp.user_id = p.user_id
          WHERE upp.status <> 'abandoned'
          GROUP BY upp.user_id
     ), mock AS (
@@ -160,8 +146,15 @@ BEGIN
     )
     SELECT p.user_id, p.career_stage, p.target_industry_id, i.demand_index, p.available_study_hours_week,
            greatest(p.as_of::date - coalesce(p.program_start_date, p.created_at::date), 0)::int,
-           coalesce(prog.started, 0), coalesce(prog.completed, 0), coalesce(prog.critical, 0), prog.avg_score,
-           coalesce(prog.secs_30d, 0),
+           coalesce(p.started, 0), coalesce(p.completed, 0), coalesce(p.critical, 0),
+           CASE WHEN p.score_n > 0 THEN round(p.score_sum / p.score_n, 2) END,
+           -- the rows' bounds inside the window prove every row is: the roll-up's sum, else the rows'
+           CASE WHEN p.accessed_lo IS NULL THEN 0
+                WHEN p.accessed_lo > p.as_of - interval '30 days' AND p.accessed_hi <= p.as_of THEN p.secs_sum
+                ELSE (SELECT coalesce(sum(up.time_spent_seconds), 0)::bigint
+                        FROM public.user_progress up
+                       WHERE up.user_id = p.user_id AND up.last_accessed_at > p.as_of - interval '30 days'
+                         AND up.last_accessed_at <= p.as_of) END,
            coalesce(skills.assessed, 0), coalesce(skills.proficient, 0), cardinality(p.target_skill_ids),
            coalesce(skills.target_proficient, 0), skills.avg_prof,
            coalesce(proj.total, 0), coalesce(proj.completed, 0), coalesce(proj.showcase, 0), proj.avg_review,
@@ -178,7 +171,6 @@ BEGIN
                       WHERE c.industry_id = p.target_industry_id), 0)
       FROM p
       LEFT JOIN public.industry_sectors i ON i.industry_id = p.target_industry_id
-      LEFT JOIN prog ON prog.user_id = p.user_id
       LEFT JOIN skills ON skills.user_id = p.user_id
       LEFT JOIN proj ON proj.user_id = p.user_id
       LEFT JOIN mock ON mock.user_id = p.user_id

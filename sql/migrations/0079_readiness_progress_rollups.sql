@@ -1,0 +1,64 @@
+-- sql/migrations/0079_readiness_progress_rollups.sql
+--      readiness_progress_rollups: one row per learner summing its user_progress rows, kept exact by
+--      statement triggers, so that cs-readiness's read touches one row per learner instead of ~20.
+--
+-- career_readiness_inputs_batch computed started / completed / career-critical completed items,
+-- the average best score, the 30-day study time and the newest activity from every progress row
+-- of each learner: ~20 rows in 8 hash partitions plus a content_chunks probe per row, about half
+-- of the read's cost on the 1,000,000-event stream (issue #15). The roll-up keeps:
+--   started, completed, critical (completed and content_chunks.is_career_critical): counts;
+--   score_sum, score_n: sum and count of the non-NULL best_score (the average is their quotient);
+--   secs_sum: time_spent_seconds of the rows with a last_accessed_at;
+--   accessed_lo, accessed_hi: bounds of the rows' last_accessed_at (lo <= each <= hi, possibly
+--     wider than the rows after updates): when both lie inside a learner's 30-day window, every
+--     row does and the window's time is secs_sum; otherwise the read sums the rows;
+--   last_event_at: the newest last_event_at, exact.
+-- Triggers: readiness_progress_rollup_on_change (user_progress), readiness_progress_rollup_on_content
+-- (content_chunks: the career-critical flag), both FOR EACH STATEMENT. Writes that bypass the
+-- parent's statement triggers (a partition written directly, session_replication_role = replica)
+-- leave the roll-up stale: SELECT readiness_progress_rollup_recount(NULL) recounts it.
+-- requires: readiness_progress_rollup_recount, readiness_progress_rollup_on_change, readiness_progress_rollup_on_content
+
+CREATE TABLE readiness_progress_rollups (
+    user_id       uuid        PRIMARY KEY,
+    started       integer     NOT NULL DEFAULT 0,
+    completed     integer     NOT NULL DEFAULT 0,
+    critical      integer     NOT NULL DEFAULT 0,
+    score_sum     numeric     NOT NULL DEFAULT 0,
+    score_n       integer     NOT NULL DEFAULT 0,
+    secs_sum      bigint      NOT NULL DEFAULT 0,
+    accessed_lo   timestamptz,
+    accessed_hi   timestamptz,
+    last_event_at timestamptz
+);
+COMMENT ON TABLE readiness_progress_rollups IS
+    'Per-learner sums of user_progress for career_readiness_inputs_batch, kept by statement triggers (0079).';
+
+CREATE TRIGGER trg_user_progress_rollup_ins AFTER INSERT ON user_progress
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_progress_rollup_on_change();
+CREATE TRIGGER trg_user_progress_rollup_upd AFTER UPDATE ON user_progress
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_progress_rollup_on_change();
+CREATE TRIGGER trg_user_progress_rollup_del AFTER DELETE ON user_progress
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_progress_rollup_on_change();
+CREATE TRIGGER trg_user_progress_rollup_trunc AFTER TRUNCATE ON user_progress
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_progress_rollup_on_change();
+
+CREATE TRIGGER trg_content_chunks_rollup_ins AFTER INSERT ON content_chunks
+    REFERENCING NEW TABLE AS new_chunks
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_progress_rollup_on_content();
+CREATE TRIGGER trg_content_chunks_rollup_upd AFTER UPDATE ON content_chunks
+    REFERENCING OLD TABLE AS old_chunks NEW TABLE AS new_chunks
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_progress_rollup_on_content();
+CREATE TRIGGER trg_content_chunks_rollup_del AFTER DELETE ON content_chunks
+    REFERENCING OLD TABLE AS old_chunks
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_progress_rollup_on_content();
+CREATE TRIGGER trg_content_chunks_rollup_trunc AFTER TRUNCATE ON content_chunks
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_progress_rollup_on_content();
+
+-- Backfill from the rows already stored.
+SELECT readiness_progress_rollup_recount(NULL);
+
+GRANT SELECT ON readiness_progress_rollups TO cs_worker_readiness, cs_app_admin;
