@@ -29,6 +29,12 @@
 -- Learners without a profile are left out; every count is 0 (never NULL) for a learner with no
 -- rows, averages are NULL when there is nothing to average. (A separate name, not an overload:
 -- career_readiness_inputs('...') with an untyped literal or parameter must stay unambiguous.)
+-- The progress inputs (content started / completed / career-critical completed, the average best
+-- score, the 30-day study time, the newest activity) come from readiness_progress_rollups
+-- (migration 0079: one row per learner kept by statement triggers on user_progress), not from
+-- the learner's ~20 progress rows: the study time is the roll-up's sum when its access-time bounds
+-- lie inside the learner's window (then every row does), 0 when they lie before it, else the sum
+-- of the items in the window from its per-item access times (readiness_progress_rollups.accessed).
 -- One place per formula: the function gathers raw counts and averages, the weighting lives in
 -- the worker.
 
@@ -83,7 +89,7 @@ BEGIN
         SELECT ucp.user_id, ucp.career_stage, ucp.target_industry_id, ucp.available_study_hours_week,
                ucp.program_start_date, ucp.created_at, ucp.target_skill_ids,
                r.started, r.completed, r.critical, r.score_sum, r.score_n, r.secs_sum,
-               r.accessed_lo, r.accessed_hi,
+               r.accessed_lo, r.accessed_hi, r.accessed,
                greatest(r.last_event_at, ucp.last_active_at) AS last_at,
                coalesce(p_as_of, greatest(r.last_event_at, ucp.last_active_at), now()) AS as_of
           FROM public.user_career_profiles ucp
@@ -148,13 +154,14 @@ BEGIN
            greatest(p.as_of::date - coalesce(p.program_start_date, p.created_at::date), 0)::int,
            coalesce(p.started, 0), coalesce(p.completed, 0), coalesce(p.critical, 0),
            CASE WHEN p.score_n > 0 THEN round(p.score_sum / p.score_n, 2) END,
-           -- the rows' bounds inside the window prove every row is: the roll-up's sum, else the rows'
-           CASE WHEN p.accessed_lo IS NULL THEN 0
+           -- the items' bounds prove all of them inside the window (the roll-up's sum) or none (0),
+           -- else the window's items (microseconds since the epoch, as the roll-up keeps them)
+           CASE WHEN p.accessed_lo IS NULL OR p.accessed_hi <= p.as_of - interval '30 days' THEN 0
                 WHEN p.accessed_lo > p.as_of - interval '30 days' AND p.accessed_hi <= p.as_of THEN p.secs_sum
-                ELSE (SELECT coalesce(sum(up.time_spent_seconds), 0)::bigint
-                        FROM public.user_progress up
-                       WHERE up.user_id = p.user_id AND up.last_accessed_at > p.as_of - interval '30 days'
-                         AND up.last_accessed_at <= p.as_of) END,
+                ELSE (SELECT coalesce(sum((e.value -> 1)::bigint), 0)::bigint
+                        FROM jsonb_each(p.accessed) AS e
+                       WHERE (e.value -> 0)::bigint > (extract(epoch FROM p.as_of - interval '30 days') * 1000000)::bigint
+                         AND (e.value -> 0)::bigint <= (extract(epoch FROM p.as_of) * 1000000)::bigint) END,
            coalesce(skills.assessed, 0), coalesce(skills.proficient, 0), cardinality(p.target_skill_ids),
            coalesce(skills.target_proficient, 0), skills.avg_prof,
            coalesce(proj.total, 0), coalesce(proj.completed, 0), coalesce(proj.showcase, 0), proj.avg_review,

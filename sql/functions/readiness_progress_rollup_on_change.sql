@@ -7,8 +7,9 @@
 -- trigger for its new rows and the UPDATE trigger for the rows it changed). TRUNCATE recounts
 -- every learner.
 --  - INSERT adds each learner's new rows: counts and sums add, the access-time bounds widen, the
---    newest activity is the greater.
---  - UPDATE adds new minus old per learner. The sums stay exact; the access-time bounds only widen
+--    newest activity is the greater, the items' access times and study time join accessed.
+--  - UPDATE adds new minus old per learner. The sums stay exact; accessed drops the old rows' items
+--    (merged as JSON nulls, then stripped) and takes the new rows'; the access-time bounds only widen
 --    (accessed_lo <= every row's last_accessed_at <= accessed_hi stays true; they may be wider than
 --    the rows, which only makes the reader fall back to the rows); last_event_at stays exact as
 --    long as no row's last_event_at went back (cs-progress only moves it forward): a learner with
@@ -36,7 +37,10 @@ BEGIN
                                 (SELECT cc.content_id FROM public.content_chunks cc WHERE cc.is_career_critical)),
                coalesce(sum(n.best_score), 0), count(n.best_score),
                coalesce(sum(n.time_spent_seconds) FILTER (WHERE n.last_accessed_at IS NOT NULL), 0),
-               min(n.last_accessed_at), max(n.last_accessed_at), max(n.last_event_at)
+               min(n.last_accessed_at), max(n.last_accessed_at), max(n.last_event_at),
+               coalesce(jsonb_object_agg(n.content_id, jsonb_build_array(
+                            (extract(epoch FROM n.last_accessed_at) * 1000000)::bigint, n.time_spent_seconds))
+                        FILTER (WHERE n.last_accessed_at IS NOT NULL AND n.time_spent_seconds > 0), '{}')
           FROM new_rows n
          GROUP BY n.user_id
          ORDER BY n.user_id
@@ -46,7 +50,8 @@ BEGIN
                score_n = r.score_n + EXCLUDED.score_n, secs_sum = r.secs_sum + EXCLUDED.secs_sum,
                accessed_lo = least(r.accessed_lo, EXCLUDED.accessed_lo),
                accessed_hi = greatest(r.accessed_hi, EXCLUDED.accessed_hi),
-               last_event_at = greatest(r.last_event_at, EXCLUDED.last_event_at);
+               last_event_at = greatest(r.last_event_at, EXCLUDED.last_event_at),
+               accessed = jsonb_strip_nulls(r.accessed || EXCLUDED.accessed);
     ELSE
         INSERT INTO public.readiness_progress_rollups AS r
         SELECT d.user_id, sum(d.s),
@@ -56,7 +61,12 @@ BEGIN
                coalesce(sum(d.s * d.best_score), 0), coalesce(sum(d.s) FILTER (WHERE d.best_score IS NOT NULL), 0),
                coalesce(sum(d.s * d.time_spent_seconds) FILTER (WHERE d.last_accessed_at IS NOT NULL), 0),
                min(d.last_accessed_at) FILTER (WHERE d.s = 1), max(d.last_accessed_at) FILTER (WHERE d.s = 1),
-               max(d.last_event_at) FILTER (WHERE d.s = 1)
+               max(d.last_event_at) FILTER (WHERE d.s = 1),
+               -- old rows' items as null (removed), then the new rows' (replacing them)
+               coalesce(jsonb_object_agg(d.content_id, CASE WHEN d.s = 1 THEN jsonb_build_array(
+                            (extract(epoch FROM d.last_accessed_at) * 1000000)::bigint, d.time_spent_seconds) END
+                            ORDER BY d.s)
+                        FILTER (WHERE d.s = -1 OR (d.last_accessed_at IS NOT NULL AND d.time_spent_seconds > 0)), '{}')
           FROM (SELECT 1 AS s, n.user_id, n.content_id, n.status, n.best_score, n.time_spent_seconds,
                        n.last_accessed_at, n.last_event_at FROM new_rows n
                 UNION ALL
@@ -70,7 +80,8 @@ BEGIN
                score_n = r.score_n + EXCLUDED.score_n, secs_sum = r.secs_sum + EXCLUDED.secs_sum,
                accessed_lo = least(r.accessed_lo, EXCLUDED.accessed_lo),
                accessed_hi = greatest(r.accessed_hi, EXCLUDED.accessed_hi),
-               last_event_at = greatest(r.last_event_at, EXCLUDED.last_event_at);
+               last_event_at = greatest(r.last_event_at, EXCLUDED.last_event_at),
+               accessed = jsonb_strip_nulls(r.accessed || EXCLUDED.accessed);
         back := ARRAY(SELECT DISTINCT o.user_id FROM old_rows o
                        WHERE NOT EXISTS (SELECT 1 FROM new_rows n
                                           WHERE n.user_id = o.user_id AND n.content_id = o.content_id

@@ -26,7 +26,10 @@ BEGIN
                                 (SELECT cc.content_id FROM public.content_chunks cc WHERE cc.is_career_critical)),
                coalesce(sum(up.best_score), 0), count(up.best_score),
                coalesce(sum(up.time_spent_seconds) FILTER (WHERE up.last_accessed_at IS NOT NULL), 0),
-               min(up.last_accessed_at), max(up.last_accessed_at), max(up.last_event_at)
+               min(up.last_accessed_at), max(up.last_accessed_at), max(up.last_event_at),
+               coalesce(jsonb_object_agg(up.content_id, jsonb_build_array(
+                            (extract(epoch FROM up.last_accessed_at) * 1000000)::bigint, up.time_spent_seconds))
+                        FILTER (WHERE up.last_accessed_at IS NOT NULL AND up.time_spent_seconds > 0), '{}')
           FROM public.user_progress up
          GROUP BY up.user_id;
         RETURN;
@@ -39,7 +42,8 @@ BEGIN
     UPDATE public.readiness_progress_rollups r
        SET started = c.started, completed = c.completed, critical = c.critical,
            score_sum = c.score_sum, score_n = c.score_n, secs_sum = c.secs_sum,
-           accessed_lo = c.accessed_lo, accessed_hi = c.accessed_hi, last_event_at = c.last_event_at
+           accessed_lo = c.accessed_lo, accessed_hi = c.accessed_hi, last_event_at = c.last_event_at,
+           accessed = c.accessed
       FROM (SELECT u.user_id, a.*
               FROM (SELECT DISTINCT x.user_id FROM unnest(p_user_ids) AS x(user_id)) u
              CROSS JOIN LATERAL (
@@ -51,7 +55,10 @@ BEGIN
                           coalesce(sum(up.best_score), 0) AS score_sum, count(up.best_score)::int AS score_n,
                           coalesce(sum(up.time_spent_seconds) FILTER (WHERE up.last_accessed_at IS NOT NULL), 0)::bigint AS secs_sum,
                           min(up.last_accessed_at) AS accessed_lo, max(up.last_accessed_at) AS accessed_hi,
-                          max(up.last_event_at) AS last_event_at
+                          max(up.last_event_at) AS last_event_at,
+                          coalesce(jsonb_object_agg(up.content_id, jsonb_build_array(
+                                       (extract(epoch FROM up.last_accessed_at) * 1000000)::bigint, up.time_spent_seconds))
+                                   FILTER (WHERE up.last_accessed_at IS NOT NULL AND up.time_spent_seconds > 0), '{}') AS accessed
                      FROM public.user_progress up WHERE up.user_id = u.user_id) a) c
      WHERE r.user_id = c.user_id;
     DELETE FROM public.readiness_progress_rollups r WHERE r.user_id = ANY (p_user_ids) AND r.started = 0;

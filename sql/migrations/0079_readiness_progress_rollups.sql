@@ -11,8 +11,12 @@
 --   secs_sum: time_spent_seconds of the rows with a last_accessed_at;
 --   accessed_lo, accessed_hi: bounds of the rows' last_accessed_at (lo <= each <= hi, possibly
 --     wider than the rows after updates): when both lie inside a learner's 30-day window, every
---     row does and the window's time is secs_sum; otherwise the read sums the rows;
---   last_event_at: the newest last_event_at, exact.
+--     row does and the window's time is secs_sum; otherwise the read sums the window from accessed;
+--   last_event_at: the newest last_event_at, exact;
+--   accessed: per content item with study time and an access time, its last_accessed_at (in
+--     microseconds since the epoch) and time_spent_seconds: {"<content_id>": [us, secs], ...}, so
+--     the study time of any 30-day window is exact without the rows (on the 1,000,000-event stream
+--     a learner's activity spans ~70 days, so the bounds alone never sufficed).
 -- Triggers: readiness_progress_rollup_on_change (user_progress), readiness_progress_rollup_on_content
 -- (content_chunks: the career-critical flag), both FOR EACH STATEMENT. Writes that bypass the
 -- parent's statement triggers (a partition written directly, session_replication_role = replica)
@@ -29,7 +33,8 @@ CREATE TABLE readiness_progress_rollups (
     secs_sum      bigint      NOT NULL DEFAULT 0,
     accessed_lo   timestamptz,
     accessed_hi   timestamptz,
-    last_event_at timestamptz
+    last_event_at timestamptz,
+    accessed      jsonb       NOT NULL DEFAULT '{}'
 );
 COMMENT ON TABLE readiness_progress_rollups IS
     'Per-learner sums of user_progress for career_readiness_inputs_batch, kept by statement triggers (0079).';

@@ -169,6 +169,32 @@ IFS='|' read -r checked differ stages nonzero <"$T/formula.out"
 [ "$stages" -ge 2 ] && [ "$nonzero" -gt 0 ] || fail "the formula check saw too uniform a stream ($stages stages)"
 echo "formula: ok ($checked learners, $stages stages, recomputed independently)"
 
+# The progress inputs the read takes from the per-learner roll-up (migration 0079, kept by
+# triggers through cs-progress's writes) equal those counted from the raw user_progress rows, as
+# of each learner's last activity: counts, average, 30-day study time, newest activity.
+rolled=$(q "WITH i AS (SELECT * FROM career_readiness_inputs_batch(
+                 (SELECT array_agg(user_id) FROM career_transformation_progress WHERE readiness_score IS NOT NULL), NULL)),
+            raw AS (SELECT i.user_id, count(up.content_id)::int AS started,
+                           count(up.content_id) FILTER (WHERE up.status IN ('completed', 'mastered'))::int AS completed,
+                           count(up.content_id) FILTER (WHERE up.status IN ('completed', 'mastered') AND cc.is_career_critical)::int AS critical,
+                           round(avg(up.best_score), 2) AS avg_score,
+                           coalesce(sum(up.time_spent_seconds) FILTER (WHERE up.last_accessed_at > i.last_activity_at - interval '30 days'
+                                                                     AND up.last_accessed_at <= i.last_activity_at), 0)::bigint AS secs,
+                           greatest(max(up.last_event_at), max(p.last_active_at)) AS last_at
+                      FROM i JOIN user_career_profiles p ON p.user_id = i.user_id
+                      LEFT JOIN user_progress up ON up.user_id = i.user_id
+                      LEFT JOIN content_chunks cc ON cc.content_id = up.content_id
+                     GROUP BY i.user_id)
+            SELECT count(*) || '|' || count(*) FILTER (WHERE (i.content_started, i.content_completed, i.career_critical_completed,
+                          i.avg_content_score, i.study_seconds_30d, i.last_activity_at)
+                          IS DISTINCT FROM (r.started, r.completed, r.critical, r.avg_score, r.secs, r.last_at))
+                   || '|' || count(*) FILTER (WHERE i.study_seconds_30d > 0)
+              FROM i JOIN raw r USING (user_id)")
+IFS='|' read -r rchecked rdiffer rstudied <<<"$rolled"
+[ "$rchecked" -eq "$touched" ] && [ "$rdiffer" -eq 0 ] && [ "$rstudied" -gt 0 ] \
+  || fail "progress inputs: $rdiffer of $rchecked learners differ from their raw rows ($rstudied studied)"
+echo "progress roll-up: ok ($rchecked learners' progress inputs as counted from the raw rows)"
+
 # Downstream, the derived events decode and are logged by cs-audit, each event id once.
 "$BIN/cs-audit" --pg-dsn "$DSN" --topics "$derived" --group "a.$$" --anchor-topic "${P}anchors" --drain \
   --metrics-port -1 --log-level error --session-timeout-ms 6000 2>"$T/audit.err" || { cat "$T/audit.err"; fail "cs-audit"; }

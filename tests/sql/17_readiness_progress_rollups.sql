@@ -14,11 +14,14 @@ SELECT up.user_id, count(*)::int AS started,
        count(*) FILTER (WHERE up.status IN ('completed', 'mastered') AND cc.is_career_critical)::int AS critical,
        coalesce(sum(up.best_score), 0) AS score_sum, count(up.best_score)::int AS score_n,
        coalesce(sum(up.time_spent_seconds) FILTER (WHERE up.last_accessed_at IS NOT NULL), 0)::bigint AS secs_sum,
-       max(up.last_event_at) AS last_event_at
+       max(up.last_event_at) AS last_event_at,
+       coalesce(jsonb_object_agg(up.content_id, jsonb_build_array(
+                    (extract(epoch FROM up.last_accessed_at) * 1000000)::bigint, up.time_spent_seconds))
+                FILTER (WHERE up.last_accessed_at IS NOT NULL AND up.time_spent_seconds > 0), '{}') AS accessed
   FROM user_progress up LEFT JOIN content_chunks cc ON cc.content_id = up.content_id
  GROUP BY up.user_id;
 CREATE TEMP VIEW tap_rollup_actual AS
-SELECT user_id, started, completed, critical, score_sum, score_n, secs_sum, last_event_at
+SELECT user_id, started, completed, critical, score_sum, score_n, secs_sum, last_event_at, accessed
   FROM readiness_progress_rollups;
 -- The bounds hold every row's access time (NULL when no row has one).
 CREATE TEMP VIEW tap_rollup_bounds_bad AS
@@ -98,14 +101,14 @@ SELECT set_eq($$SELECT r.user_id, a.as_of, r.content_started, r.content_complete
                        ARRAY['aaaaaaaa-0000-0000-0000-0000000000e1', 'aaaaaaaa-0000-0000-0000-0000000000e2']::uuid[], a.as_of) r$$,
               'SELECT * FROM tap_read_expected', 'the read: progress inputs and 30-day study time as counted from the rows');
 -- Both paths taken: learner e1's rows all inside the window of 05-31 (the roll-up's sum), some
--- of them in that of 06-10 (the rows' sum).
+-- of them in that of 06-10 (the sum of the items in the window).
 SELECT ok((SELECT r.accessed_lo > '2026-05-31 00:00Z'::timestamptz - interval '30 days' AND r.accessed_hi <= '2026-05-31 00:00Z'
                   AND e.secs = r.secs_sum AND r.secs_sum > 0 AND f.secs NOT IN (0, r.secs_sum)
              FROM readiness_progress_rollups r
              JOIN tap_read_expected e ON e.user_id = r.user_id AND e.as_of = '2026-05-31 00:00Z'
              JOIN tap_read_expected f ON f.user_id = r.user_id AND f.as_of = '2026-06-10 00:00Z'
             WHERE r.user_id = 'aaaaaaaa-0000-0000-0000-0000000000e1'),
-          '... the windows exercise both the roll-up sum and the rows');
+          '... the windows exercise both the roll-up sum and the items');
 SELECT is((SELECT last_activity_at FROM career_readiness_inputs_batch(ARRAY['aaaaaaaa-0000-0000-0000-0000000000e2']::uuid[])),
           (SELECT greatest(max(up.last_event_at), max(p.last_active_at)) FROM user_progress up
              JOIN user_career_profiles p USING (user_id) WHERE up.user_id = 'aaaaaaaa-0000-0000-0000-0000000000e2'),
