@@ -35,6 +35,8 @@
 -- the learner's ~20 progress rows: the study time is the roll-up's sum when its access-time bounds
 -- lie inside the learner's window (then every row does), 0 when they lie before it, else the sum
 -- of the items in the window from its per-item access times (readiness_progress_rollups.accessed).
+-- Completed coaching sessions and mock interviews (counts, averages) come from
+-- readiness_activity_rollups (0079 too); the latest mock interview's rating is one index probe.
 -- One place per formula: the function gathers raw counts and averages, the weighting lives in
 -- the worker.
 
@@ -90,10 +92,12 @@ BEGIN
                ucp.program_start_date, ucp.created_at, ucp.target_skill_ids,
                r.started, r.completed, r.critical, r.score_sum, r.score_n, r.secs_sum,
                r.accessed_lo, r.accessed_hi, r.accessed,
+               a.coach_n, a.coach_rating_sum, a.coach_rating_n, a.mock_n, a.mock_score_sum, a.mock_score_n,
                greatest(r.last_event_at, ucp.last_active_at) AS last_at,
                coalesce(p_as_of, greatest(r.last_event_at, ucp.last_active_at), now()) AS as_of
           FROM public.user_career_profiles ucp
           LEFT JOIN public.readiness_progress_rollups r ON r.user_id = ucp.user_id
+          LEFT JOIN public.readiness_activity_rollups a ON a.user_id = ucp.user_id
          WHERE ucp.user_id = ANY (p_user_ids)
     ), latest_skill AS (
         SELECT DISTINCT ON (usa.user_id, usa.skill_id) usa.user_id, usa.skill_id, usa.proficiency_score
@@ -117,17 +121,6 @@ BEGIN
           FROM p JOIN public.user_portfolio_projects upp ON upp.user_id = p.user_id
          WHERE upp.status <> 'abandoned'
          GROUP BY upp.user_id
-    ), mock AS (
-        SELECT ip.user_id, count(*)::int AS n, round(avg(ip.overall_score), 2) AS avg_score,
-               (array_agg(ip.readiness_rating ORDER BY ip.completed_at DESC NULLS LAST))[1] AS latest
-          FROM public.interview_preparation ip
-         WHERE ip.user_id = ANY (p_user_ids) AND ip.status = 'completed'
-         GROUP BY ip.user_id
-    ), coach AS (
-        SELECT s.user_id, count(*)::int AS n, round(avg(s.mentee_rating), 2) AS avg_rating
-          FROM public.career_coaching_sessions s
-         WHERE s.user_id = ANY (p_user_ids) AND s.status = 'completed'
-         GROUP BY s.user_id
     ), jobs AS (
         SELECT ja.user_id,
                count(*) FILTER (WHERE ja.status <> 'draft')::int AS submitted,
@@ -165,8 +158,13 @@ BEGIN
            coalesce(skills.assessed, 0), coalesce(skills.proficient, 0), cardinality(p.target_skill_ids),
            coalesce(skills.target_proficient, 0), skills.avg_prof,
            coalesce(proj.total, 0), coalesce(proj.completed, 0), coalesce(proj.showcase, 0), proj.avg_review,
-           coalesce(mock.n, 0), mock.avg_score, mock.latest,
-           coalesce(coach.n, 0), coach.avg_rating,
+           coalesce(p.mock_n, 0), CASE WHEN p.mock_score_n > 0 THEN round(p.mock_score_sum / p.mock_score_n, 2) END,
+           CASE WHEN p.mock_n > 0 THEN
+               (SELECT ip.readiness_rating FROM public.interview_preparation ip
+                 WHERE ip.user_id = p.user_id AND ip.status = 'completed'
+                 ORDER BY ip.completed_at DESC NULLS LAST LIMIT 1) END,
+           coalesce(p.coach_n, 0),
+           CASE WHEN p.coach_rating_n > 0 THEN round(p.coach_rating_sum::numeric / p.coach_rating_n, 2) END,
            mentored.user_id IS NOT NULL,
            coalesce(jobs.submitted, 0), coalesce(jobs.interviewing, 0), coalesce(jobs.offers, 0),
            p.last_at,
@@ -180,8 +178,6 @@ BEGIN
       LEFT JOIN public.industry_sectors i ON i.industry_id = p.target_industry_id
       LEFT JOIN skills ON skills.user_id = p.user_id
       LEFT JOIN proj ON proj.user_id = p.user_id
-      LEFT JOIN mock ON mock.user_id = p.user_id
-      LEFT JOIN coach ON coach.user_id = p.user_id
       LEFT JOIN jobs ON jobs.user_id = p.user_id
       LEFT JOIN mentored ON mentored.user_id = p.user_id
       LEFT JOIN tskills ON tskills.user_id = p.user_id;

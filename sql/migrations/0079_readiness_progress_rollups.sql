@@ -21,7 +21,11 @@
 -- (content_chunks: the career-critical flag), both FOR EACH STATEMENT. Writes that bypass the
 -- parent's statement triggers (a partition written directly, session_replication_role = replica)
 -- leave the roll-up stale: SELECT readiness_progress_rollup_recount(NULL) recounts it.
--- requires: readiness_progress_rollup_recount, readiness_progress_rollup_on_change, readiness_progress_rollup_on_content
+-- readiness_activity_rollups does the same for completed coaching sessions (count, sum and count of
+-- mentee ratings: 26 monthly partitions probed per read) and completed mock interviews (count, sum
+-- and count of scores; the latest one's rating is probed per learner by the read), kept by
+-- readiness_activity_rollup_on_change: every column is a sum, so every change applies as a delta.
+-- requires: readiness_progress_rollup_recount, readiness_progress_rollup_on_change, readiness_progress_rollup_on_content, readiness_activity_rollup_recount, readiness_activity_rollup_on_change
 
 CREATE TABLE readiness_progress_rollups (
     user_id       uuid        PRIMARY KEY,
@@ -66,4 +70,41 @@ CREATE TRIGGER trg_content_chunks_rollup_trunc AFTER TRUNCATE ON content_chunks
 -- Backfill from the rows already stored.
 SELECT readiness_progress_rollup_recount(NULL);
 
-GRANT SELECT ON readiness_progress_rollups TO cs_worker_readiness, cs_app_admin;
+CREATE TABLE readiness_activity_rollups (
+    user_id          uuid    PRIMARY KEY,
+    coach_n          integer NOT NULL DEFAULT 0,
+    coach_rating_sum bigint  NOT NULL DEFAULT 0,
+    coach_rating_n   integer NOT NULL DEFAULT 0,
+    mock_n           integer NOT NULL DEFAULT 0,
+    mock_score_sum   numeric NOT NULL DEFAULT 0,
+    mock_score_n     integer NOT NULL DEFAULT 0
+);
+COMMENT ON TABLE readiness_activity_rollups IS
+    'Per-learner completed coaching sessions and mock interviews for career_readiness_inputs_batch, kept by statement triggers (0079).';
+
+CREATE TRIGGER trg_coaching_sessions_rollup_ins AFTER INSERT ON career_coaching_sessions
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+CREATE TRIGGER trg_coaching_sessions_rollup_upd AFTER UPDATE ON career_coaching_sessions
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+CREATE TRIGGER trg_coaching_sessions_rollup_del AFTER DELETE ON career_coaching_sessions
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+CREATE TRIGGER trg_coaching_sessions_rollup_trunc AFTER TRUNCATE ON career_coaching_sessions
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+CREATE TRIGGER trg_interview_prep_rollup_ins AFTER INSERT ON interview_preparation
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+CREATE TRIGGER trg_interview_prep_rollup_upd AFTER UPDATE ON interview_preparation
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+CREATE TRIGGER trg_interview_prep_rollup_del AFTER DELETE ON interview_preparation
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+CREATE TRIGGER trg_interview_prep_rollup_trunc AFTER TRUNCATE ON interview_preparation
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+
+SELECT readiness_activity_rollup_recount();
+
+GRANT SELECT ON readiness_progress_rollups, readiness_activity_rollups TO cs_worker_readiness, cs_app_admin;
