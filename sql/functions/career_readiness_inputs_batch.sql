@@ -35,7 +35,7 @@
 -- the learner's ~20 progress rows: the study time is the roll-up's sum when its access-time bounds
 -- lie inside the learner's window (then every row does), 0 when they lie before it, else the sum
 -- of the items in the window from its per-item access times (readiness_progress_rollups.accessed).
--- Completed coaching sessions and mock interviews (counts, averages) come from
+-- Completed coaching sessions and mock interviews, and projects (counts, averages) come from
 -- readiness_activity_rollups (0079 too); the latest mock interview's rating is one index probe.
 -- One place per formula: the function gathers raw counts and averages, the weighting lives in
 -- the worker.
@@ -93,6 +93,7 @@ BEGIN
                r.started, r.completed, r.critical, r.score_sum, r.score_n, r.secs_sum,
                r.accessed_lo, r.accessed_hi, r.accessed,
                a.coach_n, a.coach_rating_sum, a.coach_rating_n, a.mock_n, a.mock_score_sum, a.mock_score_n,
+               a.proj_n, a.proj_completed, a.proj_showcase, a.proj_review_sum, a.proj_review_n,
                greatest(r.last_event_at, ucp.last_active_at) AS last_at,
                coalesce(p_as_of, greatest(r.last_event_at, ucp.last_active_at), now()) AS as_of
           FROM public.user_career_profiles ucp
@@ -112,15 +113,6 @@ BEGIN
                round(avg(l.proficiency_score), 2) AS avg_prof
           FROM latest_skill l JOIN p ON p.user_id = l.user_id
          GROUP BY l.user_id
-    ), proj AS (
-        SELECT upp.user_id,
-               count(*)::int AS total,
-               count(*) FILTER (WHERE upp.status IN ('completed', 'showcased'))::int AS completed,
-               count(*) FILTER (WHERE upp.showcase_ready)::int AS showcase,
-               round(avg(upp.avg_review_score), 2) AS avg_review
-          FROM p JOIN public.user_portfolio_projects upp ON upp.user_id = p.user_id
-         WHERE upp.status <> 'abandoned'
-         GROUP BY upp.user_id
     ), jobs AS (
         SELECT ja.user_id,
                count(*) FILTER (WHERE ja.status <> 'draft')::int AS submitted,
@@ -157,7 +149,8 @@ BEGIN
                          AND (e.value -> 0)::bigint <= (extract(epoch FROM p.as_of) * 1000000)::bigint) END,
            coalesce(skills.assessed, 0), coalesce(skills.proficient, 0), cardinality(p.target_skill_ids),
            coalesce(skills.target_proficient, 0), skills.avg_prof,
-           coalesce(proj.total, 0), coalesce(proj.completed, 0), coalesce(proj.showcase, 0), proj.avg_review,
+           coalesce(p.proj_n, 0), coalesce(p.proj_completed, 0), coalesce(p.proj_showcase, 0),
+           CASE WHEN p.proj_review_n > 0 THEN round(p.proj_review_sum / p.proj_review_n, 2) END,
            coalesce(p.mock_n, 0), CASE WHEN p.mock_score_n > 0 THEN round(p.mock_score_sum / p.mock_score_n, 2) END,
            CASE WHEN p.mock_n > 0 THEN
                (SELECT ip.readiness_rating FROM public.interview_preparation ip
@@ -177,7 +170,6 @@ BEGIN
       FROM p
       LEFT JOIN public.industry_sectors i ON i.industry_id = p.target_industry_id
       LEFT JOIN skills ON skills.user_id = p.user_id
-      LEFT JOIN proj ON proj.user_id = p.user_id
       LEFT JOIN jobs ON jobs.user_id = p.user_id
       LEFT JOIN mentored ON mentored.user_id = p.user_id
       LEFT JOIN tskills ON tskills.user_id = p.user_id;

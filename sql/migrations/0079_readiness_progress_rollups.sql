@@ -22,8 +22,9 @@
 -- parent's statement triggers (a partition written directly, session_replication_role = replica)
 -- leave the roll-up stale: SELECT readiness_progress_rollup_recount(NULL) recounts it.
 -- readiness_activity_rollups does the same for completed coaching sessions (count, sum and count of
--- mentee ratings: 26 monthly partitions probed per read) and completed mock interviews (count, sum
--- and count of scores; the latest one's rating is probed per learner by the read), kept by
+-- mentee ratings: 26 monthly partitions probed per read), completed mock interviews (count, sum
+-- and count of scores; the latest one's rating is probed per learner by the read) and projects not
+-- abandoned (count, completed, showcase-ready, sum and count of review scores), kept by
 -- readiness_activity_rollup_on_change: every column is a sum, so every change applies as a delta.
 -- requires: readiness_progress_rollup_recount, readiness_progress_rollup_on_change, readiness_progress_rollup_on_content, readiness_activity_rollup_recount, readiness_activity_rollup_on_change
 
@@ -77,10 +78,15 @@ CREATE TABLE readiness_activity_rollups (
     coach_rating_n   integer NOT NULL DEFAULT 0,
     mock_n           integer NOT NULL DEFAULT 0,
     mock_score_sum   numeric NOT NULL DEFAULT 0,
-    mock_score_n     integer NOT NULL DEFAULT 0
+    mock_score_n     integer NOT NULL DEFAULT 0,
+    proj_n           integer NOT NULL DEFAULT 0,
+    proj_completed   integer NOT NULL DEFAULT 0,
+    proj_showcase    integer NOT NULL DEFAULT 0,
+    proj_review_sum  numeric NOT NULL DEFAULT 0,
+    proj_review_n    integer NOT NULL DEFAULT 0
 );
 COMMENT ON TABLE readiness_activity_rollups IS
-    'Per-learner completed coaching sessions and mock interviews for career_readiness_inputs_batch, kept by statement triggers (0079).';
+    'Per-learner completed coaching sessions and mock interviews, and projects, for career_readiness_inputs_batch, kept by statement triggers (0079).';
 
 CREATE TRIGGER trg_coaching_sessions_rollup_ins AFTER INSERT ON career_coaching_sessions
     REFERENCING NEW TABLE AS new_rows
@@ -92,6 +98,17 @@ CREATE TRIGGER trg_coaching_sessions_rollup_del AFTER DELETE ON career_coaching_
     REFERENCING OLD TABLE AS old_rows
     FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
 CREATE TRIGGER trg_coaching_sessions_rollup_trunc AFTER TRUNCATE ON career_coaching_sessions
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+CREATE TRIGGER trg_portfolio_projects_rollup_ins AFTER INSERT ON user_portfolio_projects
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+CREATE TRIGGER trg_portfolio_projects_rollup_upd AFTER UPDATE ON user_portfolio_projects
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+CREATE TRIGGER trg_portfolio_projects_rollup_del AFTER DELETE ON user_portfolio_projects
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
+CREATE TRIGGER trg_portfolio_projects_rollup_trunc AFTER TRUNCATE ON user_portfolio_projects
     FOR EACH STATEMENT EXECUTE FUNCTION readiness_activity_rollup_on_change();
 CREATE TRIGGER trg_interview_prep_rollup_ins AFTER INSERT ON interview_preparation
     REFERENCING NEW TABLE AS new_rows
