@@ -49,9 +49,9 @@ BEGIN
              CROSS JOIN LATERAL (
                    SELECT count(*)::int AS started,
                           count(*) FILTER (WHERE up.status IN ('completed', 'mastered'))::int AS completed,
-                          count(*) FILTER (WHERE up.status IN ('completed', 'mastered') AND up.content_id IN
-                                           (SELECT cc.content_id FROM public.content_chunks cc
-                                             WHERE cc.is_career_critical))::int AS critical,
+                          count(*) FILTER (WHERE up.status IN ('completed', 'mastered') AND EXISTS
+                                           (SELECT 1 FROM public.content_chunks cc
+                                             WHERE cc.content_id = up.content_id AND cc.is_career_critical))::int AS critical,
                           coalesce(sum(up.best_score), 0) AS score_sum, count(up.best_score)::int AS score_n,
                           coalesce(sum(up.time_spent_seconds) FILTER (WHERE up.last_accessed_at IS NOT NULL), 0)::bigint AS secs_sum,
                           min(up.last_accessed_at) AS accessed_lo, max(up.last_accessed_at) AS accessed_hi,
