@@ -3,7 +3,7 @@
 # cs-progress committed.
 #
 #   bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR]
-#                      [--compare DIR] [-- cs-readiness options]
+#                      [--compare DIR] [--keep-db NAME] [-- cs-readiness options]
 #
 # On its own throwaway Apache Kafka (scripts/kafka in .run/bench-readiness/kafka, fresh each run)
 # and a database of the throwaway PostgreSQL cluster (scripts/devdb):
@@ -27,6 +27,9 @@
 #     template's, migrated by --bin's cs-migrate) on its own copy of the same database, the two
 #     alternating which goes first; the results and medians are printed per binary (column "bin":
 #     a is --bin, b is DIR).
+# --keep-db NAME: keep the database as cs-progress left it (after ANALYZE) under NAME, replacing
+#     any database of that name, for EXPLAIN or a comparison of the read's SQL (the cluster keeps
+#     running if this script started it).
 # Builds nothing: --bin (default build/bin) must hold a build (a Release build gives the best
 # figures). Never part of the tests.
 set -euo pipefail
@@ -39,6 +42,7 @@ SEED=7
 RUNS=3
 BIN=$ROOT/build/bin
 CMP=
+KEEP=
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=$2; shift 2 ;;
@@ -48,8 +52,9 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --bin) BIN=$(cd "$2" && pwd); shift 2 ;;
     --compare) CMP=$(cd "$2" && pwd); shift 2 ;;
+    --keep-db) KEEP=$2; shift 2 ;;
     --) shift; break ;;
-    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [-- cs-readiness options]" >&2; exit 2 ;;
+    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--keep-db NAME] [-- cs-readiness options]" >&2; exit 2 ;;
   esac
 done
 for p in cs-migrate cs-seed cs-loadgen cs-progress cs-readiness; do
@@ -66,7 +71,7 @@ cleanup() {
   CS_KAFKA_DIR=$RUN/kafka scripts/kafka destroy >/dev/null 2>&1 || true
   [ -n "${ADMIN:-}" ] && psql "$ADMIN" -qc "DROP DATABASE IF EXISTS bench_rd_tpl WITH (FORCE)" \
     -c "DROP DATABASE IF EXISTS bench_rd_base WITH (FORCE)" >/dev/null 2>&1
-  [ "$started_db" = 1 ] && scripts/devdb stop
+  [ "$started_db" = 1 ] && [ -z "$KEEP" ] && scripts/devdb stop
   true
 }
 trap cleanup EXIT
@@ -134,6 +139,9 @@ awk -v t="$(echo "$t1 - $t0" | bc -l)" -v n="$EVENTS" -v w="$(echo "$pu + $ps" |
   printf "cs-progress: %.2f s, %.0f events/s, CPU worker %.2f s, PostgreSQL %.2f s, broker %.2f s (%.1f us/event), peak RSS %.1f MiB\n",
     t, n / t, w, pg, b, 1e6 * (w + pg + b) / n, m / 1024 }'
 psql "$BASE/bench_rd_base" -qc "ANALYZE" -c "CHECKPOINT"
+if [ -n "$KEEP" ]; then
+  psqla -c "DROP DATABASE IF EXISTS \"$KEEP\" WITH (FORCE)" -c "CREATE DATABASE \"$KEEP\" TEMPLATE bench_rd_base"
+fi
 
 : >"$RUN/results"
 for r in $(seq 1 "$RUNS"); do

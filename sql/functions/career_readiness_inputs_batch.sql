@@ -29,6 +29,14 @@
 -- Learners without a profile are left out; every count is 0 (never NULL) for a learner with no
 -- rows, averages are NULL when there is nothing to average. (A separate name, not an overload:
 -- career_readiness_inputs('...') with an untyped literal or parameter must stay unambiguous.)
+-- The progress inputs (content started / completed / career-critical completed, the average best
+-- score, the 30-day study time, the newest activity) come from readiness_progress_rollups
+-- (migration 0079: one row per learner kept by statement triggers on user_progress), not from
+-- the learner's ~20 progress rows: the study time is the roll-up's sum when its access-time bounds
+-- lie inside the learner's window (then every row does), 0 when they lie before it, else the sum
+-- of the items in the window from its per-item access times (readiness_progress_rollups.accessed).
+-- Completed coaching sessions and mock interviews, and projects (counts, averages) come from
+-- readiness_activity_rollups (0079 too); the latest mock interview's rating is one index probe.
 -- One place per formula: the function gathers raw counts and averages, the weighting lives in
 -- the worker.
 
@@ -79,30 +87,19 @@ AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    WITH p0 AS (
-        SELECT ucp.* FROM public.user_career_profiles ucp WHERE ucp.user_id = ANY (p_user_ids)
-    ), upr AS MATERIALIZED (
-        SELECT up.user_id, up.content_id, up.status, up.best_score, up.time_spent_seconds,
-               up.last_accessed_at, up.last_event_at
-          FROM p0 JOIN public.user_progress up ON up.user_id = p0.user_id
-    ), last_prog AS (
-        SELECT upr.user_id, max(upr.last_event_at) AS last_at FROM upr GROUP BY upr.user_id
-    ), p AS (
-        SELECT p0.*, greatest(lp.last_at, p0.last_active_at) AS last_at,
-               coalesce(p_as_of, greatest(lp.last_at, p0.last_active_at), now()) AS as_of
-          FROM p0 LEFT JOIN last_prog lp ON lp.user_id = p0.user_id
-    ), prog AS (
-        SELECT up.user_id,
-               count(*)::int AS started,
-               count(*) FILTER (WHERE up.status IN ('completed', 'mastered'))::int AS completed,
-               count(*) FILTER (WHERE up.status IN ('completed', 'mastered') AND cc.is_career_critical)::int AS critical,
-               round(avg(up.best_score), 2) AS avg_score,
-               coalesce(sum(up.time_spent_seconds) FILTER (WHERE up.last_accessed_at > p.as_of - interval '30 days'
-                                                             AND up.last_accessed_at <= p.as_of), 0)::bigint AS secs_30d
-          FROM upr up
-          JOIN p ON p.user_id = up.user_id
-          LEFT JOIN public.content_chunks cc ON cc.content_id = up.content_id
-         GROUP BY up.user_id
+    WITH p AS (
+        SELECT ucp.user_id, ucp.career_stage, ucp.target_industry_id, ucp.available_study_hours_week,
+               ucp.program_start_date, ucp.created_at, ucp.target_skill_ids,
+               r.started, r.completed, r.critical, r.score_sum, r.score_n, r.secs_sum,
+               r.accessed_lo, r.accessed_hi, r.accessed,
+               a.coach_n, a.coach_rating_sum, a.coach_rating_n, a.mock_n, a.mock_score_sum, a.mock_score_n,
+               a.proj_n, a.proj_completed, a.proj_showcase, a.proj_review_sum, a.proj_review_n,
+               greatest(r.last_event_at, ucp.last_active_at) AS last_at,
+               coalesce(p_as_of, greatest(r.last_event_at, ucp.last_active_at), now()) AS as_of
+          FROM public.user_career_profiles ucp
+          LEFT JOIN public.readiness_progress_rollups r ON r.user_id = ucp.user_id
+          LEFT JOIN public.readiness_activity_rollups a ON a.user_id = ucp.user_id
+         WHERE ucp.user_id = ANY (p_user_ids)
     ), latest_skill AS (
         SELECT DISTINCT ON (usa.user_id, usa.skill_id) usa.user_id, usa.skill_id, usa.proficiency_score
           FROM public.user_skill_assessments usa
@@ -116,26 +113,6 @@ BEGIN
                round(avg(l.proficiency_score), 2) AS avg_prof
           FROM latest_skill l JOIN p ON p.user_id = l.user_id
          GROUP BY l.user_id
-    ), proj AS (
-        SELECT upp.user_id,
-               count(*)::int AS total,
-               count(*) FILTER (WHERE upp.status IN ('completed', 'showcased'))::int AS completed,
-               count(*) FILTER (WHERE upp.showcase_ready)::int AS showcase,
-               round(avg(upp.avg_review_score), 2) AS avg_review
-          FROM p0 JOIN public.user_portfolio_projects upp ON upp.user_id = p0.user_id
-         WHERE upp.status <> 'abandoned'
-         GROUP BY upp.user_id
-    ), mock AS (
-        SELECT ip.user_id, count(*)::int AS n, round(avg(ip.overall_score), 2) AS avg_score,
-               (array_agg(ip.readiness_rating ORDER BY ip.completed_at DESC NULLS LAST))[1] AS latest
-          FROM public.interview_preparation ip
-         WHERE ip.user_id = ANY (p_user_ids) AND ip.status = 'completed'
-         GROUP BY ip.user_id
-    ), coach AS (
-        SELECT s.user_id, count(*)::int AS n, round(avg(s.mentee_rating), 2) AS avg_rating
-          FROM public.career_coaching_sessions s
-         WHERE s.user_id = ANY (p_user_ids) AND s.status = 'completed'
-         GROUP BY s.user_id
     ), jobs AS (
         SELECT ja.user_id,
                count(*) FILTER (WHERE ja.status <> 'draft')::int AS submitted,
@@ -160,13 +137,27 @@ BEGIN
     )
     SELECT p.user_id, p.career_stage, p.target_industry_id, i.demand_index, p.available_study_hours_week,
            greatest(p.as_of::date - coalesce(p.program_start_date, p.created_at::date), 0)::int,
-           coalesce(prog.started, 0), coalesce(prog.completed, 0), coalesce(prog.critical, 0), prog.avg_score,
-           coalesce(prog.secs_30d, 0),
+           coalesce(p.started, 0), coalesce(p.completed, 0), coalesce(p.critical, 0),
+           CASE WHEN p.score_n > 0 THEN round(p.score_sum / p.score_n, 2) END,
+           -- the items' bounds prove all of them inside the window (the roll-up's sum) or none (0),
+           -- else the window's items (microseconds since the epoch, as the roll-up keeps them)
+           CASE WHEN p.accessed_lo IS NULL OR p.accessed_hi <= p.as_of - interval '30 days' THEN 0
+                WHEN p.accessed_lo > p.as_of - interval '30 days' AND p.accessed_hi <= p.as_of THEN p.secs_sum
+                ELSE (SELECT coalesce(sum((e.value -> 1)::bigint), 0)::bigint
+                        FROM jsonb_each(p.accessed) AS e
+                       WHERE (e.value -> 0)::bigint > (extract(epoch FROM p.as_of - interval '30 days') * 1000000)::bigint
+                         AND (e.value -> 0)::bigint <= (extract(epoch FROM p.as_of) * 1000000)::bigint) END,
            coalesce(skills.assessed, 0), coalesce(skills.proficient, 0), cardinality(p.target_skill_ids),
            coalesce(skills.target_proficient, 0), skills.avg_prof,
-           coalesce(proj.total, 0), coalesce(proj.completed, 0), coalesce(proj.showcase, 0), proj.avg_review,
-           coalesce(mock.n, 0), mock.avg_score, mock.latest,
-           coalesce(coach.n, 0), coach.avg_rating,
+           coalesce(p.proj_n, 0), coalesce(p.proj_completed, 0), coalesce(p.proj_showcase, 0),
+           CASE WHEN p.proj_review_n > 0 THEN round(p.proj_review_sum / p.proj_review_n, 2) END,
+           coalesce(p.mock_n, 0), CASE WHEN p.mock_score_n > 0 THEN round(p.mock_score_sum / p.mock_score_n, 2) END,
+           CASE WHEN p.mock_n > 0 THEN
+               (SELECT ip.readiness_rating FROM public.interview_preparation ip
+                 WHERE ip.user_id = p.user_id AND ip.status = 'completed'
+                 ORDER BY ip.completed_at DESC NULLS LAST LIMIT 1) END,
+           coalesce(p.coach_n, 0),
+           CASE WHEN p.coach_rating_n > 0 THEN round(p.coach_rating_sum::numeric / p.coach_rating_n, 2) END,
            mentored.user_id IS NOT NULL,
            coalesce(jobs.submitted, 0), coalesce(jobs.interviewing, 0), coalesce(jobs.offers, 0),
            p.last_at,
@@ -178,11 +169,7 @@ BEGIN
                       WHERE c.industry_id = p.target_industry_id), 0)
       FROM p
       LEFT JOIN public.industry_sectors i ON i.industry_id = p.target_industry_id
-      LEFT JOIN prog ON prog.user_id = p.user_id
       LEFT JOIN skills ON skills.user_id = p.user_id
-      LEFT JOIN proj ON proj.user_id = p.user_id
-      LEFT JOIN mock ON mock.user_id = p.user_id
-      LEFT JOIN coach ON coach.user_id = p.user_id
       LEFT JOIN jobs ON jobs.user_id = p.user_id
       LEFT JOIN mentored ON mentored.user_id = p.user_id
       LEFT JOIN tskills ON tskills.user_id = p.user_id;

@@ -169,6 +169,46 @@ IFS='|' read -r checked differ stages nonzero <"$T/formula.out"
 [ "$stages" -ge 2 ] && [ "$nonzero" -gt 0 ] || fail "the formula check saw too uniform a stream ($stages stages)"
 echo "formula: ok ($checked learners, $stages stages, recomputed independently)"
 
+# The inputs the read takes from the per-learner roll-ups (migration 0079, kept by triggers through
+# cs-progress's writes) equal those counted from the raw rows, as of each learner's last activity:
+# progress counts, average, 30-day study time, newest activity; coaching sessions and mock
+# interviews completed and their averages; projects, completed, showcase-ready, review average.
+rolled=$(q "WITH i AS (SELECT * FROM career_readiness_inputs_batch(
+                 (SELECT array_agg(user_id) FROM career_transformation_progress WHERE readiness_score IS NOT NULL), NULL)),
+            raw AS (SELECT i.user_id, count(up.content_id)::int AS started,
+                           count(up.content_id) FILTER (WHERE up.status IN ('completed', 'mastered'))::int AS completed,
+                           count(up.content_id) FILTER (WHERE up.status IN ('completed', 'mastered') AND cc.is_career_critical)::int AS critical,
+                           round(avg(up.best_score), 2) AS avg_score,
+                           coalesce(sum(up.time_spent_seconds) FILTER (WHERE up.last_accessed_at > i.last_activity_at - interval '30 days'
+                                                                     AND up.last_accessed_at <= i.last_activity_at), 0)::bigint AS secs,
+                           greatest(max(up.last_event_at), max(p.last_active_at)) AS last_at,
+                           (SELECT count(*)::int FROM career_coaching_sessions s WHERE s.user_id = i.user_id AND s.status = 'completed') AS sessions,
+                           (SELECT round(avg(s.mentee_rating), 2) FROM career_coaching_sessions s
+                             WHERE s.user_id = i.user_id AND s.status = 'completed') AS rating,
+                           (SELECT count(*)::int FROM interview_preparation ip WHERE ip.user_id = i.user_id AND ip.status = 'completed') AS mocks,
+                           (SELECT round(avg(ip.overall_score), 2) FROM interview_preparation ip
+                             WHERE ip.user_id = i.user_id AND ip.status = 'completed') AS mock_avg,
+                           (SELECT row(count(*)::int, (count(*) FILTER (WHERE j.status IN ('completed', 'showcased')))::int,
+                                       (count(*) FILTER (WHERE j.showcase_ready))::int, round(avg(j.avg_review_score), 2))::text
+                              FROM user_portfolio_projects j WHERE j.user_id = i.user_id AND j.status <> 'abandoned') AS projects
+                      FROM i JOIN user_career_profiles p ON p.user_id = i.user_id
+                      LEFT JOIN user_progress up ON up.user_id = i.user_id
+                      LEFT JOIN content_chunks cc ON cc.content_id = up.content_id
+                     GROUP BY i.user_id, i.last_activity_at)
+            SELECT count(*) || '|' || count(*) FILTER (WHERE (i.content_started, i.content_completed, i.career_critical_completed,
+                          i.avg_content_score, i.study_seconds_30d, i.last_activity_at, i.coaching_sessions_completed,
+                          i.avg_session_rating, i.mock_interviews_completed, i.avg_mock_interview_score,
+                          row(i.projects_total, i.projects_completed, i.projects_showcase_ready, i.avg_project_review_score)::text)
+                          IS DISTINCT FROM (r.started, r.completed, r.critical, r.avg_score, r.secs, r.last_at, r.sessions,
+                                            r.rating, r.mocks, r.mock_avg, r.projects))
+                   || '|' || count(*) FILTER (WHERE i.study_seconds_30d > 0)
+                   || '|' || count(*) FILTER (WHERE i.coaching_sessions_completed > 0 AND i.mock_interviews_completed > 0)
+              FROM i JOIN raw r USING (user_id)")
+IFS='|' read -r rchecked rdiffer rstudied ractive <<<"$rolled"
+[ "$rchecked" -eq "$touched" ] && [ "$rdiffer" -eq 0 ] && [ "$ractive" -gt 0 ] \
+  || fail "roll-up inputs: $rdiffer of $rchecked learners differ from their raw rows ($rstudied studied, $ractive coached and mocked)"
+echo "roll-ups: ok ($rchecked learners' progress, coaching, mock and project inputs as counted from the raw rows; $rstudied with study time in their window)"
+
 # Downstream, the derived events decode and are logged by cs-audit, each event id once.
 "$BIN/cs-audit" --pg-dsn "$DSN" --topics "$derived" --group "a.$$" --anchor-topic "${P}anchors" --drain \
   --metrics-port -1 --log-level error --session-timeout-ms 6000 2>"$T/audit.err" || { cat "$T/audit.err"; fail "cs-audit"; }
