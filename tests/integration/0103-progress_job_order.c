@@ -8,12 +8,13 @@
  * One set of job events (statuses before and after their submission, an older status arriving
  * last, a resubmission, an application never submitted) is drained three times into three
  * databases: in the order written with every event in one batch (the fold sees history rows of
- * its own batch), the same with one event per batch (history from earlier batches), and in
- * reverse order one per batch. Every database must hold the rows the rules give, written out
- * below by hand: the newest status (by occurred_at), the deepest interview round, the offer
- * salary and rejection reason given; and the three must hold the same rows. Then SQL inserts
- * two applications directly: one whose status history exists (it starts from it, and no second
- * initial status is recorded) and one without (its initial status is recorded).
+ * its own batch; through COPY and staging tables), the same with one event per batch (history
+ * from earlier batches; through the array statements), and in reverse order one per batch. Every
+ * database must hold the rows the rules give, written out below by hand: the newest status (by
+ * occurred_at), the deepest interview round, the offer salary and rejection reason given; and the
+ * three must hold the same rows. Then SQL inserts two applications directly: one whose status
+ * history exists (it starts from it, and no second initial status is recorded) and one without (its
+ * initial status is recorded).
  */
 #include <check.h>
 #include <libpq-fe.h>
@@ -134,8 +135,13 @@ static void publish(bool reversed, char *prefix, size_t size)
     cs_arena_destroy(arena);
 }
 
-/* Drains the prefix's topics into dsn with cs-progress, batch_size events per batch. */
-static void drain(const char *dsn, const char *prefix, const char *batch_size)
+/*
+ * Drains the prefix's topics into dsn with cs-progress, batch_size events per batch; array_rows
+ * is --batch-array-rows ("0": every table through COPY and its staging table, so both statement
+ * forms of the fold's join are run).
+ */
+static void drain(const char *dsn, const char *prefix, const char *batch_size,
+                  const char *array_rows)
 {
     char topics[1024], log[128], group[160];
     snprintf(topics, sizeof topics,
@@ -143,9 +149,21 @@ static void drain(const char *dsn, const char *prefix, const char *batch_size)
              prefix, prefix, prefix, prefix);
     snprintf(log, sizeof log, "/tmp/cs-it-0103-%d.log", (int)getpid());
     snprintf(group, sizeof group, "g.%s", prefix);
-    const char *argv[] = {CS_PROGRESS_BIN, "--drain",     "--topics", topics,         "--group",
-                          group,           "--log-level", "warn",     "--batch-size", batch_size,
-                          "--batch-ms",    "100",         NULL};
+    const char *argv[] = {CS_PROGRESS_BIN,
+                          "--drain",
+                          "--topics",
+                          topics,
+                          "--group",
+                          group,
+                          "--log-level",
+                          "warn",
+                          "--batch-size",
+                          batch_size,
+                          "--batch-ms",
+                          "100",
+                          "--batch-array-rows",
+                          array_rows,
+                          NULL};
     int st = cs_test_run(argv, dsn, log, 0, 60000 * cs_test_timeout_mult());
     ck_assert_msg(st != -1, "cs-progress did not drain in time (log %s)", log);
     ck_assert_msg(cs_test_exited(st, 0), "cs-progress failed (log %s)", log);
@@ -201,7 +219,7 @@ START_TEST(job_order)
     publish(false, prefix[0], sizeof prefix[0]);
     publish(true, prefix[1], sizeof prefix[1]);
     for (int i = 0; i < 3; i++) {
-        drain(dsn[i], prefix[i == 2], batch[i]);
+        drain(dsn[i], prefix[i == 2], batch[i], i == 0 ? "0" : "500");
         expect_rules(dsn[i]);
     }
     for (int i = 1; i < 3; i++) {
@@ -211,7 +229,7 @@ START_TEST(job_order)
         free(b);
     }
     /* A replay of the whole stream changes nothing. */
-    drain(dsn[1], prefix[1], "5000");
+    drain(dsn[1], prefix[1], "5000", "500");
     expect_rules(dsn[1]);
 
     /*
