@@ -36,7 +36,8 @@
  *    (the schema keeps no timestamp per profile field);
  *  - a status change of an application not seen yet is kept in job_application_status_history
  *    (appended whatever the order) and the application starts from it when its
- *    job_application_submitted event arrives (sql/migrations/0050_progress_job_status.sql);
+ *    job_application_submitted event arrives (sql/migrations/0050_progress_job_status.sql; the
+ *    INSERT folds it, T_JOB below, 0078);
  *  - a review of a project not seen yet creates a placeholder project (empty title, status
  *    in_review) that the project_submitted event completes.
  * Idempotency rule: every handler runs once per event_id (the runtime's default), because each
