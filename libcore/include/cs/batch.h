@@ -95,7 +95,9 @@ typedef struct cs_table_def {
      * h_at FROM history h WHERE h.id = _cs_r.id) h ON true": the columns it adds (named apart
      * from the staged ones) reach the window and the aggregate like staged columns, so the row
      * the upsert proposes can start from what the database already holds, set-based, in the
-     * same statement (instead of a row trigger that queries once per row).
+     * same statement (instead of a row trigger that queries once per row). A batch with a join
+     * turns JIT off for its session (cs_batch_prepare): without statistics of the joined table
+     * yet, the estimate of such a statement can exceed jit_above_cost many times over.
      */
     const char *join;
     /*
