@@ -36,7 +36,8 @@
  *    (the schema keeps no timestamp per profile field);
  *  - a status change of an application not seen yet is kept in job_application_status_history
  *    (appended whatever the order) and the application starts from it when its
- *    job_application_submitted event arrives (sql/migrations/0050_progress_job_status.sql);
+ *    job_application_submitted event arrives (sql/migrations/0050_progress_job_status.sql; the
+ *    INSERT folds it, T_JOB below, 0078);
  *  - a review of a project not seen yet creates a placeholder project (empty title, status
  *    in_review) that the project_submitted event completes.
  * Idempotency rule: every handler runs once per event_id (the runtime's default), because each
@@ -140,6 +141,9 @@ enum {
     C(application_id) C(applied_at) C(user_id) C(event_id) C(company_name) C(job_title)            \
     C(job_level) C(work_arrangement) C(job_posting_url) C(source) C(salary_min)                    \
     C(salary_currency) C(status) C(status_changed_at) C(last_event_id)
+/* The columns the fold of a job row's history adds (T_JOB). */
+#define JOB_FOLDED_COLUMNS(C)                                                                      \
+    JOB_COLUMNS(C) C(interview_rounds) C(offer_salary) C(rejection_reason)
 #define PROJECT_COLUMNS(C)                                                                         \
     C(user_id) C(project_id) C(event_id) C(title) C(status) C(tech_stack) C(repository_url)        \
     C(live_demo_url) C(submitted_at) C(last_event_id)
@@ -327,8 +331,20 @@ static const cs_table_def_t tables[] = {
     [T_JOB_HISTORY] = {.table = "job_application_status_history",
                        .columns = CS_COLUMNS(JOB_HISTORY_COLUMNS),
                        .conflict = "event_id"},
+    /*
+     * An application starts from the newest status its history holds (0050: status events may
+     * come first; this batch's history rows are already written, T_JOB_HISTORY goes first), in
+     * this statement: the join folds each staged row's history, newest first (changed_at, then
+     * event id), into the newest status, the deepest interview round and the newest offer
+     * salary and rejection reason given; the row applies what is newer than its own status.
+     * Per key the last row appended counts (presort), as one INSERT per event would. The
+     * history is probed by application_id (the user_id test, IS NOT DISTINCT FROM, is one no
+     * index serves, so the plan cannot read a learner's whole history instead). The statement
+     * trigger of 0078 applies the same rule to rows other writers insert.
+     */
     [T_JOB] = {.table = "job_applications",
-               .columns = CS_COLUMNS(JOB_COLUMNS),
+               .columns = CS_COLUMNS(JOB_FOLDED_COLUMNS),
+               .staged = CS_COLUMNS(JOB_COLUMNS),
                .conflict = "application_id, applied_at",
                /* The status is the history's (see 0050); a resubmission refreshes the details. */
                .update = "company_name = EXCLUDED.company_name, job_title = EXCLUDED.job_title, "
@@ -337,7 +353,31 @@ static const cs_table_def_t tables[] = {
                          "job_posting_url = EXCLUDED.job_posting_url, source = EXCLUDED.source, "
                          "salary_min = EXCLUDED.salary_min, "
                          "salary_currency = EXCLUDED.salary_currency",
-               .merge = CS_MERGE_LAST},
+               .merge = CS_MERGE_AGGREGATE,
+               .presort = "_cs_seq DESC",
+               .join = "LEFT JOIN LATERAL (SELECT (array_agg(x.to_status))[1] AS h_status, "
+                       "(array_agg(x.event_id))[1] AS h_event_id, "
+                       "max(x.changed_at) AS h_changed_at, max(x.interview_round) AS h_round, "
+                       "(array_agg(x.offer_salary) FILTER (WHERE x.offer_salary IS NOT NULL))[1] "
+                       "AS h_offer, (array_agg(x.rejection_reason) FILTER (WHERE "
+                       "x.rejection_reason IS NOT NULL))[1] AS h_reason "
+                       "FROM (SELECT * FROM job_application_status_history y "
+                       "WHERE y.application_id = _cs_r.application_id "
+                       "AND y.user_id IS NOT DISTINCT FROM _cs_r.user_id "
+                       "ORDER BY y.changed_at DESC, y.event_id DESC) x) h ON true",
+               .aggregate = "application_id, applied_at, (array_agg(user_id))[1], "
+                            "(array_agg(event_id))[1], (array_agg(company_name))[1], "
+                            "(array_agg(job_title))[1], (array_agg(job_level))[1], "
+                            "(array_agg(work_arrangement))[1], (array_agg(job_posting_url))[1], "
+                            "(array_agg(source))[1], (array_agg(salary_min))[1], "
+                            "(array_agg(salary_currency))[1], "
+                            "(array_agg(CASE WHEN h_changed_at > status_changed_at THEN h_status "
+                            "ELSE status END))[1], "
+                            "(array_agg(greatest(status_changed_at, h_changed_at)))[1], "
+                            "(array_agg(CASE WHEN h_changed_at > status_changed_at THEN "
+                            "h_event_id ELSE last_event_id END))[1], "
+                            "(array_agg(coalesce(h_round, 0)))[1], (array_agg(h_offer))[1], "
+                            "(array_agg(h_reason))[1]"},
     [T_PROJECT] = {.table = "user_portfolio_projects",
                    .columns = CS_COLUMNS(PROJECT_COLUMNS),
                    .conflict = "user_id, project_id",

@@ -11,10 +11,10 @@
  * cs_stage_<i> ON COMMIT DELETE ROWS with the declared columns (typed like the target's) and an
  * identity column _cs_seq that records append order. The merge statements are built once:
  * INSERT .. SELECT from staging .. ON CONFLICT, with the staged rows folded per key first for
- * CS_MERGE_AGGREGATE (a subquery sorted by key and presort, optionally with window columns over
- * each key's rows, grouped by key), and a parent-row insert before it when the table declares
- * one. Everything here belongs to one batch: no global state, so batches of several threads or
- * connections never share anything.
+ * CS_MERGE_AGGREGATE (a subquery sorted by key and presort, optionally joined to stored rows and
+ * with window columns over each key's rows, grouped by key), and a parent-row insert before it when
+ * the table declares one. Everything here belongs to one batch: no global state, so batches of
+ * several threads or connections never share anything.
  */
 #include "cs/batch.h"
 
@@ -117,6 +117,8 @@ static void merge_body(cs_buf_t *b, const cs_table_def_t *d, const char *src, co
         if (d->window)
             cs_buf_printf(b, ", %s", d->window);
         cs_buf_printf(b, " FROM %s", src);
+        if (d->join)
+            cs_buf_printf(b, " _cs_r %s", d->join);
         if (d->window)
             cs_buf_printf(b,
                           " WINDOW w AS (PARTITION BY %s%s%s ROWS BETWEEN UNBOUNDED PRECEDING "
@@ -216,9 +218,9 @@ static void name_statements(tbl_t *t, int idx)
 {
     const cs_table_def_t *d = t->def;
     uint64_t h = 14695981039346656037ull;
-    const char *parts[] = {"array-v1", d->table,        d->columns,      d->conflict,
-                           d->update,  d->update_where, d->aggregate,    d->presort,
-                           d->window,  d->staged,       d->parent_table, d->parent_key};
+    const char *parts[] = {"array-v1",      d->table,      d->columns, d->conflict, d->update,
+                           d->update_where, d->aggregate,  d->presort, d->window,   d->staged,
+                           d->parent_table, d->parent_key, d->join};
     for (size_t i = 0; i < sizeof parts / sizeof *parts; i++)
         h = fnv(h, parts[i]);
     h = (h ^ (uint64_t)d->merge) * 1099511628211ull;
@@ -937,6 +939,18 @@ int cs_batch_prepare(cs_batch_t *b, cs_db_t *db, cs_err_t *err)
             return cs_err_wrap(err, "listing prepared statements");
     }
     int rc = 0;
+    /*
+     * A join's cost is estimated per staged row from the joined table's statistics, which a new
+     * database lacks until autovacuum analyzes the table: in 1,000,000-event cs-progress drains
+     * from a fresh database its job applications' INSERT went over jit_above_cost in some
+     * batches (24 s of JIT compilation in one drain on a busy machine, 0.3 s in another, for
+     * statements that run in 100-300 ms). So a session whose batch declares a join plans
+     * without JIT.
+     */
+    for (int i = 0; i < b->nt && rc == 0; i++)
+        if (b->t[i].def->join && b->t[i].def->merge == CS_MERGE_AGGREGATE &&
+            cs_db_exec(db, "SET jit = off", err) < 0)
+            rc = cs_err_wrap(err, "turning JIT off for %s", b->t[i].def->table);
     for (int i = 0; i < b->nt && rc == 0; i++) {
         if (b->t[i].stage_sql && cs_db_exec(db, b->t[i].stage_sql, err) < 0) {
             rc = cs_err_wrap(err, "preparing staging for %s", b->t[i].def->table);

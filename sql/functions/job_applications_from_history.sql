@@ -2,7 +2,8 @@
 --      Trigger: a new job application starts from the newest status its history holds.
 --
 -- Attached by 0050_progress_job_status.sql (BEFORE INSERT ON job_applications), which explains
--- why status history leads. The fold picks the newest status (changed_at, then event_id), the
+-- why status history leads; since 0078 only for a row whose interview_rounds is NULL (cs-progress
+-- folds its rows in its INSERT, and job_applications_inserted folds other rows set-based). The fold picks the newest status (changed_at, then event_id), the
 -- deepest interview round and the newest offer salary and rejection reason that were given, from
 -- one input sorted newest first (changed_at DESC, event_id DESC) whose aggregates take the first
 -- value: ordered aggregates (array_agg(x ORDER BY ...)) are a separate sort per aggregate and

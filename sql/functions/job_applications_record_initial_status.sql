@@ -1,7 +1,9 @@
 -- sql/functions/job_applications_record_initial_status.sql
 --      Trigger: the initial status of inserted job applications, once per statement.
 --
--- Attached by 0051_progress_set_triggers.sql (AFTER INSERT, transition table new_applications).
+-- Attached by 0051_progress_set_triggers.sql (AFTER INSERT, transition table new_applications)
+-- until 0078, whose job_applications_inserted records the initial status now (of the row as
+-- folded from its history).
 -- It plans without hash or merge joins and without sequential scans of tables (the SET clauses):
 -- PL/pgSQL keeps the first, generic plan of a statement that reads a transition table, and the
 -- plans chosen for cs-progress' first batch, on tiny tables, were hash joins over a sequential

@@ -90,6 +90,17 @@ typedef struct cs_table_def {
      */
     const char *staged;
     /*
+     * CS_MERGE_AGGREGATE, optional: a join appended to the staged rows, which the fold reads as
+     * _cs_r (FROM <staged rows> _cs_r <join>), e.g. "LEFT JOIN LATERAL (SELECT max(h.at) AS
+     * h_at FROM history h WHERE h.id = _cs_r.id) h ON true": the columns it adds (named apart
+     * from the staged ones) reach the window and the aggregate like staged columns, so the row
+     * the upsert proposes can start from what the database already holds, set-based, in the
+     * same statement (instead of a row trigger that queries once per row). A batch with a join
+     * turns JIT off for its session (cs_batch_prepare): without statistics of the joined table
+     * yet, the estimate of such a statement can exceed jit_above_cost many times over.
+     */
+    const char *join;
+    /*
      * Upserts, optional: the parent rows the staged keys need (a foreign key), inserted first
      * when missing, once per key: INSERT INTO parent_table (parent_key) SELECT parent_key FROM
      * staging GROUP BY parent_key ON CONFLICT (parent_key) DO NOTHING. parent_key names columns
