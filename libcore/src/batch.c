@@ -939,18 +939,6 @@ int cs_batch_prepare(cs_batch_t *b, cs_db_t *db, cs_err_t *err)
             return cs_err_wrap(err, "listing prepared statements");
     }
     int rc = 0;
-    /*
-     * A join's cost is estimated per staged row from the joined table's statistics, which a new
-     * database lacks until autovacuum analyzes the table: in 1,000,000-event cs-progress drains
-     * from a fresh database its job applications' INSERT went over jit_above_cost in some
-     * batches (24 s of JIT compilation in one drain on a busy machine, 0.3 s in another, for
-     * statements that run in 100-300 ms). So a session whose batch declares a join plans
-     * without JIT.
-     */
-    for (int i = 0; i < b->nt && rc == 0; i++)
-        if (b->t[i].def->join && b->t[i].def->merge == CS_MERGE_AGGREGATE &&
-            cs_db_exec(db, "SET jit = off", err) < 0)
-            rc = cs_err_wrap(err, "turning JIT off for %s", b->t[i].def->table);
     for (int i = 0; i < b->nt && rc == 0; i++) {
         if (b->t[i].stage_sql && cs_db_exec(db, b->t[i].stage_sql, err) < 0) {
             rc = cs_err_wrap(err, "preparing staging for %s", b->t[i].def->table);

@@ -1,7 +1,8 @@
 /*
  * tests/integration/0002-pg_roundtrip.c
  *      cs/db.h against the real throwaway PostgreSQL: a row round-trips through parameters and
- *      COPY with awkward text intact, and failures are classified the way the dispatcher needs.
+ *      COPY with awkward text intact, failures are classified the way the dispatcher needs, and
+ *      a session (new or reset) runs without JIT.
  */
 #include <check.h>
 #include <stdio.h>
@@ -22,6 +23,12 @@ static void setup(void)
     ck_assert_msg(db != NULL, "%s", err.msg);
     ck_assert(cs_db_ok(db));
     ck_assert_int_ge(cs_db_server_version(db), 150000);
+    /* our sessions run without JIT (cs_db_connect: per-batch statements, estimates from young
+     * statistics) */
+    cs_db_res_t *jit = cs_db_query(db, "SHOW jit", 0, NULL, &err);
+    ck_assert_msg(jit != NULL, "%s", err.msg);
+    ck_assert_str_eq(cs_db_res_get(jit, 0, 0), "off");
+    cs_db_res_free(jit);
     ck_assert_int_eq(cs_db_exec(db,
                                 "CREATE TABLE t (id int PRIMARY KEY, name text NOT NULL, "
                                 "note text, amount numeric CHECK (amount >= 0))",
@@ -130,6 +137,11 @@ START_TEST(lost_connection_is_transient)
     ck_assert_int_eq(err.kind, CS_ERR_TRANSIENT);
     ck_assert_int_eq(cs_db_reset(victim, &err), 0);
     ck_assert_int_eq(cs_db_exec(victim, "SELECT 1", &err), 0);
+    /* the new session is set up like the first: without JIT */
+    r = cs_db_query(victim, "SHOW jit", 0, NULL, &err);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(cs_db_res_get(r, 0, 0), "off");
+    cs_db_res_free(r);
     cs_db_destroy(victim);
 }
 END_TEST
