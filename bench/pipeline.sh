@@ -2,8 +2,8 @@
 # bench/pipeline.sh - the first pipeline's benchmark: drain rate, latency, memory, COPY limit.
 #
 #   bench/pipeline.sh [--events N] [--latency-events N] [--rate R]
-#                     [--workers "audit progress readiness matcher"] [--publish-linger-ms MS]
-#                     [--bin DIR]
+#                     [--workers "audit progress readiness matcher"] [--configs LIST]
+#                     [--publish-linger-ms MS] [--bin DIR]
 #
 # On its own throwaway Apache Kafka (scripts/kafka, one KRaft node in .run/bench/kafka, fresh each
 # run) and databases in the throwaway PostgreSQL cluster (scripts/devdb):
@@ -11,14 +11,16 @@
 #     counts from schemas/topics.json) with the load generator's default producer settings
 #     (--publish-linger-ms MS overrides its linger);
 #  2. drains them with each worker alone, with all of them together and with each scaled out to
-#     two consumers (fresh database and consumer group each time) until every worker's group has
+#     two consumers (--configs picks among these: "W", "all", "Wx2", and "all+Wx2", all of them
+#     with W as two consumers of its group; fresh database and consumer group each time) until every worker's group has
 #     committed the end offsets of the topics it consumes (drain_run says how): events/s, each
 #     worker's finish time, peak RSS (VmHWM) and CPU time, and the CPU time of PostgreSQL and of
 #     the broker during the drain;
 #  3. measures the machine's own limit for the same rows: a plain COPY of the audit worker's rows
 #     into the same table of a fresh database, so the audit worker can be stated as a fraction;
 #  4. runs every worker at a steady R events/s (default 1,000) with realtime timestamps and reads
-#     p50/p99 end-to-end latency (produce time to commit) from their /metrics histograms.
+#     p50/p99 end-to-end latency (produce time to commit) from their /metrics histograms
+#     (--latency-events 0: not measured).
 # Prints a table and writes bench/results/pipeline-<UTC timestamp>.json. --workers defaults to
 # every worker built; --bin uses built programs (e.g. build/bin) instead of building build-bench
 # (Release). Never part of the tests.
@@ -32,6 +34,7 @@ LAT_EVENTS=30000
 RATE=1000
 PUB_LINGER=
 WORKERS=""
+CONFIGS=""
 BIN=
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -39,9 +42,10 @@ while [ $# -gt 0 ]; do
     --latency-events) LAT_EVENTS=$2; shift 2 ;;
     --rate) RATE=$2; shift 2 ;;
     --workers) WORKERS=$2; shift 2 ;;
+    --configs) CONFIGS=$2; shift 2 ;;
     --publish-linger-ms) PUB_LINGER=$2; shift 2 ;;
     --bin) BIN=$(cd "$2" && pwd); shift 2 ;;
-    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--publish-linger-ms MS] [--bin DIR]" >&2; exit 2 ;;
+    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--configs LIST] [--publish-linger-ms MS] [--bin DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -248,9 +252,11 @@ lost_total=0
 # Each worker alone, all together, then each worker scaled out to two consumers of its group.
 configs="$WORKERS all"
 for w in $WORKERS; do configs="$configs ${w}x2"; done
+[ -z "$CONFIGS" ] || configs=$CONFIGS
 for cfg in $configs; do
   case "$cfg" in
     all) set -- $WORKERS ;;
+    all+*x2) w=${cfg#all+}; set -- $WORKERS "${w%x2}" ;;
     *x2) set -- "${cfg%x2}" "${cfg%x2}" ;;
     *) set -- "$cfg" ;;
   esac
@@ -319,56 +325,64 @@ if [ -n "${drain_s[audit]:-}" ]; then
   psqla -c "DROP DATABASE IF EXISTS bench_copy WITH (FORCE)"
 fi
 
-echo "== latency at a steady $RATE events/s ($LAT_EVENTS events, all workers running)"
-fresh_db bench_lat
-prefix="lat.$$."
-# Create the topics before the workers subscribe (auto-created on first metadata request).
-"$BIN/cs-loadgen" --seed 7 --learners 1000 --days 0 --events 200 --publish --topic-prefix "$prefix" 2>/dev/null
-port=19300
-declare -A wport
-lat_pids=()
-for w in $WORKERS; do
-  port=$((port + 1))
-  wport[$w]=$port
-  # Each worker its own topics (those of its drain alone), prefixed; derived events go to the
-  # prefixed cs.derived, where cs-matcher and cs-audit read them.
-  topics=$(grep '"partition assigned"' "$RUN/$w-$w.log" | sed -E 's/.*"topic":"([^"]*)".*/'"$prefix"'\1/' | sort -u | paste -sd,)
-  derived=()
-  "$BIN/cs-$w" --help 2>&1 | grep -q -- --derived-topic && derived=(--derived-topic "${prefix}cs.derived")
-  # cs-readiness and cs-matcher keep their own batch wait (a second: their cost is per batch).
-  bm=(--batch-ms 5)
-  case $w in readiness | matcher) bm=() ;; esac
-  "$BIN/cs-$w" --pg-dsn "$BASE/bench_lat" --group "bench-lat-$w-$$" --topics "$topics" "${derived[@]}" \
-    --metrics-port "$port" "${bm[@]}" 2>"$RUN/lat-$w.log" &
-  lat_pids+=($!)
-  pids+=($!)
-done
-for w in $WORKERS; do  # wait until each worker has its partitions
-  for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:${wport[$w]}/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
-done
-"$BIN/cs-loadgen" --seed 8 --learners 10000 --days 0 --events "$LAT_EVENTS" --rate "$RATE" --linger-ms 1 --publish \
-  --topic-prefix "$prefix" 2>"$RUN/lat-loadgen.log" &
-gen=$!
-# The first seconds include the producer's own start (connections, metadata): measure after them.
-sleep 5
-for w in $WORKERS; do curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/lat-$w.before"; done
-wait "$gen"
-sleep 1
 lat_json=""
-for w in $WORKERS; do
-  curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/lat-$w.metrics"
-  # p50/p99 of the events committed between the two scrapes (bench/lib.sh).
-  read -r p50 p99 _ n < <(e2e_quantiles "$RUN/lat-$w.before" "$RUN/lat-$w.metrics")
-  if [ "$n" -gt 0 ]; then
-    printf '%-10s p50 %6.2f ms   p99 %6.2f ms   (%d events)\n' "$w" "$p50" "$p99" "$n"
-    lat_json="$lat_json${lat_json:+,}\"$w\":{\"p50_ms\":$p50,\"p99_ms\":$p99,\"events\":$n}"
-  else
-    echo "$w: no events committed after the first 5 s (use more --latency-events)"
-    lat_json="$lat_json${lat_json:+,}\"$w\":null"
-  fi
-done
-for p in "${lat_pids[@]}"; do kill -TERM "$p"; wait "$p" || true; done
-psqla -c "DROP DATABASE IF EXISTS bench_lat WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_run WITH (FORCE)"
+# The latency run gives each worker the topics of its own drain: it needs those drains.
+lat_ok=1
+for w in $WORKERS; do case " $configs " in *" $w "*) ;; *) lat_ok=0 ;; esac; done
+if [ "$LAT_EVENTS" -gt 0 ] && [ "$lat_ok" = 1 ]; then
+  echo "== latency at a steady $RATE events/s ($LAT_EVENTS events, all workers running)"
+  fresh_db bench_lat
+  prefix="lat.$$."
+  # Create the topics before the workers subscribe (auto-created on first metadata request).
+  "$BIN/cs-loadgen" --seed 7 --learners 1000 --days 0 --events 200 --publish --topic-prefix "$prefix" 2>/dev/null
+  port=19300
+  declare -A wport
+  lat_pids=()
+  for w in $WORKERS; do
+    port=$((port + 1))
+    wport[$w]=$port
+    # Each worker its own topics (those of its drain alone), prefixed; derived events go to the
+    # prefixed cs.derived, where cs-matcher and cs-audit read them.
+    topics=$(grep '"partition assigned"' "$RUN/$w-$w.log" | sed -E 's/.*"topic":"([^"]*)".*/'"$prefix"'\1/' | sort -u | paste -sd,)
+    derived=()
+    "$BIN/cs-$w" --help 2>&1 | grep -q -- --derived-topic && derived=(--derived-topic "${prefix}cs.derived")
+    # cs-readiness and cs-matcher keep their own batch wait (a second: their cost is per batch).
+    bm=(--batch-ms 5)
+    case $w in readiness | matcher) bm=() ;; esac
+    "$BIN/cs-$w" --pg-dsn "$BASE/bench_lat" --group "bench-lat-$w-$$" --topics "$topics" "${derived[@]}" \
+      --metrics-port "$port" "${bm[@]}" 2>"$RUN/lat-$w.log" &
+    lat_pids+=($!)
+    pids+=($!)
+  done
+  for w in $WORKERS; do  # wait until each worker has its partitions
+    for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:${wport[$w]}/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+  "$BIN/cs-loadgen" --seed 8 --learners 10000 --days 0 --events "$LAT_EVENTS" --rate "$RATE" --linger-ms 1 --publish \
+    --topic-prefix "$prefix" 2>"$RUN/lat-loadgen.log" &
+  gen=$!
+  # The first seconds include the producer's own start (connections, metadata): measure after them.
+  sleep 5
+  for w in $WORKERS; do curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/lat-$w.before"; done
+  wait "$gen"
+  sleep 1
+  for w in $WORKERS; do
+    curl -s "http://127.0.0.1:${wport[$w]}/metrics" >"$RUN/lat-$w.metrics"
+    # p50/p99 of the events committed between the two scrapes (bench/lib.sh).
+    read -r p50 p99 _ n < <(e2e_quantiles "$RUN/lat-$w.before" "$RUN/lat-$w.metrics")
+    if [ "$n" -gt 0 ]; then
+      printf '%-10s p50 %6.2f ms   p99 %6.2f ms   (%d events)\n' "$w" "$p50" "$p99" "$n"
+      lat_json="$lat_json${lat_json:+,}\"$w\":{\"p50_ms\":$p50,\"p99_ms\":$p99,\"events\":$n}"
+    else
+      echo "$w: no events committed after the first 5 s (use more --latency-events)"
+      lat_json="$lat_json${lat_json:+,}\"$w\":null"
+    fi
+  done
+  for p in "${lat_pids[@]}"; do kill -TERM "$p"; wait "$p" || true; done
+  psqla -c "DROP DATABASE IF EXISTS bench_lat WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_run WITH (FORCE)"
+else
+  echo "== latency: not measured (--latency-events 0, or --configs without each worker's own drain)"
+  psqla -c "DROP DATABASE IF EXISTS bench_run WITH (FORCE)"
+fi
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench/results/pipeline-$stamp.json
