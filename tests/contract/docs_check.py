@@ -55,6 +55,9 @@ FOREIGN_OPTIONS = {
     "--publish-linger-ms": "bench/pipeline.sh",  # the pipeline benchmark's own option
     "--million": "bench/readiness.sh",           # bench/readiness.sh --million (the 1,000,000-event stream)
     "--kcat": "bench/latency.sh",                # bench/latency.sh --kcat (Kafka's own delivery as the floor)
+    "--configs": "bench/pipeline.sh",            # bench/pipeline.sh --configs "all all all"
+    "--latency-events": "bench/pipeline.sh",     # bench/pipeline.sh --latency-events 0 (no latency run)
+    "--runs": "bench/readiness.sh",              # bench/readiness.sh --million --runs 3
     "--tls": "scripts/kafka",                    # scripts/kafka start --tls
     "--sasl": "scripts/kafka",                   # scripts/kafka start --sasl
     "--ssl": "scripts/devdb",                    # scripts/devdb start --ssl
