@@ -205,7 +205,6 @@ typedef struct stage {
     int nbparts, capbparts;
     /* the commit's parameters (built by the loop) */
     cs_buf_t p[TP_COUNT];
-    int nnew;    /* distinct new event ids the transaction must insert */
     int nmark;   /* event ids it marks processed (new and erased) */
     int nforget; /* TP_FORGET's ids */
     /* its transaction, when the committer runs it */

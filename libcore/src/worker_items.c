@@ -276,7 +276,7 @@ void cs__worker_tail_params(cs_worker_t *w, stage_t *s)
         arr_int(&p[TP_EXPECTED], cs__worker_part_expected(s->bparts[k]));
         arr_int(&p[TP_NEXT], s->blast[k] + 1);
     }
-    s->nnew = s->nmark = s->nforget = 0;
+    s->nmark = s->nforget = 0;
     for (int i = 0; i < s->n; i++) {
         const item_t *it = &s->items[i];
         bool mark =
@@ -287,7 +287,6 @@ void cs__worker_tail_params(cs_worker_t *w, stage_t *s)
             arr_str(&p[TP_ETOPIC], it->msg->topic);
             arr_int(&p[TP_EKP], it->msg->partition);
             arr_int(&p[TP_EKO], it->msg->offset);
-            s->nnew += it->state == IT_NEW;
             s->nmark++;
         }
         if (it->state == IT_NEW || it->state == IT_DUP)

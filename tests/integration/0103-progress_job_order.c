@@ -26,29 +26,7 @@
 #include "cs/codec.h"
 #include "cs/producer.h"
 #include "harness.h"
-
-static char *db_text(const char *dsn, const char *sql)
-{
-    PGconn *c = PQconnectdb(dsn);
-    ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s", PQerrorMessage(c));
-    PGresult *r = PQexec(c, sql);
-    ck_assert_msg(PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK,
-                  "%s: %s", sql, PQerrorMessage(c));
-    char *out =
-        strdup(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0 && !PQgetisnull(r, 0, 0)
-                   ? PQgetvalue(r, 0, 0)
-                   : "(null)");
-    PQclear(r);
-    PQfinish(c);
-    return out;
-}
-
-static void expect_text(const char *dsn, const char *sql, const char *want)
-{
-    char *got = db_text(dsn, sql);
-    ck_assert_msg(strcmp(got, want) == 0, "%s\n  want %s\n  got  %s", sql, want, got);
-    free(got);
-}
+#include "pg_text.h"
 
 #define LEARNER(n) "00000000-0000-4000-8000-10000000000" #n
 #define APP(n)     "00000000-0000-4000-8000-20000000000" #n
