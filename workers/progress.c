@@ -114,8 +114,9 @@ enum {
 #define PROFILE_NOSTAGE_COLUMNS(C)                                                                 \
     C(user_id) C(target_role) C(available_study_hours_week) C(last_active_at)
 #define PROGRESS_COLUMNS(C)                                                                        \
-    C(user_id) C(content_id) C(last_event_id) C(last_event_at) C(module_id) C(content_type)        \
-    C(status) C(progress_pct) C(completed_at) C(time_spent_seconds) C(attempts)
+    C(user_id) C(content_id) C(event_id) C(last_event_id) C(last_event_at) C(module_id)            \
+    C(content_type) C(status) C(progress_pct) C(started_at) C(completed_at)                        \
+    C(time_spent_seconds) C(attempts)
 #define SKILL_COLUMNS(C)                                                                           \
     C(user_id) C(event_id) C(skill_id) C(assessment_id) C(assessment_method) C(attempt_number)     \
     C(score) C(max_score) C(proficiency_level) C(proficiency_score) C(passed)                      \
@@ -237,6 +238,43 @@ static void journey_fold(cs_field_t *acc, const cs_field_t *row, cs_arena_t *scr
         acc[J_overall_progress_pct] = row[J_overall_progress_pct];
 }
 
+/* A progress row's fields by name (P_user_id, ...), in PROGRESS_COLUMNS' order. */
+#define PROGRESS_INDEX(name) P_##name,
+enum { PROGRESS_COLUMNS(PROGRESS_INDEX) P__COUNT };
+
+/* The smaller of two timestamp fields, NULL only when both are (SQL's min). */
+static void field_min_ts(cs_field_t *acc, const cs_field_t *row)
+{
+    if (row->s && (!acc->s || field_cmp(row, acc) < 0))
+        *acc = *row;
+}
+
+/*
+ * Folds a later user_progress row of the same (learner, content) and flushed range into acc
+ * by T_PROGRESS's aggregate rules: the first row's event id and kind, the first module named,
+ * the newest event's id, time, status and percentage (ties: the greater id), the earliest
+ * start and completion, the summed time, the most attempts.
+ */
+static void progress_fold(cs_field_t *acc, const cs_field_t *row, cs_arena_t *scratch)
+{
+    int c = field_cmp(&row[P_last_event_at], &acc[P_last_event_at]);
+    if (c > 0 || (c == 0 && field_cmp(&row[P_last_event_id], &acc[P_last_event_id]) > 0)) {
+        acc[P_last_event_at] = row[P_last_event_at];
+        acc[P_last_event_id] = row[P_last_event_id];
+        acc[P_status] = row[P_status];
+        acc[P_progress_pct] = row[P_progress_pct];
+    }
+    if (!acc[P_module_id].s)
+        acc[P_module_id] = row[P_module_id];
+    field_min_ts(&acc[P_started_at], &row[P_started_at]);
+    field_min_ts(&acc[P_completed_at], &row[P_completed_at]);
+    acc[P_time_spent_seconds] =
+        field_int(scratch, strtoll(acc[P_time_spent_seconds].s, NULL, 10) +
+                               strtoll(row[P_time_spent_seconds].s, NULL, 10));
+    if (strtoll(row[P_attempts].s, NULL, 10) > strtoll(acc[P_attempts].s, NULL, 10))
+        acc[P_attempts] = row[P_attempts];
+}
+
 static const cs_table_def_t tables[] = {
     /*
      * A profile event newer than the applied one sets the fields it carries; the stage, like the
@@ -333,7 +371,7 @@ static const cs_table_def_t tables[] = {
          .columns = "user_id, content_id, event_id, last_event_id, last_event_at, module_id, "
                     "content_type, status, progress_pct, started_at, completed_at, "
                     "last_accessed_at, time_spent_seconds, attempts",
-         /* one event: its id and occurred_at fold into the ids and times above */
+         /* the newest event's occurred_at is also the last access */
          .staged = CS_COLUMNS(PROGRESS_COLUMNS),
          .conflict = "user_id, content_id",
          .merge = CS_MERGE_AGGREGATE,
@@ -341,12 +379,12 @@ static const cs_table_def_t tables[] = {
          .window = "min(_cs_seq) OVER w AS _cs_first, "
                    "min(_cs_seq) FILTER (WHERE module_id IS NOT NULL) OVER w AS _cs_first_module",
          .aggregate = "user_id, content_id, "
-                      "(array_agg(last_event_id) FILTER (WHERE _cs_seq = _cs_first))[1], "
+                      "(array_agg(event_id) FILTER (WHERE _cs_seq = _cs_first))[1], "
                       "(array_agg(last_event_id))[1], max(last_event_at), "
                       "(array_agg(module_id) FILTER (WHERE _cs_seq = _cs_first_module))[1], "
                       "(array_agg(content_type) FILTER (WHERE _cs_seq = _cs_first))[1], "
                       "(array_agg(status))[1], (array_agg(progress_pct))[1], "
-                      "min(last_event_at), min(completed_at), max(last_event_at), "
+                      "min(started_at), min(completed_at), max(last_event_at), "
                       "sum(time_spent_seconds), max(attempts)",
          /* Sums add up in any order; the rest follows the newest event. */
          .update = "last_event_id = CASE WHEN " PROGRESS_NEWER " THEN EXCLUDED.last_event_id "
@@ -360,7 +398,9 @@ static const cs_table_def_t tables[] = {
                    "completed_at = least(t.completed_at, EXCLUDED.completed_at), "
                    "last_accessed_at = greatest(t.last_accessed_at, EXCLUDED.last_accessed_at), "
                    "time_spent_seconds = t.time_spent_seconds + EXCLUDED.time_spent_seconds, "
-                   "attempts = greatest(t.attempts, EXCLUDED.attempts)"},
+                   "attempts = greatest(t.attempts, EXCLUDED.attempts)",
+         /* the same rules in C first: one staged row per (learner, content) and range */
+         .fold = progress_fold},
     [T_SKILL] = {.table = "user_skill_assessments",
                  .columns = CS_COLUMNS(SKILL_COLUMNS),
                  .conflict = "event_id"},
@@ -626,15 +666,16 @@ static int on_content_progress(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     if (!module_id && p->content_kind == CS_CONTENT_KIND_MODULE)
         module_id = p->content_id;
 
-    return CS_BATCH_PUT(b, T_PROGRESS, progress_row_t, err, .user_id = uuid(ev->user_id),
-                        .content_id = uuid(p->content_id), .last_event_id = uuid(ev->event_id),
-                        .last_event_at = cs_val_ts_ms(ev->occurred_at_ms),
-                        .module_id = uuid(module_id), .content_type = cs_val_str(kind),
-                        .status = cs_val_str(status),
-                        .progress_pct = cs_val_int(done ? 100 : p->percent_complete),
-                        .completed_at = done ? cs_val_ts_ms(ev->occurred_at_ms) : cs_val_null(),
-                        .time_spent_seconds = cs_val_int(p->time_spent_seconds),
-                        .attempts = cs_val_int(p->attempt));
+    return CS_BATCH_PUT(
+        b, T_PROGRESS, progress_row_t, err, .user_id = uuid(ev->user_id),
+        .content_id = uuid(p->content_id), .event_id = uuid(ev->event_id),
+        .last_event_id = uuid(ev->event_id), .last_event_at = cs_val_ts_ms(ev->occurred_at_ms),
+        .started_at = cs_val_ts_ms(ev->occurred_at_ms), .module_id = uuid(module_id),
+        .content_type = cs_val_str(kind), .status = cs_val_str(status),
+        .progress_pct = cs_val_int(done ? 100 : p->percent_complete),
+        .completed_at = done ? cs_val_ts_ms(ev->occurred_at_ms) : cs_val_null(),
+        .time_spent_seconds = cs_val_int(p->time_spent_seconds),
+        .attempts = cs_val_int(p->attempt));
 }
 
 /* Proficiency from a 0..100 score, in fifths (novice below 20 ... expert from 80). */
