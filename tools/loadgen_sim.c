@@ -140,6 +140,24 @@ static void rand_uuid(cs_sim_t *sim, char *out)
              (unsigned long long)(b & 0xffffffffffffULL));
 }
 
+/*
+ * A version-7 uuid (RFC 9562) for an event id: the 48-bit Unix millisecond timestamp `ms` (the
+ * event's occurred_at) first, then 74 bits from the simulation's generator (the same two draws
+ * as rand_uuid, so the rest of the stream does not depend on the id's version). Deterministic per
+ * seed; time-ordered, so the ids of one day's events land near each other in every btree that
+ * indexes event_id instead of all over it.
+ */
+static void event_uuid(cs_sim_t *sim, int64_t ms, char *out)
+{
+    uint64_t a = next_u64(sim), b = next_u64(sim);
+    uint64_t t = (uint64_t)ms & 0xffffffffffffULL;
+
+    b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;
+    snprintf(out, 37, "%08x-%04x-%04x-%04x-%012llx", (unsigned)(t >> 16), (unsigned)(t & 0xffff),
+             (unsigned)(0x7000 | (a & 0x0fff)), (unsigned)(b >> 48),
+             (unsigned long long)(b & 0xffffffffffffULL));
+}
+
 void cs_sim_md5_uuid(const char *text, char *out)
 {
     unsigned char d[EVP_MAX_MD_SIZE];
@@ -217,11 +235,13 @@ static cs_buf_t *begin(cs_sim_t *sim, const char *type, int version, const char 
     cs_buf_t *b = &sim->pending;
     char id[37], when[32];
     uint64_t tr1 = next_u64(sim), tr2 = next_u64(sim), sp = next_u64(sim);
+    int64_t at;
 
     /* Keep the time cursor moving: the next event of this learner-day happens later. */
     sim->t += (int64_t)range(sim, 2, 40) * 60000 + range(sim, 0, 59999);
-    rand_uuid(sim, id);
-    iso_ms(sim->o.realtime ? now_ms() : sim->t, when, sizeof(when));
+    at = sim->o.realtime ? now_ms() : sim->t;
+    event_uuid(sim, at, id);
+    iso_ms(at, when, sizeof(when));
     if (sim->ncur < (int)(sizeof(sim->cur_type) / sizeof(sim->cur_type[0])))
         sim->cur_type[sim->ncur++] = type;
     cs_buf_printf(b,

@@ -12,7 +12,8 @@
  * Each call to cs_sim_next() writes one event in the documented JSON form (schemas/README.md) into
  * a caller's buffer. Learner and mentor ids follow the reference data's derivation
  * (md5('learner-' || n)::uuid and md5('mentor-' || m)::uuid, see sql/ and cs-seed), so events
- * refer to learners and mentors that cs-seed created.
+ * refer to learners and mentors that cs-seed created. Event ids are version-7 uuids (RFC 9562)
+ * whose timestamp is the event's occurred_at, as schemas/README.md recommends to producers.
  */
 #ifndef CS_LOADGEN_SIM_H
 #define CS_LOADGEN_SIM_H

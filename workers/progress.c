@@ -17,8 +17,9 @@
  * share a key within a batch (a learner's journey, a learner's progress on one content) are
  * folded into one by the table's aggregate (CS_MERGE_AGGREGATE, cs/batch.h) with the same rules
  * the update applies to the stored row, so a batch of many events of one key ends where the
- * same events one per batch end. Values the aggregate can derive (an event's occurred_at as
- * both its activity and its phase start) are sent once.
+ * same events one per batch end. The journey rows (one per event: about 15 per learner and
+ * batch on cs-loadgen's stream) are folded per learner in C first by the same rules
+ * (journey_fold), so PostgreSQL receives one row per learner and flushed range.
  *
  * Out-of-order rule. Events of one learner on one topic arrive in order (the key is user_id), but
  * events of different topics or producers, and replays, may not. No event is lost for arriving
@@ -44,6 +45,7 @@
  * one feeds a counter or an append; so replaying events changes nothing.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cs/codec.h"
@@ -103,8 +105,8 @@ enum {
  */
 /* clang-format off */
 #define JOURNEY_COLUMNS(C)                                                                         \
-    C(user_id) C(last_event_id) C(last_activity_at) C(content_completed) C(modules_completed)      \
-    C(skills_mastered) C(projects_completed) C(coaching_sessions_completed)                        \
+    C(user_id) C(last_event_id) C(phase_started_at) C(last_activity_at) C(content_completed)       \
+    C(modules_completed) C(skills_mastered) C(projects_completed) C(coaching_sessions_completed)   \
     C(mock_interviews_completed) C(applications_submitted) C(interviews_received)                  \
     C(offers_received) C(current_phase) C(overall_progress_pct)
 #define PROFILE_COLUMNS(C)                                                                         \
@@ -112,8 +114,9 @@ enum {
 #define PROFILE_NOSTAGE_COLUMNS(C)                                                                 \
     C(user_id) C(target_role) C(available_study_hours_week) C(last_active_at)
 #define PROGRESS_COLUMNS(C)                                                                        \
-    C(user_id) C(content_id) C(last_event_id) C(last_event_at) C(module_id) C(content_type)        \
-    C(status) C(progress_pct) C(completed_at) C(time_spent_seconds) C(attempts)
+    C(user_id) C(content_id) C(event_id) C(last_event_id) C(last_event_at) C(module_id)            \
+    C(content_type) C(status) C(progress_pct) C(started_at) C(completed_at)                        \
+    C(time_spent_seconds) C(attempts)
 #define SKILL_COLUMNS(C)                                                                           \
     C(user_id) C(event_id) C(skill_id) C(assessment_id) C(assessment_method) C(attempt_number)     \
     C(score) C(max_score) C(proficiency_level) C(proficiency_score) C(passed)                      \
@@ -172,6 +175,106 @@ typedef CS_ROW(PROJECT_PENDING_COLUMNS) project_pending_row_t;
 typedef CS_ROW(REVIEW_COLUMNS) review_row_t;
 typedef CS_ROW(ERASURE_COLUMNS) erasure_row_t;
 
+/* ---- the journey rows' fold in C ------------------------------------------------------------ */
+
+/* A journey row's fields by name (J_user_id, ...), in JOURNEY_COLUMNS' order. */
+#define JOURNEY_INDEX(name) J_##name,
+enum { JOURNEY_COLUMNS(JOURNEY_INDEX) J__COUNT };
+
+/* ROW_PHASE for a staged field: the phase's rank 1..5, 1 for none (or a name not listed). */
+static int phase_rank(const cs_field_t *f)
+{
+    static const char *const phases[] = {"foundation", "skill_building", "portfolio", "job_search",
+                                         "placed"};
+    for (int i = 0; f->s && i < 5; i++)
+        if (f->n == strlen(phases[i]) && memcmp(f->s, phases[i], f->n) == 0)
+            return i + 1;
+    return 1;
+}
+
+/*
+ * Orders two fields of one fixed-width text form as their values order: the handlers' uuids
+ * (lower case: the codec lowers them) and timestamps (cs_batch_ts_ms: one width for the
+ * codec's years 0001..9999). Both are never NULL in a journey row.
+ */
+static int field_cmp(const cs_field_t *a, const cs_field_t *b)
+{
+    int c = memcmp(a->s, b->s, a->n < b->n ? a->n : b->n);
+    return c ? c : (a->n > b->n) - (a->n < b->n);
+}
+
+static cs_field_t field_int(cs_arena_t *scratch, long long v)
+{
+    char *s = cs_arena_alloc(scratch, 24);
+    return (cs_field_t){s, (size_t)snprintf(s, 24, "%lld", v)};
+}
+
+/*
+ * Folds a later journey row of the same learner and flushed range into acc by T_JOURNEY's
+ * aggregate rules (cs_table_def_t.fold): the newest activity and its event id (ties: the
+ * greater id), the furthest phase with the earliest start among its statements, the counters'
+ * sums, the highest percentage given. The aggregate over the folded row gives what it gives
+ * over the rows, so PostgreSQL receives one row per learner and range instead of one per event.
+ */
+static void journey_fold(cs_field_t *acc, const cs_field_t *row, cs_arena_t *scratch)
+{
+    int c = field_cmp(&row[J_last_activity_at], &acc[J_last_activity_at]);
+    if (c > 0 || (c == 0 && field_cmp(&row[J_last_event_id], &acc[J_last_event_id]) > 0)) {
+        acc[J_last_activity_at] = row[J_last_activity_at];
+        acc[J_last_event_id] = row[J_last_event_id];
+    }
+    int pa = phase_rank(&acc[J_current_phase]), pr = phase_rank(&row[J_current_phase]);
+    if (pr > pa) {
+        acc[J_current_phase] = row[J_current_phase];
+        acc[J_phase_started_at] = row[J_phase_started_at];
+    } else if (pr == pa && field_cmp(&row[J_phase_started_at], &acc[J_phase_started_at]) < 0) {
+        acc[J_phase_started_at] = row[J_phase_started_at];
+    }
+    for (int k = J_content_completed; k <= J_offers_received; k++)
+        acc[k] = field_int(scratch, strtoll(acc[k].s, NULL, 10) + strtoll(row[k].s, NULL, 10));
+    if (!acc[J_overall_progress_pct].s ||
+        (row[J_overall_progress_pct].s && strtoll(row[J_overall_progress_pct].s, NULL, 10) >
+                                              strtoll(acc[J_overall_progress_pct].s, NULL, 10)))
+        acc[J_overall_progress_pct] = row[J_overall_progress_pct];
+}
+
+/* A progress row's fields by name (P_user_id, ...), in PROGRESS_COLUMNS' order. */
+#define PROGRESS_INDEX(name) P_##name,
+enum { PROGRESS_COLUMNS(PROGRESS_INDEX) P__COUNT };
+
+/* The smaller of two timestamp fields, NULL only when both are (SQL's min). */
+static void field_min_ts(cs_field_t *acc, const cs_field_t *row)
+{
+    if (row->s && (!acc->s || field_cmp(row, acc) < 0))
+        *acc = *row;
+}
+
+/*
+ * Folds a later user_progress row of the same (learner, content) and flushed range into acc
+ * by T_PROGRESS's aggregate rules: the first row's event id and kind, the first module named,
+ * the newest event's id, time, status and percentage (ties: the greater id), the earliest
+ * start and completion, the summed time, the most attempts.
+ */
+static void progress_fold(cs_field_t *acc, const cs_field_t *row, cs_arena_t *scratch)
+{
+    int c = field_cmp(&row[P_last_event_at], &acc[P_last_event_at]);
+    if (c > 0 || (c == 0 && field_cmp(&row[P_last_event_id], &acc[P_last_event_id]) > 0)) {
+        acc[P_last_event_at] = row[P_last_event_at];
+        acc[P_last_event_id] = row[P_last_event_id];
+        acc[P_status] = row[P_status];
+        acc[P_progress_pct] = row[P_progress_pct];
+    }
+    if (!acc[P_module_id].s)
+        acc[P_module_id] = row[P_module_id];
+    field_min_ts(&acc[P_started_at], &row[P_started_at]);
+    field_min_ts(&acc[P_completed_at], &row[P_completed_at]);
+    acc[P_time_spent_seconds] =
+        field_int(scratch, strtoll(acc[P_time_spent_seconds].s, NULL, 10) +
+                               strtoll(row[P_time_spent_seconds].s, NULL, 10));
+    if (strtoll(row[P_attempts].s, NULL, 10) > strtoll(acc[P_attempts].s, NULL, 10))
+        acc[P_attempts] = row[P_attempts];
+}
+
 static const cs_table_def_t tables[] = {
     /*
      * A profile event newer than the applied one sets the fields it carries; the stage, like the
@@ -211,14 +314,7 @@ static const cs_table_def_t tables[] = {
      * folded row to the stored one by the same rules, so a batch equals its events one by one.
      */
     [T_JOURNEY] = {.table = "career_transformation_progress",
-                   .columns = "user_id, last_event_id, phase_started_at, last_activity_at, "
-                              "content_completed, modules_completed, skills_mastered, "
-                              "projects_completed, coaching_sessions_completed, "
-                              "mock_interviews_completed, applications_submitted, "
-                              "interviews_received, offers_received, current_phase, "
-                              "overall_progress_pct",
-                   /* the event's occurred_at is its activity and, folded, the phase start */
-                   .staged = CS_COLUMNS(JOURNEY_COLUMNS),
+                   .columns = CS_COLUMNS(JOURNEY_COLUMNS),
                    .conflict = "user_id",
                    /* The anchor: a placeholder profile (user_id only) for an unseen learner. */
                    .parent_table = "user_career_profiles",
@@ -228,7 +324,7 @@ static const cs_table_def_t tables[] = {
                    .window = "max(" ROW_PHASE ") OVER w AS _cs_p",
                    .aggregate =
                        "user_id, (array_agg(last_event_id))[1], "
-                       "min(last_activity_at) FILTER (WHERE " ROW_PHASE " = _cs_p), "
+                       "min(phase_started_at) FILTER (WHERE " ROW_PHASE " = _cs_p), "
                        "max(last_activity_at), sum(content_completed), "
                        "sum(modules_completed), sum(skills_mastered), "
                        "sum(projects_completed), sum(coaching_sessions_completed), "
@@ -262,7 +358,9 @@ static const cs_table_def_t tables[] = {
                              "EXCLUDED.applications_submitted, "
                              "interviews_received = t.interviews_received + "
                              "EXCLUDED.interviews_received, "
-                             "offers_received = t.offers_received + EXCLUDED.offers_received"},
+                             "offers_received = t.offers_received + EXCLUDED.offers_received",
+                   /* the same rules in C first: one staged row per learner and range */
+                   .fold = journey_fold},
     /*
      * Folded per (learner, content) and batch: the newest event's status and percentage (ties:
      * the greater event id), summed time, earliest start and completion, latest access, most
@@ -273,7 +371,7 @@ static const cs_table_def_t tables[] = {
          .columns = "user_id, content_id, event_id, last_event_id, last_event_at, module_id, "
                     "content_type, status, progress_pct, started_at, completed_at, "
                     "last_accessed_at, time_spent_seconds, attempts",
-         /* one event: its id and occurred_at fold into the ids and times above */
+         /* the newest event's occurred_at is also the last access */
          .staged = CS_COLUMNS(PROGRESS_COLUMNS),
          .conflict = "user_id, content_id",
          .merge = CS_MERGE_AGGREGATE,
@@ -281,12 +379,12 @@ static const cs_table_def_t tables[] = {
          .window = "min(_cs_seq) OVER w AS _cs_first, "
                    "min(_cs_seq) FILTER (WHERE module_id IS NOT NULL) OVER w AS _cs_first_module",
          .aggregate = "user_id, content_id, "
-                      "(array_agg(last_event_id) FILTER (WHERE _cs_seq = _cs_first))[1], "
+                      "(array_agg(event_id) FILTER (WHERE _cs_seq = _cs_first))[1], "
                       "(array_agg(last_event_id))[1], max(last_event_at), "
                       "(array_agg(module_id) FILTER (WHERE _cs_seq = _cs_first_module))[1], "
                       "(array_agg(content_type) FILTER (WHERE _cs_seq = _cs_first))[1], "
                       "(array_agg(status))[1], (array_agg(progress_pct))[1], "
-                      "min(last_event_at), min(completed_at), max(last_event_at), "
+                      "min(started_at), min(completed_at), max(last_event_at), "
                       "sum(time_spent_seconds), max(attempts)",
          /* Sums add up in any order; the rest follows the newest event. */
          .update = "last_event_id = CASE WHEN " PROGRESS_NEWER " THEN EXCLUDED.last_event_id "
@@ -300,7 +398,9 @@ static const cs_table_def_t tables[] = {
                    "completed_at = least(t.completed_at, EXCLUDED.completed_at), "
                    "last_accessed_at = greatest(t.last_accessed_at, EXCLUDED.last_accessed_at), "
                    "time_spent_seconds = t.time_spent_seconds + EXCLUDED.time_spent_seconds, "
-                   "attempts = greatest(t.attempts, EXCLUDED.attempts)"},
+                   "attempts = greatest(t.attempts, EXCLUDED.attempts)",
+         /* the same rules in C first: one staged row per (learner, content) and range */
+         .fold = progress_fold},
     [T_SKILL] = {.table = "user_skill_assessments",
                  .columns = CS_COLUMNS(SKILL_COLUMNS),
                  .conflict = "event_id"},
@@ -525,7 +625,8 @@ static int learner_rows(cs_batch_t *b, const cs_event_t *ev, const journey_t *j,
                                 "unknown career stage %d", stage);
     return CS_BATCH_PUT(
         b, T_JOURNEY, journey_row_t, err, .user_id = uuid(ev->user_id),
-        .last_event_id = uuid(ev->event_id), .last_activity_at = cs_val_ts_ms(ev->occurred_at_ms),
+        .last_event_id = uuid(ev->event_id), .phase_started_at = cs_val_ts_ms(ev->occurred_at_ms),
+        .last_activity_at = cs_val_ts_ms(ev->occurred_at_ms),
         .content_completed = cs_val_int(j->content_completed),
         .modules_completed = cs_val_int(j->modules_completed),
         .skills_mastered = cs_val_int(j->skills_mastered),
@@ -565,15 +666,16 @@ static int on_content_progress(cs_batch_t *b, const cs_event_t *ev, const cs_msg
     if (!module_id && p->content_kind == CS_CONTENT_KIND_MODULE)
         module_id = p->content_id;
 
-    return CS_BATCH_PUT(b, T_PROGRESS, progress_row_t, err, .user_id = uuid(ev->user_id),
-                        .content_id = uuid(p->content_id), .last_event_id = uuid(ev->event_id),
-                        .last_event_at = cs_val_ts_ms(ev->occurred_at_ms),
-                        .module_id = uuid(module_id), .content_type = cs_val_str(kind),
-                        .status = cs_val_str(status),
-                        .progress_pct = cs_val_int(done ? 100 : p->percent_complete),
-                        .completed_at = done ? cs_val_ts_ms(ev->occurred_at_ms) : cs_val_null(),
-                        .time_spent_seconds = cs_val_int(p->time_spent_seconds),
-                        .attempts = cs_val_int(p->attempt));
+    return CS_BATCH_PUT(
+        b, T_PROGRESS, progress_row_t, err, .user_id = uuid(ev->user_id),
+        .content_id = uuid(p->content_id), .event_id = uuid(ev->event_id),
+        .last_event_id = uuid(ev->event_id), .last_event_at = cs_val_ts_ms(ev->occurred_at_ms),
+        .started_at = cs_val_ts_ms(ev->occurred_at_ms), .module_id = uuid(module_id),
+        .content_type = cs_val_str(kind), .status = cs_val_str(status),
+        .progress_pct = cs_val_int(done ? 100 : p->percent_complete),
+        .completed_at = done ? cs_val_ts_ms(ev->occurred_at_ms) : cs_val_null(),
+        .time_spent_seconds = cs_val_int(p->time_spent_seconds),
+        .attempts = cs_val_int(p->attempt));
 }
 
 /* Proficiency from a 0..100 score, in fifths (novice below 20 ... expert from 80). */

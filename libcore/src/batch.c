@@ -13,7 +13,9 @@
  * INSERT .. SELECT from staging .. ON CONFLICT, with the staged rows folded per key first for
  * CS_MERGE_AGGREGATE (a subquery sorted by key and presort, optionally joined to stored rows and
  * with window columns over each key's rows, grouped by key), and a parent-row insert before it when
- * the table declares one. Everything here belongs to one batch: no global state, so batches of
+ * the table declares one. A table with a fold in C (cs_table_def_t.fold) sends, per flushed
+ * range, one row per key that fold_rows built from the range's rows (t->folded) instead of the
+ * appended rows. Everything here belongs to one batch: no global state, so batches of
  * several threads or connections never share anything.
  */
 #include "cs/batch.h"
@@ -53,6 +55,8 @@ typedef struct tbl {
     cs_buf_t *cols;      /* one array literal per staged column, built per flush */
     const char **params; /* ncols + 2 */
     char rank_s[24], limit_s[24];
+    cs_buf_t folded;        /* the fold of the range being flushed (fold_rows) */
+    cs_arena_t *fold_arena; /* the fold's new field texts, reset per flushed range */
 } tbl_t;
 
 struct cs_batch {
@@ -320,6 +324,8 @@ void cs_batch_destroy(cs_batch_t *b)
             cs_buf_fini(&t->cols[c]);
         free(t->cols);
         free(t->params);
+        cs_buf_fini(&t->folded);
+        cs_arena_destroy(t->fold_arena);
     }
     free(b->t);
     cs_arena_destroy(b->arena);
@@ -741,13 +747,15 @@ static long long max_rows_per_key(const cs_buf_t *kb, const size_t *koff, size_t
 }
 
 /*
- * Turns the COPY text rows [a, z) of t into one array literal per column (t->cols) and counts,
- * for a sequential upsert, the most rows one key has by their key texts (*ranks). Returns -1 with
- * a PERMANENT err for a value PostgreSQL could not take as text (a NUL byte).
+ * Turns the COPY text rows [a, z) of data (t's rows or their fold) into one array literal per
+ * column (t->cols) and counts, for a sequential upsert, the most rows one key has by their key
+ * texts (*ranks). Returns -1 with a PERMANENT err for a value PostgreSQL could not take as text (a
+ * NUL byte).
  */
-static int to_arrays(tbl_t *t, size_t a, size_t z, size_t nrows, long long *ranks, cs_err_t *err)
+static int to_arrays(tbl_t *t, const char *data, size_t a, size_t z, size_t nrows, long long *ranks,
+                     cs_err_t *err)
 {
-    const char *p = t->rows.data + a, *end = t->rows.data + z;
+    const char *p = data + a, *end = data + z;
     cs_buf_t kb = CS_BUF_INIT;
     size_t *koff = NULL;
     size_t r = 0;
@@ -967,10 +975,11 @@ static size_t row_bytes(const tbl_t *t, int ev)
     return ev > 0 ? t->ev_end[ev - 1] : 0;
 }
 
-static int flush_arrays(tbl_t *t, cs_db_t *db, size_t a, size_t z, size_t nrows, cs_err_t *err)
+static int flush_arrays(tbl_t *t, cs_db_t *db, const char *data, size_t a, size_t z, size_t nrows,
+                        cs_err_t *err)
 {
     long long ranks;
-    if (to_arrays(t, a, z, nrows, &ranks, err) < 0)
+    if (to_arrays(t, data, a, z, nrows, &ranks, err) < 0)
         return -1;
     if (has_parent(t) && cs_db_execp_prepared(db, t->arr_parent_name, t->ncols, t->params, err) < 0)
         return cs_err_wrap(err, "inserting parent rows into %s", t->def->parent_table);
@@ -997,9 +1006,133 @@ static int flush_arrays(tbl_t *t, cs_db_t *db, size_t a, size_t z, size_t nrows,
     return 0;
 }
 
+/* ---- the fold in C (cs_table_def_t.fold) ---- */
+
+/* Splits the COPY text row [p, nl) into ncols fields (\N: s == NULL). */
+static void split_row(const char *p, const char *nl, int ncols, cs_field_t *f)
+{
+    for (int c = 0; c < ncols; c++) {
+        const char *tab = c + 1 < ncols ? memchr(p, '\t', (size_t)(nl - p)) : NULL;
+        const char *fe = tab ? tab : nl;
+        size_t n = (size_t)(fe - p);
+        f[c] = n == 2 && p[0] == '\\' && p[1] == 'N' ? (cs_field_t){NULL, 0} : (cs_field_t){p, n};
+        p = tab ? tab + 1 : nl;
+    }
+}
+
+/* FNV-1a over a row's key fields (a NULL key field hashes apart from an empty one). */
+static uint64_t key_hash(const tbl_t *t, const cs_field_t *f)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (int k = 0; k < t->nkey; k++) {
+        const cs_field_t *x = &f[t->key[k]];
+        for (size_t i = 0; i < x->n; i++)
+            h = (h ^ (unsigned char)x->s[i]) * 1099511628211ULL;
+        h = (h ^ (x->s ? 0x100u : 0x200u)) * 1099511628211ULL;
+    }
+    return h;
+}
+
+static bool same_key(const tbl_t *t, const cs_field_t *a, const cs_field_t *b)
+{
+    for (int k = 0; k < t->nkey; k++) {
+        const cs_field_t *x = &a[t->key[k]], *y = &b[t->key[k]];
+        if (!x->s != !y->s || x->n != y->n || (x->n && memcmp(x->s, y->s, x->n)))
+            return false;
+    }
+    return true;
+}
+
+/* Writes nk folded rows of ncols fields each into out as COPY text. */
+static void fold_write(cs_buf_t *out, const cs_field_t *acc, size_t nk, int ncols)
+{
+    cs_buf_reset(out);
+    for (size_t k = 0; k < nk; k++) {
+        for (int c = 0; c < ncols; c++) {
+            const cs_field_t *f = &acc[k * (size_t)ncols + (size_t)c];
+            if (c)
+                cs_buf_putc(out, '\t');
+            if (f->s)
+                cs_buf_append(out, f->s, f->n);
+            else
+                cs_buf_puts(out, "\\N");
+        }
+        cs_buf_putc(out, '\n');
+    }
+}
+
+/*
+ * Folds the nrows rows [a, z) of t per key with the table's fold (first row of a key: the
+ * accumulator; later ones fold into it in append order) into t->folded. Returns the keys.
+ */
+static size_t fold_rows(tbl_t *t, size_t a, size_t z, size_t nrows)
+{
+    int nc = t->ncols;
+    size_t cap = 16, nk = 0, kcap = 64;
+    while (cap < nrows * 2)
+        cap <<= 1;
+    size_t *slot = cs_mem_calloc(cap, sizeof *slot); /* 0: empty, else 1 + the key's index */
+    cs_field_t *acc = cs_mem_calloc(kcap * (size_t)nc, sizeof *acc);
+    cs_field_t *row = cs_mem_calloc((size_t)nc, sizeof *row);
+    const char *p = t->rows.data + a, *end = t->rows.data + z;
+
+    if (!t->fold_arena)
+        t->fold_arena = cs_arena_new(64 * 1024);
+    cs_arena_reset(t->fold_arena);
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            nl = end;
+        split_row(p, nl, nc, row);
+        size_t i = (size_t)key_hash(t, row) & (cap - 1);
+        while (slot[i] && !same_key(t, &acc[(slot[i] - 1) * (size_t)nc], row))
+            i = (i + 1) & (cap - 1);
+        if (slot[i]) {
+            t->def->fold(&acc[(slot[i] - 1) * (size_t)nc], row, t->fold_arena);
+        } else {
+            if (nk == kcap) {
+                kcap *= 2;
+                acc = cs_mem_realloc(acc, kcap * (size_t)nc * sizeof *acc);
+            }
+            memcpy(&acc[nk * (size_t)nc], row, (size_t)nc * sizeof *row);
+            slot[i] = ++nk;
+        }
+        p = nl + 1;
+    }
+    fold_write(&t->folded, acc, nk, nc);
+    free(slot);
+    free(acc);
+    free(row);
+    return nk;
+}
+
+/*
+ * The rows a flush sends of t's rows [*a, *z): those rows themselves, or for a table with a
+ * fold their fold (then *a, *z and *nrows describe t->folded). Returns the buffer they are in.
+ */
+static const char *fold_range(tbl_t *t, size_t *a, size_t *z, size_t *nrows)
+{
+    if (!t->def->fold || !t->def->conflict || t->nkey == 0 || *nrows < 2)
+        return t->rows.data;
+    *nrows = fold_rows(t, *a, *z, *nrows);
+    *a = 0;
+    *z = t->folded.len;
+    return t->folded.data;
+}
+
 static size_t range_rows(const tbl_t *t, int from, int to)
 {
     return (to > 0 ? t->ev_rows[to - 1] : 0) - (from > 0 ? t->ev_rows[from - 1] : 0);
+}
+
+const char *cs__batch_range_text(cs_batch_t *b, int table, int from, int to, size_t *len)
+{
+    tbl_t *t = &b->t[table];
+    size_t a = row_bytes(t, from), z = row_bytes(t, to), nrows = range_rows(t, from, to);
+    const char *data = z > a ? fold_range(t, &a, &z, &nrows) : t->rows.data;
+    *len = z > a ? z - a : 0;
+    return data ? data + a : "";
 }
 
 bool cs_batch_arrays_only(const cs_batch_t *b, int from, int to)
@@ -1018,11 +1151,12 @@ int cs_batch_flush_send(cs_batch_t *b, cs_db_t *db, int from, int to, cs_err_t *
         size_t nrows = range_rows(t, from, to);
         if (z <= a)
             continue;
+        const char *data = fold_range(t, &a, &z, &nrows);
         if (nrows > b->array_max)
             return cs_err_set(err, CS_ERR_FATAL, "%s: %zu rows do not fit the array path (%zu)",
                               t->def->table, nrows, b->array_max);
         long long ranks;
-        if (to_arrays(t, a, z, nrows, &ranks, err) < 0)
+        if (to_arrays(t, data, a, z, nrows, &ranks, err) < 0)
             return -1;
         if (has_parent(t) &&
             cs_db_pipeline_send(db, t->arr_parent_name, true, t->ncols, t->params, err) < 0)
@@ -1053,9 +1187,10 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
         if (z <= a)
             continue;
         size_t nrows = range_rows(t, from, to);
+        const char *data = fold_range(t, &a, &z, &nrows);
         if (nrows <= b->array_max) {
             /* Small: no staging table, so a COMMIT has no temporary table to truncate. */
-            if (flush_arrays(t, db, a, z, nrows, err) < 0)
+            if (flush_arrays(t, db, data, a, z, nrows, err) < 0)
                 return -1;
             continue;
         }
@@ -1065,7 +1200,7 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
         int put_failed = 0;
         for (size_t off = a; off < z;) {
             size_t n = z - off > (1u << 20) ? (1u << 20) : z - off;
-            if (cs_db_copy_put(db, t->rows.data + off, n, err) < 0) {
+            if (cs_db_copy_put(db, data + off, n, err) < 0) {
                 put_failed = 1;
                 break;
             }

@@ -112,5 +112,10 @@ int cs__dlq_in_flight(const struct cs_dlq *q, int *queued);
 struct cs_batch;
 void cs__batch_set_emitter(struct cs_batch *b, void *emitter);
 void *cs__batch_emitter(const struct cs_batch *b);
+/*
+ * The COPY text rows a flush of events [from, to) would send of table `table` (its fold's rows
+ * for a table with one, cs_table_def_t.fold), *len bytes; valid until the next flush or fold.
+ */
+const char *cs__batch_range_text(struct cs_batch *b, int table, int from, int to, size_t *len);
 
 #endif /* CS_INTERNAL_H */

@@ -6,15 +6,18 @@
  * small batches send them as text[] literals instead, so every field is decoded from COPY text
  * and re-escaped for an array literal. Each value here goes through cs_batch_str into a row and
  * is compared with the exact element PostgreSQL's array_in needs to give the value back
- * (integration test 0069 sends the same kinds of values to a server).
+ * (integration test 0069 sends the same kinds of values to a server). A table's fold in C
+ * (cs_table_def_t.fold) is checked on the rows a flush of a range would send.
  */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cs/batch.h"
 #include "cs/codec.h"
 #include "cs/db.h"
+#include "internal.h"
 
 static const struct {
     const char *value; /* NULL: SQL NULL */
@@ -248,6 +251,139 @@ START_TEST(emit_without_outbox)
 }
 END_TEST
 
+/*
+ * The fold: a key of two columns (one of them NULL for some rows), a sum and a count folded
+ * by a callback that also records the order it sees rows in. Each flushed range folds alone.
+ */
+#define FOLD_COLUMNS(C) C(k1) C(k2) C(n) C(seen)
+typedef CS_ROW(FOLD_COLUMNS) fold_row_t;
+static char fold_log[256];
+
+static void sum_fold(cs_field_t *acc, const cs_field_t *row, cs_arena_t *scratch)
+{
+    char *s = cs_arena_alloc(scratch, 64);
+    long long n = strtoll(acc[2].s, NULL, 10) + strtoll(row[2].s, NULL, 10);
+    acc[2] = (cs_field_t){s, (size_t)snprintf(s, 64, "%lld", n)};
+    /* seen: the acc's then the row's, so the text shows the order the fold ran in */
+    char *t = cs_arena_alloc(scratch, acc[3].n + row[3].n + 2);
+    memcpy(t, acc[3].s, acc[3].n);
+    t[acc[3].n] = '+';
+    memcpy(t + acc[3].n + 1, row[3].s, row[3].n);
+    acc[3] = (cs_field_t){t, acc[3].n + 1 + row[3].n};
+    if (strlen(fold_log) + row[3].n < sizeof fold_log)
+        strncat(fold_log, row[3].s, row[3].n);
+}
+
+static const cs_table_def_t fold_tables[] = {{.table = "f",
+                                              .columns = CS_COLUMNS(FOLD_COLUMNS),
+                                              .conflict = "k1, k2",
+                                              .merge = CS_MERGE_AGGREGATE,
+                                              .aggregate = "k1, k2, sum(n), max(seen)",
+                                              .fold = sum_fold},
+                                             /* the same without a fold: rows go as appended */
+                                             {.table = "f",
+                                              .columns = CS_COLUMNS(FOLD_COLUMNS),
+                                              .conflict = "k1, k2",
+                                              .merge = CS_MERGE_AGGREGATE,
+                                              .aggregate = "k1, k2, sum(n), max(seen)"},
+                                             {NULL}};
+
+static void fold_put(cs_batch_t *b, int table, const char *k1, const char *k2, int n,
+                     const char *seen)
+{
+    cs_err_t err = {0};
+    ck_assert_int_eq(CS_BATCH_PUT(b, table, fold_row_t, &err, .k1 = cs_val_str(k1),
+                                  .k2 = cs_val_str(k2), .n = cs_val_int(n),
+                                  .seen = cs_val_str(seen)),
+                     0);
+}
+
+static void expect_text(cs_batch_t *b, int table, int from, int to, const char *want)
+{
+    size_t len;
+    const char *got = cs__batch_range_text(b, table, from, to, &len);
+    ck_assert_msg(len == strlen(want) && memcmp(got, want, len) == 0, "got [%.*s], want [%s]",
+                  (int)len, got, want);
+}
+
+START_TEST(fold_rows)
+{
+    cs_batch_t *b = cs_batch_new(fold_tables, 2);
+    /* events 0..4; keys (a,x) (a,NULL) (b,x); the tab in k1 of event 4 is part of its key */
+    const char *k1[] = {"a", "a", "b", "a", "a\tx"}, *k2[] = {"x", NULL, "x", "x", NULL};
+    for (int e = 0; e < 5; e++) {
+        char seen[8];
+        snprintf(seen, sizeof seen, "e%d", e);
+        cs_batch_mark_event(b, e);
+        fold_put(b, 0, k1[e], k2[e], 10 * (e + 1), seen);
+        fold_put(b, 1, k1[e], k2[e], 10 * (e + 1), seen);
+        if (e == 1) /* a second row of (a,NULL) within the same event */
+            fold_put(b, 0, "a", NULL, 5, "e1b");
+    }
+    cs_batch_seal(b, 5);
+    fold_log[0] = '\0';
+    /* the whole batch: one row per key, in first-appearance order, folded in append order */
+    expect_text(b, 0, 0, 5,
+                "a\tx\t50\te0+e3\n"
+                "a\t\\N\t25\te1+e1b\n"
+                "b\tx\t30\te2\n"
+                "a\\tx\t\\N\t50\te4\n");
+    ck_assert_str_eq(fold_log, "e1be3");
+    /* ranges fold apart (poison isolation flushes halves): no row crosses into another range */
+    expect_text(b, 0, 0, 2, "a\tx\t10\te0\na\t\\N\t25\te1+e1b\n");
+    expect_text(b, 0, 2, 5, "b\tx\t30\te2\na\tx\t40\te3\na\\tx\t\\N\t50\te4\n");
+    /* again, the same: the fold starts from the rows as appended every time */
+    expect_text(b, 0, 0, 5,
+                "a\tx\t50\te0+e3\n"
+                "a\t\\N\t25\te1+e1b\n"
+                "b\tx\t30\te2\n"
+                "a\\tx\t\\N\t50\te4\n");
+    /* without a fold: the rows as appended */
+    expect_text(b, 1, 0, 5,
+                "a\tx\t10\te0\na\t\\N\t20\te1\nb\tx\t30\te2\na\tx\t40\te3\n"
+                "a\\tx\t\\N\t50\te4\n");
+    /* an undone event's rows never reach the fold */
+    cs_batch_clear(b);
+    cs_batch_mark_event(b, 0);
+    fold_put(b, 0, "a", "x", 1, "e0");
+    cs_batch_mark_event(b, 1);
+    fold_put(b, 0, "a", "x", 100, "bad");
+    cs_batch_undo_event(b);
+    cs_batch_mark_event(b, 2);
+    fold_put(b, 0, "a", "x", 2, "e2");
+    cs_batch_seal(b, 3);
+    expect_text(b, 0, 0, 3, "a\tx\t3\te0+e2\n");
+    cs_batch_destroy(b);
+}
+END_TEST
+
+/* Many keys: the fold's hash table grows past its first size and loses no key. */
+START_TEST(fold_many_keys)
+{
+    cs_batch_t *b = cs_batch_new(fold_tables, 2);
+    char k[16];
+    for (int e = 0; e < 3000; e++) {
+        cs_batch_mark_event(b, e);
+        snprintf(k, sizeof k, "k%d", e % 1000);
+        fold_put(b, 0, k, "x", e, "s");
+    }
+    cs_batch_seal(b, 3000);
+    size_t len;
+    const char *text = cs__batch_range_text(b, 0, 0, 3000, &len);
+    int rows = 0;
+    for (size_t i = 0; i < len; i++)
+        rows += text[i] == '\n';
+    ck_assert_int_eq(rows, 1000);
+    /* key k7: events 7, 1007, 2007 -> 3021, its row the eighth */
+    const char *p = text;
+    for (int r = 0; r < 7; r++)
+        p = strchr(p, '\n') + 1;
+    const char *want = "k7\tx\t3021\ts+s+s\n";
+    ck_assert_int_eq(strncmp(p, want, strlen(want)), 0);
+    cs_batch_destroy(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("batch");
@@ -263,6 +399,10 @@ int main(void)
     tcase_add_test(tp, put_rows);
     tcase_add_test(tp, put_refusals);
     suite_add_tcase(s, tp);
+    TCase *tf = tcase_create("fold");
+    tcase_add_test(tf, fold_rows);
+    tcase_add_test(tf, fold_many_keys);
+    suite_add_tcase(s, tf);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

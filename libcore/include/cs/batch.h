@@ -60,6 +60,12 @@ typedef enum cs_merge {
     CS_MERGE_AGGREGATE       /* the rows of a key fold into one (cs_table_def_t.aggregate) */
 } cs_merge_t;
 
+/* One field of a staged row during a fold (cs_table_def_t.fold): COPY text, s == NULL for NULL. */
+typedef struct cs_field {
+    const char *s;
+    size_t n;
+} cs_field_t;
+
 typedef struct cs_table_def {
     const char *table;        /* target table, optionally schema-qualified */
     const char *columns;      /* comma-separated columns, in the order rows give values */
@@ -108,6 +114,24 @@ typedef struct cs_table_def {
      */
     const char *parent_table;
     const char *parent_key;
+    /*
+     * Upserts whose conflict columns are among the staged ones, optional: folds the rows of one
+     * key in C before a flush sends them, so that PostgreSQL parses, stages and aggregates one
+     * row per key and flushed range instead of one per event (for CS_MERGE_AGGREGATE tables
+     * whose keys repeat many times per batch). The runtime splits each row of the range into
+     * its staged columns' fields and groups the rows by the text of their conflict columns: a
+     * key's first row becomes its accumulator acc, and each later row of the key, in append
+     * order, is passed as row to fold(acc, row, scratch), which updates acc's fields in place.
+     * Folded rows are sent in the order their keys first appear. The fold must agree with the
+     * table's aggregate and update: the aggregate over the folded row must give what it gives
+     * over the rows that row stands for (the aggregate still runs, so keys whose texts differ
+     * but whose values are equal still fold). Field texts are COPY text; a field may point into
+     * row or acc, or to new text allocated from scratch (valid until the flush ends). The fold
+     * never crosses a flushed range: poison isolation flushes ranges of one batch separately
+     * and a retried flush folds again from the rows as appended, so each event's rows stay its
+     * own.
+     */
+    void (*fold)(cs_field_t *acc, const cs_field_t *row, cs_arena_t *scratch);
 } cs_table_def_t;
 
 typedef struct cs_batch cs_batch_t;
