@@ -453,6 +453,46 @@ static void relay_back_off(cs__worker_outbox_t *o, bool stop, long long *backoff
     *backoff_ms = *backoff_ms * 2 > 5000 ? 5000 : *backoff_ms * 2;
 }
 
+/*
+ * One turn of the relay on a connected r: a round if it holds the group's relay lock (or takes
+ * it), else standing by. Returns false when the relay is done (stopping with nothing left of its
+ * own to publish).
+ */
+static bool relay_turn(round_t *r, bool stop, long long *backoff_ms)
+{
+    cs__worker_outbox_t *o = r->o;
+    cs_err_t err;
+    cs_err_clear(&err);
+    int owns = relay_owns(r, &err);
+    if (owns == 0) {
+        /* Another relay of the group publishes; this one counts for the gauges and waits. */
+        if (stop)
+            return false;
+        measure_after(r, -1, -1);
+        relay_wait(o, o->poll_ms);
+        return true;
+    }
+    int nread = 0;
+    int n = owns < 0 ? -1 : relay_round(r, &nread, &err);
+    measure_after(r, nread, n);
+    if (n < 0) {
+        cs_log_warn("outbox relay round failed; rows stay pending",
+                    CS_LS("kind", cs_err_kind_name(err.kind)), CS_LS("reason", err.msg),
+                    CS_LS("sqlstate", err.sqlstate));
+        relay_back_off(o, stop, backoff_ms);
+        return true;
+    }
+    *backoff_ms = 200;
+    if (n > 0)
+        cs_log_debug("outbox relayed", CS_LI("events", n));
+    if (n >= o->batch_rows)
+        return true; /* more are waiting */
+    if (stop && atomic_load(&o->pending) == 0)
+        return false;
+    relay_wait(o, stop ? 50 : o->poll_ms);
+    return true;
+}
+
 static void *relay_main(void *arg)
 {
     cs__worker_outbox_t *o = arg;
@@ -484,34 +524,8 @@ static void *relay_main(void *arg)
             relay_back_off(o, stop, &backoff_ms);
             continue;
         }
-        cs_err_clear(&err);
-        int owns = relay_owns(&r, &err);
-        if (owns == 0) {
-            /* Another relay of the group publishes; this one counts for the gauges and waits. */
-            if (stop)
-                break;
-            measure_after(&r, -1, -1);
-            relay_wait(o, o->poll_ms);
-            continue;
-        }
-        int nread = 0;
-        int n = owns < 0 ? -1 : relay_round(&r, &nread, &err);
-        measure_after(&r, nread, n);
-        if (n < 0) {
-            cs_log_warn("outbox relay round failed; rows stay pending",
-                        CS_LS("kind", cs_err_kind_name(err.kind)), CS_LS("reason", err.msg),
-                        CS_LS("sqlstate", err.sqlstate));
-            relay_back_off(o, stop, &backoff_ms);
-            continue;
-        }
-        backoff_ms = 200;
-        if (n > 0)
-            cs_log_debug("outbox relayed", CS_LI("events", n));
-        if (n >= o->batch_rows)
-            continue; /* more are waiting */
-        if (stop && atomic_load(&o->pending) == 0)
+        if (!relay_turn(&r, stop, &backoff_ms))
             break;
-        relay_wait(o, stop ? 50 : o->poll_ms);
     }
 out:
     cs_producer_destroy(r.prod);

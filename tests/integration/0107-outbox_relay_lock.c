@@ -35,6 +35,15 @@
 #define GROUP    "rt-ob107"
 #define LOCK_KEY "hashtextextended('careerstream:outbox-relay:" GROUP "', 0)"
 
+/* The worker under test, killed at exit if a failed check left it running. */
+static pid_t worker = -1;
+
+static void kill_worker(void)
+{
+    if (worker > 0)
+        kill(worker, SIGKILL);
+}
+
 /* The value of the first sample of metric name in a Prometheus text page (-1: absent). */
 static double metric(const char *page, const char *name)
 {
@@ -113,7 +122,7 @@ START_TEST(outbox_relay_lock)
                           "--session-timeout-ms",
                           "6000",
                           NULL};
-    pid_t pid = rt_spawn(dsn, logf, args);
+    pid_t pid = worker = rt_spawn(dsn, logf, args);
     ck_assert_msg(rt_wait_committed(dsn, GROUP, N, 90000 * mult) == 0,
                   "the worker did not consume the input (see %s)", logf);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);
@@ -148,6 +157,7 @@ START_TEST(outbox_relay_lock)
                      1);
 
     int st = cs_test_stop(pid, SIGTERM, 20000 * mult);
+    worker = -1;
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "worker exit status %d (see %s)", st,
                   logf);
 
@@ -183,6 +193,7 @@ END_TEST
 
 int main(void)
 {
+    atexit(kill_worker);
     Suite *s = suite_create("outbox_relay_lock");
     TCase *tc = tcase_create("outbox_relay_lock");
     tcase_set_timeout(tc, 300 * cs_test_timeout_mult());
