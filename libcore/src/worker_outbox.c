@@ -34,8 +34,9 @@
  * Metrics (cs_outbox_pending, cs_outbox_oldest_age_seconds, cs_outbox_published_total) are kept
  * by the relay and copied into the registry on the loop (a collect hook): the registry is the
  * loop's (cs/metrics.h). The pending count and the oldest row's age come from a count of the
- * group's rows (which reads the whole table), made at most once a second (measure_after): a round
- * that saw fewer rows than outbox-batch-rows and published them all leaves 0 without a query.
+ * group's rows (which reads the whole table), made at most every 5 s (measure_after; the oldest
+ * age grows on between counts): a round that saw fewer rows than outbox-batch-rows and published
+ * them all leaves 0 without a query.
  */
 #include <errno.h>
 #include <openssl/evp.h>
@@ -69,6 +70,7 @@ struct cs__worker_outbox {
 
     /* measured by the relay, read by the loop's collect hook */
     atomic_llong pending, published, oldest_ms;
+    atomic_llong oldest_at_ms; /* mono_s() * 1000 when oldest_ms was counted */
     atomic_bool measured;
     long long published_seen; /* loop: what the counter already shows */
     cs_metric_t *m_pending, *m_oldest, *m_published;
@@ -358,13 +360,14 @@ static void measure(round_t *r)
     if (!res)
         return;
     atomic_store(&r->o->pending, strtoll(cs_db_res_get(res, 0, 0), NULL, 10));
+    atomic_store(&r->o->oldest_at_ms, (long long)(mono_s() * 1000.0));
     atomic_store(&r->o->oldest_ms, strtoll(cs_db_res_get(res, 0, 1), NULL, 10));
     atomic_store(&r->o->measured, true);
     cs_db_res_free(res);
 }
 
 /* The shortest time between two counts of the group's rows (each reads the whole table). */
-#define MEASURE_EVERY_S 1.0
+#define MEASURE_EVERY_S 5.0
 
 /*
  * The gauges after a round that read nread rows and returned n (published, or -1): a round that
@@ -547,7 +550,10 @@ static void collect(cs_metrics_t *m, void *ud)
     if (!atomic_load(&o->measured))
         return;
     cs_metric_set(o->m_pending, NULL, (double)atomic_load(&o->pending));
-    cs_metric_set(o->m_oldest, NULL, (double)atomic_load(&o->oldest_ms) / 1000.0);
+    long long age = atomic_load(&o->oldest_ms);
+    if (age > 0) /* live between counts: the age counted plus the time since */
+        age += (long long)(mono_s() * 1000.0) - atomic_load(&o->oldest_at_ms);
+    cs_metric_set(o->m_oldest, NULL, (double)age / 1000.0);
     long long p = atomic_load(&o->published);
     cs_metric_inc(o->m_published, NULL, (double)(p - o->published_seen));
     o->published_seen = p;
