@@ -10,22 +10,33 @@
  * that fails, an event isolated as poison, a rolled-back attempt drop their derived events too.
  *
  * The relay is a thread of its own with its own PostgreSQL connection and its own idempotent
- * producer (cs/producer.h); the loop never waits for it. One round:
- *     BEGIN; SELECT the group's oldest rows (outbox-batch-rows) FOR UPDATE SKIP LOCKED;
+ * producer (cs/producer.h); the loop never waits for it. One relay of a consumer group publishes
+ * at a time: the one whose connection holds the group's relay lock (a session advisory lock,
+ * pg_try_advisory_lock on 'careerstream:outbox-relay:<group>'); the relays of the group's other
+ * instances stand by, try the lock every outbox-poll-ms and take over when the holder's connection
+ * ends (stop, crash, kill -9, a network failure: PostgreSQL releases the lock with the session).
+ * Until then the rows their own batches commit wait for the holder's next round (its wake-up after
+ * its own batches, or its outbox-poll-ms). One round, by the holder, without a transaction:
+ *     SELECT the group's oldest rows (outbox-batch-rows) in id order, no row locks;
  *     produce each (key, headers cs.event_type, cs.schema_fingerprint, traceparent);
- *     wait for every delivery report; DELETE the rows Kafka acknowledged; COMMIT.
+ *     wait for every delivery report; DELETE the rows Kafka acknowledged.
  * A row is deleted only after its acknowledgement, so a crash anywhere leaves it pending: it is
  * published again when a relay of the group runs next (at once on start), with the same bytes and
- * the same event_id, a duplicate that every consumer's processed_events ledger skips. Rows whose
- * delivery failed stay locked until the COMMIT and are tried again after outbox-poll-ms. SKIP
- * LOCKED keeps two instances of a group from publishing one row at the same time.
+ * the same event_id, a duplicate that every consumer's processed_events ledger skips. The lock is
+ * what saves work, not what makes this safe: two relays publishing one row (the lock's holder lost
+ * its connection in mid-round and another took over, or a relay of an older release still taking
+ * rows FOR UPDATE SKIP LOCKED) publish it twice, the same duplicate. Rows whose delivery failed
+ * stay and are tried again after the back-off (200 ms to 5 s).
  * The loop kicks the relay after every batch that committed derived events; the relay also looks
  * every outbox-poll-ms (rows left by a crashed instance, a failed round). On stop it relays
- * until the outbox is empty or the shutdown deadline passes.
+ * until the outbox is empty or the shutdown deadline passes (a relay standing by stops at once).
  *
- * Metrics (cs_outbox_pending, cs_outbox_oldest_age_seconds, cs_outbox_published_total) are
- * measured by the relay after every round and copied into the registry on the loop (a collect
- * hook): the registry is the loop's (cs/metrics.h).
+ * Metrics (cs_outbox_pending, cs_outbox_oldest_age_seconds, cs_outbox_published_total) are kept
+ * by the relay and copied into the registry on the loop (a collect hook): the registry is the
+ * loop's (cs/metrics.h). The pending count and the oldest row's age come from a count of the
+ * group's rows (which reads the whole table), made at most every 5 s (measure_after; the oldest
+ * age grows on between counts): a round that saw fewer rows than outbox-batch-rows and published
+ * them all leaves 0 without a query.
  */
 #include <errno.h>
 #include <openssl/evp.h>
@@ -59,6 +70,7 @@ struct cs__worker_outbox {
 
     /* measured by the relay, read by the loop's collect hook */
     atomic_llong pending, published, oldest_ms;
+    atomic_llong oldest_at_ms; /* mono_s() * 1000 when oldest_ms was counted */
     atomic_bool measured;
     long long published_seen; /* loop: what the counter already shows */
     cs_metric_t *m_pending, *m_oldest, *m_published;
@@ -119,10 +131,11 @@ int cs_batch_emit(cs_batch_t *b, const char *topic, const char *key, const cs_ev
     }
     if (!*key)
         return cs_err_set_field(err, CS_ERR_PERMANENT, "key", "a derived event needs a key");
-    /* bytea in its hex text form: \x and two digits per byte (cs_batch_str escapes for COPY). */
+    /* bytea in its hex text form, \x and two digits per byte, written as COPY text: the
+     * backslash doubled, the digits need no escaping. */
     static const char hx[] = "0123456789abcdef";
     cs_buf_reset(&o->hex);
-    cs_buf_puts(&o->hex, "\\x");
+    cs_buf_puts(&o->hex, "\\\\x");
     const unsigned char *p = (const unsigned char *)o->enc.data;
     for (size_t i = 0; i < o->enc.len; i++) {
         cs_buf_putc(&o->hex, hx[p[i] >> 4]);
@@ -135,7 +148,7 @@ int cs_batch_emit(cs_batch_t *b, const char *topic, const char *key, const cs_ev
     cs_batch_str(b, cs_codec_type_name(ev->type));
     cs_batch_str(b, topic);
     cs_batch_str(b, key);
-    cs_batch_strn(b, o->hex.data, o->hex.len);
+    cs_batch_raw(b, o->hex.data, o->hex.len);
     cs_batch_str(b, fp);
     cs_batch_str(b, ev->traceparent && ev->traceparent[0] ? ev->traceparent : NULL);
     return cs_batch_row_end(b, err);
@@ -146,6 +159,8 @@ int cs_batch_emit(cs_batch_t *b, const char *topic, const char *key, const cs_ev
 typedef struct round {
     cs__worker_outbox_t *o;
     cs_db_t *db;
+    bool owner;         /* this connection holds the group's relay lock */
+    double measured_at; /* mono_s() of the last count of the group's rows (0: none yet) */
     cs_producer_t *prod;
     char *acked; /* per row of the round: delivered */
     int nfailed;
@@ -269,29 +284,28 @@ static int round_shortfall(round_t *r, int n, int queued, int published, cs_err_
 }
 
 /*
- * One round (see the top of the file). Returns the rows published and deleted, or -1 with err
- * (the transaction rolled back: every row stays pending).
+ * One round (see the top of the file), by the holder of the group's relay lock. Returns the rows
+ * published and deleted, or -1 with err (the rows not deleted stay pending). *nread: the rows read.
  */
-static int relay_round(round_t *r, cs_err_t *err)
+static int relay_round(round_t *r, int *nread, cs_err_t *err)
 {
     cs__worker_outbox_t *o = r->o;
     char lim[24];
-    cs_db_res_t *res = NULL;
-    int n = 0, published = 0, rc = -1;
+    int published = 0, rc = -1;
     snprintf(lim, sizeof lim, "%lld", o->batch_rows);
     const char *params[] = {o->group, lim};
-    if (cs_db_exec(r->db, "BEGIN", err) < 0)
-        goto out;
-    res = cs_db_query(r->db,
-                      "SELECT id, topic, msg_key, payload, event_type, fingerprint, "
-                      "coalesce(traceparent, '') FROM outbox_events WHERE consumer_group = $1 "
-                      "ORDER BY id LIMIT $2::int FOR UPDATE SKIP LOCKED",
-                      2, params, err);
+    /* No row locks and no transaction: the relay lock keeps the other relays of the group out,
+     * and a row is deleted only after its acknowledgement whatever happens in between. */
+    cs_db_res_t *res = cs_db_query(r->db,
+                                   "SELECT id, topic, msg_key, payload, event_type, fingerprint, "
+                                   "coalesce(traceparent, '') FROM outbox_events "
+                                   "WHERE consumer_group = $1 ORDER BY id LIMIT $2::int",
+                                   2, params, err);
     if (!res)
-        goto rollback;
-    n = cs_db_res_rows(res);
+        return -1;
+    int n = *nread = cs_db_res_rows(res);
     if (n == 0) {
-        rc = cs_db_exec(r->db, "COMMIT", err) < 0 ? -1 : 0;
+        rc = 0;
         goto out;
     }
     int queued = round_send(r, res, n, err);
@@ -301,21 +315,35 @@ static int relay_round(round_t *r, cs_err_t *err)
         const char *dp[] = {r->ids.data};
         if (cs_db_execp(r->db, "DELETE FROM outbox_events WHERE id = ANY ($1::bigint[])", 1, dp,
                         err) < 0)
-            goto rollback;
+            goto out; /* they stay pending: published again, duplicates the consumers skip */
+        atomic_fetch_add(&o->published, published);
     }
-    if (cs_db_exec(r->db, "COMMIT", err) < 0)
-        goto out;
-    atomic_fetch_add(&o->published, published);
     rc = published < n ? round_shortfall(r, n, queued, published, err) : published;
-    goto out;
-rollback:
-    if (cs_db_ok(r->db)) {
-        cs_err_t e;
-        cs_db_exec(r->db, "ROLLBACK", &e);
-    }
 out:
     cs_db_res_free(res);
     return rc;
+}
+
+/*
+ * Whether this relay holds the group's relay lock, trying to take it when it does not: a session
+ * advisory lock on its connection, so one relay of a group publishes at a time and another takes
+ * over when the holder's connection ends (a stop, a crash, kill -9: PostgreSQL releases it).
+ * -1 with err when the query failed.
+ */
+static int relay_owns(round_t *r, cs_err_t *err)
+{
+    if (r->owner)
+        return 1;
+    const char *params[] = {r->o->group};
+    cs_db_res_t *res = cs_db_query(r->db,
+                                   "SELECT pg_try_advisory_lock(hashtextextended("
+                                   "'careerstream:outbox-relay:' || $1, 0))",
+                                   1, params, err);
+    if (!res)
+        return -1;
+    r->owner = strcmp(cs_db_res_get(res, 0, 0), "t") == 0;
+    cs_db_res_free(res);
+    return r->owner;
 }
 
 /* Counts the group's pending rows and the age of the oldest, for the metrics. */
@@ -323,6 +351,7 @@ static void measure(round_t *r)
 {
     cs_err_t err;
     const char *params[] = {r->o->group};
+    r->measured_at = mono_s();
     cs_db_res_t *res = cs_db_query(
         r->db,
         "SELECT count(*), coalesce((extract(epoch FROM clock_timestamp() - min(created_at)) * "
@@ -331,9 +360,34 @@ static void measure(round_t *r)
     if (!res)
         return;
     atomic_store(&r->o->pending, strtoll(cs_db_res_get(res, 0, 0), NULL, 10));
+    atomic_store(&r->o->oldest_at_ms, (long long)(mono_s() * 1000.0));
     atomic_store(&r->o->oldest_ms, strtoll(cs_db_res_get(res, 0, 1), NULL, 10));
     atomic_store(&r->o->measured, true);
     cs_db_res_free(res);
+}
+
+/* The shortest time between two counts of the group's rows (each reads the whole table). */
+#define MEASURE_EVERY_S 5.0
+
+/*
+ * The gauges after a round that read nread rows and returned n (published, or -1): a round that
+ * read fewer than outbox-batch-rows and published them all left none of what it could see, so
+ * they are 0 without a query; otherwise they are counted, at most every MEASURE_EVERY_S, and in
+ * between the published rows are taken off the last count.
+ */
+static void measure_after(round_t *r, int nread, int n)
+{
+    cs__worker_outbox_t *o = r->o;
+    if (n >= 0 && n == nread && nread < o->batch_rows) {
+        atomic_store(&o->pending, 0);
+        atomic_store(&o->oldest_ms, 0);
+        atomic_store(&o->measured, true);
+    } else if (r->measured_at == 0 || mono_s() - r->measured_at >= MEASURE_EVERY_S) {
+        measure(r);
+    } else if (n > 0) {
+        long long left = atomic_load(&o->pending) - n;
+        atomic_store(&o->pending, left > 0 ? left : 0);
+    }
 }
 
 /* Waits until kicked, stopped or ms elapsed. */
@@ -390,6 +444,7 @@ static bool relay_connected(round_t *r, cs_err_t *err)
     if (r->db && cs_db_ok(r->db))
         return true;
     cs_db_destroy(r->db);
+    r->owner = false; /* the lock went with the connection */
     r->db = cs_db_connect(r->o->dsn, r->o->app_name, err);
     return r->db != NULL;
 }
@@ -399,6 +454,46 @@ static void relay_back_off(cs__worker_outbox_t *o, bool stop, long long *backoff
 {
     relay_wait(o, stop ? 200 : *backoff_ms);
     *backoff_ms = *backoff_ms * 2 > 5000 ? 5000 : *backoff_ms * 2;
+}
+
+/*
+ * One turn of the relay on a connected r: a round if it holds the group's relay lock (or takes
+ * it), else standing by. Returns false when the relay is done (stopping with nothing left of its
+ * own to publish).
+ */
+static bool relay_turn(round_t *r, bool stop, long long *backoff_ms)
+{
+    cs__worker_outbox_t *o = r->o;
+    cs_err_t err;
+    cs_err_clear(&err);
+    int owns = relay_owns(r, &err);
+    if (owns == 0) {
+        /* Another relay of the group publishes; this one counts for the gauges and waits. */
+        if (stop)
+            return false;
+        measure_after(r, -1, -1);
+        relay_wait(o, o->poll_ms);
+        return true;
+    }
+    int nread = 0;
+    int n = owns < 0 ? -1 : relay_round(r, &nread, &err);
+    measure_after(r, nread, n);
+    if (n < 0) {
+        cs_log_warn("outbox relay round failed; rows stay pending",
+                    CS_LS("kind", cs_err_kind_name(err.kind)), CS_LS("reason", err.msg),
+                    CS_LS("sqlstate", err.sqlstate));
+        relay_back_off(o, stop, backoff_ms);
+        return true;
+    }
+    *backoff_ms = 200;
+    if (n > 0)
+        cs_log_debug("outbox relayed", CS_LI("events", n));
+    if (n >= o->batch_rows)
+        return true; /* more are waiting */
+    if (stop && atomic_load(&o->pending) == 0)
+        return false;
+    relay_wait(o, stop ? 50 : o->poll_ms);
+    return true;
 }
 
 static void *relay_main(void *arg)
@@ -432,24 +527,8 @@ static void *relay_main(void *arg)
             relay_back_off(o, stop, &backoff_ms);
             continue;
         }
-        cs_err_clear(&err);
-        int n = relay_round(&r, &err);
-        measure(&r);
-        if (n < 0) {
-            cs_log_warn("outbox relay round failed; rows stay pending",
-                        CS_LS("kind", cs_err_kind_name(err.kind)), CS_LS("reason", err.msg),
-                        CS_LS("sqlstate", err.sqlstate));
-            relay_back_off(o, stop, &backoff_ms);
-            continue;
-        }
-        backoff_ms = 200;
-        if (n > 0)
-            cs_log_debug("outbox relayed", CS_LI("events", n));
-        if (n >= o->batch_rows)
-            continue; /* more are waiting */
-        if (stop && atomic_load(&o->pending) == 0)
+        if (!relay_turn(&r, stop, &backoff_ms))
             break;
-        relay_wait(o, stop ? 50 : o->poll_ms);
     }
 out:
     cs_producer_destroy(r.prod);
@@ -471,7 +550,10 @@ static void collect(cs_metrics_t *m, void *ud)
     if (!atomic_load(&o->measured))
         return;
     cs_metric_set(o->m_pending, NULL, (double)atomic_load(&o->pending));
-    cs_metric_set(o->m_oldest, NULL, (double)atomic_load(&o->oldest_ms) / 1000.0);
+    long long age = atomic_load(&o->oldest_ms);
+    if (age > 0) /* live between counts: the age counted plus the time since */
+        age += (long long)(mono_s() * 1000.0) - atomic_load(&o->oldest_at_ms);
+    cs_metric_set(o->m_oldest, NULL, (double)age / 1000.0);
     long long p = atomic_load(&o->published);
     cs_metric_inc(o->m_published, NULL, (double)(p - o->published_seen));
     o->published_seen = p;
