@@ -539,11 +539,21 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
     return 0;
 }
 
+/* A score (0..100, two decimals) as numeric text, from its hundredths: snprintf("%.2f") was
+ * 16 calls per written learner. */
 static void put_dim(cs_batch_t *b, double v)
 {
-    char s[32];
-    snprintf(s, sizeof s, "%.2f", v);
-    cs_batch_str(b, s);
+    char s[CS_TEXT_INT_BYTES + 4];
+    long long h = llround(v * 100.0);
+    unsigned long long u = h < 0 ? 0ULL - (unsigned long long)h : (unsigned long long)h;
+    size_t n = 0;
+    if (h < 0)
+        s[n++] = '-';
+    n += cs_text_i64(s + n, (int64_t)(u / 100));
+    s[n++] = '.';
+    s[n++] = (char)('0' + u % 100 / 10);
+    s[n++] = (char)('0' + u % 10);
+    cs_batch_raw(b, s, n); /* digits: nothing to escape */
 }
 
 /* The contract's stage (schemas/: CareerStage) of a readiness stage. */
