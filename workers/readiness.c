@@ -139,6 +139,8 @@ typedef struct learner {
     char *explain; /* JSON, in the learner buffer */
 } learner_t;
 
+#define MAX_SKILLS 64 /* target skills of a learner taken into the score */
+
 typedef struct rd {
     cs_db_t *db;
     const char *dsn;
@@ -149,10 +151,9 @@ typedef struct rd {
     learner_t *ls;
     int nls, capls;
     cs_buf_t arr, json;
-    cs_readiness_score_t full; /* the row being scored */
-    cs_readiness_skill_t *skills;
-    size_t capskills;
-    char **skill_ids;
+    cs_readiness_score_t full;               /* the row being scored */
+    cs_readiness_skill_t skills[MAX_SKILLS]; /* the row's; ids point into skilltext */
+    cs_buf_t skilltext;
     const char *topic; /* --derived-topic, NULL: the contract's */
     char *read_sql;    /* SELECT read_columns read_from */
     long long learners_scored, events_emitted, batches;
@@ -228,24 +229,27 @@ static int inum(const char *s)
     return s ? (int)strtol(s, NULL, 10) : 0;
 }
 
-/* Parses a numeric[] / uuid[] text literal {a,NULL,b} into out[0..max); returns the count. */
-static int parse_array(const char *s, char **out, int max)
+/*
+ * Splits a numeric[] / uuid[] text literal {a,NULL,b}, copied into writable memory, in place:
+ * out[0..max) point into it; returns the count.
+ */
+static int split_array(char *s, char **out, int max)
 {
     int n = 0;
     if (!s || *s != '{')
         return 0;
     s++;
     while (*s && *s != '}' && n < max) {
-        const char *e = s;
+        char *e = s;
         while (*e && *e != ',' && *e != '}')
             e++;
-        out[n++] = cs_mem_strndup(s, (size_t)(e - s));
-        s = *e == ',' ? e + 1 : e;
+        char c = *e;
+        *e = '\0';
+        out[n++] = s;
+        s = c == ',' ? e + 1 : e;
     }
     return n;
 }
-
-#define MAX_SKILLS 64
 
 /*
  * The columns of the read, each named once: career_readiness_inputs_batch's (I) then what is
@@ -291,39 +295,38 @@ static const char read_from[] =
     "LEFT JOIN LATERAL (SELECT t.user_id" STORED_COLUMNS " FROM career_transformation_progress t "
     "WHERE t.user_id = i.user_id OFFSET 0) p ON true";
 
-/* The skills of the row: ids, demand and proficiency, aligned; kept in rd until the next row. */
+/*
+ * The skills of the row: ids, demand and proficiency, aligned; kept in rd until the next row (the
+ * ids point into rd->skilltext: one copy of the three arrays per row, no allocation per skill).
+ */
 static int row_skills(rd_t *rd, cs_db_res_t *res, int r)
 {
-    char *ids[MAX_SKILLS], *dem[MAX_SKILLS], *prof[MAX_SKILLS];
-    int ni = parse_array(cs_db_res_get(res, r, C_target_skill_ids), ids, MAX_SKILLS);
-    int nd = parse_array(cs_db_res_get(res, r, C_target_skill_demand), dem, MAX_SKILLS);
-    int np = parse_array(cs_db_res_get(res, r, C_target_skill_proficiency), prof, MAX_SKILLS);
-    for (int k = 0; rd->skill_ids && rd->skill_ids[k]; k++)
-        free(rd->skill_ids[k]);
-    free(rd->skill_ids);
-    rd->skill_ids = cs_mem_calloc((size_t)ni + 1, sizeof *rd->skill_ids);
-    if ((size_t)ni > rd->capskills) {
-        rd->capskills = (size_t)ni;
-        rd->skills = cs_mem_realloc(rd->skills, rd->capskills * sizeof *rd->skills);
+    static const int cols[3] = {C_target_skill_ids, C_target_skill_demand,
+                                C_target_skill_proficiency};
+    char *v[3][MAX_SKILLS];
+    size_t at[3];
+    int n[3];
+
+    cs_buf_reset(&rd->skilltext);
+    for (int a = 0; a < 3; a++) {
+        const char *t = cs_db_res_get(res, r, cols[a]);
+        at[a] = rd->skilltext.len;
+        if (t)
+            cs_buf_puts(&rd->skilltext, t);
+        cs_buf_putc(&rd->skilltext, '\0');
     }
-    int n = ni == nd && ni == np ? ni : 0;
-    for (int k = 0; k < n; k++) {
-        rd->skill_ids[k] = ids[k];
-        ids[k] = NULL;
-        rd->skills[k] = (cs_readiness_skill_t){
-            rd->skill_ids[k], strcmp(dem[k], "NULL") ? strtod(dem[k], NULL) : NAN,
-            strcmp(prof[k], "NULL") ? strtod(prof[k], NULL) : NAN};
+    for (int a = 0; a < 3; a++)
+        n[a] = split_array(rd->skilltext.data + at[a], v[a], MAX_SKILLS);
+    int m = n[0] == n[1] && n[0] == n[2] ? n[0] : 0;
+    for (int k = 0; k < m; k++) {
+        rd->skills[k] =
+            (cs_readiness_skill_t){v[0][k], strcmp(v[1][k], "NULL") ? strtod(v[1][k], NULL) : NAN,
+                                   strcmp(v[2][k], "NULL") ? strtod(v[2][k], NULL) : NAN};
     }
-    for (int k = 0; k < ni; k++)
-        free(ids[k]);
-    for (int k = 0; k < nd; k++)
-        free(dem[k]);
-    for (int k = 0; k < np; k++)
-        free(prof[k]);
-    return n;
+    return m;
 }
 
-/* One row's inputs; the skill arrays stay in rd->skills/skill_ids until the next row. */
+/* One row's inputs; the skill arrays stay in rd->skills/skilltext until the next row. */
 static int row_input(rd_t *rd, cs_db_res_t *res, int r, cs_readiness_input_t *in, cs_err_t *err)
 {
 #define G(name)   cs_db_res_get(res, r, C_##name)
@@ -443,8 +446,8 @@ static void score_row(rd_t *rd, cs_db_res_t *res, int r, size_t *off)
     l->prev_emitted = s.emitted_score;
     l->prev_stage = s.emitted_stage;
     l->write = changed(&s, full) || l->emit != CS_READINESS_EMIT_NONE;
-    /* The explanation only for what is written (rendering costs ~10x the score); skill ids
-     * in it are borrowed from rd->skill_ids: render now, before the next row. */
+    /* The explanation only for what is written (rendering costs less than the score); skill ids
+     * in it are borrowed from rd->skilltext: render now, before the next row. */
     if (l->write) {
         off[l - rd->ls] = rd->json.len + 1;
         cs_readiness_explain_json(&rd->cfg, full, &rd->json, &e);
@@ -539,11 +542,21 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
     return 0;
 }
 
+/* A score (0..100, two decimals) as numeric text, from its hundredths: snprintf("%.2f") was
+ * 16 calls per written learner. */
 static void put_dim(cs_batch_t *b, double v)
 {
-    char s[32];
-    snprintf(s, sizeof s, "%.2f", v);
-    cs_batch_str(b, s);
+    char s[CS_TEXT_INT_BYTES + 4];
+    long long h = llround(v * 100.0);
+    unsigned long long u = h < 0 ? 0ULL - (unsigned long long)h : (unsigned long long)h;
+    size_t n = 0;
+    if (h < 0)
+        s[n++] = '-';
+    n += cs_text_i64(s + n, (int64_t)(u / 100));
+    s[n++] = '.';
+    s[n++] = (char)('0' + u % 100 / 10);
+    s[n++] = (char)('0' + u % 10);
+    cs_batch_raw(b, s, n); /* digits: nothing to escape */
 }
 
 /* The contract's stage (schemas/: CareerStage) of a readiness stage. */
@@ -696,6 +709,7 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     *ud = rd;
     cs_buf_init(&rd->arr);
     cs_buf_init(&rd->json);
+    cs_buf_init(&rd->skilltext);
     cs_readiness_config_defaults(&rd->cfg);
     if (cs_readiness_config_parse(&rd->cfg, cs_config_str(cfg, "readiness-model"), err) < 0) {
         cs_err_set_field(err, CS_ERR_FATAL, "readiness-model", "%s", err->msg);
@@ -741,10 +755,7 @@ static void fini(void *ud)
     free(rd->prev.v);
     free(rd->idx.v);
     free(rd->ls);
-    free(rd->skills);
-    for (int k = 0; rd->skill_ids && rd->skill_ids[k]; k++)
-        free(rd->skill_ids[k]);
-    free(rd->skill_ids);
+    cs_buf_fini(&rd->skilltext);
     cs_buf_fini(&rd->arr);
     cs_buf_fini(&rd->json);
     free(rd->read_sql);

@@ -68,20 +68,6 @@ static const char *const action_names[CS_READINESS_NACTIONS] = {
     "study_week", "showcase_project", "complete_project",          "mock_interview",
     "apply",      "reach_interview",  "coaching_session",          "find_mentor",
 };
-static const char *const action_text[CS_READINESS_NACTIONS] = {
-    "no single change raises the score",
-    "prove one more target skill (reach the proficient score in an assessment)",
-    "complete one more career-critical content item",
-    "finish one content item already started",
-    "study one more week at the planned hours",
-    "make one more portfolio project showcase-ready",
-    "complete one more portfolio project",
-    "complete one more mock interview",
-    "submit one more job application",
-    "get one more application to the interview stage",
-    "complete one more coaching session",
-    "start working with a mentor",
-};
 static const cs_readiness_dim_t action_dim[CS_READINESS_NACTIONS] = {
     CS_READINESS_SKILLS,     CS_READINESS_SKILLS,    CS_READINESS_LEARNING,
     CS_READINESS_LEARNING,   CS_READINESS_LEARNING,  CS_READINESS_PORTFOLIO,
@@ -560,6 +546,16 @@ static void add_ev(cs_readiness_score_t *s, cs_readiness_dim_t d, const char *ke
     s->n_evidence[d] = n + 1;
 }
 
+/* Averages are evidence rounded to 0.01 (the score uses them unrounded); NAN stays NAN. */
+static double ev2(double x)
+{
+    return isnan(x) ? x : r2(x);
+}
+
+/*
+ * The evidence of each dimension: what the learner did, never configuration (the model version
+ * names the targets). Keys are the explanation's (docs/readiness.md, format 2).
+ */
 static void fill_evidence(const cs_readiness_config_t *cfg, const cs_readiness_input_t *in,
                           cs_readiness_score_t *s)
 {
@@ -567,43 +563,39 @@ static void fill_evidence(const cs_readiness_config_t *cfg, const cs_readiness_i
     int proven, total;
     double cov = skills_coverage(cfg, &v, &proven, &total);
 
-    add_ev(s, CS_READINESS_SKILLS, "target_skills_proficient", total > 0 ? proven : NAN, true);
-    add_ev(s, CS_READINESS_SKILLS, "target_skills_total", total, true);
-    add_ev(s, CS_READINESS_SKILLS, "weighted_coverage_pct", r2(100 * cov), false);
-    add_ev(s, CS_READINESS_SKILLS, "skills_proficient", in->skills_proficient, true);
-    add_ev(s, CS_READINESS_SKILLS, "skills_assessed", in->skills_assessed, true);
-    add_ev(s, CS_READINESS_SKILLS, "avg_skill_proficiency", in->avg_skill_proficiency, false);
-    add_ev(s, CS_READINESS_SKILLS, "target_industry_demand_index",
-           in->has_target_industry ? in->target_industry_demand_index : NAN, false);
+    add_ev(s, CS_READINESS_SKILLS, "target_proven", total > 0 ? proven : NAN, true);
+    add_ev(s, CS_READINESS_SKILLS, "target_total", total, true);
+    add_ev(s, CS_READINESS_SKILLS, "coverage_pct", r2(100 * cov), false);
+    add_ev(s, CS_READINESS_SKILLS, "proficient", in->skills_proficient, true);
+    add_ev(s, CS_READINESS_SKILLS, "assessed", in->skills_assessed, true);
+    add_ev(s, CS_READINESS_SKILLS, "avg_proficiency", ev2(in->avg_skill_proficiency), false);
 
-    add_ev(s, CS_READINESS_PORTFOLIO, "showcase_ready_projects", in->projects_showcase_ready, true);
-    add_ev(s, CS_READINESS_PORTFOLIO, "showcase_target", cfg->showcase_target, false);
-    add_ev(s, CS_READINESS_PORTFOLIO, "completed_projects", in->projects_completed, true);
+    add_ev(s, CS_READINESS_PORTFOLIO, "showcase_ready", in->projects_showcase_ready, true);
+    add_ev(s, CS_READINESS_PORTFOLIO, "completed", in->projects_completed, true);
     add_ev(s, CS_READINESS_PORTFOLIO, "projects", in->projects_total, true);
-    add_ev(s, CS_READINESS_PORTFOLIO, "avg_review_score", in->avg_project_review_score, false);
+    add_ev(s, CS_READINESS_PORTFOLIO, "avg_review", ev2(in->avg_project_review_score), false);
 
-    add_ev(s, CS_READINESS_INTERVIEW, "mock_interviews", in->mock_interviews_completed, true);
-    add_ev(s, CS_READINESS_INTERVIEW, "mock_target", cfg->mock_target, false);
-    add_ev(s, CS_READINESS_INTERVIEW, "avg_mock_score", in->avg_mock_interview_score, false);
+    add_ev(s, CS_READINESS_INTERVIEW, "mocks", in->mock_interviews_completed, true);
+    add_ev(s, CS_READINESS_INTERVIEW, "avg_score", ev2(in->avg_mock_interview_score), false);
     add_ev(s, CS_READINESS_INTERVIEW, "latest_rating", in->latest_mock_readiness, true);
 
-    add_ev(s, CS_READINESS_LEARNING, "critical_completed", in->career_critical_completed, true);
-    add_ev(s, CS_READINESS_LEARNING, "critical_required", critical_denominator(cfg, in), true);
-    add_ev(s, CS_READINESS_LEARNING, "content_completed", in->content_completed, true);
-    add_ev(s, CS_READINESS_LEARNING, "content_started", in->content_started, true);
-    add_ev(s, CS_READINESS_LEARNING, "avg_content_score", in->avg_content_score, false);
-    add_ev(s, CS_READINESS_LEARNING, "study_hours_30d", r2((double)in->study_seconds_30d / 3600.0),
+    add_ev(s, CS_READINESS_LEARNING, "critical_done", in->career_critical_completed, true);
+    add_ev(s, CS_READINESS_LEARNING, "critical_of", critical_denominator(cfg, in), true);
+    add_ev(s, CS_READINESS_LEARNING, "completed", in->content_completed, true);
+    add_ev(s, CS_READINESS_LEARNING, "started", in->content_started, true);
+    add_ev(s, CS_READINESS_LEARNING, "avg_score", ev2(in->avg_content_score), false);
+    add_ev(s, CS_READINESS_LEARNING, "study_h_30d", r2((double)in->study_seconds_30d / 3600.0),
            false);
-    add_ev(s, CS_READINESS_LEARNING, "planned_hours_30d",
-           r2(study_hours_week(cfg, in) * 30.0 / 7.0), false);
+    add_ev(s, CS_READINESS_LEARNING, "plan_h_30d", r2(study_hours_week(cfg, in) * 30.0 / 7.0),
+           false);
 
-    add_ev(s, CS_READINESS_JOB_SEARCH, "applications", in->applications_submitted, true);
+    add_ev(s, CS_READINESS_JOB_SEARCH, "applied", in->applications_submitted, true);
     add_ev(s, CS_READINESS_JOB_SEARCH, "interviewing", in->applications_interviewing, true);
     add_ev(s, CS_READINESS_JOB_SEARCH, "offers", in->offers_received, true);
 
     add_ev(s, CS_READINESS_MENTORING, "sessions", in->coaching_sessions_completed, true);
-    add_ev(s, CS_READINESS_MENTORING, "avg_session_rating", in->avg_session_rating, false);
-    add_ev(s, CS_READINESS_MENTORING, "active_mentor", in->has_active_mentor ? 1 : 0, true);
+    add_ev(s, CS_READINESS_MENTORING, "avg_rating", ev2(in->avg_session_rating), false);
+    add_ev(s, CS_READINESS_MENTORING, "mentor", in->has_active_mentor ? 1 : 0, true);
 }
 
 /*
@@ -825,74 +817,129 @@ cs_readiness_emit_t cs_readiness_should_emit(const cs_readiness_config_t *cfg,
 /* ---- JSON ---------------------------------------------------------------------------------- */
 
 /*
- * Written with cs_buf directly rather than through jansson objects: the worker renders one per
- * recomputed learner, and building a jansson tree cost five times the score itself. Numbers are
- * printed with %.12g (exact for the two-decimal values), keys in a fixed order; every string
- * is either a static identifier or escaped by cs_buf_json_str.
+ * Format 2 ("v":2, docs/readiness.md): written with cs_buf directly (a jansson tree cost five
+ * times the score) and without printf: every number is an integer or a value rounded to 0.01,
+ * rendered from its hundredths (the digits %.12g gives for them, trailing zeros dropped). Keys in
+ * a fixed order, a key whose value is unknown (NAN) left out, so the same score renders the same
+ * bytes. Strings are static identifiers or escaped by cs_text_json_str.
  */
+static void put_lit(cs_buf_t *b, const char *s, size_t n)
+{
+    cs_buf_append(b, s, n);
+}
+#define PUT(b, lit) put_lit(b, lit, sizeof(lit) - 1)
+
 static void put_num(cs_buf_t *b, double v, bool integer)
 {
-    if (isnan(v))
-        cs_buf_puts(b, "null");
-    else if (integer)
-        cs_buf_printf(b, "%lld", llround(v));
-    else
-        cs_buf_printf(b, "%.12g", v);
-}
+    char d[CS_TEXT_INT_BYTES + 4];
 
-static void put_change(cs_buf_t *b, const cs_readiness_change_t *c)
-{
-    if (c->action == CS_ACTION_NONE) {
-        cs_buf_puts(b, "null");
+    if (isnan(v)) {
+        PUT(b, "null");
         return;
     }
-    cs_buf_printf(b, "{\"action\":\"%s\",\"dimension\":\"%s\",\"gain\":", action_names[c->action],
-                  dim_names[c->dim]);
+    if (integer) {
+        cs_buf_append(b, d, cs_text_i64(d, llround(v)));
+        return;
+    }
+    long long h = llround(v * 100.0);
+    bool neg = h < 0;
+    unsigned long long u = neg ? 0ULL - (unsigned long long)h : (unsigned long long)h;
+    size_t n = 0;
+
+    if (neg)
+        d[n++] = '-';
+    n += cs_text_i64(d + n, (int64_t)(u / 100));
+    unsigned frac = (unsigned)(u % 100);
+    if (frac) {
+        d[n++] = '.';
+        d[n++] = (char)('0' + frac / 10);
+        if (frac % 10)
+            d[n++] = (char)('0' + frac % 10);
+    }
+    cs_buf_append(b, d, n);
+}
+
+static void put_name(cs_buf_t *b, const char *s)
+{
+    cs_buf_putc(b, '"');
+    cs_buf_puts(b, s);
+    cs_buf_putc(b, '"');
+}
+
+/* ,"change":"<action>","gain":g[,"skill":"<id>"] (nothing when there is no change) */
+static void put_change(cs_buf_t *b, const cs_readiness_change_t *c)
+{
+    if (c->action == CS_ACTION_NONE)
+        return;
+    PUT(b, ",\"change\":");
+    put_name(b, action_names[c->action]);
+    PUT(b, ",\"gain\":");
     put_num(b, c->gain, false);
-    cs_buf_puts(b, ",\"new_score\":");
-    put_num(b, c->new_overall, false);
     if (c->skill_id) {
-        cs_buf_puts(b, ",\"skill_id\":");
+        PUT(b, ",\"skill\":");
         cs_text_json_str(b, c->skill_id, strlen(c->skill_id), CS_TEXT_JSON);
     }
-    cs_buf_printf(b, ",\"text\":\"%s\"}", action_text[c->action]);
+}
+
+/* "best": the index of the gap whose change it is, else the change with its dimension. */
+static void put_best(cs_buf_t *b, const cs_readiness_score_t *s)
+{
+    PUT(b, ",\"best\":");
+    if (s->best.action == CS_ACTION_NONE) {
+        PUT(b, "null");
+        return;
+    }
+    for (int i = 0; i < s->n_gaps; i++)
+        if (s->gaps[i].change.action == s->best.action && s->gaps[i].dim == s->best.dim) {
+            PUT(b, "{\"gap\":");
+            put_num(b, i, true);
+            cs_buf_putc(b, '}');
+            return;
+        }
+    PUT(b, "{\"dim\":");
+    put_name(b, dim_names[s->best.dim]);
+    put_change(b, &s->best);
+    cs_buf_putc(b, '}');
 }
 
 int cs_readiness_explain_json(const cs_readiness_config_t *cfg, const cs_readiness_score_t *s,
                               cs_buf_t *out, cs_err_t *err)
 {
-    char version[32];
-
+    (void)cfg; /* the model version is stored beside the explanation */
     (void)err; /* cs_buf aborts on out of memory; nothing else can fail */
-    cs_readiness_model_version(cfg, version);
-    cs_buf_printf(out, "{\"model_version\":\"%s\",\"overall\":", version);
+    PUT(out, "{\"v\":2,\"overall\":");
     put_num(out, s->overall, false);
-    cs_buf_printf(out, ",\"stage\":\"%s\",\"dimensions\":{", cs_readiness_stage_name(s->stage));
+    PUT(out, ",\"stage\":");
+    put_name(out, cs_readiness_stage_name(s->stage));
     for (int d = 0; d < CS_READINESS_NDIMS; d++) {
-        cs_buf_printf(out, "%s\"%s\":{\"score\":", d ? "," : "", dim_names[d]);
+        cs_buf_putc(out, ',');
+        put_name(out, dim_names[d]);
+        PUT(out, ":{\"score\":");
         put_num(out, s->dim[d], false);
-        cs_buf_puts(out, ",\"weight\":");
-        put_num(out, round(s->weight_share[d] * 10000) / 10000, false);
-        cs_buf_puts(out, ",\"points\":");
-        put_num(out, r2(s->weight_share[d] * s->dim[d]), false);
-        cs_buf_puts(out, ",\"evidence\":{");
         for (int i = 0; i < s->n_evidence[d]; i++) {
-            cs_buf_printf(out, "%s\"%s\":", i ? "," : "", s->evidence[d][i].key);
-            put_num(out, s->evidence[d][i].value, s->evidence[d][i].integer);
+            const cs_readiness_evidence_t *e = &s->evidence[d][i];
+            if (isnan(e->value))
+                continue;
+            cs_buf_putc(out, ',');
+            put_name(out, e->key);
+            cs_buf_putc(out, ':');
+            put_num(out, e->value, e->integer);
         }
-        cs_buf_puts(out, "}}");
+        cs_buf_putc(out, '}');
     }
-    cs_buf_puts(out, "},\"gaps\":[");
+    PUT(out, ",\"gaps\":[");
     for (int i = 0; i < s->n_gaps; i++) {
-        cs_buf_printf(out, "%s{\"dimension\":\"%s\",\"points_lost\":", i ? "," : "",
-                      dim_names[s->gaps[i].dim]);
+        if (i)
+            cs_buf_putc(out, ',');
+        PUT(out, "{\"dim\":");
+        put_name(out, dim_names[s->gaps[i].dim]);
+        PUT(out, ",\"lost\":");
         put_num(out, s->gaps[i].points_lost, false);
-        cs_buf_puts(out, ",\"change\":");
         put_change(out, &s->gaps[i].change);
-        cs_buf_puts(out, "}");
+        cs_buf_putc(out, '}');
     }
-    cs_buf_puts(out, "],\"best_change\":");
-    put_change(out, &s->best);
-    cs_buf_puts(out, "}");
+    cs_buf_putc(out, ']');
+    put_best(out, s);
+    cs_buf_putc(out, '}');
     return 0;
 }

@@ -54,6 +54,32 @@ emitted=$(q "SELECT count(*) FROM career_readiness_history WHERE emitted")
         (readiness_emitted_score IS DISTINCT FROM readiness_score OR readiness_emitted_stage IS DISTINCT FROM readiness_stage)")" -eq 0 ] \
   || fail "a first score was not emitted"
 echo "scores: ok ($touched learners, $emitted events)"
+# The explanation (format 2, docs/readiness.md): every dimension's score as stored in its column,
+# at most three gaps, each losing weight x (100 - score) points (default weights, to the
+# hundredth), largest first, the best change a gap's (by index) or written in full; small enough
+# that PostgreSQL stores it uncompressed.
+bad=$(q "WITH w(dim, col, weight) AS (VALUES ('skills', 'readiness_technical', 0.30), ('portfolio', 'readiness_portfolio', 0.20),
+           ('interview', 'readiness_interview', 0.15), ('learning', 'readiness_learning', 0.15),
+           ('job_search', 'readiness_job_search', 0.10), ('mentoring', 'readiness_mentoring', 0.10)),
+         p AS (SELECT user_id, readiness_explanation e, to_jsonb(t) AS cols, pg_column_compression(readiness_explanation) AS comp,
+                     pg_column_size(readiness_explanation) AS stored FROM career_transformation_progress t
+                WHERE readiness_score IS NOT NULL)
+    SELECT count(*) FILTER (WHERE NOT (e->>'v' = '2'
+             AND (SELECT bool_and((e->w.dim->>'score')::numeric = (cols->>w.col)::numeric) FROM w)
+             AND jsonb_array_length(e->'gaps') BETWEEN 0 AND 3
+             AND (SELECT coalesce(bool_and(abs((g.v->>'lost')::numeric - w.weight * (100 - (cols->>w.col)::numeric)) <= 0.011
+                                           AND (g.i = 1 OR (g.v->>'lost')::numeric <= (e->'gaps'->(g.i::int - 2)->>'lost')::numeric)), true)
+                    FROM jsonb_array_elements(e->'gaps') WITH ORDINALITY g(v, i) JOIN w ON w.dim = g.v->>'dim')
+             AND (SELECT count(*) FROM jsonb_array_elements(e->'gaps') g(v) JOIN w ON w.dim = g.v->>'dim') = jsonb_array_length(e->'gaps')
+             AND (jsonb_typeof(e->'best') = 'null'
+                  OR (e->'best'->>'gap')::int BETWEEN 0 AND jsonb_array_length(e->'gaps') - 1
+                  OR (e->'best' ? 'dim' AND e->'best' ? 'change' AND (e->'best'->>'gain')::numeric > 0))
+             AND octet_length(e::text) < 1400 AND comp IS NULL)) || '|' ||
+           round(avg(octet_length(e::text))) || '|' || round(avg(stored))
+      FROM p")
+IFS='|' read -r nbad meantext meanstored <<<"$bad"
+[ "$nbad" -eq 0 ] || fail "$nbad stored explanations are not format 2 or disagree with the stored dimensions"
+echo "explanations: ok (mean $meantext characters as jsonb text, $meanstored bytes stored, uncompressed)"
 
 # A second stream for the same learners (another seed): scores move and stages change; every
 # change is stored with its history row, and emitted only when it moved by the threshold or

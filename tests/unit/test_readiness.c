@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -114,11 +115,11 @@ START_TEST(hand_computed)
     ck_assert_int_eq(s.gaps[2].change.action, CS_ACTION_REACH_INTERVIEW);
     ck_assert_double_eq_tol(s.gaps[2].change.gain, 1.33, EPS);
     /* evidence: x of y */
-    ck_assert_str_eq(s.evidence[CS_READINESS_SKILLS][0].key, "target_skills_proficient");
+    ck_assert_str_eq(s.evidence[CS_READINESS_SKILLS][0].key, "target_proven");
     ck_assert_double_eq(s.evidence[CS_READINESS_SKILLS][0].value, 4);
-    ck_assert_str_eq(s.evidence[CS_READINESS_SKILLS][1].key, "target_skills_total");
+    ck_assert_str_eq(s.evidence[CS_READINESS_SKILLS][1].key, "target_total");
     ck_assert_double_eq(s.evidence[CS_READINESS_SKILLS][1].value, 8);
-    ck_assert_str_eq(s.evidence[CS_READINESS_PORTFOLIO][0].key, "showcase_ready_projects");
+    ck_assert_str_eq(s.evidence[CS_READINESS_PORTFOLIO][0].key, "showcase_ready");
     ck_assert_double_eq(s.evidence[CS_READINESS_PORTFOLIO][0].value, 1);
 
     double overall;
@@ -389,6 +390,24 @@ START_TEST(names)
 }
 END_TEST
 
+/* The hand-computed learner's explanation, byte for byte (format 2, docs/readiness.md): the
+ * values of hand_computed; best is gap 1 (showcase_project, +5). */
+static const char typical_json[] =
+    "{\"v\":2,\"overall\":55.67,\"stage\":\"interviewing\","
+    "\"skills\":{\"score\":52,\"target_proven\":4,\"target_total\":8,\"coverage_pct\":50,"
+    "\"proficient\":4,\"assessed\":6,\"avg_proficiency\":60},"
+    "\"portfolio\":{\"score\":61,\"showcase_ready\":1,\"completed\":2,\"projects\":3,"
+    "\"avg_review\":80},"
+    "\"interview\":{\"score\":55.33,\"mocks\":2,\"avg_score\":65,\"latest_rating\":3},"
+    "\"learning\":{\"score\":63.25,\"critical_done\":10,\"critical_of\":20,\"completed\":30,"
+    "\"started\":40,\"avg_score\":85,\"study_h_30d\":30,\"plan_h_30d\":42.86},"
+    "\"job_search\":{\"score\":28.33,\"applied\":5,\"interviewing\":1,\"offers\":0},"
+    "\"mentoring\":{\"score\":72.5,\"sessions\":3,\"avg_rating\":4,\"mentor\":1},"
+    "\"gaps\":[{\"dim\":\"skills\",\"lost\":14.4,\"change\":\"prove_skill\",\"gain\":3},"
+    "{\"dim\":\"portfolio\",\"lost\":7.8,\"change\":\"showcase_project\",\"gain\":5},"
+    "{\"dim\":\"job_search\",\"lost\":7.17,\"change\":\"reach_interview\",\"gain\":1.33}],"
+    "\"best\":{\"gap\":1}}";
+
 START_TEST(explanation_json)
 {
     cs_readiness_config_t cfg;
@@ -401,40 +420,60 @@ START_TEST(explanation_json)
     cs_readiness_config_defaults(&cfg);
     ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
     ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &b, &err), 0);
+    ck_assert_str_eq(b.data, typical_json);
     json_t *j = json_loads(b.data, 0, &jerr);
     ck_assert_msg(j != NULL, "%s: %s", jerr.text, b.data);
-    ck_assert_str_eq(json_string_value(json_object_get(j, "model_version")), "readiness-1");
-    ck_assert_double_eq_tol(json_number_value(json_object_get(j, "overall")), 55.67, EPS);
-    ck_assert_str_eq(json_string_value(json_object_get(j, "stage")), "interviewing");
-    json_t *sk = json_object_get(json_object_get(j, "dimensions"), "skills");
-    ck_assert_double_eq_tol(json_number_value(json_object_get(sk, "score")), 52, EPS);
-    json_t *ev = json_object_get(sk, "evidence");
-    ck_assert_int_eq(json_integer_value(json_object_get(ev, "target_skills_proficient")), 4);
-    ck_assert_int_eq(json_integer_value(json_object_get(ev, "target_skills_total")), 8);
-    ck_assert_int_eq(json_array_size(json_object_get(j, "gaps")), 3);
-    json_t *g0 = json_array_get(json_object_get(j, "gaps"), 0);
-    ck_assert_str_eq(json_string_value(json_object_get(g0, "dimension")), "skills");
-    ck_assert_str_eq(json_string_value(json_object_get(json_object_get(g0, "change"), "action")),
-                     "prove_skill");
-    json_t *best = json_object_get(j, "best_change");
-    ck_assert_str_eq(json_string_value(json_object_get(best, "action")), "showcase_project");
-    ck_assert_double_eq_tol(json_number_value(json_object_get(best, "gain")), 5.0, EPS);
     json_decref(j);
     /* byte-identical on recomputation */
     ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
     ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &b2, &err), 0);
     ck_assert_str_eq(b.data, b2.data);
-    /* NULL averages render as null, and a learner with no change possible has none */
+    /* unknown averages are left out (nothing at all: the best change, the first showcase-ready
+     * project, +7, is gap 1's) */
     in = empty();
     ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
     cs_buf_reset(&b);
     ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &b, &err), 0);
-    j = json_loads(b.data, 0, &jerr);
-    ck_assert_msg(j != NULL, "%s", jerr.text);
-    ev = json_object_get(json_object_get(json_object_get(j, "dimensions"), "skills"), "evidence");
-    ck_assert(json_is_null(json_object_get(ev, "avg_skill_proficiency")));
-    ck_assert(json_is_null(json_object_get(ev, "target_skills_proficient")));
-    json_decref(j);
+    ck_assert_str_eq(
+        b.data,
+        "{\"v\":2,\"overall\":0,\"stage\":\"exploring\","
+        "\"skills\":{\"score\":0,\"target_total\":0,\"coverage_pct\":0,\"proficient\":0,"
+        "\"assessed\":0},"
+        "\"portfolio\":{\"score\":0,\"showcase_ready\":0,\"completed\":0,\"projects\":0},"
+        "\"interview\":{\"score\":0,\"mocks\":0,\"latest_rating\":0},"
+        "\"learning\":{\"score\":0,\"critical_done\":0,\"critical_of\":20,\"completed\":0,"
+        "\"started\":0,\"study_h_30d\":0,\"plan_h_30d\":21.43},"
+        "\"job_search\":{\"score\":0,\"applied\":0,\"interviewing\":0,\"offers\":0},"
+        "\"mentoring\":{\"score\":0,\"sessions\":0,\"mentor\":0},"
+        "\"gaps\":[{\"dim\":\"skills\",\"lost\":30,\"change\":\"prove_skill\",\"gain\":4.8},"
+        "{\"dim\":\"portfolio\",\"lost\":20,\"change\":\"showcase_project\",\"gain\":7},"
+        "{\"dim\":\"interview\",\"lost\":15,\"change\":\"mock_interview\",\"gain\":5.4}],"
+        "\"best\":{\"gap\":1}}");
+    /* one gap listed: the best change is not a gap's, written in full */
+    in = typical();
+    ck_assert_int_eq(cs_readiness_config_parse(&cfg, "explain.max_gaps=1", &err), 0);
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    cs_buf_reset(&b);
+    ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &b, &err), 0);
+    ck_assert_msg(strstr(b.data, ",\"gaps\":[{\"dim\":\"skills\",\"lost\":14.4,\"change\":"
+                                 "\"prove_skill\",\"gain\":3}],\"best\":{\"dim\":\"portfolio\","
+                                 "\"change\":\"showcase_project\",\"gain\":5}}") != NULL,
+                  "%s", b.data);
+    /* per-skill rows: the skill to prove is named (b: demand 40, never assessed; coverage
+     * 80 / 120, skills 100 x (0.8 x 2/3 + 0.2 x 0.6) = 65.33, proving b: 92, +8) */
+    static const cs_readiness_skill_t sk[] = {{"9f1c2d3e-0000-4000-8000-00000000000a", 80, 90},
+                                              {"9f1c2d3e-0000-4000-8000-00000000000b", 40, NAN}};
+    in.target_skills = sk;
+    in.n_target_skills = 2;
+    ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+    cs_buf_reset(&b);
+    ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &b, &err), 0);
+    ck_assert_msg(strstr(b.data, "\"coverage_pct\":66.67,") != NULL, "%s", b.data);
+    ck_assert_msg(strstr(b.data, ",\"gaps\":[{\"dim\":\"skills\",\"lost\":10.4,\"change\":"
+                                 "\"prove_skill\",\"gain\":8,\"skill\":"
+                                 "\"9f1c2d3e-0000-4000-8000-00000000000b\"}],"
+                                 "\"best\":{\"gap\":0}}") != NULL,
+                  "%s", b.data);
     cs_buf_fini(&b);
     cs_buf_fini(&b2);
 }
@@ -609,6 +648,130 @@ START_TEST(deterministic)
 }
 END_TEST
 
+/* Bytes an explanation may take (format 2, three gaps, skill ids of 36 characters): well under
+ * the ~2 KB at which PostgreSQL compresses the row (docs/readiness.md). */
+#define EXPLAIN_MAX_BYTES 1000
+
+/* The gap's or best's change against the score's. */
+static void check_change(json_t *o, const cs_readiness_change_t *c)
+{
+    if (c->action == CS_ACTION_NONE) {
+        ck_assert_ptr_null(json_object_get(o, "change"));
+        ck_assert_ptr_null(json_object_get(o, "gain"));
+        return;
+    }
+    ck_assert_str_eq(json_string_value(json_object_get(o, "change")),
+                     cs_readiness_action_name(c->action));
+    ck_assert_double_eq_tol(json_number_value(json_object_get(o, "gain")), c->gain, EPS);
+    if (c->skill_id)
+        ck_assert_str_eq(json_string_value(json_object_get(o, "skill")), c->skill_id);
+    else
+        ck_assert_ptr_null(json_object_get(o, "skill"));
+}
+
+/* Everything the score holds is in its explanation, nothing else, and nothing twice. */
+static void check_explanation(const cs_readiness_score_t *s, const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    ck_assert_msg(j != NULL, "%s: %s", jerr.text, text);
+    ck_assert_int_eq(json_object_size(j), 3 + CS_READINESS_NDIMS + 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "v")), 2);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(j, "overall")), s->overall, EPS);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "stage")),
+                     cs_readiness_stage_name(s->stage));
+    for (int d = 0; d < CS_READINESS_NDIMS; d++) {
+        json_t *o = json_object_get(j, cs_readiness_dim_name(d));
+        ck_assert_msg(json_is_object(o), "%s missing: %s", cs_readiness_dim_name(d), text);
+        ck_assert_double_eq_tol(json_number_value(json_object_get(o, "score")), s->dim[d], EPS);
+        size_t known = 1;
+        for (int i = 0; i < s->n_evidence[d]; i++) {
+            const cs_readiness_evidence_t *e = &s->evidence[d][i];
+            json_t *v = json_object_get(o, e->key);
+            if (isnan(e->value)) {
+                ck_assert_msg(v == NULL, "%s.%s: unknown, present", cs_readiness_dim_name(d),
+                              e->key);
+                continue;
+            }
+            known++;
+            ck_assert_msg(v && (e->integer ? json_is_integer(v) : json_is_number(v)), "%s.%s: %s",
+                          cs_readiness_dim_name(d), e->key, text);
+            ck_assert_double_eq_tol(json_number_value(v), round(e->value * 100) / 100, EPS);
+        }
+        ck_assert_int_eq(json_object_size(o), known);
+    }
+    json_t *gaps = json_object_get(j, "gaps");
+    ck_assert_int_eq(json_array_size(gaps), s->n_gaps);
+    for (int g = 0; g < s->n_gaps; g++) {
+        json_t *o = json_array_get(gaps, g);
+        ck_assert_str_eq(json_string_value(json_object_get(o, "dim")),
+                         cs_readiness_dim_name(s->gaps[g].dim));
+        ck_assert_double_eq_tol(json_number_value(json_object_get(o, "lost")),
+                                s->gaps[g].points_lost, EPS);
+        check_change(o, &s->gaps[g].change);
+    }
+    json_t *best = json_object_get(j, "best");
+    if (s->best.action == CS_ACTION_NONE)
+        ck_assert(json_is_null(best));
+    else if (json_object_get(best, "gap")) {
+        json_int_t g = json_integer_value(json_object_get(best, "gap"));
+        ck_assert(g >= 0 && g < s->n_gaps);
+        ck_assert_int_eq(json_object_size(best), 1);
+        ck_assert_int_eq(s->gaps[g].dim, s->best.dim);
+        ck_assert_int_eq(s->gaps[g].change.action, s->best.action);
+        ck_assert_double_eq_tol(s->gaps[g].change.gain, s->best.gain, EPS);
+    } else {
+        /* written in full only when no gap holds it */
+        for (int g = 0; g < s->n_gaps; g++)
+            ck_assert(s->gaps[g].dim != s->best.dim);
+        ck_assert_str_eq(json_string_value(json_object_get(best, "dim")),
+                         cs_readiness_dim_name(s->best.dim));
+        check_change(best, &s->best);
+    }
+    json_decref(j);
+}
+
+/* Random learners with per-skill rows (ids of 36 characters) and fractional averages: the
+ * explanation carries every value of the score, within the size bound, byte-identical when
+ * rendered again. */
+START_TEST(explanation_random)
+{
+    cs_readiness_config_t cfg;
+    cs_err_t err;
+    size_t longest = 0;
+    char ids[8][37];
+    cs_readiness_skill_t sk[8];
+
+    cs_readiness_config_defaults(&cfg);
+    rng_state = 0x0123456789abcdefull;
+    for (int i = 0; i < 2000; i++) {
+        cs_readiness_input_t in = random_input();
+        cs_readiness_score_t s;
+        cs_buf_t a = CS_BUF_INIT, b = CS_BUF_INIT;
+        in.avg_skill_proficiency = maybe_nan(rnd(10001) / 100.0);
+        in.avg_content_score = maybe_nan(rnd(9901) / 99.0);
+        in.avg_session_rating = maybe_nan(1 + rnd(3997) / 999.0);
+        in.n_target_skills = i % 3 ? (int)rnd(9) : 0;
+        for (int k = 0; k < in.n_target_skills; k++) {
+            snprintf(ids[k], sizeof ids[k], "%08x-0000-4000-8000-%012x", (unsigned)rnd(1u << 31),
+                     (unsigned)k);
+            sk[k] = (cs_readiness_skill_t){ids[k], maybe_nan(rnd(101)), maybe_nan(rnd(101))};
+        }
+        in.target_skills = in.n_target_skills ? sk : NULL;
+        ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+        ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &a, &err), 0);
+        check_explanation(&s, a.data);
+        ck_assert_msg(a.len <= EXPLAIN_MAX_BYTES, "%zu bytes: %s", a.len, a.data);
+        longest = a.len > longest ? a.len : longest;
+        ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &b, &err), 0);
+        ck_assert_str_eq(a.data, b.data);
+        cs_buf_fini(&a);
+        cs_buf_fini(&b);
+    }
+    ck_assert(longest > 700); /* the bound is exercised: the longest came near it */
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("readiness");
@@ -623,6 +786,7 @@ static Suite *suite(void)
     tcase_add_test(tc, bad_inputs);
     tcase_add_test(tc, names);
     tcase_add_test(tc, explanation_json);
+    tcase_add_test(tc, explanation_random);
     tcase_add_test(tc, monotone);
     tcase_add_test(tc, deterministic);
     suite_add_tcase(s, tc);

@@ -170,7 +170,7 @@ CS_API void cs_readiness_model_version(const cs_readiness_config_t *cfg, char ou
 
 /* One number of a dimension's evidence: a static key and its value (NAN for SQL NULL). */
 typedef struct cs_readiness_evidence {
-    const char *key; /* static, e.g. "target_skills_proficient" */
+    const char *key; /* static, the explanation's key, e.g. "target_proven" */
     double value;
     bool integer; /* rendered without a fraction */
 } cs_readiness_evidence_t;
@@ -280,10 +280,14 @@ CS_API int cs_readiness_mock_rating_parse(const char *name, cs_readiness_mock_ra
 
 /*
  * Appends the explanation as one compact JSON object to out (for
- * career_transformation_progress.readiness_components): model_version, overall, stage, each
- * dimension's score, weight, points and evidence, the gaps with their best change, and the best
- * change. Keys are in a fixed order, so equal scores render byte-identical text. Always returns
- * 0 (cs_buf aborts when memory runs out); err is kept for a future failure mode.
+ * career_transformation_progress.readiness_explanation), format 2 (docs/readiness.md):
+ * {"v":2,"overall":..,"stage":..,"skills":{"score":..,<evidence>},...,"mentoring":{..},
+ *  "gaps":[{"dim":..,"lost":..,"change":<action>,"gain":..,"skill":<id>}],"best":{"gap":i}}
+ * (best: the index of the gap whose change it is, else {"dim","change","gain"[,"skill"]}, null
+ * when no single change raises the score). Every number an integer or rounded to 0.01, evidence
+ * whose value is unknown left out, no configuration (the model version is stored beside it).
+ * Keys are in a fixed order, so equal scores render byte-identical text. Always returns 0
+ * (cs_buf aborts when memory runs out); cfg and err are kept for the signature's stability.
  */
 CS_API int cs_readiness_explain_json(const cs_readiness_config_t *cfg,
                                      const cs_readiness_score_t *s, cs_buf_t *out, cs_err_t *err);
