@@ -81,7 +81,7 @@ BASE=${ADMIN%/*}
 scripts/kafka destroy >/dev/null 2>&1 || true
 BROKERS=$(scripts/kafka start)
 BROKER_PID=$(cat "$CS_KAFKA_DIR/node-1/pid")
-PG_PID=$(head -1 "$ROOT/.devdb/data/postmaster.pid")
+PG_PID=$(head -1 "$(psql "$ADMIN" -qAtX -c 'SHOW data_directory')/postmaster.pid")
 export CS_KAFKA_BROKERS=$BROKERS CS_LOG_LEVEL=warn
 TICK=$(getconf CLK_TCK)
 
