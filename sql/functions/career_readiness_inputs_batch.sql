@@ -104,7 +104,8 @@ BEGIN
                         FROM jsonb_each(p.accessed) AS e
                        WHERE (e.value -> 0)::bigint > (extract(epoch FROM p.as_of - interval '30 days') * 1000000)::bigint
                          AND (e.value -> 0)::bigint <= (extract(epoch FROM p.as_of) * 1000000)::bigint) END,
-           sk.assessed, sk.proficient, cardinality(p.target_skill_ids), sk.target_proficient, sk.avg_prof,
+           coalesce(p.sk[1]::int, 0), coalesce(p.sk[2]::int, 0), cardinality(p.target_skill_ids),
+           coalesce(p.sk[3]::int, 0), p.sk[4],
            coalesce(p.proj_n, 0), coalesce(p.proj_completed, 0), coalesce(p.proj_showcase, 0),
            CASE WHEN p.proj_review_n > 0 THEN round(p.proj_review_sum / p.proj_review_n, 2) END,
            coalesce(p.mock_n, 0), CASE WHEN p.mock_score_n > 0 THEN round(p.mock_score_sum / p.mock_score_n, 2) END,
@@ -115,39 +116,44 @@ BEGIN
            coalesce(p.apps_submitted, 0), coalesce(p.apps_interviewing, 0), coalesce(p.apps_offers, 0),
            p.last_at,
            p.target_skill_ids,
-           coalesce(ts.demand, '{}'), coalesce(ts.prof, '{}'),
+           CASE WHEN cardinality(p.target_skill_ids) > 0 THEN
+               ARRAY(SELECT st.industry_demand_score
+                       FROM unnest(p.target_skill_ids) WITH ORDINALITY AS t(skill_id, ord)
+                       LEFT JOIN public.skill_taxonomy st ON st.skill_id = t.skill_id
+                      ORDER BY t.ord) ELSE '{}' END,
+           CASE WHEN cardinality(p.target_skill_ids) > 0 THEN
+               ARRAY(SELECT (p.skills -> t.skill_id::text ->> 1)::numeric
+                       FROM unnest(p.target_skill_ids) WITH ORDINALITY AS t(skill_id, ord)
+                      ORDER BY t.ord) ELSE '{}' END,
            -- a probe of at most 16 rows' table per learner: as a join, it changed the generic
            -- plan's shape (nested loops over the CTEs) and made large batches slower
            coalesce((SELECT c.n FROM public.career_critical_content_counts c
                       WHERE c.industry_id = p.target_industry_id), 0)
-      FROM (SELECT ucp.user_id, ucp.career_stage, ucp.target_industry_id, ucp.available_study_hours_week,
-                   ucp.program_start_date, ucp.created_at, ucp.target_skill_ids,
-                   r.started, r.completed, r.critical, r.score_sum, r.score_n, r.secs_sum,
-                   r.accessed_lo, r.accessed_hi, r.accessed,
-                   a.coach_n, a.coach_rating_sum, a.coach_rating_n, a.mock_n, a.mock_score_sum, a.mock_score_n,
-                   a.proj_n, a.proj_completed, a.proj_showcase, a.proj_review_sum, a.proj_review_n,
-                   c.skills, c.apps_submitted, c.apps_interviewing, c.apps_offers, c.mentors_active, c.mock_rating,
-                   greatest(r.last_event_at, ucp.last_active_at) AS last_at,
-                   coalesce(p_as_of, greatest(r.last_event_at, ucp.last_active_at), now()) AS as_of
-              FROM public.user_career_profiles ucp
-              LEFT JOIN public.readiness_progress_rollups r ON r.user_id = ucp.user_id
-              LEFT JOIN public.readiness_activity_rollups a ON a.user_id = ucp.user_id
-              LEFT JOIN public.readiness_career_rollups c ON c.user_id = ucp.user_id
-             WHERE ucp.user_id = ANY (p_user_ids)) p
-      LEFT JOIN public.industry_sectors i ON i.industry_id = p.target_industry_id
-     -- the latest proficiency per assessed skill ({"<skill_id>": [assessed_at_us, proficiency]})
-     CROSS JOIN LATERAL (
-           SELECT count(*)::int AS assessed,
-                  count(*) FILTER (WHERE (e.value ->> 1)::numeric >= 70)::int AS proficient,
-                  count(*) FILTER (WHERE (e.value ->> 1)::numeric >= 70
-                                     AND e.key = ANY (p.target_skill_ids::text[]))::int AS target_proficient,
-                  round(avg((e.value ->> 1)::numeric), 2) AS avg_prof
-             FROM jsonb_each(p.skills) AS e) sk
-     CROSS JOIN LATERAL (
-           SELECT array_agg(st.industry_demand_score ORDER BY t.ord) AS demand,
-                  array_agg((p.skills -> t.skill_id::text ->> 1)::numeric ORDER BY t.ord) AS prof
-             FROM unnest(p.target_skill_ids) WITH ORDINALITY AS t(skill_id, ord)
-             LEFT JOIN public.skill_taxonomy st ON st.skill_id = t.skill_id) ts;
+      FROM (SELECT q.*,
+                   -- the latest proficiencies ({"<skill_id>": [assessed_at_us, proficiency]}):
+                   -- skills assessed, proficient, proficient among the targets, their average
+                   CASE WHEN q.skills IS NOT NULL AND q.skills <> '{}' THEN
+                       (SELECT ARRAY[count(*), count(*) FILTER (WHERE (e.value ->> 1)::numeric >= 70),
+                                     count(*) FILTER (WHERE (e.value ->> 1)::numeric >= 70
+                                                        AND e.key = ANY (q.target_skill_ids::text[])),
+                                     round(avg((e.value ->> 1)::numeric), 2)]
+                          FROM jsonb_each(q.skills) AS e) END AS sk
+              FROM (SELECT ucp.user_id, ucp.career_stage, ucp.target_industry_id, ucp.available_study_hours_week,
+                           ucp.program_start_date, ucp.created_at, ucp.target_skill_ids,
+                           r.started, r.completed, r.critical, r.score_sum, r.score_n, r.secs_sum,
+                           r.accessed_lo, r.accessed_hi, r.accessed,
+                           a.coach_n, a.coach_rating_sum, a.coach_rating_n, a.mock_n, a.mock_score_sum, a.mock_score_n,
+                           a.proj_n, a.proj_completed, a.proj_showcase, a.proj_review_sum, a.proj_review_n,
+                           c.skills, c.apps_submitted, c.apps_interviewing, c.apps_offers, c.mentors_active, c.mock_rating,
+                           greatest(r.last_event_at, ucp.last_active_at) AS last_at,
+                           coalesce(p_as_of, greatest(r.last_event_at, ucp.last_active_at), now()) AS as_of
+                      FROM public.user_career_profiles ucp
+                      LEFT JOIN public.readiness_progress_rollups r ON r.user_id = ucp.user_id
+                      LEFT JOIN public.readiness_activity_rollups a ON a.user_id = ucp.user_id
+                      LEFT JOIN public.readiness_career_rollups c ON c.user_id = ucp.user_id
+                     WHERE ucp.user_id = ANY (p_user_ids)) q
+             OFFSET 0) p   -- sk once per learner, not once per use
+      LEFT JOIN public.industry_sectors i ON i.industry_id = p.target_industry_id;
 END
 $$;
 
