@@ -2,8 +2,8 @@
 # tests/integration/0104-readiness_inputs_rollups.sh
 #      career_readiness_inputs_batch reads per-learner roll-ups (0079, 0081) kept by statement
 #      triggers inside cs-progress's transactions: after a cs-loadgen stream (30,000 events of 400
-#      seeded learners, arriving out of order) drained by cs-progress, its output for every learner
-#      with a profile equals the same 34 columns computed from the raw rows by an independent query
+#      seeded learners, arriving out of order) drained by cs-progress, its output for the stream's
+#      learners and 100 seeded ones without rows equals the same 34 columns computed from the raw rows by an independent query
 #      written here from the schema (two as-of times: one inside the learners' activity, so the
 #      30-day window cuts through it, and each learner's own last activity); then again after
 #      writes beside cs-progress: assessments deleted, applications moved through their pipeline
@@ -30,7 +30,7 @@ topics="${P}cs.learning,${P}cs.mentoring,${P}cs.jobsearch,${P}cs.portfolio,${P}c
 
 # The inputs from the raw rows, as of p_as_of (NULL: each learner's own last activity, else now()).
 psql "$DSN" -qAt -v ON_ERROR_STOP=1 <<'SQL' || fail "the independent query could not be created"
-CREATE FUNCTION raw_inputs(p_as_of timestamptz) RETURNS TABLE (
+CREATE FUNCTION raw_inputs(p_ids uuid[], p_as_of timestamptz) RETURNS TABLE (
     user_id uuid, career_stage text, target_industry_id uuid, target_industry_demand_index numeric,
     available_study_hours_week numeric, days_in_program integer, content_started integer,
     content_completed integer, career_critical_completed integer, avg_content_score numeric,
@@ -43,20 +43,16 @@ CREATE FUNCTION raw_inputs(p_as_of timestamptz) RETURNS TABLE (
     last_activity_at timestamptz, target_skill_ids uuid[], target_skill_demand numeric[],
     target_skill_proficiency numeric[], career_critical_total integer)
 LANGUAGE sql STABLE AS $f$
-WITH latest AS (   -- each learner's newest result per skill (equal times: the higher score)
-    SELECT a.user_id, a.skill_id, a.proficiency_score
-      FROM user_skill_assessments a
-     WHERE NOT EXISTS (SELECT 1 FROM user_skill_assessments b
-                        WHERE b.user_id = a.user_id AND b.skill_id = a.skill_id
-                          AND (b.assessed_at > a.assessed_at
-                               OR (b.assessed_at = a.assessed_at AND b.proficiency_score > a.proficiency_score)))
-     GROUP BY a.user_id, a.skill_id, a.proficiency_score
-), u AS (
+WITH u AS (
     SELECT pr.*, greatest((SELECT max(up.last_event_at) FROM user_progress up WHERE up.user_id = pr.user_id),
                           pr.last_active_at) AS last_at
-      FROM user_career_profiles pr
+      FROM user_career_profiles pr WHERE pr.user_id = ANY (p_ids)
 ), w AS (
     SELECT u.*, coalesce(p_as_of, u.last_at, now()) AS as_of FROM u
+), critical AS (   -- career-critical content items per industry they are relevant to
+    SELECT x.industry_id, count(DISTINCT c.content_id)::int AS n
+      FROM content_chunks c CROSS JOIN LATERAL unnest(c.industry_relevance) AS x(industry_id)
+     WHERE c.is_career_critical GROUP BY x.industry_id
 )
 SELECT w.user_id, w.career_stage, w.target_industry_id,
        (SELECT s.demand_index FROM industry_sectors s WHERE s.industry_id = w.target_industry_id),
@@ -70,12 +66,7 @@ SELECT w.user_id, w.career_stage, w.target_industry_id,
        (SELECT coalesce(sum(up.time_spent_seconds), 0)::bigint FROM user_progress up
          WHERE up.user_id = w.user_id AND up.last_accessed_at > w.as_of - interval '30 days'
            AND up.last_accessed_at <= w.as_of),
-       (SELECT count(*)::int FROM latest l WHERE l.user_id = w.user_id),
-       (SELECT count(*)::int FROM latest l WHERE l.user_id = w.user_id AND l.proficiency_score >= 70),
-       cardinality(w.target_skill_ids),
-       (SELECT count(*)::int FROM latest l WHERE l.user_id = w.user_id AND l.proficiency_score >= 70
-           AND l.skill_id = ANY (w.target_skill_ids)),
-       (SELECT round(avg(l.proficiency_score), 2) FROM latest l WHERE l.user_id = w.user_id),
+       ls.n, ls.proficient, cardinality(w.target_skill_ids), ls.target_proficient, ls.avg,
        (SELECT count(*)::int FROM user_portfolio_projects j WHERE j.user_id = w.user_id AND j.status <> 'abandoned'),
        (SELECT count(*)::int FROM user_portfolio_projects j WHERE j.user_id = w.user_id AND j.status IN ('completed', 'showcased')),
        (SELECT count(*)::int FROM user_portfolio_projects j WHERE j.user_id = w.user_id AND j.status <> 'abandoned' AND j.showcase_ready),
@@ -93,27 +84,49 @@ SELECT w.user_id, w.career_stage, w.target_industry_id,
        w.last_at, w.target_skill_ids,
        coalesce((SELECT array_agg(st.industry_demand_score ORDER BY t.n) FROM unnest(w.target_skill_ids) WITH ORDINALITY t(id, n)
                    LEFT JOIN skill_taxonomy st ON st.skill_id = t.id), '{}'),
-       coalesce((SELECT array_agg(l.proficiency_score ORDER BY t.n) FROM unnest(w.target_skill_ids) WITH ORDINALITY t(id, n)
-                   LEFT JOIN latest l ON l.user_id = w.user_id AND l.skill_id = t.id), '{}'),
-       (SELECT count(*)::int FROM content_chunks c WHERE c.is_career_critical AND w.target_industry_id = ANY (c.industry_relevance))
+       coalesce((SELECT array_agg((SELECT max(a.proficiency_score) FROM user_skill_assessments a
+                                    WHERE a.user_id = w.user_id AND a.skill_id = t.id
+                                      AND a.assessed_at = (SELECT max(b.assessed_at) FROM user_skill_assessments b
+                                                            WHERE b.user_id = w.user_id AND b.skill_id = t.id)) ORDER BY t.n)
+                   FROM unnest(w.target_skill_ids) WITH ORDINALITY t(id, n)), '{}'),
+       coalesce((SELECT k.n FROM critical k WHERE k.industry_id = w.target_industry_id), 0)
   FROM w
+  -- each skill's newest result (equal times: the higher score): no result of the skill is newer
+  CROSS JOIN LATERAL (
+       SELECT count(*)::int AS n, count(*) FILTER (WHERE l.proficiency_score >= 70)::int AS proficient,
+              count(*) FILTER (WHERE l.proficiency_score >= 70 AND l.skill_id = ANY (w.target_skill_ids))::int AS target_proficient,
+              round(avg(l.proficiency_score), 2) AS avg
+         FROM (SELECT DISTINCT a.skill_id, a.proficiency_score FROM user_skill_assessments a
+                WHERE a.user_id = w.user_id
+                  AND NOT EXISTS (SELECT 1 FROM user_skill_assessments b
+                                   WHERE b.user_id = a.user_id AND b.skill_id = a.skill_id
+                                     AND (b.assessed_at > a.assessed_at
+                                          OR (b.assessed_at = a.assessed_at AND b.proficiency_score > a.proficiency_score)))) l) ls
 $f$;
 SQL
 
-# Rows differing between the read and the raw rows, both ways, for every learner with a profile.
+# Rows differing between the read and the raw rows, both ways, for the learners of the stream
+# (a profile and any row of the four tables or of user_progress) and 100 seeded ones without rows.
+IDS="(SELECT array_agg(p.user_id) FROM user_career_profiles p
+       WHERE EXISTS (SELECT 1 FROM user_progress x WHERE x.user_id = p.user_id)
+          OR EXISTS (SELECT 1 FROM user_skill_assessments x WHERE x.user_id = p.user_id)
+          OR EXISTS (SELECT 1 FROM job_applications x WHERE x.user_id = p.user_id)
+          OR EXISTS (SELECT 1 FROM mentorship_relationships x WHERE x.mentee_id = p.user_id)
+          OR EXISTS (SELECT 1 FROM interview_preparation x WHERE x.user_id = p.user_id)
+          OR p.user_id IN (SELECT y.user_id FROM user_career_profiles y ORDER BY y.user_id LIMIT 100))"
 compare() {
   local as_of=$1 what=$2 n
-  n=$(q "WITH ids AS (SELECT array_agg(user_id) AS a FROM user_career_profiles),
+  n=$(q "WITH ids AS (SELECT $IDS AS a),
               got AS (SELECT * FROM career_readiness_inputs_batch((SELECT a FROM ids), $as_of)),
-              want AS (SELECT * FROM raw_inputs($as_of))
+              want AS (SELECT * FROM raw_inputs((SELECT a FROM ids), $as_of))
          SELECT (SELECT count(*) FROM (SELECT * FROM got EXCEPT ALL SELECT * FROM want) x)
               + (SELECT count(*) FROM (SELECT * FROM want EXCEPT ALL SELECT * FROM got) y)")
   if [ "$n" != 0 ]; then
-    q "WITH ids AS (SELECT array_agg(user_id) AS a FROM user_career_profiles)
+    q "WITH ids AS (SELECT $IDS AS a)
        (SELECT 'read', * FROM (SELECT * FROM career_readiness_inputs_batch((SELECT a FROM ids), $as_of)
-                               EXCEPT ALL SELECT * FROM raw_inputs($as_of)) x ORDER BY user_id LIMIT 3)
+                               EXCEPT ALL SELECT * FROM raw_inputs((SELECT a FROM ids), $as_of)) x ORDER BY user_id LIMIT 3)
        UNION ALL
-       (SELECT 'rows', * FROM (SELECT * FROM raw_inputs($as_of)
+       (SELECT 'rows', * FROM (SELECT * FROM raw_inputs((SELECT a FROM ids), $as_of)
                                EXCEPT ALL SELECT * FROM career_readiness_inputs_batch((SELECT a FROM ids), $as_of)) y
          ORDER BY user_id LIMIT 3)" >&2
     fail "$what: $n rows differ between career_readiness_inputs_batch and the raw rows (as of $as_of)"
