@@ -36,7 +36,12 @@
 -- lie inside the learner's window (then every row does), 0 when they lie before it, else the sum
 -- of the items in the window from its per-item access times (readiness_progress_rollups.accessed).
 -- Completed coaching sessions and mock interviews, and projects (counts, averages) come from
--- readiness_activity_rollups (0079 too); the latest mock interview's rating is one index probe.
+-- readiness_activity_rollups (0079 too). The latest proficiency per skill, the job application
+-- counts, whether a mentor is active and the latest completed mock interview's rating come from
+-- readiness_career_rollups (migration 0081: one row per learner kept by statement triggers on
+-- user_skill_assessments, job_applications, mentorship_relationships, interview_preparation):
+-- the read is one row of each roll-up per learner plus the skill_taxonomy probes of its target
+-- skills, instead of DISTINCT ON over the assessments, the 14 application partitions and two probes.
 -- One place per formula: the function gathers raw counts and averages, the weighting lives in
 -- the worker.
 
@@ -87,54 +92,6 @@ AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
-    WITH p AS (
-        SELECT ucp.user_id, ucp.career_stage, ucp.target_industry_id, ucp.available_study_hours_week,
-               ucp.program_start_date, ucp.created_at, ucp.target_skill_ids,
-               r.started, r.completed, r.critical, r.score_sum, r.score_n, r.secs_sum,
-               r.accessed_lo, r.accessed_hi, r.accessed,
-               a.coach_n, a.coach_rating_sum, a.coach_rating_n, a.mock_n, a.mock_score_sum, a.mock_score_n,
-               a.proj_n, a.proj_completed, a.proj_showcase, a.proj_review_sum, a.proj_review_n,
-               greatest(r.last_event_at, ucp.last_active_at) AS last_at,
-               coalesce(p_as_of, greatest(r.last_event_at, ucp.last_active_at), now()) AS as_of
-          FROM public.user_career_profiles ucp
-          LEFT JOIN public.readiness_progress_rollups r ON r.user_id = ucp.user_id
-          LEFT JOIN public.readiness_activity_rollups a ON a.user_id = ucp.user_id
-         WHERE ucp.user_id = ANY (p_user_ids)
-    ), latest_skill AS (
-        SELECT DISTINCT ON (usa.user_id, usa.skill_id) usa.user_id, usa.skill_id, usa.proficiency_score
-          FROM public.user_skill_assessments usa
-         WHERE usa.user_id = ANY (p_user_ids)
-         ORDER BY usa.user_id, usa.skill_id, usa.assessed_at DESC
-    ), skills AS (
-        SELECT l.user_id,
-               count(*)::int AS assessed,
-               count(*) FILTER (WHERE l.proficiency_score >= 70)::int AS proficient,
-               count(*) FILTER (WHERE l.proficiency_score >= 70 AND l.skill_id = ANY (p.target_skill_ids))::int AS target_proficient,
-               round(avg(l.proficiency_score), 2) AS avg_prof
-          FROM latest_skill l JOIN p ON p.user_id = l.user_id
-         GROUP BY l.user_id
-    ), jobs AS (
-        SELECT ja.user_id,
-               count(*) FILTER (WHERE ja.status <> 'draft')::int AS submitted,
-               count(*) FILTER (WHERE ja.status IN ('interviewing', 'offer', 'accepted'))::int AS interviewing,
-               count(*) FILTER (WHERE ja.status IN ('offer', 'accepted'))::int AS offers
-          FROM public.job_applications ja
-         WHERE ja.user_id = ANY (p_user_ids)
-         GROUP BY ja.user_id
-    ), tskills AS (
-        SELECT p.user_id,
-               array_agg(st.industry_demand_score ORDER BY t.ord) AS demand,
-               array_agg(l.proficiency_score ORDER BY t.ord) AS prof
-          FROM p
-         CROSS JOIN LATERAL unnest(p.target_skill_ids) WITH ORDINALITY AS t(skill_id, ord)
-          LEFT JOIN public.skill_taxonomy st ON st.skill_id = t.skill_id
-          LEFT JOIN latest_skill l ON l.user_id = p.user_id AND l.skill_id = t.skill_id
-         GROUP BY p.user_id
-    ), mentored AS (
-        SELECT DISTINCT r.mentee_id AS user_id
-          FROM public.mentorship_relationships r
-         WHERE r.mentee_id = ANY (p_user_ids) AND r.status = 'active'
-    )
     SELECT p.user_id, p.career_stage, p.target_industry_id, i.demand_index, p.available_study_hours_week,
            greatest(p.as_of::date - coalesce(p.program_start_date, p.created_at::date), 0)::int,
            coalesce(p.started, 0), coalesce(p.completed, 0), coalesce(p.critical, 0),
@@ -147,32 +104,56 @@ BEGIN
                         FROM jsonb_each(p.accessed) AS e
                        WHERE (e.value -> 0)::bigint > (extract(epoch FROM p.as_of - interval '30 days') * 1000000)::bigint
                          AND (e.value -> 0)::bigint <= (extract(epoch FROM p.as_of) * 1000000)::bigint) END,
-           coalesce(skills.assessed, 0), coalesce(skills.proficient, 0), cardinality(p.target_skill_ids),
-           coalesce(skills.target_proficient, 0), skills.avg_prof,
+           coalesce(p.sk[1]::int, 0), coalesce(p.sk[2]::int, 0), cardinality(p.target_skill_ids),
+           coalesce(p.sk[3]::int, 0), p.sk[4],
            coalesce(p.proj_n, 0), coalesce(p.proj_completed, 0), coalesce(p.proj_showcase, 0),
            CASE WHEN p.proj_review_n > 0 THEN round(p.proj_review_sum / p.proj_review_n, 2) END,
            coalesce(p.mock_n, 0), CASE WHEN p.mock_score_n > 0 THEN round(p.mock_score_sum / p.mock_score_n, 2) END,
-           CASE WHEN p.mock_n > 0 THEN
-               (SELECT ip.readiness_rating FROM public.interview_preparation ip
-                 WHERE ip.user_id = p.user_id AND ip.status = 'completed'
-                 ORDER BY ip.completed_at DESC NULLS LAST LIMIT 1) END,
+           p.mock_rating,
            coalesce(p.coach_n, 0),
            CASE WHEN p.coach_rating_n > 0 THEN round(p.coach_rating_sum::numeric / p.coach_rating_n, 2) END,
-           mentored.user_id IS NOT NULL,
-           coalesce(jobs.submitted, 0), coalesce(jobs.interviewing, 0), coalesce(jobs.offers, 0),
+           coalesce(p.mentors_active, 0) > 0,
+           coalesce(p.apps_submitted, 0), coalesce(p.apps_interviewing, 0), coalesce(p.apps_offers, 0),
            p.last_at,
            p.target_skill_ids,
-           coalesce(tskills.demand, '{}'), coalesce(tskills.prof, '{}'),
+           CASE WHEN cardinality(p.target_skill_ids) > 0 THEN
+               ARRAY(SELECT st.industry_demand_score
+                       FROM unnest(p.target_skill_ids) WITH ORDINALITY AS t(skill_id, ord)
+                       LEFT JOIN public.skill_taxonomy st ON st.skill_id = t.skill_id
+                      ORDER BY t.ord) ELSE '{}' END,
+           CASE WHEN cardinality(p.target_skill_ids) > 0 THEN
+               ARRAY(SELECT (p.skills -> t.skill_id::text ->> 1)::numeric
+                       FROM unnest(p.target_skill_ids) WITH ORDINALITY AS t(skill_id, ord)
+                      ORDER BY t.ord) ELSE '{}' END,
            -- a probe of at most 16 rows' table per learner: as a join, it changed the generic
            -- plan's shape (nested loops over the CTEs) and made large batches slower
            coalesce((SELECT c.n FROM public.career_critical_content_counts c
                       WHERE c.industry_id = p.target_industry_id), 0)
-      FROM p
-      LEFT JOIN public.industry_sectors i ON i.industry_id = p.target_industry_id
-      LEFT JOIN skills ON skills.user_id = p.user_id
-      LEFT JOIN jobs ON jobs.user_id = p.user_id
-      LEFT JOIN mentored ON mentored.user_id = p.user_id
-      LEFT JOIN tskills ON tskills.user_id = p.user_id;
+      FROM (SELECT q.*,
+                   -- the latest proficiencies ({"<skill_id>": [assessed_at_us, proficiency]}):
+                   -- skills assessed, proficient, proficient among the targets, their average
+                   CASE WHEN q.skills IS NOT NULL AND q.skills <> '{}' THEN
+                       (SELECT ARRAY[count(*), count(*) FILTER (WHERE (e.value ->> 1)::numeric >= 70),
+                                     count(*) FILTER (WHERE (e.value ->> 1)::numeric >= 70
+                                                        AND e.key = ANY (q.target_skill_ids::text[])),
+                                     round(avg((e.value ->> 1)::numeric), 2)]
+                          FROM jsonb_each(q.skills) AS e) END AS sk
+              FROM (SELECT ucp.user_id, ucp.career_stage, ucp.target_industry_id, ucp.available_study_hours_week,
+                           ucp.program_start_date, ucp.created_at, ucp.target_skill_ids,
+                           r.started, r.completed, r.critical, r.score_sum, r.score_n, r.secs_sum,
+                           r.accessed_lo, r.accessed_hi, r.accessed,
+                           a.coach_n, a.coach_rating_sum, a.coach_rating_n, a.mock_n, a.mock_score_sum, a.mock_score_n,
+                           a.proj_n, a.proj_completed, a.proj_showcase, a.proj_review_sum, a.proj_review_n,
+                           c.skills, c.apps_submitted, c.apps_interviewing, c.apps_offers, c.mentors_active, c.mock_rating,
+                           greatest(r.last_event_at, ucp.last_active_at) AS last_at,
+                           coalesce(p_as_of, greatest(r.last_event_at, ucp.last_active_at), now()) AS as_of
+                      FROM public.user_career_profiles ucp
+                      LEFT JOIN public.readiness_progress_rollups r ON r.user_id = ucp.user_id
+                      LEFT JOIN public.readiness_activity_rollups a ON a.user_id = ucp.user_id
+                      LEFT JOIN public.readiness_career_rollups c ON c.user_id = ucp.user_id
+                     WHERE ucp.user_id = ANY (p_user_ids)) q
+             OFFSET 0) p   -- sk once per learner, not once per use
+      LEFT JOIN public.industry_sectors i ON i.industry_id = p.target_industry_id;
 END
 $$;
 
