@@ -42,6 +42,7 @@
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "cs/producer.h"
@@ -162,16 +163,32 @@ typedef struct round {
     bool owner;         /* this connection holds the group's relay lock */
     double measured_at; /* mono_s() of the last count of the group's rows (0: none yet) */
     cs_producer_t *prod;
-    char *acked; /* per row of the round: delivered */
+    char *acked;  /* per row of the round: delivered */
+    uint64_t nth; /* this round's number: its deliveries carry it (see tag()) */
     int nfailed;
     cs_err_t fail; /* the first delivery failure */
     cs_buf_t ids;
 } round_t;
 
+/*
+ * A delivery's opaque: its round's number and its row in the round. A round that gave up waiting
+ * (ROUND_DELIVERY_WAIT_MS) leaves messages in the producer, whose reports can arrive during a later
+ * round: they must not mark that round's row of the same number as delivered (the row would be
+ * deleted unpublished). A late report is ignored: its row, still pending, is published again.
+ */
+#define ROUND_ROWS_MAX (1u << 24)
+static void *tag(const round_t *r, int i)
+{
+    return (void *)(uintptr_t)((r->nth % ((UINTPTR_MAX >> 24) + 1)) << 24 | (uint64_t)(i + 1));
+}
+
 static void on_delivery(const cs_delivery_t *d, void *ctx)
 {
     round_t *r = ctx;
-    intptr_t i = (intptr_t)d->opaque - 1;
+    uintptr_t v = (uintptr_t)d->opaque;
+    if (v >> 24 != (uintptr_t)(r->nth % ((UINTPTR_MAX >> 24) + 1)))
+        return; /* an earlier round's */
+    intptr_t i = (intptr_t)(v & (ROUND_ROWS_MAX - 1)) - 1;
     if (!d->err) {
         r->acked[i] = 1;
     } else if (r->nfailed++ == 0) {
@@ -223,6 +240,7 @@ static int round_send(round_t *r, cs_db_res_t *res, int n, cs_err_t *err)
     r->acked = cs_mem_realloc(r->acked, (size_t)n);
     memset(r->acked, 0, (size_t)n);
     r->nfailed = 0;
+    r->nth++;
     for (int i = 0; i < n; i++) {
         const char *key = cs_db_res_get(res, i, 2), *type = cs_db_res_get(res, i, 4);
         const char *fp = cs_db_res_get(res, i, 5), *tp = cs_db_res_get(res, i, 6);
@@ -235,7 +253,7 @@ static int round_send(round_t *r, cs_db_res_t *res, int n, cs_err_t *err)
                             {"cs.schema_fingerprint", fp, strlen(fp)},
                             {"traceparent", tp, strlen(tp)}};
         if (cs_producer_send_raw(r->prod, cs_db_res_get(res, i, 1), key, strlen(key), payload.data,
-                                 payload.len, h, *tp ? 3 : 2, (void *)(intptr_t)(i + 1), err) < 0)
+                                 payload.len, h, *tp ? 3 : 2, tag(r, i), err) < 0)
             break;
         queued++;
     }
