@@ -160,8 +160,10 @@ int cs_batch_emit(cs_batch_t *b, const char *topic, const char *key, const cs_ev
 typedef struct round {
     cs__worker_outbox_t *o;
     cs_db_t *db;
-    bool owner;         /* this connection holds the group's relay lock */
-    double measured_at; /* mono_s() of the last count of the group's rows (0: none yet) */
+    bool owner;           /* this connection holds the group's relay lock */
+    double standby_until; /* mono_s() before which it does not take the lock (after a hand-off) */
+    int published;        /* rows the last round published */
+    double measured_at;   /* mono_s() of the last count of the group's rows (0: none yet) */
     cs_producer_t *prod;
     char *acked;  /* per row of the round: delivered */
     uint64_t nth; /* this round's number: its deliveries carry it (see tag()) */
@@ -310,6 +312,7 @@ static int relay_round(round_t *r, int *nread, cs_err_t *err)
     cs__worker_outbox_t *o = r->o;
     char lim[24];
     int published = 0, rc = -1;
+    r->published = 0;
     snprintf(lim, sizeof lim, "%lld", o->batch_rows);
     const char *params[] = {o->group, lim};
     /* No row locks and no transaction: the relay lock keeps the other relays of the group out,
@@ -335,6 +338,7 @@ static int relay_round(round_t *r, int *nread, cs_err_t *err)
                         err) < 0)
             goto out; /* they stay pending: published again, duplicates the consumers skip */
         atomic_fetch_add(&o->published, published);
+        r->published = published;
     }
     rc = published < n ? round_shortfall(r, n, queued, published, err) : published;
 out:
@@ -352,6 +356,8 @@ static int relay_owns(round_t *r, cs_err_t *err)
 {
     if (r->owner)
         return 1;
+    if (mono_s() < r->standby_until)
+        return 0; /* it just handed the lock over */
     const char *params[] = {r->o->group};
     cs_db_res_t *res = cs_db_query(r->db,
                                    "SELECT pg_try_advisory_lock(hashtextextended("
@@ -475,6 +481,34 @@ static void relay_back_off(cs__worker_outbox_t *o, bool stop, long long *backoff
 }
 
 /*
+ * After a round that read rows and published none of them (the brokers out of this instance's
+ * reach, for ROUND_DELIVERY_WAIT_MS): lets the group's relay lock go, so that a relay of another
+ * instance that can reach them publishes, and stands by for two polls before trying it again
+ * (alone in its group, it takes it back then). Its undelivered messages may still be delivered
+ * later: duplicates of rows another relay publishes, which consumers skip; their reports are
+ * ignored (tag()).
+ */
+static void relay_hand_over(round_t *r, const cs_err_t *why)
+{
+    cs__worker_outbox_t *o = r->o;
+    const char *params[] = {o->group};
+    cs_err_t err;
+    cs_err_clear(&err);
+    cs_db_res_t *res = cs_db_query(r->db,
+                                   "SELECT pg_advisory_unlock(hashtextextended("
+                                   "'careerstream:outbox-relay:' || $1, 0))",
+                                   1, params, &err);
+    if (!res)
+        return; /* the connection is gone, and the lock with it (relay_connected) */
+    cs_db_res_free(res);
+    r->owner = false;
+    long long wait_ms = 2 * o->poll_ms < 1000 ? 1000 : 2 * o->poll_ms;
+    r->standby_until = mono_s() + (double)wait_ms / 1000.0;
+    cs_log_warn("outbox relay published nothing; handing the group's relay lock over",
+                CS_LS("group", o->group), CS_LS("reason", why->msg), CS_LI("standby_ms", wait_ms));
+}
+
+/*
  * One turn of the relay on a connected r: a round if it holds the group's relay lock (or takes
  * it), else standing by. Returns false when the relay is done (stopping with nothing left of its
  * own to publish).
@@ -500,6 +534,8 @@ static bool relay_turn(round_t *r, bool stop, long long *backoff_ms)
         cs_log_warn("outbox relay round failed; rows stay pending",
                     CS_LS("kind", cs_err_kind_name(err.kind)), CS_LS("reason", err.msg),
                     CS_LS("sqlstate", err.sqlstate));
+        if (owns > 0 && nread > 0 && r->published == 0 && !stop)
+            relay_hand_over(r, &err);
         relay_back_off(o, stop, backoff_ms);
         return true;
     }
