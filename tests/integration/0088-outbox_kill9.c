@@ -29,7 +29,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cs/batch.h"
 #include "harness.h"
 #include "rt_util.h"
 
@@ -151,21 +150,7 @@ START_TEST(outbox_kill9)
     fprintf(stderr, "outbox9: %lld rows re-published after the restart\n", nreplay);
 
     /* The expected derived ids, computed from the source events as the worker states them. */
-    char *lit = malloc((size_t)N * 40 + 64);
-    size_t len = 0;
-    len += (size_t)sprintf(lit, "INSERT INTO t_expected SELECT unnest('{");
-    for (long long i = 0; i < N; i++) {
-        char eid[37], uid[37], what[160], id[37];
-        rt_event_id(i, eid);
-        snprintf(uid, sizeof uid, "00000000-0000-4000-9000-%012llx", i % NKEYS);
-        int n = snprintf(what, sizeof what, "rt_derived|%s|%s|%lld", uid, eid, i % 1000);
-        cs_batch_derived_id(what, (size_t)n, id);
-        len += (size_t)sprintf(lit + len, "%s%s", i ? "," : "", id);
-    }
-    sprintf(lit + len, "}'::uuid[])");
-    rt_exec(dsn, "CREATE TABLE t_expected (event_id uuid PRIMARY KEY)");
-    rt_exec(dsn, lit);
-    free(lit);
+    rt_expected_derived(dsn, N, NKEYS);
 
     /* Downstream: a deduplicating consumer applies each change once. */
     const char *down[] = {

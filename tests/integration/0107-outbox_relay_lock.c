@@ -26,14 +26,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cs/batch.h"
 #include "harness.h"
 #include "rt_util.h"
 
-#define N        3000
-#define NKEYS    211
-#define GROUP    "rt-ob107"
-#define LOCK_KEY "hashtextextended('careerstream:outbox-relay:" GROUP "', 0)"
+#define N     3000
+#define NKEYS 211
+#define GROUP "rt-ob107"
 
 /* The worker under test, killed at exit if a failed check left it running. */
 static pid_t worker = -1;
@@ -95,11 +93,7 @@ START_TEST(outbox_relay_lock)
     ck_assert_int_eq(rt_topic_end(topic), N);
 
     /* The lock's holder: a session of this test, as if another instance's relay had it. */
-    PGconn *holder = PQconnectdb(dsn);
-    ck_assert_msg(PQstatus(holder) == CONNECTION_OK, "%s", PQerrorMessage(holder));
-    PGresult *r = PQexec(holder, "SELECT pg_try_advisory_lock(" LOCK_KEY ")");
-    ck_assert_str_eq(PQgetvalue(r, 0, 0), "t");
-    PQclear(r);
+    PGconn *holder = rt_outbox_lock_take(dsn, GROUP);
 
     const char *args[] = {"--format",
                           "text",
@@ -147,14 +141,8 @@ START_TEST(outbox_relay_lock)
                   "cs_outbox_pending not 0 after the drain");
     ck_assert_int_eq((long long)scrape(port, "cs_outbox_oldest_age_seconds"), 0);
     ck_assert_int_eq(rt_topic_end(derived), N);
-    /* ... holding the lock on its connection (a bigint key: classid the high half, objid the low).
-     */
-    ck_assert_int_eq(rt_ll(dsn,
-                           "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING "
-                           "(pid) WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-                           "AND a.application_name LIKE '%-outbox' AND ((l.classid::bigint << "
-                           "32) | l.objid::bigint) = " LOCK_KEY),
-                     1);
+    /* ... holding the lock on its connection. */
+    ck_assert_int_eq(rt_outbox_lock_holders(dsn, GROUP), 1);
 
     int st = cs_test_stop(pid, SIGTERM, 20000 * mult);
     worker = -1;
@@ -162,20 +150,7 @@ START_TEST(outbox_relay_lock)
                   logf);
 
     /* Downstream: exactly the expected derived ids, each once. */
-    char *lit = malloc((size_t)N * 40 + 64);
-    size_t len = (size_t)sprintf(lit, "INSERT INTO t_expected SELECT unnest('{");
-    for (long long i = 0; i < N; i++) {
-        char eid[37], uid[37], what[160], id[37];
-        rt_event_id(i, eid);
-        snprintf(uid, sizeof uid, "00000000-0000-4000-9000-%012llx", i % NKEYS);
-        int n = snprintf(what, sizeof what, "rt_derived|%s|%s|%lld", uid, eid, i % 1000);
-        cs_batch_derived_id(what, (size_t)n, id);
-        len += (size_t)sprintf(lit + len, "%s%s", i ? "," : "", id);
-    }
-    sprintf(lit + len, "}'::uuid[])");
-    rt_exec(dsn, "CREATE TABLE t_expected (event_id uuid PRIMARY KEY)");
-    rt_exec(dsn, lit);
-    free(lit);
+    rt_expected_derived(dsn, N, NKEYS);
     const char *down[] = {
         "--topics", derived,       "--group", GROUP "-down",          "--drain", "--metrics-port",
         "-1",       "--log-level", "warn",    "--session-timeout-ms", "6000",    NULL};

@@ -27,10 +27,9 @@
 #include "harness.h"
 #include "rt_util.h"
 
-#define N        400
-#define NKEYS    97
-#define GROUP    "rt-ob108"
-#define LOCK_KEY "hashtextextended('careerstream:outbox-relay:" GROUP "', 0)"
+#define N     400
+#define NKEYS 97
+#define GROUP "rt-ob108"
 
 /* The instances under test, killed at exit if a failed check left them running. */
 static pid_t inst_a = -1, inst_b = -1;
@@ -41,15 +40,6 @@ static void kill_instances(void)
         kill(inst_a, SIGKILL);
     if (inst_b > 0)
         kill(inst_b, SIGKILL);
-}
-
-/* Relay connections of the group holding its lock. */
-static long long lock_holders(const char *dsn)
-{
-    return rt_ll(dsn, "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
-                      "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-                      "AND a.application_name LIKE '%-outbox' AND ((l.classid::bigint << 32) | "
-                      "l.objid::bigint) = " LOCK_KEY);
 }
 
 START_TEST(outbox_relay_hand_over)
@@ -63,19 +53,11 @@ START_TEST(outbox_relay_hand_over)
     snprintf(logb, sizeof logb, "/tmp/cs-rt-ob108b-%d.log", (int)getpid());
     snprintf(logb2, sizeof logb2, "/tmp/cs-rt-ob108b2-%d.log", (int)getpid());
 
-    rt_producer_t *p = rt_producer_new();
-    for (long long i = 0; i < N; i++)
-        rt_produce_text(p, topic, i, NKEYS, i % 1000);
-    rt_producer_flush(p);
-    rt_producer_destroy(p);
+    rt_produce_many(topic, N, NKEYS);
     ck_assert_int_eq(rt_topic_end(topic), N);
 
     /* The lock's holder while B consumes: B's relay stands by, the rows wait. */
-    PGconn *holder = PQconnectdb(dsn);
-    ck_assert_msg(PQstatus(holder) == CONNECTION_OK, "%s", PQerrorMessage(holder));
-    PGresult *r = PQexec(holder, "SELECT pg_try_advisory_lock(" LOCK_KEY ")");
-    ck_assert_str_eq(PQgetvalue(r, 0, 0), "t");
-    PQclear(r);
+    PGconn *holder = rt_outbox_lock_take(dsn, GROUP);
 
     const char *args_b[] = {"--format",
                             "text",
@@ -130,11 +112,12 @@ START_TEST(outbox_relay_hand_over)
     rt_sleep_ms(1000);
     PQfinish(holder);
     int waited = 0;
-    while (lock_holders(dsn) != 1 && waited < 15000 * mult) {
+    while (rt_outbox_lock_holders(dsn, GROUP) != 1 && waited < 15000 * mult) {
         rt_sleep_ms(200);
         waited += 200;
     }
-    ck_assert_msg(lock_holders(dsn) == 1, "A's relay did not take the lock (see %s)", loga);
+    ck_assert_msg(rt_outbox_lock_holders(dsn, GROUP) == 1,
+                  "A's relay did not take the lock (see %s)", loga);
 
     /* B again, reaching the broker: it publishes once A has handed the lock over. */
     inst_b = rt_spawn(dsn, logb2, args_b);

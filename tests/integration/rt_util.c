@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cs/batch.h"
 #include "harness.h"
 
 #ifndef CS_TESTWORKER_PATH
@@ -594,4 +595,61 @@ void rt_topic_set_config(const char *topic, const char *const *configs)
     rd_kafka_queue_destroy(q);
     rd_kafka_ConfigResource_destroy(cr);
     rd_kafka_destroy(rk);
+}
+
+/* ---- the transactional outbox ---- */
+
+void rt_expected_derived(const char *dsn, long long n, int nkeys)
+{
+    char *lit = malloc((size_t)n * 40 + 64);
+    if (!lit)
+        die("out of memory", "rt_expected_derived");
+    size_t len = (size_t)sprintf(lit, "INSERT INTO t_expected SELECT unnest('{");
+    for (long long i = 0; i < n; i++) {
+        char eid[37], uid[37], what[160], id[37];
+        rt_event_id(i, eid);
+        snprintf(uid, sizeof uid, "00000000-0000-4000-9000-%012llx", i % nkeys);
+        int w = snprintf(what, sizeof what, "rt_derived|%s|%s|%lld", uid, eid, i % 1000);
+        cs_batch_derived_id(what, (size_t)w, id);
+        len += (size_t)sprintf(lit + len, "%s%s", i ? "," : "", id);
+    }
+    sprintf(lit + len, "}'::uuid[])");
+    rt_exec(dsn, "CREATE TABLE t_expected (event_id uuid PRIMARY KEY)");
+    rt_exec(dsn, lit);
+    free(lit);
+}
+
+/* The relay lock's key (libcore/src/worker_outbox.c) of group, as SQL. */
+static void lock_key(const char *group, char *out, size_t size)
+{
+    snprintf(out, size, "hashtextextended('careerstream:outbox-relay:%s', 0)", group);
+}
+
+PGconn *rt_outbox_lock_take(const char *dsn, const char *group)
+{
+    char key[256], sql[512];
+    lock_key(group, key, sizeof key);
+    snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%s)", key);
+    PGconn *c = PQconnectdb(dsn);
+    if (PQstatus(c) != CONNECTION_OK)
+        die("connecting to take the relay lock", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || strcmp(PQgetvalue(r, 0, 0), "t") != 0)
+        die("the relay lock is taken already", group);
+    PQclear(r);
+    return c;
+}
+
+long long rt_outbox_lock_holders(const char *dsn, const char *group)
+{
+    char key[256], sql[1024];
+    lock_key(group, key, sizeof key);
+    /* A bigint advisory key: classid its high half, objid its low half. */
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+             "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+             "AND a.application_name LIKE '%%-outbox' "
+             "AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
+             key);
+    return rt_ll(dsn, sql);
 }

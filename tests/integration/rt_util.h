@@ -10,6 +10,7 @@
 #ifndef CS_RT_UTIL_H
 #define CS_RT_UTIL_H
 
+#include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -126,5 +127,16 @@ int rt_http_get_at(const char *addr, int port, const char *path, int ms, char *o
 int rt_http_get(int port, const char *path, char *out, size_t size);
 /* Waits up to timeout_ms for GET path on addr:port to answer 200: 0, or -1. */
 int rt_http_wait(const char *addr, int port, const char *path, int timeout_ms);
+
+/* The transactional outbox (0088, 0107, 0108). */
+/* Creates t_expected (event_id uuid PRIMARY KEY) holding the derived ids cs-testworker
+ * --emit-topic states for the events 0..n-1 that rt_produce_text made with nkeys keys and the
+ * amount i % 1000. */
+void rt_expected_derived(const char *dsn, long long n, int nkeys);
+/* Takes group's outbox relay lock on a new session of the test, as another instance's relay
+ * would hold it; PQfinish the session to let it go (as a crashed relay's session would). */
+PGconn *rt_outbox_lock_take(const char *dsn, const char *group);
+/* How many relay connections (application_name "...-outbox") hold group's relay lock. */
+long long rt_outbox_lock_holders(const char *dsn, const char *group);
 
 #endif
