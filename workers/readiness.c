@@ -546,17 +546,8 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
  * 16 calls per written learner. */
 static void put_dim(cs_batch_t *b, double v)
 {
-    char s[CS_TEXT_INT_BYTES + 4];
-    long long h = llround(v * 100.0);
-    unsigned long long u = h < 0 ? 0ULL - (unsigned long long)h : (unsigned long long)h;
-    size_t n = 0;
-    if (h < 0)
-        s[n++] = '-';
-    n += cs_text_i64(s + n, (int64_t)(u / 100));
-    s[n++] = '.';
-    s[n++] = (char)('0' + u % 100 / 10);
-    s[n++] = (char)('0' + u % 10);
-    cs_batch_raw(b, s, n); /* digits: nothing to escape */
+    char s[CS_TEXT_DEC2_BYTES];
+    cs_batch_raw(b, s, cs_text_hundredths(s, llround(v * 100.0), false)); /* nothing to escape */
 }
 
 /* The contract's stage (schemas/: CareerStage) of a readiness stage. */

@@ -831,7 +831,7 @@ static void put_lit(cs_buf_t *b, const char *s, size_t n)
 
 static void put_num(cs_buf_t *b, double v, bool integer)
 {
-    char d[CS_TEXT_INT_BYTES + 4];
+    char d[CS_TEXT_DEC2_BYTES];
 
     if (isnan(v)) {
         PUT(b, "null");
@@ -841,22 +841,7 @@ static void put_num(cs_buf_t *b, double v, bool integer)
         cs_buf_append(b, d, cs_text_i64(d, llround(v)));
         return;
     }
-    long long h = llround(v * 100.0);
-    bool neg = h < 0;
-    unsigned long long u = neg ? 0ULL - (unsigned long long)h : (unsigned long long)h;
-    size_t n = 0;
-
-    if (neg)
-        d[n++] = '-';
-    n += cs_text_i64(d + n, (int64_t)(u / 100));
-    unsigned frac = (unsigned)(u % 100);
-    if (frac) {
-        d[n++] = '.';
-        d[n++] = (char)('0' + frac / 10);
-        if (frac % 10)
-            d[n++] = (char)('0' + frac % 10);
-    }
-    cs_buf_append(b, d, n);
+    cs_buf_append(b, d, cs_text_hundredths(d, llround(v * 100.0), true));
 }
 
 static void put_name(cs_buf_t *b, const char *s)

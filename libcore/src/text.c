@@ -88,6 +88,25 @@ size_t cs_text_i64(char out[CS_TEXT_INT_BYTES], int64_t v)
     return n;
 }
 
+size_t cs_text_hundredths(char out[CS_TEXT_DEC2_BYTES], int64_t h, bool trim)
+{
+    uint64_t u = h < 0 ? 0 - (uint64_t)h : (uint64_t)h;
+    unsigned frac = (unsigned)(u % 100);
+    size_t n = 0;
+
+    if (h < 0)
+        out[n++] = '-';
+    n += cs_text_i64(out + n, (int64_t)(u / 100));
+    if (!trim || frac) {
+        out[n++] = '.';
+        out[n++] = (char)('0' + frac / 10);
+        if (!trim || frac % 10)
+            out[n++] = (char)('0' + frac % 10);
+    }
+    out[n] = '\0';
+    return n;
+}
+
 /* ---- timestamps ----------------------------------------------------------------------------- */
 
 /* The proleptic Gregorian date of day z since 1970-01-01 (Howard Hinnant's civil_from_days). */

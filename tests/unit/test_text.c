@@ -101,6 +101,43 @@ static void check_i64(int64_t v)
     ck_assert_uint_eq(n, strlen(want));
 }
 
+/* cs_text_hundredths against printf: "%.2f" of h / 100, and that with its zeros trimmed. */
+static void check_hundredths(int64_t h)
+{
+    char got[CS_TEXT_DEC2_BYTES], want[64];
+    int64_t a = h < 0 ? -h : h;
+
+    snprintf(want, sizeof want, "%s%" PRId64 ".%02d", h < 0 ? "-" : "", a / 100, (int)(a % 100));
+    ck_assert_uint_eq(cs_text_hundredths(got, h, false), strlen(want));
+    ck_assert_msg(strcmp(got, want) == 0, "%s != %s", got, want);
+    size_t n = strlen(want);
+    while (want[n - 1] == '0')
+        want[--n] = '\0';
+    if (want[n - 1] == '.')
+        want[--n] = '\0';
+    ck_assert_uint_eq(cs_text_hundredths(got, h, true), n);
+    ck_assert_msg(strcmp(got, want) == 0, "trimmed %s != %s", got, want);
+}
+
+START_TEST(hundredths)
+{
+    char out[CS_TEXT_DEC2_BYTES];
+
+    for (int64_t h = -12000; h <= 12000; h++)
+        check_hundredths(h);
+    check_hundredths(INT64_MAX);
+    check_hundredths(INT64_MIN + 1);
+    ck_assert_uint_eq(cs_text_hundredths(out, INT64_MIN, false), 21);
+    ck_assert_str_eq(out, "-92233720368547758.08");
+    ck_assert_uint_eq(cs_text_hundredths(out, -5, true), 5);
+    ck_assert_str_eq(out, "-0.05");
+    ck_assert_uint_eq(cs_text_hundredths(out, 1050, true), 4);
+    ck_assert_str_eq(out, "10.5");
+    ck_assert_uint_eq(cs_text_hundredths(out, 0, true), 1);
+    ck_assert_str_eq(out, "0");
+}
+END_TEST
+
 START_TEST(integers)
 {
     char out[CS_TEXT_INT_BYTES];
@@ -244,6 +281,7 @@ int main(void)
     tcase_add_loop_test(tc, json_every_byte, 0, 256);
     tcase_add_test(tc, json_strings);
     tcase_add_test(tc, integers);
+    tcase_add_test(tc, hundredths);
     tcase_add_loop_test(tc, timestamps_ms, 0, (int)(sizeof times / sizeof times[0]));
     tcase_add_test(tc, timestamps_us);
     tcase_add_test(tc, timestamps_sweep);

@@ -12,6 +12,7 @@
 #define CS_TEXT_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cs/api.h"
@@ -39,6 +40,16 @@ CS_API void cs_text_json_str(cs_buf_t *b, const char *s, size_t n, cs_text_json_
 
 /* Writes v in decimal (a '-' when negative, no leading zeros) and a NUL; returns the length. */
 CS_API size_t cs_text_i64(char out[CS_TEXT_INT_BYTES], int64_t v);
+
+/* Bytes cs_text_hundredths needs, NUL included. */
+#define CS_TEXT_DEC2_BYTES 24
+
+/*
+ * Writes h / 100 in decimal with two fraction digits ("-12.05", "0.50") and a NUL; with trim, the
+ * fraction's trailing zeros and then its point are dropped ("0.5", "12"). Returns the length.
+ * Scores and other values kept in hundredths are written so, exactly and without printf.
+ */
+CS_API size_t cs_text_hundredths(char out[CS_TEXT_DEC2_BYTES], int64_t h, bool trim);
 
 /*
  * How a timestamp is written, always in UTC, with a fixed number of fraction digits (3 for
