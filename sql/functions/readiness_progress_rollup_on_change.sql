@@ -7,7 +7,10 @@
 -- trigger for its new rows and the UPDATE trigger for the rows it changed). TRUNCATE recounts
 -- every learner.
 --  - INSERT adds each learner's new rows: counts and sums add, the access-time bounds widen, the
---    newest activity is the greater, the items' access times and study time join accessed.
+--    newest activity is the greater, the items' access times and study time join accessed. A plain
+--    concatenation: the new items are arrays, and a stored map holds no nulls (every writer strips
+--    them or builds the map from arrays), so jsonb_strip_nulls, a second pass over the whole map,
+--    would remove nothing.
 --  - UPDATE adds new minus old per learner. The sums stay exact; accessed drops the old rows' items
 --    (merged as JSON nulls, then stripped) and takes the new rows'; the access-time bounds only widen
 --    (accessed_lo <= every row's last_accessed_at <= accessed_hi stays true; they may be wider than
@@ -54,7 +57,7 @@ BEGIN
                accessed_lo = least(r.accessed_lo, EXCLUDED.accessed_lo),
                accessed_hi = greatest(r.accessed_hi, EXCLUDED.accessed_hi),
                last_event_at = greatest(r.last_event_at, EXCLUDED.last_event_at),
-               accessed = jsonb_strip_nulls(r.accessed || EXCLUDED.accessed);
+               accessed = r.accessed || EXCLUDED.accessed;
     ELSE
         INSERT INTO public.readiness_progress_rollups AS r
         SELECT d.user_id, sum(d.s),
