@@ -77,7 +77,7 @@ broker_threads_since() {
     { d = ($2 - b[$1]) / 1000; if (d > 0) print d "\t" $1 }' <(echo "$1") - | sort -rn |
     awk -F'\t' -v total="$2" '
       NR <= 5 { printf "%s\"%s\":%.2f", (NR > 1 ? "," : ""), $2, $1; total -= $1 }
-      END { printf ",\"other\":%.2f\n", (total > 0 ? total : 0) }'
+      END { printf "%s\"other\":%.2f\n", (NR > 0 ? "," : ""), (total > 0 ? total : 0) }'
 }
 # Prints the JSON members of broker_threads_since as "kind s, ..." under a step's line.
 print_threads() { echo "$1" | tr ',' '\n' | sed -E 's/^"(.*)":(.*)$/\1 \2 s/' | paste -sd, | sed 's/,/, /g; s/^/   broker threads: /'; }
