@@ -61,17 +61,40 @@ KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' script
 TICK=$(getconf CLK_TCK)
 # CPU seconds (user + system) the broker's JVM has used so far.
 broker_cpu() { awk -v t="$TICK" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$BROKER_PID/stat"; }
+# CPU milliseconds of the broker's threads by kind ("kind<TAB>ms"; digits in a thread's name become
+# N, so the four request handlers are one kind): the JVM lists its Java and VM threads (request
+# handlers, network threads, JIT compilers, GC) with their CPU time in a thread dump. A thread that
+# exited is missing; the remainder is "other".
+broker_threads() {
+  jcmd "$BROKER_PID" Thread.print 2>/dev/null | sed -nE 's/^"([^"]*)".* cpu=([0-9.]+)ms.*/\1\t\2/p' |
+    awk -F'\t' '{gsub(/[0-9]+/, "N", $1); s[$1] += $2} END {for (k in s) printf "%s\t%.0f\n", k, s[k]}'
+}
+# The broker's CPU by thread kind since the snapshot $1 of broker_threads, of a total of $2
+# seconds: the five biggest kinds, then the rest, as JSON members ("kind":seconds,...).
+broker_threads_since() {
+  broker_threads | awk -F'\t' -v total="$2" '
+    NR == FNR { b[$1] = $2; next }
+    { d = ($2 - b[$1]) / 1000; if (d > 0) print d "\t" $1 }' <(echo "$1") - | sort -rn |
+    awk -F'\t' -v total="$2" '
+      NR <= 5 { printf "%s\"%s\":%.2f", (NR > 1 ? "," : ""), $2, $1; total -= $1 }
+      END { printf "%s\"other\":%.2f\n", (NR > 0 ? "," : ""), (total > 0 ? total : 0) }'
+}
+# Prints the JSON members of broker_threads_since as "kind s, ..." under a step's line.
+print_threads() { echo "$1" | tr ',' '\n' | sed -E 's/^"(.*)":(.*)$/\1 \2 s/' | paste -sd, | sed 's/,/, /g; s/^/   broker threads: /'; }
 
 bench_template bench_tpl
 
 echo "== publishing $EVENTS events"
 t0=$(now)
 c0=$(broker_cpu)
+th0=$(broker_threads)
 "$BIN/cs-loadgen" --seed 2026 --learners 10000 --days 0 --events "$EVENTS" ${PUB_LINGER:+--linger-ms "$PUB_LINGER"} --publish 2>"$RUN/loadgen.log"
 t1=$(now)
 pub_cpu=$(echo "$(broker_cpu) - $c0" | bc -l)
 pub_rate=$(echo "$EVENTS / ($t1 - $t0)" | bc -l)
 printf 'published %d events in %.1f s (%.0f events/s), broker CPU %.1f s\n' "$EVENTS" "$(echo "$t1 - $t0" | bc -l)" "$pub_rate" "$pub_cpu"
+pub_threads=$(broker_threads_since "$th0" "$pub_cpu")
+print_threads "$pub_threads"
 
 # Epoch seconds of a JSON log line's "ts" (UTC).
 log_epoch() { date -u -d "$(sed -E 's/.*"ts":"([^"]+)".*/\1/')" +%s.%N; }
@@ -264,6 +287,7 @@ for cfg in $configs; do
   echo "== drain: $cfg"
   fresh_db bench_run
   c0=$(broker_cpu)
+  th0=$(broker_threads)
   out=$(drain_run bench_run "$cfg" "$@")
   bcpu=$(echo "$(broker_cpu) - $c0" | bc -l)
   read -r secs wall pgcpu rest <<<"$out"
@@ -271,6 +295,8 @@ for cfg in $configs; do
   drain_s[$cfg]=$secs
   printf '%-10s %8.1f s %10.0f events/s (%.1f s with start and group join; CPU: broker %.1f s = %.0f%% of one core, PostgreSQL %.1f s)\n' \
     "$cfg" "$secs" "$rate" "$wall" "$bcpu" "$(echo "100 * $bcpu / $wall" | bc -l)" "$pgcpu"
+  bthreads=$(broker_threads_since "$th0" "$bcpu")
+  print_threads "$bthreads"
   rss_json="" cpu_json="" fin_json="" off_json="" acc_json="" wcpu=0
   for kv in $rest; do
     case "$kv" in
@@ -301,7 +327,7 @@ for cfg in $configs; do
   done
   printf '   CPU of workers, PostgreSQL and broker: %.1f s in %.1f s (%.0f%% of the machine'"'"'s %d cores)\n' \
     "$(echo "$wcpu + $pgcpu + $bcpu" | bc -l)" "$wall" "$(echo "100 * ($wcpu + $pgcpu + $bcpu) / $wall / $(nproc)" | bc -l)" "$(nproc)"
-  json_runs="$json_runs${json_runs:+,}{\"workers\":\"$cfg\",\"seconds\":$(num "$secs"),\"wall_seconds\":$(num "$wall"),\"broker_cpu_seconds\":$(num "$bcpu"),\"postgres_cpu_seconds\":$(num "$pgcpu"),\"events_per_s\":$(num "$rate"),\"finished_s\":{$fin_json},\"peak_rss_kib\":{$rss_json},\"cpu_seconds\":{$cpu_json},\"offsets\":{$off_json},\"accounted\":{$acc_json}}"
+  json_runs="$json_runs${json_runs:+,}{\"workers\":\"$cfg\",\"seconds\":$(num "$secs"),\"wall_seconds\":$(num "$wall"),\"broker_cpu_seconds\":$(num "$bcpu"),\"broker_threads_cpu_seconds\":{$bthreads},\"postgres_cpu_seconds\":$(num "$pgcpu"),\"events_per_s\":$(num "$rate"),\"finished_s\":{$fin_json},\"peak_rss_kib\":{$rss_json},\"cpu_seconds\":{$cpu_json},\"offsets\":{$off_json},\"accounted\":{$acc_json}}"
   if [ "$cfg" = audit ]; then
     audit_rows=$(psql "$BASE/bench_run" -qAt -c "SELECT count(*) FROM system_logs")
     cols="event_id, event_type, schema_version, user_id, occurred_at, source_topic, source_partition, source_offset, producer, traceparent, payload, payload_sha256, chain_key, chain_seq, prev_hash, row_hash"
@@ -388,7 +414,7 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench/results/pipeline-$stamp.json
 cat >"$out" <<JSON
 {"benchmark":"pipeline","when":"$stamp","host":"$(uname -n)","cores":$(nproc),
- "events":$EVENTS,"broker":"apache-kafka-$KAFKA_VERSION","publish_events_per_s":$(num "$pub_rate"),"publish_broker_cpu_seconds":$(num "$pub_cpu"),"publish_linger_ms":${PUB_LINGER:-null},"events_lost":$lost_total,
+ "events":$EVENTS,"broker":"apache-kafka-$KAFKA_VERSION","publish_events_per_s":$(num "$pub_rate"),"publish_broker_cpu_seconds":$(num "$pub_cpu"),"publish_broker_threads_cpu_seconds":{$pub_threads},"publish_linger_ms":${PUB_LINGER:-null},"events_lost":$lost_total,
  "drain":[$json_runs],
  "audit_vs_copy":$copy_json,
  "latency":{"rate_per_s":$RATE,"events":$LAT_EVENTS,"workers":{$lat_json}}}
