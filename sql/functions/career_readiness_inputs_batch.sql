@@ -42,6 +42,16 @@
 -- user_skill_assessments, job_applications, mentorship_relationships, interview_preparation):
 -- the read is one row of each roll-up per learner plus the skill_taxonomy probes of its target
 -- skills, instead of DISTINCT ON over the assessments, the 14 application partitions and two probes.
+-- The three small reference tables (skill_taxonomy's demand per skill, industry_sectors' demand
+-- index and career_critical_content_counts per industry: tens of rows) are read once per call into
+-- jsonb maps (id -> value) and looked up per learner, instead of a probe per learner and per target
+-- skill: in the generic plan each probe was a sequential scan of the table (16 or 60 rows, 1-2
+-- buffers), and the industry join a nested loop filtering all 16 industries for every learner, most
+-- of them without a target industry. On the 200,000-learner benchmark's database (2,500 learners
+-- per call, 5 rounds of 20 calls alternating, load 17-20 on 2 cores): backend CPU per call 55-72
+-- ms before (median 66), 41-55 after (median 46); 34,098 buffer hits before, 30,957 after. The
+-- output is identical (md5 of all 73,004 learners' rows). One snapshot: the statements of a
+-- STABLE function all see the caller's.
 -- One place per formula: the function gathers raw counts and averages, the weighting lives in
 -- the worker.
 
@@ -90,9 +100,18 @@ CREATE OR REPLACE FUNCTION career_readiness_inputs_batch(p_user_ids uuid[], p_as
     SET plan_cache_mode = force_generic_plan
 AS $$
 #variable_conflict use_column
+DECLARE
+    -- the reference tables (60 skills, 16 industries), read once per call: see the header
+    v_skill_demand jsonb := (SELECT coalesce(jsonb_object_agg(st.skill_id, st.industry_demand_score), '{}')
+                               FROM public.skill_taxonomy st);
+    v_industry_demand jsonb := (SELECT coalesce(jsonb_object_agg(s.industry_id, s.demand_index), '{}')
+                                  FROM public.industry_sectors s);
+    v_critical jsonb := (SELECT coalesce(jsonb_object_agg(c.industry_id, c.n), '{}')
+                           FROM public.career_critical_content_counts c);
 BEGIN
     RETURN QUERY
-    SELECT p.user_id, p.career_stage, p.target_industry_id, i.demand_index, p.available_study_hours_week,
+    SELECT p.user_id, p.career_stage, p.target_industry_id,
+           (v_industry_demand ->> p.target_industry_id::text)::numeric, p.available_study_hours_week,
            greatest(p.as_of::date - coalesce(p.program_start_date, p.created_at::date), 0)::int,
            coalesce(p.started, 0), coalesce(p.completed, 0), coalesce(p.critical, 0),
            CASE WHEN p.score_n > 0 THEN round(p.score_sum / p.score_n, 2) END,
@@ -117,18 +136,14 @@ BEGIN
            p.last_at,
            p.target_skill_ids,
            CASE WHEN cardinality(p.target_skill_ids) > 0 THEN
-               ARRAY(SELECT st.industry_demand_score
+               ARRAY(SELECT (v_skill_demand ->> t.skill_id::text)::numeric
                        FROM unnest(p.target_skill_ids) WITH ORDINALITY AS t(skill_id, ord)
-                       LEFT JOIN public.skill_taxonomy st ON st.skill_id = t.skill_id
                       ORDER BY t.ord) ELSE '{}' END,
            CASE WHEN cardinality(p.target_skill_ids) > 0 THEN
                ARRAY(SELECT (p.skills -> t.skill_id::text ->> 1)::numeric
                        FROM unnest(p.target_skill_ids) WITH ORDINALITY AS t(skill_id, ord)
                       ORDER BY t.ord) ELSE '{}' END,
-           -- a probe of at most 16 rows' table per learner: as a join, it changed the generic
-           -- plan's shape (nested loops over the CTEs) and made large batches slower
-           coalesce((SELECT c.n FROM public.career_critical_content_counts c
-                      WHERE c.industry_id = p.target_industry_id), 0)
+           coalesce((v_critical ->> p.target_industry_id::text)::int, 0)
       FROM (SELECT q.*,
                    -- the latest proficiencies ({"<skill_id>": [assessed_at_us, proficiency]}):
                    -- skills assessed, proficient, proficient among the targets, their average
@@ -152,8 +167,7 @@ BEGIN
                       LEFT JOIN public.readiness_activity_rollups a ON a.user_id = ucp.user_id
                       LEFT JOIN public.readiness_career_rollups c ON c.user_id = ucp.user_id
                      WHERE ucp.user_id = ANY (p_user_ids)) q
-             OFFSET 0) p   -- sk once per learner, not once per use
-      LEFT JOIN public.industry_sectors i ON i.industry_id = p.target_industry_id;
+             OFFSET 0) p;   -- sk once per learner, not once per use
 END
 $$;
 
