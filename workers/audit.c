@@ -61,6 +61,19 @@ enum { T_LOGS, T_HEADS, T_ERASURE };
 typedef CS_ROW(LOGS_COLUMNS) logs_row_t;
 typedef CS_ROW(HEADS_COLUMNS) heads_row_t;
 
+/*
+ * The heads' rows of one flushed range, folded in C to the last row of each chain (what
+ * CS_MERGE_LAST applies anyway): a chain without a head row, or every chain of a batch redone
+ * after forget(), writes one row per event (see put_head_row), and PostgreSQL then receives one
+ * row per chain instead of parsing, staging and sorting one per event. Few rows per range take
+ * the batch's array path: one prepared statement, no staging table.
+ */
+static void fold_last(cs_field_t *acc, const cs_field_t *row, cs_arena_t *scratch)
+{
+    (void)scratch;
+    memcpy(acc, row, sizeof(heads_row_t) / sizeof(cs_val_t) * sizeof *row);
+}
+
 static const cs_table_def_t tables[] = {
     [T_LOGS] = {.table = "system_logs", .columns = CS_COLUMNS(LOGS_COLUMNS)},
     /*
@@ -79,7 +92,8 @@ static const cs_table_def_t tables[] = {
                      "FROM system_logs l WHERE l.chain_key = EXCLUDED.chain_key "
                      "AND l.chain_seq >= EXCLUDED.chain_seq ORDER BY l.chain_seq DESC LIMIT 1)",
                  .update_where = "EXCLUDED.chain_seq > t.chain_seq",
-                 .merge = CS_MERGE_LAST},
+                 .merge = CS_MERGE_LAST,
+                 .fold = fold_last},
     /* After the log: the trigger's gdpr_erase_user redacts the rows just appended too. */
     [T_ERASURE] = {.table = "erasures_applied",
                    .columns = "worker, request_event_id, user_id, request_id, reason",
@@ -337,7 +351,8 @@ static int put_log_row(cs_batch_t *b, const struct audit *a, const struct chain 
  * committed head row writes one per event instead, so that the insert of its first head
  * carries the batch's last values; so does every event of a batch redone after forget(),
  * because the runtime may then flush it in parts (isolating a poison event) and each part
- * must move the heads of the rows it writes.
+ * must move the heads of the rows it writes. The table's fold (fold_last) sends PostgreSQL only
+ * each chain's last row of a flushed range, whichever way the rows were written.
  */
 static int put_head_row(cs_batch_t *b, const struct audit *a, struct chain *c,
                         const cs_audit_row_t *row, const char *hx_row, int64_t offset,
