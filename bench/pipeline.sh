@@ -3,7 +3,7 @@
 #
 #   bench/pipeline.sh [--events N] [--latency-events N] [--rate R]
 #                     [--workers "audit progress readiness matcher"] [--configs LIST]
-#                     [--publish-linger-ms MS] [--bin DIR]
+#                     [--publish-linger-ms MS] [--warm-broker] [--bin DIR]
 #
 # On its own throwaway Apache Kafka (scripts/kafka, one KRaft node in .run/bench/kafka, fresh each
 # run) and databases in the throwaway PostgreSQL cluster (scripts/devdb):
@@ -21,6 +21,11 @@
 #  4. runs every worker at a steady R events/s (default 1,000) with realtime timestamps and reads
 #     p50/p99 end-to-end latency (produce time to commit) from their /metrics histograms
 #     (--latency-events 0: not measured).
+# --warm-broker: before the first drain, one consumer group (kcat, librdkafka's defaults) reads every
+#     published event once and commits, so that the broker's JVM has compiled its fetch, offset and
+#     group code as a long-running production broker has (a broker started just before the
+#     benchmark spends ~8 s of CPU compiling them during the first drain: bench/README.md, "Where
+#     the broker's CPU goes"); its seconds and broker CPU are printed, not counted in any drain.
 # Prints a table and writes bench/results/pipeline-<UTC timestamp>.json. --workers defaults to
 # every worker built; --bin uses built programs (e.g. build/bin) instead of building build-bench
 # (Release). Never part of the tests.
@@ -33,6 +38,7 @@ EVENTS=1000000
 LAT_EVENTS=30000
 RATE=1000
 PUB_LINGER=
+WARM=0
 WORKERS=""
 CONFIGS=""
 BIN=
@@ -44,8 +50,9 @@ while [ $# -gt 0 ]; do
     --workers) WORKERS=$2; shift 2 ;;
     --configs) CONFIGS=$2; shift 2 ;;
     --publish-linger-ms) PUB_LINGER=$2; shift 2 ;;
+    --warm-broker) WARM=1; shift ;;
     --bin) BIN=$(cd "$2" && pwd); shift 2 ;;
-    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--configs LIST] [--publish-linger-ms MS] [--bin DIR]" >&2; exit 2 ;;
+    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--configs LIST] [--publish-linger-ms MS] [--warm-broker] [--bin DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -269,6 +276,23 @@ accounted() {
   psql "$BASE/$db" -qAt -v ON_ERROR_STOP=1 -c "$q + (SELECT count(*) FROM dead_letters WHERE consumer_group = '$group')"
 }
 
+warm_json=""
+if [ "$WARM" = 1 ]; then
+  echo "== warming the broker (--warm-broker)"
+  mapfile -t wtopics < <(awk '$1 ~ /^cs\./ && $1 !~ /\.dlq$/ && $1 != "cs.derived" {print $1}' "$RUN/partitions")
+  t0=$(now)
+  c0=$(broker_cpu)
+  wn=$(kcat -b "$BROKERS" -G "bench-warm-$$" -X auto.offset.reset=earliest -e -q -f '\n' \
+    "${wtopics[@]}" | wc -l)
+  t1=$(now)
+  warm_cpu=$(echo "$(broker_cpu) - $c0" | bc -l)
+  [ "$wn" -eq "$EVENTS" ] || { echo "bench/pipeline.sh: the warm-up read $wn events, not $EVENTS" >&2; exit 1; }
+  printf 'warm-up: one consumer group read %d events in %.1f s, broker CPU %.1f s (in no drain)\n' \
+    "$wn" "$(echo "$t1 - $t0" | bc -l)" "$warm_cpu"
+  warm_json=$(printf '"warm_broker":{"events":%d,"seconds":%.2f,"broker_cpu_seconds":%.2f},' \
+    "$wn" "$(echo "$t1 - $t0" | bc -l)" "$warm_cpu")
+fi
+
 declare -A drain_s drain_rss
 json_runs=""
 lost_total=0
@@ -415,7 +439,7 @@ out=bench/results/pipeline-$stamp.json
 cat >"$out" <<JSON
 {"benchmark":"pipeline","when":"$stamp","host":"$(uname -n)","cores":$(nproc),
  "events":$EVENTS,"broker":"apache-kafka-$KAFKA_VERSION","publish_events_per_s":$(num "$pub_rate"),"publish_broker_cpu_seconds":$(num "$pub_cpu"),"publish_broker_threads_cpu_seconds":{$pub_threads},"publish_linger_ms":${PUB_LINGER:-null},"events_lost":$lost_total,
- "drain":[$json_runs],
+ $warm_json"drain":[$json_runs],
  "audit_vs_copy":$copy_json,
  "latency":{"rate_per_s":$RATE,"events":$LAT_EVENTS,"workers":{$lat_json}}}
 JSON

@@ -57,6 +57,7 @@ FOREIGN_OPTIONS = {
     "--kcat": "bench/latency.sh",                # bench/latency.sh --kcat (Kafka's own delivery as the floor)
     "--configs": "bench/pipeline.sh",            # bench/pipeline.sh --configs "all all all"
     "--latency-events": "bench/pipeline.sh",     # bench/pipeline.sh --latency-events 0 (no latency run)
+    "--warm-broker": "bench/pipeline.sh",        # bench/pipeline.sh --warm-broker (the JIT compiled first)
     "--runs": "bench/readiness.sh",              # bench/readiness.sh --million --runs 3
     "--tls": "scripts/kafka",                    # scripts/kafka start --tls
     "--sasl": "scripts/kafka",                   # scripts/kafka start --sasl
