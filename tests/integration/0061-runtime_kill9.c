@@ -119,15 +119,5 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("runtime_kill9");
-    TCase *tc = tcase_create("kill9");
-    tcase_set_timeout(tc, 300 * cs_test_timeout_mult());
-    tcase_add_test(tc, kill9_exactly_once);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rt_run_test("runtime_kill9", "kill9", kill9_exactly_once, 300 * cs_test_timeout_mult());
 }

@@ -105,15 +105,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("runtime_rebalance");
-    TCase *tc = tcase_create("rebalance");
-    tcase_set_timeout(tc, 360 * cs_test_timeout_mult());
-    tcase_add_test(tc, rebalance_1_3_1);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rt_run_test("runtime_rebalance", "rebalance", rebalance_1_3_1,
+                       360 * cs_test_timeout_mult());
 }

@@ -110,15 +110,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("runtime_sigterm_http");
-    TCase *tc = tcase_create("sigterm");
-    tcase_set_timeout(tc, 240 * cs_test_timeout_mult());
-    tcase_add_test(tc, http_and_sigterm);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rt_run_test("runtime_sigterm_http", "sigterm", http_and_sigterm,
+                       240 * cs_test_timeout_mult());
 }

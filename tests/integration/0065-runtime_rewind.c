@@ -72,15 +72,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("runtime_rewind");
-    TCase *tc = tcase_create("rewind");
-    tcase_set_timeout(tc, 240 * cs_test_timeout_mult());
-    tcase_add_test(tc, rewind_replays_without_double_effects);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rt_run_test("runtime_rewind", "rewind", rewind_replays_without_double_effects,
+                       240 * cs_test_timeout_mult());
 }

@@ -85,15 +85,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("runtime_transient_sqlstate");
-    TCase *tc = tcase_create("transient");
-    tcase_set_timeout(tc, 180 * cs_test_timeout_mult());
-    tcase_add_test(tc, serialization_and_deadlock_are_retried);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rt_run_test("runtime_transient_sqlstate", "transient",
+                       serialization_and_deadlock_are_retried, 180 * cs_test_timeout_mult());
 }

@@ -201,15 +201,5 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("outbox_kill9");
-    TCase *tc = tcase_create("outbox_kill9");
-    tcase_set_timeout(tc, 400 * cs_test_timeout_mult());
-    tcase_add_test(tc, outbox_kill9);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rt_run_test("outbox_kill9", "outbox_kill9", outbox_kill9, 400 * cs_test_timeout_mult());
 }

@@ -139,15 +139,6 @@ END_TEST
 
 int main(void)
 {
-    Suite *s = suite_create("runtime_sigterm_startup");
-    TCase *tc = tcase_create("sigterm_startup");
-    tcase_set_timeout(tc, 240 * cs_test_timeout_mult());
-    tcase_add_test(tc, sigterm_during_startup);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rt_run_test("runtime_sigterm_startup", "sigterm_startup", sigterm_during_startup,
+                       240 * cs_test_timeout_mult());
 }

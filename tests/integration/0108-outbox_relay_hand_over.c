@@ -152,15 +152,6 @@ END_TEST
 int main(void)
 {
     atexit(kill_instances);
-    Suite *s = suite_create("outbox_relay_hand_over");
-    TCase *tc = tcase_create("outbox_relay_hand_over");
-    tcase_set_timeout(tc, 300 * cs_test_timeout_mult());
-    tcase_add_test(tc, outbox_relay_hand_over);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rt_run_test("outbox_relay_hand_over", "outbox_relay_hand_over", outbox_relay_hand_over,
+                       300 * cs_test_timeout_mult());
 }

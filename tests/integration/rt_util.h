@@ -10,6 +10,7 @@
 #ifndef CS_RT_UTIL_H
 #define CS_RT_UTIL_H
 
+#include <check.h>
 #include <libpq-fe.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -138,5 +139,10 @@ void rt_expected_derived(const char *dsn, long long n, int nkeys);
 PGconn *rt_outbox_lock_take(const char *dsn, const char *group);
 /* How many relay connections (application_name "...-outbox") hold group's relay lock. */
 long long rt_outbox_lock_holders(const char *dsn, const char *group);
+
+/* Runs the one test t of a suite in this process (CK_NOFORK: the tests keep worker processes
+ * and databases that a fork would lose track of), timeout_s seconds at most: the exit status,
+ * 0 when it passed. */
+int rt_run_test(const char *suite, const char *tcase, const TTest *t, double timeout_s);
 
 #endif
