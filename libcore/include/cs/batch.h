@@ -118,7 +118,8 @@ typedef struct cs_table_def {
      * Upserts whose conflict columns are among the staged ones, optional: folds the rows of one
      * key in C before a flush sends them, so that PostgreSQL parses, stages and aggregates one
      * row per key and flushed range instead of one per event (for CS_MERGE_AGGREGATE tables
-     * whose keys repeat many times per batch). The runtime splits each row of the range into
+     * whose keys repeat many times per batch; for a CS_MERGE_LAST table, a fold that copies row
+     * over acc sends only what the upsert would apply anyway: cs-audit's chain heads). The runtime splits each row of the range into
      * its staged columns' fields and groups the rows by the text of their conflict columns: a
      * key's first row becomes its accumulator acc, and each later row of the key, in append
      * order, is passed as row to fold(acc, row, scratch), which updates acc's fields in place.
