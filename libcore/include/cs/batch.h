@@ -119,15 +119,15 @@ typedef struct cs_table_def {
      * key in C before a flush sends them, so that PostgreSQL parses, stages and aggregates one
      * row per key and flushed range instead of one per event (for CS_MERGE_AGGREGATE tables
      * whose keys repeat many times per batch; for a CS_MERGE_LAST table, a fold that copies row
-     * over acc sends only what the upsert would apply anyway: cs-audit's chain heads). The runtime splits each row of the range into
-     * its staged columns' fields and groups the rows by the text of their conflict columns: a
-     * key's first row becomes its accumulator acc, and each later row of the key, in append
-     * order, is passed as row to fold(acc, row, scratch), which updates acc's fields in place.
-     * Folded rows are sent in the order their keys first appear. The fold must agree with the
-     * table's aggregate and update: the aggregate over the folded row must give what it gives
-     * over the rows that row stands for (the aggregate still runs, so keys whose texts differ
-     * but whose values are equal still fold). Field texts are COPY text; a field may point into
-     * row or acc, or to new text allocated from scratch (valid until the flush ends). The fold
+     * over acc sends only what the upsert would apply anyway: cs-audit's chain heads). The runtime
+     * splits each row of the range into its staged columns' fields and groups the rows by the text
+     * of their conflict columns: a key's first row becomes its accumulator acc, and each later row
+     * of the key, in append order, is passed as row to fold(acc, row, scratch), which updates acc's
+     * fields in place. Folded rows are sent in the order their keys first appear. The fold must
+     * agree with the table's aggregate and update: the aggregate over the folded row must give what
+     * it gives over the rows that row stands for (the aggregate still runs, so keys whose texts
+     * differ but whose values are equal still fold). Field texts are COPY text; a field may point
+     * into row or acc, or to new text allocated from scratch (valid until the flush ends). The fold
      * never crosses a flushed range: poison isolation flushes ranges of one batch separately
      * and a retried flush folds again from the rows as appended, so each event's rows stay its
      * own.
