@@ -55,7 +55,8 @@ q() { psql "$DSN" -qAtX -F $'\t' -v ON_ERROR_STOP=1 "$@"; }
 PG_PID=$(awk '{print $4}' "/proc/$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")/stat")
 # "pid<TAB>cpu s" of the postmaster and its children.
 pg_cpus() {
-  awk -v pp="$PG_PID" -v t="$TICK" '$1 == pp || $4 == pp {printf "%s\t%.2f\n", $1, ($14 + $15) / t}' /proc/[0-9]*/stat 2>/dev/null || true
+  # cat: mawk stops at the first file that vanished since the glob (bench/pipeline.sh's pg_cpus)
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v pp="$PG_PID" -v t="$TICK" '$1 == pp || $4 == pp {printf "%s\t%.2f\n", $1, ($14 + $15) / t}' || true
 }
 mx_point() {
   q -c "CHECKPOINT" -c "SELECT next_multixact_id, next_multi_offset, next_xid FROM pg_control_checkpoint()"
