@@ -112,7 +112,9 @@ pid_cpu() { awk -v t="$TICK" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$1/stat
 PG_PID=$(awk '{print $4}' "/proc/$(psqla -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'")/stat")
 pg_cpus() {
   echo "$PG_PID $(pid_cpu "$PG_PID")"
-  awk -v pp="$PG_PID" -v t="$TICK" '$4 == pp {printf "%s %.2f\n", $1, ($14 + $15) / t}' /proc/[0-9]*/stat 2>/dev/null || true
+  # cat, not awk's own file list: mawk stops at the first file that vanished since the glob (a
+  # process that exited), which dropped every later process from the sum.
+  cat /proc/[0-9]*/stat 2>/dev/null | awk -v pp="$PG_PID" -v t="$TICK" '$4 == pp {printf "%s %.2f\n", $1, ($14 + $15) / t}' || true
 }
 # CPU seconds PostgreSQL used since the snapshot $1 of pg_cpus (a process of the snapshot counts
 # from its value there, a new one from its start).
