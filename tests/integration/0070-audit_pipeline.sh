@@ -55,6 +55,10 @@ set -e
 grep -q "kafka-props: librdkafka refuses property 'sasl.password.typo'" "$T/props.err" || { cat "$T/props.err"; fail "bad --kafka-props not named"; }
 grep -q hunter2 "$T/props.err" && fail "a --kafka-props value was logged"
 
+# Nothing publishes to the derived topic here. A drain gives a missing topic 10 s to be created
+# by its subscription, which a broker busy with parallel tests did not always manage: made first.
+"$(dirname "${BASH_SOURCE[0]}")/../../scripts/kafka" tool topics --create --if-not-exists --topic "${prefix}cs.derived" \
+  --partitions 4 >"$T/create.out" 2>&1 || { cat "$T/create.out"; fail "topics --create ${prefix}cs.derived"; }
 audit() { "$BIN/cs-audit" --pg-dsn "$DSN" --topics "$topics" --drain --log-level=error --session-timeout-ms 6000 "$@"; }
 audit --group "g.$$" 2>"$T/drain.err" || { cat "$T/drain.err"; fail "cs-audit exited $?"; }
 # The log is one JSON object per line: nothing else on stderr (server notices go through the log).

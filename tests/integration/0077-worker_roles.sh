@@ -31,6 +31,10 @@ prefix="t.roles.$$."
 export CS_ANCHOR_TOPIC="${prefix}anchors"
 topics=""
 for t in cs.learning cs.mentoring cs.jobsearch cs.portfolio cs.profile cs.derived; do topics="$topics${topics:+,}$prefix$t"; done
+# Nothing publishes to the derived topic before cs-progress runs. A drain gives a missing topic
+# 10 s to be created by its subscription, which a loaded broker did not always manage: made first.
+"$(dirname "${BASH_SOURCE[0]}")/../../scripts/kafka" tool topics --create --if-not-exists --topic "${prefix}cs.derived" \
+  --partitions 4 >"$T/create.out" 2>&1 || { cat "$T/create.out"; fail "topics --create ${prefix}cs.derived"; }
 "$BIN/cs-loadgen" --seed 21 --learners 300 --days 0 --events 3000 --malformed 0.02 --publish \
   --topic-prefix "$prefix" --jsonl "$T/ev.jsonl" 2>"$T/gen.log" || { cat "$T/gen.log"; fail "cs-loadgen"; }
 bad=$(sed -n 's/.*"msg":"done".*"malformed":\([0-9]*\).*/\1/p' "$T/gen.log")

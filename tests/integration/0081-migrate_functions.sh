@@ -244,18 +244,21 @@ check "... and refuses a statement's text with ';' in it" \
   test "$rc" != 0 -a "$(grep -c 'must be non-empty, without ";"' <<<"$out")" = 1 \
        -a "$(q "$D4" "SELECT to_regclass('t_granted') IS NOT NULL")" = t
 
-# 8. Two cs-migrate runs serialise on the advisory lock.
+# 8. Two cs-migrate runs serialise on the advisory lock. pg_locks shows the whole cluster's
+# locks, and tests running beside this one hold advisory locks of their own (cs-migrate's, the
+# outbox relays'): only this database's count.
 D2=$(fresh lock)
+HERE_DB="database = (SELECT oid FROM pg_database WHERE datname = current_database())"
 PGAPPNAME=${DB}_holder psql "$D2" -qAtX -c "SELECT pg_advisory_lock(hashtextextended('careerstream:cs-migrate', 0))" -c "SELECT pg_sleep(120)" >/dev/null 2>&1 &
 holder=$!
 for _ in $(seq 50); do
-  [ "$(q "$D2" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ] && break; sleep 0.1
+  [ "$(q "$D2" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND $HERE_DB")" = 1 ] && break; sleep 0.1
 done
 "$BIN/cs-migrate" --migrations-dir "$T/sql/migrations" --pg-dsn "$D2" >"$T/w1" 2>&1 & w1=$!
 "$BIN/cs-migrate" --migrations-dir "$T/sql/migrations" --pg-dsn "$D2" >"$T/w2" 2>&1 & w2=$!
 waiting=0
 for _ in $(seq 50); do
-  waiting=$(q "$D2" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+  waiting=$(q "$D2" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND $HERE_DB")
   [ "$waiting" = 2 ] && break; sleep 0.1
 done
 check "while another session holds the lock, both runs wait and apply nothing" \

@@ -62,7 +62,7 @@ lag --group "$GROUP" --window-s 2 --json >"$T/stop.json" || fail "cs-lag exited 
 t_lag1=$(now)
 "$KAFKA" tool get-offsets --topic "$TOPIC" --time -1 >"$T/high.txt" 2>"$T/go.err" || { cat "$T/go.err"; fail "get-offsets"; }
 q "SELECT kafka_partition || ' ' || next_offset FROM consumer_offsets WHERE consumer_group = '$GROUP' AND topic = '$TOPIC'" >"$T/stored.txt"
-"$KAFKA" tool consumer-groups --describe --group "$GROUP" >"$T/cg.txt" 2>"$T/cg.err" || { cat "$T/cg.err"; fail "consumer-groups --describe"; }
+"$KAFKA" tool consumer-groups --timeout $((30000 * MULT)) --describe --group "$GROUP" >"$T/cg.txt" 2>"$T/cg.err" || { cat "$T/cg.err"; fail "consumer-groups --describe"; }
 cat "$T/stop.json" >&2
 py "
 high = {int(l.split(':')[1]): int(l.split(':')[2]) for l in open('$T/high.txt') if l.startswith('$TOPIC:')}

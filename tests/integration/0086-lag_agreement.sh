@@ -53,7 +53,7 @@ snapshot() {
   now >"$T/$n.t2"
   q "SELECT kafka_partition || ' ' || next_offset FROM consumer_offsets WHERE consumer_group = '$GROUP' AND topic = '$TOPIC'" >"$T/$n.stored"
   "$KAFKA" tool get-offsets --topic "$TOPIC" --time -1 >"$T/$n.high" 2>"$T/$n.go.err" || { cat "$T/$n.go.err"; fail "get-offsets"; }
-  "$KAFKA" tool consumer-groups --describe --group "$GROUP" >"$T/$n.cg" 2>"$T/$n.cg.err" || { cat "$T/$n.cg.err"; fail "consumer-groups --describe"; }
+  "$KAFKA" tool consumer-groups --timeout $((30000 * MULT)) --describe --group "$GROUP" >"$T/$n.cg" 2>"$T/$n.cg.err" || { cat "$T/$n.cg.err"; fail "consumer-groups --describe"; }
 }
 
 # agree NAME WHAT: the checks every moment shares; WHAT: "caught-up" or "backlog N".
@@ -120,7 +120,7 @@ tail -n 300 "$T/all.jsonl" >"$T/second.jsonl"
 # --- Kafka follows PostgreSQL after each commit ---
 audit --drain --log-level=error 2>"$T/drain.err" || { cat "$T/drain.err"; fail "cs-audit --drain exited $?"; }
 q "SELECT kafka_partition || ' ' || next_offset FROM consumer_offsets WHERE consumer_group = '$GROUP'" | sort >"$T/drain.stored"
-"$KAFKA" tool consumer-groups --describe --group "$GROUP" 2>"$T/cg0.err" \
+"$KAFKA" tool consumer-groups --timeout $((30000 * MULT)) --describe --group "$GROUP" 2>"$T/cg0.err" \
   | awk -v t="$TOPIC" '$2 == t && $4 != "-" && $4 != 0 { print $3 " " $4 }' | sort >"$T/drain.kafka"
 [ "$(awk '{ s += $2 } END { print s }' "$T/drain.stored")" -eq 600 ] || fail "the drain stored $(cat "$T/drain.stored")"
 diff "$T/drain.stored" "$T/drain.kafka" >&2 || fail "after the drain Kafka's committed offsets differ from PostgreSQL's"
@@ -129,7 +129,7 @@ echo "drain: Kafka's committed offsets equal PostgreSQL's"
 # --- 1. PostgreSQL ahead of Kafka: the assignment commits the stored offsets ---
 "$KAFKA" tool consumer-groups --reset-offsets --to-earliest --execute --group "$GROUP" --topic "$TOPIC" \
   >"$T/reset.out" 2>&1 || { cat "$T/reset.out"; fail "reset-offsets"; }
-"$KAFKA" tool consumer-groups --describe --group "$GROUP" 2>/dev/null \
+"$KAFKA" tool consumer-groups --timeout $((30000 * MULT)) --describe --group "$GROUP" 2>/dev/null \
   | awk -v t="$TOPIC" '$2 == t && $4 != "0" { bad = 1 } END { exit bad }' || fail "the reset did not set Kafka's offsets to 0"
 PORT=$(free_port)
 # not through audit(): $! must be the worker's own pid

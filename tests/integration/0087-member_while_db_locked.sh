@@ -60,7 +60,7 @@ scrape() {
   "$PY" -c "import sys; sys.exit(0 if $t1 - $t0 < 1.0 else 1)" || fail "/metrics took $("$PY" -c "print(round($t1 - $t0, 2))") s ($1)"
 }
 member_check() {
-  "$KAFKA" tool consumer-groups --describe --group "$GROUP" --state >"$T/state.txt" 2>&1 || { cat "$T/state.txt"; fail "describe --state"; }
+  "$KAFKA" tool consumer-groups --timeout $((30000 * MULT)) --describe --group "$GROUP" --state >"$T/state.txt" 2>&1 || { cat "$T/state.txt"; fail "describe --state"; }
   awk -v g="$GROUP" '$1 == g { print $(NF-1), $NF }' "$T/state.txt" >"$T/state.short"
   [ "$(cat "$T/state.short")" = "Stable 1" ] || { cat "$T/state.txt"; fail "$1: the group is $(cat "$T/state.short"), not Stable with 1 member"; }
   echo "$1: group Stable, 1 member"

@@ -120,7 +120,7 @@ drain() {
 describe() {
   local t0
   t0=$(ms)
-  "$KAFKA" tool consumer-groups --describe --group "$wgroup" >"$T/$1.raw" 2>&1 || { cat "$T/$1.raw"; fail "consumer-groups --describe"; }
+  "$KAFKA" tool consumer-groups --timeout 30000 --describe --group "$wgroup" >"$T/$1.raw" 2>&1 || { cat "$T/$1.raw"; fail "consumer-groups --describe"; }
   grep -q 'CURRENT-OFFSET *LOG-END-OFFSET *LAG' "$T/$1.raw" || { cat "$T/$1.raw"; fail "no offsets table"; }
   awk -v g="$wgroup" '$1 == g {print $2, $3, $4, $5, $6}' "$T/$1.raw" | sort >"$T/$1"
   echo "kafka-consumer-groups --describe: $(wc -l <"$T/$1") partitions in $(($(ms) - t0)) ms"
