@@ -39,6 +39,11 @@ Y=bbbbbbbb-0000-4000-8000-000000000001
 Z=cccccccc-0000-4000-8000-000000000001
 topics=""
 for t in cs.learning cs.mentoring cs.jobsearch cs.portfolio cs.profile; do topics="$topics${topics:+,}$prefix$t"; done
+# cs-audit also reads the derived topic, which nothing here publishes to: made first (a drain gives
+# a missing topic only 10 s to be created by its subscription; a broker busy with parallel tests
+# does not always manage).
+"$(dirname "${BASH_SOURCE[0]}")/../../scripts/kafka" tool topics --create --if-not-exists --topic "${prefix}cs.derived" \
+  --partitions 4 >/dev/null 2>&1 || fail "topics --create ${prefix}cs.derived"
 
 # events LEARNER N TYPE...: one JSON line per type, from cs-produce's example of the type, with the
 # learner, a fresh event id and payload ids of its own (N distinguishes learners).
