@@ -1,9 +1,10 @@
--- tests/sql/25_progress_touch_when.sql
---      Migration 0089: career_transformation_progress's updated_at trigger fires only when the
---      statement left updated_at unchanged: updates that do not set it are touched as before,
---      a statement that sets it (cs-readiness's score upsert) keeps its own value.
+-- tests/sql/25_readiness_writes.sql
+--      Migration 0089: career_transformation_progress's readiness_explanation is a JSON object
+--      kept as json (validated, its text kept as written), and the updated_at trigger fires only
+--      when the statement left updated_at unchanged: updates that do not set it are touched as
+--      before, a statement that sets it (cs-readiness's score upsert) keeps its own value.
 BEGIN;
-SELECT plan(7);
+SELECT plan(12);
 
 INSERT INTO user_career_profiles (user_id) VALUES ('99999999-0000-0000-0000-0000000000f1');
 INSERT INTO career_transformation_progress (user_id, updated_at)
@@ -48,6 +49,24 @@ SELECT is(tap.run_as('cs_worker_readiness', NULL,
 SELECT ok((SELECT updated_at > now() AND readiness_score = 42.5 FROM career_transformation_progress
             WHERE user_id = '99999999-0000-0000-0000-0000000000f1'),
           'the upsert stored the score and moved updated_at to the statement''s clock_timestamp()');
+
+-- The explanation: json, an object, its text kept byte for byte, read with ->> as before.
+SELECT is((SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+            WHERE attrelid = 'career_transformation_progress'::regclass AND attname = 'readiness_explanation'),
+          'cs_json_object', 'readiness_explanation is a cs_json_object');
+SELECT throws_ok($$UPDATE career_transformation_progress SET readiness_explanation = '[1, 2]'
+                   WHERE user_id = '99999999-0000-0000-0000-0000000000f1'$$,
+                 '23514', NULL, 'an explanation that is an array is refused');
+SELECT throws_ok($$UPDATE career_transformation_progress SET readiness_explanation = '{"v":2,'
+                   WHERE user_id = '99999999-0000-0000-0000-0000000000f1'$$,
+                 '22P02', NULL, 'an explanation that is not JSON is refused');
+UPDATE career_transformation_progress SET readiness_explanation = '{"v":2,"overall":42.5,"stage":"learning","best":null}'
+ WHERE user_id = '99999999-0000-0000-0000-0000000000f1';
+SELECT is((SELECT readiness_explanation::text FROM career_transformation_progress
+            WHERE user_id = '99999999-0000-0000-0000-0000000000f1'),
+          '{"v":2,"overall":42.5,"stage":"learning","best":null}', 'the explanation is stored as written');
+SELECT is((SELECT (readiness_explanation->>'overall')::numeric FROM career_transformation_progress
+            WHERE user_id = '99999999-0000-0000-0000-0000000000f1'), 42.5, 'and read with ->>');
 
 -- Every other table keeps 0020's unconditional trigger.
 SELECT is((SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'trg\_%\_updated\_at' AND tgqual IS NOT NULL
