@@ -3,7 +3,7 @@
 # cs-progress committed.
 #
 #   bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR]
-#                      [--compare DIR] [--keep-db NAME] [-- cs-readiness options]
+#                      [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [-- cs-readiness options]
 #
 # On its own throwaway Apache Kafka (scripts/kafka in .run/bench-readiness/kafka, fresh each run)
 # and a database of the throwaway PostgreSQL cluster (scripts/devdb):
@@ -27,6 +27,8 @@
 #     template's, migrated by --bin's cs-migrate) on its own copy of the same database, the two
 #     alternating which goes first; the results and medians are printed per binary (column "bin":
 #     a is --bin, b is DIR).
+# --compare-sql FILE: SQL run on each copy of DIR's runs before its drain (not timed), e.g. to put
+#     back the schema of the commit DIR was built from when a migration changed what it writes.
 # --keep-db NAME: keep the database as cs-progress left it (after ANALYZE) under NAME, replacing
 #     any database of that name, for EXPLAIN or a comparison of the read's SQL (the cluster keeps
 #     running if this script started it).
@@ -42,6 +44,7 @@ SEED=7
 RUNS=3
 BIN=$ROOT/build/bin
 CMP=
+CMPSQL=
 KEEP=
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -52,9 +55,10 @@ while [ $# -gt 0 ]; do
     --runs) RUNS=$2; shift 2 ;;
     --bin) BIN=$(cd "$2" && pwd); shift 2 ;;
     --compare) CMP=$(cd "$2" && pwd); shift 2 ;;
+    --compare-sql) CMPSQL=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
     --keep-db) KEEP=$2; shift 2 ;;
     --) shift; break ;;
-    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--keep-db NAME] [-- cs-readiness options]" >&2; exit 2 ;;
+    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [-- cs-readiness options]" >&2; exit 2 ;;
   esac
 done
 for p in cs-migrate cs-seed cs-loadgen cs-progress cs-readiness; do
@@ -150,6 +154,7 @@ for r in $(seq 1 "$RUNS"); do
   for w in $order; do
     DB=bench_rd_$r$w
     psqla -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB TEMPLATE bench_rd_base"
+    [ "$w" = a ] || [ -z "$CMPSQL" ] || psql "$BASE/$DB" -qX -v ON_ERROR_STOP=1 -f "$CMPSQL" >/dev/null
     psql "$BASE/$DB" -qc "CHECKPOINT"
     if [ "$w" = a ]; then wbin=$BIN; else wbin=$CMP; fi
     b0=$(broker_cpu) t0=$(now)

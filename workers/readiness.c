@@ -80,7 +80,9 @@ static const cs_table_def_t tables[] = {
                            "readiness_emitted_score = coalesce(EXCLUDED.readiness_emitted_score, "
                            "t.readiness_emitted_score), "
                            "readiness_emitted_stage = coalesce(EXCLUDED.readiness_emitted_stage, "
-                           "t.readiness_emitted_stage)",
+                           "t.readiness_emitted_stage), "
+                           /* set here, the row trigger skips its PL/pgSQL call (0089) */
+                           "updated_at = pg_catalog.clock_timestamp()",
                  .merge = CS_MERGE_LAST},
     [T_HISTORY] = {.table = "career_readiness_history",
                    .columns = "user_id, source_event_id, score, previous_score, stage, skills, "

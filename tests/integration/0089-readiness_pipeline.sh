@@ -61,7 +61,7 @@ echo "scores: ok ($touched learners, $emitted events)"
 bad=$(q "WITH w(dim, col, weight) AS (VALUES ('skills', 'readiness_technical', 0.30), ('portfolio', 'readiness_portfolio', 0.20),
            ('interview', 'readiness_interview', 0.15), ('learning', 'readiness_learning', 0.15),
            ('job_search', 'readiness_job_search', 0.10), ('mentoring', 'readiness_mentoring', 0.10)),
-         p AS (SELECT user_id, readiness_explanation e, to_jsonb(t) AS cols, pg_column_compression(readiness_explanation) AS comp,
+         p AS (SELECT user_id, readiness_explanation::jsonb e, to_jsonb(t) AS cols, pg_column_compression(readiness_explanation) AS comp,
                      pg_column_size(readiness_explanation) AS stored FROM career_transformation_progress t
                 WHERE readiness_score IS NOT NULL)
     SELECT count(*) FILTER (WHERE NOT (e->>'v' = '2'
