@@ -326,6 +326,16 @@ CS_API void cs_batch_seal(cs_batch_t *b, int nevents);
  */
 CS_API void cs_batch_set_array_max(cs_batch_t *b, size_t rows);
 /*
+ * COPY in binary format (on by default) for the tables whose every staged column has a type the
+ * runtime encodes (uuid, text, varchar, char, enums, json, jsonb, bool, int2/4/8, float4/8,
+ * numeric, timestamptz, date, bytea; read at cs_batch_prepare); false: text format for every
+ * table, as before. A range whose values an encoder declines (a spelling it does not reproduce
+ * exactly, a value out of range) goes as text, so PostgreSQL judges it as before.
+ */
+CS_API void cs_batch_set_copy_binary(cs_batch_t *b, bool on);
+/* COPYs of binary-capable tables sent as text because an encoder declined a value (for tests). */
+CS_API size_t cs_batch_copy_declined(const cs_batch_t *b);
+/*
  * Appends one COPY text field (f, n bytes, as the row buffers hold it: \N is NULL, backslash
  * escapes) to out as an element of an array literal: NULL, or a double-quoted string with " and
  * backslash escaped. Returns -1 (out then holds a partial element) when the field decodes to a
