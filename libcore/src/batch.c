@@ -76,6 +76,7 @@ struct cs_batch {
     int row_err;          /* a value was given outside a row */
     size_t array_max;     /* ranges of at most this many rows per table take the array path */
     bool copy_text;       /* cs_batch_set_copy_binary(false): COPY in text format only */
+    size_t copy_binary;   /* COPYs sent in binary format */
     size_t copy_declined; /* binary-capable COPYs sent as text (an encoder declined a value) */
     cs_arena_t *arena;
     void *emitter; /* the runtime's outbox for cs_batch_emit (worker_outbox.c), or NULL */
@@ -779,9 +780,10 @@ void cs_batch_set_copy_binary(cs_batch_t *b, bool on)
     b->copy_text = !on;
 }
 
-size_t cs_batch_copy_declined(const cs_batch_t *b)
+void cs_batch_copy_counts(const cs_batch_t *b, size_t *binary, size_t *declined)
 {
-    return b->copy_declined;
+    *binary = b->copy_binary;
+    *declined = b->copy_declined;
 }
 
 /*
@@ -871,7 +873,7 @@ static int prepare_parent_insert(const tbl_t *t, cs_db_t *db, const char *w, cs_
 
 /*
  * The columns of t's target with their types: name, the type as a cast names it, pg_type's
- * typname and typtype, and whether the type is pg_catalog's ("t"/"f").
+ * typname and typtype, and whether the type is pg_catalog's ("true"/"false").
  */
 static cs_db_res_t *column_types(const tbl_t *t, cs_db_t *db, cs_err_t *err)
 {
@@ -909,7 +911,7 @@ static void bin_types(tbl_t *t, cs_db_res_t *types)
             if (!strcmp(cs_db_res_get(types, r, 0), sn[c]))
                 t->bin_types[c] =
                     cs__bin_type_of(cs_db_res_get(types, r, 2), cs_db_res_get(types, r, 3)[0],
-                                    !strcmp(cs_db_res_get(types, r, 4), "t"));
+                                    !strcmp(cs_db_res_get(types, r, 4), "true"));
         if (t->bin_types[c] == CS__BIN_NONE)
             t->binary = false;
     }
@@ -1218,6 +1220,7 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
             if (cs__bin_rows(&t->bin, t->bin_types, t->ncols, data + a, data + z, &t->bin_scratch,
                              &bad_col) == 0) {
                 copy_sql = t->copy_bin_sql;
+                b->copy_binary++;
                 data = t->bin.data;
                 a = 0;
                 z = t->bin.len;

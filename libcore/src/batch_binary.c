@@ -105,7 +105,8 @@ static int parse_i64(const char *s, size_t n, int64_t *v)
 /*
  * A float's text as float8in/float4in take it through strtod/strtof: [+-]digits[.digits][e[+-]
  * digits] (or .digits), NaN, Infinity, -Infinity. Declines other spellings strtod would also take
- * (hexadecimal, "inf", spaces) and out-of-range values (PostgreSQL's error).
+ * (hexadecimal, "inf", spaces) and out-of-range values (PostgreSQL's error; a denormal is
+ * kept, as PostgreSQL keeps it).
  */
 static int parse_float(const char *s, size_t n, bool single, double *v)
 {
@@ -152,8 +153,11 @@ static int parse_float(const char *s, size_t n, bool single, double *v)
     } else {
         *v = strtod(tmp, &end);
     }
-    if (errno || end != tmp + n)
-        return -1; /* ERANGE: PostgreSQL's "out of range" (or a denormal: let it judge) */
+    if (end != tmp + n)
+        return -1;
+    /* ERANGE: float8in/float4in refuse a result of 0 or infinity, keep a denormal's value */
+    if (errno && (errno != ERANGE || *v == 0 || isinf(*v)))
+        return -1;
     return 0;
 }
 

@@ -333,8 +333,11 @@ CS_API void cs_batch_set_array_max(cs_batch_t *b, size_t rows);
  * exactly, a value out of range) goes as text, so PostgreSQL judges it as before.
  */
 CS_API void cs_batch_set_copy_binary(cs_batch_t *b, bool on);
-/* COPYs of binary-capable tables sent as text because an encoder declined a value (for tests). */
-CS_API size_t cs_batch_copy_declined(const cs_batch_t *b);
+/*
+ * Since the batch was made: the COPYs sent in binary format, and those of binary-capable tables
+ * sent as text because an encoder declined a value (for tests and benchmarks).
+ */
+CS_API void cs_batch_copy_counts(const cs_batch_t *b, size_t *binary, size_t *declined);
 /*
  * Appends one COPY text field (f, n bytes, as the row buffers hold it: \N is NULL, backslash
  * escapes) to out as an element of an array literal: NULL, or a double-quoted string with " and
