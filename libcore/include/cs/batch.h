@@ -31,10 +31,12 @@
  *    the rows one by one (the fold and the update agree). With update == NULL (DO NOTHING) an
  *    aggregate such as "user_id" simply de-duplicates the keys before the upsert.
  *
- * Values are sent in COPY text format; cs_batch_str escapes what COPY needs. PostgreSQL converts
- * the text to the column's type, so a value that does not fit its column fails the flush with a
- * PERMANENT error (22*, 23*): the runtime then isolates the event that produced it and
- * dead-letters it alone (see worker.h).
+ * Values are kept in COPY text format; cs_batch_str escapes what COPY needs. A COPY goes in
+ * binary format when every column it fills has a type the runtime encodes (see
+ * cs_batch_set_copy_binary): the flush encodes the text by the column types, or sends the range as
+ * text when an encoder declines a value. Either way PostgreSQL judges the value for its column,
+ * so a value that does not fit fails the flush with a PERMANENT error (22*, 23*): the runtime then
+ * isolates the event that produced it and dead-letters it alone (see worker.h).
  *
  * Memory: the batch owns its row buffers; cs_batch_arena() gives handlers scratch memory that is
  * released when the batch is done. Handlers free nothing. One batch belongs to one loop thread.
