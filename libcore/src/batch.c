@@ -30,6 +30,7 @@
 #include "cs/db.h"
 #include "cs/mem.h"
 #include "cs/text.h"
+#include "batch_int.h"
 #include "internal.h"
 
 typedef struct tbl {
@@ -57,17 +58,26 @@ typedef struct tbl {
     char rank_s[24], limit_s[24];
     cs_buf_t folded;        /* the fold of the range being flushed (fold_rows) */
     cs_arena_t *fold_arena; /* the fold's new field texts, reset per flushed range */
+    /* Binary COPY (batch_binary.c): the staged columns' encoders, read at prepare. */
+    cs__bin_type_t *bin_types;
+    bool binary;          /* every staged column has an encoder */
+    char *copy_bin_sql;   /* COPY target (cols) FROM STDIN (FORMAT binary) */
+    cs_buf_t bin;         /* the binary COPY stream of the range being flushed */
+    cs_buf_t bin_scratch; /* one field's unescaped text */
 } tbl_t;
 
 struct cs_batch {
     tbl_t *t;
     int nt;
     int ev_cap;
-    int cur_ev;       /* the event rows are appended for, -1 before the first mark */
-    int row_tbl;      /* table of the row in progress, -1 when none */
-    int row_cols;     /* values given so far in the row in progress */
-    int row_err;      /* a value was given outside a row */
-    size_t array_max; /* ranges of at most this many rows per table take the array path */
+    int cur_ev;           /* the event rows are appended for, -1 before the first mark */
+    int row_tbl;          /* table of the row in progress, -1 when none */
+    int row_cols;         /* values given so far in the row in progress */
+    int row_err;          /* a value was given outside a row */
+    size_t array_max;     /* ranges of at most this many rows per table take the array path */
+    bool copy_text;       /* cs_batch_set_copy_binary(false): COPY in text format only */
+    size_t copy_binary;   /* COPYs sent in binary format */
+    size_t copy_declined; /* binary-capable COPYs sent as text (an encoder declined a value) */
     cs_arena_t *arena;
     void *emitter; /* the runtime's outbox for cs_batch_emit (worker_outbox.c), or NULL */
 };
@@ -166,9 +176,11 @@ static void build_sql(tbl_t *t, int idx)
     const char *staged = staged_cols(d);
     if (!d->conflict) {
         t->copy_sql = xprintf("COPY %s (%s) FROM STDIN", d->table, d->columns);
+        t->copy_bin_sql = xprintf("%s (FORMAT binary)", t->copy_sql);
         return;
     }
     t->copy_sql = xprintf("COPY %s (%s) FROM STDIN", stage, staged);
+    t->copy_bin_sql = xprintf("%s (FORMAT binary)", t->copy_sql);
     t->stage_sql = xprintf(
         "CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s "
         "WITH NO DATA; "
@@ -326,6 +338,10 @@ void cs_batch_destroy(cs_batch_t *b)
         free(t->params);
         cs_buf_fini(&t->folded);
         cs_arena_destroy(t->fold_arena);
+        free(t->bin_types);
+        free(t->copy_bin_sql);
+        cs_buf_fini(&t->bin);
+        cs_buf_fini(&t->bin_scratch);
     }
     free(b->t);
     cs_arena_destroy(b->arena);
@@ -612,58 +628,6 @@ int cs_batch_put(cs_batch_t *b, int table, const cs_val_t *vals, int n, cs_err_t
 
 /* ---- the array path: COPY text rows to one text[] literal per column ---- */
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/*
- * The character a COPY text escape stands for: f[*i] is the backslash, f[*i + 1] the escape
- * (\b \f \n \r \t \v, \xH[H], \o[o[o]], or any other character standing for itself); *i is left
- * on the escape's last character.
- */
-static inline unsigned char copy_unescape(const char *f, size_t n, size_t *i)
-{
-    char e = f[++*i];
-
-    switch (e) {
-    case 'b':
-        return '\b';
-    case 'f':
-        return '\f';
-    case 'n':
-        return '\n';
-    case 'r':
-        return '\r';
-    case 't':
-        return '\t';
-    case 'v':
-        return '\v';
-    case 'x':
-        if (*i + 1 < n && hexval(f[*i + 1]) >= 0) {
-            int v = hexval(f[++*i]);
-            if (*i + 1 < n && hexval(f[*i + 1]) >= 0)
-                v = v * 16 + hexval(f[++*i]);
-            return (unsigned char)v;
-        }
-        return 'x';
-    default:
-        if (e >= '0' && e <= '7') {
-            int v = e - '0';
-            for (int k = 0; k < 2 && *i + 1 < n && f[*i + 1] >= '0' && f[*i + 1] <= '7'; k++)
-                v = v * 8 + (f[++*i] - '0');
-            return (unsigned char)(v & 0xff);
-        }
-        return (unsigned char)e; /* \\ and any other escaped character stand for it */
-    }
-}
-
 int cs_batch_array_elem(cs_buf_t *out, const char *f, size_t n)
 {
     if (n == 2 && f[0] == '\\' && f[1] == 'N') {
@@ -676,7 +640,7 @@ int cs_batch_array_elem(cs_buf_t *out, const char *f, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)f[i];
         if (c == '\\' && i + 1 < n)
-            c = copy_unescape(f, n, &i);
+            c = cs__copy_unescape(f, n, &i);
         if (c == '\0') {
             return -1; /* a NUL byte cannot travel in a text parameter (nor in text at all) */
         }
@@ -811,6 +775,17 @@ void cs_batch_set_array_max(cs_batch_t *b, size_t rows)
     b->array_max = rows;
 }
 
+void cs_batch_set_copy_binary(cs_batch_t *b, bool on)
+{
+    b->copy_text = !on;
+}
+
+void cs_batch_copy_counts(const cs_batch_t *b, size_t *binary, size_t *declined)
+{
+    *binary = b->copy_binary;
+    *declined = b->copy_declined;
+}
+
 /*
  * w = "WITH _cs_in AS (...)": the staged columns of d (names sn[0..ns)) from one text[] parameter
  * each, typed like the target's (types: rows of column name, type name), and _cs_seq (append
@@ -896,26 +871,61 @@ static int prepare_parent_insert(const tbl_t *t, cs_db_t *db, const char *w, cs_
     return rc;
 }
 
-/* Builds and prepares t's array statements, with the target's column types read from db. */
-static int prepare_arrays(tbl_t *t, cs_db_t *db, cs_err_t *err)
+/*
+ * The columns of t's target with their types: name, the type as a cast names it, pg_type's
+ * typname and typtype, and whether the type is pg_catalog's ("true"/"false").
+ */
+static cs_db_res_t *column_types(const tbl_t *t, cs_db_t *db, cs_err_t *err)
 {
-    const cs_table_def_t *d = t->def;
-    int ns = 0, rc = -1;
-    char **sn = split_cols(staged_cols(d), &ns);
-    cs_buf_t w = CS_BUF_INIT, q = CS_BUF_INIT;
-    const char *params[] = {d->table};
+    const char *params[] = {t->def->table};
     cs_db_res_t *res = cs_db_query(db,
                                    "SELECT a.attname::text, CASE WHEN ty.oid = 'text'::regtype "
-                                   "THEN 'text' ELSE format('%I.%I', n.nspname, ty.typname) END "
+                                   "THEN 'text' ELSE format('%I.%I', n.nspname, ty.typname) END, "
+                                   "ty.typname::text, ty.typtype::text, "
+                                   "(n.nspname = 'pg_catalog')::text "
                                    "FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
                                    "JOIN pg_namespace n ON n.oid = ty.typnamespace "
                                    "WHERE a.attrelid = $1::regclass "
                                    "AND a.attnum > 0 AND NOT a.attisdropped",
                                    1, params, err);
-    if (!res) {
-        cs_err_wrap(err, "reading the column types of %s", d->table);
-        goto out;
+    if (!res)
+        cs_err_wrap(err, "reading the column types of %s", t->def->table);
+    return res;
+}
+
+/*
+ * The binary COPY encoder of each staged column of t from its type (types: column_types);
+ * t->binary when every column has one. A column missing from the table is left to
+ * prepare_arrays and COPY to report.
+ */
+static void bin_types(tbl_t *t, cs_db_res_t *types)
+{
+    int ns = 0;
+    char **sn = split_cols(staged_cols(t->def), &ns);
+
+    free(t->bin_types);
+    t->bin_types = cs_mem_calloc((size_t)(ns ? ns : 1), sizeof *t->bin_types);
+    t->binary = ns == t->ncols;
+    for (int c = 0; c < ns; c++) {
+        for (int r = 0; r < cs_db_res_rows(types); r++)
+            if (!strcmp(cs_db_res_get(types, r, 0), sn[c]))
+                t->bin_types[c] =
+                    cs__bin_type_of(cs_db_res_get(types, r, 2), cs_db_res_get(types, r, 3)[0],
+                                    !strcmp(cs_db_res_get(types, r, 4), "true"));
+        if (t->bin_types[c] == CS__BIN_NONE)
+            t->binary = false;
     }
+    free_names(sn, ns);
+}
+
+/* Builds and prepares t's array statements, with the target's column types (column_types). */
+static int prepare_arrays(tbl_t *t, cs_db_t *db, cs_db_res_t *res, cs_err_t *err)
+{
+    const cs_table_def_t *d = t->def;
+    int ns = 0, rc = -1;
+    char **sn = split_cols(staged_cols(d), &ns);
+    cs_buf_t w = CS_BUF_INIT, q = CS_BUF_INIT;
+
     if (staged_input(&w, d, sn, ns, res, err) < 0)
         goto out;
     array_statement(&q, t, w.data, ns);
@@ -928,7 +938,6 @@ static int prepare_arrays(tbl_t *t, cs_db_t *db, cs_err_t *err)
     }
     rc = 0;
 out:
-    cs_db_res_free(res);
     free_names(sn, ns);
     cs_buf_fini(&w);
     cs_buf_fini(&q);
@@ -952,11 +961,18 @@ int cs_batch_prepare(cs_batch_t *b, cs_db_t *db, cs_err_t *err)
             rc = cs_err_wrap(err, "preparing staging for %s", b->t[i].def->table);
             break;
         }
+        cs_db_res_t *types = column_types(&b->t[i], db, err);
+        if (!types) {
+            rc = -1;
+            break;
+        }
+        bin_types(&b->t[i], types);
         bool found = false;
         for (int r = 0; have && r < cs_db_res_rows(have) && !found; r++)
             found = !strcmp(cs_db_res_get(have, r, 0), b->t[i].arr_name);
-        if (b->array_max > 0 && !found && prepare_arrays(&b->t[i], db, err) < 0)
+        if (b->array_max > 0 && !found && prepare_arrays(&b->t[i], db, types, err) < 0)
             rc = -1;
+        cs_db_res_free(types);
     }
     cs_db_res_free(have);
     return rc;
@@ -1194,7 +1210,25 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
                 return -1;
             continue;
         }
-        if (cs_db_copy_begin(db, t->copy_sql, err) < 0)
+        /*
+         * Binary when every column has an encoder and each value was encoded (see
+         * batch_int.h); otherwise text, whose values PostgreSQL then judges itself.
+         */
+        const char *copy_sql = t->copy_sql;
+        int bad_col;
+        if (t->binary && !b->copy_text) {
+            if (cs__bin_rows(&t->bin, t->bin_types, t->ncols, data + a, data + z, &t->bin_scratch,
+                             &bad_col) == 0) {
+                copy_sql = t->copy_bin_sql;
+                b->copy_binary++;
+                data = t->bin.data;
+                a = 0;
+                z = t->bin.len;
+            } else {
+                b->copy_declined++;
+            }
+        }
+        if (cs_db_copy_begin(db, copy_sql, err) < 0)
             return cs_err_wrap(err, "copy into %s", t->def->table);
         /* Send in chunks of at most 1 MiB so libpq's output buffer stays small. */
         int put_failed = 0;

@@ -17,6 +17,7 @@
 #include "cs/batch.h"
 #include "cs/codec.h"
 #include "cs/db.h"
+#include "batch_int.h"
 #include "internal.h"
 
 static const struct {
@@ -384,6 +385,219 @@ START_TEST(fold_many_keys)
 }
 END_TEST
 
+/* ---- binary COPY (batch_binary.c) ---- */
+
+/* One field: type, text (n bytes, or strlen when n == 0), the bytes expected in hex (NULL:
+ * the encoder declines, the range goes as text). */
+static const struct {
+    cs__bin_type_t type;
+    const char *text;
+    size_t n;
+    const char *hex;
+} bin_cases[] = {
+    {CS__BIN_INT2, "-2", 0, "00000002fffe"},
+    {CS__BIN_INT2, "32767", 0, "000000027fff"},
+    {CS__BIN_INT2, "-32768", 0, "000000028000"},
+    {CS__BIN_INT2, "32768", 0, NULL},
+    {CS__BIN_INT4, "0", 0, "0000000400000000"},
+    {CS__BIN_INT4, "+7", 0, "0000000400000007"},
+    {CS__BIN_INT4, "-2147483648", 0, "0000000480000000"},
+    {CS__BIN_INT4, "2147483648", 0, NULL},
+    {CS__BIN_INT4, " 7", 0, NULL},
+    {CS__BIN_INT4, "", 0, NULL},
+    {CS__BIN_INT4, "-", 0, NULL},
+    {CS__BIN_INT4, "1.0", 0, NULL},
+    {CS__BIN_INT8, "-1", 0, "00000008ffffffffffffffff"},
+    {CS__BIN_INT8, "-9223372036854775808", 0, "000000088000000000000000"},
+    {CS__BIN_INT8, "9223372036854775807", 0, "000000087fffffffffffffff"},
+    {CS__BIN_INT8, "9223372036854775808", 0, NULL},
+    {CS__BIN_INT8, "99999999999999999999", 0, NULL},
+    {CS__BIN_BOOL, "t", 0, "0000000101"},
+    {CS__BIN_BOOL, "true", 0, "0000000101"},
+    {CS__BIN_BOOL, "f", 0, "0000000100"},
+    {CS__BIN_BOOL, "false", 0, "0000000100"},
+    {CS__BIN_BOOL, "yes", 0, NULL},
+    {CS__BIN_BOOL, "T", 0, NULL},
+    {CS__BIN_FLOAT8, "1", 0, "000000083ff0000000000000"},
+    {CS__BIN_FLOAT8, "-2.5", 0, "00000008c004000000000000"},
+    {CS__BIN_FLOAT8, "0.1", 0, "000000083fb999999999999a"},
+    {CS__BIN_FLOAT8, ".5e1", 0, "000000084014000000000000"},
+    {CS__BIN_FLOAT8, "-0", 0, "000000088000000000000000"},
+    {CS__BIN_FLOAT8, "NaN", 0, "000000087ff8000000000000"},
+    {CS__BIN_FLOAT8, "Infinity", 0, "000000087ff0000000000000"},
+    {CS__BIN_FLOAT8, "-Infinity", 0, "00000008fff0000000000000"},
+    {CS__BIN_FLOAT8, "1e400", 0, NULL},
+    {CS__BIN_FLOAT8, "1e-400", 0, NULL},
+    {CS__BIN_FLOAT8, "4.9406564584124654e-324", 0, "000000080000000000000001"},
+    {CS__BIN_FLOAT8, "0x10", 0, NULL},
+    {CS__BIN_FLOAT8, "inf", 0, NULL},
+    {CS__BIN_FLOAT8, "1e", 0, NULL},
+    {CS__BIN_FLOAT8, ".", 0, NULL},
+    {CS__BIN_FLOAT4, "1.5", 0, "000000043fc00000"},
+    {CS__BIN_FLOAT4, "NaN", 0, "000000047fc00000"},
+    {CS__BIN_FLOAT4, "1e39", 0, NULL},
+    {CS__BIN_FLOAT4, "1e-45", 0, "0000000400000001"},
+    {CS__BIN_FLOAT4, "1e-50", 0, NULL},
+    {CS__BIN_NUMERIC, "0", 0, "000000080000000000000000"},
+    {CS__BIN_NUMERIC, "-0.00", 0, "000000080000000000000002"},
+    {CS__BIN_NUMERIC, "1.50", 0, "0000000c000200000000000200011388"},
+    {CS__BIN_NUMERIC, "-12345.678", 0, "0000000e0003000140000003000109291a7c"},
+    {CS__BIN_NUMERIC, "0.0001", 0, "0000000a0001ffff000000040001"},
+    {CS__BIN_NUMERIC, "1e3", 0, "0000000a000100000000000003e8"},
+    {CS__BIN_NUMERIC, "2.5e-3", 0, "0000000a0001ffff000000040019"},
+    {CS__BIN_NUMERIC, "10000", 0,
+     "0000000a0001000100000000"
+     "0001"},
+    {CS__BIN_NUMERIC, "+007.", 0,
+     "0000000a000100000000"
+     "00000007"},
+    {CS__BIN_NUMERIC, "NaN", 0, "0000000800000000c0000000"},
+    {CS__BIN_NUMERIC, "Infinity", 0, NULL},
+    {CS__BIN_NUMERIC, "1e1001", 0, NULL},
+    {CS__BIN_NUMERIC, "1.2.3", 0, NULL},
+    {CS__BIN_NUMERIC, "", 0, NULL},
+    {CS__BIN_NUMERIC, "-", 0, NULL},
+    {CS__BIN_NUMERIC, " 1", 0, NULL},
+    {CS__BIN_UUID, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", 0,
+     "00000010a0eebc999c0b4ef8bb6d6bb9bd380a11"},
+    {CS__BIN_UUID, "{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11}", 0,
+     "00000010a0eebc999c0b4ef8bb6d6bb9bd380a11"},
+    {CS__BIN_UUID, "a0eebc999c0b4ef8bb6d6bb9bd380a11", 0,
+     "00000010a0eebc999c0b4ef8bb6d6bb9bd380a11"},
+    {CS__BIN_UUID, "a0ee-bc99-9c0b-4ef8-bb6d-6bb9-bd38-0a11", 0,
+     "00000010a0eebc999c0b4ef8bb6d6bb9bd380a11"},
+    {CS__BIN_UUID, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a1", 0, NULL},
+    {CS__BIN_UUID, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11-", 0, NULL},
+    {CS__BIN_UUID, "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", 0, NULL},
+    {CS__BIN_UUID, "a0eebc99--9c0b-4ef8-bb6d-6bb9bd380a11", 0, NULL},
+    {CS__BIN_UUID, "g0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", 0, NULL},
+    {CS__BIN_TIMESTAMPTZ, "2000-01-01 00:00:00+00", 0, "000000080000000000000000"},
+    {CS__BIN_TIMESTAMPTZ, "2000-01-01 00:00:00.000001+00", 0, "000000080000000000000001"},
+    {CS__BIN_TIMESTAMPTZ, "1999-12-31 23:59:59.999999Z", 0, "00000008ffffffffffffffff"},
+    {CS__BIN_TIMESTAMPTZ, "2000-01-01 01:00:00+01", 0, "000000080000000000000000"},
+    {CS__BIN_TIMESTAMPTZ, "2026-12-03T21:57:43.123Z", 0, "00000008000304c09e1de438"},
+    {CS__BIN_TIMESTAMPTZ, "2026-12-03 21:57:43.123+00", 0, "00000008000304c09e1de438"},
+    {CS__BIN_TIMESTAMPTZ, "2000-01-01 00:00:00-05:30", 0, "00000008000000049c2c0600"},
+    {CS__BIN_TIMESTAMPTZ, "2000-01-01 00:00:00-0530", 0, "00000008000000049c2c0600"},
+    {CS__BIN_TIMESTAMPTZ, "1970-01-01 00:00:00+00", 0, "00000008fffca2fec4c82000"},
+    {CS__BIN_TIMESTAMPTZ, "0001-01-01 00:00:00+00", 0, "00000008ff1fe2ffc59c6000"},
+    {CS__BIN_TIMESTAMPTZ, "9999-12-31 23:59:59.999999+15:59", 0, "000000080380e6fe2b94c6ff"},
+    {CS__BIN_TIMESTAMPTZ, "2026-12-03 21:57:43", 0, NULL},
+    {CS__BIN_TIMESTAMPTZ, "2026-12-03 21:57:43.1234567+00", 0, NULL},
+    {CS__BIN_TIMESTAMPTZ, "2026-12-03 21:57:43.+00", 0, NULL},
+    {CS__BIN_TIMESTAMPTZ, "2026-12-03 24:00:00+00", 0, NULL},
+    {CS__BIN_TIMESTAMPTZ, "2026-12-03 23:59:60+00", 0, NULL},
+    {CS__BIN_TIMESTAMPTZ, "2026-02-29 00:00:00+00", 0, NULL},
+    {CS__BIN_TIMESTAMPTZ, "2026-12-03 21:57:43+16", 0, NULL},
+    {CS__BIN_TIMESTAMPTZ, "2026-12-03 21:57:43 UTC", 0, NULL},
+    {CS__BIN_TIMESTAMPTZ, "0000-01-01 00:00:00+00", 0, NULL},
+    {CS__BIN_TIMESTAMPTZ, "infinity", 0, NULL},
+    {CS__BIN_DATE, "2000-01-01", 0, "0000000400000000"},
+    {CS__BIN_DATE, "1999-12-31", 0, "00000004ffffffff"},
+    {CS__BIN_DATE, "2024-02-29", 0, "0000000400002279"},
+    {CS__BIN_DATE, "0001-01-01", 0, "00000004fff4dbf9"},
+    {CS__BIN_DATE, "2023-02-29", 0, NULL},
+    {CS__BIN_DATE, "2023-13-01", 0, NULL},
+    {CS__BIN_DATE, "2023-1-01", 0, NULL},
+    {CS__BIN_BYTES, "", 0, "00000000"},
+    {CS__BIN_BYTES, "h\xc3\xa9\t\\", 0, "0000000568c3a9095c"},
+    {CS__BIN_BYTES, "a\0b", 3, NULL},
+    {CS__BIN_JSONB, "{}", 0, "00000003017b7d"},
+    {CS__BIN_JSONB, "\"a\0\"", 4, NULL},
+    {CS__BIN_BYTEA, "\\x00ff", 0, "0000000200ff"},
+    {CS__BIN_BYTEA, "\\x", 0, "00000000"},
+    {CS__BIN_BYTEA, "\\x0", 0, NULL},
+    {CS__BIN_BYTEA, "\\x0g", 0, NULL},
+    {CS__BIN_BYTEA, "abc", 0, NULL},
+    {CS__BIN_NONE, "x", 0, NULL},
+};
+
+static void to_hex(char *out, const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sprintf(out + 2 * i, "%02x", (unsigned char)p[i]);
+    out[2 * n] = '\0';
+}
+
+START_TEST(bin_fields)
+{
+    cs_buf_t out = CS_BUF_INIT;
+    char hex[256];
+    const char *text = bin_cases[_i].text;
+    size_t n = bin_cases[_i].n ? bin_cases[_i].n : strlen(text);
+
+    cs_buf_puts(&out, "..");
+    int rc = cs__bin_field(&out, bin_cases[_i].type, text, n);
+    if (!bin_cases[_i].hex) {
+        ck_assert_msg(rc == -1, "type %d '%s': encoded, should decline", bin_cases[_i].type, text);
+        ck_assert_uint_eq(out.len, 2); /* nothing appended */
+    } else {
+        ck_assert_msg(rc == 0, "type %d '%s': declined", bin_cases[_i].type, text);
+        to_hex(hex, out.data + 2, out.len - 2);
+        ck_assert_str_eq(hex, bin_cases[_i].hex);
+    }
+    cs_buf_fini(&out);
+}
+END_TEST
+
+START_TEST(bin_null_and_types)
+{
+    cs_buf_t out = CS_BUF_INIT;
+    char hex[64];
+
+    ck_assert_int_eq(cs__bin_field(&out, CS__BIN_UUID, NULL, 0), 0);
+    to_hex(hex, out.data, out.len);
+    ck_assert_str_eq(hex, "ffffffff");
+    cs_buf_fini(&out);
+    ck_assert_int_eq(cs__bin_type_of("int4", 'b', true), CS__BIN_INT4);
+    ck_assert_int_eq(cs__bin_type_of("timestamptz", 'b', true), CS__BIN_TIMESTAMPTZ);
+    ck_assert_int_eq(cs__bin_type_of("varchar", 'b', true), CS__BIN_BYTES);
+    ck_assert_int_eq(cs__bin_type_of("mood", 'e', false), CS__BIN_BYTES);
+    ck_assert_int_eq(cs__bin_type_of("cs_jsonb_object", 'd', false), CS__BIN_NONE);
+    ck_assert_int_eq(cs__bin_type_of("_text", 'b', true), CS__BIN_NONE);
+    ck_assert_int_eq(cs__bin_type_of("int4", 'b', false), CS__BIN_NONE);
+    ck_assert_int_eq(cs__bin_type_of("timestamp", 'b', true), CS__BIN_NONE);
+    ck_assert_int_eq(cs__bin_type_of("interval", 'b', true), CS__BIN_NONE);
+}
+END_TEST
+
+/* A whole stream from COPY text rows: escapes undone, NULLs, header and trailer. */
+START_TEST(bin_rows)
+{
+    static const cs__bin_type_t types[] = {CS__BIN_BYTES, CS__BIN_INT4};
+    const char *rows = "a\\tb\t\\N\n\\\\N\t-1\n";
+    cs_buf_t out = CS_BUF_INIT, scratch = CS_BUF_INIT;
+    char hex[256];
+    int bad = -1;
+
+    ck_assert_int_eq(cs__bin_rows(&out, types, 2, rows, rows + strlen(rows), &scratch, &bad), 0);
+    to_hex(hex, out.data, out.len);
+    ck_assert_str_eq(hex, "5047434f50590aff0d0a00"
+                          "00000000"
+                          "00000000"
+                          "0002"
+                          "00000003610962"
+                          "ffffffff"
+                          "0002"
+                          "000000025c4e"
+                          "00000004ffffffff"
+                          "ffff");
+    /* too few fields, too many, a value declined, a lone backslash: the column, -1 */
+    const char *few = "x\n", *many = "x\t1\t2\n", *bad_int = "x\t1\ny\tz\n", *lone = "x\\\t1\n";
+    ck_assert_int_eq(cs__bin_rows(&out, types, 2, few, few + strlen(few), &scratch, &bad), -1);
+    ck_assert_int_eq(bad, 0);
+    ck_assert_int_eq(cs__bin_rows(&out, types, 2, many, many + strlen(many), &scratch, &bad), -1);
+    ck_assert_int_eq(bad, 1);
+    ck_assert_int_eq(
+        cs__bin_rows(&out, types, 2, bad_int, bad_int + strlen(bad_int), &scratch, &bad), -1);
+    ck_assert_int_eq(bad, 1);
+    ck_assert_int_eq(cs__bin_rows(&out, types, 2, lone, lone + strlen(lone), &scratch, &bad), -1);
+    ck_assert_int_eq(bad, 0);
+    cs_buf_fini(&out);
+    cs_buf_fini(&scratch);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("batch");
@@ -403,6 +617,11 @@ int main(void)
     tcase_add_test(tf, fold_rows);
     tcase_add_test(tf, fold_many_keys);
     suite_add_tcase(s, tf);
+    TCase *tb = tcase_create("binary");
+    tcase_add_loop_test(tb, bin_fields, 0, (int)(sizeof bin_cases / sizeof *bin_cases));
+    tcase_add_test(tb, bin_null_and_types);
+    tcase_add_test(tb, bin_rows);
+    suite_add_tcase(s, tb);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

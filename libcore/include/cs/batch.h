@@ -31,10 +31,12 @@
  *    the rows one by one (the fold and the update agree). With update == NULL (DO NOTHING) an
  *    aggregate such as "user_id" simply de-duplicates the keys before the upsert.
  *
- * Values are sent in COPY text format; cs_batch_str escapes what COPY needs. PostgreSQL converts
- * the text to the column's type, so a value that does not fit its column fails the flush with a
- * PERMANENT error (22*, 23*): the runtime then isolates the event that produced it and
- * dead-letters it alone (see worker.h).
+ * Values are kept in COPY text format; cs_batch_str escapes what COPY needs. A COPY goes in
+ * binary format when every column it fills has a type the runtime encodes (see
+ * cs_batch_set_copy_binary): the flush encodes the text by the column types, or sends the range as
+ * text when an encoder declines a value. Either way PostgreSQL judges the value for its column,
+ * so a value that does not fit fails the flush with a PERMANENT error (22*, 23*): the runtime then
+ * isolates the event that produced it and dead-letters it alone (see worker.h).
  *
  * Memory: the batch owns its row buffers; cs_batch_arena() gives handlers scratch memory that is
  * released when the batch is done. Handlers free nothing. One batch belongs to one loop thread.
@@ -325,6 +327,19 @@ CS_API void cs_batch_seal(cs_batch_t *b, int nevents);
  * statements are prepared only when it is above 0.
  */
 CS_API void cs_batch_set_array_max(cs_batch_t *b, size_t rows);
+/*
+ * COPY in binary format (on by default) for the tables whose every staged column has a type the
+ * runtime encodes (uuid, text, varchar, char, enums, json, jsonb, bool, int2/4/8, float4/8,
+ * numeric, timestamptz, date, bytea; read at cs_batch_prepare); false: text format for every
+ * table, as before. A range whose values an encoder declines (a spelling it does not reproduce
+ * exactly, a value out of range) goes as text, so PostgreSQL judges it as before.
+ */
+CS_API void cs_batch_set_copy_binary(cs_batch_t *b, bool on);
+/*
+ * Since the batch was made: the COPYs sent in binary format, and those of binary-capable tables
+ * sent as text because an encoder declined a value (for tests and benchmarks).
+ */
+CS_API void cs_batch_copy_counts(const cs_batch_t *b, size_t *binary, size_t *declined);
 /*
  * Appends one COPY text field (f, n bytes, as the row buffers hold it: \N is NULL, backslash
  * escapes) to out as an element of an array literal: NULL, or a double-quoted string with " and
