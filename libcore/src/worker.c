@@ -75,6 +75,9 @@ const cs_opt_t cs_worker_opts[] = {
      "rows per table up to which a batch writes it with one statement from array parameters "
      "instead of COPY and a staging table (0: always COPY)",
      0, 1000000},
+    {"batch-copy-binary", CS_OPT_BOOL, "true",
+     "COPY a table's rows in binary format when every column's type has an encoder (false: "
+     "always text)"},
     {"commit-pipeline", CS_OPT_BOOL, "true",
      "send a small batch's whole transaction in one round trip (libpq pipeline mode)"},
     /*
@@ -461,6 +464,7 @@ static void stages_init(cs_worker_t *w)
         w->st[i].batch = def->outbox ? cs_batch_new(w->outbox_tables, w->ntables + 1)
                                      : cs_batch_new(def->tables, w->ntables);
         cs_batch_set_array_max(w->st[i].batch, (size_t)cs_config_int(w->cfg, "batch-array-rows"));
+        cs_batch_set_copy_binary(w->st[i].batch, cs_config_bool(w->cfg, "batch-copy-binary"));
         w->st[i].arena = cs_arena_new(256 * 1024);
         for (int k = 0; k < TP_COUNT; k++)
             cs_buf_init(&w->st[i].p[k]);
