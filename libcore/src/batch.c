@@ -872,8 +872,10 @@ static int prepare_parent_insert(const tbl_t *t, cs_db_t *db, const char *w, cs_
 }
 
 /*
- * The columns of t's target with their types: name, the type as a cast names it, pg_type's
- * typname and typtype, and whether the type is pg_catalog's ("true"/"false").
+ * The columns of t's target with their types: name, the type as a cast names it, then the binary
+ * encoder's view of the type: pg_type's typname and typtype, and whether the type is pg_catalog's
+ * ("true"/"false"), of the domain's base type for a domain (its receive function is the base
+ * type's, followed by the domain's checks, as its input function is the base type's).
  */
 static cs_db_res_t *column_types(const tbl_t *t, cs_db_t *db, cs_err_t *err)
 {
@@ -881,10 +883,13 @@ static cs_db_res_t *column_types(const tbl_t *t, cs_db_t *db, cs_err_t *err)
     cs_db_res_t *res = cs_db_query(db,
                                    "SELECT a.attname::text, CASE WHEN ty.oid = 'text'::regtype "
                                    "THEN 'text' ELSE format('%I.%I', n.nspname, ty.typname) END, "
-                                   "ty.typname::text, ty.typtype::text, "
-                                   "(n.nspname = 'pg_catalog')::text "
+                                   "bt.typname::text, bt.typtype::text, "
+                                   "(bn.nspname = 'pg_catalog')::text "
                                    "FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
                                    "JOIN pg_namespace n ON n.oid = ty.typnamespace "
+                                   "JOIN pg_type bt ON bt.oid = CASE WHEN ty.typtype = 'd' "
+                                   "THEN ty.typbasetype ELSE ty.oid END "
+                                   "JOIN pg_namespace bn ON bn.oid = bt.typnamespace "
                                    "WHERE a.attrelid = $1::regclass "
                                    "AND a.attnum > 0 AND NOT a.attisdropped",
                                    1, params, err);

@@ -66,7 +66,7 @@ cs__bin_type_t cs__bin_type_of(const char *typname, char typtype, bool in_catalo
     if (typtype == 'e')
         return CS__BIN_BYTES; /* an enum's binary form is its label */
     if (!in_catalog || typtype != 'b' || !typname)
-        return CS__BIN_NONE; /* domains (their checks), arrays, composites, others' types */
+        return CS__BIN_NONE; /* a domain over a domain, arrays, composites, others' types */
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (!strcmp(map[i].name, typname))
             return map[i].type;

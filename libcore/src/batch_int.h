@@ -44,7 +44,9 @@ typedef enum cs__bin_type {
 
 /*
  * The encoder of a column type, from pg_type's typname (unqualified, of the pg_catalog
- * namespace) and typtype ('e' for an enum: any name). CS__BIN_NONE when there is none.
+ * namespace) and typtype ('e' for an enum: any name); for a domain, those of its base type
+ * (PostgreSQL's receive function of a domain is its base type's, then the domain's checks, so a
+ * value that breaks them fails the binary COPY as the text one). CS__BIN_NONE when there is none.
  */
 cs__bin_type_t cs__bin_type_of(const char *typname, char typtype, bool in_catalog);
 

@@ -5,18 +5,18 @@
  * cs_batch_flush sends COPY in binary format for a table whose every staged column has a type the
  * runtime encodes (batch_binary.c), and text otherwise or when an encoder declines a value. This
  * test writes rows covering every supported type (uuid, text, varchar, char, an enum, json,
- * jsonb, bool, int2/4/8, float4/8, numeric with and without a modifier, timestamptz, date,
- * bytea), NULLs in every column, edge values (negative numerics and zeros, NaN and infinities,
- * times before 2000 and 1970, the year 1, escapes), to a plain COPY table and to a staged upsert
- * with repeated keys, once with binary COPY switched off and once on, into two schemas, and
- * checks that both hold exactly the same rows (as text, so the numeric scales and the float bits
- * count), that the binary run did send binary, and a few values by hand. A second batch uses
- * spellings PostgreSQL takes but the encoders decline (" 42 ", "yes", a time without offset):
- * it goes as text, and still agrees. Finally, a value that does not fit its column fails the
- * flush PERMANENT with the same SQLSTATE both ways, whether PostgreSQL's receive function judges
- * it (varchar(n), numeric(p,s), UTF-8, enum labels, jsonb) or the encoder declines it to the
- * text path (a bad uuid, an int2 overflow, a month 13), and the event's neighbour still flushes
- * alone (poison isolation).
+ * jsonb, domains over json and int4, bool, int2/4/8, float4/8, numeric with and without a
+ * modifier, timestamptz, date, bytea), NULLs in every column, edge values (negative numerics and
+ * zeros, NaN and infinities, times before 2000 and 1970, the year 1, escapes), to a plain COPY
+ * table and to a staged upsert with repeated keys, once with binary COPY switched off and once on,
+ * into two schemas, and checks that both hold exactly the same rows (as text, so the numeric scales
+ * and the float bits count), that the binary run did send binary, and a few values by hand. A
+ * second batch uses spellings PostgreSQL takes but the encoders decline (" 42 ", "yes", a time
+ * without offset): it goes as text, and still agrees. Finally, a value that does not fit its column
+ * fails the flush PERMANENT with the same SQLSTATE both ways, whether PostgreSQL's receive function
+ * judges it (varchar(n), numeric(p,s), UTF-8, enum labels, jsonb, a domain's check) or the encoder
+ * declines it to the text path (a bad uuid, an int2 overflow, a month 13), and the event's
+ * neighbour still flushes alone (poison isolation).
  */
 #include <check.h>
 #include <math.h>
@@ -45,10 +45,12 @@ static const cs_table_def_t tables[] = {
 
 static const char *const schema_sql =
     "CREATE TYPE mood AS ENUM ('calm', 'busy');"
+    "CREATE DOMAIN jdoc AS json CHECK (json_typeof(VALUE) <> 'string');"
+    "CREATE DOMAIN nonneg AS int4 CHECK (VALUE >= 0);"
     "CREATE TABLE t_all (id int8 PRIMARY KEY, u uuid, t text, vc varchar(12), bc char(3), "
-    "e mood, js json, jb jsonb, b bool, i2 int2, i4 int4, f4 float4, f8 float8, "
+    "e mood, js jdoc, jb jsonb, b bool, i2 int2, i4 int4, f4 float4, f8 float8, "
     "n numeric(14,4), nn numeric, ts timestamptz, d date, by bytea);"
-    "CREATE TABLE t_up (k uuid PRIMARY KEY, n numeric NOT NULL, at timestamptz, c int4, s text);";
+    "CREATE TABLE t_up (k uuid PRIMARY KEY, n numeric NOT NULL, at timestamptz, c nonneg, s text);";
 
 #define N(a) ((int)(sizeof(a) / sizeof *(a)))
 
@@ -313,6 +315,7 @@ static const struct {
     {1, "not-a-uuid", "22P02"},              /* declined: uuid_in's error */
     {9, "70000", "22003"},                   /* declined: int2's range */
     {15, "2026-13-01 00:00:00+00", "22008"}, /* declined: the month */
+    {6, "\"str\"", "23514"},                 /* a domain's check, after json_recv */
 };
 
 /* Flushes a good event then a bad one: the pair fails PERMANENT, each alone as it should. */
