@@ -60,10 +60,8 @@ typedef struct tbl {
     cs_arena_t *fold_arena; /* the fold's new field texts, reset per flushed range */
     /* Binary COPY (batch_binary.c): the staged columns' encoders, read at prepare. */
     cs__bin_type_t *bin_types;
-    bool binary;          /* every staged column has an encoder */
-    char *copy_bin_sql;   /* COPY target (cols) FROM STDIN (FORMAT binary) */
-    cs_buf_t bin;         /* the binary COPY stream of the range being flushed */
-    cs_buf_t bin_scratch; /* one field's unescaped text */
+    bool binary;        /* every staged column has an encoder */
+    char *copy_bin_sql; /* COPY target (cols) FROM STDIN (FORMAT binary) */
 } tbl_t;
 
 struct cs_batch {
@@ -78,6 +76,11 @@ struct cs_batch {
     bool copy_text;       /* cs_batch_set_copy_binary(false): COPY in text format only */
     size_t copy_binary;   /* COPYs sent in binary format */
     size_t copy_declined; /* binary-capable COPYs sent as text (an encoder declined a value) */
+    /* The binary COPY stream of the table being flushed and one field's unescaped text: one
+     * pair for all tables (flushed one after the other), so the batch keeps the largest
+     * table's stream between batches, not every table's. */
+    cs_buf_t bin;
+    cs_buf_t bin_scratch;
     cs_arena_t *arena;
     void *emitter; /* the runtime's outbox for cs_batch_emit (worker_outbox.c), or NULL */
 };
@@ -311,6 +314,8 @@ cs_batch_t *cs_batch_new(const cs_table_def_t *tables, int ntables)
         }
     }
     b->array_max = CS_BATCH_ARRAY_MAX_DEFAULT;
+    cs_buf_init(&b->bin);
+    cs_buf_init(&b->bin_scratch);
     b->arena = cs_arena_new(64 * 1024);
     b->cur_ev = -1;
     b->row_tbl = -1;
@@ -340,10 +345,10 @@ void cs_batch_destroy(cs_batch_t *b)
         cs_arena_destroy(t->fold_arena);
         free(t->bin_types);
         free(t->copy_bin_sql);
-        cs_buf_fini(&t->bin);
-        cs_buf_fini(&t->bin_scratch);
     }
     free(b->t);
+    cs_buf_fini(&b->bin);
+    cs_buf_fini(&b->bin_scratch);
     cs_arena_destroy(b->arena);
     free(b);
 }
@@ -1222,13 +1227,13 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
         const char *copy_sql = t->copy_sql;
         int bad_col;
         if (t->binary && !b->copy_text) {
-            if (cs__bin_rows(&t->bin, t->bin_types, t->ncols, data + a, data + z, &t->bin_scratch,
+            if (cs__bin_rows(&b->bin, t->bin_types, t->ncols, data + a, data + z, &b->bin_scratch,
                              &bad_col) == 0) {
                 copy_sql = t->copy_bin_sql;
                 b->copy_binary++;
-                data = t->bin.data;
+                data = b->bin.data;
                 a = 0;
-                z = t->bin.len;
+                z = b->bin.len;
             } else {
                 b->copy_declined++;
             }
