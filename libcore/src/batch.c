@@ -33,6 +33,9 @@
 #include "batch_int.h"
 #include "internal.h"
 
+/* A binary COPY stream grown past this is released after its COPY (batch.bin). */
+#define BIN_KEEP_MAX (1u << 20)
+
 typedef struct tbl {
     const cs_table_def_t *def;
     int ncols;
@@ -1205,6 +1208,51 @@ int cs_batch_flush_send(cs_batch_t *b, cs_db_t *db, int from, int to, cs_err_t *
     return 0;
 }
 
+/*
+ * COPYs the rows [a, z) of data (t's COPY text) into t's target or staging table: in binary
+ * format when every column has an encoder and each value was encoded (see batch_int.h);
+ * otherwise as text, whose values PostgreSQL then judges itself.
+ */
+static int copy_range(cs_batch_t *b, tbl_t *t, cs_db_t *db, const char *data, size_t a, size_t z,
+                      cs_err_t *err)
+{
+    const char *copy_sql = t->copy_sql;
+    int bad_col;
+    if (t->binary && !b->copy_text) {
+        if (cs__bin_rows(&b->bin, t->bin_types, t->ncols, data + a, data + z, &b->bin_scratch,
+                         &bad_col) == 0) {
+            copy_sql = t->copy_bin_sql;
+            b->copy_binary++;
+            data = b->bin.data;
+            a = 0;
+            z = b->bin.len;
+        } else {
+            b->copy_declined++;
+        }
+    }
+    if (cs_db_copy_begin(db, copy_sql, err) < 0)
+        return cs_err_wrap(err, "copy into %s", t->def->table);
+    /* Send in chunks of at most 1 MiB so libpq's output buffer stays small. */
+    int put_failed = 0;
+    for (size_t off = a; off < z;) {
+        size_t n = z - off > (1u << 20) ? (1u << 20) : z - off;
+        if (cs_db_copy_put(db, data + off, n, err) < 0) {
+            put_failed = 1;
+            break;
+        }
+        off += n;
+    }
+    /* A large binary stream is not kept for the next table or batch (a worker has two
+     * batches, and the text rows are what it must hold anyway). */
+    if (b->bin.cap > BIN_KEEP_MAX)
+        cs_buf_fini(&b->bin);
+    cs_err_t end_err;
+    cs_err_clear(&end_err);
+    if (cs_db_copy_end(db, put_failed ? &end_err : err) < 0 || put_failed)
+        return cs_err_wrap(err, "copy into %s", t->def->table);
+    return 0;
+}
+
 int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, cs_err_t *err)
 {
     for (int i = 0; i < b->nt; i++) {
@@ -1220,40 +1268,8 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
                 return -1;
             continue;
         }
-        /*
-         * Binary when every column has an encoder and each value was encoded (see
-         * batch_int.h); otherwise text, whose values PostgreSQL then judges itself.
-         */
-        const char *copy_sql = t->copy_sql;
-        int bad_col;
-        if (t->binary && !b->copy_text) {
-            if (cs__bin_rows(&b->bin, t->bin_types, t->ncols, data + a, data + z, &b->bin_scratch,
-                             &bad_col) == 0) {
-                copy_sql = t->copy_bin_sql;
-                b->copy_binary++;
-                data = b->bin.data;
-                a = 0;
-                z = b->bin.len;
-            } else {
-                b->copy_declined++;
-            }
-        }
-        if (cs_db_copy_begin(db, copy_sql, err) < 0)
-            return cs_err_wrap(err, "copy into %s", t->def->table);
-        /* Send in chunks of at most 1 MiB so libpq's output buffer stays small. */
-        int put_failed = 0;
-        for (size_t off = a; off < z;) {
-            size_t n = z - off > (1u << 20) ? (1u << 20) : z - off;
-            if (cs_db_copy_put(db, data + off, n, err) < 0) {
-                put_failed = 1;
-                break;
-            }
-            off += n;
-        }
-        cs_err_t end_err;
-        cs_err_clear(&end_err);
-        if (cs_db_copy_end(db, put_failed ? &end_err : err) < 0 || put_failed)
-            return cs_err_wrap(err, "copy into %s", t->def->table);
+        if (copy_range(b, t, db, data, a, z, err) < 0)
+            return -1;
         if (!t->merge_sql)
             continue;
         if (t->parent_sql && cs_db_exec(db, t->parent_sql, err) < 0)
