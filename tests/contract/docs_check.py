@@ -59,6 +59,9 @@ FOREIGN_OPTIONS = {
     "--latency-events": "bench/pipeline.sh",     # bench/pipeline.sh --latency-events 0 (no latency run)
     "--warm-broker": "bench/pipeline.sh",        # bench/pipeline.sh --warm-broker (the JIT compiled first)
     "--runs": "bench/readiness.sh",              # bench/readiness.sh --million --runs 3
+    "--keep-db": "bench/readiness.sh",           # bench/readiness.sh --keep-db NAME (the database kept)
+    "--compare": "bench/readiness.sh",           # bench/readiness.sh --compare DIR (a "before" build)
+    "--compare-sql": "bench/readiness.sh",       # bench/readiness.sh --compare-sql FILE (its schema)
     "--tls": "scripts/kafka",                    # scripts/kafka start --tls
     "--sasl": "scripts/kafka",                   # scripts/kafka start --sasl
     "--ssl": "scripts/devdb",                    # scripts/devdb start --ssl
