@@ -26,6 +26,7 @@
 
 #include "cs/batch.h"
 #include "cs/db.h"
+#include "db_check.h"
 #include "harness.h"
 
 enum { T_ALL, T_UP, T__COUNT };
@@ -159,22 +160,6 @@ static cs_db_t *connect_schema(const char *dsn, const char *schema)
     cs_db_t *db = cs_db_connect(full, "0109", &err);
     ck_assert_msg(db != NULL, "connect: %s", err.msg);
     return db;
-}
-
-static long long one(cs_db_t *db, const char *sql)
-{
-    cs_err_t err;
-    cs_db_res_t *r = cs_db_query(db, sql, 0, NULL, &err);
-    ck_assert_msg(r != NULL, "%s: %s", sql, err.msg);
-    long long v = cs_db_res_get(r, 0, 0) ? strtoll(cs_db_res_get(r, 0, 0), NULL, 10) : -1;
-    cs_db_res_free(r);
-    return v;
-}
-
-static void exec_ok(cs_db_t *db, const char *sql)
-{
-    cs_err_t err;
-    ck_assert_msg(cs_db_exec(db, sql, &err) == 0, "%s: %s", sql, err.msg);
 }
 
 /* Flushes events [0, nev) of b in one transaction. */
