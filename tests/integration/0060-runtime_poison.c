@@ -416,10 +416,5 @@ int main(void)
     tcase_add_test(tc_wait, dead_letter_topic_unwritable);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tc_wait);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rt_run_suite(s);
 }

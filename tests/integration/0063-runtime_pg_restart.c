@@ -275,10 +275,5 @@ int main(void)
     tcase_set_timeout(tc2, 300 * cs_test_timeout_mult());
     tcase_add_test(tc2, pg_outage_resume);
     suite_add_tcase(s, tc2);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rt_run_suite(s);
 }

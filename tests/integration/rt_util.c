@@ -654,6 +654,16 @@ long long rt_outbox_lock_holders(const char *dsn, const char *group)
     return rt_ll(dsn, sql);
 }
 
+int rt_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
+
 int rt_run_test(const char *suite, const char *tcase, const TTest *t, double timeout_s)
 {
     Suite *s = suite_create(suite);
@@ -661,10 +671,5 @@ int rt_run_test(const char *suite, const char *tcase, const TTest *t, double tim
     tcase_set_timeout(tc, timeout_s);
     tcase_add_test(tc, t);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return rt_run_suite(s);
 }

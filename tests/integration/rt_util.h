@@ -140,9 +140,10 @@ PGconn *rt_outbox_lock_take(const char *dsn, const char *group);
 /* How many relay connections (application_name "...-outbox") hold group's relay lock. */
 long long rt_outbox_lock_holders(const char *dsn, const char *group);
 
-/* Runs the one test t of a suite in this process (CK_NOFORK: the tests keep worker processes
- * and databases that a fork would lose track of), timeout_s seconds at most: the exit status,
- * 0 when it passed. */
+/* Runs suite s in this process (CK_NOFORK: the tests keep worker processes and databases that a
+ * fork would lose track of) and frees it: the exit status, 0 when every test passed. */
+int rt_run_suite(Suite *s);
+/* rt_run_suite of a suite of the one test t, timeout_s seconds at most. */
 int rt_run_test(const char *suite, const char *tcase, const TTest *t, double timeout_s);
 
 #endif
