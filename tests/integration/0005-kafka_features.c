@@ -15,10 +15,12 @@
 #include <check.h>
 #include <librdkafka/rdkafka.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -155,6 +157,25 @@ static void create_topic(const char *tag, char *name, size_t size)
     rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(q);
     rd_kafka_NewTopic_destroy(nt);
+    /*
+     * The controller has created it; the broker answers metadata for it a moment later (a
+     * consumer subscribing before that gets "Unknown topic or partition"): wait until it does.
+     */
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, name, NULL);
+    int64_t until = cs_test_now_ms() + 30000LL * cs_test_timeout_mult();
+    for (;;) {
+        const rd_kafka_metadata_t *md = NULL;
+        bool ready = rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                     md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                     md->topics[0].partition_cnt == 4;
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        if (ready)
+            break;
+        ck_assert_msg(cs_test_now_ms() < until, "topic %s: no metadata with 4 partitions", name);
+        usleep(100 * 1000);
+    }
+    rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
 }
 
