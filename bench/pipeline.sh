@@ -3,7 +3,7 @@
 #
 #   bench/pipeline.sh [--events N] [--latency-events N] [--rate R]
 #                     [--workers "audit progress readiness matcher"] [--configs LIST]
-#                     [--publish-linger-ms MS] [--warm-broker] [--bin DIR]
+#                     [--publish-linger-ms MS] [--warm-broker] [--assignment-strategy S] [--bin DIR]
 #
 # On its own throwaway Apache Kafka (scripts/kafka, one KRaft node in .run/bench/kafka, fresh each
 # run) and databases in the throwaway PostgreSQL cluster (scripts/devdb):
@@ -26,6 +26,9 @@
 #     group code as a long-running production broker has (a broker started just before the
 #     benchmark spends ~8 s of CPU compiling them during the first drain: bench/README.md, "Where
 #     the broker's CPU goes"); its seconds and broker CPU are printed, not counted in any drain.
+# --assignment-strategy S: every worker's --assignment-strategy (roundrobin: a scaled-out worker's
+#     members each get the same residues of every topic's partitions, so each learner's events reach
+#     one member; docs/operations.md, "Consumer groups"); default: the workers' own (cooperative-sticky).
 # Prints a table and writes bench/results/pipeline-<UTC timestamp>.json. --workers defaults to
 # every worker built; --bin uses built programs (e.g. build/bin) instead of building build-bench
 # (Release). Never part of the tests.
@@ -39,6 +42,7 @@ LAT_EVENTS=30000
 RATE=1000
 PUB_LINGER=
 WARM=0
+ASSIGN=
 WORKERS=""
 CONFIGS=""
 BIN=
@@ -51,8 +55,9 @@ while [ $# -gt 0 ]; do
     --configs) CONFIGS=$2; shift 2 ;;
     --publish-linger-ms) PUB_LINGER=$2; shift 2 ;;
     --warm-broker) WARM=1; shift ;;
+    --assignment-strategy) ASSIGN=$2; shift 2 ;;
     --bin) BIN=$(cd "$2" && pwd); shift 2 ;;
-    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--configs LIST] [--publish-linger-ms MS] [--warm-broker] [--bin DIR]" >&2; exit 2 ;;
+    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--configs LIST] [--publish-linger-ms MS] [--warm-broker] [--assignment-strategy S] [--bin DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -61,6 +66,8 @@ if [ -z "$WORKERS" ]; then
   for w in audit progress readiness matcher; do [ -x "$BIN/cs-$w" ] && WORKERS="$WORKERS $w"; done
 fi
 WORKERS=$(echo $WORKERS)
+ASSIGN_JSON=null
+[ -z "$ASSIGN" ] || { export CS_ASSIGNMENT_STRATEGY=$ASSIGN; ASSIGN_JSON="\"$ASSIGN\""; }
 
 bench_services bench
 BROKER_PID=$(cat "$CS_KAFKA_DIR/node-1/pid")
@@ -440,7 +447,7 @@ stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench/results/pipeline-$stamp.json
 cat >"$out" <<JSON
 {"benchmark":"pipeline","when":"$stamp","host":"$(uname -n)","cores":$(nproc),
- "events":$EVENTS,"broker":"apache-kafka-$KAFKA_VERSION","publish_events_per_s":$(num "$pub_rate"),"publish_broker_cpu_seconds":$(num "$pub_cpu"),"publish_broker_threads_cpu_seconds":{$pub_threads},"publish_linger_ms":${PUB_LINGER:-null},"events_lost":$lost_total,
+ "events":$EVENTS,"broker":"apache-kafka-$KAFKA_VERSION","publish_events_per_s":$(num "$pub_rate"),"publish_broker_cpu_seconds":$(num "$pub_cpu"),"publish_broker_threads_cpu_seconds":{$pub_threads},"publish_linger_ms":${PUB_LINGER:-null},"assignment_strategy":$ASSIGN_JSON,"events_lost":$lost_total,
  $warm_json"drain":[$json_runs],
  "audit_vs_copy":$copy_json,
  "latency":{"rate_per_s":$RATE,"events":$LAT_EVENTS,"workers":{$lat_json}}}

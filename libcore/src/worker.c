@@ -21,6 +21,9 @@
 
 /* ---- options ---- */
 
+static const char *const assignment_strategies[] = {"cooperative-sticky", "roundrobin", "range",
+                                                    NULL};
+
 const cs_opt_t cs_worker_opts[] = {
     {"group", CS_OPT_STRING, NULL, "consumer group (default: the worker's own)"},
     {"topics", CS_OPT_STRING, NULL, "comma-separated topics to consume (default: the worker's)"},
@@ -54,6 +57,23 @@ const cs_opt_t cs_worker_opts[] = {
      "of this instance (e.g. the host or pod name); a restart within the session timeout gets "
      "the same partitions back with no rebalance; empty: dynamic membership"},
     {"max-poll-interval-ms", CS_OPT_INT, "300000", "Kafka max.poll.interval.ms", 1000, 86400000},
+    /*
+     * How the group spreads partitions over its members. cooperative-sticky moves only the
+     * partitions that change hands (the others keep flowing through a join or a leave), but it
+     * balances partition counts, not topics: two members of a group reading five topics may each
+     * get whole topics, and a learner's events (keyed by learner) then reach both members, whose
+     * transactions wait on each other's locks on that learner's rows. roundrobin deals every
+     * topic's partitions out in turn: with partition counts that are powers of two and a member
+     * count that divides them (careerstream's topics: 16-64 partitions), a member gets the same
+     * residues of every topic, so each learner's events of all topics reach one member; a
+     * rebalance is then eager (every member stops and resumes, a few seconds). docs/operations.md,
+     * "Scaling out".
+     */
+    {"assignment-strategy", CS_OPT_ENUM, "cooperative-sticky",
+     "how the group assigns partitions: cooperative-sticky (incremental rebalances), roundrobin "
+     "(each learner's partitions of every topic on one member: scale-out without cross-member "
+     "row locks; eager rebalances) or range",
+     0, 0, assignment_strategies},
     /*
      * A dead letter not acknowledged in time stays in flight (cs/dlq.h): the batch is rolled back
      * and its retry waits for the same message, so a short wait costs a retry, not a duplicate.
@@ -488,6 +508,7 @@ static int open_consumer(cs_worker_t *w, cs_err_t *err)
         .partition_eof = w->drain,
         .fetch_wait_max_ms = (int)cs_config_int(w->cfg, "fetch-wait-ms"),
         .kafka_props = cs_config_str(w->cfg, "kafka-props"),
+        .assignment_strategy = cs_config_str(w->cfg, "assignment-strategy"),
         .reservoir_kbytes = reservoir_kb > 0 ? (int)reservoir_kb : -1,
         /* a mode (replay) may fix the partitions and their ends: assign, never subscribe */
         .assign = w->assign,

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,14 +21,28 @@
 
 #define N 100000
 
-START_TEST(rebalance_1_3_1)
+/* Lines of the file that contain needle. */
+static int count_lines(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    char line[4096];
+    int n = 0;
+    while (f && fgets(line, sizeof line, f))
+        n += strstr(line, needle) != NULL;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* The run with members of the given --assignment-strategy, in group and database `name`. */
+static void rebalance_1_3_1(const char *strategy, const char *name)
 {
     char dsn[1024], topic[128], loga[256], logb[256], logc[256];
-    rt_db("rebalance", dsn, sizeof dsn);
-    cs_test_topic("rebalance", topic, sizeof topic);
-    snprintf(loga, sizeof loga, "/tmp/cs-rt-rebal-a-%d.log", (int)getpid());
-    snprintf(logb, sizeof logb, "/tmp/cs-rt-rebal-b-%d.log", (int)getpid());
-    snprintf(logc, sizeof logc, "/tmp/cs-rt-rebal-c-%d.log", (int)getpid());
+    rt_db(name, dsn, sizeof dsn);
+    cs_test_topic(name, topic, sizeof topic);
+    snprintf(loga, sizeof loga, "/tmp/cs-%s-a-%d.log", name, (int)getpid());
+    snprintf(logb, sizeof logb, "/tmp/cs-%s-b-%d.log", name, (int)getpid());
+    snprintf(logc, sizeof logc, "/tmp/cs-%s-c-%d.log", name, (int)getpid());
     unlink(loga), unlink(logb), unlink(logc);
 
     rt_produce_many(topic, N, 501);
@@ -39,7 +54,9 @@ START_TEST(rebalance_1_3_1)
                           "--topics",
                           topic,
                           "--group",
-                          "rt-rebal",
+                          name,
+                          "--assignment-strategy",
+                          strategy,
                           "--batch-size",
                           "500",
                           "--batch-ms",
@@ -53,9 +70,10 @@ START_TEST(rebalance_1_3_1)
                           NULL};
     int mult = cs_test_timeout_mult();
     pid_t a = rt_spawn(dsn, loga, args);
-    ck_assert_msg(rt_wait_committed(dsn, "rt-rebal", 10000, 60000 * mult) == 0,
+    ck_assert_msg(rt_wait_committed(dsn, name, 10000, 60000 * mult) == 0,
                   "first member made no progress (see %s)", loga);
-    long long at_join = rt_committed(dsn, "rt-rebal");
+    long long at_join = rt_committed(dsn, name);
+    int parts = count_lines(loga, "\"partition assigned\""); /* the first member had them all */
     pid_t b = rt_spawn(dsn, logb, args);
     pid_t c = rt_spawn(dsn, logc, args);
     /* wait until the newcomers have applied something themselves */
@@ -66,12 +84,21 @@ START_TEST(rebalance_1_3_1)
     ck_assert_msg(rt_file_has(logb, "partition assigned") &&
                       rt_file_has(logc, "partition assigned"),
                   "the new members got no partitions (see %s, %s)", logb, logc);
-    long long mid = rt_committed(dsn, "rt-rebal");
-    ck_assert_msg(rt_wait_committed(dsn, "rt-rebal", mid + 5000, 60000 * mult) == 0,
+    /* Cooperative: the first member gave up only what moved; eager: everything, at each join. */
+    int revoked = count_lines(loga, "\"partition revoked\"");
+    fprintf(stderr, "rebalance (%s): the first member revoked %d of its %d partitions\n", strategy,
+            revoked, parts);
+    if (strcmp(strategy, "roundrobin") == 0)
+        ck_assert_msg(revoked >= parts, "eager: %d of %d revoked (see %s)", revoked, parts, loga);
+    else
+        ck_assert_msg(revoked > 0 && revoked < parts, "cooperative: %d of %d revoked (see %s)",
+                      revoked, parts, loga);
+    long long mid = rt_committed(dsn, name);
+    ck_assert_msg(rt_wait_committed(dsn, name, mid + 5000, 60000 * mult) == 0,
                   "no progress with three members");
-    ck_assert_msg(rt_committed(dsn, "rt-rebal") < total, "the run ended before the members left");
+    ck_assert_msg(rt_committed(dsn, name) < total, "the run ended before the members left");
     fprintf(stderr, "rebalance: joined at %lld, leaving at %lld of %lld\n", at_join,
-            rt_committed(dsn, "rt-rebal"), total);
+            rt_committed(dsn, name), total);
 
     int64_t t_stop = cs_test_now_ms();
     kill(b, SIGTERM);
@@ -87,12 +114,12 @@ START_TEST(rebalance_1_3_1)
                       rt_file_has(logc, "left the consumer group"),
                   "a member's leave was abandoned (see %s, %s)", logb, logc);
 
-    ck_assert_msg(rt_wait_committed(dsn, "rt-rebal", total, 120000 * mult) == 0,
+    ck_assert_msg(rt_wait_committed(dsn, name, total, 120000 * mult) == 0,
                   "the remaining member did not finish (see %s)", loga);
     int sa = cs_test_stop(a, SIGTERM, 20000 * mult);
     ck_assert_msg(cs_test_exited(sa, 0), "member a: status %d", sa);
 
-    ck_assert_int_eq(rt_committed(dsn, "rt-rebal"), total);
+    ck_assert_int_eq(rt_committed(dsn, name), total);
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM rt_events"), N);
     ck_assert_int_eq(rt_ll(dsn, "SELECT sum(n) FROM rt_counts"), N);
     ck_assert_int_eq(rt_ll(dsn, "SELECT sum(events) FROM rt_counts"), N);
@@ -101,10 +128,27 @@ START_TEST(rebalance_1_3_1)
     cs_test_drop_db(dsn);
     unlink(loga), unlink(logb), unlink(logc);
 }
+
+START_TEST(rebalance_cooperative)
+{
+    rebalance_1_3_1("cooperative-sticky", "rebal");
+}
+END_TEST
+
+/* Eager: the log says every member revoked all it had at the join (nothing kept). */
+START_TEST(rebalance_roundrobin)
+{
+    rebalance_1_3_1("roundrobin", "rebal_rr");
+}
 END_TEST
 
 int main(void)
 {
-    return rt_run_test("runtime_rebalance", "rebalance", rebalance_1_3_1,
-                       360 * cs_test_timeout_mult());
+    Suite *s = suite_create("runtime_rebalance");
+    TCase *tc = tcase_create("rebalance");
+    tcase_set_timeout(tc, 360 * cs_test_timeout_mult());
+    tcase_add_test(tc, rebalance_cooperative);
+    tcase_add_test(tc, rebalance_roundrobin);
+    suite_add_tcase(s, tc);
+    return rt_run_suite(s);
 }
