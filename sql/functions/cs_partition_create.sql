@@ -1,12 +1,14 @@
 -- sql/functions/cs_partition_create.sql
 --      Creates one range partition, moving rows out of the DEFAULT partition.
 --
--- depends: cs_partition_bounds, cs_partition_copy_truncate_triggers
+-- depends: cs_partition_bounds, cs_partition_copy_truncate_triggers, cs_partition_copy_stattargets
 
 -- Creates the partition of parent covering ts unless it exists. Rows that already landed in the
 -- DEFAULT partition for that range are moved into the new partition: the default is detached,
 -- replaced by an empty one, and its rows are re-inserted through the parent before the old
--- default is dropped (no UPDATE or DELETE, so append-only guards are never bypassed).
+-- default is dropped (no UPDATE or DELETE, so append-only guards are never bypassed). Every
+-- partition it creates gets the parent's BEFORE TRUNCATE triggers and per-column statistics
+-- targets, which PARTITION OF does not copy.
 -- Returns true when a partition was created.
 CREATE OR REPLACE FUNCTION cs_partition_create(parent regclass, granularity text, ts timestamptz)
     RETURNS boolean
@@ -43,6 +45,7 @@ BEGIN
         EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s FOR VALUES FROM (%L) TO (%L)',
                        nsp, b.part_name, parent, b.lo, b.hi);
         PERFORM cs_partition_copy_truncate_triggers(parent, format('%I.%I', nsp, b.part_name)::regclass);
+        PERFORM cs_partition_copy_stattargets(parent, format('%I.%I', nsp, b.part_name)::regclass);
         RETURN true;
     END IF;
 
@@ -56,6 +59,8 @@ BEGIN
                    nsp, b.part_name, parent, b.lo, b.hi);
     PERFORM cs_partition_copy_truncate_triggers(parent, format('%I.%I', nsp, def_name)::regclass);
     PERFORM cs_partition_copy_truncate_triggers(parent, format('%I.%I', nsp, b.part_name)::regclass);
+    PERFORM cs_partition_copy_stattargets(parent, format('%I.%I', nsp, def_name)::regclass);
+    PERFORM cs_partition_copy_stattargets(parent, format('%I.%I', nsp, b.part_name)::regclass);
     EXECUTE format('INSERT INTO %s %s SELECT * FROM %I.%I', parent,
                    CASE WHEN has_identity THEN 'OVERRIDING SYSTEM VALUE' ELSE '' END,
                    nsp, def_name || '_moving');

@@ -7,7 +7,7 @@
 -- time of day it ran, so cs_partition_maintain() could find one more to create right after
 -- migrating). Called by the migrations that create range-partitioned tables (-- requires:).
 --
--- depends: cs_partition_bounds, cs_partition_copy_truncate_triggers, cs_partition_create
+-- depends: cs_partition_bounds, cs_partition_copy_truncate_triggers, cs_partition_copy_stattargets, cs_partition_create
 
 CREATE OR REPLACE FUNCTION cs_partition_ensure(parent regclass, granularity text, months_back integer,
                                                months_ahead integer, at timestamptz DEFAULT now())
@@ -29,6 +29,7 @@ BEGIN
     IF to_regclass(format('%I.%I', nsp, base || '_default')) IS NULL THEN
         EXECUTE format('CREATE TABLE %I.%I PARTITION OF %s DEFAULT', nsp, base || '_default', parent);
         PERFORM cs_partition_copy_truncate_triggers(parent, format('%I.%I', nsp, base || '_default')::regclass);
+        PERFORM cs_partition_copy_stattargets(parent, format('%I.%I', nsp, base || '_default')::regclass);
     END IF;
     WHILE ts < at + make_interval(months => months_ahead) LOOP
         IF cs_partition_create(parent, granularity, ts) THEN
