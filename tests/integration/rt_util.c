@@ -552,6 +552,28 @@ static rd_kafka_event_t *admin_wait(rd_kafka_queue_t *q, const char *what)
     return ev;
 }
 
+int rt_group_assignor(const char *group, char *out, size_t size)
+{
+    rd_kafka_t *rk = admin_new();
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    const char *groups[] = {group};
+    rd_kafka_DescribeConsumerGroups(rk, groups, 1, NULL, q);
+    rd_kafka_event_t *ev = admin_wait(q, "describe consumer group");
+    size_t n = 0;
+    const rd_kafka_ConsumerGroupDescription_t **gd = rd_kafka_DescribeConsumerGroups_result_groups(
+        rd_kafka_event_DescribeConsumerGroups_result(ev), &n);
+    int rc = -1;
+    if (n == 1 && !rd_kafka_ConsumerGroupDescription_error(gd[0])) {
+        const char *a = rd_kafka_ConsumerGroupDescription_partition_assignor(gd[0]);
+        snprintf(out, size, "%s", a ? a : "");
+        rc = 0;
+    }
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
 void rt_topic_create(const char *topic, int partitions, const char *const *configs)
 {
     char errstr[512];

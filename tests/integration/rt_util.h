@@ -110,6 +110,9 @@ int rt_log_field(const char *path, const char *msg, const char *field, char *out
 
 /* Creates topic (replication factor 1) with configs, NULL-terminated name, value pairs. */
 void rt_topic_create(const char *topic, int partitions, const char *const *configs);
+/* The partition assignor the group's members agreed on (its protocol), as the broker describes
+ * the group: 0, or -1 if it cannot be described. */
+int rt_group_assignor(const char *group, char *out, size_t size);
 /* Sets a topic's configs (AlterConfigs: those not given return to the broker's defaults). */
 void rt_topic_set_config(const char *topic, const char *const *configs);
 
