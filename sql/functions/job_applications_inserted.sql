@@ -14,9 +14,11 @@
 -- any other writer inserts:
 --   * one read of each inserted application's history (a LATERAL aggregate: the history cannot
 --     become the outer side of a join, which a plan made on the first, tiny batch would keep)
---     gives ids, the applications some history row could change (a newer status, a deeper
---     round, an offer salary or rejection reason other than the row's), and todo, those and the
---     ones whose initial status (the row's event) is not among their history rows;
+--     gives ids, the applications the fold of their history changes (the UPDATE's own test: a
+--     newer status, a deeper round, a newest offer salary or rejection reason other than the
+--     row's; until session 12 any history row with another salary or reason counted, so the
+--     UPDATE ran for nothing in 40 of cs-progress's 41 statements a drain), and todo, those and
+--     the ones whose initial status (the row's event) is not among their history rows;
 --   * only for those, the history folded newest first, applied where it changes the row (with
 --     cs.applying_job_history on, so trg_job_applications_status_history skips the status
 --     changes it makes, as for job_status_history_apply: the causing history row is present);
@@ -55,19 +57,25 @@ DECLARE
     todo uuid[];
     was text;
 BEGIN
+    -- changes: the UPDATE's own test below, on the fold of the row's history
     SELECT array_agg(n.application_id) FILTER (WHERE e.changes),
            array_agg(n.application_id) FILTER (WHERE e.changes OR NOT e.recorded)
       INTO ids, todo
       FROM new_applications n
      CROSS JOIN LATERAL (
-           SELECT coalesce(bool_or(y.changed_at > n.status_changed_at
-                                   OR y.interview_round > n.interview_rounds
-                                   OR y.offer_salary IS NOT NULL AND y.offer_salary IS DISTINCT FROM n.offer_salary
-                                   OR y.rejection_reason IS NOT NULL
-                                      AND y.rejection_reason IS DISTINCT FROM n.rejection_reason), false) AS changes,
-                  coalesce(bool_or(y.event_id = coalesce(n.last_event_id, n.event_id)), false) AS recorded
-             FROM public.job_application_status_history y
-            WHERE y.application_id = n.application_id AND y.user_id IS NOT DISTINCT FROM n.user_id) e;
+           SELECT coalesce(h.changed_at > n.status_changed_at
+                           OR coalesce(h.max_round, 0) > n.interview_rounds
+                           OR h.offer_salary IS DISTINCT FROM NULL AND h.offer_salary IS DISTINCT FROM n.offer_salary
+                           OR h.rejection_reason IS DISTINCT FROM NULL
+                              AND h.rejection_reason IS DISTINCT FROM n.rejection_reason, false) AS changes,
+                  h.recorded
+             FROM (SELECT max(x.changed_at) AS changed_at, max(x.interview_round) AS max_round,
+                          (array_agg(x.offer_salary) FILTER (WHERE x.offer_salary IS NOT NULL))[1] AS offer_salary,
+                          (array_agg(x.rejection_reason) FILTER (WHERE x.rejection_reason IS NOT NULL))[1] AS rejection_reason,
+                          coalesce(bool_or(x.event_id = coalesce(n.last_event_id, n.event_id)), false) AS recorded
+                     FROM (SELECT * FROM public.job_application_status_history y
+                            WHERE y.application_id = n.application_id AND y.user_id IS NOT DISTINCT FROM n.user_id
+                            ORDER BY y.changed_at DESC, y.event_id DESC) x) h) e;
     IF ids IS NOT NULL THEN
         was := current_setting('cs.applying_job_history', true);
         PERFORM set_config('cs.applying_job_history', 'on', true);
