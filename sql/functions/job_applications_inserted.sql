@@ -57,25 +57,33 @@ DECLARE
     todo uuid[];
     was text;
 BEGIN
-    -- changes: the UPDATE's own test below, on the fold of the row's history
+    -- changes: the UPDATE's own test below on the fold of the row's history; the newest offer
+    -- salary and rejection reason (a sort of the row's history) only where some history row has
+    -- another one than the row
     SELECT array_agg(n.application_id) FILTER (WHERE e.changes),
            array_agg(n.application_id) FILTER (WHERE e.changes OR NOT e.recorded)
       INTO ids, todo
       FROM new_applications n
      CROSS JOIN LATERAL (
-           SELECT coalesce(h.changed_at > n.status_changed_at
-                           OR coalesce(h.max_round, 0) > n.interview_rounds
-                           OR h.offer_salary IS DISTINCT FROM NULL AND h.offer_salary IS DISTINCT FROM n.offer_salary
-                           OR h.rejection_reason IS DISTINCT FROM NULL
-                              AND h.rejection_reason IS DISTINCT FROM n.rejection_reason, false) AS changes,
+           SELECT coalesce(h.changed_at > n.status_changed_at OR coalesce(h.max_round, 0) > n.interview_rounds, false)
+                  OR CASE WHEN h.other THEN (
+                         SELECT coalesce(f.offer_salary IS DISTINCT FROM NULL AND f.offer_salary IS DISTINCT FROM n.offer_salary
+                                         OR f.rejection_reason IS DISTINCT FROM NULL
+                                            AND f.rejection_reason IS DISTINCT FROM n.rejection_reason, false)
+                           FROM (SELECT (array_agg(x.offer_salary) FILTER (WHERE x.offer_salary IS NOT NULL))[1] AS offer_salary,
+                                        (array_agg(x.rejection_reason) FILTER (WHERE x.rejection_reason IS NOT NULL))[1] AS rejection_reason
+                                   FROM (SELECT * FROM public.job_application_status_history y
+                                          WHERE y.application_id = n.application_id AND y.user_id IS NOT DISTINCT FROM n.user_id
+                                          ORDER BY y.changed_at DESC, y.event_id DESC) x) f)
+                     ELSE false END AS changes,
                   h.recorded
-             FROM (SELECT max(x.changed_at) AS changed_at, max(x.interview_round) AS max_round,
-                          (array_agg(x.offer_salary) FILTER (WHERE x.offer_salary IS NOT NULL))[1] AS offer_salary,
-                          (array_agg(x.rejection_reason) FILTER (WHERE x.rejection_reason IS NOT NULL))[1] AS rejection_reason,
-                          coalesce(bool_or(x.event_id = coalesce(n.last_event_id, n.event_id)), false) AS recorded
-                     FROM (SELECT * FROM public.job_application_status_history y
-                            WHERE y.application_id = n.application_id AND y.user_id IS NOT DISTINCT FROM n.user_id
-                            ORDER BY y.changed_at DESC, y.event_id DESC) x) h) e;
+             FROM (SELECT max(y.changed_at) AS changed_at, max(y.interview_round) AS max_round,
+                          coalesce(bool_or(y.offer_salary IS NOT NULL AND y.offer_salary IS DISTINCT FROM n.offer_salary
+                                           OR y.rejection_reason IS NOT NULL
+                                              AND y.rejection_reason IS DISTINCT FROM n.rejection_reason), false) AS other,
+                          coalesce(bool_or(y.event_id = coalesce(n.last_event_id, n.event_id)), false) AS recorded
+                     FROM public.job_application_status_history y
+                    WHERE y.application_id = n.application_id AND y.user_id IS NOT DISTINCT FROM n.user_id) h) e;
     IF ids IS NOT NULL THEN
         was := current_setting('cs.applying_job_history', true);
         PERFORM set_config('cs.applying_job_history', 'on', true);
