@@ -303,6 +303,28 @@ static const struct {
     {6, "\"str\"", "23514"},                 /* a domain's check, after json_recv */
 };
 
+static const char *const col_names[NCOLS] = {"id", "u",  "t",  "vc", "bc", "e",  "js", "jb", "b",
+                                             "i2", "i4", "f4", "f8", "n",  "nn", "ts", "d",  "by"};
+
+/*
+ * The error names the table's column (cs-error-field "t_all.<column>") and the COPY's line in its
+ * message, both ways; a bad encoding in text is the whole line's (PostgreSQL names no column).
+ */
+static void names_column(const cs_err_t *err, int k, bool binary, int line)
+{
+    char field[80], where[80];
+    bool whole_line = !binary && !strcmp(bad[k].sqlstate, "22021");
+    snprintf(field, sizeof field, "t_all.%s", col_names[bad[k].col]);
+    if (whole_line)
+        snprintf(where, sizeof where, " (line %d)", line);
+    else
+        snprintf(where, sizeof where, " (line %d, column %s)", line, col_names[bad[k].col]);
+    ck_assert_msg(!strcmp(err->field, whole_line ? "" : field), "case %d (%s): field '%s': %s", k,
+                  binary ? "binary" : "text", err->field, err->msg);
+    ck_assert_msg(strstr(err->msg, where) != NULL, "case %d (%s): '%s' not in %s", k,
+                  binary ? "binary" : "text", where, err->msg);
+}
+
 /* Flushes a good event then a bad one: the pair fails PERMANENT, each alone as it should. */
 static void refuse(cs_db_t *db, int k, bool binary)
 {
@@ -328,6 +350,7 @@ static void refuse(cs_db_t *db, int k, bool binary)
     ck_assert_msg(!strcmp(err.sqlstate, bad[k].sqlstate), "case %d (%s): %s, not %s: %s", k,
                   binary ? "binary" : "text", err.sqlstate, bad[k].sqlstate, err.msg);
     ck_assert_msg(strstr(err.msg, "t_all") != NULL, "%s", err.msg);
+    names_column(&err, k, binary, 2);
     exec_ok(db, "ROLLBACK");
     /* isolation: the good event alone flushes, the bad one alone fails the same way */
     exec_ok(db, "BEGIN");
@@ -335,6 +358,7 @@ static void refuse(cs_db_t *db, int k, bool binary)
     exec_ok(db, "SAVEPOINT p");
     ck_assert_int_eq(cs_batch_flush(b, db, 1, 2, true, &err), -1);
     ck_assert_str_eq(err.sqlstate, bad[k].sqlstate);
+    names_column(&err, k, binary, 1);
     exec_ok(db, "ROLLBACK TO SAVEPOINT p");
     exec_ok(db, "COMMIT");
     ck_assert_int_eq(one(db, "SELECT count(*) FROM t_all WHERE id = 5000"), 1);
