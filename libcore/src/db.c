@@ -100,8 +100,7 @@ static void put_copy_context(cs_err_t *err, const char *ctx)
             col_len = (size_t)(colon - col);
         snprintf(err->msg + n, sizeof err->msg - n, " (line %llu, column %.*s)", lineno,
                  (int)col_len, col);
-        snprintf(err->field, sizeof err->field, "%.*s.%.*s", (int)rel_len, line, (int)col_len,
-                 col);
+        snprintf(err->field, sizeof err->field, "%.*s.%.*s", (int)rel_len, line, (int)col_len, col);
     } else {
         snprintf(err->msg + n, sizeof err->msg - n, " (line %llu)", lineno);
     }
