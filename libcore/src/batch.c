@@ -62,7 +62,7 @@ typedef struct tbl {
     cs_buf_t folded;        /* the fold of the range being flushed (fold_rows) */
     cs_arena_t *fold_arena; /* the fold's new field texts, reset per flushed range */
     /* Binary COPY (batch_binary.c): the staged columns' encoders, read at prepare. */
-    cs__bin_type_t *bin_types;
+    cs__bin_col_t *bin_types;
     bool binary;        /* every staged column has an encoder */
     char *copy_bin_sql; /* COPY target (cols) FROM STDIN (FORMAT binary) */
 } tbl_t;
@@ -83,7 +83,7 @@ struct cs_batch {
      * pair for all tables (flushed one after the other), so the batch keeps the largest
      * table's stream between batches, not every table's. */
     cs_buf_t bin;
-    cs_buf_t bin_scratch;
+    cs_buf_t bin_scratch[2];
     cs_arena_t *arena;
     void *emitter; /* the runtime's outbox for cs_batch_emit (worker_outbox.c), or NULL */
 };
@@ -318,7 +318,8 @@ cs_batch_t *cs_batch_new(const cs_table_def_t *tables, int ntables)
     }
     b->array_max = CS_BATCH_ARRAY_MAX_DEFAULT;
     cs_buf_init(&b->bin);
-    cs_buf_init(&b->bin_scratch);
+    cs_buf_init(&b->bin_scratch[0]);
+    cs_buf_init(&b->bin_scratch[1]);
     b->arena = cs_arena_new(64 * 1024);
     b->cur_ev = -1;
     b->row_tbl = -1;
@@ -351,7 +352,8 @@ void cs_batch_destroy(cs_batch_t *b)
     }
     free(b->t);
     cs_buf_fini(&b->bin);
-    cs_buf_fini(&b->bin_scratch);
+    cs_buf_fini(&b->bin_scratch[0]);
+    cs_buf_fini(&b->bin_scratch[1]);
     cs_arena_destroy(b->arena);
     free(b);
 }
@@ -883,7 +885,9 @@ static int prepare_parent_insert(const tbl_t *t, cs_db_t *db, const char *w, cs_
  * The columns of t's target with their types: name, the type as a cast names it, then the binary
  * encoder's view of the type: pg_type's typname and typtype, and whether the type is pg_catalog's
  * ("true"/"false"), of the domain's base type for a domain (its receive function is the base
- * type's, followed by the domain's checks, as its input function is the base type's).
+ * type's, followed by the domain's checks, as its input function is the base type's); for an
+ * array type (the standard array of its element type) the same three of the element type and
+ * the element's oid, NULL otherwise.
  */
 static cs_db_res_t *column_types(const tbl_t *t, cs_db_t *db, cs_err_t *err)
 {
@@ -892,12 +896,17 @@ static cs_db_res_t *column_types(const tbl_t *t, cs_db_t *db, cs_err_t *err)
                                    "SELECT a.attname::text, CASE WHEN ty.oid = 'text'::regtype "
                                    "THEN 'text' ELSE format('%I.%I', n.nspname, ty.typname) END, "
                                    "bt.typname::text, bt.typtype::text, "
-                                   "(bn.nspname = 'pg_catalog')::text "
+                                   "(bn.nspname = 'pg_catalog')::text, "
+                                   "et.typname::text, et.typtype::text, "
+                                   "(en.nspname = 'pg_catalog')::text, et.oid::text "
                                    "FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid "
                                    "JOIN pg_namespace n ON n.oid = ty.typnamespace "
                                    "JOIN pg_type bt ON bt.oid = CASE WHEN ty.typtype = 'd' "
                                    "THEN ty.typbasetype ELSE ty.oid END "
                                    "JOIN pg_namespace bn ON bn.oid = bt.typnamespace "
+                                   "LEFT JOIN pg_type et ON et.oid = bt.typelem "
+                                   "AND et.typarray = bt.oid "
+                                   "LEFT JOIN pg_namespace en ON en.oid = et.typnamespace "
                                    "WHERE a.attrelid = $1::regclass "
                                    "AND a.attnum > 0 AND NOT a.attisdropped",
                                    1, params, err);
@@ -907,9 +916,9 @@ static cs_db_res_t *column_types(const tbl_t *t, cs_db_t *db, cs_err_t *err)
 }
 
 /*
- * The binary COPY encoder of each staged column of t from its type (types: column_types);
- * t->binary when every column has one. A column missing from the table is left to
- * prepare_arrays and COPY to report.
+ * The binary COPY encoder of each staged column of t from its type (types: column_types), a
+ * scalar's or an array's of a scalar; t->binary when every column has one. A column missing from
+ * the table is left to prepare_arrays and COPY to report.
  */
 static void bin_types(tbl_t *t, cs_db_res_t *types)
 {
@@ -920,12 +929,19 @@ static void bin_types(tbl_t *t, cs_db_res_t *types)
     t->bin_types = cs_mem_calloc((size_t)(ns ? ns : 1), sizeof *t->bin_types);
     t->binary = ns == t->ncols;
     for (int c = 0; c < ns; c++) {
-        for (int r = 0; r < cs_db_res_rows(types); r++)
-            if (!strcmp(cs_db_res_get(types, r, 0), sn[c]))
-                t->bin_types[c] =
-                    cs__bin_type_of(cs_db_res_get(types, r, 2), cs_db_res_get(types, r, 3)[0],
-                                    !strcmp(cs_db_res_get(types, r, 4), "true"));
-        if (t->bin_types[c] == CS__BIN_NONE)
+        cs__bin_col_t *col = &t->bin_types[c];
+        for (int r = 0; r < cs_db_res_rows(types); r++) {
+            if (strcmp(cs_db_res_get(types, r, 0), sn[c]))
+                continue;
+            const char *eoid = cs_db_res_get(types, r, 8);
+            col->array = eoid != NULL; /* an array type, of element oid eoid */
+            int k = col->array ? 5 : 2;
+            col->type =
+                cs__bin_type_of(cs_db_res_get(types, r, k), cs_db_res_get(types, r, k + 1)[0],
+                                !strcmp(cs_db_res_get(types, r, k + 2), "true"));
+            col->elem_oid = col->array ? (uint32_t)strtoul(eoid, NULL, 10) : 0;
+        }
+        if (col->type == CS__BIN_NONE)
             t->binary = false;
     }
     free_names(sn, ns);
@@ -1219,7 +1235,7 @@ static int copy_range(cs_batch_t *b, tbl_t *t, cs_db_t *db, const char *data, si
     const char *copy_sql = t->copy_sql;
     int bad_col;
     if (t->binary && !b->copy_text) {
-        if (cs__bin_rows(&b->bin, t->bin_types, t->ncols, data + a, data + z, &b->bin_scratch,
+        if (cs__bin_rows(&b->bin, t->bin_types, t->ncols, data + a, data + z, b->bin_scratch,
                          &bad_col) == 0) {
             copy_sql = t->copy_bin_sql;
             b->copy_binary++;

@@ -14,6 +14,9 @@
  * row an int16 field count and per field an int32 length (-1: NULL) and that many bytes in the
  * type's send/recv representation; then an int16 -1. Integers are big-endian.
  *
+ * An array column (one dimension) is sent as array_send sends it: a header (ndim, a has-null flag,
+ * the element type's oid, the dimension's length and lower bound), then its elements as fields.
+ *
  * Each encoder accepts only text whose value it computes exactly as the type's input function
  * does and declines the rest (returns -1): then the caller sends the whole range as text, so
  * PostgreSQL's input functions judge what is odd, with their own errors.
@@ -24,6 +27,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "batch_int.h"
 
@@ -66,7 +70,8 @@ cs__bin_type_t cs__bin_type_of(const char *typname, char typtype, bool in_catalo
     if (typtype == 'e')
         return CS__BIN_BYTES; /* an enum's binary form is its label */
     if (!in_catalog || typtype != 'b' || !typname)
-        return CS__BIN_NONE; /* a domain over a domain, arrays, composites, others' types */
+        return CS__BIN_NONE; /* a domain over a domain, composites, others' types; an array
+                              * is encoded by its element's type (cs__bin_array) */
     for (size_t i = 0; i < sizeof map / sizeof *map; i++)
         if (!strcmp(map[i].name, typname))
             return map[i].type;
@@ -526,8 +531,106 @@ int cs__bin_field(cs_buf_t *out, cs__bin_type_t type, const char *s, size_t n)
     return -1;
 }
 
-int cs__bin_rows(cs_buf_t *out, const cs__bin_type_t *types, int ncols, const char *p,
-                 const char *end, cs_buf_t *scratch, int *bad_col)
+/* array_in's whitespace (scanner_isspace), declined outside quotes. */
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/*
+ * The array element starting at s[*i] (inside the braces, which end at s[n - 1]) appended as a
+ * field of elem; *i is left after it, *null set for a NULL element. -1 (out unchanged) declines.
+ */
+static int array_elem(cs_buf_t *out, cs__bin_type_t elem, const char *s, size_t n, size_t *i,
+                      bool *null, cs_buf_t *scratch)
+{
+    size_t j = *i;
+
+    if (s[j] != '"') { /* unquoted: no whitespace, quote, backslash or brace; NULL is NULL */
+        for (; j < n - 1 && s[j] != ','; j++)
+            if (s[j] == '"' || s[j] == '\\' || s[j] == '{' || s[j] == '}' || is_space(s[j]))
+                return -1;
+        size_t en = j - *i;
+        if (en == 0)
+            return -1; /* {a,,b}, {,a}: array_in's error */
+        *null = en == 4 && !strncasecmp(s + *i, "NULL", 4);
+        if (*null)
+            put32(out, 0xffffffffu);
+        else if (cs__bin_field(out, elem, s + *i, en) < 0)
+            return -1;
+        *i = j;
+        return 0;
+    }
+    bool esc = false; /* quoted: a backslash escapes the next character */
+    for (j++; j < n - 1 && s[j] != '"'; j++)
+        if (s[j] == '\\') {
+            esc = true;
+            j++;
+        }
+    if (j >= n - 1)
+        return -1; /* no closing quote before the closing brace */
+    const char *e = s + *i + 1;
+    size_t en = j - *i - 1;
+    if (esc) {
+        cs_buf_reset(scratch);
+        char *o = cs_buf_reserve(scratch, en);
+        size_t k = 0;
+        for (size_t q = 0; q < en; q++)
+            o[k++] = e[q] == '\\' ? e[++q] : e[q];
+        cs_buf_advance(scratch, k);
+        e = scratch->data;
+        en = k;
+    }
+    *null = false;
+    if (cs__bin_field(out, elem, e, en) < 0)
+        return -1;
+    *i = j + 1;
+    return 0;
+}
+
+int cs__bin_array(cs_buf_t *out, cs__bin_type_t elem, uint32_t elem_oid, const char *s, size_t n,
+                  cs_buf_t *scratch)
+{
+    size_t at = out->len, i = 1;
+    uint32_t nitems = 0;
+    bool hasnull = false, null;
+
+    if (n < 2 || s[0] != '{' || s[n - 1] != '}' || elem == CS__BIN_NONE)
+        return -1;
+    if (n == 2) { /* {}: no dimension */
+        put32(out, 12);
+        put32(out, 0); /* ndim */
+        put32(out, 0); /* has-null flag */
+        put32(out, elem_oid);
+        return 0;
+    }
+    for (int k = 0; k < 6; k++)
+        put32(out, 0); /* length, ndim, flag, oid, the dimension's length and lower bound: below */
+    for (;;) {
+        if (array_elem(out, elem, s, n, &i, &null, scratch) < 0)
+            goto decline;
+        nitems++;
+        hasnull |= null;
+        if (i == n - 1)
+            break; /* the closing brace */
+        if (s[i] != ',' || i + 1 == n - 1)
+            goto decline; /* "a"b, or a trailing comma */
+        i++;
+    }
+    uint32_t len = (uint32_t)(out->len - at - 4);
+    unsigned char *h = (unsigned char *)out->data + at;
+    uint32_t fields[] = {len, 1, hasnull, elem_oid, nitems, 1};
+    for (int f = 0; f < 6; f++)
+        for (int k = 0; k < 4; k++)
+            h[4 * f + k] = (unsigned char)(fields[f] >> (24 - 8 * k));
+    return 0;
+decline:
+    out->len = at;
+    return -1;
+}
+
+int cs__bin_rows(cs_buf_t *out, const cs__bin_col_t *cols, int ncols, const char *p,
+                 const char *end, cs_buf_t scratch[2], int *bad_col)
 {
     cs_buf_reset(out);
     cs_buf_append(out, signature, sizeof signature);
@@ -550,8 +653,8 @@ int cs__bin_rows(cs_buf_t *out, const cs__bin_type_t *types, int ncols, const ch
             if (n == 2 && p[0] == '\\' && p[1] == 'N') {
                 s = NULL;
             } else if (memchr(p, '\\', n)) {
-                cs_buf_reset(scratch);
-                char *o = cs_buf_reserve(scratch, n);
+                cs_buf_reset(&scratch[0]);
+                char *o = cs_buf_reserve(&scratch[0], n);
                 size_t k = 0;
                 for (size_t i = 0; i < n; i++) {
                     if (p[i] == '\\' && i + 1 == n) {
@@ -560,11 +663,13 @@ int cs__bin_rows(cs_buf_t *out, const cs__bin_type_t *types, int ncols, const ch
                     }
                     o[k++] = p[i] == '\\' ? (char)cs__copy_unescape(p, n, &i) : p[i];
                 }
-                cs_buf_advance(scratch, k);
-                s = scratch->data;
+                cs_buf_advance(&scratch[0], k);
+                s = scratch[0].data;
                 n = k;
             }
-            if (cs__bin_field(out, types[c], s, n) < 0) {
+            if (s && cols[c].array
+                    ? cs__bin_array(out, cols[c].type, cols[c].elem_oid, s, n, &scratch[1]) < 0
+                    : cs__bin_field(out, cols[c].type, s, n) < 0) {
                 *bad_col = c;
                 return -1;
             }

@@ -22,6 +22,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cs/buf.h"
 
@@ -43,6 +44,16 @@ typedef enum cs__bin_type {
 } cs__bin_type_t;
 
 /*
+ * A column's encoder: of a scalar type, or (array) of a one-dimensional array of one, whose
+ * element type has the oid elem_oid (array_recv checks it against the column's).
+ */
+typedef struct cs__bin_col {
+    cs__bin_type_t type; /* the element's type for an array */
+    bool array;
+    uint32_t elem_oid;
+} cs__bin_col_t;
+
+/*
  * The encoder of a column type, from pg_type's typname (unqualified, of the pg_catalog
  * namespace) and typtype ('e' for an enum: any name); for a domain, those of its base type
  * (PostgreSQL's receive function of a domain is its base type's, then the domain's checks, so a
@@ -59,12 +70,27 @@ cs__bin_type_t cs__bin_type_of(const char *typname, char typtype, bool in_catalo
 int cs__bin_field(cs_buf_t *out, cs__bin_type_t type, const char *s, size_t n);
 
 /*
- * Encodes the COPY text rows [p, end) (ncols tab-separated fields each, newline-terminated) as a
- * whole binary COPY stream (signature, header, tuples, trailer) into out (reset first). scratch
- * holds unescaped field text. Returns 0, or -1 when a field is declined (*bad_col: its column).
+ * Appends the array literal s (n bytes, COPY escapes undone) of a column whose elements have type
+ * elem (oid elem_oid) as one binary COPY field in array_send's form: int32 ndim (0 or 1), int32
+ * has-null flag, int32 element oid, for one dimension its int32 length and lower bound (1), then
+ * each element as a field of elem (cs__bin_field). Takes only the spellings whose value it
+ * computes exactly as array_in does: "{}", or "{" elements "}" separated by commas, each
+ * double-quoted (a backslash escapes the next character) or unquoted (no whitespace, quote,
+ * backslash or brace; NULL in any case is a NULL element), and declines (-1, out unchanged) the
+ * rest: whitespace outside quotes, dimension decorations ([1:2]={...}), nested braces (more
+ * dimensions), empty elements, and elements elem declines. scratch holds unescaped elements.
  */
-int cs__bin_rows(cs_buf_t *out, const cs__bin_type_t *types, int ncols, const char *p,
-                 const char *end, cs_buf_t *scratch, int *bad_col);
+int cs__bin_array(cs_buf_t *out, cs__bin_type_t elem, uint32_t elem_oid, const char *s, size_t n,
+                  cs_buf_t *scratch);
+
+/*
+ * Encodes the COPY text rows [p, end) (ncols tab-separated fields each, newline-terminated) as a
+ * whole binary COPY stream (signature, header, tuples, trailer) into out (reset first).
+ * scratch[0] holds unescaped field text, scratch[1] an array's unescaped element. Returns 0, or
+ * -1 when a field is declined (*bad_col: its column).
+ */
+int cs__bin_rows(cs_buf_t *out, const cs__bin_col_t *cols, int ncols, const char *p,
+                 const char *end, cs_buf_t scratch[2], int *bad_col);
 
 static inline int cs__hexval(char c)
 {

@@ -61,6 +61,51 @@ static void put_msg(cs_err_t *err, const char *what, const char *msg, const char
     }
 }
 
+/*
+ * The row and column a COPY FROM error happened at, from the error's CONTEXT line that
+ * PostgreSQL's CopyFromErrorCallback writes: "COPY rel, line N, column col: "value"" in text
+ * format, "COPY rel, line N, column col" in binary, "COPY rel, line N" when the whole line is at
+ * fault (a bad encoding, a missing column in text format). Appends " (line N, column col)" to
+ * err->msg and sets err->field to "rel.col", the same for both formats (the value is left out:
+ * binary COPY has none to show, and the primary message names it when the type's input function
+ * does). A context of several lines (a trigger's PL/pgSQL under the COPY) is searched for its
+ * COPY line; nothing is done without one.
+ */
+static void put_copy_context(cs_err_t *err, const char *ctx)
+{
+    const char *line = NULL;
+
+    for (const char *p = ctx; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, "COPY ", 5))
+            line = p + 5;
+    if (!line)
+        return;
+    size_t len = strcspn(line, "\n");
+    const char *at = NULL; /* ", line " (a relation's name may hold one: the last one) */
+    for (const char *p = line; (p = strstr(p, ", line ")) && p < line + len; p++)
+        at = p;
+    if (!at)
+        return;
+    size_t rel_len = (size_t)(at - line);
+    char *endp;
+    unsigned long long lineno = strtoull(at + 7, &endp, 10);
+    if (endp == at + 7)
+        return;
+    size_t n = strlen(err->msg);
+    if (!strncmp(endp, ", column ", 9)) {
+        const char *col = endp + 9;
+        size_t col_len = (size_t)(line + len - col);
+        const char *colon = strstr(col, ": ");
+        if (colon && colon < line + len)
+            col_len = (size_t)(colon - col);
+        snprintf(err->msg + n, sizeof err->msg - n, " (line %llu, column %.*s)", lineno,
+                 (int)col_len, col);
+        snprintf(err->field, sizeof err->field, "%.*s.%.*s", (int)rel_len, line, (int)col_len, col);
+    } else {
+        snprintf(err->msg + n, sizeof err->msg - n, " (line %llu)", lineno);
+    }
+}
+
 int cs__db_err_from_result(cs_db_t *db, const PGresult *res, const char *what, cs_err_t *err)
 {
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
@@ -74,6 +119,8 @@ int cs__db_err_from_result(cs_db_t *db, const PGresult *res, const char *what, c
         primary = res && *PQresultErrorMessage(res) ? PQresultErrorMessage(res)
                                                     : PQerrorMessage(db->conn);
     put_msg(err, what, primary, detail);
+    if (res)
+        put_copy_context(err, PQresultErrorField(res, PG_DIAG_CONTEXT));
     if (state)
         snprintf(err->sqlstate, sizeof(err->sqlstate), "%s", state);
     err->kind = cs_err_classify_sqlstate(state);

@@ -31,16 +31,17 @@
 
 enum { T_ALL, T_UP, T__COUNT };
 
-#define ALL_COLS "id, u, t, vc, bc, e, js, jb, b, i2, i4, f4, f8, n, nn, ts, d, by"
-#define NCOLS    18
+#define ALL_COLS                                                                                   \
+    "id, u, t, vc, bc, e, js, jb, b, i2, i4, f4, f8, n, nn, ts, d, by, ta, ua, ia, na, va, ea"
+#define NCOLS 24
 
 static const cs_table_def_t tables[] = {
     [T_ALL] = {.table = "t_all", .columns = ALL_COLS},
     [T_UP] = {.table = "t_up",
-              .columns = "k, n, at, c, s",
+              .columns = "k, n, at, c, s, tg",
               .conflict = "k",
               .update = "n = t.n + EXCLUDED.n, at = greatest(t.at, EXCLUDED.at), "
-                        "c = t.c + EXCLUDED.c, s = t.s || EXCLUDED.s"},
+                        "c = t.c + EXCLUDED.c, s = t.s || EXCLUDED.s, tg = t.tg || EXCLUDED.tg"},
     {NULL},
 };
 
@@ -50,8 +51,10 @@ static const char *const schema_sql =
     "CREATE DOMAIN nonneg AS int4 CHECK (VALUE >= 0);"
     "CREATE TABLE t_all (id int8 PRIMARY KEY, u uuid, t text, vc varchar(12), bc char(3), "
     "e mood, js jdoc, jb jsonb, b bool, i2 int2, i4 int4, f4 float4, f8 float8, "
-    "n numeric(14,4), nn numeric, ts timestamptz, d date, by bytea);"
-    "CREATE TABLE t_up (k uuid PRIMARY KEY, n numeric NOT NULL, at timestamptz, c nonneg, s text);";
+    "n numeric(14,4), nn numeric, ts timestamptz, d date, by bytea, ta text[], ua uuid[], "
+    "ia int8[], na numeric[], va varchar(5)[], ea mood[]);"
+    "CREATE TABLE t_up (k uuid PRIMARY KEY, n numeric NOT NULL, at timestamptz, c nonneg, s text, "
+    "tg uuid[]);";
 
 #define N(a) ((int)(sizeof(a) / sizeof *(a)))
 
@@ -86,6 +89,20 @@ static const char *const ts_texts[] = {"2026-12-03T21:57:43.123456Z", "2000-01-0
                                        "1999-12-31 23:59:59.999999+01", NULL};
 static const char *const dates[] = {"2000-01-01", "1999-12-31", "2024-02-29", "0001-01-01", NULL};
 static const char *const byteas[] = {"\\x", "\\x00ff10", "\\xDEADbeef", NULL};
+/* Arrays: quoted and unquoted elements, escapes, NULL elements, "NULL" strings, empty arrays. */
+static const char *const tas[] = {"{}",
+                                  "{\"a,b\",\"\",\"q\\\"\\\\x\"}",
+                                  "{abc,NULL,\"NULL\",null}",
+                                  "{\"h\xc3\xa9 llo\",\"tab\there\",\"{}\",\"new\nline\"}",
+                                  NULL,
+                                  "{\"\\\\N\",\"x\\ty\"}"};
+static const char *const uas[] = {"{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,NULL}", "{}",
+                                  "{\"{A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A12}\"}", NULL};
+static const char *const ias[] = {"{1,-9223372036854775808,NULL}", "{0}", NULL,
+                                  "{9223372036854775807,\"-7\"}"};
+static const char *const nas[] = {"{1.50,-0.001,NaN,1e3}", "{}", "{NULL,0}", NULL};
+static const char *const vas[] = {"{ab,\"cd e\"}", "{}", "{\"\",NULL}", NULL, "{abcde}"};
+static const char *const eas[] = {"{calm,busy}", "{NULL}", NULL, "{busy}"};
 
 /* Row i of t_all with every kind of value (typed appenders where the runtime has them). */
 static void all_row(cs_batch_t *b, int i)
@@ -131,6 +148,12 @@ static void all_row(cs_batch_t *b, int i)
         cs_batch_ts_ms(b, tss[i % N(tss)]);
     cs_batch_str(b, dates[i % N(dates)]);
     cs_batch_str(b, byteas[i % N(byteas)]);
+    cs_batch_str(b, tas[i % N(tas)]);
+    cs_batch_str(b, uas[i % N(uas)]);
+    cs_batch_str(b, ias[i % N(ias)]);
+    cs_batch_str(b, nas[i % N(nas)]);
+    cs_batch_str(b, vas[i % N(vas)]);
+    cs_batch_str(b, eas[i % N(eas)]);
     ck_assert_int_eq(cs_batch_row_end(b, &err), 0);
 }
 
@@ -147,6 +170,7 @@ static void up_row(cs_batch_t *b, int i)
     cs_batch_ts_ms(b, 946684800000LL + 3600000LL * (i % 13) - 86400000LL * 400);
     cs_batch_int(b, i);
     cs_batch_str(b, texts[i % (N(texts) - 1)]);
+    cs_batch_str(b, i % 3 ? uas[i % N(uas)] : "{}");
     ck_assert_int_eq(cs_batch_row_end(b, &err), 0);
 }
 
@@ -198,11 +222,42 @@ static void write_schema(const char *dsn, const char *schema, bool binary, size_
     /* Spellings PostgreSQL takes and the encoders leave to it: the range goes as text. */
     cs_batch_clear(b);
     const char *odd[][NCOLS] = {
-        {"1000", "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11", "x", "y", "EU", "calm", "1", " 2", "yes",
-         " 42 ", "+7", "inf", "-inf", " 1.5 ", "Infinity", "2026-12-03 10:00:00", "20240229",
-         "abc"},
-        {"1001", NULL, NULL, NULL, NULL, NULL, NULL, NULL, "on", "-0", "007", "1E3", "0x10", "-0",
-         "-Infinity", "2026-12-03 10:00:00.1234567+02", "2024-2-9", "\\\\x00"},
+        {"1000",        "A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11",
+         "x",           "y",
+         "EU",          "calm",
+         "1",           " 2",
+         "yes",         " 42 ",
+         "+7",          "inf",
+         "-inf",        " 1.5 ",
+         "Infinity",    "2026-12-03 10:00:00",
+         "20240229",    "abc",
+         "{ a , b }",   "{{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}}",
+         "[0:1]={1,2}", "{ 1.5 }",
+         "{a\\,b}",     "{\"calm\" }"},
+        {"1001",
+         NULL,
+         NULL,
+         NULL,
+         NULL,
+         NULL,
+         NULL,
+         NULL,
+         "on",
+         "-0",
+         "007",
+         "1E3",
+         "0x10",
+         "-0",
+         "-Infinity",
+         "2026-12-03 10:00:00.1234567+02",
+         "2024-2-9",
+         "\\\\x00",
+         "{ \"a\" }",
+         "{}",
+         "{{1},{2}}",
+         "{NaN, 1e3}",
+         "{ab,  NULL  }",
+         "{ NULL }"},
     };
     for (int e = 0; e < 2; e++) {
         cs_batch_mark_event(b, e);
@@ -275,6 +330,20 @@ START_TEST(binary_rows_as_text)
                              "'2026-12-03 21:57:43.123456+00'"),
                      one(db, "SELECT count(*) FROM t_all WHERE id % 4 = 3 AND (id / 4) % 4 = 0 "
                              "AND id < 1000"));
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM t_all WHERE ta = ARRAY['a,b', '', E'q\"\\\\x'] "
+                             "AND id < 1000"),
+                     one(db, "SELECT count(*) FROM t_all WHERE id % 6 = 1 AND id < 1000"));
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM t_all WHERE ta::text = "
+                             "'{abc,NULL,\"NULL\",NULL}' AND ta[2] IS NULL AND ta[3] = 'NULL'"),
+                     one(db, "SELECT count(*) FROM t_all WHERE id % 6 = 2 AND id < 1000"));
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM t_all WHERE "
+                             "ia::text = '{1,-9223372036854775808,NULL}' AND "
+                             "ua::text = '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,NULL}' AND "
+                             "na::text = '{1.50,-0.001,NaN,1000}' AND array_ndims(na) = 1"),
+                     one(db, "SELECT count(*) FROM t_all WHERE id % 4 = 0 AND id < 1000"));
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM t_all WHERE cardinality(ta) = 0 AND "
+                             "array_ndims(ta) IS NULL AND id < 1000"),
+                     one(db, "SELECT count(*) FROM t_all WHERE id % 6 = 0 AND id < 1000"));
     long long want = 0;
     for (int i = 0; i < NROWS; i++)
         want += i % 8 == 5 ? i : 0;
@@ -301,7 +370,36 @@ static const struct {
     {9, "70000", "22003"},                   /* declined: int2's range */
     {15, "2026-13-01 00:00:00+00", "22008"}, /* declined: the month */
     {6, "\"str\"", "23514"},                 /* a domain's check, after json_recv */
+    {22, "{ab,abcdef}", "22001"},            /* varchar(5)[]: the element's varchar_recv */
+    {23, "{calm,sleepy}", "22P02"},          /* mood[]: the element's enum_recv */
+    {18, "{\"caf\xff\"}", "22021"},          /* text[]: the element's text_recv */
+    {20, "{1,x}", "22P02"},                  /* declined: int8in's error, in array_in */
+    {19, "{a b", "22P02"},                   /* declined: a malformed array literal */
+    {21, "{1,{2}}", "22P02"},                /* declined: nested braces */
 };
+
+static const char *const col_names[NCOLS] = {"id", "u",  "t",  "vc", "bc", "e",  "js", "jb",
+                                             "b",  "i2", "i4", "f4", "f8", "n",  "nn", "ts",
+                                             "d",  "by", "ta", "ua", "ia", "na", "va", "ea"};
+
+/*
+ * The error names the table's column (cs-error-field "t_all.<column>") and the COPY's line in its
+ * message, both ways; a bad encoding in text is the whole line's (PostgreSQL names no column).
+ */
+static void names_column(const cs_err_t *err, int k, bool binary, int line)
+{
+    char field[80], where[80];
+    bool whole_line = !binary && !strcmp(bad[k].sqlstate, "22021");
+    snprintf(field, sizeof field, "t_all.%s", col_names[bad[k].col]);
+    if (whole_line)
+        snprintf(where, sizeof where, " (line %d)", line);
+    else
+        snprintf(where, sizeof where, " (line %d, column %s)", line, col_names[bad[k].col]);
+    ck_assert_msg(!strcmp(err->field, whole_line ? "" : field), "case %d (%s): field '%s': %s", k,
+                  binary ? "binary" : "text", err->field, err->msg);
+    ck_assert_msg(strstr(err->msg, where) != NULL, "case %d (%s): '%s' not in %s", k,
+                  binary ? "binary" : "text", where, err->msg);
+}
 
 /* Flushes a good event then a bad one: the pair fails PERMANENT, each alone as it should. */
 static void refuse(cs_db_t *db, int k, bool binary)
@@ -328,6 +426,7 @@ static void refuse(cs_db_t *db, int k, bool binary)
     ck_assert_msg(!strcmp(err.sqlstate, bad[k].sqlstate), "case %d (%s): %s, not %s: %s", k,
                   binary ? "binary" : "text", err.sqlstate, bad[k].sqlstate, err.msg);
     ck_assert_msg(strstr(err.msg, "t_all") != NULL, "%s", err.msg);
+    names_column(&err, k, binary, 2);
     exec_ok(db, "ROLLBACK");
     /* isolation: the good event alone flushes, the bad one alone fails the same way */
     exec_ok(db, "BEGIN");
@@ -335,6 +434,7 @@ static void refuse(cs_db_t *db, int k, bool binary)
     exec_ok(db, "SAVEPOINT p");
     ck_assert_int_eq(cs_batch_flush(b, db, 1, 2, true, &err), -1);
     ck_assert_str_eq(err.sqlstate, bad[k].sqlstate);
+    names_column(&err, k, binary, 1);
     exec_ok(db, "ROLLBACK TO SAVEPOINT p");
     exec_ok(db, "COMMIT");
     ck_assert_int_eq(one(db, "SELECT count(*) FROM t_all WHERE id = 5000"), 1);

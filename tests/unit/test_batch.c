@@ -561,16 +561,147 @@ START_TEST(bin_null_and_types)
 }
 END_TEST
 
+/*
+ * Arrays (array_send's form): element type and oid, the literal (escapes of COPY undone), the
+ * bytes expected in hex (NULL: declined). Header: length, ndim, has-null, element oid, then for
+ * one dimension its length and lower bound 1, then the elements as fields.
+ */
+static const struct {
+    cs__bin_type_t elem;
+    uint32_t oid;
+    const char *text;
+    const char *hex;
+} arr_cases[] = {
+    {CS__BIN_INT4, 23, "{}",
+     "0000000c"
+     "00000000"
+     "00000000"
+     "00000017"},
+    {CS__BIN_INT4, 23, "{1,-2}",
+     "00000024"
+     "00000001"
+     "00000000"
+     "00000017"
+     "00000002"
+     "00000001"
+     "0000000400000001"
+     "00000004fffffffe"},
+    {CS__BIN_INT4, 23, "{1,NULL}",
+     "00000020"
+     "00000001"
+     "00000001"
+     "00000017"
+     "00000002"
+     "00000001"
+     "0000000400000001"
+     "ffffffff"},
+    {CS__BIN_INT4, 23, "{nUlL}",
+     "00000018"
+     "00000001"
+     "00000001"
+     "00000017"
+     "00000001"
+     "00000001"
+     "ffffffff"},
+    {CS__BIN_INT4, 23, "{\"7\"}",
+     "0000001c"
+     "00000001"
+     "00000000"
+     "00000017"
+     "00000001"
+     "00000001"
+     "0000000400000007"},
+    {CS__BIN_BYTES, 25, "{\"a,b\",\"\",\"q\\\"\\\\x\"}",
+     "00000027"
+     "00000001"
+     "00000000"
+     "00000019"
+     "00000003"
+     "00000001"
+     "00000003612c62"
+     "00000000"
+     "0000000471225c78"},
+    {CS__BIN_BYTES, 25, "{\"NULL\"}",
+     "0000001c"
+     "00000001"
+     "00000000"
+     "00000019"
+     "00000001"
+     "00000001"
+     "000000044e554c4c"},
+    {CS__BIN_BYTES, 25, "{abc,h\xc3\xa9}",
+     "00000022"
+     "00000001"
+     "00000000"
+     "00000019"
+     "00000002"
+     "00000001"
+     "00000003616263"
+     "0000000368c3a9"},
+    {CS__BIN_UUID, 2950, "{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}",
+     "00000028"
+     "00000001"
+     "00000000"
+     "00000b86"
+     "00000001"
+     "00000001"
+     "00000010a0eebc999c0b4ef8bb6d6bb9bd380a11"},
+    {CS__BIN_INT4, 23, "{ 1}", NULL}, /* whitespace outside quotes */
+    {CS__BIN_INT4, 23, "{1 }", NULL},
+    {CS__BIN_BYTES, 25, "{\"a\" }", NULL},
+    {CS__BIN_BYTES, 25, " {a}", NULL},
+    {CS__BIN_BYTES, 25, "{a}\n", NULL},
+    {CS__BIN_INT4, 23, "{1,,2}", NULL}, /* empty elements: array_in's error */
+    {CS__BIN_INT4, 23, "{,1}", NULL},
+    {CS__BIN_INT4, 23, "{1,}", NULL},
+    {CS__BIN_INT4, 23, "{{1},{2}}", NULL}, /* two dimensions */
+    {CS__BIN_INT4, 23, "[1:1]={1}", NULL}, /* dimension decoration */
+    {CS__BIN_BYTES, 25, "{\"a\"b}", NULL}, /* a quote inside an element */
+    {CS__BIN_BYTES, 25, "{a\"b\"}", NULL},
+    {CS__BIN_BYTES, 25, "{\"a}", NULL}, /* no closing quote */
+    {CS__BIN_BYTES, 25, "{\"a\\\"}", NULL},
+    {CS__BIN_BYTES, 25, "{a\\,b}", NULL}, /* a backslash outside quotes */
+    {CS__BIN_INT4, 23, "{1,x}", NULL},    /* the element's encoder declines */
+    {CS__BIN_INT4, 23, "{\" 1\"}", NULL},
+    {CS__BIN_INT2, 21, "{70000}", NULL},
+    {CS__BIN_INT4, 23, "{", NULL},
+    {CS__BIN_INT4, 23, "1,2", NULL},
+    {CS__BIN_INT4, 23, "", NULL},
+    {CS__BIN_NONE, 1186, "{x}", NULL},
+};
+
+START_TEST(bin_arrays)
+{
+    cs_buf_t out = CS_BUF_INIT, scratch = CS_BUF_INIT;
+    char hex[512];
+    const char *text = arr_cases[_i].text;
+
+    cs_buf_puts(&out, "..");
+    int rc =
+        cs__bin_array(&out, arr_cases[_i].elem, arr_cases[_i].oid, text, strlen(text), &scratch);
+    if (!arr_cases[_i].hex) {
+        ck_assert_msg(rc == -1, "'%s': encoded, should decline", text);
+        ck_assert_uint_eq(out.len, 2); /* nothing appended */
+    } else {
+        ck_assert_msg(rc == 0, "'%s': declined", text);
+        to_hex(hex, out.data + 2, out.len - 2);
+        ck_assert_str_eq(hex, arr_cases[_i].hex);
+    }
+    cs_buf_fini(&out);
+    cs_buf_fini(&scratch);
+}
+END_TEST
+
 /* A whole stream from COPY text rows: escapes undone, NULLs, header and trailer. */
 START_TEST(bin_rows)
 {
-    static const cs__bin_type_t types[] = {CS__BIN_BYTES, CS__BIN_INT4};
+    static const cs__bin_col_t types[] = {{CS__BIN_BYTES, false, 0}, {CS__BIN_INT4, false, 0}};
     const char *rows = "a\\tb\t\\N\n\\\\N\t-1\n";
-    cs_buf_t out = CS_BUF_INIT, scratch = CS_BUF_INIT;
+    cs_buf_t out = CS_BUF_INIT, scratch[2] = {CS_BUF_INIT, CS_BUF_INIT};
     char hex[256];
     int bad = -1;
 
-    ck_assert_int_eq(cs__bin_rows(&out, types, 2, rows, rows + strlen(rows), &scratch, &bad), 0);
+    ck_assert_int_eq(cs__bin_rows(&out, types, 2, rows, rows + strlen(rows), scratch, &bad), 0);
     to_hex(hex, out.data, out.len);
     ck_assert_str_eq(hex, "5047434f50590aff0d0a00"
                           "00000000"
@@ -584,17 +715,41 @@ START_TEST(bin_rows)
                           "ffff");
     /* too few fields, too many, a value declined, a lone backslash: the column, -1 */
     const char *few = "x\n", *many = "x\t1\t2\n", *bad_int = "x\t1\ny\tz\n", *lone = "x\\\t1\n";
-    ck_assert_int_eq(cs__bin_rows(&out, types, 2, few, few + strlen(few), &scratch, &bad), -1);
+    ck_assert_int_eq(cs__bin_rows(&out, types, 2, few, few + strlen(few), scratch, &bad), -1);
     ck_assert_int_eq(bad, 0);
-    ck_assert_int_eq(cs__bin_rows(&out, types, 2, many, many + strlen(many), &scratch, &bad), -1);
+    ck_assert_int_eq(cs__bin_rows(&out, types, 2, many, many + strlen(many), scratch, &bad), -1);
     ck_assert_int_eq(bad, 1);
     ck_assert_int_eq(
-        cs__bin_rows(&out, types, 2, bad_int, bad_int + strlen(bad_int), &scratch, &bad), -1);
+        cs__bin_rows(&out, types, 2, bad_int, bad_int + strlen(bad_int), scratch, &bad), -1);
     ck_assert_int_eq(bad, 1);
-    ck_assert_int_eq(cs__bin_rows(&out, types, 2, lone, lone + strlen(lone), &scratch, &bad), -1);
+    ck_assert_int_eq(cs__bin_rows(&out, types, 2, lone, lone + strlen(lone), scratch, &bad), -1);
+    ck_assert_int_eq(bad, 0);
+    /* an array column: COPY's escapes, then the literal's (a\\b is a, backslash, b), a NULL
+     * array, an array declined */
+    static const cs__bin_col_t arr[] = {{CS__BIN_BYTES, true, 25}};
+    const char *arows = "{\"a\\\\\\\\b\",NULL}\n\\N\n", *abad = "{a b}\n";
+    ck_assert_int_eq(cs__bin_rows(&out, arr, 1, arows, arows + strlen(arows), scratch, &bad), 0);
+    to_hex(hex, out.data, out.len);
+    ck_assert_str_eq(hex, "5047434f50590aff0d0a00"
+                          "00000000"
+                          "00000000"
+                          "0001"
+                          "0000001f"
+                          "00000001"
+                          "00000001"
+                          "00000019"
+                          "00000002"
+                          "00000001"
+                          "00000003615c62"
+                          "ffffffff"
+                          "0001"
+                          "ffffffff"
+                          "ffff");
+    ck_assert_int_eq(cs__bin_rows(&out, arr, 1, abad, abad + strlen(abad), scratch, &bad), -1);
     ck_assert_int_eq(bad, 0);
     cs_buf_fini(&out);
-    cs_buf_fini(&scratch);
+    cs_buf_fini(&scratch[0]);
+    cs_buf_fini(&scratch[1]);
 }
 END_TEST
 
@@ -620,6 +775,7 @@ int main(void)
     TCase *tb = tcase_create("binary");
     tcase_add_loop_test(tb, bin_fields, 0, (int)(sizeof bin_cases / sizeof *bin_cases));
     tcase_add_test(tb, bin_null_and_types);
+    tcase_add_loop_test(tb, bin_arrays, 0, (int)(sizeof arr_cases / sizeof *arr_cases));
     tcase_add_test(tb, bin_rows);
     suite_add_tcase(s, tb);
     SRunner *sr = srunner_create(s);

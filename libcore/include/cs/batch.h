@@ -330,7 +330,8 @@ CS_API void cs_batch_set_array_max(cs_batch_t *b, size_t rows);
 /*
  * COPY in binary format (on by default) for the tables whose every staged column has a type the
  * runtime encodes (uuid, text, varchar, char, enums, json, jsonb, bool, int2/4/8, float4/8,
- * numeric, timestamptz, date, bytea, domains over them; read at cs_batch_prepare); false: text
+ * numeric, timestamptz, date, bytea, domains over them, one-dimensional arrays of those base
+ * types and enums; read at cs_batch_prepare); false: text
  * format for every table, as before. A range whose values an encoder declines (a spelling it does
  * not reproduce exactly, a value out of range) goes as text, so PostgreSQL judges it as before.
  */
