@@ -9,8 +9,12 @@
  * (target industry and skills, stage, study hours: every dimension). So the worker consumes them
  * all and recomputes the learners of a batch, not the events:
  *  - batch_begin (once per batch) collects the batch's learners and reads their inputs with ONE
- *    statement, career_readiness_inputs_batch($1::uuid[]) joined with what is stored for them in
- *    career_transformation_progress, then scores each learner (cs_readiness_score) and decides
+ *    statement, career_readiness_inputs_fp($1::uuid[], NULL, $2 = the model version) joined with
+ *    what is stored for them in career_transformation_progress; the read leaves out the learners
+ *    whose stored score this model computed from inputs with the same fingerprint (the versions
+ *    of the rows they come from, stored with each score: migration 0093), whose recomputation
+ *    would write and emit nothing, like a learner without a profile. It scores each other learner
+ *    (cs_readiness_score) and decides
  *    whether readiness_score_changed is due (cs_readiness_should_emit, against the last EMITTED
  *    score and stage: drifts add up, one change is never emitted twice);
  *  - the handler of a learner's last event in the batch (its trigger) appends the learner's rows:
@@ -139,7 +143,7 @@ typedef struct learner {
     double prev_emitted;
     cs_readiness_stage_t prev_stage; /* of the last emitted event, when had_emitted */
     kept_score_t sc;
-    char *explain;     /* JSON, in the learner buffer */
+    char *explain;      /* JSON, in the learner buffer */
     char inputs_fp[80]; /* the fingerprint of the inputs it was scored from (0093) */
 } learner_t;
 
@@ -256,7 +260,7 @@ static int split_array(char *s, char **out, int max)
 }
 
 /*
- * The columns of the read, each named once: career_readiness_inputs_batch's (I) then what is
+ * The columns of the read, each named once: career_readiness_inputs_fp's (I) then what is
  * stored for the learner (S). The list generates both the statement's select list (every column
  * by name: a renamed or missing column fails the statement, naming it) and the index of each
  * value in a row, so the two cannot drift apart.
