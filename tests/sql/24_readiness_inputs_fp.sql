@@ -7,7 +7,7 @@
 -- Each change runs in a subtransaction: a row version's xmin is the (sub)transaction that wrote
 -- it, and every version this file's own transaction wrote outside one would share one xmin.
 BEGIN;
-SELECT plan(13);
+SELECT plan(14);
 
 INSERT INTO user_career_profiles (user_id, available_study_hours_week)
 VALUES ('99999999-0000-0000-0000-0000000000a1', 5), ('99999999-0000-0000-0000-0000000000a2', 5);
@@ -59,8 +59,12 @@ SELECT pg_temp.store('99999999-0000-0000-0000-0000000000a1', 'm1');
 
 -- The reference data (a skill's market demand) is part of every fingerprint.
 SELECT is(pg_temp.read('m1'), 'a2', 'unchanged: left out');
-UPDATE skill_taxonomy SET industry_demand_score = industry_demand_score + 1
- WHERE skill_id = (SELECT skill_id FROM skill_taxonomy ORDER BY skill_id LIMIT 1);
+-- (the suite's database is not seeded: a skill of its own)
+INSERT INTO skill_taxonomy (skill_id, skill_code, name, category, industry_demand_score)
+VALUES ('99999999-0000-0000-0000-0000000000b1', 'tap-fp', 'TAP fingerprint', 'programming', 40);
+SELECT is(pg_temp.read('m1'), 'a1,a2', 'a skill added: read again');
+SELECT pg_temp.store('99999999-0000-0000-0000-0000000000a1', 'm1');
+UPDATE skill_taxonomy SET industry_demand_score = 41 WHERE skill_id = '99999999-0000-0000-0000-0000000000b1';
 SELECT is(pg_temp.read('m1'), 'a1,a2', 'a skill''s market demand changed: read again');
 
 -- A score stored without a fingerprint (before 0093) is always recomputed.
