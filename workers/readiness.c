@@ -14,9 +14,9 @@
  *    whose stored score this model computed from inputs with the same fingerprint (the versions
  *    of the rows they come from, stored with each score: migration 0093), whose recomputation
  *    would write and emit nothing, like a learner without a profile. It scores each other learner
- *    (cs_readiness_score) and decides
- *    whether readiness_score_changed is due (cs_readiness_should_emit, against the last EMITTED
- *    score and stage: drifts add up, one change is never emitted twice);
+ *    (cs_readiness_score) and decides whether readiness_score_changed is due
+ *    (cs_readiness_should_emit, against the last EMITTED score and stage: drifts add up, one
+ *    change is never emitted twice);
  *  - the handler of a learner's last event in the batch (its trigger) appends the learner's rows:
  *    the score, six dimensions, stage and explanation (career_transformation_progress, only when
  *    something changed), a history row (career_readiness_history, keyed by the trigger event), and
