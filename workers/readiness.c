@@ -9,10 +9,14 @@
  * (target industry and skills, stage, study hours: every dimension). So the worker consumes them
  * all and recomputes the learners of a batch, not the events:
  *  - batch_begin (once per batch) collects the batch's learners and reads their inputs with ONE
- *    statement, career_readiness_inputs_batch($1::uuid[]) joined with what is stored for them in
- *    career_transformation_progress, then scores each learner (cs_readiness_score) and decides
- *    whether readiness_score_changed is due (cs_readiness_should_emit, against the last EMITTED
- *    score and stage: drifts add up, one change is never emitted twice);
+ *    statement, career_readiness_inputs_fp($1::uuid[], NULL, $2 = the model version) joined with
+ *    what is stored for them in career_transformation_progress; the read leaves out the learners
+ *    whose stored score this model computed from inputs with the same fingerprint (the versions
+ *    of the rows they come from, stored with each score: migration 0093), whose recomputation
+ *    would write and emit nothing, like a learner without a profile. It scores each other learner
+ *    (cs_readiness_score) and decides whether readiness_score_changed is due
+ *    (cs_readiness_should_emit, against the last EMITTED score and stage: drifts add up, one
+ *    change is never emitted twice);
  *  - the handler of a learner's last event in the batch (its trigger) appends the learner's rows:
  *    the score, six dimensions, stage and explanation (career_transformation_progress, only when
  *    something changed), a history row (career_readiness_history, keyed by the trigger event), and
@@ -63,7 +67,7 @@ static const cs_table_def_t tables[] = {
                             "readiness_mentoring, readiness_stage, readiness_explanation, "
                             "readiness_model_version, readiness_computed_at, "
                             "readiness_source_event_id, readiness_emitted_score, "
-                            "readiness_emitted_stage",
+                            "readiness_emitted_stage, readiness_inputs_fp",
                  .conflict = "user_id",
                  .update = "readiness_score = EXCLUDED.readiness_score, "
                            "readiness_technical = EXCLUDED.readiness_technical, "
@@ -81,6 +85,7 @@ static const cs_table_def_t tables[] = {
                            "t.readiness_emitted_score), "
                            "readiness_emitted_stage = coalesce(EXCLUDED.readiness_emitted_stage, "
                            "t.readiness_emitted_stage), "
+                           "readiness_inputs_fp = EXCLUDED.readiness_inputs_fp, "
                            /* set here, the row trigger skips its PL/pgSQL call (0089) */
                            "updated_at = pg_catalog.clock_timestamp()",
                  .merge = CS_MERGE_LAST},
@@ -138,7 +143,8 @@ typedef struct learner {
     double prev_emitted;
     cs_readiness_stage_t prev_stage; /* of the last emitted event, when had_emitted */
     kept_score_t sc;
-    char *explain; /* JSON, in the learner buffer */
+    char *explain;      /* JSON, in the learner buffer */
+    char inputs_fp[80]; /* the fingerprint of the inputs it was scored from (0093) */
 } learner_t;
 
 #define MAX_SKILLS 64 /* target skills of a learner taken into the score */
@@ -254,14 +260,14 @@ static int split_array(char *s, char **out, int max)
 }
 
 /*
- * The columns of the read, each named once: career_readiness_inputs_batch's (I) then what is
+ * The columns of the read, each named once: career_readiness_inputs_fp's (I) then what is
  * stored for the learner (S). The list generates both the statement's select list (every column
  * by name: a renamed or missing column fails the statement, naming it) and the index of each
  * value in a row, so the two cannot drift apart.
  */
 /* clang-format off */
 #define READ_COLUMNS(I, S) \
-    I(user_id) I(career_stage) I(target_industry_id) I(target_industry_demand_index) \
+    I(inputs_fp) I(user_id) I(career_stage) I(target_industry_id) I(target_industry_demand_index) \
     I(available_study_hours_week) I(content_started) I(content_completed) \
     I(career_critical_completed) I(avg_content_score) I(study_seconds_30d) I(skills_assessed) \
     I(skills_proficient) I(target_skills_total) I(target_skills_proficient) \
@@ -293,7 +299,7 @@ static const char read_columns[] = READ_COLUMNS(COL_INPUT, COL_STORED);
  * (15,641 rows), the read of 1,000 learners cost 39 ms of backend CPU instead of 50.
  */
 static const char read_from[] =
-    " FROM career_readiness_inputs_batch($1::uuid[]) i "
+    " FROM career_readiness_inputs_fp($1::uuid[], NULL, $2) i "
     "LEFT JOIN LATERAL (SELECT t.user_id" STORED_COLUMNS " FROM career_transformation_progress t "
     "WHERE t.user_id = i.user_id OFFSET 0) p ON true";
 
@@ -441,6 +447,8 @@ static void score_row(rd_t *rd, cs_db_res_t *res, int r, size_t *off)
         return;
     }
     l->scored = true;
+    const char *fp = cs_db_res_get(res, r, C_inputs_fp);
+    snprintf(l->inputs_fp, sizeof l->inputs_fp, "%s", fp ? fp : "");
     stored_t s = row_stored(rd, res, r, uid);
     cs_readiness_last_t last = {s.emitted_score, s.emitted_stage};
     l->emit = cs_readiness_should_emit(&rd->cfg, s.has_emitted ? &last : NULL, full);
@@ -521,9 +529,9 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
     cs_buf_putc(&rd->arr, '}');
     if (!cs_db_ok(rd->db) && cs_db_reset(rd->db, err) < 0)
         return -1;
-    const char *params[] = {rd->arr.data};
+    const char *params[] = {rd->arr.data, rd->model};
     double t0 = mono_s();
-    cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 1, params, err);
+    cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 2, params, err);
     if (!res) {
         if (err->kind != CS_ERR_FATAL)
             err->kind = CS_ERR_TRANSIENT;
@@ -657,6 +665,7 @@ static int on_event(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *me
         cs_batch_null(b);
         cs_batch_null(b);
     }
+    cs_batch_str(b, l->inputs_fp[0] ? l->inputs_fp : NULL);
     if (cs_batch_row_end(b, err) < 0)
         return -1;
     cs_batch_row_begin(b, T_HISTORY);
@@ -719,12 +728,12 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     rd->read_sql = cs_mem_alloc(n);
     snprintf(rd->read_sql, n, "SELECT %s%s", read_columns + 2, read_from);
     /* Every column by name now, not at the first batch: a schema without one is a FATAL error. */
-    const char *none[] = {"{}"};
-    cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 1, none, err);
+    const char *none[] = {"{}", rd->model};
+    cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 2, none, err);
     if (!res) {
         err->kind = CS_ERR_FATAL;
-        return cs_err_wrap(err, "reading the readiness inputs (migrations 0070 and "
-                                "career_readiness_inputs_batch applied?)");
+        return cs_err_wrap(err, "reading the readiness inputs (migrations 0070, 0093 and "
+                                "career_readiness_inputs_fp applied?)");
     }
     cs_db_res_free(res);
     return 0;
