@@ -8,7 +8,8 @@
 -- maps (below) and the xmin of the learner's profile and roll-up rows (NULL rows: empty). The
 -- inputs are a function of exactly those rows (p_as_of NULL: the as-of time is the newest
 -- activity, itself in them), so the same fingerprint means the same inputs; a new version of any
--- of those rows has a new xmin. With p_model (the worker's model version) a learner is left out
+-- of those rows has a new xmin. No fingerprint (NULL, never equal, so never skipped) when the
+-- as-of time would be the clock's: a learner with no activity at all, or a call with p_as_of. With p_model (the worker's model version) a learner is left out
 -- when career_transformation_progress holds a score of that model version computed from inputs
 -- with the same fingerprint (readiness_inputs_fp, migration 0093, written with each score): a
 -- recomputation would give the stored score, stage and emit decision and write nothing. Left out
@@ -175,8 +176,11 @@ BEGIN
                            c.skills, c.apps_submitted, c.apps_interviewing, c.apps_offers, c.mentors_active, c.mock_rating,
                            greatest(r.last_event_at, ucp.last_active_at) AS last_at,
                            coalesce(p_as_of, greatest(r.last_event_at, ucp.last_active_at), now()) AS as_of,
-                           v_ref || ':' || ucp.xmin::text || ':' || coalesce(r.xmin::text, '') || ':'
-                               || coalesce(a.xmin::text, '') || ':' || coalesce(c.xmin::text, '') AS inputs_fp
+                           -- none when the as-of time is the clock's (no activity, no p_as_of):
+                           -- the days in the programme then move without any row changing
+                           CASE WHEN p_as_of IS NULL AND greatest(r.last_event_at, ucp.last_active_at) IS NOT NULL
+                                THEN v_ref || ':' || ucp.xmin::text || ':' || coalesce(r.xmin::text, '') || ':'
+                                     || coalesce(a.xmin::text, '') || ':' || coalesce(c.xmin::text, '') END AS inputs_fp
                       FROM public.user_career_profiles ucp
                       LEFT JOIN public.readiness_progress_rollups r ON r.user_id = ucp.user_id
                       LEFT JOIN public.readiness_activity_rollups a ON a.user_id = ucp.user_id

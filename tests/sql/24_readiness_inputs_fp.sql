@@ -7,10 +7,12 @@
 -- Each change runs in a subtransaction: a row version's xmin is the (sub)transaction that wrote
 -- it, and every version this file's own transaction wrote outside one would share one xmin.
 BEGIN;
-SELECT plan(14);
+SELECT plan(16);
 
-INSERT INTO user_career_profiles (user_id, available_study_hours_week)
-VALUES ('99999999-0000-0000-0000-0000000000a1', 5), ('99999999-0000-0000-0000-0000000000a2', 5);
+INSERT INTO user_career_profiles (user_id, available_study_hours_week, last_active_at)
+VALUES ('99999999-0000-0000-0000-0000000000a1', 5, '2026-11-02 10:00+00'),
+       ('99999999-0000-0000-0000-0000000000a2', 5, '2026-11-02 10:00+00'),
+       ('99999999-0000-0000-0000-0000000000a5', 5, NULL);
 
 CREATE TEMP TABLE tap_ids AS
 SELECT ARRAY['99999999-0000-0000-0000-0000000000a1', '99999999-0000-0000-0000-0000000000a2',
@@ -71,6 +73,13 @@ SELECT is(pg_temp.read('m1'), 'a1,a2', 'a skill''s market demand changed: read a
 SELECT pg_temp.store('99999999-0000-0000-0000-0000000000a1', 'm1');
 UPDATE career_transformation_progress SET readiness_inputs_fp = NULL WHERE user_id = '99999999-0000-0000-0000-0000000000a1';
 SELECT is(pg_temp.read('m1'), 'a1,a2', 'a score without a fingerprint: read again');
+
+-- No activity at all: the as-of time is the clock's, so no fingerprint (the days in the
+-- programme move with no row changing) and the learner is never left out; nor with p_as_of.
+SELECT is(pg_temp.fp('99999999-0000-0000-0000-0000000000a5'), NULL, 'no activity: no fingerprint');
+SELECT is((SELECT inputs_fp FROM career_readiness_inputs_fp(ARRAY['99999999-0000-0000-0000-0000000000a1']::uuid[],
+                                                            '2026-11-03 00:00+00')), NULL,
+          'a given as-of time: no fingerprint');
 
 -- As cs-readiness's role.
 SELECT pg_temp.store('99999999-0000-0000-0000-0000000000a1', 'm1');
