@@ -1225,6 +1225,23 @@ int cs_batch_flush_send(cs_batch_t *b, cs_db_t *db, int from, int to, cs_err_t *
 }
 
 /*
+ * A failed COPY: the error names t's table, and its field (db.c: "relation.column" from
+ * PostgreSQL's CONTEXT) the target's column where the rows went to the staging table, whose
+ * columns are the target's by name: an operator reads "job_applications.status", not the
+ * session's "cs_stage_3.status".
+ */
+static int copy_failed(const tbl_t *t, cs_err_t *err)
+{
+    const char *dot = strchr(err->field, '.');
+    if (t->def->conflict && dot && !strncmp(err->field, "cs_stage_", 9)) {
+        char col[sizeof err->field];
+        snprintf(col, sizeof col, "%s", dot + 1);
+        snprintf(err->field, sizeof err->field, "%s.%s", t->def->table, col);
+    }
+    return cs_err_wrap(err, "copy into %s", t->def->table);
+}
+
+/*
  * COPYs the rows [a, z) of data (t's COPY text) into t's target or staging table: in binary
  * format when every column has an encoder and each value was encoded (see batch_int.h);
  * otherwise as text, whose values PostgreSQL then judges itself.
@@ -1247,7 +1264,7 @@ static int copy_range(cs_batch_t *b, tbl_t *t, cs_db_t *db, const char *data, si
         }
     }
     if (cs_db_copy_begin(db, copy_sql, err) < 0)
-        return cs_err_wrap(err, "copy into %s", t->def->table);
+        return copy_failed(t, err);
     /* Send in chunks of at most 1 MiB so libpq's output buffer stays small. */
     int put_failed = 0;
     for (size_t off = a; off < z;) {
@@ -1265,7 +1282,7 @@ static int copy_range(cs_batch_t *b, tbl_t *t, cs_db_t *db, const char *data, si
     cs_err_t end_err;
     cs_err_clear(&end_err);
     if (cs_db_copy_end(db, put_failed ? &end_err : err) < 0 || put_failed)
-        return cs_err_wrap(err, "copy into %s", t->def->table);
+        return copy_failed(t, err);
     return 0;
 }
 

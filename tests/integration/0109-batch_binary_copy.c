@@ -461,6 +461,42 @@ START_TEST(refused_values)
 }
 END_TEST
 
+/* A staged table's bad value: the field names the target's column, not the staging table's. */
+START_TEST(staged_names_target)
+{
+    char dsn[512];
+    cs_test_fresh_db("batch_binary_staged", 1, dsn, sizeof dsn);
+    cs_db_t *db = connect_schema(dsn, "public");
+    exec_ok(db, schema_sql);
+    for (int binary = 0; binary < 2; binary++) {
+        cs_err_t err;
+        cs_batch_t *b = cs_batch_new(tables, T__COUNT);
+        cs_batch_set_array_max(b, 0);
+        cs_batch_set_copy_binary(b, binary);
+        ck_assert_msg(cs_batch_prepare(b, db, &err) == 0, "prepare: %s", err.msg);
+        cs_batch_mark_event(b, 0);
+        cs_batch_row_begin(b, T_UP);
+        cs_batch_str(b, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380001");
+        cs_batch_str(b, "1.5x"); /* n numeric: 22P02 */
+        cs_batch_str(b, NULL);
+        cs_batch_int(b, 1);
+        cs_batch_str(b, "s");
+        cs_batch_str(b, "{}");
+        ck_assert_int_eq(cs_batch_row_end(b, &err), 0);
+        cs_batch_seal(b, 1);
+        exec_ok(db, "BEGIN");
+        ck_assert_int_eq(cs_batch_flush(b, db, 0, 1, false, &err), -1);
+        ck_assert_str_eq(err.sqlstate, "22P02");
+        ck_assert_msg(!strcmp(err.field, "t_up.n"), "%s: field '%s': %s",
+                      binary ? "binary" : "text", err.field, err.msg);
+        exec_ok(db, "ROLLBACK");
+        cs_batch_destroy(b);
+    }
+    cs_db_destroy(db);
+    cs_test_drop_db(dsn);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("batch_binary_copy");
@@ -468,6 +504,7 @@ int main(void)
     tcase_set_timeout(tc, 120 * cs_test_timeout_mult());
     tcase_add_test(tc, binary_rows_as_text);
     tcase_add_test(tc, refused_values);
+    tcase_add_test(tc, staged_names_target);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
