@@ -62,6 +62,7 @@ FOREIGN_OPTIONS = {
     "--keep-db": "bench/readiness.sh",           # bench/readiness.sh --keep-db NAME (the database kept)
     "--compare": "bench/readiness.sh",           # bench/readiness.sh --compare DIR (a "before" build)
     "--compare-sql": "bench/readiness.sh",       # bench/readiness.sh --compare-sql FILE (its schema)
+    "--bin": "bench/readiness.sh",               # bench/*.sh --bin DIR (built programs)
     "--tls": "scripts/kafka",                    # scripts/kafka start --tls
     "--sasl": "scripts/kafka",                   # scripts/kafka start --sasl
     "--ssl": "scripts/devdb",                    # scripts/devdb start --ssl
