@@ -172,13 +172,17 @@ static bool is_ranked(const cs_table_def_t *d)
     return d->conflict && d->update && d->merge == CS_MERGE_SEQUENTIAL;
 }
 
+/* The session's staging table of table index i is STAGE_PREFIX "<i>" (copy_failed reads it back).
+ */
+#define STAGE_PREFIX "cs_stage_"
+
 static void build_sql(tbl_t *t, int idx)
 {
     const cs_table_def_t *d = t->def;
     cs_buf_t b = CS_BUF_INIT;
     char stage[32];
 
-    snprintf(stage, sizeof stage, "cs_stage_%d", idx);
+    snprintf(stage, sizeof stage, STAGE_PREFIX "%d", idx);
     const char *staged = staged_cols(d);
     if (!d->conflict) {
         t->copy_sql = xprintf("COPY %s (%s) FROM STDIN", d->table, d->columns);
@@ -1233,7 +1237,7 @@ int cs_batch_flush_send(cs_batch_t *b, cs_db_t *db, int from, int to, cs_err_t *
 static int copy_failed(const tbl_t *t, cs_err_t *err)
 {
     const char *dot = strchr(err->field, '.');
-    if (t->def->conflict && dot && !strncmp(err->field, "cs_stage_", 9)) {
+    if (t->def->conflict && dot && !strncmp(err->field, STAGE_PREFIX, strlen(STAGE_PREFIX))) {
         char col[sizeof err->field];
         snprintf(col, sizeof col, "%s", dot + 1);
         snprintf(err->field, sizeof err->field, "%s.%s", t->def->table, col);
