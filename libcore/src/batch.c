@@ -8,8 +8,9 @@
  * event) without copying rows. Values are escaped straight into the buffer.
  *
  * Upsert tables are staged: at connect time cs_batch_prepare creates a temporary table
- * cs_stage_<i> ON COMMIT DELETE ROWS with the declared columns (typed like the target's) and an
- * identity column _cs_seq that records append order. The merge statements are built once:
+ * cs_stage_<i> with the declared columns (typed like the target's) and an identity column _cs_seq
+ * that records append order. Every flush empties the staging table in the round trip of its merge
+ * (see "Staging" below), so a COMMIT has nothing to truncate. The merge statements are built once:
  * INSERT .. SELECT from staging .. ON CONFLICT, with the staged rows folded per key first for
  * CS_MERGE_AGGREGATE (a subquery sorted by key and presort, optionally joined to stored rows and
  * with window columns over each key's rows, grouped by key), and a parent-row insert before it when
@@ -36,6 +37,32 @@
 /* A binary COPY stream grown past this is released after its COPY (batch.bin). */
 #define BIN_KEEP_MAX (1u << 20)
 
+/*
+ * Staging. The staging tables are ON COMMIT PRESERVE ROWS: PostgreSQL truncates every ON COMMIT
+ * DELETE ROWS table of a session at the commit of each transaction that touched any temporary
+ * table (each with its TOAST table and index: an ftruncate per fork and a scan of the local
+ * buffers), which was cs-progress's largest wait. Instead, the merge statement of every flush is
+ * followed, in the same round trip, by a DELETE of the staging table. So no transaction leaves
+ * live rows staged: the rows a flush COPYs are deleted by that flush, or, when it fails, by the
+ * rollback (of the transaction or of the isolation's savepoint) that must follow, because they
+ * were inserted in it. A rolled-back DELETE can only restore rows inserted in the same rolled-back
+ * (sub)transaction, which the rollback removes too. (cs_batch_flush runs inside the caller's
+ * transaction: outside one, a failed merge would leave its rows staged.)
+ *
+ * A deleted row stays in the table as a dead tuple; autovacuum never visits temporary tables and
+ * the next COPY appends after them, so the table would grow with every batch and each merge and
+ * DELETE would read all of it. The flush that brings the bytes staged in a table since its last
+ * truncation to STAGE_TRUNCATE_BYTES or more therefore empties it with TRUNCATE instead of DELETE
+ * (a new file for the table, the old one dropped at commit). Batches of one session share its
+ * staging tables but count separately, so a table holds at most about that much per batch of the
+ * session using it, plus one flush, plus what a rolled-back TRUNCATE kept. The count is an estimate
+ * of heap bytes from the COPY text (a row's text plus its tuple header and line pointer).
+ */
+#ifndef STAGE_TRUNCATE_BYTES
+#define STAGE_TRUNCATE_BYTES (2u << 20)
+#endif
+#define STAGE_ROW_OVERHEAD 32 /* heap tuple header (24, aligned) + line pointer (4) */
+
 typedef struct tbl {
     const cs_table_def_t *def;
     int ncols;
@@ -44,11 +71,13 @@ typedef struct tbl {
     size_t *ev_end;  /* bytes of rows at the end of event i */
     size_t mark_len; /* rows.len when the current event began */
     size_t mark_rows;
-    char *copy_sql;   /* COPY target (cols) FROM STDIN */
-    char *stage_sql;  /* CREATE TEMP TABLE ...; NULL for plain append */
-    char *merge_sql;  /* the upsert from staging; NULL for plain append */
-    char *parent_sql; /* the parent rows' insert from staging, or NULL */
-    char *clear_sql;  /* DELETE FROM staging */
+    char *copy_sql;      /* COPY target (cols) FROM STDIN */
+    char *stage_sql;     /* CREATE TEMP TABLE ...; NULL for plain append */
+    char *merge_sql;     /* the upsert from staging; NULL for plain append */
+    char *parent_sql;    /* the parent rows' insert from staging, or NULL */
+    char *clear_sql;     /* merge_sql, then DELETE FROM staging (one round trip) */
+    char *trunc_sql;     /* merge_sql, then TRUNCATE staging */
+    size_t staged_bytes; /* estimated heap bytes staged since the last TRUNCATE */
     /* The array path (small ranges): one statement per table from text[] parameters. */
     size_t *ev_rows; /* rows at the end of event i */
     int *key;        /* the conflict columns' positions among the staged columns */
@@ -192,11 +221,10 @@ static void build_sql(tbl_t *t, int idx)
     t->copy_sql = xprintf("COPY %s (%s) FROM STDIN", stage, staged);
     t->copy_bin_sql = xprintf("%s (FORMAT binary)", t->copy_sql);
     t->stage_sql = xprintf(
-        "CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT DELETE ROWS AS SELECT %s FROM %s "
+        "CREATE TEMP TABLE IF NOT EXISTS %s ON COMMIT PRESERVE ROWS AS SELECT %s FROM %s "
         "WITH NO DATA; "
         "ALTER TABLE %s ADD COLUMN IF NOT EXISTS _cs_seq bigint GENERATED ALWAYS AS IDENTITY",
         stage, staged, d->table, stage);
-    t->clear_sql = xprintf("DELETE FROM %s", stage);
     if (d->parent_table && d->parent_key)
         t->parent_sql = xprintf("INSERT INTO %s (%s) SELECT %s FROM %s GROUP BY %s ORDER BY %s "
                                 "ON CONFLICT (%s) DO NOTHING",
@@ -230,6 +258,8 @@ static void build_sql(tbl_t *t, int idx)
     }
     cs_buf_fini(&tail);
     t->merge_sql = b.data;
+    t->clear_sql = xprintf("%s; DELETE FROM %s", t->merge_sql, stage);
+    t->trunc_sql = xprintf("%s; TRUNCATE %s", t->merge_sql, stage);
 }
 
 /* FNV-1a over the definition's strings: the prepared statements' names. */
@@ -343,6 +373,7 @@ void cs_batch_destroy(cs_batch_t *b)
         free(t->merge_sql);
         free(t->parent_sql);
         free(t->clear_sql);
+        free(t->trunc_sql);
         free(t->ev_rows);
         free(t->key);
         for (int c = 0; c < t->ncols && t->cols; c++)
@@ -1292,6 +1323,7 @@ static int copy_range(cs_batch_t *b, tbl_t *t, cs_db_t *db, const char *data, si
 
 int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, cs_err_t *err)
 {
+    (void)isolate; /* every flush empties the staging tables, an isolated range's too */
     for (int i = 0; i < b->nt; i++) {
         tbl_t *t = &b->t[i];
         size_t a = row_bytes(t, from), z = row_bytes(t, to);
@@ -1300,7 +1332,7 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
         size_t nrows = range_rows(t, from, to);
         const char *data = fold_range(t, &a, &z, &nrows);
         if (nrows <= b->array_max) {
-            /* Small: no staging table, so a COMMIT has no temporary table to truncate. */
+            /* Small: one statement per table, no COPY and no staging round trips. */
             if (flush_arrays(t, db, data, a, z, nrows, err) < 0)
                 return -1;
             continue;
@@ -1311,10 +1343,13 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
             continue;
         if (t->parent_sql && cs_db_exec(db, t->parent_sql, err) < 0)
             return cs_err_wrap(err, "inserting parent rows into %s", t->def->parent_table);
-        if (cs_db_exec(db, t->merge_sql, err) < 0)
+        /* The merge, then the staging table emptied (see "Staging" above). */
+        t->staged_bytes += (z - a) + nrows * STAGE_ROW_OVERHEAD;
+        bool truncate = t->staged_bytes >= STAGE_TRUNCATE_BYTES;
+        if (cs_db_exec(db, truncate ? t->trunc_sql : t->clear_sql, err) < 0)
             return cs_err_wrap(err, "upsert into %s", t->def->table);
-        if (isolate && cs_db_exec(db, t->clear_sql, err) < 0)
-            return cs_err_wrap(err, "clearing staging of %s", t->def->table);
+        if (truncate)
+            t->staged_bytes = 0;
     }
     return 0;
 }
