@@ -1025,6 +1025,7 @@ int cs_batch_prepare(cs_batch_t *b, cs_db_t *db, cs_err_t *err)
             rc = cs_err_wrap(err, "preparing staging for %s", b->t[i].def->table);
             break;
         }
+        b->t[i].staged_bytes = 0; /* counted per session: a reconnect makes new tables */
         cs_db_res_t *types = column_types(&b->t[i], db, err);
         if (!types) {
             rc = -1;
