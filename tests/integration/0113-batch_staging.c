@@ -144,7 +144,8 @@ START_TEST(rollbacks_leave_nothing)
     /*
      * Poison isolation: events 10..19 carry a value the target refuses, so the merge of the range
      * [10, 20) fails after COPY staged it; the range is rolled back to its savepoint and [0, 10)
-     * and [20, 30) commit. A staged row of the failed range merged later would fail the sums or the merge.
+     * and [20, 30) commit. A staged row of the failed range merged later would fail the sums or the
+     * merge.
      */
     int m[30];
     for (int i = 0; i < 30; i++)
