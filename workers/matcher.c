@@ -188,7 +188,7 @@ typedef struct mt {
     float *emb;
     size_t nskills, capskills, nexcl, capexcl, nemb, capemb;
     int emb_dim;
-    cs_buf_t a_users, a_req, a_rated, a_mentors, a_stage, a_events, reasons;
+    cs_buf_t a_users, a_req, a_rated, a_mentors, a_stage_users, a_stage, a_events, reasons;
     long long proposals, unassigned, suppressed, events_emitted;
     double read_ms; /* the last batch's read */
 } mt_t;
@@ -247,6 +247,8 @@ static void collect(mt_t *m, const cs_event_t *const *evs, int n, umap_t *seen)
             q->f.requested |= f.requested;
             if (f.stage) { /* the read checks whether this change moved the stage */
                 const cs_ev_readiness_score_changed_t *p = ev->payload;
+                cs_buf_puts(&m->a_stage_users, m->a_stage_users.len > 1 ? "," : "");
+                cs_buf_puts(&m->a_stage_users, ev->user_id);
                 cs_buf_puts(&m->a_stage, m->a_stage.len > 1 ? "," : "");
                 cs_buf_puts(&m->a_stage, p->trigger_event_id);
             }
@@ -377,11 +379,12 @@ static const char read_sql[] =
     "utc_offset_minutes, hours, skill_ids, embedding, excluded, recent_ratings, "
     "extract(epoch FROM last_proposal_at)::bigint, stage_changed, max_mentees, capacity, "
     "avg_rating, rating_count, past_mentees, successful_placements "
-    "FROM mentor_rematch_inputs($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], $6) "
+    "FROM mentor_rematch_inputs($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[], "
+    "$6::uuid[], $7) "
     /* the batch's events this worker's scope already applied (a replay): they request nothing */
     "UNION ALL SELECT 'seen', event_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
     "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL FROM processed_events "
-    "WHERE effect_scope = $7 AND event_id = ANY ($8::uuid[])";
+    "WHERE effect_scope = $8 AND event_id = ANY ($9::uuid[])";
 
 /* Offsets into the pools while they grow; pointers once the read is parsed. */
 typedef struct span {
@@ -536,6 +539,7 @@ static void params(mt_t *m, const cs_event_t *const *evs, int n)
         cs_buf_puts(&m->a_mentors, m->avs[i].mentor);
     }
     cs_buf_putc(&m->a_mentors, '}');
+    cs_buf_putc(&m->a_stage_users, '}');
     cs_buf_putc(&m->a_stage, '}');
 }
 
@@ -653,6 +657,8 @@ static void reset(mt_t *m)
     m->nreqs = m->navs = m->nls = m->nms = 0;
     m->nskills = m->nexcl = m->nemb = 0;
     m->emb_dim = 0;
+    cs_buf_reset(&m->a_stage_users);
+    cs_buf_putc(&m->a_stage_users, '{');
     cs_buf_reset(&m->a_stage);
     cs_buf_putc(&m->a_stage, '{');
 }
@@ -665,11 +671,17 @@ static cs_db_res_t *read_inputs(mt_t *m, const cs_event_t *const *evs, int n, cs
     snprintf(nr, sizeof nr, "%d", m->tcfg.low_rating_sessions);
     if (!cs_db_ok(m->db) && cs_db_reset(m->db, err) < 0)
         return NULL;
-    const char *pv[] = {m->a_users.data,   m->a_req.data,   m->a_rated.data,
-                        m->a_mentors.data, m->a_stage.data, nr,
-                        m->scope,          m->a_events.data};
+    const char *pv[] = {m->a_users.data,
+                        m->a_req.data,
+                        m->a_rated.data,
+                        m->a_mentors.data,
+                        m->a_stage_users.data,
+                        m->a_stage.data,
+                        nr,
+                        m->scope,
+                        m->a_events.data};
     double t0 = now_ms();
-    cs_db_res_t *res = cs_db_query(m->db, read_sql, 8, pv, err);
+    cs_db_res_t *res = cs_db_query(m->db, read_sql, 9, pv, err);
     m->read_ms = now_ms() - t0;
     if (!res) {
         if (err->kind != CS_ERR_FATAL)
@@ -706,6 +718,7 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
         um_clear(&m->reqmap);
         um_clear(&m->availmap);
         m->nreqs = m->navs = 0;
+        cs_buf_reset(&m->a_stage_users);
         cs_buf_reset(&m->a_stage);
         collect(m, evs, n, &m->seen);
     }
@@ -904,6 +917,7 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     cs_buf_init(&m->a_req);
     cs_buf_init(&m->a_rated);
     cs_buf_init(&m->a_mentors);
+    cs_buf_init(&m->a_stage_users);
     cs_buf_init(&m->a_stage);
     cs_buf_init(&m->a_events);
     cs_buf_init(&m->reasons);
@@ -948,6 +962,7 @@ static void fini(void *ud)
     cs_buf_fini(&m->a_req);
     cs_buf_fini(&m->a_rated);
     cs_buf_fini(&m->a_mentors);
+    cs_buf_fini(&m->a_stage_users);
     cs_buf_fini(&m->a_stage);
     cs_buf_fini(&m->a_events);
     cs_buf_fini(&m->reasons);

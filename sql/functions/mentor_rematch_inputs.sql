@@ -3,13 +3,14 @@
 --
 -- cs-matcher calls it once per batch (docs/matcher.md):
 --     SELECT * FROM mentor_rematch_inputs($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[],
---                                         $5::uuid[], $6)
+--                                         $5::uuid[], $6::uuid[], $7)
 -- with the learners the batch's events concern (p_user_ids), those of them who asked for a mentor
 -- (p_requested: mentor_rematch_requested, the only trigger of a learner without a mentor), those
 -- with a rated session in the batch (p_rated: only they need their recent ratings), the mentors
 -- whose availability changed (p_mentor_ids: their active mentees are added to the learners), the
--- trigger_event_ids of the batch's readiness_score_changed events (p_stage_events) and how many
--- recent session ratings the low-ratings trigger looks at (p_ratings).
+-- batch's readiness_score_changed events as two arrays of the same length, each event's learner
+-- (p_stage_users) and trigger_event_id (p_stage_events), and how many recent session ratings the
+-- low-ratings trigger looks at (p_ratings).
 --
 -- Rows of kind 'learner' (ordered by id): one per learner with a profile that can be rematched,
 -- i.e. with an active relationship or in p_requested (no other learner can request anything, so
@@ -26,21 +27,28 @@
 --     the last p_ratings rated completed sessions with the current mentor, newest first;
 --   last_proposal_at: the learner's last cs-matcher proposal (match_reasons.proposed_by), for the
 --     cooldown;
---   stage_changed: one of p_stage_events is an emitted readiness change of this learner whose
---     stage differs from the stage of the emitted change before it.
+--   stage_changed: one of the learner's p_stage_events is an emitted readiness change whose
+--     stage differs from the stage of the emitted change before it (a learner's first emitted
+--     change moves nothing).
 -- Rows of kind 'mentor' (ordered by id): every mentor with room plus the p_mentor_ids ones:
 --   capacity = max_mentees - active mentees - open proposals, 0 when the mentor is inactive, not
 --   accepting, full, on leave or inactive; skill_ids = expertise_skill_ids; hours = available
 --   hours per week; past_mentees = ended relationships; successful_placements as stored.
 -- The per-learner reads are index probes of that learner's rows (idx_mentorship_by_mentee, the
 -- sessions' (user_id, scheduled_at), the assessments' (user_id, skill_id, assessed_at)); the
--- learners come in by hash join, never by a scan of an array per row.
+-- learners come in by hash join, never by a scan of an array per row. The stage check is one
+-- primary-key probe of career_readiness_history per (learner, event) pair and one for the change
+-- before it: the six-argument version probed (user_id, source_event_id = ANY (p_stage_events))
+-- per learner read, one index descent per element of the array, i.e. learners x events (1,087
+-- learners and ~1,300 stage events: 5.7 million buffer hits, 12 s of a batch's read on
+-- bench/pipeline.sh's all+progressx2; migration 0094).
 -- SECURITY DEFINER: cs_worker_matching reads these rows through the function only. Migration
--- 0076 dropped the four-argument version this one replaced.
+-- 0076 dropped the four-argument version, 0094 the six-argument one.
 
 CREATE OR REPLACE FUNCTION mentor_rematch_inputs(p_user_ids uuid[], p_requested uuid[],
                                                  p_rated uuid[], p_mentor_ids uuid[],
-                                                 p_stage_events uuid[], p_ratings integer)
+                                                 p_stage_users uuid[], p_stage_events uuid[],
+                                                 p_ratings integer)
     RETURNS TABLE (
         kind                    text,
         id                      uuid,
@@ -102,6 +110,16 @@ AS $$
                  WHERE l.is_rated AND cs.mentee_rating IS NOT NULL AND cs.status = 'completed') x
          WHERE x.n <= p_ratings
          GROUP BY x.user_id
+    ), sc AS (  -- the learners one of whose stage events moved the stage: a probe per pair
+        SELECT DISTINCT s.user_id
+          FROM unnest(p_stage_users, p_stage_events) s(user_id, event_id)
+          JOIN public.career_readiness_history h
+            ON h.user_id = s.user_id AND h.source_event_id = s.event_id
+         WHERE h.emitted
+           AND h.stage <> (SELECT h2.stage FROM public.career_readiness_history h2  -- none: NULL
+                            WHERE h2.user_id = h.user_id AND h2.emitted
+                              AND (h2.computed_at, h2.source_event_id) < (h.computed_at, h.source_event_id)
+                            ORDER BY h2.computed_at DESC, h2.source_event_id DESC LIMIT 1)
     ), rc AS (  -- per mentor: open proposals and ended relationships, one pass (not a probe per mentor)
         SELECT r.mentor_id, count(*) FILTER (WHERE r.status = 'proposed') AS proposed,
                count(*) FILTER (WHERE r.status = 'ended') AS ended
@@ -120,21 +138,12 @@ AS $$
            rel.excluded,
            rt.ratings,
            rel.last_proposal_at,
-           cardinality(p_stage_events) > 0 AND
-           EXISTS (SELECT 1 FROM public.career_readiness_history h
-                    WHERE h.user_id = l.user_id AND h.source_event_id = ANY (p_stage_events) AND h.emitted
-                      AND h.stage IS DISTINCT FROM
-                          (SELECT h2.stage FROM public.career_readiness_history h2
-                            WHERE h2.user_id = h.user_id AND h2.emitted
-                              AND (h2.computed_at, h2.source_event_id) < (h.computed_at, h.source_event_id)
-                            ORDER BY h2.computed_at DESC, h2.source_event_id DESC LIMIT 1)
-                      AND EXISTS (SELECT 1 FROM public.career_readiness_history h3
-                                   WHERE h3.user_id = h.user_id AND h3.emitted
-                                     AND (h3.computed_at, h3.source_event_id) < (h.computed_at, h.source_event_id))),
+           sc.user_id IS NOT NULL,
            NULL::int, NULL::int, NULL::numeric, NULL::int, NULL::int, NULL::int
       FROM l
       LEFT JOIN mentees mt ON mt.user_id = l.user_id AND mt.mentor_id = l.cur_mentor
       LEFT JOIN rt ON rt.user_id = l.user_id
+      LEFT JOIN sc ON sc.user_id = l.user_id
       CROSS JOIN LATERAL (  -- the learner's relationships, one probe: exclusions and cooldown
           SELECT coalesce(array_agg(DISTINCT r.mentor_id ORDER BY r.mentor_id)
                               FILTER (WHERE r.status IN ('proposed', 'active', 'paused', 'declined')), '{}') AS excluded,
@@ -156,5 +165,5 @@ AS $$
      ORDER BY 1 DESC, 2
 $$;
 
-REVOKE EXECUTE ON FUNCTION mentor_rematch_inputs(uuid[], uuid[], uuid[], uuid[], uuid[], integer) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION mentor_rematch_inputs(uuid[], uuid[], uuid[], uuid[], uuid[], integer) TO cs_worker_matching, cs_app_admin;
+REVOKE EXECUTE ON FUNCTION mentor_rematch_inputs(uuid[], uuid[], uuid[], uuid[], uuid[], uuid[], integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION mentor_rematch_inputs(uuid[], uuid[], uuid[], uuid[], uuid[], uuid[], integer) TO cs_worker_matching, cs_app_admin;
