@@ -9,12 +9,12 @@
  * (target industry and skills, stage, study hours: every dimension). So the worker consumes them
  * all and recomputes the learners of a batch, not the events:
  *  - batch_begin (once per batch) collects the batch's learners and reads their inputs with ONE
- *    statement, career_readiness_inputs_fp($1::uuid[], NULL, $2 = the model version), which gives
- *    what is stored for them in career_transformation_progress too (0097); it leaves out the
- * learners whose stored score this model computed from inputs with the same fingerprint (the
- * versions of the rows they come from, stored with each score: migration 0093), whose recomputation
- *    would write and emit nothing, like a learner without a profile. It scores each other learner
- *    (cs_readiness_score) and decides whether readiness_score_changed is due
+ *    statement, career_readiness_inputs_fp($1::uuid[], NULL, $2 = the model version), which
+ *    gives what is stored for them in career_transformation_progress too (0097); it leaves out
+ *    the learners whose stored score this model computed from inputs with the same fingerprint
+ *    (the versions of the rows they come from, stored with each score: migration 0093), whose
+ *    recomputation would write and emit nothing, like a learner without a profile. It scores
+ *    each other learner (cs_readiness_score) and decides whether readiness_score_changed is due
  *    (cs_readiness_should_emit, against the last EMITTED score and stage: drifts add up, one
  *    change is never emitted twice);
  *  - the handler of a learner's last event in the batch (its trigger) appends the learner's rows:
