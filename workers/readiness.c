@@ -9,12 +9,12 @@
  * (target industry and skills, stage, study hours: every dimension). So the worker consumes them
  * all and recomputes the learners of a batch, not the events:
  *  - batch_begin (once per batch) collects the batch's learners and reads their inputs with ONE
- *    statement, career_readiness_inputs_fp($1::uuid[], NULL, $2 = the model version) joined with
- *    what is stored for them in career_transformation_progress; the read leaves out the learners
- *    whose stored score this model computed from inputs with the same fingerprint (the versions
- *    of the rows they come from, stored with each score: migration 0093), whose recomputation
- *    would write and emit nothing, like a learner without a profile. It scores each other learner
- *    (cs_readiness_score) and decides whether readiness_score_changed is due
+ *    statement, career_readiness_inputs_fp($1::uuid[], NULL, $2 = the model version), which
+ *    gives what is stored for them in career_transformation_progress too (0097); it leaves out
+ *    the learners whose stored score this model computed from inputs with the same fingerprint
+ *    (the versions of the rows they come from, stored with each score: migration 0093), whose
+ *    recomputation would write and emit nothing, like a learner without a profile. It scores
+ *    each other learner (cs_readiness_score) and decides whether readiness_score_changed is due
  *    (cs_readiness_should_emit, against the last EMITTED score and stage: drifts add up, one
  *    change is never emitted twice);
  *  - the handler of a learner's last event in the batch (its trigger) appends the learner's rows:
@@ -260,10 +260,10 @@ static int split_array(char *s, char **out, int max)
 }
 
 /*
- * The columns of the read, each named once: career_readiness_inputs_fp's (I) then what is
- * stored for the learner (S). The list generates both the statement's select list (every column
- * by name: a renamed or missing column fails the statement, naming it) and the index of each
- * value in a row, so the two cannot drift apart.
+ * The columns of the read, each named once: career_readiness_inputs_fp's inputs (I) then what is
+ * stored for the learner (S, the same function's last columns: migration 0097). The list generates
+ * both the statement's select list (every column by name: a renamed or missing column fails the
+ * statement, naming it) and the index of each value in a row, so the two cannot drift apart.
  */
 /* clang-format off */
 #define READ_COLUMNS(I, S) \
@@ -283,25 +283,16 @@ static int split_array(char *s, char **out, int max)
 
 #define COL_ENUM(name) C_##name,
 enum { READ_COLUMNS(COL_ENUM, COL_ENUM) C_COUNT };
-#define COL_INPUT(name)  ", i." #name
-#define COL_STORED(name) ", p." #name
-#define COL_NONE(name)
-#define COL_BARE(name) ", " #name
-/* ", i.user_id, ..., p.readiness_emitted_stage": the select list after its first two bytes. */
-static const char read_columns[] = READ_COLUMNS(COL_INPUT, COL_STORED);
-/* ", readiness_score, ..., readiness_emitted_stage": the stored columns, bare. */
-#define STORED_COLUMNS READ_COLUMNS(COL_NONE, COL_BARE)
+#define COL_SELECT(name) ", i." #name
+/* ", i.inputs_fp, ..., i.readiness_emitted_stage": the select list after its first two bytes. */
+static const char read_columns[] = READ_COLUMNS(COL_SELECT, COL_SELECT);
 /*
- * What is stored is probed per learner of the batch (a lateral subquery that OFFSET 0 keeps from
- * being flattened into a join): as a plain LEFT JOIN the planner hashed the whole
- * career_transformation_progress table on every read (a sequential scan of every learner's row,
- * growing with the learners stored, not with the batch); measured on the benchmark's database
- * (15,641 rows), the read of 1,000 learners cost 39 ms of backend CPU instead of 50.
+ * What is stored comes with the inputs: the function probes the learner's
+ * career_transformation_progress row once, for its skip and for these columns. Until 0097 the
+ * statement probed the row again (a lateral subquery per learner; before that a plain LEFT JOIN,
+ * which the planner ran as a hash join over the whole table on every read).
  */
-static const char read_from[] =
-    " FROM career_readiness_inputs_fp($1::uuid[], NULL, $2) i "
-    "LEFT JOIN LATERAL (SELECT t.user_id" STORED_COLUMNS " FROM career_transformation_progress t "
-    "WHERE t.user_id = i.user_id OFFSET 0) p ON true";
+static const char read_from[] = " FROM career_readiness_inputs_fp($1::uuid[], NULL, $2) i";
 
 /*
  * The skills of the row: ids, demand and proficiency, aligned; kept in rd until the next row (the
@@ -732,8 +723,8 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 2, none, err);
     if (!res) {
         err->kind = CS_ERR_FATAL;
-        return cs_err_wrap(err, "reading the readiness inputs (migrations 0070, 0093 and "
-                                "career_readiness_inputs_fp applied?)");
+        return cs_err_wrap(err, "reading the readiness inputs (migrations 0070, 0093, "
+                                "0097 and career_readiness_inputs_fp applied?)");
     }
     cs_db_res_free(res);
     return 0;

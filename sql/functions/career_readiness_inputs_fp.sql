@@ -15,6 +15,9 @@
 -- recomputation would give the stored score, stage and emit decision and write nothing. Left out
 -- before its inputs are computed: on the 200,000-distinct-learner benchmark's database the read
 -- cost ~22 us of backend CPU per learner, the probes that decide the skip ~5.
+-- The learner's stored score columns come with its row (readiness_score ... readiness_emitted_stage,
+-- NULL when nothing is stored; migration 0097): the skip's probe of career_transformation_progress
+-- reads them, so the worker no longer probes the same row again after the call.
 --
 -- Measured on the seeded database: one call of the single-learner form costs ~12 ms, almost all
 -- of it planning (the query touches every partition of four partitioned tables); a batch pays
@@ -107,7 +110,17 @@ CREATE OR REPLACE FUNCTION career_readiness_inputs_fp(p_user_ids uuid[], p_as_of
         target_skill_ids             uuid[],
         target_skill_demand          numeric[],
         target_skill_proficiency     numeric[],
-        career_critical_total        integer)
+        career_critical_total        integer,
+        readiness_score              numeric,
+        readiness_technical          numeric,
+        readiness_portfolio          numeric,
+        readiness_interview          numeric,
+        readiness_learning           numeric,
+        readiness_job_search         numeric,
+        readiness_mentoring          numeric,
+        readiness_stage              text,
+        readiness_emitted_score      numeric,
+        readiness_emitted_stage      text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
@@ -157,7 +170,9 @@ BEGIN
                ARRAY(SELECT (p.skills -> t.skill_id::text ->> 1)::numeric
                        FROM unnest(p.target_skill_ids) WITH ORDINALITY AS t(skill_id, ord)
                       ORDER BY t.ord) ELSE '{}' END,
-           coalesce((v_critical ->> p.target_industry_id::text)::int, 0)
+           coalesce((v_critical ->> p.target_industry_id::text)::int, 0),
+           p.st_score, p.st_technical, p.st_portfolio, p.st_interview, p.st_learning, p.st_job_search,
+           p.st_mentoring, p.st_stage, p.st_emitted_score, p.st_emitted_stage
       FROM (SELECT q.*,
                    -- the latest proficiencies ({"<skill_id>": [assessed_at_us, proficiency]}):
                    -- skills assessed, proficient, proficient among the targets, their average
@@ -180,17 +195,23 @@ BEGIN
                            -- the days in the programme then move without any row changing
                            CASE WHEN p_as_of IS NULL AND greatest(r.last_event_at, ucp.last_active_at) IS NOT NULL
                                 THEN v_ref || ':' || ucp.xmin::text || ':' || coalesce(r.xmin::text, '') || ':'
-                                     || coalesce(a.xmin::text, '') || ':' || coalesce(c.xmin::text, '') END AS inputs_fp
+                                     || coalesce(a.xmin::text, '') || ':' || coalesce(c.xmin::text, '') END AS inputs_fp,
+                           -- what is stored, probed once: for the skip below and for the caller
+                           t.readiness_inputs_fp AS st_inputs_fp, t.readiness_model_version AS st_model,
+                           t.readiness_score AS st_score, t.readiness_technical AS st_technical,
+                           t.readiness_portfolio AS st_portfolio, t.readiness_interview AS st_interview,
+                           t.readiness_learning AS st_learning, t.readiness_job_search AS st_job_search,
+                           t.readiness_mentoring AS st_mentoring, t.readiness_stage AS st_stage,
+                           t.readiness_emitted_score AS st_emitted_score, t.readiness_emitted_stage AS st_emitted_stage
                       FROM public.user_career_profiles ucp
                       LEFT JOIN public.readiness_progress_rollups r ON r.user_id = ucp.user_id
                       LEFT JOIN public.readiness_activity_rollups a ON a.user_id = ucp.user_id
                       LEFT JOIN public.readiness_career_rollups c ON c.user_id = ucp.user_id
+                      LEFT JOIN public.career_transformation_progress t ON t.user_id = ucp.user_id
                      WHERE ucp.user_id = ANY (p_user_ids)) q
              -- the stored score was computed from these inputs by this model: nothing to do
              WHERE p_model IS NULL
-                OR NOT EXISTS (SELECT 1 FROM public.career_transformation_progress t
-                                WHERE t.user_id = q.user_id AND t.readiness_inputs_fp = q.inputs_fp
-                                  AND t.readiness_model_version = p_model)
+                OR NOT coalesce(q.st_inputs_fp = q.inputs_fp AND q.st_model = p_model, false)
              OFFSET 0) p;   -- sk once per learner, not once per use
 END
 $$;
