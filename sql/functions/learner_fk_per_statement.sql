@@ -38,7 +38,9 @@ BEGIN
            AND c.confrelid = 'user_career_profiles'::regclass
            AND c.conkey = ARRAY[(SELECT a.attnum FROM pg_attribute a
                                   WHERE a.attrelid = t::regclass AND a.attname = 'user_id')];
-        FOR part IN SELECT p.relid FROM pg_partition_tree(t::regclass) p ORDER BY p.level, p.relid LOOP
+        -- the table and its partitions (pg_partition_tree gives no row for a plain table)
+        FOR part IN SELECT t::regclass
+                    UNION SELECT p.relid FROM pg_partition_tree(t::regclass) p LOOP
             -- the constraint's row check on this relation (on a partition: the clone's)
             FOR g IN SELECT tg.tgname FROM pg_trigger tg JOIN pg_constraint pc ON pc.oid = tg.tgconstraint
                       WHERE tg.tgrelid = part AND tg.tgfoid = '"RI_FKey_check_ins"'::regproc

@@ -5,27 +5,40 @@
 --      checks updates. The concurrent cases (an erasure beside an insert) are in
 --      tests/integration/0116-progress_learner_fk_concurrency.sh.
 BEGIN;
-SELECT plan(27);
+SELECT plan(29);
 
 CREATE TEMP TABLE tap_fk_tables (t text PRIMARY KEY);
 INSERT INTO tap_fk_tables VALUES ('user_progress'), ('job_application_status_history'), ('job_applications'),
     ('career_coaching_sessions'), ('interview_preparation'), ('user_skill_assessments'),
     ('career_milestones'), ('user_portfolio_projects');
+-- every relation of the eight: the table itself and its partitions
+CREATE TEMP VIEW tap_fk_rels AS
+SELECT f.t::regclass AS relid FROM tap_fk_tables f
+UNION SELECT p.relid FROM tap_fk_tables f, pg_partition_tree(f.t::regclass) p;
 
 -- Every relation of the eight (partitions included): the constraint's insert row check disabled,
 -- the statement check attached.
-SELECT is(ARRAY(SELECT p.relid::text FROM tap_fk_tables f, pg_partition_tree(f.t::regclass) p
+SELECT is((SELECT count(*)::int FROM tap_fk_tables f WHERE f.t::regclass IN (SELECT relid FROM tap_fk_rels)), 8,
+          'the relations looked at include the eight tables themselves');
+SELECT is(ARRAY(SELECT p.relid::text FROM tap_fk_rels p
                  WHERE EXISTS (SELECT 1 FROM pg_trigger g JOIN pg_constraint c ON c.oid = g.tgconstraint
                                 WHERE g.tgrelid = p.relid AND g.tgfoid = '"RI_FKey_check_ins"'::regproc
                                   AND c.confrelid = 'user_career_profiles'::regclass AND g.tgenabled <> 'D')
                  ORDER BY 1), '{}'::text[],
           'no relation of the eight checks its learner per row on insert');
-SELECT is(ARRAY(SELECT p.relid::text FROM tap_fk_tables f, pg_partition_tree(f.t::regclass) p
+SELECT is(ARRAY(SELECT p.relid::text FROM tap_fk_rels p
                  WHERE NOT EXISTS (SELECT 1 FROM pg_trigger g
                                     WHERE g.tgrelid = p.relid AND g.tgname = 'trg_0_learner_fk'
                                       AND g.tgfoid = 'learner_fk_check'::regproc AND g.tgenabled = 'O')
                  ORDER BY 1), '{}'::text[],
           'every relation of the eight (and each partition) has the statement check');
+SELECT is(ARRAY(SELECT f.t FROM tap_fk_tables f
+                 WHERE (SELECT c.relkind FROM pg_class c WHERE c.oid = f.t::regclass) = 'p'
+                   AND NOT EXISTS (SELECT 1 FROM pg_trigger g
+                                    WHERE g.tgrelid = f.t::regclass AND g.tgname = 'trg_0_learner_fk_upd'
+                                      AND g.tgfoid = 'learner_fk_check'::regproc)
+                 ORDER BY 1), '{}'::text[],
+          'the partitioned ones check their UPDATEs per statement');
 SELECT is((SELECT count(*)::int FROM tap_fk_tables f JOIN pg_constraint c
              ON c.conrelid = f.t::regclass AND c.contype = 'f' AND c.confrelid = 'user_career_profiles'::regclass),
           8, 'the eight foreign keys are still declared');
