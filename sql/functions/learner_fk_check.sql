@@ -2,9 +2,11 @@
 --      Trigger: the insert check of a learner foreign key (user_id -> user_career_profiles), once
 --      per statement instead of once per row.
 --
--- Attached by 0098_progress_learner_fk_per_statement.sql (AFTER INSERT, statement level, transition
--- table new_rows; the argument is the constraint's name) to the tables cs-progress inserts most
--- rows into, whose row-level insert check of the constraint (RI_FKey_check_ins) 0098 disables.
+-- Attached by learner_fk_per_statement() (0098; AFTER INSERT, statement level, transition table
+-- new_rows; the argument is the constraint's name) to the tables cs-progress inserts most rows
+-- into and their partitions, whose row-level insert check of the constraint (RI_FKey_check_ins)
+-- it disables; on a partitioned table also AFTER UPDATE (a row an UPDATE moves to another
+-- partition is inserted there without the constraint's update check).
 -- The constraint itself stays: its delete cascade (erasure), its refusal of a changed or deleted
 -- key that rows still reference, TRUNCATE's refusal and the check of an UPDATE that changes
 -- user_id (RI_FKey_check_upd) are PostgreSQL's as before. This function does what the disabled
