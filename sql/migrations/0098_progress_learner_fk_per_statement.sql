@@ -3,7 +3,7 @@
 --      per statement and learner instead of once per row.
 --
 -- Each inserted row ran the constraint's row trigger RI_FKey_check_ins: one SPI query that
--- locks the learner's profile FOR KEY SHARE, ~600,000 a 1,000,000-event drain for ~10,000
+-- locks the learner's profile FOR KEY SHARE, ~590,000 a 1,000,000-event drain for ~10,000
 -- learners (perf: SPI_execute_snapshot 11% of cs-progress's backend; a drain without these
 -- checks used 26.4 s of backend CPU against 32.5 s, docs/progress.md). For eight tables
 -- (learner_fk_per_statement names them) that row trigger is disabled and learner_fk_check
