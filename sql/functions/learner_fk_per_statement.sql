@@ -9,8 +9,8 @@
 -- directly fires that partition's statement triggers, not the parent's. A partitioned table also
 -- checks its UPDATEs per statement (trg_0_learner_fk_upd): a row an UPDATE moves to another
 -- partition is inserted there without the update row check, which covers every other UPDATE
--- that changes user_id. Returns how many
--- triggers it disabled or created (0 when everything was in place).
+-- that changes user_id. Returns how many triggers it disabled or created (0 when everything was
+-- in place). Needs a superuser (internal triggers), as cs-migrate is.
 -- Called by 0098. A partition created later (cs_partition_create) gets the constraint's row
 -- check enabled, as every clone does, so its rows are checked per row (correct, not cheaper)
 -- until this runs again; pg_dump does not keep an internal trigger's disabled state either, so a
