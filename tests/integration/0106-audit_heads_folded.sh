@@ -42,7 +42,7 @@ for _ in $(seq 1 240); do
 done
 [ "$(q "SELECT count(*) FROM system_logs")" -eq 20000 ] || fail "expected 20000 log rows"
 
-# The worker's session keeps its staging tables (temporary, ON COMMIT DELETE ROWS). Its table
+# The worker's session keeps its staging tables (temporary, ON COMMIT PRESERVE ROWS, emptied by each flush). Its table
 # statistics reach pg_stat_all_tables when the idle backend flushes them (within ~10 s), all at
 # once: the 20,000 rows counted in system_logs' partitions say the flush happened.
 flushed=0

@@ -12,9 +12,9 @@
  *    CS_BATCH_ARRAY_MAX_DEFAULT): one prepared statement per table (two with a parent table)
  *    whose parameters are one text[] per column: WITH _cs_in AS (SELECT the columns cast to
  *    their types FROM unnest($1::text[], ...) WITH ORDINALITY) INSERT ... SELECT ... FROM _cs_in,
- *    the same statement forms as below. No temporary table is touched, so the COMMIT has none to
- *    truncate (PostgreSQL empties every ON COMMIT DELETE ROWS table of the session at the commit
- *    of a transaction that used any temporary table);
+ *    the same statement forms as below. No temporary table is touched (the staging tables are
+ *    ON COMMIT PRESERVE ROWS and emptied by each flush: docs/runtime.md, so no COMMIT truncates
+ *    them either);
  *  - plain append (conflict == NULL): COPY ... FROM STDIN straight into the table;
  *  - upsert (conflict != NULL): COPY into a session-local staging table shaped like the declared
  *    columns, then INSERT INTO table SELECT ... FROM staging ON CONFLICT (conflict) DO UPDATE SET
@@ -360,8 +360,10 @@ struct cs_db;
 CS_API int cs_batch_prepare(cs_batch_t *b, struct cs_db *db, cs_err_t *err);
 /*
  * Writes the rows of events [from, to) to every table, in table order, inside the caller's open
- * transaction on db. With isolate set, staging tables are emptied after use so that several
- * ranges can be flushed in one transaction (savepoint-per-range poison isolation).
+ * transaction on db. Every flush empties the staging tables it used (DELETE in the merge's round
+ * trip; TRUNCATE once STAGE_TRUNCATE_BYTES were staged), so several ranges can be flushed in one
+ * transaction (savepoint-per-range poison isolation) and no COMMIT truncates them. isolate is
+ * ignored (kept for the API).
  * Returns -1 with err classified by SQLSTATE.
  */
 CS_API int cs_batch_flush(cs_batch_t *b, struct cs_db *db, int from, int to, bool isolate,
