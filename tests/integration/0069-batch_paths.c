@@ -401,9 +401,5 @@ int main(void)
     tcase_add_test(tc, refused_value);
     tcase_add_test(tc, pipelined_checks);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return db_check_run(s);
 }

@@ -230,9 +230,5 @@ int main(void)
     tcase_add_test(tc, rollbacks_leave_nothing);
     tcase_add_test(tc, bounded_growth);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return db_check_run(s);
 }

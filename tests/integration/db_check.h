@@ -1,7 +1,8 @@
 /*
  * tests/integration/db_check.h
- *      Two helpers of the batch tests (0069, 0109) on a cs_db_t connection, with Check
- *      assertions: a statement's one integer, and a statement that must succeed.
+ *      Helpers of the batch tests (0069, 0109, 0113) on a cs_db_t connection, with Check
+ *      assertions: a statement's one integer, a statement that must succeed, and the suite's
+ *      runner (Check's default, forking: each test in its own process).
  */
 #ifndef CS_DB_CHECK_H
 #define CS_DB_CHECK_H
@@ -25,6 +26,16 @@ static inline void exec_ok(cs_db_t *db, const char *sql)
 {
     cs_err_t err;
     ck_assert_msg(cs_db_exec(db, sql, &err) == 0, "%s: %s", sql, err.msg);
+}
+
+/* Runs suite s with Check's default (forking) runner: the exit status of main. */
+static inline int db_check_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 #endif /* CS_DB_CHECK_H */
