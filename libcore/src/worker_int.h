@@ -88,6 +88,7 @@
 #include "cs/log.h"
 #include "cs/mem.h"
 #include "cs/metrics.h"
+#include "cs/text.h"
 #include "cs/worker.h"
 
 /* ---- state ---- */
@@ -412,22 +413,27 @@ static inline void arr_sep(cs_buf_t *b)
         cs_buf_putc(b, ',');
 }
 
+/* One reservation per element, not a capacity check per character (the batch's commit builds an
+ * element per event: ids, topics, learners). */
 static inline void arr_str(cs_buf_t *b, const char *s)
 {
+    size_t n = strlen(s), k = 0;
     arr_sep(b);
-    cs_buf_putc(b, '"');
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            cs_buf_putc(b, '\\');
-        cs_buf_putc(b, *s);
+    char *d = cs_buf_reserve(b, 2 * n + 2);
+    d[k++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"' || s[i] == '\\')
+            d[k++] = '\\';
+        d[k++] = s[i];
     }
-    cs_buf_putc(b, '"');
+    d[k++] = '"';
+    cs_buf_advance(b, k);
 }
 
 static inline void arr_int(cs_buf_t *b, long long v)
 {
     arr_sep(b);
-    cs_buf_printf(b, "%lld", v);
+    cs_buf_advance(b, cs_text_i64(cs_buf_reserve(b, CS_TEXT_INT_BYTES), v));
 }
 
 static inline void arr_end(cs_buf_t *b)

@@ -6,9 +6,12 @@
  * A partition's end event marks it consumed to its end only when everything before the end was
  * taken: after a stop began, the loop drops the messages it still reads, so their partition's
  * later end event must not mark it done (a replay stopped by a signal would report it done).
+ * Also the array-literal builders (worker_int.h) the commit's parameters are made with: quotes and
+ * backslashes escaped, a buffer grown past its first reservation, the integer extremes.
  * Links the static libcore (cs__worker_handle_msg is internal).
  */
 #include <check.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,6 +106,45 @@ START_TEST(end_then_a_dropped_message)
 }
 END_TEST
 
+START_TEST(array_literals)
+{
+    cs_buf_t b;
+    cs_buf_init(&b);
+    arr_begin(&b);
+    arr_end(&b);
+    ck_assert_str_eq(b.data, "{}");
+
+    arr_begin(&b);
+    arr_str(&b, "plain");
+    arr_str(&b, "");
+    arr_str(&b, "a\"b\\c");
+    arr_int(&b, 0);
+    arr_int(&b, -42);
+    arr_int(&b, LLONG_MIN);
+    arr_int(&b, LLONG_MAX);
+    arr_end(&b);
+    ck_assert_str_eq(b.data, "{\"plain\",\"\",\"a\\\"b\\\\c\",0,-42,"
+                             "-9223372036854775808,9223372036854775807}");
+    ck_assert_uint_eq(b.len, strlen(b.data));
+
+    /* 400 elements of 36 characters, half of them all quotes: many reservations, each exact */
+    char uid[37], quotes[37];
+    memset(uid, 'f', 36);
+    memset(quotes, '"', 36);
+    uid[36] = quotes[36] = '\0';
+    arr_begin(&b);
+    for (int i = 0; i < 400; i++)
+        arr_str(&b, i % 2 ? quotes : uid);
+    arr_end(&b);
+    ck_assert_uint_eq(b.len, 2 + 399 + 200 * 38 + 200 * 74);
+    ck_assert_uint_eq(b.len, strlen(b.data));
+    ck_assert(!strncmp(b.data, "{\"ffff", 6));
+    ck_assert(!strncmp(b.data + 1 + 38 + 1, "\"\\\"\\\"", 5));
+    ck_assert_str_eq(b.data + b.len - 4, "\\\"\"}");
+    cs_buf_fini(&b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("worker_loop");
@@ -110,6 +152,7 @@ int main(void)
     tcase_add_test(tc, end_after_everything_taken);
     tcase_add_test(tc, end_after_a_stop_dropped_messages);
     tcase_add_test(tc, end_then_a_dropped_message);
+    tcase_add_test(tc, array_literals);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
