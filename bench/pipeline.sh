@@ -3,7 +3,8 @@
 #
 #   bench/pipeline.sh [--events N] [--latency-events N] [--rate R]
 #                     [--workers "audit progress readiness matcher"] [--configs LIST]
-#                     [--publish-linger-ms MS] [--warm-broker] [--assignment-strategy S] [--bin DIR]
+#                     [--publish-linger-ms MS] [--warm-broker] [--warm-drain] [--assignment-strategy S]
+#                     [--bin DIR]
 #
 # On its own throwaway Apache Kafka (scripts/kafka, one KRaft node in .run/bench/kafka, fresh each
 # run) and databases in the throwaway PostgreSQL cluster (scripts/devdb):
@@ -26,6 +27,12 @@
 #     group code as a long-running production broker has (a broker started just before the
 #     benchmark spends ~8 s of CPU compiling them during the first drain: bench/README.md, "Where
 #     the broker's CPU goes"); its seconds and broker CPU are printed, not counted in any drain.
+# --warm-drain: after that, one drain of all the workers together on a fresh database, untimed and
+#     in no result (its seconds, broker CPU and the broker's compiler threads are printed): the
+#     kcat read leaves the fetch path of librdkafka's defaults compiled, not that of the workers'
+#     settings, their derived events' produce path or their group traffic, and a first drain still
+#     spent ~6 s of broker CPU in the JIT compiler (bench/README.md). A long-running broker has
+#     compiled all of it; the measured drains then see only what a drain costs.
 # --assignment-strategy S: every worker's --assignment-strategy (roundrobin: a scaled-out worker's
 #     members each get the same residues of every topic's partitions, so each learner's events reach
 #     one member; docs/operations.md, "Consumer groups"); default: the workers' own (cooperative-sticky).
@@ -42,6 +49,7 @@ LAT_EVENTS=30000
 RATE=1000
 PUB_LINGER=
 WARM=0
+WARM_DRAIN=0
 ASSIGN=
 WORKERS=""
 CONFIGS=""
@@ -55,9 +63,10 @@ while [ $# -gt 0 ]; do
     --configs) CONFIGS=$2; shift 2 ;;
     --publish-linger-ms) PUB_LINGER=$2; shift 2 ;;
     --warm-broker) WARM=1; shift ;;
+    --warm-drain) WARM_DRAIN=1; shift ;;
     --assignment-strategy) ASSIGN=$2; shift 2 ;;
     --bin) BIN=$(cd "$2" && pwd); shift 2 ;;
-    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--configs LIST] [--publish-linger-ms MS] [--warm-broker] [--assignment-strategy S] [--bin DIR]" >&2; exit 2 ;;
+    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--configs LIST] [--publish-linger-ms MS] [--warm-broker] [--warm-drain] [--assignment-strategy S] [--bin DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -300,6 +309,22 @@ if [ "$WARM" = 1 ]; then
     "$wn" "$(echo "$t1 - $t0" | bc -l)" "$warm_cpu"
   warm_json=$(printf '"warm_broker":{"events":%d,"seconds":%.2f,"broker_cpu_seconds":%.2f},' \
     "$wn" "$(echo "$t1 - $t0" | bc -l)" "$warm_cpu")
+fi
+
+if [ "$WARM_DRAIN" = 1 ]; then
+  echo "== warm-up drain (--warm-drain): all workers, not counted"
+  fresh_db bench_warm
+  c0=$(broker_cpu)
+  th0=$(broker_threads)
+  out=$(drain_run bench_warm warm $WORKERS)
+  bcpu=$(echo "$(broker_cpu) - $c0" | bc -l)
+  read -r secs _ <<<"$out"
+  bthreads=$(broker_threads_since "$th0" "$bcpu")
+  printf 'warm-up drain: %.1f s, broker CPU %.1f s (in no result)\n' "$secs" "$bcpu"
+  print_threads "$bthreads"
+  warm_json="$warm_json$(printf '"warm_drain":{"seconds":%.2f,"broker_cpu_seconds":%.2f,"broker_threads_cpu_seconds":{%s}},' \
+    "$secs" "$bcpu" "$bthreads")"
+  psqla -c "DROP DATABASE IF EXISTS bench_warm WITH (FORCE)"
 fi
 
 declare -A drain_s drain_rss
