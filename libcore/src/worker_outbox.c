@@ -319,17 +319,16 @@ static int round_shortfall(round_t *r, int n, int queued, int published, cs_err_
 
 /*
  * One round (see the top of the file), by the holder of the group's relay lock. Returns the rows
- * published and deleted, or -1 with err (the rows not deleted stay pending). *nread: the rows read;
- * *full: whether the round read from the start (r->after was 0 or RESCAN_EVERY_S had passed).
+ * published and deleted, or -1 with err (the rows not deleted stay pending). *nread: the rows read.
+ * It reads from the start when r->after is 0 or RESCAN_EVERY_S passed since the last that did.
  */
-static int relay_round(round_t *r, int *nread, bool *full, cs_err_t *err)
+static int relay_round(round_t *r, int *nread, cs_err_t *err)
 {
     cs__worker_outbox_t *o = r->o;
     char lim[24], after[24];
     int published = 0, rc = -1;
     r->published = 0;
-    *full = r->after == 0 || mono_s() - r->full_at >= RESCAN_EVERY_S;
-    if (*full) {
+    if (r->after == 0 || mono_s() - r->full_at >= RESCAN_EVERY_S) {
         r->after = 0;
         r->full_at = mono_s();
     }
@@ -424,16 +423,17 @@ static void measure(round_t *r)
 #define MEASURE_EVERY_S 5.0
 
 /*
- * The gauges after a round that read nread rows and returned n (published, or -1): a round from
- * the start (full) that read fewer than outbox-batch-rows and published them all left none of
- * what it could see, so they are 0 without a query (a round that read on from r->after did not see
- * the rows below it); otherwise they are counted, at most every MEASURE_EVERY_S, and in between
- * the published rows are taken off the last count.
+ * The gauges after a round that read nread rows and returned n (published, or -1): a round that
+ * read fewer than outbox-batch-rows and published them all left none of what it could see, so
+ * they are 0 without a query (a row committed late below where a round read on from is not seen
+ * until the next round from the start, at most RESCAN_EVERY_S later, which publishes it);
+ * otherwise they are counted, at most every MEASURE_EVERY_S, and in between the published rows
+ * are taken off the last count.
  */
-static void measure_after(round_t *r, int nread, int n, bool full)
+static void measure_after(round_t *r, int nread, int n)
 {
     cs__worker_outbox_t *o = r->o;
-    if (full && n >= 0 && n == nread && nread < o->batch_rows) {
+    if (n >= 0 && n == nread && nread < o->batch_rows) {
         atomic_store(&o->pending, 0);
         atomic_store(&o->oldest_ms, 0);
         atomic_store(&o->measured, true);
@@ -554,16 +554,15 @@ static bool relay_turn(round_t *r, bool stop, long long *backoff_ms)
         /* Another relay of the group publishes; this one counts for the gauges and waits. */
         if (stop)
             return false;
-        measure_after(r, -1, -1, false);
+        measure_after(r, -1, -1);
         relay_wait(o, o->poll_ms);
         return true;
     }
     int nread = 0;
-    bool full = false;
     if (stop)
         r->after = 0; /* stopping: every round from the start, to see that nothing is left */
-    int n = owns < 0 ? -1 : relay_round(r, &nread, &full, &err);
-    measure_after(r, nread, n, full);
+    int n = owns < 0 ? -1 : relay_round(r, &nread, &err);
+    measure_after(r, nread, n);
     if (n < 0) {
         cs_log_warn("outbox relay round failed; rows stay pending",
                     CS_LS("kind", cs_err_kind_name(err.kind)), CS_LS("reason", err.msg),
