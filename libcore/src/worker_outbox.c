@@ -17,18 +17,21 @@
  * ends (stop, crash, kill -9, a network failure: PostgreSQL releases the lock with the session).
  * Until then the rows their own batches commit wait for the holder's next round (its wake-up after
  * its own batches, or its outbox-poll-ms). One round, by the holder, without a transaction:
- *     SELECT the group's oldest rows (outbox-batch-rows) in id order, no row locks;
+ *     SELECT the group's oldest rows (outbox-batch-rows) above its cursor in id order, no locks;
  *     produce each (key, headers cs.event_type, cs.schema_fingerprint, traceparent);
- *     wait for every delivery report; DELETE the rows Kafka acknowledged.
+ *     wait for every delivery report; DELETE the rows Kafka acknowledged (by the range of the
+ *     ids read, the acknowledged ids a filter: one pass over the primary key, migration 0100).
  * A round reads on after the last id the round before read, when that round published every row it
  * read (the index entries of the rows already published and deleted stay in the index until
  * vacuum, and a read from the start walks them all). Ids are taken when a row is written, not
  * when it commits: a batch of another instance of the group (or any transaction slower to commit)
  * can commit a row below that cursor after a round passed it. So a round reads from the start
  * again when RESCAN_EVERY_S (1 s) passed since the last one that did, after a failed round, when
- * the relay takes the lock, and on stop: a row committed late waits at most that long more; a round
- * from the start reads the group's oldest pending rows, and the rounds after it read on from there,
- * so every committed row is read.
+ * the relay takes the lock (a start, a take-over, a reconnection), and on stop. A row committed
+ * late is thus read by the first round from the start after its commit, RESCAN_EVERY_S later at
+ * most (plus outbox-poll-ms when idle): that round reads the group's oldest pending rows, and the
+ * rounds after it read on from there without skipping a row it could see (each reads above the
+ * last id its predecessor read, all of which are deleted), so every committed row is published.
  * A row is deleted only after its acknowledgement, so a crash anywhere leaves it pending: it is
  * published again when a relay of the group runs next (at once on start), with the same bytes and
  * the same event_id, a duplicate that every consumer's processed_events ledger skips. The lock is
