@@ -17,9 +17,21 @@
  * ends (stop, crash, kill -9, a network failure: PostgreSQL releases the lock with the session).
  * Until then the rows their own batches commit wait for the holder's next round (its wake-up after
  * its own batches, or its outbox-poll-ms). One round, by the holder, without a transaction:
- *     SELECT the group's oldest rows (outbox-batch-rows) in id order, no row locks;
+ *     SELECT the group's oldest rows (outbox-batch-rows) above its cursor in id order, no locks;
  *     produce each (key, headers cs.event_type, cs.schema_fingerprint, traceparent);
- *     wait for every delivery report; DELETE the rows Kafka acknowledged.
+ *     wait for every delivery report; DELETE the rows Kafka acknowledged (by the range of the
+ *     ids read, the acknowledged ids a filter: one pass over the primary key, migration 0100).
+ * A round reads on after the last id the round before read, when that round published every row it
+ * read (the index entries of the rows already published and deleted stay in the index until
+ * vacuum, and a read from the start walks them all). Ids are taken when a row is written, not
+ * when it commits: a batch of another instance of the group (or any transaction slower to commit)
+ * can commit a row below that cursor after a round passed it. So a round reads from the start
+ * again when RESCAN_EVERY_S (1 s) passed since the last one that did, after a failed round, when
+ * the relay takes the lock (a start, a take-over, a reconnection), and on stop. A row committed
+ * late is thus read by the first round from the start after its commit, RESCAN_EVERY_S later at
+ * most (plus outbox-poll-ms when idle): that round reads the group's oldest pending rows, and the
+ * rounds after it read on from there without skipping a row it could see (each reads above the
+ * last id its predecessor read, all of which are deleted), so every committed row is published.
  * A row is deleted only after its acknowledgement, so a crash anywhere leaves it pending: it is
  * published again when a relay of the group runs next (at once on start), with the same bytes and
  * the same event_id, a duplicate that every consumer's processed_events ledger skips. The lock is
@@ -164,6 +176,8 @@ typedef struct round {
     double standby_until; /* mono_s() before which it does not take the lock (after a hand-off) */
     int published;        /* rows the last round published */
     double measured_at;   /* mono_s() of the last count of the group's rows (0: none yet) */
+    long long after;      /* the next round reads ids above this (0: from the start) */
+    double full_at;       /* mono_s() of the last round that read from the start */
     cs_producer_t *prod;
     char *acked;  /* per row of the round: delivered */
     uint64_t nth; /* this round's number: its deliveries carry it (see tag()) */
@@ -303,25 +317,35 @@ static int round_shortfall(round_t *r, int n, int queued, int published, cs_err_
     return -1;
 }
 
+/* The longest a round reads on from the last id it published instead of from the start. */
+#define RESCAN_EVERY_S 1.0
+
 /*
  * One round (see the top of the file), by the holder of the group's relay lock. Returns the rows
  * published and deleted, or -1 with err (the rows not deleted stay pending). *nread: the rows read.
+ * It reads from the start when r->after is 0 or RESCAN_EVERY_S passed since the last that did.
  */
 static int relay_round(round_t *r, int *nread, cs_err_t *err)
 {
     cs__worker_outbox_t *o = r->o;
-    char lim[24];
+    char lim[24], after[24];
     int published = 0, rc = -1;
     r->published = 0;
+    if (r->after == 0 || mono_s() - r->full_at >= RESCAN_EVERY_S) {
+        r->after = 0;
+        r->full_at = mono_s();
+    }
     snprintf(lim, sizeof lim, "%lld", o->batch_rows);
-    const char *params[] = {o->group, lim};
+    snprintf(after, sizeof after, "%lld", r->after);
+    const char *params[] = {o->group, lim, after};
     /* No row locks and no transaction: the relay lock keeps the other relays of the group out,
      * and a row is deleted only after its acknowledgement whatever happens in between. */
     cs_db_res_t *res = cs_db_query(r->db,
                                    "SELECT id, topic, msg_key, payload, event_type, fingerprint, "
                                    "coalesce(traceparent, '') FROM outbox_events "
-                                   "WHERE consumer_group = $1 ORDER BY id LIMIT $2::int",
-                                   2, params, err);
+                                   "WHERE consumer_group = $1 AND id > $3::bigint "
+                                   "ORDER BY id LIMIT $2::int",
+                                   3, params, err);
     if (!res)
         return -1;
     int n = *nread = cs_db_res_rows(res);
@@ -333,15 +357,22 @@ static int relay_round(round_t *r, int *nread, cs_err_t *err)
     round_await(r);
     published = round_acked_ids(r, res, queued);
     if (published > 0) {
-        const char *dp[] = {r->ids.data};
-        if (cs_db_execp(r->db, "DELETE FROM outbox_events WHERE id = ANY ($1::bigint[])", 1, dp,
-                        err) < 0)
+        /* The rows' ids lie between the first and the last read: the range bounds the index
+         * scan to one pass over them (id + 0: the list filters, it is not n descents). */
+        const char *dp[] = {o->group, cs_db_res_get(res, 0, 0), cs_db_res_get(res, n - 1, 0),
+                            r->ids.data};
+        if (cs_db_execp(r->db,
+                        "DELETE FROM outbox_events WHERE consumer_group = $1 "
+                        "AND id BETWEEN $2::bigint AND $3::bigint AND id + 0 = ANY ($4::bigint[])",
+                        4, dp, err) < 0)
             goto out; /* they stay pending: published again, duplicates the consumers skip */
         atomic_fetch_add(&o->published, published);
         r->published = published;
     }
     rc = published < n ? round_shortfall(r, n, queued, published, err) : published;
 out:
+    /* Read on after the last row when every row read is gone; from the start after a failure. */
+    r->after = rc >= 0 ? (n > 0 ? strtoll(cs_db_res_get(res, n - 1, 0), NULL, 10) : r->after) : 0;
     cs_db_res_free(res);
     return rc;
 }
@@ -366,6 +397,7 @@ static int relay_owns(round_t *r, cs_err_t *err)
     if (!res)
         return -1;
     r->owner = strcmp(cs_db_res_get(res, 0, 0), "t") == 0;
+    r->after = 0; /* a new holder reads from the start */
     cs_db_res_free(res);
     return r->owner;
 }
@@ -396,8 +428,10 @@ static void measure(round_t *r)
 /*
  * The gauges after a round that read nread rows and returned n (published, or -1): a round that
  * read fewer than outbox-batch-rows and published them all left none of what it could see, so
- * they are 0 without a query; otherwise they are counted, at most every MEASURE_EVERY_S, and in
- * between the published rows are taken off the last count.
+ * they are 0 without a query (a row committed late below where a round read on from is not seen
+ * until the next round from the start, at most RESCAN_EVERY_S later, which publishes it);
+ * otherwise they are counted, at most every MEASURE_EVERY_S, and in between the published rows
+ * are taken off the last count.
  */
 static void measure_after(round_t *r, int nread, int n)
 {
@@ -528,6 +562,8 @@ static bool relay_turn(round_t *r, bool stop, long long *backoff_ms)
         return true;
     }
     int nread = 0;
+    if (stop)
+        r->after = 0; /* stopping: every round from the start, to see that nothing is left */
     int n = owns < 0 ? -1 : relay_round(r, &nread, &err);
     measure_after(r, nread, n);
     if (n < 0) {
