@@ -66,6 +66,9 @@ CREATE POLICY worker_readiness ON career_readiness_scores FOR ALL TO cs_worker_r
 GRANT SELECT ON career_readiness_scores TO cs_app_learner, cs_app_mentor;
 GRANT SELECT, INSERT, UPDATE, DELETE ON career_readiness_scores TO cs_app_admin;
 GRANT SELECT, INSERT, UPDATE ON career_readiness_scores TO cs_worker_readiness;
+-- cs-readiness no longer writes the progress rows (its read is career_readiness_inputs_fp, SECURITY DEFINER).
+REVOKE SELECT, INSERT, UPDATE ON career_transformation_progress FROM cs_worker_readiness;
+DROP POLICY worker_readiness ON career_transformation_progress;
 
 -- Carry the stored scores over, then empty them on the progress row.
 INSERT INTO career_readiness_scores (user_id, score, skills, portfolio, interview, learning, job_search,

@@ -2,11 +2,11 @@
 --      Migration 0099: career_readiness_scores holds cs-readiness's stored score, one narrow row
 --      per learner: only its primary key (re-scores can be HOT), row-level security as the
 --      progress row's (the learner, the active mentor, admins, cs-readiness), cs-readiness may
---      insert and update but not delete, the score goes with the learner's profile (erasure, a
+--      insert and update but not delete (and no longer has career_transformation_progress), the score goes with the learner's profile (erasure, a
 --      delete, TRUNCATE), cs-readiness's upsert form runs as its role, and the analytics views
 --      average the score from here. (The carry-over of existing scores: test 0117.)
 BEGIN;
-SELECT plan(21);
+SELECT plan(22);
 
 SELECT tap.make_learner('aaaaaaaa-0000-0000-0000-00000000000a', 'private');
 SELECT tap.make_learner('bbbbbbbb-0000-0000-0000-00000000000b', 'private');
@@ -70,6 +70,10 @@ SELECT is((SELECT score || ' ' || inputs_fp FROM career_readiness_scores WHERE u
           '42.50 fp', 'the upsert stored the new score');
 SELECT throws_ok($$SELECT tap.run_as('cs_worker_readiness', NULL, 'DELETE FROM career_readiness_scores')$$,
                  '42501', NULL, 'cs_worker_readiness cannot delete');
+SELECT ok(NOT has_table_privilege('cs_worker_readiness', 'career_transformation_progress', 'INSERT')
+          AND NOT has_table_privilege('cs_worker_readiness', 'career_transformation_progress', 'UPDATE')
+          AND NOT has_table_privilege('cs_worker_readiness', 'career_transformation_progress', 'SELECT'),
+          'cs_worker_readiness no longer has the progress rows');
 
 -- The analytics views read the score from here.
 SELECT refresh_analytics();
