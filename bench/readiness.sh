@@ -164,7 +164,10 @@ for r in $(seq 1 "$RUNS"); do
     t1=$(now) b1=$(broker_cpu)
     read -r wu ws wrss <"$RUN/readiness.$r$w.time"
     scored=$(grep -o '"learners_scored":[0-9]*' "$RUN/readiness.$r$w.log" | tail -1 | cut -d: -f2)
+    # the learners with a score: in career_readiness_scores since migration 0099, on the progress
+    # rows before (a binary of an older checkout writes those; the other place stays empty)
     distinct=$(psql "$BASE/$DB" -qAt -c "SELECT count(readiness_score) FROM career_transformation_progress")
+    distinct=$((distinct + $(psql "$BASE/$DB" -qAt -c "SELECT count(*) FROM career_readiness_scores" 2>/dev/null || echo 0)))
     awk -v t0="$t0" -v t1="$t1" -v n="$EVENTS" -v s="${scored:-0}" -v d="$distinct" -v r="$r" -v w="$w" \
       -v wc="$(echo "$wu + $ws" | bc -l)" -v pg="$PGCPU" \
       -v b="$(echo "$b1 - $b0" | bc -l)" -v m="$wrss" 'BEGIN {

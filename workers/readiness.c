@@ -10,7 +10,7 @@
  * all and recomputes the learners of a batch, not the events:
  *  - batch_begin (once per batch) collects the batch's learners and reads their inputs with ONE
  *    statement, career_readiness_inputs_fp($1::uuid[], NULL, $2 = the model version), which
- *    gives what is stored for them in career_transformation_progress too (0097); it leaves out
+ *    gives what is stored for them in career_readiness_scores too (0097, 0099); it leaves out
  *    the learners whose stored score this model computed from inputs with the same fingerprint
  *    (the versions of the rows they come from, stored with each score: migration 0093), whose
  *    recomputation would write and emit nothing, like a learner without a profile. It scores
@@ -18,14 +18,14 @@
  *    (cs_readiness_should_emit, against the last EMITTED score and stage: drifts add up, one
  *    change is never emitted twice);
  *  - the handler of a learner's last event in the batch (its trigger) appends the learner's rows:
- *    the score, six dimensions, stage and explanation (career_transformation_progress, only when
- *    something changed), a history row (career_readiness_history, keyed by the trigger event), and
- *    the derived event through the outbox (cs_batch_emit), with an id derived from what it states
- *    (learner, trigger event, score, stage).
- * Inputs are read as of each learner's own last activity (the function's p_as_of NULL), so the
- * score is a function of the stored rows: a replay (offsets rewound) recomputes the stored score,
- * writes nothing and emits nothing. The handler runs for duplicates too (CS_HANDLER_ALWAYS): what
- * it writes is derived from current state, never accumulated.
+ *    the score, six dimensions, stage and explanation (career_readiness_scores, a narrow table of
+ *    its own since 0099; only when something changed), a history row (career_readiness_history,
+ * keyed by the trigger event), and the derived event through the outbox (cs_batch_emit), with an id
+ * derived from what it states (learner, trigger event, score, stage). Inputs are read as of each
+ * learner's own last activity (the function's p_as_of NULL), so the score is a function of the
+ * stored rows: a replay (offsets rewound) recomputes the stored score, writes nothing and emits
+ * nothing. The handler runs for duplicates too (CS_HANDLER_ALWAYS): what it writes is derived from
+ * current state, never accumulated.
  *
  * No effect ledger (no_dedupe): with every handler CS_HANDLER_ALWAYS the ledger changed nothing the
  * handler does (a duplicate ran like a new event) and cost one processed_events row per event.
@@ -61,33 +61,22 @@
 enum { T_SCORE, T_HISTORY };
 
 static const cs_table_def_t tables[] = {
-    [T_SCORE] = {.table = "career_transformation_progress",
-                 .columns = "user_id, readiness_score, readiness_technical, readiness_portfolio, "
-                            "readiness_interview, readiness_learning, readiness_job_search, "
-                            "readiness_mentoring, readiness_stage, readiness_explanation, "
-                            "readiness_model_version, readiness_computed_at, "
-                            "readiness_source_event_id, readiness_emitted_score, "
-                            "readiness_emitted_stage, readiness_inputs_fp",
+    [T_SCORE] = {.table = "career_readiness_scores",
+                 .columns = "user_id, score, skills, portfolio, interview, learning, job_search, "
+                            "mentoring, stage, explanation, model_version, computed_at, "
+                            "source_event_id, emitted_score, emitted_stage, inputs_fp",
                  .conflict = "user_id",
-                 .update = "readiness_score = EXCLUDED.readiness_score, "
-                           "readiness_technical = EXCLUDED.readiness_technical, "
-                           "readiness_portfolio = EXCLUDED.readiness_portfolio, "
-                           "readiness_interview = EXCLUDED.readiness_interview, "
-                           "readiness_learning = EXCLUDED.readiness_learning, "
-                           "readiness_job_search = EXCLUDED.readiness_job_search, "
-                           "readiness_mentoring = EXCLUDED.readiness_mentoring, "
-                           "readiness_stage = EXCLUDED.readiness_stage, "
-                           "readiness_explanation = EXCLUDED.readiness_explanation, "
-                           "readiness_model_version = EXCLUDED.readiness_model_version, "
-                           "readiness_computed_at = EXCLUDED.readiness_computed_at, "
-                           "readiness_source_event_id = EXCLUDED.readiness_source_event_id, "
-                           "readiness_emitted_score = coalesce(EXCLUDED.readiness_emitted_score, "
-                           "t.readiness_emitted_score), "
-                           "readiness_emitted_stage = coalesce(EXCLUDED.readiness_emitted_stage, "
-                           "t.readiness_emitted_stage), "
-                           "readiness_inputs_fp = EXCLUDED.readiness_inputs_fp, "
-                           /* set here, the row trigger skips its PL/pgSQL call (0089) */
-                           "updated_at = pg_catalog.clock_timestamp()",
+                 .update = "score = EXCLUDED.score, skills = EXCLUDED.skills, "
+                           "portfolio = EXCLUDED.portfolio, interview = EXCLUDED.interview, "
+                           "learning = EXCLUDED.learning, job_search = EXCLUDED.job_search, "
+                           "mentoring = EXCLUDED.mentoring, stage = EXCLUDED.stage, "
+                           "explanation = EXCLUDED.explanation, "
+                           "model_version = EXCLUDED.model_version, "
+                           "computed_at = EXCLUDED.computed_at, "
+                           "source_event_id = EXCLUDED.source_event_id, "
+                           "emitted_score = coalesce(EXCLUDED.emitted_score, t.emitted_score), "
+                           "emitted_stage = coalesce(EXCLUDED.emitted_stage, t.emitted_stage), "
+                           "inputs_fp = EXCLUDED.inputs_fp",
                  .merge = CS_MERGE_LAST},
     [T_HISTORY] = {.table = "career_readiness_history",
                    .columns = "user_id, source_event_id, score, previous_score, stage, skills, "
@@ -288,7 +277,8 @@ enum { READ_COLUMNS(COL_ENUM, COL_ENUM) C_COUNT };
 static const char read_columns[] = READ_COLUMNS(COL_SELECT, COL_SELECT);
 /*
  * What is stored comes with the inputs: the function probes the learner's
- * career_transformation_progress row once, for its skip and for these columns. Until 0097 the
+ * career_readiness_scores row once (career_transformation_progress's until 0099), for its skip
+ * and for these columns (named as the progress row's columns were). Until 0097 the
  * statement probed the row again (a lateral subquery per learner; before that a plain LEFT JOIN,
  * which the planner ran as a hash join over the whole table on every read).
  */
@@ -724,7 +714,7 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     if (!res) {
         err->kind = CS_ERR_FATAL;
         return cs_err_wrap(err, "reading the readiness inputs (migrations 0070, 0093, "
-                                "0097 and career_readiness_inputs_fp applied?)");
+                                "0097, 0099 and career_readiness_inputs_fp applied?)");
     }
     cs_db_res_free(res);
     return 0;

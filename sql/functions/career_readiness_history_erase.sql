@@ -7,8 +7,9 @@
 -- foreign key career_readiness_history had to user_career_profiles (ON DELETE CASCADE), whose
 -- check cost cs-readiness a query and a FOR KEY SHARE lock of the profile per history row.
 -- Safe against a batch writing the learner's history at the same moment, because the batch
--- writes the learner's career_transformation_progress row in the same transaction, and that row
--- references the profile (ON DELETE CASCADE):
+-- writes the learner's career_readiness_scores row in the same transaction (its
+-- career_transformation_progress row until migration 0099), and that row references the profile
+-- (ON DELETE CASCADE):
 --  - the batch wrote it first: the erasure's cascade to it waits for the batch to end, and this
 --    trigger runs after the cascade (a statement trigger fires after the row triggers of the
 --    statement, the foreign keys' cascades among them); its DELETE takes a new snapshot (READ

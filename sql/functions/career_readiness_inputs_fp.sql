@@ -10,13 +10,15 @@
 -- activity, itself in them), so the same fingerprint means the same inputs; a new version of any
 -- of those rows has a new xmin. No fingerprint (NULL, never equal, so never skipped) when the
 -- as-of time would be the clock's: a learner with no activity at all, or a call with p_as_of. With p_model (the worker's model version) a learner is left out
--- when career_transformation_progress holds a score of that model version computed from inputs
--- with the same fingerprint (readiness_inputs_fp, migration 0093, written with each score): a
--- recomputation would give the stored score, stage and emit decision and write nothing. Left out
+-- when career_readiness_scores holds a score of that model version computed from inputs
+-- with the same fingerprint (inputs_fp, migration 0093, written with each score): a
+-- recomputation would give the stored score, stage and emit decision and write nothing. (The
+-- stored score is in career_readiness_scores since migration 0099, its inputs_fp, model_version,
+-- score ... emitted_stage; the result keeps the names of the progress row's columns they were.) Left out
 -- before its inputs are computed: on the 200,000-distinct-learner benchmark's database the read
 -- cost ~22 us of backend CPU per learner, the probes that decide the skip ~5.
 -- The learner's stored score columns come with its row (readiness_score ... readiness_emitted_stage,
--- NULL when nothing is stored; migration 0097): the skip's probe of career_transformation_progress
+-- NULL when nothing is stored; migration 0097): the skip's probe of career_readiness_scores
 -- reads them, so the worker no longer probes the same row again after the call.
 --
 -- Measured on the seeded database: one call of the single-learner form costs ~12 ms, almost all
@@ -197,17 +199,17 @@ BEGIN
                                 THEN v_ref || ':' || ucp.xmin::text || ':' || coalesce(r.xmin::text, '') || ':'
                                      || coalesce(a.xmin::text, '') || ':' || coalesce(c.xmin::text, '') END AS inputs_fp,
                            -- what is stored, probed once: for the skip below and for the caller
-                           t.readiness_inputs_fp AS st_inputs_fp, t.readiness_model_version AS st_model,
-                           t.readiness_score AS st_score, t.readiness_technical AS st_technical,
-                           t.readiness_portfolio AS st_portfolio, t.readiness_interview AS st_interview,
-                           t.readiness_learning AS st_learning, t.readiness_job_search AS st_job_search,
-                           t.readiness_mentoring AS st_mentoring, t.readiness_stage AS st_stage,
-                           t.readiness_emitted_score AS st_emitted_score, t.readiness_emitted_stage AS st_emitted_stage
+                           t.inputs_fp AS st_inputs_fp, t.model_version AS st_model,
+                           t.score AS st_score, t.skills AS st_technical,
+                           t.portfolio AS st_portfolio, t.interview AS st_interview,
+                           t.learning AS st_learning, t.job_search AS st_job_search,
+                           t.mentoring AS st_mentoring, t.stage AS st_stage,
+                           t.emitted_score AS st_emitted_score, t.emitted_stage AS st_emitted_stage
                       FROM public.user_career_profiles ucp
                       LEFT JOIN public.readiness_progress_rollups r ON r.user_id = ucp.user_id
                       LEFT JOIN public.readiness_activity_rollups a ON a.user_id = ucp.user_id
                       LEFT JOIN public.readiness_career_rollups c ON c.user_id = ucp.user_id
-                      LEFT JOIN public.career_transformation_progress t ON t.user_id = ucp.user_id
+                      LEFT JOIN public.career_readiness_scores t ON t.user_id = ucp.user_id
                      WHERE ucp.user_id = ANY (p_user_ids)) q
              -- the stored score was computed from these inputs by this model: nothing to do
              WHERE p_model IS NULL

@@ -35,35 +35,39 @@ grep -q '"level":"warn"' "$T/r1.err" && { cat "$T/r1.err"; fail "cs-readiness wa
 # The learners of the stream: each line's envelope user_id (the first one; payloads name others),
 # but for mentor_availability_changed, whose user_id is a mentor.
 touched=$(grep -v '"event_type":"mentor_availability_changed"' "$T/ev.jsonl" | awk 'match($0, /"user_id":"[0-9a-f-]+"/) { print substr($0, RSTART, RLENGTH) }' | sort -u | wc -l)
-[ "$(q "SELECT count(readiness_score) FROM career_transformation_progress")" -eq "$touched" ] \
+[ "$(q "SELECT count(score) FROM career_readiness_scores")" -eq "$touched" ] \
   || fail "expected a score for each of the $touched learners of the stream"
-[ "$(q "SELECT count(*) FROM career_transformation_progress WHERE readiness_score IS NOT NULL AND
-        ((readiness_explanation->>'overall')::numeric <> readiness_score
-         OR readiness_explanation->>'stage' <> readiness_stage
-         OR readiness_model_version IS NULL OR readiness_computed_at IS NULL)")" -eq 0 ] \
+# In its own table since migration 0099: the progress rows carry none.
+[ "$(q "SELECT count(*) FROM career_transformation_progress WHERE readiness_score IS NOT NULL OR readiness_stage IS NOT NULL
+        OR readiness_explanation IS NOT NULL OR readiness_inputs_fp IS NOT NULL")" -eq 0 ] \
+  || fail "cs-readiness wrote readiness columns of career_transformation_progress"
+[ "$(q "SELECT count(*) FROM career_readiness_scores WHERE score IS NOT NULL AND
+        ((explanation->>'overall')::numeric <> score
+         OR explanation->>'stage' <> stage
+         OR model_version IS NULL OR computed_at IS NULL)")" -eq 0 ] \
   || fail "a stored explanation disagrees with its score or stage"
-[ "$(q "SELECT count(*) FROM career_transformation_progress p WHERE readiness_score IS NOT NULL AND NOT EXISTS
-        (SELECT 1 FROM career_readiness_history h WHERE h.user_id = p.user_id AND h.score = p.readiness_score
-         AND h.stage = p.readiness_stage AND h.source_event_id = p.readiness_source_event_id)")" -eq 0 ] \
+[ "$(q "SELECT count(*) FROM career_readiness_scores p WHERE score IS NOT NULL AND NOT EXISTS
+        (SELECT 1 FROM career_readiness_history h WHERE h.user_id = p.user_id AND h.score = p.score
+         AND h.stage = p.stage AND h.source_event_id = p.source_event_id)")" -eq 0 ] \
   || fail "a stored score has no history row"
 emitted=$(q "SELECT count(*) FROM career_readiness_history WHERE emitted")
 [ "$emitted" -gt 0 ] || fail "nothing emitted"
 [ "$(q "SELECT count(*) FROM outbox_events")" -eq 0 ] || fail "the outbox is not empty"
 [ "$(msgs "$derived")" -eq "$emitted" ] || fail "derived topic holds $(msgs "$derived") events, $emitted emitted"
-[ "$(q "SELECT count(*) FROM career_transformation_progress WHERE readiness_score IS NOT NULL AND
-        (readiness_emitted_score IS DISTINCT FROM readiness_score OR readiness_emitted_stage IS DISTINCT FROM readiness_stage)")" -eq 0 ] \
+[ "$(q "SELECT count(*) FROM career_readiness_scores WHERE score IS NOT NULL AND
+        (emitted_score IS DISTINCT FROM score OR emitted_stage IS DISTINCT FROM stage)")" -eq 0 ] \
   || fail "a first score was not emitted"
 echo "scores: ok ($touched learners, $emitted events)"
 # The explanation (format 2, docs/readiness.md): every dimension's score as stored in its column,
 # at most three gaps, each losing weight x (100 - score) points (default weights, to the
 # hundredth), largest first, the best change a gap's (by index) or written in full; small enough
 # that PostgreSQL stores it uncompressed.
-bad=$(q "WITH w(dim, col, weight) AS (VALUES ('skills', 'readiness_technical', 0.30), ('portfolio', 'readiness_portfolio', 0.20),
-           ('interview', 'readiness_interview', 0.15), ('learning', 'readiness_learning', 0.15),
-           ('job_search', 'readiness_job_search', 0.10), ('mentoring', 'readiness_mentoring', 0.10)),
-         p AS (SELECT user_id, readiness_explanation::jsonb e, to_jsonb(t) AS cols, pg_column_compression(readiness_explanation) AS comp,
-                     pg_column_size(readiness_explanation) AS stored FROM career_transformation_progress t
-                WHERE readiness_score IS NOT NULL)
+bad=$(q "WITH w(dim, col, weight) AS (VALUES ('skills', 'skills', 0.30), ('portfolio', 'portfolio', 0.20),
+           ('interview', 'interview', 0.15), ('learning', 'learning', 0.15),
+           ('job_search', 'job_search', 0.10), ('mentoring', 'mentoring', 0.10)),
+         p AS (SELECT user_id, explanation::jsonb e, to_jsonb(t) AS cols, pg_column_compression(explanation) AS comp,
+                     pg_column_size(explanation) AS stored FROM career_readiness_scores t
+                WHERE score IS NOT NULL)
     SELECT count(*) FILTER (WHERE NOT (e->>'v' = '2'
              AND (SELECT bool_and((e->w.dim->>'score')::numeric = (cols->>w.col)::numeric) FROM w)
              AND jsonb_array_length(e->'gaps') BETWEEN 0 AND 3
@@ -90,7 +94,7 @@ run "$BIN/cs-progress" --group "p.$$" 2>"$T/progress2.err" || { cat "$T/progress
 run "$BIN/cs-readiness" --group "r.$$" --derived-topic "$derived" 2>"$T/r1b.err" || { cat "$T/r1b.err"; fail "cs-readiness (second stream)"; }
 grep -q '"level":"warn"' "$T/r1b.err" && { cat "$T/r1b.err"; fail "cs-readiness warned"; }
 touched=$(cat "$T/ev.jsonl" "$T/ev2.jsonl" | grep -v '"event_type":"mentor_availability_changed"' | awk 'match($0, /"user_id":"[0-9a-f-]+"/) { print substr($0, RSTART, RLENGTH) }' | sort -u | wc -l)
-[ "$(q "SELECT count(readiness_score) FROM career_transformation_progress")" -eq "$touched" ] \
+[ "$(q "SELECT count(score) FROM career_readiness_scores")" -eq "$touched" ] \
   || fail "expected a score for each of the $touched learners of both streams"
 emitted=$(q "SELECT count(*) FROM career_readiness_history WHERE emitted")
 [ "$(msgs "$derived")" -eq "$emitted" ] || fail "derived topic holds $(msgs "$derived") events, $emitted emitted"
@@ -111,7 +115,7 @@ CREATE FUNCTION pg_temp.r(float8) RETURNS float8 LANGUAGE sql IMMUTABLE AS 'SELE
 CREATE TEMP TABLE expected AS
 WITH i AS (
     SELECT * FROM career_readiness_inputs_batch(
-        (SELECT array_agg(user_id) FROM career_transformation_progress WHERE readiness_score IS NOT NULL), NULL)
+        (SELECT array_agg(user_id) FROM career_readiness_scores WHERE score IS NOT NULL), NULL)
 ), sk AS (
     SELECT i.user_id,
            sum(greatest(coalesce(x.dem::float8, 50), 1) * least(1, coalesce(x.prof::float8, 0) / 70))
@@ -168,25 +172,25 @@ SELECT o.user_id, o.score, o.skills, o.portfolio, o.interview, o.learning, o.job
             ELSE 'exploring' END AS stage
   FROM overall o;
 SELECT count(*),
-       count(*) FILTER (WHERE p.readiness_score <> e.score::numeric(5,2)
-                          OR p.readiness_technical <> e.skills::numeric(5,2)
-                          OR p.readiness_portfolio <> e.portfolio::numeric(5,2)
-                          OR p.readiness_interview <> e.interview::numeric(5,2)
-                          OR p.readiness_learning <> e.learning::numeric(5,2)
-                          OR p.readiness_job_search <> e.job_search::numeric(5,2)
-                          OR p.readiness_mentoring <> e.mentoring::numeric(5,2)
-                          OR p.readiness_stage <> e.stage),
+       count(*) FILTER (WHERE p.score <> e.score::numeric(5,2)
+                          OR p.skills <> e.skills::numeric(5,2)
+                          OR p.portfolio <> e.portfolio::numeric(5,2)
+                          OR p.interview <> e.interview::numeric(5,2)
+                          OR p.learning <> e.learning::numeric(5,2)
+                          OR p.job_search <> e.job_search::numeric(5,2)
+                          OR p.mentoring <> e.mentoring::numeric(5,2)
+                          OR p.stage <> e.stage),
        count(DISTINCT e.stage), count(*) FILTER (WHERE e.score > 0)
-  FROM career_transformation_progress p JOIN expected e USING (user_id);
-SELECT user_id, 'stored', readiness_score, readiness_technical, readiness_portfolio, readiness_interview,
-       readiness_learning, readiness_job_search, readiness_mentoring, readiness_stage
-  FROM career_transformation_progress p JOIN expected e USING (user_id)
- WHERE p.readiness_score <> e.score::numeric(5,2) OR p.readiness_stage <> e.stage
+  FROM career_readiness_scores p JOIN expected e USING (user_id);
+SELECT user_id, 'stored', p.score, p.skills, p.portfolio, p.interview,
+       p.learning, p.job_search, p.mentoring, p.stage
+  FROM career_readiness_scores p JOIN expected e USING (user_id)
+ WHERE p.score <> e.score::numeric(5,2) OR p.stage <> e.stage
  UNION ALL
-SELECT user_id, 'formula', score::numeric(5,2), skills::numeric(5,2), portfolio::numeric(5,2), interview::numeric(5,2),
-       learning::numeric(5,2), job_search::numeric(5,2), mentoring::numeric(5,2), stage
-  FROM career_transformation_progress p JOIN expected e USING (user_id)
- WHERE p.readiness_score <> e.score::numeric(5,2) OR p.readiness_stage <> e.stage
+SELECT user_id, 'formula', e.score::numeric(5,2), e.skills::numeric(5,2), e.portfolio::numeric(5,2), e.interview::numeric(5,2),
+       e.learning::numeric(5,2), e.job_search::numeric(5,2), e.mentoring::numeric(5,2), e.stage
+  FROM career_readiness_scores p JOIN expected e USING (user_id)
+ WHERE p.score <> e.score::numeric(5,2) OR p.stage <> e.stage
  ORDER BY 1, 2 LIMIT 10;
 SQL
 IFS='|' read -r checked differ stages nonzero <"$T/formula.out"
@@ -200,7 +204,7 @@ echo "formula: ok ($checked learners, $stages stages, recomputed independently)"
 # progress counts, average, 30-day study time, newest activity; coaching sessions and mock
 # interviews completed and their averages; projects, completed, showcase-ready, review average.
 rolled=$(q "WITH i AS (SELECT * FROM career_readiness_inputs_batch(
-                 (SELECT array_agg(user_id) FROM career_transformation_progress WHERE readiness_score IS NOT NULL), NULL)),
+                 (SELECT array_agg(user_id) FROM career_readiness_scores WHERE score IS NOT NULL), NULL)),
             raw AS (SELECT i.user_id, count(up.content_id)::int AS started,
                            count(up.content_id) FILTER (WHERE up.status IN ('completed', 'mastered'))::int AS completed,
                            count(up.content_id) FILTER (WHERE up.status IN ('completed', 'mastered') AND cc.is_career_critical)::int AS critical,
@@ -255,11 +259,11 @@ echo "roll-ups: ok ($rchecked learners' progress, coaching, mock and project inp
   || fail "a readiness_score_changed is not v2 or disagrees with its history row"
 
 # Replay: offsets rewound, another batch size: no row changes, nothing emitted.
-state() { q "SELECT md5(string_agg(t::text, '|' ORDER BY user_id)) FROM career_transformation_progress t"; }
+state() { q "SELECT md5(string_agg(t::text, '|' ORDER BY user_id)) FROM career_readiness_scores t"; }
 before=$(state)
 q "DELETE FROM consumer_offsets WHERE consumer_group = 'r.$$'"
 run "$BIN/cs-readiness" --group "r.$$" --derived-topic "$derived" --batch-size 700 2>"$T/r2.err" || { cat "$T/r2.err"; fail "cs-readiness replay"; }
-[ "$(state)" = "$before" ] || fail "the replay changed career_transformation_progress"
+[ "$(state)" = "$before" ] || fail "the replay changed career_readiness_scores"
 [ "$(q "SELECT count(*) FROM career_readiness_history WHERE emitted")" -eq "$emitted" ] || fail "the replay added history"
 [ "$(msgs "$derived")" -eq "$emitted" ] || fail "the replay emitted events"
 echo "replay: ok (nothing changed, nothing emitted)"

@@ -31,27 +31,27 @@ run "$BIN/cs-progress" --group "p.$$" --log-level warn 2>"$T/progress.err" || { 
 scored() { grep '"readiness totals"' "$1" | sed -n 's/.*"learners_scored":\([0-9]*\).*/\1/p'; }
 batches() { grep '"readiness totals"' "$1" | sed -n 's/.*"batches":\([0-9]*\).*/\1/p'; }
 # What a drain may change: every readiness column and the row version.
-state() { q "SELECT md5(string_agg(user_id || xmin::text || readiness_score || readiness_stage || readiness_inputs_fp
-                                   || coalesce(readiness_emitted_score::text, '') || readiness_source_event_id, ',' ORDER BY user_id))
-               FROM career_transformation_progress WHERE readiness_score IS NOT NULL"; }
+state() { q "SELECT md5(string_agg(user_id || xmin::text || score || stage || inputs_fp
+                                   || coalesce(emitted_score::text, '') || source_event_id, ',' ORDER BY user_id))
+               FROM career_readiness_scores WHERE score IS NOT NULL"; }
 
 # 1. A drain stores every score with the fingerprint of the inputs it read.
 run "$BIN/cs-readiness" --group "r1.$$" --derived-topic "$derived" --log-level info 2>"$T/r1.err" \
   || { cat "$T/r1.err"; fail "cs-readiness"; }
-n=$(q "SELECT count(*) FROM career_transformation_progress WHERE readiness_score IS NOT NULL")
+n=$(q "SELECT count(*) FROM career_readiness_scores WHERE score IS NOT NULL")
 [ "$n" -gt 100 ] || fail "only $n learners scored"
 [ "$(scored "$T/r1.err")" -ge "$n" ] || fail "the first drain scored $(scored "$T/r1.err") of $n learners"
-[ "$(q "SELECT count(*) FROM career_transformation_progress p
-          LEFT JOIN career_readiness_inputs_fp((SELECT array_agg(user_id) FROM career_transformation_progress)) i
+[ "$(q "SELECT count(*) FROM career_readiness_scores p
+          LEFT JOIN career_readiness_inputs_fp((SELECT array_agg(user_id) FROM career_readiness_scores)) i
             ON i.user_id = p.user_id
-         WHERE p.readiness_score IS NOT NULL AND p.readiness_inputs_fp IS DISTINCT FROM i.inputs_fp")" -eq 0 ] \
+         WHERE p.score IS NOT NULL AND p.inputs_fp IS DISTINCT FROM i.inputs_fp")" -eq 0 ] \
   || fail "a stored fingerprint is not the one of the inputs now"
 emitted=$(msgs "$derived")
 [ "$emitted" -gt 0 ] || fail "nothing emitted"
 before=$(state)
 # Learners with no activity at all have no fingerprint (their as-of time is the clock's): the only
 # ones a replay reads again, at most once per batch.
-nofp=$(q "SELECT count(*) FROM career_transformation_progress WHERE readiness_score IS NOT NULL AND readiness_inputs_fp IS NULL")
+nofp=$(q "SELECT count(*) FROM career_readiness_scores WHERE score IS NOT NULL AND inputs_fp IS NULL")
 [ "$nofp" -lt $((n / 10)) ] || fail "$nofp of $n learners have no fingerprint"
 
 # 2. A replay under another group: every learner's inputs are unchanged, nobody with a
@@ -64,8 +64,8 @@ s2=$(scored "$T/r2.err") b2=$(batches "$T/r2.err")
 [ "$(msgs "$derived")" -eq "$emitted" ] || fail "the replay emitted"
 
 # 3. Fingerprints gone (a score stored before 0093): recomputed, the same score, nothing written.
-q "UPDATE career_transformation_progress SET readiness_inputs_fp = NULL
-    WHERE user_id IN (SELECT user_id FROM career_transformation_progress WHERE readiness_score IS NOT NULL
+q "UPDATE career_readiness_scores SET inputs_fp = NULL
+    WHERE user_id IN (SELECT user_id FROM career_readiness_scores WHERE score IS NOT NULL
                       ORDER BY user_id LIMIT 20)"
 before=$(state)
 run "$BIN/cs-readiness" --group "r3.$$" --derived-topic "$derived" --log-level info 2>"$T/r3.err" \

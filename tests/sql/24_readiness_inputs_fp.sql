@@ -23,13 +23,14 @@ CREATE FUNCTION pg_temp.read(m text) RETURNS text LANGUAGE sql AS $$
       FROM career_readiness_inputs_fp((SELECT a FROM tap_ids), NULL, m) $$;
 CREATE FUNCTION pg_temp.fp(u text) RETURNS text LANGUAGE sql AS $$
     SELECT inputs_fp FROM career_readiness_inputs_fp(ARRAY[u::uuid]) $$;
--- Stores what cs-readiness stores with a score: the fingerprint it read and its model.
+-- Stores what cs-readiness stores with a score: the fingerprint it read and its model (in
+-- career_readiness_scores since 0099).
 CREATE FUNCTION pg_temp.store(u text, m text) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO career_transformation_progress AS t (user_id, readiness_score, readiness_computed_at,
-                                                     readiness_model_version, readiness_inputs_fp)
-    VALUES (u::uuid, 10, now(), m, pg_temp.fp(u))
-    ON CONFLICT (user_id) DO UPDATE SET readiness_model_version = EXCLUDED.readiness_model_version,
-                                        readiness_inputs_fp = EXCLUDED.readiness_inputs_fp $$;
+    INSERT INTO career_readiness_scores AS t (user_id, score, skills, portfolio, interview, learning, job_search,
+                                              mentoring, stage, computed_at, model_version, inputs_fp)
+    VALUES (u::uuid, 10, 1, 2, 3, 4, 5, 6, 'learning', now(), m, pg_temp.fp(u))
+    ON CONFLICT (user_id) DO UPDATE SET model_version = EXCLUDED.model_version,
+                                        inputs_fp = EXCLUDED.inputs_fp $$;
 
 SELECT is(pg_temp.read('m1'), 'a1,a2', 'nothing stored: every learner with a profile is read');
 SELECT pg_temp.store('99999999-0000-0000-0000-0000000000a1', 'm1');
@@ -71,7 +72,7 @@ SELECT is(pg_temp.read('m1'), 'a1,a2', 'a skill''s market demand changed: read a
 
 -- A score stored without a fingerprint (before 0093) is always recomputed.
 SELECT pg_temp.store('99999999-0000-0000-0000-0000000000a1', 'm1');
-UPDATE career_transformation_progress SET readiness_inputs_fp = NULL WHERE user_id = '99999999-0000-0000-0000-0000000000a1';
+UPDATE career_readiness_scores SET inputs_fp = NULL WHERE user_id = '99999999-0000-0000-0000-0000000000a1';
 SELECT is(pg_temp.read('m1'), 'a1,a2', 'a score without a fingerprint: read again');
 
 -- No activity at all: the as-of time is the clock's, so no fingerprint (the days in the

@@ -38,14 +38,15 @@ SELECT is((SELECT updated_at FROM career_transformation_progress
             WHERE user_id = '99999999-0000-0000-0000-0000000000f1'),
           '2002-02-02 00:00:00+00'::timestamptz, 'a statement that sets updated_at skips the trigger');
 
--- cs-readiness's upsert form, as its role: updated_at = clock_timestamp() set by the statement.
-SELECT is(tap.run_as('cs_worker_readiness', NULL,
+-- The upsert form cs-readiness used until 0099 (it writes career_readiness_scores since), as a
+-- role that writes this table: updated_at = clock_timestamp() set by the statement.
+SELECT is(tap.run_as('cs_worker_progress', NULL,
                      $$INSERT INTO career_transformation_progress AS t (user_id, readiness_score, readiness_computed_at)
                        VALUES ('99999999-0000-0000-0000-0000000000f1', 42.5, now())
                        ON CONFLICT (user_id) DO UPDATE SET readiness_score = EXCLUDED.readiness_score,
                            readiness_computed_at = EXCLUDED.readiness_computed_at,
                            updated_at = pg_catalog.clock_timestamp()$$),
-          1::bigint, 'cs_worker_readiness upserts a score setting updated_at');
+          1::bigint, 'an upsert of a score setting updated_at');
 SELECT ok((SELECT updated_at > now() AND readiness_score = 42.5 FROM career_transformation_progress
             WHERE user_id = '99999999-0000-0000-0000-0000000000f1'),
           'the upsert stored the score and moved updated_at to the statement''s clock_timestamp()');

@@ -280,7 +280,7 @@ CS_API int cs_readiness_mock_rating_parse(const char *name, cs_readiness_mock_ra
 
 /*
  * Appends the explanation as one compact JSON object to out (for
- * career_transformation_progress.readiness_explanation), format 2 (docs/readiness.md):
+ * career_readiness_scores.explanation), format 2 (docs/readiness.md):
  * {"v":2,"overall":..,"stage":..,"skills":{"score":..,<evidence>},...,"mentoring":{..},
  *  "gaps":[{"dim":..,"lost":..,"change":<action>,"gain":..,"skill":<id>}],"best":{"gap":i}}
  * (best: the index of the gap whose change it is, else {"dim","change","gain"[,"skill"]}, null
