@@ -68,16 +68,20 @@ BEGIN
                coalesce(sum(d.s * d.time_spent_seconds) FILTER (WHERE d.last_accessed_at IS NOT NULL), 0),
                min(d.last_accessed_at) FILTER (WHERE d.s = 1), max(d.last_accessed_at) FILTER (WHERE d.s = 1),
                max(d.last_event_at) FILTER (WHERE d.s = 1),
-               -- old rows' items as null (removed), then the new rows' (replacing them)
+               -- the new rows' items, and as null (removed) the old rows' items no new row replaces
                coalesce(jsonb_object_agg(d.content_id, CASE WHEN d.s = 1 THEN jsonb_build_array(
-                            (extract(epoch FROM d.last_accessed_at) * 1000000)::bigint, d.time_spent_seconds) END
-                            ORDER BY d.s)
-                        FILTER (WHERE d.s = -1 OR (d.last_accessed_at IS NOT NULL AND d.time_spent_seconds > 0)), '{}')
+                            (extract(epoch FROM d.last_accessed_at) * 1000000)::bigint, d.time_spent_seconds) END)
+                        FILTER (WHERE CASE WHEN d.s = 1 THEN d.last_accessed_at IS NOT NULL AND d.time_spent_seconds > 0
+                                           ELSE NOT d.replaced END), '{}')
           FROM (SELECT 1 AS s, n.user_id, n.content_id, n.status, n.best_score, n.time_spent_seconds,
-                       n.last_accessed_at, n.last_event_at FROM new_rows n
+                       n.last_accessed_at, n.last_event_at, NULL::boolean AS replaced FROM new_rows n
                 UNION ALL
                 SELECT -1, o.user_id, o.content_id, o.status, o.best_score, o.time_spent_seconds,
-                       o.last_accessed_at, o.last_event_at FROM old_rows o) d
+                       o.last_accessed_at, o.last_event_at, k.user_id IS NOT NULL
+                  FROM old_rows o
+                  -- (user_id, content_id) is unique among the new rows: one match at most
+                  LEFT JOIN new_rows k ON k.user_id = o.user_id AND k.content_id = o.content_id
+                                      AND k.last_accessed_at IS NOT NULL AND k.time_spent_seconds > 0) d
          GROUP BY d.user_id
          ORDER BY d.user_id
         ON CONFLICT (user_id) DO UPDATE
@@ -87,7 +91,10 @@ BEGIN
                accessed_lo = least(r.accessed_lo, EXCLUDED.accessed_lo),
                accessed_hi = greatest(r.accessed_hi, EXCLUDED.accessed_hi),
                last_event_at = greatest(r.last_event_at, EXCLUDED.last_event_at),
-               accessed = jsonb_strip_nulls(r.accessed || EXCLUDED.accessed);
+               -- a second pass over the whole map only when some item is removed
+               accessed = CASE WHEN jsonb_path_exists(EXCLUDED.accessed, '$.* ? (@ == null)')
+                               THEN jsonb_strip_nulls(r.accessed || EXCLUDED.accessed)
+                               ELSE r.accessed || EXCLUDED.accessed END;
         back := ARRAY(SELECT DISTINCT o.user_id FROM old_rows o
                        WHERE NOT EXISTS (SELECT 1 FROM new_rows n
                                           WHERE n.user_id = o.user_id AND n.content_id = o.content_id
