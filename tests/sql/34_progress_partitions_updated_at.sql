@@ -1,11 +1,16 @@
--- tests/sql/34_partition_learner_fk.sql
---      Partitions that partition maintenance creates later (cs_partition_create, cs_partition_ensure,
+-- tests/sql/34_progress_partitions_updated_at.sql
+--      Two things of session 14 on the tables cs-progress writes.
+--      1-4. Partitions that partition maintenance creates later (cs_partition_create, cs_partition_ensure,
 --      cs_partition_maintain: cs-migrate --maintain-partitions) check the learner foreign key per
 --      statement like the ones 0098 switched (learner_fk_per_statement): the clone's row check
 --      disabled, trg_0_learner_fk attached, and an orphan still refused. A table that does not
 --      check per statement keeps its partitions' row checks.
+--      5. Migration 0104: the updated_at trigger of user_progress, user_portfolio_projects,
+--      job_applications and user_career_profiles fires only when the statement left updated_at
+--      unchanged (as 0089's of career_transformation_progress): an update that does not set it is
+--      touched as before, one that sets it (cs-progress's upserts) keeps its own value.
 BEGIN;
-SELECT plan(14);
+SELECT plan(16);
 
 -- The learner FK's insert row check and the statement trigger of one relation.
 CREATE FUNCTION pg_temp.tap_row_check(rel regclass) RETURNS text LANGUAGE sql AS $$
@@ -56,5 +61,39 @@ SELECT ok(NOT pg_temp.tap_stmt_check('system_logs'), 'system_logs has no stateme
 SELECT ok(NOT EXISTS (SELECT 1 FROM pg_partition_tree('system_logs') p WHERE pg_temp.tap_stmt_check(p.relid)),
           '... nor do its partitions');
 
+-- 5. updated_at: one row of each of the four tables (a partition of the two partitioned ones).
+INSERT INTO user_progress (user_id, content_id, event_id, last_event_at)
+VALUES ('aaaaaaaa-0000-0000-0000-0000000034a1', gen_random_uuid(), gen_random_uuid(), '2026-05-01');
+INSERT INTO user_portfolio_projects (user_id, project_id, event_id, title)
+VALUES ('aaaaaaaa-0000-0000-0000-0000000034a1', gen_random_uuid(), gen_random_uuid(), 'Tap 34');
+CREATE TEMP TABLE tap_touch (t text PRIMARY KEY, w text);
+INSERT INTO tap_touch VALUES
+    ('user_progress', 'user_id = ''aaaaaaaa-0000-0000-0000-0000000034a1'''),
+    ('user_portfolio_projects', 'user_id = ''aaaaaaaa-0000-0000-0000-0000000034a1'''),
+    ('job_applications', 'user_id = ''aaaaaaaa-0000-0000-0000-0000000034a1'''),
+    ('user_career_profiles', 'user_id = ''aaaaaaaa-0000-0000-0000-0000000034a1''');
+-- per table: [rows, rows touched by an update without updated_at, rows that kept a set value]
+CREATE FUNCTION pg_temp.tap_touch_check(t text, w text) RETURNS int[] LANGUAGE plpgsql AS $$
+DECLARE
+    n int;
+    touched int;
+    kept int;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %I WHERE %s', t, w) INTO n;
+    EXECUTE format('UPDATE %I SET updated_at = ''2001-01-01 00:00+00'' WHERE %s', t, w);
+    EXECUTE format('UPDATE %I SET user_id = user_id WHERE %s', t, w);
+    EXECUTE format('SELECT count(*) FROM %I WHERE %s AND updated_at > now()', t, w) INTO touched;
+    EXECUTE format('UPDATE %I SET updated_at = ''2002-02-02 00:00+00'' WHERE %s', t, w);
+    EXECUTE format('SELECT count(*) FROM %I WHERE %s AND updated_at = ''2002-02-02 00:00+00''', t, w) INTO kept;
+    RETURN ARRAY[n, touched, kept];
+END
+$$;
+SELECT is(ARRAY(SELECT t.t || ':' || array_to_string(pg_temp.tap_touch_check(t.t, t.w), ',') FROM tap_touch t ORDER BY 1),
+          ARRAY['job_applications:1,1,1', 'user_career_profiles:1,1,1', 'user_portfolio_projects:1,1,1', 'user_progress:1,1,1'],
+          'an update without updated_at gets clock_timestamp(); one that sets it keeps its value (all four tables)');
+SELECT is(ARRAY(SELECT c.relname::text FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+                 WHERE g.tgfoid = 'cs_touch_updated_at'::regproc AND g.tgqual IS NULL
+                   AND c.relname IN (SELECT t FROM tap_touch UNION SELECT p.relid::text FROM tap_touch, pg_partition_tree(t::regclass) p)
+                 ORDER BY 1), '{}'::text[], '... their triggers and their partitions'' all have the WHEN clause');
 SELECT * FROM finish();
 ROLLBACK;
