@@ -7,8 +7,9 @@
 -- cs-progress alone called it 103,655 times (track_functions = all: 0.78 s): for the updates of
 -- career_transformation_progress (54,654), user_progress (21,919), user_portfolio_projects
 -- (19,926), job_applications (9,265) and user_career_profiles (5,891). cs-progress's upserts of
--- these tables, and the job status triggers' UPDATEs of job_applications
--- (job_status_history_apply, job_applications_inserted), now set updated_at =
+-- these tables, the job status triggers' UPDATEs of job_applications
+-- (job_status_history_apply, job_applications_inserted) and the review roll-up's of
+-- user_portfolio_projects (project_reviews_rollup_statement) now set updated_at =
 -- clock_timestamp(), the value the trigger gives; the trigger gets 0089's WHEN clause: it fires
 -- when updated_at is unchanged by the statement, so every UPDATE that does not mention
 -- updated_at gets clock_timestamp() exactly as before. A statement that sets updated_at to the
