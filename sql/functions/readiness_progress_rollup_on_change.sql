@@ -11,17 +11,20 @@
 --    concatenation: the new items are arrays, and a stored map holds no nulls (every writer strips
 --    them or builds the map from arrays), so jsonb_strip_nulls, a second pass over the whole map,
 --    would remove nothing.
---  - UPDATE adds new minus old per learner. The sums stay exact; accessed drops the old rows' items
---    (merged as JSON nulls, then stripped) and takes the new rows'; the access-time bounds only widen
+--  - UPDATE adds new minus old per learner. The sums stay exact; accessed takes the new rows'
+--    items and drops the old rows' items no new row replaces (merged as JSON nulls, then
+--    stripped: the strip, a second pass over the whole map, runs only when there is such an item;
+--    cs-progress's updates keep theirs, session 14); the access-time bounds only widen
 --    (accessed_lo <= every row's last_accessed_at <= accessed_hi stays true; they may be wider than
 --    the rows, which only makes the reader fall back to the rows); last_event_at stays exact as
 --    long as no row's last_event_at went back (cs-progress only moves it forward): a learner with
 --    a row moved back, or moved to another key, is recounted from its rows.
 --  - DELETE (erasure's cascade, retention) recounts the learners it touched from their rows.
 -- The rows' learners are applied in key order (concurrent batches lock rollup rows in one order).
--- Career-critical is a primary-key probe of content_chunks per completed row: as an IN over the
--- critical items it scanned content_chunks (~2.7 ms) in each of the ~290 statements of a
--- 1,000,000-event drain.
+-- Career-critical is an EXISTS on content_chunks per completed row: as an IN over the critical
+-- items it scanned content_chunks (~2.7 ms) in each of the ~290 statements of a 1,000,000-event
+-- drain; PostgreSQL runs the EXISTS as a hashed subplan too, whose hash table is now built from
+-- the partial index of the critical ids (0103) instead of a scan of the table.
 -- depends: readiness_progress_rollup_recount
 
 CREATE OR REPLACE FUNCTION readiness_progress_rollup_on_change() RETURNS trigger
