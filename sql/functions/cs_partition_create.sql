@@ -1,14 +1,18 @@
 -- sql/functions/cs_partition_create.sql
 --      Creates one range partition, moving rows out of the DEFAULT partition.
 --
--- depends: cs_partition_bounds, cs_partition_copy_truncate_triggers, cs_partition_copy_stattargets
+-- depends: cs_partition_bounds, cs_partition_copy_truncate_triggers, cs_partition_copy_stattargets, learner_fk_per_statement
 
 -- Creates the partition of parent covering ts unless it exists. Rows that already landed in the
 -- DEFAULT partition for that range are moved into the new partition: the default is detached,
 -- replaced by an empty one, and its rows are re-inserted through the parent before the old
 -- default is dropped (no UPDATE or DELETE, so append-only guards are never bypassed). Every
 -- partition it creates gets the parent's BEFORE TRUNCATE triggers and per-column statistics
--- targets, which PARTITION OF does not copy.
+-- targets, which PARTITION OF does not copy. When the parent checks its learner foreign key per
+-- statement (it carries trg_0_learner_fk: learner_fk_per_statement, 0098), so do the partitions it
+-- creates: PARTITION OF clones the constraint's row check enabled, so learner_fk_per_statement()
+-- runs again (before the moved rows are re-inserted, which are then checked per statement too).
+-- That needs a superuser, as cs-migrate (--maintain-partitions) is.
 -- Returns true when a partition was created.
 CREATE OR REPLACE FUNCTION cs_partition_create(parent regclass, granularity text, ts timestamptz)
     RETURNS boolean
@@ -22,6 +26,7 @@ DECLARE
     key_col text;
     moved bigint := 0;
     has_identity boolean;
+    fk_per_statement boolean;
 BEGIN
     SELECT * INTO b FROM cs_partition_bounds(parent, granularity, ts);
     SELECT n.nspname, c.relname INTO nsp, base
@@ -31,6 +36,8 @@ BEGIN
         RETURN false;
     END IF;
     def_name := base || '_default';
+    fk_per_statement := EXISTS (SELECT 1 FROM pg_catalog.pg_trigger tg
+                                 WHERE tg.tgrelid = parent AND tg.tgname = 'trg_0_learner_fk');
     SELECT a.attname INTO key_col
       FROM pg_catalog.pg_partitioned_table p
       JOIN pg_catalog.pg_attribute a ON a.attrelid = p.partrelid AND a.attnum = p.partattrs[0]
@@ -46,6 +53,9 @@ BEGIN
                        nsp, b.part_name, parent, b.lo, b.hi);
         PERFORM cs_partition_copy_truncate_triggers(parent, format('%I.%I', nsp, b.part_name)::regclass);
         PERFORM cs_partition_copy_stattargets(parent, format('%I.%I', nsp, b.part_name)::regclass);
+        IF fk_per_statement THEN
+            PERFORM learner_fk_per_statement();
+        END IF;
         RETURN true;
     END IF;
 
@@ -61,6 +71,9 @@ BEGIN
     PERFORM cs_partition_copy_truncate_triggers(parent, format('%I.%I', nsp, b.part_name)::regclass);
     PERFORM cs_partition_copy_stattargets(parent, format('%I.%I', nsp, def_name)::regclass);
     PERFORM cs_partition_copy_stattargets(parent, format('%I.%I', nsp, b.part_name)::regclass);
+    IF fk_per_statement THEN
+        PERFORM learner_fk_per_statement();
+    END IF;
     EXECUTE format('INSERT INTO %s %s SELECT * FROM %I.%I', parent,
                    CASE WHEN has_identity THEN 'OVERRIDING SYSTEM VALUE' ELSE '' END,
                    nsp, def_name || '_moving');

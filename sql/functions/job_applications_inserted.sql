@@ -23,7 +23,8 @@
 --     row has another one than the row (sorting every row's made the probe 1.75x as costly);
 --   * only for those, the history folded newest first, applied where it changes the row (with
 --     cs.applying_job_history on, so trg_job_applications_status_history skips the status
---     changes it makes, as for job_status_history_apply: the causing history row is present);
+--     changes it makes, as for job_status_history_apply: the causing history row is present;
+--     it sets updated_at itself, so trg_job_applications_updated_at skips its call: 0104);
 --   * the initial status of every inserted row is recorded, from the row as the fold left it (as
 --     the BEFORE row trigger's NEW was), unless its event is in the history already: only todo's
 --     rows are looked at, and without any (cs-progress's rows: it writes their 'applied' rows
@@ -95,7 +96,8 @@ BEGIN
                status_changed_at = greatest(ja.status_changed_at, f.changed_at),
                interview_rounds  = greatest(ja.interview_rounds, coalesce(f.max_round, 0)),
                offer_salary      = coalesce(f.offer_salary, ja.offer_salary),
-               rejection_reason  = coalesce(f.rejection_reason, ja.rejection_reason)
+               rejection_reason  = coalesce(f.rejection_reason, ja.rejection_reason),
+               updated_at        = pg_catalog.clock_timestamp()
           FROM (SELECT n.application_id, n.applied_at, h.*
                   FROM new_applications n
                  CROSS JOIN LATERAL (

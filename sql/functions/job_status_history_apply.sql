@@ -13,6 +13,8 @@
 -- which would only find their own history rows: the transaction-local setting
 -- cs.applying_job_history is on around the UPDATE (and put back after it), and the trigger's WHEN
 -- clause (0058) skips it then, unless last_event_id is NULL.
+-- It sets updated_at itself (clock_timestamp(), what the row trigger would give), so
+-- trg_job_applications_updated_at skips its PL/pgSQL call (0104).
 
 CREATE OR REPLACE FUNCTION job_status_history_apply() RETURNS trigger
     LANGUAGE plpgsql
@@ -34,7 +36,8 @@ BEGIN
            status_changed_at = greatest(ja.status_changed_at, s.changed_at),
            interview_rounds  = greatest(ja.interview_rounds, coalesce(s.max_round, 0)),
            offer_salary      = coalesce(s.offer_salary, ja.offer_salary),
-           rejection_reason  = coalesce(s.rejection_reason, ja.rejection_reason)
+           rejection_reason  = coalesce(s.rejection_reason, ja.rejection_reason),
+           updated_at        = pg_catalog.clock_timestamp()
       FROM (SELECT n.application_id, n.user_id,
                    (array_agg(n.to_status))[1] AS to_status,
                    (array_agg(n.event_id))[1] AS event_id,

@@ -11,10 +11,12 @@
 -- partition is inserted there without the update row check, which covers every other UPDATE
 -- that changes user_id. Returns how many triggers it disabled or created (0 when everything was
 -- in place). Needs a superuser (internal triggers), as cs-migrate is.
--- Called by 0098. A partition created later (cs_partition_create) gets the constraint's row
--- check enabled, as every clone does, so its rows are checked per row (correct, not cheaper)
--- until this runs again; pg_dump does not keep an internal trigger's disabled state either, so a
--- restored database needs it run again too.
+-- Called by 0098, and by cs_partition_create (partition maintenance: cs_partition_ensure,
+-- cs_partition_maintain, cs-migrate --maintain-partitions) after it made a partition of a table
+-- that carries trg_0_learner_fk. A partition created otherwise (CREATE TABLE ... PARTITION OF by
+-- hand) gets the constraint's row check enabled, as every clone does, so its rows are checked per
+-- row (correct, not cheaper) until this runs again; pg_dump does not keep an internal trigger's
+-- disabled state either, so a restored database needs it run again too.
 -- depends: learner_fk_check
 
 CREATE OR REPLACE FUNCTION learner_fk_per_statement() RETURNS integer

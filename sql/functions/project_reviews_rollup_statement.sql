@@ -8,6 +8,8 @@
 -- reviews and projects to roll up 8 projects. It looks up a statement's keys through
 -- project_reviews (project_user_id, project_id) and the projects' primary key, pruned to one hash
 -- partition per key at run time: 267 -> 222 ms over a 300,000-event drain.
+-- It sets updated_at itself (clock_timestamp(), what the row trigger would give), so
+-- trg_user_portfolio_projects_updated_at skips its PL/pgSQL call (0104).
 
 -- Portfolio review roll-up, once per statement over the projects it touched.
 CREATE OR REPLACE FUNCTION project_reviews_rollup_statement() RETURNS trigger
@@ -44,7 +46,8 @@ BEGIN
            showcase_ready = s.ready,
            showcase_ready_at = CASE WHEN s.ready THEN coalesce(p.showcase_ready_at, now()) END,
            showcase_checklist = jsonb_build_object('reviews', s.n, 'avg_score', s.avg_score,
-                                                  'expert_recommended', s.recommended)
+                                                  'expert_recommended', s.recommended),
+           updated_at = pg_catalog.clock_timestamp()
       FROM (SELECT k.uid, k.pid,
                    count(pr.review_id)::int AS n,
                    round(avg(pr.overall_score), 2) AS avg_score,

@@ -11,17 +11,20 @@
 --    concatenation: the new items are arrays, and a stored map holds no nulls (every writer strips
 --    them or builds the map from arrays), so jsonb_strip_nulls, a second pass over the whole map,
 --    would remove nothing.
---  - UPDATE adds new minus old per learner. The sums stay exact; accessed drops the old rows' items
---    (merged as JSON nulls, then stripped) and takes the new rows'; the access-time bounds only widen
+--  - UPDATE adds new minus old per learner. The sums stay exact; accessed takes the new rows'
+--    items and drops the old rows' items no new row replaces (merged as JSON nulls, then
+--    stripped: the strip, a second pass over the whole map, runs only when there is such an item;
+--    cs-progress's updates keep theirs, session 14); the access-time bounds only widen
 --    (accessed_lo <= every row's last_accessed_at <= accessed_hi stays true; they may be wider than
 --    the rows, which only makes the reader fall back to the rows); last_event_at stays exact as
 --    long as no row's last_event_at went back (cs-progress only moves it forward): a learner with
 --    a row moved back, or moved to another key, is recounted from its rows.
 --  - DELETE (erasure's cascade, retention) recounts the learners it touched from their rows.
 -- The rows' learners are applied in key order (concurrent batches lock rollup rows in one order).
--- Career-critical is a primary-key probe of content_chunks per completed row: as an IN over the
--- critical items it scanned content_chunks (~2.7 ms) in each of the ~290 statements of a
--- 1,000,000-event drain.
+-- Career-critical is an EXISTS on content_chunks per completed row: as an IN over the critical
+-- items it scanned content_chunks (~2.7 ms) in each of the ~290 statements of a 1,000,000-event
+-- drain; PostgreSQL runs the EXISTS as a hashed subplan too, whose hash table is now built from
+-- the partial index of the critical ids (0103) instead of a scan of the table.
 -- depends: readiness_progress_rollup_recount
 
 CREATE OR REPLACE FUNCTION readiness_progress_rollup_on_change() RETURNS trigger
@@ -68,16 +71,20 @@ BEGIN
                coalesce(sum(d.s * d.time_spent_seconds) FILTER (WHERE d.last_accessed_at IS NOT NULL), 0),
                min(d.last_accessed_at) FILTER (WHERE d.s = 1), max(d.last_accessed_at) FILTER (WHERE d.s = 1),
                max(d.last_event_at) FILTER (WHERE d.s = 1),
-               -- old rows' items as null (removed), then the new rows' (replacing them)
+               -- the new rows' items, and as null (removed) the old rows' items no new row replaces
                coalesce(jsonb_object_agg(d.content_id, CASE WHEN d.s = 1 THEN jsonb_build_array(
-                            (extract(epoch FROM d.last_accessed_at) * 1000000)::bigint, d.time_spent_seconds) END
-                            ORDER BY d.s)
-                        FILTER (WHERE d.s = -1 OR (d.last_accessed_at IS NOT NULL AND d.time_spent_seconds > 0)), '{}')
+                            (extract(epoch FROM d.last_accessed_at) * 1000000)::bigint, d.time_spent_seconds) END)
+                        FILTER (WHERE CASE WHEN d.s = 1 THEN d.last_accessed_at IS NOT NULL AND d.time_spent_seconds > 0
+                                           ELSE NOT d.replaced END), '{}')
           FROM (SELECT 1 AS s, n.user_id, n.content_id, n.status, n.best_score, n.time_spent_seconds,
-                       n.last_accessed_at, n.last_event_at FROM new_rows n
+                       n.last_accessed_at, n.last_event_at, NULL::boolean AS replaced FROM new_rows n
                 UNION ALL
                 SELECT -1, o.user_id, o.content_id, o.status, o.best_score, o.time_spent_seconds,
-                       o.last_accessed_at, o.last_event_at FROM old_rows o) d
+                       o.last_accessed_at, o.last_event_at, k.user_id IS NOT NULL
+                  FROM old_rows o
+                  -- (user_id, content_id) is unique among the new rows: one match at most
+                  LEFT JOIN new_rows k ON k.user_id = o.user_id AND k.content_id = o.content_id
+                                      AND k.last_accessed_at IS NOT NULL AND k.time_spent_seconds > 0) d
          GROUP BY d.user_id
          ORDER BY d.user_id
         ON CONFLICT (user_id) DO UPDATE
@@ -87,7 +94,10 @@ BEGIN
                accessed_lo = least(r.accessed_lo, EXCLUDED.accessed_lo),
                accessed_hi = greatest(r.accessed_hi, EXCLUDED.accessed_hi),
                last_event_at = greatest(r.last_event_at, EXCLUDED.last_event_at),
-               accessed = jsonb_strip_nulls(r.accessed || EXCLUDED.accessed);
+               -- a second pass over the whole map only when some item is removed
+               accessed = CASE WHEN jsonb_path_exists(EXCLUDED.accessed, '$.* ? (@ == null)')
+                               THEN jsonb_strip_nulls(r.accessed || EXCLUDED.accessed)
+                               ELSE r.accessed || EXCLUDED.accessed END;
         back := ARRAY(SELECT DISTINCT o.user_id FROM old_rows o
                        WHERE NOT EXISTS (SELECT 1 FROM new_rows n
                                           WHERE n.user_id = o.user_id AND n.content_id = o.content_id

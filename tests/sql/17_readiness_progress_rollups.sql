@@ -5,7 +5,7 @@
 --      career_readiness_inputs_batch's progress inputs equal those computed from the rows, the
 --      30-day study time on both of its paths (the roll-up's sum, the rows' sum).
 BEGIN;
-SELECT plan(16);
+SELECT plan(19);
 
 -- The roll-up as counted from the rows (the exact columns), independently of its functions.
 CREATE TEMP VIEW tap_rollup_expected AS
@@ -60,6 +60,24 @@ ON CONFLICT (user_id, content_id) DO UPDATE
        time_spent_seconds = t.time_spent_seconds + EXCLUDED.time_spent_seconds,
        best_score = greatest(t.best_score, EXCLUDED.best_score);
 SELECT set_eq('SELECT * FROM tap_rollup_actual', 'SELECT * FROM tap_rollup_expected', 'upsert (insert and update): the recount');
+
+-- One statement drops a learner's item from the map (its time set to 0), keeps another with
+-- a new value, and leaves another learner's item as it was but rewritten (the roll-up strips the
+-- map only when an item goes: both branches).
+UPDATE user_progress SET time_spent_seconds = CASE WHEN content_id = '99999999-0000-0000-0000-0000000000e2' THEN 0
+                                                   ELSE time_spent_seconds + 5 END
+ WHERE user_id = 'aaaaaaaa-0000-0000-0000-0000000000e1'
+    OR (user_id = 'aaaaaaaa-0000-0000-0000-0000000000e2' AND content_id = '99999999-0000-0000-0000-0000000000e1');
+SELECT set_eq('SELECT * FROM tap_rollup_actual', 'SELECT * FROM tap_rollup_expected', 'an item dropped, others kept in one statement: the recount');
+UPDATE user_progress SET time_spent_seconds = 45
+ WHERE user_id = 'aaaaaaaa-0000-0000-0000-0000000000e1' AND content_id = '99999999-0000-0000-0000-0000000000e2';
+SELECT set_eq('SELECT * FROM tap_rollup_actual', 'SELECT * FROM tap_rollup_expected', '... and the item back: the recount');
+
+-- 0103: the career-critical test of the roll-up reads the critical ids from a partial index.
+SELECT is((SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i
+            WHERE i.indexrelid = to_regclass('public.idx_content_chunks_career_critical')),
+          'CREATE INDEX idx_content_chunks_career_critical ON public.content_chunks USING btree (content_id) WHERE is_career_critical',
+          'the career-critical content ids have their partial index');
 
 -- The newest row moved back in time (the newest activity must follow), a score cleared.
 UPDATE user_progress SET last_event_at = '2026-05-01 10:00Z', last_accessed_at = '2026-05-01 10:00Z', best_score = NULL

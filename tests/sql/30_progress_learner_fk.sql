@@ -134,8 +134,9 @@ SELECT is((SELECT count(*)::int FROM (SELECT 1 FROM user_progress WHERE user_id 
                                       UNION ALL SELECT 1 FROM user_portfolio_projects WHERE user_id = 'aaaaaaaa-0000-0000-0000-0000000030a2') x),
           0, 'deleting a profile still cascades to its rows');
 
--- A partition created later keeps the constraint's row check (correct, per row) until
--- learner_fk_per_statement() runs again.
+-- A partition created by hand (not by cs_partition_create: see
+-- tests/sql/34_progress_partitions_updated_at.sql) keeps the constraint's row check (correct,
+-- per row) until learner_fk_per_statement() runs again.
 SELECT is((SELECT g.tgenabled::text FROM pg_trigger g WHERE g.tgrelid = 'job_applications_tap_p'::regclass
             AND g.tgfoid = '"RI_FKey_check_ins"'::regproc), 'O', 'a new partition checks per row');
 SELECT is(learner_fk_per_statement(), 2, 'learner_fk_per_statement() puts it on the statement check (two changes)');
