@@ -8,10 +8,10 @@
  *
  * The runtime batches events and COPYs the rows of a batch into system_logs inside the batch's
  * transaction, together with the consumed offsets. Each row carries who (the learner's
- * pseudonymous id), what (type, version, payload as jsonb), when (occurred_at; logged_at, the time
- * the handler logged it, written by us so the hash covers it), where from (topic/partition/offset,
- * producer, traceparent), severity, the hash version (2) and its place in the
- * hash chain of its source partition: row_hash = SHA-256(prev_hash || canonical row), see
+ * pseudonymous id), what (type, version, payload as json in jsonb's text form), when (occurred_at;
+ * logged_at, the time the handler logged it, written by us so the hash covers it), where from
+ * (topic/partition/offset, producer, traceparent), severity, the hash version (2) and its place in
+ * the hash chain of its source partition: row_hash = SHA-256(prev_hash || canonical row), see
  * cs/audit.h. The chain heads move in audit_chain_heads in the same transaction (forward only:
  * migration 0061's trigger). After commits (at most every --anchor-ms) and at the end, the
  * committed heads of the chains we moved are published to --anchor-topic on Kafka (anchors), so
@@ -23,9 +23,10 @@
  * as such (same event_id, two rows), so the worker sets no_dedupe and costs one COPY per batch
  * plus one small upsert of the chain heads (one row per chain and batch, not per event).
  *
- * Per event the worker renders the payload once, as the jsonb text PostgreSQL will store
- * (cs_codec_payload_to_jsonb: no JSON round trip), hashes it and the canonical row, and appends
- * values to the COPY buffer verbatim where COPY text needs no escaping (uuids, numbers, hex).
+ * Per event the worker renders the payload once, as the text jsonb's output prints
+ * (cs_codec_payload_to_jsonb: no JSON round trip; the json column stores it as it is), hashes it
+ * and the canonical row, and appends values to the COPY buffer verbatim where COPY text needs no
+ * escaping (uuids, numbers, hex).
  *
  * Chain heads live in memory between batches. When a batch is rolled back or partitions move,
  * the runtime calls forget() and the heads are read again from audit_chain_heads and the log

@@ -4,8 +4,9 @@
  *
  * Two things must agree byte for byte between the writer (cs-audit, in C) and the verifier (C
  * reading rows back): the canonical row, defined once here in cs_audit_row_hash(), and the payload
- * text, which is defined by PostgreSQL itself (jsonb's output function) so that the verifier can
- * hash the stored jsonb in SQL; the writer renders it with cs_codec_payload_to_jsonb().
+ * text, which is defined by PostgreSQL itself (jsonb's output function); the writer renders it
+ * with cs_codec_payload_to_jsonb() and the json column (migration 0101) stores it byte for byte,
+ * so that the verifier can hash payload::text in SQL.
  */
 #include "cs/audit.h"
 
@@ -183,7 +184,8 @@ static void broken(cs_audit_report_t *rep, const char *chain, long long seq, lon
     "chain_key, chain_seq, log_id, event_id, event_type, schema_version, user_id, "                \
     "(extract(epoch FROM occurred_at) * 1000)::bigint, source_topic, source_partition, "           \
     "source_offset, producer, traceparent, encode(payload_sha256, 'hex'), "                        \
-    "encode(prev_hash, 'hex'), encode(row_hash, 'hex'), payload = cs_audit_redaction_marker(), "   \
+    "encode(prev_hash, 'hex'), encode(row_hash, 'hex'), "                                          \
+    "payload::text = cs_audit_redaction_marker()::text, "                                          \
     "sha256(convert_to(payload::text, 'UTF8')) = payload_sha256, hash_version, "                   \
     "(extract(epoch FROM occurred_at) * 1000000)::bigint, "                                        \
     "(extract(epoch FROM logged_at) * 1000000)::bigint, severity"

@@ -7,14 +7,15 @@
 
 -- The audit log is append-only. The single permitted change is the redaction of a payload:
 -- every column but payload unchanged (payload_sha256 and the hash chain included) and the new
--- payload exactly the redaction marker. The guard checks the shape of the change, not who makes
--- it, so not even the table owner can alter the chain.
+-- payload exactly the redaction marker, byte for byte (payload is json since 0101: compared as
+-- text). The guard checks the shape of the change, not who makes it, so not even the table owner
+-- can alter the chain.
 CREATE OR REPLACE FUNCTION system_logs_append_only() RETURNS trigger
     LANGUAGE plpgsql
 AS $$
 BEGIN
     IF TG_OP = 'UPDATE'
-       AND NEW.payload = public.cs_audit_redaction_marker()
+       AND NEW.payload::text = public.cs_audit_redaction_marker()::text
        AND (to_jsonb(NEW) - 'payload') = (to_jsonb(OLD) - 'payload') THEN
         RETURN NEW;
     END IF;

@@ -109,7 +109,7 @@ grep -q "($n redacted payloads)" "$T/v2" || { cat "$T/v2"; fail "redacted rows n
 echo "redaction: ok ($n payloads redacted, chain intact)"
 
 # A superuser alters one row: verify names exactly that row.
-read -r chain seq id < <(q "SELECT chain_key, chain_seq, log_id FROM system_logs WHERE chain_seq = 25 AND payload <> cs_audit_redaction_marker() ORDER BY chain_key LIMIT 1" | tr '|' ' ')
+read -r chain seq id < <(q "SELECT chain_key, chain_seq, log_id FROM system_logs WHERE chain_seq = 25 AND payload::text <> cs_audit_redaction_marker()::text ORDER BY chain_key LIMIT 1" | tr '|' ' ')
 psql "$DSN" -qAt -v ON_ERROR_STOP=1 -c "SET session_replication_role = replica" \
   -c "UPDATE system_logs SET occurred_at = occurred_at + interval '1 second' WHERE log_id = $id" >/dev/null
 set +e

@@ -139,7 +139,7 @@ erased_ok() { # erased_ok LEARNER AUDIT_ROWS
   [ "$(q "SELECT count(*) FROM dead_letters WHERE user_id = '$u' AND (payload IS NOT NULL OR msg_key IS NOT NULL)")" -eq 0 ] \
     || fail "$u's dead letters with payload survived"
   [ "$(q "SELECT count(*) FROM system_logs WHERE user_id = '$u'")" -eq "$2" ] || fail "expected $2 audit rows of $u"
-  [ "$(q "SELECT count(*) FROM system_logs WHERE user_id = '$u' AND payload <> cs_audit_redaction_marker()")" -eq 0 ] \
+  [ "$(q "SELECT count(*) FROM system_logs WHERE user_id = '$u' AND payload::text <> cs_audit_redaction_marker()::text")" -eq 0 ] \
     || fail "$u's audit payloads not redacted"
 }
 # X: its 3 events logged before; cs-progress erased X first, so cs-audit skipped the request.

@@ -117,7 +117,7 @@ got=$(q "SELECT count(*) FROM ev JOIN system_logs l ON l.event_id = ev.id
 [ "$got" -eq "$good" ] || fail "only $got of $good events are in system_logs with the envelope as sent"
 # The payload as sent; v1 content_progress is read as v2 (session_id null, attempt 1).
 q "SELECT ev.type, ev.id, ev.p, l.payload FROM ev JOIN system_logs l ON l.event_id = ev.id
-    WHERE l.payload <> CASE WHEN ev.j->>'schema_version' = '1'
+    WHERE l.payload::jsonb <> CASE WHEN ev.j->>'schema_version' = '1'
           THEN ev.p || '{\"session_id\": null, \"attempt\": 1}' ELSE ev.p END" >"$T/payload.diff"
 [ ! -s "$T/payload.diff" ] || { head -3 "$T/payload.diff"; fail "$(wc -l <"$T/payload.diff") payloads differ from what was sent"; }
 q "SELECT count(*) FROM system_logs WHERE event_id = '$bad_id'" | grep -qx 0 || fail "the bad event was logged"

@@ -10,8 +10,9 @@
  * canonical row is every column that identifies the event, length-prefixed (cs_audit_row_hash).
  * The row hash covers payload_sha256, not the payload itself, so the documented redaction path
  * (audit_redact_user() in SQL) can replace a payload with the redaction marker while the chain
- * stays verifiable. The payload hash is taken over exactly the text PostgreSQL prints for the
- * stored jsonb (cs_codec_payload_to_jsonb), so the verifier can recompute it inside the database.
+ * stays verifiable. The payload hash is taken over exactly the text PostgreSQL's jsonb output
+ * prints for the payload (cs_codec_payload_to_jsonb), which system_logs.payload (json since
+ * migration 0101) stores byte for byte, so the verifier can recompute it inside the database.
  *
  * Hash versions (system_logs.hash_version): version 1 (rows written before migration 0061)
  * leaves logged_at, severity and occurred_at below the millisecond outside the hash; version 2,
@@ -102,9 +103,9 @@ typedef struct cs_audit_report {
  * Walks system_logs rows with logged_at in [from_ms, to_ms) chain by chain, in chain_seq order,
  * and checks every link: contiguous chain_seq, prev_hash equal to the previous row's row_hash
  * (the row before the range is looked up), row_hash recomputed from the stored columns, and the
- * payload hash recomputed from the stored jsonb unless the payload was redacted. A chain's first
- * broken link is its problem; the walk goes on with the next chain. At the end of each chain in
- * the range, the row after it (if the chain's head is further) must link, hash and be logged at
+ * payload hash recomputed from the stored payload text unless the payload was redacted. A chain's
+ * first broken link is its problem; the walk goes on with the next chain. At the end of each chain
+ * in the range, the row after it (if the chain's head is further) must link, hash and be logged at
  * or after to_ms (a row moved out of the range by editing logged_at is caught). Then every chain
  * head in audit_chain_heads is compared with the log, whatever the range: a chain without rows
  * (missing), ending before its head (truncated), running past it, or whose row at the head's seq
