@@ -4,9 +4,11 @@
 --      progress row's (the learner, the active mentor, admins, cs-readiness), cs-readiness may
 --      insert and update but not delete (and no longer has career_transformation_progress), the score goes with the learner's profile (erasure, a
 --      delete, TRUNCATE), cs-readiness's upsert form runs as its role, and the analytics views
---      average the score from here. (The carry-over of existing scores: test 0117.)
+--      average the score from here; migration 0102's comments on the progress row's emptied
+--      readiness columns each name the column of career_readiness_scores that holds the value now.
+--      (The carry-over of existing scores: test 0117.)
 BEGIN;
-SELECT plan(22);
+SELECT plan(24);
 
 SELECT tap.make_learner('aaaaaaaa-0000-0000-0000-00000000000a', 'private');
 SELECT tap.make_learner('bbbbbbbb-0000-0000-0000-00000000000b', 'private');
@@ -74,6 +76,20 @@ SELECT ok(NOT has_table_privilege('cs_worker_readiness', 'career_transformation_
           AND NOT has_table_privilege('cs_worker_readiness', 'career_transformation_progress', 'UPDATE')
           AND NOT has_table_privilege('cs_worker_readiness', 'career_transformation_progress', 'SELECT'),
           'cs_worker_readiness no longer has the progress rows');
+-- 0102: each emptied column of the progress row says where its value went.
+SELECT is(col_description('career_transformation_progress'::regclass,
+                          (SELECT attnum FROM pg_attribute WHERE attrelid = 'career_transformation_progress'::regclass
+                              AND attname = 'readiness_technical')),
+          'Not written by careerstream since migration 0099: cs-readiness stores the score in '
+          'career_readiness_scores.skills (join on user_id).', 'the progress row''s readiness_technical names its new home');
+SELECT is((SELECT count(*)::int FROM pg_attribute a
+            WHERE a.attrelid = 'career_transformation_progress'::regclass AND a.attname LIKE 'readiness%'
+              AND NOT a.attisdropped
+              AND col_description(a.attrelid, a.attnum) LIKE 'Not written by careerstream since migration 0099:%'
+              AND EXISTS (SELECT 1 FROM pg_attribute b
+                           WHERE b.attrelid = 'career_readiness_scores'::regclass AND NOT b.attisdropped
+                             AND col_description(a.attrelid, a.attnum) LIKE '%career_readiness_scores.' || b.attname || ' (%')),
+          15, 'the 15 readiness columns cs-readiness wrote each name an existing column of career_readiness_scores');
 
 -- The analytics views read the score from here.
 SELECT refresh_analytics();
