@@ -148,12 +148,15 @@ int cs_batch_emit(cs_batch_t *b, const char *topic, const char *key, const cs_ev
      * backslash doubled, the digits need no escaping. */
     static const char hx[] = "0123456789abcdef";
     cs_buf_reset(&o->hex);
-    cs_buf_puts(&o->hex, "\\\\x");
     const unsigned char *p = (const unsigned char *)o->enc.data;
+    char *h = cs_buf_reserve(&o->hex, 3 + 2 * o->enc.len); /* one reservation, not one a digit */
+    h[0] = h[1] = '\\';
+    h[2] = 'x';
     for (size_t i = 0; i < o->enc.len; i++) {
-        cs_buf_putc(&o->hex, hx[p[i] >> 4]);
-        cs_buf_putc(&o->hex, hx[p[i] & 15]);
+        h[3 + 2 * i] = hx[p[i] >> 4];
+        h[4 + 2 * i] = hx[p[i] & 15];
     }
+    cs_buf_advance(&o->hex, 3 + 2 * o->enc.len);
     cs_codec_fingerprint_hex(cs_codec_type_fingerprint(ev->type, 0), fp);
     cs_batch_row_begin(b, o->table);
     cs_batch_str(b, o->group);
