@@ -42,23 +42,11 @@ static void kill_worker(void)
         kill(worker, SIGKILL);
 }
 
-/* The value of the first sample of metric name in a Prometheus text page (-1: absent). */
-static double metric(const char *page, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = page; (p = strstr(p, name)) != NULL; p += n)
-        if ((p == page || p[-1] == '\n') && (p[n] == ' ' || p[n] == '{')) {
-            const char *v = strchr(p, ' ');
-            return v ? strtod(v + 1, NULL) : -1;
-        }
-    return -1;
-}
-
 static double scrape(int port, const char *name)
 {
     static char buf[1 << 16];
     ck_assert_int_eq(rt_http_get(port, "/metrics", buf, sizeof buf), 200);
-    return metric(buf, name);
+    return rt_metric(buf, name);
 }
 
 /* Waits up to ms for metric name to equal want; returns its last value. */

@@ -40,25 +40,13 @@ static void kill_worker(void)
         kill(worker, SIGKILL);
 }
 
-/* The value of the first sample of metric name in a Prometheus text page (-1: absent). */
-static double metric(const char *page, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *p = page; (p = strstr(p, name)) != NULL; p += n)
-        if ((p == page || p[-1] == '\n') && (p[n] == ' ' || p[n] == '{')) {
-            const char *v = strchr(p, ' ');
-            return v ? strtod(v + 1, NULL) : -1;
-        }
-    return -1;
-}
-
 /* cs_outbox_published_total (-1: the worker does not serve /metrics yet). */
 static double published(int port)
 {
     static char buf[1 << 16];
     if (rt_http_get(port, "/metrics", buf, sizeof buf) != 200)
         return -1;
-    return metric(buf, "cs_outbox_published_total");
+    return rt_metric(buf, "cs_outbox_published_total");
 }
 
 /* Waits up to ms for cs_outbox_published_total to reach want; returns its last value. */

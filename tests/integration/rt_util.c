@@ -475,6 +475,17 @@ int rt_http_get(int port, const char *path, char *out, size_t size)
     return rt_http_get_at("127.0.0.1", port, path, 10000 * cs_test_timeout_mult(), out, size, NULL);
 }
 
+double rt_metric(const char *page, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = page; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == page || p[-1] == '\n') && (p[n] == ' ' || p[n] == '{')) {
+            const char *v = strchr(p, ' ');
+            return v ? strtod(v + 1, NULL) : -1;
+        }
+    return -1;
+}
+
 int rt_http_wait(const char *addr, int port, const char *path, int timeout_ms)
 {
     char body[4096];

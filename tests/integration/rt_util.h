@@ -131,6 +131,8 @@ int rt_http_get_at(const char *addr, int port, const char *path, int ms, char *o
 int rt_http_get(int port, const char *path, char *out, size_t size);
 /* Waits up to timeout_ms for GET path on addr:port to answer 200: 0, or -1. */
 int rt_http_wait(const char *addr, int port, const char *path, int timeout_ms);
+/* The value of the first sample of metric name in a Prometheus text page (-1: absent). */
+double rt_metric(const char *page, const char *name);
 
 /* The transactional outbox (0088, 0107, 0108). */
 /* Creates t_expected (event_id uuid PRIMARY KEY) holding the derived ids cs-testworker
