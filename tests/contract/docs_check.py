@@ -58,6 +58,7 @@ FOREIGN_OPTIONS = {
     "--configs": "bench/pipeline.sh",            # bench/pipeline.sh --configs "all all all"
     "--latency-events": "bench/pipeline.sh",     # bench/pipeline.sh --latency-events 0 (no latency run)
     "--warm-broker": "bench/pipeline.sh",        # bench/pipeline.sh --warm-broker (the JIT compiled first)
+    "--warm-drain": "bench/pipeline.sh",         # bench/pipeline.sh --warm-drain (an untimed drain first)
     "--runs": "bench/readiness.sh",              # bench/readiness.sh --million --runs 3
     "--keep-db": "bench/readiness.sh",           # bench/readiness.sh --keep-db NAME (the database kept)
     "--compare": "bench/readiness.sh",           # bench/readiness.sh --compare DIR (a "before" build)
