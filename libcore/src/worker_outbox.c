@@ -17,7 +17,8 @@
  * ends (stop, crash, kill -9, a network failure: PostgreSQL releases the lock with the session).
  * Until then the rows their own batches commit wait for the holder's next round (its wake-up after
  * its own batches, or its outbox-poll-ms). One round, by the holder, without a transaction:
- *     SELECT the group's oldest rows (outbox-batch-rows) above its cursor in id order, no locks;
+ *     SELECT the group's oldest rows (outbox-batch-rows) above its cursor in id order, no locks,
+ *     binary results (the payload's bytes as stored);
  *     produce each (key, headers cs.event_type, cs.schema_fingerprint, traceparent);
  *     wait for every delivery report; DELETE the rows Kafka acknowledged (by the range of the
  *     ids read, the acknowledged ids a filter: one pass over the primary key, migration 0100).
@@ -182,8 +183,10 @@ typedef struct round {
     long long after;      /* the next round reads ids above this (0: from the start) */
     double full_at;       /* mono_s() of the last round that read from the start */
     cs_producer_t *prod;
-    char *acked;  /* per row of the round: delivered */
-    uint64_t nth; /* this round's number: its deliveries carry it (see tag()) */
+    char *acked;   /* per row of the round: delivered */
+    long long *id; /* per row of the round: its id */
+    int cap;       /* the rows acked and id have room for */
+    uint64_t nth;  /* this round's number: its deliveries carry it (see tag()) */
     int nfailed;
     cs_err_t fail; /* the first delivery failure */
     cs_buf_t ids;
@@ -215,26 +218,6 @@ static void on_delivery(const cs_delivery_t *d, void *ctx)
     }
 }
 
-static int hexv(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* Decodes bytea hex output (\x...) into out; -1 when it is not that. */
-static int unhex(const char *s, cs_buf_t *out)
-{
-    cs_buf_reset(out);
-    if (s[0] != '\\' || s[1] != 'x')
-        return -1;
-    for (s += 2; s[0] && s[1]; s += 2) {
-        int a = hexv(s[0]), b = hexv(s[1]);
-        if (a < 0 || b < 0)
-            return -1;
-        cs_buf_putc(out, (char)(a << 4 | b));
-    }
-    return *s ? -1 : 0;
-}
-
 static bool stopping(cs__worker_outbox_t *o)
 {
     pthread_mutex_lock(&o->mu);
@@ -247,36 +230,51 @@ static bool stopping(cs__worker_outbox_t *o)
 #define ROUND_DELIVERY_WAIT_MS 30000
 
 /*
- * Queues the round's n rows (res: id, topic, msg_key, payload, event_type, fingerprint,
- * traceparent) to the producer, each with its row number + 1 as the delivery's opaque. Returns the
- * rows queued: fewer than n with err when a row could not be (what was queued is still waited for).
+ * Takes the ids of the round's n rows (res, binary: id as int8 first) into r->id, and makes room
+ * for their delivery flags. -1 with err when an id is not an int8 (not the relay's query).
+ */
+static int round_ids(round_t *r, cs_db_res_t *res, int n, cs_err_t *err)
+{
+    if (n > r->cap) {
+        r->acked = cs_mem_realloc(r->acked, (size_t)n);
+        r->id = cs_mem_realloc(r->id, (size_t)n * sizeof *r->id);
+        r->cap = n;
+    }
+    for (int i = 0; i < n; i++)
+        if (cs_db_bin_int8(cs_db_res_get(res, i, 0), cs_db_res_len(res, i, 0), &r->id[i]) < 0)
+            return cs_err_set(err, CS_ERR_FATAL, "outbox row %d of the round: id is not an int8",
+                              i);
+    return 0;
+}
+
+/*
+ * Queues the round's n rows (res, binary: id, topic, msg_key, payload, event_type, fingerprint,
+ * traceparent or NULL) to the producer, each with its row number + 1 as the delivery's opaque: the
+ * payload's bytes as they are, text values as their bytes (libpq ends every value with a NUL, the
+ * topic's too). Returns the rows queued: fewer than n with err when a row could not be (what was
+ * queued is still waited for).
  */
 static int round_send(round_t *r, cs_db_res_t *res, int n, cs_err_t *err)
 {
-    cs_buf_t payload = CS_BUF_INIT;
     int queued = 0;
 
-    r->acked = cs_mem_realloc(r->acked, (size_t)n);
-    memset(r->acked, 0, (size_t)n);
+    memset(r->acked, 0, n > 0 ? (size_t)n : 0);
     r->nfailed = 0;
     r->nth++;
     for (int i = 0; i < n; i++) {
-        const char *key = cs_db_res_get(res, i, 2), *type = cs_db_res_get(res, i, 4);
-        const char *fp = cs_db_res_get(res, i, 5), *tp = cs_db_res_get(res, i, 6);
-        if (unhex(cs_db_res_get(res, i, 3), &payload) < 0) {
-            cs_err_set(err, CS_ERR_FATAL, "outbox row %s: payload is not bytea hex output",
-                       cs_db_res_get(res, i, 0));
-            break;
-        }
-        cs_header_t h[3] = {{"cs.event_type", type, strlen(type)},
-                            {"cs.schema_fingerprint", fp, strlen(fp)},
-                            {"traceparent", tp, strlen(tp)}};
-        if (cs_producer_send_raw(r->prod, cs_db_res_get(res, i, 1), key, strlen(key), payload.data,
-                                 payload.len, h, *tp ? 3 : 2, tag(r, i), err) < 0)
+        const char *type = cs_db_res_get(res, i, 4), *fp = cs_db_res_get(res, i, 5);
+        int tplen = cs_db_res_len(res, i, 6);
+        cs_header_t h[3] = {
+            {"cs.event_type", type, (size_t)cs_db_res_len(res, i, 4)},
+            {"cs.schema_fingerprint", fp, (size_t)cs_db_res_len(res, i, 5)},
+            {"traceparent", cs_db_res_get(res, i, 6), tplen > 0 ? (size_t)tplen : 0}};
+        if (cs_producer_send_raw(r->prod, cs_db_res_get(res, i, 1), cs_db_res_get(res, i, 2),
+                                 (size_t)cs_db_res_len(res, i, 2), cs_db_res_get(res, i, 3),
+                                 (size_t)cs_db_res_len(res, i, 3), h, tplen > 0 ? 3 : 2, tag(r, i),
+                                 err) < 0)
             break;
         queued++;
     }
-    cs_buf_fini(&payload);
     return queued;
 }
 
@@ -292,15 +290,16 @@ static void round_await(round_t *r)
 
 /* Writes into r->ids the array of the ids of the acknowledged rows among the first queued; returns
  * how many. */
-static int round_acked_ids(round_t *r, cs_db_res_t *res, int queued)
+static int round_acked_ids(round_t *r, int queued)
 {
     int published = 0;
+    char num[24];
 
     arr_begin(&r->ids);
     for (int i = 0; i < queued; i++)
         if (r->acked[i]) {
             arr_sep(&r->ids);
-            cs_buf_puts(&r->ids, cs_db_res_get(res, i, 0));
+            cs_buf_append(&r->ids, num, (size_t)snprintf(num, sizeof num, "%lld", r->id[i]));
             published++;
         }
     arr_end(&r->ids);
@@ -331,7 +330,7 @@ static int round_shortfall(round_t *r, int n, int queued, int published, cs_err_
 static int relay_round(round_t *r, int *nread, cs_err_t *err)
 {
     cs__worker_outbox_t *o = r->o;
-    char lim[24], after[24];
+    char lim[24], after[24], first[24], last[24];
     int published = 0, rc = -1;
     r->published = 0;
     if (r->after == 0 || mono_s() - r->full_at >= RESCAN_EVERY_S) {
@@ -342,13 +341,15 @@ static int relay_round(round_t *r, int *nread, cs_err_t *err)
     snprintf(after, sizeof after, "%lld", r->after);
     const char *params[] = {o->group, lim, after};
     /* No row locks and no transaction: the relay lock keeps the other relays of the group out,
-     * and a row is deleted only after its acknowledgement whatever happens in between. */
-    cs_db_res_t *res = cs_db_query(r->db,
-                                   "SELECT id, topic, msg_key, payload, event_type, fingerprint, "
-                                   "coalesce(traceparent, '') FROM outbox_events "
-                                   "WHERE consumer_group = $1 AND id > $3::bigint "
-                                   "ORDER BY id LIMIT $2::int",
-                                   3, params, err);
+     * and a row is deleted only after its acknowledgement whatever happens in between. Binary
+     * results: the payload comes as its bytes (not as hex text twice its size, which the server
+     * would format and the relay decode), the id as 8 bytes. */
+    cs_db_res_t *res = cs_db_query_binary(r->db,
+                                          "SELECT id, topic, msg_key, payload, event_type, "
+                                          "fingerprint, traceparent FROM outbox_events "
+                                          "WHERE consumer_group = $1 AND id > $3::bigint "
+                                          "ORDER BY id LIMIT $2::int",
+                                          3, params, err);
     if (!res)
         return -1;
     int n = *nread = cs_db_res_rows(res);
@@ -356,14 +357,19 @@ static int relay_round(round_t *r, int *nread, cs_err_t *err)
         rc = 0;
         goto out;
     }
+    if (round_ids(r, res, n, err) < 0) {
+        n = 0; /* nothing queued: read from the start next time */
+        goto out;
+    }
     int queued = round_send(r, res, n, err);
     round_await(r);
-    published = round_acked_ids(r, res, queued);
+    published = round_acked_ids(r, queued);
     if (published > 0) {
         /* The rows' ids lie between the first and the last read: the range bounds the index
          * scan to one pass over them (id + 0: the list filters, it is not n descents). */
-        const char *dp[] = {o->group, cs_db_res_get(res, 0, 0), cs_db_res_get(res, n - 1, 0),
-                            r->ids.data};
+        snprintf(first, sizeof first, "%lld", r->id[0]);
+        snprintf(last, sizeof last, "%lld", r->id[n - 1]);
+        const char *dp[] = {o->group, first, last, r->ids.data};
         if (cs_db_execp(r->db,
                         "DELETE FROM outbox_events WHERE consumer_group = $1 "
                         "AND id BETWEEN $2::bigint AND $3::bigint AND id + 0 = ANY ($4::bigint[])",
@@ -375,7 +381,7 @@ static int relay_round(round_t *r, int *nread, cs_err_t *err)
     rc = published < n ? round_shortfall(r, n, queued, published, err) : published;
 out:
     /* Read on after the last row when every row read is gone; from the start after a failure. */
-    r->after = rc >= 0 ? (n > 0 ? strtoll(cs_db_res_get(res, n - 1, 0), NULL, 10) : r->after) : 0;
+    r->after = rc >= 0 ? (n > 0 ? r->id[n - 1] : r->after) : 0;
     cs_db_res_free(res);
     return rc;
 }
@@ -627,6 +633,7 @@ out:
     cs_producer_destroy(r.prod);
     cs_db_destroy(r.db);
     free(r.acked);
+    free(r.id);
     cs_buf_fini(&r.ids);
     for (int i = 0; props[i]; i++)
         free(props[i]);
