@@ -3,7 +3,8 @@
 # cs-progress committed.
 #
 #   bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR]
-#                      [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [-- cs-readiness options]
+#                      [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain]
+#                      [-- cs-readiness options]
 #
 # On its own throwaway Apache Kafka (scripts/kafka in .run/bench-readiness/kafka, fresh each run)
 # and a database of the throwaway PostgreSQL cluster (scripts/devdb):
@@ -32,6 +33,12 @@
 # --keep-db NAME: keep the database as cs-progress left it (after ANALYZE) under NAME, replacing
 #     any database of that name, for EXPLAIN or a comparison of the read's SQL (the cluster keeps
 #     running if this script started it).
+# --warm-drain: before the timed runs, one cs-readiness drain (--bin's) on its own copy of the
+#     database, untimed and not in the results: the broker is a fresh JVM, and the first drain that
+#     reads and produces through it also pays its JIT compiling those paths (1.8-3.4 s of the
+#     broker's compiler threads in session 15's measurements, against 0.1-0.9 s in later drains),
+#     which a long-running production broker has done long before. Without it, the first run
+#     (and with --compare the binary that goes first) carries that cost.
 # Builds nothing: --bin (default build/bin) must hold a build (a Release build gives the best
 # figures). Never part of the tests.
 set -euo pipefail
@@ -46,6 +53,7 @@ BIN=$ROOT/build/bin
 CMP=
 CMPSQL=
 KEEP=
+WARM_DRAIN=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=$2; shift 2 ;;
@@ -57,8 +65,9 @@ while [ $# -gt 0 ]; do
     --compare) CMP=$(cd "$2" && pwd); shift 2 ;;
     --compare-sql) CMPSQL=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
     --keep-db) KEEP=$2; shift 2 ;;
+    --warm-drain) WARM_DRAIN=1; shift ;;
     --) shift; break ;;
-    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [-- cs-readiness options]" >&2; exit 2 ;;
+    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain] [-- cs-readiness options]" >&2; exit 2 ;;
   esac
 done
 for p in cs-migrate cs-seed cs-loadgen cs-progress cs-readiness; do
@@ -74,7 +83,7 @@ export CS_KAFKA_DIR=$RUN/kafka
 cleanup() {
   CS_KAFKA_DIR=$RUN/kafka scripts/kafka destroy >/dev/null 2>&1 || true
   [ -n "${ADMIN:-}" ] && psql "$ADMIN" -qc "DROP DATABASE IF EXISTS bench_rd_tpl WITH (FORCE)" \
-    -c "DROP DATABASE IF EXISTS bench_rd_base WITH (FORCE)" >/dev/null 2>&1
+    -c "DROP DATABASE IF EXISTS bench_rd_base WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_rd_warm WITH (FORCE)" >/dev/null 2>&1
   [ "$started_db" = 1 ] && [ -z "$KEEP" ] && scripts/devdb stop
   true
 }
@@ -145,6 +154,15 @@ awk -v t="$(echo "$t1 - $t0" | bc -l)" -v n="$EVENTS" -v w="$(echo "$pu + $ps" |
 psql "$BASE/bench_rd_base" -qc "ANALYZE" -c "CHECKPOINT"
 if [ -n "$KEEP" ]; then
   psqla -c "DROP DATABASE IF EXISTS \"$KEEP\" WITH (FORCE)" -c "CREATE DATABASE \"$KEEP\" TEMPLATE bench_rd_base"
+fi
+
+if [ "$WARM_DRAIN" = 1 ]; then
+  psqla -c "DROP DATABASE IF EXISTS bench_rd_warm WITH (FORCE)" -c "CREATE DATABASE bench_rd_warm TEMPLATE bench_rd_base"
+  t0=$(now)
+  "$BIN/cs-readiness" --pg-dsn "$BASE/bench_rd_warm" --topics "$TOPICS" --group "br.$$.warm" --drain \
+    --metrics-port -1 --log-level warn --derived-topic "bench.rd.$$.warm" "$@" 2>"$RUN/readiness.warm.log"
+  printf 'warm-up drain (--warm-drain, untimed, not in the results): %.2f s\n' "$(echo "$(now) - $t0" | bc -l)"
+  psqla -c "DROP DATABASE bench_rd_warm WITH (FORCE)"
 fi
 
 : >"$RUN/results"
