@@ -58,32 +58,49 @@
 #include "cs/text.h"
 #include "cs/worker.h"
 
-enum { T_SCORE, T_HISTORY };
+/*
+ * A learner's score goes to T_SCORE_NEW when no emitted score is stored for it (emit FIRST: a
+ * score is stored with its first emission, so in practice no score is stored), else to T_SCORE.
+ * Both are the same upsert; T_SCORE_NEW's rows are inserted first without ON CONFLICT
+ * (insert_first: batch.h), and a key stored after all (another writer, a replay, a score carried
+ * by 0099 without an emitted one) makes that flush fall back to the upsert. The history rows are
+ * new but for replays: insert_first too.
+ */
+enum { T_SCORE, T_SCORE_NEW, T_HISTORY };
+
+#define SCORE_COLUMNS                                                                              \
+    "user_id, score, skills, portfolio, interview, learning, job_search, mentoring, stage, "       \
+    "explanation, model_version, computed_at, source_event_id, emitted_score, emitted_stage, "     \
+    "inputs_fp"
+#define SCORE_UPDATE                                                                               \
+    "score = EXCLUDED.score, skills = EXCLUDED.skills, portfolio = EXCLUDED.portfolio, "           \
+    "interview = EXCLUDED.interview, learning = EXCLUDED.learning, "                               \
+    "job_search = EXCLUDED.job_search, mentoring = EXCLUDED.mentoring, stage = EXCLUDED.stage, "   \
+    "explanation = EXCLUDED.explanation, model_version = EXCLUDED.model_version, "                 \
+    "computed_at = EXCLUDED.computed_at, source_event_id = EXCLUDED.source_event_id, "             \
+    "emitted_score = coalesce(EXCLUDED.emitted_score, t.emitted_score), "                          \
+    "emitted_stage = coalesce(EXCLUDED.emitted_stage, t.emitted_stage), "                          \
+    "inputs_fp = EXCLUDED.inputs_fp"
 
 static const cs_table_def_t tables[] = {
     [T_SCORE] = {.table = "career_readiness_scores",
-                 .columns = "user_id, score, skills, portfolio, interview, learning, job_search, "
-                            "mentoring, stage, explanation, model_version, computed_at, "
-                            "source_event_id, emitted_score, emitted_stage, inputs_fp",
+                 .columns = SCORE_COLUMNS,
                  .conflict = "user_id",
-                 .update = "score = EXCLUDED.score, skills = EXCLUDED.skills, "
-                           "portfolio = EXCLUDED.portfolio, interview = EXCLUDED.interview, "
-                           "learning = EXCLUDED.learning, job_search = EXCLUDED.job_search, "
-                           "mentoring = EXCLUDED.mentoring, stage = EXCLUDED.stage, "
-                           "explanation = EXCLUDED.explanation, "
-                           "model_version = EXCLUDED.model_version, "
-                           "computed_at = EXCLUDED.computed_at, "
-                           "source_event_id = EXCLUDED.source_event_id, "
-                           "emitted_score = coalesce(EXCLUDED.emitted_score, t.emitted_score), "
-                           "emitted_stage = coalesce(EXCLUDED.emitted_stage, t.emitted_stage), "
-                           "inputs_fp = EXCLUDED.inputs_fp",
+                 .update = SCORE_UPDATE,
                  .merge = CS_MERGE_LAST},
+    [T_SCORE_NEW] = {.table = "career_readiness_scores",
+                     .columns = SCORE_COLUMNS,
+                     .conflict = "user_id",
+                     .update = SCORE_UPDATE,
+                     .merge = CS_MERGE_LAST,
+                     .insert_first = true},
     [T_HISTORY] = {.table = "career_readiness_history",
                    .columns = "user_id, source_event_id, score, previous_score, stage, skills, "
                               "portfolio, interview, learning, job_search, mentoring, "
                               "model_version, emitted, computed_at",
                    .conflict = "user_id, source_event_id",
-                   .merge = CS_MERGE_LAST},
+                   .merge = CS_MERGE_LAST,
+                   .insert_first = true},
     {NULL},
 };
 
@@ -625,7 +642,7 @@ static int on_event(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *me
     const kept_score_t *sc = &l->sc;
     bool emitting = l->emit != CS_READINESS_EMIT_NONE;
     const char *stage = cs_readiness_stage_name(sc->stage);
-    cs_batch_row_begin(b, T_SCORE);
+    cs_batch_row_begin(b, l->emit == CS_READINESS_EMIT_FIRST ? T_SCORE_NEW : T_SCORE);
     cs_batch_str(b, l->uid);
     put_dim(b, sc->overall);
     put_dim(b, sc->dim[CS_READINESS_SKILLS]);

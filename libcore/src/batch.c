@@ -71,13 +71,16 @@ typedef struct tbl {
     size_t *ev_end;  /* bytes of rows at the end of event i */
     size_t mark_len; /* rows.len when the current event began */
     size_t mark_rows;
-    char *copy_sql;      /* COPY target (cols) FROM STDIN */
-    char *stage_sql;     /* CREATE TEMP TABLE ...; NULL for plain append */
-    char *merge_sql;     /* the upsert from staging; NULL for plain append */
-    char *parent_sql;    /* the parent rows' insert from staging, or NULL */
-    char *clear_sql;     /* merge_sql, then DELETE FROM staging (one round trip) */
-    char *trunc_sql;     /* merge_sql, then TRUNCATE staging */
-    size_t staged_bytes; /* estimated heap bytes staged since the last TRUNCATE */
+    char *copy_sql;        /* COPY target (cols) FROM STDIN */
+    char *stage_sql;       /* CREATE TEMP TABLE ...; NULL for plain append */
+    char *merge_sql;       /* the upsert from staging; NULL for plain append */
+    char *parent_sql;      /* the parent rows' insert from staging, or NULL */
+    char *clear_sql;       /* merge_sql, then DELETE FROM staging (one round trip) */
+    char *trunc_sql;       /* merge_sql, then TRUNCATE staging */
+    char *first_sql;       /* insert_first: the plain INSERT from staging under the savepoint
+                              cs_first, then DELETE FROM staging; NULL: upsert at once */
+    char *first_trunc_sql; /* the same, then TRUNCATE staging */
+    size_t staged_bytes;   /* estimated heap bytes staged since the last TRUNCATE */
     /* The array path (small ranges): one statement per table from text[] parameters. */
     size_t *ev_rows; /* rows at the end of event i */
     int *key;        /* the conflict columns' positions among the staged columns */
@@ -100,14 +103,16 @@ struct cs_batch {
     tbl_t *t;
     int nt;
     int ev_cap;
-    int cur_ev;           /* the event rows are appended for, -1 before the first mark */
-    int row_tbl;          /* table of the row in progress, -1 when none */
-    int row_cols;         /* values given so far in the row in progress */
-    int row_err;          /* a value was given outside a row */
-    size_t array_max;     /* ranges of at most this many rows per table take the array path */
-    bool copy_text;       /* cs_batch_set_copy_binary(false): COPY in text format only */
-    size_t copy_binary;   /* COPYs sent in binary format */
-    size_t copy_declined; /* binary-capable COPYs sent as text (an encoder declined a value) */
+    int cur_ev;             /* the event rows are appended for, -1 before the first mark */
+    int row_tbl;            /* table of the row in progress, -1 when none */
+    int row_cols;           /* values given so far in the row in progress */
+    int row_err;            /* a value was given outside a row */
+    size_t array_max;       /* ranges of at most this many rows per table take the array path */
+    bool copy_text;         /* cs_batch_set_copy_binary(false): COPY in text format only */
+    size_t copy_binary;     /* COPYs sent in binary format */
+    size_t copy_declined;   /* binary-capable COPYs sent as text (an encoder declined a value) */
+    size_t first_inserted;  /* insert_first ranges stored by their plain INSERT */
+    size_t first_fell_back; /* ... and those that fell back to the upsert (23505) */
     /* The binary COPY stream of the table being flushed and one field's unescaped text: one
      * pair for all tables (flushed one after the other), so the batch keeps the largest
      * table's stream between batches, not every table's. */
@@ -205,6 +210,25 @@ static bool is_ranked(const cs_table_def_t *d)
  */
 #define STAGE_PREFIX "cs_stage_"
 
+/*
+ * Rows the worker believes new (cs_table_def_t.insert_first): a plain INSERT, in the staged rows'
+ * physical order (no sort: a key that another writer inserts at the same moment makes one of the
+ * two wait, and a deadlock of two such batches is a transient error that the runtime retries). An
+ * aggregate table's staged columns are not the target's: never.
+ */
+static void build_first_sql(tbl_t *t, const char *stage)
+{
+    const cs_table_def_t *d = t->def;
+    if (!d->insert_first || d->merge == CS_MERGE_AGGREGATE)
+        return;
+    t->first_sql = xprintf("SAVEPOINT cs_first; INSERT INTO %s AS t (%s) SELECT %s FROM %s; "
+                           "RELEASE SAVEPOINT cs_first; DELETE FROM %s",
+                           d->table, d->columns, d->columns, stage, stage);
+    t->first_trunc_sql = xprintf("SAVEPOINT cs_first; INSERT INTO %s AS t (%s) SELECT %s FROM %s; "
+                                 "RELEASE SAVEPOINT cs_first; TRUNCATE %s",
+                                 d->table, d->columns, d->columns, stage, stage);
+}
+
 static void build_sql(tbl_t *t, int idx)
 {
     const cs_table_def_t *d = t->def;
@@ -260,6 +284,7 @@ static void build_sql(tbl_t *t, int idx)
     t->merge_sql = b.data;
     t->clear_sql = xprintf("%s; DELETE FROM %s", t->merge_sql, stage);
     t->trunc_sql = xprintf("%s; TRUNCATE %s", t->merge_sql, stage);
+    build_first_sql(t, stage);
 }
 
 /* FNV-1a over the definition's strings: the prepared statements' names. */
@@ -374,6 +399,8 @@ void cs_batch_destroy(cs_batch_t *b)
         free(t->parent_sql);
         free(t->clear_sql);
         free(t->trunc_sql);
+        free(t->first_sql);
+        free(t->first_trunc_sql);
         free(t->ev_rows);
         free(t->key);
         for (int c = 0; c < t->ncols && t->cols; c++)
@@ -829,6 +856,12 @@ void cs_batch_copy_counts(const cs_batch_t *b, size_t *binary, size_t *declined)
 {
     *binary = b->copy_binary;
     *declined = b->copy_declined;
+}
+
+void cs_batch_insert_first_counts(const cs_batch_t *b, size_t *inserted, size_t *fell_back)
+{
+    *inserted = b->first_inserted;
+    *fell_back = b->first_fell_back;
 }
 
 /*
@@ -1347,6 +1380,23 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
         /* The merge, then the staging table emptied (see "Staging" above). */
         t->staged_bytes += (z - a) + nrows * STAGE_ROW_OVERHEAD;
         bool truncate = t->staged_bytes >= STAGE_TRUNCATE_BYTES;
+        if (t->first_sql) {
+            /* Rows believed new: a plain INSERT; a key stored after all (23505) undoes it and
+             * takes the upsert below. The staging table is emptied only when the INSERT ran. */
+            if (cs_db_exec(db, truncate ? t->first_trunc_sql : t->first_sql, err) == 0) {
+                b->first_inserted++;
+                if (truncate)
+                    t->staged_bytes = 0;
+                continue;
+            }
+            if (strcmp(err->sqlstate, "23505") != 0)
+                return cs_err_wrap(err, "insert into %s", t->def->table);
+            cs_err_clear(err);
+            if (cs_db_exec(db, "ROLLBACK TO SAVEPOINT cs_first; RELEASE SAVEPOINT cs_first", err) <
+                0)
+                return cs_err_wrap(err, "insert into %s", t->def->table);
+            b->first_fell_back++;
+        }
         if (cs_db_exec(db, truncate ? t->trunc_sql : t->clear_sql, err) < 0)
             return cs_err_wrap(err, "upsert into %s", t->def->table);
         if (truncate)

@@ -2,9 +2,10 @@
 --      Trigger: the insert check of a learner foreign key (user_id -> user_career_profiles), once
 --      per statement instead of once per row.
 --
--- Attached by learner_fk_per_statement() (0098; AFTER INSERT, statement level, transition table
--- new_rows; the argument is the constraint's name) to the tables cs-progress inserts most rows
--- into and their partitions, whose row-level insert check of the constraint (RI_FKey_check_ins)
+-- Attached by learner_fk_per_statement() (0098, 0106; AFTER INSERT, statement level, transition
+-- table new_rows; the argument is the constraint's name) to the tables cs-progress inserts most
+-- rows into and their partitions, and to career_readiness_scores (cs-readiness's upsert: its
+-- transition table holds only the rows the statement inserted, not those ON CONFLICT updated), whose row-level insert check of the constraint (RI_FKey_check_ins)
 -- it disables; on a partitioned table also AFTER UPDATE (a row an UPDATE moves to another
 -- partition is inserted there without the constraint's update check).
 -- The constraint itself stays: its delete cascade (erasure), its refusal of a changed or deleted

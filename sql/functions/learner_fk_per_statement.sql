@@ -1,8 +1,8 @@
 -- sql/functions/learner_fk_per_statement.sql
---      Puts the learner foreign key of cs-progress's busiest tables on the per-statement insert
---      check (learner_fk_check); idempotent.
+--      Puts the learner foreign key of cs-progress's busiest tables and of cs-readiness's scores
+--      on the per-statement insert check (learner_fk_check); idempotent.
 --
--- For each of the eight tables below and each of its partitions: the row-level insert check of
+-- For each of the nine tables below and each of its partitions: the row-level insert check of
 -- the constraint user_id -> user_career_profiles (the internal trigger running RI_FKey_check_ins)
 -- is disabled, and the statement trigger trg_0_learner_fk (learner_fk_check, transition table
 -- new_rows) attached where missing. The partitions get it too: a row inserted into a partition
@@ -11,9 +11,11 @@
 -- partition is inserted there without the update row check, which covers every other UPDATE
 -- that changes user_id. Returns how many triggers it disabled or created (0 when everything was
 -- in place). Needs a superuser (internal triggers), as cs-migrate is.
--- Called by 0098, and by cs_partition_create (partition maintenance: cs_partition_ensure,
--- cs_partition_maintain, cs-migrate --maintain-partitions) after it made a partition of a table
--- that carries trg_0_learner_fk. A partition created otherwise (CREATE TABLE ... PARTITION OF by
+-- Called by 0098 (cs-progress's eight tables; a table that does not exist yet is skipped:
+-- career_readiness_scores comes with 0099), 0106 (career_readiness_scores), and by
+-- cs_partition_create (partition maintenance: cs_partition_ensure, cs_partition_maintain,
+-- cs-migrate --maintain-partitions) after it made a partition of a table that carries
+-- trg_0_learner_fk. A partition created otherwise (CREATE TABLE ... PARTITION OF by
 -- hand) gets the constraint's row check enabled, as every clone does, so its rows are checked per
 -- row (correct, not cheaper) until this runs again; pg_dump does not keep an internal trigger's
 -- disabled state either, so a restored database needs it run again too.
@@ -33,7 +35,10 @@ BEGIN
     FOREACH t IN ARRAY ARRAY['user_progress', 'job_application_status_history', 'job_applications',
                              'career_coaching_sessions', 'interview_preparation',
                              'user_skill_assessments', 'career_milestones',
-                             'user_portfolio_projects'] LOOP
+                             'user_portfolio_projects', 'career_readiness_scores'] LOOP
+        IF to_regclass(t) IS NULL THEN
+            CONTINUE; -- not created yet (0098 runs before 0099 makes career_readiness_scores)
+        END IF;
         SELECT c.oid, c.conname INTO STRICT con
           FROM pg_constraint c
          WHERE c.conrelid = t::regclass AND c.contype = 'f'

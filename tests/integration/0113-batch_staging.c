@@ -13,7 +13,10 @@
  *  - a batch rolled back after its merge, and a range rolled back to its savepoint after a failed
  *    merge (poison isolation), leave nothing behind for the next batch's merge;
  *  - over many batches the staging table's size stays bounded, and every batch's rows are merged
- *    exactly once across its truncations.
+ *    exactly once across its truncations;
+ *  - an insert_first table stores rows of new keys with its plain INSERT, and falls back to the
+ *    upsert when a key is stored after all, appended twice, or replayed (DO NOTHING), with the
+ *    rows the upsert alone stores; another error is not taken for a conflict.
  */
 #include <check.h>
 #include <stdio.h>
@@ -221,6 +224,114 @@ START_TEST(bounded_growth)
 }
 END_TEST
 
+/* insert_first: an overwriting upsert and an append-only log with ON CONFLICT DO NOTHING. */
+static const cs_table_def_t first_tables[] = {
+    {.table = "st_new",
+     .columns = "k, n, pad",
+     .conflict = "k",
+     .update = "n = EXCLUDED.n",
+     .merge = CS_MERGE_LAST,
+     .insert_first = true},
+    {.table = "st_log", .columns = "k, e", .conflict = "k, e", .insert_first = true},
+    {NULL},
+};
+
+/* Rows k<keys[i]> = n[i] into st_new and (k<keys[i]>, e<i>) into st_log, one event each. */
+static void fill_first(cs_batch_t *b, int nev, const int *keys, const int *n)
+{
+    cs_err_t err;
+    cs_batch_clear(b);
+    for (int e = 0; e < nev; e++) {
+        char k[16], v[16], ev[16];
+        snprintf(k, sizeof k, "k%d", keys[e]);
+        snprintf(v, sizeof v, "%d", n[e]);
+        snprintf(ev, sizeof ev, "e%d", e);
+        const char *row[] = {k, v, "x"};
+        const char *log[] = {k, ev};
+        cs_batch_mark_event(b, e);
+        ck_assert_int_eq(cs_batch_row(b, 0, 3, row, &err), 0);
+        ck_assert_int_eq(cs_batch_row(b, 1, 2, log, &err), 0);
+    }
+    cs_batch_seal(b, nev);
+}
+
+static void first_counts(cs_batch_t *b, size_t inserted, size_t fell_back)
+{
+    size_t i, f;
+    cs_batch_insert_first_counts(b, &i, &f);
+    ck_assert_msg(i == inserted && f == fell_back, "insert_first: %zu inserted, %zu fell back", i,
+                  f);
+}
+
+START_TEST(insert_first)
+{
+    char dsn[512];
+    cs_err_t err;
+    cs_test_fresh_db("stage_first", 1, dsn, sizeof dsn);
+    cs_db_t *db = cs_db_connect(dsn, "0113", &err);
+    ck_assert_msg(db != NULL, "connect: %s", err.msg);
+    exec_ok(db,
+            "CREATE TABLE st_new (k text PRIMARY KEY, n int NOT NULL CHECK (n >= 0), pad text); "
+            "CREATE TABLE st_log (k text, e text, PRIMARY KEY (k, e))");
+    cs_batch_t *b = cs_batch_new(first_tables, 2);
+    cs_batch_set_array_max(b, 0);
+    ck_assert_msg(cs_batch_prepare(b, db, &err) == 0, "prepare: %s", err.msg);
+
+    /* New keys: both tables by their plain INSERT. */
+    int keys1[] = {1, 2, 3}, n1[] = {10, 20, 30};
+    fill_first(b, 3, keys1, n1);
+    exec_ok(db, "BEGIN");
+    flush_ok(b, db, 0, 3, false);
+    exec_ok(db, "COMMIT");
+    first_counts(b, 2, 0);
+    ck_assert_int_eq(one(db, "SELECT sum(n) FROM st_new"), 60);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM st_log"), 3);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM cs_stage_0"), 0);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM cs_stage_1"), 0);
+
+    /*
+     * k2 stored after all (st_new falls back: k2 updated, k4 inserted), and k2's event e1
+     * replayed into st_log (stored: falls back, DO NOTHING keeps the row; (k4, e0) is new). The
+     * transaction goes on after the fallbacks.
+     */
+    int keys2[] = {4, 2}, n2[] = {40, 21};
+    fill_first(b, 2, keys2, n2);
+    exec_ok(db, "BEGIN");
+    flush_ok(b, db, 0, 2, false);
+    first_counts(b, 2, 2);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM st_new"), 4);
+    exec_ok(db, "COMMIT");
+    ck_assert_int_eq(one(db, "SELECT n FROM st_new WHERE k = 'k2'"), 21);
+    ck_assert_int_eq(one(db, "SELECT n FROM st_new WHERE k = 'k4'"), 40);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM st_log"), 4);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM cs_stage_0"), 0);
+
+    /* A key twice in one range: the upsert's last row wins (CS_MERGE_LAST). */
+    int keys3[] = {5, 5}, n3[] = {50, 51};
+    fill_first(b, 2, keys3, n3);
+    exec_ok(db, "BEGIN");
+    flush_ok(b, db, 0, 2, false);
+    exec_ok(db, "COMMIT");
+    first_counts(b, 3, 3); /* st_log's (k5, e0), (k5, e1) are new */
+    ck_assert_int_eq(one(db, "SELECT n FROM st_new WHERE k = 'k5'"), 51);
+
+    /* Another error is the flush's error, not a fallback. */
+    int keys4[] = {6}, n4[] = {-1};
+    fill_first(b, 1, keys4, n4);
+    exec_ok(db, "BEGIN");
+    ck_assert_int_eq(cs_batch_flush(b, db, 0, 1, false, &err), -1);
+    ck_assert_str_eq(err.sqlstate, "23514");
+    ck_assert_msg(strstr(err.msg, "st_new") != NULL, "%s", err.msg);
+    exec_ok(db, "ROLLBACK");
+    first_counts(b, 3, 3);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM st_new"), 5);
+    ck_assert_int_eq(one(db, "SELECT count(*) FROM cs_stage_0"), 0);
+    cs_batch_destroy(b);
+    cs_db_destroy(db);
+    cs_test_drop_db(dsn);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("batch_staging");
@@ -229,6 +340,7 @@ int main(void)
     tcase_add_test(tc, commit_keeps_pages);
     tcase_add_test(tc, rollbacks_leave_nothing);
     tcase_add_test(tc, bounded_growth);
+    tcase_add_test(tc, insert_first);
     suite_add_tcase(s, tc);
     return db_check_run(s);
 }

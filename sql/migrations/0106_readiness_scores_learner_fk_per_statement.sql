@@ -1,0 +1,21 @@
+-- sql/migrations/0106_readiness_scores_learner_fk_per_statement.sql
+--      The learner foreign key of career_readiness_scores is checked once per statement and
+--      learner (learner_fk_check) instead of by the constraint's row trigger, as 0098 did for
+--      cs-progress's busiest tables.
+--
+-- Every first score of a learner ran the constraint's row trigger RI_FKey_check_ins: one SPI
+-- query locking the learner's profile FOR KEY SHARE per inserted row, 67,823 in a drain of
+-- 67,823 first scores (0.36 s of their own in pg_stat_statements, and the trigger queue around
+-- them). cs-readiness inserts a batch's scores in one INSERT ... SELECT ... ON CONFLICT (user_id)
+-- DO UPDATE: the statement trigger gets the rows that statement inserted (an insert transition
+-- table holds no row that ON CONFLICT updated; an updated score keeps its key, which the
+-- constraint's update check covers as before) and checks their learners in one query.
+-- The constraint stays (0099's header says why it is there): its ON DELETE CASCADE removes an
+-- erased learner's score, it refuses a changed or deleted key still referenced, and TRUNCATE of
+-- the profiles alone. learner_fk_check locks each learner's profile FOR KEY SHARE as the row check
+-- did, so an erasure that comes while a batch's transaction is open still waits for it, then
+-- cascades to the scores (and the history, career_readiness_history_erase) it wrote; a profile
+-- deleted first makes the batch's insert wait, then fails it (23503).
+-- requires: learner_fk_per_statement
+
+SELECT learner_fk_per_statement();
