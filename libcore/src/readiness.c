@@ -822,69 +822,115 @@ cs_readiness_emit_t cs_readiness_should_emit(const cs_readiness_config_t *cfg,
  * rendered from its hundredths (the digits %.12g gives for them, trailing zeros dropped). Keys in
  * a fixed order, a key whose value is unknown (NAN) left out, so the same score renders the same
  * bytes. Strings are static identifiers or escaped by cs_text_json_str.
+ *
+ * The bytes go through a cursor into room reserved in the buffer (jw_t), not one cs_buf_append
+ * per piece: an explanation is ~100 pieces, and the calls were most of its cost.
  */
-static void put_lit(cs_buf_t *b, const char *s, size_t n)
+typedef struct jw {
+    cs_buf_t *b;
+    char *p, *end; /* the cursor, and the end of the room reserved after it */
+} jw_t;
+
+/* Room for every piece but a skill id: a key or name (< 32 bytes) with its punctuation and a
+ * number (< CS_TEXT_DEC2_BYTES). */
+#define JW_PIECE 128
+#define JW_ROOM  1024
+
+/* What the cursor wrote, committed to the buffer. */
+static void jw_sync(jw_t *w)
 {
-    cs_buf_append(b, s, n);
+    cs_buf_advance(w->b, (size_t)(w->p - (w->b->data + w->b->len)));
 }
-#define PUT(b, lit) put_lit(b, lit, sizeof(lit) - 1)
 
-static void put_num(cs_buf_t *b, double v, bool integer)
+static void jw_reserve(jw_t *w)
 {
-    char d[CS_TEXT_DEC2_BYTES];
+    w->p = cs_buf_reserve(w->b, JW_ROOM);
+    w->end = w->p + JW_ROOM;
+}
 
+/* Makes room for one piece. */
+static inline void jw_room(jw_t *w)
+{
+    if (w->end - w->p < JW_PIECE) {
+        jw_sync(w);
+        jw_reserve(w);
+    }
+}
+
+static inline void put_lit(jw_t *w, const char *s, size_t n)
+{
+    memcpy(w->p, s, n);
+    w->p += n;
+}
+#define PUT(w, lit) put_lit(w, lit, sizeof(lit) - 1)
+
+static inline void put_c(jw_t *w, char c)
+{
+    *w->p++ = c;
+}
+
+static void put_num(jw_t *w, double v, bool integer)
+{
     if (isnan(v)) {
-        PUT(b, "null");
+        PUT(w, "null");
         return;
     }
     if (integer) {
-        cs_buf_append(b, d, cs_text_i64(d, llround(v)));
+        w->p += cs_text_i64(w->p, llround(v));
         return;
     }
-    cs_buf_append(b, d, cs_text_hundredths(d, llround(v * 100.0), true));
+    w->p += cs_text_hundredths(w->p, llround(v * 100.0), true);
 }
 
-static void put_name(cs_buf_t *b, const char *s)
+/* A static identifier, quoted (nothing to escape). */
+static inline void put_name(jw_t *w, const char *s)
 {
-    cs_buf_putc(b, '"');
-    cs_buf_puts(b, s);
-    cs_buf_putc(b, '"');
+    size_t n = strlen(s);
+    *w->p++ = '"';
+    memcpy(w->p, s, n);
+    w->p += n;
+    *w->p++ = '"';
 }
 
 /* ,"change":"<action>","gain":g[,"skill":"<id>"] (nothing when there is no change) */
-static void put_change(cs_buf_t *b, const cs_readiness_change_t *c)
+static void put_change(jw_t *w, const cs_readiness_change_t *c)
 {
     if (c->action == CS_ACTION_NONE)
         return;
-    PUT(b, ",\"change\":");
-    put_name(b, action_names[c->action]);
-    PUT(b, ",\"gain\":");
-    put_num(b, c->gain, false);
+    jw_room(w);
+    PUT(w, ",\"change\":");
+    put_name(w, action_names[c->action]);
+    PUT(w, ",\"gain\":");
+    put_num(w, c->gain, false);
     if (c->skill_id) {
-        PUT(b, ",\"skill\":");
-        cs_text_json_str(b, c->skill_id, strlen(c->skill_id), CS_TEXT_JSON);
+        PUT(w, ",\"skill\":");
+        jw_sync(w);
+        cs_text_json_str(w->b, c->skill_id, strlen(c->skill_id), CS_TEXT_JSON);
+        jw_reserve(w);
     }
 }
 
 /* "best": the index of the gap whose change it is, else the change with its dimension. */
-static void put_best(cs_buf_t *b, const cs_readiness_score_t *s)
+static void put_best(jw_t *w, const cs_readiness_score_t *s)
 {
-    PUT(b, ",\"best\":");
+    jw_room(w);
+    PUT(w, ",\"best\":");
     if (s->best.action == CS_ACTION_NONE) {
-        PUT(b, "null");
+        PUT(w, "null");
         return;
     }
     for (int i = 0; i < s->n_gaps; i++)
         if (s->gaps[i].change.action == s->best.action && s->gaps[i].dim == s->best.dim) {
-            PUT(b, "{\"gap\":");
-            put_num(b, i, true);
-            cs_buf_putc(b, '}');
+            PUT(w, "{\"gap\":");
+            put_num(w, i, true);
+            put_c(w, '}');
             return;
         }
-    PUT(b, "{\"dim\":");
-    put_name(b, dim_names[s->best.dim]);
-    put_change(b, &s->best);
-    cs_buf_putc(b, '}');
+    PUT(w, "{\"dim\":");
+    put_name(w, dim_names[s->best.dim]);
+    put_change(w, &s->best);
+    jw_room(w);
+    put_c(w, '}');
 }
 
 int cs_readiness_explain_json(const cs_readiness_config_t *cfg, const cs_readiness_score_t *s,
@@ -892,39 +938,48 @@ int cs_readiness_explain_json(const cs_readiness_config_t *cfg, const cs_readine
 {
     (void)cfg; /* the model version is stored beside the explanation */
     (void)err; /* cs_buf aborts on out of memory; nothing else can fail */
-    PUT(out, "{\"v\":2,\"overall\":");
-    put_num(out, s->overall, false);
-    PUT(out, ",\"stage\":");
-    put_name(out, cs_readiness_stage_name(s->stage));
+    jw_t w = {out, NULL, NULL};
+    jw_reserve(&w);
+    PUT(&w, "{\"v\":2,\"overall\":");
+    put_num(&w, s->overall, false);
+    PUT(&w, ",\"stage\":");
+    put_name(&w, cs_readiness_stage_name(s->stage));
     for (int d = 0; d < CS_READINESS_NDIMS; d++) {
-        cs_buf_putc(out, ',');
-        put_name(out, dim_names[d]);
-        PUT(out, ":{\"score\":");
-        put_num(out, s->dim[d], false);
+        jw_room(&w);
+        put_c(&w, ',');
+        put_name(&w, dim_names[d]);
+        PUT(&w, ":{\"score\":");
+        put_num(&w, s->dim[d], false);
         for (int i = 0; i < s->n_evidence[d]; i++) {
             const cs_readiness_evidence_t *e = &s->evidence[d][i];
             if (isnan(e->value))
                 continue;
-            cs_buf_putc(out, ',');
-            put_name(out, e->key);
-            cs_buf_putc(out, ':');
-            put_num(out, e->value, e->integer);
+            jw_room(&w);
+            put_c(&w, ',');
+            put_name(&w, e->key);
+            put_c(&w, ':');
+            put_num(&w, e->value, e->integer);
         }
-        cs_buf_putc(out, '}');
+        put_c(&w, '}');
     }
-    PUT(out, ",\"gaps\":[");
+    jw_room(&w);
+    PUT(&w, ",\"gaps\":[");
     for (int i = 0; i < s->n_gaps; i++) {
+        jw_room(&w);
         if (i)
-            cs_buf_putc(out, ',');
-        PUT(out, "{\"dim\":");
-        put_name(out, dim_names[s->gaps[i].dim]);
-        PUT(out, ",\"lost\":");
-        put_num(out, s->gaps[i].points_lost, false);
-        put_change(out, &s->gaps[i].change);
-        cs_buf_putc(out, '}');
+            put_c(&w, ',');
+        PUT(&w, "{\"dim\":");
+        put_name(&w, dim_names[s->gaps[i].dim]);
+        PUT(&w, ",\"lost\":");
+        put_num(&w, s->gaps[i].points_lost, false);
+        put_change(&w, &s->gaps[i].change);
+        jw_room(&w);
+        put_c(&w, '}');
     }
-    cs_buf_putc(out, ']');
-    put_best(out, s);
-    cs_buf_putc(out, '}');
+    put_c(&w, ']');
+    put_best(&w, s);
+    jw_room(&w);
+    put_c(&w, '}');
+    jw_sync(&w);
     return 0;
 }

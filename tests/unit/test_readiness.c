@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs/mem.h"
 #include "cs/readiness.h"
 
 #define EPS 1e-9
@@ -772,6 +773,65 @@ START_TEST(explanation_random)
 }
 END_TEST
 
+/*
+ * Explanations appended one after another to one buffer, as cs-readiness renders a batch's, each
+ * byte-identical to its rendering alone; skill ids of any length, with characters to escape, so
+ * that renderings cross the room the writer reserves at every offset.
+ */
+START_TEST(explanation_appended)
+{
+    static const char chars[] = "abcdef0123456789-\"\\\n\t\x01/";
+    cs_readiness_config_t cfg;
+    cs_err_t err;
+    char ids[8][400];
+    cs_readiness_skill_t sk[8];
+    cs_buf_t all = CS_BUF_INIT, one = CS_BUF_INIT;
+    size_t at[200];
+
+    cs_readiness_config_defaults(&cfg);
+    rng_state = 0xfedcba9876543210ull;
+    for (int i = 0; i < 3 + (int)rnd(1000); i++)
+        cs_buf_putc(&all, 'x');
+    size_t base = all.len;
+    char *expect = NULL;
+    size_t nexpect = 0;
+    for (int i = 0; i < 200; i++) {
+        cs_readiness_input_t in = random_input();
+        cs_readiness_score_t s;
+        in.n_target_skills = 1 + (int)rnd(8);
+        for (int k = 0; k < in.n_target_skills; k++) {
+            int n = 1 + (int)rnd(sizeof ids[k] - 1);
+            for (int c = 0; c < n; c++)
+                ids[k][c] = chars[rnd(sizeof chars - 1)];
+            ids[k][n] = '\0';
+            sk[k] = (cs_readiness_skill_t){ids[k], 1 + rnd(100), maybe_nan(rnd(101))};
+        }
+        in.target_skills = sk;
+        ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+        cs_buf_reset(&one);
+        ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &one, &err), 0);
+        check_explanation(&s, one.data);
+        ck_assert_uint_eq(strlen(one.data), one.len);
+        at[i] = all.len;
+        ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &all, &err), 0);
+        ck_assert_uint_eq(all.len - at[i], one.len);
+        ck_assert_uint_eq(strlen(all.data), all.len); /* NUL-terminated after what it holds */
+        ck_assert(memcmp(all.data + at[i], one.data, one.len) == 0);
+        expect = cs_mem_realloc(expect, nexpect + one.len);
+        memcpy(expect + nexpect, one.data, one.len);
+        nexpect += one.len;
+    }
+    /* nothing before the first rendering was touched, nothing after it rewritten */
+    for (size_t i = 0; i < base; i++)
+        ck_assert_int_eq(all.data[i], 'x');
+    ck_assert_uint_eq(all.len - base, nexpect);
+    ck_assert(memcmp(all.data + base, expect, nexpect) == 0);
+    free(expect);
+    cs_buf_fini(&all);
+    cs_buf_fini(&one);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("readiness");
@@ -787,6 +847,7 @@ static Suite *suite(void)
     tcase_add_test(tc, names);
     tcase_add_test(tc, explanation_json);
     tcase_add_test(tc, explanation_random);
+    tcase_add_test(tc, explanation_appended);
     tcase_add_test(tc, monotone);
     tcase_add_test(tc, deterministic);
     suite_add_tcase(s, tc);
