@@ -361,45 +361,62 @@ static double mock_rating_part(cs_readiness_mock_rating_t r)
     }
 }
 
-/* The six dimensions (rounded) and the overall score (rounded). */
-static double evaluate(const cs_readiness_config_t *cfg, const view_t *v,
-                       double dim[CS_READINESS_NDIMS])
+/* Dimension d, unrounded. Each reads only the inputs its line of the formula names. */
+static double dim_value(const cs_readiness_config_t *cfg, const view_t *v, cs_readiness_dim_t d)
 {
     const cs_readiness_input_t *in = v->in;
     int proven, total;
-    double wsum = 0, sum = 0;
 
-    double cov = skills_coverage(cfg, v, &proven, &total);
-    dim[CS_READINESS_SKILLS] =
-        100 * (0.8 * cov + 0.2 * clamp01(or0(in->avg_skill_proficiency) / 100));
-    dim[CS_READINESS_PORTFOLIO] =
-        100 * (0.5 * ratio(in->projects_showcase_ready, cfg->showcase_target) +
-               0.3 * ratio(in->projects_completed, cfg->projects_target) +
-               0.2 * clamp01(or0(in->avg_project_review_score) / 100));
-    dim[CS_READINESS_INTERVIEW] =
-        100 * (0.4 * ratio(in->mock_interviews_completed, cfg->mock_target) +
-               0.4 * clamp01(or0(in->avg_mock_interview_score) / 100) +
-               0.2 * mock_rating_part(in->latest_mock_readiness));
-    dim[CS_READINESS_LEARNING] =
-        100 *
-        (0.5 * ratio(in->career_critical_completed, critical_denominator(cfg, in)) +
-         0.2 * (in->content_started > 0 ? ratio(in->content_completed, in->content_started) : 0) +
-         0.15 * clamp01(or0(in->avg_content_score) / 100) + 0.15 * study_part(cfg, in));
-    dim[CS_READINESS_JOB_SEARCH] =
-        100 * (0.3 * ratio(in->applications_submitted, cfg->applications_target) +
-               0.4 * ratio(in->applications_interviewing, cfg->interviews_target) +
-               0.3 * (in->offers_received > 0 ? 1 : 0));
-    dim[CS_READINESS_MENTORING] =
-        100 *
-        (0.4 * ratio(in->coaching_sessions_completed, cfg->sessions_target) +
-         0.3 * (isnan(in->avg_session_rating) ? 0 : clamp01((in->avg_session_rating - 1) / 4)) +
-         0.3 * (in->has_active_mentor ? 1 : 0));
+    switch (d) {
+    case CS_READINESS_SKILLS:
+        return 100 * (0.8 * skills_coverage(cfg, v, &proven, &total) +
+                      0.2 * clamp01(or0(in->avg_skill_proficiency) / 100));
+    case CS_READINESS_PORTFOLIO:
+        return 100 * (0.5 * ratio(in->projects_showcase_ready, cfg->showcase_target) +
+                      0.3 * ratio(in->projects_completed, cfg->projects_target) +
+                      0.2 * clamp01(or0(in->avg_project_review_score) / 100));
+    case CS_READINESS_INTERVIEW:
+        return 100 * (0.4 * ratio(in->mock_interviews_completed, cfg->mock_target) +
+                      0.4 * clamp01(or0(in->avg_mock_interview_score) / 100) +
+                      0.2 * mock_rating_part(in->latest_mock_readiness));
+    case CS_READINESS_LEARNING:
+        return 100 *
+               (0.5 * ratio(in->career_critical_completed, critical_denominator(cfg, in)) +
+                0.2 * (in->content_started > 0 ? ratio(in->content_completed, in->content_started)
+                                               : 0) +
+                0.15 * clamp01(or0(in->avg_content_score) / 100) + 0.15 * study_part(cfg, in));
+    case CS_READINESS_JOB_SEARCH:
+        return 100 * (0.3 * ratio(in->applications_submitted, cfg->applications_target) +
+                      0.4 * ratio(in->applications_interviewing, cfg->interviews_target) +
+                      0.3 * (in->offers_received > 0 ? 1 : 0));
+    case CS_READINESS_MENTORING:
+    default:
+        return 100 *
+               (0.4 * ratio(in->coaching_sessions_completed, cfg->sessions_target) +
+                0.3 * (isnan(in->avg_session_rating) ? 0
+                                                     : clamp01((in->avg_session_rating - 1) / 4)) +
+                0.3 * (in->has_active_mentor ? 1 : 0));
+    }
+}
+
+/* The overall score (rounded) of the six rounded dimensions. */
+static double overall_of(const cs_readiness_config_t *cfg, const double dim[CS_READINESS_NDIMS])
+{
+    double wsum = 0, sum = 0;
     for (int d = 0; d < CS_READINESS_NDIMS; d++) {
-        dim[d] = r2(dim[d]);
         wsum += cfg->weight[d];
         sum += cfg->weight[d] * dim[d];
     }
     return r2(sum / wsum);
+}
+
+/* The six dimensions (rounded) and the overall score (rounded). */
+static double evaluate(const cs_readiness_config_t *cfg, const view_t *v,
+                       double dim[CS_READINESS_NDIMS])
+{
+    for (int d = 0; d < CS_READINESS_NDIMS; d++)
+        dim[d] = r2(dim_value(cfg, v, (cs_readiness_dim_t)d));
+    return overall_of(cfg, dim);
 }
 
 static bool stage_gate(const cs_readiness_input_t *in, int s)
@@ -727,7 +744,12 @@ static inline void score_changes(const cs_readiness_config_t *cfg, const cs_read
         double dim[CS_READINESS_NDIMS];
         if (!apply_action(cfg, (cs_readiness_action_t)a, &c, &cv))
             continue;
-        double after = evaluate(cfg, &cv, dim);
+        /* An action changes only inputs of its own dimension (apply_action): the others keep
+         * their values, so only that one is computed again (the same operations in the same
+         * order as evaluate: the same bits; test changes_rescored). */
+        memcpy(dim, out->dim, sizeof dim);
+        dim[action_dim[a]] = r2(dim_value(cfg, &cv, action_dim[a]));
+        double after = overall_of(cfg, dim);
         double gain = r2(after - out->overall);
         if (!(gain > 0))
             continue;

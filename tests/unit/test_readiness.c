@@ -625,6 +625,124 @@ START_TEST(monotone)
 }
 END_TEST
 
+/*
+ * A change as docs/readiness.md states it, applied to a copy of the inputs (skills: the per-skill
+ * row named proven, into sk), for cs_readiness_overall to score from scratch.
+ */
+static void apply_by_hand(const cs_readiness_config_t *cfg, cs_readiness_input_t *c,
+                          const cs_readiness_change_t *ch, cs_readiness_skill_t *sk)
+{
+    switch (ch->action) {
+    case CS_ACTION_PROVE_SKILL:
+        if (ch->skill_index >= 0) {
+            memcpy(sk, c->target_skills, (size_t)c->n_target_skills * sizeof *sk);
+            if (isnan(sk[ch->skill_index].proficiency) ||
+                sk[ch->skill_index].proficiency < cfg->proficient_score)
+                sk[ch->skill_index].proficiency = cfg->proficient_score;
+            c->target_skills = sk;
+            break;
+        }
+        if (c->target_skills_total > 0)
+            c->target_skills_proficient++;
+        c->skills_proficient++;
+        if (c->skills_proficient > c->skills_assessed)
+            c->skills_assessed = c->skills_proficient;
+        break;
+    case CS_ACTION_COMPLETE_CRITICAL:
+        c->career_critical_completed++;
+        c->content_completed++;
+        if (c->content_started < c->content_completed)
+            c->content_started = c->content_completed;
+        break;
+    case CS_ACTION_FINISH_STARTED:
+        c->content_completed++;
+        break;
+    case CS_ACTION_STUDY_WEEK: {
+        double h = isnan(c->available_study_hours_week) ? cfg->default_study_hours_week
+                                                        : c->available_study_hours_week;
+        c->study_seconds_30d += llround((h <= 0 ? 1 : h) * 3600.0);
+        break;
+    }
+    case CS_ACTION_SHOWCASE_PROJECT:
+        if (c->projects_showcase_ready >= c->projects_total) {
+            c->projects_total++;
+            c->projects_completed++;
+        }
+        c->projects_showcase_ready++;
+        if (c->projects_completed < c->projects_showcase_ready &&
+            c->projects_completed < c->projects_total)
+            c->projects_completed++;
+        break;
+    case CS_ACTION_COMPLETE_PROJECT:
+        if (c->projects_completed >= c->projects_total)
+            c->projects_total++;
+        c->projects_completed++;
+        break;
+    case CS_ACTION_MOCK_INTERVIEW:
+        c->mock_interviews_completed++;
+        if (isnan(c->avg_mock_interview_score))
+            c->avg_mock_interview_score = cfg->proficient_score;
+        break;
+    case CS_ACTION_APPLY:
+        c->applications_submitted++;
+        break;
+    case CS_ACTION_REACH_INTERVIEW:
+        c->applications_interviewing++;
+        break;
+    case CS_ACTION_COACHING_SESSION:
+        c->coaching_sessions_completed++;
+        break;
+    case CS_ACTION_FIND_MENTOR:
+        c->has_active_mentor = true;
+        break;
+    default:
+        ck_abort_msg("unexpected action %d", ch->action);
+    }
+}
+
+/* Every change the score names (the best and each gap's) scores, done and scored from scratch,
+ * exactly its new_overall: the search's shortcuts must not change a result. */
+START_TEST(changes_rescored)
+{
+    cs_readiness_config_t cfg;
+    cs_err_t err;
+    char ids[8][37];
+    cs_readiness_skill_t sk[8], bumped[8];
+    int checked = 0;
+
+    cs_readiness_config_defaults(&cfg);
+    rng_state = 0x5eed5eed5eed5eedull;
+    for (int i = 0; i < 3000; i++) {
+        cs_readiness_input_t in = random_input();
+        cs_readiness_score_t s;
+        in.avg_skill_proficiency = maybe_nan(rnd(10001) / 100.0);
+        in.avg_content_score = maybe_nan(rnd(9901) / 99.0);
+        in.avg_session_rating = maybe_nan(1 + rnd(3997) / 999.0);
+        in.n_target_skills = i % 3 ? (int)rnd(9) : 0;
+        for (int k = 0; k < in.n_target_skills; k++) {
+            snprintf(ids[k], sizeof ids[k], "%08x-0000-4000-8000-%012x", (unsigned)rnd(1u << 31),
+                     (unsigned)k);
+            sk[k] = (cs_readiness_skill_t){ids[k], maybe_nan(rnd(101)), maybe_nan(rnd(101))};
+        }
+        in.target_skills = in.n_target_skills ? sk : NULL;
+        ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+        for (int g = -1; g < s.n_gaps; g++) {
+            const cs_readiness_change_t *ch = g < 0 ? &s.best : &s.gaps[g].change;
+            if (ch->action == CS_ACTION_NONE)
+                continue;
+            cs_readiness_input_t c = in;
+            double after;
+            apply_by_hand(&cfg, &c, ch, bumped);
+            ck_assert_int_eq(cs_readiness_overall(&cfg, &c, &after, &err), 0);
+            ck_assert_msg(after == ch->new_overall, "input %d, %s: %.17g scored, %.17g claimed", i,
+                          cs_readiness_action_name(ch->action), after, ch->new_overall);
+            checked++;
+        }
+    }
+    ck_assert(checked > 3000);
+}
+END_TEST
+
 START_TEST(deterministic)
 {
     cs_readiness_config_t cfg;
@@ -850,6 +968,7 @@ static Suite *suite(void)
     tcase_add_test(tc, explanation_appended);
     tcase_add_test(tc, monotone);
     tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, changes_rescored);
     suite_add_tcase(s, tc);
     return s;
 }
