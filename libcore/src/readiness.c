@@ -361,45 +361,62 @@ static double mock_rating_part(cs_readiness_mock_rating_t r)
     }
 }
 
-/* The six dimensions (rounded) and the overall score (rounded). */
-static double evaluate(const cs_readiness_config_t *cfg, const view_t *v,
-                       double dim[CS_READINESS_NDIMS])
+/* Dimension d, unrounded. Each reads only the inputs its line of the formula names. */
+static double dim_value(const cs_readiness_config_t *cfg, const view_t *v, cs_readiness_dim_t d)
 {
     const cs_readiness_input_t *in = v->in;
     int proven, total;
-    double wsum = 0, sum = 0;
 
-    double cov = skills_coverage(cfg, v, &proven, &total);
-    dim[CS_READINESS_SKILLS] =
-        100 * (0.8 * cov + 0.2 * clamp01(or0(in->avg_skill_proficiency) / 100));
-    dim[CS_READINESS_PORTFOLIO] =
-        100 * (0.5 * ratio(in->projects_showcase_ready, cfg->showcase_target) +
-               0.3 * ratio(in->projects_completed, cfg->projects_target) +
-               0.2 * clamp01(or0(in->avg_project_review_score) / 100));
-    dim[CS_READINESS_INTERVIEW] =
-        100 * (0.4 * ratio(in->mock_interviews_completed, cfg->mock_target) +
-               0.4 * clamp01(or0(in->avg_mock_interview_score) / 100) +
-               0.2 * mock_rating_part(in->latest_mock_readiness));
-    dim[CS_READINESS_LEARNING] =
-        100 *
-        (0.5 * ratio(in->career_critical_completed, critical_denominator(cfg, in)) +
-         0.2 * (in->content_started > 0 ? ratio(in->content_completed, in->content_started) : 0) +
-         0.15 * clamp01(or0(in->avg_content_score) / 100) + 0.15 * study_part(cfg, in));
-    dim[CS_READINESS_JOB_SEARCH] =
-        100 * (0.3 * ratio(in->applications_submitted, cfg->applications_target) +
-               0.4 * ratio(in->applications_interviewing, cfg->interviews_target) +
-               0.3 * (in->offers_received > 0 ? 1 : 0));
-    dim[CS_READINESS_MENTORING] =
-        100 *
-        (0.4 * ratio(in->coaching_sessions_completed, cfg->sessions_target) +
-         0.3 * (isnan(in->avg_session_rating) ? 0 : clamp01((in->avg_session_rating - 1) / 4)) +
-         0.3 * (in->has_active_mentor ? 1 : 0));
+    switch (d) {
+    case CS_READINESS_SKILLS:
+        return 100 * (0.8 * skills_coverage(cfg, v, &proven, &total) +
+                      0.2 * clamp01(or0(in->avg_skill_proficiency) / 100));
+    case CS_READINESS_PORTFOLIO:
+        return 100 * (0.5 * ratio(in->projects_showcase_ready, cfg->showcase_target) +
+                      0.3 * ratio(in->projects_completed, cfg->projects_target) +
+                      0.2 * clamp01(or0(in->avg_project_review_score) / 100));
+    case CS_READINESS_INTERVIEW:
+        return 100 * (0.4 * ratio(in->mock_interviews_completed, cfg->mock_target) +
+                      0.4 * clamp01(or0(in->avg_mock_interview_score) / 100) +
+                      0.2 * mock_rating_part(in->latest_mock_readiness));
+    case CS_READINESS_LEARNING:
+        return 100 *
+               (0.5 * ratio(in->career_critical_completed, critical_denominator(cfg, in)) +
+                0.2 * (in->content_started > 0 ? ratio(in->content_completed, in->content_started)
+                                               : 0) +
+                0.15 * clamp01(or0(in->avg_content_score) / 100) + 0.15 * study_part(cfg, in));
+    case CS_READINESS_JOB_SEARCH:
+        return 100 * (0.3 * ratio(in->applications_submitted, cfg->applications_target) +
+                      0.4 * ratio(in->applications_interviewing, cfg->interviews_target) +
+                      0.3 * (in->offers_received > 0 ? 1 : 0));
+    case CS_READINESS_MENTORING:
+    default:
+        return 100 *
+               (0.4 * ratio(in->coaching_sessions_completed, cfg->sessions_target) +
+                0.3 * (isnan(in->avg_session_rating) ? 0
+                                                     : clamp01((in->avg_session_rating - 1) / 4)) +
+                0.3 * (in->has_active_mentor ? 1 : 0));
+    }
+}
+
+/* The overall score (rounded) of the six rounded dimensions. */
+static double overall_of(const cs_readiness_config_t *cfg, const double dim[CS_READINESS_NDIMS])
+{
+    double wsum = 0, sum = 0;
     for (int d = 0; d < CS_READINESS_NDIMS; d++) {
-        dim[d] = r2(dim[d]);
         wsum += cfg->weight[d];
         sum += cfg->weight[d] * dim[d];
     }
     return r2(sum / wsum);
+}
+
+/* The six dimensions (rounded) and the overall score (rounded). */
+static double evaluate(const cs_readiness_config_t *cfg, const view_t *v,
+                       double dim[CS_READINESS_NDIMS])
+{
+    for (int d = 0; d < CS_READINESS_NDIMS; d++)
+        dim[d] = r2(dim_value(cfg, v, (cs_readiness_dim_t)d));
+    return overall_of(cfg, dim);
 }
 
 static bool stage_gate(const cs_readiness_input_t *in, int s)
@@ -727,7 +744,12 @@ static inline void score_changes(const cs_readiness_config_t *cfg, const cs_read
         double dim[CS_READINESS_NDIMS];
         if (!apply_action(cfg, (cs_readiness_action_t)a, &c, &cv))
             continue;
-        double after = evaluate(cfg, &cv, dim);
+        /* An action changes only inputs of its own dimension (apply_action): the others keep
+         * their values, so only that one is computed again (the same operations in the same
+         * order as evaluate: the same bits; test changes_rescored). */
+        memcpy(dim, out->dim, sizeof dim);
+        dim[action_dim[a]] = r2(dim_value(cfg, &cv, action_dim[a]));
+        double after = overall_of(cfg, dim);
         double gain = r2(after - out->overall);
         if (!(gain > 0))
             continue;
@@ -822,69 +844,115 @@ cs_readiness_emit_t cs_readiness_should_emit(const cs_readiness_config_t *cfg,
  * rendered from its hundredths (the digits %.12g gives for them, trailing zeros dropped). Keys in
  * a fixed order, a key whose value is unknown (NAN) left out, so the same score renders the same
  * bytes. Strings are static identifiers or escaped by cs_text_json_str.
+ *
+ * The bytes go through a cursor into room reserved in the buffer (jw_t), not one cs_buf_append
+ * per piece: an explanation is ~100 pieces, and the calls were most of its cost.
  */
-static void put_lit(cs_buf_t *b, const char *s, size_t n)
+typedef struct jw {
+    cs_buf_t *b;
+    char *p, *end; /* the cursor, and the end of the room reserved after it */
+} jw_t;
+
+/* Room for every piece but a skill id: a key or name (< 32 bytes) with its punctuation and a
+ * number (< CS_TEXT_DEC2_BYTES). */
+#define JW_PIECE 128
+#define JW_ROOM  1024
+
+/* What the cursor wrote, committed to the buffer. */
+static void jw_sync(jw_t *w)
 {
-    cs_buf_append(b, s, n);
+    cs_buf_advance(w->b, (size_t)(w->p - (w->b->data + w->b->len)));
 }
-#define PUT(b, lit) put_lit(b, lit, sizeof(lit) - 1)
 
-static void put_num(cs_buf_t *b, double v, bool integer)
+static void jw_reserve(jw_t *w)
 {
-    char d[CS_TEXT_DEC2_BYTES];
+    w->p = cs_buf_reserve(w->b, JW_ROOM);
+    w->end = w->p + JW_ROOM;
+}
 
+/* Makes room for one piece. */
+static inline void jw_room(jw_t *w)
+{
+    if (w->end - w->p < JW_PIECE) {
+        jw_sync(w);
+        jw_reserve(w);
+    }
+}
+
+static inline void put_lit(jw_t *w, const char *s, size_t n)
+{
+    memcpy(w->p, s, n);
+    w->p += n;
+}
+#define PUT(w, lit) put_lit(w, lit, sizeof(lit) - 1)
+
+static inline void put_c(jw_t *w, char c)
+{
+    *w->p++ = c;
+}
+
+static void put_num(jw_t *w, double v, bool integer)
+{
     if (isnan(v)) {
-        PUT(b, "null");
+        PUT(w, "null");
         return;
     }
     if (integer) {
-        cs_buf_append(b, d, cs_text_i64(d, llround(v)));
+        w->p += cs_text_i64(w->p, llround(v));
         return;
     }
-    cs_buf_append(b, d, cs_text_hundredths(d, llround(v * 100.0), true));
+    w->p += cs_text_hundredths(w->p, llround(v * 100.0), true);
 }
 
-static void put_name(cs_buf_t *b, const char *s)
+/* A static identifier, quoted (nothing to escape). */
+static inline void put_name(jw_t *w, const char *s)
 {
-    cs_buf_putc(b, '"');
-    cs_buf_puts(b, s);
-    cs_buf_putc(b, '"');
+    size_t n = strlen(s);
+    *w->p++ = '"';
+    memcpy(w->p, s, n);
+    w->p += n;
+    *w->p++ = '"';
 }
 
 /* ,"change":"<action>","gain":g[,"skill":"<id>"] (nothing when there is no change) */
-static void put_change(cs_buf_t *b, const cs_readiness_change_t *c)
+static void put_change(jw_t *w, const cs_readiness_change_t *c)
 {
     if (c->action == CS_ACTION_NONE)
         return;
-    PUT(b, ",\"change\":");
-    put_name(b, action_names[c->action]);
-    PUT(b, ",\"gain\":");
-    put_num(b, c->gain, false);
+    jw_room(w);
+    PUT(w, ",\"change\":");
+    put_name(w, action_names[c->action]);
+    PUT(w, ",\"gain\":");
+    put_num(w, c->gain, false);
     if (c->skill_id) {
-        PUT(b, ",\"skill\":");
-        cs_text_json_str(b, c->skill_id, strlen(c->skill_id), CS_TEXT_JSON);
+        PUT(w, ",\"skill\":");
+        jw_sync(w);
+        cs_text_json_str(w->b, c->skill_id, strlen(c->skill_id), CS_TEXT_JSON);
+        jw_reserve(w);
     }
 }
 
 /* "best": the index of the gap whose change it is, else the change with its dimension. */
-static void put_best(cs_buf_t *b, const cs_readiness_score_t *s)
+static void put_best(jw_t *w, const cs_readiness_score_t *s)
 {
-    PUT(b, ",\"best\":");
+    jw_room(w);
+    PUT(w, ",\"best\":");
     if (s->best.action == CS_ACTION_NONE) {
-        PUT(b, "null");
+        PUT(w, "null");
         return;
     }
     for (int i = 0; i < s->n_gaps; i++)
         if (s->gaps[i].change.action == s->best.action && s->gaps[i].dim == s->best.dim) {
-            PUT(b, "{\"gap\":");
-            put_num(b, i, true);
-            cs_buf_putc(b, '}');
+            PUT(w, "{\"gap\":");
+            put_num(w, i, true);
+            put_c(w, '}');
             return;
         }
-    PUT(b, "{\"dim\":");
-    put_name(b, dim_names[s->best.dim]);
-    put_change(b, &s->best);
-    cs_buf_putc(b, '}');
+    PUT(w, "{\"dim\":");
+    put_name(w, dim_names[s->best.dim]);
+    put_change(w, &s->best);
+    jw_room(w);
+    put_c(w, '}');
 }
 
 int cs_readiness_explain_json(const cs_readiness_config_t *cfg, const cs_readiness_score_t *s,
@@ -892,39 +960,48 @@ int cs_readiness_explain_json(const cs_readiness_config_t *cfg, const cs_readine
 {
     (void)cfg; /* the model version is stored beside the explanation */
     (void)err; /* cs_buf aborts on out of memory; nothing else can fail */
-    PUT(out, "{\"v\":2,\"overall\":");
-    put_num(out, s->overall, false);
-    PUT(out, ",\"stage\":");
-    put_name(out, cs_readiness_stage_name(s->stage));
+    jw_t w = {out, NULL, NULL};
+    jw_reserve(&w);
+    PUT(&w, "{\"v\":2,\"overall\":");
+    put_num(&w, s->overall, false);
+    PUT(&w, ",\"stage\":");
+    put_name(&w, cs_readiness_stage_name(s->stage));
     for (int d = 0; d < CS_READINESS_NDIMS; d++) {
-        cs_buf_putc(out, ',');
-        put_name(out, dim_names[d]);
-        PUT(out, ":{\"score\":");
-        put_num(out, s->dim[d], false);
+        jw_room(&w);
+        put_c(&w, ',');
+        put_name(&w, dim_names[d]);
+        PUT(&w, ":{\"score\":");
+        put_num(&w, s->dim[d], false);
         for (int i = 0; i < s->n_evidence[d]; i++) {
             const cs_readiness_evidence_t *e = &s->evidence[d][i];
             if (isnan(e->value))
                 continue;
-            cs_buf_putc(out, ',');
-            put_name(out, e->key);
-            cs_buf_putc(out, ':');
-            put_num(out, e->value, e->integer);
+            jw_room(&w);
+            put_c(&w, ',');
+            put_name(&w, e->key);
+            put_c(&w, ':');
+            put_num(&w, e->value, e->integer);
         }
-        cs_buf_putc(out, '}');
+        put_c(&w, '}');
     }
-    PUT(out, ",\"gaps\":[");
+    jw_room(&w);
+    PUT(&w, ",\"gaps\":[");
     for (int i = 0; i < s->n_gaps; i++) {
+        jw_room(&w);
         if (i)
-            cs_buf_putc(out, ',');
-        PUT(out, "{\"dim\":");
-        put_name(out, dim_names[s->gaps[i].dim]);
-        PUT(out, ",\"lost\":");
-        put_num(out, s->gaps[i].points_lost, false);
-        put_change(out, &s->gaps[i].change);
-        cs_buf_putc(out, '}');
+            put_c(&w, ',');
+        PUT(&w, "{\"dim\":");
+        put_name(&w, dim_names[s->gaps[i].dim]);
+        PUT(&w, ",\"lost\":");
+        put_num(&w, s->gaps[i].points_lost, false);
+        put_change(&w, &s->gaps[i].change);
+        jw_room(&w);
+        put_c(&w, '}');
     }
-    cs_buf_putc(out, ']');
-    put_best(out, s);
-    cs_buf_putc(out, '}');
+    put_c(&w, ']');
+    put_best(&w, s);
+    jw_room(&w);
+    put_c(&w, '}');
+    jw_sync(&w);
     return 0;
 }

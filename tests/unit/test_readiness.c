@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cs/mem.h"
 #include "cs/readiness.h"
 
 #define EPS 1e-9
@@ -624,6 +625,124 @@ START_TEST(monotone)
 }
 END_TEST
 
+/*
+ * A change as docs/readiness.md states it, applied to a copy of the inputs (skills: the per-skill
+ * row named proven, into sk), for cs_readiness_overall to score from scratch.
+ */
+static void apply_by_hand(const cs_readiness_config_t *cfg, cs_readiness_input_t *c,
+                          const cs_readiness_change_t *ch, cs_readiness_skill_t *sk)
+{
+    switch (ch->action) {
+    case CS_ACTION_PROVE_SKILL:
+        if (ch->skill_index >= 0) {
+            memcpy(sk, c->target_skills, (size_t)c->n_target_skills * sizeof *sk);
+            if (isnan(sk[ch->skill_index].proficiency) ||
+                sk[ch->skill_index].proficiency < cfg->proficient_score)
+                sk[ch->skill_index].proficiency = cfg->proficient_score;
+            c->target_skills = sk;
+            break;
+        }
+        if (c->target_skills_total > 0)
+            c->target_skills_proficient++;
+        c->skills_proficient++;
+        if (c->skills_proficient > c->skills_assessed)
+            c->skills_assessed = c->skills_proficient;
+        break;
+    case CS_ACTION_COMPLETE_CRITICAL:
+        c->career_critical_completed++;
+        c->content_completed++;
+        if (c->content_started < c->content_completed)
+            c->content_started = c->content_completed;
+        break;
+    case CS_ACTION_FINISH_STARTED:
+        c->content_completed++;
+        break;
+    case CS_ACTION_STUDY_WEEK: {
+        double h = isnan(c->available_study_hours_week) ? cfg->default_study_hours_week
+                                                        : c->available_study_hours_week;
+        c->study_seconds_30d += llround((h <= 0 ? 1 : h) * 3600.0);
+        break;
+    }
+    case CS_ACTION_SHOWCASE_PROJECT:
+        if (c->projects_showcase_ready >= c->projects_total) {
+            c->projects_total++;
+            c->projects_completed++;
+        }
+        c->projects_showcase_ready++;
+        if (c->projects_completed < c->projects_showcase_ready &&
+            c->projects_completed < c->projects_total)
+            c->projects_completed++;
+        break;
+    case CS_ACTION_COMPLETE_PROJECT:
+        if (c->projects_completed >= c->projects_total)
+            c->projects_total++;
+        c->projects_completed++;
+        break;
+    case CS_ACTION_MOCK_INTERVIEW:
+        c->mock_interviews_completed++;
+        if (isnan(c->avg_mock_interview_score))
+            c->avg_mock_interview_score = cfg->proficient_score;
+        break;
+    case CS_ACTION_APPLY:
+        c->applications_submitted++;
+        break;
+    case CS_ACTION_REACH_INTERVIEW:
+        c->applications_interviewing++;
+        break;
+    case CS_ACTION_COACHING_SESSION:
+        c->coaching_sessions_completed++;
+        break;
+    case CS_ACTION_FIND_MENTOR:
+        c->has_active_mentor = true;
+        break;
+    default:
+        ck_abort_msg("unexpected action %d", ch->action);
+    }
+}
+
+/* Every change the score names (the best and each gap's) scores, done and scored from scratch,
+ * exactly its new_overall: the search's shortcuts must not change a result. */
+START_TEST(changes_rescored)
+{
+    cs_readiness_config_t cfg;
+    cs_err_t err;
+    char ids[8][37];
+    cs_readiness_skill_t sk[8], bumped[8];
+    int checked = 0;
+
+    cs_readiness_config_defaults(&cfg);
+    rng_state = 0x5eed5eed5eed5eedull;
+    for (int i = 0; i < 3000; i++) {
+        cs_readiness_input_t in = random_input();
+        cs_readiness_score_t s;
+        in.avg_skill_proficiency = maybe_nan(rnd(10001) / 100.0);
+        in.avg_content_score = maybe_nan(rnd(9901) / 99.0);
+        in.avg_session_rating = maybe_nan(1 + rnd(3997) / 999.0);
+        in.n_target_skills = i % 3 ? (int)rnd(9) : 0;
+        for (int k = 0; k < in.n_target_skills; k++) {
+            snprintf(ids[k], sizeof ids[k], "%08x-0000-4000-8000-%012x", (unsigned)rnd(1u << 31),
+                     (unsigned)k);
+            sk[k] = (cs_readiness_skill_t){ids[k], maybe_nan(rnd(101)), maybe_nan(rnd(101))};
+        }
+        in.target_skills = in.n_target_skills ? sk : NULL;
+        ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+        for (int g = -1; g < s.n_gaps; g++) {
+            const cs_readiness_change_t *ch = g < 0 ? &s.best : &s.gaps[g].change;
+            if (ch->action == CS_ACTION_NONE)
+                continue;
+            cs_readiness_input_t c = in;
+            double after;
+            apply_by_hand(&cfg, &c, ch, bumped);
+            ck_assert_int_eq(cs_readiness_overall(&cfg, &c, &after, &err), 0);
+            ck_assert_msg(after == ch->new_overall, "input %d, %s: %.17g scored, %.17g claimed", i,
+                          cs_readiness_action_name(ch->action), after, ch->new_overall);
+            checked++;
+        }
+    }
+    ck_assert(checked > 3000);
+}
+END_TEST
+
 START_TEST(deterministic)
 {
     cs_readiness_config_t cfg;
@@ -772,6 +891,65 @@ START_TEST(explanation_random)
 }
 END_TEST
 
+/*
+ * Explanations appended one after another to one buffer, as cs-readiness renders a batch's, each
+ * byte-identical to its rendering alone; skill ids of any length, with characters to escape, so
+ * that renderings cross the room the writer reserves at every offset.
+ */
+START_TEST(explanation_appended)
+{
+    static const char chars[] = "abcdef0123456789-\"\\\n\t\x01/";
+    cs_readiness_config_t cfg;
+    cs_err_t err;
+    char ids[8][400];
+    cs_readiness_skill_t sk[8];
+    cs_buf_t all = CS_BUF_INIT, one = CS_BUF_INIT;
+    size_t at[200];
+
+    cs_readiness_config_defaults(&cfg);
+    rng_state = 0xfedcba9876543210ull;
+    for (int i = 0; i < 3 + (int)rnd(1000); i++)
+        cs_buf_putc(&all, 'x');
+    size_t base = all.len;
+    char *expect = NULL;
+    size_t nexpect = 0;
+    for (int i = 0; i < 200; i++) {
+        cs_readiness_input_t in = random_input();
+        cs_readiness_score_t s;
+        in.n_target_skills = 1 + (int)rnd(8);
+        for (int k = 0; k < in.n_target_skills; k++) {
+            int n = 1 + (int)rnd(sizeof ids[k] - 1);
+            for (int c = 0; c < n; c++)
+                ids[k][c] = chars[rnd(sizeof chars - 1)];
+            ids[k][n] = '\0';
+            sk[k] = (cs_readiness_skill_t){ids[k], 1 + rnd(100), maybe_nan(rnd(101))};
+        }
+        in.target_skills = sk;
+        ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
+        cs_buf_reset(&one);
+        ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &one, &err), 0);
+        check_explanation(&s, one.data);
+        ck_assert_uint_eq(strlen(one.data), one.len);
+        at[i] = all.len;
+        ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &all, &err), 0);
+        ck_assert_uint_eq(all.len - at[i], one.len);
+        ck_assert_uint_eq(strlen(all.data), all.len); /* NUL-terminated after what it holds */
+        ck_assert(memcmp(all.data + at[i], one.data, one.len) == 0);
+        expect = cs_mem_realloc(expect, nexpect + one.len);
+        memcpy(expect + nexpect, one.data, one.len);
+        nexpect += one.len;
+    }
+    /* nothing before the first rendering was touched, nothing after it rewritten */
+    for (size_t i = 0; i < base; i++)
+        ck_assert_int_eq(all.data[i], 'x');
+    ck_assert_uint_eq(all.len - base, nexpect);
+    ck_assert(memcmp(all.data + base, expect, nexpect) == 0);
+    free(expect);
+    cs_buf_fini(&all);
+    cs_buf_fini(&one);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("readiness");
@@ -787,8 +965,10 @@ static Suite *suite(void)
     tcase_add_test(tc, names);
     tcase_add_test(tc, explanation_json);
     tcase_add_test(tc, explanation_random);
+    tcase_add_test(tc, explanation_appended);
     tcase_add_test(tc, monotone);
     tcase_add_test(tc, deterministic);
+    tcase_add_test(tc, changes_rescored);
     suite_add_tcase(s, tc);
     return s;
 }
