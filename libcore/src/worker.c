@@ -573,6 +573,8 @@ static int watchers_start(cs_worker_t *w, cs_err_t *err)
     w->deadline_timer.data = w;
     ev_timer_init(&w->topic_timer, on_topic_timer, 0., 0.);
     w->topic_timer.data = w;
+    ev_init(&w->drain_timer, cs__worker_on_drain_timer);
+    w->drain_timer.data = w;
     ev_timer_start(w->loop, &w->topic_timer);
     /* The upkeep timer must poll well within max.poll.interval.ms (cs_consumer_keepalive). */
     long long max_poll_ms = cs_config_int(w->cfg, "max-poll-interval-ms");
@@ -608,6 +610,7 @@ static void watchers_stop(cs_worker_t *w)
     ev_timer_stop(w->loop, &w->retry_timer);
     ev_timer_stop(w->loop, &w->deadline_timer);
     ev_timer_stop(w->loop, &w->topic_timer);
+    ev_timer_stop(w->loop, &w->drain_timer);
     ev_timer_stop(w->loop, &w->wm_timer);
     ev_timer_stop(w->loop, &w->tick_timer);
     ev_signal_stop(w->loop, &w->sigterm);

@@ -305,6 +305,7 @@ struct cs_worker {
     int nparts, capparts;
     part_t *last_part;
     bool got_assignment;
+    double last_rebalance_at; /* ev_now of the last assign or revoke callback */
 
     /* pending messages */
     cs_msg_t **pending;
@@ -348,6 +349,7 @@ struct cs_worker {
     ev_timer tick_timer;  /* def->tick, when the worker has one */
     ev_timer deadline_timer;
     ev_timer topic_timer; /* start-up: until every topic exists (on_topic_timer) */
+    ev_timer drain_timer; /* --drain: checks an empty assignment again once it has settled */
     double topic_missing_since, topic_warned_at;
     ev_signal sigterm, sigint;
 
@@ -602,6 +604,7 @@ void cs__worker_count_batch(cs_worker_t *w, const stage_t *s);
 void cs__worker_kafka_commit(cs_worker_t *w, part_t **ps, int n);
 void cs__worker_part_forget(cs_worker_t *w, part_t *p);
 void cs__worker_on_wm_timer(struct ev_loop *loop, ev_timer *t, int revents);
+void cs__worker_on_drain_timer(struct ev_loop *loop, ev_timer *t, int revents);
 int cs__worker_on_http(void *ud, const char *path, cs_buf_t *body, const char **ctype);
 void cs__worker_metrics_init(cs_worker_t *w);
 

@@ -39,11 +39,28 @@ static int next_batch_len(cs_worker_t *w, int base, bool *full)
     return n;
 }
 
+/*
+ * --drain with no partition assigned: done only once no rebalance has happened for this long. An
+ * eager rebalance (roundrobin, range) revokes every member's partitions before it assigns them
+ * again; a member that took that moment for the end of its work left, and when every member of
+ * the group did, the rest of the stream was left to nobody (two cs-readiness members of one group
+ * both stopped with most of the stream unread). A member that stays without partitions (more
+ * members than partitions, or the others took them) stops after it.
+ */
+#define DRAIN_EMPTY_SETTLE_S 3.0
+
 static void check_drain(cs_worker_t *w)
 {
     if (!w->drain || w->stopping || !w->got_assignment || w->npending || w->backoff ||
         w->inflight || w->ready)
         return;
+    double quiet = ev_now(w->loop) - w->last_rebalance_at;
+    if (cs__worker_nactive(w) == 0 && quiet < DRAIN_EMPTY_SETTLE_S) {
+        ev_timer_stop(w->loop, &w->drain_timer);
+        ev_timer_set(&w->drain_timer, DRAIN_EMPTY_SETTLE_S - quiet + 0.01, 0.);
+        ev_timer_start(w->loop, &w->drain_timer);
+        return;
+    }
     for (int i = 0; i < w->nparts; i++) {
         part_t *p = w->parts[i];
         if (p->active && (!p->eof || p->need_offset))
@@ -53,6 +70,15 @@ static void check_drain(cs_worker_t *w)
                 CS_LI("partitions", cs__worker_nactive(w)));
     w->stopping = true;
     cs__worker_finish_stop(w);
+}
+
+void cs__worker_on_drain_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)revents;
+    cs_worker_t *w = t->data;
+    if (!w->closed)
+        check_drain(w);
 }
 
 /* The synchronous driver: applies full batches (or everything pending when all). */

@@ -23,6 +23,7 @@ void cs__worker_on_assign(void *ud, cs_tp_t *tps, int n)
     /* The main connection reads the offsets: the committer must be done with it. */
     cs__worker_pipe_wait(w);
     w->got_assignment = true;
+    w->last_rebalance_at = ev_now(w->loop);
     for (int i = 0; i < n; i++) {
         part_t *p = cs__worker_part_get(w, tps[i].topic, tps[i].partition);
         p->active = true;
@@ -98,6 +99,7 @@ void cs__worker_on_revoke(void *ud, const cs_tp_t *tps, int n, bool lost)
                         "to the new owner",
                         CS_LI("dropped", d), CS_LS("waiting_for", w->waiting_for));
     }
+    w->last_rebalance_at = ev_now(w->loop);
     const char *kind[] = {lost ? "lost" : "revoke"};
     cs_metric_inc(w->m_rebalances, kind, 1);
     for (int i = 0; i < k; i++) {
