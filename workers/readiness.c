@@ -184,7 +184,23 @@ typedef struct rd {
     char *read_sql;    /* SELECT read_columns read_from */
     long long learners_scored, events_emitted, batches;
     double read_s, score_s; /* time batch_begin spent reading, then scoring (totals) */
+    long long first_scores; /* learners scored with no score stored (emit FIRST) */
+    long long replan_at;    /* first_scores at which the read's plan is made again */
+    long long replans;
 } rd_t;
+
+/*
+ * The read's plan is made again (DISCARD PLANS on its session) each time the first scores this
+ * worker decided double, from REPLAN_FIRST on. career_readiness_inputs_fp's generic plan is made
+ * at the session's first call and kept for the session: made while career_readiness_scores was
+ * empty or small (a new installation, every benchmark's fresh copy: "0 rows", and the planner
+ * trusts an analyzed empty table), it hashes a scan of the whole table on every later call while
+ * the table fills, instead of probing it by key (docs/readiness.md, Performance, eleventh round:
+ * 1.69-1.77 s against 1.06-1.13 s of backend time for the 42 reads of a drain of 73,004 first
+ * scores). Autovacuum's ANALYZE of the table invalidates the plan too, but only past its
+ * threshold and after its naptime. A plan costs ~10 ms; log2 of the learners, not one per batch.
+ */
+#define REPLAN_FIRST 1000
 
 static double mono_s(void)
 {
@@ -520,6 +536,8 @@ static void score_row(rd_t *rd, cs_db_res_t *res, int r, size_t *off)
     stored_t s = row_stored(rd, res, r, uid);
     cs_readiness_last_t last = {s.emitted_score, s.emitted_stage};
     l->emit = cs_readiness_should_emit(&rd->cfg, s.has_emitted ? &last : NULL, full);
+    if (l->emit == CS_READINESS_EMIT_FIRST)
+        rd->first_scores++;
     l->had_emitted = s.has_emitted;
     l->prev_emitted = s.emitted_score;
     l->prev_stage = s.emitted_stage;
@@ -599,6 +617,17 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
     cs_buf_putc(&rd->arr, '}');
     if (!cs_db_ok(rd->db) && cs_db_reset(rd->db, err) < 0)
         return -1;
+    if (rd->first_scores >= rd->replan_at) {
+        if (cs_db_exec(rd->db, "DISCARD PLANS", err) < 0) {
+            if (err->kind != CS_ERR_FATAL)
+                err->kind = CS_ERR_TRANSIENT;
+            return -1;
+        }
+        while (rd->replan_at <= rd->first_scores)
+            rd->replan_at *= 2;
+        rd->replans++;
+        cs_log_debug("readiness read re-planned", CS_LI("first_scores", rd->first_scores));
+    }
     const char *params[] = {rd->arr.data, rd->model};
     double t0 = mono_s();
     cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 2, params, err);
@@ -788,6 +817,7 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
         return -1;
     }
     cs_readiness_model_version(&rd->cfg, rd->model);
+    rd->replan_at = REPLAN_FIRST;
     const char *topic = cs_config_str(cfg, "derived-topic");
     rd->topic = topic && *topic ? topic : NULL;
     /* Reads only (inputs and what is stored), outside the batch's transaction. */
@@ -821,7 +851,8 @@ static void fini(void *ud)
     rd_t *rd = ud;
     cs_log_info("readiness totals", CS_LI("learners_scored", rd->learners_scored),
                 CS_LI("events_emitted", rd->events_emitted), CS_LI("batches", rd->batches),
-                CS_LD("read_s", rd->read_s), CS_LD("score_s", rd->score_s));
+                CS_LD("read_s", rd->read_s), CS_LD("score_s", rd->score_s),
+                CS_LI("first_scores", rd->first_scores), CS_LI("read_replans", rd->replans));
     cs_db_destroy(rd->db);
     free(rd->cur.map.slot);
     free(rd->cur.v);
