@@ -4,7 +4,7 @@
 #
 #   bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR]
 #                      [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain]
-#                      [-- cs-readiness options]
+#                      [--members N] [--assignment-strategy S] [-- cs-readiness options]
 #
 # On its own throwaway Apache Kafka (scripts/kafka in .run/bench-readiness/kafka, fresh each run)
 # and a database of the throwaway PostgreSQL cluster (scripts/devdb):
@@ -39,6 +39,11 @@
 #     broker's compiler threads in session 15's measurements, against 0.1-0.9 s in later drains),
 #     which a long-running production broker has done long before. Without it, the first run
 #     (and with --compare the binary that goes first) carries that cost.
+# --members N: each drain runs N cs-readiness processes in one consumer group (scale-out: the
+#     topics' partitions are divided among them), started together; the drain's time runs from
+#     their start to the last one's exit, CPU and recomputations are their sums, RSS the largest.
+#     --assignment-strategy S is passed to each (roundrobin gives every member the same residues of
+#     every topic, so all of a learner's events reach one member: docs/operations.md).
 # Builds nothing: --bin (default build/bin) must hold a build (a Release build gives the best
 # figures). Never part of the tests.
 set -euo pipefail
@@ -54,6 +59,8 @@ CMP=
 CMPSQL=
 KEEP=
 WARM_DRAIN=0
+MEMBERS=1
+STRATEGY=
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=$2; shift 2 ;;
@@ -66,8 +73,10 @@ while [ $# -gt 0 ]; do
     --compare-sql) CMPSQL=$(cd "$(dirname "$2")" && pwd)/$(basename "$2"); shift 2 ;;
     --keep-db) KEEP=$2; shift 2 ;;
     --warm-drain) WARM_DRAIN=1; shift ;;
+    --members) MEMBERS=$2; shift 2 ;;
+    --assignment-strategy) STRATEGY=$2; shift 2 ;;
     --) shift; break ;;
-    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain] [-- cs-readiness options]" >&2; exit 2 ;;
+    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain] [--members N] [--assignment-strategy S] [-- cs-readiness options]" >&2; exit 2 ;;
   esac
 done
 for p in cs-migrate cs-seed cs-loadgen cs-progress cs-readiness; do
@@ -156,6 +165,24 @@ if [ -n "$KEEP" ]; then
   psqla -c "DROP DATABASE IF EXISTS \"$KEEP\" WITH (FORCE)" -c "CREATE DATABASE \"$KEEP\" TEMPLATE bench_rd_base"
 fi
 
+case "$MEMBERS" in ''|*[!0-9]*|0) echo "bench/readiness.sh: --members wants a positive number" >&2; exit 2 ;; esac
+SOPT=()
+[ -z "$STRATEGY" ] || SOPT=(--assignment-strategy "$STRATEGY")
+# Runs one drain's members ($1 binary, $2 run tag, $3 database, then cs-readiness options), each
+# under /usr/bin/time (readiness.TAG.M.time, its log readiness.TAG.M.log); fails if one fails.
+drain_members() {
+  local bin=$1 tag=$2 db=$3 m pids=() rc=0
+  shift 3
+  for m in $(seq 1 "$MEMBERS"); do
+    /usr/bin/time -f "%U %S %M" -o "$RUN/readiness.$tag.$m.time" "$bin/cs-readiness" \
+      --pg-dsn "$BASE/$db" --topics "$TOPICS" --group "br.$$.$tag" --drain --metrics-port -1 \
+      --log-level info --derived-topic "bench.rd.$$.$tag" "${SOPT[@]}" "$@" 2>"$RUN/readiness.$tag.$m.log" &
+    pids+=($!)
+  done
+  for m in "${pids[@]}"; do wait "$m" || rc=$?; done
+  return $rc
+}
+
 if [ "$WARM_DRAIN" = 1 ]; then
   psqla -c "DROP DATABASE IF EXISTS bench_rd_warm WITH (FORCE)" -c "CREATE DATABASE bench_rd_warm TEMPLATE bench_rd_base"
   t0=$(now)
@@ -176,12 +203,12 @@ for r in $(seq 1 "$RUNS"); do
     psql "$BASE/$DB" -qc "CHECKPOINT"
     if [ "$w" = a ]; then wbin=$BIN; else wbin=$CMP; fi
     b0=$(broker_cpu) t0=$(now)
-    watched "$DB" /usr/bin/time -f "%U %S %M" -o "$RUN/readiness.$r$w.time" "$wbin/cs-readiness" \
-      --pg-dsn "$BASE/$DB" --topics "$TOPICS" --group "br.$$.$r$w" --drain --metrics-port -1 \
-      --log-level info --derived-topic "bench.rd.$$.$r$w" "$@" 2>"$RUN/readiness.$r$w.log"
+    rm -f "$RUN/readiness.$r$w".*
+    watched "$DB" drain_members "$wbin" "$r$w" "$DB" "$@"
     t1=$(now) b1=$(broker_cpu)
-    read -r wu ws wrss <"$RUN/readiness.$r$w.time"
-    scored=$(grep -o '"learners_scored":[0-9]*' "$RUN/readiness.$r$w.log" | tail -1 | cut -d: -f2)
+    # the members' CPU summed, the largest RSS, the recomputations summed
+    read -r wu ws wrss < <(awk '{ u += $1; s += $2; if ($3 > m) m = $3 } END { print u, s, m }' "$RUN/readiness.$r$w".*.time)
+    scored=$(cat "$RUN/readiness.$r$w".*.log | grep -o '"learners_scored":[0-9]*' | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }')
     # the learners with a score: in career_readiness_scores since migration 0099, on the progress
     # rows before (a binary of an older checkout writes those; the other place stays empty)
     distinct=$(psql "$BASE/$DB" -qAt -c "SELECT count(readiness_score) FROM career_transformation_progress")
@@ -198,8 +225,8 @@ echo "run seconds events/s recomputations/s distinct_learners/s recomputations d
 col() { cut -d' ' -f"$1" "$RUN/results.$w" | median; }
 for w in a $([ -n "$CMP" ] && echo b); do
   grep " $w\$" "$RUN/results" >"$RUN/results.$w"
-  printf 'median%s: %ss %s events/s %s recomputations/s %s distinct learners/s, CPU worker %ss PostgreSQL %ss broker %ss = %s us/event, RSS %s MiB (%s runs, %s events, %s learners, seed %s)\n' \
+  printf 'median%s: %ss %s events/s %s recomputations/s %s distinct learners/s, CPU worker %ss PostgreSQL %ss broker %ss = %s us/event, RSS %s MiB (%s runs, %s events, %s learners, seed %s, %s member(s))\n' \
     "$([ -n "$CMP" ] && echo " $w ($([ "$w" = a ] && echo "$BIN" || echo "$CMP"))")" \
     "$(col 2)" "$(col 3)" "$(col 4)" "$(col 5)" "$(col 8)" "$(col 9)" "$(col 10)" "$(col 11)" "$(col 12)" \
-    "$RUNS" "$EVENTS" "$LEARNERS" "$SEED"
+    "$RUNS" "$EVENTS" "$LEARNERS" "$SEED" "$MEMBERS"
 done
