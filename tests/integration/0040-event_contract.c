@@ -19,85 +19,6 @@
 #include "cs/producer.h"
 #include "harness.h"
 
-typedef struct got {
-    char key[64];
-    char type[64];
-    char fp[32];
-    char traceparent[64];
-    int32_t partition;
-    int64_t offset;
-    void *value;
-    size_t len;
-} got_t;
-
-/* Reads n messages of topic from the beginning (fresh group), or fails after a timeout. */
-static got_t *consume_n(const char *topic, int n)
-{
-    char errstr[512], group[160];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    snprintf(group, sizeof group, "g.%s", topic);
-    ck_assert_int_eq(
-        rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr), 0);
-    ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr), 0);
-    ck_assert_int_eq(
-        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr), 0);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    ck_assert_msg(rk != NULL, "%s", errstr);
-    rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
-    ck_assert_int_eq(rd_kafka_subscribe(rk, subs), 0);
-    rd_kafka_topic_partition_list_destroy(subs);
-
-    got_t *out = calloc((size_t)n + 1, sizeof *out);
-    int have = 0;
-    int64_t deadline = cs_test_now_ms() + 30000 * cs_test_timeout_mult();
-    while (have < n && cs_test_now_ms() < deadline) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-        if (!m)
-            continue;
-        if (m->err) {
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        got_t *g = &out[have++];
-        snprintf(g->key, sizeof g->key, "%.*s", (int)m->key_len, (const char *)m->key);
-        rd_kafka_headers_t *h = NULL;
-        const void *hv;
-        size_t hl;
-        if (rd_kafka_message_headers(m, &h) == 0) {
-            if (rd_kafka_header_get_last(h, "cs.event_type", &hv, &hl) == 0)
-                snprintf(g->type, sizeof g->type, "%.*s", (int)hl, (const char *)hv);
-            if (rd_kafka_header_get_last(h, "cs.schema_fingerprint", &hv, &hl) == 0)
-                snprintf(g->fp, sizeof g->fp, "%.*s", (int)hl, (const char *)hv);
-            if (rd_kafka_header_get_last(h, "traceparent", &hv, &hl) == 0)
-                snprintf(g->traceparent, sizeof g->traceparent, "%.*s", (int)hl, (const char *)hv);
-        }
-        g->partition = m->partition;
-        g->offset = m->offset;
-        g->value = malloc(m->len);
-        memcpy(g->value, m->payload, m->len);
-        g->len = m->len;
-        rd_kafka_message_destroy(m);
-    }
-    ck_assert_msg(have == n, "consumed %d of %d messages from %s", have, n, topic);
-    /* Nothing more than expected arrives. */
-    rd_kafka_message_t *extra = rd_kafka_consumer_poll(rk, 500);
-    ck_assert_msg(extra == NULL || extra->err, "unexpected extra message on %s", topic);
-    if (extra)
-        rd_kafka_message_destroy(extra);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    return out;
-}
-
-static void free_got(got_t *g, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(g[i].value);
-    free(g);
-}
-
 typedef struct reports {
     int ok[64];
     int failed;
@@ -159,7 +80,7 @@ START_TEST(producer_api_every_type)
     ck_assert_uint_eq(cs_producer_outstanding(p), 0);
     cs_producer_destroy(p);
 
-    got_t *g = consume_n(topic, n);
+    cs_test_msg_t *g = cs_test_consume_n(topic, n);
     int64_t last_offset = -1;
     for (int i = 0; i < n; i++) {
         cs_event_t ev;
@@ -177,7 +98,7 @@ START_TEST(producer_api_every_type)
         last_offset = g[i].offset;
         ck_assert_int_eq(ev.type, i);
     }
-    free_got(g, n);
+    cs_test_msgs_free(g, n);
     cs_arena_destroy(arena);
     cs_codec_destroy(codec);
 }
@@ -307,7 +228,7 @@ START_TEST(cli_publishes_and_rejects)
              n);
     ck_assert_msg(strstr(errtext, want) != NULL, "stderr:\n%s", errtext);
 
-    got_t *g = consume_n(topic, n);
+    cs_test_msg_t *g = cs_test_consume_n(topic, n);
     cs_err_t err;
     cs_codec_t *codec = cs_codec_new(&err);
     cs_arena_t *arena = cs_arena_new(65536);
@@ -316,7 +237,7 @@ START_TEST(cli_publishes_and_rejects)
         ck_assert_int_eq(cs_codec_decode(codec, g[i].value, g[i].len, arena, &ev, &err), 0);
         ck_assert_int_eq(ev.type, i);
     }
-    free_got(g, n);
+    cs_test_msgs_free(g, n);
     cs_arena_destroy(arena);
     cs_codec_destroy(codec);
 

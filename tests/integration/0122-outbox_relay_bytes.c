@@ -31,81 +31,6 @@
 #define GROUP "rt-ob122"
 #define TP    "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
-typedef struct got {
-    char key[64], type[64], fp[32], tp[80];
-    bool has_tp;
-    unsigned char *value;
-    size_t len;
-} got_t;
-
-/* Reads n messages of topic from the beginning (a fresh group) in offset order (one partition);
- * fails when fewer arrive or more follow. */
-static got_t *consume_n(const char *topic, int n)
-{
-    char errstr[512], group[160];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    snprintf(group, sizeof group, "g.%s", topic);
-    ck_assert_int_eq(
-        rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr), 0);
-    ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr), 0);
-    ck_assert_int_eq(
-        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr), 0);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    ck_assert_msg(rk != NULL, "%s", errstr);
-    rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
-    ck_assert_int_eq(rd_kafka_subscribe(rk, subs), 0);
-    rd_kafka_topic_partition_list_destroy(subs);
-
-    got_t *out = calloc((size_t)n + 1, sizeof *out);
-    int have = 0;
-    int64_t deadline = cs_test_now_ms() + 30000 * cs_test_timeout_mult();
-    while (have < n && cs_test_now_ms() < deadline) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
-        if (!m)
-            continue;
-        if (m->err) {
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        got_t *g = &out[have++];
-        snprintf(g->key, sizeof g->key, "%.*s", (int)m->key_len, (const char *)m->key);
-        rd_kafka_headers_t *h = NULL;
-        const void *hv;
-        size_t hl;
-        if (rd_kafka_message_headers(m, &h) == 0) {
-            if (rd_kafka_header_get_last(h, "cs.event_type", &hv, &hl) == 0)
-                snprintf(g->type, sizeof g->type, "%.*s", (int)hl, (const char *)hv);
-            if (rd_kafka_header_get_last(h, "cs.schema_fingerprint", &hv, &hl) == 0)
-                snprintf(g->fp, sizeof g->fp, "%.*s", (int)hl, (const char *)hv);
-            if (rd_kafka_header_get_last(h, "traceparent", &hv, &hl) == 0) {
-                g->has_tp = true;
-                snprintf(g->tp, sizeof g->tp, "%.*s", (int)hl, (const char *)hv);
-            }
-        }
-        g->value = malloc(m->len + 1);
-        memcpy(g->value, m->payload, m->len);
-        g->len = m->len;
-        rd_kafka_message_destroy(m);
-    }
-    ck_assert_msg(have == n, "consumed %d of %d messages from %s", have, n, topic);
-    rd_kafka_message_t *extra = rd_kafka_consumer_poll(rk, 500);
-    ck_assert_msg(extra == NULL || extra->err, "unexpected extra message on %s", topic);
-    if (extra)
-        rd_kafka_message_destroy(extra);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    return out;
-}
-
-static void free_got(got_t *g, int n)
-{
-    for (int i = 0; i < n; i++)
-        free(g[i].value);
-    free(g);
-}
-
 /* The payloads of the rows: every byte value; one NUL; 6,000 bytes of a pattern. */
 static void payload_all(unsigned char *p)
 {
@@ -175,28 +100,28 @@ START_TEST(outbox_relay_bytes)
     ck_assert_int_eq(rt_ll(dsn, "SELECT count(*) FROM outbox_events"), 0);
     ck_assert_int_eq(rt_topic_end(derived), N);
 
-    got_t *a = consume_n(ta, 2);
+    cs_test_msg_t *a = cs_test_consume_n(ta, 2);
     ck_assert_str_eq(a[0].key, "k-1");
     ck_assert_str_eq(a[0].type, "rt_type_a");
     ck_assert_str_eq(a[0].fp, "0123456789abcdef");
     ck_assert(a[0].has_tp);
-    ck_assert_str_eq(a[0].tp, TP);
+    ck_assert_str_eq(a[0].traceparent, TP);
     ck_assert_uint_eq(a[0].len, sizeof all);
     ck_assert(memcmp(a[0].value, all, sizeof all) == 0);
     ck_assert_str_eq(a[1].key, "k-3");
     ck_assert(!a[1].has_tp);
     ck_assert_uint_eq(a[1].len, sizeof lng);
     ck_assert(memcmp(a[1].value, lng, sizeof lng) == 0);
-    free_got(a, 2);
+    cs_test_msgs_free(a, 2);
 
-    got_t *b = consume_n(tb, 1);
+    cs_test_msg_t *b = cs_test_consume_n(tb, 1);
     ck_assert_str_eq(b[0].key, "cl\xc3\xa9-2");
     ck_assert_str_eq(b[0].type, "rt_type_b");
     ck_assert_str_eq(b[0].fp, "fedcba9876543210");
     ck_assert(!b[0].has_tp);
     ck_assert_uint_eq(b[0].len, 1);
     ck_assert_int_eq(b[0].value[0], 0);
-    free_got(b, 1);
+    cs_test_msgs_free(b, 1);
 
     cs_test_drop_db(dsn);
     unlink(logf);

@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <check.h>
+#include <librdkafka/rdkafka.h>
 #include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
@@ -200,4 +202,73 @@ int cs_test_run(const char *const *argv, const char *dsn, const char *log, int a
 int cs_test_exited(int status, int code)
 {
     return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == code;
+}
+
+cs_test_msg_t *cs_test_consume_n(const char *topic, int n)
+{
+    char errstr[512], group[160];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    snprintf(group, sizeof group, "g.%s", topic);
+    ck_assert_int_eq(
+        rd_kafka_conf_set(conf, "bootstrap.servers", cs_test_brokers(), errstr, sizeof errstr), 0);
+    ck_assert_int_eq(rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof errstr), 0);
+    ck_assert_int_eq(
+        rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr), 0);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
+    ck_assert_msg(rk != NULL, "%s", errstr);
+    rd_kafka_poll_set_consumer(rk);
+    rd_kafka_topic_partition_list_t *subs = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
+    ck_assert_int_eq(rd_kafka_subscribe(rk, subs), 0);
+    rd_kafka_topic_partition_list_destroy(subs);
+
+    cs_test_msg_t *out = calloc((size_t)n + 1, sizeof *out);
+    int have = 0;
+    int64_t deadline = cs_test_now_ms() + 30000 * cs_test_timeout_mult();
+    while (have < n && cs_test_now_ms() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (!m)
+            continue;
+        if (m->err) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        cs_test_msg_t *g = &out[have++];
+        snprintf(g->key, sizeof g->key, "%.*s", (int)m->key_len, (const char *)m->key);
+        rd_kafka_headers_t *h = NULL;
+        const void *hv;
+        size_t hl;
+        if (rd_kafka_message_headers(m, &h) == 0) {
+            if (rd_kafka_header_get_last(h, "cs.event_type", &hv, &hl) == 0)
+                snprintf(g->type, sizeof g->type, "%.*s", (int)hl, (const char *)hv);
+            if (rd_kafka_header_get_last(h, "cs.schema_fingerprint", &hv, &hl) == 0)
+                snprintf(g->fp, sizeof g->fp, "%.*s", (int)hl, (const char *)hv);
+            if (rd_kafka_header_get_last(h, "traceparent", &hv, &hl) == 0) {
+                g->has_tp = 1;
+                snprintf(g->traceparent, sizeof g->traceparent, "%.*s", (int)hl, (const char *)hv);
+            }
+        }
+        g->partition = m->partition;
+        g->offset = m->offset;
+        g->value = malloc(m->len + 1);
+        memcpy(g->value, m->payload, m->len);
+        g->len = m->len;
+        rd_kafka_message_destroy(m);
+    }
+    ck_assert_msg(have == n, "consumed %d of %d messages from %s", have, n, topic);
+    /* Nothing more than expected arrives. */
+    rd_kafka_message_t *extra = rd_kafka_consumer_poll(rk, 500);
+    ck_assert_msg(extra == NULL || extra->err, "unexpected extra message on %s", topic);
+    if (extra)
+        rd_kafka_message_destroy(extra);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return out;
+}
+
+void cs_test_msgs_free(cs_test_msg_t *msgs, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(msgs[i].value);
+    free(msgs);
 }

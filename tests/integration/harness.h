@@ -53,4 +53,25 @@ int cs_test_run(const char *const *argv, const char *dsn, const char *log, int a
 /* Whether a wait status says the process exited with code (-1, a timeout: never). */
 int cs_test_exited(int status, int code);
 
+/* A message read back from a topic: its key, careerstream's headers, position and bytes. */
+typedef struct cs_test_msg {
+    char key[64];
+    char type[64];        /* header cs.event_type */
+    char fp[32];          /* header cs.schema_fingerprint */
+    char traceparent[80]; /* header traceparent ("" when absent: has_tp false) */
+    int has_tp;
+    int32_t partition;
+    int64_t offset;
+    unsigned char *value; /* owned; len bytes */
+    size_t len;
+} cs_test_msg_t;
+
+/*
+ * Reads exactly n messages of topic from its beginning (a fresh consumer group) in the order they
+ * arrive (offset order within a partition); fails the test when fewer arrive within 30 s (times
+ * the timeout multiplier) or one more follows within 0.5 s. Free with cs_test_msgs_free.
+ */
+cs_test_msg_t *cs_test_consume_n(const char *topic, int n);
+void cs_test_msgs_free(cs_test_msg_t *msgs, int n);
+
 #endif
