@@ -44,26 +44,8 @@ history() {
         VALUES ('$1', gen_random_uuid(), 50, 'learning', 1, 2, 3, 4, 5, 6, 'm1', true, now());"
 }
 
-# A psql session fed line by line through a FIFO: open NAME, say NAME SQL, close NAME.
-open() {
-  mkfifo "$T/$1.in"
-  psql "$DSN" -qAtX -v ON_ERROR_STOP=0 <"$T/$1.in" >"$T/$1.out" 2>&1 &
-  pids+=($!)
-  eval "exec {fd_$1}>\"$T/$1.in\""
-}
-say() { local fd="fd_$1"; echo "$2" >&"${!fd}"; }
-close() { local fd="fd_$1"; eval "exec ${!fd}>&-"; }
-# Waits until a session of application NAME waits for a lock (up to 20 s).
-waits_for_lock() {
-  local i
-  for i in $(seq 1 100); do
-    [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE datname = '$DB' AND application_name = '$1'
-                                               AND wait_event_type = 'Lock'")" = 1 ] && return 0
-    sleep 0.2
-  done
-  return 1
-}
-waitfor() { local i; for i in $(seq 1 100); do grep -q "$2" "$T/$1.out" 2>/dev/null && return 0; sleep 0.2; done; return 1; }
+# open, say, close, waits_for_lock, waitfor: psql sessions side by side
+. "$(dirname "${BASH_SOURCE[0]}")/psql_sessions.sh"
 
 # 1. The batch first: the erasure waits for its lock on the profile, then cascades to its score
 #    and (career_readiness_history_erase) its history.

@@ -700,6 +700,26 @@ static void apply_by_hand(const cs_readiness_config_t *cfg, cs_readiness_input_t
     }
 }
 
+/*
+ * random_input() with averages that may be NaN and, in two cases of three (by i), up to 8 target
+ * skills whose ids go into ids (the caller's, alive while in is used) and whose demand and
+ * proficiency may be NaN.
+ */
+static cs_readiness_input_t random_input_skills(int i, char ids[8][37], cs_readiness_skill_t sk[8])
+{
+    cs_readiness_input_t in = random_input();
+    in.avg_skill_proficiency = maybe_nan(rnd(10001) / 100.0);
+    in.avg_content_score = maybe_nan(rnd(9901) / 99.0);
+    in.avg_session_rating = maybe_nan(1 + rnd(3997) / 999.0);
+    in.n_target_skills = i % 3 ? (int)rnd(9) : 0;
+    for (int k = 0; k < in.n_target_skills; k++) {
+        snprintf(ids[k], 37, "%08x-0000-4000-8000-%012x", (unsigned)rnd(1u << 31), (unsigned)k);
+        sk[k] = (cs_readiness_skill_t){ids[k], maybe_nan(rnd(101)), maybe_nan(rnd(101))};
+    }
+    in.target_skills = in.n_target_skills ? sk : NULL;
+    return in;
+}
+
 /* Every change the score names (the best and each gap's) scores, done and scored from scratch,
  * exactly its new_overall: the search's shortcuts must not change a result. */
 START_TEST(changes_rescored)
@@ -713,18 +733,8 @@ START_TEST(changes_rescored)
     cs_readiness_config_defaults(&cfg);
     rng_state = 0x5eed5eed5eed5eedull;
     for (int i = 0; i < 3000; i++) {
-        cs_readiness_input_t in = random_input();
+        cs_readiness_input_t in = random_input_skills(i, ids, sk);
         cs_readiness_score_t s;
-        in.avg_skill_proficiency = maybe_nan(rnd(10001) / 100.0);
-        in.avg_content_score = maybe_nan(rnd(9901) / 99.0);
-        in.avg_session_rating = maybe_nan(1 + rnd(3997) / 999.0);
-        in.n_target_skills = i % 3 ? (int)rnd(9) : 0;
-        for (int k = 0; k < in.n_target_skills; k++) {
-            snprintf(ids[k], sizeof ids[k], "%08x-0000-4000-8000-%012x", (unsigned)rnd(1u << 31),
-                     (unsigned)k);
-            sk[k] = (cs_readiness_skill_t){ids[k], maybe_nan(rnd(101)), maybe_nan(rnd(101))};
-        }
-        in.target_skills = in.n_target_skills ? sk : NULL;
         ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
         for (int g = -1; g < s.n_gaps; g++) {
             const cs_readiness_change_t *ch = g < 0 ? &s.best : &s.gaps[g].change;
@@ -864,19 +874,9 @@ START_TEST(explanation_random)
     cs_readiness_config_defaults(&cfg);
     rng_state = 0x0123456789abcdefull;
     for (int i = 0; i < 2000; i++) {
-        cs_readiness_input_t in = random_input();
+        cs_readiness_input_t in = random_input_skills(i, ids, sk);
         cs_readiness_score_t s;
         cs_buf_t a = CS_BUF_INIT, b = CS_BUF_INIT;
-        in.avg_skill_proficiency = maybe_nan(rnd(10001) / 100.0);
-        in.avg_content_score = maybe_nan(rnd(9901) / 99.0);
-        in.avg_session_rating = maybe_nan(1 + rnd(3997) / 999.0);
-        in.n_target_skills = i % 3 ? (int)rnd(9) : 0;
-        for (int k = 0; k < in.n_target_skills; k++) {
-            snprintf(ids[k], sizeof ids[k], "%08x-0000-4000-8000-%012x", (unsigned)rnd(1u << 31),
-                     (unsigned)k);
-            sk[k] = (cs_readiness_skill_t){ids[k], maybe_nan(rnd(101)), maybe_nan(rnd(101))};
-        }
-        in.target_skills = in.n_target_skills ? sk : NULL;
         ck_assert_int_eq(cs_readiness_score(&cfg, &in, &s, &err), 0);
         ck_assert_int_eq(cs_readiness_explain_json(&cfg, &s, &a, &err), 0);
         check_explanation(&s, a.data);
