@@ -18,7 +18,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <libpq-fe.h>
-#include <math.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -600,13 +599,6 @@ int cs_db_res_len(const cs_db_res_t *r, int row, int col)
     return PQgetlength(r->res, row, col);
 }
 
-unsigned cs_db_res_type(const cs_db_res_t *r, int col)
-{
-    if (col < 0 || col >= PQnfields(r->res))
-        return 0;
-    return (unsigned)PQftype(r->res, col);
-}
-
 /* ---- binary values (the types' send functions: big-endian) ---- */
 
 static uint32_t be32(const char *v)
@@ -615,125 +607,11 @@ static uint32_t be32(const char *v)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-static uint16_t be16(const char *v)
-{
-    const unsigned char *b = (const unsigned char *)v;
-    return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-int cs_db_bin_int4(const char *v, int len, int *out)
-{
-    if (!v || len != 4)
-        return -1;
-    *out = (int)(int32_t)be32(v);
-    return 0;
-}
-
 int cs_db_bin_int8(const char *v, int len, long long *out)
 {
     if (!v || len != 8)
         return -1;
     *out = (long long)(int64_t)((uint64_t)be32(v) << 32 | be32(v + 4));
-    return 0;
-}
-
-int cs_db_bin_float8(const char *v, int len, double *out)
-{
-    if (!v || len != 8)
-        return -1;
-    uint64_t u = (uint64_t)be32(v) << 32 | be32(v + 4);
-    memcpy(out, &u, sizeof *out);
-    return 0;
-}
-
-int cs_db_bin_bool(const char *v, int len, bool *out)
-{
-    if (!v || len != 1)
-        return -1;
-    *out = v[0] != 0;
-    return 0;
-}
-
-/*
- * numeric_send: int16 ndigits, int16 weight (of the first digit, in base-10000 places), int16
- * sign (0x0000 +, 0x4000 -, 0xC000 NaN, 0xD000 +Infinity, 0xF000 -Infinity), int16 dscale, then
- * ndigits int16 digits 0..9999. The decimal text of the digits goes through strtod, so the double
- * is the one the text form gives.
- */
-int cs_db_bin_numeric(const char *v, int len, double *out)
-{
-    if (!v || len < 8)
-        return -1;
-    int nd = (int16_t)be16(v), weight = (int16_t)be16(v + 2);
-    uint16_t sign = be16(v + 4);
-    if (nd < 0 || len != 8 + 2 * nd)
-        return -1;
-    if (sign == 0xC000) {
-        *out = NAN;
-        return 0;
-    }
-    if (sign == 0xD000 || sign == 0xF000) {
-        *out = sign == 0xD000 ? HUGE_VAL : -HUGE_VAL;
-        return 0;
-    }
-    if (sign != 0x0000 && sign != 0x4000)
-        return -1;
-    if (nd == 0) {
-        *out = 0.0;
-        return 0;
-    }
-    /* "-0.0000" + leading zero groups + digits + trailing zero groups: at most 4 chars a group */
-    int lead = weight < 0 ? -weight - 1 : 0;
-    int trail = weight >= nd ? weight - nd + 1 : 0;
-    if (lead > 4096 || trail > 4096)
-        return -1; /* beyond any double; numeric allows 131072 digits before the point */
-    size_t cap = 8 + 4 * (size_t)(lead + nd + trail);
-    char small[256];
-    char *t = cap <= sizeof small ? small : cs_mem_alloc(cap);
-    char *p = t;
-    if (sign == 0x4000)
-        *p++ = '-';
-    if (weight < 0) {
-        *p++ = '0';
-        *p++ = '.';
-        for (int i = 0; i < lead; i++, p += 4)
-            memcpy(p, "0000", 4);
-    }
-    for (int i = 0; i < nd + trail; i++) {
-        int d = i < nd ? (int16_t)be16(v + 8 + 2 * i) : 0;
-        if (d < 0 || d > 9999) {
-            if (t != small)
-                free(t);
-            return -1;
-        }
-        if (weight >= 0 && i == weight + 1)
-            *p++ = '.';
-        p[0] = (char)('0' + d / 1000);
-        p[1] = (char)('0' + d / 100 % 10);
-        p[2] = (char)('0' + d / 10 % 10);
-        p[3] = (char)('0' + d % 10);
-        p += 4;
-    }
-    *p = '\0';
-    *out = strtod(t, NULL);
-    if (t != small)
-        free(t);
-    return 0;
-}
-
-int cs_db_bin_uuid(const char *v, int len, char out[37])
-{
-    static const char hex[] = "0123456789abcdef";
-    if (!v || len != 16)
-        return -1;
-    char *p = out;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *p++ = '-';
-        *p++ = hex[(unsigned char)v[i] >> 4];
-        *p++ = hex[(unsigned char)v[i] & 15];
-    }
-    *p = '\0';
     return 0;
 }
 

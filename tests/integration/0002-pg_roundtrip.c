@@ -5,7 +5,6 @@
  *      a session (new or reset) runs without JIT.
  */
 #include <check.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,91 +63,36 @@ START_TEST(params_roundtrip)
 END_TEST
 
 /*
- * Binary results decode to what the text results say: every numeric spelling (signs, weights
- * below and above the digits, dscale beyond them, NaN, infinities) gives the double strtod gives
- * its text; integers, float8, bool, uuid and bytea round-trip; NULL has length -1.
+ * Binary results: bytea and text as their bytes (every byte value, NULs included), int8 decoded
+ * (both ends of its range), NULL with length -1; a length that does not fit int8 is refused.
  */
 START_TEST(binary_results)
 {
-    static const char *const nums[] = {
-        "0",
-        "1",
-        "-1",
-        "12.34",
-        "-12.34",
-        "0.5",
-        "0.0001",
-        "0.00001234",
-        "-0.000000000001",
-        "9999.9999",
-        "10000",
-        "123456789012345678901234567890",
-        "1e-30",
-        "100.00",
-        "70",
-        "99.99",
-        "3.14159265358979323846264338327950288",
-        "NaN",
-        "Infinity",
-        "-Infinity",
-        "1e300",
-        "-2.5e-300",
-    };
-    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
-        const char *p[] = {nums[i]};
-        cs_db_res_t *t = cs_db_query(db, "SELECT $1::numeric", 1, p, &err);
-        cs_db_res_t *b = cs_db_query_binary(db, "SELECT $1::numeric", 1, p, &err);
-        ck_assert_msg(t && b, "%s", err.msg);
-        double want = strtod(cs_db_res_get(t, 0, 0), NULL), got = 0;
-        ck_assert_int_eq(cs_db_bin_numeric(cs_db_res_get(b, 0, 0), cs_db_res_len(b, 0, 0), &got),
-                         0);
-        if (isnan(want))
-            ck_assert_msg(isnan(got), "%s", nums[i]);
-        else
-            ck_assert_msg(got == want, "%s: %.17g, want %.17g", nums[i], got, want);
-        cs_db_res_free(t);
-        cs_db_res_free(b);
-    }
     cs_db_res_t *b = cs_db_query_binary(
         db,
-        "SELECT -7::int4, 9007199254740993::int8, 0.1::float8, true, false, "
-        "'6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b'::uuid, '\\x00ff10'::bytea, 'Zoë'::text, "
-        "NULL::int4, 2147483647::int4, (-9223372036854775807 - 1)::int8",
+        "SELECT 9007199254740993::int8, '\\x00ff10'::bytea, 'Zoë'::text, NULL::int8, "
+        "(-9223372036854775807 - 1)::int8, 9223372036854775807::int8, "
+        "(SELECT string_agg(lpad(to_hex(i), 2, '0'), '') FROM generate_series(0, 255) i)::text",
         0, NULL, &err);
     ck_assert_msg(b != NULL, "%s", err.msg);
-    int i4 = 0;
     long long i8 = 0;
-    double f8 = 0;
-    bool bl = false;
-    char u[37];
-    ck_assert_int_eq(cs_db_bin_int4(cs_db_res_get(b, 0, 0), cs_db_res_len(b, 0, 0), &i4), 0);
-    ck_assert_int_eq(i4, -7);
-    ck_assert_int_eq(cs_db_bin_int8(cs_db_res_get(b, 0, 1), cs_db_res_len(b, 0, 1), &i8), 0);
+    ck_assert_int_eq(cs_db_bin_int8(cs_db_res_get(b, 0, 0), cs_db_res_len(b, 0, 0), &i8), 0);
     ck_assert(i8 == 9007199254740993LL);
-    ck_assert_int_eq(cs_db_bin_float8(cs_db_res_get(b, 0, 2), cs_db_res_len(b, 0, 2), &f8), 0);
-    ck_assert(f8 == 0.1);
-    ck_assert_int_eq(cs_db_bin_bool(cs_db_res_get(b, 0, 3), cs_db_res_len(b, 0, 3), &bl), 0);
-    ck_assert(bl);
-    ck_assert_int_eq(cs_db_bin_bool(cs_db_res_get(b, 0, 4), cs_db_res_len(b, 0, 4), &bl), 0);
-    ck_assert(!bl);
-    ck_assert_int_eq(cs_db_bin_uuid(cs_db_res_get(b, 0, 5), cs_db_res_len(b, 0, 5), u), 0);
-    ck_assert_str_eq(u, "6f1c2a3b-4d5e-4f60-8a7b-9c0d1e2f3a4b");
-    ck_assert_int_eq(cs_db_res_len(b, 0, 6), 3);
-    ck_assert(!memcmp(cs_db_res_get(b, 0, 6), "\x00\xff\x10", 3));
-    ck_assert_int_eq(cs_db_res_len(b, 0, 7), (int)strlen("Zoë"));
-    ck_assert(!memcmp(cs_db_res_get(b, 0, 7), "Zoë", strlen("Zoë")));
-    ck_assert_int_eq(cs_db_res_len(b, 0, 8), -1);
-    ck_assert_ptr_null(cs_db_res_get(b, 0, 8));
-    ck_assert_int_eq(cs_db_bin_int4(cs_db_res_get(b, 0, 9), cs_db_res_len(b, 0, 9), &i4), 0);
-    ck_assert_int_eq(i4, 2147483647);
-    ck_assert_int_eq(cs_db_bin_int8(cs_db_res_get(b, 0, 10), cs_db_res_len(b, 0, 10), &i8), 0);
+    ck_assert_int_eq(cs_db_res_len(b, 0, 1), 3);
+    ck_assert(!memcmp(cs_db_res_get(b, 0, 1), "\x00\xff\x10", 3));
+    ck_assert_int_eq(cs_db_res_len(b, 0, 2), (int)strlen("Zoë"));
+    ck_assert(!memcmp(cs_db_res_get(b, 0, 2), "Zoë", strlen("Zoë")));
+    ck_assert_int_eq(cs_db_res_len(b, 0, 3), -1);
+    ck_assert_ptr_null(cs_db_res_get(b, 0, 3));
+    ck_assert_int_eq(cs_db_bin_int8(cs_db_res_get(b, 0, 3), cs_db_res_len(b, 0, 3), &i8), -1);
+    ck_assert_int_eq(cs_db_bin_int8(cs_db_res_get(b, 0, 4), cs_db_res_len(b, 0, 4), &i8), 0);
     ck_assert(i8 == INT64_MIN);
-    ck_assert_uint_eq(cs_db_res_type(b, 5), 2950); /* uuid */
-    ck_assert_uint_eq(cs_db_res_type(b, 99), 0);
+    ck_assert_int_eq(cs_db_bin_int8(cs_db_res_get(b, 0, 5), cs_db_res_len(b, 0, 5), &i8), 0);
+    ck_assert(i8 == INT64_MAX);
+    ck_assert_int_eq(cs_db_res_len(b, 0, 6), 512);
+    ck_assert_int_eq(cs_db_res_len(b, 0, 99), -1); /* out of range */
     /* a length that does not fit the type is refused, not read past */
-    ck_assert_int_eq(cs_db_bin_int4(cs_db_res_get(b, 0, 1), cs_db_res_len(b, 0, 1), &i4), -1);
-    ck_assert_int_eq(cs_db_bin_uuid(cs_db_res_get(b, 0, 6), cs_db_res_len(b, 0, 6), u), -1);
-    ck_assert_int_eq(cs_db_bin_numeric(cs_db_res_get(b, 0, 6), cs_db_res_len(b, 0, 6), &f8), -1);
+    ck_assert_int_eq(cs_db_bin_int8(cs_db_res_get(b, 0, 1), cs_db_res_len(b, 0, 1), &i8), -1);
     cs_db_res_free(b);
 }
 END_TEST

@@ -78,12 +78,10 @@ CS_API cs_db_res_t *cs_db_query(cs_db_t *db, const char *sql, int nparams,
 
 /*
  * The same with the result in binary format: every value in its type's send representation
- * (PostgreSQL's "binary format" of each type: big-endian int2/int4/int8, float8 as IEEE 754 bits,
- * uuid as 16 bytes, bytea as its bytes, text as its bytes, numeric as sign, weight, scale and
- * base-10000 digits, arrays as array_send writes them). Saves the server the types' output
- * functions and the client their parsing; cs_db_res_get returns the bytes (not NUL-terminated
- * text for non-text types) and cs_db_res_len their length. The decoders below read the common
- * types.
+ * (PostgreSQL's "binary format" of each type: bytea and text as their bytes, int8 big-endian, ...).
+ * Saves the server the types' output functions (bytea's hex) and the client their parsing;
+ * cs_db_res_get returns the bytes (not NUL-terminated for non-text types) and cs_db_res_len their
+ * length.
  */
 CS_API cs_db_res_t *cs_db_query_binary(cs_db_t *db, const char *sql, int nparams,
                                        const char *const *values, cs_err_t *err);
@@ -94,22 +92,9 @@ CS_API int cs_db_res_cols(const cs_db_res_t *res);
 CS_API const char *cs_db_res_get(const cs_db_res_t *res, int row, int col);
 /* The length in bytes of the value at (row, col); -1 when it is SQL NULL or out of range. */
 CS_API int cs_db_res_len(const cs_db_res_t *res, int row, int col);
-/* The type (pg_type oid) of column col; 0 when out of range. */
-CS_API unsigned cs_db_res_type(const cs_db_res_t *res, int col);
 
-/*
- * Decoders of binary values (cs_db_query_binary): each takes the value's bytes and length and
- * returns 0, or -1 when the length or the content does not fit the type (the caller names the
- * column). cs_db_bin_numeric converts a numeric (NaN: NAN) to the nearest double the decimal
- * value has as text (it formats the digits and uses strtod, so 12.34 gives the same double as
- * strtod("12.34")). cs_db_bin_uuid writes the 36-character text form and a NUL (37 bytes).
- */
-CS_API int cs_db_bin_int4(const char *v, int len, int *out);
+/* A binary int8 (cs_db_query_binary): 0, or -1 when v is NULL or not 8 bytes long. */
 CS_API int cs_db_bin_int8(const char *v, int len, long long *out);
-CS_API int cs_db_bin_float8(const char *v, int len, double *out);
-CS_API int cs_db_bin_bool(const char *v, int len, bool *out);
-CS_API int cs_db_bin_numeric(const char *v, int len, double *out);
-CS_API int cs_db_bin_uuid(const char *v, int len, char out[37]);
 /* Frees a result. Accepts NULL. */
 CS_API void cs_db_res_free(cs_db_res_t *res);
 
