@@ -16,7 +16,8 @@
  *       LeaveGroup for a static member on close) and the other member owns and processes all
  *       partitions within 10 s (session timeout 30 s again);
  *   (c) in every case, the second member joins a busy group (events flowing, the first member
- *       processing) and gets its share (2 of the 4 partitions, events applied) within 10 s;
+ *       processing) and gets its share (2 of the 4 partitions, events applied) within 10 s, and
+ *       the first member owns the other 2 within another 10 s;
  *   (d) SIGTERM of a dynamic member: the same hand-over as (b) without static membership;
  *   (e) a static member killed for good: the group waits for its session timeout (the runtime's
  *       default, 10 s), then the other member takes its partitions; bounded by that plus 10 s.
@@ -277,8 +278,25 @@ static int64_t start_pair(ctx_t *c, const char *tag, member_t *a, member_t *b, c
             (long long)join_ms);
     ck_assert_msg(join_ms >= 0, "%s: the joining member got no share within %d ms (see %s)", tag,
                   BOUND_MS * mult, b->log);
-    ck_assert_msg(metric(a, "cs_partitions_assigned") == NPARTS / 2,
-                  "%s: the first member kept more than its share", tag);
+    /* The first member's count may lag b's by the rest of a rebalance (seen once in CI: b owned
+     * its two while a did not yet own exactly two); it must settle on the other half within the
+     * same bound. The first value seen is printed when it differs. */
+    double first = metric(a, "cs_partitions_assigned"), seen = first;
+    int64_t t1 = cs_test_now_ms();
+    while (seen != NPARTS / 2 && cs_test_now_ms() - t1 < BOUND_MS * mult) {
+        flow_tick(&c->flow);
+        rt_sleep_ms(25);
+        seen = metric(a, "cs_partitions_assigned");
+    }
+    if (first != NPARTS / 2)
+        fprintf(stderr,
+                "recovery %s: when b had its share the first member owned %.0f partitions; %.0f "
+                "after %lld ms more\n",
+                tag, first, seen, (long long)(cs_test_now_ms() - t1));
+    ck_assert_msg(seen == NPARTS / 2,
+                  "%s: the first member owns %.0f partitions, not its share of %d, %d ms after the "
+                  "second member got its share (see %s)",
+                  tag, seen, NPARTS / 2, BOUND_MS * mult, a->log);
     flow_for(&c->flow, 1000);
     return join_ms;
 }
