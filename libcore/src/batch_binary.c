@@ -690,6 +690,33 @@ decline:
     return -1;
 }
 
+/*
+ * The COPY text field p (n bytes, its first backslash at bs) unescaped into scratch, the runs
+ * between escapes copied whole (an outbox payload's bytea is "\\x" and hundreds of hexadecimal
+ * digits). -1 for a lone backslash at its end.
+ */
+static int unescape(cs_buf_t *scratch, const char *p, size_t n, const char *bs)
+{
+    cs_buf_reset(scratch);
+    char *o = cs_buf_reserve(scratch, n);
+    size_t k = 0, i = 0;
+    for (;;) {
+        size_t run = bs ? (size_t)(bs - (p + i)) : n - i;
+        memcpy(o + k, p + i, run);
+        k += run;
+        i += run;
+        if (!bs)
+            break;
+        if (i + 1 == n)
+            return -1;
+        o[k++] = (char)cs__copy_unescape(p, n, &i);
+        i++;
+        bs = i < n ? memchr(p + i, '\\', n - i) : NULL;
+    }
+    cs_buf_advance(scratch, k);
+    return 0;
+}
+
 int cs__bin_rows(cs_buf_t *out, const cs__bin_col_t *cols, int ncols, const char *p,
                  const char *end, cs_buf_t scratch[2], int *bad_col)
 {
@@ -715,29 +742,12 @@ int cs__bin_rows(cs_buf_t *out, const cs__bin_col_t *cols, int ncols, const char
             if (n == 2 && p[0] == '\\' && p[1] == 'N') {
                 s = NULL;
             } else if ((bs = memchr(p, '\\', n)) != NULL) {
-                /* The runs between escapes copied whole (an outbox payload's bytea is "\\x" and
-                 * hundreds of hexadecimal digits). */
-                cs_buf_reset(&scratch[0]);
-                char *o = cs_buf_reserve(&scratch[0], n);
-                size_t k = 0, i = 0;
-                for (;;) {
-                    size_t run = bs ? (size_t)(bs - (p + i)) : n - i;
-                    memcpy(o + k, p + i, run);
-                    k += run;
-                    i += run;
-                    if (!bs)
-                        break;
-                    if (i + 1 == n) {
-                        *bad_col = c; /* a lone backslash ends the field: let COPY judge it */
-                        return -1;
-                    }
-                    o[k++] = (char)cs__copy_unescape(p, n, &i);
-                    i++;
-                    bs = i < n ? memchr(p + i, '\\', n - i) : NULL;
+                if (unescape(&scratch[0], p, n, bs) < 0) {
+                    *bad_col = c; /* a lone backslash ends the field: let COPY judge it */
+                    return -1;
                 }
-                cs_buf_advance(&scratch[0], k);
                 s = scratch[0].data;
-                n = k;
+                n = scratch[0].len;
             }
             if (s && cols[c].array
                     ? cs__bin_array(out, cols[c].type, cols[c].elem_oid, s, n, &scratch[1]) < 0
