@@ -809,9 +809,9 @@ long long cs_db_copy_end(cs_db_t *db, cs_err_t *err)
 }
 
 /*
- * What COPY's text format escapes: a byte's escape letter, or 0 for a byte copied as it is. The
- * explanation and the outbox payload (hundreds of bytes, rarely one to escape) go through here
- * once per row: runs of plain bytes are found eight at a time and copied whole.
+ * What COPY's text format escapes: a byte's escape letter, or 0 for a byte copied as it is. Every
+ * text field of a batch's rows goes through here, cs-readiness's explanation among them (hundreds
+ * of bytes, rarely one to escape): runs of plain bytes are found eight at a time and copied whole.
  */
 static const unsigned char copy_esc[256] = {
     ['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\r'] = 'r'};
