@@ -162,6 +162,7 @@ typedef struct learner {
     cs_readiness_stage_t prev_stage; /* of the last emitted event, when had_emitted */
     kept_score_t sc;
     char *explain;      /* JSON, in the learner buffer */
+    size_t explain_len; /* its bytes (it is written once per row: no strlen of ~720 bytes) */
     char inputs_fp[80]; /* the fingerprint of the inputs it was scored from (0093) */
 } learner_t;
 
@@ -181,6 +182,7 @@ typedef struct rd {
     cs_readiness_skill_t skills[MAX_SKILLS]; /* the row's; ids point into skilltext */
     cs_buf_t skilltext;
     const char *topic; /* --derived-topic, NULL: the contract's */
+    int ev_type;       /* readiness_score_changed's codec type */
     char *read_sql;    /* SELECT read_columns read_from */
     long long learners_scored, events_emitted, batches;
     double read_s, score_s; /* time batch_begin spent reading, then scoring (totals) */
@@ -547,6 +549,7 @@ static void score_row(rd_t *rd, cs_db_res_t *res, int r, size_t *off)
     if (l->write) {
         off[l - rd->ls] = rd->json.len + 1;
         cs_readiness_explain_json(&rd->cfg, full, &rd->json, &e);
+        l->explain_len = rd->json.len - (off[l - rd->ls] - 1);
         cs_buf_putc(&rd->json, '\0');
     }
     l->sc.overall = full->overall;
@@ -716,7 +719,7 @@ static int emit(rd_t *rd, cs_batch_t *b, const learner_t *l, cs_err_t *err)
         .best_change_gain = sc->best.gain,
     };
     cs_event_t ev = {
-        .type = cs_codec_type_by_name("readiness_score_changed"),
+        .type = rd->ev_type,
         .occurred_at_ms = l->trigger->occurred_at_ms,
         .producer = "cs-readiness",
         .traceparent = l->trigger->traceparent,
@@ -753,7 +756,7 @@ static int on_event(cs_batch_t *b, const cs_event_t *ev, const cs_msg_meta_t *me
     put_dim(b, sc->dim[CS_READINESS_JOB_SEARCH]);
     put_dim(b, sc->dim[CS_READINESS_MENTORING]);
     cs_batch_str(b, stage);
-    cs_batch_str(b, l->explain);
+    cs_batch_strn(b, l->explain, l->explain_len);
     cs_batch_str(b, rd->model);
     cs_batch_ts_ms(b, ev->occurred_at_ms);
     cs_batch_str(b, ev->event_id);
@@ -820,6 +823,7 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     rd->replan_at = REPLAN_FIRST;
     const char *topic = cs_config_str(cfg, "derived-topic");
     rd->topic = topic && *topic ? topic : NULL;
+    rd->ev_type = cs_codec_type_by_name("readiness_score_changed");
     /* Reads only (inputs and what is stored), outside the batch's transaction. */
     rd->db = cs_db_connect(cs_config_str(cfg, "pg-dsn"), "cs-readiness-inputs", err);
     if (!rd->db)

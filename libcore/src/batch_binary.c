@@ -33,23 +33,65 @@
 
 static const char signature[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', '\377', '\r', '\n', '\0'};
 
-static void put16(cs_buf_t *out, uint16_t v)
+/*
+ * Room for n more bytes, written directly: the encoders put a few bytes at a time (a numeric is
+ * six or more puts; a uuid and a text field two), each a call to cs_buf_append before.
+ * The bytes after out->len are committed by put_end (which keeps cs_buf's NUL terminator).
+ */
+static inline unsigned char *put_begin(cs_buf_t *out, size_t n)
 {
-    unsigned char b[2] = {(unsigned char)(v >> 8), (unsigned char)v};
-    cs_buf_append(out, b, 2);
+    if (out->len + n + 1 > out->cap)
+        cs_buf_reserve(out, n);
+    return (unsigned char *)out->data + out->len;
 }
 
-static void put32(cs_buf_t *out, uint32_t v)
+static inline void put_end(cs_buf_t *out, size_t n)
 {
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 8), (unsigned char)v};
-    cs_buf_append(out, b, 4);
+    out->len += n;
+    out->data[out->len] = '\0';
 }
 
-static void put64(cs_buf_t *out, uint64_t v)
+static inline void be16(unsigned char *b, uint16_t v)
 {
-    put32(out, (uint32_t)(v >> 32));
-    put32(out, (uint32_t)v);
+    b[0] = (unsigned char)(v >> 8);
+    b[1] = (unsigned char)v;
+}
+
+static inline void be32(unsigned char *b, uint32_t v)
+{
+    b[0] = (unsigned char)(v >> 24);
+    b[1] = (unsigned char)(v >> 16);
+    b[2] = (unsigned char)(v >> 8);
+    b[3] = (unsigned char)v;
+}
+
+static inline void put16(cs_buf_t *out, uint16_t v)
+{
+    be16(put_begin(out, 2), v);
+    put_end(out, 2);
+}
+
+static inline void put32(cs_buf_t *out, uint32_t v)
+{
+    be32(put_begin(out, 4), v);
+    put_end(out, 4);
+}
+
+static inline void put64(cs_buf_t *out, uint64_t v)
+{
+    unsigned char *b = put_begin(out, 8);
+    be32(b, (uint32_t)(v >> 32));
+    be32(b + 4, (uint32_t)v);
+    put_end(out, 8);
+}
+
+/* A field's length, then its n bytes. */
+static inline void put_field(cs_buf_t *out, const void *p, size_t n)
+{
+    unsigned char *b = put_begin(out, 4 + n);
+    be32(b, (uint32_t)n);
+    memcpy(b + 4, p, n);
+    put_end(out, 4 + n);
 }
 
 cs__bin_type_t cs__bin_type_of(const char *typname, char typtype, bool in_catalog)
@@ -222,11 +264,13 @@ static int parse_dec(const char *s, size_t n, dec_t *x)
 /* numeric_send's header: ndigits, weight, sign, dscale (after the field's length). */
 static void put_numeric_head(cs_buf_t *out, int ndigits, long weight, uint16_t sign, long dscale)
 {
-    put32(out, (uint32_t)(8 + 2 * ndigits));
-    put16(out, (uint16_t)ndigits);
-    put16(out, (uint16_t)(int16_t)weight);
-    put16(out, sign);
-    put16(out, (uint16_t)dscale);
+    unsigned char *b = put_begin(out, 12);
+    be32(b, (uint32_t)(8 + 2 * ndigits));
+    be16(b + 4, (uint16_t)ndigits);
+    be16(b + 6, (uint16_t)(int16_t)weight);
+    be16(b + 8, sign);
+    be16(b + 10, (uint16_t)dscale);
+    put_end(out, 12);
 }
 
 /*
@@ -274,6 +318,19 @@ static int enc_numeric(cs_buf_t *out, const char *s, size_t n)
     return 0;
 }
 
+/* A hexadecimal digit's value, -1 for any other byte (cs__hexval by table: 32 per uuid). */
+static const signed char hexv[256] = {
+    ['0'] = 0 + 1,  ['1'] = 1 + 1,  ['2'] = 2 + 1,  ['3'] = 3 + 1,  ['4'] = 4 + 1,  ['5'] = 5 + 1,
+    ['6'] = 6 + 1,  ['7'] = 7 + 1,  ['8'] = 8 + 1,  ['9'] = 9 + 1,  ['a'] = 10 + 1, ['b'] = 11 + 1,
+    ['c'] = 12 + 1, ['d'] = 13 + 1, ['e'] = 14 + 1, ['f'] = 15 + 1, ['A'] = 10 + 1, ['B'] = 11 + 1,
+    ['C'] = 12 + 1, ['D'] = 13 + 1, ['E'] = 14 + 1, ['F'] = 15 + 1,
+};
+
+static inline int hexval(char c)
+{
+    return hexv[(unsigned char)c] - 1; /* the table holds value + 1, so that 0 means none */
+}
+
 /* uuid, as string_to_uuid reads it: optional braces, a hyphen allowed after each 4 digits. */
 static int enc_uuid(cs_buf_t *out, const char *s, size_t n)
 {
@@ -288,7 +345,7 @@ static int enc_uuid(cs_buf_t *out, const char *s, size_t n)
     for (int k = 0; k < 16; k++) {
         if (i + 2 > n)
             return -1;
-        int h = cs__hexval(s[i]), l = cs__hexval(s[i + 1]);
+        int h = hexval(s[i]), l = hexval(s[i + 1]);
         if (h < 0 || l < 0)
             return -1;
         u[k] = (unsigned char)(h * 16 + l);
@@ -303,8 +360,7 @@ static int enc_uuid(cs_buf_t *out, const char *s, size_t n)
     }
     if (i != n)
         return -1;
-    put32(out, 16);
-    cs_buf_append(out, u, 16);
+    put_field(out, u, 16);
     return 0;
 }
 
@@ -415,7 +471,7 @@ static int enc_bytea(cs_buf_t *out, const char *s, size_t n)
     put32(out, (uint32_t)len);
     unsigned char *o = (unsigned char *)cs_buf_reserve(out, len);
     for (size_t k = 0; k < len; k++) {
-        int h = cs__hexval(s[2 + 2 * k]), l = cs__hexval(s[3 + 2 * k]);
+        int h = hexval(s[2 + 2 * k]), l = hexval(s[3 + 2 * k]);
         if (h < 0 || l < 0) {
             out->len = at;
             return -1;
@@ -431,10 +487,15 @@ static int enc_text(cs_buf_t *out, bool jsonb, const char *s, size_t n)
 {
     if (memchr(s, '\0', n) || n > 0x3ffffff0)
         return -1; /* no text holds a NUL byte: PostgreSQL's error, from the text path */
-    put32(out, (uint32_t)(n + jsonb));
-    if (jsonb)
-        cs_buf_putc(out, 1); /* jsonb_recv's version byte; the text follows */
-    cs_buf_append(out, s, n);
+    if (!jsonb) {
+        put_field(out, s, n);
+        return 0;
+    }
+    unsigned char *b = put_begin(out, 5 + n);
+    be32(b, (uint32_t)(n + 1));
+    b[4] = 1; /* jsonb_recv's version byte; the text follows */
+    memcpy(b + 5, s, n);
+    put_end(out, 5 + n);
     return 0;
 }
 
@@ -629,11 +690,39 @@ decline:
     return -1;
 }
 
+/*
+ * The COPY text field p (n bytes, its first backslash at bs) unescaped into scratch, the runs
+ * between escapes copied whole (an outbox payload's bytea is "\\x" and hundreds of hexadecimal
+ * digits). -1 for a lone backslash at its end.
+ */
+static int unescape(cs_buf_t *scratch, const char *p, size_t n, const char *bs)
+{
+    cs_buf_reset(scratch);
+    char *o = cs_buf_reserve(scratch, n);
+    size_t k = 0, i = 0;
+    for (;;) {
+        size_t run = bs ? (size_t)(bs - (p + i)) : n - i;
+        memcpy(o + k, p + i, run);
+        k += run;
+        i += run;
+        if (!bs)
+            break;
+        if (i + 1 == n)
+            return -1;
+        o[k++] = (char)cs__copy_unescape(p, n, &i);
+        i++;
+        bs = i < n ? memchr(p + i, '\\', n - i) : NULL;
+    }
+    cs_buf_advance(scratch, k);
+    return 0;
+}
+
 int cs__bin_rows(cs_buf_t *out, const cs__bin_col_t *cols, int ncols, const char *p,
                  const char *end, cs_buf_t scratch[2], int *bad_col)
 {
     cs_buf_reset(out);
-    cs_buf_append(out, signature, sizeof signature);
+    memcpy(put_begin(out, sizeof signature), signature, sizeof signature);
+    put_end(out, sizeof signature);
     put32(out, 0); /* flags */
     put32(out, 0); /* header extension length */
     while (p < end) {
@@ -649,23 +738,16 @@ int cs__bin_rows(cs_buf_t *out, const cs__bin_col_t *cols, int ncols, const char
             }
             const char *fe = tab ? tab : nl;
             size_t n = (size_t)(fe - p);
-            const char *s = p;
+            const char *s = p, *bs;
             if (n == 2 && p[0] == '\\' && p[1] == 'N') {
                 s = NULL;
-            } else if (memchr(p, '\\', n)) {
-                cs_buf_reset(&scratch[0]);
-                char *o = cs_buf_reserve(&scratch[0], n);
-                size_t k = 0;
-                for (size_t i = 0; i < n; i++) {
-                    if (p[i] == '\\' && i + 1 == n) {
-                        *bad_col = c; /* a lone backslash ends the field: let COPY judge it */
-                        return -1;
-                    }
-                    o[k++] = p[i] == '\\' ? (char)cs__copy_unescape(p, n, &i) : p[i];
+            } else if ((bs = memchr(p, '\\', n)) != NULL) {
+                if (unescape(&scratch[0], p, n, bs) < 0) {
+                    *bad_col = c; /* a lone backslash ends the field: let COPY judge it */
+                    return -1;
                 }
-                cs_buf_advance(&scratch[0], k);
                 s = scratch[0].data;
-                n = k;
+                n = scratch[0].len;
             }
             if (s && cols[c].array
                     ? cs__bin_array(out, cols[c].type, cols[c].elem_oid, s, n, &scratch[1]) < 0

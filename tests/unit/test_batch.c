@@ -692,6 +692,49 @@ START_TEST(bin_arrays)
 }
 END_TEST
 
+/*
+ * Fields with escapes anywhere (first, last, in a row, \\x and octal ones), through cs__bin_rows,
+ * against the field encoded from its text unescaped by hand; an outbox payload's bytea ("\\x" and
+ * hexadecimal digits, escaped by cs_db_copy_escape as "\\\\x...").
+ */
+START_TEST(bin_rows_escapes)
+{
+    static const struct {
+        const char *copy, *text; /* the COPY text field, what it stands for */
+        cs__bin_type_t type;
+    } esc_cases[] = {
+        {"\\tab first", "\tab first", CS__BIN_BYTES},
+        {"last\\n", "last\n", CS__BIN_BYTES},
+        {"\\\\\\t\\r\\\\", "\\\t\r\\", CS__BIN_BYTES},
+        {"a\\x41b\\101c\\qd", "aAbAcqd", CS__BIN_BYTES},
+        {"{\"why\": \"a\\\\\"b\"}", "{\"why\": \"a\\\"b\"}", CS__BIN_BYTES},
+        {"\\\\x00ff10Ab", "\\x00ff10Ab", CS__BIN_BYTEA},
+    };
+    static const cs__bin_col_t cols[] = {{CS__BIN_INT4, false, 0}, {CS__BIN_BYTES, false, 0}};
+    cs_buf_t out = CS_BUF_INIT, want = CS_BUF_INIT, scratch[2] = {CS_BUF_INIT, CS_BUF_INIT};
+    int bad = -1;
+
+    for (size_t i = 0; i < sizeof esc_cases / sizeof *esc_cases; i++) {
+        cs__bin_col_t c[2] = {cols[0], {esc_cases[i].type, false, 0}};
+        char row[256];
+        int n = snprintf(row, sizeof row, "7\t%s\n", esc_cases[i].copy);
+        ck_assert_int_eq(cs__bin_rows(&out, c, 2, row, row + n, scratch, &bad), 0);
+        cs_buf_reset(&want);
+        ck_assert_int_eq(
+            cs__bin_field(&want, esc_cases[i].type, esc_cases[i].text, strlen(esc_cases[i].text)),
+            0);
+        /* header 19 bytes, field count 2, the int4 (8 bytes), then the field, then the trailer */
+        ck_assert_uint_eq(out.len, 19 + 2 + 8 + want.len + 2);
+        ck_assert_msg(!memcmp(out.data + 29, want.data, want.len), "case %zu: %s", i,
+                      esc_cases[i].copy);
+    }
+    cs_buf_fini(&out);
+    cs_buf_fini(&want);
+    cs_buf_fini(&scratch[0]);
+    cs_buf_fini(&scratch[1]);
+}
+END_TEST
+
 /* A whole stream from COPY text rows: escapes undone, NULLs, header and trailer. */
 START_TEST(bin_rows)
 {
@@ -777,6 +820,7 @@ int main(void)
     tcase_add_test(tb, bin_null_and_types);
     tcase_add_loop_test(tb, bin_arrays, 0, (int)(sizeof arr_cases / sizeof *arr_cases));
     tcase_add_test(tb, bin_rows);
+    tcase_add_test(tb, bin_rows_escapes);
     suite_add_tcase(s, tb);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
