@@ -245,6 +245,9 @@ START_TEST(errors_and_rollbacks)
     exec_ok(db, "BEGIN");
     flush_ok(b, db, 0, 2);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM fc_new"), 2);
+    /* The COPY's query released its savepoint: none is left open. */
+    ck_assert_int_eq(cs_db_exec(db, "RELEASE SAVEPOINT cs_first", &err), -1);
+    ck_assert_str_eq(err.sqlstate, "3B001");
     exec_ok(db, "ROLLBACK");
     counts(b, 2, 0);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM fc_new"), 0);
