@@ -80,6 +80,10 @@ typedef struct tbl {
     char *first_sql;       /* insert_first: the plain INSERT from staging under the savepoint
                               cs_first, then DELETE FROM staging; NULL: upsert at once */
     char *first_trunc_sql; /* the same, then TRUNCATE staging */
+    char *direct_sql;      /* insert_first: SAVEPOINT cs_first, COPY target (cols) FROM STDIN,
+                              RELEASE SAVEPOINT cs_first (one simple query), or NULL */
+    char *direct_bin_sql;  /* the same in binary format */
+    bool direct;           /* direct_sql, and this session may COPY into the target (prepare) */
     size_t staged_bytes;   /* estimated heap bytes staged since the last TRUNCATE */
     /* The array path (small ranges): one statement per table from text[] parameters. */
     size_t *ev_rows; /* rows at the end of event i */
@@ -211,10 +215,20 @@ static bool is_ranked(const cs_table_def_t *d)
 #define STAGE_PREFIX "cs_stage_"
 
 /*
- * Rows the worker believes new (cs_table_def_t.insert_first): a plain INSERT, in the staged rows'
- * physical order (no sort: a key that another writer inserts at the same moment makes one of the
- * two wait, and a deadlock of two such batches is a transient error that the runtime retries). An
- * aggregate table's staged columns are not the target's: never.
+ * Rows the worker believes new (cs_table_def_t.insert_first) go in without ON CONFLICT, in append
+ * order (no sort: a key that another writer inserts at the same moment makes one of the two wait,
+ * and a deadlock of two such batches is a transient error that the runtime retries), under the
+ * savepoint cs_first. Where the session may COPY into the target (t->direct, read at prepare) they
+ * are COPYd straight into it, without staging, in one simple query: "SAVEPOINT cs_first; COPY
+ * ...; RELEASE SAVEPOINT cs_first". PostgreSQL runs the statements of a query string one after
+ * the other, the COPY's data arriving between them (libpq's PQexec returns at the COPY, and the
+ * RELEASE's result follows the COPY's once the data ended), and an error skips the rest of the
+ * string, so a failed COPY leaves the savepoint for cs_batch_flush to roll back to. PostgreSQL
+ * refuses COPY FROM into a table whose row-level security applies to the session's role
+ * (0A000: "COPY FROM not supported with row-level security"; a worker role, FORCE ROW LEVEL
+ * SECURITY), so there the rows are staged and stored by a plain INSERT from the staging table
+ * (first_sql), in the round trip that empties it. An aggregate table's staged columns are not the
+ * target's: never; a table with parent rows (inserted from the staged rows): never directly.
  */
 static void build_first_sql(tbl_t *t, const char *stage)
 {
@@ -227,6 +241,14 @@ static void build_first_sql(tbl_t *t, const char *stage)
     t->first_trunc_sql = xprintf("SAVEPOINT cs_first; INSERT INTO %s AS t (%s) SELECT %s FROM %s; "
                                  "RELEASE SAVEPOINT cs_first; TRUNCATE %s",
                                  d->table, d->columns, d->columns, stage, stage);
+    if (t->parent_sql)
+        return;
+    t->direct_sql =
+        xprintf("SAVEPOINT cs_first; COPY %s (%s) FROM STDIN; RELEASE SAVEPOINT cs_first", d->table,
+                d->columns);
+    t->direct_bin_sql = xprintf("SAVEPOINT cs_first; COPY %s (%s) FROM STDIN (FORMAT binary); "
+                                "RELEASE SAVEPOINT cs_first",
+                                d->table, d->columns);
 }
 
 static void build_sql(tbl_t *t, int idx)
@@ -401,6 +423,8 @@ void cs_batch_destroy(cs_batch_t *b)
         free(t->trunc_sql);
         free(t->first_sql);
         free(t->first_trunc_sql);
+        free(t->direct_sql);
+        free(t->direct_bin_sql);
         free(t->ev_rows);
         free(t->key);
         for (int c = 0; c < t->ncols && t->cols; c++)
@@ -1041,6 +1065,27 @@ out:
     return rc;
 }
 
+/*
+ * t->direct: whether rows believed new may be COPYd straight into t's target on this session:
+ * not when the target's row-level security applies to the session's role (PostgreSQL refuses
+ * COPY FROM then; see build_first_sql).
+ */
+static int direct_copy_allowed(tbl_t *t, cs_db_t *db, cs_err_t *err)
+{
+    t->direct = false;
+    if (!t->direct_sql)
+        return 0;
+    const char *params[] = {t->def->table};
+    cs_db_res_t *res =
+        cs_db_query(db, "SELECT NOT row_security_active($1::regclass)", 1, params, err);
+    if (!res)
+        return cs_err_wrap(err, "reading the row-level security of %s", t->def->table);
+    const char *v = cs_db_res_get(res, 0, 0);
+    t->direct = v && v[0] == 't';
+    cs_db_res_free(res);
+    return 0;
+}
+
 /* ---- flush ---- */
 
 int cs_batch_prepare(cs_batch_t *b, cs_db_t *db, cs_err_t *err)
@@ -1065,6 +1110,11 @@ int cs_batch_prepare(cs_batch_t *b, cs_db_t *db, cs_err_t *err)
             break;
         }
         bin_types(&b->t[i], types);
+        if (direct_copy_allowed(&b->t[i], db, err) < 0) {
+            cs_db_res_free(types);
+            rc = -1;
+            break;
+        }
         bool found = false;
         for (int r = 0; have && r < cs_db_res_rows(have) && !found; r++)
             found = !strcmp(cs_db_res_get(have, r, 0), b->t[i].arr_name);
@@ -1311,19 +1361,20 @@ static int copy_failed(const tbl_t *t, cs_err_t *err)
 }
 
 /*
- * COPYs the rows [a, z) of data (t's COPY text) into t's target or staging table: in binary
- * format when every column has an encoder and each value was encoded (see batch_int.h);
+ * COPYs the rows [a, z) of data (t's COPY text) into t's target or staging table, or (direct: an
+ * insert_first table) straight into the target under the savepoint cs_first (direct_sql): in
+ * binary format when every column has an encoder and each value was encoded (see batch_int.h);
  * otherwise as text, whose values PostgreSQL then judges itself.
  */
 static int copy_range(cs_batch_t *b, tbl_t *t, cs_db_t *db, const char *data, size_t a, size_t z,
-                      cs_err_t *err)
+                      bool direct, cs_err_t *err)
 {
-    const char *copy_sql = t->copy_sql;
+    const char *copy_sql = direct ? t->direct_sql : t->copy_sql;
     int bad_col;
     if (t->binary && !b->copy_text) {
         if (cs__bin_rows(&b->bin, t->bin_types, t->ncols, data + a, data + z, b->bin_scratch,
                          &bad_col) == 0) {
-            copy_sql = t->copy_bin_sql;
+            copy_sql = direct ? t->direct_bin_sql : t->copy_bin_sql;
             b->copy_binary++;
             data = b->bin.data;
             a = 0;
@@ -1355,6 +1406,47 @@ static int copy_range(cs_batch_t *b, tbl_t *t, cs_db_t *db, const char *data, si
     return 0;
 }
 
+/*
+ * insert_first, where the session may COPY into the target (t->direct): the rows [a, z) COPYd
+ * straight into it under the savepoint cs_first. Returns 1 when they are stored; 0 when that COPY
+ * was rolled back to the savepoint: a key stored after all or twice in the range (23505,
+ * *conflict: take the upsert), or the COPY refused (0A000: row-level security turned on since
+ * prepare, see build_first_sql; staged from now on); -1 with err otherwise.
+ */
+static int first_direct(cs_batch_t *b, tbl_t *t, cs_db_t *db, const char *data, size_t a, size_t z,
+                        bool *conflict, cs_err_t *err)
+{
+    if (copy_range(b, t, db, data, a, z, true, err) == 0) {
+        b->first_inserted++;
+        return 1;
+    }
+    *conflict = !strcmp(err->sqlstate, "23505");
+    if (!*conflict && strcmp(err->sqlstate, "0A000") != 0)
+        return -1;
+    t->direct = *conflict;
+    cs_err_clear(err);
+    if (cs_db_exec(db, "ROLLBACK TO SAVEPOINT cs_first; RELEASE SAVEPOINT cs_first", err) < 0)
+        return cs_err_wrap(err, "copy into %s", t->def->table);
+    return 0;
+}
+
+/*
+ * insert_first, staged: the plain INSERT from the staging table, which it empties (truncate: by
+ * TRUNCATE). Returns 1 when it ran; 0 when a key stored after all or twice (23505) rolled it back
+ * to the savepoint (the staged rows stay for the upsert); -1 with err otherwise.
+ */
+static int first_staged(tbl_t *t, cs_db_t *db, bool truncate, cs_err_t *err)
+{
+    if (cs_db_exec(db, truncate ? t->first_trunc_sql : t->first_sql, err) == 0)
+        return 1;
+    if (strcmp(err->sqlstate, "23505") != 0)
+        return cs_err_wrap(err, "insert into %s", t->def->table);
+    cs_err_clear(err);
+    if (cs_db_exec(db, "ROLLBACK TO SAVEPOINT cs_first; RELEASE SAVEPOINT cs_first", err) < 0)
+        return cs_err_wrap(err, "insert into %s", t->def->table);
+    return 0;
+}
+
 int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, cs_err_t *err)
 {
     (void)isolate; /* every flush empties the staging tables, an isolated range's too */
@@ -1371,7 +1463,15 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
                 return -1;
             continue;
         }
-        if (copy_range(b, t, db, data, a, z, err) < 0)
+        /* Rows believed new (insert_first): straight into the target where the session may. */
+        bool conflict = false;
+        int rc = t->direct ? first_direct(b, t, db, data, a, z, &conflict, err) : 0;
+        if (rc != 0) {
+            if (rc < 0)
+                return -1;
+            continue;
+        }
+        if (copy_range(b, t, db, data, a, z, false, err) < 0)
             return -1;
         if (!t->merge_sql)
             continue;
@@ -1380,25 +1480,18 @@ int cs_batch_flush(cs_batch_t *b, cs_db_t *db, int from, int to, bool isolate, c
         /* The merge, then the staging table emptied (see "Staging" above). */
         t->staged_bytes += (z - a) + nrows * STAGE_ROW_OVERHEAD;
         bool truncate = t->staged_bytes >= STAGE_TRUNCATE_BYTES;
-        if (t->first_sql) {
-            /* Rows believed new: a plain INSERT; a key stored after all (23505) undoes it and
-             * takes the upsert below. The staging table is emptied only when the INSERT ran. */
-            if (cs_db_exec(db, truncate ? t->first_trunc_sql : t->first_sql, err) == 0) {
-                b->first_inserted++;
-                if (truncate)
-                    t->staged_bytes = 0;
-                continue;
-            }
-            if (strcmp(err->sqlstate, "23505") != 0)
-                return cs_err_wrap(err, "insert into %s", t->def->table);
-            cs_err_clear(err);
-            if (cs_db_exec(db, "ROLLBACK TO SAVEPOINT cs_first; RELEASE SAVEPOINT cs_first", err) <
-                0)
-                return cs_err_wrap(err, "insert into %s", t->def->table);
-            b->first_fell_back++;
+        /* Rows believed new, staged: a plain INSERT, unless a conflict is known already. */
+        rc = t->first_sql && !conflict ? first_staged(t, db, truncate, err) : 0;
+        if (rc < 0)
+            return -1;
+        if (rc == 0) {
+            if (t->first_sql)
+                b->first_fell_back++;
+            if (cs_db_exec(db, truncate ? t->trunc_sql : t->clear_sql, err) < 0)
+                return cs_err_wrap(err, "upsert into %s", t->def->table);
+        } else {
+            b->first_inserted++;
         }
-        if (cs_db_exec(db, truncate ? t->trunc_sql : t->clear_sql, err) < 0)
-            return cs_err_wrap(err, "upsert into %s", t->def->table);
         if (truncate)
             t->staged_bytes = 0;
     }

@@ -138,13 +138,19 @@ typedef struct cs_table_def {
     /*
      * Upserts other than CS_MERGE_AGGREGATE (ignored there: its staged columns are not the
      * target's), optional: the worker appends here only rows whose key it believes is not stored
-     * yet (e.g. a learner's first score). A range that takes the COPY path is then first inserted
-     * from the staging table by a plain INSERT (no ON CONFLICT, no de-duplication: no speculative
-     * insertion, no sort) under a savepoint; when that fails with unique_violation (23505: a key
-     * stored after all, by another writer or a replay, or appended twice in the range) it rolls
-     * back to the savepoint and runs the table's upsert as without this flag, so the rows stored
-     * are the same either way. Wrong beliefs cost time, never correctness. Any other error fails
-     * the flush as before. The array path (small ranges) runs the upsert directly.
+     * yet (e.g. a learner's first score). A range that takes the COPY path is then COPYd straight
+     * into the target under a savepoint (no ON CONFLICT, no de-duplication: no speculative
+     * insertion, no sort, no staging table written, read and emptied); the target's triggers fire
+     * as for an INSERT. Where PostgreSQL refuses that COPY (the target's row-level security
+     * applies to the session's role: read at cs_batch_prepare, or SQLSTATE 0A000 later), and for
+     * a table with parent rows (inserted from the staged rows), the range is staged and inserted
+     * from the staging table by a plain INSERT under the savepoint instead. When the COPY or that
+     * INSERT fails with unique_violation (23505: a key stored after all, by another writer or a
+     * replay, or appended twice in the range) it rolls back to the savepoint and runs the table's
+     * staged upsert as without this flag, so the rows stored are the same either way (a key
+     * twice: as the merge rule says). Wrong beliefs cost time, never correctness. Any other error
+     * fails the flush as before, its field naming the target's column. The array path (small
+     * ranges) runs the upsert directly.
      */
     bool insert_first;
 } cs_table_def_t;
@@ -354,8 +360,9 @@ CS_API void cs_batch_set_copy_binary(cs_batch_t *b, bool on);
  */
 CS_API void cs_batch_copy_counts(const cs_batch_t *b, size_t *binary, size_t *declined);
 /*
- * Since the batch was made: the flushed ranges of insert_first tables stored by their plain
- * INSERT, and those that fell back to the upsert (for tests and benchmarks).
+ * Since the batch was made: the flushed ranges of insert_first tables stored without the upsert
+ * (by their COPY straight into the target, or their plain INSERT from staging), and those that
+ * fell back to the upsert (for tests and benchmarks).
  */
 CS_API void cs_batch_insert_first_counts(const cs_batch_t *b, size_t *inserted, size_t *fell_back);
 /*
