@@ -9,11 +9,12 @@
  * the derived events with the effects, processed ids and offsets, or none of them; a handler
  * that fails, an event isolated as poison, a rolled-back attempt drop their derived events too.
  *
- * The relay is a thread of its own (named cs-outbox, for per-thread CPU in /proc and top -H) with
- * its own PostgreSQL connection and its own idempotent producer (cs/producer.h); the loop never
- * waits for it. Its session reads the outbox by the primary key alone (bitmap and sequential scans
- * off, relay_connected): a round then reads the rows it publishes, not every pending row of the
- * group, which the planner chose with the statistics of a near-empty outbox (test 0126). One relay of a consumer group publishes
+ * The relay is a thread of its own (named cs-outbox: its CPU in /proc, top -H) with its own
+ * PostgreSQL connection and its own idempotent producer (cs/producer.h); the loop never waits
+ * for it. Its session reads the outbox by the primary key alone (bitmap and sequential scans
+ * off, relay_connected): a round reads the rows it publishes, not every pending row of the
+ * group, as the planner chose with the statistics of a near-empty outbox (test 0126). One relay
+ * of a consumer group publishes
  * at a time: the one whose connection holds the group's relay lock (a session advisory lock,
  * pg_try_advisory_lock on 'careerstream:outbox-relay:<group>'); the relays of the group's other
  * instances stand by, try the lock every outbox-poll-ms and take over when the holder's connection
