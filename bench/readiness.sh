@@ -4,10 +4,15 @@
 #
 #   bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR]
 #                      [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain]
-#                      [--members N] [--assignment-strategy S] [-- cs-readiness options]
+#                      [--members N] [--assignment-strategy S] [--hold-relay] [-- cs-readiness options]
 #
 # On its own throwaway Apache Kafka (scripts/kafka in .run/bench-readiness/kafka, fresh each run)
 # and a database of the throwaway PostgreSQL cluster (scripts/devdb):
+#  0. creates the contract's topics and, as an operator would, every drain's derived topic
+#     (bench.rd.<pid>.<tag>, one per drain so the drains' events stay apart) with cs.derived's
+#     partitions and retention from schemas/topics.json, when the broker starts: no drain pays the
+#     topic's auto-creation (the broker's own, 4 partitions, during which its relay's first
+#     produce waits for the topic's metadata);
 #  1. publishes N events (default 200,000) of L learners (default 20,000) from cs-loadgen
 #     (--days 0 --seed S, default 7) to the real topics; --million is the pipeline benchmark's
 #     stream (bench/pipeline.sh: 1,000,000 events, 10,000 learners, seed 2026);
@@ -22,7 +27,15 @@
 #     its PostgreSQL backends (polled in /proc every 0.2 s) and of the broker while it drained,
 #     their sum per event in microseconds, and the worker's peak RSS in MiB; then the medians. On a machine shared with other work
 #     wall time is noisy; CPU seconds much less so. Arguments after -- go to cs-readiness
-#     (e.g. --batch-size 20000).
+#     (e.g. --batch-size 20000);
+#  5. per run, the parts (the "parts" lines, also in .run/bench-readiness/parts.<run>): the CPU
+#     seconds of each PostgreSQL backend by its application_name (cs-readiness: the committer,
+#     cs-readiness-inputs: the read, cs-readiness-outbox: the relay) and of the worker's threads
+#     by name (polled in /proc every 0.2 s, the last sample of each; cs-outbox is the relay's
+#     thread, relay_rdk:* the librdkafka threads started after it: its producer's), the outbox rows
+#     left pending after the drain, and the broker's threads by kind between the drain's start and
+#     end (JVM thread names without digits and blanks, as /proc cuts them: data-plane-kafk the
+#     request handlers and network threads, CCompilerThre the JIT's compilers, ...).
 # --compare DIR: a before/after comparison on a loaded machine. Each run also times DIR's
 #     cs-readiness (the "before": e.g. a build of another commit; its SQL functions are the
 #     template's, migrated by --bin's cs-migrate) on its own copy of the same database, the two
@@ -44,6 +57,10 @@
 #     their start to the last one's exit, CPU and recomputations are their sums, RSS the largest.
 #     --assignment-strategy S is passed to each (roundrobin gives every member the same residues of
 #     every topic, so all of a learner's events reach one member: docs/operations.md).
+# --hold-relay: during each timed drain a psql session holds the group's relay lock (the session
+#     advisory lock the relays of a group take, docs/runtime.md), so the relay stands by and the
+#     derived events stay in outbox_events: the drain without the relay's publishing (its standby
+#     still tries the lock after each batch). A measurement, not a production setting.
 # Builds nothing: --bin (default build/bin) must hold a build (a Release build gives the best
 # figures). Never part of the tests.
 set -euo pipefail
@@ -61,6 +78,7 @@ KEEP=
 WARM_DRAIN=0
 MEMBERS=1
 STRATEGY=
+HOLD_RELAY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=$2; shift 2 ;;
@@ -75,8 +93,9 @@ while [ $# -gt 0 ]; do
     --warm-drain) WARM_DRAIN=1; shift ;;
     --members) MEMBERS=$2; shift 2 ;;
     --assignment-strategy) STRATEGY=$2; shift 2 ;;
+    --hold-relay) HOLD_RELAY=1; shift ;;
     --) shift; break ;;
-    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain] [--members N] [--assignment-strategy S] [-- cs-readiness options]" >&2; exit 2 ;;
+    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain] [--members N] [--assignment-strategy S] [--hold-relay] [-- cs-readiness options]" >&2; exit 2 ;;
   esac
 done
 for p in cs-migrate cs-seed cs-loadgen cs-progress cs-readiness; do
@@ -101,7 +120,17 @@ scripts/devdb status >/dev/null 2>&1 || started_db=1
 ADMIN=$(scripts/devdb start)
 BASE=${ADMIN%/*}
 scripts/kafka destroy >/dev/null 2>&1 || true
-BROKERS=$(scripts/kafka start)
+# The contract's topics and every drain's derived topic (the warm-up's, then run r's a and b), the
+# latter as schemas/topics.json's cs.derived (partitions, retention; no dead-letter topic: nothing
+# consumes them), created with the broker (scripts/kafka start, CS_TOPICS_FILE).
+case "$RUNS" in ''|*[!0-9]*|0) echo "bench/readiness.sh: --runs wants a positive number" >&2; exit 2 ;; esac
+tags=warm
+for r in $(seq 1 "$RUNS"); do tags+=" ${r}a ${r}b"; done
+jq --arg p "bench.rd.$$." --arg tags "$tags" '
+  (.topics[] | select(.name == "cs.derived") | {partitions, retention_ms}) as $d
+  | .topics += [$tags | split(" ")[] | select(. != "") | {name: ($p + .)} + $d]' \
+  schemas/topics.json >"$RUN/topics.json"
+BROKERS=$(CS_TOPICS_FILE=$RUN/topics.json scripts/kafka start)
 BROKER_PID=$(cat "$CS_KAFKA_DIR/node-1/pid")
 PG_PID=$(head -1 "$(psql "$ADMIN" -qAtX -c 'SHOW data_directory')/postmaster.pid")
 export CS_KAFKA_BROKERS=$BROKERS CS_LOG_LEVEL=warn
@@ -111,19 +140,68 @@ psqla() { psql "$ADMIN" -qAt -v ON_ERROR_STOP=1 "$@"; }
 
 # CPU seconds (user + system) used so far by the broker's JVM.
 broker_cpu() { awk -v t="$TICK" '{printf "%.2f\n", ($14 + $15) / t}' "/proc/$BROKER_PID/stat"; }
+# Its threads' CPU ticks so far ("tid name ticks", the name's digits and blanks dropped: one
+# kind of thread per name); broker_parts BEFORE AFTER: the seconds between, per kind, above 0.02.
+broker_threads() {
+  for t in /proc/"$BROKER_PID"/task/*; do
+    sed -E 's/^([0-9]+) \((.*)\) (.*)$/\1 \2\n\3/' "$t/stat" 2>/dev/null |
+      awk 'NR == 1 { id = $1; $1 = ""; gsub(/[0-9 ]/, ""); name = $0 } NR == 2 { print id, name, $12 + $13 }'
+  done
+}
+broker_parts() {
+  awk -v t="$TICK" 'NR == FNR { b[$1] = $3; next } { s[$2] += $3 - b[$1] }
+    END { for (k in s) if (s[k] / t >= 0.02) printf "%s %.2f ", k, s[k] / t }' "$1" "$2"
+}
 # The CPU of the PostgreSQL backends serving database $1 (what a worker costs the server;
 # whatever else the cluster runs meanwhile, tests of the same checkout included, is left out):
 # pg_watch DB FILE polls them every 0.2 s until killed, pg_cpu FILE sums each backend's last
 # sample (what a backend spends after its last sample, its exit, is missed).
+# pg_watch also notes each backend's application_name once (FILE.names: "pid name").
 pg_watch() {
+  local -A named=()
+  : >"$2.names"
   while :; do
     for c in $(ps --ppid "$PG_PID" -o pid=,args= | awk -v db="$1" '$4 == db {print $1}'); do
       cut -d' ' -f1,14,15 "/proc/$c/stat" 2>/dev/null || true
+      if [ -z "${named[$c]:-}" ]; then
+        named[$c]=$(psql "$ADMIN" -qAtX -c "SELECT coalesce(nullif(application_name, ''), '?') FROM pg_stat_activity WHERE pid = $c" 2>/dev/null || true)
+        [ -z "${named[$c]}" ] || echo "$c ${named[$c]}" >>"$2.names"
+      fi
     done >>"$2"
     sleep 0.2
   done
 }
 pg_cpu() { awk -v t="$TICK" '{ c[$1] = $2 + $3 } END { for (p in c) s += c[p]; printf "%.2f\n", s / t }' "$1"; }
+# The same per application_name: "name seconds ..." on one line.
+pg_parts() {
+  awk -v t="$TICK" 'FILENAME ~ /names$/ { n[$1] = $2; next } { c[$1] = $2 + $3 }
+    END { for (p in c) s[(p in n) ? n[p] : "?"] += c[p]; for (k in s) printf "%s %.2f ", k, s[k] / t }' "$1.names" "$1"
+}
+# thr_watch FILE PID...: the threads of the children of the PIDs (the /usr/bin/time processes of
+# a drain's members) every 0.2 s until killed: "tid name utime stime" lines (a name's blanks as _).
+thr_watch() {
+  local f=$1 p c t
+  shift
+  while :; do
+    for p in "$@"; do
+      for c in $(cat "/proc/$p/task/$p/children" 2>/dev/null); do
+        for t in /proc/"$c"/task/*; do
+          sed -E 's/^([0-9]+) \((.*)\) (.*)$/\1 \2\n\3/' "$t/stat" 2>/dev/null |
+            awk 'NR == 1 { id = $1; $1 = ""; sub(/^ /, ""); gsub(/ /, "_"); name = $0 } NR == 2 { print id, name, $12, $13 }'
+        done
+      done
+    done >>"$f"
+    sleep 0.2
+  done
+}
+# The worker threads' CPU by name (last sample of each thread), the librdkafka threads started
+# after the relay's (cs-outbox: those of its producer) as "relay_rdk:<name>".
+thr_parts() {
+  awk -v t="$TICK" '{ c[$1] = $3 + $4; n[$1] = $2 } END {
+    for (i in n) if (n[i] == "cs-outbox" && (r == "" || i + 0 < r + 0)) r = i
+    for (i in c) { k = n[i]; if (r != "" && k ~ /^rdk:/ && i + 0 > r + 0) k = "relay_" k; s[k] += c[i] }
+    for (k in s) printf "%s %.2f ", k, s[k] / t }' "$1"
+}
 # Runs a drain ($1 database, then the command) with its backends watched; sets PGCPU.
 watched() {
   local db=$1 f=$RUN/pgcpu.$1 wp rc=0
@@ -179,7 +257,12 @@ drain_members() {
       --log-level info --derived-topic "bench.rd.$$.$tag" "${SOPT[@]}" "$@" 2>"$RUN/readiness.$tag.$m.log" &
     pids+=($!)
   done
+  : >"$RUN/threads.$tag"
+  thr_watch "$RUN/threads.$tag" "${pids[@]}" &
+  local tw=$!
   for m in "${pids[@]}"; do wait "$m" || rc=$?; done
+  kill "$tw" 2>/dev/null || true
+  wait "$tw" 2>/dev/null || true
   return $rc
 }
 
@@ -202,10 +285,24 @@ for r in $(seq 1 "$RUNS"); do
     [ "$w" = a ] || [ -z "$CMPSQL" ] || psql "$BASE/$DB" -qX -v ON_ERROR_STOP=1 -f "$CMPSQL" >/dev/null
     psql "$BASE/$DB" -qc "CHECKPOINT"
     if [ "$w" = a ]; then wbin=$BIN; else wbin=$CMP; fi
+    hold=
+    if [ "$HOLD_RELAY" = 1 ]; then
+      # the group's relay lock, held by a session of this database until the drain is done
+      psql "$BASE/$DB" -qAtX -c "SELECT pg_advisory_lock(hashtextextended('careerstream:outbox-relay:br.$$.$r$w', 0))" \
+        -c "SELECT pg_sleep(86400)" >/dev/null 2>&1 &
+      hold=$!
+      until [ "$(psql "$BASE/$DB" -qAtX -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ]; do sleep 0.1; done
+    fi
+    broker_threads >"$RUN/broker0.$r$w"
     b0=$(broker_cpu) t0=$(now)
     rm -f "$RUN/readiness.$r$w".*
     watched "$DB" drain_members "$wbin" "$r$w" "$DB" "$@"
     t1=$(now) b1=$(broker_cpu)
+    broker_threads >"$RUN/broker1.$r$w"
+    [ -z "$hold" ] || { kill "$hold" 2>/dev/null; wait "$hold" 2>/dev/null || true; }
+    pending=$(psql "$BASE/$DB" -qAtX -c "SELECT count(*) FROM outbox_events")
+    echo "parts $r$w: PostgreSQL $(pg_parts "$RUN/pgcpu.$DB")| worker $(thr_parts "$RUN/threads.$r$w")| outbox pending $pending | broker $(broker_parts "$RUN/broker0.$r$w" "$RUN/broker1.$r$w")" |
+      tee "$RUN/parts.$r$w"
     # the members' CPU summed, the largest RSS, the recomputations summed
     read -r wu ws wrss < <(awk '{ u += $1; s += $2; if ($3 > m) m = $3 } END { print u, s, m }' "$RUN/readiness.$r$w".*.time)
     scored=$(cat "$RUN/readiness.$r$w".*.log | grep -o '"learners_scored":[0-9]*' | cut -d: -f2 | awk '{ s += $1 } END { print s + 0 }')

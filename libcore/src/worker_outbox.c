@@ -9,8 +9,12 @@
  * the derived events with the effects, processed ids and offsets, or none of them; a handler
  * that fails, an event isolated as poison, a rolled-back attempt drop their derived events too.
  *
- * The relay is a thread of its own with its own PostgreSQL connection and its own idempotent
- * producer (cs/producer.h); the loop never waits for it. One relay of a consumer group publishes
+ * The relay is a thread of its own (named cs-outbox: its CPU in /proc, top -H) with its own
+ * PostgreSQL connection and its own idempotent producer (cs/producer.h); the loop never waits
+ * for it. Its session reads the outbox by the primary key alone (bitmap and sequential scans
+ * off, relay_connected): a round reads the rows it publishes, not every pending row of the
+ * group, as the planner chose with the statistics of a near-empty outbox (test 0126). One relay
+ * of a consumer group publishes
  * at a time: the one whose connection holds the group's relay lock (a session advisory lock,
  * pg_try_advisory_lock on 'careerstream:outbox-relay:<group>'); the relays of the group's other
  * instances stand by, try the lock every outbox-poll-ms and take over when the holder's connection
@@ -57,6 +61,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "cs/producer.h"
 #include "internal.h"
@@ -505,7 +512,21 @@ static cs_producer_t *relay_producer_new(round_t *r, char **props, cs_err_t *err
     return cs_producer_new_opts(&po, err);
 }
 
-/* Whether r has a working connection to PostgreSQL, (re)connecting when it has none. */
+/*
+ * The relay's session reads outbox_events by its primary key only (see relay_connected): the
+ * round's SELECT in id order stops after outbox-batch-rows entries, the DELETE's range and the
+ * count are index scans too.
+ */
+static const char relay_session_sql[] = "SET enable_bitmapscan = off; SET enable_seqscan = off";
+
+/*
+ * Whether r has a working connection to PostgreSQL, (re)connecting when it has none. A new session
+ * gets relay_session_sql: the outbox is usually near empty when its statistics are taken (by
+ * autovacuum's ANALYZE, or a bench's), and with those the planner takes the round's SELECT for a
+ * few rows and reads every pending row of the group (a bitmap scan, then a top-N sort) to return
+ * outbox-batch-rows of them: with a backlog (a relay behind its batches, a start after an outage)
+ * each round would cost the whole backlog, quadratic in it. An index scan reads what it returns.
+ */
 static bool relay_connected(round_t *r, cs_err_t *err)
 {
     if (r->db && cs_db_ok(r->db))
@@ -513,6 +534,10 @@ static bool relay_connected(round_t *r, cs_err_t *err)
     cs_db_destroy(r->db);
     r->owner = false; /* the lock went with the connection */
     r->db = cs_db_connect(r->o->dsn, r->o->app_name, err);
+    if (r->db && cs_db_exec(r->db, relay_session_sql, err) < 0) {
+        cs_db_destroy(r->db);
+        r->db = NULL;
+    }
     return r->db != NULL;
 }
 
@@ -603,6 +628,9 @@ static void *relay_main(void *arg)
     cs_err_t err;
     double deadline = 0;
     long long backoff_ms = 200;
+#ifdef __linux__
+    prctl(PR_SET_NAME, "cs-outbox"); /* the thread's name in /proc and top -H */
+#endif
     cs_buf_init(&r.ids);
     cs_err_clear(&err);
     r.prod = relay_producer_new(&r, props, &err);

@@ -61,6 +61,7 @@ FOREIGN_OPTIONS = {
     "--warm-drain": "bench/pipeline.sh",         # bench/pipeline.sh --warm-drain (an untimed drain first)
     "--runs": "bench/readiness.sh",              # bench/readiness.sh --million --runs 3
     "--keep-db": "bench/readiness.sh",           # bench/readiness.sh --keep-db NAME (the database kept)
+    "--hold-relay": "bench/readiness.sh",        # bench/readiness.sh --hold-relay (the relay held)
     "--compare": "bench/readiness.sh",           # bench/readiness.sh --compare DIR (a "before" build)
     "--compare-sql": "bench/readiness.sh",       # bench/readiness.sh --compare-sql FILE (its schema)
     "--bin": "bench/readiness.sh",               # bench/*.sh --bin DIR (built programs)
