@@ -4,7 +4,7 @@
 #
 #   bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR]
 #                      [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain]
-#                      [--members N] [--assignment-strategy S] [--hold-relay] [-- cs-readiness options]
+#                      [--members N] [--assignment-strategy S] [--hold-relay] [--as-role] [-- cs-readiness options]
 #
 # On its own throwaway Apache Kafka (scripts/kafka in .run/bench-readiness/kafka, fresh each run)
 # and a database of the throwaway PostgreSQL cluster (scripts/devdb):
@@ -61,6 +61,11 @@
 #     advisory lock the relays of a group take, docs/runtime.md), so the relay stands by and the
 #     derived events stay in outbox_events: the drain without the relay's publishing (its standby
 #     still tries the lock after each batch). A measurement, not a production setting.
+# --as-role: every cs-readiness runs as its worker role, cs_worker_readiness (SET through the DSN's
+#     options, as test 0077 does), in a group the role owns (cs-readiness-br.<pid>.<tag>): the
+#     row-level security of consumer_offsets, processed_events and career_readiness_scores applies
+#     as in a deployment (where it makes the first scores staged, not COPYd in: docs/runtime.md);
+#     without it the worker connects as the cluster's superuser, which bypasses it.
 # Builds nothing: --bin (default build/bin) must hold a build (a Release build gives the best
 # figures). Never part of the tests.
 set -euo pipefail
@@ -79,6 +84,8 @@ WARM_DRAIN=0
 MEMBERS=1
 STRATEGY=
 HOLD_RELAY=0
+GP=br   # the drains' group prefix
+DSNOPT= # appended to each cs-readiness's database URL
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=$2; shift 2 ;;
@@ -94,8 +101,9 @@ while [ $# -gt 0 ]; do
     --members) MEMBERS=$2; shift 2 ;;
     --assignment-strategy) STRATEGY=$2; shift 2 ;;
     --hold-relay) HOLD_RELAY=1; shift ;;
+    --as-role) GP=cs-readiness-br DSNOPT='?options=-c%20role%3Dcs_worker_readiness'; shift ;;
     --) shift; break ;;
-    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain] [--members N] [--assignment-strategy S] [--hold-relay] [-- cs-readiness options]" >&2; exit 2 ;;
+    *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain] [--members N] [--assignment-strategy S] [--hold-relay] [--as-role] [-- cs-readiness options]" >&2; exit 2 ;;
   esac
 done
 for p in cs-migrate cs-seed cs-loadgen cs-progress cs-readiness; do
@@ -253,7 +261,7 @@ drain_members() {
   shift 3
   for m in $(seq 1 "$MEMBERS"); do
     /usr/bin/time -f "%U %S %M" -o "$RUN/readiness.$tag.$m.time" "$bin/cs-readiness" \
-      --pg-dsn "$BASE/$db" --topics "$TOPICS" --group "br.$$.$tag" --drain --metrics-port -1 \
+      --pg-dsn "$BASE/$db$DSNOPT" --topics "$TOPICS" --group "$GP.$$.$tag" --drain --metrics-port -1 \
       --log-level info --derived-topic "bench.rd.$$.$tag" "${SOPT[@]}" "$@" 2>"$RUN/readiness.$tag.$m.log" &
     pids+=($!)
   done
@@ -269,7 +277,7 @@ drain_members() {
 if [ "$WARM_DRAIN" = 1 ]; then
   psqla -c "DROP DATABASE IF EXISTS bench_rd_warm WITH (FORCE)" -c "CREATE DATABASE bench_rd_warm TEMPLATE bench_rd_base"
   t0=$(now)
-  "$BIN/cs-readiness" --pg-dsn "$BASE/bench_rd_warm" --topics "$TOPICS" --group "br.$$.warm" --drain \
+  "$BIN/cs-readiness" --pg-dsn "$BASE/bench_rd_warm$DSNOPT" --topics "$TOPICS" --group "$GP.$$.warm" --drain \
     --metrics-port -1 --log-level warn --derived-topic "bench.rd.$$.warm" "$@" 2>"$RUN/readiness.warm.log"
   printf 'warm-up drain (--warm-drain, untimed, not in the results): %.2f s\n' "$(echo "$(now) - $t0" | bc -l)"
   psqla -c "DROP DATABASE bench_rd_warm WITH (FORCE)"
@@ -288,7 +296,7 @@ for r in $(seq 1 "$RUNS"); do
     hold=
     if [ "$HOLD_RELAY" = 1 ]; then
       # the group's relay lock, held by a session of this database until the drain is done
-      psql "$BASE/$DB" -qAtX -c "SELECT pg_advisory_lock(hashtextextended('careerstream:outbox-relay:br.$$.$r$w', 0))" \
+      psql "$BASE/$DB" -qAtX -c "SELECT pg_advisory_lock(hashtextextended('careerstream:outbox-relay:$GP.$$.$r$w', 0))" \
         -c "SELECT pg_sleep(86400)" >/dev/null 2>&1 &
       hold=$!
       until [ "$(psql "$BASE/$DB" -qAtX -c "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")" = 1 ]; do sleep 0.1; done

@@ -62,6 +62,7 @@ FOREIGN_OPTIONS = {
     "--runs": "bench/readiness.sh",              # bench/readiness.sh --million --runs 3
     "--keep-db": "bench/readiness.sh",           # bench/readiness.sh --keep-db NAME (the database kept)
     "--hold-relay": "bench/readiness.sh",        # bench/readiness.sh --hold-relay (the relay held)
+    "--as-role": "bench/readiness.sh",           # bench/readiness.sh --as-role (the worker role)
     "--compare": "bench/readiness.sh",           # bench/readiness.sh --compare DIR (a "before" build)
     "--compare-sql": "bench/readiness.sh",       # bench/readiness.sh --compare-sql FILE (its schema)
     "--bin": "bench/readiness.sh",               # bench/*.sh --bin DIR (built programs)
