@@ -4,7 +4,7 @@
 #   bench/pipeline.sh [--events N] [--latency-events N] [--rate R]
 #                     [--workers "audit progress readiness matcher"] [--configs LIST]
 #                     [--publish-linger-ms MS] [--warm-broker] [--warm-drain] [--assignment-strategy S]
-#                     [--bin DIR]
+#                     [--as-role] [--bin DIR]
 #
 # On its own throwaway Apache Kafka (scripts/kafka, one KRaft node in .run/bench/kafka, fresh each
 # run) and databases in the throwaway PostgreSQL cluster (scripts/devdb):
@@ -36,6 +36,11 @@
 # --assignment-strategy S: every worker's --assignment-strategy (roundrobin: a scaled-out worker's
 #     members each get the same residues of every topic's partitions, so each learner's events reach
 #     one member; docs/operations.md, "Consumer groups"); default: the workers' own (cooperative-sticky).
+# --as-role: every worker runs as its worker role (cs_worker_progress, cs_worker_audit,
+#     cs_worker_readiness, cs_worker_matching; SET through the database URL's options, as test 0077
+#     does) in a consumer group that role owns (cs-<worker>-bench-...), so the row-level security
+#     and ownership checks of a deployment apply; without it the workers connect as the cluster's
+#     superuser, which bypasses them.
 # Prints a table and writes bench/results/pipeline-<UTC timestamp>.json. --workers defaults to
 # every worker built; --bin uses built programs (e.g. build/bin) instead of building build-bench
 # (Release). Never part of the tests.
@@ -54,6 +59,7 @@ ASSIGN=
 WORKERS=""
 CONFIGS=""
 BIN=
+AS_ROLE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=$2; shift 2 ;;
@@ -66,7 +72,8 @@ while [ $# -gt 0 ]; do
     --warm-drain) WARM_DRAIN=1; shift ;;
     --assignment-strategy) ASSIGN=$2; shift 2 ;;
     --bin) BIN=$(cd "$2" && pwd); shift 2 ;;
-    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--configs LIST] [--publish-linger-ms MS] [--warm-broker] [--warm-drain] [--assignment-strategy S] [--bin DIR]" >&2; exit 2 ;;
+    --as-role) AS_ROLE=1; shift ;;
+    *) echo "usage: bench/pipeline.sh [--events N] [--latency-events N] [--rate R] [--workers LIST] [--configs LIST] [--publish-linger-ms MS] [--warm-broker] [--warm-drain] [--assignment-strategy S] [--as-role] [--bin DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -153,6 +160,18 @@ end_offsets() { partition_ends "$@" | awk '{s[$1] += $3} END {for (t in s) print
 # groups $2... start it at its end offsets of now, stored in database $1 as a worker resuming
 # there would have stored them (the runtime seeks to a partition's stored offset when assigned),
 # so that every drain reads the same events plus its own derived ones.
+# The consumer group of worker $2 in drain $1, and its database URL ($1: the database): with
+# --as-role each worker runs as its role (SET through the URL's options, as test 0077 does), in a
+# group that role owns (cs-<worker>-...: worker_roles' prefixes).
+grp() {
+  if [ "$AS_ROLE" = 1 ]; then echo "cs-$2-bench-$1-$$"; else echo "bench-$1-$2-$$"; fi
+}
+wdsn() {
+  local role
+  case $2 in matcher) role=cs_worker_matching ;; *) role=cs_worker_$2 ;; esac
+  if [ "$AS_ROLE" = 1 ]; then echo "$BASE/$1?options=-c%20role%3D$role"; else echo "$BASE/$1"; fi
+}
+
 start_derived_at_end() {
   local db=$1; shift
   local g rows=""
@@ -193,7 +212,7 @@ drain_run() {
   trap 'for p in "${wp[@]}"; do kill -TERM "$p" 2>/dev/null || true; done' EXIT
   local -a kinds
   mapfile -t kinds < <(printf '%s\n' "$@" | sort -u)
-  start_derived_at_end "$db" $(printf "bench-$tag-%s-$$ " "${kinds[@]}")
+  start_derived_at_end "$db" $(for w in "${kinds[@]}"; do grp "$tag" "$w"; done)
   local from
   from=$(end_offsets cs.derived)
   pg0=$(pg_cpus)
@@ -204,7 +223,7 @@ drain_run() {
     local name=$w
     for n in "${names[@]}"; do [ "${n%%.*}" = "$w" ] && name="$w.$k"; done
     names+=("$name")
-    "$BIN/cs-$w" --pg-dsn "$BASE/$db" --group "bench-$tag-$w-$$" --metrics-port -1 \
+    "$BIN/cs-$w" --pg-dsn "$(wdsn "$db" "$w")" --group "$(grp "$tag" "$w")" --metrics-port -1 \
       --log-level info 2>"$RUN/$tag-$name.log" &
     wp+=($!)
     pids+=($!)
@@ -245,7 +264,7 @@ drain_run() {
     nap=1
     for w in "${kinds[@]}"; do
       local c e
-      read -r c e < <(awk -v g="bench-$tag-$w-$$" -v ts=" ${topics[$w]}" '
+      read -r c e < <(awk -v g="$(grp "$tag" "$w")" -v ts=" ${topics[$w]}" '
         FILENAME == ARGV[1] { if ($1 == g) c[$2] = $3; next }
         FILENAME == ARGV[2] { s[$1] = $2; next }
         index(ts, " " $1 " ") { e += $2 - s[$1]; cc += c[$1] - s[$1] }
@@ -364,7 +383,7 @@ for cfg in $configs; do
         printf '   cs-%-10s drained at %6.1f s: committed the offsets of %d of the %d events of its topics' "$w" "$f" "$c" "$e"
         fin_json="$fin_json${fin_json:+,}\"$w\":$(num "$f")"
         off_json="$off_json${off_json:+,}\"$w\":{\"committed\":$c,\"end\":$e}"
-        n=$(accounted bench_run "$w" "bench-$cfg-$w-$$")
+        n=$(accounted bench_run "$w" "$(grp "$cfg" "$w")")
         if [ -n "$n" ]; then
           printf ', accounted for %d events' "$n"
           acc_json="$acc_json${acc_json:+,}\"$w\":$n"
@@ -433,7 +452,7 @@ if [ "$LAT_EVENTS" -gt 0 ] && [ "$lat_ok" = 1 ]; then
     # cs-readiness and cs-matcher keep their own batch wait (a second: their cost is per batch).
     bm=(--batch-ms 5)
     case $w in readiness | matcher) bm=() ;; esac
-    "$BIN/cs-$w" --pg-dsn "$BASE/bench_lat" --group "bench-lat-$w-$$" --topics "$topics" "${derived[@]}" \
+    "$BIN/cs-$w" --pg-dsn "$(wdsn bench_lat "$w")" --group "$(grp lat "$w")" --topics "$topics" "${derived[@]}" \
       --metrics-port "$port" "${bm[@]}" 2>"$RUN/lat-$w.log" &
     lat_pids+=($!)
     pids+=($!)

@@ -62,7 +62,8 @@
 #     derived events stay in outbox_events: the drain without the relay's publishing (its standby
 #     still tries the lock after each batch). A measurement, not a production setting.
 # --as-role: every cs-readiness runs as its worker role, cs_worker_readiness (SET through the DSN's
-#     options, as test 0077 does), in a group the role owns (cs-readiness-br.<pid>.<tag>): the
+#     options, as test 0077 does), in a group the role owns (cs-readiness-br.<pid>.<tag>), and
+#     step 2's cs-progress as cs_worker_progress (group cs-progress-bp.<pid>): the
 #     row-level security of consumer_offsets, processed_events and career_readiness_scores applies
 #     as in a deployment (where it makes the first scores staged, not COPYd in: docs/runtime.md);
 #     without it the worker connects as the cluster's superuser, which bypasses it.
@@ -86,6 +87,8 @@ STRATEGY=
 HOLD_RELAY=0
 GP=br   # the drains' group prefix
 DSNOPT= # appended to each cs-readiness's database URL
+PGP=bp  # cs-progress's group prefix, and its URL's options
+PDSNOPT=
 while [ $# -gt 0 ]; do
   case "$1" in
     --events) EVENTS=$2; shift 2 ;;
@@ -101,7 +104,10 @@ while [ $# -gt 0 ]; do
     --members) MEMBERS=$2; shift 2 ;;
     --assignment-strategy) STRATEGY=$2; shift 2 ;;
     --hold-relay) HOLD_RELAY=1; shift ;;
-    --as-role) GP=cs-readiness-br DSNOPT='?options=-c%20role%3Dcs_worker_readiness'; shift ;;
+    --as-role)
+      GP=cs-readiness-br DSNOPT='?options=-c%20role%3Dcs_worker_readiness'
+      PGP=cs-progress-bp PDSNOPT='?options=-c%20role%3Dcs_worker_progress'
+      shift ;;
     --) shift; break ;;
     *) echo "usage: bench/readiness.sh [--events N] [--learners L] [--seed S] [--million] [--runs R] [--bin DIR] [--compare DIR] [--compare-sql FILE] [--keep-db NAME] [--warm-drain] [--members N] [--assignment-strategy S] [--hold-relay] [--as-role] [-- cs-readiness options]" >&2; exit 2 ;;
   esac
@@ -238,7 +244,7 @@ median() { sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
 psqla -c "DROP DATABASE IF EXISTS bench_rd_base WITH (FORCE)" -c "CREATE DATABASE bench_rd_base TEMPLATE bench_rd_tpl"
 b0=$(broker_cpu) t0=$(now)
 watched bench_rd_base /usr/bin/time -f "%U %S %M" -o "$RUN/progress.time" "$BIN/cs-progress" \
-  --pg-dsn "$BASE/bench_rd_base" --topics "$TOPICS" --group "bp.$$" --drain --metrics-port -1 \
+  --pg-dsn "$BASE/bench_rd_base$PDSNOPT" --topics "$TOPICS" --group "$PGP.$$" --drain --metrics-port -1 \
   --log-level warn 2>"$RUN/progress.log"
 t1=$(now) b1=$(broker_cpu)
 read -r pu ps prss <"$RUN/progress.time"
