@@ -36,12 +36,6 @@
 /* The worker under test, killed at exit if a failed check left it running. */
 static pid_t worker = -1;
 
-static void kill_worker(void)
-{
-    if (worker > 0)
-        kill(worker, SIGKILL);
-}
-
 static double scrape(int port, const char *name)
 {
     static char buf[1 << 16];
@@ -156,7 +150,7 @@ END_TEST
 
 int main(void)
 {
-    atexit(kill_worker);
+    rt_kill_at_exit(&worker);
     return rt_run_test("outbox_relay_lock", "outbox_relay_lock", outbox_relay_lock,
                        300 * cs_test_timeout_mult());
 }

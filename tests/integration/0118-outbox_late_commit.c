@@ -34,12 +34,6 @@
 /* The worker under test, killed at exit if a failed check left it running. */
 static pid_t worker = -1;
 
-static void kill_worker(void)
-{
-    if (worker > 0)
-        kill(worker, SIGKILL);
-}
-
 /* cs_outbox_published_total (-1: the worker does not serve /metrics yet). */
 static double published(int port)
 {
@@ -166,7 +160,7 @@ END_TEST
 
 int main(void)
 {
-    atexit(kill_worker);
+    rt_kill_at_exit(&worker);
     return rt_run_test("outbox_late_commit", "outbox_late_commit", outbox_late_commit,
                        300 * cs_test_timeout_mult());
 }

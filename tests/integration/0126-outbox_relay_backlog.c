@@ -38,12 +38,6 @@
 /* The worker under test, killed at exit if a failed check left it running. */
 static pid_t worker = -1;
 
-static void kill_worker(void)
-{
-    if (worker > 0)
-        kill(worker, SIGKILL);
-}
-
 /* The name (comm) of thread tid of pid into out ("" when gone). */
 static void thread_name(pid_t pid, const char *tid, char *out, size_t size)
 {
@@ -172,7 +166,7 @@ END_TEST
 
 int main(void)
 {
-    atexit(kill_worker);
+    rt_kill_at_exit(&worker);
     return rt_run_test("outbox_relay_backlog", "outbox_relay_backlog", outbox_relay_backlog,
                        400 * cs_test_timeout_mult());
 }

@@ -289,6 +289,24 @@ static void worker_argv(const char *const *args, const char **argv)
     argv[n] = NULL;
 }
 
+static pid_t *kill_at_exit[8];
+static int nkill_at_exit;
+
+static void kill_registered(void)
+{
+    for (int i = 0; i < nkill_at_exit; i++)
+        if (*kill_at_exit[i] > 0)
+            kill(*kill_at_exit[i], SIGKILL);
+}
+
+void rt_kill_at_exit(pid_t *pid)
+{
+    if (nkill_at_exit == 0)
+        atexit(kill_registered);
+    if (nkill_at_exit < (int)(sizeof kill_at_exit / sizeof kill_at_exit[0]))
+        kill_at_exit[nkill_at_exit++] = pid;
+}
+
 pid_t rt_spawn(const char *dsn, const char *logfile, const char *const *args)
 {
     const char *argv[64];

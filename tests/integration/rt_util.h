@@ -55,6 +55,11 @@ long long rt_topic_end(const char *topic);
  * arguments; its stderr is appended to logfile. Returns the pid.
  */
 pid_t rt_spawn(const char *dsn, const char *logfile, const char *const *args);
+/*
+ * *pid (a process the test started) is sent SIGKILL when the test process exits while *pid > 0:
+ * a failed check ends the test there, and leaves nothing running. Set *pid to -1 once reaped.
+ */
+void rt_kill_at_exit(pid_t *pid);
 /* Waits up to timeout_ms for pid; returns its wait status, or -1 on timeout (pid still runs). */
 int rt_wait(pid_t pid, int timeout_ms);
 /*
