@@ -10,31 +10,31 @@
 set -euo pipefail
 BIN=${1:?usage: 0120-readiness_read_replan.sh BUILD_BIN_DIR}
 : "${CS_PG_DSN:?run through scripts/test}" "${CS_KAFKA_BROKERS:?run through scripts/test}"
-T=$(mktemp -d)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init 0120
 DB=t_rreplan_$$
-DSN="${CS_PG_DSN%/*}/$DB"
-cleanup() { psql "$CS_PG_DSN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; rm -rf "$T"; }
+DSN=$(it_dsn "$DB")
+MENTORS=30 # cs-loadgen's --mentors below
+cleanup() { it_db_drop; rm -rf "$T"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-q() { psql "$DSN" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 field() { grep '"readiness totals"' "$1" | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
 
-psql "$CS_PG_DSN" -qc "CREATE DATABASE $DB TEMPLATE cs_template"
+it_db "$DB"
 P="t.rreplan.$$."
-topics="${P}cs.learning,${P}cs.mentoring,${P}cs.jobsearch,${P}cs.portfolio,${P}cs.profile"
+topics=$(progress_topics "$P")
 "$BIN/cs-loadgen" --publish --topic-prefix "$P" --learners 6000 --mentors 30 --events 12000 --days 0 --seed 5 \
   --log-level warn || fail "cs-loadgen"
 run() { "$@" --pg-dsn "$DSN" --topics "$topics" --drain --metrics-port -1 --session-timeout-ms 6000; }
 run "$BIN/cs-progress" --group "p.$$" --log-level warn 2>"$T/progress.err" || { cat "$T/progress.err"; fail "cs-progress"; }
-q "ANALYZE" # career_readiness_scores analyzed empty: the planner takes it at its word
-[ "$(q "SELECT reltuples FROM pg_class WHERE relname = 'career_readiness_scores'")" = 0 ] || fail "scores not analyzed empty"
-seqscans() { q "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'career_readiness_scores'"; }
+q "$DSN" "ANALYZE" # career_readiness_scores analyzed empty: the planner takes it at its word
+[ "$(q "$DSN" "SELECT reltuples FROM pg_class WHERE relname = 'career_readiness_scores'")" = 0 ] || fail "scores not analyzed empty"
+seqscans() { q "$DSN" "SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'career_readiness_scores'"; }
 s0=$(seqscans)
 
 # Small batches, so that many reads follow the first re-plan.
 run "$BIN/cs-readiness" --group "r.$$" --derived-topic "${P}cs.derived" --batch-size 400 --batch-ms 50 \
   --batch-linger=false --log-level debug 2>"$T/r.err" || { tail -20 "$T/r.err"; fail "cs-readiness"; }
-n=$(q "SELECT count(*) FROM career_readiness_scores")
+n=$(q "$DSN" "SELECT count(*) FROM career_readiness_scores")
 first=$(field "$T/r.err" first_scores) replans=$(field "$T/r.err" read_replans) reads=$(field "$T/r.err" batches)
 [ "$n" -ge 1500 ] || fail "only $n learners scored (the stream must give more than 1,000 first scores)"
 [ "$first" -ge "$n" ] || fail "first_scores $first below the $n scores stored"

@@ -9,19 +9,18 @@
 set -euo pipefail
 BIN=${1:?usage: 0123-drain_members.sh BUILD_BIN_DIR}
 : "${CS_PG_DSN:?run through scripts/test}" "${CS_KAFKA_BROKERS:?run through scripts/test}"
-T=$(mktemp -d)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init 0123
 DB=t_dmembers_$$
-DSN="${CS_PG_DSN%/*}/$DB"
-cleanup() { psql "$CS_PG_DSN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; rm -rf "$T"; }
+DSN=$(it_dsn "$DB")
+MENTORS=20 # cs-loadgen's --mentors below
+cleanup() { it_db_drop; rm -rf "$T"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-q() { psql "$DSN" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 
-psql "$CS_PG_DSN" -qc "CREATE DATABASE $DB TEMPLATE cs_template"
+it_db "$DB"
 P="t.dmembers.$$."
 names="cs.learning cs.mentoring cs.jobsearch cs.portfolio cs.profile"
-topics=$(for t in $names; do printf '%s%s,' "$P" "$t"; done)
-topics=${topics%,}
+topics=$(progress_topics "$P")
 "$BIN/cs-loadgen" --publish --topic-prefix "$P" --learners 400 --mentors 20 --events 20000 --days 0 --seed 3 \
   --log-level warn || fail "cs-loadgen"
 total=0
@@ -41,12 +40,12 @@ for round in 1 2 3; do
   a=$!
   # B joins once A has committed a batch, so that A has partitions to lose
   for _ in $(seq 1 200); do
-    [ "$(q "SELECT count(*) FROM consumer_offsets WHERE consumer_group = '$g'")" -gt 0 ] && break
+    [ "$(q "$DSN" "SELECT count(*) FROM consumer_offsets WHERE consumer_group = '$g'")" -gt 0 ] && break
     sleep 0.05
   done
   member "$g" b || fail "round $round: member b failed: $(tail -3 "$T/$g.b.err")"
   wait "$a" || fail "round $round: member a failed: $(tail -3 "$T/$g.a.err")"
-  done_=$(q "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer_group = '$g'")
+  done_=$(q "$DSN" "SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets WHERE consumer_group = '$g'")
   [ "$done_" -eq "$total" ] || fail "round $round: the group's offsets cover $done_ of $total events: \
 a $(grep -c '"drained' "$T/$g.a.err") drained ($(grep -o '"drained[^}]*}' "$T/$g.a.err" | tail -1)), \
 b ($(grep -o '"drained[^}]*}' "$T/$g.b.err" | tail -1))"
