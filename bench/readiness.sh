@@ -171,17 +171,26 @@ broker_parts() {
 # pg_watch DB FILE polls them every 0.2 s until killed, pg_cpu FILE sums each backend's last
 # sample (what a backend spends after its last sample, its exit, is missed).
 # pg_watch also notes each backend's application_name once (FILE.names: "pid name").
+# Both watchers run beside the drain on the same 2 cores: a sample is a few processes (ps, cat,
+# awk), not one per backend or thread (sed and awk per thread cost ~0.25 of a core).
 pg_watch() {
   local -A named=()
+  local c pids
   : >"$2.names"
   while :; do
-    for c in $(ps --ppid "$PG_PID" -o pid=,args= | awk -v db="$1" '$4 == db {print $1}'); do
-      cut -d' ' -f1,14,15 "/proc/$c/stat" 2>/dev/null || true
-      if [ -z "${named[$c]:-}" ]; then
-        named[$c]=$(psql "$ADMIN" -qAtX -c "SELECT coalesce(nullif(application_name, ''), '?') FROM pg_stat_activity WHERE pid = $c" 2>/dev/null || true)
-        [ -z "${named[$c]}" ] || echo "$c ${named[$c]}" >>"$2.names"
-      fi
-    done >>"$2"
+    pids=$(ps --ppid "$PG_PID" -o pid=,args= | awk -v db="$1" '$4 == db {printf "/proc/%s/stat ", $1}' || true)
+    if [ -n "$pids" ]; then
+      for c in $pids; do
+        c=${c#/proc/}
+        c=${c%/stat}
+        if [ -z "${named[$c]:-}" ]; then
+          named[$c]=$(psql "$ADMIN" -qAtX -c "SELECT coalesce(nullif(application_name, ''), '?') FROM pg_stat_activity WHERE pid = $c" 2>/dev/null || true)
+          [ -z "${named[$c]}" ] || echo "$c ${named[$c]}" >>"$2.names"
+        fi
+      done
+      # shellcheck disable=SC2086 # one path per word
+      cat $pids 2>/dev/null | awk '{print $1, $14, $15}' >>"$2" || true
+    fi
     sleep 0.2
   done
 }
@@ -194,17 +203,16 @@ pg_parts() {
 # thr_watch FILE PID...: the threads of the children of the PIDs (the /usr/bin/time processes of
 # a drain's members) every 0.2 s until killed: "tid name utime stime" lines (a name's blanks as _).
 thr_watch() {
-  local f=$1 p c t
+  local f=$1 p c kids
   shift
   while :; do
     for p in "$@"; do
-      for c in $(cat "/proc/$p/task/$p/children" 2>/dev/null); do
-        for t in /proc/"$c"/task/*; do
-          sed -E 's/^([0-9]+) \((.*)\) (.*)$/\1 \2\n\3/' "$t/stat" 2>/dev/null |
-            awk 'NR == 1 { id = $1; $1 = ""; sub(/^ /, ""); gsub(/ /, "_"); name = $0 } NR == 2 { print id, name, $12, $13 }'
-        done
-      done
-    done >>"$f"
+      kids=
+      read -r kids 2>/dev/null <"/proc/$p/task/$p/children" || true
+      for c in $kids; do cat /proc/"$c"/task/*/stat 2>/dev/null || true; done
+    done | awk '{ o = index($0, " ("); match($0, /\)[^)]*$/)
+                  name = substr($0, o + 2, RSTART - o - 2); gsub(/ /, "_", name)
+                  split(substr($0, RSTART + 2), a, " "); print $1, name, a[12], a[13] }' >>"$f"
     sleep 0.2
   done
 }
