@@ -34,6 +34,7 @@ struct cs_db {
     char *password;   /* the DSN's password, scrubbed from connection errors; NULL: none */
     PGcancel *cancel; /* made on the owner's thread after each (re)connect: cs_db_cancel */
     int pl_sent;      /* statements queued in the current pipeline */
+    bool sent;        /* cs_db_send_query sent a query whose result is not collected */
     bool pl_failed;   /* a send failed: the pipeline reports it at its end */
     cs_err_t pl_err;
 };
@@ -432,6 +433,7 @@ bool cs_db_ok(const cs_db_t *db)
 int cs_db_reset(cs_db_t *db, cs_err_t *err)
 {
     PQreset(db->conn);
+    db->sent = false;
     if (db->cancel)
         PQfreeCancel(db->cancel);
     db->cancel = PQgetCancel(db->conn);
@@ -571,6 +573,46 @@ cs_db_res_t *cs_db_query_binary(cs_db_t *db, const char *sql, int nparams,
     PGresult *res = PQexecParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 1);
 
     return tuples(db, res, err);
+}
+
+int cs_db_send_query(cs_db_t *db, const char *sql, int nparams, const char *const *values,
+                     cs_err_t *err)
+{
+    if (PQsendQueryParams(db->conn, sql, nparams, NULL, values, NULL, NULL, 0) != 1) {
+        cs_err_clear(err);
+        if (err) {
+            put_msg(err, "sending a query", PQerrorMessage(db->conn), NULL);
+            err->kind = CS_ERR_TRANSIENT;
+        }
+        return -1;
+    }
+    db->sent = true;
+    return 0;
+}
+
+cs_db_res_t *cs_db_get_result(cs_db_t *db, cs_err_t *err)
+{
+    /* The first result is the query's; the NULL after it ends the exchange (a failed query can
+     * still bring more: each is cleared). */
+    PGresult *res = PQgetResult(db->conn), *more;
+    while ((more = PQgetResult(db->conn)) != NULL)
+        PQclear(more);
+    db->sent = false;
+    return tuples(db, res, err);
+}
+
+bool cs_db_busy(const cs_db_t *db)
+{
+    return db->sent;
+}
+
+bool cs_db_result_ready(cs_db_t *db)
+{
+    if (!db->sent)
+        return true;
+    if (PQconsumeInput(db->conn) != 1)
+        return true;
+    return PQisBusy(db->conn) == 0;
 }
 
 int cs_db_res_rows(const cs_db_res_t *r)

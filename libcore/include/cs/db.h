@@ -86,6 +86,22 @@ CS_API cs_db_res_t *cs_db_query(cs_db_t *db, const char *sql, int nparams,
 CS_API cs_db_res_t *cs_db_query_binary(cs_db_t *db, const char *sql, int nparams,
                                        const char *const *values, cs_err_t *err);
 
+/*
+ * The same in two steps, for a read that runs on the server while the caller does other work:
+ * cs_db_send_query sends the query and returns at once (0, or -1 with err when it could not be
+ * sent); cs_db_get_result waits for its rows and returns them like cs_db_query (NULL with err on
+ * failure), and must come before anything else on the connection. cs_db_busy: a query was sent
+ * whose result was not collected yet.
+ */
+CS_API int cs_db_send_query(cs_db_t *db, const char *sql, int nparams, const char *const *values,
+                            cs_err_t *err);
+CS_API cs_db_res_t *cs_db_get_result(cs_db_t *db, cs_err_t *err);
+CS_API bool cs_db_busy(const cs_db_t *db);
+/* Whether the query sent has its result complete (cs_db_get_result will not wait); reads what
+ * the server sent so far without blocking. True when nothing was sent, or the connection failed
+ * (cs_db_get_result reports it). */
+CS_API bool cs_db_result_ready(cs_db_t *db);
+
 CS_API int cs_db_res_rows(const cs_db_res_t *res);
 CS_API int cs_db_res_cols(const cs_db_res_t *res);
 /* The value at (row, col) as text, or NULL when it is SQL NULL. Borrowed from res. */
