@@ -153,6 +153,7 @@ void cs__worker_stop_now(cs_worker_t *w, int code)
         cs__worker_pipe_join(w);
     }
     w->ready = NULL;
+    cs__worker_discard_ahead(w);
     w->exit_code = code;
     w->stopping = true;
     cs__worker_pending_consume(w, 0);
@@ -329,7 +330,7 @@ void cs__worker_free(cs_worker_t *w)
     cs_dlq_destroy(w->dlq);
     cs_db_destroy(w->db);
     cs_db_destroy(w->rdb);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < w->nstages; i++) {
         stage_t *s = &w->st[i];
         cs_batch_destroy(s->batch);
         cs_arena_destroy(s->arena);
@@ -471,7 +472,7 @@ static int open_codec(cs_worker_t *w, cs_err_t *err)
     return 0;
 }
 
-/* Both stages' batch buffers, arenas and parameter buffers. */
+/* The stages' batch buffers, arenas and parameter buffers. */
 static void stages_init(cs_worker_t *w)
 {
     const cs_worker_def_t *def = w->def;
@@ -480,11 +481,17 @@ static void stages_init(cs_worker_t *w)
     /* An outbox is one more table, after the worker's (handlers never name it). */
     if (def->outbox)
         w->outbox_tables = cs__worker_outbox_tables(def, w->ntables);
-    for (int i = 0; i < 2; i++) {
-        w->st[i].batch = def->outbox ? cs_batch_new(w->outbox_tables, w->ntables + 1)
-                                     : cs_batch_new(def->tables, w->ntables);
-        cs_batch_set_array_max(w->st[i].batch, (size_t)cs_config_int(w->cfg, "batch-array-rows"));
-        cs_batch_set_copy_binary(w->st[i].batch, cs_config_bool(w->cfg, "batch-copy-binary"));
+    w->nstages = def->batch_read ? CS__WORKER_STAGES : 2;
+    for (int i = 0; i < w->nstages; i++) {
+        /* Two batch buffers: the stage read ahead takes one when it is prepared (the batch
+         * before it is in flight then, the third stage free). */
+        if (i < 2) {
+            w->st[i].batch = def->outbox ? cs_batch_new(w->outbox_tables, w->ntables + 1)
+                                         : cs_batch_new(def->tables, w->ntables);
+            cs_batch_set_array_max(w->st[i].batch,
+                                   (size_t)cs_config_int(w->cfg, "batch-array-rows"));
+            cs_batch_set_copy_binary(w->st[i].batch, cs_config_bool(w->cfg, "batch-copy-binary"));
+        }
         w->st[i].arena = cs_arena_new(256 * 1024);
         for (int k = 0; k < TP_COUNT; k++)
             cs_buf_init(&w->st[i].p[k]);
@@ -559,6 +566,8 @@ static int watchers_start(cs_worker_t *w, cs_err_t *err)
     w->consumer_idle.data = w;
     ev_init(&w->batch_timer, cs__worker_on_batch_timer);
     w->batch_timer.data = w;
+    ev_init(&w->ahead_timer, cs__worker_on_ahead_timer);
+    w->ahead_timer.data = w;
     ev_init(&w->retry_timer, cs__worker_on_retry_timer);
     w->retry_timer.data = w;
     ev_async_init(&w->done_async, cs__worker_on_committed);
@@ -607,6 +616,7 @@ static void watchers_stop(cs_worker_t *w)
     ev_io_stop(w->loop, &w->consumer_io);
     ev_idle_stop(w->loop, &w->consumer_idle);
     ev_timer_stop(w->loop, &w->batch_timer);
+    ev_timer_stop(w->loop, &w->ahead_timer);
     ev_timer_stop(w->loop, &w->retry_timer);
     ev_timer_stop(w->loop, &w->deadline_timer);
     ev_timer_stop(w->loop, &w->topic_timer);

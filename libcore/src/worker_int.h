@@ -62,6 +62,13 @@
  * synchronous path, which decides both inside its transaction. Any failure of N discards N+1
  * (def->forget) and handles N exactly as the synchronous path does (the retry after a transient
  * failure is synchronous too). Revocation, assignment, stop and drain wait for the committer first.
+ * Read-ahead (def->batch_read): while a batch is in flight, the loop decodes the messages of the
+ * next batch to prepare into a third stage as they arrive, a chunk at a time, and hands each
+ * chunk's events to batch_read, which starts the worker's set-based read for them without
+ * waiting: the reads run on PostgreSQL while the loop waits for messages or for the committer, and
+ * the batch's batch_begin collects them (and reads what they missed). The stage keeps its items
+ * and arena; it takes a batch buffer only when it is prepared (two exist). Whatever discards the
+ * prepared batch discards the one read ahead with it.
  * Group commit: with nothing in flight, what is pending is applied as soon as the consumer queue is
  * empty; while a batch is in flight, messages accumulate and go as one batch when it completes;
  * batch-ms stays the upper bound.
@@ -159,6 +166,8 @@ enum {
 };
 
 typedef struct stage stage_t;
+/* The pipeline's stages: in flight, prepared, and decoded ahead (def->batch_read). */
+#define CS__WORKER_STAGES 3
 typedef struct cs__worker_committer cs__worker_committer_t;
 typedef struct cs__worker_outbox cs__worker_outbox_t;
 typedef struct cs__worker_redrive cs__worker_redrive_t;
@@ -284,13 +293,16 @@ struct cs_worker {
      * offsets. NULL in the live loop. */
     cs__worker_redrive_t *redrive;
 
-    /* stages: st[0] and st[1]; the synchronous path uses whichever is free */
-    stage_t st[2];
+    /* stages: st[0..CS__WORKER_STAGES); the synchronous path uses st[0] */
+    stage_t st[CS__WORKER_STAGES];
+    int nstages; /* stages made: 3 with def->batch_read, else 2 */
     bool pipeline;
-    bool batch_linger;      /* --batch-linger: no group commit, a partial batch waits batch_ms */
-    bool commit_pipeline;   /* commit small batches in one round trip (worker_txn.c) */
-    stage_t *inflight;      /* handed to the committer; its events are pending[0..inflight->n) */
-    stage_t *ready;         /* prepared, waiting for the committer; pending[nflight..+ready->n) */
+    bool batch_linger;    /* --batch-linger: no group commit, a partial batch waits batch_ms */
+    bool commit_pipeline; /* commit small batches in one round trip (worker_txn.c) */
+    stage_t *inflight;    /* handed to the committer; its events are pending[0..inflight->n) */
+    stage_t *ready;       /* prepared, waiting for the committer; pending[nflight..+ready->n) */
+    stage_t *ahead;  /* the next batch to prepare, read ahead as it arrives (def->batch_read) */
+    bool ahead_full; /* ahead holds the whole batch: it cannot grow */
     stage_t *inflight_done; /* being completed (logs say whether a batch was pipelined) */
     bool throttled;         /* stopped reading the consumer queue until the committer is free */
     int precheck_left;      /* batches still to pre-check on R (after a redo) */
@@ -342,6 +354,7 @@ struct cs_worker {
     ev_io consumer_io;
     ev_idle consumer_idle;
     ev_timer batch_timer;
+    ev_timer ahead_timer; /* while a batch is read ahead: lets the worker send what waited */
     ev_timer retry_timer;
     ev_timer wm_timer;    /* lag and membership upkeep: cs__worker_on_wm_timer */
     int wm_period_ms;     /* its period: 5 s, or a third of max.poll.interval.ms */
@@ -560,6 +573,7 @@ bool cs__worker_ledger_conflict(const cs_err_t *err);
 
 void cs__worker_item_dead(stage_t *s, item_t *it, const char *cls, const cs_err_t *err);
 void cs__worker_decode_items(cs_worker_t *w, stage_t *s, int base, int n);
+void cs__worker_decode_more(cs_worker_t *w, stage_t *s, int base, int n);
 int cs__worker_run_handlers(cs_worker_t *w, stage_t *s, cs_err_t *err);
 int64_t cs__worker_part_expected(const part_t *p);
 void cs__worker_stage_parts(cs_worker_t *w, stage_t *s);
@@ -595,6 +609,12 @@ stage_t *cs__worker_pipe_join(cs_worker_t *w);
 void cs__worker_pipe_wait(cs_worker_t *w);
 void cs__worker_handover(cs_worker_t *w, stage_t *s);
 void cs__worker_prepare(cs_worker_t *w, int n);
+void cs__worker_read_ahead(cs_worker_t *w);
+void cs__worker_on_ahead_timer(struct ev_loop *loop, ev_timer *t, int revents);
+bool cs__worker_reads_ahead(const cs_worker_t *w);
+stage_t *cs__worker_sync_stage(cs_worker_t *w);
+int cs__worker_next_batch_len(cs_worker_t *w, int base, bool *full);
+void cs__worker_discard_ahead(cs_worker_t *w);
 void cs__worker_pipe_settle(cs_worker_t *w);
 void cs__worker_on_committed(struct ev_loop *loop, ev_async *a, int revents);
 

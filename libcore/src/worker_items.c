@@ -69,13 +69,21 @@ static bool ev_decoded(const item_t *it)
  */
 void cs__worker_decode_items(cs_worker_t *w, stage_t *s, int base, int n)
 {
-    if (s->capitems < n) {
-        s->capitems = n;
-        s->items = cs_mem_realloc(s->items, (size_t)n * sizeof *s->items);
-    }
-    s->n = n;
+    s->n = 0;
     s->ndead = 0;
-    for (int i = 0; i < n; i++) {
+    cs__worker_decode_more(w, s, base, n);
+}
+
+/* Decodes pending[base + s->n .. base + n) after the stage's first s->n items (read-ahead). */
+void cs__worker_decode_more(cs_worker_t *w, stage_t *s, int base, int n)
+{
+    if (s->capitems < n) {
+        s->capitems = n > 2 * s->capitems ? n : 2 * s->capitems;
+        s->items = cs_mem_realloc(s->items, (size_t)s->capitems * sizeof *s->items);
+    }
+    int from = s->n;
+    s->n = n;
+    for (int i = from; i < n; i++) {
         item_t *it = &s->items[i];
         cs_err_t err;
         memset(it, 0, sizeof *it);

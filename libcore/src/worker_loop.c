@@ -21,7 +21,7 @@ static void schedule_flush(cs_worker_t *w)
 }
 
 /* How many pending messages from base make the next batch; *full when it cannot grow. */
-static int next_batch_len(cs_worker_t *w, int base, bool *full)
+int cs__worker_next_batch_len(cs_worker_t *w, int base, bool *full)
 {
     int n = 0;
     size_t bytes = 0;
@@ -52,7 +52,7 @@ static int next_batch_len(cs_worker_t *w, int base, bool *full)
 static void check_drain(cs_worker_t *w)
 {
     if (!w->drain || w->stopping || !w->got_assignment || w->npending || w->backoff ||
-        w->inflight || w->ready)
+        w->inflight || w->ready || w->ahead)
         return;
     double quiet = ev_now(w->loop) - w->last_rebalance_at;
     if (cs__worker_nactive(w) == 0 && quiet < DRAIN_EMPTY_SETTLE_S) {
@@ -86,10 +86,10 @@ void cs__worker_flush_sync(cs_worker_t *w, bool all)
 {
     while (w->npending > 0 && !w->backoff && w->exit_code == 0) {
         bool full;
-        int n = next_batch_len(w, 0, &full);
+        int n = cs__worker_next_batch_len(w, 0, &full);
         if (!all && !full)
             break;
-        if (cs__worker_apply_batch(w, &w->st[0], n, false) == APPLY_FAILED)
+        if (cs__worker_apply_batch(w, cs__worker_sync_stage(w), n, false) == APPLY_FAILED)
             break;
     }
     if (w->npending == 0 || w->backoff)
@@ -102,10 +102,18 @@ void cs__worker_flush_sync(cs_worker_t *w, bool all)
         check_drain(w);
 }
 
-/* Pending messages after the batch in flight and the prepared one. */
+/* Pending messages after the batch in flight and the prepared one (the one being read ahead
+ * included: it is the next to cut). */
 static int navail(const cs_worker_t *w)
 {
     return w->npending - (w->inflight ? w->inflight->n : 0) - (w->ready ? w->ready->n : 0);
+}
+
+/* Whether the loop has taken all the batches it can hold until the committer is free: two, and
+ * with read-ahead a third once it is full. */
+static bool pipe_full(const cs_worker_t *w)
+{
+    return w->inflight && w->ready && (!cs__worker_reads_ahead(w) || w->ahead_full);
 }
 
 /*
@@ -123,7 +131,7 @@ void cs__worker_flush_ready(cs_worker_t *w, bool all)
         if (w->inflight) {
             if (w->ready)
                 break;
-            int n = next_batch_len(w, w->inflight->n, &full);
+            int n = cs__worker_next_batch_len(w, w->inflight->n, &full);
             if (n == 0 || !full)
                 break;
             cs__worker_prepare(w, n);
@@ -133,14 +141,15 @@ void cs__worker_flush_ready(cs_worker_t *w, bool all)
             cs__worker_handover(w, w->ready);
             continue;
         }
-        int n = next_batch_len(w, 0, &full);
+        int n = cs__worker_next_batch_len(w, 0, &full);
         if (n == 0 || (!all && !full))
             break;
-        if (w->attempt > 0)
-            cs__worker_apply_batch(w, &w->st[0], n, false); /* retry after a failure: synchronous */
+        if (w->attempt > 0) /* retry after a failure: synchronous */
+            cs__worker_apply_batch(w, cs__worker_sync_stage(w), n, false);
         else
             cs__worker_prepare(w, n);
     }
+    cs__worker_read_ahead(w);
     if (navail(w) == 0 || w->backoff)
         ev_timer_stop(w->loop, &w->batch_timer);
     else
@@ -214,12 +223,12 @@ void cs__worker_drain_queue(cs_worker_t *w)
     int k = 0;
     w->throttled = false;
     while (!w->closed) {
-        if (w->inflight && w->ready) {
-            /* Two batches taken: read on into the consumer's reservoir of compact copies (so
-             * librdkafka's small queue keeps fetching) until the committer is free
-             * (on_committed takes the rest). A revocation served in there settles both. */
+        if (pipe_full(w)) {
+            /* Two batches taken (three with read-ahead): read on into the consumer's reservoir of
+             * compact copies (so librdkafka's small queue keeps fetching) until the committer is
+             * free (on_committed takes the rest). A revocation served in there settles them. */
             cs_consumer_prefetch(w->consumer);
-            if (!(w->inflight && w->ready) && !w->closed)
+            if (!pipe_full(w) && !w->closed)
                 continue;
             w->throttled = true;
             ev_idle_stop(w->loop, &w->consumer_idle);
@@ -231,9 +240,11 @@ void cs__worker_drain_queue(cs_worker_t *w)
         if (++k >= POLL_BUDGET) {
             /* Let timers and HTTP run; the idle watcher comes back for the rest. */
             ev_idle_start(w->loop, &w->consumer_idle);
+            cs__worker_read_ahead(w);
             return;
         }
     }
+    cs__worker_read_ahead(w); /* what arrived, while the loop waits for more */
     ev_idle_stop(w->loop, &w->consumer_idle);
     /* The queue is empty: with the committer free, what is pending goes now (group commit;
      * batch-ms only bounds the wait while a batch is in flight), unless the worker lingers. */

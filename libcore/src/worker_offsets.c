@@ -101,10 +101,10 @@ int cs__worker_db_ensure(cs_worker_t *w, cs_err_t *err)
             return -1;
     }
     w->db_prepared = false;
-    /* Both stages' batches have the same tables, hence the same staging tables and statements
-     * (the second round finds them and only reads the column types again). */
-    for (int i = 0; i < 2; i++)
-        if (cs_batch_prepare(w->st[i].batch, w->db, err) < 0)
+    /* The stages' batches have the same tables, hence the same staging tables and statements
+     * (the later rounds find them and only read the column types again). */
+    for (int i = 0; i < w->nstages; i++)
+        if (w->st[i].batch && cs_batch_prepare(w->st[i].batch, w->db, err) < 0)
             return -1;
     /* The commit's own statements, parsed and planned once per session (sent unnamed, parsing
      * and planning them was the largest share of a small batch's server time). */

@@ -740,8 +740,9 @@ int cs__worker_outbox_new(cs_worker_t *w, cs_err_t *err)
     pthread_mutex_init(&o->mu, NULL);
     pthread_cond_init(&o->cv, NULL);
     w->outbox = o;
-    for (int i = 0; i < 2; i++)
-        cs__batch_set_emitter(w->st[i].batch, o);
+    for (int i = 0; i < w->nstages; i++)
+        if (w->st[i].batch)
+            cs__batch_set_emitter(w->st[i].batch, o);
     return 0;
 }
 

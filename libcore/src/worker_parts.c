@@ -94,6 +94,8 @@ int cs__worker_pending_drop(cs_worker_t *w, bool (*drop)(const part_t *p, const 
         }
     }
     w->npending = j;
+    if (dropped)
+        cs__worker_discard_ahead(w); /* it may name dropped messages */
     return dropped;
 }
 

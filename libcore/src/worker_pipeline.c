@@ -47,14 +47,44 @@ static void log_timing(const stage_t *s)
 
 static stage_t *free_stage(cs_worker_t *w)
 {
-    return (w->inflight == &w->st[0] || w->ready == &w->st[0]) ? &w->st[1] : &w->st[0];
+    for (int i = 0; i < w->nstages; i++) {
+        stage_t *s = &w->st[i];
+        if (s != w->inflight && s != w->ready && s != w->ahead)
+            return s;
+    }
+    return NULL; /* not reached: the callers leave a stage free */
 }
 
-/* Drops the prepared batch and whatever handlers derived from it. Nothing may be in flight. */
+/* Drops the batch decoded ahead (the worker's read for it is left to batch_begin or forget). */
+void cs__worker_discard_ahead(cs_worker_t *w)
+{
+    w->ahead = NULL;
+    w->ahead_full = false;
+    if (w->loop)
+        ev_timer_stop(w->loop, &w->ahead_timer);
+}
+
+/* How often the loop lets the worker send the reads that waited for its connection while a batch
+ * is read ahead (the loop may otherwise sleep until the committer is done). */
+#define AHEAD_POLL_S 0.002
+
+void cs__worker_on_ahead_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop, (void)revents;
+    cs__worker_read_ahead(t->data);
+}
+
+/* Drops the prepared batch, the one decoded after it, and whatever handlers derived from them.
+ * Nothing may be in flight. */
 void cs__worker_discard_ready(cs_worker_t *w)
 {
-    if (!w->ready)
+    bool had = w->ready || w->ahead;
+    cs__worker_discard_ahead(w);
+    if (!w->ready) {
+        if (had && w->def->forget)
+            w->def->forget(w->ud);
         return;
+    }
     cs_batch_clear(w->ready->batch);
     w->ready = NULL;
     if (w->def->forget)
@@ -98,6 +128,7 @@ void cs__worker_pipe_wait(cs_worker_t *w)
         cs_batch_clear(w->ready->batch);
         w->ready = NULL;
     }
+    cs__worker_discard_ahead(w);
     if (w->def->forget)
         w->def->forget(w->ud);
     cs__worker_set_waiting(w, s->job.waiting);
@@ -156,24 +187,123 @@ void cs__worker_handover(cs_worker_t *w, stage_t *s)
     cs__worker_committer_submit(w->committer, &s->job);
 }
 
+/* Gives s a batch buffer when it has none, from a stage neither in flight nor prepared. */
+static void stage_batch(cs_worker_t *w, stage_t *s)
+{
+    for (int i = 0; i < w->nstages && !s->batch; i++) {
+        stage_t *t = &w->st[i];
+        if (t != s && t != w->inflight && t != w->ready && t->batch) {
+            s->batch = t->batch; /* a committed batch's rows, or none */
+            t->batch = NULL;
+            cs_batch_clear(s->batch);
+        }
+    }
+}
+
+/* The stage of the synchronous path (nothing in flight or prepared), with its batch buffer. */
+stage_t *cs__worker_sync_stage(cs_worker_t *w)
+{
+    cs__worker_discard_ahead(w); /* st[0] may hold it */
+    stage_batch(w, &w->st[0]);
+    return &w->st[0];
+}
+
+/* Starts decoding pending[base..) into s, a free stage. */
+static void stage_start(cs_worker_t *w, stage_t *s, int base, int n)
+{
+    s->t0 = mono_s();
+    cs_arena_reset(s->arena);
+    if (s->batch)
+        cs_batch_clear(s->batch);
+    memset(s->t_phase, 0, sizeof s->t_phase);
+    s->age0_ms = cs_log_level_ <= CS_LOG_DEBUG ? oldest_age_ms(w, base, n) : -1;
+    s->n = 0;
+    s->ndead = 0;
+}
+
+bool cs__worker_reads_ahead(const cs_worker_t *w)
+{
+    return w->def->batch_read && w->pipeline && !w->redrive;
+}
+
+/* Messages the read-ahead decodes and hands to batch_read at a time (or the batch's rest). */
+#define AHEAD_CHUNK_DIV 4
+
+/*
+ * Read-ahead: while a batch is in flight, decodes what has arrived of the next batch to prepare
+ * (after the prepared one, if any) into the free stage, w->ahead, a chunk at a time, and hands
+ * each chunk's events to def->batch_read. cs__worker_prepare takes the stage as it is and
+ * decodes the rest.
+ */
+void cs__worker_read_ahead(cs_worker_t *w)
+{
+    if (!cs__worker_reads_ahead(w) || !w->inflight || w->backoff || w->attempt > 0 || w->closed ||
+        w->stopping || w->exit_code)
+        return;
+    int base = w->inflight->n + (w->ready ? w->ready->n : 0);
+    stage_t *s = w->ahead;
+    int have = s ? s->n : 0;
+    int chunk = w->batch_size / AHEAD_CHUNK_DIV > 0 ? w->batch_size / AHEAD_CHUNK_DIV : 1;
+    int avail = w->npending - base;
+    /* Cheap first (this runs after every round of polling): a chunk more, or the batch's end.
+     * A batch cut short by batch-bytes is read ahead only in chunks: prepare reads the rest. */
+    if (w->ahead_full || (avail - have < chunk && avail < w->batch_size)) {
+        if (s)
+            w->def->batch_read(w->ud, NULL, 0); /* its connection may be free now */
+        return;
+    }
+    bool full;
+    int n = cs__worker_next_batch_len(w, base, &full);
+    if (s && (s->n > n || s->items[0].msg != w->pending[base])) {
+        cs__worker_discard_ahead(w); /* not reached: batches are cut from base */
+        s = NULL;
+        have = 0;
+    }
+    if (n <= have || (n - have < chunk && !full)) {
+        if (s)
+            w->def->batch_read(w->ud, NULL, 0);
+        return;
+    }
+    if (!s) {
+        s = free_stage(w);
+        stage_start(w, s, base, n);
+        w->ahead = s;
+        ev_timer_set(&w->ahead_timer, AHEAD_POLL_S, AHEAD_POLL_S);
+        ev_timer_start(w->loop, &w->ahead_timer);
+    }
+    cs__worker_decode_more(w, s, base, n);
+    w->ahead_full = full;
+    const cs_event_t **evs = cs_arena_alloc(s->arena, (size_t)(n - have + 1) * sizeof *evs);
+    int k = 0;
+    for (int i = have; i < n; i++)
+        if (s->items[i].state == IT_DECODED)
+            evs[k++] = &s->items[i].ev;
+    if (k > 0)
+        w->def->batch_read(w->ud, evs, k);
+}
+
 /*
  * Prepares the next n pending messages (after the batch in flight) into the free stage, which
  * becomes w->ready. On failure nothing is prepared and the right state is set.
  */
 void cs__worker_prepare(cs_worker_t *w, int n)
 {
-    stage_t *s = free_stage(w);
     int base = w->inflight ? w->inflight->n : 0;
     cs_err_t err;
     cs_err_clear(&err);
-    s->t0 = mono_s();
-    double t = s->t0, t2;
-    cs_arena_reset(s->arena);
-    cs_batch_clear(s->batch);
-    memset(s->t_phase, 0, sizeof s->t_phase);
-    s->age0_ms = cs_log_level_ <= CS_LOG_DEBUG ? oldest_age_ms(w, base, n) : -1;
-    cs__worker_decode_items(w, s, base, n);
-    s->t_phase[0] = (t2 = mono_s()) - t, t = t2;
+    /* The batch read ahead: the first of these very messages (both were cut from the same base
+     * by the same rule, and pending only grows after it). */
+    stage_t *s = w->ahead;
+    cs__worker_discard_ahead(w);
+    if (!s || w->ready || s->n > n || s->items[0].msg != w->pending[base]) {
+        s = free_stage(w);
+        stage_start(w, s, base, n);
+    }
+    double t0 = mono_s();
+    cs__worker_decode_more(w, s, base, n);
+    stage_batch(w, s);
+    s->t_phase[0] += mono_s() - t0;
+    double t = mono_s(), t2;
     cs__worker_set_waiting(w, "postgresql");
     if (cs__worker_precheck_items(w, s, &err) < 0)
         goto fail;

@@ -427,7 +427,7 @@ static void batch_free(cs_worker_t *w)
 /* Runs the batch in pending; transient failures are retried with a backoff, up to 8 times. */
 static int batch_apply(cs_worker_t *w, cs__worker_redrive_t *r, cs_err_t *err)
 {
-    stage_t *s = &w->st[0];
+    stage_t *s = cs__worker_sync_stage(w);
     long long wait_ms = w->retry_initial_ms;
     for (int attempt = 0;; attempt++) {
         w->attempt = attempt;
