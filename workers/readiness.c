@@ -36,9 +36,14 @@
  * either, except when the very same event was in both batches.)
  *
  * Pipelining: batch N+1 is prepared while N commits, so what batch_begin reads from PostgreSQL may
- * miss N's writes. What each batch decided is kept in memory for the next one (two generations:
- * when N+1 is prepared, N-1 has committed), and forget() drops it whenever the runtime drops
- * batches (a rollback, a rebalance).
+ * miss N's writes. What each batch decided is kept in memory for the next ones (three
+ * generations), and forget() drops it whenever the runtime drops batches (a rollback, a
+ * rebalance). Read-ahead (batch_read): the runtime hands over the events of the next batch a
+ * chunk at a time as they arrive, while the batches before it are prepared or committed; each
+ * chunk's new learners are read at once (one read in flight on the connection, the results kept)
+ * and the batch's batch_begin collects them and reads only the learners they missed. Those reads
+ * are sent after the batch before (N+1) was prepared, while N may still commit: both overlay
+ * them; a read made by batch_begin alone (N+1 in flight, N committed) is overlaid by N+1 only.
  *
  * The inputs are written by cs-progress: cs-readiness scores what cs-progress has committed. A
  * batch that runs ahead of cs-progress scores the older state; the learner's next event (or a
@@ -173,8 +178,9 @@ typedef struct rd {
     const char *dsn;
     cs_readiness_config_t cfg;
     char model[32];
-    gen_t cur, prev; /* what this batch and the one before decided */
-    uidmap_t idx;    /* this batch: user_id -> index in ls */
+    gen_t cur, prev, prev2; /* what this batch and the two before decided */
+    bool overlay2;          /* this batch's read may miss prev2's writes too (read ahead) */
+    uidmap_t idx;           /* this batch: user_id -> index in ls */
     learner_t *ls;
     int nls, capls;
     cs_buf_t arr, json;
@@ -184,6 +190,22 @@ typedef struct rd {
     const char *topic; /* --derived-topic, NULL: the contract's */
     int ev_type;       /* readiness_score_changed's codec type */
     char *read_sql;    /* SELECT read_columns read_from */
+    /* the reads sent ahead by batch_read for the next batch: their learners, once each, the
+     * results collected so far, and whether one is still in flight on rd->db */
+    struct ahead_uid {
+        char uid[37];
+    } * au;
+    int nau, capau;
+    int nsent; /* au[0..nsent) were sent; the rest wait for the connection */
+    uidmap_t aidx;
+    cs_buf_t aarr;
+    cs_db_res_t **ares;
+    int nares, capares;
+    long long ahead_at; /* rd->begun when the first of them was sent */
+    long long begun;    /* batch_begin calls */
+    /* totals: reads sent ahead, read ahead then dropped, learners read by batch_begin after the
+     * reads ahead (missed by them) */
+    long long ahead_sent, ahead_used, ahead_dropped, ahead_missed;
     long long learners_scored, events_emitted, batches;
     double read_s, score_s; /* time batch_begin spent reading, then scoring (totals) */
     long long first_scores; /* learners scored with no score stored (emit FIRST) */
@@ -469,6 +491,8 @@ static int row_input(rd_t *rd, cs_db_res_t *res, int r, cs_readiness_input_t *in
 static stored_t row_stored(rd_t *rd, cs_db_res_t *res, int r, const char *uid)
 {
     stored_t *mem = gen_find(&rd->prev, uid, false);
+    if (!mem && rd->overlay2)
+        mem = gen_find(&rd->prev2, uid, false);
     if (mem)
         return *mem;
     stored_t s = {0};
@@ -571,12 +595,13 @@ static void score_row(rd_t *rd, cs_db_res_t *res, int r, size_t *off)
 
 /*
  * The batch's learners, once each in order of first appearance (rd->ls), each with the last of
- * its events as the trigger. Rotates the generations first: the batch before last has committed;
- * the last one's decisions are the reference.
+ * its events as the trigger. Rotates the generations first: the batch three back has committed;
+ * the last ones' decisions are the reference (rd->overlay2: the two last).
  */
 static void collect_learners(rd_t *rd, const cs_event_t *const *evs, int n)
 {
-    gen_t t = rd->prev;
+    gen_t t = rd->prev2;
+    rd->prev2 = rd->prev;
     rd->prev = rd->cur;
     rd->cur = t;
     gen_clear(&rd->cur);
@@ -604,20 +629,48 @@ static void collect_learners(rd_t *rd, const cs_event_t *const *evs, int n)
     }
 }
 
-static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *err)
+/* Forgets the reads of a batch (collecting one still in flight first). */
+static void ahead_reset(rd_t *rd)
 {
-    rd_t *rd = ud;
-    collect_learners(rd, evs, n);
-    if (rd->nls == 0)
-        return 0;
-    cs_buf_reset(&rd->arr);
-    cs_buf_putc(&rd->arr, '{');
-    for (int i = 0; i < rd->nls; i++) {
-        if (i)
-            cs_buf_putc(&rd->arr, ',');
-        cs_buf_puts(&rd->arr, rd->ls[i].uid);
+    if (cs_db_busy(rd->db)) {
+        cs_err_t e;
+        cs_db_res_free(cs_db_get_result(rd->db, &e));
     }
-    cs_buf_putc(&rd->arr, '}');
+    for (int i = 0; i < rd->nares; i++)
+        cs_db_res_free(rd->ares[i]);
+    rd->nares = 0;
+    rd->nau = 0;
+    rd->nsent = 0;
+    uidmap_clear(&rd->aidx);
+}
+
+/* Collects the read in flight into rd->ares. 0, or -1 with err (the read failed). */
+/* Drops what was read ahead for a batch that is not coming. */
+static void ahead_drop(rd_t *rd)
+{
+    if (rd->nau)
+        rd->ahead_dropped++;
+    ahead_reset(rd);
+}
+
+static int ahead_collect(rd_t *rd, cs_err_t *err)
+{
+    if (!cs_db_busy(rd->db))
+        return 0;
+    cs_db_res_t *res = cs_db_get_result(rd->db, err);
+    if (!res)
+        return -1;
+    if (rd->nares == rd->capares) {
+        rd->capares = rd->capares ? rd->capares * 2 : 8;
+        rd->ares = cs_mem_realloc(rd->ares, (size_t)rd->capares * sizeof *rd->ares);
+    }
+    rd->ares[rd->nares++] = res;
+    return 0;
+}
+
+/* The connection, usable and idle (nothing read ahead in flight), and its plan fresh. */
+static int read_conn(rd_t *rd, cs_err_t *err)
+{
     if (!cs_db_ok(rd->db) && cs_db_reset(rd->db, err) < 0)
         return -1;
     if (rd->first_scores >= rd->replan_at) {
@@ -631,10 +684,138 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
         rd->replans++;
         cs_log_debug("readiness read re-planned", CS_LI("first_scores", rd->first_scores));
     }
+    return 0;
+}
+
+/* The read's first parameter: the uuid[] literal of uids from..to at base, stride apart. */
+static void uid_array(cs_buf_t *b, const char *base, size_t stride, int from, int to)
+{
+    cs_buf_reset(b);
+    cs_buf_putc(b, '{');
+    for (int i = from; i < to; i++) {
+        if (i > from)
+            cs_buf_putc(b, ',');
+        cs_buf_append(b, base + (size_t)i * stride, 36);
+    }
+    cs_buf_putc(b, '}');
+}
+
+/* Adds uid to the learners read ahead; false when it is there already. */
+static bool ahead_add(rd_t *rd, const char *uid)
+{
+    bool added;
+    uidmap_find(&rd->aidx, rd->au ? rd->au->uid : NULL, sizeof *rd->au, uid, hash_uid(uid), rd->nau,
+                &added);
+    if (!added)
+        return false;
+    if (rd->nau == rd->capau) {
+        rd->capau = rd->capau ? rd->capau * 2 : 1024;
+        rd->au = cs_mem_realloc(rd->au, (size_t)rd->capau * sizeof *rd->au);
+    }
+    memcpy(rd->au[rd->nau++].uid, uid, 37);
+    return true;
+}
+
+/* Sends the read of the learners added since the last one (the connection idle). */
+static int ahead_send(rd_t *rd, cs_err_t *err)
+{
+    if (rd->nau == rd->nsent)
+        return 0;
+    if (read_conn(rd, err) < 0)
+        return -1;
+    uid_array(&rd->aarr, rd->au->uid, sizeof *rd->au, rd->nsent, rd->nau);
+    const char *params[] = {rd->aarr.data, rd->model};
+    if (cs_db_send_query(rd->db, rd->read_sql, 2, params, err) < 0)
+        return -1;
+    rd->nsent = rd->nau;
+    rd->ahead_sent++;
+    return 0;
+}
+
+/*
+ * Read-ahead (cs_worker_def_t.batch_read): the next chunk of the next batch's events. Adds the
+ * chunk's new learners; when the connection is free (the read before has its result: collected
+ * now, without waiting) sends the read of every learner not read yet, and returns. The loop never
+ * waits here: a read still running leaves the learners to the next call (a chunk, or n == 0: the
+ * runtime polls after its rounds of polling the consumer), or to batch_begin. A failure only means
+ * that batch_begin reads those learners itself.
+ */
+static void batch_read(void *ud, const cs_event_t *const *evs, int n)
+{
+    rd_t *rd = ud;
+    cs_err_t err;
+    if (n == 0 && rd->nau == rd->nsent)
+        return; /* a poll, and nothing waits for the connection */
+    if (rd->nau && rd->ahead_at != rd->begun)
+        ahead_drop(rd); /* a batch began since: not this batch's */
+    if (rd->nau == 0)
+        rd->ahead_at = rd->begun;
+    for (int i = 0; i < n; i++)
+        ahead_add(rd, evs[i]->user_id);
+    if (!cs_db_result_ready(rd->db))
+        return;
+    if (ahead_collect(rd, &err) < 0 || ahead_send(rd, &err) < 0) {
+        cs_log_debug("readiness read ahead failed", CS_LS("reason", err.msg));
+        ahead_drop(rd);
+    }
+}
+
+static void score_res(rd_t *rd, cs_db_res_t *res, size_t *off)
+{
+    for (int r = 0; r < cs_db_res_rows(res); r++)
+        score_row(rd, res, r, off);
+}
+
+/* Reads the learners of the batch the reads ahead missed (all of them without), into rd->ares
+ * with the others; ahead_add keeps those read ahead out. 0, or -1 with err. */
+static int read_missed(rd_t *rd, bool ahead, cs_err_t *err)
+{
+    int from = rd->nsent;
+    for (int i = 0; i < rd->nls; i++)
+        ahead_add(rd, rd->ls[i].uid);
+    if (rd->nau == from)
+        return 0;
+    if (read_conn(rd, err) < 0)
+        return -1;
+    rd->ahead_missed += ahead ? rd->nau - from : 0;
+    uid_array(&rd->arr, rd->au->uid, sizeof *rd->au, from, rd->nau);
     const char *params[] = {rd->arr.data, rd->model};
-    double t0 = mono_s();
     cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 2, params, err);
-    if (!res) {
+    if (!res)
+        return -1;
+    if (rd->nares == rd->capares) {
+        rd->capares = rd->capares ? rd->capares * 2 : 8;
+        rd->ares = cs_mem_realloc(rd->ares, (size_t)rd->capares * sizeof *rd->ares);
+    }
+    rd->ares[rd->nares++] = res;
+    return 0;
+}
+
+static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *err)
+{
+    rd_t *rd = ud;
+    collect_learners(rd, evs, n);
+    /* What was read ahead is this batch's when it was read since the batch before began. */
+    bool ahead = rd->nau > 0 && rd->ahead_at == rd->begun;
+    rd->begun++;
+    if (!ahead)
+        ahead_drop(rd);
+    if (rd->nls == 0) {
+        ahead_drop(rd);
+        return 0;
+    }
+    if (ahead)
+        rd->ahead_used++;
+    double t0 = mono_s();
+    if (ahead && ahead_collect(rd, err) < 0) {
+        ahead_drop(rd);
+        ahead = false;
+        cs_log_debug("readiness read ahead failed; reading again", CS_LS("reason", err->msg));
+    }
+    /* Read ahead, it may miss the two batches before; read here, only the one before. */
+    rd->overlay2 = ahead;
+    if (read_missed(rd, ahead, err) < 0) {
+        ahead_drop(rd);
         if (err->kind != CS_ERR_FATAL)
             err->kind = CS_ERR_TRANSIENT;
         return -1;
@@ -644,12 +825,12 @@ static int batch_begin(void *ud, const cs_event_t *const *evs, int n, cs_err_t *
     rd->batches++;
     /* Explanations go into one buffer; offsets first, pointers once it stops growing. */
     size_t *off = cs_mem_calloc((size_t)rd->nls, sizeof *off);
-    for (int r = 0; r < cs_db_res_rows(res); r++)
-        score_row(rd, res, r, off);
+    for (int k = 0; k < rd->nares; k++) /* a learner is in one of them; rows of others skipped */
+        score_res(rd, rd->ares[k], off);
     for (int i = 0; i < rd->nls; i++)
         rd->ls[i].explain = off[i] ? rd->json.data + off[i] - 1 : NULL;
     free(off);
-    cs_db_res_free(res);
+    ahead_reset(rd);
     rd->score_s += mono_s() - t1;
     return 0;
 }
@@ -812,6 +993,7 @@ static int init(const cs_config_t *cfg, void **ud, cs_err_t *err)
     rd_t *rd = cs_mem_calloc(1, sizeof *rd);
     *ud = rd;
     cs_buf_init(&rd->arr);
+    cs_buf_init(&rd->aarr);
     cs_buf_init(&rd->json);
     cs_buf_init(&rd->skilltext);
     cs_readiness_config_defaults(&rd->cfg);
@@ -848,6 +1030,8 @@ static void forget(void *ud)
     rd_t *rd = ud;
     gen_clear(&rd->cur);
     gen_clear(&rd->prev);
+    gen_clear(&rd->prev2);
+    ahead_drop(rd); /* a read ahead for a batch that was dropped */
 }
 
 static void fini(void *ud)
@@ -856,12 +1040,23 @@ static void fini(void *ud)
     cs_log_info("readiness totals", CS_LI("learners_scored", rd->learners_scored),
                 CS_LI("events_emitted", rd->events_emitted), CS_LI("batches", rd->batches),
                 CS_LD("read_s", rd->read_s), CS_LD("score_s", rd->score_s),
-                CS_LI("first_scores", rd->first_scores), CS_LI("read_replans", rd->replans));
+                CS_LI("first_scores", rd->first_scores), CS_LI("read_replans", rd->replans),
+                CS_LI("reads_ahead", rd->ahead_sent), CS_LI("batches_read_ahead", rd->ahead_used),
+                CS_LI("batches_read_ahead_dropped", rd->ahead_dropped),
+                CS_LI("learners_missed_ahead", rd->ahead_missed));
     cs_db_destroy(rd->db);
     free(rd->cur.map.slot);
     free(rd->cur.v);
     free(rd->prev.map.slot);
     free(rd->prev.v);
+    free(rd->prev2.map.slot);
+    free(rd->prev2.v);
+    free(rd->aidx.slot);
+    free(rd->au);
+    cs_buf_fini(&rd->aarr);
+    for (int i = 0; i < rd->nares; i++)
+        cs_db_res_free(rd->ares[i]);
+    free(rd->ares);
     free(rd->idx.slot);
     free(rd->ls);
     cs_buf_fini(&rd->skilltext);
@@ -886,6 +1081,7 @@ static const cs_worker_def_t def = {
     .fini = fini,
     .forget = forget,
     .batch_begin = batch_begin,
+    .batch_read = batch_read,
     .outbox = true,
     .no_dedupe = true,
     /* A batch's cost is per learner, and a learner's events arrive over several: batches wait
