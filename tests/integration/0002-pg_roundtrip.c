@@ -1,14 +1,15 @@
 /*
  * tests/integration/0002-pg_roundtrip.c
  *      cs/db.h against the real throwaway PostgreSQL: a row round-trips through parameters and
- *      COPY with awkward text intact, failures are classified the way the dispatcher needs, and
- *      a session (new or reset) runs without JIT.
+ *      COPY with awkward text intact, failures are classified the way the dispatcher needs, a
+ *      query can run while the caller works, and a session (new or reset) runs without JIT.
  */
 #include <check.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cs/db.h"
 #include "harness.h"
@@ -182,6 +183,43 @@ START_TEST(lost_connection_is_transient)
 }
 END_TEST
 
+/*
+ * A query sent without waiting (cs_db_send_query): busy until its result is collected, not ready
+ * while the server still works on it, then its rows; a failed one reports its SQLSTATE through
+ * cs_db_get_result and leaves the connection usable.
+ */
+START_TEST(sent_query)
+{
+    const char *params[] = {"0.3", "7"};
+    ck_assert(!cs_db_busy(db));
+    ck_assert(cs_db_result_ready(db)); /* nothing sent */
+    ck_assert_int_eq(
+        cs_db_send_query(db, "SELECT $2::int AS v FROM pg_sleep($1::float8)", 2, params, &err), 0);
+    ck_assert(cs_db_busy(db));
+    ck_assert(!cs_db_result_ready(db)); /* the server sleeps 0.3 s */
+    int polls = 0;
+    while (!cs_db_result_ready(db) && polls < 3000) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        polls++;
+    }
+    ck_assert_int_gt(polls, 0);
+    ck_assert(cs_db_result_ready(db));
+    cs_db_res_t *r = cs_db_get_result(db, &err);
+    ck_assert_msg(r != NULL, "%s", err.msg);
+    ck_assert(!cs_db_busy(db));
+    ck_assert_int_eq(cs_db_res_rows(r), 1);
+    ck_assert_str_eq(cs_db_res_get(r, 0, 0), "7");
+    cs_db_res_free(r);
+    /* a failure comes with the result */
+    ck_assert_int_eq(cs_db_send_query(db, "SELECT 1/0", 0, NULL, &err), 0);
+    ck_assert_ptr_null(cs_db_get_result(db, &err));
+    ck_assert_str_eq(err.sqlstate, "22012");
+    ck_assert(!cs_db_busy(db));
+    ck_assert_int_eq(cs_db_exec(db, "SELECT 1", &err), 0);
+}
+END_TEST
+
 START_TEST(bad_dsn)
 {
     cs_db_t *d;
@@ -229,6 +267,7 @@ int main(void)
     tcase_add_loop_test(tc, failures_are_classified, 0,
                         (int)(sizeof(failures) / sizeof(failures[0])));
     tcase_add_test(tc, lost_connection_is_transient);
+    tcase_add_test(tc, sent_query);
     tcase_add_test(tc, bad_dsn);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
