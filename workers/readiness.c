@@ -653,6 +653,16 @@ static void ahead_drop(rd_t *rd)
     ahead_reset(rd);
 }
 
+/* Keeps a read's result for batch_begin. */
+static void ares_push(rd_t *rd, cs_db_res_t *res)
+{
+    if (rd->nares == rd->capares) {
+        rd->capares = rd->capares ? rd->capares * 2 : 8;
+        rd->ares = cs_mem_realloc(rd->ares, (size_t)rd->capares * sizeof *rd->ares);
+    }
+    rd->ares[rd->nares++] = res;
+}
+
 static int ahead_collect(rd_t *rd, cs_err_t *err)
 {
     if (!cs_db_busy(rd->db))
@@ -660,11 +670,7 @@ static int ahead_collect(rd_t *rd, cs_err_t *err)
     cs_db_res_t *res = cs_db_get_result(rd->db, err);
     if (!res)
         return -1;
-    if (rd->nares == rd->capares) {
-        rd->capares = rd->capares ? rd->capares * 2 : 8;
-        rd->ares = cs_mem_realloc(rd->ares, (size_t)rd->capares * sizeof *rd->ares);
-    }
-    rd->ares[rd->nares++] = res;
+    ares_push(rd, res);
     return 0;
 }
 
@@ -783,11 +789,7 @@ static int read_missed(rd_t *rd, bool ahead, cs_err_t *err)
     cs_db_res_t *res = cs_db_query(rd->db, rd->read_sql, 2, params, err);
     if (!res)
         return -1;
-    if (rd->nares == rd->capares) {
-        rd->capares = rd->capares ? rd->capares * 2 : 8;
-        rd->ares = cs_mem_realloc(rd->ares, (size_t)rd->capares * sizeof *rd->ares);
-    }
-    rd->ares[rd->nares++] = res;
+    ares_push(rd, res);
     return 0;
 }
 

@@ -14,25 +14,24 @@
 set -euo pipefail
 BIN=${1:?usage: 0127-readiness_read_ahead.sh BUILD_BIN_DIR}
 : "${CS_PG_DSN:?run through scripts/test}" "${CS_KAFKA_BROKERS:?run through scripts/test}"
-T=$(mktemp -d)
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+it_init 0127
 DB=t_rahead_$$
 DB2=t_rahead2_$$
-DSN="${CS_PG_DSN%/*}/$DB"
-DSN2="${CS_PG_DSN%/*}/$DB2"
+DSN=$(it_dsn "$DB")
+DSN2=$(it_dsn "$DB2")
+MENTORS=30 # cs-loadgen's --mentors below
 cleanup() {
-  psql "$CS_PG_DSN" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+  it_db_drop
   psql "$CS_PG_DSN" -qc "DROP DATABASE IF EXISTS $DB2 WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$T"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-q() { psql "$1" -qAt -v ON_ERROR_STOP=1 -c "$2"; }
 msgs() { kcat -C -b "$CS_KAFKA_BROKERS" -t "$1" -o beginning -e -q -f '%k\n' 2>/dev/null | wc -l; }
 
-psql "$CS_PG_DSN" -qc "CREATE DATABASE $DB TEMPLATE cs_template"
-q "$DSN" "INSERT INTO mentor_profiles (mentor_id, display_name) SELECT md5('mentor-' || m)::uuid, 'Mentor ' || m FROM generate_series(1, 30) m"
+it_db "$DB"
 P="t.rahead.$$."
-topics="${P}cs.learning,${P}cs.mentoring,${P}cs.jobsearch,${P}cs.portfolio,${P}cs.profile"
+topics=$(progress_topics "$P")
 "$BIN/cs-loadgen" --publish --topic-prefix "$P" --learners 300 --mentors 30 --events 30000 --days 0 \
   --seed 11 --log-level warn || fail "cs-loadgen"
 run() { "$@" --topics "$topics" --drain --metrics-port -1 --session-timeout-ms 6000; }
