@@ -88,6 +88,9 @@ const cs_opt_t cs_worker_opts[] = {
      100, 600000},
     {"pipeline", CS_OPT_BOOL, "true",
      "overlap PostgreSQL with preparing the next batch (false: one batch at a time, serially)"},
+    {"read-ahead", CS_OPT_BOOL, "true",
+     "for workers with a set-based read per batch (cs-readiness): read the next batch's inputs "
+     "while the batches before it are prepared and committed (costs a third batch of memory)"},
     {"batch-linger", CS_OPT_BOOL, "false",
      "a batch short of --batch-size waits --batch-ms to fill even when PostgreSQL is free (for "
      "workers whose cost is per batch or per learner, not per event; false: group commit)"},
@@ -481,7 +484,8 @@ static void stages_init(cs_worker_t *w)
     /* An outbox is one more table, after the worker's (handlers never name it). */
     if (def->outbox)
         w->outbox_tables = cs__worker_outbox_tables(def, w->ntables);
-    w->nstages = def->batch_read ? CS__WORKER_STAGES : 2;
+    w->read_ahead = def->batch_read && cs_config_bool(w->cfg, "read-ahead");
+    w->nstages = w->read_ahead ? CS__WORKER_STAGES : 2;
     for (int i = 0; i < w->nstages; i++) {
         /* Two batch buffers: the stage read ahead takes one when it is prepared (the batch
          * before it is in flight then, the third stage free). */

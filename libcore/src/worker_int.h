@@ -295,7 +295,8 @@ struct cs_worker {
 
     /* stages: st[0..CS__WORKER_STAGES); the synchronous path uses st[0] */
     stage_t st[CS__WORKER_STAGES];
-    int nstages; /* stages made: 3 with def->batch_read, else 2 */
+    int nstages;     /* stages made: 3 with read-ahead, else 2 */
+    bool read_ahead; /* def->batch_read and --read-ahead */
     bool pipeline;
     bool batch_linger;    /* --batch-linger: no group commit, a partial batch waits batch_ms */
     bool commit_pipeline; /* commit small batches in one round trip (worker_txn.c) */

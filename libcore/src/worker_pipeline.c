@@ -223,7 +223,7 @@ static void stage_start(cs_worker_t *w, stage_t *s, int base, int n)
 
 bool cs__worker_reads_ahead(const cs_worker_t *w)
 {
-    return w->def->batch_read && w->pipeline && !w->redrive;
+    return w->read_ahead && w->pipeline && !w->redrive;
 }
 
 /* Messages the read-ahead decodes and hands to batch_read at a time (or the batch's rest). */

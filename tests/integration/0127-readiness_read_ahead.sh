@@ -5,8 +5,9 @@
 #      what they decided must overlay it. A stream of few learners (every learner in nearly every
 #      batch of 1,000 events), then a second stream for them, are drained in two copies of one
 #      cs-progress state: pipelined, where most batches are read ahead (the worker's totals say
-#      how many), and with --pipeline=false (no read-ahead, each batch read after the one before
-#      committed). Both must store the same final scores, dimensions, stages and explanations
+#      how many), and without read-ahead (the first stream with --pipeline=false: each batch read
+#      after the one before committed; the second with --read-ahead=false: pipelined, each batch
+#      read while the one before commits). Both must store the same final scores, dimensions, stages and explanations
 #      (each drain scores what cs-progress left); and in the read-ahead run every
 #      learner's history must chain: one first emission, each row's previous_score the score of
 #      the last emitted row before it, the stored emitted score the last emitted one, every
@@ -40,8 +41,8 @@ run "$BIN/cs-progress" --pg-dsn "$DSN" --group "p.$$" --log-level warn 2>"$T/pro
 psql "$CS_PG_DSN" -qc "CREATE DATABASE $DB2 TEMPLATE $DB"
 
 # Two streams for the same learners, each drained by cs-progress then cs-readiness in both
-# databases: pipelined with read-ahead (the default) in $DB, --pipeline=false in $DB2.
-readiness() { # $1 stream number
+# databases: pipelined with read-ahead (the default) in $DB, without it in $DB2.
+readiness() { # $1 stream number, then options of the run without read-ahead
   run "$BIN/cs-readiness" --pg-dsn "$DSN" --group "r.$$" --derived-topic "${P}derived" \
     --batch-size 1000 --log-level info 2>"$T/r1.$1.err" || { cat "$T/r1.$1.err"; fail "cs-readiness"; }
   grep -q '"level":"warn"' "$T/r1.$1.err" && { grep '"level":"warn"' "$T/r1.$1.err"; fail "cs-readiness warned"; }
@@ -49,18 +50,20 @@ readiness() { # $1 stream number
   ahead=$(sed -E 's/.*"batches_read_ahead":([0-9]+).*/\1/' <<<"$totals")
   batches=$(sed -E 's/.*"batches":([0-9]+).*/\1/' <<<"$totals")
   [ "$ahead" -ge $((batches / 2)) ] || fail "stream $1: only $ahead of $batches batches were read ahead"
+  local n=$1
+  shift
   run "$BIN/cs-readiness" --pg-dsn "$DSN2" --group "r2.$$" --derived-topic "${P}derived2" \
-    --batch-size 1000 --pipeline=false --log-level info 2>"$T/r2.$1.err" || { cat "$T/r2.$1.err"; fail "cs-readiness --pipeline=false"; }
-  grep -q '"batches_read_ahead":0' "$T/r2.$1.err" || fail "--pipeline=false read ahead"
+    --batch-size 1000 --log-level info "$@" 2>"$T/r2.$n.err" || { cat "$T/r2.$n.err"; fail "cs-readiness $*"; }
+  grep -q '"batches_read_ahead":0' "$T/r2.$n.err" || fail "$* read ahead"
 }
-readiness 1
+readiness 1 --pipeline=false
 "$BIN/cs-loadgen" --publish --topic-prefix "$P" --learners 300 --mentors 30 --events 10000 --days 0 \
   --seed 12 --log-level warn || fail "cs-loadgen (second stream)"
 for d in "$DSN" "$DSN2"; do
   run "$BIN/cs-progress" --pg-dsn "$d" --group "p.$$" --log-level warn 2>"$T/progress2.err" \
     || { cat "$T/progress2.err"; fail "cs-progress (second stream)"; }
 done
-readiness 2
+readiness 2 --read-ahead=false
 
 # The same final state: scores, dimensions, stages, explanations (as of each learner's inputs; not
 # inputs_fp, which names row versions: each copy's cs-progress wrote its own).
@@ -72,7 +75,7 @@ final() {
 f1=$(final "$DSN")
 f2=$(final "$DSN2")
 [ "${f1%% *}" -ge 250 ] || fail "only ${f1%% *} learners scored"
-[ "$f1" = "$f2" ] || fail "read ahead, the final scores differ from --pipeline=false's ($f1 / $f2)"
+[ "$f1" = "$f2" ] || fail "read ahead, the final scores differ from those read without it ($f1 / $f2)"
 
 # The read-ahead run's emission chain, per learner in commit order (the rows' transaction ids: the
 # batches commit one after the other; computed_at is the trigger event's time).
