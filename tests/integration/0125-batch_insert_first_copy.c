@@ -76,6 +76,22 @@ static void flush_ok(cs_batch_t *b, cs_db_t *db, int from, int to)
     ck_assert_msg(cs_batch_flush(b, db, from, to, false, &err) == 0, "flush: %s", err.msg);
 }
 
+/* flush_ok in a transaction of its own. */
+static void flush_committed(cs_batch_t *b, cs_db_t *db, int from, int to)
+{
+    exec_ok(db, "BEGIN");
+    flush_ok(b, db, from, to);
+    exec_ok(db, "COMMIT");
+}
+
+/* The flush of [from, to) fails with sqlstate; *err says how. */
+static void flush_refused(cs_batch_t *b, cs_db_t *db, int from, int to, const char *sqlstate,
+                          cs_err_t *err)
+{
+    ck_assert_int_eq(cs_batch_flush(b, db, from, to, false, err), -1);
+    ck_assert_str_eq(err->sqlstate, sqlstate);
+}
+
 static void counts(cs_batch_t *b, size_t inserted, size_t fell_back)
 {
     size_t i, f;
@@ -129,9 +145,7 @@ START_TEST(new_keys_direct)
     int keys[] = {1, 2, 3};
     const char *n[] = {"10", "20", "30"};
     fill(b, 3, keys, n);
-    exec_ok(db, "BEGIN");
-    flush_ok(b, db, 0, 3);
-    exec_ok(db, "COMMIT");
+    flush_committed(b, db, 0, 3);
     counts(b, 2, 0);
     ck_assert_int_eq(one(db, "SELECT sum(n) FROM fc_new"), 60);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM fc_new WHERE pad = 'p' || "
@@ -151,9 +165,7 @@ START_TEST(new_keys_direct)
     int keys2[] = {4, 5};
     const char *n2[] = {"40", "50"};
     fill(b, 2, keys2, n2);
-    exec_ok(db, "BEGIN");
-    flush_ok(b, db, 0, 2);
-    exec_ok(db, "COMMIT");
+    flush_committed(b, db, 0, 2);
     counts(b, 4, 0);
     ck_assert_int_eq(one(db, "SELECT sum(n) FROM fc_new"), 150);
     staging_empty(db, true);
@@ -195,9 +207,7 @@ START_TEST(stored_and_repeated_keys_fall_back)
     int keys2[] = {5, 6, 5, 5};
     const char *n2[] = {"50", "60", "51", "52"};
     fill(b, 4, keys2, n2);
-    exec_ok(db, "BEGIN");
-    flush_ok(b, db, 0, 4);
-    exec_ok(db, "COMMIT");
+    flush_committed(b, db, 0, 4);
     counts(b, 1, 3);
     ck_assert_int_eq(one(db, "SELECT n FROM fc_new WHERE k = 'k5' AND pad = 'p3'"), 52);
     ck_assert_int_eq(one(db, "SELECT n FROM fc_new WHERE k = 'k6' AND pad = 'p1'"), 60);
@@ -221,9 +231,8 @@ START_TEST(errors_and_rollbacks)
     const char *bad[] = {"1", "x1"};
     fill(b, 2, keys, bad);
     exec_ok(db, "BEGIN");
-    ck_assert_int_eq(cs_batch_flush(b, db, 0, 2, false, &err), -1);
+    flush_refused(b, db, 0, 2, "22P02", &err);
     ck_assert_int_eq(err.kind, CS_ERR_PERMANENT);
-    ck_assert_str_eq(err.sqlstate, "22P02");
     ck_assert_msg(!strcmp(err.field, "fc_new.n"), "field '%s': %s", err.field, err.msg);
     exec_ok(db, "ROLLBACK");
     counts(b, 0, 0);
@@ -232,8 +241,7 @@ START_TEST(errors_and_rollbacks)
     const char *neg[] = {"1", "-1"};
     fill(b, 2, keys, neg);
     exec_ok(db, "BEGIN");
-    ck_assert_int_eq(cs_batch_flush(b, db, 0, 2, false, &err), -1);
-    ck_assert_str_eq(err.sqlstate, "23514");
+    flush_refused(b, db, 0, 2, "23514", &err);
     ck_assert_msg(strstr(err.msg, "fc_new") != NULL, "%s", err.msg);
     exec_ok(db, "ROLLBACK");
     counts(b, 0, 0);
@@ -265,8 +273,7 @@ START_TEST(errors_and_rollbacks)
     flush_ok(b, db, 0, 1);
     exec_ok(db, "RELEASE SAVEPOINT s");
     exec_ok(db, "SAVEPOINT s");
-    ck_assert_int_eq(cs_batch_flush(b, db, 1, 2, false, &err), -1);
-    ck_assert_str_eq(err.sqlstate, "23514");
+    flush_refused(b, db, 1, 2, "23514", &err);
     exec_ok(db, "ROLLBACK TO SAVEPOINT s");
     exec_ok(db, "RELEASE SAVEPOINT s");
     exec_ok(db, "SAVEPOINT s");
@@ -310,9 +317,7 @@ START_TEST(rls_staged)
     int keys[] = {1, 2};
     const char *n[] = {"10", "20"};
     fill(b, 2, keys, n);
-    exec_ok(db, "BEGIN");
-    flush_ok(b, db, 0, 2);
-    exec_ok(db, "COMMIT");
+    flush_committed(b, db, 0, 2);
     counts(b, 2, 0);
     ck_assert_int_eq(one(db, "SELECT sum(n) FROM fc_new"), 30);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM cs_stage_0"), 0);
@@ -322,15 +327,12 @@ START_TEST(rls_staged)
     const char *big[] = {"1000", "3"};
     fill(b, 2, keys, big);
     exec_ok(db, "BEGIN");
-    ck_assert_int_eq(cs_batch_flush(b, db, 0, 2, false, &err), -1);
-    ck_assert_str_eq(err.sqlstate, "42501");
+    flush_refused(b, db, 0, 2, "42501", &err);
     exec_ok(db, "ROLLBACK");
     int keys2[] = {2, 3};
     const char *n2[] = {"21", "30"};
     fill(b, 2, keys2, n2);
-    exec_ok(db, "BEGIN");
-    flush_ok(b, db, 0, 2);
-    exec_ok(db, "COMMIT");
+    flush_committed(b, db, 0, 2);
     counts(b, 3, 1);
     ck_assert_int_eq(one(db, "SELECT n FROM fc_new WHERE k = 'k2'"), 21);
     ck_assert_int_eq(one(db, "SELECT count(*) FROM fc_log"), 4);
