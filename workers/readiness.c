@@ -742,16 +742,13 @@ static int ahead_send(rd_t *rd, cs_err_t *err)
  * Read-ahead (cs_worker_def_t.batch_read): the next chunk of the next batch's events. Adds the
  * chunk's new learners; when the connection is free (the read before has its result: collected
  * now, without waiting) sends the read of every learner not read yet, and returns. The loop never
- * waits here: a read still running leaves the learners to the next call (a chunk, or n == 0: the
- * runtime polls after its rounds of polling the consumer), or to batch_begin. A failure only means
- * that batch_begin reads those learners itself.
+ * waits here: a read still running leaves the learners to the next chunk, or to batch_begin. A
+ * failure only means that batch_begin reads those learners itself.
  */
 static void batch_read(void *ud, const cs_event_t *const *evs, int n)
 {
     rd_t *rd = ud;
     cs_err_t err;
-    if (n == 0 && rd->nau == rd->nsent)
-        return; /* a poll, and nothing waits for the connection */
     if (rd->nau && rd->ahead_at != rd->begun)
         ahead_drop(rd); /* a batch began since: not this batch's */
     if (rd->nau == 0)

@@ -570,8 +570,6 @@ static int watchers_start(cs_worker_t *w, cs_err_t *err)
     w->consumer_idle.data = w;
     ev_init(&w->batch_timer, cs__worker_on_batch_timer);
     w->batch_timer.data = w;
-    ev_init(&w->ahead_timer, cs__worker_on_ahead_timer);
-    w->ahead_timer.data = w;
     ev_init(&w->retry_timer, cs__worker_on_retry_timer);
     w->retry_timer.data = w;
     ev_async_init(&w->done_async, cs__worker_on_committed);
@@ -620,7 +618,6 @@ static void watchers_stop(cs_worker_t *w)
     ev_io_stop(w->loop, &w->consumer_io);
     ev_idle_stop(w->loop, &w->consumer_idle);
     ev_timer_stop(w->loop, &w->batch_timer);
-    ev_timer_stop(w->loop, &w->ahead_timer);
     ev_timer_stop(w->loop, &w->retry_timer);
     ev_timer_stop(w->loop, &w->deadline_timer);
     ev_timer_stop(w->loop, &w->topic_timer);

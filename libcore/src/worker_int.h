@@ -355,7 +355,6 @@ struct cs_worker {
     ev_io consumer_io;
     ev_idle consumer_idle;
     ev_timer batch_timer;
-    ev_timer ahead_timer; /* while a batch is read ahead: lets the worker send what waited */
     ev_timer retry_timer;
     ev_timer wm_timer;    /* lag and membership upkeep: cs__worker_on_wm_timer */
     int wm_period_ms;     /* its period: 5 s, or a third of max.poll.interval.ms */
@@ -611,7 +610,6 @@ void cs__worker_pipe_wait(cs_worker_t *w);
 void cs__worker_handover(cs_worker_t *w, stage_t *s);
 void cs__worker_prepare(cs_worker_t *w, int n);
 void cs__worker_read_ahead(cs_worker_t *w);
-void cs__worker_on_ahead_timer(struct ev_loop *loop, ev_timer *t, int revents);
 bool cs__worker_reads_ahead(const cs_worker_t *w);
 stage_t *cs__worker_sync_stage(cs_worker_t *w);
 int cs__worker_next_batch_len(cs_worker_t *w, int base, bool *full);

@@ -52,7 +52,7 @@ int cs__worker_next_batch_len(cs_worker_t *w, int base, bool *full)
 static void check_drain(cs_worker_t *w)
 {
     if (!w->drain || w->stopping || !w->got_assignment || w->npending || w->backoff ||
-        w->inflight || w->ready || w->ahead)
+        w->inflight || w->ready)
         return;
     double quiet = ev_now(w->loop) - w->last_rebalance_at;
     if (cs__worker_nactive(w) == 0 && quiet < DRAIN_EMPTY_SETTLE_S) {

@@ -60,18 +60,6 @@ void cs__worker_discard_ahead(cs_worker_t *w)
 {
     w->ahead = NULL;
     w->ahead_full = false;
-    if (w->loop)
-        ev_timer_stop(w->loop, &w->ahead_timer);
-}
-
-/* How often the loop lets the worker send the reads that waited for its connection while a batch
- * is read ahead (the loop may otherwise sleep until the committer is done). */
-#define AHEAD_POLL_S 0.002
-
-void cs__worker_on_ahead_timer(struct ev_loop *loop, ev_timer *t, int revents)
-{
-    (void)loop, (void)revents;
-    cs__worker_read_ahead(t->data);
 }
 
 /* Drops the prepared batch, the one decoded after it, and whatever handlers derived from them.
@@ -247,11 +235,8 @@ void cs__worker_read_ahead(cs_worker_t *w)
     int avail = w->npending - base;
     /* Cheap first (this runs after every round of polling): a chunk more, or the batch's end.
      * A batch cut short by batch-bytes is read ahead only in chunks: prepare reads the rest. */
-    if (w->ahead_full || (avail - have < chunk && avail < w->batch_size)) {
-        if (s)
-            w->def->batch_read(w->ud, NULL, 0); /* its connection may be free now */
+    if (w->ahead_full || (avail - have < chunk && avail < w->batch_size))
         return;
-    }
     bool full;
     int n = cs__worker_next_batch_len(w, base, &full);
     if (s && (s->n > n || s->items[0].msg != w->pending[base])) {
@@ -259,17 +244,12 @@ void cs__worker_read_ahead(cs_worker_t *w)
         s = NULL;
         have = 0;
     }
-    if (n <= have || (n - have < chunk && !full)) {
-        if (s)
-            w->def->batch_read(w->ud, NULL, 0);
+    if (n <= have || (n - have < chunk && !full))
         return;
-    }
     if (!s) {
         s = free_stage(w);
         stage_start(w, s, base, n);
         w->ahead = s;
-        ev_timer_set(&w->ahead_timer, AHEAD_POLL_S, AHEAD_POLL_S);
-        ev_timer_start(w->loop, &w->ahead_timer);
     }
     cs__worker_decode_more(w, s, base, n);
     w->ahead_full = full;
@@ -295,7 +275,7 @@ void cs__worker_prepare(cs_worker_t *w, int n)
      * by the same rule, and pending only grows after it). */
     stage_t *s = w->ahead;
     cs__worker_discard_ahead(w);
-    if (!s || w->ready || s->n > n || s->items[0].msg != w->pending[base]) {
+    if (!s || s->n > n || s->items[0].msg != w->pending[base]) {
         s = free_stage(w);
         stage_start(w, s, base, n);
     }

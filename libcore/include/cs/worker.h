@@ -137,16 +137,15 @@ typedef struct cs_worker_def {
     int (*batch_begin)(void *ud, const cs_event_t *const *evs, int n, cs_err_t *err);
     /*
      * Read-ahead (pipeline only; may be NULL): called with a batch's decoded events (before the
-     * pre-check: batch_begin may later get fewer of them) as soon as they are decoded, while the
-     * batch before it may still be prepared or committed and earlier ones not yet committed. The
+     * pre-check: batch_begin may later get fewer of them) as they arrive, a chunk at a time (a
+     * quarter of --batch-size, or the batch's rest), while the batch before it may still be
+     * prepared or committed and earlier ones not yet committed. The
      * worker starts its set-based read here without waiting for it (cs_db_send_query), and its
      * batch_begin for these events collects it. batch_begin comes next, for these events or for
      * others (the batch was cut differently), or forget() when the batch was dropped: a worker
      * checks that what it read covers what batch_begin gets, and reads again when it does not.
      * The read's snapshot may miss the two batches before, committed or not: the worker overlays
      * what they decided. Nothing to return: a failure shows when batch_begin collects the read.
-     * Called with n == 0 (no new events) after rounds of polling while a batch is read ahead: a
-     * worker whose connection was busy sends what waited once it is free.
      */
     void (*batch_read)(void *ud, const cs_event_t *const *evs, int n);
     /* Called after every committed batch with its number of events (progress, benchmarks). */
