@@ -121,7 +121,9 @@ struct cs_consumer {
         bool ended;
     } * fixed;
     int nfixed;
-    bool assign_pending; /* the assign callback is still to run (at the first poll) */
+    bool assign_pending;     /* the assign callback is still to run (at the first poll) */
+    rd_kafka_topic_t **rkts; /* handles of the topics consumed, held from the start (topics_hold) */
+    int nrkts;
 };
 
 static void reservoir_drop(cs_consumer_t *c, const rd_kafka_topic_partition_list_t *parts);
@@ -700,6 +702,39 @@ static int open_queue(cs_consumer_t *c, cs_err_t *err)
     return 0;
 }
 
+static void hold_topic(cs_consumer_t *c, const char *topic)
+{
+    if (topic[0] == '^') /* a pattern: its topics are not known yet */
+        return;
+    for (int i = 0; i < c->nrkts; i++)
+        if (strcmp(rd_kafka_topic_name(c->rkts[i]), topic) == 0)
+            return;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(c->rk, topic, NULL);
+    if (rkt)
+        c->rkts[c->nrkts++] = rkt;
+}
+
+/*
+ * A handle on each topic subscribed to, made before subscribing. librdkafka 2.0.2
+ * starts an assigned partition's fetch by asking its leader for the start offset, and when the
+ * partition is not yet delegated to its leader's broker thread it retries that only 500 ms later
+ * ("no current leader for partition", rd_kafka_toppar_offset_request). Without a handle, the
+ * partitions of a topic are made, and sent to their leader, only at the assignment, racing the
+ * fetch start: a worker lost that race in some drains and received nothing for its first 0.5 s
+ * (a sixth of the readiness benchmark's drain). With the handle, the topic's metadata (asked for
+ * now, and again by the group's join) has made every partition and delegated it before the group
+ * assigns any.
+ */
+static void topics_hold(cs_consumer_t *c, const cs_consumer_conf_t *cf)
+{
+    int nt = 0;
+    while (cf->topics && cf->topics[nt])
+        nt++;
+    c->rkts = cs_mem_calloc((size_t)nt + 1, sizeof *c->rkts);
+    for (int i = 0; i < nt; i++)
+        hold_topic(c, cf->topics[i]);
+}
+
 static int subscribe(cs_consumer_t *c, const cs_consumer_conf_t *cf, cs_err_t *err)
 {
     int nt = 0;
@@ -766,6 +801,7 @@ cs_consumer_t *cs_consumer_new(const cs_consumer_conf_t *cf, const cs_consumer_c
         c->assign_pending = true;
         return c;
     }
+    topics_hold(c, cf);
     if (subscribe(c, cf, err) < 0)
         goto fail;
     return c;
@@ -792,6 +828,9 @@ void cs_consumer_destroy(cs_consumer_t *c)
         rd_kafka_queue_io_event_enable(c->q, -1, NULL, 0);
         rd_kafka_queue_destroy(c->q);
     }
+    for (int i = 0; i < c->nrkts; i++)
+        rd_kafka_topic_destroy(c->rkts[i]);
+    free(c->rkts);
     if (c->rk) {
         /* After an abandoned leave, librdkafka's destroy can wait (or spin) on the very
          * rebalance that hung; the caller is exiting, so the handle is left to process exit. */
