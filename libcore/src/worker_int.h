@@ -348,6 +348,8 @@ struct cs_worker {
     long long outage_retries;
 
     /* lifecycle */
+    double started_at; /* mono_s when the loop started */
+    bool got_message;  /* the first message was received (logged, with its delay) */
     bool stopping;
     bool closed;
     int exit_code;

@@ -204,6 +204,10 @@ void cs__worker_handle_msg(cs_worker_t *w, cs_msg_t *m)
     }
     p->recv_pos = m->offset + 1;
     p->eof = false;
+    if (!w->got_message) { /* start-up: group join, offsets, the first fetch */
+        w->got_message = true;
+        cs_log_info("first event received", CS_LD("after_start_s", mono_s() - w->started_at));
+    }
     const char *lv[] = {m->topic};
     cs_metric_inc(w->m_received, lv, 1);
     cs__worker_pending_push(w, m);
