@@ -78,6 +78,10 @@ static void failure_case(bool pipeline)
                           NULL};
     int st = rt_run(dsn, logf, args, 120000);
     ck_assert_msg(cs_test_exited(st, 0), "worker did not drain (status %d, see %s)", st, logf);
+    /* the start-up's delay, logged once */
+    ck_assert_msg(rt_file_count(logf, "\"msg\":\"first event received\",\"fields\":{"
+                                      "\"after_start_s\":") == 1,
+                  "see %s", logf);
     if (pipeline)
         ck_assert_msg(rt_file_has(logf, "the next one, already prepared, is discarded"),
                       "no batch failed with the next one prepared (see %s)", logf);

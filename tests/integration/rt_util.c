@@ -398,10 +398,17 @@ int rt_effects(const char *dsn, long long n, long long dead, char *why, size_t s
 
 int rt_file_has(const char *path, const char *needle)
 {
+    return rt_file_count(path, needle) > 0;
+}
+
+int rt_file_count(const char *path, const char *needle)
+{
     char *s = slurp(path);
-    int found = s && strstr(s, needle) != NULL;
+    int n = 0;
+    for (const char *p = s; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
     free(s);
-    return found;
+    return n;
 }
 int rt_free_port(void)
 {

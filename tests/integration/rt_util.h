@@ -103,6 +103,8 @@ int rt_effects(const char *dsn, long long n, long long dead, char *why, size_t s
 
 /* Does the file contain the string? */
 int rt_file_has(const char *path, const char *needle);
+/* How many times needle occurs in the file (0 when it cannot be read). */
+int rt_file_count(const char *path, const char *needle);
 void rt_sleep_ms(int ms);
 /* Waits up to timeout_ms for the file to contain needle; returns 0, or -1 on timeout. */
 int rt_wait_file_has(const char *path, const char *needle, int timeout_ms);
