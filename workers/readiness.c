@@ -644,7 +644,6 @@ static void ahead_reset(rd_t *rd)
     uidmap_clear(&rd->aidx);
 }
 
-/* Collects the read in flight into rd->ares. 0, or -1 with err (the read failed). */
 /* Drops what was read ahead for a batch that is not coming. */
 static void ahead_drop(rd_t *rd)
 {
@@ -663,6 +662,7 @@ static void ares_push(rd_t *rd, cs_db_res_t *res)
     rd->ares[rd->nares++] = res;
 }
 
+/* Collects the read in flight into rd->ares. 0, or -1 with err (the read failed). */
 static int ahead_collect(rd_t *rd, cs_err_t *err)
 {
     if (!cs_db_busy(rd->db))
